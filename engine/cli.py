@@ -1,0 +1,222 @@
+"""``denoise-studio train | evaluate | summary``: offline work from the command line (no Qt).
+
+Exit codes: 0 success, 2 bad arguments, 1 failure (with a one-line reason on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from engine.activations import ACTIVATIONS
+from engine.callbacks import Callback, Checkpoint, History, ProgressBar
+from engine.dataset import Dataset
+from engine.idx import DatasetFileError
+from engine.model_io import ModelFileError
+from engine.nn import MLP, build_mlp
+from engine.optimizers import OPTIMIZERS
+from engine.training import TrainConfig, TrainingDiverged
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad command-line arguments (exit code 2)."""
+
+
+def parse_layers(text: str) -> tuple[list[int], list[str]]:
+    """``"784:10:relu,784:sigmoid"`` -> ([784, 10, 784], ["relu", "sigmoid"]).
+
+    The first item is ``n_in:n_out:activation``, each later one ``n_out:activation``.
+    """
+    widths: list[int] = []
+    activations: list[str] = []
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    if not items:
+        raise UsageError("--layers is empty; example: 784:10:relu,784:sigmoid")
+    for i, item in enumerate(items):
+        parts = item.split(":")
+        want = 3 if i == 0 else 2
+        if len(parts) != want:
+            form = "n_in:n_out:activation" if i == 0 else "n_out:activation"
+            raise UsageError(f"--layers item {item!r} should be {form} (example: 784:10:relu,784:sigmoid)")
+        try:
+            numbers = [int(p) for p in parts[:-1]]
+        except ValueError:
+            raise UsageError(f"--layers item {item!r}: widths must be integers") from None
+        if any(n < 1 for n in numbers):
+            raise UsageError(f"--layers item {item!r}: widths must be >= 1")
+        if parts[-1].lower() not in ACTIVATIONS:
+            raise UsageError(f"--layers item {item!r}: unknown activation; allowed: {', '.join(ACTIVATIONS)}")
+        widths += numbers
+        activations.append(parts[-1].lower())
+    if widths[0] != widths[-1]:
+        raise UsageError(f"an autoencoder must map n -> n; --layers goes {widths[0]} -> {widths[-1]}")
+    return widths, activations
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="denoise-studio", description="Denoising autoencoders on MNIST.")
+    sub = parser.add_subparsers(dest="command", metavar="{train,evaluate,summary}")
+    defaults = TrainConfig()
+
+    train = sub.add_parser("train", help="train a model (progress bar, checkpoint every epoch, Ctrl-C saves)")
+    train.add_argument("--layers", default="784:10:relu,784:sigmoid", help="e.g. 784:10:relu,784:sigmoid")
+    train.add_argument("--epochs", type=int, default=defaults.epochs)
+    train.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    train.add_argument("--lr", type=float, default=defaults.lr, help="learning rate")
+    train.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default=defaults.optimizer)
+    train.add_argument("--momentum", type=float, default=defaults.momentum, help="SGD momentum")
+    train.add_argument("--noise", type=float, default=defaults.noise, help="Gaussian noise sigma")
+    train.add_argument("--loss", choices=["mse", "bce"], default=defaults.loss)
+    train.add_argument("--seed", type=int, default=defaults.seed)
+    train.add_argument("--train-size", type=int, default=60000)
+    train.add_argument("--data", help="MNIST folder (default: $DENOISE_STUDIO_DATA or download)")
+    train.add_argument("--output", "-o", default="model.npz", help="where to save the trained model")
+    train.add_argument("--checkpoint", help="checkpoint path (default: OUTPUT with .ckpt.npz)")
+    train.add_argument("--resume", metavar="CHECKPOINT", help="continue a run from its checkpoint")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    evaluate = sub.add_parser("evaluate", help="test-set MSE/PSNR at given noise levels (fixed noise draw)")
+    evaluate.add_argument("model", help="model file or shipped model name")
+    evaluate.add_argument("--noise", type=float, nargs="+", default=[0.1, 0.3, 0.5])
+    evaluate.add_argument("--test-size", type=int, default=10000)
+    evaluate.add_argument("--data", help="MNIST folder")
+    evaluate.add_argument("--json", action="store_true", help="print JSON for scripts")
+
+    summary = sub.add_parser("summary", help="print a model's summary")
+    summary.add_argument("model", help="model file or shipped model name")
+    return parser
+
+
+class _SigintStops(Callback):
+    """Turns Ctrl-C into a clean stop at the end of the current batch."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def on_train_begin(self, logs):
+        self._previous = signal.signal(signal.SIGINT, self._handle)
+
+    def _handle(self, signum, frame):
+        if self.requested:  # a second Ctrl-C aborts at once
+            raise KeyboardInterrupt
+        self.requested = True
+        self.trainer.stop_training = True
+        print("\nstopping after this batch (Ctrl-C again to abort)…", file=sys.stderr)
+
+    def on_train_end(self, logs):
+        signal.signal(signal.SIGINT, self._previous)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    output = Path(args.output)
+    checkpoint = Path(args.checkpoint) if args.checkpoint else output.with_name(output.stem + ".ckpt.npz")
+    initial_epoch, optimizer_state, history = 0, None, None
+    if args.resume:
+        model = MLP.from_file(args.resume)
+        resume = model.metadata.get("resume")
+        if not resume:
+            raise ModelFileError(args.resume, "not a training checkpoint (no resume information)")
+        saved = resume["config"]
+        config = TrainConfig.from_dict({**saved, "epochs": max(args.epochs, saved.get("epochs", 0))})
+        initial_epoch, optimizer_state = int(resume["next_epoch"]), model.optimizer_state
+        history = History(resume["history"].get("batch_loss"), resume["history"].get("epochs"))
+        train_size = model.metadata.get("dataset", {}).get("train_size", args.train_size)
+    else:
+        widths, activations = parse_layers(args.layers)
+        try:
+            config = TrainConfig(
+                epochs=args.epochs,
+                batch_size=args.batch_size,
+                lr=args.lr,
+                optimizer=args.optimizer,
+                momentum=args.momentum,
+                noise=args.noise,
+                seed=args.seed,
+                loss=args.loss,
+            )
+        except (ValueError, TypeError) as exc:
+            raise UsageError(str(exc)) from None
+        model = build_mlp(widths, activations, seed=args.seed)
+        train_size = args.train_size
+    if not 1 <= train_size <= 60000:
+        raise UsageError(f"--train-size must be between 1 and 60000, got {train_size}")
+    dataset = Dataset(train_size=train_size, batch_size=min(config.batch_size, train_size), data_dir=args.data)
+    sigint = _SigintStops()
+    callbacks = [sigint, Checkpoint(checkpoint)]
+    if not args.quiet:
+        callbacks.append(ProgressBar(config.epochs))
+    if initial_epoch >= config.epochs:
+        raise UsageError(f"the checkpoint already finished {initial_epoch} epochs; pass --epochs above that")
+    model.metadata["dataset"] = {"name": "mnist", "train_size": train_size, "test_size": dataset.test_size}
+    try:
+        model.fit(
+            dataset,
+            config=config,
+            callbacks=callbacks,
+            initial_epoch=initial_epoch,
+            optimizer_state=optimizer_state,
+            history=history,
+        )
+    except TrainingDiverged as exc:
+        print(f"error: {exc}; {output} was not written", file=sys.stderr)
+        return EXIT_FAILURE
+    scores = model.evaluate(dataset.test_u8, config.noise)
+    model.metadata["metrics"] = {f"test_mse@{config.noise:g}": scores["mse"]}
+    model.save(output)
+    state = "stopped early; resume with --resume " + str(checkpoint) if sigint.requested else "done"
+    print(f"{state}: saved {output} (test MSE {scores['mse']:.5f} at sigma={config.noise:g})", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    model = MLP.from_file(args.model)
+    if not 1 <= args.test_size <= 10000:
+        raise UsageError(f"--test-size must be between 1 and 10000, got {args.test_size}")
+    if any(s < 0 for s in args.noise):
+        raise UsageError("--noise values must be >= 0")
+    dataset = Dataset(train_size=1, test_size=args.test_size, batch_size=1, data_dir=args.data)
+    results = [model.evaluate(dataset.test_u8, s) for s in args.noise]
+    if args.json:
+        print(json.dumps({"model": str(args.model), "test_size": args.test_size, "results": results}, indent=2))
+    else:
+        print(f"{'sigma':>6} {'MSE':>9} {'PSNR dB':>8} {'noisy MSE':>10}")
+        for r in results:
+            print(f"{r['noise']:>6.2f} {r['mse']:>9.5f} {r['psnr']:>8.2f} {r['identity_mse']:>10.5f}")
+    return EXIT_OK
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    MLP.from_file(args.model).summary()
+    return EXIT_OK
+
+
+COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "summary": cmd_summary}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)  # exits 2 with usage on bad arguments
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        return COMMANDS[args.command](args)
+    except UsageError as exc:
+        print(f"denoise-studio {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (ModelFileError, DatasetFileError, ValueError, TypeError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""Where MNIST comes from: a folder the user names, else a verified download into a per-user cache.
+
+Downloads go through ``pooch`` (temp file, then rename, with a progress bar).  The checksums
+are SHA-256 of the *decompressed* files: the compressed bytes differ between mirrors.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+from pathlib import Path
+
+import platformdirs
+
+from engine.idx import DatasetFileError
+
+DATA_ENV = "DENOISE_STUDIO_DATA"
+URL_ENV = "DENOISE_STUDIO_MNIST_URL"
+DEFAULT_URL = "https://ossci-datasets.s3.amazonaws.com/mnist/"
+
+MNIST_FILES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+MNIST_SHA256 = {
+    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
+
+
+def cache_dir() -> Path:
+    """The per-user folder downloads are kept in."""
+    return Path(platformdirs.user_cache_dir("denoise-studio")) / "mnist"
+
+
+def find_file(folder: Path, stem: str) -> Path | None:
+    """``stem.gz`` or plain ``stem`` in ``folder`` (also the ``stem.idx3-ubyte``-style dotted names)."""
+    for name in (f"{stem}.gz", stem, stem.replace("-idx", ".idx") + ".gz", stem.replace("-idx", ".idx")):
+        candidate = folder / name
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def locate_mnist(
+    data_dir: str | os.PathLike | None = None,
+    *,
+    download: bool = True,
+    base_url: str | None = None,
+    progress: bool | object = True,
+) -> dict[str, Path]:
+    """Paths of the four MNIST files, keyed as in ``MNIST_FILES``.
+
+    Looks in ``data_dir``, else ``$DENOISE_STUDIO_DATA``, else the user cache, downloading
+    what the cache lacks (only when no folder was named).
+    """
+    named = data_dir if data_dir is not None else os.environ.get(DATA_ENV) or None
+    folder = Path(named).expanduser() if named else cache_dir()
+    if named and not folder.is_dir():
+        raise DatasetFileError(
+            folder,
+            "MNIST folder not found",
+            f"Put the four MNIST .gz files there, or unset {DATA_ENV} to download them",
+        )
+    found: dict[str, Path] = {}
+    for key, stem in MNIST_FILES.items():
+        path = find_file(folder, stem)
+        if path is None:
+            if named or not download:
+                raise DatasetFileError(
+                    folder / f"{stem}.gz",
+                    "MNIST file missing",
+                    f"Put {stem}.gz in {folder}" + ("" if named else " or allow the download"),
+                )
+            path = fetch(stem, folder, base_url=base_url, progress=progress)
+        found[key] = path
+    return found
+
+
+def fetch(stem: str, folder: Path, *, base_url: str | None = None, progress: bool | object = True) -> Path:
+    """Download ``stem.gz`` into ``folder`` and verify its decompressed SHA-256; a bad file is deleted."""
+    import pooch  # imported here: only a first run without data needs it
+
+    url = (base_url or os.environ.get(URL_ENV) or DEFAULT_URL).rstrip("/") + f"/{stem}.gz"
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        path = Path(pooch.retrieve(url, known_hash=None, fname=f"{stem}.gz", path=folder, progressbar=progress))
+    except Exception as exc:  # network errors come in many types (requests, OSError, ...)
+        raise DatasetFileError(url, f"download failed ({exc})", "Check the connection and retry") from None
+    try:
+        verify(path, stem)
+    except DatasetFileError:
+        path.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def verify(path: Path, stem: str) -> None:
+    """Raise unless the decompressed content of ``path`` has the official SHA-256."""
+    try:
+        data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    except (OSError, EOFError) as exc:
+        raise DatasetFileError(path, f"cannot be decompressed ({exc})", "Delete it and retry the download") from None
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != MNIST_SHA256[stem]:
+        raise DatasetFileError(
+            path,
+            f"checksum mismatch (SHA-256 {digest[:12]}…, expected {MNIST_SHA256[stem][:12]}…)",
+            "Retry the download",
+        )

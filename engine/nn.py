@@ -1,0 +1,301 @@
+"""The multi-layer perceptron: a stack of Dense layers with one flat parameter vector.
+
+Every layer's ``W``/``b`` (and ``grad_W``/``grad_b``) is a view into one contiguous vector
+(``params``/``grads``), so an optimizer step is a few whole-vector operations.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, replace
+
+import numpy as np
+
+from engine import model_io
+from engine.callbacks import Callback, History
+from engine.layers import Dense
+from engine.metrics import mse as mean_squared_error
+from engine.metrics import psnr
+from engine.noise import check_sigma, fixed_noisy
+from engine.summary import format_summary
+from engine.training import TrainConfig, Trainer
+
+PREDICT_CHUNK = 4096
+"""Rows per forward pass in ``predict``: bounds memory on large inputs."""
+
+
+class MLP:
+    """A multi-layer perceptron (here: the denoising autoencoder).
+
+    >>> net = MLP()
+    >>> net.add(Dense(784, 10, "relu")); net.add(Dense(10, 784, "sigmoid"))
+    """
+
+    def __init__(self, layers: Iterable[Dense] = ()) -> None:
+        self.layers: list[Dense] = []
+        self.metadata: dict = {}
+        self.optimizer_state: dict[str, np.ndarray] = {}
+        self.path: str | None = None
+        self.params = np.zeros(0, np.float32)
+        self.grads = np.zeros(0, np.float32)
+        for layer in layers:
+            self.add(layer)
+
+    # ----- structure -------------------------------------------------------------------------
+    def add(self, layer: Dense) -> MLP:
+        """Append a layer; its input width must match the previous layer's output width."""
+        if not isinstance(layer, Dense):
+            raise TypeError(f"add() takes a Dense layer, got {type(layer).__name__}")
+        if self.layers and layer.n_in != self.layers[-1].n_out:
+            raise ValueError(
+                f"layer widths don't chain: the new layer takes n_in={layer.n_in} "
+                f"but the previous layer gives n_out={self.layers[-1].n_out}"
+            )
+        if self.layers and layer.dtype != self.layers[0].dtype:
+            raise TypeError(f"layer dtype {layer.dtype} differs from the model's {self.layers[0].dtype}")
+        self.layers.append(layer)
+        self._flatten()
+        return self
+
+    def _flatten(self) -> None:
+        """Move all weights into one vector and rebind each layer's arrays as views of it."""
+        dtype = self.layers[0].dtype
+        total = sum(layer.n_params for layer in self.layers)
+        params, grads = np.empty(total, dtype), np.zeros(total, dtype)
+        offset = 0
+        for layer in self.layers:
+            for name in ("W", "b"):
+                arr = getattr(layer, name)
+                view = params[offset : offset + arr.size].reshape(arr.shape)
+                view[...] = arr
+                setattr(layer, name, view)
+                setattr(layer, f"grad_{name}", grads[offset : offset + arr.size].reshape(arr.shape))
+                offset += arr.size
+        self.params, self.grads = params, grads
+
+    @property
+    def n_in(self) -> int:
+        return self.layers[0].n_in if self.layers else 0
+
+    @property
+    def n_out(self) -> int:
+        return self.layers[-1].n_out if self.layers else 0
+
+    @property
+    def n_params(self) -> int:
+        return int(self.params.size)
+
+    def layer_specs(self) -> list[dict]:
+        return [layer.spec() for layer in self.layers]
+
+    # ----- computation ----------------------------------------------------------------------
+    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+        """x: (batch, n_in) float32 -> (batch, n_out); caches what ``backward`` needs."""
+        for layer in self.layers:
+            x = layer.forward(x, training)
+        return x
+
+    def backward(self, grad: np.ndarray) -> None:
+        """grad: dL/d(output) (batch, n_out), overwritten; fills ``grads``."""
+        for i in range(len(self.layers) - 1, -1, -1):
+            grad = self.layers[i].backward(grad, need_input_grad=i > 0)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """The network's output for one image or a batch, in the input's layout.
+
+        Parameters
+        ----------
+        x : (784,) or (28, 28) one image, or (batch, 784) / (batch, 28, 28), values in [0, 1].
+
+        Returns
+        -------
+        ndarray, float32, same shape as ``x`` when the model maps n_in -> n_in, else
+        (n_out,) or (batch, n_out).
+        """
+        self._require_layers()
+        arr = np.asarray(x)
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(f"predict() needs numeric input, got dtype {arr.dtype}")
+        square_image = arr.ndim == 2 and arr.shape[0] == arr.shape[1] and arr.size == self.n_in
+        single = arr.ndim == 1 or square_image
+        flat = arr.reshape(1, -1) if single else arr.reshape(len(arr), -1) if arr.ndim >= 2 else arr
+        if flat.ndim != 2 or flat.shape[1] != self.n_in:
+            raise ValueError(
+                f"predict() input must hold {self.n_in} values per image, as (n_in,), (28, 28), "
+                f"(batch, {self.n_in}) or (batch, 28, 28); got shape {arr.shape}"
+            )
+        flat = np.asarray(flat, self.layers[0].dtype)
+        if not np.all(np.isfinite(flat)):
+            raise ValueError("predict() input contains NaN or infinite values")
+        chunks = [self.forward(flat[i : i + PREDICT_CHUNK], False) for i in range(0, len(flat), PREDICT_CHUNK)]
+        out = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+        if self.n_out == self.n_in:
+            return out.reshape(arr.shape)
+        return out[0] if single else out
+
+    def encode(self, x: np.ndarray, depth: int | None = None) -> np.ndarray:
+        """The activations after ``depth`` layers (default: the narrowest layer, the latent code)."""
+        self._require_layers()
+        depth = self.bottleneck_index() + 1 if depth is None else depth
+        h = np.asarray(x, self.layers[0].dtype).reshape(-1, self.n_in)
+        for layer in self.layers[:depth]:
+            h = layer.forward(h, training=False)
+        return h
+
+    def decode(self, code: np.ndarray, depth: int | None = None) -> np.ndarray:
+        """Run the layers after ``depth`` (default: after the bottleneck) on a latent code."""
+        depth = self.bottleneck_index() + 1 if depth is None else depth
+        h = np.asarray(code, self.layers[0].dtype).reshape(-1, self.layers[depth - 1].n_out)
+        for layer in self.layers[depth:]:
+            h = layer.forward(h, training=False)
+        return h
+
+    def bottleneck_index(self) -> int:
+        """Index of the layer with the narrowest output (the latent layer)."""
+        return int(np.argmin([layer.n_out for layer in self.layers[:-1]] or [0]))
+
+    # ----- training --------------------------------------------------------------------------
+    def fit(
+        self,
+        x_train,
+        x_val: np.ndarray | None = None,
+        *,
+        config: TrainConfig | None = None,
+        callbacks: Sequence[Callback] = (),
+        initial_epoch: int = 0,
+        optimizer_state: dict | None = None,
+        history: History | None = None,
+        **hyperparameters,
+    ) -> History:
+        """Train as a denoising autoencoder; a thin wrapper over ``Trainer.fit``.
+
+        Parameters
+        ----------
+        x_train : a ``Dataset`` (its training and test images are used), or clean images
+            (n, 784) uint8 or float32 in [0, 1].
+        x_val : (m, 784) clean validation images, optional.
+        config : ``TrainConfig``; keyword arguments (``epochs``, ``batch_size``, ``lr``,
+            ``optimizer``, ``momentum``, ``noise``, ``seed``, ``loss``) override its fields.
+        callbacks : watchers of the loop (progress bars, checkpoints, the GUI bridge).
+        """
+        self._require_layers()
+        if "learning_rate" in hyperparameters:
+            hyperparameters["lr"] = hyperparameters.pop("learning_rate")
+        config = replace(config or TrainConfig(), **hyperparameters)
+        dataset_info = {}
+        if hasattr(x_train, "train_u8"):
+            dataset = x_train
+            dataset_info = {"name": dataset.name, "train_size": dataset.train_size, "test_size": dataset.test_size}
+            x_train, x_val = dataset.train_u8, dataset.test_u8 if x_val is None else x_val
+        if x_train.shape[-1] != self.n_in or self.n_in != self.n_out:
+            raise ValueError(
+                f"fit() trains an autoencoder: the model must map {x_train.shape[-1]} -> {x_train.shape[-1]}, "
+                f"got {self.n_in} -> {self.n_out}"
+            )
+        trainer = Trainer(self, config, list(callbacks))
+        if history is not None:
+            trainer.history.batch_loss[:0] = history.batch_loss
+            trainer.history.epochs[:0] = history.epochs
+        if optimizer_state:
+            trainer.optimizer.load_state_dict(optimizer_state)
+        try:
+            trainer.fit(x_train, x_val, initial_epoch=initial_epoch)
+        finally:
+            self.metadata.update(
+                training=asdict(config),
+                history=trainer.history.to_dict(),
+                dataset=dataset_info or self.metadata.get("dataset", {}),
+            )
+        return trainer.history
+
+    train = fit  # the seed's name
+
+    def evaluate(self, images: np.ndarray, noise: float = 0.1, seed: int | None = None) -> dict[str, float]:
+        """MSE and PSNR of reconstructions of ``images`` (n, 784) under a fixed noise draw.
+
+        Returns ``{"noise", "mse", "psnr", "identity_mse"}``; ``identity_mse`` is the error of
+        the noisy input itself, the level a do-nothing model scores.
+        """
+        noise = check_sigma(noise)
+        clean = images.astype(np.float32) / 255 if images.dtype == np.uint8 else np.asarray(images, np.float32)
+        clean = clean.reshape(len(clean), -1)
+        noisy = fixed_noisy(clean, noise) if seed is None else fixed_noisy(clean, noise, seed)
+        err = mean_squared_error(self.predict(noisy), clean)
+        return {"noise": noise, "mse": err, "psnr": psnr(err), "identity_mse": mean_squared_error(noisy, clean)}
+
+    # ----- text and files --------------------------------------------------------------------
+    def summary(self, print_fn=print) -> str:
+        """Print (via ``print_fn``, ``None`` for silence) and return the seed's summary text."""
+        text = format_summary(self.layers)
+        if print_fn is not None:
+            print_fn(text)
+        return text
+
+    def save(self, path: str | os.PathLike, *, optimizer_state: dict | None = None, resume: dict | None = None) -> None:
+        """Write the model atomically as ``.npz`` + JSON header (optionally a resumable checkpoint)."""
+        self._require_layers()
+        arrays = {}
+        for i, layer in enumerate(self.layers):
+            arrays[f"layer{i}.W"], arrays[f"layer{i}.b"] = layer.W, layer.b
+        for key, value in (optimizer_state or {}).items():
+            arrays[f"optimizer.{key}"] = np.asarray(value)
+        metadata = dict(self.metadata)
+        if resume is not None:
+            metadata["resume"] = resume
+        else:
+            metadata.pop("resume", None)
+        model_io.write_model(path, self.layer_specs(), arrays, metadata)
+
+    def load(self, name_or_path: str | os.PathLike, verbose: bool = True) -> MLP:
+        """Replace this model by a saved one (a path, or a bare name from ``models/``).
+
+        Prints the summary unless ``verbose=False``.  Raises ``ModelFileError`` for a missing
+        or invalid file and leaves this model unchanged.
+        """
+        path = model_io.resolve_model_path(name_or_path)
+        header, arrays = model_io.read_model(path)
+        layers = []
+        try:
+            for i, spec in enumerate(header["layers"]):
+                layer = Dense(spec["n_in"], spec["n_out"], spec["activation"], seed=0)
+                layer.W[...] = arrays[f"layer{i}.W"]
+                layer.b[...] = arrays[f"layer{i}.b"]
+                layers.append(layer)
+        except (ValueError, TypeError) as exc:
+            raise model_io.ModelFileError(path, str(exc)) from None
+        self.layers = []
+        for layer in layers:
+            self.add(layer)
+        self.metadata = dict(header.get("metadata", {}))
+        prefix = "optimizer."
+        self.optimizer_state = {k.removeprefix(prefix): v for k, v in arrays.items() if k.startswith(prefix)}
+        self.path = str(path)
+        if verbose:
+            self.summary()
+        return self
+
+    @classmethod
+    def from_file(cls, name_or_path: str | os.PathLike) -> MLP:
+        """A model loaded from a file, silently."""
+        return cls().load(name_or_path, verbose=False)
+
+    def _require_layers(self) -> None:
+        if not self.layers:
+            raise ValueError("the model has no layers: add() Dense layers or load() a model first")
+
+    def __repr__(self) -> str:
+        inner = ", ".join(repr(layer) for layer in self.layers)
+        return f"MLP([{inner}])"
+
+
+def build_mlp(widths: Sequence[int], activations: Sequence[str], seed: int | None = 0) -> MLP:
+    """An MLP from widths ``[784, 10, 784]`` and one activation per layer."""
+    if len(widths) < 2 or len(activations) != len(widths) - 1:
+        raise ValueError(
+            f"need at least two widths and one activation per layer; got {len(widths)} widths, "
+            f"{len(activations)} activations"
+        )
+    rng = np.random.default_rng(seed)
+    return MLP(Dense(a, b, act, seed=rng) for a, b, act in zip(widths[:-1], widths[1:], activations, strict=True))
+

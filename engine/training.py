@@ -1,0 +1,221 @@
+"""The one training loop.  The CLI and the GUI worker watch it through callbacks.
+
+The trainer calls the model's ``forward``/``backward`` and reads its flat ``params`` and
+``grads`` vectors; it knows nothing of layers.  Shuffling and noise for epoch ``e`` come from
+``default_rng([seed, e])``, so a run resumed at an epoch boundary equals an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+
+from engine.callbacks import Callback, CallbackList, History
+from engine.dataset import to_unit_float
+from engine.losses import get_loss
+from engine.metrics import mse
+from engine.noise import add_noise, check_sigma, fixed_noisy
+from engine.optimizers import OPTIMIZERS, get_optimizer
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN/inf or exploded; the weights were restored to the last good ones."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Hyperparameters of a training run (stored in the model file's header)."""
+
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float = 1e-3
+    optimizer: str = "adam"
+    momentum: float = 0.9
+    noise: float = 0.1
+    seed: int = 0
+    loss: str = "mse"
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size", "seed"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                raise TypeError(f"{name} must be an int, got {value!r}")
+        if self.epochs < 1:
+            raise ValueError(f"epochs must be >= 1, got {self.epochs}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
+        if not isinstance(self.optimizer, str) or self.optimizer.lower() not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
+        if not 0 <= self.momentum < 1:
+            raise ValueError(f"momentum must be in [0, 1), got {self.momentum!r}")
+        check_sigma(self.noise)
+        get_loss(self.loss)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TrainConfig:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in names})
+
+
+class Trainer:
+    """Trains ``model`` on clean images, corrupting each batch with fresh Gaussian noise.
+
+    Attributes that callbacks may use: ``model``, ``config``, ``optimizer`` (set ``.lr`` to
+    change the learning rate from the next batch), ``stop_training``, ``history``,
+    ``n_samples``.
+    """
+
+    explode_factor = 1e3
+    """A batch loss this many times the run's first is treated as divergence."""
+
+    def __init__(self, model, config: TrainConfig | None = None, callbacks: list[Callback] = ()) -> None:
+        self.model = model
+        self.config = config or TrainConfig()
+        self.loss = get_loss(self.config.loss)
+        self.optimizer = get_optimizer(self.config.optimizer, self.config.lr, momentum=self.config.momentum)
+        self.history = History()
+        self.callbacks = CallbackList([self.history, *callbacks])
+        self.stop_training = False
+        self.n_samples = 0
+        self.epoch = 0
+
+    def fit(
+        self,
+        x_train: np.ndarray,
+        x_val: np.ndarray | None = None,
+        *,
+        initial_epoch: int = 0,
+    ) -> History:
+        """Train from ``initial_epoch`` to ``config.epochs``.
+
+        Parameters
+        ----------
+        x_train : (n, 784) uint8 pixels or float32 in [0, 1] — the clean images.
+        x_val : (m, 784), optional — clean test images; each epoch reports ``val_loss`` on
+            them corrupted with the fixed evaluation noise.
+
+        Raises ``TrainingDiverged`` (after restoring the last good weights) if the loss
+        becomes non-finite or explodes.
+        """
+        cfg = self.config
+        x_train = _as_images(x_train, "x_train")
+        n = self.n_samples = len(x_train)
+        bs = min(cfg.batch_size, n)
+        params, grads = self.model.params, self.model.grads
+        val_noisy = val_clean = None
+        if x_val is not None:
+            val_clean = to_unit_float(x_val) if x_val.dtype == np.uint8 else np.asarray(x_val, np.float32)
+            val_noisy = fixed_noisy(val_clean, cfg.noise)
+        clean_buf = np.empty((bs, x_train.shape[1]), np.float32)
+        noisy_buf = np.empty_like(clean_buf)
+        grad_buf = np.empty_like(clean_buf)
+        good_params = params.copy()
+        first_loss = None
+        self.stop_training = False
+        self.callbacks.set_trainer(self)
+        self.callbacks.on_train_begin({"epochs": float(cfg.epochs), "initial_epoch": float(initial_epoch)})
+        end_logs: dict = {}
+        try:
+            for epoch in range(initial_epoch, cfg.epochs):
+                self.epoch = epoch
+                self.callbacks.on_epoch_begin(epoch)
+                rng = np.random.default_rng([cfg.seed, epoch])
+                order = rng.permutation(n)
+                np.copyto(good_params, params)
+                started = time.perf_counter()
+                loss_sum, seen = 0.0, 0
+                for batch, start in enumerate(range(0, n, bs)):
+                    idx = order[start : start + bs]
+                    size = len(idx)
+                    clean = _gather(x_train, idx, clean_buf[:size])
+                    noisy = add_noise(clean, cfg.noise, rng, out=noisy_buf[:size])
+                    pred = self.model.forward(noisy)
+                    loss, grad = self.loss.value_and_grad(pred, clean, out=grad_buf[:size])
+                    if first_loss is None:
+                        first_loss = loss
+                    if not math.isfinite(loss) or loss > self.explode_factor * max(first_loss, 1e-12):
+                        np.copyto(params, good_params)
+                        raise TrainingDiverged(
+                            f"training diverged at epoch {epoch + 1}, batch {batch + 1} (loss {loss:.4g}); "
+                            "weights restored to the start of that epoch — try a smaller learning rate"
+                        )
+                    self.model.backward(grad)
+                    self.optimizer.step(params, grads)
+                    seen += size
+                    loss_sum += loss * size
+                    elapsed = time.perf_counter() - started
+                    self.callbacks.on_batch_end(
+                        batch,
+                        {
+                            "loss": loss,
+                            "size": size,
+                            "epoch": epoch,
+                            "lr": self.optimizer.lr,
+                            "samples_per_s": seen / elapsed if elapsed > 0 else 0.0,
+                            "progress": seen / n,
+                        },
+                    )
+                    if self.stop_training:
+                        break
+                if not np.all(np.isfinite(params)):
+                    np.copyto(params, good_params)
+                    raise TrainingDiverged(f"weights became non-finite in epoch {epoch + 1}; restored")
+                seconds = time.perf_counter() - started
+                logs = {
+                    "epoch": epoch,
+                    "loss": loss_sum / max(seen, 1),
+                    "seconds": seconds,
+                    "samples_per_s": seen / seconds if seconds > 0 else 0.0,
+                    "lr": self.optimizer.lr,
+                    "complete": seen == n,
+                }
+                if val_noisy is not None:
+                    pred = self.model.predict(val_noisy)
+                    logs["val_loss"] = self.loss.value(pred, val_clean)
+                    logs["val_mse"] = mse(pred, val_clean)
+                self.callbacks.on_epoch_end(epoch, logs)
+                end_logs = logs
+                if self.stop_training:
+                    break
+        except TrainingDiverged as exc:
+            end_logs = {"diverged": str(exc)}
+            raise
+        finally:
+            end_logs = {**end_logs, "stopped": self.stop_training}
+            self.callbacks.on_train_end(end_logs)
+        return self.history
+
+    def save_checkpoint(self, path, next_epoch: int) -> None:
+        """Weights, optimizer state, config and history: everything ``resume`` needs."""
+        self.model.save(
+            path,
+            optimizer_state=self.optimizer.state_dict(),
+            resume={
+                "next_epoch": next_epoch,
+                "config": asdict(self.config),
+                "history": self.history.to_dict(),
+            },
+        )
+
+
+def _as_images(x: np.ndarray, name: str) -> np.ndarray:
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{name} must be a NumPy array of shape (n, 784), got {type(x).__name__}")
+    if x.ndim != 2 or len(x) == 0:
+        raise ValueError(f"{name} must have shape (n, n_pixels) with n >= 1, got {x.shape}")
+    if x.dtype != np.uint8 and x.dtype != np.float32:
+        x = np.asarray(x, np.float32)
+    return x
+
+
+def _gather(x: np.ndarray, idx: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Rows ``idx`` of x (uint8 or float32) as float32 in [0, 1], into ``out``."""
+    if x.dtype == np.uint8:
+        return to_unit_float(x[idx], out=out)
+    return np.take(x, idx, axis=0, out=out)
+

@@ -1,0 +1,1 @@
+"""Denoise Studio's desktop app (PySide6 + pyqtgraph) over the engine."""
