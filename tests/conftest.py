@@ -1,0 +1,47 @@
+"""Shared fixtures: tiny IDX datasets made in the test, and the real MNIST folder when present."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.download import MNIST_FILES
+from engine.idx import write_idx
+
+REAL_DATA_ENV = "DENOISE_STUDIO_DATA"
+
+
+def make_tiny_mnist(folder: Path, n_train: int = 64, n_test: int = 16, seed: int = 0, gz: bool = True) -> Path:
+    """Write the four MNIST files with random digit-like images (blobs) into ``folder``."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    suffix = ".gz" if gz else ""
+    for split, n in (("train", n_train), ("test", n_test)):
+        images = np.zeros((n, 28, 28), np.uint8)
+        for img in images:
+            r0, c0 = rng.integers(4, 14, size=2)
+            img[r0 : r0 + rng.integers(6, 12), c0 : c0 + rng.integers(3, 10)] = rng.integers(128, 256)
+        labels = rng.integers(0, 10, n).astype(np.uint8)
+        write_idx(folder / (MNIST_FILES[f"{split}_images"] + suffix), images)
+        write_idx(folder / (MNIST_FILES[f"{split}_labels"] + suffix), labels)
+    return folder
+
+
+@pytest.fixture
+def tiny_mnist(tmp_path, monkeypatch) -> Path:
+    """A folder with a 64/16-image MNIST look-alike; ``DENOISE_STUDIO_DATA`` points at it."""
+    folder = make_tiny_mnist(tmp_path / "mnist")
+    monkeypatch.setenv(REAL_DATA_ENV, str(folder))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def real_mnist_dir() -> Path:
+    """The full MNIST folder named by $DENOISE_STUDIO_DATA (set by .ci/run); skips when absent."""
+    folder = os.environ.get(REAL_DATA_ENV)
+    if not folder or not Path(folder).is_dir():
+        pytest.skip(f"real MNIST not available: set {REAL_DATA_ENV} to the folder with the four IDX .gz files")
+    return Path(folder)
