@@ -12,6 +12,7 @@ from engine.download import MNIST_FILES
 from engine.idx import write_idx
 
 REAL_DATA_ENV = "DENOISE_STUDIO_DATA"
+REAL_DATA_DIR = os.environ.get(REAL_DATA_ENV)  # read before any test monkeypatches it
 
 
 def make_tiny_mnist(folder: Path, n_train: int = 64, n_test: int = 16, seed: int = 0, gz: bool = True) -> Path:
@@ -41,7 +42,7 @@ def tiny_mnist(tmp_path, monkeypatch) -> Path:
 @pytest.fixture(scope="session")
 def real_mnist_dir() -> Path:
     """The full MNIST folder named by $DENOISE_STUDIO_DATA (set by .ci/run); skips when absent."""
-    folder = os.environ.get(REAL_DATA_ENV)
+    folder = REAL_DATA_DIR
     if not folder or not Path(folder).is_dir():
         pytest.skip(f"real MNIST not available: set {REAL_DATA_ENV} to the folder with the four IDX .gz files")
     return Path(folder)
