@@ -1,0 +1,104 @@
+"""A drawing on a canvas -> an MNIST-style 28×28 image (pure NumPy, no Qt).
+
+MNIST's own preparation: crop to the ink's bounding box, scale to fit a 20×20 box keeping the
+aspect ratio (anti-aliased), place in a 28×28 field so that the centre of mass sits at the centre.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+SIZE = 28
+"""Side of the output image."""
+BOX = 20
+"""Side of the box the digit's bounding box is scaled to fit."""
+INK_THRESHOLD = 0.05
+"""Pixels at or below this value count as paper when finding the bounding box."""
+
+
+def ink_bbox(image: np.ndarray, threshold: float = INK_THRESHOLD) -> tuple[int, int, int, int] | None:
+    """(top, bottom, left, right) of the pixels above ``threshold``, bottom/right exclusive; None if blank.
+
+    image : (H, W) float in [0, 1].
+    """
+    mask = np.asarray(image) > threshold
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
+        return None
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+
+
+def _area_matrix(n_in: int, n_out: int) -> np.ndarray:
+    """(n_out, n_in) weights of area resampling: output cell i averages input cells over its span."""
+    scale = n_in / n_out
+    starts = np.arange(n_out)[:, None] * scale  # (n_out, 1) span of each output cell in input units
+    ends = starts + scale
+    left = np.arange(n_in)[None, :]  # (1, n_in) each input cell covers [j, j + 1)
+    overlap = np.clip(np.minimum(ends, left + 1) - np.maximum(starts, left), 0, None)  # (n_out, n_in)
+    return overlap / scale
+
+
+def resize_area(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """(h, w) -> (height, width) by area averaging (box filter); up- and down-scaling, float64."""
+    image = np.asarray(image, np.float64)
+    rows = _area_matrix(image.shape[0], height)  # (height, h)
+    cols = _area_matrix(image.shape[1], width)  # (width, w)
+    return rows @ image @ cols.T
+
+
+def center_of_mass(image: np.ndarray) -> tuple[float, float]:
+    """(row, col) of the intensity-weighted centre of a (H, W) image; the geometric centre if blank."""
+    image = np.asarray(image, np.float64)
+    total = image.sum()
+    if total <= 0:
+        return (image.shape[0] - 1) / 2, (image.shape[1] - 1) / 2
+    rows = np.arange(image.shape[0]) @ image.sum(axis=1) / total
+    cols = np.arange(image.shape[1]) @ image.sum(axis=0) / total
+    return float(rows), float(cols)
+
+
+def _shift(image: np.ndarray, drow: int, dcol: int) -> np.ndarray:
+    """Translate without wrap-around; what leaves the frame is dropped."""
+    out = np.zeros_like(image)
+    h, w = image.shape
+    src_r = slice(max(0, -drow), min(h, h - drow))
+    dst_r = slice(max(0, drow), min(h, h + drow))
+    src_c = slice(max(0, -dcol), min(w, w - dcol))
+    dst_c = slice(max(0, dcol), min(w, w + dcol))
+    out[dst_r, dst_c] = image[src_r, src_c]
+    return out
+
+
+def prepare_digit(ink: np.ndarray, threshold: float = INK_THRESHOLD) -> np.ndarray:
+    """A drawing -> the 28×28 image the network expects.
+
+    Parameters
+    ----------
+    ink : (H, W) float in [0, 1] (or uint8 0..255), white ink on black paper, any size.
+
+    Returns
+    -------
+    (28, 28) float32 in [0, 1]: the ink's bounding box scaled to fit 20×20 (aspect kept),
+    shifted so its centre of mass is at the image centre.  All zeros for a blank drawing.
+    """
+    ink = np.asarray(ink)
+    if ink.ndim != 2:
+        raise ValueError(f"prepare_digit() takes a (H, W) image, got shape {ink.shape}")
+    image = ink.astype(np.float64) / 255 if ink.dtype == np.uint8 else np.asarray(ink, np.float64)
+    image = np.clip(np.nan_to_num(image), 0, 1)
+    out = np.zeros((SIZE, SIZE), np.float64)
+    box = ink_bbox(image, threshold)
+    if box is None:
+        return out.astype(np.float32)
+    top, bottom, left, right = box
+    crop = image[top:bottom, left:right]
+    h, w = crop.shape
+    scale = BOX / max(h, w)
+    new_h, new_w = max(1, round(h * scale)), max(1, round(w * scale))
+    small = resize_area(crop, new_h, new_w)
+    r0, c0 = (SIZE - new_h) // 2, (SIZE - new_w) // 2
+    out[r0 : r0 + new_h, c0 : c0 + new_w] = small
+    com_r, com_c = center_of_mass(out)
+    centre = (SIZE - 1) / 2
+    out = _shift(out, round(centre - com_r), round(centre - com_c))
+    return np.clip(out, 0, 1).astype(np.float32)

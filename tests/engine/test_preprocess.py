@@ -1,0 +1,60 @@
+"""engine.preprocess: a drawing becomes an MNIST-style 28×28 image."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.preprocess import center_of_mass, ink_bbox, prepare_digit, resize_area
+
+
+def test_blank_drawing_gives_zeros():
+    out = prepare_digit(np.zeros((280, 280), np.float32))
+    assert out.shape == (28, 28) and out.dtype == np.float32
+    assert not out.any()
+
+
+@pytest.mark.parametrize("corner", [(10, 10), (200, 30), (40, 230)])
+def test_ink_anywhere_is_centred_by_mass(corner):
+    canvas = np.zeros((280, 280), np.float32)
+    r, c = corner
+    canvas[r : r + 40, c : c + 15] = 1.0  # a tall bar off-centre
+    out = prepare_digit(canvas)
+    com_r, com_c = center_of_mass(out)
+    assert abs(com_r - 13.5) <= 0.5 and abs(com_c - 13.5) <= 0.5
+    top, bottom, left, right = ink_bbox(out)
+    assert bottom - top == 20  # the longer side fills the 20-pixel box
+    assert right - left < 20  # aspect ratio kept: the narrow side stays narrow
+    assert out.min() >= 0 and out.max() <= 1
+
+
+def test_aspect_ratio_is_kept():
+    canvas = np.zeros((100, 100), np.float32)
+    canvas[40:50, 10:90] = 1.0  # 10 high, 80 wide
+    out = prepare_digit(canvas)
+    top, bottom, left, right = ink_bbox(out)
+    assert right - left == 20
+    assert bottom - top in (2, 3, 4)
+
+
+def test_uint8_input_is_scaled():
+    canvas = np.zeros((50, 60), np.uint8)
+    canvas[10:30, 20:30] = 255
+    a = prepare_digit(canvas)
+    b = prepare_digit(canvas.astype(np.float32) / 255)
+    np.testing.assert_allclose(a, b)
+    assert a.max() == pytest.approx(1.0)
+
+
+def test_resize_area_keeps_mean_and_constant():
+    rng = np.random.default_rng(0)
+    img = rng.random((37, 23))
+    small = resize_area(img, 10, 7)
+    assert small.shape == (10, 7)
+    assert small.mean() == pytest.approx(img.mean(), rel=1e-9)
+    np.testing.assert_allclose(resize_area(np.full((5, 9), 0.3), 20, 11), 0.3)
+
+
+def test_rejects_non_2d():
+    with pytest.raises(ValueError, match="shape"):
+        prepare_digit(np.zeros((2, 3, 4)))
