@@ -75,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--loss", choices=["mse", "bce"], default=defaults.loss)
     train.add_argument("--seed", type=int, default=defaults.seed)
     train.add_argument("--train-size", type=int, default=60000)
+    train.add_argument("--test-size", type=int, default=10000, help="test images for the per-epoch score")
     train.add_argument("--data", help="MNIST folder (default: $DENOISE_STUDIO_DATA or download)")
     train.add_argument("--output", "-o", default="model.npz", help="where to save the trained model")
     train.add_argument("--checkpoint", help="checkpoint path (default: OUTPUT with .ckpt.npz)")
@@ -126,7 +127,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         config = TrainConfig.from_dict({**saved, "epochs": max(args.epochs, saved.get("epochs", 0))})
         initial_epoch, optimizer_state = int(resume["next_epoch"]), model.optimizer_state
         history = History(resume["history"].get("batch_loss"), resume["history"].get("epochs"))
-        train_size = model.metadata.get("dataset", {}).get("train_size", args.train_size)
+        saved_data = model.metadata.get("dataset", {})
+        train_size = saved_data.get("train_size", args.train_size)
+        test_size = saved_data.get("test_size", args.test_size)
     else:
         widths, activations = parse_layers(args.layers)
         try:
@@ -143,10 +146,17 @@ def cmd_train(args: argparse.Namespace) -> int:
         except (ValueError, TypeError) as exc:
             raise UsageError(str(exc)) from None
         model = build_mlp(widths, activations, seed=args.seed)
-        train_size = args.train_size
+        train_size, test_size = args.train_size, args.test_size
     if not 1 <= train_size <= 60000:
         raise UsageError(f"--train-size must be between 1 and 60000, got {train_size}")
-    dataset = Dataset(train_size=train_size, batch_size=min(config.batch_size, train_size), data_dir=args.data)
+    if not 1 <= test_size <= 10000:
+        raise UsageError(f"--test-size must be between 1 and 10000, got {test_size}")
+    dataset = Dataset(
+        train_size=train_size,
+        test_size=test_size,
+        batch_size=min(config.batch_size, train_size),
+        data_dir=args.data,
+    )
     sigint = _SigintStops()
     callbacks = [sigint, Checkpoint(checkpoint)]
     if not args.quiet:

@@ -1,0 +1,102 @@
+"""Summary text, save -> load round trips, and finding shipped models by bare name."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine import model_io
+from engine.layers import Dense
+from engine.nn import MLP, build_mlp
+
+SEED_SUMMARY = """\
+-------------------- MULTI LAYER PERCEPTRON (MLP) --------------------
+
+
+ *** 1. Layer: ***
+DENSE 784 -> 10 [ReLU]
+Total parameters: 7850
+---> WEIGHTS: (10, 784)
+---> BIASES: (10,)
+
+ *** 2. Layer: ***
+DENSE 10 -> 784 [Sigmoid]
+Total parameters: 8624
+---> WEIGHTS: (784, 10)
+---> BIASES: (784,)
+"""
+
+
+def seed_model() -> MLP:
+    net = MLP()
+    net.add(Dense(784, 10, "relu"))
+    net.add(Dense(10, 784, "sigmoid"))
+    return net
+
+
+def test_summary_is_the_seed_text_byte_for_byte(capsys):
+    text = seed_model().summary()
+    assert capsys.readouterr().out == SEED_SUMMARY
+    assert text + "\n" == SEED_SUMMARY
+
+
+def test_summary_can_be_silent(capsys):
+    seed_model().summary(print_fn=None)
+    assert capsys.readouterr().out == ""
+
+
+def test_save_load_round_trip_is_bit_exact(tmp_path, capsys):
+    net = build_mlp([784, 32, 8, 784], ["tanh", "leaky_relu", "sigmoid"], seed=7)
+    net.metadata["note"] = {"noise": 0.1, "history": [0.5, 0.25]}
+    path = tmp_path / "m.npz"
+    net.save(path)
+    loaded = MLP().load(path)
+    assert capsys.readouterr().out.strip() == net.summary(print_fn=None)
+    assert loaded.layer_specs() == net.layer_specs()
+    assert loaded.params.dtype == np.float32
+    assert loaded.params.tobytes() == net.params.tobytes()
+    assert loaded.metadata["note"] == {"noise": 0.1, "history": [0.5, 0.25]}
+    x = np.random.default_rng(0).uniform(0, 1, (3, 784)).astype(np.float32)
+    assert np.array_equal(loaded.predict(x), net.predict(x))
+
+
+def test_load_without_verbose_prints_nothing(tmp_path, capsys):
+    path = tmp_path / "m.npz"
+    seed_model().save(path)
+    capsys.readouterr()
+    MLP().load(path, verbose=False)
+    assert capsys.readouterr().out == ""
+
+
+def test_bare_name_is_found_in_the_models_folder(tmp_path, monkeypatch):
+    monkeypatch.setattr(model_io, "MODELS_DIR", tmp_path)
+    seed_model().save(tmp_path / "tiny_shipped.npz")
+    monkeypatch.chdir(tmp_path.parent)
+    net = MLP.from_file("tiny_shipped")
+    assert net.n_params == 7850 + 8624
+    assert model_io.shipped_models() == ["tiny_shipped"]
+
+
+def test_missing_model_names_the_shipped_ones(tmp_path, monkeypatch):
+    monkeypatch.setattr(model_io, "MODELS_DIR", tmp_path)
+    seed_model().save(tmp_path / "only_one.npz")
+    with pytest.raises(model_io.ModelFileError, match="only_one"):
+        MLP.from_file("does_not_exist")
+
+
+def test_failed_load_leaves_the_model_unchanged(tmp_path):
+    net = seed_model()
+    before = net.params.copy()
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a zip at all")
+    with pytest.raises(model_io.ModelFileError, match="bad.npz"):
+        net.load(bad)
+    assert np.array_equal(net.params, before)
+
+
+def test_save_replaces_atomically_and_leaves_no_temp_files(tmp_path):
+    path = tmp_path / "m.npz"
+    seed_model().save(path)
+    build_mlp([784, 5, 784], ["relu", "sigmoid"]).save(path)
+    assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]
+    assert MLP.from_file(path).layers[0].n_out == 5

@@ -1,0 +1,126 @@
+"""The one training loop: hook order, stopping, live learning-rate changes, resume == uninterrupted."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.callbacks import Callback
+from engine.nn import MLP, build_mlp
+from engine.training import TrainConfig, Trainer
+
+
+def tiny_images(n=48, seed=0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return (rng.uniform(0, 1, (n, 16)) > 0.6).astype(np.float32)
+
+
+def tiny_model(seed=0) -> MLP:
+    return build_mlp([16, 4, 16], ["relu", "sigmoid"], seed=seed)
+
+
+class Spy(Callback):
+    def __init__(self):
+        self.calls = []
+
+    def on_train_begin(self, logs):
+        self.calls.append("train_begin")
+
+    def on_epoch_begin(self, epoch):
+        self.calls.append(f"epoch_begin {epoch}")
+
+    def on_batch_end(self, batch, logs):
+        self.calls.append(f"batch {batch}")
+
+    def on_epoch_end(self, epoch, logs):
+        self.calls.append(f"epoch_end {epoch}")
+
+    def on_train_end(self, logs):
+        self.calls.append("train_end")
+
+
+def test_hooks_run_in_order_and_logs_are_plain_floats():
+    spy = Spy()
+    model = tiny_model()
+    history = model.fit(tiny_images(32), tiny_images(8, 1), epochs=2, batch_size=16, callbacks=[spy])
+    assert spy.calls == [
+        "train_begin",
+        "epoch_begin 0", "batch 0", "batch 1", "epoch_end 0",
+        "epoch_begin 1", "batch 0", "batch 1", "epoch_end 1",
+        "train_end",
+    ]  # fmt: skip
+    assert len(history.batch_loss) == 4 and len(history.epochs) == 2
+    for logs in history.epochs:
+        assert all(isinstance(v, (float, int, bool)) for v in logs.values())
+        assert "val_loss" in logs
+
+
+def test_training_reduces_the_loss():
+    model = tiny_model()
+    history = model.fit(tiny_images(), epochs=30, batch_size=8, lr=0.01, noise=0.1)
+    assert history.epochs[-1]["loss"] < 0.6 * history.epochs[0]["loss"]
+
+
+def test_a_callback_can_stop_training_within_one_batch():
+    class StopAfterThree(Callback):
+        def on_batch_end(self, batch, logs):
+            if len(self.trainer.history.batch_loss) == 3:
+                self.trainer.stop_training = True
+
+    spy = Spy()
+    model = tiny_model()
+    before = model.params.copy()
+    model.fit(tiny_images(), epochs=5, batch_size=8, callbacks=[StopAfterThree(), spy])
+    assert spy.calls.count("batch 0") == 1 and "batch 3" not in spy.calls
+    assert spy.calls[-1] == "train_end"
+    assert not np.array_equal(model.params, before)
+    assert np.all(np.isfinite(model.predict(tiny_images(2))))
+
+
+def test_learning_rate_changed_by_a_callback_applies_from_the_next_batch():
+    seen = []
+
+    class Halve(Callback):
+        def on_batch_end(self, batch, logs):
+            seen.append(logs["lr"])
+            self.trainer.optimizer.lr = logs["lr"] / 2
+
+    tiny_model().fit(tiny_images(32), epochs=1, batch_size=8, lr=0.08, callbacks=[Halve()])
+    assert seen == [0.08, 0.04, 0.02, 0.01]
+
+
+def test_resume_from_a_checkpoint_equals_an_uninterrupted_run(tmp_path):
+    x, x_val = tiny_images(), tiny_images(8, 1)
+    cfg = TrainConfig(epochs=4, batch_size=8, lr=0.01, noise=0.2, seed=11)
+
+    straight = tiny_model(seed=3)
+    straight.fit(x, x_val, config=cfg)
+
+    first = tiny_model(seed=3)
+    trainer = Trainer(first, TrainConfig(**{**cfg.__dict__, "epochs": 2}))
+    trainer.fit(x, x_val)
+    ckpt = tmp_path / "run.ckpt.npz"
+    trainer.save_checkpoint(ckpt, next_epoch=2)
+
+    resumed = MLP.from_file(ckpt)
+    state = resumed.metadata["resume"]
+    assert state["next_epoch"] == 2
+    resumed.fit(x, x_val, config=cfg, initial_epoch=2, optimizer_state=resumed.optimizer_state)
+    assert np.array_equal(resumed.params, straight.params)
+
+
+def test_different_seeds_give_different_runs():
+    a, b = tiny_model(), tiny_model()
+    a.fit(tiny_images(), epochs=1, batch_size=8, seed=1)
+    b.fit(tiny_images(), epochs=1, batch_size=8, seed=2)
+    assert not np.array_equal(a.params, b.params)
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [("epochs", 0, "epochs"), ("batch_size", 0, "batch_size"), ("lr", -0.1, "lr"), ("noise", -1.0, "sigma"),
+     ("optimizer", "lbfgs", "optimizer")],
+)  # fmt: skip
+def test_bad_hyperparameters_are_named(field, value, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**{field: value})
