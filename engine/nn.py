@@ -258,7 +258,8 @@ class MLP:
         layers = []
         try:
             for i, spec in enumerate(header["layers"]):
-                layer = Dense(spec["n_in"], spec["n_out"], spec["activation"], seed=0)
+                activation = model_io.activation_from_spec(spec)
+                layer = Dense(spec["n_in"], spec["n_out"], activation, seed=0)
                 layer.W[...] = arrays[f"layer{i}.W"]
                 layer.b[...] = arrays[f"layer{i}.b"]
                 layers.append(layer)
