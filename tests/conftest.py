@@ -11,6 +11,8 @@ import pytest
 from engine.download import MNIST_FILES
 from engine.idx import write_idx
 
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # no display on CI or a headless machine
+
 REAL_DATA_ENV = "DENOISE_STUDIO_DATA"
 REAL_DATA_DIR = os.environ.get(REAL_DATA_ENV)  # read before any test monkeypatches it
 
