@@ -37,7 +37,7 @@ def test_dataset_reads_tiny_files_and_takes_the_first_n(tmp_path):
     assert full.train_u8.shape == (40, 784) and full.test_u8.shape == (12, 784)
     assert np.array_equal(part.train_u8, full.train_u8[:10])
     assert part.train_images.dtype == np.float32
-    assert 0 <= part.train_images.min() and part.train_images.max() <= 1
+    assert part.train_images.min() >= 0 and part.train_images.max() <= 1
 
 
 def test_plain_uncompressed_files_are_read_too(tmp_path):
@@ -52,7 +52,7 @@ def test_batches_pair_noisy_inputs_with_clean_targets(tiny_mnist):
     (x, y), (xt, yt) = batches[0]
     assert x.shape == y.shape == xt.shape == yt.shape == (8, 784)
     assert x.dtype == np.float32 and not np.array_equal(x, y)
-    assert 0 <= x.min() and x.max() <= 1
+    assert x.min() >= 0 and x.max() <= 1
     # every training image appears exactly once per epoch
     seen = np.concatenate([b[0][1] for b in batches])
     assert sorted(map(bytes, (seen * 255).round().astype(np.uint8))) == sorted(map(bytes, ds.train_u8))
