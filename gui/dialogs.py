@@ -1,0 +1,58 @@
+"""Error and question dialogs: each says what went wrong and what to do about it."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+from engine.idx import DatasetFileError
+from engine.model_io import ModelFileError
+
+
+def describe_error(exc: BaseException) -> tuple[str, str]:
+    """(what went wrong, what to do) for an engine error."""
+    if isinstance(exc, ModelFileError):
+        return (
+            f"Could not open the model file\n{exc.path}\n\n{exc.problem}.",
+            "Choose a model saved by Denoise Studio (a .npz file) with File ▸ Open model…. "
+            "The model that was loaded before stays loaded.",
+        )
+    if isinstance(exc, DatasetFileError):
+        fix = exc.fix or "Check the MNIST folder."
+        return (
+            f"The MNIST data could not be read.\n{exc.path}\n\n{exc.problem}.",
+            f"{fix}. Set DENOISE_STUDIO_DATA to the folder holding the four MNIST .gz files, "
+            "or unset it to let Denoise Studio download them.",
+        )
+    return (str(exc) or type(exc).__name__, "Nothing was lost; try again or change the settings.")
+
+
+def error_box(parent: QWidget | None, title: str, what: str, todo: str) -> QMessageBox:
+    """The error dialog, built but not shown (the screenshot script grabs it)."""
+    box = QMessageBox(QMessageBox.Icon.Critical, title, what, QMessageBox.StandardButton.Ok, parent)
+    box.setInformativeText(todo)
+    box.setMinimumWidth(460)
+    return box
+
+
+def show_error(parent: QWidget | None, title: str, what: str, todo: str) -> None:
+    """Show a modal error dialog."""
+    error_box(parent, title, what, todo).exec()
+
+
+def show_exception(parent: QWidget | None, title: str, exc: BaseException) -> None:
+    what, todo = describe_error(exc)
+    show_error(parent, title, what, todo)
+
+
+def ask_save_changes(parent: QWidget | None, name: str) -> QMessageBox.StandardButton:
+    """Save / Discard / Cancel for an unsaved trained model."""
+    box = QMessageBox(
+        QMessageBox.Icon.Question,
+        "Unsaved model",
+        f"The model “{name}” has been trained or changed and is not saved.",
+        QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+        parent,
+    )
+    box.setInformativeText("Save it before closing? Discard loses the training.")
+    box.setDefaultButton(QMessageBox.StandardButton.Save)
+    return QMessageBox.StandardButton(box.exec())

@@ -1,0 +1,159 @@
+"""The live loss plot: smoothed per-batch training loss, per-epoch test loss, baseline levels.
+
+Every item is made once; points go into growing NumPy buffers and a ~30 Hz timer calls
+``setData`` on the filled slice only when something new arrived.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QWidget
+
+from gui.app import COLORS
+
+SMOOTHING = 0.9
+"""Weight of the running average in the displayed per-batch curve (the raw curve is drawn faintly)."""
+
+
+class _Series:
+    """x/y float64 buffers that double when full."""
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self.x = np.empty(capacity)
+        self.y = np.empty(capacity)
+        self.n = 0
+
+    def append(self, x: float, y: float) -> None:
+        if self.n == len(self.x):
+            self.x = np.concatenate([self.x, np.empty_like(self.x)])
+            self.y = np.concatenate([self.y, np.empty_like(self.y)])
+        self.x[self.n], self.y[self.n] = x, y
+        self.n += 1
+
+    def clear(self) -> None:
+        self.n = 0
+
+    def data(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.x[: self.n], self.y[: self.n]
+
+
+class LossPlot(pg.PlotWidget):
+    """Loss against epochs (fractional for batches)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.raw = _Series()
+        self.smooth = _Series()
+        self.test = _Series()
+        self._ema: float | None = None
+        self._dirty = False
+        plot = self.getPlotItem()
+        plot.showGrid(x=True, y=True, alpha=0.15)
+        plot.setLabel("bottom", "epoch")
+        plot.setLabel("left", "MSE loss")
+        self.legend = plot.addLegend(offset=(-10, 10), labelTextColor=COLORS["text"])
+        self.raw_item = plot.plot(pen=pg.mkPen(80, 130, 190, 90, width=1))
+        self.smooth_item = plot.plot(pen=pg.mkPen(COLORS["train"], width=2), name="train (per batch, smoothed)")
+        for item in (self.raw_item, self.smooth_item):
+            item.setClipToView(True)
+            item.setDownsampling(auto=True, method="peak")
+        self.test_item = plot.plot(
+            pen=pg.mkPen(COLORS["test"], width=2),
+            symbol="o",
+            symbolSize=8,
+            symbolBrush=COLORS["test"],
+            symbolPen=None,
+            name="test (per epoch)",
+        )
+        dash = Qt.PenStyle.DashLine
+        self.identity_line = pg.InfiniteLine(
+            angle=0,
+            pen=pg.mkPen("#bbbbbb", width=1, style=dash),
+            label="noisy input {value:.4f}",
+            labelOpts={"position": 0.15, "color": "#bbbbbb", "anchors": [(0, 1), (0, 1)]},
+        )
+        self.pca_line = pg.InfiniteLine(
+            angle=0,
+            pen=pg.mkPen("#c77dff", width=1, style=dash),
+            label="PCA {value:.4f}",
+            labelOpts={"position": 0.85, "color": "#c77dff", "anchors": [(1, 1), (1, 1)]},
+        )
+        self.diverged_line = pg.InfiniteLine(
+            angle=90, pen=pg.mkPen(COLORS["error"], width=2), label="diverged",
+            labelOpts={"position": 0.9, "color": COLORS["error"]},
+        )
+        for line in (self.identity_line, self.pca_line, self.diverged_line):
+            line.setVisible(False)
+            plot.addItem(line, ignoreBounds=True)
+        self._log = False
+        self.timer = QTimer(self)
+        self.timer.setInterval(33)
+        self.timer.timeout.connect(self.flush)
+        self.timer.start()
+        self.setStatusTip("Loss curves: faint = raw batch loss, blue = smoothed, amber = test loss each epoch")
+
+    # ----- data in ---------------------------------------------------------------------------
+    def reset(self) -> None:
+        for series in (self.raw, self.smooth, self.test):
+            series.clear()
+        self._ema = None
+        self.diverged_line.setVisible(False)
+        self._dirty = True
+
+    def add_batch(self, x: float, loss: float) -> None:
+        self.raw.append(x, loss)
+        self._ema = loss if self._ema is None else SMOOTHING * self._ema + (1 - SMOOTHING) * loss
+        self.smooth.append(x, self._ema)
+        self._dirty = True
+
+    def add_epoch(self, x: float, loss: float) -> None:
+        self.test.append(x, loss)
+        self._dirty = True
+
+    def set_baselines(self, identity: float | None, pca: float | None, components: int | None = None) -> None:
+        """Dashed levels: the noisy input's error and PCA's (with ``components`` components)."""
+        for line, value in ((self.identity_line, identity), (self.pca_line, pca)):
+            line.setVisible(value is not None)
+            if value is not None:
+                line.setValue(np.log10(value) if self._log else value)
+                line._true = value
+        if components is not None:
+            self.pca_line.label.format = f"PCA-{components} {{value:.4f}}"
+        self._relabel()
+
+    def mark_diverged(self, x: float) -> None:
+        self.diverged_line.setValue(x)
+        self.diverged_line.setVisible(True)
+
+    def set_log(self, on: bool) -> None:
+        self._log = on
+        self.getPlotItem().setLogMode(y=on)
+        for line in (self.identity_line, self.pca_line):
+            true = getattr(line, "_true", None)
+            if true is not None:
+                line.setValue(np.log10(true) if on else true)
+        self._relabel()
+
+    def _relabel(self) -> None:
+        """Keep the labels in loss units, also on a log axis."""
+        for line in (self.identity_line, self.pca_line):
+            true = getattr(line, "_true", None)
+            if true is not None:
+                fmt = line.label.format
+                line.label.setText(fmt.format(value=true))
+
+    # ----- redraw ----------------------------------------------------------------------------
+    def flush(self) -> None:
+        """Push new points to the items (called by the timer; cheap when nothing changed)."""
+        if not self._dirty:
+            return
+        self._dirty = False
+        self.raw_item.setData(*self.raw.data())
+        self.smooth_item.setData(*self.smooth.data())
+        self.test_item.setData(*self.test.data())
+
+    def counts(self) -> tuple[int, int]:
+        """(batch points, epoch points) so far."""
+        return self.smooth.n, self.test.n

@@ -1,0 +1,325 @@
+"""The main window: menus and actions, the three tabs, the status bar, settings that persist."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget, QWidget
+
+from engine.model_io import ModelFileError
+from engine.nn import MLP, build_mlp
+from gui import dialogs
+from gui.app import APP_NAME, ORGANIZATION
+from gui.architecture_tab import ArchitectureTab
+from gui.denoise_tab import DenoiseTab
+from gui.training_tab import TrainingTab
+
+SHIPPED_MODEL = "mnist_denoising_autoencoder"
+MAX_RECENT = 8
+MODEL_FILTER = "Denoise Studio models (*.npz);;All files (*)"
+
+
+def load_start_model() -> tuple[MLP, str | None]:
+    """The shipped model, or a fresh 784-10-784 one with a note saying why."""
+    try:
+        return MLP.from_file(SHIPPED_MODEL), None
+    except ModelFileError as exc:
+        model = build_mlp([784, 10, 784], ["relu", "sigmoid"], seed=0)
+        return model, (
+            f"Shipped model not available ({exc.problem}); started with an untrained 784-10-784 model — "
+            "train it on the Training tab or open one with Ctrl+O"
+        )
+
+
+class MainWindow(QMainWindow):
+    """Owns the current model; tabs show it, the Training tab hands back trained copies."""
+
+    def __init__(self, model: MLP | None = None, settings: QSettings | None = None) -> None:
+        super().__init__()
+        self.settings = settings or QSettings(ORGANIZATION, APP_NAME)
+        self.model: MLP | None = None
+        self.model_name = "untitled"
+        self.dirty = False
+        self.setWindowTitle(APP_NAME)
+        self.setMinimumSize(1100, 700)
+        self.resize(1280, 800)
+
+        self.tabs = QTabWidget()
+        self.architecture_tab = ArchitectureTab()
+        self.training_tab = TrainingTab()
+        self.denoise_tab = DenoiseTab()
+        self.tabs.addTab(self.architecture_tab, "Architecture")
+        self.tabs.addTab(self.training_tab, "Training")
+        self.tabs.addTab(self.denoise_tab, "Denoise")
+        self.tabs.setTabToolTip(0, "The network's layers, parameters and weights; build a new one")
+        self.tabs.setTabToolTip(1, "Train the model on MNIST with live curves")
+        self.tabs.setTabToolTip(2, "Draw or pick a digit, add noise, watch the model clean it")
+        self.setCentralWidget(self.tabs)
+
+        self.architecture_tab.editor.newModel.connect(self._on_new_model)
+        self.training_tab.modelTrained.connect(self._on_trained)
+        self.training_tab.runningChanged.connect(self._on_running)
+        self.training_tab.message.connect(self._flash)
+        self.denoise_tab.latentChanged.connect(self.architecture_tab.hourglass.set_latent)
+
+        self._build_menus()
+        self.status_model = QLabel()
+        self.status_params = QLabel()
+        self.status_mse = QLabel()
+        for label in (self.status_model, self.status_params, self.status_mse):
+            label.setContentsMargins(8, 0, 8, 0)
+            self.statusBar().addPermanentWidget(label)
+
+        note = None
+        if model is None:
+            model, note = load_start_model()
+            name = SHIPPED_MODEL if note is None else "untitled"
+        else:
+            name = Path(model.path).stem if model.path else "untitled"
+        self.set_model(model, name=name, dirty=False)
+        self._restore_settings()
+        if note:
+            self.statusBar().showMessage(note, 15000)
+
+    # ----- menus -----------------------------------------------------------------------------
+    def _action(self, text: str, tip: str, slot, shortcut=None) -> QAction:
+        action = QAction(text, self)
+        action.setStatusTip(tip)
+        if shortcut is not None:
+            action.setShortcut(shortcut)
+        action.triggered.connect(slot)
+        return action
+
+    def _build_menus(self) -> None:
+        menu = self.menuBar().addMenu("&File")
+        self.open_action = self._action(
+            "&Open model…", "Load a model file (.npz)", self.open_dialog, QKeySequence.StandardKey.Open
+        )
+        self.save_action = self._action(
+            "&Save model", "Save the model to its file", self.save, QKeySequence.StandardKey.Save
+        )
+        self.save_as_action = self._action(
+            "Save model &as…", "Save the model to a new file", self.save_as, QKeySequence.StandardKey.SaveAs
+        )
+        self.recent_menu = menu.addMenu("&Recent models")
+        self.export_action = self._action(
+            "&Export image…", "Save a picture of the current tab as PNG", self.export_image, QKeySequence("Ctrl+E")
+        )
+        self.quit_action = self._action("&Quit", "Close Denoise Studio", self.close, QKeySequence.StandardKey.Quit)
+        self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
+        menu.addAction(self.open_action)
+        menu.addAction(self.save_action)
+        menu.addAction(self.save_as_action)
+        menu.addMenu(self.recent_menu)
+        menu.addSeparator()
+        menu.addAction(self.export_action)
+        menu.addSeparator()
+        menu.addAction(self.quit_action)
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(self._action("&About", "About Denoise Studio", self.about))
+        self._rebuild_recent()
+
+    def _rebuild_recent(self) -> None:
+        self.recent_menu.clear()
+        paths = self.recent_files()
+        for path in paths:
+            action = self.recent_menu.addAction(Path(path).name)
+            action.setStatusTip(f"Open {path}")
+            action.setData(path)
+            action.triggered.connect(self._open_recent)
+        self.recent_menu.setEnabled(bool(paths))
+
+    def _open_recent(self) -> None:
+        action = self.sender()
+        if isinstance(action, QAction):
+            self.open_model(action.data())
+
+    def recent_files(self) -> list[str]:
+        value = self.settings.value("recent", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in (value or [])]
+
+    def _add_recent(self, path: str) -> None:
+        path = str(Path(path).resolve())
+        paths = [path] + [p for p in self.recent_files() if p != path]
+        self.settings.setValue("recent", paths[:MAX_RECENT])
+        self._rebuild_recent()
+
+    # ----- the model -------------------------------------------------------------------------
+    def set_model(self, model: MLP, name: str | None = None, dirty: bool = False) -> None:
+        """Make ``model`` the current one and show it in every tab."""
+        self.model = model
+        if name is not None:
+            self.model_name = name
+        self.dirty = dirty
+        self.architecture_tab.set_model(model)
+        self.training_tab.set_model(model)
+        self.denoise_tab.set_model(model)
+        self.update_status()
+
+    def update_status(self) -> None:
+        model = self.model
+        mark = " *" if self.dirty else ""
+        self.status_model.setText(f"Model: {self.model_name}{mark}")
+        self.status_params.setText(f"{model.n_params:,} parameters")
+        self.status_mse.setText(self._mse_text(model))
+        self.setWindowTitle(f"{self.model_name}{mark} — {APP_NAME}")
+
+    @staticmethod
+    def _mse_text(model: MLP) -> str:
+        """'test MSE 0.0297 (σ 0.1)' from the file's metrics, else from the last training epoch."""
+        metrics = model.metadata.get("metrics")
+        if isinstance(metrics, dict):
+            for key, value in metrics.items():
+                if key.startswith(("test_mse", "mse")) and isinstance(value, (int, float)):
+                    sigma = key.partition("@")[2]
+                    return f"test MSE {value:.4f}" + (f" (σ {sigma})" if sigma else "")
+        epochs = (model.metadata.get("history") or {}).get("epochs") or []
+        last = epochs[-1] if epochs and isinstance(epochs[-1], dict) else {}
+        if isinstance(last.get("val_mse"), (int, float)):
+            return f"test MSE {last['val_mse']:.4f} (last epoch)"
+        return "test MSE unknown"
+
+    def _on_new_model(self, model: MLP) -> None:
+        if self.training_tab.is_running():
+            self._flash("Stop the running training before making a new model")
+            return
+        if not self._maybe_save():
+            return
+        self.set_model(model, name="untitled", dirty=True)
+        self.tabs.setCurrentWidget(self.training_tab)
+        self._flash("New untrained model: press Start to train it")
+
+    def _on_trained(self, model: MLP) -> None:
+        self.set_model(model, dirty=True)
+
+    def _on_running(self, running: bool) -> None:
+        for action in (self.open_action, self.save_action, self.save_as_action, self.recent_menu.menuAction()):
+            action.setEnabled(not running)
+
+    def _flash(self, text: str) -> None:
+        self.statusBar().showMessage(text, 8000)
+
+    # ----- files -----------------------------------------------------------------------------
+    def open_dialog(self) -> None:
+        start = str(Path(self.model.path).parent) if self.model and self.model.path else ""
+        path, _ = QFileDialog.getOpenFileName(self, "Open model", start, MODEL_FILTER)
+        if path:
+            self.open_model(path)
+
+    def open_model(self, path: str) -> bool:
+        """Load a model file; on failure show why and keep the current model."""
+        if self.training_tab.is_running():
+            self._flash("Stop the running training before opening another model")
+            return False
+        if not self._maybe_save():
+            return False
+        try:
+            model = MLP.from_file(path)
+        except ModelFileError as exc:
+            dialogs.show_exception(self, "Cannot open model", exc)
+            return False
+        if model.n_in != 784 or model.n_out != 784:
+            dialogs.show_error(
+                self,
+                "Not a denoising model",
+                f"{path} maps {model.n_in} → {model.n_out} values; Denoise Studio needs 784 → 784.",
+                "Open an autoencoder trained on 28×28 images. The current model stays loaded.",
+            )
+            return False
+        self.set_model(model, name=Path(model.path).stem, dirty=False)
+        self._add_recent(model.path)
+        self._flash(f"Opened {model.path}")
+        return True
+
+    def save(self) -> bool:
+        path = self.model.path
+        if not path or Path(path).resolve().parent == Path(__file__).resolve().parent.parent / "models":
+            return self.save_as()  # never overwrite a shipped model silently
+        return self._save_to(path)
+
+    def save_as(self) -> bool:
+        suggestion = self.model.path or f"{self.model_name}.npz"
+        path, _ = QFileDialog.getSaveFileName(self, "Save model as", suggestion, MODEL_FILTER)
+        if not path:
+            return False
+        if not path.endswith(".npz"):
+            path += ".npz"
+        return self._save_to(path)
+
+    def _save_to(self, path: str) -> bool:
+        try:
+            self.model.save(path)
+        except (OSError, ValueError, TypeError) as exc:
+            dialogs.show_error(self, "Cannot save model", f"Saving to {path} failed:\n{exc}",
+                               "Choose another folder or file name; the model is still in memory.")
+            return False
+        self.model.path = str(path)
+        self.model_name = Path(path).stem
+        self.dirty = False
+        self.update_status()
+        self._add_recent(path)
+        self._flash(f"Saved {path}")
+        return True
+
+    def export_image(self) -> None:
+        tab = self.tabs.currentWidget()
+        name = self.tabs.tabText(self.tabs.currentIndex()).lower()
+        path, _ = QFileDialog.getSaveFileName(self, "Export image", f"{name}.png", "PNG images (*.png)")
+        if not path:
+            return
+        if not tab.grab().save(path, "PNG"):
+            dialogs.show_error(self, "Cannot export image", f"Writing {path} failed.", "Choose another folder.")
+            return
+        self._flash(f"Exported {path}")
+
+    def about(self) -> None:
+        QMessageBox.about(
+            self,
+            f"About {APP_NAME}",
+            f"<b>{APP_NAME}</b><p>Denoising autoencoders on MNIST: a PySide6 + pyqtgraph desktop app over a "
+            "pure-NumPy engine.</p><p>Draw a digit, add noise, and watch a 784-10-784 network clean it up.</p>",
+        )
+
+    # ----- closing and settings ----------------------------------------------------------------
+    def _maybe_save(self) -> bool:
+        """True when it is fine to drop the current model (saved, discarded, or unchanged)."""
+        if not self.dirty:
+            return True
+        answer = dialogs.ask_save_changes(self, self.model_name)
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save()
+        return answer == QMessageBox.StandardButton.Discard
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        if self.training_tab.is_running():
+            model = self.training_tab.shutdown()
+            if model is not None:
+                self.set_model(model, dirty=True)
+        if not self._maybe_save():
+            event.ignore()
+            return
+        self._save_settings()
+        event.accept()
+
+    def _save_settings(self) -> None:
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("tab", self.tabs.currentIndex())
+        self.settings.sync()
+
+    def _restore_settings(self) -> None:
+        geometry = self.settings.value("geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        tab = self.settings.value("tab", 2)
+        try:
+            self.tabs.setCurrentIndex(int(tab))
+        except (TypeError, ValueError):
+            self.tabs.setCurrentIndex(2)
+
+    def current_tab(self) -> QWidget:
+        return self.tabs.currentWidget()
+

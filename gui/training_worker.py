@@ -1,0 +1,164 @@
+"""Training off the GUI thread: a QObject worker running ``model.fit`` with a Qt callback bridge.
+
+The worker is created without a parent and moved to a QThread.  The GUI controls it only through
+flags (pause, stop, new learning rate) that the bridge reads at each batch end; the bridge sends
+only floats and array copies through signals.  ``finished`` hands the trained model back.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal, Slot
+
+from engine.callbacks import Callback
+from engine.dataset import to_unit_float
+from engine.download import locate_mnist
+from engine.idx import DatasetFileError, read_idx
+from engine.metrics import mse
+from engine.noise import fixed_noisy
+from engine.pca import PCA
+from engine.training import TrainConfig, TrainingDiverged
+
+N_STRIP = 8
+"""Fixed test digits shown noisy → reconstructed after every epoch."""
+PCA_FIT_IMAGES = 10000
+
+
+class QtBridge(Callback):
+    """Callback on the one Trainer loop: forwards logs to the worker's signals, obeys pause/stop/lr."""
+
+    def __init__(self, worker: TrainingWorker) -> None:
+        self.worker = worker
+
+    def on_train_begin(self, logs):
+        if self.worker._stop_requested:
+            self.trainer.stop_training = True
+
+    def on_batch_end(self, batch, logs):
+        worker = self.worker
+        worker.batchFinished.emit(dict(logs))
+        if not worker._run_event.is_set() and not worker._stop_requested:
+            worker.paused.emit()
+            worker._run_event.wait()
+            worker.resumed.emit()
+        lr = worker._pending_lr
+        if lr is not None:
+            worker._pending_lr = None
+            self.trainer.optimizer.lr = lr
+        if worker._stop_requested:
+            self.trainer.stop_training = True
+
+    def on_epoch_end(self, epoch, logs):
+        self.worker.epochFinished.emit(dict(logs))
+
+
+class SampleStrip(Callback):
+    """At each epoch end, reconstructs a few fixed noisy test digits and sends a copy."""
+
+    def __init__(self, worker: TrainingWorker, noisy: np.ndarray) -> None:
+        self.worker, self.noisy = worker, noisy  # (N_STRIP, 784)
+
+    def on_epoch_end(self, epoch, logs):
+        recon = self.trainer.model.predict(self.noisy)
+        self.worker.samplesReady.emit({"epoch": epoch, "noisy": self.noisy.copy(), "recon": np.array(recon)})
+
+
+class TrainingWorker(QObject):
+    """Runs one training session of ``model`` (which the GUI must not touch until ``finished``).
+
+    Data: ``arrays=(x_train, x_val)`` (n, 784) uint8/float32, else the first ``train_size`` MNIST
+    training images and up to 10000 test images (``$DENOISE_STUDIO_DATA`` or the download cache).
+    """
+
+    batchFinished = Signal(dict)
+    epochFinished = Signal(dict)
+    samplesReady = Signal(dict)
+    baselinesReady = Signal(dict)
+    paused = Signal()
+    resumed = Signal()
+    finished = Signal(object)  # the model
+    failed = Signal(str)
+    diverged = Signal(str)
+
+    def __init__(self, model, config: TrainConfig, train_size: int = 60000, arrays=None) -> None:
+        super().__init__()  # no parent: it is moved to a QThread
+        self.model = model
+        self.config = config
+        self.train_size = train_size
+        self.arrays = arrays
+        self.error: BaseException | None = None
+        self._run_event = threading.Event()
+        self._run_event.set()
+        self._stop_requested = False
+        self._pending_lr: float | None = None
+
+    # ----- control from the GUI thread (flags only) ------------------------------------------
+    def request_pause(self) -> None:
+        self._run_event.clear()
+
+    def request_resume(self) -> None:
+        self._run_event.set()
+
+    def request_stop(self) -> None:
+        self._stop_requested = True
+        self._run_event.set()  # a paused worker must wake up to stop
+
+    def set_lr(self, lr: float) -> None:
+        self._pending_lr = float(lr)
+
+    # ----- the thread's work -----------------------------------------------------------------
+    def _data(self) -> tuple[np.ndarray, np.ndarray]:
+        if self.arrays is not None:
+            return self.arrays
+        paths = locate_mnist(progress=False)  # $DENOISE_STUDIO_DATA, else the cache (downloading if needed)
+        train, test = read_idx(paths["train_images"]), read_idx(paths["test_images"])[:10000]
+        for name, images in (("train_images", train), ("test_images", test)):
+            if images.ndim != 3 or images.shape[1:] != (28, 28):
+                raise DatasetFileError(paths[name], f"images have shape {images.shape}, expected (n, 28, 28)")
+        n = min(self.train_size, len(train))
+        return train[:n].reshape(n, 784), test.reshape(len(test), 784)
+
+    def _baselines(self, x_train: np.ndarray, x_val: np.ndarray) -> dict:
+        """MSE on the fixed noisy test set of doing nothing (identity) and of PCA with the latent width."""
+        val = to_unit_float(x_val) if x_val.dtype == np.uint8 else np.asarray(x_val, np.float32)
+        noisy = fixed_noisy(val, self.config.noise)
+        fit_on = x_train[:PCA_FIT_IMAGES]
+        fit_on = to_unit_float(fit_on) if fit_on.dtype == np.uint8 else fit_on
+        k = self.model.layers[self.model.bottleneck_index()].n_out
+        out = {"identity": mse(noisy, val), "pca_components": float(k)}
+        if k < fit_on.shape[1]:
+            out["pca"] = mse(PCA(k).fit(fit_on).reconstruct(noisy), val)
+        return out
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            x_train, x_val = self._data()
+            if len(x_val):
+                self.baselinesReady.emit(self._baselines(x_train, x_val))
+            if self._stop_requested:
+                self.finished.emit(self.model)
+                return
+            val = x_val[:N_STRIP]
+            val = to_unit_float(val) if val.dtype == np.uint8 else np.asarray(val, np.float32)
+            strip = SampleStrip(self, fixed_noisy(val, self.config.noise))
+            self.model.fit(x_train, x_val, config=self.config, callbacks=[QtBridge(self), strip])
+        except TrainingDiverged as exc:
+            self.error = exc
+            self.diverged.emit(str(exc))
+            self.finished.emit(self.model)  # weights were restored: the model is usable
+            return
+        except DatasetFileError as exc:
+            self.error = exc
+            self.failed.emit(str(exc))
+        except Exception as exc:  # any failure must reach the GUI, never kill the thread silently
+            self.error = exc
+            traceback.print_exc()
+            self.failed.emit(f"{type(exc).__name__}: {exc}")
+        else:
+            self.finished.emit(self.model)
+            return
+        self.finished.emit(None)

@@ -1,0 +1,68 @@
+"""GUI fixtures: a themed app, a main window with a small model and private settings, recorded dialogs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from engine.nn import build_mlp
+from gui.app import apply_theme
+
+
+@pytest.fixture(autouse=True)
+def _theme(qapp):
+    apply_theme(qapp)
+
+
+@pytest.fixture(autouse=True)
+def dialogs_shown(monkeypatch) -> list[str]:
+    """Every QMessageBox that would be shown: its text and informative text; answers Discard."""
+    shown: list[str] = []
+
+    def fake_exec(box):
+        shown.append(f"{box.windowTitle()}\n{box.text()}\n{box.informativeText()}")
+        return int(QMessageBox.StandardButton.Discard.value)
+
+    monkeypatch.setattr(QMessageBox, "exec", fake_exec)
+    monkeypatch.setattr(QMessageBox, "about", lambda *a: shown.append("about"))
+
+    def no_dialog(*args, **kwargs):
+        raise AssertionError("a test opened a real file dialog; patch QFileDialog")
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", no_dialog)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", no_dialog)
+    return shown
+
+
+@pytest.fixture
+def small_model():
+    return build_mlp([784, 16, 784], ["relu", "sigmoid"], seed=1)
+
+
+@pytest.fixture
+def settings(tmp_path) -> QSettings:
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def window(qtbot, small_model, settings):
+    from gui.main_window import MainWindow
+
+    win = MainWindow(small_model, settings=settings)
+    qtbot.addWidget(win)
+    win.show()
+    return win
+
+
+@pytest.fixture
+def tiny_arrays():
+    """(x_train (64, 784), x_val (16, 784)) uint8 blobs: trains in milliseconds."""
+    rng = np.random.default_rng(0)
+    images = np.zeros((80, 28, 28), np.uint8)
+    for img in images:
+        r, c = rng.integers(4, 14, size=2)
+        img[r : r + 8, c : c + 6] = 200
+    flat = images.reshape(80, 784)
+    return flat[:64], flat[64:]
