@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from engine.download import locate_mnist
+from engine.download import MNIST_FILES, locate_mnist
 from engine.idx import DatasetFileError, read_idx
 from engine.noise import add_noise, check_sigma
 
@@ -78,16 +78,38 @@ class Dataset:
 
     @staticmethod
     def _load(paths: dict, split: str, size: int) -> tuple[np.ndarray, np.ndarray]:
-        images = read_idx(paths[f"{split}_images"])
-        labels = read_idx(paths[f"{split}_labels"])
+        images_path, labels_path = paths[f"{split}_images"], paths[f"{split}_labels"]
+        images = read_idx(images_path)
+        labels = read_idx(labels_path)
         if images.ndim != 3 or images.shape[1:] != (28, 28):
-            raise DatasetFileError(paths[f"{split}_images"], f"images have shape {images.shape}, expected (n, 28, 28)")
-        if labels.ndim != 1 or len(labels) != len(images):
             raise DatasetFileError(
-                paths[f"{split}_labels"], f"{labels.shape} labels for {len(images)} images", "Use matching files"
+                images_path,
+                f"holds an array of shape {images.shape}, but MNIST images are (n, 28, 28)",
+                f"Use the MNIST {split} images file ({MNIST_FILES[f'{split}_images']}.gz) under this name",
+            )
+        if labels.ndim != 1:
+            raise DatasetFileError(
+                labels_path,
+                f"holds an array of shape {labels.shape}, but MNIST labels are (n,)",
+                f"Use the MNIST {split} labels file ({MNIST_FILES[f'{split}_labels']}.gz) under this name",
+            )
+        if len(labels) != len(images):
+            raise DatasetFileError(
+                labels_path,
+                f"holds {len(labels)} labels but {images_path.name} holds {len(images)} images",
+                "The two files come from different sets; use the images and labels files of one MNIST download",
+            )
+        if labels.size and labels.max() > 9:
+            raise DatasetFileError(
+                labels_path,
+                f"holds label {int(labels.max())}; MNIST labels are digits 0-9",
+                "Use the MNIST labels file",
             )
         if len(images) < size:
-            raise ValueError(f"{split}_size={size} but the {split} file holds only {len(images)} images")
+            raise ValueError(
+                f"{split}_size={size} is more than the {len(images)} images in {images_path}; "
+                f"allowed: 1 to {len(images)}"
+            )
         return images[:size].reshape(size, N_PIXELS), labels[:size].copy()
 
     @property

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import zlib
 from pathlib import Path
 
 import platformdirs
@@ -53,19 +54,24 @@ def locate_mnist(
     download: bool = True,
     base_url: str | None = None,
     progress: bool | object = True,
+    checksums: dict[str, str] | None = None,
 ) -> dict[str, Path]:
     """Paths of the four MNIST files, keyed as in ``MNIST_FILES``.
 
     Looks in ``data_dir``, else ``$DENOISE_STUDIO_DATA``, else the user cache, downloading
-    what the cache lacks (only when no folder was named).
+    what the cache lacks (only when no folder was named).  ``checksums`` (stem -> SHA-256 of
+    the decompressed file) defaults to ``MNIST_SHA256``.
     """
     named = data_dir if data_dir is not None else os.environ.get(DATA_ENV) or None
     folder = Path(named).expanduser() if named else cache_dir()
     if named and not folder.is_dir():
+        what = "is a file, not a folder" if folder.exists() else "MNIST folder not found"
+        names = ", ".join(stem + ".gz" for stem in MNIST_FILES.values())
         raise DatasetFileError(
             folder,
-            "MNIST folder not found",
-            f"Put the four MNIST .gz files there, or unset {DATA_ENV} to download them",
+            what,
+            f"Name the folder that holds the four MNIST files ({names})"
+            + ("" if data_dir is not None else f", or unset {DATA_ENV} to download them into the cache"),
         )
     found: dict[str, Path] = {}
     for key, stem in MNIST_FILES.items():
@@ -77,39 +83,72 @@ def locate_mnist(
                     "MNIST file missing",
                     f"Put {stem}.gz in {folder}" + ("" if named else " or allow the download"),
                 )
-            path = fetch(stem, folder, base_url=base_url, progress=progress)
+            path = fetch(stem, folder, base_url=base_url, progress=progress, checksums=checksums)
         found[key] = path
     return found
 
 
-def fetch(stem: str, folder: Path, *, base_url: str | None = None, progress: bool | object = True) -> Path:
-    """Download ``stem.gz`` into ``folder`` and verify its decompressed SHA-256; a bad file is deleted."""
+def fetch(
+    stem: str,
+    folder: Path,
+    *,
+    base_url: str | None = None,
+    progress: bool | object = True,
+    checksums: dict[str, str] | None = None,
+) -> Path:
+    """Download ``stem.gz`` into ``folder``, verify its decompressed SHA-256, then give it its name.
+
+    The file is downloaded under a hidden staging name (pooch itself streams into a temp file)
+    and renamed to ``stem.gz`` only once verified, so an interrupted or corrupted download never
+    leaves a file that a later run would take for valid data.
+    """
     import pooch  # imported here: only a first run without data needs it
 
     url = (base_url or os.environ.get(URL_ENV) or DEFAULT_URL).rstrip("/") + f"/{stem}.gz"
+    folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    final = folder / f"{stem}.gz"
+    staging = folder / f".{stem}.gz.download"
+    staging.unlink(missing_ok=True)  # left by a run killed between download and check
     try:
-        path = Path(pooch.retrieve(url, known_hash=None, fname=f"{stem}.gz", path=folder, progressbar=progress))
+        path = Path(pooch.retrieve(url, known_hash=None, fname=staging.name, path=folder, progressbar=progress))
     except Exception as exc:  # network errors come in many types (requests, OSError, ...)
-        raise DatasetFileError(url, f"download failed ({exc})", "Check the connection and retry") from None
+        staging.unlink(missing_ok=True)
+        raise DatasetFileError(
+            url,
+            f"download failed ({_first_line(exc)})",
+            f"Check the connection and retry, or put the four MNIST .gz files in a folder and set {DATA_ENV}",
+        ) from None
     try:
-        verify(path, stem)
-    except DatasetFileError:
+        verify(path, stem, checksums, url=url)
+        os.replace(path, final)
+    except BaseException:
         path.unlink(missing_ok=True)
         raise
-    return path
+    return final
 
 
-def verify(path: Path, stem: str) -> None:
-    """Raise unless the decompressed content of ``path`` has the official SHA-256."""
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:300]
+
+
+def verify(path: Path, stem: str, checksums: dict[str, str] | None = None, *, url: str | None = None) -> None:
+    """Raise ``DatasetFileError`` unless the decompressed content of ``path`` has the expected SHA-256."""
+    expected = (checksums if checksums is not None else MNIST_SHA256)[stem]
+    source = url or path
     try:
-        data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
-    except (OSError, EOFError) as exc:
-        raise DatasetFileError(path, f"cannot be decompressed ({exc})", "Delete it and retry the download") from None
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != MNIST_SHA256[stem]:
+        raw = path.read_bytes()
+        data = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
+    except (OSError, EOFError, zlib.error) as exc:
         raise DatasetFileError(
-            path,
-            f"checksum mismatch (SHA-256 {digest[:12]}…, expected {MNIST_SHA256[stem][:12]}…)",
-            "Retry the download",
+            source, f"the download is damaged: it cannot be decompressed ({_first_line(exc)})", "Retry the download"
+        ) from None
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != expected:
+        raise DatasetFileError(
+            source,
+            f"checksum mismatch (SHA-256 {digest[:12]}…, expected {expected[:12]}…): the file is damaged or not MNIST",
+            f"Retry the download; if it fails again, set {URL_ENV} to another MNIST mirror "
+            f"or put the files in a folder and set {DATA_ENV}",
         )
