@@ -14,6 +14,7 @@ import numpy as np
 
 from engine import model_io
 from engine.callbacks import Callback, History
+from engine.dataset import to_unit_float
 from engine.layers import Dense
 from engine.metrics import mse as mean_squared_error
 from engine.metrics import psnr
@@ -211,14 +212,22 @@ class MLP:
 
     train = fit  # the seed's name
 
-    def evaluate(self, images: np.ndarray, noise: float = 0.1, seed: int | None = None) -> dict[str, float]:
-        """MSE and PSNR of reconstructions of ``images`` (n, 784) under a fixed noise draw.
+    def evaluate(self, images, noise: float = 0.1, seed: int | None = None) -> dict[str, float]:
+        """MSE and PSNR of reconstructions of clean test images under a fixed noise draw.
+
+        Parameters
+        ----------
+        images : a ``Dataset`` (its test images), or clean images (n, 784) / (n, 28, 28),
+            uint8 pixels or float in [0, 1].
+        noise : Gaussian sigma; the draw is fixed (``engine.noise.EVAL_NOISE_SEED``) unless ``seed``.
 
         Returns ``{"noise", "mse", "psnr", "identity_mse"}``; ``identity_mse`` is the error of
         the noisy input itself, the level a do-nothing model scores.
         """
         noise = check_sigma(noise)
-        clean = images.astype(np.float32) / 255 if images.dtype == np.uint8 else np.asarray(images, np.float32)
+        images = getattr(images, "test_u8", images)
+        images = np.asarray(images)
+        clean = to_unit_float(images) if images.dtype == np.uint8 else np.asarray(images, np.float32)
         clean = clean.reshape(len(clean), -1)
         noisy = fixed_noisy(clean, noise) if seed is None else fixed_noisy(clean, noise, seed)
         err = mean_squared_error(self.predict(noisy), clean)
