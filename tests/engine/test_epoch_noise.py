@@ -1,0 +1,52 @@
+"""The per-epoch training noise bank: Gaussian with the requested sigma, reproducible, in bounds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.noise import EpochNoise
+
+
+def _all_noise(noise: EpochNoise, n: int, n_pixels: int, bs: int) -> np.ndarray:
+    """The noise added to a mid-grey image for every batch of the epoch, stacked."""
+    grey = np.full((bs, n_pixels), 0.5, np.float32)
+    out = np.empty_like(grey)
+    parts = []
+    for batch, start in enumerate(range(0, n, bs)):
+        size = min(bs, n - start)
+        parts.append(noise.apply(grey[:size], batch, out[:size]).copy() - np.float32(0.5))
+    return np.concatenate(parts)
+
+
+@pytest.mark.parametrize("n, bank_values", [(300, 1 << 20), (3000, 1 << 16)])
+def test_bank_noise_is_gaussian_with_the_requested_sigma(n, bank_values):
+    noise = EpochNoise(0.1, np.random.default_rng(0), n, 784, 128, bank_values=bank_values)
+    values = _all_noise(noise, n, 784, 128)
+    assert values.shape == (n, 784) and values.dtype == np.float32
+    assert abs(values.mean()) < 2e-3
+    assert values.std() == pytest.approx(0.1, rel=0.02)
+    assert np.mean(np.abs(values) < 0.1) == pytest.approx(0.6827, abs=0.01)
+
+
+def test_a_small_epoch_gets_fresh_noise_for_every_value():
+    noise = EpochNoise(1.0, np.random.default_rng(1), 50, 16, 8)
+    assert noise.bank.size == 50 * 16
+    assert not noise.negate.any()
+    assert np.array_equal(noise.offsets, np.arange(7) * 8 * 16)
+
+
+def test_a_large_epoch_reads_windows_inside_the_bank_with_both_signs():
+    noise = EpochNoise(1.0, np.random.default_rng(2), 10_000, 784, 128, bank_values=1 << 16)
+    window = 128 * 784
+    assert noise.bank.size == 2 * window  # at least two batches' worth
+    assert noise.offsets.min() >= 0 and noise.offsets.max() + window <= noise.bank.size
+    assert 0 < noise.negate.mean() < 1
+
+
+def test_same_rng_seed_same_noise_and_zero_sigma_is_identity():
+    a = _all_noise(EpochNoise(0.3, np.random.default_rng([5, 1]), 2000, 784, 64, 1 << 16), 2000, 784, 64)
+    b = _all_noise(EpochNoise(0.3, np.random.default_rng([5, 1]), 2000, 784, 64, 1 << 16), 2000, 784, 64)
+    c = _all_noise(EpochNoise(0.3, np.random.default_rng([5, 2]), 2000, 784, 64, 1 << 16), 2000, 784, 64)
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+    assert not _all_noise(EpochNoise(0.0, np.random.default_rng(0), 100, 784, 32), 100, 784, 32).any()
