@@ -6,9 +6,10 @@ Every layer's ``W``/``b`` (and ``grad_W``/``grad_b``) is a view into one contigu
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, replace
+from dataclasses import asdict, fields, replace
 
 import numpy as np
 
@@ -120,15 +121,21 @@ class MLP:
             raise TypeError(f"predict() needs numeric input, got dtype {arr.dtype}")
         square_image = arr.ndim == 2 and arr.shape[0] == arr.shape[1] and arr.size == self.n_in
         single = arr.ndim == 1 or square_image
-        flat = arr.reshape(1, -1) if single else arr.reshape(len(arr), -1) if arr.ndim >= 2 else arr
+        flat = (
+            arr.reshape(1, -1) if single else arr.reshape(len(arr), math.prod(arr.shape[1:])) if arr.ndim >= 2 else arr
+        )
         if flat.ndim != 2 or flat.shape[1] != self.n_in:
             raise ValueError(
                 f"predict() input must hold {self.n_in} values per image, as (n_in,), (28, 28), "
                 f"(batch, {self.n_in}) or (batch, 28, 28); got shape {arr.shape}"
             )
-        flat = np.asarray(flat, self.layers[0].dtype)
+        with np.errstate(over="ignore"):
+            flat = np.asarray(flat, self.layers[0].dtype)
         if not np.all(np.isfinite(flat)):
-            raise ValueError("predict() input contains NaN or infinite values")
+            raise ValueError("predict() input contains NaN or infinite values (or values too large for float32)")
+        if len(flat) == 0:  # an empty batch: an empty answer of the right width
+            out = np.empty((0, self.n_out), self.layers[-1].dtype)
+            return out.reshape(arr.shape) if self.n_out == self.n_in else out
         chunks = [self.forward(flat[i : i + PREDICT_CHUNK], False) for i in range(0, len(flat), PREDICT_CHUNK)]
         out = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
         if self.n_out == self.n_in:
@@ -138,19 +145,52 @@ class MLP:
     def encode(self, x: np.ndarray, depth: int | None = None) -> np.ndarray:
         """The activations after ``depth`` layers (default: the narrowest layer, the latent code)."""
         self._require_layers()
-        depth = self.bottleneck_index() + 1 if depth is None else depth
-        h = np.asarray(x, self.layers[0].dtype).reshape(-1, self.n_in)
+        depth = self._check_depth(depth)
+        h = self._as_rows(x, self.n_in, "encode()")
         for layer in self.layers[:depth]:
             h = layer.forward(h, training=False)
         return h
 
     def decode(self, code: np.ndarray, depth: int | None = None) -> np.ndarray:
         """Run the layers after ``depth`` (default: after the bottleneck) on a latent code."""
-        depth = self.bottleneck_index() + 1 if depth is None else depth
-        h = np.asarray(code, self.layers[0].dtype).reshape(-1, self.layers[depth - 1].n_out)
+        self._require_layers()
+        depth = self._check_depth(depth)
+        h = self._as_rows(code, self.layers[depth - 1].n_out, "decode()")
         for layer in self.layers[depth:]:
             h = layer.forward(h, training=False)
         return h
+
+    def _check_depth(self, depth: int | None) -> int:
+        """``depth`` (layers counted from the input) checked against the model; default: the bottleneck."""
+        if depth is None:
+            return self.bottleneck_index() + 1
+        if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)):
+            raise TypeError(f"depth must be an int, got {type(depth).__name__}")
+        if not 1 <= depth <= len(self.layers):
+            raise ValueError(f"depth must be between 1 and {len(self.layers)} (the number of layers), got {depth}")
+        return int(depth)
+
+    def _as_rows(self, x, width: int, what: str) -> np.ndarray:
+        """x as (rows, width) in the model's dtype: (width,), (batch, width) or (batch, ...) with width values."""
+        arr = np.asarray(x)
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(f"{what} needs numeric input, got dtype {arr.dtype}")
+        if arr.ndim == 1 and arr.size == width:
+            rows = arr.reshape(1, width)
+        elif arr.ndim >= 2 and math.prod(arr.shape[1:]) == width:
+            rows = arr.reshape(len(arr), width)
+        elif arr.ndim == 2 and arr.size == width:  # one (28, 28) image
+            rows = arr.reshape(1, width)
+        else:
+            raise ValueError(
+                f"{what} input must hold {width} values per row, as ({width},) or (batch, {width}); "
+                f"got shape {arr.shape}"
+            )
+        with np.errstate(over="ignore"):
+            rows = np.asarray(rows, self.layers[0].dtype)
+        if not np.all(np.isfinite(rows)):
+            raise ValueError(f"{what} input contains NaN or infinite values")
+        return rows
 
     def bottleneck_index(self) -> int:
         """Index of the layer with the narrowest output (the latent layer)."""
@@ -183,16 +223,23 @@ class MLP:
         self._require_layers()
         if "learning_rate" in hyperparameters:
             hyperparameters["lr"] = hyperparameters.pop("learning_rate")
+        allowed = [f.name for f in fields(TrainConfig)]
+        unknown = sorted(set(hyperparameters) - set(allowed))
+        if unknown:
+            raise TypeError(f"fit() got unknown hyperparameter {unknown[0]!r}; allowed: {', '.join(allowed)}")
+        if config is not None and not isinstance(config, TrainConfig):
+            raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
         config = replace(config or TrainConfig(), **hyperparameters)
         dataset_info = {}
         if hasattr(x_train, "train_u8"):
             dataset = x_train
             dataset_info = {"name": dataset.name, "train_size": dataset.train_size, "test_size": dataset.test_size}
             x_train, x_val = dataset.train_u8, dataset.test_u8 if x_val is None else x_val
-        if x_train.shape[-1] != self.n_in or self.n_in != self.n_out:
-            raise ValueError(
-                f"fit() trains an autoencoder: the model must map {x_train.shape[-1]} -> {x_train.shape[-1]}, "
-                f"got {self.n_in} -> {self.n_out}"
+        if self.n_in != self.n_out:
+            raise ValueError(f"fit() trains an autoencoder: the model must map n -> n, got {self.n_in} -> {self.n_out}")
+        if not isinstance(x_train, np.ndarray):
+            raise TypeError(
+                f"x_train must be a Dataset or a NumPy array of shape (n, {self.n_in}), got {type(x_train).__name__}"
             )
         trainer = Trainer(self, config, list(callbacks))
         if history is not None:
@@ -227,6 +274,12 @@ class MLP:
         noise = check_sigma(noise)
         images = getattr(images, "test_u8", images)
         images = np.asarray(images)
+        if images.dtype.kind not in "biuf":
+            raise TypeError(f"evaluate() needs numeric images, got dtype {images.dtype}")
+        if images.ndim < 2 or len(images) == 0:
+            raise ValueError(
+                f"evaluate() images must be (n, {self.n_in}) or (n, 28, 28) with n >= 1, got shape {images.shape}"
+            )
         clean = to_unit_float(images) if images.dtype == np.uint8 else np.asarray(images, np.float32)
         clean = clean.reshape(len(clean), -1)
         noisy = fixed_noisy(clean, noise) if seed is None else fixed_noisy(clean, noise, seed)
@@ -301,6 +354,12 @@ class MLP:
 
 def build_mlp(widths: Sequence[int], activations: Sequence[str], seed: int | None = 0) -> MLP:
     """An MLP from widths ``[784, 10, 784]`` and one activation per layer."""
+    if isinstance(activations, str) or not isinstance(activations, Sequence):
+        raise TypeError(
+            f"activations must be a list of names, one per layer, e.g. ['relu', 'sigmoid']; got {activations!r}"
+        )
+    if not isinstance(widths, Sequence) and not isinstance(widths, np.ndarray):
+        raise TypeError(f"widths must be a list of layer widths, e.g. [784, 10, 784]; got {widths!r}")
     if len(widths) < 2 or len(activations) != len(widths) - 1:
         raise ValueError(
             f"need at least two widths and one activation per layer; got {len(widths)} widths, "
@@ -308,4 +367,3 @@ def build_mlp(widths: Sequence[int], activations: Sequence[str], seed: int | Non
         )
     rng = np.random.default_rng(seed)
     return MLP(Dense(a, b, act, seed=rng) for a, b, act in zip(widths[:-1], widths[1:], activations, strict=True))
-

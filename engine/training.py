@@ -10,6 +10,7 @@ drawing fresh values for every pixel would cost more than the training step.
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from dataclasses import asdict, dataclass, fields
 
@@ -50,7 +51,13 @@ class TrainConfig:
             raise ValueError(f"epochs must be >= 1, got {self.epochs}")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
-        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
+        if self.seed < 0:
+            raise ValueError(f"seed must be >= 0, got {self.seed}")
+        for name in ("lr", "momentum"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise TypeError(f"{name} must be a number, got {value!r}")
+        if not (math.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
         if not isinstance(self.optimizer, str) or self.optimizer.lower() not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
@@ -106,12 +113,13 @@ class Trainer:
         becomes non-finite or explodes.
         """
         cfg = self.config
-        x_train = _as_images(x_train, "x_train")
+        x_train = _as_images(x_train, "x_train", self.model.n_in)
         n = self.n_samples = len(x_train)
         bs = min(cfg.batch_size, n)
         params, grads = self.model.params, self.model.grads
         val_noisy = val_clean = None
         if x_val is not None:
+            x_val = _as_images(x_val, "x_val", self.model.n_in)
             val_clean = to_unit_float(x_val) if x_val.dtype == np.uint8 else np.asarray(x_val, np.float32)
             val_noisy = fixed_noisy(val_clean, cfg.noise)
         clean_buf = np.empty((bs, x_train.shape[1]), np.float32)
@@ -225,13 +233,24 @@ def _limit_blas_threads(macs_per_step: int):
     return threadpool_limits(limits=1, user_api="blas")
 
 
-def _as_images(x: np.ndarray, name: str) -> np.ndarray:
+def _as_images(x: np.ndarray, name: str, n_pixels: int) -> np.ndarray:
+    """x checked as clean images: (n, n_pixels) (or (n, 28, 28)), uint8 pixels or floats in [0, 1]."""
     if not isinstance(x, np.ndarray):
-        raise TypeError(f"{name} must be a NumPy array of shape (n, 784), got {type(x).__name__}")
-    if x.ndim != 2 or len(x) == 0:
-        raise ValueError(f"{name} must have shape (n, n_pixels) with n >= 1, got {x.shape}")
-    if x.dtype != np.uint8 and x.dtype != np.float32:
-        x = np.asarray(x, np.float32)
+        raise TypeError(f"{name} must be a NumPy array of shape (n, {n_pixels}), got {type(x).__name__}")
+    if x.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold uint8 pixels or floats in [0, 1], got dtype {x.dtype}")
+    if x.ndim > 2 and len(x) and math.prod(x.shape[1:]) == n_pixels:
+        x = x.reshape(len(x), n_pixels)
+    if x.ndim != 2 or len(x) == 0 or x.shape[1] != n_pixels:
+        raise ValueError(f"{name} must have shape (n, {n_pixels}) with n >= 1 (the model's input width), got {x.shape}")
+    if x.dtype != np.uint8:
+        with np.errstate(over="ignore"):
+            x = np.asarray(x, np.float32)
+        low, high = float(x.min()), float(x.max())
+        if not (math.isfinite(low) and math.isfinite(high)):
+            raise ValueError(f"{name} contains NaN or infinite values")
+        if low < 0 or high > 1:
+            raise ValueError(f"{name} values must be in [0, 1] (or uint8 pixels 0-255), got {low:g} to {high:g}")
     return x
 
 
