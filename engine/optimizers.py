@@ -79,55 +79,74 @@ class SGD(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam (Kingma & Ba) with bias correction folded into the step size."""
+    """Adam (Kingma & Ba) with bias correction folded into the step size.
+
+    The moments are kept as exponentially weighted *sums*, ``m_sum = m / (1 - beta1)`` and
+    ``v_sum = v / (1 - beta2)``: each is then updated by one multiply and one add
+    (``m_sum = beta1 * m_sum + g``), ten passes over the parameter vector a step instead of
+    twelve.  ``state_dict`` stores these sums, so a resumed run continues bit for bit;
+    ``load_state_dict`` also accepts the textbook ``m``/``v``.
+    """
 
     name = "adam"
 
     def __init__(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> None:
         super().__init__(lr)
         self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
-        self.m: np.ndarray | None = None
-        self.v: np.ndarray | None = None
+        self.m_sum: np.ndarray | None = None
+        self.v_sum: np.ndarray | None = None
         self._tmp: np.ndarray | None = None
 
+    @property
+    def m(self) -> np.ndarray | None:
+        """The first moment m_t (a new array)."""
+        return None if self.m_sum is None else self.m_sum * self.m_sum.dtype.type(1 - self.beta1)
+
+    @property
+    def v(self) -> np.ndarray | None:
+        """The second moment v_t (a new array)."""
+        return None if self.v_sum is None else self.v_sum * self.v_sum.dtype.type(1 - self.beta2)
+
     def step(self, params, grads):
-        if self.m is None or self.m.shape != params.shape:
-            self.m = np.zeros_like(params)
-            self.v = np.zeros_like(params)
-        if self._tmp is None or self._tmp.shape != params.shape:
+        if self.m_sum is None or self.m_sum.shape != params.shape:
+            self.m_sum = np.zeros_like(params)
+            self.v_sum = np.zeros_like(params)
+        if self._tmp is None or self._tmp.shape != params.shape or self._tmp.dtype != params.dtype:
             self._tmp = np.empty_like(params)
         self.t += 1
         b1, b2 = self.beta1, self.beta2
-        m, v, tmp = self.m, self.v, self._tmp
+        ms, vs, tmp = self.m_sum, self.v_sum, self._tmp
         f = params.dtype.type
-        # m = b1 m + (1 - b1) g ;  v = b2 v + (1 - b2) g^2
-        m *= f(b1)
-        np.multiply(grads, f(1 - b1), out=tmp)
-        m += tmp
-        v *= f(b2)
-        np.multiply(grads, grads, out=tmp)
-        tmp *= f(1 - b2)
-        v += tmp
-        # p -= lr_t * m / (sqrt(v) + eps_t), the bias corrections moved onto lr and eps
+        ms *= f(b1)  # m_sum = b1 m_sum + g
+        ms += grads
+        np.multiply(grads, grads, out=tmp)  # v_sum = b2 v_sum + g^2
+        vs *= f(b2)
+        vs += tmp
+        # p -= lr * m_hat / (sqrt(v_hat) + eps), with m_hat = (1 - b1) m_sum / c1 and
+        # sqrt(v_hat) = k sqrt(v_sum), k = sqrt((1 - b2) / c2): constants moved onto lr and eps.
         c1 = 1 - b1**self.t
         c2 = 1 - b2**self.t
-        lr_t = self.lr * np.sqrt(c2) / c1
-        np.sqrt(v, out=tmp)
-        tmp += f(self.eps * np.sqrt(c2))
-        np.divide(m, tmp, out=tmp)
-        tmp *= f(lr_t)
+        k = np.sqrt((1 - b2) / c2)
+        np.sqrt(vs, out=tmp)
+        tmp += f(self.eps / k)
+        np.divide(ms, tmp, out=tmp)
+        tmp *= f(self.lr * (1 - b1) / (c1 * k))
         params -= tmp
 
     def state_dict(self):
         state = super().state_dict()
-        if self.m is not None:
-            state["m"], state["v"] = self.m, self.v
+        if self.m_sum is not None:
+            state["m_sum"], state["v_sum"] = self.m_sum, self.v_sum
         return state
 
     def load_state_dict(self, state):
         super().load_state_dict(state)
-        if "m" in state:
-            self.m, self.v = np.array(state["m"]), np.array(state["v"])
+        if "m_sum" in state:
+            self.m_sum, self.v_sum = np.array(state["m_sum"]), np.array(state["v_sum"])
+        elif "m" in state:  # textbook moments (older checkpoints)
+            m, v = np.array(state["m"]), np.array(state["v"])
+            self.m_sum = m / m.dtype.type(1 - self.beta1)
+            self.v_sum = v / v.dtype.type(1 - self.beta2)
 
     def config(self):
         return {**super().config(), "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
