@@ -118,18 +118,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     output = Path(args.output)
     checkpoint = Path(args.checkpoint) if args.checkpoint else output.with_name(output.stem + ".ckpt.npz")
     initial_epoch, optimizer_state, history = 0, None, None
+    if output.is_dir():
+        raise UsageError(f"--output {output} is a folder; give a file name such as {output / 'model.npz'}")
+    if checkpoint.resolve() == output.resolve():
+        raise UsageError("--checkpoint and --output must be different files")
     if args.resume:
         model = MLP.from_file(args.resume)
-        resume = model.metadata.get("resume")
-        if not resume:
-            raise ModelFileError(args.resume, "not a training checkpoint (no resume information)")
-        saved = resume["config"]
-        config = TrainConfig.from_dict({**saved, "epochs": max(args.epochs, saved.get("epochs", 0))})
-        initial_epoch, optimizer_state = int(resume["next_epoch"]), model.optimizer_state
-        history = History(resume["history"].get("batch_loss"), resume["history"].get("epochs"))
-        saved_data = model.metadata.get("dataset", {})
-        train_size = saved_data.get("train_size", args.train_size)
-        test_size = saved_data.get("test_size", args.test_size)
+        config, initial_epoch, history, train_size, test_size = _read_checkpoint(model, args)
+        optimizer_state = model.optimizer_state
     else:
         widths, activations = parse_layers(args.layers)
         try:
@@ -182,6 +178,45 @@ def cmd_train(args: argparse.Namespace) -> int:
     state = "stopped early; resume with --resume " + str(checkpoint) if sigint.requested else "done"
     print(f"{state}: saved {output} (test MSE {scores['mse']:.5f} at sigma={config.noise:g})", file=sys.stderr)
     return EXIT_OK
+
+
+def _read_checkpoint(model: MLP, args: argparse.Namespace) -> tuple[TrainConfig, int, History, int, int]:
+    """(config, next epoch, history, train_size, test_size) from a loaded checkpoint, checked."""
+    path = model.path or args.resume
+    resume = model.metadata.get("resume")
+    if not isinstance(resume, dict):
+        raise ModelFileError(
+            path, "not a training checkpoint (no resume information); pass the .ckpt.npz file written while training"
+        )
+    saved, next_epoch, hist = resume.get("config"), resume.get("next_epoch"), resume.get("history") or {}
+    data = model.metadata.get("dataset") or {}
+    train_size, test_size = data.get("train_size", args.train_size), data.get("test_size", args.test_size)
+    ok = (
+        isinstance(saved, dict)
+        and _is_count(next_epoch, minimum=0)
+        and isinstance(hist, dict)
+        and isinstance(hist.get("batch_loss") or [], list)
+        and isinstance(hist.get("epochs") or [], list)
+        and isinstance(data, dict)
+        and _is_count(train_size)
+        and _is_count(test_size)
+    )
+    if not ok:
+        raise ModelFileError(path, "the checkpoint's resume information is damaged; start a new run instead")
+    try:
+        config = TrainConfig.from_dict({**saved, "epochs": max(args.epochs, _int_or(saved.get("epochs"), 0))})
+    except (ValueError, TypeError) as exc:
+        raise ModelFileError(path, f"the checkpoint's training settings are invalid ({exc})") from None
+    history = History(hist.get("batch_loss"), hist.get("epochs"))
+    return config, next_epoch, history, train_size, test_size
+
+
+def _is_count(value: object, minimum: int = 1) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+
+def _int_or(value: object, default: int) -> int:
+    return value if _is_count(value, minimum=0) else default
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:

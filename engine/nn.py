@@ -246,7 +246,7 @@ class MLP:
             trainer.history.batch_loss[:0] = history.batch_loss
             trainer.history.epochs[:0] = history.epochs
         if optimizer_state:
-            trainer.optimizer.load_state_dict(optimizer_state)
+            self._load_optimizer_state(trainer.optimizer, optimizer_state)
         try:
             trainer.fit(x_train, x_val, initial_epoch=initial_epoch)
         finally:
@@ -258,6 +258,21 @@ class MLP:
         return trainer.history
 
     train = fit  # the seed's name
+
+    def _load_optimizer_state(self, optimizer, state: dict) -> None:
+        """Restore a checkpoint's optimizer state, checked against this model and optimizer."""
+        for key, value in state.items():
+            if np.ndim(value) and np.shape(value) != (self.n_params,):
+                raise ValueError(
+                    f"optimizer_state[{key!r}] has shape {np.shape(value)} but the model has {self.n_params} "
+                    "parameters: the state belongs to another model"
+                )
+        try:
+            optimizer.load_state_dict(state)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(
+                f"optimizer_state does not fit the {optimizer.name} optimizer (missing or bad entry {exc})"
+            ) from None
 
     def evaluate(self, images, noise: float = 0.1, seed: int | None = None) -> dict[str, float]:
         """MSE and PSNR of reconstructions of clean test images under a fixed noise draw.
