@@ -30,7 +30,10 @@ from PySide6.QtWidgets import (
 from engine.nn import MLP
 from engine.optimizers import OPTIMIZERS
 from engine.training import TrainConfig, TrainingDiverged
-from gui import dialogs
+from gui import (
+    dialogs,
+    qt_compat,  # noqa: F401  (PySide6 6.12 emit refcount fix, before any signal)
+)
 from gui.image_row import PixelImage
 from gui.loss_plot import LossPlot
 from gui.training_worker import N_STRIP, TrainingWorker
@@ -58,6 +61,11 @@ class TrainingTab(QWidget):
     runningChanged = Signal(bool)
     runFinished = Signal()  # the worker's thread has ended and been cleaned up
     message = Signal(str)
+    # the worker's signals re-emitted from the GUI thread (for watchers such as tests and benchmarks)
+    batchReceived = Signal(dict)
+    epochReceived = Signal(dict)
+    workerPaused = Signal()
+    workerResumed = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -71,6 +79,7 @@ class TrainingTab(QWidget):
         self._x = 0.0
         self.last_error: str | None = None
         self._ignore_finish = False
+        self._failed = False
         self._build()
 
     # ----- layout ----------------------------------------------------------------------------
@@ -237,6 +246,7 @@ class TrainingTab(QWidget):
             return
         self.plot.reset()
         self.last_error = None
+        self._failed = False
         self._epochs_total = config.epochs
         self._latest = None
         self._x = 0.0
@@ -252,6 +262,8 @@ class TrainingTab(QWidget):
         worker.diverged.connect(self._on_diverged)
         worker.failed.connect(self._on_failed)
         worker.finished.connect(self._on_finished)
+        worker.paused.connect(self._on_worker_paused)
+        worker.resumed.connect(self._on_worker_resumed)
         worker.finished.connect(thread.quit)
         thread.finished.connect(worker.deleteLater)
         thread.finished.connect(thread.deleteLater)
@@ -314,6 +326,7 @@ class TrainingTab(QWidget):
         self.plot.add_batch(self._x, logs["loss"])
         self._latest = logs
         self._update_progress(logs)
+        self.batchReceived.emit(logs)
 
     def _update_progress(self, logs: dict) -> None:
         done = (logs["epoch"] + logs["progress"]) / self._epochs_total
@@ -328,6 +341,15 @@ class TrainingTab(QWidget):
         )
         self.loss_label.setText(f"batch loss {logs['loss']:.4f}")
 
+    @Slot()
+    def _on_worker_paused(self) -> None:
+        self.progress_label.setText("Paused")
+        self.workerPaused.emit()
+
+    @Slot()
+    def _on_worker_resumed(self) -> None:
+        self.workerResumed.emit()
+
     @Slot(dict)
     def _on_epoch(self, logs: dict) -> None:
         if "val_loss" in logs:
@@ -338,6 +360,7 @@ class TrainingTab(QWidget):
             + (f", test {logs['val_loss']:.4f}" if "val_loss" in logs else "")
             + f" ({logs['samples_per_s']:,.0f} img/s)"
         )
+        self.epochReceived.emit(logs)
 
     @Slot(dict)
     def _on_samples(self, samples: dict) -> None:
@@ -361,6 +384,7 @@ class TrainingTab(QWidget):
     @Slot(str)
     def _on_failed(self, text: str) -> None:
         self.last_error = text
+        self._failed = True
         dialogs.show_error(
             self,
             "Training failed",
@@ -373,7 +397,7 @@ class TrainingTab(QWidget):
     def _on_finished(self, model) -> None:
         if self._ignore_finish:
             return
-        if model is not None:
+        if not self._failed:
             stopped = self.progress.value() < 1000
             self.progress_label.setText("Stopped" if stopped else "Done")
             self.model = model

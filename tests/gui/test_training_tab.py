@@ -1,0 +1,160 @@
+"""Training tab: a real worker thread over model.fit, waited on with signals only."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from engine.nn import build_mlp
+
+TIMEOUT = 20000
+
+
+@pytest.fixture
+def tab(window, tiny_arrays):
+    tab = window.training_tab
+    window.tabs.setCurrentWidget(tab)
+    tab.arrays = tiny_arrays
+    tab.batch_size.setValue(16)  # 64 images -> 4 batches an epoch
+    tab.lr.setValue(0.01)
+    return tab
+
+
+def run_to_end(qtbot, tab):
+    with qtbot.waitSignal(tab.runFinished, timeout=TIMEOUT):
+        tab.start_button.click()
+
+
+def os_threads() -> int:
+    return len(os.listdir("/proc/self/task"))
+
+
+def test_tiny_run_plots_every_batch_and_epoch_and_hands_back_the_model(qtbot, window, tab, tiny_mnist):
+    tab.arrays = None  # read the IDX files named by $DENOISE_STUDIO_DATA, as the app does
+    tab.train_size.setValue(64)
+    before = window.model.params.copy()
+    tab.epochs.setValue(3)
+    with qtbot.waitSignal(tab.modelTrained, timeout=TIMEOUT) as trained:
+        run_to_end(qtbot, tab)
+    assert tab.plot.counts() == (3 * 4, 3)
+    x, _ = tab.plot.smooth_item.getData()
+    assert len(x) == 12  # flushed into the curve item
+    assert window.model is trained.args[0]
+    assert not np.array_equal(window.model.params, before)
+    assert window.dirty
+    assert tab.progress.value() == 1000
+    assert all(view.image().any() for view in tab.strip_recon)
+    assert tab.plot.identity_line.isVisible() and tab.plot.pca_line.isVisible()
+    assert tab.start_button.isEnabled() and not tab.stop_button.isEnabled()
+    assert "last epoch" in window.status_mse.text()
+
+
+def test_pause_then_resume_continues(qtbot, tab):
+    tab.epochs.setValue(500)
+    with qtbot.waitSignal(tab.batchReceived, timeout=TIMEOUT):
+        tab.start_button.click()
+    with qtbot.waitSignal(tab.workerPaused, timeout=TIMEOUT):
+        tab.pause_button.click()
+    assert tab.pause_button.text() == "Resume"
+    paused_at = tab.plot.counts()[0]
+    with qtbot.waitSignals([tab.workerResumed, tab.batchReceived], timeout=TIMEOUT, order="strict"):
+        tab.pause_button.click()
+    with qtbot.waitSignal(tab.batchReceived, timeout=TIMEOUT):
+        pass
+    assert tab.plot.counts()[0] > paused_at
+    with qtbot.waitSignal(tab.runFinished, timeout=TIMEOUT):
+        tab.stop_button.click()
+
+
+def test_stop_while_paused_ends_the_run(qtbot, tab):
+    tab.epochs.setValue(500)
+    with qtbot.waitSignal(tab.runningChanged, timeout=TIMEOUT):
+        tab.start_button.click()
+    with qtbot.waitSignal(tab.workerPaused, timeout=TIMEOUT):
+        tab.pause_button.click()
+    with qtbot.waitSignal(tab.runFinished, timeout=TIMEOUT):
+        tab.stop_button.click()
+    assert not tab.is_running()
+
+
+def test_stop_mid_run_leaves_a_model_that_predicts(qtbot, window, tab, tiny_arrays):
+    tab.epochs.setValue(500)
+    with qtbot.waitSignal(tab.runningChanged, timeout=TIMEOUT):
+        tab.start_button.click()
+    with qtbot.waitSignal(tab.epochReceived, timeout=TIMEOUT):
+        pass
+    with qtbot.waitSignal(tab.modelTrained, timeout=TIMEOUT), qtbot.waitSignal(tab.runFinished, timeout=TIMEOUT):
+        tab.stop_button.click()
+    batches, epochs = tab.plot.counts()
+    assert 1 <= epochs < 500
+    out = window.model.predict(tiny_arrays[1].astype(np.float32) / 255)
+    assert out.shape == (16, 784) and np.all(np.isfinite(out))
+    assert tab.progress_label.text() == "Stopped"
+
+
+def test_lr_change_applies_from_the_next_batch(qtbot, tab):
+    tab.epochs.setValue(500)
+    with qtbot.waitSignal(tab.runningChanged, timeout=TIMEOUT):
+        tab.start_button.click()
+    tab.lr.setValue(0.0042)
+    with qtbot.waitSignal(tab.batchReceived, timeout=TIMEOUT, check_params_cb=lambda logs: logs["lr"] == 0.0042):
+        pass
+    with qtbot.waitSignal(tab.runFinished, timeout=TIMEOUT):
+        tab.stop_button.click()
+
+
+def test_divergence_shows_a_dialog_and_marks_the_curve(qtbot, window, tab, dialogs_shown):
+    window.set_model(build_mlp([784, 16, 784], ["relu", "linear"], seed=0))  # unbounded output can explode
+    tab.optimizer.setCurrentText("sgd")
+    tab.lr.setMaximum(1e9)
+    tab.lr.setValue(1e8)
+    tab.epochs.setValue(50)
+    run_to_end(qtbot, tab)
+    assert any("diverged" in text for text in dialogs_shown)
+    assert tab.plot.diverged_line.isVisible()
+    assert np.all(np.isfinite(window.model.params))  # weights restored by the engine
+
+
+def test_closing_mid_training_ends_the_thread(qtbot, window, tab):
+    tab.epochs.setValue(500)
+    with qtbot.waitSignal(tab.runningChanged, timeout=TIMEOUT):
+        tab.start_button.click()
+    with qtbot.waitSignal(tab.batchReceived, timeout=TIMEOUT):
+        pass
+    thread = tab._thread
+    window.close()  # dialogs_shown answers "Discard" to the unsaved-model question
+    assert thread.isFinished()
+    assert not window.isVisible()
+    with qtbot.waitSignal(tab.runFinished, timeout=TIMEOUT):
+        pass
+    assert not tab.is_running()
+
+
+def test_start_stop_cycles_leave_no_threads(qtbot, tab):
+    tab.epochs.setValue(500)
+
+    def cycle():
+        with qtbot.waitSignal(tab.runningChanged, timeout=TIMEOUT):
+            tab.start_button.click()
+        with qtbot.waitSignal(tab.batchReceived, timeout=TIMEOUT):
+            pass
+        with qtbot.waitSignal(tab.runFinished, timeout=TIMEOUT):
+            tab.stop_button.click()
+
+    cycle()  # BLAS and Qt may start their pools on first use
+    baseline = os_threads()
+    for _ in range(5):
+        cycle()
+    assert os_threads() == baseline
+    assert not tab.is_running()
+
+
+def test_missing_data_reports_failure_and_keeps_the_model(qtbot, window, tab, dialogs_shown, monkeypatch, tmp_path):
+    tab.arrays = None
+    monkeypatch.setenv("DENOISE_STUDIO_DATA", str(tmp_path / "nowhere"))
+    model = window.model
+    run_to_end(qtbot, tab)
+    assert window.model is model
+    assert any("MNIST" in text for text in dialogs_shown)
