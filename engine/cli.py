@@ -9,6 +9,7 @@ import argparse
 import json
 import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -95,13 +96,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 class _SigintStops(Callback):
-    """Turns Ctrl-C into a clean stop at the end of the current batch."""
+    """Turns Ctrl-C (and SIGTERM, e.g. a logout or ``kill``) into a clean stop at the end of the current batch.
+
+    The stopped run still saves its checkpoint and the model; a second signal aborts at once.
+    """
+
+    SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM") if hasattr(signal, name))
 
     def __init__(self) -> None:
         self.requested = False
+        self._previous: dict = {}
 
     def on_train_begin(self, logs):
-        self._previous = signal.signal(signal.SIGINT, self._handle)
+        if threading.current_thread() is not threading.main_thread():
+            return  # signal handlers can only be set from the main thread
+        for sig in self.SIGNALS:
+            self._previous[sig] = signal.signal(sig, self._handle)
 
     def _handle(self, signum, frame):
         if self.requested:  # a second Ctrl-C aborts at once
@@ -111,7 +121,9 @@ class _SigintStops(Callback):
         print("\nstopping after this batch (Ctrl-C again to abort)…", file=sys.stderr)
 
     def on_train_end(self, logs):
-        signal.signal(signal.SIGINT, self._previous)
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)
+        self._previous.clear()
 
 
 def cmd_train(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -132,6 +133,31 @@ def test_a_second_ctrl_c_aborts_and_loses_nothing(tiny_mnist, tmp_path):
     if out.exists():
         MLP.from_file(out)
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+@posix_only
+def test_sigterm_stops_as_cleanly_as_ctrl_c(tiny_mnist, tmp_path):
+    out, ckpt = tmp_path / "model.npz", tmp_path / "model.ckpt.npz"
+    proc = _start([*TRAIN, "--epochs", "100000", "-o", str(out)], tiny_mnist)
+    _wait_for(lambda: _next_epoch(ckpt) >= 1, proc, "the first checkpoint")
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=TIMEOUT)
+    assert proc.returncode == 0, err
+    assert "stopped early" in err
+    assert MLP.from_file(ckpt).metadata["resume"]["next_epoch"] >= 1
+    assert np.all(np.isfinite(MLP.from_file(out).params))
+
+
+def test_main_works_outside_the_main_thread(tiny_mnist, tmp_path):
+    """Signal handlers cannot be set from other threads: the CLI then trains without them."""
+    result = []
+    before = signal.getsignal(signal.SIGINT)
+    args = ["train", *TRAIN, "--epochs", "1", "-o", str(tmp_path / "m.npz")]
+    thread = threading.Thread(target=lambda: result.append(main(args)))
+    thread.start()
+    thread.join(TIMEOUT)
+    assert result == [0]
+    assert signal.getsignal(signal.SIGINT) is before
 
 
 # ----- checkpoints the CLI cannot resume from: exit 1 with a one-line reason ------------------------------------
