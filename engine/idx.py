@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.model_io import atomic_write
+
 
 class DatasetFileError(Exception):
     """A dataset file that is missing or not what it should be; says which file and how to fix it."""
@@ -83,4 +85,5 @@ def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
     header = bytes([0, 0, 0x08, array.ndim]) + np.array(array.shape, dtype=">u4").tobytes()
     data = header + array.tobytes()
     path = Path(path)
-    path.write_bytes(gzip.compress(data, compresslevel=1) if path.suffix == ".gz" else data)
+    payload = gzip.compress(data, compresslevel=1) if path.suffix == ".gz" else data
+    atomic_write(path, lambda f: f.write(payload))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import selectors
 import signal
@@ -216,3 +217,37 @@ def test_sigkill_while_saving_in_a_loop_leaves_one_of_the_saved_versions(tmp_pat
         except ModelFileError:
             continue
         assert header["layers"]  # a complete temp (killed between fsync and rename) is hidden and named .tmp
+
+
+def test_a_full_disk_during_a_checkpoint_stops_the_cli_and_keeps_the_last_checkpoint(
+    tmp_path, monkeypatch, tiny_mnist, capsys
+):
+    real_atomic = model_io.atomic_write
+    calls = []
+
+    def disk_fills_up(path, write):
+        calls.append(Path(path).name)
+        if len(calls) == 2:  # the second checkpoint: half written, then the disk is full
+
+            def partial(f):
+                f.write(b"PK\x03\x04 partial")
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+            return real_atomic(path, partial)
+        return real_atomic(path, write)
+
+    monkeypatch.setattr(model_io, "atomic_write", disk_fills_up)
+    from engine.cli import main
+
+    out = tmp_path / "out.npz"
+    code = main(
+        ["train", "--epochs", "3", "--train-size", "32", "--test-size", "16", "--batch-size", "16", "--quiet",
+         "--layers", "784:4:relu,784:sigmoid", "-o", str(out)]
+    )  # fmt: skip
+    assert code == 1
+    assert "No space left on device" in capsys.readouterr().err
+    assert calls == ["out.ckpt.npz", "out.ckpt.npz"]
+    assert not out.exists()
+    ckpt = MLP.from_file(tmp_path / "out.ckpt.npz")
+    assert ckpt.metadata["resume"]["next_epoch"] == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mnist", "out.ckpt.npz"]

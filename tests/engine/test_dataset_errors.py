@@ -6,6 +6,8 @@ import gzip
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.dataset import Dataset
 from engine.download import DATA_ENV, MNIST_FILES
@@ -166,3 +168,38 @@ def test_folder_in_place_of_a_file(tmp_path):
     (tmp_path / "d").mkdir()
     with pytest.raises(DatasetFileError, match="is a folder"):
         read_idx(tmp_path / "d")
+
+
+# ----- property: any damage to an MNIST file gives DatasetFileError (or loads), never another exception -------------
+
+_GOOD_LABELS = gzip.compress(b"\x00\x00\x08\x01\x00\x00\x00\x10" + bytes(range(10)) + bytes(6))
+_GOOD_IMAGES = gzip.compress(b"\x00\x00\x08\x03\x00\x00\x00\x02\x00\x00\x00\x1c\x00\x00\x00\x1c" + bytes(1568))
+
+
+@pytest.fixture(scope="module")
+def mutation_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("idx-mutations")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    which=st.sampled_from(["labels", "images"]),
+    compressed=st.booleans(),
+    flips=st.lists(st.tuples(st.integers(0, 10_000), st.integers(1, 255)), max_size=3),
+    cut=st.one_of(st.none(), st.integers(0, 2000)),
+)
+def test_mutated_idx_files_read_cleanly_or_raise_dataset_file_error(mutation_dir, which, compressed, flips, cut):
+    good = _GOOD_LABELS if which == "labels" else _GOOD_IMAGES
+    data = bytearray(good if compressed else gzip.decompress(good))
+    for pos, xor in flips:
+        data[pos % len(data)] ^= xor
+    if cut is not None:
+        data = data[:cut]
+    path = mutation_dir / ("f.gz" if compressed else "f")
+    path.write_bytes(bytes(data))
+    try:
+        array = read_idx(path)
+    except DatasetFileError as exc:
+        assert exc.path == str(path) and exc.fix
+        return
+    assert array.dtype == np.uint8 and 1 <= array.ndim <= 4
