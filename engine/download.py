@@ -106,7 +106,14 @@ def fetch(
 
     url = (base_url or os.environ.get(URL_ENV) or DEFAULT_URL).rstrip("/") + f"/{stem}.gz"
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatasetFileError(
+            folder,
+            f"cannot create the download folder ({exc.strerror or exc})",
+            f"Fix its permissions, or put the four MNIST .gz files in a folder and set {DATA_ENV}",
+        ) from None
     final = folder / f"{stem}.gz"
     staging = folder / f".{stem}.gz.download"
     staging.unlink(missing_ok=True)  # left by a run killed between download and check

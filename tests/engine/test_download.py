@@ -234,3 +234,14 @@ def test_no_download_allowed_and_an_empty_cache(cache):
         locate_mnist(download=False, progress=False)
     assert "missing" in info.value.problem
     assert "allow the download" in info.value.fix
+
+
+def test_a_cache_folder_that_cannot_be_created(tmp_path, cache, server, table, monkeypatch):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where the cache folder should go")
+    monkeypatch.setattr(download, "cache_dir", lambda: blocker / "mnist")
+    with pytest.raises(DatasetFileError) as info:
+        locate_mnist(base_url=server.url, progress=False, checksums=table)
+    assert info.value.path == str(blocker / "mnist")
+    assert "cannot create the download folder" in info.value.problem
+    assert DATA_ENV in info.value.fix
