@@ -388,3 +388,40 @@ def test_any_array_set_under_a_valid_header_is_checked(mutation_dir, arrays):
     except ModelFileError:
         return
     assert set(loaded) - {"optimizer.t"} == set(model_io._layer_keys({"layers": small_net().layer_specs()}))
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False) | st.text(max_size=6),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=6), children, max_size=3),
+    max_leaves=8,
+)
+HEADER_PLACES = [
+    ("format",), ("format_version",), ("layers",), ("metadata",), ("layers", 0), ("layers", 1),
+    ("layers", 0, "n_in"), ("layers", 0, "n_out"), ("layers", 1, "n_out"), ("layers", 0, "activation"),
+    ("layers", 1, "type"), ("layers", 0, "alpha"), ("metadata", "resume"),
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(place=st.sampled_from(HEADER_PLACES), value=JSON_VALUES)
+def test_any_value_anywhere_in_the_header_is_checked(mutation_dir, place, value):
+    """The CRC protects the bytes, not the meaning: a well-formed archive with a nonsensical header."""
+    header = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "layers": small_net().layer_specs(),
+        "metadata": {},
+    }
+    target = header
+    for key in place[:-1]:
+        target = target[key]
+    target[place[-1]] = value
+    raw = np.frombuffer(json.dumps(header).encode(), np.uint8)
+    path = write_npz(mutation_dir / "header.npz", {HEADER_KEY: raw, **valid_arrays()})
+    try:
+        net = MLP.from_file(path)
+    except ModelFileError as exc:
+        assert exc.path == str(path)
+        return
+    assert [layer.W.shape for layer in net.layers] == [(4, 16), (16, 4)]
+    assert np.all(np.isfinite(net.params))
