@@ -127,17 +127,33 @@ def write_model(
         "layers": layer_specs,
         "metadata": metadata or {},
     }
-    text = json.dumps(header, allow_nan=False, default=_json_default)
+    try:
+        text = json.dumps(_plain_json(header), allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise ValueError(f"not saving {path}: the metadata cannot be stored as JSON ({exc})") from None
     payload = {HEADER_KEY: np.frombuffer(text.encode("utf-8"), dtype=np.uint8)}
     payload.update(arrays)
     atomic_write(path, lambda f: np.savez(f, **payload))
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
+def _plain_json(value: Any) -> Any:
+    """``value`` with NumPy scalars/arrays as Python numbers/lists and NaN/inf as ``None``.
+
+    JSON has no NaN: a PSNR of inf (a perfect reconstruction) or a NaN score in the history
+    must not make a save (and with it a whole training run) fail.
+    """
+    if isinstance(value, dict):
+        return {str(k): _plain_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain_json(v) for v in value]
     if isinstance(value, np.ndarray):
-        return value.tolist()
+        return _plain_json(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, (str, int, float)):
+        return value
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 

@@ -425,3 +425,24 @@ def test_any_value_anywhere_in_the_header_is_checked(mutation_dir, place, value)
         return
     assert [layer.W.shape for layer in net.layers] == [(4, 16), (16, 4)]
     assert np.all(np.isfinite(net.params))
+
+
+def test_non_finite_scores_in_the_metadata_do_not_break_a_save(tmp_path):
+    net = small_net()
+    net.metadata["metrics"] = {"psnr": float("inf"), "mse": np.float32(0.0), "odd": np.float64("nan")}
+    net.metadata["history"] = {"epochs": [{"val_loss": float("nan"), "loss": np.float32(0.5)}]}
+    net.save(tmp_path / "m.npz")
+    loaded = MLP.from_file(tmp_path / "m.npz")
+    assert loaded.metadata["metrics"] == {"psnr": None, "mse": 0.0, "odd": None}
+    assert loaded.metadata["history"]["epochs"] == [{"val_loss": None, "loss": 0.5}]
+
+
+def test_metadata_that_is_not_json_is_a_clear_error_and_keeps_the_old_file(tmp_path):
+    path = tmp_path / "m.npz"
+    net = small_net()
+    net.save(path)
+    before = path.read_bytes()
+    net.metadata["callback"] = print
+    with pytest.raises(ValueError, match="cannot be stored as JSON"):
+        net.save(path)
+    assert path.read_bytes() == before
