@@ -23,6 +23,8 @@ from engine.optimizers import OPTIMIZERS
 from engine.training import TrainConfig, TrainingDiverged
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+MAX_WIDTH = 1_000_000
+"""The widest layer a model file may hold (``engine.model_io``)."""
 
 
 class UsageError(Exception):
@@ -49,8 +51,8 @@ def parse_layers(text: str) -> tuple[list[int], list[str]]:
             numbers = [int(p) for p in parts[:-1]]
         except ValueError:
             raise UsageError(f"--layers item {item!r}: widths must be integers") from None
-        if any(n < 1 for n in numbers):
-            raise UsageError(f"--layers item {item!r}: widths must be >= 1")
+        if any(not 1 <= n <= MAX_WIDTH for n in numbers):
+            raise UsageError(f"--layers item {item!r}: widths must be between 1 and {MAX_WIDTH}")
         if parts[-1].lower() not in ACTIVATIONS:
             raise UsageError(f"--layers item {item!r}: unknown activation; allowed: {', '.join(ACTIVATIONS)}")
         widths += numbers
@@ -269,6 +271,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except (ModelFileError, DatasetFileError, ValueError, TypeError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except MemoryError:
+        print("error: not enough memory; use narrower --layers or a smaller --train-size", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

@@ -220,3 +220,20 @@ def test_checkpoint_and_output_must_differ(tiny_mnist, tmp_path, capsys):
     code = main(["train", *TRAIN, "--epochs", "1", "-o", same, "--checkpoint", same])
     assert code == 2
     assert "different" in capsys.readouterr().err
+
+
+def test_absurd_layer_widths_are_a_usage_error(capsys):
+    assert main(["train", "--layers", "784:99999999999:relu,784:sigmoid"]) == 2
+    assert "between 1 and 1000000" in capsys.readouterr().err
+
+
+def test_running_out_of_memory_is_a_one_line_error(tiny_mnist, tmp_path, capsys, monkeypatch):
+    import engine.cli
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(engine.cli, "build_mlp", no_memory)
+    assert main(["train", *TRAIN, "--epochs", "1", "-o", str(tmp_path / "m.npz")]) == 1
+    err = capsys.readouterr().err
+    assert "not enough memory" in err and err.count("\n") == 1
