@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import glob
 import json
 import math
 import os
 import stat
 import struct
 import tempfile
+import time
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -76,6 +78,20 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) ->
             os.unlink(tmp_name)
         raise
     _fsync_dir(path.parent)
+    _remove_stale_temps(path)
+
+
+STALE_TEMP_SECONDS = 3600
+"""Temp files of this path older than this are left by a killed save (a live save takes seconds)."""
+
+
+def _remove_stale_temps(path: Path) -> None:
+    """Delete ``.NAME.*.tmp`` files a killed process left beside ``path`` (never a recent one)."""
+    cutoff = time.time() - STALE_TEMP_SECONDS
+    for temp in path.parent.glob(f".{glob.escape(path.name)}.*{TEMP_SUFFIX}"):
+        with contextlib.suppress(OSError):
+            if temp.is_file() and temp.stat().st_mtime < cutoff:
+                temp.unlink()
 
 
 def _fsync_dir(folder: Path) -> None:

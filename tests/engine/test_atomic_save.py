@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
@@ -251,3 +252,18 @@ def test_a_full_disk_during_a_checkpoint_stops_the_cli_and_keeps_the_last_checkp
     ckpt = MLP.from_file(tmp_path / "out.ckpt.npz")
     assert ckpt.metadata["resume"]["next_epoch"] == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mnist", "out.ckpt.npz"]
+
+
+def test_temp_files_left_by_killed_saves_are_cleaned_up_once_stale(tmp_path):
+    path = tmp_path / "m.npz"
+    stale, fresh, other = tmp_path / ".m.npz.old1.tmp", tmp_path / ".m.npz.live.tmp", tmp_path / ".n.npz.old2.tmp"
+    for temp in (stale, fresh, other):
+        temp.write_bytes(b"PK\x03\x04 half")
+    long_ago = time.time() - model_io.STALE_TEMP_SECONDS - 60
+    os.utime(stale, (long_ago, long_ago))
+    os.utime(other, (long_ago, long_ago))
+    build_mlp([16, 4, 16], ["relu", "sigmoid"]).save(path)
+    assert not stale.exists()  # left by a killed save of this file
+    assert fresh.exists()  # may be another process's save in progress
+    assert other.exists()  # belongs to another file
+    MLP.from_file(path)
