@@ -103,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     from gui.main_window import MainWindow
 
     window = MainWindow()
+    app.main_window = window  # keep the window alive as long as the app
     window.show()
     if argv and not argv[0].startswith("-"):
         window.open_model(argv[0])

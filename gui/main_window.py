@@ -46,7 +46,7 @@ class MainWindow(QMainWindow):
         self.model_name = "untitled"
         self.dirty = False
         self.setWindowTitle(APP_NAME)
-        self.setMinimumSize(1100, 700)
+        self.setMinimumSize(960, 640)
         self.resize(1280, 800)
 
         self.tabs = QTabWidget()

@@ -1,0 +1,150 @@
+"""Main window: menus, files through patched dialogs, errors that keep the old model, settings, close."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from engine.nn import MLP, build_mlp
+from gui.main_window import MainWindow
+
+
+def patch_open(monkeypatch, path):
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), ""))
+
+
+def patch_save(monkeypatch, path):
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), ""))
+
+
+def test_status_bar_shows_name_parameters_and_mse(window, small_model):
+    assert f"{small_model.n_params:,}" in window.status_params.text()
+    assert "test MSE" in window.status_mse.text()
+    assert window.menuBar().actions()[0].text() == "&File"
+    assert window.open_action.shortcut().toString() == "Ctrl+O"
+    assert window.save_action.shortcut().toString() == "Ctrl+S"
+    assert window.quit_action.shortcut().toString() == "Ctrl+Q"
+
+
+def test_open_through_the_menu(window, monkeypatch, tmp_path):
+    other = build_mlp([784, 24, 784], ["relu", "sigmoid"], seed=3)
+    other.metadata["metrics"] = {"test_mse@0.1": 0.0312}
+    path = tmp_path / "other.npz"
+    other.save(path)
+    patch_open(monkeypatch, path)
+    window.open_action.trigger()
+    assert window.model.n_params == other.n_params
+    np.testing.assert_array_equal(window.model.params, other.params)
+    assert window.model_name == "other"
+    assert "0.0312" in window.status_mse.text()
+    assert window.recent_files()[0] == str(path.resolve())
+    assert [a.text() for a in window.recent_menu.actions()] == ["other.npz"]
+    assert window.denoise_tab.latent_size() == 24  # every tab shows the new model
+    assert window.architecture_tab.table.rowCount() == 3
+
+
+def test_save_as_then_save_through_the_menu(window, monkeypatch, tmp_path):
+    path = tmp_path / "mine.npz"
+    patch_save(monkeypatch, tmp_path / "mine")  # the extension is added
+    window.dirty = True
+    window.save_as_action.trigger()
+    assert path.is_file() and not window.dirty
+    np.testing.assert_array_equal(MLP.from_file(path).params, window.model.params)
+    window.model.params[:5] = 0.5  # change it and save in place (no dialog this time)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", None)
+    window.save_action.trigger()
+    assert MLP.from_file(path).params[0] == pytest.approx(0.5)
+
+
+def test_corrupt_file_shows_a_dialog_and_keeps_the_old_model(window, monkeypatch, tmp_path, dialogs_shown):
+    bad = tmp_path / "broken.npz"
+    bad.write_bytes(b"this is not a zip archive at all")
+    old = window.model
+    patch_open(monkeypatch, bad)
+    window.open_action.trigger()
+    assert window.model is old
+    assert len(dialogs_shown) == 1
+    assert "broken.npz" in dialogs_shown[0] and "Open model" in dialogs_shown[0]
+    assert window.recent_files() == []
+
+
+def test_wrong_shape_model_is_refused(window, monkeypatch, tmp_path, dialogs_shown):
+    path = tmp_path / "classifier.npz"
+    build_mlp([784, 10], ["sigmoid"]).save(path)
+    old = window.model
+    assert window.open_model(str(path)) is False
+    assert window.model is old and "784" in dialogs_shown[-1]
+
+
+def test_new_model_from_the_editor_goes_to_training(window):
+    editor = window.architecture_tab.editor
+    editor.table.selectRow(0)
+    editor.add_layer()  # a 32-unit layer before the 16-unit one
+    editor.table.cellWidget(0, 0).setValue(64)
+    editor.new_button.click()
+    assert [layer.n_out for layer in window.model.layers] == [64, 16, 784]
+    assert window.tabs.currentWidget() is window.training_tab
+    assert window.dirty
+    assert window.training_tab.model is window.model
+
+
+def test_editor_keeps_784_in_and_out(window):
+    editor = window.architecture_tab.editor
+    for _ in range(3):
+        editor.remove_layer()
+    widths, acts = editor.layers()
+    assert widths[0] == widths[-1] == 784 and len(widths) == 3
+    assert not editor.table.cellWidget(editor.table.rowCount() - 1, 0).isEnabled()
+
+
+def test_settings_persist_tab_and_geometry(qtbot, small_model, settings):
+    first = MainWindow(small_model, settings=settings)
+    qtbot.addWidget(first)
+    first.show()
+    first.tabs.setCurrentIndex(1)
+    first.resize(1150, 760)
+    size = first.size()
+    first.close()
+    assert not settings.value("geometry").isEmpty()
+    second = MainWindow(small_model, settings=QSettings(settings.fileName(), QSettings.Format.IniFormat))
+    qtbot.addWidget(second)
+    assert second.tabs.currentIndex() == 1
+    assert second.size().height() == size.height() == 760  # (offscreen clamps widths to its 800-px screen)
+
+
+def test_unsaved_model_is_asked_about_on_close(qtbot, window, monkeypatch):
+    window.dirty = True
+    answers = [QMessageBox.StandardButton.Cancel]
+    monkeypatch.setattr("gui.dialogs.ask_save_changes", lambda *a: answers.pop(0))
+    window.close()
+    assert window.isVisible()  # Cancel keeps it open
+    answers.append(QMessageBox.StandardButton.Discard)
+    window.close()
+    assert not window.isVisible()
+
+
+def test_shipped_model_or_a_fresh_one_when_missing(qtbot, monkeypatch, settings):
+    from engine import model_io
+
+    monkeypatch.setattr(model_io, "MODELS_DIR", model_io.MODELS_DIR / "no-such-folder")
+    win = MainWindow(settings=settings)
+    qtbot.addWidget(win)
+    assert [layer.n_out for layer in win.model.layers] == [10, 784]
+    assert "untrained" in win.statusBar().currentMessage()
+
+
+def test_app_main_opens_the_window(qtbot, monkeypatch):
+    from PySide6.QtWidgets import QApplication
+
+    from gui import app, launcher
+
+    monkeypatch.setattr(QApplication, "exec", lambda self=None: 0)
+    monkeypatch.setattr("gui.main_window.QSettings", lambda *a: QSettings("DenoiseStudioTest", "tests"))
+    assert launcher.main([]) == 0
+    window = QApplication.instance().main_window
+    assert window.isVisible() and app.APP_NAME in window.windowTitle()
+    assert window.model.n_params > 0
+    window.dirty = False
+    window.close()
