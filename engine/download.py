@@ -6,9 +6,11 @@ are SHA-256 of the *decompressed* files: the compressed bytes differ between mir
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import os
+import time
 import zlib
 from pathlib import Path
 
@@ -115,8 +117,9 @@ def fetch(
             f"Fix its permissions, or put the four MNIST .gz files in a folder and set {DATA_ENV}",
         ) from None
     final = folder / f"{stem}.gz"
-    staging = folder / f".{stem}.gz.download"
-    staging.unlink(missing_ok=True)  # left by a run killed between download and check
+    _remove_stale_downloads(folder, stem)
+    staging = folder / f".{stem}.gz.{os.getpid()}.download"  # per process: two first runs may download at once
+    staging.unlink(missing_ok=True)
     try:
         path = Path(pooch.retrieve(url, known_hash=None, fname=staging.name, path=folder, progressbar=progress))
     except Exception as exc:  # network errors come in many types (requests, OSError, ...)
@@ -133,6 +136,18 @@ def fetch(
         path.unlink(missing_ok=True)
         raise
     return final
+
+
+STALE_DOWNLOAD_SECONDS = 3600
+"""A staging file this old was left by a killed run (a live one is being written to)."""
+
+
+def _remove_stale_downloads(folder: Path, stem: str) -> None:
+    cutoff = time.time() - STALE_DOWNLOAD_SECONDS
+    for leftover in folder.glob(f".{stem}.gz.*.download"):
+        with contextlib.suppress(OSError):
+            if leftover.stat().st_mtime < cutoff:
+                leftover.unlink()
 
 
 def _first_line(exc: BaseException) -> str:

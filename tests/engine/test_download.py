@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -210,13 +212,21 @@ def test_no_server_at_all_is_a_clear_error(cache, table):
     assert "connection" in info.value.fix
 
 
-def test_a_stale_staging_file_is_never_trusted(cache, server, table):
+def test_staging_files_are_never_trusted_and_stale_ones_are_removed(cache, server, table):
     cache.mkdir(parents=True)
     stem = MNIST_FILES["train_images"]
-    (cache / f".{stem}.gz.download").write_bytes(b"left by a killed run")
+    own = cache / f".{stem}.gz.{os.getpid()}.download"  # this process's, left by an interrupted call
+    stale = cache / f".{stem}.gz.12345.download"  # a run killed long ago
+    live = cache / f".{stem}.gz.23456.download"  # another process downloading right now
+    for leftover in (own, stale, live):
+        leftover.write_bytes(b"left by a killed run")
+    long_ago = time.time() - download.STALE_DOWNLOAD_SECONDS - 60
+    os.utime(stale, (long_ago, long_ago))
     paths = locate_mnist(base_url=server.url, progress=False, checksums=table)
     assert paths["train_images"].read_bytes() == server.files[f"{stem}.gz"]
-    assert not (cache / f".{stem}.gz.download").exists()
+    assert not own.exists() and not stale.exists()
+    assert live.exists()
+    assert find_file(cache, stem) == paths["train_images"]
 
 
 def test_interrupted_check_removes_the_unverified_download(cache, server, table, monkeypatch):
