@@ -121,10 +121,15 @@ class ProgressBar(Callback):
 
 
 class Checkpoint(Callback):
-    """Saves a resumable checkpoint (weights, optimizer state, epoch, history) after every epoch."""
+    """Saves a resumable checkpoint (weights, optimizer state, epoch, history) after every epoch.
+
+    An epoch cut short (Ctrl-C, Stop) is saved too, with the weights so far; resuming runs that
+    epoch again in full rather than skipping its unseen batches.
+    """
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = path
 
     def on_epoch_end(self, epoch, logs):
-        self.trainer.save_checkpoint(self.path, next_epoch=epoch + 1)
+        next_epoch = epoch + 1 if logs.get("complete", True) else epoch
+        self.trainer.save_checkpoint(self.path, next_epoch=next_epoch)

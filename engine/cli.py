@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import signal
 import sys
 import threading
@@ -242,7 +243,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     dataset = Dataset(train_size=1, test_size=args.test_size, batch_size=1, data_dir=args.data)
     results = [model.evaluate(dataset.test_u8, s) for s in args.noise]
     if args.json:
-        print(json.dumps({"model": str(args.model), "test_size": args.test_size, "results": results}, indent=2))
+        finite = [{k: (v if math.isfinite(v) else None) for k, v in r.items()} for r in results]  # strict JSON
+        print(json.dumps({"model": str(args.model), "test_size": args.test_size, "results": finite}, indent=2))
     else:
         print(f"{'sigma':>6} {'MSE':>9} {'PSNR dB':>8} {'noisy MSE':>10}")
         for r in results:

@@ -244,7 +244,8 @@ class MLP:
         trainer = Trainer(self, config, list(callbacks))
         if history is not None:
             trainer.history.batch_loss[:0] = history.batch_loss
-            trainer.history.epochs[:0] = history.epochs
+            # an epoch cut short before the checkpoint is run again: keep only the epochs before it
+            trainer.history.epochs[:0] = [e for e in history.epochs if e.get("epoch", -1) < initial_epoch]
         if optimizer_state:
             self._load_optimizer_state(trainer.optimizer, optimizer_state)
         try:

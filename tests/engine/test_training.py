@@ -124,3 +124,20 @@ def test_different_seeds_give_different_runs():
 def test_bad_hyperparameters_are_named(field, value, message):
     with pytest.raises(ValueError, match=message):
         TrainConfig(**{field: value})
+
+
+def test_a_checkpoint_of_an_epoch_cut_short_runs_that_epoch_again(tmp_path):
+    from engine.callbacks import Checkpoint
+
+    class StopMidSecondEpoch(Callback):
+        def on_batch_end(self, batch, logs):
+            if logs["epoch"] == 1 and batch == 1:
+                self.trainer.stop_training = True
+
+    ckpt = tmp_path / "cut.ckpt.npz"
+    model = tiny_model()
+    model.fit(tiny_images(), epochs=5, batch_size=8, callbacks=[StopMidSecondEpoch(), Checkpoint(ckpt)])
+    saved = MLP.from_file(ckpt)
+    assert saved.metadata["resume"]["next_epoch"] == 1
+    assert [e["complete"] for e in saved.metadata["resume"]["history"]["epochs"]] == [True, False]
+    assert np.array_equal(saved.params, model.params)  # the weights so far are kept
