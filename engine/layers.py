@@ -3,13 +3,15 @@
 Storage follows the seed's summary: ``W`` has shape ``(n_out, n_in)`` and ``b`` shape
 ``(n_out,)``.  ``z = x @ W.T + b`` costs no transpose copy: BLAS reads ``W.T`` as is.
 Buffers for ``z`` and the input gradient are kept per batch size, so a training step
-allocates nothing.
+allocates nothing.  Products go through ``engine.parallel.matmul``, which splits large ones
+over the cores while training.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from engine import parallel
 from engine.activations import Activation, get_activation
 from engine.initializers import default_initializer
 
@@ -82,7 +84,7 @@ class Dense:
         ``backward``; with ``training=False`` a fresh array is returned and nothing cached.
         """
         if training:
-            z = np.matmul(x, self.W.T, out=self._buffers_for(x.shape[0])[0])
+            z = parallel.matmul(x, self.W.T, out=self._buffers_for(x.shape[0])[0])
             self._x = x
         else:
             z = x @ self.W.T
@@ -99,11 +101,11 @@ class Dense:
         if x is None:
             raise RuntimeError("Dense.backward called before forward(training=True)")
         g_z = self.activation.backward(grad_out)  # (batch, n_out)
-        np.matmul(g_z.T, x, out=self.grad_W)  # (n_out, batch) @ (batch, n_in)
+        parallel.matmul(g_z.T, x, out=self.grad_W)  # (n_out, batch) @ (batch, n_in)
         np.sum(g_z, axis=0, out=self.grad_b)
         if not need_input_grad:
             return None
-        return np.matmul(g_z, self.W, out=self._buffers_for(x.shape[0])[1])
+        return parallel.matmul(g_z, self.W, out=self._buffers_for(x.shape[0])[1])
 
     def spec(self) -> dict:
         """The JSON description stored in model files."""

@@ -15,8 +15,8 @@ import time
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
+from engine import parallel
 from engine.callbacks import Callback, CallbackList, History
 from engine.dataset import to_unit_float
 from engine.losses import get_loss
@@ -132,16 +132,17 @@ class Trainer:
         self.callbacks.set_trainer(self)
         self.callbacks.on_train_begin({"epochs": float(cfg.epochs), "initial_epoch": float(initial_epoch)})
         end_logs: dict = {}
-        blas = _limit_blas_threads(params.size * bs)
+        threads = parallel.training_threads()  # BLAS on one thread; large products split over the cores
+        threads.__enter__()
         try:
             for epoch in range(initial_epoch, cfg.epochs):
                 self.epoch = epoch
                 self.callbacks.on_epoch_begin(epoch)
+                started = time.perf_counter()  # samples/s counts the shuffle and the noise draw too
                 rng = np.random.default_rng([cfg.seed, epoch])
                 order = rng.permutation(n)
                 noise = EpochNoise(cfg.noise, rng, n, x_train.shape[1], bs)
                 np.copyto(good_params, params)
-                started = time.perf_counter()
                 loss_sum, seen = 0.0, 0
                 for batch, start in enumerate(range(0, n, bs)):
                     idx = order[start : start + bs]
@@ -200,8 +201,7 @@ class Trainer:
             end_logs = {"diverged": str(exc)}
             raise
         finally:
-            if blas is not None:
-                blas.restore_original_limits()
+            threads.__exit__(None, None, None)
             end_logs = {**end_logs, "stopped": self.stop_training}
             self.callbacks.on_train_end(end_logs)
         return self.history
@@ -217,20 +217,6 @@ class Trainer:
                 "history": self.history.to_dict(),
             },
         )
-
-
-BLAS_PARALLEL_MACS = 4_000_000
-"""Below about this many multiply-adds a step (parameters x batch size) BLAS runs on one thread.
-
-Measured on 2 cores: the 784-10-784 products at batch 128 are as fast or faster on one thread,
-and a second thread that must wait for a busy core can make a step several times slower."""
-
-
-def _limit_blas_threads(macs_per_step: int):
-    """One BLAS thread for small steps (a threadpoolctl limiter to restore), else None."""
-    if macs_per_step >= BLAS_PARALLEL_MACS:
-        return None
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _as_images(x: np.ndarray, name: str, n_pixels: int) -> np.ndarray:

@@ -1,0 +1,207 @@
+"""Training throughput, end to end: the engine's ``MLP.fit`` against PyTorch on the CPU, in one run.
+
+Both sides do the whole epoch: shuffle, gather the batch, draw Gaussian noise and clip, forward,
+MSE loss, backward, Adam step.  The engine runs through the ``MLP.fit``/``Trainer`` path users
+run (its noise is the per-epoch bank of ``engine.noise.EpochNoise``); PyTorch draws its own
+``torch.randn`` per batch.  Same model, data (full MNIST training set), batch size, optimizer,
+learning rate and noise sigma.  Each figure is the median over several timed epochs after a
+warm-up epoch; epochs of the two run in alternating rounds so a busy moment on the machine
+hits both.
+
+    .venv/bin/pip install -e '.[bench]'       # torch==2.13.0 (CPU) and psutil, bench only
+    .venv/bin/python bench/train_speed.py     # add --blas-sweep to time 1 vs 2 BLAS threads
+
+The process re-executes itself without OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE (they may pin
+OpenBLAS to a slower kernel) and prints the BLAS kernel and thread counts it ran with.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+_STRIPPED = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+if any(k in os.environ for k in _STRIPPED) and not os.environ.get("_DS_TRAIN_SPEED_CHILD"):
+    _env = {k: v for k, v in os.environ.items() if k not in _STRIPPED}
+    _env["_DS_TRAIN_SPEED_CHILD"] = ",".join(f"{k}={os.environ[k]}" for k in _STRIPPED if k in os.environ)
+    os.execve(sys.executable, [sys.executable, *sys.argv], _env)
+
+import argparse  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import threadpoolctl  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from engine import parallel  # noqa: E402
+from engine.callbacks import Callback  # noqa: E402
+from engine.dataset import Dataset  # noqa: E402
+from engine.nn import build_mlp  # noqa: E402
+
+SMALL = [784, 10, 784]
+LARGE = [784, 256, 64, 256, 784]
+CASES = [(SMALL, 32), (SMALL, 128), (SMALL, 512), (LARGE, 128)]
+LR, SIGMA = 1e-3, 0.5
+
+
+def activations(widths: list[int]) -> list[str]:
+    return ["relu"] * (len(widths) - 2) + ["sigmoid"]
+
+
+class EpochTimer(Callback):
+    """Wall-clock seconds of each whole epoch (epoch_begin -> epoch_end, everything inside)."""
+
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+
+    def on_epoch_begin(self, epoch):
+        self._t0 = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs):
+        self.seconds.append(time.perf_counter() - self._t0)
+
+
+class EngineFit:
+    """The engine for ``epochs`` epochs in one ``MLP.fit`` call (the way users run it)."""
+
+    def __init__(self, widths, batch_size, x_u8):
+        self.model = build_mlp(widths, activations(widths), seed=0)
+        self.batch_size, self.x = batch_size, x_u8
+
+    def run(self, epochs: int) -> list[float]:
+        timer = EpochTimer()
+        self.model.fit(
+            self.x, epochs=epochs, batch_size=self.batch_size, lr=LR, optimizer="adam", noise=SIGMA,
+            seed=0, callbacks=[timer],
+        )  # fmt: skip
+        return timer.seconds
+
+
+class TorchRun:
+    """The same training in PyTorch: randperm, index, randn noise, clamp, forward, MSE, backward, Adam."""
+
+    def __init__(self, widths, batch_size, x_u8, torch):
+        self.torch = torch
+        torch.manual_seed(0)
+        layers = []
+        for i, (a, b) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
+            layers += [torch.nn.Linear(a, b), torch.nn.Sigmoid() if i == len(widths) - 2 else torch.nn.ReLU()]
+        self.model = torch.nn.Sequential(*layers)
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=LR, foreach=True)
+        self.loss = torch.nn.MSELoss()
+        self.x = torch.from_numpy(x_u8).float().div_(255)  # (n, 784) float32 in [0, 1]
+        self.batch_size = batch_size
+        self.compute_seconds: list[float] = []
+
+    def run(self, epochs: int) -> list[float]:
+        torch, x, bs = self.torch, self.x, self.batch_size
+        seconds = []
+        for _ in range(epochs):
+            t0 = time.perf_counter()
+            compute = 0.0
+            order = torch.randperm(len(x))
+            for start in range(0, len(x), bs):
+                clean = x[order[start : start + bs]]
+                noisy = clean.add(torch.randn_like(clean), alpha=SIGMA).clamp_(0, 1)
+                c0 = time.perf_counter()
+                self.opt.zero_grad(set_to_none=True)
+                loss = self.loss(self.model(noisy), clean)
+                loss.backward()
+                self.opt.step()
+                compute += time.perf_counter() - c0
+            seconds.append(time.perf_counter() - t0)
+            self.compute_seconds.append(compute)
+        return seconds
+
+
+def blas_description() -> str:
+    rows = []
+    for info in threadpoolctl.threadpool_info():
+        rows.append(
+            f"{info.get('internal_api')} {info.get('version')} kernel={info.get('architecture')} "
+            f"threads={info.get('num_threads')} ({Path(info.get('filepath', '')).name})"
+        )
+    return "; ".join(rows) or "no BLAS found by threadpoolctl"
+
+
+def label(widths, batch_size) -> str:
+    return f"{'-'.join(map(str, widths))} b{batch_size}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--epochs", type=int, default=5, help="timed epochs per side per case (median taken)")
+    parser.add_argument("--rounds", type=int, default=1, help="alternate engine/torch this many times")
+    parser.add_argument("--train-size", type=int, default=60000)
+    parser.add_argument("--data", help="MNIST folder (default $DENOISE_STUDIO_DATA)")
+    parser.add_argument("--blas-sweep", action="store_true", help="also time the engine forced to 1 and 2 BLAS threads")
+    parser.add_argument("--only", choices=["small", "large"], help="run only these cases")
+    args = parser.parse_args()
+
+    import torch
+
+    n_cores = os.cpu_count() or 1
+    torch.set_num_threads(n_cores)
+    ds = Dataset(train_size=args.train_size, test_size=1, batch_size=1, data_dir=args.data, progress=False)
+    x = np.ascontiguousarray(ds.train_u8)
+    stripped = os.environ.get("_DS_TRAIN_SPEED_CHILD") or "none were set"
+    print(f"machine: {platform.processor() or platform.machine()}, {n_cores} cores, {platform.platform()}")
+    print(f"python {platform.python_version()}, numpy {np.__version__}, torch {torch.__version__}")
+    print(f"removed from env: {stripped}")
+    print(f"numpy BLAS: {blas_description()}")
+    print(f"torch: {torch.get_num_threads()} threads, mkldnn={torch.backends.mkldnn.is_available()}, "
+          f"mkl={torch.backends.mkl.is_available()}")  # fmt: skip
+    print(f"engine: BLAS on {parallel.training_threads.blas_threads} thread while training; products of "
+          f">= {parallel.SPLIT_MACS:,} multiply-adds split by rows over {parallel.training_threads().n_threads} "
+          f"Python threads")  # fmt: skip
+    print(f"data: {len(x)} MNIST training images, float32, Adam lr={LR}, noise sigma={SIGMA}, "
+          f"median of {args.epochs * args.rounds} epochs after 1 warm-up, {args.rounds} round(s)\n")  # fmt: skip
+
+    cases = [c for c in CASES if args.only is None or (c[0] is LARGE) == (args.only == "large")]
+    header = f"{'model / batch':<26}{'engine img/s':>14}{'torch img/s':>13}{'ratio':>8}{'torch compute-only':>20}"
+    print(header)
+    print("-" * len(header))
+    results = []
+    for widths, bs in cases:
+        eng, tor = EngineFit(widths, bs, x), TorchRun(widths, bs, x, torch)
+        eng.run(1)  # warm-up: buffers, BLAS threads, allocator
+        tor.run(1)
+        tor.compute_seconds.clear()
+        e_sec, t_sec = [], []
+        for _ in range(args.rounds):
+            e_sec += eng.run(args.epochs)
+            t_sec += tor.run(args.epochs)
+        e_rate = len(x) / statistics.median(e_sec)
+        t_rate = len(x) / statistics.median(t_sec)
+        t_compute = len(x) / statistics.median(tor.compute_seconds)
+        results.append((widths, bs, e_rate, t_rate))
+        print(f"{label(widths, bs):<26}{e_rate:>14,.0f}{t_rate:>13,.0f}{e_rate / t_rate:>7.2f}x{t_compute:>20,.0f}")
+        sys.stdout.flush()
+
+    if args.blas_sweep:
+        print("\nengine thread settings, img/s (median of the same number of epochs):")
+        settings = {
+            "1 BLAS thread, no split": (1, float("inf")),
+            f"{n_cores} BLAS threads, no split": (n_cores, float("inf")),
+            "1 BLAS thread + row split (default)": (1, parallel.SPLIT_MACS),
+        }
+        saved = (parallel.training_threads.blas_threads, parallel.SPLIT_MACS)
+        for widths, bs in cases:
+            cells = []
+            for name, (blas_threads, split_macs) in settings.items():
+                parallel.training_threads.blas_threads, parallel.SPLIT_MACS = blas_threads, split_macs
+                eng = EngineFit(widths, bs, x)
+                eng.run(1)
+                cells.append(f"{name}: {len(x) / statistics.median(eng.run(args.epochs)):>9,.0f}")
+            parallel.training_threads.blas_threads, parallel.SPLIT_MACS = saved
+            print(f"  {label(widths, bs):<24}" + "   ".join(cells))
+    print(f"\nnumpy BLAS at exit: {blas_description()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

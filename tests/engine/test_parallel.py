@@ -1,0 +1,41 @@
+"""Row-split matrix products: the product's numbers, reproducibly, only inside the training context."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_info
+
+from engine import parallel
+
+
+def _blas_threads() -> list[int]:
+    return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+
+@pytest.mark.parametrize("batch", [7, 64, 129])
+def test_split_products_match_plain_products_and_repeat_exactly(monkeypatch, batch):
+    monkeypatch.setattr(parallel, "SPLIT_MACS", 0)
+    rng = np.random.default_rng(batch)
+    x = rng.standard_normal((batch, 50), dtype=np.float32)
+    w = rng.standard_normal((30, 50), dtype=np.float32)
+    g = rng.standard_normal((batch, 30), dtype=np.float32)
+    cases = [(x, w.T, (batch, 30)), (g.T, x, (30, 50)), (g, w, (batch, 50))]
+    with parallel.training_threads(3):
+        assert parallel._split_count() == 3
+        split = [parallel.matmul(a, b, out=np.empty(shape, np.float32)) for a, b, shape in cases]
+        again = [parallel.matmul(a, b, out=np.empty(shape, np.float32)) for a, b, shape in cases]
+    with parallel.training_threads(1):
+        plain = [np.matmul(a, b) for a, b, _ in cases]
+    for s, a, p in zip(split, again, plain, strict=True):
+        np.testing.assert_array_equal(s, a)
+        np.testing.assert_allclose(s, p, rtol=1e-5, atol=1e-5)
+
+
+def test_no_split_outside_training_and_blas_threads_restored():
+    before = _blas_threads()
+    assert parallel._split_count() == 1
+    with parallel.training_threads(2):
+        assert all(n == 1 for n in _blas_threads())
+    assert parallel._split_count() == 1
+    assert _blas_threads() == before
