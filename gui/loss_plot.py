@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QGraphicsItem, QWidget
 
 from gui import qt_compat  # noqa: F401  (PySide6 6.12 emit refcount fix, before any signal)
 from gui.app import COLORS
@@ -88,6 +88,11 @@ class LossPlot(pg.PlotWidget):
         for line in (self.identity_line, self.pca_line, self.diverged_line):
             line.setVisible(False)
             plot.addItem(line, ignoreBounds=True)
+        # Axes and the legend repaint from a cached pixmap: redrawing their text every frame
+        # is most of a frame's cost while the curves grow.
+        for name in ("left", "bottom"):
+            plot.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.legend.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self._log = False
         self.timer = QTimer(self)
         self.timer.setInterval(33)
@@ -96,9 +101,14 @@ class LossPlot(pg.PlotWidget):
         self.setStatusTip("Loss curves: faint = raw batch loss, blue = smoothed, amber = test loss each epoch")
 
     # ----- data in ---------------------------------------------------------------------------
-    def reset(self) -> None:
+    def reset(self, epochs: int | None = None) -> None:
+        """Empty the curves; with ``epochs``, fix the x axis to the run's length (so it is not redrawn each frame)."""
         for series in (self.raw, self.smooth, self.test):
             series.clear()
+        if epochs:
+            self.setXRange(0, epochs, padding=0.01)
+        else:
+            self.enableAutoRange(x=True)
         self._ema = None
         self.diverged_line.setVisible(False)
         self._dirty = True

@@ -10,7 +10,7 @@ import copy
 import time
 
 import numpy as np
-from PySide6.QtCore import QThread, Signal, Slot
+from PySide6.QtCore import QThread, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -78,6 +78,9 @@ class TrainingTab(QWidget):
         self._epochs_total = 1
         self._x = 0.0
         self.last_error: str | None = None
+        self._progress_timer = QTimer(self)
+        self._progress_timer.setInterval(33)
+        self._progress_timer.timeout.connect(self._refresh_progress)
         self._ignore_finish = False
         self._failed = False
         self._build()
@@ -171,6 +174,7 @@ class TrainingTab(QWidget):
         self.progress_label.setStatusTip("Epoch, speed in images per second, time left")
         self.loss_label = QLabel("")
         self.loss_label.setObjectName("caption")
+        self.loss_label.setMinimumWidth(150)  # changing numbers must not re-layout the tab
         head = QHBoxLayout()
         head.addWidget(self.progress_label, 1)
         head.addWidget(self.loss_label)
@@ -244,7 +248,7 @@ class TrainingTab(QWidget):
         except (TypeError, ValueError) as exc:
             dialogs.show_error(self, "Invalid settings", str(exc), "Correct the value and press Start again.")
             return
-        self.plot.reset()
+        self.plot.reset(config.epochs)
         self.last_error = None
         self._failed = False
         self._epochs_total = config.epochs
@@ -255,7 +259,7 @@ class TrainingTab(QWidget):
         thread.setObjectName("training")
         worker.moveToThread(thread)
         thread.started.connect(worker.run)
-        worker.batchFinished.connect(self._on_batch)
+        worker.batchesFinished.connect(self._on_batches)
         worker.epochFinished.connect(self._on_epoch)
         worker.samplesReady.connect(self._on_samples)
         worker.baselinesReady.connect(self._on_baselines)
@@ -303,6 +307,11 @@ class TrainingTab(QWidget):
         self.pause_button.blockSignals(False)
         for w in (self.epochs, self.batch_size, self.optimizer, self.noise, self.train_size, self.seed):
             w.setEnabled(not running)
+        if running:
+            self._progress_timer.start()
+        else:
+            self._progress_timer.stop()
+            self._refresh_progress()
         self.runningChanged.emit(running)
 
     def _on_pause(self, paused: bool) -> None:
@@ -320,13 +329,19 @@ class TrainingTab(QWidget):
             self._worker.set_lr(value)
 
     # ----- worker signals (queued to this thread) ----------------------------------------------
-    @Slot(dict)
-    def _on_batch(self, logs: dict) -> None:
-        self._x = logs["epoch"] + logs["progress"]
-        self.plot.add_batch(self._x, logs["loss"])
-        self._latest = logs
-        self._update_progress(logs)
-        self.batchReceived.emit(logs)
+    @Slot(object)
+    def _on_batches(self, batches: list) -> None:
+        """Batch logs since the last delivery; text and the progress bar follow at ~30 Hz."""
+        for logs in batches:
+            self._x = logs["epoch"] + logs["progress"]
+            self.plot.add_batch(self._x, logs["loss"])
+            self._latest = logs
+            self.batchReceived.emit(logs)
+
+    def _refresh_progress(self) -> None:
+        logs, self._latest = self._latest, None
+        if logs is not None:
+            self._update_progress(logs)
 
     def _update_progress(self, logs: dict) -> None:
         done = (logs["epoch"] + logs["progress"]) / self._epochs_total

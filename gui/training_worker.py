@@ -8,11 +8,14 @@ only floats and array copies through signals.  ``finished`` hands the trained mo
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
+import time
 import traceback
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
+from threadpoolctl import threadpool_limits
 
 from engine.callbacks import Callback
 from engine.dataset import to_unit_float
@@ -27,14 +30,28 @@ from gui import qt_compat  # noqa: F401  (PySide6 6.12 emit refcount fix, before
 N_STRIP = 8
 """Fixed test digits shown noisy → reconstructed after every epoch."""
 PCA_FIT_IMAGES = 10000
+BATCH_SEND_S = 0.03
 _BASELINES: dict[tuple, dict] = {}
 
 
 class QtBridge(Callback):
-    """Callback on the one Trainer loop: forwards logs to the worker's signals, obeys pause/stop/lr."""
+    """Callback on the one Trainer loop: forwards logs to the worker's signals, obeys pause/stop/lr.
+
+    Per-batch logs are also collected and sent as one list at most every ``BATCH_SEND_S``
+    (``batchesFinished``): a queued signal per batch would make the GUI thread wake up and take
+    the GIL a thousand times an epoch, which is what stalls a window.
+    """
 
     def __init__(self, worker: TrainingWorker) -> None:
         self.worker = worker
+        self._pending: list[dict] = []
+        self._sent_at = 0.0
+
+    def flush(self) -> None:
+        if self._pending:
+            self.worker.batchesFinished.emit(self._pending)
+            self._pending = []
+        self._sent_at = time.perf_counter()
 
     def on_train_begin(self, logs):
         if self.worker._stop_requested:
@@ -42,8 +59,13 @@ class QtBridge(Callback):
 
     def on_batch_end(self, batch, logs):
         worker = self.worker
-        worker.batchFinished.emit(dict(logs))
+        copy = dict(logs)
+        worker.batchFinished.emit(copy)
+        self._pending.append(copy)
+        if time.perf_counter() - self._sent_at >= BATCH_SEND_S:
+            self.flush()
         if not worker._run_event.is_set() and not worker._stop_requested:
+            self.flush()
             worker.paused.emit()
             worker._run_event.wait()
             worker.resumed.emit()
@@ -55,7 +77,11 @@ class QtBridge(Callback):
             self.trainer.stop_training = True
 
     def on_epoch_end(self, epoch, logs):
+        self.flush()
         self.worker.epochFinished.emit(dict(logs))
+
+    def on_train_end(self, logs):
+        self.flush()
 
 
 class SampleStrip(Callback):
@@ -76,7 +102,8 @@ class TrainingWorker(QObject):
     training images and up to 10000 test images (``$DENOISE_STUDIO_DATA`` or the download cache).
     """
 
-    batchFinished = Signal(dict)
+    batchFinished = Signal(dict)  # every batch (for direct watchers; the GUI listens to batchesFinished)
+    batchesFinished = Signal(object)  # list of batch logs since the last one, at most ~30 per second
     epochFinished = Signal(dict)
     samplesReady = Signal(dict)
     baselinesReady = Signal(dict)
@@ -97,6 +124,8 @@ class TrainingWorker(QObject):
         self._run_event.set()
         self._stop_requested = False
         self._pending_lr: float | None = None
+        self.blas_threads = max(1, (os.cpu_count() or 2) - 1)
+        """BLAS threads while training: one core stays free for the window (OpenBLAS threads spin)."""
 
     # ----- control from the GUI thread (flags only) ------------------------------------------
     def request_pause(self) -> None:
@@ -164,7 +193,8 @@ class TrainingWorker(QObject):
             val = x_val[:N_STRIP]
             val = to_unit_float(val) if val.dtype == np.uint8 else np.asarray(val, np.float32)
             strip = SampleStrip(self, fixed_noisy(val, self.config.noise))
-            self.model.fit(x_train, x_val, config=self.config, callbacks=[QtBridge(self), strip])
+            with threadpool_limits(limits=self.blas_threads, user_api="blas"):
+                self.model.fit(x_train, x_val, config=self.config, callbacks=[QtBridge(self), strip])
         except TrainingDiverged as exc:
             self.error = exc
             self.diverged.emit(str(exc))
