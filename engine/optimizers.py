@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine import parallel
+
 
 class Optimizer:
     name = "optimizer"
@@ -114,24 +116,29 @@ class Adam(Optimizer):
         if self._tmp is None or self._tmp.shape != params.shape or self._tmp.dtype != params.dtype:
             self._tmp = np.empty_like(params)
         self.t += 1
-        b1, b2 = self.beta1, self.beta2
-        ms, vs, tmp = self.m_sum, self.v_sum, self._tmp
-        f = params.dtype.type
-        ms *= f(b1)  # m_sum = b1 m_sum + g
-        ms += grads
-        np.multiply(grads, grads, out=tmp)  # v_sum = b2 v_sum + g^2
-        vs *= f(b2)
-        vs += tmp
+        b1, b2, f = self.beta1, self.beta2, params.dtype.type
         # p -= lr * m_hat / (sqrt(v_hat) + eps), with m_hat = (1 - b1) m_sum / c1 and
         # sqrt(v_hat) = k sqrt(v_sum), k = sqrt((1 - b2) / c2): constants moved onto lr and eps.
         c1 = 1 - b1**self.t
         c2 = 1 - b2**self.t
         k = np.sqrt((1 - b2) / c2)
-        np.sqrt(vs, out=tmp)
-        tmp += f(self.eps / k)
-        np.divide(ms, tmp, out=tmp)
-        tmp *= f(self.lr * (1 - b1) / (c1 * k))
-        params -= tmp
+        eps, scale = f(self.eps / k), f(self.lr * (1 - b1) / (c1 * k))
+        ms, vs, tmp = self.m_sum, self.v_sum, self._tmp
+
+        def update(lo: int, hi: int) -> None:
+            p, g, m, v, t = params[lo:hi], grads[lo:hi], ms[lo:hi], vs[lo:hi], tmp[lo:hi]
+            m *= f(b1)  # m_sum = b1 m_sum + g
+            m += g
+            np.multiply(g, g, out=t)  # v_sum = b2 v_sum + g^2
+            v *= f(b2)
+            v += t
+            np.sqrt(v, out=t)
+            t += eps
+            np.divide(m, t, out=t)
+            t *= scale
+            p -= t
+
+        parallel.map_blocks(update, params.size)  # element-wise: blocks on the cores while training
 
     def state_dict(self):
         state = super().state_dict()

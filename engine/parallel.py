@@ -54,6 +54,27 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
     return out
 
 
+SPLIT_ELEMENTS = 1 << 17
+"""Element-wise work on at least this many values is split over the cores while training."""
+
+
+def map_blocks(fn, n: int) -> None:
+    """Call ``fn(lo, hi)`` on contiguous blocks covering ``range(n)``, concurrently when large.
+
+    For element-wise work on flat vectors (the optimizer step): the result does not depend on
+    the split.
+    """
+    blocks = _split_count()
+    if blocks < 2 or n < SPLIT_ELEMENTS:
+        fn(0, n)
+        return
+    edges = [n * i // blocks for i in range(blocks + 1)]
+    futures = [_pool.submit(fn, lo, hi) for lo, hi in zip(edges[1:-1], edges[2:], strict=True)]
+    fn(0, edges[1])
+    for future in futures:
+        future.result()
+
+
 class training_threads:  # noqa: N801 - used as a context manager, like threadpool_limits
     """Within this context BLAS runs on one thread and ``matmul`` splits large products.
 
