@@ -40,7 +40,9 @@ class SummaryTable(QTableWidget):
         self.verticalHeader().setVisible(False)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
         self.setStatusTip("The model summary: each Dense layer's shape, activation and parameter count")
 
     def set_model(self, model: MLP) -> None:
@@ -198,6 +200,7 @@ class ArchitectureTab(QWidget):
         bottom.addWidget(weights)
         bottom.setStretchFactor(0, 1)
         bottom.setStretchFactor(1, 1)
+        bottom.setSizes([640, 600])
         outer = QSplitter(Qt.Orientation.Vertical)
         outer.addWidget(top)
         outer.addWidget(bottom)

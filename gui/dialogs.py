@@ -13,25 +13,33 @@ def describe_error(exc: BaseException) -> tuple[str, str]:
     """(what went wrong, what to do) for an engine error."""
     if isinstance(exc, ModelFileError):
         return (
-            f"Could not open the model file\n{exc.path}\n\n{exc.problem}.",
-            "Choose a model saved by Denoise Studio (a .npz file) with File ▸ Open model…. "
+            f"Could not open the model file\n{exc.path}\n\n{_sentence(exc.problem)}",
+            "Choose a model saved by Denoise Studio (a .npz file) with File ▸ Open model. "
             "The model that was loaded before stays loaded.",
         )
     if isinstance(exc, DatasetFileError):
         fix = exc.fix or "Check the MNIST folder."
         return (
-            f"The MNIST data could not be read.\n{exc.path}\n\n{exc.problem}.",
-            f"{fix}. Set DENOISE_STUDIO_DATA to the folder holding the four MNIST .gz files, "
+            f"The MNIST data could not be read.\n{exc.path}\n\n{_sentence(exc.problem)}",
+            f"{_sentence(fix)} Set DENOISE_STUDIO_DATA to the folder holding the four MNIST .gz files, "
             "or unset it to let Denoise Studio download them.",
         )
     return (str(exc) or type(exc).__name__, "Nothing was lost; try again or change the settings.")
+
+
+def _sentence(text: str) -> str:
+    """Capitalised, ending in one full stop (or the text's own ? or !)."""
+    text = text.strip()
+    if not text:
+        return ""
+    text = text[0].upper() + text[1:]
+    return text if text[-1] in ".?!" else text + "."
 
 
 def error_box(parent: QWidget | None, title: str, what: str, todo: str) -> QMessageBox:
     """The error dialog, built but not shown (the screenshot script grabs it)."""
     box = QMessageBox(QMessageBox.Icon.Critical, title, what, QMessageBox.StandardButton.Ok, parent)
     box.setInformativeText(todo)
-    box.setMinimumWidth(460)
     return box
 
 

@@ -54,6 +54,7 @@ class LossPlot(pg.PlotWidget):
         plot.showGrid(x=True, y=True, alpha=0.15)
         plot.setLabel("bottom", "epoch")
         plot.setLabel("left", "MSE loss")
+        plot.getAxis("left").enableAutoSIPrefix(False)
         self.legend = plot.addLegend(offset=(-10, 10), labelTextColor=COLORS["text"])
         self.raw_item = plot.plot(pen=pg.mkPen(80, 130, 190, 90, width=1))
         self.smooth_item = plot.plot(pen=pg.mkPen(COLORS["train"], width=2), name="train (per batch, smoothed)")
@@ -73,21 +74,23 @@ class LossPlot(pg.PlotWidget):
             angle=0,
             pen=pg.mkPen("#bbbbbb", width=1, style=dash),
             label="noisy input {value:.4f}",
-            labelOpts={"position": 0.15, "color": "#bbbbbb", "anchors": [(0, 1), (0, 1)]},
+            labelOpts={"position": 0.3, "color": "#bbbbbb", "anchors": [(0.5, 1), (0.5, 1)]},
         )
         self.pca_line = pg.InfiniteLine(
             angle=0,
             pen=pg.mkPen("#c77dff", width=1, style=dash),
             label="PCA {value:.4f}",
-            labelOpts={"position": 0.85, "color": "#c77dff", "anchors": [(1, 1), (1, 1)]},
+            labelOpts={"position": 0.7, "color": "#c77dff", "anchors": [(0.5, 1), (0.5, 1)]},
         )
         self.diverged_line = pg.InfiniteLine(
             angle=90, pen=pg.mkPen(COLORS["error"], width=2), label="diverged",
             labelOpts={"position": 0.9, "color": COLORS["error"]},
         )
-        for line in (self.identity_line, self.pca_line, self.diverged_line):
+        for line in (self.identity_line, self.pca_line):  # baselines count for the y range
             line.setVisible(False)
-            plot.addItem(line, ignoreBounds=True)
+            plot.addItem(line)
+        self.diverged_line.setVisible(False)
+        plot.addItem(self.diverged_line, ignoreBounds=True)
         # Axes and the legend repaint from a cached pixmap: redrawing their text every frame
         # is most of a frame's cost while the curves grow.
         for name in ("left", "bottom"):

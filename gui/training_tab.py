@@ -164,6 +164,7 @@ class TrainingTab(QWidget):
         self.log_box = QCheckBox("Log scale")
         self.log_box.setStatusTip("Show the loss on a logarithmic axis")
         self.log_box.toggled.connect(self.plot.set_log)
+        self.log_box.setChecked(True)  # the loss falls by orders of magnitude
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setValue(0)
@@ -187,7 +188,8 @@ class TrainingTab(QWidget):
         self.strip_recon: list[PixelImage] = []
         for i in range(N_STRIP):
             for row, store in ((0, self.strip_noisy), (1, self.strip_recon)):
-                view = PixelImage(min_size=56)
+                view = PixelImage(min_size=60)
+                view.setMaximumSize(84, 84)
                 view.setStatusTip("Eight fixed test digits with fixed noise, reconstructed after every epoch")
                 strip.addWidget(view, row, i)
                 store.append(view)

@@ -15,12 +15,12 @@ MAX_TILES = 64
 def mosaic(images: np.ndarray, cols: int | None = None, gap: int = 1) -> np.ndarray:
     """(n, 28, 28) -> one (rows·29-1, cols·29-1) image of tiles, each scaled to [-1, 1] by its largest |value|.
 
-    Layout only, for display: the gaps are 0 (the colour map's neutral middle).
+    Layout only, for display: gaps and unused tiles are NaN, which pyqtgraph leaves transparent.
     """
     n, h, w = images.shape
     cols = cols or int(np.ceil(np.sqrt(n)))
     rows = int(np.ceil(n / cols))
-    out = np.zeros((rows * (h + gap) - gap, cols * (w + gap) - gap), np.float32)
+    out = np.full((rows * (h + gap) - gap, cols * (w + gap) - gap), np.nan, np.float32)
     for i, tile in enumerate(images):
         peak = float(np.max(np.abs(tile))) or 1.0
         r, c = divmod(i, cols)

@@ -1,0 +1,105 @@
+"""Render the app's screenshots with real data: docs/architecture.png, training.png, denoise.png, error-dialog.png.
+
+Offscreen, with ``widget.grab()``.  Needs MNIST (``$DENOISE_STUDIO_DATA``) and the shipped model.
+
+    DENOISE_STUDIO_DATA=../shared/data/mnist python docs/screenshots.py
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+if "XDG_RUNTIME_DIR" not in os.environ:
+    runtime = tempfile.mkdtemp(prefix="xdg-")
+    os.chmod(runtime, 0o700)
+    os.environ["XDG_RUNTIME_DIR"] = runtime
+
+from PySide6.QtCore import QEventLoop, QSettings, QTimer  # noqa: E402
+
+OUT = ROOT / "docs"
+SIZE = (1280, 800)
+
+
+def settle(app, ms: int = 150) -> None:
+    """Let layouts, timers and pending paints run."""
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+    app.processEvents()
+
+
+def main() -> int:
+    from engine.nn import build_mlp
+    from gui import dialogs
+    from gui.app import make_app
+    from gui.main_window import MainWindow
+
+    app = make_app([])
+    settings = QSettings(str(Path(tempfile.mkdtemp()) / "shots.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(settings=settings)
+    window.resize(*SIZE)
+    window.show()
+    settle(app)
+
+    # Architecture: the shipped model
+    window.tabs.setCurrentWidget(window.architecture_tab)
+    settle(app)
+    window.grab().save(str(OUT / "architecture.png"))
+
+    # Denoise: a real test digit, PCA beside the model
+    tab = window.denoise_tab
+    window.tabs.setCurrentWidget(tab)
+    tab.noise_slider.setValue(25)
+    tab.show_test_digit(0)
+    tab.compare_box.setChecked(True)
+    settle(app)
+    window.grab().save(str(OUT / "denoise.png"))
+
+    # Training: a short real run of a fresh 784-10-784 model on all of MNIST
+    window.set_model(build_mlp([784, 10, 784], ["relu", "sigmoid"], seed=0), name="untitled", dirty=True)
+    training = window.training_tab
+    window.tabs.setCurrentWidget(training)
+    training.epochs.setValue(4)
+    training.batch_size.setValue(64)
+    training.noise.setValue(0.1)
+    loop = QEventLoop()
+    training.runFinished.connect(loop.quit)
+    training.start()
+    loop.exec()
+    if training.last_error:
+        print(f"training failed: {training.last_error}")
+        return 1
+    settle(app, 300)
+    window.grab().save(str(OUT / "training.png"))
+
+    # The dialog for a damaged model file (the text the app shows)
+    bad = Path(tempfile.mkdtemp()) / "my_model.npz"
+    bad.write_bytes(b"not a model")
+    from engine.model_io import ModelFileError
+    from engine.nn import MLP
+
+    try:
+        MLP.from_file(bad)
+    except ModelFileError as exc:
+        what, todo = dialogs.describe_error(exc)
+    box = dialogs.error_box(window, "Cannot open model", what, todo)
+    box.show()
+    settle(app)
+    box.grab().save(str(OUT / "error-dialog.png"))
+    box.close()
+
+    window.dirty = False
+    window.close()
+    for name in ("architecture", "training", "denoise", "error-dialog"):
+        print(OUT / f"{name}.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
