@@ -96,6 +96,28 @@ def make_app(argv: list[str] | None = None) -> QApplication:
     return app
 
 
+def install_excepthook(parent_getter) -> None:
+    """Show unexpected errors in a dialog instead of letting them end the app."""
+    import traceback
+
+    def hook(exc_type, exc, tb) -> None:
+        traceback.print_exception(exc_type, exc, tb)
+        if issubclass(exc_type, KeyboardInterrupt):
+            QApplication.quit()
+            return
+        from gui import dialogs
+
+        dialogs.show_error(
+            parent_getter(),
+            "Unexpected error",
+            f"{exc_type.__name__}: {exc}",
+            "The app keeps running and your model is still loaded. Please report this with the text printed "
+            "in the terminal.",
+        )
+
+    sys.excepthook = hook
+
+
 def main(argv: list[str] | None = None) -> int:
     """Open the main window with the shipped model; returns the event loop's exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -104,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
 
     window = MainWindow()
     app.main_window = window  # keep the window alive as long as the app
+    install_excepthook(lambda: window)
     window.show()
     if argv and not argv[0].startswith("-"):
         window.open_model(argv[0])

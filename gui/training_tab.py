@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.idx import DatasetFileError
 from engine.nn import MLP
 from engine.optimizers import OPTIMIZERS
 from engine.training import TrainConfig, TrainingDiverged
@@ -402,12 +403,13 @@ class TrainingTab(QWidget):
     def _on_failed(self, text: str) -> None:
         self.last_error = text
         self._failed = True
+        error = self._worker.error if self._worker is not None else None
+        if isinstance(error, DatasetFileError):
+            what, todo = dialogs.describe_error(error)
+            dialogs.show_error(self, "Training could not start", what, todo + " The model was not changed.")
+            return
         dialogs.show_error(
-            self,
-            "Training failed",
-            text,
-            "If MNIST is missing, set DENOISE_STUDIO_DATA to the folder with the four MNIST .gz files "
-            "(or unset it to download them). The model was not changed.",
+            self, "Training failed", text, "The model was not changed. Check the settings and press Start again."
         )
 
     @Slot(object)

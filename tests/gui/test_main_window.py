@@ -148,3 +148,29 @@ def test_app_main_opens_the_window(qtbot, monkeypatch):
     assert window.model.n_params > 0
     window.dirty = False
     window.close()
+
+
+def test_export_image_writes_a_png_of_the_current_tab(window, monkeypatch, tmp_path):
+    path = tmp_path / "shot.png"
+    patch_save(monkeypatch, path)
+    window.tabs.setCurrentWidget(window.architecture_tab)
+    window.export_action.trigger()
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_every_control_has_a_status_tip(window):
+    from PySide6.QtWidgets import QAbstractButton, QAbstractSlider, QAbstractSpinBox, QComboBox
+
+    kinds = (QAbstractButton, QAbstractSlider, QAbstractSpinBox, QComboBox)
+    missing, checked = [], 0
+    for index in range(window.tabs.count()):
+        window.tabs.setCurrentIndex(index)
+        for kind in kinds:
+            for w in window.tabs.currentWidget().findChildren(kind):
+                if type(w).__name__ in ("QScrollBar", "QAbstractButton") or not w.isVisibleTo(window):  # Qt internals
+                    continue
+                checked += 1
+                if not w.statusTip():
+                    missing.append(f"{type(w).__name__} {getattr(w, 'text', lambda: '')()}")
+    assert checked > 25
+    assert missing == []
