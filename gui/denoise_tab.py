@@ -171,12 +171,12 @@ class DenoiseTab(QWidget):
         QVBoxLayout(net_box).addWidget(self.hourglass)
 
         bottom = QHBoxLayout()
-        bottom.addWidget(latent_box, 3)
-        bottom.addWidget(net_box, 2)
+        bottom.addWidget(latent_box, 1)
+        bottom.addWidget(net_box, 1)
         right = QVBoxLayout()
-        right.addWidget(self.row, 3)
+        right.addWidget(self.row, 5)
         right.addLayout(noise_row)
-        right.addLayout(bottom, 2)
+        right.addLayout(bottom, 4)
 
         layout = QGridLayout(self)
         layout.addWidget(draw_box, 0, 0)

@@ -56,7 +56,11 @@ class HourglassItem(QGraphicsObject):
 
     # ----- geometry --------------------------------------------------------------------------
     def _height(self, width: int) -> float:
-        return MIN_H + (MAX_H - MIN_H) * math.log(max(width, 1)) / math.log(max(max(self.widths), 2))
+        """Column height: log of the layer width; tall enough for one readable dot per latent unit."""
+        h = MIN_H + (MAX_H - MIN_H) * math.log(max(width, 1)) / math.log(max(max(self.widths), 2))
+        if width <= MAX_DOTS:
+            h = max(h, min(MAX_H, 8 + 17 * width))
+        return h
 
     def _column_rect(self, i: int) -> QRectF:
         h = self._height(self.widths[i])
@@ -142,13 +146,18 @@ class HourglassItem(QGraphicsObject):
         for j in range(k):
             centre = QPointF(rect.center().x(), rect.top() + 4 + step * (j + 0.5))
             level = abs(float(values[j])) / peak if peak > 0 else 0.0
-            glow = QColor(255, 240, 200) if values is not None else QColor(60, 45, 20)
-            dim = QColor(70, 50, 20)
+            glow = QColor(255, 250, 215) if values is not None else QColor(60, 45, 20)
+            dim = QColor(55, 38, 12)
             color = QColor(
                 int(dim.red() + (glow.red() - dim.red()) * level),
                 int(dim.green() + (glow.green() - dim.green()) * level),
                 int(dim.blue() + (glow.blue() - dim.blue()) * level),
             )
+            if level > 0.5:  # a halo on the strongly active units
+                halo = QColor(255, 220, 120, int(140 * (level - 0.5) * 2))
+                painter.setPen(Qt.PenStyle.NoPen)
+                painter.setBrush(halo)
+                painter.drawEllipse(centre, radius + 3, radius + 3)
             painter.setPen(QPen(QColor(30, 20, 5), 1))
             painter.setBrush(color)
             painter.drawEllipse(centre, radius, radius)
