@@ -190,6 +190,8 @@ class DenoiseTab(QWidget):
         self.model = model
         self._pca = None
         self.hourglass.set_model(model)
+        if self.compare_box.isChecked() and self._ensure_pca() is None:
+            self.compare_box.setChecked(False)
         if self.explorer_box.isChecked():
             self.set_explorer(False)
             self.explorer_box.setChecked(False)

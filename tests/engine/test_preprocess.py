@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.preprocess import center_of_mass, ink_bbox, prepare_digit, resize_area
 
@@ -58,3 +60,25 @@ def test_resize_area_keeps_mean_and_constant():
 def test_rejects_non_2d():
     with pytest.raises(ValueError, match="shape"):
         prepare_digit(np.zeros((2, 3, 4)))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    h=st.integers(20, 300),
+    w=st.integers(20, 300),
+    data=st.data(),
+)
+def test_any_solid_stroke_is_centred_and_fills_the_box(h, w, data):
+    top = data.draw(st.integers(0, h - 2))
+    left = data.draw(st.integers(0, w - 2))
+    bottom = data.draw(st.integers(top + 1, h))
+    right = data.draw(st.integers(left + 1, w))
+    canvas = np.zeros((h, w), np.float32)
+    canvas[top:bottom, left:right] = 1.0
+    out = prepare_digit(canvas)
+    assert out.shape == (28, 28) and out.dtype == np.float32
+    assert out.min() >= 0 and out.max() <= 1
+    com_r, com_c = center_of_mass(out)
+    assert abs(com_r - 13.5) <= 0.5 and abs(com_c - 13.5) <= 0.5
+    b_top, b_bottom, b_left, b_right = ink_bbox(out)
+    assert max(b_bottom - b_top, b_right - b_left) in (20, 21)  # the longer side fills the box (±1 for blur)
