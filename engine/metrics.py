@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-
 _BLOCK = 1 << 18
 """Values converted to float64 at a time: scoring 10,000 test images needs no 250 MB of temporaries."""
 
