@@ -59,6 +59,9 @@ def apply_theme(app: QApplication) -> None:
     """Fusion style with a dark palette; pyqtgraph in row-major order on the same colours."""
     import pyqtgraph as pg
 
+    if app.property("denoise_studio_theme"):
+        return  # re-applying a style sheet re-polishes every live widget
+    app.setProperty("denoise_studio_theme", True)
     app.setStyle("Fusion")
     pal = QPalette()
     c = COLORS
