@@ -3,14 +3,17 @@
 Both sides do the whole epoch: shuffle, gather the batch, draw Gaussian noise and clip, forward,
 MSE loss, backward, Adam step.  The engine runs through the ``MLP.fit``/``Trainer`` path users
 run (its noise is the per-epoch bank of ``engine.noise.EpochNoise``); PyTorch draws its own
-``torch.randn`` per batch.  Same model, data (full MNIST training set), batch size, optimizer,
-learning rate and noise sigma.  Each figure is the median over several timed epochs after a
-warm-up epoch; epochs of the two run in alternating rounds so a busy moment on the machine
-hits both.
+``torch.randn`` per batch and uses its fused CPU Adam, with ``torch.set_num_threads(cores)``
+(and, for reference, on one thread).  Same model, data (full MNIST training set, float32),
+batch size, optimizer, learning rate and noise sigma.  Each figure is the median over several
+timed epochs after a warm-up epoch; the sides run in alternating rounds so a busy moment on the
+machine hits all of them.
 
     .venv/bin/pip install -e '.[bench]'       # torch==2.13.0 (CPU) and psutil, bench only
-    .venv/bin/python bench/train_speed.py     # add --blas-sweep to time 1 vs 2 BLAS threads
+    .venv/bin/python bench/train_speed.py --rounds 2 --blas-sweep
 
+``--blas-sweep`` also times the engine with 1 BLAS thread, 2 BLAS threads, and its default
+(1 BLAS thread, large products split by rows over Python threads).
 The process re-executes itself without OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE (they may pin
 OpenBLAS to a slower kernel) and prints the BLAS kernel and thread counts it ran with.
 """
@@ -84,21 +87,22 @@ class EngineFit:
 class TorchRun:
     """The same training in PyTorch: randperm, index, randn noise, clamp, forward, MSE, backward, Adam."""
 
-    def __init__(self, widths, batch_size, x_u8, torch):
-        self.torch = torch
+    def __init__(self, widths, batch_size, x_u8, torch, threads: int):
+        self.torch, self.threads = torch, threads
         torch.manual_seed(0)
         layers = []
         for i, (a, b) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
             layers += [torch.nn.Linear(a, b), torch.nn.Sigmoid() if i == len(widths) - 2 else torch.nn.ReLU()]
         self.model = torch.nn.Sequential(*layers)
-        self.opt = torch.optim.Adam(self.model.parameters(), lr=LR, foreach=True)
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=LR, fused=True)  # its fastest CPU Adam
         self.loss = torch.nn.MSELoss()
-        self.x = torch.from_numpy(x_u8).float().div_(255)  # (n, 784) float32 in [0, 1]
+        self.x = torch.from_numpy(x_u8.copy()).float().div_(255)  # (n, 784) float32 in [0, 1]
         self.batch_size = batch_size
         self.compute_seconds: list[float] = []
 
     def run(self, epochs: int) -> list[float]:
         torch, x, bs = self.torch, self.x, self.batch_size
+        torch.set_num_threads(self.threads)
         seconds = []
         for _ in range(epochs):
             t0 = time.perf_counter()
@@ -162,25 +166,29 @@ def main() -> int:
           f"median of {args.epochs * args.rounds} epochs after 1 warm-up, {args.rounds} round(s)\n")  # fmt: skip
 
     cases = [c for c in CASES if args.only is None or (c[0] is LARGE) == (args.only == "large")]
-    header = f"{'model / batch':<26}{'engine img/s':>14}{'torch img/s':>13}{'ratio':>8}{'torch compute-only':>20}"
+    header = (f"{'model / batch':<26}{'engine img/s':>13}{f'torch {n_cores}thr':>12}{'ratio':>8}"
+              f"{'torch 1thr':>12}{'vs best':>9}{f'torch {n_cores}thr compute':>21}{'load avg':>10}")  # fmt: skip
     print(header)
     print("-" * len(header))
-    results = []
     for widths, bs in cases:
-        eng, tor = EngineFit(widths, bs, x), TorchRun(widths, bs, x, torch)
-        eng.run(1)  # warm-up: buffers, BLAS threads, allocator
-        tor.run(1)
+        eng = EngineFit(widths, bs, x)
+        tor, tor1 = TorchRun(widths, bs, x, torch, n_cores), TorchRun(widths, bs, x, torch, 1)
+        for side in (eng, tor, tor1):  # warm-up: buffers, threads, allocator
+            side.run(1)
         tor.compute_seconds.clear()
-        e_sec, t_sec = [], []
+        e_sec, t_sec, t1_sec = [], [], []
         for _ in range(args.rounds):
             e_sec += eng.run(args.epochs)
             t_sec += tor.run(args.epochs)
-        e_rate = len(x) / statistics.median(e_sec)
-        t_rate = len(x) / statistics.median(t_sec)
+            t1_sec += tor1.run(args.epochs)
+        e_rate, t_rate, t1_rate = (len(x) / statistics.median(v) for v in (e_sec, t_sec, t1_sec))
         t_compute = len(x) / statistics.median(tor.compute_seconds)
-        results.append((widths, bs, e_rate, t_rate))
-        print(f"{label(widths, bs):<26}{e_rate:>14,.0f}{t_rate:>13,.0f}{e_rate / t_rate:>7.2f}x{t_compute:>20,.0f}")
+        print(f"{label(widths, bs):<26}{e_rate:>13,.0f}{t_rate:>12,.0f}{e_rate / t_rate:>7.2f}x{t1_rate:>12,.0f}"
+              f"{e_rate / max(t_rate, t1_rate):>8.2f}x{t_compute:>21,.0f}{os.getloadavg()[0]:>10.2f}")  # fmt: skip
         sys.stdout.flush()
+    torch.set_num_threads(n_cores)
+    print("(ratio: engine / torch on all cores, as specified; vs best: engine / the faster torch setting; "
+          "load avg: 1-min, after the case — other jobs share this machine)")
 
     if args.blas_sweep:
         print("\nengine thread settings, img/s (median of the same number of epochs):")
