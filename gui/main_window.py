@@ -8,6 +8,7 @@ from PySide6.QtCore import QByteArray, QSettings
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget, QWidget
 
+from engine import model_io
 from engine.model_io import ModelFileError
 from engine.nn import MLP, build_mlp
 from gui import (
@@ -107,6 +108,13 @@ class MainWindow(QMainWindow):
             "Save model &as…", "Save the model to a new file", self.save_as, QKeySequence.StandardKey.SaveAs
         )
         self.recent_menu = menu.addMenu("&Recent models")
+        self.shipped_menu = menu.addMenu("Shipped &models")
+        for name in model_io.shipped_models():
+            action = self.shipped_menu.addAction(name)
+            action.setStatusTip(f"Open the model {name} that comes with Denoise Studio")
+            action.setData(name)
+            action.triggered.connect(self._open_recent)
+        self.shipped_menu.setEnabled(bool(self.shipped_menu.actions()))
         self.export_action = self._action(
             "&Export image…", "Save a picture of the current tab as PNG", self.export_image, QKeySequence("Ctrl+E")
         )
@@ -116,6 +124,7 @@ class MainWindow(QMainWindow):
         menu.addAction(self.save_action)
         menu.addAction(self.save_as_action)
         menu.addMenu(self.recent_menu)
+        menu.addMenu(self.shipped_menu)
         menu.addSeparator()
         menu.addAction(self.export_action)
         menu.addSeparator()
@@ -200,7 +209,8 @@ class MainWindow(QMainWindow):
         self.set_model(model, dirty=True)
 
     def _on_running(self, running: bool) -> None:
-        for action in (self.open_action, self.save_action, self.save_as_action, self.recent_menu.menuAction()):
+        menus = (self.recent_menu.menuAction(), self.shipped_menu.menuAction())
+        for action in (self.open_action, self.save_action, self.save_as_action, *menus):
             action.setEnabled(not running)
 
     def _flash(self, text: str) -> None:
@@ -234,13 +244,14 @@ class MainWindow(QMainWindow):
             )
             return False
         self.set_model(model, name=Path(model.path).stem, dirty=False)
-        self._add_recent(model.path)
+        if Path(model.path).resolve().parent != model_io.MODELS_DIR.resolve():
+            self._add_recent(model.path)
         self._flash(f"Opened {model.path}")
         return True
 
     def save(self) -> bool:
         path = self.model.path
-        if not path or Path(path).resolve().parent == Path(__file__).resolve().parent.parent / "models":
+        if not path or Path(path).resolve().parent == model_io.MODELS_DIR.resolve():
             return self.save_as()  # never overwrite a shipped model silently
         return self._save_to(path)
 

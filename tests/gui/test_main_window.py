@@ -174,3 +174,16 @@ def test_every_control_has_a_status_tip(window):
                     missing.append(f"{type(w).__name__} {getattr(w, 'text', lambda: '')()}")
     assert checked > 25
     assert missing == []
+
+
+def test_shipped_models_menu_opens_one(window):
+    from engine.model_io import shipped_models
+
+    names = shipped_models()
+    if not names:
+        pytest.skip("no model shipped in models/")
+    actions = window.shipped_menu.actions()
+    assert [a.text() for a in actions] == names
+    actions[0].trigger()
+    assert window.model_name == names[0]
+    assert window.recent_files() == []  # shipped models are not "recent files"
