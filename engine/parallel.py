@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -73,6 +73,18 @@ def map_blocks(fn, n: int) -> None:
     fn(0, edges[1])
     for future in futures:
         future.result()
+
+
+def submit(fn, *args) -> Future:
+    """``fn(*args)`` on another core while training (a Future); elsewhere run now (a done Future)."""
+    if _split_count() > 1 and _pool is not None:
+        return _pool.submit(fn, *args)
+    future: Future = Future()
+    try:
+        future.set_result(fn(*args))
+    except BaseException as exc:  # handed to the caller through result(), as the pool would
+        future.set_exception(exc)
+    return future
 
 
 class training_threads:  # noqa: N801 - used as a context manager, like threadpool_limits

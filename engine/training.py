@@ -122,10 +122,8 @@ class Trainer:
             x_val = _as_images(x_val, "x_val", self.model.n_in)
             val_clean = to_unit_float(x_val) if x_val.dtype == np.uint8 else np.asarray(x_val, np.float32)
             val_noisy = fixed_noisy(val_clean, cfg.noise)
-        clean_buf = np.empty((bs, x_train.shape[1]), np.float32)
-        noisy_buf = np.empty_like(clean_buf)
-        grad_buf = np.empty_like(clean_buf)
-        u8_buf = np.empty(clean_buf.shape, np.uint8) if x_train.dtype == np.uint8 else None
+        feed = _BatchFeed(x_train, bs)
+        grad_buf = np.empty((bs, x_train.shape[1]), np.float32)
         good_params = params.copy()
         first_loss = None
         self.stop_training = False
@@ -144,11 +142,10 @@ class Trainer:
                 noise = EpochNoise(cfg.noise, rng, n, x_train.shape[1], bs)
                 np.copyto(good_params, params)
                 loss_sum, seen = 0.0, 0
-                for batch, start in enumerate(range(0, n, bs)):
-                    idx = order[start : start + bs]
-                    size = len(idx)
-                    clean = _gather(x_train, idx, clean_buf[:size], u8_buf)
-                    noisy = noise.apply(clean, batch, noisy_buf[:size])
+                feed.start(order, noise)
+                for batch in range(feed.n_batches):
+                    clean, noisy = feed.next(batch)
+                    size = len(clean)
                     pred = self.model.forward(noisy)
                     loss, grad = self.loss.value_and_grad(pred, clean, out=grad_buf[:size])
                     if first_loss is None:
@@ -177,6 +174,7 @@ class Trainer:
                     )
                     if self.stop_training:
                         break
+                feed.close()
                 if not np.all(np.isfinite(params)):
                     np.copyto(params, good_params)
                     raise TrainingDiverged(f"weights became non-finite in epoch {epoch + 1}; restored")
@@ -201,6 +199,7 @@ class Trainer:
             end_logs = {"diverged": str(exc)}
             raise
         finally:
+            feed.close()
             threads.__exit__(None, None, None)
             end_logs = {**end_logs, "stopped": self.stop_training}
             self.callbacks.on_train_end(end_logs)
@@ -238,6 +237,70 @@ def _as_images(x: np.ndarray, name: str, n_pixels: int) -> np.ndarray:
         if low < 0 or high > 1:
             raise ValueError(f"{name} values must be in [0, 1] (or uint8 pixels 0-255), got {low:g} to {high:g}")
     return x
+
+
+class _BatchFeed:
+    """One epoch's (clean, noisy) batches, the next one prepared on another core meanwhile.
+
+    Two sets of buffers take turns: while the model trains on batch ``i`` (one set), batch
+    ``i + 1`` is gathered, converted and noised into the other (``parallel.submit``).  What a
+    batch holds does not depend on the timing.  Batches under ``parallel.SPLIT_ELEMENTS`` values
+    are prepared in line: handing them over cost more than it saved on a busy 2-core machine
+    (784-10-784: -10% at batch 128, +37% at batch 512).
+    """
+
+    def __init__(self, x: np.ndarray, batch_size: int) -> None:
+        self.x, self.bs = x, batch_size
+        shape = (batch_size, x.shape[1])
+        u8 = x.dtype == np.uint8
+        self._sets = [
+            (np.empty(shape, np.float32), np.empty(shape, np.float32), np.empty(shape, np.uint8) if u8 else None)
+            for _ in range(2)
+        ]
+        self._pending = None
+        self.n_batches = -(-len(x) // batch_size)
+        self._submit = parallel.submit if batch_size * x.shape[1] >= parallel.SPLIT_ELEMENTS else _run_now
+
+    def start(self, order: np.ndarray, noise: EpochNoise) -> None:
+        self.close()
+        self._order, self._noise = order, noise
+        self._pending = self._submit(self._prepare, 0)
+
+    def _prepare(self, batch: int) -> tuple[np.ndarray, np.ndarray]:
+        idx = self._order[batch * self.bs : (batch + 1) * self.bs]
+        clean_buf, noisy_buf, u8_buf = self._sets[batch % 2]
+        clean = _gather(self.x, idx, clean_buf[: len(idx)], u8_buf)
+        return clean, self._noise.apply(clean, batch, noisy_buf[: len(idx)])
+
+    def next(self, batch: int) -> tuple[np.ndarray, np.ndarray]:
+        """Batch ``batch`` (clean, noisy), each (size, n_pixels) float32; starts on ``batch + 1``."""
+        clean, noisy = self._pending.result()
+        more = batch + 1 < self.n_batches
+        self._pending = self._submit(self._prepare, batch + 1) if more else None
+        return clean, noisy
+
+    def close(self) -> None:
+        """Wait for a batch still being prepared (after a stop), so no buffer is written later."""
+        pending, self._pending = self._pending, None
+        if pending is not None and not pending.cancel():
+            pending.exception()
+
+
+class _Done:
+    """A finished result with the two Future methods ``_BatchFeed`` uses."""
+
+    def __init__(self, value) -> None:
+        self.value = value
+
+    def result(self):
+        return self.value
+
+    def cancel(self) -> bool:
+        return True
+
+
+def _run_now(fn, *args) -> _Done:
+    return _Done(fn(*args))
 
 
 def _gather(x: np.ndarray, idx: np.ndarray, out: np.ndarray, u8_buf: np.ndarray | None) -> np.ndarray:
