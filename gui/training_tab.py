@@ -43,7 +43,8 @@ from gui.training_worker import N_STRIP, TrainingWorker
 def copy_model(model: MLP) -> MLP:
     """An independent copy (its own flat parameter vector) for the worker to train."""
     twin = MLP(copy.deepcopy(model.layers))
-    twin.metadata = copy.deepcopy(model.metadata)
+    # Shallow: training replaces whole entries.  The old test scores describe the old weights.
+    twin.metadata = {k: v for k, v in model.metadata.items() if k != "metrics"}
     twin.path = model.path
     return twin
 

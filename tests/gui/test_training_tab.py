@@ -156,3 +156,15 @@ def test_missing_data_reports_failure_and_keeps_the_model(qtbot, window, tab, di
     run_to_end(qtbot, tab)
     assert window.model is model
     assert any("MNIST" in text for text in dialogs_shown)
+
+
+def test_trained_copy_drops_the_old_scores(window):
+    from gui.training_tab import copy_model
+
+    model = window.model
+    model.metadata["metrics"] = {"test_mse@0.1": 0.02}
+    twin = copy_model(model)
+    assert "metrics" not in twin.metadata and "metrics" in model.metadata
+    twin.params[:] = 0
+    assert model.params.any()  # its own parameter vector
+    np.testing.assert_array_equal(twin.layers[0].W, 0)  # layers still view the flat vector
