@@ -106,9 +106,7 @@ class training_threads:  # noqa: N801 - used as a context manager, like threadpo
         self._previous = _split_count()
         if self.n_threads > 1:
             with _lock:
-                if _pool is None or _workers < self.n_threads - 1:
-                    if _pool is not None:
-                        _pool.shutdown(wait=False)
+                if _pool is None or _workers < self.n_threads - 1:  # a bigger pool; an old one may still be in use
                     _workers = self.n_threads - 1
                     _pool = ThreadPoolExecutor(max_workers=_workers, thread_name_prefix="engine-matmul")
         _state.blocks = self.n_threads
