@@ -417,6 +417,7 @@ class TrainingTab(QWidget):
     def _on_finished(self, model) -> None:
         if self._ignore_finish:
             return
+        self._refresh_progress()  # the last batch's numbers first, then the verdict
         if not self._failed:
             stopped = self.progress.value() < 1000
             self.progress_label.setText("Stopped" if stopped else "Done")

@@ -181,14 +181,24 @@ class TrainingWorker(QObject):
             out["pca"] = mse(PCA(k).fit(fit_on).reconstruct(noisy), val)
         return out
 
+    def _send_baselines(self, x_train: np.ndarray, x_val: np.ndarray) -> None:
+        """Runs beside training (a PCA fit takes seconds the first time; training need not wait)."""
+        try:
+            self.baselinesReady.emit(self._baselines(x_train, x_val))
+        except Exception:  # the dashed lines are optional; training goes on without them
+            traceback.print_exc()
+
     @Slot()
     def run(self) -> None:
+        helper: threading.Thread | None = None
         try:
             x_train, x_val = self._data()
             if len(x_val):
-                self.baselinesReady.emit(self._baselines(x_train, x_val))
+                helper = threading.Thread(
+                    target=self._send_baselines, args=(x_train, x_val), name="baselines", daemon=True
+                )
+                helper.start()
             if self._stop_requested:
-                self.finished.emit(self.model)
                 return
             val = x_val[:N_STRIP]
             val = to_unit_float(val) if val.dtype == np.uint8 else np.asarray(val, np.float32)
@@ -197,9 +207,7 @@ class TrainingWorker(QObject):
                 self.model.fit(x_train, x_val, config=self.config, callbacks=[QtBridge(self), strip])
         except TrainingDiverged as exc:
             self.error = exc
-            self.diverged.emit(str(exc))
-            self.finished.emit(self.model)  # weights were restored: the model is usable
-            return
+            self.diverged.emit(str(exc))  # the engine restored the weights: the model is usable
         except DatasetFileError as exc:
             self.error = exc
             self.failed.emit(str(exc))
@@ -207,4 +215,7 @@ class TrainingWorker(QObject):
             self.error = exc
             traceback.print_exc()
             self.failed.emit(f"{type(exc).__name__}: {exc}")
-        self.finished.emit(self.model)  # after ``failed`` the model is unchanged (training never began)
+        finally:
+            if helper is not None:
+                helper.join()  # no thread outlives the run (the worker is deleted after it)
+            self.finished.emit(self.model)  # after ``failed`` the model is unchanged (training never began)
