@@ -85,6 +85,7 @@ class TrainingTab(QWidget):
         self._progress_timer.timeout.connect(self._refresh_progress)
         self._ignore_finish = False
         self._failed = False
+        self._last_epoch: dict | None = None
         self._build()
 
     # ----- layout ----------------------------------------------------------------------------
@@ -253,6 +254,7 @@ class TrainingTab(QWidget):
             dialogs.show_error(self, "Invalid settings", str(exc), "Correct the value and press Start again.")
             return
         self.plot.reset(config.epochs)
+        self._last_epoch = None
         self.last_error = None
         self._failed = False
         self._epochs_total = config.epochs
@@ -379,6 +381,7 @@ class TrainingTab(QWidget):
             + (f", test {logs['val_loss']:.4f}" if "val_loss" in logs else "")
             + f" ({logs['samples_per_s']:,.0f} img/s)"
         )
+        self._last_epoch = logs
         self.epochReceived.emit(logs)
 
     @Slot(dict)
@@ -420,7 +423,14 @@ class TrainingTab(QWidget):
         self._refresh_progress()  # the last batch's numbers first, then the verdict
         if not self._failed:
             stopped = self.progress.value() < 1000
-            self.progress_label.setText("Stopped" if stopped else "Done")
+            verdict = "Stopped" if stopped else "Done"
+            last = self._last_epoch
+            if last is not None:
+                detail = f"{int(last['epoch']) + 1} epoch{'s' if last['epoch'] else ''}"
+                if "val_loss" in last:
+                    detail += f", test loss {last['val_loss']:.4f}"
+                verdict += f" · {detail}"
+            self.progress_label.setText(verdict)
             self.model = model
             self.modelTrained.emit(model)
         else:
