@@ -39,3 +39,31 @@ def test_no_split_outside_training_and_blas_threads_restored():
         assert all(n == 1 for n in _blas_threads())
     assert parallel._split_count() == 1
     assert _blas_threads() == before
+
+
+def _train(monkeypatch, split_elements: int, stop_after: int | None = None):
+    from engine.callbacks import Callback
+    from engine.nn import build_mlp
+
+    monkeypatch.setattr(parallel, "SPLIT_ELEMENTS", split_elements)
+    x = (np.random.default_rng(0).random((700, 784)) > 0.7).astype(np.float32)
+
+    class StopAt(Callback):
+        def on_batch_end(self, batch, logs):
+            if stop_after is not None and batch == stop_after:
+                self.trainer.stop_training = True
+
+    model = build_mlp([784, 8, 784], ["relu", "sigmoid"], seed=1)
+    history = model.fit(x, epochs=2, batch_size=256, noise=0.3, seed=4, callbacks=[StopAt()])
+    return model.params.copy(), history
+
+
+def test_batches_prepared_on_another_core_train_exactly_as_in_line(monkeypatch):
+    in_line, _ = _train(monkeypatch, split_elements=1 << 40)
+    ahead, _ = _train(monkeypatch, split_elements=1)  # every batch prepared by the pool
+    np.testing.assert_array_equal(ahead, in_line)
+
+
+def test_stopping_mid_epoch_with_a_batch_in_preparation(monkeypatch):
+    _, history = _train(monkeypatch, split_elements=1, stop_after=0)
+    assert len(history.batch_loss) == 1 and history.epochs[-1]["complete"] is False
