@@ -4,7 +4,9 @@ The trainer calls the model's ``forward``/``backward`` and reads its flat ``para
 ``grads`` vectors; it knows nothing of layers.  Shuffling and noise for epoch ``e`` come from
 ``default_rng([seed, e])``, so a run resumed at an epoch boundary equals an uninterrupted one.
 The noise is an ``EpochNoise`` bank (one Gaussian draw per epoch, read at random offsets):
-drawing fresh values for every pixel would cost more than the training step.
+drawing fresh values for every pixel would cost more than the training step.  While training,
+BLAS runs on one thread and ``engine.parallel`` spreads large products, the optimizer step and
+the preparation of the next batch over the cores; none of that changes the numbers.
 """
 
 from __future__ import annotations
