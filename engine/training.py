@@ -241,14 +241,18 @@ def _as_images(x: np.ndarray, name: str, n_pixels: int) -> np.ndarray:
     return x
 
 
+PREFETCH_VALUES = 1 << 17
+"""Batches of at least this many values (batch x pixels) are prepared on another core."""
+
+
 class _BatchFeed:
     """One epoch's (clean, noisy) batches, the next one prepared on another core meanwhile.
 
     Two sets of buffers take turns: while the model trains on batch ``i`` (one set), batch
     ``i + 1`` is gathered, converted and noised into the other (``parallel.submit``).  What a
-    batch holds does not depend on the timing.  Batches under ``parallel.SPLIT_ELEMENTS`` values
-    are prepared in line: handing them over cost more than it saved on a busy 2-core machine
-    (784-10-784: -10% at batch 128, +37% at batch 512).
+    batch holds does not depend on the timing.  Batches under ``PREFETCH_VALUES`` values are
+    prepared in line: handing them over saved nothing or cost time on a busy 2-core machine
+    (784-10-784: about even at batch 128, -25% at 64; +29-37% at batch 512).
     """
 
     def __init__(self, x: np.ndarray, batch_size: int) -> None:
@@ -261,7 +265,7 @@ class _BatchFeed:
         ]
         self._pending = None
         self.n_batches = -(-len(x) // batch_size)
-        self._submit = parallel.submit if batch_size * x.shape[1] >= parallel.SPLIT_ELEMENTS else _run_now
+        self._submit = parallel.submit if batch_size * x.shape[1] >= PREFETCH_VALUES else _run_now
 
     def start(self, order: np.ndarray, noise: EpochNoise) -> None:
         self.close()

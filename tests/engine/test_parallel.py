@@ -41,11 +41,12 @@ def test_no_split_outside_training_and_blas_threads_restored():
     assert _blas_threads() == before
 
 
-def _train(monkeypatch, split_elements: int, stop_after: int | None = None):
+def _train(monkeypatch, prefetch_values: int, stop_after: int | None = None):
+    from engine import training
     from engine.callbacks import Callback
     from engine.nn import build_mlp
 
-    monkeypatch.setattr(parallel, "SPLIT_ELEMENTS", split_elements)
+    monkeypatch.setattr(training, "PREFETCH_VALUES", prefetch_values)
     x = (np.random.default_rng(0).random((700, 784)) > 0.7).astype(np.float32)
 
     class StopAt(Callback):
@@ -59,11 +60,11 @@ def _train(monkeypatch, split_elements: int, stop_after: int | None = None):
 
 
 def test_batches_prepared_on_another_core_train_exactly_as_in_line(monkeypatch):
-    in_line, _ = _train(monkeypatch, split_elements=1 << 40)
-    ahead, _ = _train(monkeypatch, split_elements=1)  # every batch prepared by the pool
+    in_line, _ = _train(monkeypatch, prefetch_values=1 << 40)
+    ahead, _ = _train(monkeypatch, prefetch_values=1)  # every batch prepared by the pool
     np.testing.assert_array_equal(ahead, in_line)
 
 
 def test_stopping_mid_epoch_with_a_batch_in_preparation(monkeypatch):
-    _, history = _train(monkeypatch, split_elements=1, stop_after=0)
+    _, history = _train(monkeypatch, prefetch_values=1, stop_after=0)
     assert len(history.batch_loss) == 1 and history.epochs[-1]["complete"] is False
