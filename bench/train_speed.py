@@ -10,7 +10,7 @@ timed epochs after a warm-up epoch; the sides run in alternating rounds so a bus
 machine hits all of them.
 
     .venv/bin/pip install -e '.[bench]'       # torch==2.13.0 (CPU) and psutil, bench only
-    .venv/bin/python bench/train_speed.py --rounds 2 --blas-sweep
+    .venv/bin/python bench/train_speed.py              # add --blas-sweep for the thread settings
 
 ``--blas-sweep`` also times the engine with 1 BLAS thread, 2 BLAS threads, and its default
 (1 BLAS thread, large products split by rows over Python threads).
@@ -138,8 +138,8 @@ def label(widths, batch_size) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--epochs", type=int, default=5, help="timed epochs per side per case (median taken)")
-    parser.add_argument("--rounds", type=int, default=1, help="alternate engine/torch this many times")
+    parser.add_argument("--epochs", type=int, default=3, help="timed epochs per side per round (median taken)")
+    parser.add_argument("--rounds", type=int, default=2, help="alternate engine/torch this many times")
     parser.add_argument("--train-size", type=int, default=60000)
     parser.add_argument("--data", help="MNIST folder (default $DENOISE_STUDIO_DATA)")
     parser.add_argument("--blas-sweep", action="store_true", help="also time the engine forced to 1 and 2 BLAS threads")
