@@ -313,11 +313,14 @@ class TrainingTab(QWidget):
         self.pause_button.blockSignals(False)
         for w in (self.epochs, self.batch_size, self.optimizer, self.noise, self.train_size, self.seed):
             w.setEnabled(not running)
+        self.plot.set_live(running)
         if running:
+            self.plot.timer.stop()  # this tab's frame timer flushes the plot while training
             self._progress_timer.start()
         else:
             self._progress_timer.stop()
             self._refresh_progress()
+            self.plot.timer.start()
         self.runningChanged.emit(running)
 
     def _on_pause(self, paused: bool) -> None:
@@ -345,6 +348,9 @@ class TrainingTab(QWidget):
             self.batchReceived.emit(logs)
 
     def _refresh_progress(self) -> None:
+        """One ~30 Hz frame: new curve points and the progress text together, so the window
+        repaints once per frame rather than once for the plot and again for the text."""
+        self.plot.flush()
         logs, self._latest = self._latest, None
         if logs is not None:
             self._update_progress(logs)

@@ -8,14 +8,12 @@ only floats and array copies through signals.  ``finished`` hands the trained mo
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 import time
 import traceback
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
-from threadpoolctl import threadpool_limits
 
 from engine.callbacks import Callback
 from engine.dataset import to_unit_float
@@ -124,8 +122,6 @@ class TrainingWorker(QObject):
         self._run_event.set()
         self._stop_requested = False
         self._pending_lr: float | None = None
-        self.blas_threads = max(1, (os.cpu_count() or 2) - 1)
-        """BLAS threads while training: one core stays free for the window (OpenBLAS threads spin)."""
 
     # ----- control from the GUI thread (flags only) ------------------------------------------
     def request_pause(self) -> None:
@@ -203,8 +199,8 @@ class TrainingWorker(QObject):
             val = x_val[:N_STRIP]
             val = to_unit_float(val) if val.dtype == np.uint8 else np.asarray(val, np.float32)
             strip = SampleStrip(self, fixed_noisy(val, self.config.noise))
-            with threadpool_limits(limits=self.blas_threads, user_api="blas"):
-                self.model.fit(x_train, x_val, config=self.config, callbacks=[QtBridge(self), strip])
+            # (the engine's Trainer runs BLAS on one thread and splits large products itself)
+            self.model.fit(x_train, x_val, config=self.config, callbacks=[QtBridge(self), strip])
         except TrainingDiverged as exc:
             self.error = exc
             self.diverged.emit(str(exc))  # the engine restored the weights: the model is usable
