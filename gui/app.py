@@ -103,20 +103,28 @@ def install_excepthook(parent_getter) -> None:
     """Show unexpected errors in a dialog instead of letting them end the app."""
     import traceback
 
+    showing = []
+
     def hook(exc_type, exc, tb) -> None:
         traceback.print_exception(exc_type, exc, tb)
         if issubclass(exc_type, KeyboardInterrupt):
             QApplication.quit()
             return
+        if showing:  # an error while the dialog is up (e.g. in a repaint): printed only, no dialog cascade
+            return
         from gui import dialogs
 
-        dialogs.show_error(
-            parent_getter(),
-            "Unexpected error",
-            f"{exc_type.__name__}: {exc}",
-            "The app keeps running and your model is still loaded. Please report this with the text printed "
-            "in the terminal.",
-        )
+        showing.append(True)
+        try:
+            dialogs.show_error(
+                parent_getter(),
+                "Unexpected error",
+                f"{exc_type.__name__}: {exc}",
+                "The app keeps running and your model is still loaded. Please report this with the text "
+                "printed in the terminal.",
+            )
+        finally:
+            showing.clear()
 
     sys.excepthook = hook
 
