@@ -72,10 +72,10 @@ class DenoiseTab(QWidget):
     def _build(self) -> None:
         self.canvas = DrawingCanvas()
         self.canvas.drawingChanged.connect(self._on_drawing)
-        clear = QPushButton("Clear")
+        self.clear_button = clear = QPushButton("Clear")
         clear.setStatusTip("Erase the drawing (right-click on the canvas does the same)")
         clear.clicked.connect(self.canvas.clear)
-        undo = QPushButton("Undo")
+        self.undo_button = undo = QPushButton("Undo")
         undo.setStatusTip("Take back the last stroke (Ctrl+Z)")
         undo.clicked.connect(self.canvas.undo)
         QShortcut(QKeySequence.StandardKey.Undo, self, activated=self.canvas.undo)

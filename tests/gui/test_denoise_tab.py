@@ -47,14 +47,23 @@ def test_drawing_puts_ink_where_drawn_and_centres_it(qtbot, tab):
 
 def test_clear_empties_and_undo_restores(qtbot, tab):
     draw_stroke(qtbot, tab.canvas, [(100, 100), (180, 180)])
-
-    tab.canvas.clear()
+    qtbot.mouseClick(tab.clear_button, LEFT)
     tab.refresh()
     assert tab.canvas.is_empty()
     assert not tab.clean.any()
-    tab.canvas.undo()
+    qtbot.mouseClick(tab.undo_button, LEFT)
     tab.refresh()
     assert tab.clean.any()
+
+
+def test_ctrl_z_undoes_the_last_stroke(qtbot, window, tab):
+    draw_stroke(qtbot, tab.canvas, [(60, 60), (60, 200)])
+    first = tab.canvas.ink().copy()
+    draw_stroke(qtbot, tab.canvas, [(200, 60), (200, 200)])
+    window.activateWindow()
+    tab.canvas.setFocus()
+    qtbot.keyClick(tab.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    np.testing.assert_array_equal(tab.canvas.ink(), first)
 
 
 def test_right_click_clears(qtbot, tab):
