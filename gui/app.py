@@ -7,8 +7,6 @@ import sys
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
-from gui import qt_compat  # noqa: F401  (PySide6 6.12 emit refcount fix, before any signal)
-
 ORGANIZATION = "DenoiseStudio"
 APP_NAME = "Denoise Studio"
 

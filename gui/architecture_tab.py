@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
 
 from engine.activations import ACTIVATIONS
 from engine.nn import MLP, build_mlp
-from gui import qt_compat  # noqa: F401  (PySide6 6.12 emit refcount fix, before any signal)
 from gui.hourglass_item import HourglassView
 from gui.weights_view import WeightsView
 

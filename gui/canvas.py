@@ -7,8 +7,6 @@ from PySide6.QtCore import QPointF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from gui import qt_compat  # noqa: F401  (PySide6 6.12 emit refcount fix, before any signal)
-
 CANVAS_SIDE = 280
 """Pixels of the square drawing surface (10× MNIST's 28)."""
 UNDO_DEPTH = 30

@@ -25,10 +25,7 @@ from engine.metrics import mse
 from engine.noise import add_noise
 from engine.pca import PCA
 from engine.preprocess import prepare_digit
-from gui import (
-    dialogs,
-    qt_compat,  # noqa: F401  (PySide6 6.12 emit refcount fix, before any signal)
-)
+from gui import dialogs
 from gui.canvas import DrawingCanvas
 from gui.hourglass_item import HourglassView
 from gui.image_row import ImageRow, PixelImage

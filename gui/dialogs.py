@@ -6,7 +6,6 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from engine.idx import DatasetFileError
 from engine.model_io import ModelFileError
-from gui import qt_compat  # noqa: F401  (PySide6 6.12 emit refcount fix, before any signal)
 
 
 def describe_error(exc: BaseException) -> tuple[str, str]:

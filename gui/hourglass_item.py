@@ -13,7 +13,6 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QGraphicsObject, QGraphicsScene, QGraphicsView, QSizePolicy, QWidget
 
-from gui import qt_compat  # noqa: F401  (PySide6 6.12 emit refcount fix, before any signal)
 from gui.app import COLORS
 
 SPACING = 150.0

@@ -7,8 +7,6 @@ from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QWidget
 
-from gui import qt_compat  # noqa: F401  (PySide6 6.12 emit refcount fix, before any signal)
-
 
 def to_qimage(image: np.ndarray) -> QImage:
     """(h, w) float in [0, 1] -> an 8-bit grayscale QImage (a copy)."""

@@ -7,7 +7,6 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QWidget
 
-from gui import qt_compat  # noqa: F401  (PySide6 6.12 emit refcount fix, before any signal)
 from gui.app import COLORS
 
 

@@ -11,10 +11,7 @@ from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTa
 from engine import model_io
 from engine.model_io import ModelFileError
 from engine.nn import MLP, build_mlp
-from gui import (
-    dialogs,
-    qt_compat,  # noqa: F401  (PySide6 6.12 emit refcount fix, before any signal)
-)
+from gui import dialogs
 from gui.app import APP_NAME, ORGANIZATION
 from gui.architecture_tab import ArchitectureTab
 from gui.denoise_tab import DenoiseTab

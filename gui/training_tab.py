@@ -31,10 +31,7 @@ from engine.idx import DatasetFileError
 from engine.nn import MLP
 from engine.optimizers import OPTIMIZERS
 from engine.training import TrainConfig, TrainingDiverged
-from gui import (
-    dialogs,
-    qt_compat,  # noqa: F401  (PySide6 6.12 emit refcount fix, before any signal)
-)
+from gui import dialogs
 from gui.image_row import PixelImage
 from gui.loss_plot import LossPlot
 from gui.training_worker import N_STRIP, TrainingWorker

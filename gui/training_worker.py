@@ -23,7 +23,6 @@ from engine.metrics import mse
 from engine.noise import fixed_noisy
 from engine.pca import PCA
 from engine.training import TrainConfig, TrainingDiverged
-from gui import qt_compat  # noqa: F401  (PySide6 6.12 emit refcount fix, before any signal)
 
 N_STRIP = 8
 """Fixed test digits shown noisy → reconstructed after every epoch."""

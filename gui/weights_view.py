@@ -6,8 +6,6 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QWidget
 
-from gui import qt_compat  # noqa: F401  (PySide6 6.12 emit refcount fix, before any signal)
-
 MAX_TILES = 64
 """Show at most this many units per mosaic (the first ones)."""
 
