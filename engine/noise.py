@@ -49,7 +49,9 @@ def fixed_noisy(x: np.ndarray, sigma: float, seed: int = EVAL_NOISE_SEED) -> np.
 
 
 BANK_VALUES = 1 << 20
-"""Gaussian values drawn per epoch for training noise (4 MB float32, ~10 ms to draw)."""
+"""Most Gaussian values drawn per epoch for training noise (4 MB float32, ~10 ms to draw)."""
+FRESH_VALUES = 1 << 18
+"""Epochs needing at most this many noise values (334 MNIST images) get all-fresh noise."""
 
 
 class EpochNoise:
@@ -57,11 +59,12 @@ class EpochNoise:
 
     Drawing a fresh N(0, 1) value for every pixel of every image costs more than the training
     step itself (about 9 ns a value, 47 million values per MNIST epoch).  So each epoch draws one
-    bank of ``bank_values`` iid N(0, sigma^2) float32 values from ``rng``, and batch ``i`` adds the
+    bank of iid N(0, sigma^2) float32 values from ``rng`` — an eighth of the epoch's values, at
+    least ``FRESH_VALUES`` and two batches, at most ``bank_values`` — and batch ``i`` adds the
     contiguous window ``bank[o_i : o_i + batch * n_pixels]`` with a random offset ``o_i`` and a
     random sign.  Within a batch the noise is exactly iid Gaussian; across batches bank values
-    recur at randomly shifted (image, pixel) positions.  When the whole epoch needs no more
-    values than the bank holds, every batch gets its own fresh values (nothing is reused).
+    recur at randomly shifted (image, pixel) positions.  When the bank would hold the whole
+    epoch's values, every batch gets its own fresh values (nothing is reused).
 
     Parameters
     ----------
@@ -88,12 +91,13 @@ class EpochNoise:
             return
         total = n_samples * n_pixels
         window = batch_size * n_pixels
-        if total <= max(bank_values, 2 * window):  # fresh noise for every value of the epoch
+        size = max(min(bank_values, max(FRESH_VALUES, total // 8)), 2 * window)
+        if size >= total:  # fresh noise for every value of the epoch
             self.bank = rng.standard_normal(total, dtype=np.float32)
             self.offsets = np.arange(n_batches, dtype=np.int64) * window
             self.negate = np.zeros(n_batches, bool)
         else:
-            self.bank = rng.standard_normal(max(bank_values, 2 * window), dtype=np.float32)
+            self.bank = rng.standard_normal(size, dtype=np.float32)
             self.offsets = rng.integers(0, self.bank.size - window + 1, size=n_batches)
             self.negate = rng.random(n_batches) < 0.5
         self.bank *= np.float32(self.sigma)
