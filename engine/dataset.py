@@ -32,14 +32,73 @@ def _check_count(name: str, value: object, maximum: int) -> int:
     return int(value)
 
 
+def read_split(
+    split: str,
+    size: int | None = None,
+    *,
+    data_dir: str | os.PathLike | None = None,
+    download: bool = True,
+    progress: bool | object = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One MNIST split without the other: (images (n, 784) uint8, labels (n,) uint8).
+
+    ``split`` is ``"train"`` or ``"test"``; ``size`` the first n images (default: all).  The data
+    is found as ``Dataset`` finds it.
+    """
+    if split not in SIZES:
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    if size is not None:
+        _check_count(f"{split}_size", size, SIZES[split])
+    return _load_split(locate_mnist(data_dir, download=download, progress=progress), split, size)
+
+
+def _load_split(paths: dict, split: str, size: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """(images (n, 784) uint8, labels (n,) uint8): the first ``size`` of a split, or all of it."""
+    images_path, labels_path = paths[f"{split}_images"], paths[f"{split}_labels"]
+    images = read_idx(images_path)
+    labels = read_idx(labels_path)
+    if images.ndim != 3 or images.shape[1:] != (28, 28):
+        raise DatasetFileError(
+            images_path,
+            f"holds an array of shape {images.shape}, but MNIST images are (n, 28, 28)",
+            f"Use the MNIST {split} images file ({MNIST_FILES[f'{split}_images']}.gz) under this name",
+        )
+    if labels.ndim != 1:
+        raise DatasetFileError(
+            labels_path,
+            f"holds an array of shape {labels.shape}, but MNIST labels are (n,)",
+            f"Use the MNIST {split} labels file ({MNIST_FILES[f'{split}_labels']}.gz) under this name",
+        )
+    if len(labels) != len(images):
+        raise DatasetFileError(
+            labels_path,
+            f"holds {len(labels)} labels but {images_path.name} holds {len(images)} images",
+            "The two files come from different sets; use the images and labels files of one MNIST download",
+        )
+    if labels.size and labels.max() > 9:
+        raise DatasetFileError(
+            labels_path,
+            f"holds label {int(labels.max())}; MNIST labels are digits 0-9",
+            "Use the MNIST labels file",
+        )
+    if size is None:
+        size = len(images)
+    if len(images) < size:
+        raise ValueError(
+            f"{split}_size={size} is more than the {len(images)} images in {images_path}; "
+            f"allowed: 1 to {len(images)}"
+        )
+    return images[:size].reshape(size, N_PIXELS), labels[:size].copy()
+
+
 class Dataset:
     """The MNIST training and test sets.
 
     Parameters
     ----------
     name : "mnist"
-    train_size, test_size : int
-        Use the first n images of each split (at most 60000 and 10000).
+    train_size, test_size : int or None
+        Use the first n images of each split (at most 60000 and 10000); None for all the files hold.
     batch_size : int
         Images per mini-batch in ``batches``.
     data_dir : folder with the four IDX files (``.gz`` or plain); default
@@ -55,8 +114,8 @@ class Dataset:
     def __init__(
         self,
         name: str = "mnist",
-        train_size: int = 60000,
-        test_size: int = 10000,
+        train_size: int | None = 60000,
+        test_size: int | None = 10000,
         batch_size: int = 32,
         *,
         data_dir: str | os.PathLike | None = None,
@@ -67,50 +126,17 @@ class Dataset:
         if str(name).lower() != "mnist":
             raise ValueError(f"unknown dataset {name!r}; allowed: 'mnist'")
         self.name = "mnist"
-        self.train_size = _check_count("train_size", train_size, SIZES["train"])
-        self.test_size = _check_count("test_size", test_size, SIZES["test"])
-        self.batch_size = _check_count("batch_size", batch_size, self.train_size)
+        if train_size is not None:
+            _check_count("train_size", train_size, SIZES["train"])
+        if test_size is not None:
+            _check_count("test_size", test_size, SIZES["test"])
         self.seed = seed
         paths = locate_mnist(data_dir, download=download, progress=progress)
         self.folder = paths["train_images"].parent
-        self.train_u8, self.train_labels = self._load(paths, "train", self.train_size)
-        self.test_u8, self.test_labels = self._load(paths, "test", self.test_size)
-
-    @staticmethod
-    def _load(paths: dict, split: str, size: int) -> tuple[np.ndarray, np.ndarray]:
-        images_path, labels_path = paths[f"{split}_images"], paths[f"{split}_labels"]
-        images = read_idx(images_path)
-        labels = read_idx(labels_path)
-        if images.ndim != 3 or images.shape[1:] != (28, 28):
-            raise DatasetFileError(
-                images_path,
-                f"holds an array of shape {images.shape}, but MNIST images are (n, 28, 28)",
-                f"Use the MNIST {split} images file ({MNIST_FILES[f'{split}_images']}.gz) under this name",
-            )
-        if labels.ndim != 1:
-            raise DatasetFileError(
-                labels_path,
-                f"holds an array of shape {labels.shape}, but MNIST labels are (n,)",
-                f"Use the MNIST {split} labels file ({MNIST_FILES[f'{split}_labels']}.gz) under this name",
-            )
-        if len(labels) != len(images):
-            raise DatasetFileError(
-                labels_path,
-                f"holds {len(labels)} labels but {images_path.name} holds {len(images)} images",
-                "The two files come from different sets; use the images and labels files of one MNIST download",
-            )
-        if labels.size and labels.max() > 9:
-            raise DatasetFileError(
-                labels_path,
-                f"holds label {int(labels.max())}; MNIST labels are digits 0-9",
-                "Use the MNIST labels file",
-            )
-        if len(images) < size:
-            raise ValueError(
-                f"{split}_size={size} is more than the {len(images)} images in {images_path}; "
-                f"allowed: 1 to {len(images)}"
-            )
-        return images[:size].reshape(size, N_PIXELS), labels[:size].copy()
+        self.train_u8, self.train_labels = _load_split(paths, "train", train_size)
+        self.test_u8, self.test_labels = _load_split(paths, "test", test_size)
+        self.train_size, self.test_size = len(self.train_u8), len(self.test_u8)
+        self.batch_size = _check_count("batch_size", batch_size, self.train_size)
 
     @property
     def train_images(self) -> np.ndarray:

@@ -6,6 +6,7 @@ Every layer's ``W``/``b`` (and ``grad_W``/``grad_b``) is a view into one contigu
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 from collections.abc import Iterable, Sequence
@@ -353,6 +354,13 @@ class MLP:
         if verbose:
             self.summary()
         return self
+
+    def copy(self) -> MLP:
+        """An independent copy: its own parameter vector, the same metadata (deep-copied)."""
+        twin = MLP(copy.deepcopy(self.layers))
+        twin.metadata = copy.deepcopy(self.metadata)
+        twin.path = self.path
+        return twin
 
     @classmethod
     def from_file(cls, name_or_path: str | os.PathLike) -> MLP:

@@ -18,9 +18,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.dataset import to_unit_float
+from engine.dataset import read_split, to_unit_float
 from engine.download import locate_mnist
-from engine.idx import DatasetFileError, read_idx
+from engine.idx import DatasetFileError
 from engine.metrics import mse
 from engine.noise import add_noise
 from engine.pca import PCA
@@ -223,11 +223,10 @@ class DenoiseTab(QWidget):
             return True
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            paths = locate_mnist(download=False)  # $DENOISE_STUDIO_DATA or the download cache
-            images, labels = read_idx(paths["test_images"]), read_idx(paths["test_labels"])
-            if images.ndim != 3 or images.shape[1:] != (28, 28) or len(labels) != len(images) or not len(images):
-                raise DatasetFileError(paths["test_images"], f"unexpected test set shape {images.shape}")
-            self._test_data = (images, labels)
+            images, labels = read_split("test", download=False)  # $DENOISE_STUDIO_DATA or the download cache
+            if not len(images):
+                raise DatasetFileError("MNIST test images", "the file holds no images")
+            self._test_data = (images.reshape(-1, 28, 28), labels)
         except (DatasetFileError, ValueError, OSError) as exc:
             QApplication.restoreOverrideCursor()
             dialogs.show_exception(self, "MNIST not available", exc)
@@ -318,8 +317,8 @@ class DenoiseTab(QWidget):
             paths = locate_mnist(download=False)
             key = (str(paths["train_images"]), k)
             if key not in _PCA_CACHE:
-                images = read_idx(paths["train_images"])[:PCA_TRAIN_IMAGES]
-                _PCA_CACHE[key] = PCA(k).fit(to_unit_float(images.reshape(len(images), -1)))
+                images, _ = read_split("train", download=False)
+                _PCA_CACHE[key] = PCA(k).fit(to_unit_float(images[:PCA_TRAIN_IMAGES]))
             self._pca = _PCA_CACHE[key]
         except (DatasetFileError, ValueError, OSError) as exc:
             QApplication.restoreOverrideCursor()

@@ -6,7 +6,6 @@ handed back through ``modelTrained`` when the run ends (finished, stopped or div
 
 from __future__ import annotations
 
-import copy
 import time
 
 import numpy as np
@@ -39,10 +38,8 @@ from gui.training_worker import N_STRIP, TrainingWorker
 
 def copy_model(model: MLP) -> MLP:
     """An independent copy (its own flat parameter vector) for the worker to train."""
-    twin = MLP(copy.deepcopy(model.layers))
-    # Shallow: training replaces whole entries.  The old test scores describe the old weights.
-    twin.metadata = {k: v for k, v in model.metadata.items() if k != "metrics"}
-    twin.path = model.path
+    twin = model.copy()
+    twin.metadata.pop("metrics", None)  # the old test scores describe the old weights
     return twin
 
 

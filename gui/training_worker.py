@@ -16,9 +16,8 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
 from engine.callbacks import Callback
-from engine.dataset import to_unit_float
-from engine.download import locate_mnist
-from engine.idx import DatasetFileError, read_idx
+from engine.dataset import Dataset, to_unit_float
+from engine.idx import DatasetFileError
 from engine.metrics import mse
 from engine.noise import fixed_noisy
 from engine.pca import PCA
@@ -140,13 +139,9 @@ class TrainingWorker(QObject):
     def _data(self) -> tuple[np.ndarray, np.ndarray]:
         if self.arrays is not None:
             return self.arrays
-        paths = locate_mnist(progress=False)  # $DENOISE_STUDIO_DATA, else the cache (downloading if needed)
-        train, test = read_idx(paths["train_images"]), read_idx(paths["test_images"])[:10000]
-        for name, images in (("train_images", train), ("test_images", test)):
-            if images.ndim != 3 or images.shape[1:] != (28, 28):
-                raise DatasetFileError(paths[name], f"images have shape {images.shape}, expected (n, 28, 28)")
-        n = min(self.train_size, len(train))
-        return train[:n].reshape(n, 784), test.reshape(len(test), 784)
+        # $DENOISE_STUDIO_DATA, else the cache (downloading if needed); all the files hold
+        data = Dataset(train_size=None, test_size=None, progress=False)
+        return data.train_u8[: self.train_size], data.test_u8
 
     def _baselines(self, x_train: np.ndarray, x_val: np.ndarray) -> dict:
         """MSE on the fixed noisy test set of doing nothing (identity) and of PCA with the latent width.

@@ -93,3 +93,16 @@ def test_noise_is_clipped_to_unit_range_and_zero_sigma_is_identity():
 def test_fixed_noise_is_the_same_draw_every_time():
     x = np.zeros((5, 784), np.float32)
     assert np.array_equal(fixed_noisy(x, 0.3), fixed_noisy(x, 0.3))
+
+
+def test_none_sizes_take_everything_the_files_hold_and_read_split_reads_one_split(tmp_path):
+    from engine.dataset import read_split
+
+    folder = make_tiny_mnist(tmp_path, n_train=30, n_test=7)
+    ds = Dataset(train_size=None, test_size=None, batch_size=4, data_dir=folder)
+    assert (ds.train_size, ds.test_size) == (30, 7)
+    images, labels = read_split("test", data_dir=folder)
+    assert np.array_equal(images, ds.test_u8) and np.array_equal(labels, ds.test_labels)
+    assert read_split("train", 5, data_dir=folder)[0].shape == (5, 784)
+    with pytest.raises(ValueError, match="split"):
+        read_split("validation", data_dir=folder)

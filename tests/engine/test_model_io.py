@@ -100,3 +100,13 @@ def test_save_replaces_atomically_and_leaves_no_temp_files(tmp_path):
     build_mlp([784, 5, 784], ["relu", "sigmoid"]).save(path)
     assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]
     assert MLP.from_file(path).layers[0].n_out == 5
+
+
+def test_copy_is_independent():
+    net = build_mlp([784, 6, 784], ["relu", "sigmoid"], seed=2)
+    net.metadata["training"] = {"epochs": 3}
+    twin = net.copy()
+    assert np.array_equal(twin.params, net.params) and twin.metadata == net.metadata
+    twin.params += 1
+    twin.metadata["training"]["epochs"] = 9
+    assert not np.array_equal(twin.params, net.params) and net.metadata["training"]["epochs"] == 3
