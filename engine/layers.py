@@ -107,6 +107,21 @@ class Dense:
             return None
         return parallel.matmul(g_z, self.W, out=self._buffers_for(x.shape[0])[1])
 
+    def twin(self, grad_W: np.ndarray, grad_b: np.ndarray) -> Dense:
+        """A layer sharing this one's ``W`` and ``b`` arrays, with its own gradients, buffers and
+        activation cache: a second thread trains it on another part of the batch.
+
+        grad_W : (n_out, n_in), grad_b : (n_out,) — where the twin's gradients go.
+        """
+        twin = Dense.__new__(Dense)
+        twin.n_in, twin.n_out, twin.dtype = self.n_in, self.n_out, self.dtype
+        twin.activation = get_activation(self.activation)  # a fresh instance: its own cache
+        twin.W, twin.b = self.W, self.b
+        twin.grad_W, twin.grad_b = grad_W, grad_b
+        twin._x = None
+        twin._buffers = {}
+        return twin
+
     def spec(self) -> dict:
         """The JSON description stored in model files."""
         spec = {"type": "Dense", "n_in": self.n_in, "n_out": self.n_out, "activation": self.activation.key}

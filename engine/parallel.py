@@ -1,13 +1,20 @@
-"""Large matrix products split over the cores, with BLAS itself on one thread.
+"""Training on all cores with BLAS itself on one thread.
 
 OpenBLAS's worker threads spin while they wait for work.  On a 2-core machine with one more
 busy thread (the GUI, another program) a product on 2 BLAS threads became 10-30x slower than
 on one, and its rounding depends on the thread count.  So training runs BLAS on one thread
-(``training_threads``) and ``matmul`` splits each large product into row blocks that a small
-pool of Python threads computes at once (NumPy releases the GIL inside BLAS).  Waiting threads
-sleep instead of spinning, so a busy machine costs about the single-thread time.  The blocks
-depend only on the shapes and the thread count, never on timing, so a run is reproducible
-(the rounding of a block may differ in the last bit from the unsplit product).
+(``training_threads``) and spreads work over a small pool of Python threads instead (NumPy
+releases the GIL inside BLAS and ufuncs); waiting threads sleep, so a busy machine costs about
+the single-thread time:
+
+- ``DataParallel``: large steps run as two half-batches, one on each core, with one hand-over
+  a step (a hand-over costs ~50 us on this VM);
+- ``map_blocks``: element-wise work on long vectors (the Adam step) in blocks;
+- ``submit``: preparing the next batch while the model trains on this one;
+- ``matmul``: a large product split by rows (used when a step is not data-parallel).
+
+How work is split depends only on the shapes and the thread count, never on timing, so a run
+is reproducible (a split may round differently in the last bit from the unsplit computation).
 """
 
 from __future__ import annotations
@@ -85,6 +92,81 @@ def submit(fn, *args) -> Future:
     except BaseException as exc:  # handed to the caller through result(), as the pool would
         future.set_exception(exc)
     return future
+
+
+DATA_PARALLEL_MACS = 6_000_000
+"""Steps with at least this many multiply-adds (parameters x batch) train as two half-batches
+on two threads (``DataParallel``)."""
+
+
+class DataParallel:
+    """A training step's forward and backward as two half-batches on two threads.
+
+    Product by product splitting hands work to the other thread about six times a step, and a
+    hand-over costs ~50 us on this 2-core VM; here it happens once: the pool thread runs the
+    second half of the batch through *twin* layers (the same ``W``/``b`` arrays, their own
+    buffers and a second gradient vector) while this thread runs the first half, and the two
+    gradient vectors are then added.  Each half's loss and gradient are weighted by its share
+    of the batch, so the result is the whole batch's mean loss and its gradient.  The halves
+    depend only on the batch size: results do not depend on timing.
+
+    model : has ``layers`` (``Dense``, with ``twin``) whose ``grad_W``/``grad_b`` are views of the
+    flat ``model.grads``.
+    """
+
+    def __init__(self, model) -> None:
+        self.model = model
+        grads = model.grads
+        self.twin_grads = np.zeros_like(grads)
+        base, size = grads.ctypes.data, grads.itemsize
+
+        def view(arr: np.ndarray) -> np.ndarray:
+            start = (arr.ctypes.data - base) // size  # the same place in the second vector
+            return self.twin_grads[start : start + arr.size].reshape(arr.shape)
+
+        self.twins = [layer.twin(view(layer.grad_W), view(layer.grad_b)) for layer in model.layers]
+
+    @staticmethod
+    def usable(model, batch_size: int) -> bool:
+        """Worth it (and possible) for this model and batch size inside ``training_threads``."""
+        layers = getattr(model, "layers", None)
+        return (
+            _split_count() > 1
+            and _pool is not None
+            and batch_size >= 4
+            and bool(layers)
+            and all(hasattr(layer, "twin") for layer in layers)
+            and model.params.size * batch_size >= DATA_PARALLEL_MACS
+        )
+
+    def forward_backward(self, noisy: np.ndarray, clean: np.ndarray, loss, grad_buf: np.ndarray) -> float:
+        """Fill ``model.grads`` for the batch; returns the batch's loss.
+
+        noisy, clean, grad_buf : (batch, n_pixels) float32; ``grad_buf`` is scratch.
+        """
+        n = len(noisy)
+        h = n // 2
+        future = _pool.submit(_half_step, self.twins, noisy[h:], clean[h:], loss, grad_buf[h:], n)
+        previous, _state.blocks = _split_count(), 1  # this half runs on one core too
+        try:
+            first = _half_step(self.model.layers, noisy[:h], clean[:h], loss, grad_buf[:h], n)
+        finally:
+            _state.blocks = previous
+        second = future.result()
+        self.model.grads += self.twin_grads
+        return first + second
+
+
+def _half_step(layers, x: np.ndarray, clean: np.ndarray, loss, grad_buf: np.ndarray, n_total: int) -> float:
+    """Forward, loss and backward of part of a batch, weighted by its share of ``n_total`` rows."""
+    for layer in layers:
+        x = layer.forward(x)
+    value, grad = loss.value_and_grad(x, clean, out=grad_buf)
+    share = len(x) / n_total
+    grad *= grad.dtype.type(share)
+    for i in range(len(layers) - 1, -1, -1):
+        grad = layers[i].backward(grad, need_input_grad=i > 0)
+    return value * share
 
 
 class training_threads:  # noqa: N801 - used as a context manager, like threadpool_limits

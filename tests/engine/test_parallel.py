@@ -68,3 +68,39 @@ def test_batches_prepared_on_another_core_train_exactly_as_in_line(monkeypatch):
 def test_stopping_mid_epoch_with_a_batch_in_preparation(monkeypatch):
     _, history = _train(monkeypatch, prefetch_values=1, stop_after=0)
     assert len(history.batch_loss) == 1 and history.epochs[-1]["complete"] is False
+
+
+def test_data_parallel_step_gives_the_whole_batch_gradient():
+    from engine.losses import MSE
+    from engine.nn import build_mlp
+
+    model = build_mlp([30, 12, 5, 12, 30], ["relu", "tanh", "relu", "sigmoid"], seed=2)
+    rng = np.random.default_rng(3)
+    x, clean = rng.random((9, 30), dtype=np.float32), rng.random((9, 30), dtype=np.float32)
+    loss, grad = MSE().value_and_grad(model.forward(x), clean, out=np.empty_like(x))
+    model.backward(grad)
+    serial = model.grads.copy()
+    with parallel.training_threads(2):
+        dp = parallel.DataParallel(model)
+        model.grads[:] = 0
+        dp_loss = dp.forward_backward(x, clean, MSE(), np.empty_like(x))
+    assert dp_loss == pytest.approx(loss, rel=1e-6)
+    np.testing.assert_allclose(model.grads, serial, rtol=1e-5, atol=1e-8)
+
+
+def test_resume_equals_an_uninterrupted_run_with_data_parallel_steps(monkeypatch, tmp_path):
+    from engine.nn import MLP, build_mlp
+    from engine.training import TrainConfig, Trainer
+
+    monkeypatch.setattr(parallel, "DATA_PARALLEL_MACS", 0)
+    x = (np.random.default_rng(5).random((90, 20)) > 0.6).astype(np.float32)
+    cfg = TrainConfig(epochs=4, batch_size=16, lr=0.01, noise=0.2, seed=3)
+    straight = build_mlp([20, 6, 20], ["relu", "sigmoid"], seed=1)
+    straight.fit(x, config=cfg)
+    first = build_mlp([20, 6, 20], ["relu", "sigmoid"], seed=1)
+    trainer = Trainer(first, TrainConfig(**{**cfg.__dict__, "epochs": 2}))
+    trainer.fit(x)
+    trainer.save_checkpoint(tmp_path / "run.ckpt.npz", next_epoch=2)
+    resumed = MLP.from_file(tmp_path / "run.ckpt.npz")
+    resumed.fit(x, config=cfg, initial_epoch=2, optimizer_state=resumed.optimizer_state)
+    np.testing.assert_array_equal(resumed.params, straight.params)
