@@ -12,8 +12,9 @@ machine hits all of them.
     .venv/bin/pip install -e '.[bench]'       # torch==2.13.0 (CPU) and psutil, bench only
     .venv/bin/python bench/train_speed.py              # add --blas-sweep for the thread settings
 
-``--blas-sweep`` also times the engine with 1 BLAS thread, 2 BLAS threads, and its default
-(1 BLAS thread, large products split by rows over Python threads).
+``--blas-sweep`` also times the engine with 1 BLAS thread, 2 BLAS threads, 1 BLAS thread with large
+products split by rows over Python threads, and its default (1 BLAS thread, large steps as two
+half-batches on two Python threads; see ``engine.parallel``).
 The process re-executes itself without OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE (they may pin
 OpenBLAS to a slower kernel) and prints the BLAS kernel and thread counts it ran with.
 """
@@ -159,9 +160,9 @@ def main() -> int:
     print(f"numpy BLAS: {blas_description()}")
     print(f"torch: {torch.get_num_threads()} threads, mkldnn={torch.backends.mkldnn.is_available()}, "
           f"mkl={torch.backends.mkl.is_available()}")  # fmt: skip
-    print(f"engine: BLAS on {parallel.training_threads.blas_threads} thread while training; products of "
-          f">= {parallel.SPLIT_MACS:,} multiply-adds split by rows over {parallel.training_threads().n_threads} "
-          f"Python threads")  # fmt: skip
+    print(f"engine: BLAS on {parallel.training_threads.blas_threads} thread while training, "
+          f"{parallel.training_threads().n_threads} Python threads; steps of >= {parallel.DATA_PARALLEL_MACS:,} "
+          f"params x batch run as two half-batches in parallel")  # fmt: skip
     print(f"data: {len(x)} MNIST training images, float32, Adam lr={LR}, noise sigma={SIGMA}, "
           f"median of {args.epochs * args.rounds} epochs after 1 warm-up, {args.rounds} round(s)\n")  # fmt: skip
 
@@ -192,21 +193,23 @@ def main() -> int:
 
     if args.blas_sweep:
         print("\nengine thread settings, img/s (median of the same number of epochs):")
-        settings = {
-            "1 BLAS thread, no split": (1, float("inf")),
-            f"{n_cores} BLAS threads, no split": (n_cores, float("inf")),
-            "1 BLAS thread + row split (default)": (1, parallel.SPLIT_MACS),
+        inf = float("inf")
+        settings = {  # (BLAS threads, DATA_PARALLEL_MACS, SPLIT_MACS)
+            "1 BLAS thread only": (1, inf, inf),
+            f"{n_cores} BLAS threads only": (n_cores, inf, inf),
+            "1 BLAS thread + product split": (1, inf, parallel.SPLIT_MACS),
+            "default": (1, parallel.DATA_PARALLEL_MACS, parallel.SPLIT_MACS),
         }
-        saved = (parallel.training_threads.blas_threads, parallel.SPLIT_MACS)
+        saved = (parallel.training_threads.blas_threads, parallel.DATA_PARALLEL_MACS, parallel.SPLIT_MACS)
         for widths, bs in cases:
             cells = []
-            for name, (blas_threads, split_macs) in settings.items():
-                parallel.training_threads.blas_threads, parallel.SPLIT_MACS = blas_threads, split_macs
+            for name, values in settings.items():
+                parallel.training_threads.blas_threads, parallel.DATA_PARALLEL_MACS, parallel.SPLIT_MACS = values
                 eng = EngineFit(widths, bs, x)
                 eng.run(1)
-                cells.append(f"{name}: {len(x) / statistics.median(eng.run(args.epochs)):>9,.0f}")
-            parallel.training_threads.blas_threads, parallel.SPLIT_MACS = saved
-            print(f"  {label(widths, bs):<24}" + "   ".join(cells))
+                cells.append(f"{name}: {len(x) / statistics.median(eng.run(args.epochs)):>8,.0f}")
+            parallel.training_threads.blas_threads, parallel.DATA_PARALLEL_MACS, parallel.SPLIT_MACS = saved
+            print(f"  {label(widths, bs):<24}" + " | ".join(cells))
     print(f"\nnumpy BLAS at exit: {blas_description()}")
     return 0
 
