@@ -5,16 +5,18 @@ MSE loss, backward, Adam step.  The engine runs through the ``MLP.fit``/``Traine
 run (its noise is the per-epoch bank of ``engine.noise.EpochNoise``); PyTorch draws its own
 ``torch.randn`` per batch and uses its fused CPU Adam, with ``torch.set_num_threads(cores)``
 (and, for reference, on one thread).  Same model, data (full MNIST training set, float32),
-batch size, optimizer, learning rate and noise sigma.  Each figure is the median over several
-timed epochs after a warm-up epoch; the sides run in alternating rounds so a busy moment on the
-machine hits all of them.
+batch size, optimizer, learning rate and noise sigma.  Each side runs in its own child process
+(so neither's threads or allocator state touch the other): a warm-up epoch, then timed epochs;
+the sides alternate for several rounds so a busy moment on the machine hits all of them, and
+each figure is the median epoch.
 
     .venv/bin/pip install -e '.[bench]'       # torch==2.13.0 (CPU) and psutil, bench only
     .venv/bin/python bench/train_speed.py              # add --blas-sweep for the thread settings
 
 ``--blas-sweep`` also times the engine with 1 BLAS thread, 2 BLAS threads, 1 BLAS thread with large
 products split by rows over Python threads, and its default (1 BLAS thread, large steps as two
-half-batches on two Python threads; see ``engine.parallel``).
+half-batches on two Python threads; see ``engine.parallel``), in the parent process.
+
 The process re-executes itself without OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE (they may pin
 OpenBLAS to a slower kernel) and prints the BLAS kernel and thread counts it ran with.
 """
@@ -31,8 +33,10 @@ if any(k in os.environ for k in _STRIPPED) and not os.environ.get("_DS_TRAIN_SPE
     os.execve(sys.executable, [sys.executable, *sys.argv], _env)
 
 import argparse  # noqa: E402
+import json  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
+import subprocess  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -137,62 +141,106 @@ def label(widths, batch_size) -> str:
     return f"{'-'.join(map(str, widths))} b{batch_size}"
 
 
+def child(args) -> int:
+    """One side of one case in its own process: warm-up epoch, then timed epochs; prints JSON."""
+    widths, bs = CASES[args.case]
+    x = np.ascontiguousarray(
+        Dataset(train_size=args.train_size, test_size=1, batch_size=1, data_dir=args.data, progress=False).train_u8
+    )
+    result: dict = {}
+    if args.child == "engine":
+        eng = EngineFit(widths, bs, x)
+        eng.run(1)  # warm-up: buffers, threads, allocator
+        result["seconds"] = eng.run(args.epochs)
+    else:
+        import torch
+
+        threads = (os.cpu_count() or 1) if args.child == "torch" else 1
+        tor = TorchRun(widths, bs, x, torch, threads)
+        tor.run(1)
+        tor.compute_seconds.clear()
+        result["seconds"] = tor.run(args.epochs)
+        result["compute_seconds"] = tor.compute_seconds
+    print("RESULT " + json.dumps(result), flush=True)
+    return 0
+
+
+def torch_description() -> str:
+    code = (
+        "import os, torch; torch.set_num_threads(os.cpu_count() or 1); "
+        "print(f'torch {torch.__version__}: {torch.get_num_threads()} threads, "
+        "mkldnn={torch.backends.mkldnn.is_available()}, mkl={torch.backends.mkl.is_available()}')"
+    )
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip()
+
+
+def run_child(side: str, case: int, args) -> dict:
+    cmd = [sys.executable, __file__, "--child", side, "--case", str(case), "--epochs", str(args.epochs),
+           "--train-size", str(args.train_size)]  # fmt: skip
+    if args.data:
+        cmd += ["--data", args.data]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"{side} child failed ({proc.returncode}): {proc.stderr.strip()[-600:]}")
+    return json.loads(lines[0].removeprefix("RESULT "))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=3, help="timed epochs per side per round (median taken)")
     parser.add_argument("--rounds", type=int, default=2, help="alternate engine/torch this many times")
     parser.add_argument("--train-size", type=int, default=60000)
     parser.add_argument("--data", help="MNIST folder (default $DENOISE_STUDIO_DATA)")
-    parser.add_argument("--blas-sweep", action="store_true", help="also time the engine forced to 1 and 2 BLAS threads")
+    parser.add_argument("--blas-sweep", action="store_true", help="also time the engine's thread settings")
     parser.add_argument("--only", choices=["small", "large"], help="run only these cases")
+    parser.add_argument("--child", choices=["engine", "torch", "torch1"], help=argparse.SUPPRESS)
+    parser.add_argument("--case", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
-
-    import torch
+    if args.child:
+        return child(args)
 
     n_cores = os.cpu_count() or 1
-    torch.set_num_threads(n_cores)
-    ds = Dataset(train_size=args.train_size, test_size=1, batch_size=1, data_dir=args.data, progress=False)
-    x = np.ascontiguousarray(ds.train_u8)
     stripped = os.environ.get("_DS_TRAIN_SPEED_CHILD") or "none were set"
     print(f"machine: {platform.processor() or platform.machine()}, {n_cores} cores, {platform.platform()}")
-    print(f"python {platform.python_version()}, numpy {np.__version__}, torch {torch.__version__}")
+    print(f"python {platform.python_version()}, numpy {np.__version__}; {torch_description()}")
     print(f"removed from env: {stripped}")
     print(f"numpy BLAS: {blas_description()}")
-    print(f"torch: {torch.get_num_threads()} threads, mkldnn={torch.backends.mkldnn.is_available()}, "
-          f"mkl={torch.backends.mkl.is_available()}")  # fmt: skip
     print(f"engine: BLAS on {parallel.training_threads.blas_threads} thread while training, "
           f"{parallel.training_threads().n_threads} Python threads; steps of >= {parallel.DATA_PARALLEL_MACS:,} "
           f"params x batch run as two half-batches in parallel")  # fmt: skip
-    print(f"data: {len(x)} MNIST training images, float32, Adam lr={LR}, noise sigma={SIGMA}, "
-          f"median of {args.epochs * args.rounds} epochs after 1 warm-up, {args.rounds} round(s)\n")  # fmt: skip
+    print(f"data: {args.train_size} MNIST training images, float32, Adam lr={LR}, noise sigma={SIGMA}; each side "
+          f"in its own process (warm-up epoch, then {args.epochs} timed), {args.rounds} interleaved round(s), "
+          f"median of {args.epochs * args.rounds} epochs\n")  # fmt: skip
 
-    cases = [c for c in CASES if args.only is None or (c[0] is LARGE) == (args.only == "large")]
+    cases = [i for i, c in enumerate(CASES) if args.only is None or (c[0] is LARGE) == (args.only == "large")]
     header = (f"{'model / batch':<26}{'engine img/s':>13}{f'torch {n_cores}thr':>12}{'ratio':>8}"
               f"{'torch 1thr':>12}{'vs best':>9}{f'torch {n_cores}thr compute':>21}{'load avg':>10}")  # fmt: skip
     print(header)
     print("-" * len(header))
-    for widths, bs in cases:
-        eng = EngineFit(widths, bs, x)
-        tor, tor1 = TorchRun(widths, bs, x, torch, n_cores), TorchRun(widths, bs, x, torch, 1)
-        for side in (eng, tor, tor1):  # warm-up: buffers, threads, allocator
-            side.run(1)
-        tor.compute_seconds.clear()
-        e_sec, t_sec, t1_sec = [], [], []
+    for case in cases:
+        widths, bs = CASES[case]
+        runs: dict[str, list[dict]] = {"engine": [], "torch": [], "torch1": []}
         for _ in range(args.rounds):
-            e_sec += eng.run(args.epochs)
-            t_sec += tor.run(args.epochs)
-            t1_sec += tor1.run(args.epochs)
-        e_rate, t_rate, t1_rate = (len(x) / statistics.median(v) for v in (e_sec, t_sec, t1_sec))
-        t_compute = len(x) / statistics.median(tor.compute_seconds)
+            for side in runs:
+                runs[side].append(run_child(side, case, args))
+        rates = {
+            side: args.train_size / statistics.median([s for r in results for s in r["seconds"]])
+            for side, results in runs.items()
+        }
+        compute = [s for r in runs["torch"] for s in r["compute_seconds"]]
+        t_compute = args.train_size / statistics.median(compute)
+        e_rate, t_rate, t1_rate = rates["engine"], rates["torch"], rates["torch1"]
         print(f"{label(widths, bs):<26}{e_rate:>13,.0f}{t_rate:>12,.0f}{e_rate / t_rate:>7.2f}x{t1_rate:>12,.0f}"
               f"{e_rate / max(t_rate, t1_rate):>8.2f}x{t_compute:>21,.0f}{os.getloadavg()[0]:>10.2f}")  # fmt: skip
         sys.stdout.flush()
-    torch.set_num_threads(n_cores)
     print("(ratio: engine / torch on all cores, as specified; vs best: engine / the faster torch setting; "
           "load avg: 1-min, after the case — other jobs share this machine)")
-
     if args.blas_sweep:
-        print("\nengine thread settings, img/s (median of the same number of epochs):")
+        print("\nengine thread settings, img/s (median of the same number of epochs, this process):")
+        x = np.ascontiguousarray(
+            Dataset(train_size=args.train_size, test_size=1, batch_size=1, data_dir=args.data, progress=False).train_u8
+        )
         inf = float("inf")
         settings = {  # (BLAS threads, DATA_PARALLEL_MACS, SPLIT_MACS)
             "1 BLAS thread only": (1, inf, inf),
@@ -201,7 +249,7 @@ def main() -> int:
             "default": (1, parallel.DATA_PARALLEL_MACS, parallel.SPLIT_MACS),
         }
         saved = (parallel.training_threads.blas_threads, parallel.DATA_PARALLEL_MACS, parallel.SPLIT_MACS)
-        for widths, bs in cases:
+        for widths, bs in (CASES[i] for i in cases):
             cells = []
             for name, values in settings.items():
                 parallel.training_threads.blas_threads, parallel.DATA_PARALLEL_MACS, parallel.SPLIT_MACS = values
