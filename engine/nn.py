@@ -118,29 +118,15 @@ class MLP:
         """
         self._require_layers()
         arr = np.asarray(x)
-        if arr.dtype.kind not in "biuf":
-            raise TypeError(f"predict() needs numeric input, got dtype {arr.dtype}")
-        square_image = arr.ndim == 2 and arr.shape[0] == arr.shape[1] and arr.size == self.n_in
-        single = arr.ndim == 1 or square_image
-        flat = (
-            arr.reshape(1, -1) if single else arr.reshape(len(arr), math.prod(arr.shape[1:])) if arr.ndim >= 2 else arr
-        )
-        if flat.ndim != 2 or flat.shape[1] != self.n_in:
-            raise ValueError(
-                f"predict() input must hold {self.n_in} values per image, as (n_in,), (28, 28), "
-                f"(batch, {self.n_in}) or (batch, 28, 28); got shape {arr.shape}"
-            )
-        with np.errstate(over="ignore"):
-            flat = np.asarray(flat, self.layers[0].dtype)
-        if not np.all(np.isfinite(flat)):
-            raise ValueError("predict() input contains NaN or infinite values (or values too large for float32)")
-        if len(flat) == 0:  # an empty batch: an empty answer of the right width
+        rows = self._as_rows(arr, self.n_in, "predict()")
+        if len(rows) == 0:  # an empty batch: an empty answer of the right width
             out = np.empty((0, self.n_out), self.layers[-1].dtype)
-            return out.reshape(arr.shape) if self.n_out == self.n_in else out
-        chunks = [self.forward(flat[i : i + PREDICT_CHUNK], False) for i in range(0, len(flat), PREDICT_CHUNK)]
-        out = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+        else:
+            chunks = [self.forward(rows[i : i + PREDICT_CHUNK], False) for i in range(0, len(rows), PREDICT_CHUNK)]
+            out = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
         if self.n_out == self.n_in:
             return out.reshape(arr.shape)
+        single = arr.ndim == 1 or (arr.ndim == 2 and arr.shape[1] != self.n_in)  # (n_in,) or one (28, 28) image
         return out[0] if single else out
 
     def encode(self, x: np.ndarray, depth: int | None = None) -> np.ndarray:
@@ -183,14 +169,15 @@ class MLP:
         elif arr.ndim == 2 and arr.size == width:  # one (28, 28) image
             rows = arr.reshape(1, width)
         else:
+            images = ", one (28, 28) image or (batch, 28, 28)" if width == 784 else ""
             raise ValueError(
-                f"{what} input must hold {width} values per row, as ({width},) or (batch, {width}); "
+                f"{what} input must hold {width} values per row, as ({width},) or (batch, {width}){images}; "
                 f"got shape {arr.shape}"
             )
         with np.errstate(over="ignore"):
             rows = np.asarray(rows, self.layers[0].dtype)
         if not np.all(np.isfinite(rows)):
-            raise ValueError(f"{what} input contains NaN or infinite values")
+            raise ValueError(f"{what} input contains NaN or infinite values (or values too large for float32)")
         return rows
 
     def bottleneck_index(self) -> int:
