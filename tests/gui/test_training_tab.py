@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 
 import numpy as np
@@ -131,7 +132,20 @@ def test_closing_mid_training_ends_the_thread(qtbot, window, tab):
     assert not tab.is_running()
 
 
-def test_start_stop_cycles_leave_no_threads(qtbot, tab):
+def live_objects() -> dict[str, int]:
+    """Models and workers still alive after a full garbage collection."""
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    from engine.nn import MLP
+    from gui.training_worker import TrainingWorker
+
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)  # run pending deleteLater()
+    gc.collect()
+    objects = gc.get_objects()
+    return {cls.__name__: sum(isinstance(o, cls) for o in objects) for cls in (MLP, TrainingWorker)}
+
+
+def test_start_stop_cycles_leave_no_threads_and_no_models_behind(qtbot, tab):
     tab.epochs.setValue(500)
 
     def cycle():
@@ -143,10 +157,11 @@ def test_start_stop_cycles_leave_no_threads(qtbot, tab):
             tab.stop_button.click()
 
     cycle()  # BLAS and Qt may start their pools on first use
-    baseline = os_threads()
+    baseline, objects = os_threads(), live_objects()
     for _ in range(5):
         cycle()
     assert os_threads() == baseline
+    assert live_objects() == objects  # each run's model copy and worker are freed: memory does not grow
     assert not tab.is_running()
 
 
