@@ -190,9 +190,9 @@ class DenoiseTab(QWidget):
         if self.compare_box.isChecked() and self._ensure_pca() is None:
             self.compare_box.setChecked(False)
         if self.explorer_box.isChecked():
-            self.set_explorer(False)
-            self.explorer_box.setChecked(False)
-        self.refresh()
+            self.explorer_box.setChecked(False)  # toggled -> set_explorer(False) -> refresh() with the new model
+        else:
+            self.refresh()
 
     def latent_size(self) -> int:
         m = self.model

@@ -130,3 +130,18 @@ def test_pca_comparison_reports_both_errors(qtbot, tab, tiny_mnist):
     assert tab.row.images[3].isVisible()
     assert {"model", "pca", "noisy"} <= set(tab.errors)
     assert "MSE" in tab.row.captions[3].text()
+
+
+def test_a_model_of_another_latent_width_ends_explorer_mode_cleanly(qtbot, tab, tiny_mnist):
+    from engine.metrics import mse
+    from engine.nn import build_mlp
+
+    tab.show_test_digit(0)
+    tab.explorer_box.setChecked(True)
+    wider = build_mlp([784, 32, 784], ["relu", "sigmoid"], seed=3)
+    tab.set_model(wider)  # decoding the old 16-value code with this model would raise
+    assert not tab.explorer_box.isChecked()
+    assert tab.code.shape == (32,)
+    expected = wider.predict(tab.noisy.reshape(1, 784)).reshape(28, 28)
+    np.testing.assert_allclose(tab.recon, expected, rtol=1e-6)
+    assert tab.errors["model"] == pytest.approx(mse(expected, tab.clean))
