@@ -129,10 +129,8 @@ class LossPlot(pg.PlotWidget):
     def set_baselines(self, identity: float | None, pca: float | None, components: int | None = None) -> None:
         """Dashed levels: the noisy input's error and PCA's (with ``components`` components)."""
         for line, value in ((self.identity_line, identity), (self.pca_line, pca)):
-            line.setVisible(value is not None)
-            if value is not None:
-                line.setValue(np.log10(value) if self._log else value)
-                line._true = value
+            line._true = value
+            self._place(line)
         if components is not None:
             self.pca_line.label.format = f"PCA-{components} {{value:.4f}}"
         self._relabel()
@@ -154,10 +152,17 @@ class LossPlot(pg.PlotWidget):
         self._log = on
         self.getPlotItem().setLogMode(y=on)
         for line in (self.identity_line, self.pca_line):
-            true = getattr(line, "_true", None)
-            if true is not None:
-                line.setValue(np.log10(true) if on else true)
+            self._place(line)
         self._relabel()
+
+    def _place(self, line) -> None:
+        """Put a baseline at its level; hide it when there is none, or when it is 0 on a log axis
+        (training at sigma = 0 makes the noisy-input level 0, and log10(0) breaks the view)."""
+        true = getattr(line, "_true", None)
+        shown = true is not None and (true > 0 or not self._log)
+        line.setVisible(shown)
+        if shown:
+            line.setValue(np.log10(true) if self._log else true)
 
     def _relabel(self) -> None:
         """Keep the labels in loss units, also on a log axis."""
