@@ -58,8 +58,8 @@ def parse_layers(text: str) -> tuple[list[int], list[str]]:
             raise UsageError(f"--layers item {item!r}: unknown activation; allowed: {', '.join(ACTIVATIONS)}")
         widths += numbers
         activations.append(parts[-1].lower())
-    if widths[0] != widths[-1]:
-        raise UsageError(f"an autoencoder must map n -> n; --layers goes {widths[0]} -> {widths[-1]}")
+    if widths[0] != 784 or widths[-1] != 784:
+        raise UsageError(f"the network must map MNIST's 784 pixels to 784; --layers goes {widths[0]} -> {widths[-1]}")
     return widths, activations
 
 

@@ -189,6 +189,8 @@ class training_threads:  # noqa: N801 - used as a context manager, like threadpo
         if self.n_threads > 1:
             with _lock:
                 if _pool is None or _workers < self.n_threads - 1:  # a bigger pool; an old one may still be in use
+                    if _pool is not None:
+                        _pool.shutdown(wait=False)  # its queued work still runs; then its threads end
                     _workers = self.n_threads - 1
                     _pool = ThreadPoolExecutor(max_workers=_workers, thread_name_prefix="engine-matmul")
         _state.blocks = self.n_threads

@@ -130,11 +130,12 @@ class Trainer:
         first_loss = None
         self.stop_training = False
         self.callbacks.set_trainer(self)
-        self.callbacks.on_train_begin({"epochs": float(cfg.epochs), "initial_epoch": float(initial_epoch)})
         end_logs: dict = {}
-        threads = parallel.training_threads()  # BLAS on one thread; large products split over the cores
-        threads.__enter__()
-        try:
+        threads = None
+        try:  # from here on, on_train_end always runs and the thread settings are always restored
+            self.callbacks.on_train_begin({"epochs": float(cfg.epochs), "initial_epoch": float(initial_epoch)})
+            # BLAS on one thread; large products split over the cores
+            threads = parallel.training_threads().__enter__()
             data_parallel = parallel.DataParallel(self.model) if parallel.DataParallel.usable(self.model, bs) else None
             feed = _BatchFeed(x_train, bs, prefetch=data_parallel is None)
             for epoch in range(initial_epoch, cfg.epochs):
@@ -209,7 +210,8 @@ class Trainer:
         finally:
             if feed is not None:
                 feed.close()
-            threads.__exit__(None, None, None)
+            if threads is not None:
+                threads.__exit__(None, None, None)
             end_logs = {**end_logs, "stopped": self.stop_training}
             self.callbacks.on_train_end(end_logs)
         return self.history

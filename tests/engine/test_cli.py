@@ -66,6 +66,7 @@ def test_resume_continues_to_the_same_weights_as_a_straight_run(tiny_mnist, tmp_
         ["train", "--layers", "784:10"],
         ["train", "--layers", "784:10:swish,784:sigmoid"],
         ["train", "--layers", "784:10:relu,100:sigmoid"],
+        ["train", "--layers", "100:10:relu,100:sigmoid"],
         ["train", "--epochs", "zero"],
         ["train", "--optimizer", "lbfgs"],
         ["train", "--batch-size", "0"],
