@@ -231,9 +231,13 @@ class MLP:
             )
         trainer = Trainer(self, config, list(callbacks))
         if history is not None:
-            trainer.history.batch_loss[:0] = history.batch_loss
-            # an epoch cut short before the checkpoint is run again: keep only the epochs before it
-            trainer.history.epochs[:0] = [e for e in history.epochs if e.get("epoch", -1) < initial_epoch]
+            # an epoch cut short before the checkpoint is run again: keep only the epochs before it,
+            # and only their batch losses
+            kept = [e for e in history.epochs if e.get("epoch", -1) < initial_epoch]
+            n_batches = sum(e.get("batches", 0) for e in kept)
+            all_counted = all("batches" in e for e in kept)
+            trainer.history.batch_loss[:0] = history.batch_loss[:n_batches] if all_counted else history.batch_loss
+            trainer.history.epochs[:0] = kept
         if optimizer_state:
             self._load_optimizer_state(trainer.optimizer, optimizer_state)
         try:

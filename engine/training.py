@@ -195,6 +195,7 @@ class Trainer:
                     "samples_per_s": seen / seconds if seconds > 0 else 0.0,
                     "lr": self.optimizer.lr,
                     "complete": seen == n,
+                    "batches": -(-seen // bs),
                 }
                 if val_noisy is not None:
                     pred = self.model.predict(val_noisy)

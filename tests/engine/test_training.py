@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.callbacks import Callback
+from engine.callbacks import Callback, History
 from engine.nn import MLP, build_mlp
 from engine.training import TrainConfig, Trainer
 
@@ -141,3 +141,12 @@ def test_a_checkpoint_of_an_epoch_cut_short_runs_that_epoch_again(tmp_path):
     assert saved.metadata["resume"]["next_epoch"] == 1
     assert [e["complete"] for e in saved.metadata["resume"]["history"]["epochs"]] == [True, False]
     assert np.array_equal(saved.params, model.params)  # the weights so far are kept
+
+    # resuming runs the cut epoch again; the history holds each epoch's batches once
+    resumed = MLP.from_file(ckpt)
+    state = resumed.metadata["resume"]
+    history = History(state["history"]["batch_loss"], state["history"]["epochs"])
+    resumed.fit(tiny_images(), epochs=3, batch_size=8, initial_epoch=1, history=history,
+                optimizer_state=resumed.optimizer_state)  # fmt: skip
+    assert [e["epoch"] for e in resumed.metadata["history"]["epochs"]] == [0, 1, 2]
+    assert len(resumed.metadata["history"]["batch_loss"]) == 3 * 6  # 48 images, batches of 8
