@@ -122,6 +122,13 @@ class Dense:
         twin._buffers = {}
         return twin
 
+    def release_buffers(self) -> None:
+        """Drop what training cached (batch buffers, the last input and output): a trained model
+        kept in the app should not hold tens of MB of scratch space."""
+        self._buffers.clear()
+        self._x = None
+        self.activation.out = None
+
     def spec(self) -> dict:
         """The JSON description stored in model files."""
         spec = {"type": "Dense", "n_in": self.n_in, "n_out": self.n_out, "activation": self.activation.key}

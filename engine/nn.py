@@ -243,6 +243,8 @@ class MLP:
         try:
             trainer.fit(x_train, x_val, initial_epoch=initial_epoch)
         finally:
+            for layer in self.layers:
+                layer.release_buffers()
             self.metadata.update(
                 training=asdict(config),
                 history=trainer.history.to_dict(),
@@ -348,7 +350,8 @@ class MLP:
 
     def copy(self) -> MLP:
         """An independent copy: its own parameter vector, the same metadata (deep-copied)."""
-        twin = MLP(copy.deepcopy(self.layers))
+        twin = MLP(Dense(ly.n_in, ly.n_out, ly.activation, seed=0, dtype=ly.dtype) for ly in self.layers)
+        np.copyto(twin.params, self.params)
         twin.metadata = copy.deepcopy(self.metadata)
         twin.path = self.path
         return twin
