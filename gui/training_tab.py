@@ -422,8 +422,11 @@ class TrainingTab(QWidget):
             return
         self._refresh_progress()  # the last batch's numbers first, then the verdict
         if not self._failed:
-            stopped = self.progress.value() < 1000
-            verdict = "Stopped" if stopped else "Done"
+            worker = self._worker
+            if worker is not None and isinstance(worker.error, TrainingDiverged):
+                verdict = "Diverged (weights restored)"
+            else:
+                verdict = "Stopped" if worker is not None and worker.stop_requested else "Done"
             last = self._last_epoch
             if last is not None:
                 detail = f"{int(last['epoch']) + 1} epoch{'s' if last['epoch'] else ''}"

@@ -132,6 +132,10 @@ class TrainingWorker(QObject):
         self._stop_requested = True
         self._run_event.set()  # a paused worker must wake up to stop
 
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop_requested
+
     def set_lr(self, lr: float) -> None:
         self._pending_lr = float(lr)
 

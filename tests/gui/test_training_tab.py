@@ -115,6 +115,7 @@ def test_divergence_shows_a_dialog_and_marks_the_curve(qtbot, window, tab, dialo
     assert any("diverged" in text for text in dialogs_shown)
     assert tab.plot.diverged_line.isVisible()
     assert np.all(np.isfinite(window.model.params))  # weights restored by the engine
+    assert tab.progress_label.text().startswith("Diverged")
 
 
 def test_closing_mid_training_ends_the_thread(qtbot, window, tab):
