@@ -127,9 +127,23 @@ def install_excepthook(parent_getter) -> None:
     sys.excepthook = hook
 
 
+def single_thread_blas() -> None:
+    """Run BLAS on one thread for the whole app, set once on the main thread before any worker.
+
+    Training (engine.parallel) wants one BLAS thread and spreads work over the cores itself; if
+    it changed the process-wide setting at each Start while the GUI thread or the baselines
+    thread were inside a BLAS call, that change would race with them.  The app's own products
+    (one drawing, a PCA fit) are small enough for one thread.
+    """
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Open the main window with the shipped model; returns the event loop's exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    single_thread_blas()
     app = make_app(argv)
     from gui.main_window import MainWindow
 
