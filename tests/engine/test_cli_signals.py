@@ -64,14 +64,16 @@ def _next_epoch(path: Path) -> int:
     return header["metadata"]["resume"]["next_epoch"]
 
 
-def _interrupt(proc: subprocess.Popen) -> tuple[int, str]:
-    proc.send_signal(signal.SIGINT)
+def _interrupt(proc: subprocess.Popen, times: int = 1) -> tuple[int, str]:
+    """Press Ctrl-C ``times`` times, then wait for the child: (exit code, stderr)."""
+    for _ in range(times):
+        proc.send_signal(signal.SIGINT)
     try:
         _, err = proc.communicate(timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.communicate()
-        pytest.fail("the child did not stop after Ctrl-C")
+        pytest.fail(f"the child did not stop after {times} Ctrl-C")
     return proc.returncode, err
 
 
@@ -121,14 +123,7 @@ def test_a_second_ctrl_c_aborts_and_loses_nothing(tiny_mnist, tmp_path):
     out, ckpt = tmp_path / "model.npz", tmp_path / "model.ckpt.npz"
     proc = _start([*TRAIN, "--epochs", "100000", "-o", str(out)], tiny_mnist)
     _wait_for(lambda: _next_epoch(ckpt) >= 1, proc, "the first checkpoint")
-    proc.send_signal(signal.SIGINT)
-    proc.send_signal(signal.SIGINT)
-    try:
-        _, err = proc.communicate(timeout=TIMEOUT)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
-        pytest.fail("the child did not stop after two Ctrl-C")
+    _, err = _interrupt(proc, times=2)
     # Depending on where the second signal lands, the run aborts (1) or has already saved and finished (0).
     assert proc.returncode in (0, 1), err
     assert "Traceback" not in err
