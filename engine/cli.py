@@ -141,6 +141,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         model = MLP.from_file(args.resume)
         config, initial_epoch, history, train_size, test_size = _read_checkpoint(model, args)
         optimizer_state = model.optimizer_state
+        _warn_ignored_flags(args, config)
     else:
         widths, activations = parse_layers(args.layers)
         try:
@@ -224,6 +225,22 @@ def _read_checkpoint(model: MLP, args: argparse.Namespace) -> tuple[TrainConfig,
         raise ModelFileError(path, f"the checkpoint's training settings are invalid ({exc})") from None
     history = History(hist.get("batch_loss"), hist.get("epochs"))
     return config, next_epoch, history, train_size, test_size
+
+
+def _warn_ignored_flags(args: argparse.Namespace, config: TrainConfig) -> None:
+    """A resumed run keeps the checkpoint's settings: say so when the command line asked for others."""
+    defaults = TrainConfig()
+    asked = {
+        "--batch-size": (args.batch_size, defaults.batch_size, config.batch_size),
+        "--lr": (args.lr, defaults.lr, config.lr),
+        "--optimizer": (args.optimizer, defaults.optimizer, config.optimizer),
+        "--noise": (args.noise, defaults.noise, config.noise),
+        "--seed": (args.seed, defaults.seed, config.seed),
+        "--loss": (args.loss, defaults.loss, config.loss),
+    }
+    ignored = [f"{flag} {given}" for flag, (given, default, kept) in asked.items() if given not in (default, kept)]
+    if ignored:
+        print(f"warning: resuming keeps the checkpoint's settings; ignored {', '.join(ignored)}", file=sys.stderr)
 
 
 def _is_count(value: object, minimum: int = 1) -> bool:

@@ -87,3 +87,14 @@ def test_failures_exit_1_with_a_one_line_reason(tmp_path, capsys):
     assert main(["summary", str(bad)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "broken.npz" in err[0]
+
+
+def test_resume_says_which_flags_it_ignores(tiny_mnist, tmp_path, capsys):
+    common = ["--batch-size", "16", "--train-size", "64", "--test-size", "16", "--quiet"]
+    assert main(["train", "--epochs", "1", *common, "-o", str(tmp_path / "part.npz")]) == 0
+    capsys.readouterr()
+    argv = ["train", "--resume", str(tmp_path / "part.ckpt.npz"), "--epochs", "2", "--lr", "0.5", "--quiet"]
+    assert main([*argv, "-o", str(tmp_path / "more.npz")]) == 0
+    err = capsys.readouterr().err
+    assert "ignored --lr 0.5" in err and "--batch-size" not in err
+    assert MLP.from_file(tmp_path / "more.npz").metadata["training"]["lr"] == 0.001
