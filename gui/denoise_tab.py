@@ -340,11 +340,9 @@ class DenoiseTab(QWidget):
         self.noisy = add_noise(flat, self.sigma, np.random.default_rng(self.noise_seed)).reshape(28, 28)
         model = self.model
         explorer = self.explorer_box.isChecked()
-        if explorer:
-            self.recon = model.decode(self.code[None, :]).reshape(28, 28)
-        else:
+        if not explorer:  # the code of the noisy input; the reconstruction decodes it (one encoder pass)
             self.code = model.encode(self.noisy.reshape(1, 784))[0].copy()
-            self.recon = model.predict(self.noisy)
+        self.recon = model.decode(self.code[None, :]).reshape(28, 28)
         self.errors = {"noisy": mse(self.noisy, self.clean), "model": mse(self.recon, self.clean)}
         self.input_view.set_image(self.clean)
         self.row.set_image(0, self.clean, "target")
