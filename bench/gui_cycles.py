@@ -20,8 +20,8 @@ from PySide6.QtCore import QEventLoop, QSettings, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
 
 from engine.nn import build_mlp  # noqa: E402
-from gui.app import apply_theme  # noqa: E402
 from gui.main_window import MainWindow  # noqa: E402
+from gui.theme import apply_theme  # noqa: E402
 
 
 def os_threads() -> int:
@@ -67,14 +67,14 @@ def main() -> None:
     tab = window.training_tab
     rng = np.random.default_rng(0)
     tab.arrays = (rng.integers(0, 256, (512, 784), dtype=np.uint8), rng.integers(0, 256, (64, 784), dtype=np.uint8))
-    tab.epochs.setValue(1000)
-    tab.batch_size.setValue(16)
+    tab.form.epochs.setValue(1000)
+    tab.form.batch_size.setValue(16)
 
     print(f"{'cycle':>6} {'OS threads':>11} {'RSS MB':>8}")
     first = None
     for cycle in range(1, args.cycles + 1):
-        wait_for(tab.batchReceived, tab.start_button.click)
-        wait_for(tab.runFinished, tab.stop_button.click)
+        wait_for(tab.run.batches, tab.start_button.click)
+        wait_for(tab.run.finished, tab.stop_button.click)
         if cycle == 1 or cycle % 10 == 0:
             row = (os_threads(), rss_mb())
             first = first or row

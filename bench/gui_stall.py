@@ -57,10 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     window.show()
     tab = window.training_tab
     window.tabs.setCurrentWidget(tab)
-    tab.epochs.setValue(args.epochs)
-    tab.train_size.setValue(args.train_size)
+    tab.form.epochs.setValue(args.epochs)
+    tab.form.train_size.setValue(args.train_size)
     if args.batch_size:
-        tab.batch_size.setValue(args.batch_size)
+        tab.form.batch_size.setValue(args.batch_size)
     app.processEvents()
 
     gaps: list[float] = []
@@ -82,10 +82,10 @@ def main(argv: list[str] | None = None) -> int:
     timer = QTimer()
     timer.setInterval(TICK_MS)
     timer.timeout.connect(tick)
-    tab.batchReceived.connect(lambda logs: batches.append(logs["samples_per_s"]))
+    tab.run.batches.connect(lambda logs: batches.extend(entry["samples_per_s"] for entry in logs))
     tab.modelTrained.connect(on_trained)
-    done = {"flag": False}
-    tab.runFinished.connect(lambda: done.__setitem__("flag", True))
+    done: dict = {}
+    tab.run.finished.connect(lambda result: done.__setitem__("result", result))
 
     clock.start()
     timer.start()
@@ -101,20 +101,20 @@ def main(argv: list[str] | None = None) -> int:
     state["last"] = None
     started = time.perf_counter()
     tab.start()
-    while not done["flag"]:
+    while "result" not in done:
         app.processEvents()
         time.sleep(0.0005)
     elapsed = time.perf_counter() - started
     timer.stop()
-    if tab.last_error:
-        print(f"training failed: {tab.last_error}")
+    if done["result"].verdict == "failed":
+        print(f"training failed: {done['result'].error}")
         return 1
 
     g = np.array(gaps)
     worst = g.max() - TICK_MS if g.size else float("nan")
     print(f"BLAS: {blas_info()}")
     print(
-        f"trained {args.epochs} epoch(s) on {args.train_size} images, batch {tab.batch_size.value()}: "
+        f"trained {args.epochs} epoch(s) on {args.train_size} images, batch {tab.form.batch_size.value()}: "
         f"{elapsed:.1f} s wall, {len(batches)} batches, last {batches[-1] if batches else 0:,.0f} img/s"
     )
     print(f"timer ticks: {g.size}, median gap {np.median(g):.1f} ms, p99 {np.percentile(g, 99):.1f} ms")

@@ -13,9 +13,9 @@ each figure is the median epoch.
     .venv/bin/pip install -e '.[bench]'       # torch==2.13.0 (CPU) and psutil, bench only
     .venv/bin/python bench/train_speed.py              # add --blas-sweep for the thread settings
 
-``--blas-sweep`` also times the engine with 1 BLAS thread, 2 BLAS threads, 1 BLAS thread with large
-products split by rows over Python threads, and its default (1 BLAS thread, large steps as two
-half-batches on two Python threads; see ``engine.parallel``), in the parent process.
+``--blas-sweep`` also times the engine with serial steps on 1 BLAS thread, serial steps on 2 BLAS
+threads, and its default (1 BLAS thread, large steps as two half-batches on two Python threads;
+see ``engine.steps``), in the parent process.
 
 The process re-executes itself without OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE (they may pin
 OpenBLAS to a slower kernel) and prints the BLAS kernel and thread counts it ran with.
@@ -45,10 +45,11 @@ import threadpoolctl  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine import parallel  # noqa: E402
+from engine import steps  # noqa: E402
 from engine.callbacks import Callback  # noqa: E402
 from engine.dataset import Dataset  # noqa: E402
 from engine.nn import build_mlp  # noqa: E402
+from engine.training import TrainConfig, Trainer  # noqa: E402
 
 SMALL = [784, 10, 784]
 LARGE = [784, 256, 64, 256, 784]
@@ -74,18 +75,17 @@ class EpochTimer(Callback):
 
 
 class EngineFit:
-    """The engine for ``epochs`` epochs in one ``MLP.fit`` call (the way users run it)."""
+    """The engine for ``epochs`` epochs in one ``Trainer.fit`` call (what ``MLP.fit`` runs);
+    ``parallel`` as ``Trainer`` takes it (None: the engine decides, as for users)."""
 
-    def __init__(self, widths, batch_size, x_u8):
+    def __init__(self, widths, batch_size, x_u8, parallel: bool | None = None):
         self.model = build_mlp(widths, activations(widths), seed=0)
-        self.batch_size, self.x = batch_size, x_u8
+        self.batch_size, self.x, self.parallel = batch_size, x_u8, parallel
 
     def run(self, epochs: int) -> list[float]:
         timer = EpochTimer()
-        self.model.fit(
-            self.x, epochs=epochs, batch_size=self.batch_size, lr=LR, optimizer="adam", noise=SIGMA,
-            seed=0, callbacks=[timer],
-        )  # fmt: skip
+        config = TrainConfig(epochs=epochs, batch_size=self.batch_size, lr=LR, optimizer="adam", noise=SIGMA, seed=0)
+        Trainer(self.model, config, [timer], parallel=self.parallel).fit(self.x)
         return timer.seconds
 
 
@@ -206,9 +206,8 @@ def main() -> int:
     print(f"python {platform.python_version()}, numpy {np.__version__}; {torch_description()}")
     print(f"removed from env: {stripped}")
     print(f"numpy BLAS: {blas_description()}")
-    print(f"engine: BLAS on {parallel.training_threads.blas_threads} thread while training, "
-          f"{parallel.training_threads().n_threads} Python threads; steps of >= {parallel.DATA_PARALLEL_MACS:,} "
-          f"params x batch run as two half-batches in parallel")  # fmt: skip
+    print(f"engine: BLAS on {Trainer.blas_threads} thread while training, {steps.available_cores()} cores; steps of "
+          f">= {steps.DATA_PARALLEL_MACS:,} params x batch run as two half-batches in parallel")  # fmt: skip
     print(f"data: {args.train_size} MNIST training images, float32, Adam lr={LR}, noise sigma={SIGMA}; each side "
           f"in its own process (warm-up epoch, then {args.epochs} timed), {args.rounds} interleaved round(s), "
           f"median of {args.epochs * args.rounds} epochs\n")  # fmt: skip
@@ -241,22 +240,19 @@ def main() -> int:
         x = np.ascontiguousarray(
             Dataset(train_size=args.train_size, test_size=1, batch_size=1, data_dir=args.data, progress=False).train_u8
         )
-        inf = float("inf")
-        settings = {  # (BLAS threads, DATA_PARALLEL_MACS, SPLIT_MACS)
-            "1 BLAS thread only": (1, inf, inf),
-            f"{n_cores} BLAS threads only": (n_cores, inf, inf),
-            "1 BLAS thread + product split": (1, inf, parallel.SPLIT_MACS),
-            "default": (1, parallel.DATA_PARALLEL_MACS, parallel.SPLIT_MACS),
+        settings = {  # (BLAS threads while training, parallel steps)
+            "serial, 1 BLAS thread": (1, False),
+            f"serial, {n_cores} BLAS threads": (n_cores, False),
+            "default": (1, None),
         }
-        saved = (parallel.training_threads.blas_threads, parallel.DATA_PARALLEL_MACS, parallel.SPLIT_MACS)
         for widths, bs in (CASES[i] for i in cases):
             cells = []
-            for name, values in settings.items():
-                parallel.training_threads.blas_threads, parallel.DATA_PARALLEL_MACS, parallel.SPLIT_MACS = values
-                eng = EngineFit(widths, bs, x)
+            for name, (blas, parallel) in settings.items():
+                Trainer.blas_threads = blas
+                eng = EngineFit(widths, bs, x, parallel)
                 eng.run(1)
                 cells.append(f"{name}: {len(x) / statistics.median(eng.run(args.epochs)):>8,.0f}")
-            parallel.training_threads.blas_threads, parallel.DATA_PARALLEL_MACS, parallel.SPLIT_MACS = saved
+            Trainer.blas_threads = 1
             print(f"  {label(widths, bs):<24}" + " | ".join(cells))
     print(f"\nnumpy BLAS at exit: {blas_description()}")
     return 0

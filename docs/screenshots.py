@@ -65,15 +65,17 @@ def main() -> int:
     window.set_model(build_mlp([784, 10, 784], ["relu", "sigmoid"], seed=0), name="untitled", dirty=True)
     training = window.training_tab
     window.tabs.setCurrentWidget(training)
-    training.epochs.setValue(4)
-    training.batch_size.setValue(64)
-    training.noise.setValue(0.1)
+    training.form.epochs.setValue(4)
+    training.form.batch_size.setValue(64)
+    training.form.noise.setValue(0.1)
     loop = QEventLoop()
-    training.runFinished.connect(loop.quit)
+    results = []
+    training.run.finished.connect(results.append)
+    training.run.finished.connect(loop.quit)
     training.start()
     loop.exec()
-    if training.last_error:
-        print(f"training failed: {training.last_error}")
+    if results[0].verdict == "failed":
+        print(f"training failed: {results[0].error}")
         return 1
     settle(app, 300)
     window.grab().save(str(OUT / "training.png"))
@@ -81,7 +83,7 @@ def main() -> int:
     # The dialog for a damaged model file (the text the app shows)
     bad = Path(tempfile.mkdtemp()) / "my_model.npz"
     bad.write_bytes(b"not a model")
-    from engine.model_io import ModelFileError
+    from engine.model_format import ModelFileError
     from engine.nn import MLP
 
     try:

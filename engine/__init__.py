@@ -1,3 +1,20 @@
-"""Denoise Studio's pure-NumPy neural-network engine (never imports Qt)."""
+"""Denoise Studio's pure-NumPy neural-network engine (never imports Qt).
+
+Modules by layer; imports point down the list or sideways, never up (``tests/test_import_graph.py``):
+
+- interface: ``cli`` (train / evaluate / summary), ``__main__``
+- training: ``training`` (the one Trainer loop, ``TrainConfig``, ``ResumeState``), ``steps`` (serial or
+  data-parallel steps), ``callbacks``, ``checkpoint`` (resume state saved and loaded), ``losses``,
+  ``optimizers``
+- the model: ``nn`` (MLP), ``layers`` (Dense), ``activations``, ``initializers``, ``summary``
+- analysis: ``baselines`` (noisy input and PCA-k levels), ``pca``, ``metrics``
+- data: ``dataset`` (MNIST as batches), ``download``, ``idx``, ``noise``, ``preprocess`` (drawing -> 28x28),
+  ``images`` (uint8 / float pixel conventions)
+- file formats: ``model_format`` (the model file), ``model_paths`` (shipped models by name),
+  ``safe_npz`` (reading archives without pickle), ``atomic`` (crash-safe writes)
+
+The model and training layers never import the data files' reader or the download: they train
+on arrays from anywhere.
+"""
 
 __version__ = "0.1.0"

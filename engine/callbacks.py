@@ -6,7 +6,6 @@ by setting ``self.trainer.stop_training = True``; the loop checks after every ba
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 
 
@@ -77,6 +76,14 @@ class History(Callback):
     def to_dict(self) -> dict:
         return {"epochs": self.epochs, "batch_loss": [round(v, 7) for v in self.batch_loss]}
 
+    def until(self, epoch: int) -> History:
+        """The epochs before ``epoch`` and only their batch losses (a resumed run runs an epoch cut
+        short again, so its batches must not be counted twice)."""
+        kept = [e for e in self.epochs if e.get("epoch", -1) < epoch]
+        if all("batches" in e for e in kept):
+            return History(self.batch_loss[: sum(e["batches"] for e in kept)], kept)
+        return History(self.batch_loss, kept)  # an old history without batch counts: keep its curve
+
 
 class ProgressBar(Callback):
     """A tqdm bar per epoch with the loss, samples/s and ETA (for the CLI)."""
@@ -118,18 +125,3 @@ class ProgressBar(Callback):
         if self._bar is not None:
             self._bar.close()
             self._bar = None
-
-
-class Checkpoint(Callback):
-    """Saves a resumable checkpoint (weights, optimizer state, epoch, history) after every epoch.
-
-    An epoch cut short (Ctrl-C, Stop) is saved too, with the weights so far; resuming runs that
-    epoch again in full rather than skipping its unseen batches.
-    """
-
-    def __init__(self, path: str | os.PathLike) -> None:
-        self.path = path
-
-    def on_epoch_end(self, epoch, logs):
-        next_epoch = epoch + 1 if logs.get("complete", True) else epoch
-        self.trainer.save_checkpoint(self.path, next_epoch=next_epoch)

@@ -12,20 +12,20 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from engine.activations import ACTIVATIONS
-from engine.callbacks import Callback, Checkpoint, History, ProgressBar
+from engine.callbacks import Callback, ProgressBar
+from engine.checkpoint import Checkpoint, load_checkpoint
 from engine.dataset import Dataset
 from engine.idx import DatasetFileError
-from engine.model_io import ModelFileError
+from engine.model_format import MAX_WIDTH, ModelFileError
 from engine.nn import MLP, build_mlp
 from engine.optimizers import OPTIMIZERS
 from engine.training import TrainConfig, TrainingDiverged
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
-MAX_WIDTH = 1_000_000
-"""The widest layer a model file may hold (``engine.model_io``)."""
 
 
 class UsageError(Exception):
@@ -132,16 +132,19 @@ class _SigintStops(Callback):
 def cmd_train(args: argparse.Namespace) -> int:
     output = Path(args.output)
     checkpoint = Path(args.checkpoint) if args.checkpoint else output.with_name(output.stem + ".ckpt.npz")
-    initial_epoch, optimizer_state, history = 0, None, None
+    resume = None
     if output.is_dir():
         raise UsageError(f"--output {output} is a folder; give a file name such as {output / 'model.npz'}")
     if checkpoint.resolve() == output.resolve():
         raise UsageError("--checkpoint and --output must be different files")
     if args.resume:
-        model = MLP.from_file(args.resume)
-        config, initial_epoch, history, train_size, test_size = _read_checkpoint(model, args)
-        optimizer_state = model.optimizer_state
+        run = load_checkpoint(args.resume)
+        model, resume = run.model, run.resume
+        config = replace(run.config, epochs=max(args.epochs, run.config.epochs))
+        train_size, test_size = run.train_size or args.train_size, run.test_size or args.test_size
         _warn_ignored_flags(args, config)
+        if resume.next_epoch >= config.epochs:
+            raise UsageError(f"the checkpoint already finished {resume.next_epoch} epochs; pass --epochs above that")
     else:
         widths, activations = parse_layers(args.layers)
         try:
@@ -173,18 +176,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     callbacks = [sigint, Checkpoint(checkpoint)]
     if not args.quiet:
         callbacks.append(ProgressBar(config.epochs))
-    if initial_epoch >= config.epochs:
-        raise UsageError(f"the checkpoint already finished {initial_epoch} epochs; pass --epochs above that")
     model.metadata["dataset"] = {"name": "mnist", "train_size": train_size, "test_size": dataset.test_size}
     try:
-        model.fit(
-            dataset,
-            config=config,
-            callbacks=callbacks,
-            initial_epoch=initial_epoch,
-            optimizer_state=optimizer_state,
-            history=history,
-        )
+        model.fit(dataset, config=config, callbacks=callbacks, resume=resume)
     except TrainingDiverged as exc:
         print(f"error: {exc}; {output} was not written", file=sys.stderr)
         return EXIT_FAILURE
@@ -194,37 +188,6 @@ def cmd_train(args: argparse.Namespace) -> int:
     state = "stopped early; resume with --resume " + str(checkpoint) if sigint.requested else "done"
     print(f"{state}: saved {output} (test MSE {scores['mse']:.5f} at sigma={config.noise:g})", file=sys.stderr)
     return EXIT_OK
-
-
-def _read_checkpoint(model: MLP, args: argparse.Namespace) -> tuple[TrainConfig, int, History, int, int]:
-    """(config, next epoch, history, train_size, test_size) from a loaded checkpoint, checked."""
-    path = model.path or args.resume
-    resume = model.metadata.get("resume")
-    if not isinstance(resume, dict):
-        raise ModelFileError(
-            path, "not a training checkpoint (no resume information); pass the .ckpt.npz file written while training"
-        )
-    saved, next_epoch, hist = resume.get("config"), resume.get("next_epoch"), resume.get("history") or {}
-    data = model.metadata.get("dataset") or {}
-    train_size, test_size = data.get("train_size", args.train_size), data.get("test_size", args.test_size)
-    ok = (
-        isinstance(saved, dict)
-        and _is_count(next_epoch, minimum=0)
-        and isinstance(hist, dict)
-        and isinstance(hist.get("batch_loss") or [], list)
-        and isinstance(hist.get("epochs") or [], list)
-        and isinstance(data, dict)
-        and _is_count(train_size)
-        and _is_count(test_size)
-    )
-    if not ok:
-        raise ModelFileError(path, "the checkpoint's resume information is damaged; start a new run instead")
-    try:
-        config = TrainConfig.from_dict({**saved, "epochs": max(args.epochs, _int_or(saved.get("epochs"), 0))})
-    except (ValueError, TypeError) as exc:
-        raise ModelFileError(path, f"the checkpoint's training settings are invalid ({exc})") from None
-    history = History(hist.get("batch_loss"), hist.get("epochs"))
-    return config, next_epoch, history, train_size, test_size
 
 
 def _warn_ignored_flags(args: argparse.Namespace, config: TrainConfig) -> None:
@@ -241,14 +204,6 @@ def _warn_ignored_flags(args: argparse.Namespace, config: TrainConfig) -> None:
     ignored = [f"{flag} {given}" for flag, (given, default, kept) in asked.items() if given not in (default, kept)]
     if ignored:
         print(f"warning: resuming keeps the checkpoint's settings; ignored {', '.join(ignored)}", file=sys.stderr)
-
-
-def _is_count(value: object, minimum: int = 1) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
-
-
-def _int_or(value: object, default: int) -> int:
-    return value if _is_count(value, minimum=0) else default
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:

@@ -13,15 +13,11 @@ import numpy as np
 
 from engine.download import MNIST_FILES, locate_mnist
 from engine.idx import DatasetFileError, read_idx
+from engine.images import to_unit_float
 from engine.noise import add_noise, check_sigma
 
 N_PIXELS = 784
 SIZES = {"train": 60000, "test": 10000}
-
-
-def to_unit_float(images_u8: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """uint8 pixels (..., 784) -> float32 in [0, 1]."""
-    return np.multiply(images_u8, np.float32(1 / 255), out=out, dtype=np.float32)
 
 
 def _check_count(name: str, value: object, maximum: int) -> int:

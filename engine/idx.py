@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.model_io import atomic_write
+from engine.atomic import atomic_write
 
 
 class DatasetFileError(Exception):

@@ -3,15 +3,13 @@
 Storage follows the seed's summary: ``W`` has shape ``(n_out, n_in)`` and ``b`` shape
 ``(n_out,)``.  ``z = x @ W.T + b`` costs no transpose copy: BLAS reads ``W.T`` as is.
 Buffers for ``z`` and the input gradient are kept per batch size, so a training step
-allocates nothing.  Products go through ``engine.parallel.matmul``, which splits large ones
-over the cores while training.
+allocates nothing.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from engine import parallel
 from engine.activations import Activation, get_activation
 from engine.initializers import default_initializer
 
@@ -84,7 +82,7 @@ class Dense:
         ``backward``; with ``training=False`` a fresh array is returned and nothing cached.
         """
         if training:
-            z = parallel.matmul(x, self.W.T, out=self._buffers_for(x.shape[0])[0])
+            z = np.matmul(x, self.W.T, out=self._buffers_for(x.shape[0])[0])
             self._x = x
         else:
             z = x @ self.W.T
@@ -101,26 +99,11 @@ class Dense:
         if x is None:
             raise RuntimeError("Dense.backward called before forward(training=True)")
         g_z = self.activation.backward(grad_out)  # (batch, n_out)
-        parallel.matmul(g_z.T, x, out=self.grad_W)  # (n_out, batch) @ (batch, n_in)
+        np.matmul(g_z.T, x, out=self.grad_W)  # (n_out, batch) @ (batch, n_in)
         np.sum(g_z, axis=0, out=self.grad_b)
         if not need_input_grad:
             return None
-        return parallel.matmul(g_z, self.W, out=self._buffers_for(x.shape[0])[1])
-
-    def twin(self, grad_W: np.ndarray, grad_b: np.ndarray) -> Dense:
-        """A layer sharing this one's ``W`` and ``b`` arrays, with its own gradients, buffers and
-        activation cache: a second thread trains it on another part of the batch.
-
-        grad_W : (n_out, n_in), grad_b : (n_out,) — where the twin's gradients go.
-        """
-        twin = Dense.__new__(Dense)
-        twin.n_in, twin.n_out, twin.dtype = self.n_in, self.n_out, self.dtype
-        twin.activation = get_activation(self.activation)  # a fresh instance: its own cache
-        twin.W, twin.b = self.W, self.b
-        twin.grad_W, twin.grad_b = grad_W, grad_b
-        twin._x = None
-        twin._buffers = {}
-        return twin
+        return np.matmul(g_z, self.W, out=self._buffers_for(x.shape[0])[1])
 
     def release_buffers(self) -> None:
         """Drop what training cached (batch buffers, the last input and output): a trained model

@@ -14,15 +14,16 @@ from dataclasses import asdict, fields, replace
 
 import numpy as np
 
-from engine import model_io
 from engine.callbacks import Callback, History
-from engine.dataset import to_unit_float
+from engine.images import as_unit_float
 from engine.layers import Dense
 from engine.metrics import mse as mean_squared_error
 from engine.metrics import psnr
+from engine.model_format import ModelFileError, activation_from_spec, read_model, write_model
+from engine.model_paths import resolve_model_path
 from engine.noise import check_sigma, fixed_noisy
 from engine.summary import format_summary
-from engine.training import TrainConfig, Trainer
+from engine.training import ResumeState, TrainConfig, Trainer
 
 PREDICT_CHUNK = 4096
 """Rows per forward pass in ``predict``: bounds memory on large inputs."""
@@ -62,20 +63,22 @@ class MLP:
         return self
 
     def _flatten(self) -> None:
-        """Move all weights into one vector and rebind each layer's arrays as views of it."""
+        """Move all weights into one new vector and rebind each layer's arrays as views of it."""
         dtype = self.layers[0].dtype
         total = sum(layer.n_params for layer in self.layers)
         params, grads = np.empty(total, dtype), np.zeros(total, dtype)
-        offset = 0
-        for layer in self.layers:
-            for name in ("W", "b"):
-                arr = getattr(layer, name)
-                view = params[offset : offset + arr.size].reshape(arr.shape)
-                view[...] = arr
-                setattr(layer, name, view)
-                setattr(layer, f"grad_{name}", grads[offset : offset + arr.size].reshape(arr.shape))
-                offset += arr.size
+        _bind(self.layers, params, grads, copy_values=True)
         self.params, self.grads = params, grads
+
+    def replica(self) -> MLP:
+        """A model sharing this one's parameter vector (the very same ``W``/``b`` arrays) with its own
+        gradient vector, activations and scratch buffers: another thread can run forward and backward
+        on it at the same time (``engine.steps.DataParallelStep``)."""
+        twin = MLP()
+        twin.layers = [Dense(ly.n_in, ly.n_out, ly.activation, seed=0, dtype=ly.dtype) for ly in self.layers]
+        twin.params, twin.grads = self.params, np.zeros_like(self.grads)
+        _bind(twin.layers, twin.params, twin.grads, copy_values=False)
+        return twin
 
     @property
     def n_in(self) -> int:
@@ -88,6 +91,11 @@ class MLP:
     @property
     def n_params(self) -> int:
         return int(self.params.size)
+
+    @property
+    def latent_width(self) -> int:
+        """Units of the narrowest hidden layer (the code); 0 for a model without layers."""
+        return self.layers[self.bottleneck_index()].n_out if self.layers else 0
 
     def layer_specs(self) -> list[dict]:
         return [layer.spec() for layer in self.layers]
@@ -192,9 +200,7 @@ class MLP:
         *,
         config: TrainConfig | None = None,
         callbacks: Sequence[Callback] = (),
-        initial_epoch: int = 0,
-        optimizer_state: dict | None = None,
-        history: History | None = None,
+        resume: ResumeState | None = None,
         **hyperparameters,
     ) -> History:
         """Train as a denoising autoencoder; a thin wrapper over ``Trainer.fit``.
@@ -207,6 +213,7 @@ class MLP:
         config : ``TrainConfig``; keyword arguments (``epochs``, ``batch_size``, ``lr``,
             ``optimizer``, ``momentum``, ``noise``, ``seed``, ``loss``) override its fields.
         callbacks : watchers of the loop (progress bars, checkpoints, the GUI bridge).
+        resume : continue an interrupted run from its checkpoint (``engine.checkpoint``).
         """
         self._require_layers()
         if "learning_rate" in hyperparameters:
@@ -230,18 +237,8 @@ class MLP:
                 f"x_train must be a Dataset or a NumPy array of shape (n, {self.n_in}), got {type(x_train).__name__}"
             )
         trainer = Trainer(self, config, list(callbacks))
-        if history is not None:
-            # an epoch cut short before the checkpoint is run again: keep only the epochs before it,
-            # and only their batch losses
-            kept = [e for e in history.epochs if e.get("epoch", -1) < initial_epoch]
-            n_batches = sum(e.get("batches", 0) for e in kept)
-            all_counted = all("batches" in e for e in kept)
-            trainer.history.batch_loss[:0] = history.batch_loss[:n_batches] if all_counted else history.batch_loss
-            trainer.history.epochs[:0] = kept
-        if optimizer_state:
-            self._load_optimizer_state(trainer.optimizer, optimizer_state)
         try:
-            trainer.fit(x_train, x_val, initial_epoch=initial_epoch)
+            trainer.fit(x_train, x_val, resume=resume)
         finally:
             for layer in self.layers:
                 layer.release_buffers()
@@ -253,21 +250,6 @@ class MLP:
         return trainer.history
 
     train = fit  # the seed's name
-
-    def _load_optimizer_state(self, optimizer, state: dict) -> None:
-        """Restore a checkpoint's optimizer state, checked against this model and optimizer."""
-        for key, value in state.items():
-            if np.ndim(value) and np.shape(value) != (self.n_params,):
-                raise ValueError(
-                    f"optimizer_state[{key!r}] has shape {np.shape(value)} but the model has {self.n_params} "
-                    "parameters: the state belongs to another model"
-                )
-        try:
-            optimizer.load_state_dict(state)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(
-                f"optimizer_state does not fit the {optimizer.name} optimizer (missing or bad entry {exc})"
-            ) from None
 
     def evaluate(self, images, noise: float = 0.1, seed: int | None = None) -> dict[str, float]:
         """MSE and PSNR of reconstructions of clean test images under a fixed noise draw.
@@ -290,7 +272,7 @@ class MLP:
             raise ValueError(
                 f"evaluate() images must be (n, {self.n_in}) or (n, 28, 28) with n >= 1, got shape {images.shape}"
             )
-        clean = to_unit_float(images) if images.dtype == np.uint8 else np.asarray(images, np.float32)
+        clean = as_unit_float(images)
         clean = clean.reshape(len(clean), -1)
         noisy = fixed_noisy(clean, noise) if seed is None else fixed_noisy(clean, noise, seed)
         err = mean_squared_error(self.predict(noisy), clean)
@@ -317,7 +299,7 @@ class MLP:
             metadata["resume"] = resume
         else:
             metadata.pop("resume", None)
-        model_io.write_model(path, self.layer_specs(), arrays, metadata)
+        write_model(path, self.layer_specs(), arrays, metadata)
 
     def load(self, name_or_path: str | os.PathLike, verbose: bool = True) -> MLP:
         """Replace this model by a saved one (a path, or a bare name from ``models/``).
@@ -325,18 +307,18 @@ class MLP:
         Prints the summary unless ``verbose=False``.  Raises ``ModelFileError`` for a missing
         or invalid file and leaves this model unchanged.
         """
-        path = model_io.resolve_model_path(name_or_path)
-        header, arrays = model_io.read_model(path)
+        path = resolve_model_path(name_or_path)
+        header, arrays = read_model(path)
         layers = []
         try:
             for i, spec in enumerate(header["layers"]):
-                activation = model_io.activation_from_spec(spec)
+                activation = activation_from_spec(spec)
                 layer = Dense(spec["n_in"], spec["n_out"], activation, seed=0)
                 layer.W[...] = arrays[f"layer{i}.W"]
                 layer.b[...] = arrays[f"layer{i}.b"]
                 layers.append(layer)
         except (ValueError, TypeError) as exc:
-            raise model_io.ModelFileError(path, str(exc)) from None
+            raise ModelFileError(path, str(exc)) from None
         self.layers = []
         for layer in layers:
             self.add(layer)
@@ -385,3 +367,18 @@ def build_mlp(widths: Sequence[int], activations: Sequence[str], seed: int | Non
         )
     rng = np.random.default_rng(seed)
     return MLP(Dense(a, b, act, seed=rng) for a, b, act in zip(widths[:-1], widths[1:], activations, strict=True))
+
+
+def _bind(layers: Sequence[Dense], params: np.ndarray, grads: np.ndarray, *, copy_values: bool) -> None:
+    """Make each layer's ``W``, ``b``, ``grad_W``, ``grad_b`` views of ``params``/``grads`` (n_params,),
+    in layer order, W before b; ``copy_values`` first copies the layers' present weights in."""
+    offset = 0
+    for layer in layers:
+        for name in ("W", "b"):
+            arr = getattr(layer, name)
+            view = params[offset : offset + arr.size].reshape(arr.shape)
+            if copy_values:
+                view[...] = arr
+            setattr(layer, name, view)
+            setattr(layer, f"grad_{name}", grads[offset : offset + arr.size].reshape(arr.shape))
+            offset += arr.size

@@ -3,13 +3,16 @@
 The model keeps every weight and bias as a view into one contiguous float32 vector, so an
 Adam step is a handful of whole-vector ufuncs instead of a loop over arrays.  State is kept
 by name in ``state_dict()`` so a checkpoint can resume exactly.
+
+``prepare_step`` returns the update as a function of a block ``(lo, hi)`` of the vector: it is
+element-wise, so a training step may run blocks on several threads with the same result.
 """
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Callable
 
-from engine import parallel
+import numpy as np
 
 
 class Optimizer:
@@ -31,6 +34,11 @@ class Optimizer:
 
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:
         """params, grads: (n,) same dtype; params updated in place (grads may be overwritten)."""
+        self.prepare_step(params, grads)(0, params.size)
+
+    def prepare_step(self, params: np.ndarray, grads: np.ndarray) -> Callable[[int, int], None]:
+        """Count a step and return ``update(lo, hi)``, which updates ``params[lo:hi]``; call it on
+        blocks covering the whole vector, each exactly once."""
         raise NotImplementedError
 
     def state_dict(self) -> dict[str, np.ndarray]:
@@ -55,16 +63,22 @@ class SGD(Optimizer):
         self.momentum = float(momentum)
         self.velocity: np.ndarray | None = None
 
-    def step(self, params, grads):
+    def prepare_step(self, params, grads):
         self.t += 1
-        if self.momentum:
-            if self.velocity is None:
-                self.velocity = np.zeros_like(params)
-            v = self.velocity
-            v *= v.dtype.type(self.momentum)
-            v += grads
-            grads = v
-        params -= params.dtype.type(self.lr) * grads
+        if self.momentum and self.velocity is None:
+            self.velocity = np.zeros_like(params)
+        f, velocity = params.dtype.type, self.velocity
+
+        def update(lo: int, hi: int) -> None:
+            g = grads[lo:hi]
+            if self.momentum:
+                v = velocity[lo:hi]
+                v *= f(self.momentum)
+                v += g
+                g = v
+            params[lo:hi] -= f(self.lr) * g
+
+        return update
 
     def state_dict(self):
         state = super().state_dict()
@@ -109,7 +123,7 @@ class Adam(Optimizer):
         """The second moment v_t (a new array)."""
         return None if self.v_sum is None else self.v_sum * self.v_sum.dtype.type(1 - self.beta2)
 
-    def step(self, params, grads):
+    def prepare_step(self, params, grads):
         if self.m_sum is None or self.m_sum.shape != params.shape:
             self.m_sum = np.zeros_like(params)
             self.v_sum = np.zeros_like(params)
@@ -138,7 +152,7 @@ class Adam(Optimizer):
             t *= scale
             p -= t
 
-        parallel.map_blocks(update, params.size)  # element-wise: blocks on the cores while training
+        return update
 
     def state_dict(self):
         state = super().state_dict()

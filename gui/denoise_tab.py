@@ -18,9 +18,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.dataset import read_split, to_unit_float
-from engine.download import locate_mnist
+from engine.baselines import fit_pca
+from engine.dataset import read_split
 from engine.idx import DatasetFileError
+from engine.images import to_unit_float
 from engine.metrics import mse
 from engine.noise import add_noise
 from engine.pca import PCA
@@ -31,12 +32,8 @@ from gui.hourglass_item import HourglassView
 from gui.image_row import ImageRow, PixelImage
 from gui.latent_bars import LatentBars
 
-PCA_TRAIN_IMAGES = 10000
-"""Training images the PCA baseline is fitted on."""
 MAX_SLIDERS = 16
 SLIDER_STEPS = 1000
-
-_PCA_CACHE: dict[tuple[str, int], PCA] = {}
 
 
 class DenoiseTab(QWidget):
@@ -194,10 +191,6 @@ class DenoiseTab(QWidget):
         else:
             self.refresh()
 
-    def latent_size(self) -> int:
-        m = self.model
-        return m.layers[m.bottleneck_index()].n_out if m is not None else 0
-
     # ----- inputs ----------------------------------------------------------------------------
     def _on_drawing(self) -> None:
         self.source = "drawing"
@@ -269,7 +262,7 @@ class DenoiseTab(QWidget):
             if item.widget() is not None:
                 item.widget().deleteLater()
         self.sliders = []
-        k = self.latent_size()
+        k = self.model.latent_width
         for j in range(min(k, MAX_SLIDERS)):
             slider = QSlider(Qt.Orientation.Vertical)
             slider.setRange(0, SLIDER_STEPS)
@@ -308,18 +301,14 @@ class DenoiseTab(QWidget):
         self.refresh()
 
     def _ensure_pca(self) -> PCA | None:
-        """PCA with as many components as the latent layer, fitted once per (data folder, k)."""
-        k = self.latent_size()
+        """PCA with as many components as the latent layer, fitted on the MNIST training images."""
+        k = self.model.latent_width
         if self._pca is not None and self._pca.n_components == k:
             return self._pca
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            paths = locate_mnist(download=False)
-            key = (str(paths["train_images"]), k)
-            if key not in _PCA_CACHE:
-                images, _ = read_split("train", download=False)
-                _PCA_CACHE[key] = PCA(k).fit(to_unit_float(images[:PCA_TRAIN_IMAGES]))
-            self._pca = _PCA_CACHE[key]
+            images, _ = read_split("train", download=False)
+            self._pca = fit_pca(images, k)
         except (DatasetFileError, ValueError, OSError) as exc:
             QApplication.restoreOverrideCursor()
             dialogs.show_exception(self, "MNIST not available", exc)

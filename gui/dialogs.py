@@ -5,7 +5,8 @@ from __future__ import annotations
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from engine.idx import DatasetFileError
-from engine.model_io import ModelFileError
+from engine.model_format import ModelFileError
+from engine.training import TrainingDiverged
 
 
 def describe_error(exc: BaseException) -> tuple[str, str]:
@@ -50,6 +51,19 @@ def show_error(parent: QWidget | None, title: str, what: str, todo: str) -> None
 def show_exception(parent: QWidget | None, title: str, exc: BaseException) -> None:
     what, todo = describe_error(exc)
     show_error(parent, title, what, todo)
+
+
+def show_run_error(parent: QWidget | None, error: BaseException | None) -> None:
+    """The dialog for a training run that diverged or could not run."""
+    if isinstance(error, TrainingDiverged):
+        show_error(parent, "Training diverged", str(error), "Lower the learning rate (e.g. divide it by 10) and "
+                   "start again.")
+    elif isinstance(error, DatasetFileError):
+        what, todo = describe_error(error)
+        show_error(parent, "Training could not start", what, todo + " The model was not changed.")
+    else:
+        show_error(parent, "Training failed", f"{type(error).__name__}: {error}",
+                   "The model was not changed. Check the settings and press Start again.")
 
 
 def ask_save_changes(parent: QWidget | None, name: str) -> QMessageBox.StandardButton:

@@ -13,7 +13,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QGraphicsObject, QGraphicsScene, QGraphicsView, QSizePolicy, QWidget
 
-from gui.app import COLORS
+from gui.theme import COLORS
 
 SPACING = 150.0
 COL_W = 28.0
@@ -39,12 +39,12 @@ class HourglassItem(QGraphicsObject):
         self._latent: np.ndarray | None = None
 
     # ----- data ------------------------------------------------------------------------------
-    def set_layers(self, widths: list[int], activations: list[str], params: list[int]) -> None:
-        """widths: n_in of the first layer then each layer's n_out; one activation and count per layer."""
+    def set_layers(self, widths: list[int], activations: list[str], params: list[int], latent_index: int) -> None:
+        """widths: n_in of the first layer then each layer's n_out; one activation and count per layer;
+        ``latent_index``: the column (index into ``widths``) of the code."""
         self.prepareGeometryChange()
         self.widths, self.activations, self.params = list(widths), list(activations), list(params)
-        inner = self.widths[1:-1]
-        self.latent_index = 1 + int(np.argmin(inner)) if inner else len(self.widths) - 1
+        self.latent_index = latent_index
         self._latent = None
         self.update()
 
@@ -185,6 +185,7 @@ class HourglassView(QGraphicsView):
             [layers[0].n_in] + [layer.n_out for layer in layers],
             [layer.activation.name for layer in layers],
             [int(layer.n_params) for layer in layers],
+            latent_index=model.bottleneck_index() + 1,
         )
         self.refit()
 

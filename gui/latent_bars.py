@@ -7,7 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QWidget
 
-from gui.app import COLORS
+from gui.theme import COLORS
 
 
 class _EditBox(pg.ViewBox):

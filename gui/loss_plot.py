@@ -11,7 +11,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QGraphicsItem, QWidget
 
-from gui.app import COLORS
+from gui.theme import COLORS
 
 SMOOTHING = 0.9
 """Weight of the running average in the displayed per-batch curve (the raw curve is drawn faintly)."""

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtCore import QByteArray, QSettings, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget, QWidget
 
-from engine import model_io
-from engine.model_io import ModelFileError
+from engine.model_format import ModelFileError
+from engine.model_paths import is_shipped, shipped_models
 from engine.nn import MLP, build_mlp
 from gui import dialogs
-from gui.app import APP_NAME, ORGANIZATION
 from gui.architecture_tab import ArchitectureTab
 from gui.denoise_tab import DenoiseTab
+from gui.theme import APP_NAME, ORGANIZATION
 from gui.training_tab import TrainingTab
 
 SHIPPED_MODEL = "mnist_denoising_autoencoder"
@@ -43,6 +43,7 @@ class MainWindow(QMainWindow):
         self.model: MLP | None = None
         self.model_name = "untitled"
         self.dirty = False
+        self._close_after_run = False
         self.setWindowTitle(APP_NAME)
         self.setMinimumSize(960, 640)
         self.resize(1280, 800)
@@ -106,7 +107,7 @@ class MainWindow(QMainWindow):
         )
         self.recent_menu = menu.addMenu("&Recent models")
         self.shipped_menu = menu.addMenu("Shipped &models")
-        for name in model_io.shipped_models():
+        for name in shipped_models():
             action = self.shipped_menu.addAction(name)
             action.setStatusTip(f"Open the model {name} that comes with Denoise Studio")
             action.setData(name)
@@ -209,6 +210,9 @@ class MainWindow(QMainWindow):
         menus = (self.recent_menu.menuAction(), self.shipped_menu.menuAction())
         for action in (self.open_action, self.save_action, self.save_as_action, *menus):
             action.setEnabled(not running)
+        if not running and self._close_after_run:
+            self._close_after_run = False
+            QTimer.singleShot(0, self.close)  # after the trained model has been handed back
 
     def _flash(self, text: str) -> None:
         self.statusBar().showMessage(text, 8000)
@@ -241,14 +245,14 @@ class MainWindow(QMainWindow):
             )
             return False
         self.set_model(model, name=Path(model.path).stem, dirty=False)
-        if Path(model.path).resolve().parent != model_io.MODELS_DIR.resolve():
+        if not is_shipped(model.path):
             self._add_recent(model.path)
         self._flash(f"Opened {model.path}")
         return True
 
     def save(self) -> bool:
         path = self.model.path
-        if not path or Path(path).resolve().parent == model_io.MODELS_DIR.resolve():
+        if not path or is_shipped(path):
             return self.save_as()  # never overwrite a shipped model silently
         return self._save_to(path)
 
@@ -306,10 +310,11 @@ class MainWindow(QMainWindow):
         return answer == QMessageBox.StandardButton.Discard
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        if self.training_tab.is_running():
-            model = self.training_tab.shutdown()
-            if model is not None:
-                self.set_model(model, dirty=True)
+        if self.training_tab.is_running():  # stop the run; close again once its model is back
+            self._close_after_run = True
+            self.training_tab.stop()
+            event.ignore()
+            return
         if not self._maybe_save():
             event.ignore()
             return

@@ -15,9 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine import model_io
-from engine.callbacks import Checkpoint
-from engine.model_io import ModelFileError, atomic_write, read_model
+from engine import atomic, model_format, model_paths
+from engine.atomic import atomic_write
+from engine.checkpoint import Checkpoint
+from engine.model_format import ModelFileError, read_model
 from engine.nn import MLP, build_mlp
 from engine.training import TrainConfig
 
@@ -68,9 +69,9 @@ def _check_leftovers(folder: Path, model: Path) -> list[Path]:
     """Every other file in the folder is a hidden ``.tmp`` that no one would open as a model."""
     others = [p for p in folder.iterdir() if p != model]
     for p in others:
-        assert p.name.startswith(f".{model.name}.") and p.name.endswith(model_io.TEMP_SUFFIX), p.name
+        assert p.name.startswith(f".{model.name}.") and p.name.endswith(atomic.TEMP_SUFFIX), p.name
         with pytest.raises(ModelFileError):
-            model_io.resolve_model_path(folder / p.name.removesuffix(".tmp").removesuffix(".npz"))
+            model_paths.resolve_model_path(folder / p.name.removesuffix(".tmp").removesuffix(".npz"))
     return others
 
 
@@ -114,7 +115,7 @@ def test_every_save_goes_through_atomic_write(tmp_path, monkeypatch, tiny_mnist)
     """Model saves, checkpoints and the CLI's output all use atomic_write (temp + fsync + os.replace)."""
     written: list[str] = []
     replaced: list[tuple[str, str]] = []
-    real_atomic, real_replace = model_io.atomic_write, os.replace
+    real_atomic, real_replace = model_format.atomic_write, os.replace
 
     def spy_atomic(path, write):
         written.append(Path(path).name)
@@ -124,7 +125,7 @@ def test_every_save_goes_through_atomic_write(tmp_path, monkeypatch, tiny_mnist)
         replaced.append((Path(src).name, Path(dst).name))
         return real_replace(src, dst, *args, **kwargs)
 
-    monkeypatch.setattr(model_io, "atomic_write", spy_atomic)
+    monkeypatch.setattr(model_format, "atomic_write", spy_atomic)
     monkeypatch.setattr(os, "replace", spy_replace)
 
     net = build_mlp([784, 4, 784], ["relu", "sigmoid"], seed=0)
@@ -223,7 +224,7 @@ def test_sigkill_while_saving_in_a_loop_leaves_one_of_the_saved_versions(tmp_pat
 def test_a_full_disk_during_a_checkpoint_stops_the_cli_and_keeps_the_last_checkpoint(
     tmp_path, monkeypatch, tiny_mnist, capsys
 ):
-    real_atomic = model_io.atomic_write
+    real_atomic = model_format.atomic_write
     calls = []
 
     def disk_fills_up(path, write):
@@ -237,7 +238,7 @@ def test_a_full_disk_during_a_checkpoint_stops_the_cli_and_keeps_the_last_checkp
             return real_atomic(path, partial)
         return real_atomic(path, write)
 
-    monkeypatch.setattr(model_io, "atomic_write", disk_fills_up)
+    monkeypatch.setattr(model_format, "atomic_write", disk_fills_up)
     from engine.cli import main
 
     out = tmp_path / "out.npz"
@@ -259,7 +260,7 @@ def test_temp_files_left_by_killed_saves_are_cleaned_up_once_stale(tmp_path):
     stale, fresh, other = tmp_path / ".m.npz.old1.tmp", tmp_path / ".m.npz.live.tmp", tmp_path / ".n.npz.old2.tmp"
     for temp in (stale, fresh, other):
         temp.write_bytes(b"PK\x03\x04 half")
-    long_ago = time.time() - model_io.STALE_TEMP_SECONDS - 60
+    long_ago = time.time() - atomic.STALE_TEMP_SECONDS - 60
     os.utime(stale, (long_ago, long_ago))
     os.utime(other, (long_ago, long_ago))
     build_mlp([16, 4, 16], ["relu", "sigmoid"]).save(path)

@@ -16,7 +16,7 @@ import pytest
 
 from engine.cli import main
 from engine.download import DATA_ENV
-from engine.model_io import ModelFileError, read_model
+from engine.model_format import ModelFileError, read_model
 from engine.nn import MLP, build_mlp
 
 REPO = Path(__file__).resolve().parents[2]

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.callbacks import Callback, Checkpoint
+from engine.callbacks import Callback
+from engine.checkpoint import Checkpoint
 from engine.cli import main
 from engine.dataset import Dataset
 from engine.download import DATA_ENV

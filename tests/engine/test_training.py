@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.callbacks import Callback, History
+from engine.callbacks import Callback
+from engine.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from engine.nn import MLP, build_mlp
-from engine.training import TrainConfig, Trainer
+from engine.training import ResumeState, TrainConfig, Trainer
 
 
 def tiny_images(n=48, seed=0) -> np.ndarray:
@@ -100,13 +101,19 @@ def test_resume_from_a_checkpoint_equals_an_uninterrupted_run(tmp_path):
     trainer = Trainer(first, TrainConfig(**{**cfg.__dict__, "epochs": 2}))
     trainer.fit(x, x_val)
     ckpt = tmp_path / "run.ckpt.npz"
-    trainer.save_checkpoint(ckpt, next_epoch=2)
+    save_checkpoint(ckpt, trainer, next_epoch=2)
 
-    resumed = MLP.from_file(ckpt)
-    state = resumed.metadata["resume"]
-    assert state["next_epoch"] == 2
-    resumed.fit(x, x_val, config=cfg, initial_epoch=2, optimizer_state=resumed.optimizer_state)
-    assert np.array_equal(resumed.params, straight.params)
+    run = load_checkpoint(ckpt)
+    assert run.resume.next_epoch == 2 and run.config == TrainConfig(**{**cfg.__dict__, "epochs": 2})
+    run.model.fit(x, x_val, config=cfg, resume=run.resume)
+    assert np.array_equal(run.model.params, straight.params)
+    assert [e["epoch"] for e in run.model.metadata["history"]["epochs"]] == [0, 1, 2, 3]
+
+
+def test_resuming_a_finished_run_without_more_epochs_is_refused():
+    model = tiny_model()
+    with pytest.raises(ValueError, match="already finished 5 epochs"):
+        model.fit(tiny_images(), epochs=3, resume=ResumeState(next_epoch=5))
 
 
 def test_different_seeds_give_different_runs():
@@ -127,8 +134,6 @@ def test_bad_hyperparameters_are_named(field, value, message):
 
 
 def test_a_checkpoint_of_an_epoch_cut_short_runs_that_epoch_again(tmp_path):
-    from engine.callbacks import Checkpoint
-
     class StopMidSecondEpoch(Callback):
         def on_batch_end(self, batch, logs):
             if logs["epoch"] == 1 and batch == 1:
@@ -143,10 +148,8 @@ def test_a_checkpoint_of_an_epoch_cut_short_runs_that_epoch_again(tmp_path):
     assert np.array_equal(saved.params, model.params)  # the weights so far are kept
 
     # resuming runs the cut epoch again; the history holds each epoch's batches once
-    resumed = MLP.from_file(ckpt)
-    state = resumed.metadata["resume"]
-    history = History(state["history"]["batch_loss"], state["history"]["epochs"])
-    resumed.fit(tiny_images(), epochs=3, batch_size=8, initial_epoch=1, history=history,
-                optimizer_state=resumed.optimizer_state)  # fmt: skip
+    run = load_checkpoint(ckpt)
+    resumed = run.model
+    resumed.fit(tiny_images(), epochs=3, batch_size=8, resume=run.resume)
     assert [e["epoch"] for e in resumed.metadata["history"]["epochs"]] == [0, 1, 2]
     assert len(resumed.metadata["history"]["batch_loss"]) == 3 * 6  # 48 images, batches of 8

@@ -14,7 +14,7 @@ from engine.metrics import mse
 from engine.nn import MLP
 from engine.noise import fixed_noisy
 from engine.pca import PCA
-from tests.engine.test_model_io import SEED_SUMMARY
+from tests.engine.test_model_save_load import SEED_SUMMARY
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,7 +8,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from engine.nn import build_mlp
-from gui.app import apply_theme
+from gui.theme import apply_theme
 
 
 @pytest.fixture(autouse=True)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
-from engine.dataset import to_unit_float
 from engine.idx import read_idx
+from engine.images import to_unit_float
 from engine.preprocess import center_of_mass, ink_bbox
 
 LEFT = Qt.MouseButton.LeftButton
@@ -113,7 +113,7 @@ def test_missing_data_shows_a_dialog(qtbot, tab, monkeypatch, tmp_path, dialogs_
 
 def test_latent_explorer_decodes_the_edited_vector(qtbot, tab):
     tab.explorer_box.setChecked(True)
-    assert len(tab.sliders) == tab.latent_size() == 16
+    assert len(tab.sliders) == tab.model.latent_width == 16
     lo, hi = tab.bars.y_range
     target = lo + 0.7 * (hi - lo)
     tab.bars.edit_at(2.0, target)

@@ -41,7 +41,7 @@ def test_open_through_the_menu(window, monkeypatch, tmp_path):
     assert "0.0312" in window.status_mse.text()
     assert window.recent_files()[0] == str(path.resolve())
     assert [a.text() for a in window.recent_menu.actions()] == ["other.npz"]
-    assert window.denoise_tab.latent_size() == 24  # every tab shows the new model
+    assert window.denoise_tab.model.latent_width == 24  # every tab shows the new model
     assert window.architecture_tab.table.rowCount() == 3
 
 
@@ -126,9 +126,9 @@ def test_unsaved_model_is_asked_about_on_close(qtbot, window, monkeypatch):
 
 
 def test_shipped_model_or_a_fresh_one_when_missing(qtbot, monkeypatch, settings):
-    from engine import model_io
+    from engine import model_paths
 
-    monkeypatch.setattr(model_io, "MODELS_DIR", model_io.MODELS_DIR / "no-such-folder")
+    monkeypatch.setattr(model_paths, "MODELS_DIR", model_paths.MODELS_DIR / "no-such-folder")
     win = MainWindow(settings=settings)
     qtbot.addWidget(win)
     assert [layer.n_out for layer in win.model.layers] == [10, 784]
@@ -177,7 +177,7 @@ def test_every_control_has_a_status_tip(window):
 
 
 def test_shipped_models_menu_opens_one(window):
-    from engine.model_io import shipped_models
+    from engine.model_paths import shipped_models
 
     names = shipped_models()
     if not names:

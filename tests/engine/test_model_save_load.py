@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine import model_io
+from engine import model_paths
 from engine.layers import Dense
+from engine.model_format import ModelFileError
 from engine.nn import MLP, build_mlp
 
 SEED_SUMMARY = """\
@@ -69,18 +70,18 @@ def test_load_without_verbose_prints_nothing(tmp_path, capsys):
 
 
 def test_bare_name_is_found_in_the_models_folder(tmp_path, monkeypatch):
-    monkeypatch.setattr(model_io, "MODELS_DIR", tmp_path)
+    monkeypatch.setattr(model_paths, "MODELS_DIR", tmp_path)
     seed_model().save(tmp_path / "tiny_shipped.npz")
     monkeypatch.chdir(tmp_path.parent)
     net = MLP.from_file("tiny_shipped")
     assert net.n_params == 7850 + 8624
-    assert model_io.shipped_models() == ["tiny_shipped"]
+    assert model_paths.shipped_models() == ["tiny_shipped"]
 
 
 def test_missing_model_names_the_shipped_ones(tmp_path, monkeypatch):
-    monkeypatch.setattr(model_io, "MODELS_DIR", tmp_path)
+    monkeypatch.setattr(model_paths, "MODELS_DIR", tmp_path)
     seed_model().save(tmp_path / "only_one.npz")
-    with pytest.raises(model_io.ModelFileError, match="only_one"):
+    with pytest.raises(ModelFileError, match="only_one"):
         MLP.from_file("does_not_exist")
 
 
@@ -89,7 +90,7 @@ def test_failed_load_leaves_the_model_unchanged(tmp_path):
     before = net.params.copy()
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"not a zip at all")
-    with pytest.raises(model_io.ModelFileError, match="bad.npz"):
+    with pytest.raises(ModelFileError, match="bad.npz"):
         net.load(bad)
     assert np.array_equal(net.params, before)
 

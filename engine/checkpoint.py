@@ -1,0 +1,87 @@
+"""Resumable training checkpoints: what a run saves after every epoch and how it continues from it.
+
+A checkpoint is a model file (``engine.model_format``) whose header's metadata holds
+``resume = {next_epoch, config, history}`` and whose arrays include the optimizer state
+(``optimizer.*``); the data set sizes are in ``metadata["dataset"]``.  Saving and loading live
+here; ``Trainer.fit(resume=...)`` continues the run.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+
+from engine.callbacks import Callback, History
+from engine.model_format import ModelFileError
+from engine.nn import MLP
+from engine.training import ResumeState, TrainConfig, Trainer
+
+
+def save_checkpoint(path: str | os.PathLike, trainer: Trainer, next_epoch: int) -> None:
+    """Weights, optimizer state, config and history: everything a resumed run needs."""
+    trainer.model.save(
+        path,
+        optimizer_state=trainer.optimizer.state_dict(),
+        resume={"next_epoch": next_epoch, "config": asdict(trainer.config), "history": trainer.history.to_dict()},
+    )
+
+
+class Checkpoint(Callback):
+    """Saves a resumable checkpoint after every epoch.
+
+    An epoch cut short (Ctrl-C, Stop) is saved too, with the weights so far; resuming runs that
+    epoch again in full rather than skipping its unseen batches.
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = path
+
+    def on_epoch_end(self, epoch, logs):
+        next_epoch = epoch + 1 if logs.get("complete", True) else epoch
+        save_checkpoint(self.path, self.trainer, next_epoch)
+
+
+@dataclass
+class SavedRun:
+    """A loaded checkpoint: the model, its run's settings, where it resumes, the data set sizes it used."""
+
+    model: MLP
+    config: TrainConfig
+    resume: ResumeState
+    train_size: int | None
+    test_size: int | None
+
+
+def load_checkpoint(path: str | os.PathLike) -> SavedRun:
+    """A checkpoint, checked; ``ModelFileError`` for a model that is not one or whose resume data is damaged."""
+    model = MLP.from_file(path)
+    path = model.path or path
+    resume = model.metadata.get("resume")
+    if not isinstance(resume, dict):
+        raise ModelFileError(
+            path, "not a training checkpoint (no resume information); pass the .ckpt.npz file written while training"
+        )
+    saved, next_epoch, hist = resume.get("config"), resume.get("next_epoch"), resume.get("history") or {}
+    data = model.metadata.get("dataset") or {}
+    ok = (
+        isinstance(saved, dict)
+        and _is_count(next_epoch, minimum=0)
+        and isinstance(hist, dict)
+        and isinstance(hist.get("batch_loss") or [], list)
+        and isinstance(hist.get("epochs") or [], list)
+        and isinstance(data, dict)
+        and all(data.get(k) is None or _is_count(data.get(k)) for k in ("train_size", "test_size"))
+    )
+    if not ok:
+        raise ModelFileError(path, "the checkpoint's resume information is damaged; start a new run instead")
+    try:
+        config = TrainConfig.from_dict(saved)
+    except (ValueError, TypeError) as exc:
+        raise ModelFileError(path, f"the checkpoint's training settings are invalid ({exc})") from None
+    history = History(hist.get("batch_loss"), hist.get("epochs"))
+    state = ResumeState(next_epoch=next_epoch, optimizer_state=model.optimizer_state, history=history)
+    return SavedRun(model, config, state, data.get("train_size"), data.get("test_size"))
+
+
+def _is_count(value: object, minimum: int = 1) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum

@@ -1,0 +1,118 @@
+"""Training steps on one thread or two: the same numbers, reproducibly, with nothing left running."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_info
+
+from engine.callbacks import Callback
+from engine.checkpoint import load_checkpoint, save_checkpoint
+from engine.losses import MSE
+from engine.nn import build_mlp
+from engine.optimizers import SGD, Adam
+from engine.steps import DataParallelStep, SerialStep
+from engine.training import TrainConfig, Trainer
+
+
+def _blas_threads() -> list[int]:
+    return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+
+def _batch(rows: int, width: int = 30, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return rng.random((rows, width), dtype=np.float32), rng.random((rows, width), dtype=np.float32)
+
+
+@pytest.mark.parametrize("rows", [9, 2, 1])
+def test_data_parallel_step_gives_the_whole_batch_loss_and_gradient(rows):
+    model = build_mlp([30, 12, 5, 12, 30], ["relu", "tanh", "relu", "sigmoid"], seed=2)
+    noisy, clean = _batch(rows)
+    serial_loss = SerialStep(model, MSE(), 9).gradients(noisy, clean)
+    serial = model.grads.copy()
+    model.grads[:] = 0
+    with DataParallelStep(model, MSE(), 9) as step:
+        loss = step.gradients(noisy, clean)
+    assert np.isfinite(loss) and loss == pytest.approx(serial_loss, rel=1e-6)
+    np.testing.assert_allclose(model.grads, serial, rtol=1e-5, atol=1e-8)
+
+
+def test_a_replica_shares_the_weights_and_keeps_its_own_gradients():
+    model = build_mlp([30, 8, 30], ["relu", "sigmoid"], seed=1)
+    replica = model.replica()
+    assert replica.params is model.params and replica.grads is not model.grads
+    model.params[:5] = 7.0
+    assert np.all(replica.layers[0].W.ravel()[:5] == 7.0)  # the same weights, not a copy
+    noisy, clean = _batch(4)
+    SerialStep(replica, MSE(), 4).gradients(noisy, clean)
+    assert replica.grads.any() and not model.grads.any()
+
+
+@pytest.mark.parametrize(
+    "make", [lambda: Adam(lr=0.01), lambda: SGD(lr=0.1, momentum=0.9), lambda: SGD(lr=0.1, momentum=0)]
+)
+def test_the_optimizer_update_in_blocks_equals_one_pass(make):
+    rng = np.random.default_rng(0)
+    params = rng.standard_normal(1001, dtype=np.float32)
+    whole, blocks = params.copy(), params.copy()
+    optimizer, twin = make(), make()
+    for _ in range(3):
+        grads = rng.standard_normal(1001, dtype=np.float32)
+        optimizer.step(whole, grads.copy())
+        update = twin.prepare_step(blocks, grads.copy())
+        update(500, 1001)
+        update(0, 500)
+    np.testing.assert_array_equal(blocks, whole)
+
+
+def _fit(parallel: bool, epochs: int = 3, x=None):
+    x = (np.random.default_rng(5).random((90, 20)) > 0.6).astype(np.float32) if x is None else x
+    model = build_mlp([20, 6, 20], ["relu", "sigmoid"], seed=1)
+    trainer = Trainer(model, TrainConfig(epochs=epochs, batch_size=16, lr=0.01, noise=0.2, seed=3), parallel=parallel)
+    trainer.fit(x)
+    return model, trainer
+
+
+def test_data_parallel_training_is_deterministic_and_close_to_serial():
+    a, _ = _fit(parallel=True)
+    b, _ = _fit(parallel=True)
+    serial, _ = _fit(parallel=False)
+    np.testing.assert_array_equal(a.params, b.params)
+    np.testing.assert_allclose(a.params, serial.params, rtol=1e-3, atol=1e-4)
+
+
+def test_resume_equals_an_uninterrupted_run_with_data_parallel_steps(tmp_path):
+    straight, _ = _fit(parallel=True, epochs=4)
+    first, trainer = _fit(parallel=True, epochs=2)
+    save_checkpoint(tmp_path / "run.ckpt.npz", trainer, next_epoch=2)
+    run = load_checkpoint(tmp_path / "run.ckpt.npz")
+    x = (np.random.default_rng(5).random((90, 20)) > 0.6).astype(np.float32)
+    Trainer(run.model, TrainConfig(**{**run.config.__dict__, "epochs": 4}), parallel=True).fit(x, resume=run.resume)
+    np.testing.assert_array_equal(run.model.params, straight.params)
+
+
+def test_training_runs_blas_on_one_thread_and_leaves_no_thread_or_setting_behind():
+    seen = []
+
+    class Watch(Callback):
+        def on_batch_end(self, batch, logs):
+            seen.append((_blas_threads(), threading.active_count()))
+
+    before_blas, before_threads = _blas_threads(), threading.active_count()
+    model = build_mlp([20, 6, 20], ["relu", "sigmoid"], seed=1)
+    x = (np.random.default_rng(5).random((40, 20)) > 0.6).astype(np.float32)
+    Trainer(model, TrainConfig(epochs=1, batch_size=8), [Watch()], parallel=True).fit(x)
+    assert all(all(n == 1 for n in blas) for blas, _ in seen)
+    assert seen[0][1] == before_threads + 1  # the data-parallel step's worker, while training
+    assert _blas_threads() == before_blas and threading.active_count() == before_threads
+
+
+def test_the_engine_picks_data_parallel_steps_only_for_large_work():
+    from engine.steps import make_step
+
+    small = build_mlp([784, 10, 784], ["relu", "sigmoid"], seed=0)
+    assert type(make_step(small, MSE(), 32)) is SerialStep
+    assert type(make_step(small, MSE(), 128, parallel=True)) is DataParallelStep
+    assert type(make_step(small, MSE(), 1, parallel=True)) is SerialStep

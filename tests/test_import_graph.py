@@ -1,0 +1,124 @@
+"""The import graph of engine/ and gui/, read from the source (module-level imports and those inside functions).
+
+The engine stands in layers a reader can hold in the head: no module imports itself back round a
+circle, no chain of imports is longer than six modules, and the model and its training never
+reach the data-downloading code (so they work on arrays from anywhere).
+"""
+
+from __future__ import annotations
+
+import ast
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+MAX_CHAIN = 6
+MODEL_AND_TRAINING = [
+    "engine.activations", "engine.initializers", "engine.layers", "engine.nn", "engine.summary",
+    "engine.losses", "engine.optimizers", "engine.steps", "engine.training", "engine.callbacks", "engine.checkpoint",
+]  # fmt: skip
+DATA_FETCHING = {"engine.download", "engine.idx", "engine.dataset"}
+
+
+def modules(package: str) -> dict[str, Path]:
+    """{"engine.nn": path, "engine.__main__": path, ...}; a package's __init__ is the package itself."""
+    found = {}
+    for path in sorted((ROOT / package).glob("*.py")):
+        name = package if path.stem == "__init__" else f"{package}.{path.stem}"
+        found[name] = path
+    return found
+
+
+def imports_of(path: Path, package: str, known: set[str]) -> set[str]:
+    """Modules of ``package`` that a file imports anywhere in it (``from engine import x`` counts x)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        found.update(n for n in names if n in known and n.split(".")[0] == package)
+    return found
+
+
+@cache
+def graph(package: str) -> dict[str, set[str]]:
+    mods = modules(package)
+    return {name: imports_of(path, package, set(mods)) - {name, package} for name, path in mods.items()}
+
+
+def longest_chain(edges: dict[str, set[str]]) -> list[str]:
+    """The longest import chain (a path in the graph, which has no cycle)."""
+
+    @cache
+    def longest_from(node: str) -> tuple[str, ...]:
+        tails = [longest_from(n) for n in edges[node]]
+        return (node, *max(tails, key=len, default=()))
+
+    return list(max((longest_from(n) for n in edges), key=len))
+
+
+def find_cycle(edges: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(edges[node]):
+            if state.get(nxt) == 1:
+                return stack[stack.index(nxt) :] + [nxt]
+            if nxt not in state and (cycle := visit(nxt)):
+                return cycle
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(edges):
+        if node not in state and (cycle := visit(node)):
+            return cycle
+    return None
+
+
+def reachable(edges: dict[str, set[str]], start: str) -> set[str]:
+    seen, todo = set(), [start]
+    while todo:
+        for nxt in edges[todo.pop()]:
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
+
+
+@pytest.mark.parametrize("package", ["engine", "gui"])
+def test_no_import_circle(package):
+    assert find_cycle(graph(package)) is None
+
+
+def test_the_longest_chain_of_engine_imports_is_at_most_six_modules():
+    chain = longest_chain(graph("engine"))
+    assert len(chain) <= MAX_CHAIN, " -> ".join(chain)
+
+
+@pytest.mark.parametrize("module", MODEL_AND_TRAINING)
+def test_the_model_and_training_never_reach_the_data_files_or_the_download(module):
+    assert module in graph("engine")
+    assert not reachable(graph("engine"), module) & DATA_FETCHING
+
+
+def test_the_engine_never_imports_qt_or_the_app():
+    for path in modules("engine").values():
+        tree = ast.parse(path.read_text())
+        names = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+        names += [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module]
+        assert not [n for n in names if n.split(".")[0] in ("PySide6", "pyqtgraph", "gui")], path.name
+
+
+def test_the_graph_reader_sees_imports_inside_functions(tmp_path):
+    source = tmp_path / "m.py"
+    source.write_text("def f():\n    from engine.nn import MLP\n    import engine.idx\n")
+    assert imports_of(source, "engine", {"engine.nn", "engine.idx"}) == {"engine.nn", "engine.idx"}
