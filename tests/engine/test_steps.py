@@ -116,3 +116,21 @@ def test_the_engine_picks_data_parallel_steps_only_for_large_work():
     assert type(make_step(small, MSE(), 32)) is SerialStep
     assert type(make_step(small, MSE(), 128, parallel=True)) is DataParallelStep
     assert type(make_step(small, MSE(), 1, parallel=True)) is SerialStep
+
+
+def test_the_data_parallel_update_of_a_large_model_equals_the_serial_one():
+    from engine.steps import SPLIT_ELEMENTS
+
+    serial_model = build_mlp([784, 100, 784], ["relu", "sigmoid"], seed=4)
+    assert serial_model.n_params >= SPLIT_ELEMENTS  # large enough for the update to be split in two
+    parallel_model = serial_model.copy()
+    rng = np.random.default_rng(0)
+    gradients = [rng.standard_normal(serial_model.n_params, dtype=np.float32) for _ in range(3)]
+    for model, step_type in ((serial_model, SerialStep), (parallel_model, DataParallelStep)):
+        optimizer = Adam(lr=0.01)
+        with step_type(model, MSE(), 6) as step:
+            for grads in gradients:
+                model.grads[:] = grads
+                step.update(optimizer)
+    assert not np.array_equal(parallel_model.params, build_mlp([784, 100, 784], ["relu", "sigmoid"], seed=4).params)
+    np.testing.assert_array_equal(parallel_model.params, serial_model.params)
