@@ -23,7 +23,7 @@ from engine.pca import PCA, principal_axes
 
 _lock = threading.Lock()
 _axes: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # training-set fingerprint -> (mean, axes)
-_scores: dict[tuple, Baselines] = {}
+_scores: dict[tuple, float | None] = {}
 
 
 @dataclass(frozen=True)
@@ -45,18 +45,40 @@ def fit_pca(train_images: np.ndarray, k: int) -> PCA:
 
 def baselines(train_images: np.ndarray, test_images: np.ndarray, sigma: float, k: int) -> Baselines:
     """Noisy-input and PCA-k test MSE at ``sigma``; images (n, 784) uint8 or float in [0, 1]; cached."""
+    return Baselines(
+        check_sigma(sigma), int(k), noisy_input_mse(test_images, sigma), pca_mse(train_images, test_images, sigma, k)
+    )
+
+
+def noisy_input_mse(test_images: np.ndarray, sigma: float) -> float:
+    """MSE of the fixed noisy copy of clean test images (n, 784) against them: what doing nothing scores; cached."""
     sigma = check_sigma(sigma)
-    key = (_fingerprint(train_images), _fingerprint(test_images), sigma, int(k))
+    key = ("noisy", _fingerprint(test_images), sigma)
     with _lock:
         if key in _scores:
             return _scores[key]
     clean = as_unit_float(test_images).reshape(len(test_images), -1)
-    noisy = fixed_noisy(clean, sigma)
-    pca = fit_pca(train_images, k).reconstruct(noisy) if k < clean.shape[1] else None
-    result = Baselines(sigma, int(k), mse(noisy, clean), None if pca is None else mse(pca, clean))
+    value = mse(fixed_noisy(clean, sigma), clean)
     with _lock:
-        _scores[key] = result
-    return result
+        _scores[key] = value
+    return value
+
+
+def pca_mse(train_images: np.ndarray, test_images: np.ndarray, sigma: float, k: int) -> float | None:
+    """MSE of PCA-k reconstructions of the fixed noisy test images, PCA fitted on ``train_images``; cached.
+
+    None when ``k`` is at least the pixel count (PCA would keep everything: no baseline).
+    """
+    sigma = check_sigma(sigma)
+    key = ("pca", _fingerprint(train_images), _fingerprint(test_images), sigma, int(k))
+    with _lock:
+        if key in _scores:
+            return _scores[key]
+    clean = as_unit_float(test_images).reshape(len(test_images), -1)
+    value = None if k >= clean.shape[1] else mse(fit_pca(train_images, k).reconstruct(fixed_noisy(clean, sigma)), clean)
+    with _lock:
+        _scores[key] = value
+    return value
 
 
 def _principal_axes(train_images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -23,6 +23,7 @@ from engine.idx import DatasetFileError
 from engine.model_format import MAX_WIDTH, ModelFileError
 from engine.nn import MLP, build_mlp
 from engine.optimizers import OPTIMIZERS
+from engine.robustness import describe, robustness_curve
 from engine.training import TrainConfig, TrainingDiverged
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -92,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--test-size", type=int, default=10000)
     evaluate.add_argument("--data", help="MNIST folder")
     evaluate.add_argument("--json", action="store_true", help="print JSON for scripts")
+    evaluate.add_argument(
+        "--curve", action="store_true", help="test MSE at sigma 0 to 1 beside the noisy input and PCA (robustness)"
+    )
 
     summary = sub.add_parser("summary", help="print a model's summary")
     summary.add_argument("model", help="model file or shipped model name")
@@ -212,6 +216,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         raise UsageError(f"--test-size must be between 1 and 10000, got {args.test_size}")
     if any(s < 0 for s in args.noise):
         raise UsageError("--noise values must be >= 0")
+    if args.curve:
+        return _print_curve(model, args)
     dataset = Dataset(train_size=1, test_size=args.test_size, batch_size=1, data_dir=args.data)
     results = [model.evaluate(dataset.test_u8, s) for s in args.noise]
     if args.json:
@@ -221,6 +227,25 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"{'sigma':>6} {'MSE':>9} {'PSNR dB':>8} {'noisy MSE':>10}")
         for r in results:
             print(f"{r['noise']:>6.2f} {r['mse']:>9.5f} {r['psnr']:>8.2f} {r['identity_mse']:>10.5f}")
+    return EXIT_OK
+
+
+def _print_curve(model: MLP, args: argparse.Namespace) -> int:
+    """The robustness curve (engine.robustness): one row per sigma, then where the model wins, in words."""
+    dataset = Dataset(train_size=None, test_size=args.test_size, batch_size=1, data_dir=args.data)
+    curve = robustness_curve(model, dataset.train_u8, dataset.test_u8)
+    summary = describe(curve, Path(str(args.model)).stem)
+    if args.json:
+        payload = {"model": str(args.model), "test_size": args.test_size, "pca_components": curve.components,
+                   "curve": curve.rows(), "summary": summary}  # fmt: skip
+        print(json.dumps(payload, indent=2))
+        return EXIT_OK
+    pca = f"PCA-{curve.components}"
+    print(f"{'sigma':>6} {'model':>9} {'noisy input':>12} {pca:>9}")
+    for row in curve.rows():
+        pca_text = "-" if row["pca"] is None else f"{row['pca']:.5f}"
+        print(f"{row['sigma']:>6.2f} {row['model']:>9.5f} {row['noisy_input']:>12.5f} {pca_text:>9}")
+    print(summary)
     return EXIT_OK
 
 
