@@ -29,6 +29,7 @@ def test_status_bar_shows_name_parameters_and_mse(window, small_model):
 
 
 def test_open_through_the_menu(qtbot, window, monkeypatch, tmp_path):
+    monkeypatch.setenv("DENOISE_STUDIO_DATA", str(tmp_path / "no-mnist-here"))  # the status falls back to the file
     other = build_mlp([784, 24, 784], ["relu", "sigmoid"], seed=3)
     other.metadata["metrics"] = {"test_mse@0.1": 0.0312}
     other.metadata["training"] = {"noise": 0.1}
