@@ -9,7 +9,6 @@ stale result never lands.  Results, errors and progress arrive on the GUI thread
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -53,21 +52,28 @@ def _submit(work: Callable[[], None]) -> None:
     future.add_done_callback(_pending.discard)
 
 
+class _Relay(QObject):
+    """Carries a job's results to the GUI thread.  It has no parent and each running job holds it, so
+    it outlives its ``JobRunner`` if a window is torn down mid-job (Qt then drops the connection)."""
+
+    finished = Signal(int, object, object)  # generation, result, error
+    progress = Signal(int, float)
+
+
 class JobRunner(QObject):
     """One slot of background work: the newest job only.  ``busyChanged(bool)`` for a busy state."""
 
     busyChanged = Signal(bool)
     progressed = Signal(float)
-    _finished = Signal(int, object, object)  # generation, result, error
-    _progress = Signal(int, float)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._generation = 0
         self._state: JobState | None = None
         self._handlers: tuple[Callable[[Any], None], Callable[[BaseException], None] | None] | None = None
-        self._finished.connect(self._deliver)
-        self._progress.connect(self._on_progress)
+        self._relay = _Relay()
+        self._relay.finished.connect(self._deliver)
+        self._relay.progress.connect(self._on_progress)
 
     def is_busy(self) -> bool:
         return self._state is not None
@@ -84,8 +90,8 @@ class JobRunner(QObject):
         if was_busy:
             self._state.cancel()  # replaced: still busy, with the new job
         self._generation += 1
-        generation = self._generation
-        state = JobState(lambda fraction: self._emit(self._progress, generation, fraction))
+        generation, relay = self._generation, self._relay
+        state = JobState(lambda fraction: relay.progress.emit(generation, fraction))
         self._state, self._handlers = state, (on_done, on_error)
 
         def work() -> None:
@@ -93,7 +99,7 @@ class JobRunner(QObject):
                 result, error = fn(*args, state), None
             except BaseException as exc:  # handed to on_error on the GUI thread
                 result, error = None, exc
-            self._emit(self._finished, generation, result, error)
+            relay.finished.emit(generation, result, error)
 
         _submit(work)
         if not was_busy:
@@ -106,10 +112,6 @@ class JobRunner(QObject):
             self._state = self._handlers = None
             self._generation += 1
             self.busyChanged.emit(False)
-
-    def _emit(self, signal, *args) -> None:
-        with contextlib.suppress(RuntimeError):  # the runner was deleted while its job ran (the window closed)
-            signal.emit(*args)
 
     @Slot(int, float)
     def _on_progress(self, generation: int, fraction: float) -> None:

@@ -70,6 +70,9 @@ def window(qtbot, small_model, settings):
     win.show()
     yield win
     win.training_tab.run.wait_for_end()  # a failed test must not leave a training thread to crash the run
+    from gui.jobs import wait_for_all_jobs
+
+    wait_for_all_jobs(30000)  # before qtbot deletes the window
 
 
 @pytest.fixture

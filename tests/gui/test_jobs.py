@@ -48,3 +48,19 @@ def test_errors_go_to_on_error(qtbot):
     with qtbot.waitSignal(runner.busyChanged, timeout=5000, check_params_cb=lambda busy: not busy):
         runner.start(fail, on_done=lambda r: None, on_error=errors.append)
     assert isinstance(errors[0], ValueError) and str(errors[0]) == "no data"
+
+
+def test_a_runner_deleted_while_its_job_runs_is_safe(qtbot):
+    from PySide6.QtCore import QEvent
+
+    from gui.jobs import wait_for_all_jobs
+
+    runner = JobRunner()
+    release, results = threading.Event(), []
+    runner.start(lambda state: release.wait(10) and "late", on_done=results.append)
+    runner.deleteLater()  # as when a window closes mid-job
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    release.set()
+    assert wait_for_all_jobs(5000)
+    QCoreApplication.processEvents()  # the late result has nowhere to go: dropped, no crash
+    assert results == []

@@ -142,9 +142,12 @@ def live_objects() -> dict[str, int]:
     from PySide6.QtCore import QCoreApplication, QEvent
 
     from engine.nn import MLP
+    from gui.jobs import wait_for_all_jobs
     from gui.training_run import TrainingRun
     from gui.training_worker import TrainingWorker
 
+    assert wait_for_all_jobs(30000)  # a replaced job holds the model it was given until it returns
+    QCoreApplication.processEvents()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)  # run pending deleteLater()
     gc.collect()
     objects = gc.get_objects()
