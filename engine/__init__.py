@@ -5,9 +5,10 @@ Modules by layer; imports point down the list or sideways, never up (``tests/tes
 - interface: ``cli`` (train / evaluate / summary), ``__main__``
 - training: ``training`` (the one Trainer loop, ``TrainConfig``, ``ResumeState``), ``steps`` (serial or
   data-parallel steps), ``callbacks``, ``checkpoint`` (resume state saved and loaded), ``losses``,
-  ``optimizers``
+  ``optimizers``, ``histograms`` (each layer's weights and gradients sampled while training)
 - the model: ``nn`` (MLP), ``layers`` (Dense), ``activations``, ``initializers``, ``summary``
-- analysis: ``baselines`` (noisy input and PCA-k levels), ``pca``, ``metrics``
+- analysis: ``baselines`` (noisy input and PCA-k levels), ``pca``, ``metrics``, ``perturb`` (noisy, pruned
+  or partly switched-off copies of a network)
 - data: ``dataset`` (MNIST as batches), ``download``, ``idx``, ``noise``, ``preprocess`` (drawing -> 28x28),
   ``images`` (uint8 / float pixel conventions)
 - file formats: ``model_format`` (the model file), ``model_paths`` (shipped models by name),

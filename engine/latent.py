@@ -1,4 +1,5 @@
-"""The latent codes a model gives a set of images, and the range they span (for an axis that stays put)."""
+"""The latent codes (and every layer's activations) a model gives a set of images, and the range they span
+(for an axis or a colour scale that stays put from one drawing to the next)."""
 
 from __future__ import annotations
 
@@ -23,3 +24,18 @@ def code_range(codes: np.ndarray) -> tuple[float, float]:
     if high - low < 1.0:
         high = low + 1.0
     return low, high
+
+
+def layer_ranges(model, images: np.ndarray) -> list[tuple[float, float]]:
+    """For each layer, (low, high) holding nearly every activation ``images`` (n, 784) give it, 0 included.
+
+    Percentiles as ``code_range`` (one outlier image must not wash out the colours); a layer that
+    stays at zero gets (0, 1).  One entry per layer, the output layer last.
+    """
+    x = as_unit_float(images).reshape(len(images), -1)
+    ranges = []
+    for values in model.activations(x):  # (n, width) each
+        low = min(0.0, float(np.percentile(values, 100 - RANGE_PERCENTILE))) if values.size else 0.0
+        high = max(0.0, float(np.percentile(values, RANGE_PERCENTILE))) if values.size else 1.0
+        ranges.append((low, high) if high > low else (0.0, 1.0))
+    return ranges

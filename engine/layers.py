@@ -34,6 +34,9 @@ class Dense:
     seed : int or numpy Generator, optional
         Seeds the He/Glorot initialisation.
     dtype : float32 by default; float64 for gradient checks.
+    weights : (W (n_out, n_in), b (n_out,)), optional
+        Start from copies of these instead of a random initialisation (copying a model draws
+        no random numbers: a model's copy costs a memory copy, not an initialisation).
     """
 
     def __init__(
@@ -44,19 +47,33 @@ class Dense:
         *,
         seed: int | np.random.Generator | None = None,
         dtype: type = np.float32,
+        weights: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
         self.n_in = _check_width("n_in", n_in)
         self.n_out = _check_width("n_out", n_out)
         self.activation = get_activation(activation)
         self.dtype = np.dtype(dtype)
-        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        init = default_initializer(self.activation.key)
-        self.W = init(rng, self.n_in, self.n_out, self.dtype)  # (n_out, n_in)
-        self.b = np.zeros(self.n_out, dtype=self.dtype)  # (n_out,)
+        if weights is None:
+            rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+            init = default_initializer(self.activation.key)
+            self.W = init(rng, self.n_in, self.n_out, self.dtype)  # (n_out, n_in)
+            self.b = np.zeros(self.n_out, dtype=self.dtype)  # (n_out,)
+        else:
+            self.W, self.b = self._given(weights)
         self.grad_W = np.zeros_like(self.W)
         self.grad_b = np.zeros_like(self.b)
         self._x: np.ndarray | None = None
         self._buffers: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def _given(self, weights) -> tuple[np.ndarray, np.ndarray]:
+        """Copies of given (W, b), checked against the layer's shape."""
+        W, b = (np.array(a, dtype=self.dtype) for a in weights)
+        if W.shape != (self.n_out, self.n_in) or b.shape != (self.n_out,):
+            raise ValueError(
+                f"weights must be W of shape ({self.n_out}, {self.n_in}) and b of shape ({self.n_out},), "
+                f"got {W.shape} and {b.shape}"
+            )
+        return W, b
 
     @property
     def n_params(self) -> int:

@@ -137,6 +137,32 @@ class MLP:
         single = arr.ndim == 1 or (arr.ndim == 2 and arr.shape[1] != self.n_in)  # (n_in,) or one (28, 28) image
         return out[0] if single else out
 
+    def activations(self, x: np.ndarray, start: int = 0) -> list[np.ndarray]:
+        """Every layer's output in one forward pass: what the network computes on its way to ``predict``.
+
+        Parameters
+        ----------
+        x : (784,) one image or (batch, 784) — or, with ``start`` > 0, the output of layer
+            ``start - 1`` (e.g. a latent code, to see what the decoder makes of it).
+        start : the first layer to run (0: the whole network).
+
+        Returns
+        -------
+        list of float32 arrays, one per layer run, ``[(batch, layers[start].n_out), ...,
+        (batch, n_out)]``; the last equals ``predict(x)`` (as rows) when ``start`` is 0.
+        """
+        self._require_layers()
+        if isinstance(start, bool) or not isinstance(start, (int, np.integer)):
+            raise TypeError(f"start must be an int, got {type(start).__name__}")
+        if not 0 <= start < len(self.layers):
+            raise ValueError(f"start must be between 0 and {len(self.layers) - 1} (a layer index), got {start}")
+        h = self._as_rows(x, self.layers[start].n_in, "activations()")
+        outputs = []
+        for layer in self.layers[start:]:
+            h = layer.forward(h, training=False)  # a fresh array per layer
+            outputs.append(h)
+        return outputs
+
     def encode(self, x: np.ndarray, depth: int | None = None) -> np.ndarray:
         """The activations after ``depth`` layers (default: the narrowest layer, the latent code)."""
         self._require_layers()
@@ -330,11 +356,16 @@ class MLP:
             self.summary()
         return self
 
-    def copy(self) -> MLP:
-        """An independent copy: its own parameter vector, the same metadata (deep-copied)."""
-        twin = MLP(Dense(ly.n_in, ly.n_out, ly.activation, seed=0, dtype=ly.dtype) for ly in self.layers)
-        np.copyto(twin.params, self.params)
-        twin.metadata = copy.deepcopy(self.metadata)
+    def copy(self, metadata: bool = True) -> MLP:
+        """An independent copy: its own parameter vector and the same metadata (deep-copied; with
+        ``metadata=False`` none: a quick copy to compute with, as a training history can be long)."""
+        twin = MLP()
+        twin.layers = [
+            Dense(ly.n_in, ly.n_out, ly.activation, dtype=ly.dtype, weights=(ly.W, ly.b)) for ly in self.layers
+        ]
+        if twin.layers:
+            twin._flatten()
+        twin.metadata = copy.deepcopy(self.metadata) if metadata else {}
         twin.path = self.path
         return twin
 

@@ -1,0 +1,169 @@
+"""Histograms of every layer's weights and gradients while a network trains.
+
+``HistogramSampler`` is a callback on the one Trainer loop.  The weights are copied whole at each
+epoch's end (one vector copy an epoch).  The gradients change with every batch, so a histogram of
+the last batch's alone would show one noisy moment; instead, on ``SAMPLED_BATCHES`` batches spread
+evenly over the epoch, a strided slice of ``SAMPLE_SIZE`` entries of each layer's dL/dW is copied
+(a different offset each time, so the samples cover the whole layer).  That costs a few
+microseconds on one batch in several, which keeps the training loop's speed (``bench/histogram_cost.py``).
+The binning runs elsewhere (``layer_histograms``), on whatever thread the caller likes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.callbacks import Callback
+
+SAMPLED_BATCHES = 64
+"""Batches an epoch whose gradients are sampled (all of them when the epoch has fewer)."""
+SAMPLE_SIZE = 2048
+"""Gradient entries taken from each layer on a sampled batch (all of them for a smaller layer)."""
+BINS = 41
+TAIL_PERCENTILE = 99.5
+"""A histogram's range covers |values| up to this percentile; the few beyond land in the end bins."""
+
+
+@dataclass(frozen=True)
+class LayerSnapshot:
+    """What a network's layers look like at one moment of training (copies, safe to send to another thread).
+
+    epoch : the epoch (from 0) the snapshot belongs to; -1 before training (no gradients yet).
+    progress : share of that epoch trained when it was taken (1.0 at its end).
+    weights : per layer, its weight matrix W (n_out, n_in) float32.
+    gradients : per layer, (m,) float32 samples of dL/dW over the epoch's batches so far (may be empty).
+    batches : how many batches the gradient samples come from.
+    paused : taken because the run paused.
+    """
+
+    epoch: int
+    progress: float
+    weights: list[np.ndarray]
+    gradients: list[np.ndarray]
+    batches: int = 0
+    paused: bool = False
+
+
+def snapshot_of(model, epoch: int = -1) -> LayerSnapshot:
+    """The model's weights now (copies), without gradients."""
+    return LayerSnapshot(epoch, 1.0, [layer.W.copy() for layer in model.layers], [])
+
+
+class HistogramSampler(Callback):
+    """Sends a ``LayerSnapshot`` through ``send`` at the start of training, at every epoch's end and on ``on_pause``.
+
+    ``on_pause()`` is not a Trainer hook: whoever pauses the loop calls it (on the training thread),
+    so a paused run shows the epoch so far.
+    """
+
+    def __init__(self, send: Callable[[LayerSnapshot], None]) -> None:
+        self.send = send
+        self._buffers: list[np.ndarray] = []  # per layer (SAMPLED_BATCHES, m) float32
+        self._rows = 0
+        self._every = 1
+        self._epoch = 0
+        self._progress = 0.0
+
+    def on_train_begin(self, logs):
+        layers = self.trainer.model.layers
+        self._buffers = [np.empty((SAMPLED_BATCHES, min(layer.W.size, SAMPLE_SIZE)), np.float32) for layer in layers]
+        self._epoch = int(logs.get("initial_epoch", 0))
+        self.send(self._snapshot(epoch=self._epoch - 1, progress=1.0, with_gradients=False))
+
+    def on_epoch_begin(self, epoch):
+        trainer = self.trainer
+        batch = max(1, min(trainer.config.batch_size, trainer.n_samples))
+        batches = -(-trainer.n_samples // batch)
+        self._every = max(1, -(-batches // SAMPLED_BATCHES))
+        self._rows, self._epoch, self._progress = 0, epoch, 0.0
+
+    def on_batch_end(self, batch, logs):
+        self._progress = logs["progress"]
+        if batch % self._every or self._rows >= SAMPLED_BATCHES:
+            return
+        row = self._rows
+        for layer, buf in zip(self.trainer.model.layers, self._buffers, strict=True):
+            flat = layer.grad_W.reshape(-1)  # a view: grad_W is contiguous
+            m = buf.shape[1]
+            stride = flat.size // m
+            offset = (row * 7919) % stride  # a different slice each time (7919: a prime)
+            np.copyto(buf[row], flat[offset : offset + stride * m : stride])
+        self._rows = row + 1
+
+    def on_pause(self) -> None:
+        self.send(self._snapshot(self._epoch, self._progress, paused=True))
+
+    def on_epoch_end(self, epoch, logs):
+        self.send(self._snapshot(epoch, float(logs.get("progress", 1.0))))
+
+    def _snapshot(self, epoch: int, progress: float, with_gradients: bool = True, paused: bool = False):
+        model = self.trainer.model
+        rows = self._rows if with_gradients else 0
+        return LayerSnapshot(
+            epoch,
+            progress,
+            [layer.W.copy() for layer in model.layers],
+            [buf[:rows].reshape(-1).copy() for buf in self._buffers],
+            rows,
+            paused,
+        )
+
+
+@dataclass(frozen=True)
+class Histogram:
+    """One layer's values binned: ``edges`` (BINS + 1,), ``share`` (BINS,) of the values per bin (sums to 1),
+    ``reference`` the same for the values compared with (None without), and their standard deviations."""
+
+    edges: np.ndarray
+    share: np.ndarray
+    reference: np.ndarray | None
+    std: float
+    reference_std: float | None
+
+
+def histogram(values: np.ndarray, reference: np.ndarray | None = None, bins: int = BINS) -> Histogram | None:
+    """``values`` (any shape) binned over a range symmetric around 0 that holds nearly all of them and of
+    ``reference`` (values outside count in the end bins); None when there are no values."""
+    values = np.asarray(values, np.float32).reshape(-1)
+    if values.size == 0:
+        return None
+    ref = None if reference is None or np.size(reference) == 0 else np.asarray(reference, np.float32).reshape(-1)
+    both = values if ref is None else np.concatenate([values, ref])
+    edge = float(np.percentile(np.abs(both), TAIL_PERCENTILE))
+    if not edge > 0:
+        edge = float(np.max(np.abs(both))) or 1.0
+    edges = np.linspace(-edge, edge, bins + 1)
+
+    def shares(v: np.ndarray) -> np.ndarray:
+        counts = np.histogram(np.clip(v, -edge, edge), bins=edges)[0]
+        return counts / v.size
+
+    return Histogram(
+        edges,
+        shares(values),
+        None if ref is None else shares(ref),
+        float(np.std(values, dtype=np.float64)),
+        None if ref is None else float(np.std(ref, dtype=np.float64)),
+    )
+
+
+def layer_histograms(
+    snapshot: LayerSnapshot,
+    start_weights: Sequence[np.ndarray] | None = None,
+    first_gradients: Sequence[np.ndarray] | None = None,
+) -> tuple[list[Histogram | None], list[Histogram | None]]:
+    """Per layer, the weights' histogram (beside ``start_weights``, e.g. the run's first snapshot) and the
+    gradients' (beside ``first_gradients``, e.g. the first epoch's); a gradient entry is None when the
+    snapshot has none."""
+    n = len(snapshot.weights)
+    starts = list(start_weights) if start_weights is not None else [None] * n
+    firsts = list(first_gradients) if first_gradients is not None else [None] * n
+    if len(starts) != n or len(firsts) != n:
+        raise ValueError(f"the references must have one entry per layer ({n})")
+    weights = [histogram(w, s) for w, s in zip(snapshot.weights, starts, strict=True)]
+    grads = snapshot.gradients if snapshot.gradients else [np.empty(0, np.float32)] * n
+    gradients = [histogram(g, f) for g, f in zip(grads, firsts, strict=True)]
+    return weights, gradients
