@@ -31,25 +31,26 @@ TAIL_PERCENTILE = 99.5
 class LayerSnapshot:
     """What a network's layers look like at one moment of training (copies, safe to send to another thread).
 
-    epoch : the epoch (from 0) the snapshot belongs to; -1 before training (no gradients yet).
+    kind : "start" (training begins: no gradients yet), "epoch" (an epoch ended), "pause" (the run
+        paused mid-epoch) or "model" (a model outside training, ``snapshot_of``).
+    epoch : the epoch (from 0) the snapshot belongs to; for "start" the one before the first trained.
     progress : share of that epoch trained when it was taken (1.0 at its end).
     weights : per layer, its weight matrix W (n_out, n_in) float32.
-    gradients : per layer, (m,) float32 samples of dL/dW over the epoch's batches so far (may be empty).
+    gradients : per layer, (m,) float32 samples of dL/dW over the epoch's batches so far; [] when none.
     batches : how many batches the gradient samples come from.
-    paused : taken because the run paused.
     """
 
+    kind: str
     epoch: int
     progress: float
     weights: list[np.ndarray]
     gradients: list[np.ndarray]
     batches: int = 0
-    paused: bool = False
 
 
 def snapshot_of(model, epoch: int = -1) -> LayerSnapshot:
     """The model's weights now (copies), without gradients."""
-    return LayerSnapshot(epoch, 1.0, [layer.W.copy() for layer in model.layers], [])
+    return LayerSnapshot("model", epoch, 1.0, [layer.W.copy() for layer in model.layers], [])
 
 
 class HistogramSampler(Callback):
@@ -71,9 +72,10 @@ class HistogramSampler(Callback):
         layers = self.trainer.model.layers
         self._buffers = [np.empty((SAMPLED_BATCHES, min(layer.W.size, SAMPLE_SIZE)), np.float32) for layer in layers]
         self._epoch = int(logs.get("initial_epoch", 0))
-        self.send(self._snapshot(epoch=self._epoch - 1, progress=1.0, with_gradients=False))
+        self.send(self._snapshot("start", self._epoch - 1, 1.0))
 
     def on_epoch_begin(self, epoch):
+        """How often to sample: every k-th batch, so that about SAMPLED_BATCHES spread over the epoch."""
         trainer = self.trainer
         batch = max(1, min(trainer.config.batch_size, trainer.n_samples))
         batches = -(-trainer.n_samples // batch)
@@ -94,52 +96,57 @@ class HistogramSampler(Callback):
         self._rows = row + 1
 
     def on_pause(self) -> None:
-        self.send(self._snapshot(self._epoch, self._progress, paused=True))
+        self.send(self._snapshot("pause", self._epoch, self._progress))
 
     def on_epoch_end(self, epoch, logs):
-        self.send(self._snapshot(epoch, float(logs.get("progress", 1.0))))
+        self.send(self._snapshot("epoch", epoch, float(logs.get("progress", 1.0))))
 
-    def _snapshot(self, epoch: int, progress: float, with_gradients: bool = True, paused: bool = False):
-        model = self.trainer.model
-        rows = self._rows if with_gradients else 0
-        return LayerSnapshot(
-            epoch,
-            progress,
-            [layer.W.copy() for layer in model.layers],
-            [buf[:rows].reshape(-1).copy() for buf in self._buffers],
-            rows,
-            paused,
-        )
+    def _snapshot(self, kind: str, epoch: int, progress: float) -> LayerSnapshot:
+        rows = self._rows if kind != "start" else 0
+        weights = [layer.W.copy() for layer in self.trainer.model.layers]
+        gradients = [buf[:rows].reshape(-1).copy() for buf in self._buffers] if rows else []
+        return LayerSnapshot(kind, epoch, progress, weights, gradients, rows)
 
 
 @dataclass(frozen=True)
 class Histogram:
-    """One layer's values binned: ``edges`` (BINS + 1,), ``share`` (BINS,) of the values per bin (sums to 1),
-    ``reference`` the same for the values compared with (None without), and their standard deviations."""
+    """One layer's values binned.
+
+    Values that are exactly zero are counted apart (``zero``, their share): a layer's gradients hold
+    many (the weights from always-black border pixels, units that are off for the whole batch), and
+    a spike at 0 would flatten the shape of the rest.  ``edges`` (BINS + 1,); ``share`` (BINS,) of the
+    non-zero values per bin (sums to 1); ``reference``/``reference_zero`` the same for the values
+    compared with (None without); ``std`` and ``reference_std`` over all values, zeros included.
+    """
 
     edges: np.ndarray
     share: np.ndarray
     reference: np.ndarray | None
     std: float
     reference_std: float | None
+    zero: float = 0.0
+    reference_zero: float | None = None
 
 
 def histogram(values: np.ndarray, reference: np.ndarray | None = None, bins: int = BINS) -> Histogram | None:
     """``values`` (any shape) binned over a range symmetric around 0 that holds nearly all of them and of
-    ``reference`` (values outside count in the end bins); None when there are no values."""
+    ``reference`` (values outside count in the end bins; exact zeros apart); None when there are no values."""
     values = np.asarray(values, np.float32).reshape(-1)
     if values.size == 0:
         return None
     ref = None if reference is None or np.size(reference) == 0 else np.asarray(reference, np.float32).reshape(-1)
     both = values if ref is None else np.concatenate([values, ref])
-    edge = float(np.percentile(np.abs(both), TAIL_PERCENTILE))
-    if not edge > 0:
-        edge = float(np.max(np.abs(both))) or 1.0
+    nonzero = np.abs(both[both != 0])
+    edge = float(np.percentile(nonzero, TAIL_PERCENTILE)) if nonzero.size else 1.0
     edges = np.linspace(-edge, edge, bins + 1)
 
     def shares(v: np.ndarray) -> np.ndarray:
+        v = v[v != 0]
         counts = np.histogram(np.clip(v, -edge, edge), bins=edges)[0]
-        return counts / v.size
+        return counts / max(v.size, 1)
+
+    def zero(v: np.ndarray) -> float:
+        return float(np.count_nonzero(v == 0) / v.size)
 
     return Histogram(
         edges,
@@ -147,6 +154,8 @@ def histogram(values: np.ndarray, reference: np.ndarray | None = None, bins: int
         None if ref is None else shares(ref),
         float(np.std(values, dtype=np.float64)),
         None if ref is None else float(np.std(ref, dtype=np.float64)),
+        zero(values),
+        None if ref is None else zero(ref),
     )
 
 

@@ -26,16 +26,17 @@ def code_range(codes: np.ndarray) -> tuple[float, float]:
     return low, high
 
 
-def layer_ranges(model, images: np.ndarray) -> list[tuple[float, float]]:
+def layer_ranges(model, images: np.ndarray, percentile: float = 99.0) -> list[tuple[float, float]]:
     """For each layer, (low, high) holding nearly every activation ``images`` (n, 784) give it, 0 included.
 
-    Percentiles as ``code_range`` (one outlier image must not wash out the colours); a layer that
+    From the ``100 - percentile`` to the ``percentile`` percentile: a few strong activations must not
+    wash out the colours of the typical ones (ReLU layers are sparse with long tails).  A layer that
     stays at zero gets (0, 1).  One entry per layer, the output layer last.
     """
     x = as_unit_float(images).reshape(len(images), -1)
     ranges = []
     for values in model.activations(x):  # (n, width) each
-        low = min(0.0, float(np.percentile(values, 100 - RANGE_PERCENTILE))) if values.size else 0.0
-        high = max(0.0, float(np.percentile(values, RANGE_PERCENTILE))) if values.size else 1.0
+        low = min(0.0, float(np.percentile(values, 100 - percentile))) if values.size else 0.0
+        high = max(0.0, float(np.percentile(values, percentile))) if values.size else 1.0
         ranges.append((low, high) if high > low else (0.0, 1.0))
     return ranges

@@ -311,7 +311,7 @@ def describe(model, plan: Perturbation, perturber: Perturber | None = None) -> s
         parts.append(f"weight noise {plan.noise:.2f} × each layer's spread")
     if plan.prune:
         total = sum(perturber.sizes)
-        where = "in every layer" if plan.scope == "layer" else "over the whole network"
+        where = "per layer" if plan.scope == "layer" else "over the whole network"
         share = f"{round(plan.prune * 100, 1):g} %"
         parts.append(f"{share} of weights pruned {where} ({sum(perturber.pruned_counts(plan)):,} of {total:,})")
     if plan.off:

@@ -37,6 +37,7 @@ from gui.canvas import DrawingCanvas
 from gui.data_sets import mnist_split
 from gui.hourglass_item import HourglassView
 from gui.image_row import ImageRow, PixelImage
+from gui.inside_panel import InsidePanel
 from gui.jobs import JobRunner
 from gui.latent_panel import LatentPanel
 from gui.robustness_panel import RobustnessPanel
@@ -91,6 +92,7 @@ class DenoiseTab(QWidget):
     scoreChanged = Signal(str)  # the test MSE at the slider's σ, for the status bar
     testDigitShown = Signal(int)  # a test digit is on the canvas (after the test set loaded)
     pcaReady = Signal(int)  # PCA with this many components is fitted and shown
+    modelApplied = Signal(object)  # the user made a perturbed copy the model (Inside the network ▸ Apply)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -182,16 +184,22 @@ class DenoiseTab(QWidget):
         both.addWidget(self.latent, 1)
         both.addWidget(net_box, 1)
         self.robustness = RobustnessPanel()
+        self.inside = InsidePanel()  # while it is open, the images show its (perturbed) network
+        self.inside.changed.connect(self._on_network_changed)
+        self.inside.applied.connect(self.modelApplied)
         self.panels = QTabWidget()
         self.panels.addTab(code_and_net, "Code and network")
         self.panels.addTab(self.robustness, "Robustness")
+        self.panels.addTab(self.inside, "Inside the network")
         self.panels.setTabToolTip(1, "Test MSE against σ: where this model beats the noisy input and PCA")
+        self.panels.setTabToolTip(2, "Every layer live as you draw; perturb the weights and watch the output degrade")
+        self.panels.currentChanged.connect(self._on_network_changed)
         images = QWidget()  # the images and the noise row above, the panels below, split by a handle
         top = QVBoxLayout(images)
         top.setContentsMargins(0, 0, 0, 0)
         top.addWidget(self.row, 1)
         top.addLayout(noise_row)
-        for page in (code_and_net, self.robustness):  # a page's own size must not resize the images
+        for page in (code_and_net, self.robustness, self.inside):  # a page's own size must not resize the images
             page.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Ignored)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(images)
@@ -215,6 +223,8 @@ class DenoiseTab(QWidget):
         self.latent.reset(model.latent_width)
         self.hourglass.set_model(model)
         self.robustness.set_model(model)
+        self.inside.set_model(model)
+        self.inside.set_sigma(self.sigma)
         self.range_jobs.start(_code_range, model, on_done=lambda r: self.latent.set_range(*r), on_error=lambda e: None)
         sigma = training_sigma(model)
         if sigma is not None and round(sigma * 100) != self.noise_slider.value():
@@ -240,6 +250,7 @@ class DenoiseTab(QWidget):
         self.sigma = value / 100
         self._update_noise_label()
         self.robustness.set_sigma(self.sigma)
+        self.inside.set_sigma(self.sigma)
         self.refresh()
         self._rescore()
 
@@ -324,7 +335,7 @@ class DenoiseTab(QWidget):
     def _request_score(self) -> None:
         if self.model is None:
             return
-        sigma, model = self.sigma, self.model
+        sigma, model = self.sigma, self.shown_model()
 
         def no_data(exc: BaseException) -> None:  # the file's own score, if it was taken at this σ
             saved = _saved_score(model, sigma)
@@ -333,10 +344,19 @@ class DenoiseTab(QWidget):
                 else f"test MSE at σ {sigma:.2f}: needs the MNIST test set"
             )
 
+        which = " (perturbed network)" if model is not self.model else ""
         self.score_jobs.start(_test_score, model, sigma, on_error=no_data,
-                              on_done=lambda r: self.scoreChanged.emit(f"test MSE {r[1]:.4f} at σ {r[0]:.2f}"))
+                              on_done=lambda r: self.scoreChanged.emit(f"test MSE {r[1]:.4f} at σ {r[0]:.2f}{which}"))
 
     # ----- the pipeline ----------------------------------------------------------------------
+    def shown_model(self):
+        """The network the images come from: the perturbed copy while "Inside the network" is open, else the model."""
+        return self.inside.network() if self.panels.currentWidget() is self.inside else self.model
+
+    def _on_network_changed(self) -> None:
+        self.refresh(recode=False)
+        self._rescore()
+
     def _on_code_edited(self, code: np.ndarray) -> None:
         self.code = code
         self.refresh(recode=False)
@@ -352,19 +372,25 @@ class DenoiseTab(QWidget):
         self.clean = self._test_clean if self.source == "test" else prepare_digit(self.canvas.ink())
         flat = self.clean.reshape(1, 784)
         self.noisy = add_noise(flat, self.sigma, np.random.default_rng(self.noise_seed)).reshape(28, 28)
+        model = self.shown_model()
+        layers = model.activations(self.noisy.reshape(1, 784))  # every layer's (1, width), the output last
+        code_at = model.bottleneck_index()
         if recode or not self.latent.is_exploring():
-            self.code = self.model.encode(self.noisy.reshape(1, 784))[0].copy()
-        self.recon = self.model.decode(self.code[None, :]).reshape(28, 28)
+            self.code = layers[code_at][0].copy()
+        else:  # the decoder runs on the user's code
+            layers[code_at:] = [self.code[None, :], *model.activations(self.code[None, :], start=code_at + 1)]
+        self.recon = layers[-1].reshape(28, 28)
         self.errors = {"noisy": mse(self.noisy, self.clean), "model": mse(self.recon, self.clean)}
         self.input_view.set_image(self.clean)
         self.row.set_image(0, self.clean, "target")
         self.row.set_image(1, self.noisy, f"σ = {self.sigma:.2f} · MSE {self.errors['noisy']:.4f}")
         label = "your code, decoded" if self.latent.is_exploring() else f"MSE {self.errors['model']:.4f}"
-        self.row.set_image(2, self.recon, label)
+        self.row.set_image(2, self.recon, f"perturbed · {label}" if model is not self.model else label)
         if self.compare_box.isChecked() and self._pca is not None:
             pca_recon = self._pca.reconstruct(self.noisy.reshape(1, 784)).reshape(28, 28)
             self.errors["pca"] = mse(pca_recon, self.clean)
             self.row.set_image(3, pca_recon, f"{self._pca.n_components} components · MSE {self.errors['pca']:.4f}")
+        self.inside.show_layers(self.noisy.reshape(784), layers)
         self.latent.show_code(self.code)
         self.hourglass.set_latent(self.code)
         self.latentChanged.emit(self.code.copy())

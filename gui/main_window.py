@@ -70,6 +70,7 @@ class MainWindow(QMainWindow):
 
         self.architecture_tab.editor.newModel.connect(self._on_new_model)
         self.training_tab.modelTrained.connect(self._on_trained)
+        self.denoise_tab.modelApplied.connect(self._on_applied)
         self.training_tab.runningChanged.connect(self._on_running)
         self.training_tab.message.connect(self._flash)
         self.denoise_tab.latentChanged.connect(self.architecture_tab.hourglass.set_latent)
@@ -208,6 +209,13 @@ class MainWindow(QMainWindow):
 
     def _on_trained(self, model: MLP) -> None:
         self.set_model(model, dirty=True)
+
+    def _on_applied(self, model: MLP) -> None:
+        """A perturbed copy made the model (Denoise ▸ Inside the network ▸ Apply): unsaved, like a trained one."""
+        if not self._stop_training_first("apply the perturbed network", lambda: self._on_applied(model)):
+            return
+        self.set_model(model, dirty=True)
+        self._flash("The perturbed network is now the model (unsaved): Save keeps it, reopening the file undoes it")
 
     def _on_running(self, running: bool) -> None:
         for action in (self.save_action, self.save_as_action):  # the model being trained is a copy

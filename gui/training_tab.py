@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QCheckBox, QGroupBox, QHBoxLayout, QPushButton, QV
 
 from engine.nn import MLP
 from gui import dialogs
+from gui.histogram_panel import HistogramPanel
 from gui.loss_plot import LossPlot
 from gui.run_progress import RunProgress
 from gui.sample_strip import SampleStrip
@@ -45,6 +46,9 @@ class TrainingTab(QWidget):
         self.plot = LossPlot()
         self.progress = RunProgress()
         self.strip = SampleStrip(N_STRIP)
+        self.histograms = HistogramPanel()  # weights and gradients per layer, from a watcher on the run
+        self.watchers.append(self.histograms.watcher)
+        self.run.reported.connect(self.histograms.on_report)
         self._latest: dict | None = None  # the newest batch logs not yet shown
         self._frame_timer = QTimer(self)  # one ~30 Hz frame for the curve and the text while training
         self._frame_timer.setInterval(33)
@@ -82,7 +86,9 @@ class TrainingTab(QWidget):
         side = QVBoxLayout(settings)
         side.addWidget(self.form)
         side.addLayout(buttons)
-        side.addStretch(1)
+        inside = QGroupBox("Weights and gradients")  # under the settings, per layer
+        inside.setMaximumWidth(330)
+        QVBoxLayout(inside).addWidget(self.histograms)
         head = QHBoxLayout()
         head.addWidget(self.progress, 1)
         head.addWidget(self.log_box)
@@ -90,8 +96,11 @@ class TrainingTab(QWidget):
         right.addLayout(head)
         right.addWidget(self.plot, 1)
         right.addWidget(self.strip)
+        left = QVBoxLayout()
+        left.addWidget(settings)
+        left.addWidget(inside, 1)
         layout = QHBoxLayout(self)
-        layout.addWidget(settings)
+        layout.addLayout(left)
         layout.addLayout(right, 1)
         self._set_running(False)
 
@@ -105,6 +114,7 @@ class TrainingTab(QWidget):
         if not handed_back:
             self._trained = None
             self.plot.reset(hint="Press Start to train this model")
+            self.histograms.set_model(model)
             self.strip.clear()
             self.progress.reset()
 

@@ -35,7 +35,9 @@ DataLoader = Callable[[], tuple[np.ndarray, np.ndarray]]
 Report = Callable[[str, object], None]
 Watcher = Callable[[Report], Callback]
 """Makes an extra callback for a run, given ``report(topic, data)``, which sends plain data (copies, floats)
-to the GUI thread as ``TrainingRun.reported(topic, data)``: how views add what they watch (histograms, ...)."""
+to the GUI thread as ``TrainingRun.reported(topic, data)``: how views add what they watch (histograms, ...).
+A watcher's callback may define ``on_pause()``: called on the training thread when the run pauses, just
+before ``paused`` is sent, so the view can show the epoch so far."""
 
 
 def mnist_loader(train_size: int) -> DataLoader:
@@ -82,6 +84,7 @@ class QtBridge(Callback):
         self._pending: list[dict] = []
         self._sent_at = 0.0
         self.last_epoch: dict | None = None
+        self.pause_hooks: list[Callable[[], None]] = []  # the watchers' on_pause, called as the run pauses
 
     def flush(self) -> None:
         if self._pending:
@@ -99,6 +102,8 @@ class QtBridge(Callback):
             self.flush()
         if not control.running.is_set() and not control.stop:
             self.flush()
+            for hook in self.pause_hooks:
+                hook()
             self.worker.paused.emit()
             control.running.wait()
             self.worker.resumed.emit()
@@ -176,6 +181,7 @@ class TrainingWorker(QObject):
                 helper.start()
             strip = SampleStripCallback(self, fixed_noisy(as_unit_float(x_val[:N_STRIP]), self.config.noise))
             extra = [watcher(self.reported.emit) for watcher in self.watchers]
+            bridge.pause_hooks = [cb.on_pause for cb in extra if callable(getattr(cb, "on_pause", None))]
             self.model.fit(x_train, x_val, config=self.config, callbacks=[bridge, strip, *extra])
             result = RunResult("stopped" if self.control.stop else "done", self.model)
         except TrainingDiverged as exc:  # the engine restored the weights: the model is usable

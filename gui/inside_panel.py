@@ -1,0 +1,91 @@
+"""The Denoise tab's "Inside the network" page: every layer live beside the perturbation controls.
+
+While this page is open the Denoise tab draws with ``network()`` — the perturbed copy when
+something is perturbed — and hands every layer's activations to ``show_layers``.  Clicking a
+hidden unit in the layer view switches it off or on.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QScrollArea, QSizePolicy, QSplitter, QVBoxLayout, QWidget
+
+from engine.latent import layer_ranges
+from gui.data_sets import mnist_split
+from gui.jobs import JobRunner
+from gui.layer_view import LayerView
+from gui.perturb_panel import PerturbPanel
+
+
+def _ranges(model, state) -> list[tuple[float, float]]:
+    """Runs on a pool thread: each layer's colour scale from the test set's activations."""
+    return layer_ranges(model, mnist_split("test")[0])
+
+
+class InsidePanel(QWidget):
+    """``set_model``, ``show_layers`` after each update; ``changed`` when the perturbation changes."""
+
+    changed = Signal()
+    applied = Signal(object)  # the perturbed copy the user made the model
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = None
+        self.view = LayerView()
+        self.scroll = QScrollArea()
+        self.scroll.setWidget(self.view)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setToolTip(self.view.toolTip())
+        self.scroll.setStatusTip(self.view.statusTip())
+        self.perturb = PerturbPanel()
+        self.perturb.setMinimumWidth(320)
+        self.perturb.setMaximumWidth(480)
+        self.view.unitClicked.connect(self.perturb.toggle_unit)
+        self.perturb.changed.connect(self._on_changed)
+        self.perturb.applied.connect(self.applied)
+        self.range_jobs = JobRunner(self)
+        network = QWidget()  # the layers, and under them what is perturbed
+        left = QVBoxLayout(network)
+        left.setContentsMargins(0, 0, 0, 0)
+        left.setSpacing(2)
+        left.addWidget(self.scroll, 1)
+        left.addWidget(self.perturb.summary)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)  # the user may give either side more room
+        self.splitter.addWidget(network)
+        self.splitter.addWidget(self.perturb)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(self.splitter)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Ignored)
+
+    def set_model(self, model) -> None:
+        self.model = model
+        self.view.set_model(model)
+        self.perturb.set_model(model)
+        self.range_jobs.start(_ranges, model, on_done=self.view.set_ranges, on_error=lambda e: None)
+
+    def set_sigma(self, sigma: float) -> None:
+        self.perturb.set_sigma(sigma)
+
+    def network(self):
+        """The network the Denoise tab shows while this page is open."""
+        return self.perturb.network()
+
+    def is_perturbed(self) -> bool:
+        return self.perturb.is_perturbed()
+
+    def show_layers(self, image: np.ndarray, activations: list[np.ndarray]) -> None:
+        """image: (784,) the network's input; activations: per layer (1, width), from ``MLP.activations``."""
+        values = [a[0] for a in activations]
+        self.view.show_values(image, values)
+        if self.model is not None and len(values) > 1:
+            self.perturb.set_code(values[self.model.bottleneck_index()])
+
+    def _on_changed(self) -> None:
+        self.view.set_off(self.perturb.plan.off)
+        self.changed.emit()
