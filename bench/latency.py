@@ -1,15 +1,20 @@
-"""Latency and memory: the canvas path, app cold start, peak RSS of a full-MNIST training run.
+"""Latency and memory: the canvas path, a perturbation slider's update, app cold start, peak RSS of training.
 
-    .venv/bin/python bench/latency.py                 # all three
+    .venv/bin/python bench/latency.py                 # all four
     .venv/bin/python bench/latency.py --skip-train    # without the training run (about 1 min less)
 
 1. Canvas path: what the Denoise tab computes for each stroke, without the painting — a 280×280
    drawing -> ``engine.preprocess.prepare_digit`` (bbox, 20×20 area resize, centre of mass) ->
    fixed-seed noise -> ``encode`` (the latent bars) -> ``predict``.  Median and p99 over many calls.
-2. Cold start: a fresh ``python -c`` that imports ``gui.app``, builds the main window with the
+2. Perturbation slider: in the app (offscreen, 1280×800, the large model, Denoise ▸ Inside the
+   network, a test digit), the full update of one move of the weight-noise or pruning slider —
+   the perturbed copy, every layer's activations, the images, the code, the layer view and the
+   curve's marker, painted (``slider.setValue`` then a synchronous ``repaint`` of the window).
+   Moves alternate between the two sliders; median, p99 and max.
+3. Cold start: a fresh ``python -c`` that imports ``gui.app``, builds the main window with the
    shipped model and shows it (``QT_QPA_PLATFORM=offscreen``); measured from just before the
    process is spawned to the window being exposed, as the child reports it.
-3. Peak RSS: ``denoise-studio train`` on the full 60000-image training set in a child process,
+4. Peak RSS: ``denoise-studio train`` on the full 60000-image training set in a child process,
    which reports its own ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` at exit.
 """
 
@@ -83,6 +88,62 @@ def canvas_latency(model_name: str, repeats: int, data_dir: str | None) -> None:
               f"({repeats} calls, model {model_name})")  # fmt: skip
 
 
+def slider_latency(model_name: str, moves: int) -> None:
+    """Time the full update of a perturbation slider move in the app, offscreen (see the module docstring)."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if "XDG_RUNTIME_DIR" not in os.environ:
+        runtime = tempfile.mkdtemp(prefix="ds-xdg-")
+        os.chmod(runtime, 0o700)
+        os.environ["XDG_RUNTIME_DIR"] = runtime
+    from PySide6.QtCore import QEventLoop, QSettings, QTimer
+
+    from gui.app import make_app, single_thread_blas
+    from gui.main_window import MainWindow
+
+    def spin(ms: int) -> None:
+        loop = QEventLoop()
+        QTimer.singleShot(ms, loop.quit)
+        loop.exec()
+
+    single_thread_blas()  # as the app does
+    app = make_app([])
+    settings = QSettings(str(Path(tempfile.mkdtemp()) / "bench.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(MLP.from_file(model_name), settings=settings)
+    window.resize(1280, 800)
+    window.show()
+    tab = window.denoise_tab
+    window.tabs.setCurrentWidget(tab)
+    tab.panels.setCurrentWidget(tab.inside)
+    tab.show_test_digit(0)
+    panel = tab.inside.perturb
+    while not panel.is_ready() or tab.source != "test":
+        spin(50)
+    spin(500)
+    rng = np.random.default_rng(0)
+    times = {"noise": [], "prune": []}
+    for i in range(moves + 20):
+        name, slider = ("noise", panel.noise_slider) if i % 2 else ("prune", panel.prune_slider)
+        value = int(rng.integers(1, 100))
+        if value == slider.value():
+            value = value % 99 + 1
+        t0 = time.perf_counter()
+        slider.setValue(value)
+        window.repaint()
+        if i >= 20:  # after a warm-up
+            times[name].append((time.perf_counter() - t0) * 1e3)
+        if i % 10 == 0:
+            app.processEvents()  # let the jobs' timers run now and then, as between real moves
+    both = times["noise"] + times["prune"]
+    for name, values in (*times.items(), ("all moves", both)):
+        print(f"  {name:<10} median {statistics.median(values):.1f} ms   p99 {percentile(values, 99):.1f} ms   "
+              f"max {max(values):.1f} ms   ({len(values)} moves, model {model_name}, goal <= 30 ms)")  # fmt: skip
+    window.dirty = False
+    window.close()
+    from gui.jobs import wait_for_all_jobs
+
+    wait_for_all_jobs()
+
+
 def cold_start(runs: int) -> None:
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     runtime = tempfile.mkdtemp(prefix="ds-xdg-")
@@ -141,6 +202,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=2000, help="canvas-path calls timed")
     parser.add_argument("--starts", type=int, default=5, help="cold starts timed")
     parser.add_argument("--skip-train", action="store_true")
+    parser.add_argument("--moves", type=int, default=200, help="perturbation slider moves timed")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores, load average {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
     print("canvas path (280x280 drawing -> prepare_digit -> noise -> encode -> predict):")
@@ -149,6 +211,8 @@ def main() -> int:
             canvas_latency(name, args.repeats, args.data)
         except Exception as exc:  # a model not shipped yet
             print(f"  {name}: not measured ({exc})")
+    print("perturbation slider, full update of one move (offscreen app, 1280x800):")
+    slider_latency("mnist_denoising_autoencoder_large", args.moves)
     print("app cold start (offscreen):")
     cold_start(args.starts)
     if not args.skip_train:

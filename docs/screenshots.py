@@ -1,4 +1,5 @@
-"""Render the app's screenshots with real data: docs/architecture.png, training.png, denoise.png, error-dialog.png.
+"""Render the app's screenshots with real data: docs/architecture.png, training.png, denoise.png, inside.png,
+perturb.png, histograms.png, error-dialog.png.
 
 Offscreen, with ``widget.grab()``.  Needs MNIST (``$DENOISE_STUDIO_DATA``) and the shipped model.
 
@@ -34,6 +35,17 @@ def settle(app, ms: int = 150) -> None:
     app.processEvents()
 
 
+def wait_for(app, signal, ready=lambda: False, timeout_ms: int = 120000) -> None:
+    """Run the event loop until ``signal`` fires (at once when ``ready()`` already holds)."""
+    if ready():
+        return
+    loop = QEventLoop()
+    signal.connect(loop.quit)
+    QTimer.singleShot(timeout_ms, loop.quit)
+    loop.exec()
+    signal.disconnect(loop.quit)
+
+
 def main() -> int:
     from engine.nn import build_mlp
     from gui import dialogs
@@ -61,6 +73,31 @@ def main() -> int:
     settle(app)
     window.grab().save(str(OUT / "denoise.png"))
 
+    # Inside the network: the large model's every layer for a test digit, then perturbed
+    from engine.nn import MLP
+
+    large = "mnist_denoising_autoencoder_large"
+    tab.compare_box.setChecked(False)
+    window.resize(1440, 900)
+    window.set_model(MLP.from_file(large), name=large)
+    tab.noise_slider.setValue(40)
+    panel = tab.inside.perturb
+    tab.panels.setCurrentWidget(tab.inside)
+    wait_for(app, panel.ready, panel.is_ready)
+    wait_for(app, tab.inside.range_jobs.busyChanged, lambda: not tab.inside.range_jobs.is_busy())
+    tab.show_test_digit(7)
+    wait_for(app, panel.curveReady, lambda: panel.curve is not None)
+    settle(app, 300)
+    window.grab().save(str(OUT / "inside.png"))
+    strongest = int(tab.code.argmax())
+    panel.toggle_unit(tab.model.bottleneck_index(), strongest)
+    panel.prune_slider.setValue(70)
+    wait_for(app, panel.curveReady)
+    settle(app, 300)
+    window.grab().save(str(OUT / "perturb.png"))
+    panel.reset()
+    window.resize(*SIZE)
+
     # Training: a short real run of a fresh 784-10-784 model on all of MNIST
     window.set_model(build_mlp([784, 10, 784], ["relu", "sigmoid"], seed=0), name="untitled", dirty=True)
     training = window.training_tab
@@ -79,6 +116,7 @@ def main() -> int:
         return 1
     settle(app, 300)
     window.grab().save(str(OUT / "training.png"))
+    training.histograms.parentWidget().grab().save(str(OUT / "histograms.png"))
 
     # The dialog for a damaged model file (the text the app shows)
     bad = Path(tempfile.mkdtemp()) / "my_model.npz"
@@ -98,7 +136,7 @@ def main() -> int:
 
     window.dirty = False
     window.close()
-    for name in ("architecture", "training", "denoise", "error-dialog"):
+    for name in ("architecture", "training", "denoise", "inside", "perturb", "histograms", "error-dialog"):
         print(OUT / f"{name}.png")
     return 0
 

@@ -1,16 +1,17 @@
 """Per layer, histograms of the weights and of their gradients while training, for the Training tab.
 
 The training thread runs ``engine.histograms.HistogramSampler`` (added as a watcher): it sends a
-``LayerSnapshot`` as training starts, at every epoch's end and on Pause.  Binning runs as a job;
-this widget only draws.  Each plot shows the latest values filled and, as an outline, what they
-are compared with: the weights at the start of the run, the gradients of the run's first epoch.
-Before a run it shows the model's present weights.
+``LayerSnapshot`` as training starts, at every epoch's end and on Pause.  Binning runs as a job
+(at most every ``MIN_INTERVAL_MS``, always the newest snapshot); this widget only draws.  Each
+plot shows the latest values filled and, as an outline, what they are compared with: the weights
+at the start of the run, the gradients of the run's first epoch.  Before a run it shows the
+model's present weights.
 """
 
 from __future__ import annotations
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QElapsedTimer, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
@@ -21,6 +22,10 @@ from gui.theme import COLORS, notifier, style_plot
 
 TOPIC = "histograms"
 ROW_HEIGHT = 88
+MIN_INTERVAL_MS = 500
+"""Epoch ends closer together than this (a small model on a fast machine) redraw with the newest only:
+binning and drawing five times a second would take the training loop's time and nobody could follow it.
+Pause and the start of a run are drawn at once."""
 """Pixels a layer's row of plots needs at least (more layers than fit: the panel scrolls)."""
 
 
@@ -48,6 +53,11 @@ class HistogramPanel(QWidget):
         self._start: LayerSnapshot | None = None  # this run's first snapshot: the weights it began with
         self._first: LayerSnapshot | None = None  # this run's first finished epoch: its gradients
         self._shape: list[tuple[int, int]] = []  # (n_in, n_out) per layer the plots are built for
+        self._pending = None  # (snapshot, start weights, first gradients) waiting to be binned
+        self._since = QElapsedTimer()  # since the last binning started
+        self._later = QTimer(self)  # bins the pending snapshot when epochs come faster than MIN_INTERVAL_MS
+        self._later.setSingleShot(True)
+        self._later.timeout.connect(self._bin_pending)
         self.header = QLabel("")
         self.header.setObjectName("caption")
         self.header.setWordWrap(True)
@@ -94,11 +104,26 @@ class HistogramPanel(QWidget):
         first = self._first if self._first is not data else None
         starts = self._start.weights if self._start is not None and self._start is not data else None
         grads = first.gradients if first is not None else None
+        self._pending = (data, starts, grads)
+        wait_ms = MIN_INTERVAL_MS - self._since.elapsed() if self._since.isValid() else 0
+        if data.kind == "epoch" and wait_ms > 0:  # epochs faster than this: the newest, a little later
+            self._later.start(int(wait_ms))
+            return
+        self._bin_pending()
+
+    def _bin_pending(self) -> None:
+        self._later.stop()
+        if self._pending is None:
+            return
+        data, starts, grads = self._pending
+        self._pending = None
+        self._since.start()
         self.jobs.start(_bin, data, starts, grads, on_done=self._show, on_error=self._failed)
 
     def set_model(self, model) -> None:
         """Between runs: the model's present weights (no gradients until it trains)."""
-        self._start = self._first = None
+        self._start = self._first = self._pending = None
+        self._later.stop()
         self.jobs.start(_bin_model, model, on_done=self._show, on_error=self._failed)
 
     # ----- drawing ---------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from engine.callbacks import Callback
-from engine.histograms import SAMPLE_SIZE, HistogramSampler, histogram, layer_histograms, snapshot_of
+from engine.histograms import SAMPLE_SIZE, SAMPLED_BATCHES, HistogramSampler, histogram, layer_histograms, snapshot_of
 from engine.nn import build_mlp
 from engine.training import TrainConfig, Trainer
 
@@ -44,7 +44,7 @@ def test_gradient_samples_come_from_batches_spread_over_the_whole_epoch(n_images
     assert snapshots[0].gradients == [] and snapshots[0].batches == 0
     last = snapshots[-1]
     batches = len(recorder.grads)  # of the last epoch
-    sampled = list(range(0, batches, -(-batches // 64)))
+    sampled = list(range(0, batches, -(-batches // SAMPLED_BATCHES)))
     assert last.batches == len(sampled) > 1
     for layer, samples in enumerate(last.gradients):
         size = model.layers[layer].W.size

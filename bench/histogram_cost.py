@@ -1,0 +1,112 @@
+"""What the weight and gradient histograms cost training in the app (goal: at most 3 % of its speed).
+
+The app's Training tab trains full MNIST with and without the histogram watcher
+(``engine.histograms.HistogramSampler``, added by ``gui.histogram_panel``), alternating run by run
+in one process, so both sides see the same machine load.  A run's speed is images/s over whole
+epochs as the training loop reports it (shuffling, noise, forward, backward and the optimizer all
+timed, and the sampler's work at batch ends included); the binning job that runs beside training
+on the GUI's pool thread after each epoch competes for the cores and so counts too.
+
+Run:  DENOISE_STUDIO_DATA=../shared/data/mnist QT_QPA_PLATFORM=offscreen python bench/histogram_cost.py
+Options: --pairs N (runs with and without), --epochs N, --models small large, --batch-size N.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+if "XDG_RUNTIME_DIR" not in os.environ:
+    runtime = tempfile.mkdtemp(prefix="xdg-")
+    os.chmod(runtime, 0o700)
+    os.environ["XDG_RUNTIME_DIR"] = runtime
+
+from PySide6.QtCore import QEventLoop, QSettings, QTimer  # noqa: E402
+
+MODELS = {"small": "mnist_denoising_autoencoder", "large": "mnist_denoising_autoencoder_large"}
+
+
+def spin(ms: int) -> None:
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
+    parser.add_argument("--batch-size", type=int, default=128)
+    args = parser.parse_args(argv)
+
+    from engine.nn import MLP
+    from gui.app import make_app, single_thread_blas
+    from gui.jobs import wait_for_all_jobs
+    from gui.main_window import MainWindow
+
+    single_thread_blas()  # as the app does at start
+    app = make_app([])  # noqa: F841 (kept alive for the run)
+    print(f"machine: {os.cpu_count()} cores, load average {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    for key in args.models:
+        settings = QSettings(str(Path(tempfile.mkdtemp()) / "bench.ini"), QSettings.Format.IniFormat)
+        window = MainWindow(MLP.from_file(MODELS[key]), settings=settings)
+        window.resize(1280, 800)
+        window.show()
+        tab = window.training_tab
+        window.tabs.setCurrentWidget(tab)  # the histograms are on screen, as a user watching them has them
+        tab.form.epochs.setValue(args.epochs)
+        tab.form.train_size.setValue(60000)
+        tab.form.batch_size.setValue(args.batch_size)
+        watcher = tab.histograms.watcher
+
+        def run(with_histograms: bool, tab=tab, watcher=watcher) -> list[float]:
+            """One run; the speed of each of its epochs."""
+            tab.watchers[:] = [w for w in tab.watchers if w is not watcher] + ([watcher] if with_histograms else [])
+            epochs: list[dict] = []
+            done: list = []
+            tab.run.epochEnded.connect(epochs.append)
+            tab.run.finished.connect(done.append)
+            tab.start()
+            while not done:
+                spin(20)
+            tab.run.epochEnded.disconnect(epochs.append)
+            tab.run.finished.disconnect(done.append)
+            if done[0].verdict != "done":
+                raise RuntimeError(f"training {done[0].verdict}: {done[0].error}")
+            wait_for_all_jobs()  # the next run starts on a quiet pool (the other tabs update to the trained model)
+            spin(200)
+            return [e["samples_per_s"] for e in epochs]
+
+        wait_for_all_jobs()  # the window's own start-up jobs (test set, colour scales, ...) are done
+        run(True)  # a warm-up run, not counted: first-use costs (data read, buffers) fall on neither side
+        speeds: dict[bool, list[float]] = {True: [], False: []}
+        ratios = []
+        for pair in range(args.pairs):
+            run_speed = {}
+            for with_histograms in ((True, False) if pair % 2 == 0 else (False, True)):  # alternate who goes first
+                epoch_speeds = run(with_histograms)
+                speeds[with_histograms] += epoch_speeds
+                run_speed[with_histograms] = statistics.median(epoch_speeds)
+            ratios.append(run_speed[True] / run_speed[False])
+            print(f"  {key} pair {pair + 1}: with {run_speed[True]:,.0f} img/s, without {run_speed[False]:,.0f} img/s "
+                  f"({(ratios[-1] - 1) * 100:+.1f} %)")  # fmt: skip
+        with_, without = statistics.median(speeds[True]), statistics.median(speeds[False])
+        print(f"{MODELS[key]}, batch {args.batch_size}: median over epochs with histograms {with_:,.0f} img/s, "
+              f"without {without:,.0f} img/s: {(with_ / without - 1) * 100:+.1f} %; median of the pairs' ratios "
+              f"{(statistics.median(ratios) - 1) * 100:+.1f} % (goal: no worse than -3 %)")  # fmt: skip
+        window.dirty = False
+        window.close()
+        wait_for_all_jobs()
+    print(f"load average at the end: {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
