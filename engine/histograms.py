@@ -118,7 +118,8 @@ class Histogram:
     many (the weights from always-black border pixels, units that are off for the whole batch), and
     a spike at 0 would flatten the shape of the rest.  ``edges`` (BINS + 1,); ``share`` (BINS,) of the
     non-zero values per bin (sums to 1); ``reference``/``reference_zero`` the same for the values
-    compared with (None without); ``std`` and ``reference_std`` over all values, zeros included.
+    compared with (None without); ``std`` and ``reference_std`` over all values, zeros included (for
+    gradients, whose mean is about 0, that is their root-mean-square size).
     """
 
     edges: np.ndarray
@@ -130,12 +131,17 @@ class Histogram:
     reference_zero: float | None = None
 
 
-def histogram(values: np.ndarray, reference: np.ndarray | None = None, bins: int = BINS) -> Histogram | None:
-    """``values`` (any shape) binned over a range symmetric around 0 that holds nearly all of them and of
-    ``reference`` (values outside count in the end bins; exact zeros apart); None when there are no values.
+def histogram(
+    values: np.ndarray, reference: np.ndarray | None = None, bins: int = BINS, magnitude: bool = False
+) -> Histogram | None:
+    """``values`` (any shape) binned over a range that holds nearly all of them and of ``reference``
+    (values outside count in the end bins; exact zeros apart); None when there are no values.
 
-    Cheap enough to run after every epoch beside training: the range comes from a strided sample of at
-    most ``RANGE_SAMPLE`` values, the binning from one ``bincount``.
+    Signed values (``magnitude=False``, weights) get a range symmetric around 0.  With ``magnitude=True``
+    (gradients, whose sizes span orders of magnitude) the bins are of ``log10(|value|)``: ``edges`` are
+    then powers of ten, and a distribution that moves left is one that shrinks.  Cheap enough to run
+    after every epoch beside training: the range comes from a strided sample of at most
+    ``RANGE_SAMPLE`` values, the binning from one ``bincount``.
     """
     values = np.asarray(values, np.float32).reshape(-1)
     if values.size == 0:
@@ -143,13 +149,21 @@ def histogram(values: np.ndarray, reference: np.ndarray | None = None, bins: int
     ref = None if reference is None or np.size(reference) == 0 else np.asarray(reference, np.float32).reshape(-1)
     nonzero = values[values != 0]
     ref_nonzero = None if ref is None else ref[ref != 0]
-    sample = np.abs(np.concatenate([_strided(v) for v in (nonzero, ref_nonzero) if v is not None]))
-    edge = float(np.percentile(sample, TAIL_PERCENTILE)) if sample.size else 1.0
-    edge = edge if edge > 0 else 1.0
-    edges = np.linspace(-edge, edge, bins + 1)
+    if magnitude:
+        nonzero = np.log10(np.abs(nonzero))
+        ref_nonzero = None if ref is None else np.log10(np.abs(ref_nonzero))
+    sample = np.concatenate([_strided(v) for v in (nonzero, ref_nonzero) if v is not None])
+    if magnitude:
+        lo, hi = np.percentile(sample, [100 - TAIL_PERCENTILE, TAIL_PERCENTILE]) if sample.size else (0.0, 1.0)
+        lo, hi = float(lo), float(hi) if hi > lo else float(lo) + 1.0
+    else:
+        hi = float(np.percentile(np.abs(sample), TAIL_PERCENTILE)) if sample.size else 1.0
+        hi = hi if hi > 0 else 1.0
+        lo = -hi
+    edges = np.linspace(lo, hi, bins + 1)
 
     def shares(v: np.ndarray) -> np.ndarray:
-        index = (v + np.float32(edge)) * np.float32(bins / (2 * edge))  # bin i holds [edges[i], edges[i + 1])
+        index = (v - np.float32(lo)) * np.float32(bins / (hi - lo))  # bin i holds [edges[i], edges[i + 1])
         index = np.clip(index, 0, bins - 1, out=index).astype(np.intp)
         return np.bincount(index, minlength=bins)[:bins] / max(v.size, 1)
 
@@ -175,8 +189,8 @@ def layer_histograms(
     first_gradients: Sequence[np.ndarray] | None = None,
 ) -> tuple[list[Histogram | None], list[Histogram | None]]:
     """Per layer, the weights' histogram (beside ``start_weights``, e.g. the run's first snapshot) and the
-    gradients' (beside ``first_gradients``, e.g. the first epoch's); a gradient entry is None when the
-    snapshot has none."""
+    gradients' sizes on a log scale (beside ``first_gradients``, e.g. the first epoch's); a gradient entry
+    is None when the snapshot has none."""
     n = len(snapshot.weights)
     starts = list(start_weights) if start_weights is not None else [None] * n
     firsts = list(first_gradients) if first_gradients is not None else [None] * n
@@ -184,5 +198,5 @@ def layer_histograms(
         raise ValueError(f"the references must have one entry per layer ({n})")
     weights = [histogram(w, s) for w, s in zip(snapshot.weights, starts, strict=True)]
     grads = snapshot.gradients if snapshot.gradients else [np.empty(0, np.float32)] * n
-    gradients = [histogram(g, f) for g, f in zip(grads, firsts, strict=True)]
+    gradients = [histogram(g, f, magnitude=True) for g, f in zip(grads, firsts, strict=True)]
     return weights, gradients

@@ -21,7 +21,7 @@ from gui.jobs import JobRunner
 from gui.theme import COLORS, notifier, style_plot
 
 TOPIC = "histograms"
-ROW_HEIGHT = 88
+ROW_HEIGHT = 100
 MIN_INTERVAL_MS = 500
 """Epoch ends closer together than this (a small model on a fast machine) redraw with the newest only:
 binning and drawing five times a second would take the training loop's time and nobody could follow it.
@@ -67,17 +67,17 @@ class HistogramPanel(QWidget):
         self.scroll.setWidgetResizable(True)
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        tip = ("Histograms per layer. Top row: the weights (filled: now; outline: at the start of the run). "
-               "Bottom row: their gradients dL/dW, sampled over the epoch's batches (filled: the latest epoch; "
-               "outline: the first); exact zeros are counted apart. sd = standard deviation. Weights that spread "
-               "out are learning; gradients that shrink mean the loss is levelling off. Updated after every "
-               "epoch and on Pause.")  # fmt: skip
+        tip = ("Histograms per layer. Left: the weights (filled: now; dashed: at the start of the run; sd = "
+               "their standard deviation). Right: the sizes of their gradients dL/dW on a log scale, sampled "
+               "over the epoch's batches (filled: the latest epoch; dashed: the first; rms = their typical size). "
+               "Exact zeros are counted apart. Weights that spread out are learning; gradients that move left "
+               "mean the loss is levelling off. Updated after every epoch and on Pause.")  # fmt: skip
         for widget in (self, self.graphics, self.scroll):
             widget.setToolTip(tip)
             widget.setStatusTip("Weight and gradient histograms per layer, updated after every epoch and on Pause")
         self.plots: list[list[pg.PlotItem]] = [[], []]  # [weights, gradients][layer]
         self.items: list[list[tuple[pg.PlotDataItem, pg.PlotDataItem]]] = [[], []]  # (now, outline)
-        self.stats: list[list[pg.TextItem]] = [[], []]  # the spread, written in each plot
+        self.stats: list[list[pg.TextItem]] = [[], []]  # the share of exact zeros, written in each plot
         self.row_labels: list[pg.LabelItem] = []
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -132,7 +132,9 @@ class HistogramPanel(QWidget):
         self.graphics.clear()
         self.plots, self.items, self.stats, self.row_labels = [[], []], [[], []], [[], []], []
         grid = self.graphics.ci.layout
-        for col, name in enumerate(("weights", "gradients dL/dW")):
+        small = QFont(self.font())
+        small.setPointSizeF(7.5)
+        for col, name in enumerate(("weights", "gradient sizes")):
             self._label(name, 0, col, bold=True)
         for i, (n_in, n_out) in enumerate(shapes):
             self.row_labels.append(self._label(f"layer {i + 1}: {n_in} → {n_out}", 2 * i + 1, 0, colspan=2))
@@ -143,13 +145,16 @@ class HistogramPanel(QWidget):
                 plot.setMouseEnabled(False, False)
                 plot.hideButtons()
                 plot.hideAxis("left")
-                plot.hideAxis("bottom")
-                plot.setContentsMargins(2, 0, 2, 2)
+                axis = plot.getAxis("bottom")
+                axis.enableAutoSIPrefix(False)
+                axis.setLogMode(col == 1)  # gradient sizes are binned as log10: ticks read 10^-5, 10^-4, ...
+                axis.setStyle(tickTextOffset=1, tickLength=3, maxTickLevel=0, tickFont=small)
+                axis.setHeight(16)
+                plot.setContentsMargins(2, 0, 6, 0)
                 now = plot.plot(stepMode="center", fillLevel=0)
                 outline = plot.plot(stepMode="center")
-                stat = pg.TextItem(anchor=(1, 0))
-                small = QFont(self.font())
-                small.setPointSizeF(7.5)
+                plot.setTitle(" ", size="7.5pt")  # the spread, set with the data
+                stat = pg.TextItem(anchor=(0, 0))  # the share of exact zeros, top left (sizes pile up right)
                 stat.setFont(small)
                 plot.addItem(stat, ignoreBounds=True)
                 self.plots[col].append(plot)
@@ -172,12 +177,17 @@ class HistogramPanel(QWidget):
         for col, key in ((0, "encoder"), (1, "test")):
             fill = QColor(COLORS[key])
             fill.setAlpha(110)
+            for plot in self.plots[col]:
+                plot.getAxis("bottom").setPen(COLORS["muted"])
+                plot.getAxis("bottom").setTextPen(COLORS["muted"])
             for now, outline in self.items[col]:
                 now.setPen(pg.mkPen(COLORS[key], width=1.5))
                 now.setBrush(fill)
                 outline.setPen(pg.mkPen(COLORS["text"], width=1.2, style=Qt.PenStyle.DashLine))
             for stat in self.stats[col]:
-                stat.setColor(COLORS["text"])
+                stat.setColor(COLORS["muted"])
+            for plot in self.plots[col]:
+                plot.setTitle(plot.titleLabel.text, size="7.5pt", color=COLORS["text"])
         for item in self.graphics.ci.items:
             if isinstance(item, pg.LabelItem):
                 item.setText(item.text, color=COLORS["text"])
@@ -190,22 +200,25 @@ class HistogramPanel(QWidget):
         for col, hists in enumerate((weights, gradients)):
             rows = zip(self.plots[col], self.items[col], self.stats[col], hists, strict=True)
             for plot, (now, outline), stat, h in rows:
+                plot.showAxis("bottom", h is not None)
                 if h is None:
                     now.setData([], [])
                     outline.setData([], [])
-                    stat.setText("after an epoch" if col else "")
-                    stat.setPos(1, 1)
-                    plot.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
+                    stat.setText("")
+                    plot.setTitle("after an epoch" if col else " ", size="7.5pt", color=COLORS["muted"])
                     continue
                 now.setData(h.edges, h.share)
                 has_ref = h.reference is not None
                 outline.setData(h.edges if has_ref else [], h.reference if has_ref else [])
-                was = f" (was {h.reference_std:.2g})" if h.reference_std is not None else ""
-                zeros = f"\n{h.zero:.0%} are 0" if h.zero >= 0.005 else ""
-                stat.setText(f"sd {h.std:.2g}{was}{zeros}")
-                top = float(max(h.share.max(), h.reference.max() if has_ref else 0)) * (1.8 if zeros else 1.4)
+                spread = f"{'rms' if col else 'sd'} {h.std:.2g}"
+                if h.reference_std is not None:
+                    spread += f" · {'first' if col else 'start'} {h.reference_std:.2g}"
+                plot.setTitle(spread, size="7.5pt", color=COLORS["text"])
+                zeros = f"{h.zero:.0%} are 0" if h.zero >= 0.005 else ""
+                stat.setText(zeros)
+                top = float(max(h.share.max(), h.reference.max() if has_ref else 0)) * (1.4 if zeros else 1.05)
                 plot.setRange(xRange=(float(h.edges[0]), float(h.edges[-1])), yRange=(0, top), padding=0)
-                stat.setPos(float(h.edges[-1]), top)
+                stat.setPos(float(h.edges[0]), top)
         self.snapshot, self.histograms = snapshot, (weights, gradients)
         self.header.setText(_caption(snapshot))
         self.updated.emit(snapshot)

@@ -41,7 +41,7 @@ class InsidePanel(QWidget):
         self.scroll.setStatusTip(self.view.statusTip())
         self.perturb = PerturbPanel()
         self.perturb.setMinimumWidth(320)
-        self.perturb.setMaximumWidth(480)
+        self.perturb.setMaximumWidth(440)
         self.view.unitClicked.connect(self.perturb.toggle_unit)
         self.perturb.changed.connect(self._on_changed)
         self.perturb.applied.connect(self.applied)

@@ -100,6 +100,16 @@ def test_exact_zeros_are_counted_apart_so_they_do_not_flatten_the_rest():
     assert h.edges[-1] > 2
 
 
+def test_gradient_sizes_are_binned_on_a_log_scale_so_a_shrinking_gradient_moves_left():
+    rng = np.random.default_rng(2)
+    first, now = rng.normal(0, 1e-2, 20000), rng.normal(0, 1e-4, 20000)
+    h = histogram(now, first, magnitude=True)
+    centres = (h.edges[:-1] + h.edges[1:]) / 2
+    assert h.edges[0] < -4 and h.edges[-1] > -2  # log10 of the sizes, both spans inside
+    assert (centres * h.share).sum() == pytest.approx(np.log10(np.abs(now)).mean(), abs=0.1)
+    assert (centres * h.reference).sum() == pytest.approx(np.log10(np.abs(first)).mean(), abs=0.1)
+
+
 def test_layer_histograms_of_a_model_before_training_have_weights_but_no_gradients():
     model = build_mlp([784, 8, 784], ["relu", "sigmoid"], seed=0)
     weights, gradients = layer_histograms(snapshot_of(model))

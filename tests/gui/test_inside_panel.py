@@ -166,3 +166,28 @@ def test_hovering_a_unit_names_it_and_its_value(qtbot, tab):
     text = view.describe_at(view.unit_centre(1, 5))
     assert text.startswith("code (bottleneck) (layer 2, ReLU), unit 5:")
     assert f"{float(tab.code[5]):.3f}" in text and "click to switch it off" in text
+
+
+def test_every_control_and_view_of_the_new_panels_explains_itself(window):
+    import pyqtgraph as pg
+    from PySide6.QtWidgets import (
+        QAbstractButton,
+        QAbstractSlider,
+        QAbstractSpinBox,
+        QComboBox,
+        QGraphicsView,
+        QScrollBar,
+    )
+
+    from gui.layer_view import LayerView
+
+    kinds = (QAbstractButton, QAbstractSlider, QAbstractSpinBox, QComboBox, QGraphicsView, LayerView)
+    for panel in (window.denoise_tab.inside, window.training_tab.histograms):
+        widgets = [w for w in panel.findChildren(object) if isinstance(w, kinds)]
+        assert len(widgets) >= (9 if panel is window.denoise_tab.inside else 1)
+        for widget in widgets:
+            if isinstance(widget, QScrollBar):
+                continue  # a scroll area's own bar
+            name = f"{type(widget).__name__} {getattr(widget, 'text', lambda: '')()!r}"
+            assert widget.toolTip() and widget.statusTip(), name
+    assert isinstance(window.denoise_tab.inside.perturb.plot, pg.PlotWidget)
