@@ -342,6 +342,8 @@ class PerturbPanel(QWidget):
     # ----- the curve -------------------------------------------------------------------------
     def _key(self):
         plan = replace(self.plan, **{self.knob: 0.0})  # the curve runs along the knob: its value is not part of it
+        if plan.prune == 0 and self.knob != "prune":
+            plan = replace(plan, scope="layer")  # where nothing is pruned, where to prune changes nothing
         return (self.model, plan, self.knob, round(self.sigma, 4))
 
     def _schedule_curve(self) -> None:

@@ -97,5 +97,9 @@ class TrainingRun(QObject):
     @Slot()
     def _on_thread_finished(self) -> None:
         result = self._result or RunResult("failed", None, RuntimeError("the training thread ended without a result"))
+        if self._thread is not None:
+            # QThread sends ``finished`` from the thread just before it ends: dropping the last reference
+            # now could destroy a QThread that is still running (a segfault, seen under load); wait it out.
+            self._thread.wait()
         self._thread = self._worker = self._control = self._result = None
         self.finished.emit(result)
