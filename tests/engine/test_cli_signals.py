@@ -224,7 +224,7 @@ def test_checkpoint_and_output_must_differ(tiny_mnist, tmp_path, capsys):
 
 def test_absurd_layer_widths_are_a_usage_error(capsys):
     assert main(["train", "--layers", "784:99999999999:relu,784:sigmoid"]) == 2
-    assert "between 1 and 1000000" in capsys.readouterr().err
+    assert "between 1 and 16384" in capsys.readouterr().err
 
 
 def test_running_out_of_memory_is_a_one_line_error(tiny_mnist, tmp_path, capsys, monkeypatch):
