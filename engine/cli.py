@@ -368,7 +368,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILURE
     except MemoryError:
         hint = "use narrower --layers or a smaller --train-size" if args.command == "train" else "close other programs"
-        print(f"error: not enough memory to {args.command} (this is not a damaged file); {hint}", file=sys.stderr)
+        print(f"error: out of memory running {args.command!r} (the files may well be fine); {hint}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

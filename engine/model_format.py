@@ -223,17 +223,16 @@ def _header_problem(text: bytes) -> str | None:
         return f"{len(text):,} bytes, more than {MAX_HEADER_BYTES:,}"
     codes = np.frombuffer(text, np.uint8)
     opens = (codes == ord("[")) | (codes == ord("{"))
-    closes = (codes == ord("]")) | (codes == ord("}"))
+    steps = opens.astype(np.int32) - ((codes == ord("]")) | (codes == ord("}")))
+    depth = int(np.cumsum(steps[steps != 0]).max(initial=0))
+    if depth > MAX_HEADER_DEPTH:
+        return f"nested {depth:,} deep, more than {MAX_HEADER_DEPTH}"
     n_containers = int(np.count_nonzero(opens))
     if n_containers > MAX_HEADER_CONTAINERS:
         return f"{n_containers:,} lists and objects, more than {MAX_HEADER_CONTAINERS:,}"
     n_strings = int(np.count_nonzero(codes == ord('"'))) // 2
     if n_strings > MAX_HEADER_STRINGS:
         return f"{n_strings:,} strings, more than {MAX_HEADER_STRINGS:,}"
-    steps = opens.astype(np.int32) - closes
-    depth = int(np.cumsum(steps[steps != 0]).max(initial=0))
-    if depth > MAX_HEADER_DEPTH:
-        return f"nested {depth} deep, more than {MAX_HEADER_DEPTH}"
     return None
 
 

@@ -236,4 +236,4 @@ def test_running_out_of_memory_is_a_one_line_error(tiny_mnist, tmp_path, capsys,
     monkeypatch.setattr(engine.cli, "build_mlp", no_memory)
     assert main(["train", *TRAIN, "--epochs", "1", "-o", str(tmp_path / "m.npz")]) == 1
     err = capsys.readouterr().err
-    assert "not enough memory" in err and err.count("\n") == 1
+    assert "out of memory" in err and err.count("\n") == 1
