@@ -133,7 +133,8 @@ class _GracefulStop(Callback):
     SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM") if hasattr(signal, name))
 
     def __init__(self) -> None:
-        self.requested = False
+        self.requested = False  # a signal came
+        self.cut_short = False  # ... and stopped the training
         self.phase = "starting"
         self._previous: dict = {}
 
@@ -151,7 +152,7 @@ class _GracefulStop(Callback):
     def on_train_begin(self, logs):
         self.phase = "training"
         if self.requested:  # a signal between loading the data and the first batch
-            self.trainer.stop_training = True
+            self.trainer.stop_training = self.cut_short = True
 
     def finishing(self) -> None:
         """Training is over: from here a first signal no longer interrupts anything."""
@@ -162,7 +163,7 @@ class _GracefulStop(Callback):
             raise KeyboardInterrupt
         self.requested = True
         if self.phase == "training" and self.trainer is not None:
-            self.trainer.stop_training = True
+            self.trainer.stop_training = self.cut_short = True
             print("\nstopping after this batch (Ctrl-C again to abort)…", file=sys.stderr)
         else:
             print("\nfinishing the save first (Ctrl-C again to abort; the last checkpoint is kept)…", file=sys.stderr)
@@ -238,7 +239,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         scores = model.evaluate(dataset.test_u8, config.noise)
         model.metadata["metrics"] = {f"test_mse@{config.noise:g}": scores["mse"]}
         model.save(output)
-    state = "stopped early; resume with --resume " + str(checkpoint) if stop.requested else "done"
+    state = "stopped early; resume with --resume " + str(checkpoint) if stop.cut_short else "done"
     print(f"{state}: saved {output} (test MSE {scores['mse']:.5f} at sigma={config.noise:g})", file=sys.stderr)
     return EXIT_OK
 
