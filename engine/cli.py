@@ -176,8 +176,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise UsageError("--checkpoint is empty; leave it out to put the checkpoint beside --output")
     output = Path(args.output)
     checkpoint = Path(args.checkpoint) if args.checkpoint else output.with_name(output.stem + ".ckpt.npz")
-    if output.is_dir():
-        raise UsageError(f"--output {output} is a folder; give a file name such as {output / 'model.npz'}")
+    for flag, path in (("--output", output), ("--checkpoint", checkpoint)):
+        try:
+            if path.is_dir():
+                raise UsageError(f"{flag} {path} is a folder; give a file name such as {path / 'model.npz'}")
+            path.resolve()
+        except OSError as exc:  # a name too long, a parent that is a file...
+            raise UsageError(f"{flag} {path} cannot be written ({exc.strerror or exc})") from None
     if checkpoint.resolve() == output.resolve():
         raise UsageError("--checkpoint and --output must be different files")
     with _GracefulStop() as stop:
