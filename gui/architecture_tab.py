@@ -20,12 +20,12 @@ from PySide6.QtWidgets import (
 )
 
 from engine.activations import ACTIVATIONS
+from engine.model_limits import MAX_WIDTH  # the editor offers every width a model may have
 from engine.nn import MLP, build_mlp
 from gui.hourglass_item import HourglassView
 from gui.weights_view import WeightsView
 
 N_PIXELS = 784
-MAX_WIDTH = 4096
 
 
 class SummaryTable(QTableWidget):

@@ -6,11 +6,12 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget, QWidget
+from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QTabWidget, QWidget
 
 from engine.model_format import ModelFileError
 from engine.model_paths import is_shipped, shipped_models
 from engine.nn import MLP, build_mlp
+from engine.onnx_export import INSTALL_HINT, export_onnx, onnx_available
 from gui import dialogs
 from gui.architecture_tab import ArchitectureTab
 from gui.denoise_tab import DenoiseTab
@@ -116,6 +117,14 @@ class MainWindow(QMainWindow):
         self.export_action = self._action(
             "&Export image…", "Save a picture of the current tab as PNG", self.export_image, QKeySequence("Ctrl+E")
         )
+        self.export_menu = QMenu("Expor&t", self)
+        self.export_menu.setToolTipsVisible(True)
+        self.export_onnx_action = self._action("&ONNX…", "Save the model as ONNX, for other tools", self.export_onnx)
+        if not onnx_available():
+            self.export_onnx_action.setEnabled(False)
+            self.export_onnx_action.setToolTip(f"ONNX export needs the onnx package: {INSTALL_HINT}")
+            self.export_onnx_action.setStatusTip(f"ONNX export needs the onnx package: {INSTALL_HINT}")
+        self.export_menu.addAction(self.export_onnx_action)
         self.quit_action = self._action("&Quit", "Close Denoise Studio", self.close, QKeySequence.StandardKey.Quit)
         self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
         menu.addAction(self.open_action)
@@ -125,6 +134,7 @@ class MainWindow(QMainWindow):
         menu.addMenu(self.shipped_menu)
         menu.addSeparator()
         menu.addAction(self.export_action)
+        menu.addMenu(self.export_menu)
         menu.addSeparator()
         menu.addAction(self.quit_action)
         help_menu = self.menuBar().addMenu("&Help")
@@ -288,6 +298,21 @@ class MainWindow(QMainWindow):
             return
         if not tab.grab().save(path, "PNG"):
             dialogs.show_error(self, "Cannot export image", f"Writing {path} failed.", "Choose another folder.")
+            return
+        self._flash(f"Exported {path}")
+
+    def export_onnx(self) -> None:
+        """File ▸ Export ▸ ONNX…: the current model as an ``.onnx`` file for other tools."""
+        path, _ = QFileDialog.getSaveFileName(self, "Export ONNX", f"{self.model_name}.onnx", "ONNX models (*.onnx)")
+        if not path:
+            return
+        if not path.endswith(".onnx"):
+            path += ".onnx"
+        try:
+            export_onnx(self.model, path, name=self.model_name)
+        except (OSError, ValueError, ImportError) as exc:
+            dialogs.show_error(self, "Cannot export ONNX", f"Exporting to {path} failed:\n{exc}",
+                               "Choose another folder or file name; the model is unchanged.")  # fmt: skip
             return
         self._flash(f"Exported {path}")
 
