@@ -144,6 +144,7 @@ def _read_plain(f: IO[bytes], path: Path, max_bytes: int) -> bytearray:
 
 
 def _read_gzip(f: IO[bytes], path: Path, max_bytes: int) -> bytearray:
+    size = os.fstat(f.fileno()).st_size
     head: bytearray = bytearray()
     data, total, filled = bytearray(), None, 0
     try:
@@ -153,6 +154,8 @@ def _read_gzip(f: IO[bytes], path: Path, max_bytes: int) -> bytearray:
                 total = _idx_size(head, path, max_bytes)
                 if total is None:
                     continue
+                if total > MAX_GZIP_RATIO * size + GZIP_ALLOWANCE:  # before allocating what it claims
+                    raise OverflowError(f"its IDX header claims {total:,} bytes, more than {size:,} gzip bytes hold")
                 piece, data = bytes(head), bytearray(total)
             if filled + len(piece) > total:
                 raise OverflowError("")

@@ -150,9 +150,9 @@ def many_lists_header(path: Path) -> Path:
 
 
 def huge_header(path: Path) -> Path:
-    """A header member declaring 200 MiB (of spaces, which JSON allows), deflated to ~200 KB."""
+    """A header member declaring 32 MiB (of zero bytes), deflated to ~32 KB."""
     with zipfile.ZipFile(path, "w") as zf:
-        write_member(zf, HEADER_KEY, npy_header((200 * 2**20,), "|u1"), 200 * 2**20)
+        write_member(zf, HEADER_KEY, npy_header((32 * 2**20,), "|u1"), 32 * 2**20)
     return path
 
 
@@ -160,7 +160,7 @@ def bzip2_member(path: Path) -> Path:
     """A member compressed with bzip2, which inflates a whole read at once (numpy never writes it)."""
     layers, _ = small_layers()
     with zipfile.ZipFile(path, "w", zipfile.ZIP_BZIP2) as zf:
-        zf.writestr(f"{HEADER_KEY}.npy", npy_header((100 * 2**20,), "|u1") + bytes(100 * 2**20))
+        zf.writestr(f"{HEADER_KEY}.npy", npy_header((16 * 2**20,), "|u1") + bytes(16 * 2**20))
     return path
 
 
@@ -230,8 +230,8 @@ DATA_BOMBS = {
     "gzip-bomb-small-header": (lambda: gzip_of_zeros(idx_header(100, 28, 28), 200 * 2**20), "gzip bomb"),
     # a header claiming 4 x (2**32 - 1): refused before anything is inflated
     "gzip-huge-header": (lambda: gzip_of_zeros(idx_header(*[2**32 - 1] * 4), 200 * 2**20), "more than an MNIST"),
-    # plain, not gzip: a header claiming 10,000 images then 300 MB (the file size is checked before reading)
-    "plain-oversized": (lambda: idx_header(10000, 28, 28) + bytes(300 * 2**20), "header says"),
+    # plain, not gzip: a header claiming 10,000 images then 120 MB (the file size is checked before reading)
+    "plain-oversized": (lambda: idx_header(10000, 28, 28) + bytes(120 * 2**20), "header says"),
 }
 
 

@@ -10,12 +10,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tracemalloc
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from engine.download import DATA_ENV, MNIST_FILES
+from engine.idx import DatasetFileError, read_idx
 from engine.model_format import MAX_HEADER_BYTES, ModelFileError, read_model
 from engine.nn import MLP, build_mlp
 from tests.conftest import make_tiny_mnist
@@ -147,3 +152,69 @@ def test_a_long_history_is_thinned_so_the_model_that_saves_loads(tmp_path):
     assert every >= 2 and len(loaded["batch_loss"]) == -(-len(losses) // every)
     assert loaded["batch_loss"][0] == pytest.approx(np.mean(losses[:every]), abs=1e-7)
     assert (tmp_path / "long.npz").stat().st_size < MAX_HEADER_BYTES + 200_000
+
+
+# ----- properties: any declared shape or size is checked before it costs memory -------------------------------------
+
+DIMS = st.integers(-(2**40), 2**40) | st.sampled_from([-1, 0, 1, 8, 784, 2**31, 2**63])
+TRACED_LIMIT = 8 * 2**20
+"""Bytes Python may allocate reading one of these small files: what a 784-8-784 model holds, and headroom."""
+
+
+@pytest.fixture(scope="module")
+def prop_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("declared")
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    member=st.sampled_from(["__header__", "layer0.W", "layer1.b", "optimizer.m_sum", "optimizer.t"]),
+    shape=st.lists(DIMS, min_size=0, max_size=3).map(tuple),
+    descr=st.sampled_from(["<f4", "<f2", "<f8", "|u1", "<i8", "|V0", "<U3"]),
+    payload=st.integers(0, 200_000),
+    compress=st.booleans(),
+)
+def test_any_declared_shape_is_refused_or_read_within_bounded_memory(prop_dir, member, shape, descr, payload, compress):
+    layers, members = crafted.small_layers()
+    header = crafted.header_json(layers)
+    path = prop_dir / "declared.npz"
+    if member == "__header__":
+        with zipfile.ZipFile(path, "w") as zf:
+            crafted.write_member(zf, "__header__", crafted.npy_header(shape, descr), payload, compress=compress)
+    else:
+        members[member] = (crafted.npy_header(shape, descr), payload)
+        crafted.model_zip(path, header, members, compress=compress)
+    tracemalloc.start()
+    try:
+        read_model(path)
+    except ModelFileError as exc:
+        assert exc.path == str(path)
+    finally:
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    assert peak <= TRACED_LIMIT
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    dims=st.lists(st.integers(0, 2**32 - 1) | st.sampled_from([0, 1, 28, 100]), min_size=1, max_size=4),
+    payload=st.integers(0, 8 * 2**20),
+    compressed=st.booleans(),
+)
+def test_any_idx_header_is_refused_or_read_within_what_it_declares(prop_dir, dims, payload, compressed):
+    header = crafted.idx_header(*dims)
+    path = prop_dir / ("f.gz" if compressed else "f")
+    payload = payload if compressed else min(payload, 2**20)  # plain files are written out: keep them small
+    path.write_bytes(crafted.gzip_of_zeros(header, payload) if compressed else header + bytes(payload))
+    tracemalloc.start()
+    try:
+        array = read_idx(path)
+    except DatasetFileError as exc:
+        assert exc.path == str(path)
+        array = None
+    finally:
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    if array is not None:
+        assert array.shape == tuple(dims) and array.nbytes == payload
+    assert peak <= TRACED_LIMIT + 2 * payload and peak <= 70 * 2**20  # a bomb never costs more than it holds
