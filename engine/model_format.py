@@ -223,8 +223,8 @@ def _header_problem(text: bytes) -> str | None:
         return f"{len(text):,} bytes, more than {MAX_HEADER_BYTES:,}"
     codes = np.frombuffer(text, np.uint8)
     opens = (codes == ord("[")) | (codes == ord("{"))
-    steps = opens.astype(np.int32) - ((codes == ord("]")) | (codes == ord("}")))
-    depth = int(np.cumsum(steps[steps != 0]).max(initial=0))
+    steps = opens.view(np.int8) - ((codes == ord("]")) | (codes == ord("}"))).view(np.int8)  # +1, -1 or 0
+    depth = int(np.cumsum(steps[steps != 0], dtype=np.int32).max(initial=0))
     if depth > MAX_HEADER_DEPTH:
         return f"nested {depth:,} deep, more than {MAX_HEADER_DEPTH}"
     n_containers = int(np.count_nonzero(opens))

@@ -9,14 +9,18 @@ test_crafted_files.py`` loads each in a child process and checks the peak memory
 from __future__ import annotations
 
 import json
+import os
 import struct
+import subprocess
+import sys
+import time
 import zipfile
 import zlib
 from pathlib import Path
 
 import numpy as np
 
-from engine.download import MNIST_FILES
+from engine.download import DATA_ENV, MNIST_FILES
 from engine.model_format import FORMAT_NAME, FORMAT_VERSION, HEADER_KEY
 from engine.nn import build_mlp
 
@@ -269,3 +273,37 @@ CHECKPOINTS = {
 }
 
 
+
+
+# ----- running the CLI on them in a fresh process ---------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[2]
+CHILD = (
+    "import atexit, sys\n"
+    "def peak():\n"
+    "    with open('/proc/self/status') as f:\n"
+    "        kb = [line.split()[1] for line in f if line.startswith('VmHWM:')][0]\n"
+    "    print('PEAK_KB', kb, file=sys.stderr)\n"
+    "atexit.register(peak)\n"
+    "from engine.cli import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
+"""The child reports its ``VmHWM`` (peak resident memory, interpreter and NumPy included) as it exits; not
+``ru_maxrss``, which Linux carries over from a parent that started the child with vfork."""
+
+
+def run_cli(*argv: str, data: Path | None = None) -> tuple[int, str, float, float]:
+    """``denoise-studio ARGV`` in a fresh process (Linux): (exit code, stderr without the memory line,
+    peak RSS in MB, wall seconds)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    if data is not None:
+        env[DATA_ENV] = str(data)
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", CHILD, *argv], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+    seconds = time.perf_counter() - started
+    lines = proc.stderr.splitlines()
+    peak = [line for line in lines if line.startswith("PEAK_KB ")]
+    assert peak, proc.stderr
+    err = "\n".join(line for line in lines if not line.startswith("PEAK_KB "))
+    return proc.returncode, err, int(peak[0].split()[1]) / 1024, seconds

@@ -1,15 +1,9 @@
 """Hostile files through the command line, each in its own process: a one-line error naming the file, no
 traceback, and a peak resident memory (the child's ``VmHWM``, interpreter and NumPy included) of at most
-100 MB, where these files once took gigabytes.  The files are made by ``tests/engine/crafted.py``.
-
-(``VmHWM`` rather than ``ru_maxrss``: Linux carries the parent's high-water mark into a child started
-with vfork, and pytest's process is larger than the limit.)"""
+100 MB, where these files once took gigabytes.  The files and the child are in ``tests/engine/crafted.py``."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import tracemalloc
 import zipfile
 from pathlib import Path
@@ -19,41 +13,20 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.download import DATA_ENV, MNIST_FILES
+from engine.download import MNIST_FILES
 from engine.idx import DatasetFileError, read_idx
 from engine.model_format import MAX_HEADER_BYTES, ModelFileError, read_model
 from engine.nn import MLP, build_mlp
 from tests.conftest import make_tiny_mnist
 from tests.engine import crafted
 
-REPO = Path(__file__).resolve().parents[2]
 PEAK_MB = 100
-CHILD = (
-    "import atexit, sys\n"
-    "def peak():\n"
-    "    with open('/proc/self/status') as f:\n"
-    "        kb = [line.split()[1] for line in f if line.startswith('VmHWM:')][0]\n"
-    "    print('PEAK_KB', kb, file=sys.stderr)\n"
-    "atexit.register(peak)\n"
-    "from engine.cli import main\n"
-    "sys.exit(main(sys.argv[1:]))\n"
-)
-
 posix_only = pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads peak memory from /proc (Linux)")
 
 
 def run_cli(*argv: str, data: Path | None = None) -> tuple[int, str, float]:
-    """(exit code, stderr without the memory line, the child's peak RSS in MB)."""
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    if data is not None:
-        env[DATA_ENV] = str(data)
-    proc = subprocess.run([sys.executable, "-c", CHILD, *argv], cwd=REPO, env=env, capture_output=True, text=True,
-                          timeout=120)  # fmt: skip
-    lines = proc.stderr.splitlines()
-    peak = [line for line in lines if line.startswith("PEAK_KB ")]
-    assert peak, proc.stderr
-    err = "\n".join(line for line in lines if not line.startswith("PEAK_KB "))
-    return proc.returncode, err, int(peak[0].split()[1]) / 1024
+    code, err, peak, _ = crafted.run_cli(*argv, data=data)
+    return code, err, peak
 
 
 @pytest.fixture(scope="module")
