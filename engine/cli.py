@@ -170,6 +170,11 @@ class _GracefulStop(Callback):
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    with _GracefulStop() as stop:  # from here until the model is on disk
+        return _train(args, stop)
+
+
+def _train(args: argparse.Namespace, stop: _GracefulStop) -> int:
     if not args.output.strip():
         raise UsageError("--output is empty; give a file name such as model.npz")
     if args.checkpoint is not None and not args.checkpoint.strip():
@@ -185,65 +190,64 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise UsageError(f"{flag} {path} cannot be written ({exc.strerror or exc})") from None
     if checkpoint.resolve() == output.resolve():
         raise UsageError("--checkpoint and --output must be different files")
-    with _GracefulStop() as stop:
-        resume = None
-        if args.resume:
-            run = load_checkpoint(args.resume)
-            model, resume = run.model, run.resume
-            config = replace(run.config, epochs=max(args.epochs, run.config.epochs))
-            train_size, test_size = run.train_size or args.train_size, run.test_size or args.test_size
-            _warn_ignored_flags(args, config, run)
-        else:
-            widths, activations = parse_layers(args.layers)
-            try:
-                config = TrainConfig(
-                    epochs=args.epochs,
-                    batch_size=args.batch_size,
-                    lr=args.lr,
-                    optimizer=args.optimizer,
-                    momentum=args.momentum,
-                    noise=args.noise,
-                    seed=args.seed,
-                    loss=args.loss,
-                )
-            except (ValueError, TypeError) as exc:
-                raise UsageError(str(exc)) from None
-            model = build_mlp(widths, activations, seed=args.seed)
-            train_size, test_size = args.train_size, args.test_size
-        if not 1 <= train_size <= 60000:
-            raise UsageError(f"--train-size must be between 1 and 60000, got {train_size}")
-        if not 1 <= test_size <= 10000:
-            raise UsageError(f"--test-size must be between 1 and 10000, got {test_size}")
-        _check_output(output, "--output", args.force, quiet=False)
-        _check_output(checkpoint, "--checkpoint", args.force, quiet=True)
-        dataset = Dataset(
-            train_size=train_size,
-            test_size=test_size,
-            batch_size=min(config.batch_size, train_size),
-            data_dir=args.data,
-        )
-        _check_not_data(dataset, {"--output": output, "--checkpoint": checkpoint})
-        callbacks = [stop, Checkpoint(checkpoint)]
-        if not args.quiet:
-            callbacks.append(ProgressBar(config.epochs))
-        model.metadata["dataset"] = {"name": "mnist", "train_size": train_size, "test_size": dataset.test_size}
-        if resume is not None and resume.next_epoch >= config.epochs:
-            print(
-                f"the checkpoint already finished {resume.next_epoch} epochs: saving its model "
-                f"(pass --epochs above {resume.next_epoch} to train further)",
-                file=sys.stderr,
+    resume = None
+    if args.resume:
+        run = load_checkpoint(args.resume)
+        model, resume = run.model, run.resume
+        config = replace(run.config, epochs=max(args.epochs, run.config.epochs))
+        train_size, test_size = run.train_size or args.train_size, run.test_size or args.test_size
+        _warn_ignored_flags(args, config, run)
+    else:
+        widths, activations = parse_layers(args.layers)
+        try:
+            config = TrainConfig(
+                epochs=args.epochs,
+                batch_size=args.batch_size,
+                lr=args.lr,
+                optimizer=args.optimizer,
+                momentum=args.momentum,
+                noise=args.noise,
+                seed=args.seed,
+                loss=args.loss,
             )
-            model.metadata.update(training=asdict(config), history=resume.history.to_dict())
-        else:
-            try:
-                model.fit(dataset, config=config, callbacks=callbacks, resume=resume)
-            except TrainingDiverged as exc:
-                print(f"error: {exc}; {output} was not written", file=sys.stderr)
-                return EXIT_FAILURE
-        stop.finishing()
-        scores = model.evaluate(dataset.test_u8, config.noise)
-        model.metadata["metrics"] = {f"test_mse@{config.noise:g}": scores["mse"]}
-        model.save(output)
+        except (ValueError, TypeError) as exc:
+            raise UsageError(str(exc)) from None
+        model = build_mlp(widths, activations, seed=args.seed)
+        train_size, test_size = args.train_size, args.test_size
+    if not 1 <= train_size <= 60000:
+        raise UsageError(f"--train-size must be between 1 and 60000, got {train_size}")
+    if not 1 <= test_size <= 10000:
+        raise UsageError(f"--test-size must be between 1 and 10000, got {test_size}")
+    _check_output(output, "--output", args.force, quiet=False)
+    _check_output(checkpoint, "--checkpoint", args.force, quiet=True)
+    dataset = Dataset(
+        train_size=train_size,
+        test_size=test_size,
+        batch_size=min(config.batch_size, train_size),
+        data_dir=args.data,
+    )
+    _check_not_data(dataset, {"--output": output, "--checkpoint": checkpoint})
+    callbacks = [stop, Checkpoint(checkpoint)]
+    if not args.quiet:
+        callbacks.append(ProgressBar(config.epochs))
+    model.metadata["dataset"] = {"name": "mnist", "train_size": train_size, "test_size": dataset.test_size}
+    if resume is not None and resume.next_epoch >= config.epochs:
+        print(
+            f"the checkpoint already finished {resume.next_epoch} epochs: saving its model "
+            f"(pass --epochs above {resume.next_epoch} to train further)",
+            file=sys.stderr,
+        )
+        model.metadata.update(training=asdict(config), history=resume.history.to_dict())
+    else:
+        try:
+            model.fit(dataset, config=config, callbacks=callbacks, resume=resume)
+        except TrainingDiverged as exc:
+            print(f"error: {exc}; {output} was not written", file=sys.stderr)
+            return EXIT_FAILURE
+    stop.finishing()
+    scores = model.evaluate(dataset.test_u8, config.noise)
+    model.metadata["metrics"] = {f"test_mse@{config.noise:g}": scores["mse"]}
+    model.save(output)
     state = "stopped early; resume with --resume " + str(checkpoint) if stop.cut_short else "done"
     print(f"{state}: saved {output} (test MSE {scores['mse']:.5f} at sigma={config.noise:g})", file=sys.stderr)
     return EXIT_OK
