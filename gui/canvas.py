@@ -7,6 +7,7 @@ from PySide6.QtCore import QPointF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from gui.hints import hint
 from gui.theme import COLORS
 
 CANVAS_SIDE = 280
@@ -38,7 +39,11 @@ class DrawingCanvas(QWidget):
         self.setFixedSize(side, side)
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.setCursor(Qt.CursorShape.CrossCursor)
-        self.setStatusTip("Draw a digit with the left mouse button; right-click clears, Ctrl+Z undoes a stroke")
+        hint(
+            self,
+            "Draw a digit with the left mouse button, as big as the box. Right-click clears, Ctrl+Z undoes a stroke. "
+            "It is shrunk to 28×28 and centred the way MNIST digits were",
+        )
 
     # ----- content ---------------------------------------------------------------------------
     def ink(self) -> np.ndarray:

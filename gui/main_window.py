@@ -5,8 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget, QWidget
+from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QTabWidget,
+    QWidget,
+)
 
 from engine.model_format import ModelFileError
 from engine.model_paths import is_shipped, shipped_models
@@ -14,6 +22,7 @@ from engine.nn import MLP, build_mlp
 from gui import dialogs
 from gui.architecture_tab import ArchitectureTab
 from gui.denoise_tab import DenoiseTab
+from gui.hints import hint
 from gui.jobs import JobRunner
 from gui.theme import APP_NAME, ORGANIZATION, THEME_CHOICES, apply_theme
 from gui.training_tab import TrainingTab
@@ -63,10 +72,12 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.architecture_tab, "Architecture")
         self.tabs.addTab(self.training_tab, "Training")
         self.tabs.addTab(self.denoise_tab, "Denoise")
-        self.tabs.setTabToolTip(0, "The network's layers, parameters and weights; build a new one")
-        self.tabs.setTabToolTip(1, "Train the model on MNIST with live curves")
-        self.tabs.setTabToolTip(2, "Draw or pick a digit, add noise, watch the model clean it")
+        self.tabs.setTabToolTip(0, "The network's layers, parameters and weights; build a new one (Ctrl+1)")
+        self.tabs.setTabToolTip(1, "Train the model on MNIST with live curves (Ctrl+2)")
+        self.tabs.setTabToolTip(2, "Draw or pick a digit, add noise, watch the model clean it (Ctrl+3)")
         self.setCentralWidget(self.tabs)
+        for number in range(self.tabs.count()):  # Ctrl+1, Ctrl+2, Ctrl+3 go to a tab
+            QShortcut(QKeySequence(f"Ctrl+{number + 1}"), self, activated=lambda n=number: self.tabs.setCurrentIndex(n))
 
         self.architecture_tab.editor.newModel.connect(self._on_new_model)
         self.training_tab.modelTrained.connect(self._on_trained)
@@ -98,7 +109,7 @@ class MainWindow(QMainWindow):
     # ----- menus -----------------------------------------------------------------------------
     def _action(self, text: str, tip: str, slot, shortcut=None) -> QAction:
         action = QAction(text, self)
-        action.setStatusTip(tip)
+        hint(action, tip)
         if shortcut is not None:
             action.setShortcut(shortcut)
         action.triggered.connect(slot)
@@ -119,7 +130,7 @@ class MainWindow(QMainWindow):
         self.shipped_menu = menu.addMenu("Shipped &models")
         for name in shipped_models():
             action = self.shipped_menu.addAction(name)
-            action.setStatusTip(f"Open the model {name} that comes with Denoise Studio")
+            hint(action, f"Open the model {name} that comes with Denoise Studio")
             action.setData(name)
             action.triggered.connect(self._open_recent)
         self.shipped_menu.setEnabled(bool(self.shipped_menu.actions()))
@@ -149,6 +160,8 @@ class MainWindow(QMainWindow):
             theme_menu.addAction(action)
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(self._action("&About", "About Denoise Studio", self.about))
+        for each in (menu, self.recent_menu, self.shipped_menu, view, theme_menu, help_menu):
+            each.setToolTipsVisible(True)  # hovering a menu entry shows its hint
         self._rebuild_recent()
 
     def _rebuild_recent(self) -> None:
@@ -156,7 +169,7 @@ class MainWindow(QMainWindow):
         paths = self.recent_files()
         for path in paths:
             action = self.recent_menu.addAction(Path(path).name)
-            action.setStatusTip(f"Open {path}")
+            hint(action, f"Open {path}")
             action.setData(path)
             action.triggered.connect(self._open_recent)
         self.recent_menu.setEnabled(bool(paths))

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QCheckBox, QGroupBox, QHBoxLayout, QPushButton, QV
 
 from engine.nn import MLP
 from gui import dialogs
+from gui.hints import hint
 from gui.loss_plot import LossPlot
 from gui.run_progress import RunProgress
 from gui.sample_strip import SampleStrip
@@ -61,17 +62,25 @@ class TrainingTab(QWidget):
     def _build(self) -> None:
         self.start_button = QPushButton("Start")
         self.start_button.setObjectName("primary")
-        self.start_button.setStatusTip("Train the current model (a fresh run continues from its present weights)")
+        hint(
+            self.start_button,
+            "Train the current model with these settings, continuing from its present weights; the window stays "
+            "usable",
+        )
         self.start_button.clicked.connect(self.start)
         self.pause_button = QPushButton("Pause")
         self.pause_button.setCheckable(True)
-        self.pause_button.setStatusTip("Pause training after the current batch; press again to resume")
+        hint(self.pause_button, "Pause after the current batch; press again to resume")
         self.pause_button.toggled.connect(self._on_pause)
         self.stop_button = QPushButton("Stop")
-        self.stop_button.setStatusTip("Stop after the current batch and keep the weights learned so far")
+        hint(self.stop_button, "Stop after the current batch and keep the weights learned so far")
         self.stop_button.clicked.connect(self.stop)
         self.log_box = QCheckBox("Log scale")
-        self.log_box.setStatusTip("Show the loss on a logarithmic axis")
+        hint(
+            self.log_box,
+            "Show the loss on a logarithmic axis: the loss falls by orders of magnitude, so small late gains stay "
+            "visible",
+        )
         self.log_box.toggled.connect(self.plot.set_log)
         self.log_box.setChecked(True)  # the loss falls by orders of magnitude
         buttons = QHBoxLayout()

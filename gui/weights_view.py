@@ -6,6 +6,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QWidget
 
+from gui.hints import hint
 from gui.theme import COLORS, notifier, style_plot
 
 MAX_TILES = 64
@@ -48,7 +49,11 @@ class WeightsView(pg.GraphicsLayoutWidget):
             self.boxes.append(box)
             label = self.addLabel(title, row=0, col=col)
             label.setAttr("size", "9pt")
-        self.setStatusTip("Weights seen as images: red = positive, blue = negative, each tile scaled on its own")
+        hint(
+            self,
+            "Weights seen as images: each first-layer unit's 784 input weights, and each last-layer unit's 784 output"
+            " weights, as 28×28 tiles; red = positive, blue = negative, each tile scaled on its own",
+        )
         self.setMinimumHeight(180)
         self.labels = [self.getItem(0, col) for col in range(2)]
         self.restyle()

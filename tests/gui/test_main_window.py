@@ -174,22 +174,66 @@ def test_export_image_writes_a_png_of_the_current_tab(window, monkeypatch, tmp_p
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_every_control_has_a_status_tip(window):
-    from PySide6.QtWidgets import QAbstractButton, QAbstractSlider, QAbstractSpinBox, QComboBox
+def test_every_control_view_and_menu_action_has_a_hint(qtbot, window):
+    """Each visible control on every tab has its own tooltip (and the same status-bar tip); each plot and view
+    has one, its own or its panel's; every menu action has one, and menus show them."""
+    import pyqtgraph as pg
+    from PySide6.QtWidgets import (
+        QAbstractButton,
+        QAbstractItemView,
+        QAbstractSlider,
+        QAbstractSpinBox,
+        QComboBox,
+        QGraphicsView,
+        QLineEdit,
+        QScrollBar,
+        QTabBar,
+        QWidget,
+    )
 
-    kinds = (QAbstractButton, QAbstractSlider, QAbstractSpinBox, QComboBox)
+    controls = (QAbstractButton, QAbstractSlider, QAbstractSpinBox, QComboBox, QLineEdit)
+    views = (QGraphicsView, pg.GraphicsView)
     missing, checked = [], 0
     for index in range(window.tabs.count()):
         window.tabs.setCurrentIndex(index)
-        for kind in kinds:
-            for w in window.tabs.currentWidget().findChildren(kind):
-                if type(w).__name__ in ("QScrollBar", "QAbstractButton") or not w.isVisibleTo(window):  # Qt internals
+        tab = window.tabs.currentWidget()
+        inner_bars = tab.findChildren(QTabBar)
+        pages = [(bar, i) for bar in inner_bars for i in range(bar.count())] or [(None, 0)]
+        for bar, i in pages:  # every page of inner tab widgets too
+            if bar is not None:
+                bar.setCurrentIndex(i)
+                assert bar.tabToolTip(i), f"panel {bar.tabText(i)!r} has no tooltip"
+            for w in tab.findChildren(QWidget):
+                if not isinstance(w, controls + views) or not w.isVisibleTo(window) or isinstance(w, QScrollBar):
                     continue
+                if isinstance(w.parent(), (QTabBar, QAbstractSpinBox, QComboBox, QAbstractItemView)):
+                    continue  # Qt's own parts: tab-bar arrows, a spin box's line edit, a table's corner button
                 checked += 1
-                if not w.statusTip():
-                    missing.append(f"{type(w).__name__} {getattr(w, 'text', lambda: '')()}")
-    assert checked > 25
-    assert missing == []
+                own = w.toolTip()
+                inherited = any(a.toolTip() for a in _ancestors(w, tab))
+                if isinstance(w, controls) and not (own and w.statusTip() == own):
+                    missing.append(f"{type(w).__name__} {getattr(w, 'text', lambda: '')()!r} on tab {index}")
+                elif isinstance(w, views) and not (own or inherited):
+                    missing.append(f"{type(w).__name__} on tab {index}")
+    assert checked > 40
+    assert sorted(set(missing)) == []
+    menus = [a.menu() for a in window.menuBar().actions()]
+    while menus:
+        menu = menus.pop()
+        assert menu.toolTipsVisible(), menu.title()
+        for action in menu.actions():
+            if action.menu() is not None:
+                menus.append(action.menu())
+            elif not action.isSeparator():
+                assert action.statusTip() and action.toolTip() == action.statusTip(), action.text()
+    assert window.tabs.tabToolTip(0) and window.tabs.tabToolTip(2)
+
+
+def _ancestors(widget, stop):
+    parent = widget.parentWidget()
+    while parent is not None and parent is not stop.parentWidget():
+        yield parent
+        parent = parent.parentWidget()
 
 
 def test_shipped_models_menu_opens_one(qtbot, window):
