@@ -22,6 +22,7 @@ from engine.nn import MLP, build_mlp
 from gui import dialogs
 from gui.architecture_tab import ArchitectureTab
 from gui.denoise_tab import DenoiseTab
+from gui.guide import GuideDialog, about_html, data_folder
 from gui.hints import hint
 from gui.jobs import JobRunner
 from gui.theme import APP_NAME, ORGANIZATION, THEME_CHOICES, apply_theme
@@ -60,7 +61,8 @@ class MainWindow(QMainWindow):
         self.model: MLP | None = None
         self.model_name = "untitled"
         self.dirty = False
-        self._after_run = None  # what to do once the running training has stopped (quit, open a model)
+        self._after_run = None
+        self._guide: GuideDialog | None = None  # what to do once the running training has stopped (quit, open a model)
         self.setWindowTitle(APP_NAME)
         self.setMinimumSize(960, 640)
         self.resize(1280, 800)
@@ -159,7 +161,11 @@ class MainWindow(QMainWindow):
             self.theme_actions.addAction(action)
             theme_menu.addAction(action)
         help_menu = self.menuBar().addMenu("&Help")
-        help_menu.addAction(self._action("&About", "About Denoise Studio", self.about))
+        help_menu.addAction(self._action(
+            "&Guide", "What a denoising autoencoder is, what each tab shows, how to read the curves", self.show_guide,
+            QKeySequence.StandardKey.HelpContents,
+        ))  # fmt: skip
+        help_menu.addAction(self._action("&About", "Version, libraries and the MNIST folder in use", self.about))
         for each in (menu, self.recent_menu, self.shipped_menu, view, theme_menu, help_menu):
             each.setToolTipsVisible(True)  # hovering a menu entry shows its hint
         self._rebuild_recent()
@@ -335,13 +341,14 @@ class MainWindow(QMainWindow):
             return
         self._flash(f"Exported {path}")
 
+    def show_guide(self) -> None:
+        if self._guide is None:
+            self._guide = GuideDialog(self)
+        self._guide.show()
+        self._guide.raise_()
+
     def about(self) -> None:
-        QMessageBox.about(
-            self,
-            f"About {APP_NAME}",
-            f"<b>{APP_NAME}</b><p>Denoising autoencoders on MNIST: a PySide6 + pyqtgraph desktop app over a "
-            "pure-NumPy engine.</p><p>Draw a digit, add noise, and watch a 784-10-784 network clean it up.</p>",
-        )
+        QMessageBox.about(self, f"About {APP_NAME}", about_html(data_folder()))
 
     # ----- closing and settings ----------------------------------------------------------------
     def _maybe_save(self, doing: str) -> bool:

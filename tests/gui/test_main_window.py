@@ -265,3 +265,22 @@ def test_view_theme_switches_live_and_is_remembered(qtbot, window, settings):
     assert next(a for a in again.theme_actions.actions() if a.isChecked()).data() == "light"
     window.set_theme("dark")
     assert plot.backgroundBrush().color().name() == THEMES["dark"]["base"]
+
+
+def test_help_guide_and_about_say_what_the_app_is_and_runs_on(window, tiny_mnist, dialogs_shown, monkeypatch):
+    import numpy
+    from PySide6.QtCore import qVersion
+    from PySide6.QtWidgets import QMessageBox
+
+    guide = next(a for a in window.menuBar().actions()[-1].menu().actions() if a.text() == "&Guide")
+    guide.trigger()
+    from gui.guide import GuideDialog
+
+    (dialog,) = [w for w in window.findChildren(GuideDialog) if w.isVisible()]
+    text = dialog.text.toPlainText()
+    for words in ("autoencoder", "Training", "Robustness", "noisy input can win", "PCA"):
+        assert words in text
+    shown = []
+    monkeypatch.setattr(QMessageBox, "about", lambda parent, title, html: shown.append(html))
+    window.about()
+    assert qVersion() in shown[0] and numpy.__version__ in shown[0] and str(tiny_mnist) in shown[0]
