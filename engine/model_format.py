@@ -36,7 +36,7 @@ MAX_LAYERS = 1000
 MAX_WIDTH = 1_000_000
 """The widest layer a model file may hold."""
 
-__all__ = ["ModelFileError", "activation_from_spec", "read_model", "write_model"]
+__all__ = ["ModelFileError", "activation_from_spec", "read_header", "read_model", "write_model"]
 
 
 def write_model(
@@ -94,6 +94,15 @@ def read_model(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
         for key in sorted(k for k in members if k.startswith("optimizer.")):
             arrays[key] = _read_optimizer_array(path, zf, members[key], key, n_params)
     return header, arrays
+
+
+def read_header(path: str | os.PathLike) -> dict:
+    """A model file's checked header alone (layers, metadata), without reading its weights."""
+    path = Path(path)
+    with open_npz(path) as (zf, members):
+        if HEADER_KEY not in members:
+            raise ModelFileError(path, "the archive has no model header; it is not a Denoise Studio model")
+        return _parse_header(path, read_array(path, zf, members[HEADER_KEY], HEADER_KEY, max_bytes=MAX_HEADER_BYTES))
 
 
 def activation_from_spec(spec: dict):
