@@ -18,7 +18,7 @@ import numpy as np
 
 from engine.images import as_unit_float
 from engine.metrics import mse
-from engine.noise import check_sigma, fixed_noisy
+from engine.noise import check_kind, check_level, fixed_noisy
 from engine.pca import PCA, principal_axes
 
 _lock = threading.Lock()
@@ -28,12 +28,13 @@ _scores: dict[tuple, Baselines] = {}
 
 @dataclass(frozen=True)
 class Baselines:
-    """Test MSE of doing nothing and of PCA-k at one sigma; ``pca`` is None when k >= the pixel count."""
+    """Test MSE of doing nothing and of PCA-k at one noise level; ``pca`` is None when k >= the pixel count."""
 
     sigma: float
     components: int
     noisy_input: float
     pca: float | None
+    kind: str = "gaussian"
 
 
 def fit_pca(train_images: np.ndarray, k: int) -> PCA:
@@ -43,17 +44,21 @@ def fit_pca(train_images: np.ndarray, k: int) -> PCA:
     return pca.set_axes(mean, axes)
 
 
-def baselines(train_images: np.ndarray, test_images: np.ndarray, sigma: float, k: int) -> Baselines:
-    """Noisy-input and PCA-k test MSE at ``sigma``; images (n, 784) uint8 or float in [0, 1]; cached."""
-    sigma = check_sigma(sigma)
-    key = (_fingerprint(train_images), _fingerprint(test_images), sigma, int(k))
+def baselines(
+    train_images: np.ndarray, test_images: np.ndarray, sigma: float, k: int, kind: str = "gaussian"
+) -> Baselines:
+    """Noisy-input and PCA-k test MSE at noise level ``sigma`` of ``kind``; images (n, 784) uint8 or float
+    in [0, 1]; cached."""
+    kind = check_kind(kind)
+    sigma = check_level(sigma, kind)
+    key = (_fingerprint(train_images), _fingerprint(test_images), sigma, int(k), kind)
     with _lock:
         if key in _scores:
             return _scores[key]
     clean = as_unit_float(test_images).reshape(len(test_images), -1)
-    noisy = fixed_noisy(clean, sigma)
+    noisy = fixed_noisy(clean, sigma, kind=kind)
     pca = fit_pca(train_images, k).reconstruct(noisy) if k < clean.shape[1] else None
-    result = Baselines(sigma, int(k), mse(noisy, clean), None if pca is None else mse(pca, clean))
+    result = Baselines(sigma, int(k), mse(noisy, clean), None if pca is None else mse(pca, clean), kind)
     with _lock:
         _scores[key] = result
     return result
