@@ -111,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=defaults.seed)
     train.add_argument("--train-size", type=int, default=60000)
     train.add_argument("--test-size", type=int, default=10000, help="test images for the per-epoch score")
-    train.add_argument("--dataset", choices=DATASET_CHOICES, default="mnist", help="the data set to train on")
+    train.add_argument("--dataset", choices=DATASET_CHOICES, help="the data set to train on (default: mnist)")
     train.add_argument(
         "--data",
         help="the data set's folder (default: $DENOISE_STUDIO_DATA for MNIST, $DENOISE_STUDIO_FASHION_MNIST_DATA "
@@ -206,7 +206,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise UsageError(str(exc)) from None
         model = build_mlp(widths, activations, seed=args.seed)
         train_size, test_size = args.train_size, args.test_size
-        dataset_name = data_source(args.dataset).name
+        dataset_name = data_source(args.dataset or "mnist").name
     if not 1 <= train_size <= 60000:
         raise UsageError(f"--train-size must be between 1 and 60000, got {train_size}")
     if not 1 <= test_size <= 10000:
@@ -255,7 +255,7 @@ def _warn_ignored_flags(args: argparse.Namespace, config: TrainConfig, dataset_n
         "--noise-kind": (args.noise_kind, "gaussian", config.noise_kind.replace("_", "-")),
         "--seed": (args.seed, defaults.seed, config.seed),
         "--loss": (args.loss, defaults.loss, config.loss),
-        "--dataset": (args.dataset, "mnist", dataset_name.replace("_", "-")),
+        "--dataset": (args.dataset, None, dataset_name.replace("_", "-")),
     }
     ignored = [
         f"{flag} {_flag_text(given)}" for flag, (given, default, kept) in asked.items() if given not in (default, kept)
