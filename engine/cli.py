@@ -23,8 +23,9 @@ from engine.download import SOURCES, data_source
 from engine.idx import DatasetFileError
 from engine.model_format import MAX_WIDTH, ModelFileError
 from engine.nn import MLP, build_mlp
-from engine.noise import LEVEL_NAMES, NOISE_KINDS, NoiseSetting
+from engine.noise import NOISE_KINDS, NoiseSetting
 from engine.optimizers import OPTIMIZERS
+from engine.robustness import describe, robustness_curve
 from engine.training import TrainConfig, TrainingDiverged
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -134,6 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--data", help="the data set's folder")
     evaluate.add_argument("--json", action="store_true", help="print JSON for scripts")
+    evaluate.add_argument(
+        "--curve", action="store_true", help="test MSE at sigma 0 to 1 beside the noisy input and PCA (robustness)"
+    )
 
     summary = sub.add_parser("summary", help="print a model's summary")
     summary.add_argument("model", help="model file or shipped model name")
@@ -264,6 +268,11 @@ def _warn_ignored_flags(args: argparse.Namespace, config: TrainConfig, dataset_n
         print(f"warning: resuming keeps the checkpoint's settings; ignored {', '.join(ignored)}", file=sys.stderr)
 
 
+def _level_word(kind: str) -> str:
+    """What a level means, for table headers: ``sigma`` for Gaussian noise, else ``fraction`` (of pixels hit)."""
+    return "sigma" if kind == "gaussian" else "fraction"
+
+
 def _flag_text(value) -> str:
     return f"{value[0]:g}:{value[1]:g}" if isinstance(value, tuple) else str(value)
 
@@ -279,6 +288,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if kind != "gaussian" and any(s > 1 for s in args.noise):
         raise UsageError(f"--noise values are fractions of pixels for {args.noise_kind or kind} noise: 0 to 1")
     name = data_source(args.dataset).name if args.dataset else trained_on(model.metadata)
+    if args.curve:
+        return _print_curve(model, args, name, kind)
     dataset = Dataset(name, train_size=1, test_size=args.test_size, batch_size=1, data_dir=args.data)
     results = [model.evaluate(dataset.test_u8, s, kind=kind) for s in args.noise]
     if args.json:
@@ -287,9 +298,28 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(json.dumps({**report, "results": finite}, indent=2))
     else:
         print(f"{dataset.title} test set ({args.test_size} images), {kind.replace('_', '-')} noise")
-        print(f"{LEVEL_NAMES[kind]:>8} {'MSE':>9} {'PSNR dB':>8} {'noisy MSE':>10}")
+        print(f"{_level_word(kind):>8} {'MSE':>9} {'PSNR dB':>8} {'noisy MSE':>10}")
         for r in results:
             print(f"{r['noise']:>8.2f} {r['mse']:>9.5f} {r['psnr']:>8.2f} {r['identity_mse']:>10.5f}")
+    return EXIT_OK
+
+
+def _print_curve(model: MLP, args: argparse.Namespace, dataset_name: str, kind: str) -> int:
+    """The robustness curve (engine.robustness): one row per level, then where the model wins, in words."""
+    dataset = Dataset(dataset_name, train_size=None, test_size=args.test_size, batch_size=1, data_dir=args.data)
+    curve = robustness_curve(model, dataset.train_u8, dataset.test_u8, kind=kind)
+    summary = describe(curve, Path(str(args.model)).stem)
+    if args.json:
+        payload = {"model": str(args.model), "dataset": dataset.name, "noise_kind": kind, "test_size": args.test_size,
+                   "pca_components": curve.components, "curve": curve.rows(), "summary": summary}  # fmt: skip
+        print(json.dumps(payload, indent=2))
+        return EXIT_OK
+    pca = f"PCA-{curve.components}"
+    print(f"{_level_word(kind):>8} {'model':>9} {'noisy input':>12} {pca:>9}")
+    for row in curve.rows():
+        pca_text = "-" if row["pca"] is None else f"{row['pca']:.5f}"
+        print(f"{row['sigma']:>8.2f} {row['model']:>9.5f} {row['noisy_input']:>12.5f} {pca_text:>9}")
+    print(summary)
     return EXIT_OK
 
 

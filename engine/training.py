@@ -236,6 +236,7 @@ class Trainer:
             "samples_per_s": seen / seconds if seconds > 0 else 0.0,
             "lr": self.optimizer.lr,
             "complete": seen == self.n_samples,
+            "progress": seen / self.n_samples,  # the share of the epoch trained (1.0 unless stopped)
             "batches": -(-seen // batches.size),
         }
         if validation is not None:

@@ -178,6 +178,7 @@ class ArchitectureTab(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._model: MLP | None = None  # waiting to be shown
         self.hourglass = HourglassView()
         self.hourglass.setStatusTip("The network as an hourglass: column height ~ layer width (log scale)")
         self.table = SummaryTable()
@@ -209,6 +210,19 @@ class ArchitectureTab(QWidget):
         layout.addWidget(outer)
 
     def set_model(self, model: MLP) -> None:
+        """Show ``model``; while the tab is hidden, only once it is shown (switching models stays quick)."""
+        self._model = model
+        if self.isVisible():
+            self._show_model()
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        self._show_model()
+
+    def _show_model(self) -> None:
+        model, self._model = self._model, None
+        if model is None:
+            return
         self.hourglass.set_model(model)
         self.table.set_model(model)
         self.weights.set_model(model)

@@ -13,10 +13,16 @@ UNDO_DEPTH = 30
 
 
 class DrawingCanvas(QWidget):
-    """Left button draws, right button clears; ``drawingChanged`` fires on every stroke segment."""
+    """Left button draws, right button clears; ``drawingChanged`` fires on every stroke segment.
+
+    ``source`` says what the canvas shows: None for a drawing, or what ``load_image`` was given
+    (e.g. a test digit's index).  A stroke or Clear makes it a drawing; Undo restores the
+    earlier picture *and* its source, so a test digit comes back as that test digit.
+    """
 
     drawingChanged = Signal()
     strokeFinished = Signal()
+    undoAvailable = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None, side: int = CANVAS_SIDE, pen_width: float = 22.0) -> None:
         super().__init__(parent)
@@ -24,7 +30,8 @@ class DrawingCanvas(QWidget):
         self.pen_width = pen_width
         self._image = QImage(side, side, QImage.Format.Format_Grayscale8)
         self._image.fill(0)
-        self._undo: list[QImage] = []
+        self._undo: list[tuple[QImage, object]] = []  # (picture, its source)
+        self.source: object = None
         self._last: QPointF | None = None
         self.setFixedSize(side, side)
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
@@ -44,31 +51,35 @@ class DrawingCanvas(QWidget):
         return not self.ink().any()
 
     def clear(self) -> None:
-        if not self.is_empty():
+        if not self.is_empty() or self.source is not None:
             self._push_undo()
         self._image.fill(0)
+        self.source = None
         self.update()
         self.drawingChanged.emit()
 
     def undo(self) -> None:
         if not self._undo:
             return
-        self._image = self._undo.pop()
+        self._image, self.source = self._undo.pop()
+        self.undoAvailable.emit(bool(self._undo))
         self.update()
         self.drawingChanged.emit()
 
-    def load_image(self, image: np.ndarray) -> None:
+    def load_image(self, image: np.ndarray, source: object = None) -> None:
         """Show a (28, 28) image on the canvas (undoable), e.g. a test digit to draw over; no signal."""
         self._push_undo()
         self._image = _image_from_array(image, self._side)
+        self.source = source
         self.update()
 
     def can_undo(self) -> bool:
         return bool(self._undo)
 
     def _push_undo(self) -> None:
-        self._undo.append(self._image.copy())
+        self._undo.append((self._image.copy(), self.source))
         del self._undo[:-UNDO_DEPTH]
+        self.undoAvailable.emit(True)
 
     # ----- painting --------------------------------------------------------------------------
     def _paint_to(self, pos: QPointF) -> None:
@@ -92,6 +103,7 @@ class DrawingCanvas(QWidget):
             return
         if event.button() == Qt.MouseButton.LeftButton:
             self._push_undo()
+            self.source = None  # drawn over: now a drawing
             self._last = None
             self._paint_to(event.position())
 

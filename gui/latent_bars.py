@@ -60,7 +60,7 @@ class LatentBars(pg.PlotWidget):
         self.bars.setOpts(x=x, height=values, width=0.7)
         lo, hi = self.y_range
         self.setXRange(-0.6, values.size - 0.4, padding=0)
-        self.setYRange(min(lo, float(values.min(initial=0))), max(hi, float(values.max(initial=0))), padding=0.05)
+        self.setYRange(lo, hi, padding=0.05)  # the owner's range: the axis never follows one code
 
     def set_range(self, lo: float, hi: float) -> None:
         self.y_range = (float(lo), float(hi))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QGraphicsItem, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QLabel, QWidget
 
 from gui.theme import COLORS
 
@@ -102,10 +102,15 @@ class LossPlot(pg.PlotWidget):
         self.timer.timeout.connect(self.flush)
         self.timer.start()
         self.setStatusTip("Loss curves: faint = raw batch loss, blue = smoothed, amber = test loss each epoch")
+        self.hint = QLabel("", self)  # what to do while the plot is empty
+        self.hint.setObjectName("hint")
+        self.hint.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.hint.setVisible(False)
 
     # ----- data in ---------------------------------------------------------------------------
-    def reset(self, epochs: int | None = None) -> None:
-        """Empty the curves; with ``epochs``, fix the x axis to the run's length (so it is not redrawn each frame)."""
+    def reset(self, epochs: int | None = None, hint: str = "") -> None:
+        """Empty the curves and the baselines; with ``epochs``, fix the x axis to the run's length (so it
+        is not redrawn each frame); ``hint`` is shown over the empty plot until the first point."""
         for series in (self.raw, self.smooth, self.test):
             series.clear()
         if epochs:
@@ -114,9 +119,23 @@ class LossPlot(pg.PlotWidget):
             self.enableAutoRange(x=True)
         self._ema = None
         self.diverged_line.setVisible(False)
+        self.set_baselines(None, None)
+        self.hint.setText(hint)
+        self.hint.setVisible(bool(hint))
+        self._place_hint()
         self._dirty = True
 
+    def _place_hint(self) -> None:
+        self.hint.adjustSize()
+        self.hint.move((self.width() - self.hint.width()) // 2, (self.height() - self.hint.height()) // 2)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        if hasattr(self, "hint"):  # pyqtgraph resizes once inside its own __init__
+            self._place_hint()
+
     def add_batch(self, x: float, loss: float) -> None:
+        self.hint.setVisible(False)
         self.raw.append(x, loss)
         self._ema = loss if self._ema is None else SMOOTHING * self._ema + (1 - SMOOTHING) * loss
         self.smooth.append(x, self._ema)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings, QTimer
+from PySide6.QtCore import QByteArray, QSettings, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget, QWidget
 
@@ -14,6 +14,7 @@ from engine.nn import MLP, build_mlp
 from gui import dialogs
 from gui.architecture_tab import ArchitectureTab
 from gui.denoise_tab import DenoiseTab
+from gui.jobs import JobRunner
 from gui.theme import APP_NAME, ORGANIZATION
 from gui.training_tab import TrainingTab
 
@@ -34,8 +35,15 @@ def load_start_model() -> tuple[MLP, str | None]:
         )
 
 
+def _load_model(path: str, state) -> MLP:
+    """Runs on a pool thread: reading a wide model file can take seconds."""
+    return MLP.from_file(path)
+
+
 class MainWindow(QMainWindow):
     """Owns the current model; tabs show it, the Training tab hands back trained copies."""
+
+    openFinished = Signal(bool)  # an open_model() ended: True when the model was opened
 
     def __init__(self, model: MLP | None = None, settings: QSettings | None = None) -> None:
         super().__init__()
@@ -43,7 +51,7 @@ class MainWindow(QMainWindow):
         self.model: MLP | None = None
         self.model_name = "untitled"
         self.dirty = False
-        self._close_after_run = False
+        self._after_run = None  # what to do once the running training has stopped (quit, open a model)
         self.setWindowTitle(APP_NAME)
         self.setMinimumSize(960, 640)
         self.resize(1280, 800)
@@ -65,6 +73,8 @@ class MainWindow(QMainWindow):
         self.training_tab.runningChanged.connect(self._on_running)
         self.training_tab.message.connect(self._flash)
         self.denoise_tab.latentChanged.connect(self.architecture_tab.hourglass.set_latent)
+        self.denoise_tab.scoreChanged.connect(lambda text: self.status_mse.setText(text))
+        self.open_jobs = JobRunner(self)
 
         self._build_menus()
         self.status_model = QLabel()
@@ -175,29 +185,12 @@ class MainWindow(QMainWindow):
         mark = " *" if self.dirty else ""
         self.status_model.setText(f"Model: {self.model_name}{mark}")
         self.status_params.setText(f"{model.n_params:,} parameters")
-        self.status_mse.setText(self._mse_text(model))
         self.setWindowTitle(f"{self.model_name}{mark} — {APP_NAME}")
 
-    @staticmethod
-    def _mse_text(model: MLP) -> str:
-        """'test MSE 0.0297 (σ 0.1)' from the file's metrics, else from the last training epoch."""
-        metrics = model.metadata.get("metrics")
-        if isinstance(metrics, dict):
-            for key, value in metrics.items():
-                if key.startswith(("test_mse", "mse")) and isinstance(value, (int, float)):
-                    sigma = key.partition("@")[2]
-                    return f"test MSE {value:.4f}" + (f" (σ {sigma})" if sigma else "")
-        epochs = (model.metadata.get("history") or {}).get("epochs") or []
-        last = epochs[-1] if epochs and isinstance(epochs[-1], dict) else {}
-        if isinstance(last.get("val_mse"), (int, float)):
-            return f"test MSE {last['val_mse']:.4f} (last epoch)"
-        return "test MSE unknown"
-
     def _on_new_model(self, model: MLP) -> None:
-        if self.training_tab.is_running():
-            self._flash("Stop the running training before making a new model")
+        if not self._stop_training_first("make the new model", lambda: self._on_new_model(model)):
             return
-        if not self._maybe_save():
+        if not self._maybe_save("making a new model"):
             return
         self.set_model(model, name="untitled", dirty=True)
         self.tabs.setCurrentWidget(self.training_tab)
@@ -207,12 +200,21 @@ class MainWindow(QMainWindow):
         self.set_model(model, dirty=True)
 
     def _on_running(self, running: bool) -> None:
-        menus = (self.recent_menu.menuAction(), self.shipped_menu.menuAction())
-        for action in (self.open_action, self.save_action, self.save_as_action, *menus):
+        for action in (self.save_action, self.save_as_action):  # the model being trained is a copy
             action.setEnabled(not running)
-        if not running and self._close_after_run:
-            self._close_after_run = False
-            QTimer.singleShot(0, self.close)  # after the trained model has been handed back
+        if not running and self._after_run is not None:
+            then, self._after_run = self._after_run, None
+            QTimer.singleShot(0, then)  # after the trained model has been handed back
+
+    def _stop_training_first(self, doing: str, then) -> bool:
+        """True when no run is on.  Otherwise ask to stop it; on yes, stop and call ``then`` once it has
+        ended (its model handed back); either way return False: the caller does nothing now."""
+        if not self.training_tab.is_running():
+            return True
+        if dialogs.ask_stop_training(self, doing):
+            self._after_run = then
+            self.training_tab.stop()
+        return False
 
     def _flash(self, text: str) -> None:
         self.statusBar().showMessage(text, 8000)
@@ -224,31 +226,47 @@ class MainWindow(QMainWindow):
         if path:
             self.open_model(path)
 
-    def open_model(self, path: str) -> bool:
-        """Load a model file; on failure show why and keep the current model."""
-        if self.training_tab.is_running():
-            self._flash("Stop the running training before opening another model")
-            return False
-        if not self._maybe_save():
-            return False
-        try:
-            model = MLP.from_file(path)
-        except ModelFileError as exc:
-            dialogs.show_exception(self, "Cannot open model", exc)
-            return False
+    def open_model(self, path: str) -> None:
+        """Load a model file off the GUI thread; on failure show why and keep the current model.
+
+        ``openFinished(bool)`` tells when it is done.  Asks first when training runs or the model is unsaved.
+        """
+        name = Path(str(path)).stem
+        if not self._stop_training_first(f"open {name}", lambda: self.open_model(path)):
+            return
+        if not self._maybe_save("switching models"):
+            return
+        self.statusBar().showMessage(f"Opening {path}…")
+        self.open_jobs.start(_load_model, str(path), on_done=self._opened, on_error=self._open_failed)
+
+    def _opened(self, model: MLP) -> None:
+        self.statusBar().clearMessage()
         if model.n_in != 784 or model.n_out != 784:
             dialogs.show_error(
                 self,
                 "Not a denoising model",
-                f"{path} maps {model.n_in} → {model.n_out} values; Denoise Studio needs 784 → 784.",
+                f"{model.path} maps {model.n_in} → {model.n_out} values; Denoise Studio needs 784 → 784.",
                 "Open an autoencoder trained on 28×28 images. The current model stays loaded.",
             )
-            return False
+            self.openFinished.emit(False)
+            return
         self.set_model(model, name=Path(model.path).stem, dirty=False)
         if not is_shipped(model.path):
             self._add_recent(model.path)
         self._flash(f"Opened {model.path}")
-        return True
+        self.openFinished.emit(True)
+
+    def _open_failed(self, exc: BaseException) -> None:
+        self.statusBar().clearMessage()
+        if isinstance(exc, MemoryError):
+            dialogs.show_error(self, "Cannot open model", "There is not enough memory to load this model.",
+                               "Close other programs or open a smaller model. The current model stays loaded.")
+        elif isinstance(exc, ModelFileError):
+            dialogs.show_exception(self, "Cannot open model", exc)
+        else:
+            dialogs.show_error(self, "Cannot open model", f"{type(exc).__name__}: {exc}",
+                               "The current model stays loaded.")
+        self.openFinished.emit(False)
 
     def save(self) -> bool:
         path = self.model.path
@@ -300,22 +318,21 @@ class MainWindow(QMainWindow):
         )
 
     # ----- closing and settings ----------------------------------------------------------------
-    def _maybe_save(self) -> bool:
-        """True when it is fine to drop the current model (saved, discarded, or unchanged)."""
+    def _maybe_save(self, doing: str) -> bool:
+        """True when it is fine to drop the current model (saved, discarded, or unchanged); ``doing``
+        names the action in the question ("closing", "switching models")."""
         if not self.dirty:
             return True
-        answer = dialogs.ask_save_changes(self, self.model_name)
+        answer = dialogs.ask_save_changes(self, self.model_name, doing)
         if answer == QMessageBox.StandardButton.Save:
             return self.save()
         return answer == QMessageBox.StandardButton.Discard
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        if self.training_tab.is_running():  # stop the run; close again once its model is back
-            self._close_after_run = True
-            self.training_tab.stop()
+        if not self._stop_training_first("quit", self.close):  # closes again once the run's model is back
             event.ignore()
             return
-        if not self._maybe_save():
+        if not self._maybe_save("closing"):
             event.ignore()
             return
         self._save_settings()

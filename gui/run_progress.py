@@ -40,6 +40,11 @@ class RunProgress(QWidget):
         self._epochs = 1
         self.paused = False
 
+    def reset(self) -> None:
+        self.bar.setValue(0)
+        self.label.setText("Ready")
+        self.loss_label.setText("")
+
     def begin(self, epochs: int) -> None:
         self._started_at, self._epochs, self.paused = time.monotonic(), epochs, False
         self.bar.setValue(0)

@@ -25,6 +25,10 @@ class SampleStrip(QGroupBox):
                 grid.addWidget(view, row, i)
                 views.append(view)
 
+    def clear(self) -> None:
+        for view in self.noisy + self.recon:
+            view.set_image(np.zeros((28, 28), np.float32))
+
     def show_samples(self, noisy: np.ndarray, recon: np.ndarray) -> None:
         for view, image in zip(self.noisy, noisy, strict=False):
             view.set_image(image)

@@ -51,6 +51,7 @@ QProgressBar::chunk { background: #2d6fb8; border-radius: 4px; }
 QStatusBar { color: #c8c8c8; }
 QLabel#big { font-size: 15pt; font-weight: bold; }
 QLabel#caption { color: #9aa0a6; }
+QLabel#hint { color: #c8c8c8; font-size: 13pt; background: rgba(30, 31, 36, 200); border-radius: 6px; padding: 10px; }
 """
 
 

@@ -36,6 +36,8 @@ class TrainingTab(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model: MLP | None = None
+        self._trained: MLP | None = None  # the model this tab's last run handed back
+        self._epochs = 0  # of the current or last run
         self.arrays = None  # (x_train, x_val) to train on instead of MNIST (tests, examples)
         self.run = TrainingRun(self)
         self.form = TrainingForm()
@@ -93,9 +95,17 @@ class TrainingTab(QWidget):
         self._set_running(False)
 
     def set_model(self, model: MLP) -> None:
+        """The model to train next; any other than the one a run just handed back clears the last run's views."""
+        handed_back = model is self._trained
         self.model = model
-        if not self.is_running():
-            self.form.set_model(model)
+        if self.is_running():
+            return
+        self.form.set_model(model)
+        if not handed_back:
+            self._trained = None
+            self.plot.reset(hint="Press Start to train this model")
+            self.strip.clear()
+            self.progress.reset()
 
     def is_running(self) -> bool:
         return self.run.is_running()
@@ -110,7 +120,9 @@ class TrainingTab(QWidget):
             dialogs.show_error(self, "Invalid settings", str(exc), "Correct the value and press Start again.")
             return
         self.plot.reset(config.epochs)
+        self.strip.clear()
         self.progress.begin(config.epochs)
+        self._epochs = config.epochs
         self._latest = None
         arrays = self.arrays
         load = (lambda: arrays) if arrays is not None else mnist_loader(self.form.train_size.value())
@@ -164,6 +176,10 @@ class TrainingTab(QWidget):
     @Slot(dict)
     def _on_epoch(self, logs: dict) -> None:
         test = f", test {logs['val_loss']:.4f}" if "val_loss" in logs else ""
+        if not logs.get("complete", True):  # stopped part-way: not an epoch's point
+            share = f"{logs.get('progress', 0):.0%}"
+            self.message.emit(f"Stopped in epoch {int(logs['epoch']) + 1} at {share}: train {logs['loss']:.4f}{test}")
+            return
         if test:
             self.plot.add_epoch(logs["epoch"] + 1, logs["val_loss"])
             self.progress.loss_label.setText(f"test loss {logs['val_loss']:.4f}")
@@ -178,15 +194,27 @@ class TrainingTab(QWidget):
             self.progress.label.setText("Failed")
             dialogs.show_run_error(self, result.error)
             return
-        verdict = {"done": "Done", "stopped": "Stopped", "diverged": "Diverged (weights restored)"}[result.verdict]
-        last = result.last_epoch
-        if last is not None:
-            verdict += f" · {int(last['epoch']) + 1} epoch{'s' if last['epoch'] else ''}"
-            if "val_loss" in last:
-                verdict += f", test loss {last['val_loss']:.4f}"
-        self.progress.label.setText(verdict)
+        self.progress.label.setText(_verdict(result, self._epochs))
         if result.verdict == "diverged":
             self.plot.mark_diverged(self.plot.smooth.data()[0][-1] if self.plot.counts()[0] else 0.0)
             dialogs.show_run_error(self, result.error)
-        self.model = result.model
+        self.model = self._trained = result.model
         self.modelTrained.emit(result.model)
+
+
+def _verdict(result: RunResult, epochs: int) -> str:
+    """"Done · 10 epochs, test loss 0.0301", "Stopped at epoch 2.8 of 10 · test loss 0.0452", ..."""
+    last = result.last_epoch
+    if result.verdict == "diverged":
+        text = "Diverged (weights restored)"
+    elif last is None:
+        return "Stopped before the first epoch ended" if result.verdict == "stopped" else "Done"
+    elif result.verdict == "stopped":
+        done = last["epoch"] + last.get("progress", 1.0)
+        text = f"Stopped at epoch {done:.1f} of {epochs}" if done % 1 else f"Stopped after epoch {done:.0f} of {epochs}"
+    else:
+        count = int(last["epoch"]) + 1
+        text = f"Done · {count} epoch{'s' if count > 1 else ''}"
+    if last is not None and "val_loss" in last:
+        text += f", test loss {last['val_loss']:.4f}"
+    return text

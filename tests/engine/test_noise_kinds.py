@@ -164,3 +164,34 @@ def test_each_epochs_validation_score_uses_the_runs_kind_at_its_level():
     history = model.fit(x, x_val, epochs=1, batch_size=8, noise=(0.2, 0.6), noise_kind="masking")
     assert history.epochs[-1]["val_mse"] == model.evaluate(x_val, 0.4, kind="masking")["mse"]
     assert history.epochs[-1]["val_mse"] != model.evaluate(x_val, 0.4)["mse"]
+
+
+def test_the_robustness_curve_scores_the_kind_it_is_given_and_names_its_level():
+    from engine.robustness import describe, robustness_curve
+
+    rng = np.random.default_rng(3)
+    train, test = rng.integers(0, 256, (40, 784), dtype=np.uint8), rng.integers(0, 256, (10, 784), dtype=np.uint8)
+    model = build_mlp([784, 4, 784], ["relu", "sigmoid"])
+    levels = [0.0, 0.3, 0.6]
+    curve = robustness_curve(model, train, test, levels, kind="masking")
+    for i, p in enumerate(levels):
+        scores = model.evaluate(test, p, kind="masking")
+        assert curve.model[i] == pytest.approx(scores["mse"], rel=1e-6)
+        assert curve.noisy_input[i] == pytest.approx(scores["identity_mse"], rel=1e-9)
+    assert "fraction from 0 to 0.6" in describe(curve)
+
+
+def test_baselines_are_scored_under_the_kind_they_are_given():
+    from engine.baselines import baselines
+    from engine.pca import PCA
+
+    rng = np.random.default_rng(4)
+    train, test = rng.integers(0, 256, (60, 784), dtype=np.uint8), rng.integers(0, 256, (12, 784), dtype=np.uint8)
+    level = baselines(train, test, 0.3, 5, kind="salt_and_pepper")
+    noisy = fixed_noisy(test / np.float32(255), 0.3, kind="salt_and_pepper")
+    clean = test.astype(np.float64) / 255
+    assert level.kind == "salt_and_pepper"
+    assert level.noisy_input == pytest.approx(np.mean((noisy - clean) ** 2), rel=1e-6)
+    pca = PCA(5).fit(train / np.float32(255))
+    assert level.pca == pytest.approx(np.mean((pca.reconstruct(noisy) - clean) ** 2), rel=1e-4)
+    assert level.noisy_input != pytest.approx(baselines(train, test, 0.3, 5).noisy_input, rel=1e-3)

@@ -28,20 +28,30 @@ def test_status_bar_shows_name_parameters_and_mse(window, small_model):
     assert window.quit_action.shortcut().toString() == "Ctrl+Q"
 
 
-def test_open_through_the_menu(window, monkeypatch, tmp_path):
+def test_open_through_the_menu(qtbot, window, monkeypatch, tmp_path):
+    monkeypatch.setenv("DENOISE_STUDIO_DATA", str(tmp_path / "no-mnist-here"))  # the status falls back to the file
     other = build_mlp([784, 24, 784], ["relu", "sigmoid"], seed=3)
     other.metadata["metrics"] = {"test_mse@0.1": 0.0312}
+    other.metadata["training"] = {"noise": 0.1}
     path = tmp_path / "other.npz"
     other.save(path)
     patch_open(monkeypatch, path)
-    window.open_action.trigger()
+    with qtbot.waitSignal(window.openFinished, timeout=10000) as opened:
+        window.open_action.trigger()
+        assert window.model_name != "other"  # the file is read off the GUI thread: not swapped in yet
+    assert opened.args == [True]
+    with qtbot.waitSignal(window.denoise_tab.scoreChanged, timeout=10000,
+                          check_params_cb=lambda text: "…" not in text):  # fmt: skip
+        pass  # no MNIST here: the file's own score at the slider's σ
     assert window.model.n_params == other.n_params
     np.testing.assert_array_equal(window.model.params, other.params)
     assert window.model_name == "other"
-    assert "0.0312" in window.status_mse.text()
+    assert window.denoise_tab.noise_slider.value() == 10  # the slider starts at the model's training σ
+    assert "0.0312 at σ 0.10" in window.status_mse.text()
     assert window.recent_files()[0] == str(path.resolve())
     assert [a.text() for a in window.recent_menu.actions()] == ["other.npz"]
     assert window.denoise_tab.model.latent_width == 24  # every tab shows the new model
+    window.tabs.setCurrentWidget(window.architecture_tab)  # (a hidden tab catches up when shown)
     assert window.architecture_tab.table.rowCount() == 3
 
 
@@ -58,27 +68,32 @@ def test_save_as_then_save_through_the_menu(window, monkeypatch, tmp_path):
     assert MLP.from_file(path).params[0] == pytest.approx(0.5)
 
 
-def test_corrupt_file_shows_a_dialog_and_keeps_the_old_model(window, monkeypatch, tmp_path, dialogs_shown):
+def test_corrupt_file_shows_a_dialog_and_keeps_the_old_model(qtbot, window, monkeypatch, tmp_path, dialogs_shown):
     bad = tmp_path / "broken.npz"
     bad.write_bytes(b"this is not a zip archive at all")
     old = window.model
     patch_open(monkeypatch, bad)
-    window.open_action.trigger()
+    with qtbot.waitSignal(window.openFinished, timeout=10000) as opened:
+        window.open_action.trigger()
+    assert opened.args == [False]
     assert window.model is old
     assert len(dialogs_shown) == 1
     assert "broken.npz" in dialogs_shown[0] and "Open model" in dialogs_shown[0]
     assert window.recent_files() == []
 
 
-def test_wrong_shape_model_is_refused(window, monkeypatch, tmp_path, dialogs_shown):
+def test_wrong_shape_model_is_refused(qtbot, window, monkeypatch, tmp_path, dialogs_shown):
     path = tmp_path / "classifier.npz"
     build_mlp([784, 10], ["sigmoid"]).save(path)
     old = window.model
-    assert window.open_model(str(path)) is False
+    with qtbot.waitSignal(window.openFinished, timeout=10000) as opened:
+        window.open_model(str(path))
+    assert opened.args == [False]
     assert window.model is old and "784" in dialogs_shown[-1]
 
 
 def test_new_model_from_the_editor_goes_to_training(window):
+    window.tabs.setCurrentWidget(window.architecture_tab)
     editor = window.architecture_tab.editor
     editor.table.selectRow(0)
     editor.add_layer()  # a 32-unit layer before the 16-unit one
@@ -91,6 +106,7 @@ def test_new_model_from_the_editor_goes_to_training(window):
 
 
 def test_editor_keeps_784_in_and_out(window):
+    window.tabs.setCurrentWidget(window.architecture_tab)
     editor = window.architecture_tab.editor
     for _ in range(3):
         editor.remove_layer()
@@ -176,7 +192,7 @@ def test_every_control_has_a_status_tip(window):
     assert missing == []
 
 
-def test_shipped_models_menu_opens_one(window):
+def test_shipped_models_menu_opens_one(qtbot, window):
     from engine.model_paths import shipped_models
 
     names = shipped_models()
@@ -184,6 +200,7 @@ def test_shipped_models_menu_opens_one(window):
         pytest.skip("no model shipped in models/")
     actions = window.shipped_menu.actions()
     assert [a.text() for a in actions] == names
-    actions[0].trigger()
+    with qtbot.waitSignal(window.openFinished, timeout=10000):
+        actions[0].trigger()
     assert window.model_name == names[0]
     assert window.recent_files() == []  # shipped models are not "recent files"

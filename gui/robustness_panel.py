@@ -1,0 +1,130 @@
+"""Test MSE against noise σ for the current model, the noisy input and PCA, computed off the GUI thread.
+
+The slider's σ is marked; the sentence under the plot names where the curves cross (engine maths).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
+
+from engine.model_paths import shipped_models
+from engine.nn import MLP
+from engine.robustness import RobustnessCurve, describe, robustness_curve
+from gui.data_sets import mnist_split
+from gui.jobs import JobRunner
+from gui.theme import COLORS
+
+NO_SECOND = "(no second model)"
+
+
+def _compute(model, second_name: str | None, state) -> tuple[RobustnessCurve, str | None]:
+    """Runs on a pool thread: the curve on all test images (PCA on all training images)."""
+    second = MLP.from_file(second_name) if second_name else None
+    train, test = mnist_split("train")[0], mnist_split("test")[0]
+    curve = robustness_curve(model, train, test, second=second, cancelled=state.cancelled, progress=state.progress)
+    return curve, second_name
+
+
+class RobustnessPanel(QWidget):
+    """``set_model(model)`` recomputes when the panel is shown; ``set_sigma`` moves the marker."""
+
+    curveReady = Signal(object)  # RobustnessCurve
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = None
+        self.curve: RobustnessCurve | None = None
+        self._stale = True
+        self.jobs = JobRunner(self)
+        self.plot = pg.PlotWidget()
+        self.plot.setLabel("bottom", "noise σ")
+        self.plot.setLabel("left", "test MSE (10,000 images)")
+        self.plot.showGrid(x=True, y=True, alpha=0.15)
+        self.plot.addLegend(offset=(10, 10), labelTextColor=COLORS["text"])
+        dash = Qt.PenStyle.DashLine
+        self.model_item = self.plot.plot(pen=pg.mkPen(COLORS["accent"], width=2), symbol="o", symbolSize=5,
+                                         symbolBrush=COLORS["accent"], name="this model")  # fmt: skip
+        self.noisy_item = self.plot.plot(pen=pg.mkPen("#bbbbbb", width=1.5, style=dash), name="noisy input")
+        self.pca_item = self.plot.plot(pen=pg.mkPen("#c77dff", width=1.5, style=dash), name="PCA")
+        self.second_item = self.plot.plot(pen=pg.mkPen(COLORS["decoder"], width=2), name="second model")
+        self.sigma_line = pg.InfiniteLine(angle=90, pen=pg.mkPen(COLORS["latent"], width=1.5), label="slider σ",
+                                          labelOpts={"position": 0.92, "color": COLORS["latent"]})  # fmt: skip
+        self.plot.addItem(self.sigma_line, ignoreBounds=True)
+        self.plot.setStatusTip("Test MSE at each noise σ: below the dashed lines the model beats doing nothing / PCA")
+        self.second_box = QComboBox()
+        self.second_box.setStatusTip("Draw a second shipped model's curve for comparison")
+        self.second_box.addItem(NO_SECOND)
+        self.second_box.addItems(shipped_models())
+        self.second_box.currentIndexChanged.connect(self._request)
+        self.verdict = QLabel("")
+        self.verdict.setWordWrap(True)
+        self.verdict.setStatusTip("Where the curves cross, computed from the curves")
+        self.busy = QProgressBar()
+        self.busy.setRange(0, 100)
+        self.busy.setTextVisible(True)
+        self.busy.setFormat("computing the curve… %p%")
+        self.busy.setVisible(False)
+        self.jobs.progressed.connect(lambda f: self.busy.setValue(int(f * 100)))
+        self.jobs.busyChanged.connect(self.busy.setVisible)
+        head = QHBoxLayout()
+        head.addWidget(QLabel("Compare with"))
+        head.addWidget(self.second_box, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(head)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.busy)
+        layout.addWidget(self.verdict)
+
+    def set_model(self, model) -> None:
+        self.model, self.curve, self._stale = model, None, True
+        for item in (self.model_item, self.noisy_item, self.pca_item, self.second_item):
+            item.setData([], [])
+        self.verdict.setText("")
+        if self.isVisible():
+            self._request()
+        else:
+            self.jobs.cancel()
+
+    def set_sigma(self, sigma: float) -> None:
+        self.sigma_line.setValue(sigma)
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        if self._stale:
+            self._request()
+
+    def _request(self) -> None:
+        if self.model is None:
+            return
+        self._stale = False
+        self.busy.setValue(0)
+        name = self.second_box.currentText()
+        self.verdict.setText("Scoring the model on all 10,000 test images at 21 noise levels…")
+        self.jobs.start(_compute, self.model, None if name == NO_SECOND else name, on_done=self._show,
+                        on_error=self._failed)  # fmt: skip
+
+    def _show(self, result: tuple[RobustnessCurve, str | None]) -> None:
+        curve, second_name = result
+        self.curve = curve
+        s = curve.sigmas
+        self.model_item.setData(s, curve.model)
+        self.noisy_item.setData(s, curve.noisy_input)
+        self.pca_item.setData(s, curve.pca if curve.pca is not None else [])
+        self.pca_item.opts["name"] = f"PCA-{curve.components}"
+        self.second_item.setData(s, curve.second if curve.second is not None else [])
+        self.plot.setYRange(0, float(np.max([curve.model.max(), min(curve.noisy_input.max(), 2 * curve.model.max())])))
+        self.plot.setXRange(float(s[0]), float(s[-1]), padding=0.02)
+        text = describe(curve, "This model")
+        if second_name:
+            text += " " + describe(
+                RobustnessCurve(s, curve.second, curve.noisy_input, curve.pca, curve.components), second_name
+            )
+        self.verdict.setText(text)
+        self.curveReady.emit(curve)
+
+    def _failed(self, error: BaseException) -> None:
+        self._stale = True
+        self.verdict.setText(f"No curve: {error}")
