@@ -164,9 +164,55 @@ def _check_row_levels(levels: np.ndarray, x: np.ndarray, kind: str) -> np.ndarra
     return levels
 
 
+class NoisePattern:
+    """One fixed random draw of a kind of noise, which any level then scales: the evaluation's noise, a slider's.
+
+    ``apply(x, level)`` gives exactly what ``add_noise(x, level, default_rng(seed), kind=kind)``
+    gives (the same draws, the same float32 arithmetic), without drawing again for each level:
+    Gaussian noise is ``clip(x + level * z, 0, 1)`` for one N(0, 1) pattern ``z``; salt-and-pepper
+    and masking hit the pixels whose fixed uniform value is below the level, so a higher level
+    hits a superset of the pixels.
+
+    shape : the images' shape, e.g. (n, 784);  seed : the draw;  kind : the noise kind.
+    """
+
+    def __init__(self, shape: tuple[int, ...], seed: int = EVAL_NOISE_SEED, kind: str = "gaussian") -> None:
+        self.kind = check_kind(kind)
+        self.shape = tuple(shape)
+        rng = np.random.default_rng(seed)
+        if self.kind == "gaussian":
+            self.values = rng.standard_normal(self.shape, dtype=np.float32)  # z ~ N(0, 1)
+            self.fill = None
+        else:
+            self.values = rng.random(self.shape, dtype=np.float32)  # u ~ U[0, 1): hit where u < level
+            salt = rng.random(self.shape, dtype=np.float32) < 0.5 if self.kind == "salt_and_pepper" else None
+            self.fill = None if salt is None else salt.astype(np.float32)  # 0 (pepper) or 1 (salt)
+
+    def apply(self, x: np.ndarray, level: float, out: np.ndarray | None = None) -> np.ndarray:
+        """x: clean images of ``shape``, float32 in [0, 1] -> their noisy copy at ``level``, float32."""
+        level = check_level(level, self.kind)
+        x = np.asarray(x, np.float32)
+        if x.shape != self.shape:
+            raise ValueError(f"images of shape {x.shape} do not fit a noise pattern of shape {self.shape}")
+        if out is None:
+            out = np.empty(self.shape, np.float32)
+        if level == 0:
+            np.copyto(out, x)
+            return out
+        if self.kind == "gaussian":
+            np.multiply(self.values, np.float32(level), out=out)
+            out += x
+            return np.clip(out, 0, 1, out=out)
+        hit = self.values < np.float32(level)
+        np.copyto(out, x)
+        np.copyto(out, 0 if self.fill is None else self.fill, where=hit)
+        return out
+
+
 def fixed_noisy(x: np.ndarray, level: float, seed: int = EVAL_NOISE_SEED, kind: str = "gaussian") -> np.ndarray:
     """The evaluation set's noisy copy: the same noise draw for the same (seed, shape, kind)."""
-    return add_noise(np.asarray(x, np.float32), level, np.random.default_rng(seed), kind=kind)
+    x = np.asarray(x, np.float32)
+    return NoisePattern(x.shape, seed, kind).apply(x, level)
 
 
 BANK_VALUES = 1 << 20

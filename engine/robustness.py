@@ -16,7 +16,7 @@ import numpy as np
 from engine.baselines import fit_pca
 from engine.images import as_unit_float
 from engine.metrics import mse
-from engine.noise import check_kind, check_level, fixed_noisy
+from engine.noise import NoisePattern, check_kind, check_level
 
 DEFAULT_SIGMAS = tuple(np.round(np.linspace(0, 1, 21), 2))
 """0 to 1 in steps of 0.05."""
@@ -81,10 +81,12 @@ def robustness_curve(
     k = model.latent_width
     pca = fit_pca(train_images, k) if k < clean.shape[1] else None
     scores = {name: np.empty(sigmas.size) for name in ("model", "noisy", "pca", "second")}
+    pattern = NoisePattern(clean.shape, kind=kind)  # the evaluation's draw, scaled by each level
+    noisy = np.empty_like(clean)
     for i, sigma in enumerate(sigmas):
         if cancelled is not None and cancelled():
             raise Cancelled
-        noisy = fixed_noisy(clean, sigma, kind=kind)
+        pattern.apply(clean, sigma, out=noisy)  # fixed_noisy(clean, sigma), without drawing the pattern again
         scores["model"][i] = mse(model.predict(noisy), clean)
         scores["noisy"][i] = mse(noisy, clean)
         if pca is not None:

@@ -16,7 +16,9 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QSlider,
+    QSplitter,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -184,13 +186,23 @@ class DenoiseTab(QWidget):
         self.panels.addTab(code_and_net, "Code and network")
         self.panels.addTab(self.robustness, "Robustness")
         self.panels.setTabToolTip(1, "Test MSE against σ: where this model beats the noisy input and PCA")
-        right = QVBoxLayout()
-        right.addWidget(self.row, 5)
-        right.addLayout(noise_row)
-        right.addWidget(self.panels, 4)
+        images = QWidget()  # the images and the noise row above, the panels below, split by a handle
+        top = QVBoxLayout(images)
+        top.setContentsMargins(0, 0, 0, 0)
+        top.addWidget(self.row, 1)
+        top.addLayout(noise_row)
+        for page in (code_and_net, self.robustness):  # a page's own size must not resize the images
+            page.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Ignored)
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(images)
+        self.splitter.addWidget(self.panels)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.setStretchFactor(0, 5)
+        self.splitter.setStretchFactor(1, 4)
+        self.splitter.setSizes([5000, 4000])  # proportions: the images a little taller than the panels
         layout = QGridLayout(self)
         layout.addWidget(draw_box, 0, 0)
-        layout.addLayout(right, 0, 1)
+        layout.addWidget(self.splitter, 0, 1)
         layout.setColumnStretch(1, 1)
         self._update_noise_label()
 

@@ -54,7 +54,7 @@ class LossPlot(pg.PlotWidget):
         plot.setLabel("bottom", "epoch")
         plot.setLabel("left", "MSE loss")
         plot.getAxis("left").enableAutoSIPrefix(False)
-        self.legend = plot.addLegend(offset=(-10, 10), labelTextColor=COLORS["text"])
+        self.legend = plot.addLegend(offset=(-10, 10), labelTextColor=COLORS["text"], brush=pg.mkBrush(22, 23, 27, 220))
         self.raw_item = plot.plot(pen=pg.mkPen(80, 130, 190, 90, width=1), antialias=False)  # faint: AA buys nothing
         self.smooth_item = plot.plot(pen=pg.mkPen(COLORS["train"], width=2), name="train (per batch, smoothed)")
         for item in (self.raw_item, self.smooth_item):
@@ -74,13 +74,13 @@ class LossPlot(pg.PlotWidget):
             angle=0,
             pen=pg.mkPen("#bbbbbb", width=1, style=dash),
             label="noisy input {value:.4f}",
-            labelOpts={"position": 0.3, "color": "#bbbbbb", "anchors": [(0.5, 1), (0.5, 1)]},
+            labelOpts={"position": 0.2, "color": "#bbbbbb", "anchors": [(0.5, 1), (0.5, 1)]},
         )
         self.pca_line = pg.InfiniteLine(
             angle=0,
             pen=pg.mkPen("#c77dff", width=1, style=dash),
             label="PCA {value:.4f}",
-            labelOpts={"position": 0.7, "color": "#c77dff", "anchors": [(0.5, 1), (0.5, 1)]},
+            labelOpts={"position": 0.45, "color": "#c77dff", "anchors": [(0.5, 1), (0.5, 1)]},
         )
         self.diverged_line = pg.InfiniteLine(
             angle=90, pen=pg.mkPen(COLORS["error"], width=2), label="diverged",

@@ -212,8 +212,11 @@ class MainWindow(QMainWindow):
         if not self.training_tab.is_running():
             return True
         if dialogs.ask_stop_training(self, doing):
-            self._after_run = then
-            self.training_tab.stop()
+            if self.training_tab.is_running():
+                self._after_run = then
+                self.training_tab.stop()
+            else:  # the run ended while the question was open: nothing to wait for
+                QTimer.singleShot(0, then)
         return False
 
     def _flash(self, text: str) -> None:

@@ -5,6 +5,8 @@ The slider's σ is marked; the sentence under the plot names where the curves cr
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
@@ -43,21 +45,20 @@ class RobustnessPanel(QWidget):
         self.plot.setLabel("bottom", "noise σ")
         self.plot.setLabel("left", "test MSE (10,000 images)")
         self.plot.showGrid(x=True, y=True, alpha=0.15)
-        self.plot.addLegend(offset=(10, 10), labelTextColor=COLORS["text"])
+        self.plot.getAxis("left").enableAutoSIPrefix(False)
+        self.legend = self.plot.addLegend(offset=(10, 10), labelTextColor=COLORS["text"])
         dash = Qt.PenStyle.DashLine
         self.model_item = self.plot.plot(pen=pg.mkPen(COLORS["accent"], width=2), symbol="o", symbolSize=5,
                                          symbolBrush=COLORS["accent"], name="this model")  # fmt: skip
         self.noisy_item = self.plot.plot(pen=pg.mkPen("#bbbbbb", width=1.5, style=dash), name="noisy input")
         self.pca_item = self.plot.plot(pen=pg.mkPen("#c77dff", width=1.5, style=dash), name="PCA")
-        self.second_item = self.plot.plot(pen=pg.mkPen(COLORS["decoder"], width=2), name="second model")
+        self.second_item = self.plot.plot(pen=pg.mkPen(COLORS["decoder"], width=2))  # in the legend when shown
         self.sigma_line = pg.InfiniteLine(angle=90, pen=pg.mkPen(COLORS["latent"], width=1.5), label="slider σ",
-                                          labelOpts={"position": 0.92, "color": COLORS["latent"]})  # fmt: skip
+                                          labelOpts={"position": 0.06, "color": COLORS["latent"]})  # fmt: skip
         self.plot.addItem(self.sigma_line, ignoreBounds=True)
         self.plot.setStatusTip("Test MSE at each noise σ: below the dashed lines the model beats doing nothing / PCA")
         self.second_box = QComboBox()
         self.second_box.setStatusTip("Draw a second shipped model's curve for comparison")
-        self.second_box.addItem(NO_SECOND)
-        self.second_box.addItems(shipped_models())
         self.second_box.currentIndexChanged.connect(self._request)
         self.verdict = QLabel("")
         self.verdict.setWordWrap(True)
@@ -80,6 +81,14 @@ class RobustnessPanel(QWidget):
 
     def set_model(self, model) -> None:
         self.model, self.curve, self._stale = model, None, True
+        current = Path(model.path).stem if getattr(model, "path", None) else None
+        self.second_box.blockSignals(True)
+        chosen = self.second_box.currentText()
+        self.second_box.clear()
+        self.second_box.addItem(NO_SECOND)
+        self.second_box.addItems([name for name in shipped_models() if name != current])  # not itself
+        self.second_box.setCurrentText(chosen if chosen != current else NO_SECOND)
+        self.second_box.blockSignals(False)
         for item in (self.model_item, self.noisy_item, self.pca_item, self.second_item):
             item.setData([], [])
         self.verdict.setText("")
@@ -113,8 +122,8 @@ class RobustnessPanel(QWidget):
         self.model_item.setData(s, curve.model)
         self.noisy_item.setData(s, curve.noisy_input)
         self.pca_item.setData(s, curve.pca if curve.pca is not None else [])
-        self.pca_item.opts["name"] = f"PCA-{curve.components}"
         self.second_item.setData(s, curve.second if curve.second is not None else [])
+        self._label_legend(f"PCA-{curve.components}", second_name)
         self.plot.setYRange(0, float(np.max([curve.model.max(), min(curve.noisy_input.max(), 2 * curve.model.max())])))
         self.plot.setXRange(float(s[0]), float(s[-1]), padding=0.02)
         text = describe(curve, "This model")
@@ -124,6 +133,16 @@ class RobustnessPanel(QWidget):
             )
         self.verdict.setText(text)
         self.curveReady.emit(curve)
+
+    def _label_legend(self, pca_name: str, second_name: str | None) -> None:
+        """Name the PCA line by its components; list the second model only when there is one."""
+        if any(sample.item is self.second_item for sample, _ in self.legend.items):
+            self.legend.removeItem(self.second_item)
+        if second_name:
+            self.legend.addItem(self.second_item, second_name)
+        for sample, label in self.legend.items:
+            if sample.item is self.pca_item:
+                label.setText(pca_name)
 
     def _failed(self, error: BaseException) -> None:
         self._stale = True

@@ -211,7 +211,8 @@ def _verdict(result: RunResult, epochs: int) -> str:
         return "Stopped before the first epoch ended" if result.verdict == "stopped" else "Done"
     elif result.verdict == "stopped":
         done = last["epoch"] + last.get("progress", 1.0)
-        text = f"Stopped at epoch {done:.1f} of {epochs}" if done % 1 else f"Stopped after epoch {done:.0f} of {epochs}"
+        shown = f"{done:.1f}" if round(done, 1) % 1 else f"{done:.2f}"  # 3.02, not "3.0", for a stop just past 3
+        text = f"Stopped at epoch {shown} of {epochs}" if done % 1 else f"Stopped after epoch {done:.0f} of {epochs}"
     else:
         count = int(last["epoch"]) + 1
         text = f"Done · {count} epoch{'s' if count > 1 else ''}"

@@ -12,7 +12,7 @@ import pytest
 
 from engine.dataset import Dataset
 from engine.nn import build_mlp
-from engine.noise import EpochNoise, NoiseSetting, check_kind, fixed_noisy, training_noise
+from engine.noise import EpochNoise, NoiseSetting, add_noise, check_kind, fixed_noisy, training_noise
 from engine.training import TrainConfig
 
 GREY = np.float32(0.5)
@@ -195,3 +195,17 @@ def test_baselines_are_scored_under_the_kind_they_are_given():
     pca = PCA(5).fit(train / np.float32(255))
     assert level.pca == pytest.approx(np.mean((pca.reconstruct(noisy) - clean) ** 2), rel=1e-4)
     assert level.noisy_input != pytest.approx(baselines(train, test, 0.3, 5).noisy_input, rel=1e-3)
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "salt_and_pepper", "masking"])
+def test_a_noise_pattern_scaled_to_a_level_is_the_draw_add_noise_makes(kind):
+    """One pattern, any level: bit for bit the noise a fresh generator with the same seed gives (no second draw)."""
+    from engine.noise import NoisePattern
+
+    x = np.random.default_rng(6).random((7, 784), dtype=np.float32)
+    pattern = NoisePattern(x.shape, seed=11, kind=kind)
+    for level in (0.0, 0.15, 0.6, 1.0):
+        expected = add_noise(x, level, np.random.default_rng(11), kind=kind)
+        assert np.array_equal(pattern.apply(x, level), expected), level
+    with pytest.raises(ValueError, match="shape"):
+        pattern.apply(x[:3], 0.1)

@@ -261,3 +261,18 @@ def test_opening_a_model_while_training_asks_then_stops_and_opens_it(
     assert opened.args == [True] and window.model_name == "other" and not tab.is_running()
     assert "stop it and open other?" in dialogs_shown[0]
     assert "before switching models?" in dialogs_shown[1]  # the trained copy was unsaved
+
+
+def test_a_run_that_ends_while_the_question_is_open_still_lets_the_window_close(qtbot, window, tab, monkeypatch):
+    tab.form.epochs.setValue(2)
+
+    def answer_after_the_run_ended(parent, doing):
+        with qtbot.waitSignal(tab.run.finished, timeout=TIMEOUT):
+            pass  # the user reads the question while the last epoch finishes
+        return True  # "Stop and quit"
+
+    monkeypatch.setattr("gui.dialogs.ask_stop_training", answer_after_the_run_ended)
+    with qtbot.waitSignal(tab.run.started, timeout=TIMEOUT):
+        tab.start_button.click()
+    window.close()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=TIMEOUT)
