@@ -7,6 +7,8 @@ from PySide6.QtCore import QPointF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from gui.theme import COLORS
+
 CANVAS_SIDE = 280
 """Pixels of the square drawing surface (10× MNIST's 28)."""
 UNDO_DEPTH = 30
@@ -119,7 +121,7 @@ class DrawingCanvas(QWidget):
     def paintEvent(self, event) -> None:  # noqa: N802
         painter = QPainter(self)
         painter.drawImage(0, 0, self._image)
-        painter.setPen(QColor("#4a4d55"))
+        painter.setPen(QColor(COLORS["button_border"]))
         painter.drawRect(self.rect().adjusted(0, 0, -1, -1))
         painter.end()
 

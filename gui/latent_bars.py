@@ -7,7 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QWidget
 
-from gui.theme import COLORS
+from gui.theme import COLORS, notifier, style_plot
 
 
 class _EditBox(pg.ViewBox):
@@ -51,6 +51,12 @@ class LatentBars(pg.PlotWidget):
         self.setMenuEnabled(False)
         self.setMinimumHeight(140)
         self.setStatusTip("The latent code; in Latent explorer mode drag a bar up or down to change that unit")
+        self.restyle()
+        notifier().changed.connect(self.restyle)
+
+    def restyle(self) -> None:
+        style_plot(self)
+        self.bars.setOpts(brush=COLORS["accent"] if self.editable else COLORS["latent"])
 
     def set_values(self, values: np.ndarray) -> None:
         """values: (k,) latent activations."""

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget, QWidget
+from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget, QWidget
 
 from engine.model_format import ModelFileError
 from engine.model_paths import is_shipped, shipped_models
@@ -15,7 +15,7 @@ from gui import dialogs
 from gui.architecture_tab import ArchitectureTab
 from gui.denoise_tab import DenoiseTab
 from gui.jobs import JobRunner
-from gui.theme import APP_NAME, ORGANIZATION
+from gui.theme import APP_NAME, ORGANIZATION, THEME_CHOICES, apply_theme
 from gui.training_tab import TrainingTab
 
 SHIPPED_MODEL = "mnist_denoising_autoencoder"
@@ -137,6 +137,16 @@ class MainWindow(QMainWindow):
         menu.addAction(self.export_action)
         menu.addSeparator()
         menu.addAction(self.quit_action)
+        view = self.menuBar().addMenu("&View")
+        theme_menu = view.addMenu("&Theme")
+        self.theme_actions = QActionGroup(self)
+        for choice in THEME_CHOICES:
+            tip = "Follow the desktop's light or dark setting" if choice == "system" else f"Use the {choice} theme"
+            action = self._action(choice.title(), tip, lambda _=False, c=choice: self.set_theme(c))
+            action.setCheckable(True)
+            action.setData(choice)
+            self.theme_actions.addAction(action)
+            theme_menu.addAction(action)
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(self._action("&About", "About Denoise Studio", self.about))
         self._rebuild_recent()
@@ -346,7 +356,23 @@ class MainWindow(QMainWindow):
         self.settings.setValue("tab", self.tabs.currentIndex())
         self.settings.sync()
 
+    def set_theme(self, choice: str) -> None:
+        """Apply a theme choice ("system", "light", "dark") live and remember it."""
+        choice = choice if choice in THEME_CHOICES else "system"
+        self.settings.setValue("theme", choice)
+        for action in self.theme_actions.actions():
+            action.setChecked(action.data() == choice)
+        apply_theme(QApplication.instance(), choice)
+
+    def _follow_system_theme(self) -> None:
+        if self.settings.value("theme", "system") == "system":
+            apply_theme(QApplication.instance(), "system")
+
     def _restore_settings(self) -> None:
+        self.set_theme(str(self.settings.value("theme", "system")))
+        hints = QGuiApplication.styleHints()
+        if hasattr(hints, "colorSchemeChanged"):
+            hints.colorSchemeChanged.connect(self._follow_system_theme)
         geometry = self.settings.value("geometry")
         if isinstance(geometry, QByteArray) and not geometry.isEmpty():
             self.restoreGeometry(geometry)

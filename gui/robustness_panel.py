@@ -17,7 +17,7 @@ from engine.nn import MLP
 from engine.robustness import RobustnessCurve, describe, robustness_curve
 from gui.data_sets import mnist_split
 from gui.jobs import JobRunner
-from gui.theme import COLORS
+from gui.theme import COLORS, notifier, style_plot
 
 NO_SECOND = "(no second model)"
 
@@ -46,16 +46,15 @@ class RobustnessPanel(QWidget):
         self.plot.setLabel("left", "test MSE (10,000 images)")
         self.plot.showGrid(x=True, y=True, alpha=0.15)
         self.plot.getAxis("left").enableAutoSIPrefix(False)
-        self.legend = self.plot.addLegend(offset=(10, 10), labelTextColor=COLORS["text"])
-        dash = Qt.PenStyle.DashLine
-        self.model_item = self.plot.plot(pen=pg.mkPen(COLORS["accent"], width=2), symbol="o", symbolSize=5,
-                                         symbolBrush=COLORS["accent"], name="this model")  # fmt: skip
-        self.noisy_item = self.plot.plot(pen=pg.mkPen("#bbbbbb", width=1.5, style=dash), name="noisy input")
-        self.pca_item = self.plot.plot(pen=pg.mkPen("#c77dff", width=1.5, style=dash), name="PCA")
-        self.second_item = self.plot.plot(pen=pg.mkPen(COLORS["decoder"], width=2))  # in the legend when shown
-        self.sigma_line = pg.InfiniteLine(angle=90, pen=pg.mkPen(COLORS["latent"], width=1.5), label="slider σ",
-                                          labelOpts={"position": 0.06, "color": COLORS["latent"]})  # fmt: skip
+        self.legend = self.plot.addLegend(offset=(10, 10))
+        self.model_item = self.plot.plot(symbol="o", symbolSize=5, name="this model")
+        self.noisy_item = self.plot.plot(name="noisy input")
+        self.pca_item = self.plot.plot(name="PCA")
+        self.second_item = self.plot.plot()  # in the legend when shown
+        self.sigma_line = pg.InfiniteLine(angle=90, label="slider σ", labelOpts={"position": 0.06})
         self.plot.addItem(self.sigma_line, ignoreBounds=True)
+        self.restyle()
+        notifier().changed.connect(self.restyle)
         self.plot.setStatusTip("Test MSE at each noise σ: below the dashed lines the model beats doing nothing / PCA")
         self.second_box = QComboBox()
         self.second_box.setStatusTip("Draw a second shipped model's curve for comparison")
@@ -78,6 +77,18 @@ class RobustnessPanel(QWidget):
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.busy)
         layout.addWidget(self.verdict)
+
+    def restyle(self) -> None:
+        """Pens and backgrounds in the active theme's colours."""
+        style_plot(self.plot)
+        dash = Qt.PenStyle.DashLine
+        self.model_item.setPen(pg.mkPen(COLORS["accent"], width=2))
+        self.model_item.setSymbolBrush(COLORS["accent"])
+        self.noisy_item.setPen(pg.mkPen(COLORS["noisy"], width=1.5, style=dash))
+        self.pca_item.setPen(pg.mkPen(COLORS["pca"], width=1.5, style=dash))
+        self.second_item.setPen(pg.mkPen(COLORS["decoder"], width=2))
+        self.sigma_line.setPen(pg.mkPen(COLORS["latent"], width=1.5))
+        self.sigma_line.label.setColor(COLORS["latent"])
 
     def set_model(self, model) -> None:
         self.model, self.curve, self._stale = model, None, True

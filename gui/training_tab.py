@@ -39,6 +39,7 @@ class TrainingTab(QWidget):
         self._trained: MLP | None = None  # the model this tab's last run handed back
         self._epochs = 0  # of the current or last run
         self.arrays = None  # (x_train, x_val) to train on instead of MNIST (tests, examples)
+        self.watchers: list = []  # training_worker.Watcher factories views add; their reports: run.reported
         self.run = TrainingRun(self)
         self.form = TrainingForm()
         self.plot = LossPlot()
@@ -126,7 +127,7 @@ class TrainingTab(QWidget):
         self._latest = None
         arrays = self.arrays
         load = (lambda: arrays) if arrays is not None else mnist_loader(self.form.train_size.value())
-        self.run.start(copy_model(self.model), config, load)
+        self.run.start(copy_model(self.model), config, load, self.watchers)
         self._set_running(True)
 
     def stop(self) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,6 +32,10 @@ times an epoch, which is what stalls a window)."""
 
 DataLoader = Callable[[], tuple[np.ndarray, np.ndarray]]
 """Runs in the worker thread: (clean training images (n, 784), clean test images (m, 784)), uint8 or float."""
+Report = Callable[[str, object], None]
+Watcher = Callable[[Report], Callback]
+"""Makes an extra callback for a run, given ``report(topic, data)``, which sends plain data (copies, floats)
+to the GUI thread as ``TrainingRun.reported(topic, data)``: how views add what they watch (histograms, ...)."""
 
 
 def mnist_loader(train_size: int) -> DataLoader:
@@ -136,13 +140,17 @@ class TrainingWorker(QObject):
     epochFinished = Signal(dict)
     samplesReady = Signal(dict)
     baselinesReady = Signal(object)  # engine.baselines.Baselines for the run's data, sigma and latent width
+    reported = Signal(str, object)  # (topic, data) from the watchers' callbacks
     paused = Signal()
     resumed = Signal()
     done = Signal(object)  # RunResult, the worker's last word
 
-    def __init__(self, model, config: TrainConfig, load_data: DataLoader, control: RunControl) -> None:
+    def __init__(
+        self, model, config: TrainConfig, load_data: DataLoader, control: RunControl, watchers: Sequence[Watcher] = ()
+    ) -> None:
         super().__init__()  # no parent: it is moved to a QThread
         self.model, self.config, self.load_data, self.control = model, config, load_data, control
+        self.watchers = list(watchers)
 
     def _send_pca_level(self, x_train: np.ndarray, x_val: np.ndarray, noisy_level: float) -> None:
         """Runs beside training (a first PCA fit takes seconds; training need not wait)."""
@@ -167,7 +175,8 @@ class TrainingWorker(QObject):
                 )
                 helper.start()
             strip = SampleStripCallback(self, fixed_noisy(as_unit_float(x_val[:N_STRIP]), self.config.noise))
-            self.model.fit(x_train, x_val, config=self.config, callbacks=[bridge, strip])
+            extra = [watcher(self.reported.emit) for watcher in self.watchers]
+            self.model.fit(x_train, x_val, config=self.config, callbacks=[bridge, strip, *extra])
             result = RunResult("stopped" if self.control.stop else "done", self.model)
         except TrainingDiverged as exc:  # the engine restored the weights: the model is usable
             result = RunResult("diverged", self.model, exc)

@@ -204,3 +204,20 @@ def test_shipped_models_menu_opens_one(qtbot, window):
         actions[0].trigger()
     assert window.model_name == names[0]
     assert window.recent_files() == []  # shipped models are not "recent files"
+
+
+def test_view_theme_switches_live_and_is_remembered(qtbot, window, settings):
+    from gui.theme import COLORS, THEMES
+
+    plot = window.training_tab.plot
+    light = next(a for a in window.theme_actions.actions() if a.data() == "light")
+    light.trigger()
+    assert COLORS["base"] == THEMES["light"]["base"]
+    assert plot.backgroundBrush().color().name() == THEMES["light"]["base"]  # plots follow
+    assert window.palette().window().color().name() == THEMES["light"]["window"]
+    assert settings.value("theme") == "light" and light.isChecked()
+    again = MainWindow(build_mlp([784, 4, 784], ["relu", "sigmoid"]), settings=settings)
+    qtbot.addWidget(again)
+    assert next(a for a in again.theme_actions.actions() if a.isChecked()).data() == "light"
+    window.set_theme("dark")
+    assert plot.backgroundBrush().color().name() == THEMES["dark"]["base"]

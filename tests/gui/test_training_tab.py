@@ -276,3 +276,22 @@ def test_a_run_that_ends_while_the_question_is_open_still_lets_the_window_close(
         tab.start_button.click()
     window.close()
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=TIMEOUT)
+
+
+def test_a_watcher_reports_from_the_training_thread(qtbot, tab):
+    from engine.callbacks import Callback
+
+    class EpochCounter(Callback):
+        def __init__(self, report):
+            self.report = report
+
+        def on_epoch_end(self, epoch, logs):
+            self.report("epochs", {"epoch": epoch, "n_params": int(self.trainer.model.n_params)})
+
+    tab.watchers.append(EpochCounter)
+    tab.form.epochs.setValue(2)
+    reports = []
+    tab.run.reported.connect(lambda topic, data: reports.append((topic, data)))
+    run_to_end(qtbot, tab)
+    assert reports == [("epochs", {"epoch": 0, "n_params": tab.model.n_params}),
+                       ("epochs", {"epoch": 1, "n_params": tab.model.n_params})]  # fmt: skip
