@@ -47,10 +47,10 @@ SCORE_DELAY_MS = 150
 
 
 def training_sigma(model) -> float | None:
-    """The noise σ a model was trained at (from its file), or None when unknown."""
+    """The noise σ a model was trained at (from its file; the middle of a range), or None when unknown."""
     used = model.metadata.get("training")
     try:
-        return TrainConfig.from_dict(used).noise if isinstance(used, dict) else None
+        return TrainConfig.from_dict(used).noise_setting.default_level if isinstance(used, dict) else None
     except (TypeError, ValueError):
         return None
 

@@ -110,7 +110,7 @@ class TrainingForm(QWidget):
         self.batch_size.setValue(config.batch_size)
         self.lr.setValue(config.lr)
         self.optimizer.setCurrentText(config.optimizer)
-        self.noise.setValue(config.noise)
+        self.noise.setValue(config.noise_setting.default_level)  # a range model: the middle of its range
 
     def set_running(self, running: bool) -> None:
         """Lock what a run fixes at its start; the learning rate stays editable."""
