@@ -1,12 +1,18 @@
-"""Worst event-loop stall of the app while it trains one full-MNIST epoch (goal: under 50 ms).
+"""Worst event-loop stall of the app in its slow moments (goal: under 50 ms each).
 
-A 10 ms QTimer records the wall time between its ticks on the GUI thread while the Training tab
-trains the current model for one epoch on all 60000 images (batch size from the form).  A gap of
-``g`` ms means the window could not repaint or react for ``g - 10`` ms.
+A 10 ms QTimer records the wall time between its ticks on the GUI thread; a gap of ``g`` ms means
+the window could not repaint or react for ``g - 10`` ms.  Scenarios, in one process, in order:
+
+- ``pca``: the first tick of Denoise ▸ Compare with PCA (a cold cache: PCA's axes of all 60,000
+  training images are computed), until the PCA column shows;
+- ``switch``: with Compare with PCA on, switching between the shipped models (File ▸ Shipped models)
+  several times, each until the model, its PCA column and its test score are shown;
+- ``training``: the Training tab trains the current model for one full-MNIST epoch.
 
 Run:  DENOISE_STUDIO_DATA=../shared/data/mnist QT_QPA_PLATFORM=offscreen python bench/gui_stall.py
-Options: --epochs N, --train-size N, --batch-size N; STALL_DEBUG=1 prints every gap over 30 ms.
-The machine's other load shows up in the figure: run it on a quiet machine for a fair number.
+Options: --scenarios pca switch training, --switches N, --epochs N, --train-size N, --batch-size N;
+STALL_DEBUG=1 prints every gap over 30 ms.  The machine's other load shows in the figures: run it
+on a quiet machine for a fair number.
 """
 
 from __future__ import annotations
@@ -40,88 +46,122 @@ def blas_info() -> str:
     return ", ".join(pools) or "no BLAS pool found"
 
 
+class StallMeter:
+    """Gaps between 10 ms timer ticks on the GUI thread, recorded under the current phase's name."""
+
+    def __init__(self, app) -> None:
+        self.app, self.phase = app, "idle"
+        self.gaps: dict[str, list[float]] = {}
+        self._clock = QElapsedTimer()
+        self._last: float | None = None
+        self._timer = QTimer()
+        self._timer.setInterval(TICK_MS)
+        self._timer.timeout.connect(self._tick)
+        self._clock.start()
+        self._timer.start()
+
+    def _tick(self) -> None:
+        now = self._clock.nsecsElapsed() / 1e6
+        if self._last is not None:
+            gap = now - self._last
+            self.gaps.setdefault(self.phase, []).append(gap)
+            if os.environ.get("STALL_DEBUG") and gap > 30:
+                print(f"  [{self.phase}] gap {gap:.0f} ms at {now:.0f} ms")
+        self._last = now
+
+    def run_until(self, phase: str, done, timeout_s: float = 600) -> float:
+        """Spin the event loop in ``phase`` until ``done()``; returns the seconds it took."""
+        self.phase, self._last = phase, None
+        started = time.perf_counter()
+        while not done():
+            self.app.processEvents()
+            time.sleep(0.0005)
+            if time.perf_counter() - started > timeout_s:
+                raise TimeoutError(f"{phase} did not finish in {timeout_s} s")
+        return time.perf_counter() - started
+
+    def worst(self, phase: str) -> float:
+        gaps = self.gaps.get(phase, [])
+        return max(gaps) - TICK_MS if gaps else float("nan")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenarios", nargs="+", choices=["pca", "switch", "training"],
+                        default=["pca", "switch", "training"])  # fmt: skip
+    parser.add_argument("--switches", type=int, default=6)
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--train-size", type=int, default=60000)
     parser.add_argument("--batch-size", type=int, default=None)
     args = parser.parse_args(argv)
 
-    from gui.app import make_app
+    from engine.model_paths import shipped_models
+    from gui.app import make_app, single_thread_blas
     from gui.main_window import MainWindow
 
+    single_thread_blas()  # as the app does at start
     app = make_app([])
     settings = QSettings(str(Path(tempfile.mkdtemp()) / "bench.ini"), QSettings.Format.IniFormat)
     window = MainWindow(settings=settings)
     window.resize(1280, 800)
     window.show()
-    tab = window.training_tab
-    window.tabs.setCurrentWidget(tab)
-    tab.form.epochs.setValue(args.epochs)
-    tab.form.train_size.setValue(args.train_size)
-    if args.batch_size:
-        tab.form.batch_size.setValue(args.batch_size)
-    app.processEvents()
-
-    gaps: list[float] = []
-    clock = QElapsedTimer()
-    state = {"last": None, "phase": "training", "handover": []}
-    batches = []
-
-    def tick() -> None:
-        now = clock.nsecsElapsed() / 1e6
-        if state["last"] is not None:
-            (gaps if state["phase"] == "training" else state["handover"]).append(now - state["last"])
-            if os.environ.get("STALL_DEBUG") and now - state["last"] > 30:
-                print(f"  gap {now - state['last']:.0f} ms at {now:.0f} ms, after {len(batches)} batches")
-        state["last"] = now
-
-    def on_trained(_model) -> None:  # from here on the window is swapping in the trained model
-        state["phase"] = "handover"
-
-    timer = QTimer()
-    timer.setInterval(TICK_MS)
-    timer.timeout.connect(tick)
-    tab.run.batches.connect(lambda logs: batches.extend(entry["samples_per_s"] for entry in logs))
-    tab.modelTrained.connect(on_trained)
-    done: dict = {}
-    tab.run.finished.connect(lambda result: done.__setitem__("result", result))
-
-    clock.start()
-    timer.start()
-    # the machine's own noise floor: the same window, idle, for two seconds
-    state["phase"] = "idle"
-    idle_until = time.perf_counter() + 2.0
-    while time.perf_counter() < idle_until:
-        app.processEvents()
-        time.sleep(0.0005)
-    idle = list(state["handover"])
-    state["handover"].clear()
-    state["phase"] = "training"
-    state["last"] = None
-    started = time.perf_counter()
-    tab.start()
-    while "result" not in done:
-        app.processEvents()
-        time.sleep(0.0005)
-    elapsed = time.perf_counter() - started
-    timer.stop()
-    if done["result"].verdict == "failed":
-        print(f"training failed: {done['result'].error}")
-        return 1
-
-    g = np.array(gaps)
-    worst = g.max() - TICK_MS if g.size else float("nan")
+    meter = StallMeter(app)
+    meter.run_until("idle", lambda: meter._clock.elapsed() > 2000)  # the machine's own noise floor
     print(f"BLAS: {blas_info()}")
-    print(
-        f"trained {args.epochs} epoch(s) on {args.train_size} images, batch {tab.form.batch_size.value()}: "
-        f"{elapsed:.1f} s wall, {len(batches)} batches, last {batches[-1] if batches else 0:,.0f} img/s"
-    )
-    print(f"timer ticks: {g.size}, median gap {np.median(g):.1f} ms, p99 {np.percentile(g, 99):.1f} ms")
-    print(f"worst event-loop stall while idle (machine noise): {max(idle) - TICK_MS:.1f} ms")
-    print(f"worst event-loop stall while training: {worst:.1f} ms (goal < 50 ms)")
-    if state["handover"]:
-        print(f"worst stall while the window swaps in the trained model: {max(state['handover']) - TICK_MS:.1f} ms")
+    print(f"worst event-loop stall while idle (machine noise): {meter.worst('idle'):.1f} ms")
+    denoise = window.denoise_tab
+
+    if "pca" in args.scenarios:
+        window.tabs.setCurrentWidget(denoise)
+        ready: list[int] = []
+        denoise.pcaReady.connect(ready.append)
+        denoise.compare_box.setChecked(True)
+        seconds = meter.run_until("pca", lambda: bool(ready))
+        print(f"first Compare with PCA (cold): shown after {seconds:.2f} s; worst stall {meter.worst('pca'):.1f} ms")
+
+    if "switch" in args.scenarios:
+        window.tabs.setCurrentWidget(denoise)
+        denoise.compare_box.setChecked(True)
+        names = shipped_models()
+        state = {"pca": 0, "score": 0, "opened": 0}
+        denoise.pcaReady.connect(lambda k: state.__setitem__("pca", state["pca"] + 1))
+        denoise.scoreChanged.connect(lambda t: state.__setitem__("score", state["score"] + ("…" not in t)))
+        window.openFinished.connect(lambda ok: state.__setitem__("opened", state["opened"] + 1))
+        times = []
+        for i in range(args.switches):
+            name = names[i % len(names)]
+            before = dict(state)
+            window.open_model(name)
+            times.append(meter.run_until("switch", lambda b=before: all(state[k] > b[k] for k in state)))
+        print(f"{args.switches} model switches with Compare with PCA on ({', '.join(names)}): each shown in "
+              f"{min(times):.2f}-{max(times):.2f} s; worst stall {meter.worst('switch'):.1f} ms")  # fmt: skip
+
+    if "training" in args.scenarios:
+        tab = window.training_tab
+        window.tabs.setCurrentWidget(tab)
+        tab.form.epochs.setValue(args.epochs)
+        tab.form.train_size.setValue(args.train_size)
+        if args.batch_size:
+            tab.form.batch_size.setValue(args.batch_size)
+        batches: list[float] = []
+        done: dict = {}
+        tab.run.batches.connect(lambda logs: batches.extend(entry["samples_per_s"] for entry in logs))
+        tab.run.finished.connect(lambda result: done.__setitem__("result", result))
+        handed_back = []
+        tab.modelTrained.connect(handed_back.append)
+        tab.start()
+        seconds = meter.run_until("training", lambda: bool(handed_back) or "result" in done)
+        meter.run_until("handover", lambda: "result" in done)
+        if done["result"].verdict == "failed":
+            print(f"training failed: {done['result'].error}")
+            return 1
+        g = np.array(meter.gaps.get("training", []))
+        speed = batches[-1] if batches else 0
+        print(f"trained {args.epochs} epoch(s) on {args.train_size} images, batch {tab.form.batch_size.value()}: "
+              f"{seconds:.1f} s wall, {len(batches)} batches, last {speed:,.0f} img/s")  # fmt: skip
+        print(f"timer ticks: {g.size}, median gap {np.median(g):.1f} ms, p99 {np.percentile(g, 99):.1f} ms")
+        print(f"worst event-loop stall while training: {meter.worst('training'):.1f} ms (goal < 50 ms)")
+        print(f"worst stall while the window swaps in the trained model: {meter.worst('handover'):.1f} ms")
     window.dirty = False
     window.close()
     return 0

@@ -8,8 +8,10 @@ Modules by layer; imports point down the list or sideways, never up (``tests/tes
   ``optimizers``
 - the model: ``nn`` (MLP), ``layers`` (Dense), ``activations``, ``initializers``, ``summary``
 - analysis: ``baselines`` (noisy input and PCA-k levels), ``pca``, ``metrics``
-- data: ``dataset`` (MNIST as batches), ``download``, ``idx``, ``noise``, ``preprocess`` (drawing -> 28x28),
-  ``images`` (uint8 / float pixel conventions)
+- data: ``dataset`` (MNIST or Fashion-MNIST as batches), ``download`` (where each data set is found),
+  ``idx``, ``noise`` (Gaussian, salt-and-pepper, masking; one level or a range), ``preprocess``
+  (drawing -> 28x28), ``image_import`` (a user's picture -> 28x28), ``images`` (uint8 / float
+  pixel conventions)
 - file formats: ``model_format`` (the model file), ``model_paths`` (shipped models by name),
   ``safe_npz`` (reading archives without pickle), ``atomic`` (crash-safe writes)
 

@@ -43,13 +43,14 @@ class Checkpoint(Callback):
 
 @dataclass
 class SavedRun:
-    """A loaded checkpoint: the model, its run's settings, where it resumes, the data set sizes it used."""
+    """A loaded checkpoint: the model, its run's settings, where it resumes, the data set (name, sizes) it used."""
 
     model: MLP
     config: TrainConfig
     resume: ResumeState
     train_size: int | None
     test_size: int | None
+    dataset: str | None = None
 
 
 def load_checkpoint(path: str | os.PathLike) -> SavedRun:
@@ -70,6 +71,7 @@ def load_checkpoint(path: str | os.PathLike) -> SavedRun:
         and _is_history(hist.get("batch_loss") or [], hist.get("epochs") or [])
         and isinstance(data, dict)
         and all(data.get(k) is None or _is_count(data.get(k)) for k in ("train_size", "test_size"))
+        and (data.get("name") is None or isinstance(data.get("name"), str))
     )
     if not ok:
         raise ModelFileError(path, "the checkpoint's resume information is damaged; start a new run instead")
@@ -79,7 +81,7 @@ def load_checkpoint(path: str | os.PathLike) -> SavedRun:
         raise ModelFileError(path, f"the checkpoint's training settings are invalid ({exc})") from None
     history = History(hist.get("batch_loss"), hist.get("epochs"))
     state = ResumeState(next_epoch=next_epoch, optimizer_state=model.optimizer_state, history=history)
-    return SavedRun(model, config, state, data.get("train_size"), data.get("test_size"))
+    return SavedRun(model, config, state, data.get("train_size"), data.get("test_size"), data.get("name"))
 
 
 def _is_count(value: object, minimum: int = 1) -> bool:

@@ -50,7 +50,7 @@ MAX_STEP_COUNT = 2**53
 """``optimizer.t``: exact as a float64, which Adam's bias correction computes in."""
 
 __all__ = ["MAX_LAYERS", "MAX_PARAMS", "MAX_WIDTH", "ModelFileError", "activation_from_spec", "check_architecture",
-           "is_model_file", "read_model", "write_model"]  # fmt: skip
+           "is_model_file", "read_header", "read_model", "write_model"]  # fmt: skip
 
 
 def write_model(
@@ -134,15 +134,20 @@ def read_model(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
     return header, arrays
 
 
+def read_header(path: str | os.PathLike) -> dict:
+    """A model file's checked header alone (layers, metadata), without reading its weights."""
+    path = Path(path)
+    with open_npz(path, max_members=MAX_MEMBERS) as (zf, members):
+        if HEADER_KEY not in members:
+            raise ModelFileError(path, "the archive has no model header; it is not a Denoise Studio model")
+        return _parse_header(path, read_array(path, zf, members[HEADER_KEY], HEADER_KEY, max_bytes=MAX_HEADER_BYTES))
+
+
 def is_model_file(path: str | os.PathLike) -> bool:
     """Whether ``path`` is a Denoise Studio model (its header is read and checked, not its weights):
     what the CLI may replace without ``--force``."""
-    path = Path(path)
     try:
-        with open_npz(path, max_members=MAX_MEMBERS) as (zf, members):
-            if HEADER_KEY not in members:
-                return False
-            _parse_header(path, read_array(path, zf, members[HEADER_KEY], HEADER_KEY, max_bytes=MAX_HEADER_BYTES))
+        read_header(path)
     except ModelFileError:
         return False
     return True

@@ -22,7 +22,7 @@ from engine.metrics import psnr
 from engine.model_format import ModelFileError, activation_from_spec, read_model, write_model
 from engine.model_limits import check_architecture
 from engine.model_paths import resolve_model_path
-from engine.noise import check_sigma, fixed_noisy
+from engine.noise import NoiseSetting, check_kind, check_level, fixed_noisy, training_noise
 from engine.summary import format_summary
 from engine.training import ResumeState, TrainConfig, Trainer
 
@@ -222,7 +222,9 @@ class MLP:
             (n, 784) uint8 or float32 in [0, 1].
         x_val : (m, 784) clean validation images, optional.
         config : ``TrainConfig``; keyword arguments (``epochs``, ``batch_size``, ``lr``,
-            ``optimizer``, ``momentum``, ``noise``, ``seed``, ``loss``) override its fields.
+            ``optimizer``, ``momentum``, ``noise``, ``seed``, ``loss``, ``noise_kind``) override
+            its fields.  ``noise`` is one level or a ``(low, high)`` range, each image drawing
+            its own level from it.
         callbacks : watchers of the loop (progress bars, checkpoints, the GUI bridge).
         resume : continue an interrupted run from its checkpoint (``engine.checkpoint``).
         """
@@ -262,19 +264,24 @@ class MLP:
 
     train = fit  # the seed's name
 
-    def evaluate(self, images, noise: float = 0.1, seed: int | None = None) -> dict[str, float]:
+    def evaluate(
+        self, images, noise: float = 0.1, seed: int | None = None, kind: str = "gaussian"
+    ) -> dict[str, float]:
         """MSE and PSNR of reconstructions of clean test images under a fixed noise draw.
 
         Parameters
         ----------
         images : a ``Dataset`` (its test images), or clean images (n, 784) / (n, 28, 28),
             uint8 pixels or float in [0, 1].
-        noise : Gaussian sigma; the draw is fixed (``engine.noise.EVAL_NOISE_SEED``) unless ``seed``.
+        noise : the level: Gaussian σ, or the fraction of pixels hit for the other kinds; the
+            draw is fixed (``engine.noise.EVAL_NOISE_SEED``) unless ``seed``.
+        kind : ``"gaussian"``, ``"salt_and_pepper"`` or ``"masking"``.
 
         Returns ``{"noise", "mse", "psnr", "identity_mse"}``; ``identity_mse`` is the error of
         the noisy input itself, the level a do-nothing model scores.
         """
-        noise = check_sigma(noise)
+        kind = check_kind(kind)
+        noise = check_level(noise, kind)
         images = getattr(images, "test_u8", images)
         images = np.asarray(images)
         if images.dtype.kind not in "biuf":
@@ -285,9 +292,14 @@ class MLP:
             )
         clean = as_unit_float(images)
         clean = clean.reshape(len(clean), -1)
-        noisy = fixed_noisy(clean, noise) if seed is None else fixed_noisy(clean, noise, seed)
+        noisy = fixed_noisy(clean, noise, kind=kind) if seed is None else fixed_noisy(clean, noise, seed, kind)
         err = mean_squared_error(self.predict(noisy), clean)
         return {"noise": noise, "mse": err, "psnr": psnr(err), "identity_mse": mean_squared_error(noisy, clean)}
+
+    @property
+    def training_noise(self) -> NoiseSetting | None:
+        """The noise kind and level range this model was trained with (from its metadata); None if unknown."""
+        return training_noise(self.metadata)
 
     # ----- text and files --------------------------------------------------------------------
     def summary(self, print_fn=print) -> str:

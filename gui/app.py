@@ -7,6 +7,7 @@ import sys
 
 from PySide6.QtWidgets import QApplication
 
+from gui.jobs import wait_for_all_jobs
 from gui.theme import APP_NAME, ORGANIZATION, apply_theme
 
 
@@ -89,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     window = MainWindow()
     app.main_window = window  # keep the window alive as long as the app
     app.aboutToQuit.connect(window.training_tab.run.wait_for_end)  # no thread outlives the app
+    app.aboutToQuit.connect(wait_for_all_jobs)
     install_excepthook(lambda: window)
     window.show()
     if argv and not argv[0].startswith("-"):

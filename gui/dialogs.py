@@ -66,8 +66,19 @@ def show_run_error(parent: QWidget | None, error: BaseException | None) -> None:
                    "The model was not changed. Check the settings and press Start again.")
 
 
-def ask_save_changes(parent: QWidget | None, name: str) -> QMessageBox.StandardButton:
-    """Save / Discard / Cancel for an unsaved trained model."""
+def ask_stop_training(parent: QWidget | None, doing: str) -> bool:
+    """"Training is running — stop it and quit?": True to stop (after the current batch) and go on."""
+    yes, cancel = QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.Cancel
+    box = QMessageBox(QMessageBox.Icon.Question, "Training is running", f"Training is running — stop it and {doing}?",
+                      yes | cancel, parent)  # fmt: skip
+    box.setInformativeText("Stopping keeps the weights learned so far; Cancel lets the run go on untouched.")
+    box.button(yes).setText(f"Stop and {doing.split()[0]}")
+    box.setDefaultButton(cancel)
+    return QMessageBox.StandardButton(box.exec()) == yes
+
+
+def ask_save_changes(parent: QWidget | None, name: str, doing: str = "closing") -> QMessageBox.StandardButton:
+    """Save / Discard / Cancel for an unsaved trained model; ``doing`` names the action that would lose it."""
     box = QMessageBox(
         QMessageBox.Icon.Question,
         "Unsaved model",
@@ -75,6 +86,6 @@ def ask_save_changes(parent: QWidget | None, name: str) -> QMessageBox.StandardB
         QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
         parent,
     )
-    box.setInformativeText("Save it before closing? Discard loses the training.")
+    box.setInformativeText(f"Save it before {doing}? Discard loses the training.")
     box.setDefaultButton(QMessageBox.StandardButton.Save)
     return QMessageBox.StandardButton(box.exec())

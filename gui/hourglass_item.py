@@ -13,7 +13,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QGraphicsObject, QGraphicsScene, QGraphicsView, QSizePolicy, QWidget
 
-from gui.theme import COLORS
+from gui.theme import COLORS, notifier
 
 SPACING = 150.0
 COL_W = 28.0
@@ -145,19 +145,20 @@ class HourglassItem(QGraphicsObject):
         for j in range(k):
             centre = QPointF(rect.center().x(), rect.top() + 4 + step * (j + 0.5))
             level = abs(float(values[j])) / peak if peak > 0 else 0.0
-            glow = QColor(255, 250, 215) if values is not None else QColor(60, 45, 20)
-            dim = QColor(55, 38, 12)
+            glow = QColor(COLORS["latent_on"]) if values is not None else QColor(COLORS["latent_off"])
+            dim = QColor(COLORS["latent_off"])
             color = QColor(
                 int(dim.red() + (glow.red() - dim.red()) * level),
                 int(dim.green() + (glow.green() - dim.green()) * level),
                 int(dim.blue() + (glow.blue() - dim.blue()) * level),
             )
             if level > 0.5:  # a halo on the strongly active units
-                halo = QColor(255, 220, 120, int(140 * (level - 0.5) * 2))
+                halo = QColor(COLORS["latent"])
+                halo.setAlpha(int(140 * (level - 0.5) * 2))
                 painter.setPen(Qt.PenStyle.NoPen)
                 painter.setBrush(halo)
                 painter.drawEllipse(centre, radius + 3, radius + 3)
-            painter.setPen(QPen(QColor(30, 20, 5), 1))
+            painter.setPen(QPen(QColor(COLORS["latent"]).darker(250), 1))
             painter.setBrush(color)
             painter.drawEllipse(centre, radius, radius)
 
@@ -174,9 +175,15 @@ class HourglassView(QGraphicsView):
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setFrameShape(QGraphicsView.Shape.NoFrame)
-        self.setBackgroundBrush(QColor(COLORS["base"]))
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumHeight(160)
+        self.restyle()
+        notifier().changed.connect(self.restyle)
+
+    def restyle(self) -> None:
+        """The active theme's colours (the item reads them as it paints)."""
+        self.setBackgroundBrush(QColor(COLORS["base"]))
+        self.item.update()
 
     def set_model(self, model) -> None:
         """Read widths, activation names and parameter counts from an engine MLP."""

@@ -7,6 +7,8 @@ from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QWidget
 
+from gui.theme import COLORS
+
 
 def to_qimage(image: np.ndarray) -> QImage:
     """(h, w) float in [0, 1] -> an 8-bit grayscale QImage (a copy)."""
@@ -44,14 +46,14 @@ class PixelImage(QWidget):
 
     def paintEvent(self, event) -> None:  # noqa: N802
         painter = QPainter(self)
-        painter.fillRect(self.rect(), QColor("#111214"))
+        painter.fillRect(self.rect(), QColor(COLORS["image_bg"]))
         w, h = self._image.width(), self._image.height()
         scale = max(1, min(self.width() // w, self.height() // h))
         target = QRect(0, 0, w * scale, h * scale)
         target.moveCenter(self.rect().center())
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
         painter.drawImage(target, self._image)
-        painter.setPen(QColor("#3a3c43"))
+        painter.setPen(QColor(COLORS["border"]))
         painter.drawRect(target.adjusted(0, 0, -1, -1))
         painter.end()
 

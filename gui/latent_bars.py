@@ -7,7 +7,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QWidget
 
-from gui.theme import COLORS
+from gui.hints import hint
+from gui.theme import COLORS, notifier, style_plot
 
 
 class _EditBox(pg.ViewBox):
@@ -50,7 +51,17 @@ class LatentBars(pg.PlotWidget):
         self.setLabel("bottom", "latent unit")
         self.setMenuEnabled(False)
         self.setMinimumHeight(140)
-        self.setStatusTip("The latent code; in Latent explorer mode drag a bar up or down to change that unit")
+        hint(
+            self,
+            "The code: the few numbers the encoder squeezes the image into, one bar per unit (the axis is fixed for "
+            "this model). In Latent explorer mode drag a bar to change a unit",
+        )
+        self.restyle()
+        notifier().changed.connect(self.restyle)
+
+    def restyle(self) -> None:
+        style_plot(self)
+        self.bars.setOpts(brush=COLORS["accent"] if self.editable else COLORS["latent"])
 
     def set_values(self, values: np.ndarray) -> None:
         """values: (k,) latent activations."""
@@ -60,7 +71,7 @@ class LatentBars(pg.PlotWidget):
         self.bars.setOpts(x=x, height=values, width=0.7)
         lo, hi = self.y_range
         self.setXRange(-0.6, values.size - 0.4, padding=0)
-        self.setYRange(min(lo, float(values.min(initial=0))), max(hi, float(values.max(initial=0))), padding=0.05)
+        self.setYRange(lo, hi, padding=0.05)  # the owner's range: the axis never follows one code
 
     def set_range(self, lo: float, hi: float) -> None:
         self.y_range = (float(lo), float(hi))

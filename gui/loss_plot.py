@@ -9,9 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QGraphicsItem, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QLabel, QWidget
 
-from gui.theme import COLORS
+from gui.hints import hint
+from gui.theme import COLORS, notifier, style_plot
 
 SMOOTHING = 0.9
 """Weight of the running average in the displayed per-batch curve (the raw curve is drawn faintly)."""
@@ -54,38 +55,22 @@ class LossPlot(pg.PlotWidget):
         plot.setLabel("bottom", "epoch")
         plot.setLabel("left", "MSE loss")
         plot.getAxis("left").enableAutoSIPrefix(False)
-        self.legend = plot.addLegend(offset=(-10, 10), labelTextColor=COLORS["text"])
-        self.raw_item = plot.plot(pen=pg.mkPen(80, 130, 190, 90, width=1), antialias=False)  # faint: AA buys nothing
-        self.smooth_item = plot.plot(pen=pg.mkPen(COLORS["train"], width=2), name="train (per batch, smoothed)")
+        self.legend = plot.addLegend(offset=(-10, 10))
+        self.raw_item = plot.plot(antialias=False)  # faint: AA buys nothing
+        self.smooth_item = plot.plot(name="train (per batch, smoothed)")
         for item in (self.raw_item, self.smooth_item):
             item.setClipToView(True)
             item.setDownsampling(auto=True, method="peak")
             item.setSkipFiniteCheck(True)
-        self.test_item = plot.plot(
-            pen=pg.mkPen(COLORS["test"], width=2),
-            symbol="o",
-            symbolSize=8,
-            symbolBrush=COLORS["test"],
-            symbolPen=None,
-            name="test (per epoch)",
-        )
-        dash = Qt.PenStyle.DashLine
+        self.test_item = plot.plot(symbol="o", symbolSize=8, symbolPen=None, name="test (per epoch)")
+        anchors = [(0.5, 1), (0.5, 1)]
         self.identity_line = pg.InfiniteLine(
-            angle=0,
-            pen=pg.mkPen("#bbbbbb", width=1, style=dash),
-            label="noisy input {value:.4f}",
-            labelOpts={"position": 0.3, "color": "#bbbbbb", "anchors": [(0.5, 1), (0.5, 1)]},
+            angle=0, label="noisy input {value:.4f}", labelOpts={"position": 0.2, "anchors": anchors}
         )
         self.pca_line = pg.InfiniteLine(
-            angle=0,
-            pen=pg.mkPen("#c77dff", width=1, style=dash),
-            label="PCA {value:.4f}",
-            labelOpts={"position": 0.7, "color": "#c77dff", "anchors": [(0.5, 1), (0.5, 1)]},
+            angle=0, label="PCA {value:.4f}", labelOpts={"position": 0.45, "anchors": anchors}
         )
-        self.diverged_line = pg.InfiniteLine(
-            angle=90, pen=pg.mkPen(COLORS["error"], width=2), label="diverged",
-            labelOpts={"position": 0.9, "color": COLORS["error"]},
-        )
+        self.diverged_line = pg.InfiniteLine(angle=90, label="diverged", labelOpts={"position": 0.9})
         for line in (self.identity_line, self.pca_line):  # baselines count for the y range
             line.setVisible(False)
             plot.addItem(line)
@@ -101,11 +86,35 @@ class LossPlot(pg.PlotWidget):
         self.timer.setInterval(33)
         self.timer.timeout.connect(self.flush)
         self.timer.start()
-        self.setStatusTip("Loss curves: faint = raw batch loss, blue = smoothed, amber = test loss each epoch")
+        self.restyle()
+        notifier().changed.connect(self.restyle)
+        hint(
+            self,
+            "The loss while training: faint = each batch's loss, blue = smoothed, amber = the test loss after each "
+            "epoch. Dashed lines: the noisy input's own error and PCA's, the levels to beat",
+        )
+        self.hint = QLabel("", self)  # what to do while the plot is empty
+        self.hint.setObjectName("hint")
+        self.hint.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.hint.setVisible(False)
+
+    def restyle(self) -> None:
+        """Pens and backgrounds in the active theme's colours."""
+        style_plot(self)
+        dash = Qt.PenStyle.DashLine
+        self.raw_item.setPen(pg.mkPen(COLORS["train_raw"], width=1))
+        self.smooth_item.setPen(pg.mkPen(COLORS["train"], width=2))
+        self.test_item.setPen(pg.mkPen(COLORS["test"], width=2))
+        self.test_item.setSymbolBrush(COLORS["test"])
+        for line, key, style in ((self.identity_line, "noisy", dash), (self.pca_line, "pca", dash),
+                                 (self.diverged_line, "error", Qt.PenStyle.SolidLine)):  # fmt: skip
+            line.setPen(pg.mkPen(COLORS[key], width=2 if line is self.diverged_line else 1, style=style))
+            line.label.setColor(COLORS[key])
 
     # ----- data in ---------------------------------------------------------------------------
-    def reset(self, epochs: int | None = None) -> None:
-        """Empty the curves; with ``epochs``, fix the x axis to the run's length (so it is not redrawn each frame)."""
+    def reset(self, epochs: int | None = None, hint: str = "") -> None:
+        """Empty the curves and the baselines; with ``epochs``, fix the x axis to the run's length (so it
+        is not redrawn each frame); ``hint`` is shown over the empty plot until the first point."""
         for series in (self.raw, self.smooth, self.test):
             series.clear()
         if epochs:
@@ -114,9 +123,23 @@ class LossPlot(pg.PlotWidget):
             self.enableAutoRange(x=True)
         self._ema = None
         self.diverged_line.setVisible(False)
+        self.set_baselines(None, None)
+        self.hint.setText(hint)
+        self.hint.setVisible(bool(hint))
+        self._place_hint()
         self._dirty = True
 
+    def _place_hint(self) -> None:
+        self.hint.adjustSize()
+        self.hint.move((self.width() - self.hint.width()) // 2, (self.height() - self.hint.height()) // 2)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        if hasattr(self, "hint"):  # pyqtgraph resizes once inside its own __init__
+            self._place_hint()
+
     def add_batch(self, x: float, loss: float) -> None:
+        self.hint.setVisible(False)
         self.raw.append(x, loss)
         self._ema = loss if self._ema is None else SMOOTHING * self._ema + (1 - SMOOTHING) * loss
         self.smooth.append(x, self._ema)

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings, QTimer
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QTabWidget, QWidget
+from PySide6.QtCore import QByteArray, QSettings, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QTabWidget,
+    QWidget,
+)
 
 from engine.model_format import ModelFileError
 from engine.model_paths import is_shipped, shipped_models
@@ -15,7 +24,10 @@ from engine.onnx_export import INSTALL_HINT, export_onnx, onnx_available
 from gui import dialogs
 from gui.architecture_tab import ArchitectureTab
 from gui.denoise_tab import DenoiseTab
-from gui.theme import APP_NAME, ORGANIZATION
+from gui.guide import GuideDialog, about_html, data_folder
+from gui.hints import hint
+from gui.jobs import JobRunner
+from gui.theme import APP_NAME, ORGANIZATION, THEME_CHOICES, apply_theme
 from gui.training_tab import TrainingTab
 
 SHIPPED_MODEL = "mnist_denoising_autoencoder"
@@ -35,8 +47,15 @@ def load_start_model() -> tuple[MLP, str | None]:
         )
 
 
+def _load_model(path: str, state) -> MLP:
+    """Runs on a pool thread: reading a wide model file can take seconds."""
+    return MLP.from_file(path)
+
+
 class MainWindow(QMainWindow):
     """Owns the current model; tabs show it, the Training tab hands back trained copies."""
+
+    openFinished = Signal(bool)  # an open_model() ended: True when the model was opened
 
     def __init__(self, model: MLP | None = None, settings: QSettings | None = None) -> None:
         super().__init__()
@@ -44,7 +63,8 @@ class MainWindow(QMainWindow):
         self.model: MLP | None = None
         self.model_name = "untitled"
         self.dirty = False
-        self._close_after_run = False
+        self._after_run = None
+        self._guide: GuideDialog | None = None  # what to do once the running training has stopped (quit, open a model)
         self.setWindowTitle(APP_NAME)
         self.setMinimumSize(960, 640)
         self.resize(1280, 800)
@@ -56,16 +76,20 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.architecture_tab, "Architecture")
         self.tabs.addTab(self.training_tab, "Training")
         self.tabs.addTab(self.denoise_tab, "Denoise")
-        self.tabs.setTabToolTip(0, "The network's layers, parameters and weights; build a new one")
-        self.tabs.setTabToolTip(1, "Train the model on MNIST with live curves")
-        self.tabs.setTabToolTip(2, "Draw or pick a digit, add noise, watch the model clean it")
+        self.tabs.setTabToolTip(0, "The network's layers, parameters and weights; build a new one (Ctrl+1)")
+        self.tabs.setTabToolTip(1, "Train the model on MNIST with live curves (Ctrl+2)")
+        self.tabs.setTabToolTip(2, "Draw or pick a digit, add noise, watch the model clean it (Ctrl+3)")
         self.setCentralWidget(self.tabs)
+        for number in range(self.tabs.count()):  # Ctrl+1, Ctrl+2, Ctrl+3 go to a tab
+            QShortcut(QKeySequence(f"Ctrl+{number + 1}"), self, activated=lambda n=number: self.tabs.setCurrentIndex(n))
 
         self.architecture_tab.editor.newModel.connect(self._on_new_model)
         self.training_tab.modelTrained.connect(self._on_trained)
         self.training_tab.runningChanged.connect(self._on_running)
         self.training_tab.message.connect(self._flash)
         self.denoise_tab.latentChanged.connect(self.architecture_tab.hourglass.set_latent)
+        self.denoise_tab.scoreChanged.connect(lambda text: self.status_mse.setText(text))
+        self.open_jobs = JobRunner(self)
 
         self._build_menus()
         self.status_model = QLabel()
@@ -89,7 +113,7 @@ class MainWindow(QMainWindow):
     # ----- menus -----------------------------------------------------------------------------
     def _action(self, text: str, tip: str, slot, shortcut=None) -> QAction:
         action = QAction(text, self)
-        action.setStatusTip(tip)
+        hint(action, tip)
         if shortcut is not None:
             action.setShortcut(shortcut)
         action.triggered.connect(slot)
@@ -110,7 +134,7 @@ class MainWindow(QMainWindow):
         self.shipped_menu = menu.addMenu("Shipped &models")
         for name in shipped_models():
             action = self.shipped_menu.addAction(name)
-            action.setStatusTip(f"Open the model {name} that comes with Denoise Studio")
+            hint(action, f"Open the model {name} that comes with Denoise Studio")
             action.setData(name)
             action.triggered.connect(self._open_recent)
         self.shipped_menu.setEnabled(bool(self.shipped_menu.actions()))
@@ -119,11 +143,13 @@ class MainWindow(QMainWindow):
         )
         self.export_menu = QMenu("Expor&t", self)
         self.export_menu.setToolTipsVisible(True)
-        self.export_onnx_action = self._action("&ONNX…", "Save the model as ONNX, for other tools", self.export_onnx)
+        hint(self.export_menu.menuAction(), "Save the model in a format other tools read")
+        self.export_onnx_action = self._action(
+            "&ONNX…", "Save the model as ONNX, to run it with onnxruntime or other tools", self.export_onnx
+        )
         if not onnx_available():
             self.export_onnx_action.setEnabled(False)
-            self.export_onnx_action.setToolTip(f"ONNX export needs the onnx package: {INSTALL_HINT}")
-            self.export_onnx_action.setStatusTip(f"ONNX export needs the onnx package: {INSTALL_HINT}")
+            hint(self.export_onnx_action, f"ONNX export needs the onnx package: {INSTALL_HINT}")
         self.export_menu.addAction(self.export_onnx_action)
         self.quit_action = self._action("&Quit", "Close Denoise Studio", self.close, QKeySequence.StandardKey.Quit)
         self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
@@ -137,8 +163,24 @@ class MainWindow(QMainWindow):
         menu.addMenu(self.export_menu)
         menu.addSeparator()
         menu.addAction(self.quit_action)
+        view = self.menuBar().addMenu("&View")
+        theme_menu = view.addMenu("&Theme")
+        self.theme_actions = QActionGroup(self)
+        for choice in THEME_CHOICES:
+            tip = "Follow the desktop's light or dark setting" if choice == "system" else f"Use the {choice} theme"
+            action = self._action(choice.title(), tip, lambda _=False, c=choice: self.set_theme(c))
+            action.setCheckable(True)
+            action.setData(choice)
+            self.theme_actions.addAction(action)
+            theme_menu.addAction(action)
         help_menu = self.menuBar().addMenu("&Help")
-        help_menu.addAction(self._action("&About", "About Denoise Studio", self.about))
+        help_menu.addAction(self._action(
+            "&Guide", "What a denoising autoencoder is, what each tab shows, how to read the curves", self.show_guide,
+            QKeySequence.StandardKey.HelpContents,
+        ))  # fmt: skip
+        help_menu.addAction(self._action("&About", "Version, libraries and the MNIST folder in use", self.about))
+        for each in (menu, self.recent_menu, self.shipped_menu, view, theme_menu, help_menu):
+            each.setToolTipsVisible(True)  # hovering a menu entry shows its hint
         self._rebuild_recent()
 
     def _rebuild_recent(self) -> None:
@@ -146,7 +188,7 @@ class MainWindow(QMainWindow):
         paths = self.recent_files()
         for path in paths:
             action = self.recent_menu.addAction(Path(path).name)
-            action.setStatusTip(f"Open {path}")
+            hint(action, f"Open {path}")
             action.setData(path)
             action.triggered.connect(self._open_recent)
         self.recent_menu.setEnabled(bool(paths))
@@ -185,29 +227,12 @@ class MainWindow(QMainWindow):
         mark = " *" if self.dirty else ""
         self.status_model.setText(f"Model: {self.model_name}{mark}")
         self.status_params.setText(f"{model.n_params:,} parameters")
-        self.status_mse.setText(self._mse_text(model))
         self.setWindowTitle(f"{self.model_name}{mark} — {APP_NAME}")
 
-    @staticmethod
-    def _mse_text(model: MLP) -> str:
-        """'test MSE 0.0297 (σ 0.1)' from the file's metrics, else from the last training epoch."""
-        metrics = model.metadata.get("metrics")
-        if isinstance(metrics, dict):
-            for key, value in metrics.items():
-                if key.startswith(("test_mse", "mse")) and isinstance(value, (int, float)):
-                    sigma = key.partition("@")[2]
-                    return f"test MSE {value:.4f}" + (f" (σ {sigma})" if sigma else "")
-        epochs = (model.metadata.get("history") or {}).get("epochs") or []
-        last = epochs[-1] if epochs and isinstance(epochs[-1], dict) else {}
-        if isinstance(last.get("val_mse"), (int, float)):
-            return f"test MSE {last['val_mse']:.4f} (last epoch)"
-        return "test MSE unknown"
-
     def _on_new_model(self, model: MLP) -> None:
-        if self.training_tab.is_running():
-            self._flash("Stop the running training before making a new model")
+        if not self._stop_training_first("make the new model", lambda: self._on_new_model(model)):
             return
-        if not self._maybe_save():
+        if not self._maybe_save("making a new model"):
             return
         self.set_model(model, name="untitled", dirty=True)
         self.tabs.setCurrentWidget(self.training_tab)
@@ -217,12 +242,24 @@ class MainWindow(QMainWindow):
         self.set_model(model, dirty=True)
 
     def _on_running(self, running: bool) -> None:
-        menus = (self.recent_menu.menuAction(), self.shipped_menu.menuAction())
-        for action in (self.open_action, self.save_action, self.save_as_action, *menus):
+        for action in (self.save_action, self.save_as_action):  # the model being trained is a copy
             action.setEnabled(not running)
-        if not running and self._close_after_run:
-            self._close_after_run = False
-            QTimer.singleShot(0, self.close)  # after the trained model has been handed back
+        if not running and self._after_run is not None:
+            then, self._after_run = self._after_run, None
+            QTimer.singleShot(0, then)  # after the trained model has been handed back
+
+    def _stop_training_first(self, doing: str, then) -> bool:
+        """True when no run is on.  Otherwise ask to stop it; on yes, stop and call ``then`` once it has
+        ended (its model handed back); either way return False: the caller does nothing now."""
+        if not self.training_tab.is_running():
+            return True
+        if dialogs.ask_stop_training(self, doing):
+            if self.training_tab.is_running():
+                self._after_run = then
+                self.training_tab.stop()
+            else:  # the run ended while the question was open: nothing to wait for
+                QTimer.singleShot(0, then)
+        return False
 
     def _flash(self, text: str) -> None:
         self.statusBar().showMessage(text, 8000)
@@ -234,31 +271,47 @@ class MainWindow(QMainWindow):
         if path:
             self.open_model(path)
 
-    def open_model(self, path: str) -> bool:
-        """Load a model file; on failure show why and keep the current model."""
-        if self.training_tab.is_running():
-            self._flash("Stop the running training before opening another model")
-            return False
-        if not self._maybe_save():
-            return False
-        try:
-            model = MLP.from_file(path)
-        except ModelFileError as exc:
-            dialogs.show_exception(self, "Cannot open model", exc)
-            return False
+    def open_model(self, path: str) -> None:
+        """Load a model file off the GUI thread; on failure show why and keep the current model.
+
+        ``openFinished(bool)`` tells when it is done.  Asks first when training runs or the model is unsaved.
+        """
+        name = Path(str(path)).stem
+        if not self._stop_training_first(f"open {name}", lambda: self.open_model(path)):
+            return
+        if not self._maybe_save("switching models"):
+            return
+        self.statusBar().showMessage(f"Opening {path}…")
+        self.open_jobs.start(_load_model, str(path), on_done=self._opened, on_error=self._open_failed)
+
+    def _opened(self, model: MLP) -> None:
+        self.statusBar().clearMessage()
         if model.n_in != 784 or model.n_out != 784:
             dialogs.show_error(
                 self,
                 "Not a denoising model",
-                f"{path} maps {model.n_in} → {model.n_out} values; Denoise Studio needs 784 → 784.",
+                f"{model.path} maps {model.n_in} → {model.n_out} values; Denoise Studio needs 784 → 784.",
                 "Open an autoencoder trained on 28×28 images. The current model stays loaded.",
             )
-            return False
+            self.openFinished.emit(False)
+            return
         self.set_model(model, name=Path(model.path).stem, dirty=False)
         if not is_shipped(model.path):
             self._add_recent(model.path)
         self._flash(f"Opened {model.path}")
-        return True
+        self.openFinished.emit(True)
+
+    def _open_failed(self, exc: BaseException) -> None:
+        self.statusBar().clearMessage()
+        if isinstance(exc, MemoryError):
+            dialogs.show_error(self, "Cannot open model", "There is not enough memory to load this model.",
+                               "Close other programs or open a smaller model. The current model stays loaded.")
+        elif isinstance(exc, ModelFileError):
+            dialogs.show_exception(self, "Cannot open model", exc)
+        else:
+            dialogs.show_error(self, "Cannot open model", f"{type(exc).__name__}: {exc}",
+                               "The current model stays loaded.")
+        self.openFinished.emit(False)
 
     def save(self) -> bool:
         path = self.model.path
@@ -316,31 +369,31 @@ class MainWindow(QMainWindow):
             return
         self._flash(f"Exported {path}")
 
+    def show_guide(self) -> None:
+        if self._guide is None:
+            self._guide = GuideDialog(self)
+        self._guide.show()
+        self._guide.raise_()
+
     def about(self) -> None:
-        QMessageBox.about(
-            self,
-            f"About {APP_NAME}",
-            f"<b>{APP_NAME}</b><p>Denoising autoencoders on MNIST: a PySide6 + pyqtgraph desktop app over a "
-            "pure-NumPy engine.</p><p>Draw a digit, add noise, and watch a 784-10-784 network clean it up.</p>",
-        )
+        QMessageBox.about(self, f"About {APP_NAME}", about_html(data_folder()))
 
     # ----- closing and settings ----------------------------------------------------------------
-    def _maybe_save(self) -> bool:
-        """True when it is fine to drop the current model (saved, discarded, or unchanged)."""
+    def _maybe_save(self, doing: str) -> bool:
+        """True when it is fine to drop the current model (saved, discarded, or unchanged); ``doing``
+        names the action in the question ("closing", "switching models")."""
         if not self.dirty:
             return True
-        answer = dialogs.ask_save_changes(self, self.model_name)
+        answer = dialogs.ask_save_changes(self, self.model_name, doing)
         if answer == QMessageBox.StandardButton.Save:
             return self.save()
         return answer == QMessageBox.StandardButton.Discard
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        if self.training_tab.is_running():  # stop the run; close again once its model is back
-            self._close_after_run = True
-            self.training_tab.stop()
+        if not self._stop_training_first("quit", self.close):  # closes again once the run's model is back
             event.ignore()
             return
-        if not self._maybe_save():
+        if not self._maybe_save("closing"):
             event.ignore()
             return
         self._save_settings()
@@ -351,7 +404,23 @@ class MainWindow(QMainWindow):
         self.settings.setValue("tab", self.tabs.currentIndex())
         self.settings.sync()
 
+    def set_theme(self, choice: str) -> None:
+        """Apply a theme choice ("system", "light", "dark") live and remember it."""
+        choice = choice if choice in THEME_CHOICES else "system"
+        self.settings.setValue("theme", choice)
+        for action in self.theme_actions.actions():
+            action.setChecked(action.data() == choice)
+        apply_theme(QApplication.instance(), choice)
+
+    def _follow_system_theme(self) -> None:
+        if self.settings.value("theme", "system") == "system":
+            apply_theme(QApplication.instance(), "system")
+
     def _restore_settings(self) -> None:
+        self.set_theme(str(self.settings.value("theme", "system")))
+        hints = QGuiApplication.styleHints()
+        if hasattr(hints, "colorSchemeChanged"):
+            hints.colorSchemeChanged.connect(self._follow_system_theme)
         geometry = self.settings.value("geometry")
         if isinstance(geometry, QByteArray) and not geometry.isEmpty():
             self.restoreGeometry(geometry)

@@ -6,6 +6,8 @@ import time
 
 from PySide6.QtWidgets import QGridLayout, QLabel, QProgressBar, QWidget
 
+from gui.hints import hint
+
 
 def format_eta(seconds: float) -> str:
     seconds = max(0, int(round(seconds)))
@@ -21,7 +23,7 @@ class RunProgress(QWidget):
         super().__init__(parent)
         self.label = QLabel("Ready")
         self.label.setObjectName("big")
-        self.label.setStatusTip("Epoch, speed in images per second, time left")
+        hint(self.label, "The epoch, the speed in images per second and the time left")
         self.loss_label = QLabel("")
         self.loss_label.setObjectName("caption")
         self.loss_label.setMinimumWidth(150)  # changing numbers must not re-layout the tab
@@ -29,7 +31,7 @@ class RunProgress(QWidget):
         self.bar.setRange(0, 1000)
         self.bar.setValue(0)
         self.bar.setFormat("")
-        self.bar.setStatusTip("Progress of the whole run")
+        hint(self.bar, "Progress of the whole run")
         layout = QGridLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.label, 0, 0)
@@ -39,6 +41,11 @@ class RunProgress(QWidget):
         self._started_at = 0.0
         self._epochs = 1
         self.paused = False
+
+    def reset(self) -> None:
+        self.bar.setValue(0)
+        self.label.setText("Ready")
+        self.loss_label.setText("")
 
     def begin(self, epochs: int) -> None:
         self._started_at, self._epochs, self.paused = time.monotonic(), epochs, False

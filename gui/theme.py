@@ -1,87 +1,157 @@
-"""The look of the app: names, colours, the style sheet, and pyqtgraph's matching options.
+"""The look of the app: names, the light and dark palettes, the style sheet, pyqtgraph's matching colours.
 
-Widgets import their colours from here (never from ``gui.app``, which builds the window).
+``COLORS`` always holds the active theme's colours (it is updated in place), so widgets read it
+when they paint.  Widgets that bake colours into items (pyqtgraph pens, backgrounds) restyle
+when ``notifier().changed`` fires; ``style_plot`` does the common part for a plot.  Widgets
+import from here, never from ``gui.app`` (which builds the window).
 """
 
 from __future__ import annotations
 
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
 ORGANIZATION = "DenoiseStudio"
 APP_NAME = "Denoise Studio"
 
-COLORS = {
-    "window": "#1e1f24",
-    "base": "#16171b",
-    "panel": "#26282e",
-    "text": "#e6e6e6",
-    "muted": "#9aa0a6",
-    "accent": "#4fa3ff",
-    "encoder": "#4fa3ff",
-    "latent": "#ffb43c",
-    "decoder": "#53c98b",
-    "error": "#ff5c5c",
-    "train": "#4fa3ff",
-    "test": "#ffb43c",
-}
+THEMES: dict[str, dict[str, str]] = {
+    "dark": {
+        "window": "#1e1f24", "base": "#16171b", "panel": "#26282e", "text": "#e6e6e6", "muted": "#9aa0a6",
+        "border": "#3a3c43", "button": "#2f3238", "button_hover": "#383c44", "button_pressed": "#24262b",
+        "button_border": "#464a52", "disabled": "#6b6f76", "highlight": "#2d6fb8", "tooltip": "#2b2d33",
+        "primary": "#2d5f99", "focus": "#8cc4ff", "image_bg": "#111214", "hint_bg": "rgba(30, 31, 36, 215)",
+        "accent": "#4fa3ff", "encoder": "#4fa3ff", "latent": "#ffb43c", "decoder": "#53c98b", "error": "#ff5c5c",
+        "train": "#4fa3ff", "train_raw": "#50829e", "test": "#ffb43c", "noisy": "#bbbbbb", "pca": "#c77dff",
+        "latent_off": "#37260c", "latent_on": "#fffad7",
+    },
+    "light": {
+        "window": "#f1f2f4", "base": "#ffffff", "panel": "#e6e8ec", "text": "#1d1f23", "muted": "#59606a",
+        "border": "#c4c8cf", "button": "#e4e6ea", "button_hover": "#d8dbe0", "button_pressed": "#caced4",
+        "button_border": "#b5bac2", "disabled": "#9aa0a6", "highlight": "#2d6fb8", "tooltip": "#ffffff",
+        "primary": "#2d6fb8", "focus": "#0b57d0", "image_bg": "#d9dce1", "hint_bg": "rgba(255, 255, 255, 225)",
+        "accent": "#1f6fd1", "encoder": "#2b74d6", "latent": "#d98a00", "decoder": "#1f9a5c", "error": "#d93636",
+        "train": "#1f6fd1", "train_raw": "#8fb3dc", "test": "#d98a00", "noisy": "#6b7078", "pca": "#8e3fd0",
+        "latent_off": "#f3e3c2", "latent_on": "#b36b00",
+    },
+}  # fmt: skip
+THEME_CHOICES = ("system", "light", "dark")
+COLORS: dict[str, str] = dict(THEMES["dark"])
+"""The active theme's colours (updated in place by ``apply_theme``)."""
 
 STYLESHEET = """
-QWidget { font-size: 10pt; }
-QToolTip { color: #e6e6e6; background: #2b2d33; border: 1px solid #4a4d55; }
-QGroupBox { border: 1px solid #3a3c43; border-radius: 6px; margin-top: 1.1em; padding: 6px; }
-QGroupBox::title { subcontrol-origin: margin; left: 8px; padding: 0 4px; color: #9aa0a6; }
-QPushButton { background: #2f3238; border: 1px solid #464a52; border-radius: 5px; padding: 5px 12px; }
-QPushButton:hover { background: #383c44; }
-QPushButton:pressed { background: #24262b; }
-QPushButton:disabled { color: #6b6f76; background: #25272c; }
-QPushButton#primary { background: #2d5f99; border-color: #4fa3ff; }
-QPushButton#primary:hover { background: #3570b3; }
-QPushButton:checked { background: #2d5f99; border-color: #4fa3ff; }
-QTabWidget::pane { border: 1px solid #3a3c43; border-radius: 4px; }
-QTabBar::tab { background: #26282e; padding: 7px 18px; border: 1px solid #3a3c43; border-bottom: none;
-    border-top-left-radius: 5px; border-top-right-radius: 5px; margin-right: 2px; }
-QTabBar::tab:selected { background: #33363d; color: #ffffff; }
-QHeaderView::section { background: #2b2d33; color: #c8c8c8; padding: 4px; border: 0;
-    border-right: 1px solid #3a3c43; }
-QTableWidget { gridline-color: #34363c; }
-QProgressBar { border: 1px solid #464a52; border-radius: 5px; text-align: center; background: #1a1b1f;
-    min-height: 18px; }
-QProgressBar::chunk { background: #2d6fb8; border-radius: 4px; }
-QStatusBar { color: #c8c8c8; }
-QLabel#big { font-size: 15pt; font-weight: bold; }
-QLabel#caption { color: #9aa0a6; }
+QWidget {{ font-size: 10pt; }}
+QToolTip {{ color: {text}; background: {tooltip}; border: 1px solid {button_border}; padding: 4px; }}
+QGroupBox {{ border: 1px solid {border}; border-radius: 6px; margin-top: 1.1em; padding: 6px; }}
+QGroupBox::title {{ subcontrol-origin: margin; left: 8px; padding: 0 4px; color: {muted}; }}
+QPushButton {{ background: {button}; border: 1px solid {button_border}; border-radius: 5px; padding: 5px 12px; }}
+QPushButton:hover {{ background: {button_hover}; }}
+QPushButton:pressed {{ background: {button_pressed}; }}
+QPushButton:disabled {{ color: {disabled}; background: {panel}; }}
+QPushButton#primary {{ background: {primary}; border-color: {accent}; color: #ffffff; }}
+QPushButton#primary:disabled {{ background: {panel}; border-color: {button_border}; color: {disabled}; }}
+QPushButton:checked {{ background: {primary}; border-color: {accent}; color: #ffffff; }}
+QPushButton:focus, QAbstractSpinBox:focus, QComboBox:focus, QLineEdit:focus {{ border: 2px solid {focus}; }}
+QCheckBox:focus, QRadioButton:focus {{ color: {focus}; }}
+QSlider:focus {{ border: 1px dashed {focus}; border-radius: 3px; }}
+QTabWidget::pane {{ border: 1px solid {border}; border-radius: 4px; }}
+QTabBar::tab {{ background: {panel}; padding: 7px 18px; border: 1px solid {border}; border-bottom: none;
+    border-top-left-radius: 5px; border-top-right-radius: 5px; margin-right: 2px; }}
+QTabBar::tab:selected {{ background: {button_hover}; color: {text}; font-weight: bold; }}
+QTabBar::tab:focus {{ border: 2px solid {focus}; border-bottom: none; }}
+QHeaderView::section {{ background: {panel}; color: {text}; padding: 4px; border: 0;
+    border-right: 1px solid {border}; }}
+QTableWidget {{ gridline-color: {border}; }}
+QProgressBar {{ border: 1px solid {button_border}; border-radius: 5px; text-align: center; background: {base};
+    min-height: 18px; }}
+QProgressBar::chunk {{ background: {highlight}; border-radius: 4px; }}
+QStatusBar {{ color: {text}; }}
+QLabel#big {{ font-size: 15pt; font-weight: bold; }}
+QLabel#caption {{ color: {muted}; }}
+QLabel#hint {{ color: {text}; font-size: 13pt; background: {hint_bg}; border-radius: 6px; padding: 10px; }}
 """
 
 
-def apply_theme(app: QApplication) -> None:
-    """Fusion style with a dark palette; pyqtgraph in row-major order on the same colours."""
+class _Notifier(QObject):
+    changed = Signal(str)  # the theme's name, "light" or "dark"
+
+
+_notifier: _Notifier | None = None
+
+
+def notifier() -> _Notifier:
+    """The object whose ``changed(name)`` fires after a theme is applied."""
+    global _notifier
+    if _notifier is None:
+        _notifier = _Notifier()
+    return _notifier
+
+
+def resolve(choice: str) -> str:
+    """"light" or "dark" for a choice of THEME_CHOICES; "system" asks the desktop (dark when it does not say)."""
+    if choice in THEMES:
+        return choice
+    hints = QGuiApplication.styleHints() if QGuiApplication.instance() else None
+    scheme = hints.colorScheme() if hints is not None and hasattr(hints, "colorScheme") else None
+    return "light" if scheme == Qt.ColorScheme.Light else "dark"
+
+
+def apply_theme(app: QApplication, choice: str = "dark") -> str:
+    """Fusion style with the chosen palette, style sheet and pyqtgraph colours; returns the theme applied."""
     import pyqtgraph as pg
 
-    if app.property("denoise_studio_theme"):
-        return  # re-applying a style sheet re-polishes every live widget
-    app.setProperty("denoise_studio_theme", True)
+    name = resolve(choice)
+    if app.property("denoise_studio_theme") == name:
+        return name  # re-applying a style sheet re-polishes every live widget: only on a change
+    app.setProperty("denoise_studio_theme", name)
+    COLORS.clear()
+    COLORS.update(THEMES[name])
     app.setStyle("Fusion")
+    app.setPalette(_palette(COLORS))
+    app.setStyleSheet(STYLESHEET.format(**COLORS))
+    pg.setConfigOptions(imageAxisOrder="row-major", background=COLORS["base"], foreground=COLORS["text"])
+    pg.setConfigOptions(antialias=True)
+    notifier().changed.emit(name)
+    return name
+
+
+def _palette(c: dict[str, str]) -> QPalette:
     pal = QPalette()
-    c = COLORS
-    for role, color in (
-        (QPalette.ColorRole.Window, c["window"]),
-        (QPalette.ColorRole.WindowText, c["text"]),
-        (QPalette.ColorRole.Base, c["base"]),
-        (QPalette.ColorRole.AlternateBase, c["panel"]),
-        (QPalette.ColorRole.ToolTipBase, c["panel"]),
-        (QPalette.ColorRole.ToolTipText, c["text"]),
-        (QPalette.ColorRole.Text, c["text"]),
-        (QPalette.ColorRole.Button, c["panel"]),
-        (QPalette.ColorRole.ButtonText, c["text"]),
-        (QPalette.ColorRole.Highlight, "#2d6fb8"),
-        (QPalette.ColorRole.HighlightedText, "#ffffff"),
-        (QPalette.ColorRole.Link, c["accent"]),
-        (QPalette.ColorRole.PlaceholderText, c["muted"]),
+    for role, key in (
+        (QPalette.ColorRole.Window, "window"),
+        (QPalette.ColorRole.WindowText, "text"),
+        (QPalette.ColorRole.Base, "base"),
+        (QPalette.ColorRole.AlternateBase, "panel"),
+        (QPalette.ColorRole.ToolTipBase, "tooltip"),
+        (QPalette.ColorRole.ToolTipText, "text"),
+        (QPalette.ColorRole.Text, "text"),
+        (QPalette.ColorRole.Button, "panel"),
+        (QPalette.ColorRole.ButtonText, "text"),
+        (QPalette.ColorRole.Highlight, "highlight"),
+        (QPalette.ColorRole.Link, "accent"),
+        (QPalette.ColorRole.PlaceholderText, "muted"),
     ):
-        pal.setColor(role, QColor(color))
+        pal.setColor(role, QColor(c[key]))
+    pal.setColor(QPalette.ColorRole.HighlightedText, QColor("#ffffff"))
     for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText):
-        pal.setColor(QPalette.ColorGroup.Disabled, role, QColor("#6b6f76"))
-    app.setPalette(pal)
-    app.setStyleSheet(STYLESHEET)
-    pg.setConfigOptions(imageAxisOrder="row-major", background=c["base"], foreground=c["text"], antialias=True)
+        pal.setColor(QPalette.ColorGroup.Disabled, role, QColor(c["disabled"]))
+    return pal
+
+
+def style_plot(widget) -> None:
+    """Give a pyqtgraph PlotWidget (or GraphicsLayoutWidget) the active theme's background and axis colours."""
+    widget.setBackground(COLORS["base"])
+    items = [widget.getPlotItem()] if hasattr(widget, "getPlotItem") else []
+    for item in items:
+        for name in ("left", "bottom", "right", "top"):
+            axis = item.getAxis(name)
+            axis.setPen(COLORS["muted"])
+            axis.setTextPen(COLORS["text"])
+        legend = item.legend
+        if legend is not None:
+            legend.setLabelTextColor(COLORS["text"])
+            legend.setBrush(QColor(COLORS["base"]).lighter(108) if _is_dark() else QColor(255, 255, 255, 225))
+
+
+def _is_dark() -> bool:
+    return QColor(COLORS["base"]).lightness() < 128

@@ -6,10 +6,12 @@ either.  ``finished(RunResult)`` comes once the thread has ended and been cleane
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from engine.training import TrainConfig
-from gui.training_worker import DataLoader, RunControl, RunResult, TrainingWorker
+from gui.training_worker import DataLoader, RunControl, RunResult, TrainingWorker, Watcher
 
 
 class TrainingRun(QObject):
@@ -20,6 +22,7 @@ class TrainingRun(QObject):
     epochEnded = Signal(dict)
     samplesReady = Signal(dict)  # {"epoch", "noisy": (8, 784), "recon": (8, 784)}
     baselinesReady = Signal(object)  # engine.baselines.Baselines
+    reported = Signal(str, object)  # (topic, data) from the run's watchers (see training_worker.Watcher)
     paused = Signal()
     resumed = Signal()
     finished = Signal(object)  # RunResult
@@ -34,12 +37,13 @@ class TrainingRun(QObject):
     def is_running(self) -> bool:
         return self._thread is not None
 
-    def start(self, model, config: TrainConfig, load_data: DataLoader) -> None:
-        """Train ``model`` (a copy the caller no longer touches) with ``config`` on ``load_data()``."""
+    def start(self, model, config: TrainConfig, load_data: DataLoader, watchers: Sequence[Watcher] = ()) -> None:
+        """Train ``model`` (a copy the caller no longer touches) with ``config`` on ``load_data()``; each
+        watcher adds a callback whose reports arrive as ``reported(topic, data)``."""
         if self.is_running():
             return
         control = RunControl()
-        worker = TrainingWorker(model, config, load_data, control)
+        worker = TrainingWorker(model, config, load_data, control, watchers)
         thread = QThread()
         thread.setObjectName("training")
         worker.moveToThread(thread)
@@ -48,6 +52,7 @@ class TrainingRun(QObject):
         worker.epochFinished.connect(self.epochEnded)
         worker.samplesReady.connect(self.samplesReady)
         worker.baselinesReady.connect(self.baselinesReady)
+        worker.reported.connect(self.reported)
         worker.paused.connect(self.paused)
         worker.resumed.connect(self.resumed)
         worker.done.connect(self._on_done)

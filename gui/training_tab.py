@@ -6,17 +6,29 @@ back through ``modelTrained`` when the run ends (done, stopped or diverged).
 
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import QTimer, Signal, Slot
 from PySide6.QtWidgets import QCheckBox, QGroupBox, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
+from engine.images import as_unit_float
 from engine.nn import MLP
+from engine.noise import fixed_noisy
 from gui import dialogs
+from gui.data_sets import mnist_split
+from gui.hints import hint
+from gui.jobs import JobRunner
 from gui.loss_plot import LossPlot
 from gui.run_progress import RunProgress
 from gui.sample_strip import SampleStrip
 from gui.training_form import TrainingForm
 from gui.training_run import TrainingRun
 from gui.training_worker import N_STRIP, RunResult, mnist_loader
+
+
+def _preview(model, sigma: float, state) -> tuple[np.ndarray, np.ndarray]:
+    """The strip's fixed noisy test digits and the model's reconstructions, before any run (a job)."""
+    noisy = fixed_noisy(as_unit_float(mnist_split("test")[0][:N_STRIP]), sigma)
+    return noisy, model.predict(noisy)
 
 
 def copy_model(model: MLP) -> MLP:
@@ -36,7 +48,10 @@ class TrainingTab(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model: MLP | None = None
+        self._trained: MLP | None = None  # the model this tab's last run handed back
+        self._epochs = 0  # of the current or last run
         self.arrays = None  # (x_train, x_val) to train on instead of MNIST (tests, examples)
+        self.watchers: list = []  # training_worker.Watcher factories views add; their reports: run.reported
         self.run = TrainingRun(self)
         self.form = TrainingForm()
         self.plot = LossPlot()
@@ -46,7 +61,9 @@ class TrainingTab(QWidget):
         self._frame_timer = QTimer(self)  # one ~30 Hz frame for the curve and the text while training
         self._frame_timer.setInterval(33)
         self._frame_timer.timeout.connect(self._frame)
+        self.preview_jobs = JobRunner(self)
         self._build()
+        self.form.noise.valueChanged.connect(lambda _: self._request_preview())
         self.form.lrChanged.connect(self.run.set_lr)
         self.run.batches.connect(self._on_batches)
         self.run.epochEnded.connect(self._on_epoch)
@@ -58,17 +75,25 @@ class TrainingTab(QWidget):
     def _build(self) -> None:
         self.start_button = QPushButton("Start")
         self.start_button.setObjectName("primary")
-        self.start_button.setStatusTip("Train the current model (a fresh run continues from its present weights)")
+        hint(
+            self.start_button,
+            "Train the current model with these settings, continuing from its present weights; the window stays "
+            "usable",
+        )
         self.start_button.clicked.connect(self.start)
         self.pause_button = QPushButton("Pause")
         self.pause_button.setCheckable(True)
-        self.pause_button.setStatusTip("Pause training after the current batch; press again to resume")
+        hint(self.pause_button, "Pause after the current batch; press again to resume")
         self.pause_button.toggled.connect(self._on_pause)
         self.stop_button = QPushButton("Stop")
-        self.stop_button.setStatusTip("Stop after the current batch and keep the weights learned so far")
+        hint(self.stop_button, "Stop after the current batch and keep the weights learned so far")
         self.stop_button.clicked.connect(self.stop)
         self.log_box = QCheckBox("Log scale")
-        self.log_box.setStatusTip("Show the loss on a logarithmic axis")
+        hint(
+            self.log_box,
+            "Show the loss on a logarithmic axis: the loss falls by orders of magnitude, so small late gains stay "
+            "visible",
+        )
         self.log_box.toggled.connect(self.plot.set_log)
         self.log_box.setChecked(True)  # the loss falls by orders of magnitude
         buttons = QHBoxLayout()
@@ -93,9 +118,25 @@ class TrainingTab(QWidget):
         self._set_running(False)
 
     def set_model(self, model: MLP) -> None:
+        """The model to train next; any other than the one a run just handed back clears the last run's views."""
+        handed_back = model is self._trained
         self.model = model
-        if not self.is_running():
-            self.form.set_model(model)
+        if self.is_running():
+            return
+        self.form.set_model(model)
+        if not handed_back:
+            self._trained = None
+            self.plot.reset(hint="Press Start to train this model")
+            self.progress.reset()
+            self._request_preview()
+
+    def _request_preview(self) -> None:
+        """Before a run, the strip shows the test digits with this σ's noise and what the model makes of them."""
+        if self.is_running() or self._trained is not None or self.model is None:
+            return
+        self.strip.clear()
+        self.preview_jobs.start(_preview, self.model, self.form.noise.value(),
+                                on_done=lambda r: self.strip.show_samples(*r), on_error=lambda e: None)  # fmt: skip
 
     def is_running(self) -> bool:
         return self.run.is_running()
@@ -110,11 +151,14 @@ class TrainingTab(QWidget):
             dialogs.show_error(self, "Invalid settings", str(exc), "Correct the value and press Start again.")
             return
         self.plot.reset(config.epochs)
+        self.preview_jobs.cancel()
+        self.strip.clear()
         self.progress.begin(config.epochs)
+        self._epochs = config.epochs
         self._latest = None
         arrays = self.arrays
         load = (lambda: arrays) if arrays is not None else mnist_loader(self.form.train_size.value())
-        self.run.start(copy_model(self.model), config, load)
+        self.run.start(copy_model(self.model), config, load, self.watchers)
         self._set_running(True)
 
     def stop(self) -> None:
@@ -164,6 +208,10 @@ class TrainingTab(QWidget):
     @Slot(dict)
     def _on_epoch(self, logs: dict) -> None:
         test = f", test {logs['val_loss']:.4f}" if "val_loss" in logs else ""
+        if not logs.get("complete", True):  # stopped part-way: not an epoch's point
+            share = f"{logs.get('progress', 0):.0%}"
+            self.message.emit(f"Stopped in epoch {int(logs['epoch']) + 1} at {share}: train {logs['loss']:.4f}{test}")
+            return
         if test:
             self.plot.add_epoch(logs["epoch"] + 1, logs["val_loss"])
             self.progress.loss_label.setText(f"test loss {logs['val_loss']:.4f}")
@@ -178,15 +226,28 @@ class TrainingTab(QWidget):
             self.progress.label.setText("Failed")
             dialogs.show_run_error(self, result.error)
             return
-        verdict = {"done": "Done", "stopped": "Stopped", "diverged": "Diverged (weights restored)"}[result.verdict]
-        last = result.last_epoch
-        if last is not None:
-            verdict += f" · {int(last['epoch']) + 1} epoch{'s' if last['epoch'] else ''}"
-            if "val_loss" in last:
-                verdict += f", test loss {last['val_loss']:.4f}"
-        self.progress.label.setText(verdict)
+        self.progress.label.setText(_verdict(result, self._epochs))
         if result.verdict == "diverged":
             self.plot.mark_diverged(self.plot.smooth.data()[0][-1] if self.plot.counts()[0] else 0.0)
             dialogs.show_run_error(self, result.error)
-        self.model = result.model
+        self.model = self._trained = result.model
         self.modelTrained.emit(result.model)
+
+
+def _verdict(result: RunResult, epochs: int) -> str:
+    """"Done · 10 epochs, test loss 0.0301", "Stopped at epoch 2.8 of 10 · test loss 0.0452", ..."""
+    last = result.last_epoch
+    if result.verdict == "diverged":
+        text = "Diverged (weights restored)"
+    elif last is None:
+        return "Stopped before the first epoch ended" if result.verdict == "stopped" else "Done"
+    elif result.verdict == "stopped":
+        done = last["epoch"] + last.get("progress", 1.0)
+        shown = f"{done:.1f}" if round(done, 1) % 1 else f"{done:.2f}"  # 3.02, not "3.0", for a stop just past 3
+        text = f"Stopped at epoch {shown} of {epochs}" if done % 1 else f"Stopped after epoch {done:.0f} of {epochs}"
+    else:
+        count = int(last["epoch"]) + 1
+        text = f"Done · {count} epoch{'s' if count > 1 else ''}"
+    if last is not None and "val_loss" in last:
+        text += f", test loss {last['val_loss']:.4f}"
+    return text

@@ -11,18 +11,18 @@ from __future__ import annotations
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
-from engine.baselines import baselines
+from engine.baselines import Baselines, noisy_input_mse, pca_mse
 from engine.callbacks import Callback
-from engine.dataset import Dataset
 from engine.images import as_unit_float
 from engine.noise import fixed_noisy
 from engine.training import TrainConfig, TrainingDiverged
+from gui.data_sets import mnist_split
 
 N_STRIP = 8
 """Fixed test digits shown noisy → reconstructed after every epoch."""
@@ -32,14 +32,18 @@ times an epoch, which is what stalls a window)."""
 
 DataLoader = Callable[[], tuple[np.ndarray, np.ndarray]]
 """Runs in the worker thread: (clean training images (n, 784), clean test images (m, 784)), uint8 or float."""
+Report = Callable[[str, object], None]
+Watcher = Callable[[Report], Callback]
+"""Makes an extra callback for a run, given ``report(topic, data)``, which sends plain data (copies, floats)
+to the GUI thread as ``TrainingRun.reported(topic, data)``: how views add what they watch (histograms, ...)."""
 
 
 def mnist_loader(train_size: int) -> DataLoader:
-    """The first ``train_size`` MNIST training images and all test images ($DENOISE_STUDIO_DATA or the cache)."""
+    """The first ``train_size`` MNIST training images and all test images ($DENOISE_STUDIO_DATA, else the
+    cache, downloading what it lacks); read once per app (``gui.data_sets``)."""
 
     def load() -> tuple[np.ndarray, np.ndarray]:
-        data = Dataset(train_size=None, test_size=None, progress=False)
-        return data.train_u8[:train_size], data.test_u8
+        return mnist_split("train", download=True)[0][:train_size], mnist_split("test", download=True)[0]
 
     return load
 
@@ -113,14 +117,20 @@ class QtBridge(Callback):
 
 
 class SampleStripCallback(Callback):
-    """At each epoch end, reconstructs a few fixed noisy test digits and sends a copy."""
+    """Reconstructs a few fixed noisy test digits at the start and after each epoch; sends copies."""
 
     def __init__(self, worker: TrainingWorker, noisy: np.ndarray) -> None:
         self.worker, self.noisy = worker, noisy  # (N_STRIP, 784)
 
-    def on_epoch_end(self, epoch, logs):
+    def _send(self, epoch: int) -> None:
         recon = self.trainer.model.predict(self.noisy)
         self.worker.samplesReady.emit({"epoch": epoch, "noisy": self.noisy.copy(), "recon": np.array(recon)})
+
+    def on_train_begin(self, logs):
+        self._send(int(logs.get("initial_epoch", 0)) - 1)  # the model as it starts
+
+    def on_epoch_end(self, epoch, logs):
+        self._send(epoch)
 
 
 class TrainingWorker(QObject):
@@ -130,19 +140,24 @@ class TrainingWorker(QObject):
     epochFinished = Signal(dict)
     samplesReady = Signal(dict)
     baselinesReady = Signal(object)  # engine.baselines.Baselines for the run's data, sigma and latent width
+    reported = Signal(str, object)  # (topic, data) from the watchers' callbacks
     paused = Signal()
     resumed = Signal()
     done = Signal(object)  # RunResult, the worker's last word
 
-    def __init__(self, model, config: TrainConfig, load_data: DataLoader, control: RunControl) -> None:
+    def __init__(
+        self, model, config: TrainConfig, load_data: DataLoader, control: RunControl, watchers: Sequence[Watcher] = ()
+    ) -> None:
         super().__init__()  # no parent: it is moved to a QThread
         self.model, self.config, self.load_data, self.control = model, config, load_data, control
+        self.watchers = list(watchers)
 
-    def _send_baselines(self, x_train: np.ndarray, x_val: np.ndarray) -> None:
+    def _send_pca_level(self, x_train: np.ndarray, x_val: np.ndarray, noisy_level: float) -> None:
         """Runs beside training (a first PCA fit takes seconds; training need not wait)."""
+        sigma, k = self.config.noise, self.model.latent_width
         try:
-            self.baselinesReady.emit(baselines(x_train, x_val, self.config.noise, self.model.latent_width))
-        except Exception:  # the dashed lines are optional; training goes on without them
+            self.baselinesReady.emit(Baselines(sigma, k, noisy_level, pca_mse(x_train, x_val, sigma, k)))
+        except Exception:  # the dashed line is optional; training goes on without it
             traceback.print_exc()
 
     @Slot()
@@ -152,13 +167,16 @@ class TrainingWorker(QObject):
         result = RunResult("failed", None)
         try:
             x_train, x_val = self.load_data()
-            if len(x_val):
+            if len(x_val):  # the noisy-input level at once (cheap), PCA's when its fit is ready
+                noisy_level = noisy_input_mse(x_val, self.config.noise)
+                self.baselinesReady.emit(Baselines(self.config.noise, self.model.latent_width, noisy_level, None))
                 helper = threading.Thread(
-                    target=self._send_baselines, args=(x_train, x_val), name="baselines", daemon=True
+                    target=self._send_pca_level, args=(x_train, x_val, noisy_level), name="baselines", daemon=True
                 )
                 helper.start()
             strip = SampleStripCallback(self, fixed_noisy(as_unit_float(x_val[:N_STRIP]), self.config.noise))
-            self.model.fit(x_train, x_val, config=self.config, callbacks=[bridge, strip])
+            extra = [watcher(self.reported.emit) for watcher in self.watchers]
+            self.model.fit(x_train, x_val, config=self.config, callbacks=[bridge, strip, *extra])
             result = RunResult("stopped" if self.control.stop else "done", self.model)
         except TrainingDiverged as exc:  # the engine restored the weights: the model is usable
             result = RunResult("diverged", self.model, exc)

@@ -6,6 +6,9 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QWidget
 
+from gui.hints import hint
+from gui.theme import COLORS, notifier, style_plot
+
 MAX_TILES = 64
 """Show at most this many units per mosaic (the first ones)."""
 
@@ -46,8 +49,20 @@ class WeightsView(pg.GraphicsLayoutWidget):
             self.boxes.append(box)
             label = self.addLabel(title, row=0, col=col)
             label.setAttr("size", "9pt")
-        self.setStatusTip("Weights seen as images: red = positive, blue = negative, each tile scaled on its own")
+        hint(
+            self,
+            "Weights seen as images: each first-layer unit's 784 input weights, and each last-layer unit's 784 output"
+            " weights, as 28×28 tiles; red = positive, blue = negative, each tile scaled on its own",
+        )
         self.setMinimumHeight(180)
+        self.labels = [self.getItem(0, col) for col in range(2)]
+        self.restyle()
+        notifier().changed.connect(self.restyle)
+
+    def restyle(self) -> None:
+        style_plot(self)
+        for label in self.labels:
+            label.setText(label.text, color=COLORS["text"])
 
     def set_model(self, model) -> None:
         """Filters: rows of layers[0].W (n_hidden, 784); columns of layers[-1].W (784, n_hidden)."""

@@ -110,7 +110,7 @@ def table(tiny) -> dict[str, str]:
 def cache(tmp_path, monkeypatch) -> Path:
     """An empty per-user cache; no data folder named; local addresses bypass any proxy."""
     folder = tmp_path / "cache" / "mnist"
-    monkeypatch.setattr(download, "cache_dir", lambda: folder)
+    monkeypatch.setattr(download, "cache_dir", lambda name="mnist": folder)
     monkeypatch.delenv(DATA_ENV, raising=False)
     monkeypatch.delenv(URL_ENV, raising=False)
     for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
@@ -262,7 +262,7 @@ def test_no_download_allowed_and_an_empty_cache(cache):
 def test_a_cache_folder_that_cannot_be_created(tmp_path, cache, server, table, monkeypatch):
     blocker = tmp_path / "blocker"
     blocker.write_text("a file where the cache folder should go")
-    monkeypatch.setattr(download, "cache_dir", lambda: blocker / "mnist")
+    monkeypatch.setattr(download, "cache_dir", lambda name="mnist": blocker / "mnist")
     with pytest.raises(DatasetFileError) as info:
         locate_mnist(base_url=server.url, progress=False, checksums=table)
     assert info.value.path == str(blocker / "mnist")
@@ -292,7 +292,7 @@ def test_sigterm_during_a_download_leaves_nothing_in_the_cache(cache, server, ta
         from pathlib import Path
         from engine import download
         folder = Path(sys.argv[1])
-        download.cache_dir = lambda: folder
+        download.cache_dir = lambda name="mnist": folder
         try:
             download.locate_mnist(base_url=sys.argv[2], progress=False, checksums=eval(sys.argv[3]))
         except KeyboardInterrupt:

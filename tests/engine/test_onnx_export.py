@@ -1,5 +1,5 @@
 """ONNX export: onnxruntime gives what ``predict`` gives (max abs difference <= 1e-5 on 100 noisy MNIST test images)
-for both shipped models and a deep network with every activation; the file records the model's name and training
+for every shipped model and a deep network with every activation; the file records the model's name and training
 settings; without ``onnx`` the CLI says what to install."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import pytest
 
 from engine.cli import main
 from engine.dataset import read_split
+from engine.model_paths import shipped_models
 from engine.nn import MLP, build_mlp
 from engine.onnx_export import INSTALL_HINT, OnnxUnavailable, export_onnx, is_onnx_export, onnx_available
 
@@ -37,11 +38,8 @@ def every_activation() -> MLP:
     return net
 
 
-MODELS = {
-    "mnist_denoising_autoencoder": lambda: MLP.from_file("mnist_denoising_autoencoder"),
-    "mnist_denoising_autoencoder_large": lambda: MLP.from_file("mnist_denoising_autoencoder_large"),
-    "every-activation": every_activation,
-}
+MODELS = {name: (lambda name=name: MLP.from_file(name)) for name in shipped_models()}
+MODELS["every-activation"] = every_activation
 
 
 def run_onnx(path, x: np.ndarray) -> np.ndarray:

@@ -17,13 +17,28 @@ def _theme(qapp):
 
 
 @pytest.fixture(autouse=True)
-def dialogs_shown(monkeypatch) -> list[str]:
-    """Every QMessageBox that would be shown: its text and informative text; answers Discard."""
+def _no_job_outlives_its_test(qapp):
+    """Background jobs (gui.jobs) end with their test: none may deliver into the next one, or run at exit."""
+    yield
+    from gui.jobs import wait_for_all_jobs
+
+    assert wait_for_all_jobs(30000), "a background job did not end"
+
+
+@pytest.fixture
+def dialog_answers() -> dict[str, QMessageBox.StandardButton]:
+    """Answers to questions by window title (e.g. {"Training is running": Yes}); others get Discard."""
+    return {}
+
+
+@pytest.fixture(autouse=True)
+def dialogs_shown(monkeypatch, dialog_answers) -> list[str]:
+    """Every QMessageBox that would be shown: its text and informative text; answers from ``dialog_answers``."""
     shown: list[str] = []
 
     def fake_exec(box):
         shown.append(f"{box.windowTitle()}\n{box.text()}\n{box.informativeText()}")
-        return int(QMessageBox.StandardButton.Discard.value)
+        return int(dialog_answers.get(box.windowTitle(), QMessageBox.StandardButton.Discard).value)
 
     monkeypatch.setattr(QMessageBox, "exec", fake_exec)
     monkeypatch.setattr(QMessageBox, "about", lambda *a: shown.append("about"))
@@ -53,7 +68,11 @@ def window(qtbot, small_model, settings):
     win = MainWindow(small_model, settings=settings)
     qtbot.addWidget(win)
     win.show()
-    return win
+    yield win
+    win.training_tab.run.wait_for_end()  # a failed test must not leave a training thread to crash the run
+    from gui.jobs import wait_for_all_jobs
+
+    wait_for_all_jobs(30000)  # before qtbot deletes the window
 
 
 @pytest.fixture

@@ -28,20 +28,30 @@ def test_status_bar_shows_name_parameters_and_mse(window, small_model):
     assert window.quit_action.shortcut().toString() == "Ctrl+Q"
 
 
-def test_open_through_the_menu(window, monkeypatch, tmp_path):
+def test_open_through_the_menu(qtbot, window, monkeypatch, tmp_path):
+    monkeypatch.setenv("DENOISE_STUDIO_DATA", str(tmp_path / "no-mnist-here"))  # the status falls back to the file
     other = build_mlp([784, 24, 784], ["relu", "sigmoid"], seed=3)
     other.metadata["metrics"] = {"test_mse@0.1": 0.0312}
+    other.metadata["training"] = {"noise": 0.1}
     path = tmp_path / "other.npz"
     other.save(path)
     patch_open(monkeypatch, path)
-    window.open_action.trigger()
+    with qtbot.waitSignal(window.openFinished, timeout=10000) as opened:
+        window.open_action.trigger()
+        assert window.model_name != "other"  # the file is read off the GUI thread: not swapped in yet
+    assert opened.args == [True]
+    with qtbot.waitSignal(window.denoise_tab.scoreChanged, timeout=10000,
+                          check_params_cb=lambda text: "…" not in text):  # fmt: skip
+        pass  # no MNIST here: the file's own score at the slider's σ
     assert window.model.n_params == other.n_params
     np.testing.assert_array_equal(window.model.params, other.params)
     assert window.model_name == "other"
-    assert "0.0312" in window.status_mse.text()
+    assert window.denoise_tab.noise_slider.value() == 10  # the slider starts at the model's training σ
+    assert "0.0312 at σ 0.10" in window.status_mse.text()
     assert window.recent_files()[0] == str(path.resolve())
     assert [a.text() for a in window.recent_menu.actions()] == ["other.npz"]
     assert window.denoise_tab.model.latent_width == 24  # every tab shows the new model
+    window.tabs.setCurrentWidget(window.architecture_tab)  # (a hidden tab catches up when shown)
     assert window.architecture_tab.table.rowCount() == 3
 
 
@@ -58,27 +68,32 @@ def test_save_as_then_save_through_the_menu(window, monkeypatch, tmp_path):
     assert MLP.from_file(path).params[0] == pytest.approx(0.5)
 
 
-def test_corrupt_file_shows_a_dialog_and_keeps_the_old_model(window, monkeypatch, tmp_path, dialogs_shown):
+def test_corrupt_file_shows_a_dialog_and_keeps_the_old_model(qtbot, window, monkeypatch, tmp_path, dialogs_shown):
     bad = tmp_path / "broken.npz"
     bad.write_bytes(b"this is not a zip archive at all")
     old = window.model
     patch_open(monkeypatch, bad)
-    window.open_action.trigger()
+    with qtbot.waitSignal(window.openFinished, timeout=10000) as opened:
+        window.open_action.trigger()
+    assert opened.args == [False]
     assert window.model is old
     assert len(dialogs_shown) == 1
     assert "broken.npz" in dialogs_shown[0] and "Open model" in dialogs_shown[0]
     assert window.recent_files() == []
 
 
-def test_wrong_shape_model_is_refused(window, monkeypatch, tmp_path, dialogs_shown):
+def test_wrong_shape_model_is_refused(qtbot, window, monkeypatch, tmp_path, dialogs_shown):
     path = tmp_path / "classifier.npz"
     build_mlp([784, 10], ["sigmoid"]).save(path)
     old = window.model
-    assert window.open_model(str(path)) is False
+    with qtbot.waitSignal(window.openFinished, timeout=10000) as opened:
+        window.open_model(str(path))
+    assert opened.args == [False]
     assert window.model is old and "784" in dialogs_shown[-1]
 
 
 def test_new_model_from_the_editor_goes_to_training(window):
+    window.tabs.setCurrentWidget(window.architecture_tab)
     editor = window.architecture_tab.editor
     editor.table.selectRow(0)
     editor.add_layer()  # a 32-unit layer before the 16-unit one
@@ -91,6 +106,7 @@ def test_new_model_from_the_editor_goes_to_training(window):
 
 
 def test_editor_keeps_784_in_and_out(window):
+    window.tabs.setCurrentWidget(window.architecture_tab)
     editor = window.architecture_tab.editor
     for _ in range(3):
         editor.remove_layer()
@@ -158,25 +174,69 @@ def test_export_image_writes_a_png_of_the_current_tab(window, monkeypatch, tmp_p
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_every_control_has_a_status_tip(window):
-    from PySide6.QtWidgets import QAbstractButton, QAbstractSlider, QAbstractSpinBox, QComboBox
+def test_every_control_view_and_menu_action_has_a_hint(qtbot, window):
+    """Each visible control on every tab has its own tooltip (and the same status-bar tip); each plot and view
+    has one, its own or its panel's; every menu action has one, and menus show them."""
+    import pyqtgraph as pg
+    from PySide6.QtWidgets import (
+        QAbstractButton,
+        QAbstractItemView,
+        QAbstractSlider,
+        QAbstractSpinBox,
+        QComboBox,
+        QGraphicsView,
+        QLineEdit,
+        QScrollBar,
+        QTabBar,
+        QWidget,
+    )
 
-    kinds = (QAbstractButton, QAbstractSlider, QAbstractSpinBox, QComboBox)
+    controls = (QAbstractButton, QAbstractSlider, QAbstractSpinBox, QComboBox, QLineEdit)
+    views = (QGraphicsView, pg.GraphicsView)
     missing, checked = [], 0
     for index in range(window.tabs.count()):
         window.tabs.setCurrentIndex(index)
-        for kind in kinds:
-            for w in window.tabs.currentWidget().findChildren(kind):
-                if type(w).__name__ in ("QScrollBar", "QAbstractButton") or not w.isVisibleTo(window):  # Qt internals
+        tab = window.tabs.currentWidget()
+        inner_bars = tab.findChildren(QTabBar)
+        pages = [(bar, i) for bar in inner_bars for i in range(bar.count())] or [(None, 0)]
+        for bar, i in pages:  # every page of inner tab widgets too
+            if bar is not None:
+                bar.setCurrentIndex(i)
+                assert bar.tabToolTip(i), f"panel {bar.tabText(i)!r} has no tooltip"
+            for w in tab.findChildren(QWidget):
+                if not isinstance(w, controls + views) or not w.isVisibleTo(window) or isinstance(w, QScrollBar):
                     continue
+                if isinstance(w.parent(), (QTabBar, QAbstractSpinBox, QComboBox, QAbstractItemView)):
+                    continue  # Qt's own parts: tab-bar arrows, a spin box's line edit, a table's corner button
                 checked += 1
-                if not w.statusTip():
-                    missing.append(f"{type(w).__name__} {getattr(w, 'text', lambda: '')()}")
-    assert checked > 25
-    assert missing == []
+                own = w.toolTip()
+                inherited = any(a.toolTip() for a in _ancestors(w, tab))
+                if isinstance(w, controls) and not (own and w.statusTip() == own):
+                    missing.append(f"{type(w).__name__} {getattr(w, 'text', lambda: '')()!r} on tab {index}")
+                elif isinstance(w, views) and not (own or inherited):
+                    missing.append(f"{type(w).__name__} on tab {index}")
+    assert checked > 40
+    assert sorted(set(missing)) == []
+    menus = [a.menu() for a in window.menuBar().actions()]
+    while menus:
+        menu = menus.pop()
+        assert menu.toolTipsVisible(), menu.title()
+        for action in menu.actions():
+            if action.menu() is not None:
+                menus.append(action.menu())
+            elif not action.isSeparator():
+                assert action.statusTip() and action.toolTip() == action.statusTip(), action.text()
+    assert window.tabs.tabToolTip(0) and window.tabs.tabToolTip(2)
 
 
-def test_shipped_models_menu_opens_one(window):
+def _ancestors(widget, stop):
+    parent = widget.parentWidget()
+    while parent is not None and parent is not stop.parentWidget():
+        yield parent
+        parent = parent.parentWidget()
+
+
+def test_shipped_models_menu_opens_one(qtbot, window):
     from engine.model_paths import shipped_models
 
     names = shipped_models()
@@ -184,6 +244,43 @@ def test_shipped_models_menu_opens_one(window):
         pytest.skip("no model shipped in models/")
     actions = window.shipped_menu.actions()
     assert [a.text() for a in actions] == names
-    actions[0].trigger()
+    with qtbot.waitSignal(window.openFinished, timeout=10000):
+        actions[0].trigger()
     assert window.model_name == names[0]
     assert window.recent_files() == []  # shipped models are not "recent files"
+
+
+def test_view_theme_switches_live_and_is_remembered(qtbot, window, settings):
+    from gui.theme import COLORS, THEMES
+
+    plot = window.training_tab.plot
+    light = next(a for a in window.theme_actions.actions() if a.data() == "light")
+    light.trigger()
+    assert COLORS["base"] == THEMES["light"]["base"]
+    assert plot.backgroundBrush().color().name() == THEMES["light"]["base"]  # plots follow
+    assert window.palette().window().color().name() == THEMES["light"]["window"]
+    assert settings.value("theme") == "light" and light.isChecked()
+    again = MainWindow(build_mlp([784, 4, 784], ["relu", "sigmoid"]), settings=settings)
+    qtbot.addWidget(again)
+    assert next(a for a in again.theme_actions.actions() if a.isChecked()).data() == "light"
+    window.set_theme("dark")
+    assert plot.backgroundBrush().color().name() == THEMES["dark"]["base"]
+
+
+def test_help_guide_and_about_say_what_the_app_is_and_runs_on(window, tiny_mnist, dialogs_shown, monkeypatch):
+    import numpy
+    from PySide6.QtCore import qVersion
+    from PySide6.QtWidgets import QMessageBox
+
+    guide = next(a for a in window.menuBar().actions()[-1].menu().actions() if a.text() == "&Guide")
+    guide.trigger()
+    from gui.guide import GuideDialog
+
+    (dialog,) = [w for w in window.findChildren(GuideDialog) if w.isVisible()]
+    text = dialog.text.toPlainText()
+    for words in ("autoencoder", "Training", "Robustness", "noisy input can win", "PCA"):
+        assert words in text
+    shown = []
+    monkeypatch.setattr(QMessageBox, "about", lambda parent, title, html: shown.append(html))
+    window.about()
+    assert qVersion() in shown[0] and numpy.__version__ in shown[0] and str(tiny_mnist) in shown[0]

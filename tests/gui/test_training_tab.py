@@ -7,6 +7,7 @@ import os
 
 import numpy as np
 import pytest
+from PySide6.QtWidgets import QMessageBox
 
 from engine.nn import build_mlp
 
@@ -57,7 +58,9 @@ def test_tiny_run_plots_every_batch_and_epoch_and_hands_back_the_model(qtbot, wi
     assert all(view.image().any() for view in tab.strip.recon)
     assert tab.plot.identity_line.isVisible() and tab.plot.pca_line.isVisible()
     assert tab.start_button.isEnabled() and not tab.stop_button.isEnabled()
-    assert "last epoch" in window.status_mse.text()
+    with qtbot.waitSignal(window.denoise_tab.scoreChanged, timeout=TIMEOUT, check_params_cb=lambda t: "…" not in t):
+        pass  # the new model's score at the slider's σ, on the test set, computed off the GUI thread
+    assert window.status_mse.text().startswith("test MSE 0.") and "at σ 0.10" in window.status_mse.text()
 
 
 def test_pause_then_resume_continues(qtbot, tab):
@@ -118,7 +121,8 @@ def test_divergence_shows_a_dialog_and_marks_the_curve(qtbot, window, tab, dialo
     assert tab.progress.label.text().startswith("Diverged")
 
 
-def test_closing_mid_training_stops_the_run_then_closes(qtbot, window, tab, dialogs_shown):
+def test_closing_mid_training_stops_the_run_then_closes(qtbot, window, tab, dialogs_shown, dialog_answers):
+    dialog_answers["Training is running"] = QMessageBox.StandardButton.Yes  # "Stop and quit"
     tab.form.epochs.setValue(500)
     with qtbot.waitSignal(tab.runningChanged, timeout=TIMEOUT):
         tab.start_button.click()
@@ -129,7 +133,8 @@ def test_closing_mid_training_stops_the_run_then_closes(qtbot, window, tab, dial
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=TIMEOUT)
     assert not tab.is_running()
     assert window.model is trained.args[0]  # the run's weights were handed back before closing
-    assert any("Unsaved model" in text for text in dialogs_shown)  # then the unsaved-model question
+    assert "stop it and quit?" in dialogs_shown[0]  # asked first
+    assert "before closing?" in dialogs_shown[-1]  # then the unsaved-model question, naming the action
 
 
 def live_objects() -> dict[str, int]:
@@ -137,9 +142,12 @@ def live_objects() -> dict[str, int]:
     from PySide6.QtCore import QCoreApplication, QEvent
 
     from engine.nn import MLP
+    from gui.jobs import wait_for_all_jobs
     from gui.training_run import TrainingRun
     from gui.training_worker import TrainingWorker
 
+    assert wait_for_all_jobs(30000)  # a replaced job holds the model it was given until it returns
+    QCoreApplication.processEvents()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)  # run pending deleteLater()
     gc.collect()
     objects = gc.get_objects()
@@ -185,3 +193,121 @@ def test_trained_copy_drops_the_old_scores(window):
     twin.params[:] = 0
     assert model.params.any()  # its own parameter vector
     np.testing.assert_array_equal(twin.layers[0].W, 0)  # layers still view the flat vector
+
+
+def test_a_model_change_clears_the_last_runs_curve_lines_strip_and_header(qtbot, window, tab):
+    tab.form.epochs.setValue(2)
+    run_to_end(qtbot, tab)
+    assert tab.plot.counts() == (8, 2) and tab.plot.identity_line.isVisible()  # the handed-back model keeps them
+    assert tab.progress.label.text().startswith("Done")
+    window.tabs.setCurrentWidget(window.architecture_tab)
+    window.architecture_tab.editor.new_button.click()  # Architecture ▸ New model
+    assert tab.model is window.model
+    assert tab.plot.counts() == (0, 0)
+    assert not tab.plot.identity_line.isVisible() and not tab.plot.pca_line.isVisible()
+    assert tab.progress.label.text() == "Ready" and tab.progress.bar.value() == 0
+    assert tab.plot.hint.isVisibleTo(tab) and "Press Start" in tab.plot.hint.text()
+
+
+def test_the_noisy_input_line_and_the_strip_come_before_the_first_epoch_ends(qtbot, tab, tiny_arrays):
+    from engine.baselines import noisy_input_mse
+
+    tab.form.epochs.setValue(500)
+    with qtbot.waitSignals([tab.run.baselinesReady, tab.run.samplesReady, tab.run.paused], timeout=TIMEOUT):
+        tab.start_button.click()
+        tab.pause_button.click()  # held at the first batch of epoch 1
+    assert tab.plot.counts()[1] == 0  # no epoch has ended
+    assert tab.plot.identity_line.isVisible()
+    assert tab.plot.identity_line._true == pytest.approx(noisy_input_mse(tiny_arrays[1], tab.form.noise.value()))
+    assert all(view.image().any() for view in tab.strip.noisy + tab.strip.recon)  # the model as it starts
+    with qtbot.waitSignal(tab.run.finished, timeout=TIMEOUT):
+        tab.stop_button.click()
+
+
+def test_a_run_stopped_part_way_says_so_and_plots_no_test_point_for_the_cut_epoch(qtbot, tab):
+    tab.form.epochs.setValue(10)
+    start_paused(qtbot, tab)  # held after the first of 4 batches
+    with qtbot.waitSignal(tab.run.finished, timeout=TIMEOUT):
+        tab.stop_button.click()
+    assert tab.progress.label.text().startswith("Stopped at epoch 0.2 of 10")
+    assert tab.plot.counts() == (1, 0)
+
+
+def test_closing_while_training_asks_and_cancel_leaves_the_run_untouched(qtbot, window, tab, dialogs_shown):
+    tab.form.epochs.setValue(500)
+    with qtbot.waitSignal(tab.run.batches, timeout=TIMEOUT):
+        tab.start_button.click()
+    window.close()  # the question is answered "Cancel"
+    assert "Training is running — stop it and quit?" in dialogs_shown[-1]
+    assert window.isVisible() and tab.is_running() and tab.stop_button.isEnabled()
+    with qtbot.waitSignal(tab.run.batches, timeout=TIMEOUT):
+        pass  # still training
+    with qtbot.waitSignal(tab.run.finished, timeout=TIMEOUT):
+        tab.stop_button.click()
+
+
+def test_opening_a_model_while_training_asks_then_stops_and_opens_it(
+    qtbot, window, tab, tmp_path, dialogs_shown, dialog_answers
+):
+    dialog_answers["Training is running"] = QMessageBox.StandardButton.Yes
+    path = tmp_path / "other.npz"
+    build_mlp([784, 24, 784], ["relu", "sigmoid"], seed=3).save(path)
+    tab.form.epochs.setValue(500)
+    with qtbot.waitSignal(tab.run.batches, timeout=TIMEOUT):
+        tab.start_button.click()
+    with qtbot.waitSignal(window.openFinished, timeout=TIMEOUT) as opened:
+        window.open_model(str(path))
+    assert opened.args == [True] and window.model_name == "other" and not tab.is_running()
+    assert "stop it and open other?" in dialogs_shown[0]
+    assert "before switching models?" in dialogs_shown[1]  # the trained copy was unsaved
+
+
+def test_a_run_that_ends_while_the_question_is_open_still_lets_the_window_close(qtbot, window, tab, monkeypatch):
+    tab.form.epochs.setValue(2)
+
+    def answer_after_the_run_ended(parent, doing):
+        with qtbot.waitSignal(tab.run.finished, timeout=TIMEOUT):
+            pass  # the user reads the question while the last epoch finishes
+        return True  # "Stop and quit"
+
+    monkeypatch.setattr("gui.dialogs.ask_stop_training", answer_after_the_run_ended)
+    with qtbot.waitSignal(tab.run.started, timeout=TIMEOUT):
+        tab.start_button.click()
+    window.close()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=TIMEOUT)
+
+
+def test_a_watcher_reports_from_the_training_thread(qtbot, tab):
+    from engine.callbacks import Callback
+
+    class EpochCounter(Callback):
+        def __init__(self, report):
+            self.report = report
+
+        def on_epoch_end(self, epoch, logs):
+            self.report("epochs", {"epoch": epoch, "n_params": int(self.trainer.model.n_params)})
+
+    tab.watchers.append(EpochCounter)
+    tab.form.epochs.setValue(2)
+    reports = []
+    tab.run.reported.connect(lambda topic, data: reports.append((topic, data)))
+    run_to_end(qtbot, tab)
+    assert reports == [("epochs", {"epoch": 0, "n_params": tab.model.n_params}),
+                       ("epochs", {"epoch": 1, "n_params": tab.model.n_params})]  # fmt: skip
+
+
+def test_before_any_run_the_strip_shows_the_test_digits_and_the_models_reconstructions(qtbot, window, tab, tiny_mnist):
+    from engine.images import as_unit_float
+    from engine.noise import fixed_noisy
+
+    with qtbot.waitSignal(tab.preview_jobs.busyChanged, timeout=TIMEOUT, check_params_cb=lambda busy: not busy):
+        window.set_model(build_mlp([784, 12, 784], ["relu", "sigmoid"], seed=2), name="fresh")
+    noisy = fixed_noisy(as_unit_float(read_test_images(tiny_mnist)[:8]), tab.form.noise.value())
+    np.testing.assert_allclose(tab.strip.noisy[0].image(), noisy[0].reshape(28, 28))
+    np.testing.assert_allclose(tab.strip.recon[3].image(), window.model.predict(noisy[3]).reshape(28, 28), rtol=1e-6)
+
+
+def read_test_images(folder):
+    from engine.idx import read_idx
+
+    return read_idx(folder / "t10k-images-idx3-ubyte.gz").reshape(-1, 784)

@@ -1,0 +1,165 @@
+"""Test MSE against noise σ for the current model, the noisy input and PCA, computed off the GUI thread.
+
+The slider's σ is marked; the sentence under the plot names where the curves cross (engine maths).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
+
+from engine.model_paths import shipped_models
+from engine.nn import MLP
+from engine.robustness import RobustnessCurve, describe, robustness_curve
+from gui.data_sets import mnist_split
+from gui.hints import hint
+from gui.jobs import JobRunner
+from gui.theme import COLORS, notifier, style_plot
+
+NO_SECOND = "(no second model)"
+
+
+def _compute(model, second_name: str | None, state) -> tuple[RobustnessCurve, str | None]:
+    """Runs on a pool thread: the curve on all test images (PCA on all training images)."""
+    second = MLP.from_file(second_name) if second_name else None
+    train, test = mnist_split("train")[0], mnist_split("test")[0]
+    curve = robustness_curve(model, train, test, second=second, cancelled=state.cancelled, progress=state.progress)
+    return curve, second_name
+
+
+class RobustnessPanel(QWidget):
+    """``set_model(model)`` recomputes when the panel is shown; ``set_sigma`` moves the marker."""
+
+    curveReady = Signal(object)  # RobustnessCurve
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = None
+        self.curve: RobustnessCurve | None = None
+        self._stale = True
+        self.jobs = JobRunner(self)
+        self.plot = pg.PlotWidget()
+        self.plot.setLabel("bottom", "noise σ")
+        self.plot.setLabel("left", "test MSE (10,000 images)")
+        self.plot.showGrid(x=True, y=True, alpha=0.15)
+        self.plot.getAxis("left").enableAutoSIPrefix(False)
+        self.legend = self.plot.addLegend(offset=(10, 10))
+        self.model_item = self.plot.plot(symbol="o", symbolSize=5, name="this model")
+        self.noisy_item = self.plot.plot(name="noisy input")
+        self.pca_item = self.plot.plot(name="PCA")
+        self.second_item = self.plot.plot()  # in the legend when shown
+        self.sigma_line = pg.InfiniteLine(angle=90, label="slider σ", labelOpts={"position": 0.06})
+        self.plot.addItem(self.sigma_line, ignoreBounds=True)
+        self.restyle()
+        notifier().changed.connect(self.restyle)
+        hint(
+            self.plot,
+            "The test error at each noise σ (all 10,000 test images). Where the blue curve is below a dashed one the "
+            "model beats doing nothing (the noisy input) or PCA with as many components",
+        )
+        self.second_box = QComboBox()
+        hint(self.second_box, "Draw a second shipped model's curve in green, to compare the two")
+        self.second_box.currentIndexChanged.connect(self._request)
+        self.verdict = QLabel("")
+        self.verdict.setWordWrap(True)
+        hint(self.verdict, "Where the curves cross, read from the curves themselves")
+        self.busy = QProgressBar()
+        self.busy.setRange(0, 100)
+        self.busy.setTextVisible(True)
+        self.busy.setFormat("computing the curve… %p%")
+        self.busy.setVisible(False)
+        self.jobs.progressed.connect(lambda f: self.busy.setValue(int(f * 100)))
+        self.jobs.busyChanged.connect(self.busy.setVisible)
+        head = QHBoxLayout()
+        head.addWidget(QLabel("Compare with"))
+        head.addWidget(self.second_box, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(head)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.busy)
+        layout.addWidget(self.verdict)
+
+    def restyle(self) -> None:
+        """Pens and backgrounds in the active theme's colours."""
+        style_plot(self.plot)
+        dash = Qt.PenStyle.DashLine
+        self.model_item.setPen(pg.mkPen(COLORS["accent"], width=2))
+        self.model_item.setSymbolBrush(COLORS["accent"])
+        self.noisy_item.setPen(pg.mkPen(COLORS["noisy"], width=1.5, style=dash))
+        self.pca_item.setPen(pg.mkPen(COLORS["pca"], width=1.5, style=dash))
+        self.second_item.setPen(pg.mkPen(COLORS["decoder"], width=2))
+        self.sigma_line.setPen(pg.mkPen(COLORS["latent"], width=1.5))
+        self.sigma_line.label.setColor(COLORS["latent"])
+
+    def set_model(self, model) -> None:
+        self.model, self.curve, self._stale = model, None, True
+        current = Path(model.path).stem if getattr(model, "path", None) else None
+        self.second_box.blockSignals(True)
+        chosen = self.second_box.currentText()
+        self.second_box.clear()
+        self.second_box.addItem(NO_SECOND)
+        self.second_box.addItems([name for name in shipped_models() if name != current])  # not itself
+        self.second_box.setCurrentText(chosen if chosen != current else NO_SECOND)
+        self.second_box.blockSignals(False)
+        for item in (self.model_item, self.noisy_item, self.pca_item, self.second_item):
+            item.setData([], [])
+        self.verdict.setText("")
+        if self.isVisible():
+            self._request()
+        else:
+            self.jobs.cancel()
+
+    def set_sigma(self, sigma: float) -> None:
+        self.sigma_line.setValue(sigma)
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        if self._stale:
+            self._request()
+
+    def _request(self) -> None:
+        if self.model is None:
+            return
+        self._stale = False
+        self.busy.setValue(0)
+        name = self.second_box.currentText()
+        self.verdict.setText("Scoring the model on all 10,000 test images at 21 noise levels…")
+        self.jobs.start(_compute, self.model, None if name == NO_SECOND else name, on_done=self._show,
+                        on_error=self._failed)  # fmt: skip
+
+    def _show(self, result: tuple[RobustnessCurve, str | None]) -> None:
+        curve, second_name = result
+        self.curve = curve
+        s = curve.sigmas
+        self.model_item.setData(s, curve.model)
+        self.noisy_item.setData(s, curve.noisy_input)
+        self.pca_item.setData(s, curve.pca if curve.pca is not None else [])
+        self.second_item.setData(s, curve.second if curve.second is not None else [])
+        self._label_legend(f"PCA-{curve.components}", second_name)
+        self.plot.setYRange(0, float(np.max([curve.model.max(), min(curve.noisy_input.max(), 2 * curve.model.max())])))
+        self.plot.setXRange(float(s[0]), float(s[-1]), padding=0.02)
+        text = describe(curve, "This model")
+        if second_name:
+            text += " " + describe(
+                RobustnessCurve(s, curve.second, curve.noisy_input, curve.pca, curve.components), second_name
+            )
+        self.verdict.setText(text)
+        self.curveReady.emit(curve)
+
+    def _label_legend(self, pca_name: str, second_name: str | None) -> None:
+        """Name the PCA line by its components; list the second model only when there is one."""
+        if any(sample.item is self.second_item for sample, _ in self.legend.items):
+            self.legend.removeItem(self.second_item)
+        if second_name:
+            self.legend.addItem(self.second_item, second_name)
+        for sample, label in self.legend.items:
+            if sample.item is self.pca_item:
+                label.setText(pca_name)
+
+    def _failed(self, error: BaseException) -> None:
+        self._stale = True
+        self.verdict.setText(f"No curve: {error}")
