@@ -86,7 +86,7 @@ class MainWindow(QMainWindow):
         self._after_run = None
         self._guide: GuideDialog | None = None  # what to do once the running training has stopped (quit, open a model)
         self.setWindowTitle(APP_NAME)
-        self.setMinimumSize(960, 640)
+        self.setMinimumSize(1024, 700)  # every tab fits here without overlap; it cannot shrink below
         self.resize(1280, 800)
 
         self.tabs = QTabWidget()
