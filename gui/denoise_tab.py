@@ -149,7 +149,9 @@ class DenoiseTab(QWidget):
             "Brush thickness, 8–40 canvas pixels (the canvas is 10× the network's 28×28). About 20 looks like MNIST's"
             " pen",
         )
-        self.brush.valueChanged.connect(lambda v: setattr(self.canvas, "pen_width", float(v)))
+        self.brush_label = QLabel(f"{self.brush.value()} px")
+        self.brush_label.setMinimumWidth(44)
+        self.brush.valueChanged.connect(self._on_brush)
         self.source_label = QLabel("Draw a digit")
         self.source_label.setObjectName("caption")
         self.input_view = PixelImage(min_size=84)
@@ -162,7 +164,7 @@ class DenoiseTab(QWidget):
         draw_box = QGroupBox("Draw")
         left = QVBoxLayout(draw_box)
         left.addWidget(self.canvas, 0, Qt.AlignmentFlag.AlignHCenter)
-        left.addLayout(_row(QLabel("Brush"), (self.brush, 1)))
+        left.addLayout(_row(QLabel("Brush"), (self.brush, 1), self.brush_label))
         left.addLayout(_row(self.clear_button, self.undo_button))
         left.addLayout(_row(prev_button, (self.random_button, 1), next_button))
         left.addWidget(self.source_label)
@@ -272,6 +274,10 @@ class DenoiseTab(QWidget):
             self.source_label.setText("Your drawing")
         if not self._refresh_timer.isActive():
             self._refresh_timer.start()
+
+    def _on_brush(self, width: int) -> None:
+        self.canvas.pen_width = float(width)
+        self.brush_label.setText(f"{width} px")
 
     def _on_sigma(self, value: int) -> None:
         self.sigma = value / 100

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings, QTimer, Signal
+from PySide6.QtCore import QByteArray, QSettings, QStandardPaths, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
@@ -17,9 +17,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.model_format import ModelFileError
-from engine.model_paths import is_shipped, shipped_models
+from engine.model_format import ModelFileError, read_header
+from engine.model_paths import is_shipped, resolve_model_path, shipped_models
 from engine.nn import MLP, build_mlp
+from engine.noise import LEVEL_NAMES, training_noise
 from engine.onnx_export import INSTALL_HINT, export_onnx, onnx_available
 from gui import dialogs
 from gui.architecture_tab import ArchitectureTab
@@ -47,6 +48,27 @@ def load_start_model() -> tuple[MLP, str | None]:
         )
 
 
+def _shipped_summary(name: str) -> str:
+    """"σ 0.1 · test MSE 0.0298" from a shipped model's header (how it was trained and how well it does)."""
+    try:
+        metadata = read_header(resolve_model_path(name)).get("metadata", {})
+    except ModelFileError:
+        return "cannot be read"
+    setting = training_noise(metadata)
+    parts = [f"trained at {setting.describe()}"] if setting is not None else []
+    level = LEVEL_NAMES[setting.kind] if setting is not None else "σ"
+    metrics = metadata.get("metrics") if isinstance(metadata.get("metrics"), dict) else {}
+    for key, value in metrics.items():
+        if key.startswith("test_mse@") and isinstance(value, (int, float)):
+            parts.append(f"test MSE {value:.4f} at {level} {key.partition('@')[2]}")
+            break
+    return " · ".join(parts) or "no training record"
+
+
+def _middle_elided(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width // 2 - 1] + "…" + text[-(width - width // 2):]
+
+
 def _load_model(path: str, state) -> MLP:
     """Runs on a pool thread: reading a wide model file can take seconds."""
     return MLP.from_file(path)
@@ -66,7 +88,7 @@ class MainWindow(QMainWindow):
         self._after_run = None
         self._guide: GuideDialog | None = None  # what to do once the running training has stopped (quit, open a model)
         self.setWindowTitle(APP_NAME)
-        self.setMinimumSize(960, 640)
+        self.setMinimumSize(1024, 700)  # every tab fits here without overlap; it cannot shrink below
         self.resize(1280, 800)
 
         self.tabs = QTabWidget()
@@ -133,9 +155,10 @@ class MainWindow(QMainWindow):
         self.recent_menu = menu.addMenu("&Recent models")
         self.shipped_menu = menu.addMenu("Shipped &models")
         for name in shipped_models():
-            action = self.shipped_menu.addAction(name)
-            hint(action, f"Open the model {name} that comes with Denoise Studio")
+            action = self.shipped_menu.addAction(f"{name}  —  {_shipped_summary(name)}")
+            hint(action, f"Open {name}, a model that comes with Denoise Studio ({_shipped_summary(name)})")
             action.setData(name)
+            action.setCheckable(True)  # the current model is checked
             action.triggered.connect(self._open_recent)
         self.shipped_menu.setEnabled(bool(self.shipped_menu.actions()))
         self.export_action = self._action(
@@ -187,7 +210,7 @@ class MainWindow(QMainWindow):
         self.recent_menu.clear()
         paths = self.recent_files()
         for path in paths:
-            action = self.recent_menu.addAction(Path(path).name)
+            action = self.recent_menu.addAction(_middle_elided(path, 90))
             hint(action, f"Open {path}")
             action.setData(path)
             action.triggered.connect(self._open_recent)
@@ -196,7 +219,15 @@ class MainWindow(QMainWindow):
     def _open_recent(self) -> None:
         action = self.sender()
         if isinstance(action, QAction):
+            self._mark_shipped()  # a click toggles the check; the open decides what is current
             self.open_model(action.data())
+
+    def _mark_shipped(self) -> None:
+        """Check the shipped model that is loaded (none for any other model)."""
+        path = self.model.path if self.model is not None else None
+        current = path if path and is_shipped(path) else None
+        for action in self.shipped_menu.actions():
+            action.setChecked(current is not None and Path(current).stem == action.data())
 
     def recent_files(self) -> list[str]:
         value = self.settings.value("recent", [])
@@ -221,6 +252,7 @@ class MainWindow(QMainWindow):
         self.training_tab.set_model(model)
         self.denoise_tab.set_model(model)
         self.update_status()
+        self._mark_shipped()
 
     def update_status(self) -> None:
         model = self.model
@@ -265,10 +297,22 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(text, 8000)
 
     # ----- files -----------------------------------------------------------------------------
+    def _folder(self, purpose: str) -> str:
+        """The folder a file dialog for ``purpose`` ("open", "save", "export") starts in: the last one used for it,
+        else the user's documents folder — never the installed package's own models."""
+        last = self.settings.value(f"folders/{purpose}", "")
+        if last and Path(str(last)).is_dir() and not is_shipped(Path(str(last)) / "x"):
+            return str(last)
+        documents = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+        return documents if documents and Path(documents).is_dir() else str(Path.home())
+
+    def _remember_folder(self, purpose: str, path: str) -> None:
+        self.settings.setValue(f"folders/{purpose}", str(Path(path).parent))
+
     def open_dialog(self) -> None:
-        start = str(Path(self.model.path).parent) if self.model and self.model.path else ""
-        path, _ = QFileDialog.getOpenFileName(self, "Open model", start, MODEL_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Open model", self._folder("open"), MODEL_FILTER)
         if path:
+            self._remember_folder("open", path)
             self.open_model(path)
 
     def open_model(self, path: str) -> None:
@@ -320,7 +364,7 @@ class MainWindow(QMainWindow):
         return self._save_to(path)
 
     def save_as(self) -> bool:
-        suggestion = self.model.path or f"{self.model_name}.npz"
+        suggestion = str(Path(self._folder("save")) / f"{self.model_name}.npz")
         path, _ = QFileDialog.getSaveFileName(self, "Save model as", suggestion, MODEL_FILTER)
         if not path:
             return False
@@ -329,6 +373,14 @@ class MainWindow(QMainWindow):
         return self._save_to(path)
 
     def _save_to(self, path: str) -> bool:
+        if is_shipped(path):
+            dialogs.show_error(
+                self,
+                "Cannot save model",
+                f"{Path(path).name} is a model that comes with Denoise Studio; the app never writes over it.",
+                "Choose another name or folder (Save model as…). The model is still in memory.",
+            )
+            return False
         try:
             self.model.save(path)
         except (OSError, ValueError, TypeError) as exc:
@@ -340,15 +392,18 @@ class MainWindow(QMainWindow):
         self.dirty = False
         self.update_status()
         self._add_recent(path)
+        self._remember_folder("save", path)
         self._flash(f"Saved {path}")
         return True
 
     def export_image(self) -> None:
         tab = self.tabs.currentWidget()
         name = self.tabs.tabText(self.tabs.currentIndex()).lower()
-        path, _ = QFileDialog.getSaveFileName(self, "Export image", f"{name}.png", "PNG images (*.png)")
+        suggestion = str(Path(self._folder("export")) / f"{name}.png")
+        path, _ = QFileDialog.getSaveFileName(self, "Export image", suggestion, "PNG images (*.png)")
         if not path:
             return
+        self._remember_folder("export", path)
         if not tab.grab().save(path, "PNG"):
             dialogs.show_error(self, "Cannot export image", f"Writing {path} failed.", "Choose another folder.")
             return
@@ -356,11 +411,13 @@ class MainWindow(QMainWindow):
 
     def export_onnx(self) -> None:
         """File ▸ Export ▸ ONNX…: the current model as an ``.onnx`` file for other tools."""
-        path, _ = QFileDialog.getSaveFileName(self, "Export ONNX", f"{self.model_name}.onnx", "ONNX models (*.onnx)")
+        suggestion = str(Path(self._folder("export")) / f"{self.model_name}.onnx")
+        path, _ = QFileDialog.getSaveFileName(self, "Export ONNX", suggestion, "ONNX models (*.onnx)")
         if not path:
             return
         if not path.endswith(".onnx"):
             path += ".onnx"
+        self._remember_folder("export", path)
         try:
             export_onnx(self.model, path, name=self.model_name)
         except (OSError, ValueError, ImportError) as exc:
