@@ -106,6 +106,6 @@ def test_the_installed_wheel_works_outside_the_checkout(wheel, tmp_path):
         "from gui.main_window import MainWindow\n"
         "app = make_app([])\n"
         "window = MainWindow(settings=QSettings('settings.ini', QSettings.Format.IniFormat))\n"
-        "print(window.model_name, window.model.n_params, [a.text() for a in window.shipped_menu.actions()])\n"
+        "print(window.model_name, window.model.n_params, [a.data() for a in window.shipped_menu.actions()])\n"
     )
     assert _run(python, "-c", app, cwd=elsewhere, env=env).strip() == f"{DEFAULT} 16474 {SHIPPED!r}"
