@@ -17,7 +17,7 @@ TEMP_SUFFIX = ".tmp"
 STALE_TEMP_SECONDS = 3600
 """Temp files of a path older than this were left by a killed save (a live save takes seconds)."""
 _NAME_IN_TEMP = 200
-"""Characters of the file name kept in its temp file's name (``.NAME.PID.XXXXXXXX.tmp`` must fit in 255)."""
+"""Bytes of the file name kept in its temp file's name (``.NAME.PID.XXXXXXXX.tmp`` must fit in 255 bytes)."""
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) -> None:
@@ -90,15 +90,20 @@ def naming(exc: OSError, path: str | os.PathLike) -> OSError:
     return error
 
 
+def _temp_base(path: Path) -> str:
+    """``.NAME.``, the name cut to ``_NAME_IN_TEMP`` bytes (a long name's temp file must fit too)."""
+    return f".{os.fsdecode(os.fsencode(path.name)[:_NAME_IN_TEMP])}."
+
+
 def _temp_prefix(path: Path) -> str:
-    return f".{path.name[:_NAME_IN_TEMP]}.{os.getpid()}."
+    return f"{_temp_base(path)}{os.getpid()}."
 
 
 def _remove_stale_temps(path: Path) -> None:
     """Delete ``.NAME.*.tmp`` files killed saves left beside ``path``: at once when the process that
     wrote one is gone, else once it is an hour old (another process's save may be in progress)."""
     cutoff = time.time() - STALE_TEMP_SECONDS
-    base = f".{path.name[:_NAME_IN_TEMP]}."
+    base = _temp_base(path)
     for temp in path.parent.glob(f"{glob.escape(base)}*{TEMP_SUFFIX}"):
         pid = temp.name[len(base) :].split(".", 1)[0]
         with contextlib.suppress(OSError):

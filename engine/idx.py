@@ -53,9 +53,12 @@ def read_idx_bytes(path: str | os.PathLike, max_bytes: int = MAX_IDX_BYTES) -> b
     """
     path = Path(path)
     try:
-        with open(path, "rb") as f:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))  # a FIFO: no wait
+        with os.fdopen(fd, "rb") as f:
             if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
                 raise DatasetFileError(path, "is not a regular file (a device or pipe?)", _REFETCH)
+            if hasattr(os, "set_blocking"):
+                os.set_blocking(fd, True)
             head = f.read(2)
             if not head:
                 raise DatasetFileError(path, "the file is empty", _REFETCH)
@@ -107,7 +110,10 @@ def iter_gunzip(f: IO[bytes], max_bytes: int) -> Iterator[bytes]:
             if piece:
                 yield piece
             if inflater.eof:
-                pending = inflater.unused_data or f.read(_CHUNK)
+                pending = inflater.unused_data
+                if not pending:
+                    pending = f.read(_CHUNK)
+                    read += len(pending)
                 break
         if pending and not pending.startswith(_GZIP_MAGIC):
             raise zlib.error("unexpected data after the compressed stream")

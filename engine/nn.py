@@ -49,7 +49,7 @@ class MLP:
     # ----- structure -------------------------------------------------------------------------
     def add(self, layer: Dense) -> MLP:
         """Append a layer; its input width must match the previous layer's output width, and the
-        model must stay within the limits every model file obeys (``engine.model_format``)."""
+        model must stay within the limits every model file obeys (``engine.model_limits``)."""
         self._extend([layer])
         return self
 
@@ -384,8 +384,9 @@ def build_mlp(widths: Sequence[int], activations: Sequence[str], seed: int | Non
             f"need at least two widths and one activation per layer; got {len(widths)} widths, "
             f"{len(activations)} activations"
         )
-    if isinstance(seed, bool) or not (seed is None or isinstance(seed, (int, np.integer))) or (seed or 0) < 0:
-        raise ValueError(f"seed must be an int >= 0 or None, got {seed!r:.40}")
+    plain_seed = seed is None or (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool))
+    if not (plain_seed or isinstance(seed, np.random.Generator)) or (plain_seed and (seed or 0) < 0):
+        raise ValueError(f"seed must be an int >= 0, None or a numpy Generator, got {seed!r:.40}")
     if all(isinstance(w, (int, np.integer)) and not isinstance(w, bool) for w in widths):
         check_architecture([int(w) for w in widths])  # before allocating any layer
     rng = np.random.default_rng(seed)

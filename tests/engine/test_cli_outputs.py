@@ -148,12 +148,14 @@ def test_stale_temp_files_of_interrupted_saves_are_cleaned_by_the_next_save(tmp_
     assert live.exists()
 
 
-def test_a_long_file_name_still_saves(tmp_path):
-    """The temp file's name must fit too: a 250-character name (255 is the limit) is saved."""
-    path = tmp_path / ("m" * 246 + ".npz")
+@pytest.mark.parametrize("name", ["m" * 246 + ".npz", "模" * 80 + ".npz"])  # 250 and 244 bytes (255 is the limit)
+def test_a_long_file_name_still_saves(name, tmp_path):
+    """The temp file's name must fit too."""
+    path = tmp_path / name
     build_mlp([16, 4, 16], ["relu", "sigmoid"]).save(path)
     MLP.from_file(path)
     atomic.check_writable(path)
+    assert [p.name for p in tmp_path.iterdir()] == [name]
 
 
 def _dead_pid() -> int:
