@@ -46,8 +46,8 @@ class SummaryTable(QTableWidget):
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         header = self.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)  # every column in view, no sideways scrolling
+        header.setMinimumSectionSize(48)
         hint(
             self,
             "The model summary: each Dense layer's shape (inputs → outputs), activation, and how many weights and "

@@ -401,13 +401,13 @@ class DenoiseTab(QWidget):
         self.errors = {"noisy": mse(self.noisy, self.clean), "model": mse(self.recon, self.clean)}
         blank = not self.clean.any()  # nothing drawn yet: nothing to score
         self.input_view.set_image(self.clean)
-        self.row.set_image(0, self.clean, "draw a digit, or pick a test digit" if blank else "target")
+        self.row.set_image(0, self.clean, "empty: draw a digit" if blank else "target")
         noisy_score = "" if blank else f" · MSE {self.errors['noisy']:.4f}"
         self.row.set_image(1, self.noisy, f"σ = {self.sigma:.2f}{noisy_score}")
         if self.latent.is_exploring():
             label = "your code, decoded"
         else:
-            label = "what the network makes of pure noise" if blank else f"MSE {self.errors['model']:.4f}"
+            label = "from pure noise" if blank else f"MSE {self.errors['model']:.4f}"
         self.row.set_image(2, self.recon, label)
         if self.compare_box.isChecked() and self._pca is not None:
             pca_recon = self._pca.reconstruct(self.noisy.reshape(1, 784)).reshape(28, 28)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings, QStandardPaths, QTimer, Signal
+from PySide6.QtCore import QByteArray, QSettings, QSize, QStandardPaths, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
@@ -65,6 +65,13 @@ def _shipped_summary(name: str) -> str:
     return " · ".join(parts) or "no training record"
 
 
+def _first_size() -> QSize:
+    """1280×800 on a first start, or the screen's available area when that is smaller."""
+    screen = QGuiApplication.primaryScreen()
+    available = screen.availableGeometry().size() if screen is not None else QSize(1280, 800)
+    return QSize(max(1024, min(1280, available.width())), max(700, min(800, available.height())))
+
+
 def _middle_elided(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width // 2 - 1] + "…" + text[-(width - width // 2):]
 
@@ -89,7 +96,7 @@ class MainWindow(QMainWindow):
         self._guide: GuideDialog | None = None  # what to do once the running training has stopped (quit, open a model)
         self.setWindowTitle(APP_NAME)
         self.setMinimumSize(1024, 700)  # every tab fits here without overlap; it cannot shrink below
-        self.resize(1280, 800)
+        self.resize(_first_size())
 
         self.tabs = QTabWidget()
         self.architecture_tab = ArchitectureTab()

@@ -241,7 +241,7 @@ def test_an_empty_canvas_says_what_to_do_and_scores_nothing(qtbot, tab):
     tab.refresh()
     assert "Draw a digit here" in tab.canvas.empty_hint and tab.canvas.is_empty()
     assert "MSE" not in tab.row.captions[1].text() and "MSE" not in tab.row.captions[2].text()
-    assert "pick a test digit" in tab.row.captions[0].text()
+    assert "draw a digit" in tab.row.captions[0].text()
     draw_stroke(qtbot, tab.canvas, [(140, 40), (140, 240)])
     tab.refresh()
     assert "MSE" in tab.row.captions[2].text() and not tab.canvas.is_empty()

@@ -260,6 +260,8 @@ def test_view_theme_switches_live_and_is_remembered(qtbot, window, settings):
     light.trigger()
     assert COLORS["base"] == THEMES["light"]["base"]
     assert plot.backgroundBrush().color().name() == THEMES["light"]["base"]  # plots follow
+    for _sample, label in plot.legend.items:  # and their legends' text
+        assert label.opts["color"] == THEMES["light"]["text"]
     assert window.palette().window().color().name() == THEMES["light"]["window"]
     assert settings.value("theme") == "light" and light.isChecked()
     again = MainWindow(build_mlp([784, 4, 784], ["relu", "sigmoid"]), settings=settings)
