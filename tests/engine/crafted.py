@@ -105,38 +105,31 @@ def lying_declared_size(path: Path) -> Path:
     return model_zip(path, header_json(layers), members, compress=False)
 
 
+def float16_zero_members(layers: list[dict]) -> dict:
+    """Each layer's W and b as float16 zeros: honest headers, sizes that match them."""
+    members = {}
+    for i, spec in enumerate(layers):
+        members[f"layer{i}.W"] = (npy_header((spec["n_out"], spec["n_in"]), "<f2"), 2 * spec["n_out"] * spec["n_in"])
+        members[f"layer{i}.b"] = (npy_header((spec["n_out"],), "<f2"), 2 * spec["n_out"])
+    return members
+
+
 def wide_float16_zeros(path: Path, width: int = 100_000) -> Path:
     """784 -> 100,000 -> 784 of float16 zeros (157 MB a matrix) deflated into a few hundred KB."""
     layers = [dense(784, width), dense(width, 784, "sigmoid")]
-    members = {
-        "layer0.W": (npy_header((width, 784), "<f2"), 2 * width * 784),
-        "layer0.b": (npy_header((width,), "<f2"), 2 * width),
-        "layer1.W": (npy_header((784, width), "<f2"), 2 * width * 784),
-        "layer1.b": (npy_header((784,), "<f2"), 2 * 784),
-    }
-    return model_zip(path, header_json(layers), members)
+    return model_zip(path, header_json(layers), float16_zero_members(layers))
 
 
 def too_many_parameters(path: Path) -> Path:
     """Widths within the cap, 79 million parameters in all: refused from the header, nothing inflated."""
     layers = [dense(784, 8192), dense(8192, 8192), dense(8192, 784, "sigmoid")]
-    members = {}
-    for i, spec in enumerate(layers):
-        members[f"layer{i}.W"] = (npy_header((spec["n_out"], spec["n_in"]), "<f2"), 2 * spec["n_out"] * spec["n_in"])
-        members[f"layer{i}.b"] = (npy_header((spec["n_out"],), "<f2"), 2 * spec["n_out"])
-    return model_zip(path, header_json(layers), members)
+    return model_zip(path, header_json(layers), float16_zero_members(layers))
 
 
 def wide_stored_uncompressed(path: Path, width: int = 20_000) -> Path:
     """A plain (uncompressed) 784 -> 20,000 -> 784 float16 model, 63 MB on disk: wider than any model may be."""
     layers = [dense(784, width), dense(width, 784, "sigmoid")]
-    members = {
-        "layer0.W": (npy_header((width, 784), "<f2"), 2 * width * 784),
-        "layer0.b": (npy_header((width,), "<f2"), 2 * width),
-        "layer1.W": (npy_header((784, width), "<f2"), 2 * width * 784),
-        "layer1.b": (npy_header((784,), "<f2"), 2 * 784),
-    }
-    return model_zip(path, header_json(layers), members, compress=False)
+    return model_zip(path, header_json(layers), float16_zero_members(layers), compress=False)
 
 
 def nested_header(path: Path) -> Path:
