@@ -1,7 +1,11 @@
-"""Render the app's screenshots with real data: docs/architecture.png, training.png, denoise.png, inside.png,
-perturb.png, histograms.png, error-dialog.png.
+"""Render the README's screenshots with real data, offscreen, with ``widget.grab()``.
 
-Offscreen, with ``widget.grab()``.  Needs MNIST (``$DENOISE_STUDIO_DATA``) and the shipped model.
+docs/architecture.png, training.png, denoise.png, robustness.png, error-dialog.png (1280×800, dark);
+inside.png and perturb.png (the large model inside, then perturbed; 1440×900), histograms.png (Training's
+weights and gradients after the run);
+denoise-light.png (the light theme); min-size.png (1024×700, the smallest window); full-hd.png (1920×1080);
+scale2.png (``QT_SCALE_FACTOR=2``, rendered in a child process, since the factor is read at start).
+Needs MNIST (``$DENOISE_STUDIO_DATA``) and the shipped models.
 
     DENOISE_STUDIO_DATA=../shared/data/mnist python docs/screenshots.py
 """
@@ -9,6 +13,7 @@ Offscreen, with ``widget.grab()``.  Needs MNIST (``$DENOISE_STUDIO_DATA``) and t
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -27,7 +32,7 @@ OUT = ROOT / "docs"
 SIZE = (1280, 800)
 
 
-def settle(app, ms: int = 150) -> None:
+def settle(app, ms: int = 200) -> None:
     """Let layouts, timers and pending paints run."""
     loop = QEventLoop()
     QTimer.singleShot(ms, loop.quit)
@@ -35,43 +40,102 @@ def settle(app, ms: int = 150) -> None:
     app.processEvents()
 
 
-def wait_for(app, signal, ready=lambda: False, timeout_ms: int = 120000) -> None:
-    """Run the event loop until ``signal`` fires (at once when ``ready()`` already holds)."""
-    if ready():
-        return
-    loop = QEventLoop()
-    signal.connect(loop.quit)
+def wait_for(signal, action=None, timeout_ms: int = 120000) -> list:
+    """Run ``action`` and spin the event loop until ``signal`` fires; returns its arguments."""
+    loop, got = QEventLoop(), []
+
+    def fired(*args):
+        got.append(args)
+        loop.quit()
+
+    signal.connect(fired)
     QTimer.singleShot(timeout_ms, loop.quit)
-    loop.exec()
-    signal.disconnect(loop.quit)
+    if action is not None:
+        action()
+    if not got:
+        loop.exec()
+    signal.disconnect(fired)
+    if not got:
+        raise TimeoutError(f"no {signal} within {timeout_ms} ms")
+    return list(got[0])
+
+
+def make_window(app, size: tuple[int, int], theme: str = "dark"):
+    from gui.main_window import MainWindow
+
+    settings = QSettings(str(Path(tempfile.mkdtemp()) / "shots.ini"), QSettings.Format.IniFormat)
+    settings.setValue("theme", theme)
+    window = MainWindow(settings=settings)
+    window.resize(*size)
+    window.show()
+    settle(app)
+    return window
+
+
+def show_digit(app, window, index: int = 0, sigma: int = 25, pca: bool = True) -> None:
+    """The Denoise tab with a real test digit, noise at ``sigma``/100 and PCA beside the model."""
+    tab = window.denoise_tab
+    window.tabs.setCurrentWidget(tab)
+    tab.noise_slider.setValue(sigma)
+    wait_for(tab.testDigitShown, lambda: tab.show_test_digit(index))
+    if pca and not tab.compare_box.isChecked():
+        wait_for(tab.pcaReady, lambda: tab.compare_box.setChecked(True))
+    settle(app)
+
+
+def grab(window, name: str) -> None:
+    path = OUT / name
+    window.grab().save(str(path))
+    print(path)
+
+
+def scale2_only() -> int:
+    """The child process: the Denoise tab at QT_SCALE_FACTOR=2."""
+    from gui.app import make_app
+
+    app = make_app([])
+    window = make_window(app, (1100, 720))
+    show_digit(app, window)
+    grab(window, "scale2.png")
+    window.dirty = False
+    window.close()
+    return 0
 
 
 def main() -> int:
+    if "--scale2" in sys.argv:
+        return scale2_only()
     from engine.nn import build_mlp
     from gui import dialogs
     from gui.app import make_app
-    from gui.main_window import MainWindow
+    from gui.theme import apply_theme
 
     app = make_app([])
-    settings = QSettings(str(Path(tempfile.mkdtemp()) / "shots.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(settings=settings)
+    window = make_window(app, SIZE)
+
+    window.tabs.setCurrentWidget(window.architecture_tab)  # the shipped model
+    settle(app)
+    grab(window, "architecture.png")
+
+    show_digit(app, window)  # a real test digit, PCA beside the model
+    grab(window, "denoise.png")
+
+    tab = window.denoise_tab  # the robustness curve of the same model
+    wait_for(tab.robustness.curveReady, lambda: tab.panels.setCurrentWidget(tab.robustness))
+    settle(app)
+    grab(window, "robustness.png")
+    tab.panels.setCurrentIndex(0)
+
+    window.set_theme("light")
+    settle(app)
+    grab(window, "denoise-light.png")
+    window.set_theme("dark")
+
+    for size, name in (((1024, 700), "min-size.png"), ((1920, 1080), "full-hd.png")):
+        window.resize(*size)
+        settle(app, 400)
+        grab(window, name)
     window.resize(*SIZE)
-    window.show()
-    settle(app)
-
-    # Architecture: the shipped model
-    window.tabs.setCurrentWidget(window.architecture_tab)
-    settle(app)
-    window.grab().save(str(OUT / "architecture.png"))
-
-    # Denoise: a real test digit, PCA beside the model
-    tab = window.denoise_tab
-    window.tabs.setCurrentWidget(tab)
-    tab.noise_slider.setValue(25)
-    tab.show_test_digit(0)
-    tab.compare_box.setChecked(True)
-    settle(app)
-    window.grab().save(str(OUT / "denoise.png"))
 
     # Inside the network: the large model's every layer for a test digit, then perturbed
     from engine.nn import MLP
@@ -79,23 +143,22 @@ def main() -> int:
     large = "mnist_denoising_autoencoder_large"
     tab.compare_box.setChecked(False)
     window.resize(1440, 900)
-    window.set_model(MLP.from_file(large), name=large)
-    tab.noise_slider.setValue(40)
     panel = tab.inside.perturb
-    tab.panels.setCurrentWidget(tab.inside)
-    wait_for(app, panel.ready, panel.is_ready)
-    wait_for(app, tab.inside.range_jobs.busyChanged, lambda: not tab.inside.range_jobs.is_busy())
+    if not panel.is_ready() or window.model_name != large:
+        wait_for(panel.ready, lambda: window.set_model(MLP.from_file(large), name=large))
+    tab.noise_slider.setValue(40)
+    wait_for(panel.curveReady, lambda: tab.panels.setCurrentWidget(tab.inside))
+    if tab.inside.range_jobs.is_busy():
+        wait_for(tab.inside.range_jobs.busyChanged)  # the layers' colour scales, from the test set
     tab.show_test_digit(7)
-    wait_for(app, panel.curveReady, lambda: panel.curve is not None)
     settle(app, 300)
-    window.grab().save(str(OUT / "inside.png"))
-    strongest = int(tab.code.argmax())
-    panel.toggle_unit(tab.model.bottleneck_index(), strongest)
-    panel.prune_slider.setValue(70)
-    wait_for(app, panel.curveReady)
+    grab(window, "inside.png")
+    panel.toggle_unit(tab.model.bottleneck_index(), int(tab.code.argmax()))  # the code's most active unit off
+    wait_for(panel.curveReady, lambda: panel.prune_slider.setValue(70))
     settle(app, 300)
-    window.grab().save(str(OUT / "perturb.png"))
+    grab(window, "perturb.png")
     panel.reset()
+    tab.panels.setCurrentIndex(0)
     window.resize(*SIZE)
 
     # Training: a short real run of a fresh 784-10-784 model on all of MNIST
@@ -105,24 +168,19 @@ def main() -> int:
     training.form.epochs.setValue(4)
     training.form.batch_size.setValue(64)
     training.form.noise.setValue(0.1)
-    loop = QEventLoop()
-    results = []
-    training.run.finished.connect(results.append)
-    training.run.finished.connect(loop.quit)
-    training.start()
-    loop.exec()
-    if results[0].verdict == "failed":
-        print(f"training failed: {results[0].error}")
+    (result,) = wait_for(training.run.finished, training.start)
+    if result.verdict == "failed":
+        print(f"training failed: {result.error}")
         return 1
-    settle(app, 300)
-    window.grab().save(str(OUT / "training.png"))
+    settle(app, 400)
+    grab(window, "training.png")
     training.histograms.parentWidget().grab().save(str(OUT / "histograms.png"))
+    print(OUT / "histograms.png")
 
     # The dialog for a damaged model file (the text the app shows)
     bad = Path(tempfile.mkdtemp()) / "my_model.npz"
     bad.write_bytes(b"not a model")
     from engine.model_format import ModelFileError
-    from engine.nn import MLP
 
     try:
         MLP.from_file(bad)
@@ -132,13 +190,14 @@ def main() -> int:
     box.show()
     settle(app)
     box.grab().save(str(OUT / "error-dialog.png"))
+    print(OUT / "error-dialog.png")
     box.close()
-
     window.dirty = False
     window.close()
-    for name in ("architecture", "training", "denoise", "inside", "perturb", "histograms", "error-dialog"):
-        print(OUT / f"{name}.png")
-    return 0
+    apply_theme(app, "dark")
+
+    env = {**os.environ, "QT_SCALE_FACTOR": "2"}
+    return subprocess.run([sys.executable, __file__, "--scale2"], env=env).returncode
 
 
 if __name__ == "__main__":

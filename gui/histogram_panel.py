@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWi
 
 from engine.callbacks import Callback
 from engine.histograms import Histogram, HistogramSampler, LayerSnapshot, layer_histograms, snapshot_of
+from gui.hints import hint
 from gui.jobs import JobRunner
 from gui.theme import COLORS, notifier, style_plot
 
@@ -73,8 +74,7 @@ class HistogramPanel(QWidget):
                "Exact zeros are counted apart. Weights that spread out are learning; gradients that move left "
                "mean the loss is levelling off. Updated after every epoch and on Pause.")  # fmt: skip
         for widget in (self, self.graphics, self.scroll):
-            widget.setToolTip(tip)
-            widget.setStatusTip("Weight and gradient histograms per layer, updated after every epoch and on Pause")
+            hint(widget, tip)
         self.plots: list[list[pg.PlotItem]] = [[], []]  # [weights, gradients][layer]
         self.items: list[list[tuple[pg.PlotDataItem, pg.PlotDataItem]]] = [[], []]  # (now, outline)
         self.stats: list[list[pg.TextItem]] = [[], []]  # the share of exact zeros, written in each plot

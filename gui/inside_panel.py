@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QHBoxLayout, QScrollArea, QSizePolicy, QSplitter, 
 
 from engine.latent import layer_ranges
 from gui.data_sets import mnist_split
+from gui.hints import hint
 from gui.jobs import JobRunner
 from gui.layer_view import LayerView
 from gui.perturb_panel import PerturbPanel
@@ -37,8 +38,7 @@ class InsidePanel(QWidget):
         self.scroll.setWidget(self.view)
         self.scroll.setWidgetResizable(True)
         self.scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.scroll.setToolTip(self.view.toolTip())
-        self.scroll.setStatusTip(self.view.statusTip())
+        hint(self.scroll, self.view.toolTip())
         self.perturb = PerturbPanel()
         self.perturb.setMinimumWidth(320)
         self.perturb.setMaximumWidth(440)

@@ -20,6 +20,7 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
+from gui.hints import hint
 from gui.image_row import to_qimage
 from gui.theme import COLORS
 
@@ -87,8 +88,7 @@ class LayerView(QWidget):
             "units as coloured cells (dark = silent, bright = strongly active; blue/red for layers with "
             "negative values), the output. Hover a unit for its value; click a hidden unit to switch it off."
         )
-        self.setToolTip(tip)
-        self.setStatusTip("Every layer live: hover a unit for its value, click a hidden unit to switch it off or on")
+        hint(self, tip)
 
     # ----- data ------------------------------------------------------------------------------
     def set_model(self, model) -> None:

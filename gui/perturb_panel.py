@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from engine.perturb import Perturbation, PerturbationCurve, Perturber, describe, perturbation_curve
 from gui.data_sets import mnist_split
+from gui.hints import hint
 from gui.jobs import JobRunner
 from gui.theme import COLORS, notifier, style_plot
 
@@ -49,8 +50,8 @@ def _curve(model, plan: Perturbation, knob: str, sigma: float, state) -> Perturb
 
 
 def _tip(widget: QWidget, text: str) -> QWidget:
-    widget.setToolTip(text)
-    widget.setStatusTip(text)
+    """``hint`` a widget as it is made."""
+    hint(widget, text)
     return widget
 
 

@@ -124,11 +124,3 @@ def test_a_copy_keeps_activations_and_layer_params_and_can_leave_the_metadata():
         assert np.shares_memory(a.W, twin.params) and not np.shares_memory(a.W, net.params)
     x = np.random.default_rng(0).random((3, 784), dtype=np.float32)
     np.testing.assert_array_equal(twin.predict(x), net.predict(x))
-
-
-def test_a_dense_layer_from_given_weights_checks_their_shapes():
-    W, b = np.ones((4, 3), np.float32), np.zeros(4, np.float32)
-    layer = Dense(3, 4, "relu", weights=(W, b))
-    assert np.array_equal(layer.W, W) and layer.W is not W
-    with pytest.raises(ValueError, match=r"W of shape \(4, 3\)"):
-        Dense(3, 4, weights=(W.T, b))
