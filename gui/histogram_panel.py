@@ -10,24 +10,26 @@ model's present weights.
 
 from __future__ import annotations
 
-import pyqtgraph as pg
-from PySide6.QtCore import QElapsedTimer, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont
+import math
+
+from PySide6.QtCore import QElapsedTimer, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 from engine.callbacks import Callback
 from engine.histograms import Histogram, HistogramSampler, LayerSnapshot, layer_histograms, snapshot_of
 from gui.hints import hint
 from gui.jobs import JobRunner
-from gui.theme import COLORS, notifier, style_plot
+from gui.theme import COLORS, notifier
 
 TOPIC = "histograms"
-ROW_HEIGHT = 100
+ROW_HEIGHT = 104
+"""Pixels a layer's row of histograms takes (more layers than fit: the panel scrolls)."""
+HEADER = 20
 MIN_INTERVAL_MS = 500
 """Epoch ends closer together than this (a small model on a fast machine) redraw with the newest only:
 binning and drawing five times a second would take the training loop's time and nobody could follow it.
 Pause and the start of a run are drawn at once."""
-"""Pixels a layer's row of plots needs at least (more layers than fit: the panel scrolls)."""
 
 
 def _bin(snapshot: LayerSnapshot, start_weights, first_gradients, state):
@@ -53,7 +55,6 @@ class HistogramPanel(QWidget):
         self.histograms: tuple[list[Histogram | None], list[Histogram | None]] | None = None
         self._start: LayerSnapshot | None = None  # this run's first snapshot: the weights it began with
         self._first: LayerSnapshot | None = None  # this run's first finished epoch: its gradients
-        self._shape: list[tuple[int, int]] = []  # (n_in, n_out) per layer the plots are built for
         self._pending = None  # (snapshot, start weights, first gradients) waiting to be binned
         self._since = QElapsedTimer()  # since the last binning started
         self._later = QTimer(self)  # bins the pending snapshot when epochs come faster than MIN_INTERVAL_MS
@@ -62,9 +63,9 @@ class HistogramPanel(QWidget):
         self.header = QLabel("")
         self.header.setObjectName("caption")
         self.header.setWordWrap(True)
-        self.graphics = pg.GraphicsLayoutWidget()
+        self.grid = HistogramGrid()
         self.scroll = QScrollArea()
-        self.scroll.setWidget(self.graphics)
+        self.scroll.setWidget(self.grid)
         self.scroll.setWidgetResizable(True)
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.scroll.setFrameShape(QScrollArea.Shape.NoFrame)
@@ -73,20 +74,14 @@ class HistogramPanel(QWidget):
                "over the epoch's batches (filled: the latest epoch; dashed: the first; rms = their typical size). "
                "Exact zeros are counted apart. Weights that spread out are learning; gradients that move left "
                "mean the loss is levelling off. Updated after every epoch and on Pause.")  # fmt: skip
-        for widget in (self, self.graphics, self.scroll):
+        for widget in (self, self.grid, self.scroll):
             hint(widget, tip)
-        self.plots: list[list[pg.PlotItem]] = [[], []]  # [weights, gradients][layer]
-        self.items: list[list[tuple[pg.PlotDataItem, pg.PlotDataItem]]] = [[], []]  # (now, outline)
-        self.stats: list[list[pg.TextItem]] = [[], []]  # the share of exact zeros, written in each plot
-        self.row_labels: list[pg.LabelItem] = []
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.header)
         layout.addWidget(self.scroll, 1)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Ignored)
         self.setMinimumHeight(120)
-        notifier().changed.connect(self.restyle)
-        self.restyle()
 
     # ----- feeding it ------------------------------------------------------------------------
     def watcher(self, report) -> Callback:
@@ -127,104 +122,119 @@ class HistogramPanel(QWidget):
         self.jobs.start(_bin_model, model, on_done=self._show, on_error=self._failed)
 
     # ----- drawing ---------------------------------------------------------------------------
-    def _build(self, shapes: list[tuple[int, int]]) -> None:
-        """A row per layer (its weights, its gradients): made once per network shape, then only updated."""
-        self.graphics.clear()
-        self.plots, self.items, self.stats, self.row_labels = [[], []], [[], []], [[], []], []
-        grid = self.graphics.ci.layout
-        small = QFont(self.font())
-        small.setPointSizeF(7.5)
-        for col, name in enumerate(("weights", "gradient sizes")):
-            self._label(name, 0, col, bold=True)
-        for i, (n_in, n_out) in enumerate(shapes):
-            self.row_labels.append(self._label(f"layer {i + 1}: {n_in} → {n_out}", 2 * i + 1, 0, colspan=2))
-            grid.setRowStretchFactor(2 * i + 2, 1)
-            for col in range(2):
-                plot = self.graphics.addPlot(row=2 * i + 2, col=col)
-                plot.setMenuEnabled(False)
-                plot.setMouseEnabled(False, False)
-                plot.hideButtons()
-                plot.hideAxis("left")
-                axis = plot.getAxis("bottom")
-                axis.enableAutoSIPrefix(False)
-                axis.setLogMode(col == 1)  # gradient sizes are binned as log10: ticks read 10^-5, 10^-4, ...
-                axis.setStyle(tickTextOffset=1, tickLength=3, maxTickLevel=0, tickFont=small)
-                axis.setHeight(16)
-                plot.setContentsMargins(2, 0, 6, 0)
-                now = plot.plot(stepMode="center", fillLevel=0)
-                outline = plot.plot(stepMode="center")
-                plot.setTitle(" ", size="7.5pt")  # the spread, set with the data
-                stat = pg.TextItem(anchor=(0, 0))  # the share of exact zeros, top left (sizes pile up right)
-                stat.setFont(small)
-                plot.addItem(stat, ignoreBounds=True)
-                self.plots[col].append(plot)
-                self.items[col].append((now, outline))
-                self.stats[col].append(stat)
-        self.graphics.setMinimumHeight(24 + ROW_HEIGHT * len(shapes))
-        self._shape = list(shapes)
-        self.restyle()
-
-    def _label(self, text: str, row: int, col: int, colspan: int = 1, bold: bool = False) -> pg.LabelItem:
-        """A one-line label that takes only its own height in the grid."""
-        label = self.graphics.addLabel(text, row=row, col=col, colspan=colspan, size="8.5pt", bold=bold)
-        label.setMaximumHeight(16)
-        self.graphics.ci.layout.setRowStretchFactor(row, 0)
-        return label
-
-    def restyle(self) -> None:
-        """Pens, brushes and backgrounds in the active theme's colours."""
-        style_plot(self.graphics)
-        for col, key in ((0, "encoder"), (1, "test")):
-            fill = QColor(COLORS[key])
-            fill.setAlpha(110)
-            for plot in self.plots[col]:
-                plot.getAxis("bottom").setPen(COLORS["muted"])
-                plot.getAxis("bottom").setTextPen(COLORS["muted"])
-            for now, outline in self.items[col]:
-                now.setPen(pg.mkPen(COLORS[key], width=1.5))
-                now.setBrush(fill)
-                outline.setPen(pg.mkPen(COLORS["text"], width=1.2, style=Qt.PenStyle.DashLine))
-            for stat in self.stats[col]:
-                stat.setColor(COLORS["muted"])
-            for plot in self.plots[col]:
-                plot.setTitle(plot.titleLabel.text, size="7.5pt", color=COLORS["text"])
-        for item in self.graphics.ci.items:
-            if isinstance(item, pg.LabelItem):
-                item.setText(item.text, color=COLORS["text"])
-
     def _show(self, result) -> None:
         snapshot, (weights, gradients) = result
         shapes = [(w.shape[1], w.shape[0]) for w in snapshot.weights]
-        if shapes != self._shape:
-            self._build(shapes)
-        for col, hists in enumerate((weights, gradients)):
-            rows = zip(self.plots[col], self.items[col], self.stats[col], hists, strict=True)
-            for plot, (now, outline), stat, h in rows:
-                plot.showAxis("bottom", h is not None)
-                if h is None:
-                    now.setData([], [])
-                    outline.setData([], [])
-                    stat.setText("")
-                    plot.setTitle("after an epoch" if col else " ", size="7.5pt", color=COLORS["muted"])
-                    continue
-                now.setData(h.edges, h.share)
-                has_ref = h.reference is not None
-                outline.setData(h.edges if has_ref else [], h.reference if has_ref else [])
-                spread = f"{'rms' if col else 'sd'} {h.std:.2g}"
-                if h.reference_std is not None:
-                    spread += f" · {'first' if col else 'start'} {h.reference_std:.2g}"
-                plot.setTitle(spread, size="7.5pt", color=COLORS["text"])
-                zeros = f"{h.zero:.0%} are 0" if h.zero >= 0.005 else ""
-                stat.setText(zeros)
-                top = float(max(h.share.max(), h.reference.max() if has_ref else 0)) * (1.4 if zeros else 1.05)
-                plot.setRange(xRange=(float(h.edges[0]), float(h.edges[-1])), yRange=(0, top), padding=0)
-                stat.setPos(float(h.edges[0]), top)
+        self.grid.set_rows([f"layer {i + 1}: {a} → {b}" for i, (a, b) in enumerate(shapes)], weights, gradients)
         self.snapshot, self.histograms = snapshot, (weights, gradients)
         self.header.setText(_caption(snapshot))
         self.updated.emit(snapshot)
 
     def _failed(self, error: BaseException) -> None:
         self.header.setText(f"No histograms: {error}")
+
+
+class HistogramGrid(QWidget):
+    """A row per layer, its weights' histogram beside its gradient sizes', painted (cheap to make and redraw,
+    whatever the depth: a grid of plot widgets took ~0.4 s to build for four layers)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.rows: list[tuple[str, Histogram | None, Histogram | None]] = []  # (label, weights, gradient sizes)
+        notifier().changed.connect(self.update)
+
+    def set_rows(self, labels: list[str], weights: list[Histogram | None], gradients: list[Histogram | None]) -> None:
+        self.rows = list(zip(labels, weights, gradients, strict=True))
+        self.setMinimumHeight(HEADER + ROW_HEIGHT * len(self.rows))
+        self.update()
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.fillRect(self.rect(), QColor(COLORS["base"]))
+        font = QFont(self.font())
+        font.setPointSizeF(8)
+        bold = QFont(font)
+        bold.setBold(True)
+        gap = 10
+        cell_w = (self.width() - 3 * gap) / 2
+        painter.setFont(bold)
+        painter.setPen(QColor(COLORS["text"]))
+        for col, name in enumerate(("weights", "gradient sizes")):
+            painter.drawText(QRectF(gap + col * (cell_w + gap), 0, cell_w, HEADER), Qt.AlignmentFlag.AlignCenter, name)
+        for i, (label, weights, gradients) in enumerate(self.rows):
+            top = HEADER + i * ROW_HEIGHT
+            painter.setFont(font)
+            painter.setPen(QColor(COLORS["muted"]))
+            painter.drawText(QRectF(0, top, self.width(), 16), Qt.AlignmentFlag.AlignCenter, label)
+            for col, h in enumerate((weights, gradients)):
+                cell = QRectF(gap + col * (cell_w + gap), top + 16, cell_w, ROW_HEIGHT - 22)
+                self._paint_cell(painter, cell, h, magnitude=col == 1)
+        painter.end()
+
+    def _paint_cell(self, painter: QPainter, cell: QRectF, h: Histogram | None, magnitude: bool) -> None:
+        line = painter.fontMetrics().height()
+        if h is None:
+            painter.setPen(QColor(COLORS["muted"]))
+            painter.drawText(cell, Qt.AlignmentFlag.AlignCenter, "after an epoch" if magnitude else "")
+            return
+        spread = f"{'rms' if magnitude else 'sd'} {h.std:.2g}"
+        if h.reference_std is not None:
+            spread += f" · {'first' if magnitude else 'start'} {h.reference_std:.2g}"
+        painter.setPen(QColor(COLORS["text"]))
+        painter.drawText(QRectF(cell.left(), cell.top(), cell.width(), line), Qt.AlignmentFlag.AlignCenter, spread)
+        plot = QRectF(cell.left(), cell.top() + line + 2, cell.width(), cell.height() - 2 * line - 4)
+        lo, hi = float(h.edges[0]), float(h.edges[-1])
+        peak = max(float(h.share.max()), float(h.reference.max()) if h.reference is not None else 0.0) or 1.0
+
+        def path(shares, closed: bool) -> QPainterPath:
+            """The histogram's outline as steps over the bins (closed along the axis to fill)."""
+            p = QPainterPath(QPointF(plot.left(), plot.bottom()))
+            for k, share in enumerate(shares):
+                y = plot.bottom() - plot.height() * float(share) / peak
+                x0 = plot.left() + plot.width() * (float(h.edges[k]) - lo) / (hi - lo)
+                x1 = plot.left() + plot.width() * (float(h.edges[k + 1]) - lo) / (hi - lo)
+                p.lineTo(x0, y)
+                p.lineTo(x1, y)
+            p.lineTo(plot.right(), plot.bottom())
+            if closed:
+                p.closeSubpath()
+            return p
+
+        color = QColor(COLORS["test" if magnitude else "encoder"])
+        fill = QColor(color)
+        fill.setAlpha(110)
+        painter.setPen(QPen(color, 1.3))
+        painter.setBrush(fill)
+        painter.drawPath(path(h.share, closed=True))
+        if h.reference is not None:
+            painter.setPen(QPen(QColor(COLORS["text"]), 1.1, Qt.PenStyle.DashLine))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawPath(path(h.reference, closed=False))
+        painter.setPen(QPen(QColor(COLORS["muted"]), 1))
+        painter.drawLine(plot.bottomLeft(), plot.bottomRight())
+        for value, text in _ticks(lo, hi, magnitude):
+            x = plot.left() + plot.width() * (value - lo) / (hi - lo)
+            painter.drawLine(QPointF(x, plot.bottom()), QPointF(x, plot.bottom() + 3))
+            box = QRectF(x - 30, plot.bottom() + 3, 60, line)
+            painter.drawText(box, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, text)
+        if h.zero >= 0.005:
+            painter.drawText(QRectF(plot.left() + 2, plot.top(), plot.width(), line), Qt.AlignmentFlag.AlignLeft,
+                             f"{h.zero:.0%} are 0")  # fmt: skip
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _ticks(lo: float, hi: float, magnitude: bool) -> list[tuple[float, str]]:
+    """Where to mark the axis and what to write: powers of ten for gradient sizes (binned as log10), else
+    the two ends and zero."""
+    if magnitude:
+        powers = range(math.ceil(lo), math.floor(hi) + 1)
+        step = max(1, math.ceil(len(powers) / 4))  # at most four labels
+        return [(float(p), f"10{str(p).translate(_SUPERSCRIPT)}") for p in powers[::step]]
+    return [(lo, f"{lo:.2g}"), (0.0, "0"), (hi, f"{hi:.2g}")]
+
 
 
 def _caption(snapshot: LayerSnapshot) -> str:

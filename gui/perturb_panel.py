@@ -74,6 +74,8 @@ class PerturbPanel(QWidget):
         self._network = None  # the perturbed copy for ``plan``, made when first asked for
         self._code: np.ndarray | None = None  # the latest input's code, for "the most active unit"
         self._curve_key = None  # what the shown (or computing) curve was made for
+        self._unit_index: dict[tuple[int, int], int] = {}  # (layer, unit) -> its entry in the unit list
+        self._marked: set[tuple[int, int]] = set()  # the units the list shows as off
         self.prepare_jobs, self.curve_jobs = JobRunner(self), JobRunner(self)
         self._curve_timer = QTimer(self)
         self._curve_timer.setSingleShot(True)
@@ -303,6 +305,7 @@ class PerturbPanel(QWidget):
         box = self.unit_box
         box.blockSignals(True)
         box.clear()
+        self._unit_index, self._marked = {}, set()
         box.addItem(PICK_PROMPT, None)
         if self.model is not None and len(self.model.layers) > 1:
             box.addItem(PICK_STRONGEST, "strongest")
@@ -310,6 +313,7 @@ class PerturbPanel(QWidget):
             for i, layer in enumerate(self.model.layers[:-1]):
                 role = "code" if i == code else ("encoder" if i < code else "decoder")
                 for unit in range(layer.n_out):
+                    self._unit_index[(i, unit)] = box.count()
                     box.addItem(f"layer {i + 1} ({role}), unit {unit}", (i, unit))
         box.blockSignals(False)
 
@@ -325,10 +329,12 @@ class PerturbPanel(QWidget):
         self.scope_box.setCurrentIndex(self.scope_box.findData(self.plan.scope))
         self.scope_box.blockSignals(False)
         off = set(self.plan.off)
-        for index in range(2, self.unit_box.count()):
-            layer, unit = self.unit_box.itemData(index)
-            text = self.unit_box.itemText(index).removeprefix("✕ ")
-            self.unit_box.setItemText(index, f"✕ {text}" if (layer, unit) in off else text)
+        for pair in off ^ self._marked:  # only the entries whose state changed (a list may hold 600 units)
+            index = self._unit_index.get(pair)
+            if index is not None:
+                text = self.unit_box.itemText(index).removeprefix("✕ ")
+                self.unit_box.setItemText(index, f"✕ {text}" if pair in off else text)
+        self._marked = off
         self.unit_box.setItemText(0, f"{PICK_PROMPT} ({len(off)} off)" if off else PICK_PROMPT)
         self.apply_button.setEnabled(self._perturber is not None and not self.plan.is_identity())
 

@@ -32,10 +32,9 @@ def test_histograms_of_weights_and_gradients_appear_after_an_epoch(qtbot, tab):
     weights, gradients = panel.histograms
     assert len(weights) == len(gradients) == 4
     assert all(h is not None and h.share.sum() == pytest.approx(1) for h in weights + gradients)
-    for col in range(2):
-        assert all(len(now.getData()[0]) > 0 for now, _ in panel.items[col])  # drawn, one plot per layer
+    assert [(w, g) for _, w, g in panel.grid.rows] == list(zip(weights, gradients, strict=True))  # drawn per layer
     assert f"After epoch {snapshot.epoch + 1}" in panel.header.text() and "4 of its batches" in panel.header.text()
-    assert [label.text for label in panel.row_labels] == [
+    assert [label for label, _, _ in panel.grid.rows] == [
         "layer 1: 784 → 24", "layer 2: 24 → 6", "layer 3: 6 → 24", "layer 4: 24 → 784"]  # fmt: skip
     assert weights[0].reference is not None  # compared with the weights the run started from
 
@@ -60,4 +59,4 @@ def test_a_model_between_runs_shows_its_weights_and_no_gradients(qtbot, window, 
     weights, gradients = panel.histograms
     assert gradients == [None, None]
     assert weights[0].std == pytest.approx(float(np.std(model.layers[0].W)), rel=1e-6)
-    assert len(panel.row_labels) == 2  # rebuilt for the new shape
+    assert len(panel.grid.rows) == 2  # the new model's layers

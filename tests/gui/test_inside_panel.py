@@ -90,6 +90,8 @@ def test_the_list_offers_the_codes_most_active_unit(qtbot, tab):
     panel.unit_box.activated.emit(index)  # what choosing the entry does
     assert panel.plan.off == ((1, strongest),)
     entries = [panel.unit_box.itemData(i) for i in range(panel.unit_box.count())]
+    marked = [panel.unit_box.itemData(i) for i in range(panel.unit_box.count()) if panel.unit_box.itemText(i)[0] == "✕"]
+    assert marked == [(1, strongest)] and "(1 off)" in panel.unit_box.itemText(0)
     assert (0, 47) in entries and (2, 0) in entries and not [e for e in entries if e and e[0] == 3]  # hidden only
 
 
