@@ -178,9 +178,8 @@ class HistogramGrid(QWidget):
             painter.setPen(QColor(COLORS["muted"]))
             painter.drawText(cell, Qt.AlignmentFlag.AlignCenter, "after an epoch" if magnitude else "")
             return
-        spread = f"{'rms' if magnitude else 'sd'} {h.std:.2g}"
-        if h.reference_std is not None:
-            spread += f" · {'first' if magnitude else 'start'} {h.reference_std:.2g}"
+        spread = f"{'rms' if magnitude else 'sd'} "  # from the reference (dashed) to now (filled)
+        spread += f"{_short(h.reference_std)} → {_short(h.std)}" if h.reference_std is not None else _short(h.std)
         painter.setPen(QColor(COLORS["text"]))
         painter.drawText(QRectF(cell.left(), cell.top(), cell.width(), line), Qt.AlignmentFlag.AlignCenter, spread)
         plot = QRectF(cell.left(), cell.top() + line + 2, cell.width(), cell.height() - 2 * line - 4)
@@ -213,11 +212,16 @@ class HistogramGrid(QWidget):
             painter.drawPath(path(h.reference, closed=False))
         painter.setPen(QPen(QColor(COLORS["muted"]), 1))
         painter.drawLine(plot.bottomLeft(), plot.bottomRight())
-        for value, text in _ticks(lo, hi, magnitude):
+        for value, text in _ticks(lo, hi, magnitude, most=int(plot.width() // 40)):
             x = plot.left() + plot.width() * (value - lo) / (hi - lo)
             painter.drawLine(QPointF(x, plot.bottom()), QPointF(x, plot.bottom() + 3))
-            box = QRectF(x - 30, plot.bottom() + 3, 60, line)
-            painter.drawText(box, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, text)
+            if x - plot.left() < 20:  # the end labels stay inside the cell
+                box, align = QRectF(x, plot.bottom() + 3, 60, line), Qt.AlignmentFlag.AlignLeft
+            elif plot.right() - x < 20:
+                box, align = QRectF(x - 60, plot.bottom() + 3, 60, line), Qt.AlignmentFlag.AlignRight
+            else:
+                box, align = QRectF(x - 30, plot.bottom() + 3, 60, line), Qt.AlignmentFlag.AlignHCenter
+            painter.drawText(box, align | Qt.AlignmentFlag.AlignTop, text)
         if h.zero >= 0.005:
             painter.drawText(QRectF(plot.left() + 2, plot.top(), plot.width(), line), Qt.AlignmentFlag.AlignLeft,
                              f"{h.zero:.0%} are 0")  # fmt: skip
@@ -226,12 +230,19 @@ class HistogramGrid(QWidget):
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
-def _ticks(lo: float, hi: float, magnitude: bool) -> list[tuple[float, str]]:
-    """Where to mark the axis and what to write: powers of ten for gradient sizes (binned as log10), else
-    the two ends and zero."""
+def _short(value: float) -> str:
+    """Two significant digits, short: 0.051, 1.6e-4."""
+    text = f"{value:.1e}" if value and abs(value) < 1e-3 else f"{value:.2g}"
+    mantissa, _, exponent = text.partition("e")
+    return f"{mantissa}e{int(exponent)}" if exponent else text
+
+
+def _ticks(lo: float, hi: float, magnitude: bool, most: int = 4) -> list[tuple[float, str]]:
+    """Where to mark the axis and what to write: powers of ten for gradient sizes (binned as log10; at most
+    ``most`` of them), else the two ends and zero."""
     if magnitude:
         powers = range(math.ceil(lo), math.floor(hi) + 1)
-        step = max(1, math.ceil(len(powers) / 4))  # at most four labels
+        step = max(1, math.ceil(len(powers) / max(most, 1)))
         return [(float(p), f"10{str(p).translate(_SUPERSCRIPT)}") for p in powers[::step]]
     return [(lo, f"{lo:.2g}"), (0.0, "0"), (hi, f"{hi:.2g}")]
 
@@ -251,4 +262,4 @@ def _caption(snapshot: LayerSnapshot) -> str:
     else:
         when = f"After epoch {epoch}"
     grads = f"gradients from {snapshot.batches} of its batches" if snapshot.batches else "no gradients sampled yet"
-    return f"{when}: {grads}. Dashed: at the start (weights), the first epoch (gradients)."
+    return f"{when}: {grads}. Dashed: the weights at the start, the gradients of the first epoch."
