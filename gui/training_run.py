@@ -58,8 +58,7 @@ class TrainingRun(QObject):
         worker.done.connect(self._on_done)
         worker.done.connect(thread.quit)
         thread.finished.connect(worker.deleteLater)
-        thread.finished.connect(thread.deleteLater)
-        thread.finished.connect(self._on_thread_finished)
+        thread.finished.connect(self._on_thread_finished)  # which lets the thread go once it has ended
         self._thread, self._worker, self._control, self._result = thread, worker, control, None
         thread.start()
         self.started.emit()
@@ -98,8 +97,9 @@ class TrainingRun(QObject):
     def _on_thread_finished(self) -> None:
         result = self._result or RunResult("failed", None, RuntimeError("the training thread ended without a result"))
         if self._thread is not None:
-            # QThread sends ``finished`` from the thread just before it ends: dropping the last reference
-            # now could destroy a QThread that is still running (a segfault, seen under load); wait it out.
+            # QThread sends ``finished`` from the thread just before it ends: deleting it now (deleteLater, or
+            # dropping its last reference) could destroy a thread that is still running, a segfault seen under
+            # load.  Wait the moment out; the last reference then goes below.
             self._thread.wait()
         self._thread = self._worker = self._control = self._result = None
         self.finished.emit(result)
