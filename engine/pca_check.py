@@ -25,6 +25,8 @@ from engine.subspaces import principal_angles
 
 MATCH = 0.98
 """cos θ from which a direction counts as found (θ ≈ 11°)."""
+NOISY_EXCESS = 0.02
+"""A test MSE this far above PCA's, after training on noisy images, is the denoiser's shrinkage, said so."""
 SMALL_GAP = 1.5
 """A variance ratio λ_k / λ_(k+1) below this makes the k-th direction slow to find."""
 
@@ -103,13 +105,15 @@ class PcaCheck:
     """A linear autoencoder against PCA with as many components.
 
     ``cosines`` (k,) largest first; ``model_mse`` and ``pca_mse`` on clean test images, PCA's
-    projection not clipped to [0, 1] (the linear network's output is not clipped either).
+    projection not clipped to [0, 1] (the linear network's output is not clipped either);
+    ``sigma`` the noise the model was trained at (from its file), None when unknown.
     """
 
     cosines: np.ndarray
     model_mse: float
     pca_mse: float
     reference: PcaReference
+    sigma: float | None = None
 
     @property
     def components(self) -> int:
@@ -135,37 +139,43 @@ def pca_check(model, train_images: np.ndarray, test_images: np.ndarray) -> PcaCh
     clean = as_unit_float(test_images).reshape(len(test_images), -1)
     pca_mse = mse(reference.pca.decode(reference.pca.encode(clean)), clean)
     model_mse = mse(model.predict(clean), clean)
-    return PcaCheck(decoder_cosines(matrix, reference), model_mse, pca_mse, reference)
+    return PcaCheck(decoder_cosines(matrix, reference), model_mse, pca_mse, reference, _training_sigma(model))
+
+
+def _training_sigma(model) -> float | None:
+    training = getattr(model, "metadata", {}).get("training")
+    noise = training.get("noise") if isinstance(training, dict) else None
+    return float(noise) if isinstance(noise, (int, float)) and not isinstance(noise, bool) else None
 
 
 def describe(check: PcaCheck) -> str:
-    """One sentence for a learner: what the cosines and the two errors say."""
+    """A sentence or two for a learner: what the cosines and the two errors say."""
     k, cos = check.components, check.cosines
     found = int(np.sum(cos >= MATCH))
-    errors = f"its clean test MSE is {_percent(check.excess)} PCA-{k}'s"
-    if found == k:
+    error = f"its error is {_percent(check.excess)} PCA's"
+    if found == k and check.sigma and check.excess > NOISY_EXCESS:
         return (
-            f"All {k} directions match PCA's (smallest cos θ {cos[-1]:.3f}) and {errors}: "
-            "this linear autoencoder has found PCA's subspace, as the walkthrough says it would."
+            f"All {k} directions match PCA's, but {error}: trained on noisy images (σ = {check.sigma:.2f}), it "
+            "draws every image fainter, as a denoiser does. Trained at σ = 0 the errors agree too."
         )
+    if found == k:
+        return f"All {k} directions match PCA's and {error}: this linear autoencoder has learned PCA, as the " \
+               "walkthrough says."  # fmt: skip
     if found == 0:
         return (
-            f"Its directions are still far from PCA's (largest cos θ {cos[0]:.2f}) and {errors}: "
-            "train it on clean images (σ = 0) and watch the cosines rise towards 1."
+            f"Its directions are still far from PCA's (largest cos θ {cos[0]:.2f}): train it on clean images "
+            "(σ = 0) and watch the cosines rise to 1."
         )
+    head = f"{found} of {k} directions match PCA's; the last is still turning (cos θ {cos[-1]:.2f}) and {error}."
     gap = check.reference.gap
-    why = (
-        f"PCA's direction {found + 1} carries barely more variance than the next one (ratio {gap:.2f}), "
-        "so turning towards it hardly lowers the error and gradient descent finds it slowly"
-        if gap is not None and gap < SMALL_GAP and found == k - 1
-        else "the weaker directions are found last"
-    )
-    return (
-        f"{found} of {k} directions match PCA's; the last is still turning (cos θ {cos[-1]:.2f}) and {errors}: "
-        f"{why}. Train longer and it keeps rising."
-    )
+    if gap is not None and gap < SMALL_GAP and found == k - 1:
+        return (
+            f"{head} PCA's direction {k} has barely more variance than direction {k + 1} (ratio {gap:.2f}): turning "
+            "towards it hardly lowers the error, so gradient descent finds it slowly. Train longer."
+        )
+    return f"{head} The weaker directions are found last: train longer."
 
 
 def _percent(excess: float) -> str:
-    """"0.25 % above" / "0.10 % below" for a relative difference."""
-    return f"{abs(excess) * 100:.2f} % {'above' if excess >= 0 else 'below'}"
+    """"0.25 % above" / "0.10 % below" for a relative difference (a no-break space before the %)."""
+    return f"{abs(excess) * 100:.2f}\u00a0% {'above' if excess >= 0 else 'below'}"

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from engine.activations import ACTIVATIONS
 from engine.nn import MLP, build_mlp
 from gui.hourglass_item import HourglassView
+from gui.layer_presets import PresetBox, suggest_training
 from gui.weights_view import WeightsView
 
 N_PIXELS = 784
@@ -101,7 +102,10 @@ class LayerEditor(QGroupBox):
         buttons = QHBoxLayout()
         buttons.addWidget(self.add_button)
         buttons.addWidget(self.remove_button)
+        self.presets = PresetBox()
+        self.presets.presetChosen.connect(lambda preset: self.set_layers(list(preset.widths), list(preset.activations)))
         layout = QVBoxLayout(self)
+        layout.addWidget(self.presets)
         layout.addWidget(QLabel("Input: 784 pixels (28×28)"))
         layout.addWidget(self.table, 1)
         layout.addLayout(buttons)
@@ -167,7 +171,7 @@ class LayerEditor(QGroupBox):
 
     def build(self) -> MLP:
         widths, acts = self.layers()
-        return build_mlp(widths, acts, seed=None)
+        return suggest_training(build_mlp(widths, acts, seed=None))
 
     def emit_new_model(self) -> None:
         self.newModel.emit(self.build())

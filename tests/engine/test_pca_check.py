@@ -89,18 +89,30 @@ def test_pca_variances_are_the_variances_along_the_axes_in_unit_pixels():
     assert reference.gap == pytest.approx(variances[3] / variances[4])
 
 
-def check_with(cosines, model_mse=0.0342, pca_mse=0.0341, variances=(5.0, 4.0, 3.0, 2.2, 2.0)) -> PcaCheck:
+def check_with(cosines, model_mse=0.0342, pca_mse=0.0341, variances=(5.0, 4.0, 3.0, 2.2, 2.0), sigma=0.0):
     reference = pca_reference(blobs(50, 3), len(cosines))
     reference = type(reference)(reference.pca, np.array(variances[: len(cosines) + 1]))
-    return PcaCheck(np.array(cosines), model_mse, pca_mse, reference)
+    return PcaCheck(np.array(cosines), model_mse, pca_mse, reference, sigma)
 
 
 def test_the_sentence_says_what_the_numbers_say():
     found = describe(check_with([1.0, 0.999, 0.998, 0.995]))
-    assert "All 4 directions match" in found and "0.29 % above PCA-4's" in found
+    assert "All 4 directions match" in found and "0.29\u00a0% above PCA's" in found
     turning = describe(check_with([1.0, 0.999, 0.998, 0.75]))
-    assert "3 of 4 directions" in turning and "0.75" in turning and "ratio 1.10" in turning
+    assert "3 of 4 directions" in turning and "0.75" in turning and "direction 4" in turning and "ratio 1.10" in turning
+    assert "ratio" not in describe(check_with([1.0, 0.999, 0.998, 0.75], variances=(5.0, 4.0, 3.0, 2.2, 1.0)))
     far = describe(check_with([0.3, 0.2, 0.1, 0.05], model_mse=0.1))
     assert "still far" in far and "σ = 0" in far
     below = describe(check_with([1.0, 1.0, 1.0, 1.0], model_mse=0.0340))
     assert "below" in below
+    shrunk = describe(check_with([1.0, 1.0, 1.0, 0.999], model_mse=0.0379, sigma=0.3))
+    assert "noisy images (σ = 0.30)" in shrunk and "11.14\u00a0% above" in shrunk
+    assert "noisy" not in describe(check_with([1.0, 1.0, 1.0, 0.999], model_mse=0.0342, sigma=0.3))
+
+
+def test_the_check_knows_the_noise_the_model_trained_at():
+    train, test = blobs(80, 4), blobs(20, 5)
+    net = build_mlp([784, 3, 784], ["linear", "linear"], seed=0)
+    assert pca_check(net, train, test).sigma is None
+    net.fit(train, None, epochs=1, batch_size=16, noise=0.2, seed=0)
+    assert pca_check(net, train, test).sigma == 0.2
