@@ -130,6 +130,7 @@ class LatentMapPanel(QWidget):
         self._stale = True
         self._feed: list[int] = []  # digits whose points are still to be placed, one per event-loop turn
         self._hover_owner = None
+        self._hover_event, self._hover_distance = None, None  # the hover event being answered, the nearest dot's
         self.hovered: int | None = None  # the test digit under the pointer
         self.jobs = JobRunner(self)
         self._feed_timer = QTimer(self)
@@ -359,10 +360,18 @@ class LatentMapPanel(QWidget):
 
     # ----- hover and clicks -------------------------------------------------------------------
     def _on_hover(self, item, points, event) -> None:
+        """Each digit's item reports the dots under the pointer for the same hover event: the nearest wins."""
+        if event is not self._hover_event:
+            self._hover_event, self._hover_distance = event, None
         if len(points) and self.images is not None:
-            self._hover_owner = item
-            self.hovered = int(points[0].data())
-            pos = points[0].pos()
+            at = event.pos()  # in map coordinates, as the dots
+            spot = min(points, key=lambda p: (p.pos() - at).manhattanLength())
+            distance = (spot.pos() - at).manhattanLength()
+            if self._hover_distance is not None and distance >= self._hover_distance:
+                return
+            self._hover_owner, self._hover_distance = item, distance
+            self.hovered = int(spot.data())
+            pos = spot.pos()
             self.hover_ring.setData(pos=[(pos.x(), pos.y())])
             box = self.plot.getPlotItem().getViewBox()
             self.card.show_digit(
@@ -371,7 +380,7 @@ class LatentMapPanel(QWidget):
                 box.mapViewToScene(pos),
                 box.sceneBoundingRect(),
             )
-        elif item is self._hover_owner:
+        elif item is self._hover_owner and self._hover_distance is None:
             self._clear_hover()
 
     def _clear_hover(self) -> None:

@@ -127,7 +127,8 @@ class PcaCheckPanel(QGroupBox):
         self.pca_mse = QLabel("–")
         for label, tip in (
             (self.model_mse, "This network's mean squared error on the 10,000 clean test images"),
-            (self.pca_mse, "PCA's error on the same images with as many components (its projection, not clipped)"),
+            (self.pca_mse, "PCA's error on the same images with as many components. Not clipped to [0, 1], like the "
+             "linear network's output: the PCA level elsewhere in the app clips, which lowers PCA's error a little"),
         ):
             label.setObjectName("big")
             label.setToolTip(tip)
@@ -208,7 +209,7 @@ class PcaCheckPanel(QGroupBox):
             self.final_jobs.cancel()
             return
         self.model_name.setText("this network")
-        self.pca_name.setText(f"PCA-{model.latent_width}")
+        self.pca_name.setText(f"PCA-{model.latent_width}, unclipped")
         self.model_mse.setText("…")
         self.pca_mse.setText("…")
         self.sentence.setText(f"Comparing with PCA-{model.latent_width} of the training images…")
@@ -278,7 +279,7 @@ class PcaCheckPanel(QGroupBox):
         self.pca_mse.setText(f"{check.pca_mse:.5f}")
         sign = "+" if check.excess >= 0 else "−"
         self.model_name.setText(f"this network ({sign}{abs(check.excess) * 100:.2f}\u00a0%)")
-        self.pca_name.setText(f"PCA-{check.components}")
+        self.pca_name.setText(f"PCA-{check.components}, unclipped")
         self.sentence.setText(describe(check))
         self._show_gap(check.components, check.reference.gap)
         self._show_history()

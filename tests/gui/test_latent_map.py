@@ -87,15 +87,46 @@ def test_a_click_decodes_the_point_into_the_autoencoder_view(qtbot, tab, tiny_mn
     np.testing.assert_allclose(panel.marker_position(), map_point_at(panel, pixel), atol=1e-3)  # the star is there
 
 
+def move_until(qtbot, panel, pixel: QPoint, done) -> None:
+    """Move the pointer to a pixel of the plot until ``done()``: pyqtgraph drops moves that come too fast and
+    Qt a move to where the pointer is, so it steps between the pixel and its right neighbour."""
+    steps = iter(range(1000))
+    qtbot.waitUntil(
+        lambda: qtbot.mouseMove(panel.plot.viewport(), pixel + QPoint(next(steps) % 2, 0)) or done(), timeout=3000
+    )
+
+
+def hover(qtbot, panel, pixel: QPoint) -> int:
+    """Move the pointer to a pixel of the plot; the index of the test digit the card then shows."""
+    panel.hovered = None
+    move_until(qtbot, panel, pixel, lambda: panel.hovered is not None)
+    return panel.hovered
+
+
 def test_hovering_a_dot_shows_its_test_digit(qtbot, tab, tiny_mnist):
     panel = open_map(qtbot, tab)
-    index = 5
-    qtbot.mouseMove(panel.plot.viewport(), pixel_of(panel, *panel.map.points[index]))
-    qtbot.waitUntil(lambda: panel.hovered is not None, timeout=3000)
+    pixel = pixel_of(panel, *panel.map.points[5])
+    shown = hover(qtbot, panel, pixel)
     images, labels = mnist_split("test")
-    under = panel.hovered  # dots can overlap: the one shown must lie under the pointer
-    assert np.linalg.norm(panel.map.points[under] - panel.map.points[index]) < 0.05 * np.ptp(panel.map.points)
-    assert panel.card.isVisible() and f"#{under} · a {labels[under]}" == panel.card.text.text()
+    assert np.linalg.norm(panel.map.points[shown] - map_point_at(panel, pixel)) < 0.02 * np.ptp(panel.map.points)
+    assert panel.card.isVisible() and panel.card.text.text() == f"#{shown} · a {labels[shown]}"
+    move_until(qtbot, panel, QPoint(2, 2), lambda: not panel.card.isVisible())  # off the dots: the card goes
+
+
+def test_where_dots_of_two_digits_overlap_the_nearest_is_shown(qtbot, tab, real_mnist_dir):
+    panel = open_map(qtbot, tab)
+    points, labels = panel.map.points, panel.map.labels
+    box = panel.plot.getPlotItem().getViewBox()
+    per_pixel = abs(box.viewPixelSize()[0])
+    for digit, others in ((0, labels > 0), (9, labels < 9)):  # one of each order the items report in
+        for index in np.flatnonzero(labels == digit):
+            gaps = np.abs(points[others] - points[index]).sum(axis=1)
+            if 1.5 * per_pixel < gaps.min() < 3 * per_pixel:  # another digit's dot under the pointer too
+                break
+        pixel = pixel_of(panel, *points[index])
+        shown = hover(qtbot, panel, pixel)
+        distances = np.abs(points - map_point_at(panel, pixel)).sum(axis=1)
+        assert distances[shown] == pytest.approx(distances.min(), abs=1e-6)
 
 
 def test_the_strip_between_two_digits_starts_and_ends_at_their_reconstructions(qtbot, tab, tiny_mnist):
