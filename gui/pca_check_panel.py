@@ -18,6 +18,7 @@ from engine.callbacks import Callback
 from engine.pca_check import (
     MATCH,
     PcaCheck,
+    PcaReference,
     decoder_cosines,
     decoder_matrix,
     describe,
@@ -57,11 +58,12 @@ def _final_check(model, n_train: int, state) -> PcaCheck:
     return pca_check(model, mnist_split("train")[0][:n_train], mnist_split("test")[0])
 
 
-def _cosines_by_epoch(decoders: list[np.ndarray], n_train: int, state) -> tuple[np.ndarray, float | None]:
-    """Runs on a pool thread: cosines (epochs, k) of each decoder (784, k) against PCA-k (cached), and
-    PCA's variance ratio λ_k / λ_(k+1)."""
-    reference = pca_reference(mnist_split("train")[0][:n_train], decoders[0].shape[1])
-    return np.array([decoder_cosines(decoder, reference) for decoder in decoders]), reference.gap
+def _cosines_by_epoch(decoders: list[np.ndarray], reference, state) -> tuple[np.ndarray, PcaReference]:
+    """Runs on a pool thread: cosines (epochs, k) of each decoder (784, k) against PCA-k, and that PCA;
+    ``reference`` is PCA-k itself, or the number of MNIST training images to fit it on."""
+    if not isinstance(reference, PcaReference):
+        reference = pca_reference(mnist_split("train")[0][:reference], decoders[0].shape[1])
+    return np.array([decoder_cosines(decoder, reference) for decoder in decoders]), reference
 
 
 class PcaCheckPanel(QGroupBox):
@@ -82,6 +84,8 @@ class PcaCheckPanel(QGroupBox):
         self.cosines: np.ndarray | None = None  # (len(epochs), k) once computed
         self.check: PcaCheck | None = None
         self.n_train = ALL_TRAINING_IMAGES
+        self._reference: PcaReference | None = None  # PCA-k of the run's training images, once measured
+        self._more = False  # epochs arrived while a job measured the earlier ones
         self.final_jobs, self.epoch_jobs = JobRunner(self), JobRunner(self)
         self._build()
         self.restyle()
@@ -203,7 +207,7 @@ class PcaCheckPanel(QGroupBox):
         self.setVisible(linear)
         if not same_run:
             self._clear_epochs()
-            self.n_train = ALL_TRAINING_IMAGES
+            self.n_train, self._reference = ALL_TRAINING_IMAGES, None
         self.check = None
         if not linear:
             self.final_jobs.cancel()
@@ -221,6 +225,7 @@ class PcaCheckPanel(QGroupBox):
         self.check = None
         self.model_mse.setText("…")
         self.pca_mse.setText("…")
+        self.model_name.setText("this network")
         self.sentence.setText("Training: the lines show the cosines after each epoch; the errors come at the end.")
 
     def on_report(self, topic: str, data) -> None:
@@ -228,25 +233,40 @@ class PcaCheckPanel(QGroupBox):
             return
         if self.decoders and data["decoder"].shape != self.decoders[0].shape:
             self._clear_epochs()
-        self.n_train = int(data["n_train"])
+        if int(data["n_train"]) != self.n_train:
+            self.n_train, self._reference = int(data["n_train"]), None
         self.epochs.append(float(data["epoch"]))
         self.decoders.append(data["decoder"])
-        self.epoch_jobs.start(_cosines_by_epoch, list(self.decoders), self.n_train, on_done=self._show_epochs,
+        self._request_cosines()
+
+    def _request_cosines(self) -> None:
+        """One job at a time, each for every decoder so far: epochs that end faster than a job lose nothing."""
+        if self.epoch_jobs.is_busy():
+            self._more = True
+            return
+        self._more = False
+        reference = self._reference
+        if reference is None or reference.components != self.decoders[0].shape[1]:
+            reference = self.n_train
+        self.epoch_jobs.start(_cosines_by_epoch, list(self.decoders), reference, on_done=self._show_epochs,
                               on_error=self._failed)  # fmt: skip
 
     # ----- showing ----------------------------------------------------------------------------
     def _clear_epochs(self) -> None:
         self.epoch_jobs.cancel()
+        self._more = False
         self.epochs, self.decoders, self.cosines = [], [], None
         for line in (*self.other_lines, self.last_line):
             line.setData([], [])
         self.progress_note.setText("")
 
-    def _show_epochs(self, result: tuple[np.ndarray, float | None]) -> None:
-        """cosines (epochs so far, k) and PCA's variance ratio at the edge of the subspace."""
-        cosines, gap = result
+    def _show_epochs(self, result: tuple[np.ndarray, PcaReference]) -> None:
+        """cosines (epochs shown, k), and PCA-k they were measured against."""
+        cosines, self._reference = result
+        if self._more:  # more epochs ended meanwhile: measure them too
+            self._request_cosines()
         self.cosines = cosines
-        self._show_gap(cosines.shape[1], gap)
+        self._show_gap(cosines.shape[1], self._reference.gap)
         k = cosines.shape[1]
         while len(self.other_lines) < k - 1:
             line = pg.PlotDataItem(pen=pg.mkPen(COLORS["accent"], width=1))

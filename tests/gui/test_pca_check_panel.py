@@ -125,3 +125,16 @@ def test_every_part_of_the_panel_and_the_preset_box_explains_itself(window, tab)
     presets = window.architecture_tab.editor.presets
     for widget in (panel.bars_plot, panel.lines_plot, panel.model_mse, panel.pca_mse, presets):
         assert widget.toolTip() and widget.statusTip() == widget.toolTip()
+
+
+def test_the_cosines_show_while_the_run_is_still_going(qtbot, window, tab, tiny_mnist):
+    panel = tab.pca_check
+    with qtbot.waitSignal(panel.checked, timeout=TIMEOUT):
+        window.set_model(build_mlp([784, 4, 784], ["linear", "linear"], seed=1), name="linear")
+    tab.form.epochs.setValue(1000)
+    tab.form.train_size.setValue(32)
+    with qtbot.waitSignal(panel.epochsShown, timeout=TIMEOUT, check_params_cb=lambda shown: shown >= 3):
+        tab.start_button.click()
+    assert tab.is_running() and "After epoch" in panel.progress_note.text()
+    with qtbot.waitSignal(tab.run.finished, timeout=TIMEOUT):
+        tab.stop_button.click()
