@@ -50,11 +50,16 @@ class PresetBox(QComboBox):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.addItem("Start from a preset…")
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.setMinimumContentsLength(8)  # compact in the editor; the open list shows the full names
+        self.addItem("Presets…")
         for preset in PRESETS:
             self.addItem(preset.name)
             self.setItemData(self.count() - 1, preset.tip, Qt.ItemDataRole.ToolTipRole)
-        tip = "Fill the layer table with a ready-made network; then edit it or press New model"
+        tip = (
+            "Fill the layer table with a ready-made network (the walkthrough's, or a linear one to check that it "
+            "learns PCA); then edit it or press New model"
+        )
         self.setToolTip(tip)
         self.setStatusTip(tip)
         self.activated.connect(self._chosen)
