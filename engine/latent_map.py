@@ -58,9 +58,13 @@ class LatentMap:
         """The labels present, ascending."""
         return [int(d) for d in np.unique(self.labels)]
 
+    def members(self, label: int) -> np.ndarray:
+        """Indices (m,) of the images labelled ``label``, ascending."""
+        return np.flatnonzero(self.labels == label)
+
     def typical(self, label: int) -> int:
         """Index of the image of ``label`` whose code is nearest its class's mean code (a typical one)."""
-        members = np.flatnonzero(self.labels == label)
+        members = self.members(label)
         if members.size == 0:
             raise ValueError(f"no image has label {label} (labels present: {self.digits()})")
         codes = self.codes[members].astype(np.float64)

@@ -148,10 +148,15 @@ def _training_sigma(model) -> float | None:
     return float(noise) if isinstance(noise, (int, float)) and not isinstance(noise, bool) else None
 
 
+def directions_found(cosines: np.ndarray) -> int:
+    """How many of the cosines (k,) are at least ``MATCH``: the directions the decoder shares with PCA."""
+    return int(np.sum(np.asarray(cosines) >= MATCH))
+
+
 def describe(check: PcaCheck) -> str:
     """A sentence or two for a learner: what the cosines and the two errors say."""
     k, cos = check.components, check.cosines
-    found = int(np.sum(cos >= MATCH))
+    found = directions_found(cos)
     error = f"its error is {_percent(check.excess)} PCA's"
     if found == k and check.sigma and check.excess > NOISY_EXCESS:
         return (

@@ -327,7 +327,7 @@ class LatentMapPanel(QWidget):
             self._feed_timer.stop()
             return
         digit = self._feed.pop(0)
-        members = np.flatnonzero(m.labels == digit)
+        members = m.members(digit)
         self.scatters[digit].setData(pos=m.points[members], data=members)
         if not self._feed:
             self._feed_timer.stop()

@@ -22,6 +22,7 @@ from engine.pca_check import (
     decoder_cosines,
     decoder_matrix,
     describe,
+    directions_found,
     has_linear_decoder,
     pca_check,
     pca_reference,
@@ -282,7 +283,7 @@ class PcaCheckPanel(QGroupBox):
         self.lines_plot.setXRange(float(x[0]), max(float(x[-1]), float(x[0]) + 1), padding=0.03)
         self._set_bars(cosines[-1])
         if self.check is None:  # during the run: the newest cosines speak
-            found = int(np.sum(cosines[-1] >= MATCH))
+            found = directions_found(cosines[-1])
             self.progress_note.setVisible(True)
             self.progress_note.setText(
                 f"After epoch {_epoch_text(x[-1])}: {found} of {k} directions found, smallest cos θ "

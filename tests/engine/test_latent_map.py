@@ -58,6 +58,7 @@ def test_a_one_unit_code_lies_on_the_x_axis():
 def test_the_typical_image_of_a_digit_is_the_one_nearest_its_mean_code():
     codes = np.array([[0.0, 0.0], [1.0, 0.0], [10.0, 0.0], [5.0, 5.0]], np.float32)
     m = LatentMap(codes, np.array([4, 4, 4, 7]), codes, np.zeros(2), np.eye(2), np.array([0.5, 0.5]))
+    assert m.members(4).tolist() == [0, 1, 2]
     assert m.typical(4) == 1  # mean code (3.67, 0): nearest is (1, 0)
     assert m.typical(7) == 3
     assert m.digits() == [4, 7]

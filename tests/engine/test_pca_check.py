@@ -13,6 +13,7 @@ from engine.pca_check import (
     PcaCheck,
     decoder_matrix,
     describe,
+    directions_found,
     has_linear_decoder,
     is_linear,
     pca_check,
@@ -93,6 +94,10 @@ def check_with(cosines, model_mse=0.0342, pca_mse=0.0341, variances=(5.0, 4.0, 3
     reference = pca_reference(blobs(50, 3), len(cosines))
     reference = type(reference)(reference.pca, np.array(variances[: len(cosines) + 1]))
     return PcaCheck(np.array(cosines), model_mse, pca_mse, reference, sigma)
+
+
+def test_a_direction_counts_as_found_from_cos_098():
+    assert directions_found(np.array([1.0, 0.98, 0.9799, 0.2])) == 2
 
 
 def test_the_sentence_says_what_the_numbers_say():
