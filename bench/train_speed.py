@@ -17,6 +17,11 @@ each figure is the median epoch.
 threads, and its default (1 BLAS thread, large steps as two half-batches on two Python threads;
 see ``engine.steps``), in the parent process.
 
+``--noise-range`` times, side by side in this process, the engine training with one σ (0.4)
+and with a range (σ drawn per image from [0, 0.8]), alternating the two for ``--rounds``
+rounds, and prints the ratio (the goal: the range within 10 % of one σ); ``--noise-range-only``
+skips the PyTorch comparison.
+
 The process re-executes itself without OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE (they may pin
 OpenBLAS to a slower kernel) and prints the BLAS kernel and thread counts it ran with.
 """
@@ -78,13 +83,15 @@ class EngineFit:
     """The engine for ``epochs`` epochs in one ``Trainer.fit`` call (what ``MLP.fit`` runs);
     ``parallel`` as ``Trainer`` takes it (None: the engine decides, as for users)."""
 
-    def __init__(self, widths, batch_size, x_u8, parallel: bool | None = None):
+    def __init__(self, widths, batch_size, x_u8, parallel: bool | None = None, noise=SIGMA):
         self.model = build_mlp(widths, activations(widths), seed=0)
-        self.batch_size, self.x, self.parallel = batch_size, x_u8, parallel
+        self.batch_size, self.x, self.parallel, self.noise = batch_size, x_u8, parallel, noise
 
     def run(self, epochs: int) -> list[float]:
         timer = EpochTimer()
-        config = TrainConfig(epochs=epochs, batch_size=self.batch_size, lr=LR, optimizer="adam", noise=SIGMA, seed=0)
+        config = TrainConfig(
+            epochs=epochs, batch_size=self.batch_size, lr=LR, optimizer="adam", noise=self.noise, seed=0
+        )
         Trainer(self.model, config, [timer], parallel=self.parallel).fit(self.x)
         return timer.seconds
 
@@ -194,6 +201,8 @@ def main() -> int:
     parser.add_argument("--data", help="MNIST folder (default $DENOISE_STUDIO_DATA)")
     parser.add_argument("--blas-sweep", action="store_true", help="also time the engine's thread settings")
     parser.add_argument("--only", choices=["small", "large"], help="run only these cases")
+    parser.add_argument("--noise-range", action="store_true", help="also time one σ against a σ range")
+    parser.add_argument("--noise-range-only", action="store_true", help="only time one σ against a σ range")
     parser.add_argument("--child", choices=["engine", "torch", "torch1"], help=argparse.SUPPRESS)
     parser.add_argument("--case", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -213,6 +222,9 @@ def main() -> int:
           f"median of {args.epochs * args.rounds} epochs\n")  # fmt: skip
 
     cases = [i for i, c in enumerate(CASES) if args.only is None or (c[0] is LARGE) == (args.only == "large")]
+    if args.noise_range_only:
+        noise_range_comparison(args, cases)
+        return 0
     header = (f"{'model / batch':<26}{'engine img/s':>13}{f'torch {n_cores}thr':>12}{'ratio':>8}"
               f"{'torch 1thr':>12}{'vs best':>9}{f'torch {n_cores}thr compute':>21}{'load avg':>10}")  # fmt: skip
     print(header)
@@ -254,8 +266,32 @@ def main() -> int:
                 cells.append(f"{name}: {len(x) / statistics.median(eng.run(args.epochs)):>8,.0f}")
             Trainer.blas_threads = 1
             print(f"  {label(widths, bs):<24}" + " | ".join(cells))
+    if args.noise_range:
+        noise_range_comparison(args, cases)
     print(f"\nnumpy BLAS at exit: {blas_description()}")
     return 0
+
+
+def noise_range_comparison(args, cases: list[int]) -> None:
+    """One σ against a σ range drawn per image, same model and data, alternating in this process."""
+    single, spread = 0.4, (0.0, 0.8)
+    print(f"\nengine, one σ = {single} against σ ~ U[{spread[0]}, {spread[1]}] per image, img/s "
+          f"(median of {args.epochs * args.rounds} epochs each, alternating, after a warm-up epoch):")  # fmt: skip
+    x = np.ascontiguousarray(
+        Dataset(train_size=args.train_size, test_size=1, batch_size=1, data_dir=args.data, progress=False).train_u8
+    )
+    for widths, bs in (CASES[i] for i in cases):
+        runs = {"one": EngineFit(widths, bs, x, noise=single), "range": EngineFit(widths, bs, x, noise=spread)}
+        for eng in runs.values():
+            eng.run(1)
+        seconds: dict[str, list[float]] = {name: [] for name in runs}
+        for _ in range(args.rounds):
+            for name, eng in runs.items():
+                seconds[name] += eng.run(args.epochs)
+        rate = {name: len(x) / statistics.median(s) for name, s in seconds.items()}
+        print(f"  {label(widths, bs):<24} one σ {rate['one']:>9,.0f}   range {rate['range']:>9,.0f}   "
+              f"range / one σ {rate['range'] / rate['one']:.3f}   load avg {os.getloadavg()[0]:.2f}")  # fmt: skip
+        sys.stdout.flush()
 
 
 if __name__ == "__main__":

@@ -1,7 +1,10 @@
-"""Render the app's screenshots with real data: docs/architecture.png, training.png, denoise.png, error-dialog.png,
-latent-map.png, pca-check.png.
+"""Render the README's screenshots with real data, offscreen, with ``widget.grab()``.
 
-Offscreen, with ``widget.grab()``.  Needs MNIST (``$DENOISE_STUDIO_DATA``) and the shipped model.
+docs/architecture.png, training.png, denoise.png, robustness.png, latent-map.png, pca-check.png, error-dialog.png
+(1280×800, dark);
+denoise-light.png (the light theme); min-size.png (1024×700, the smallest window); full-hd.png (1920×1080);
+scale2.png (``QT_SCALE_FACTOR=2``, rendered in a child process, since the factor is read at start).
+Needs MNIST (``$DENOISE_STUDIO_DATA``) and the shipped models.
 
     DENOISE_STUDIO_DATA=../shared/data/mnist python docs/screenshots.py
 """
@@ -9,6 +12,7 @@ Offscreen, with ``widget.grab()``.  Needs MNIST (``$DENOISE_STUDIO_DATA``) and t
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -28,7 +32,7 @@ OUT = ROOT / "docs"
 SIZE = (1280, 800)
 
 
-def settle(app, ms: int = 150) -> None:
+def settle(app, ms: int = 200) -> None:
     """Let layouts, timers and pending paints run."""
     loop = QEventLoop()
     QTimer.singleShot(ms, loop.quit)
@@ -36,32 +40,138 @@ def settle(app, ms: int = 150) -> None:
     app.processEvents()
 
 
-def main() -> int:
-    from engine.nn import MLP, build_mlp
-    from gui import dialogs
-    from gui.app import make_app
+def wait_for(signal, action=None, timeout_ms: int = 120000) -> list:
+    """Run ``action`` and spin the event loop until ``signal`` fires; returns its arguments."""
+    loop, got = QEventLoop(), []
+
+    def fired(*args):
+        got.append(args)
+        loop.quit()
+
+    signal.connect(fired)
+    QTimer.singleShot(timeout_ms, loop.quit)
+    if action is not None:
+        action()
+    if not got:
+        loop.exec()
+    signal.disconnect(fired)
+    if not got:
+        raise TimeoutError(f"no {signal} within {timeout_ms} ms")
+    return list(got[0])
+
+
+def make_window(app, size: tuple[int, int], theme: str = "dark"):
     from gui.main_window import MainWindow
 
-    app = make_app([])
     settings = QSettings(str(Path(tempfile.mkdtemp()) / "shots.ini"), QSettings.Format.IniFormat)
+    settings.setValue("theme", theme)
     window = MainWindow(settings=settings)
-    window.resize(*SIZE)
+    window.resize(*size)
     window.show()
     settle(app)
+    return window
 
-    # Architecture: the shipped model
-    window.tabs.setCurrentWidget(window.architecture_tab)
-    settle(app)
-    window.grab().save(str(OUT / "architecture.png"))
 
-    # Denoise: a real test digit, PCA beside the model
+def show_digit(app, window, index: int = 0, sigma: int = 25, pca: bool = True) -> None:
+    """The Denoise tab with a real test digit, noise at ``sigma``/100 and PCA beside the model."""
     tab = window.denoise_tab
     window.tabs.setCurrentWidget(tab)
-    tab.noise_slider.setValue(25)
-    tab.show_test_digit(0)
-    tab.compare_box.setChecked(True)
+    tab.noise_slider.setValue(sigma)
+    wait_for(tab.testDigitShown, lambda: tab.show_test_digit(index))
+    if pca and not tab.compare_box.isChecked():
+        wait_for(tab.pcaReady, lambda: tab.compare_box.setChecked(True))
     settle(app)
-    window.grab().save(str(OUT / "denoise.png"))
+
+
+def grab(window, name: str) -> None:
+    path = OUT / name
+    window.grab().save(str(path))
+    print(path)
+
+
+def scale2_only() -> int:
+    """The child process: the Denoise tab at QT_SCALE_FACTOR=2."""
+    from gui.app import make_app
+
+    app = make_app([])
+    window = make_window(app, (1100, 720))
+    show_digit(app, window)
+    grab(window, "scale2.png")
+    window.dirty = False
+    window.close()
+    return 0
+
+
+def latent_map_and_pca_check(app, window) -> None:
+    """latent-map.png: the shipped model's map with the panels given room; pca-check.png: the linear preset
+    trained as the PCA check says (clean images, Adam 1e-3, batch 128, 10 epochs)."""
+    from engine.nn import MLP
+
+    window.set_model(MLP.from_file("mnist_denoising_autoencoder"), name="mnist_denoising_autoencoder", dirty=False)
+    show_digit(app, window, index=3, sigma=10, pca=False)
+    tab = window.denoise_tab
+    panel = tab.latent_map
+    wait_for(panel.mapReady, lambda: tab.panels.setCurrentWidget(panel))
+    tab.splitter.setSizes([3000, 5000])  # as a user drags the handle up
+    panel.from_box.setCurrentIndex(panel.from_box.findData(0))
+    panel.to_box.setCurrentIndex(panel.to_box.findData(7))
+    settle(app)
+    box = panel.plot.getPlotItem().getViewBox()
+    dot = QPointF(*map(float, panel.map.points[panel.map.typical(1)]))  # hover a typical 1: its card shows
+    QTest.mouseMove(panel.plot.viewport(), panel.plot.mapFromScene(box.mapViewToScene(dot)))
+    settle(app, 300)
+    grab(window, "latent-map.png")
+    tab.splitter.setSizes([5000, 4000])
+    tab.panels.setCurrentIndex(0)
+
+    editor = window.architecture_tab.editor
+    index = editor.presets.findText("Linear 784-k-784 (PCA check)")
+    editor.presets.setCurrentIndex(index)
+    editor.presets.activated.emit(index)
+    window.dirty = False
+    editor.emit_new_model()
+    training = window.training_tab
+    training.form.seed.setValue(0)
+    wait_for(training.run.finished, training.start)
+    wait_for(training.pca_check.checked)  # the trained model against PCA
+    settle(app, 400)
+    grab(window, "pca-check.png")
+
+
+def main() -> int:
+    if "--scale2" in sys.argv:
+        return scale2_only()
+    from engine.nn import build_mlp
+    from gui import dialogs
+    from gui.app import make_app
+    from gui.theme import apply_theme
+
+    app = make_app([])
+    window = make_window(app, SIZE)
+
+    window.tabs.setCurrentWidget(window.architecture_tab)  # the shipped model
+    settle(app)
+    grab(window, "architecture.png")
+
+    show_digit(app, window)  # a real test digit, PCA beside the model
+    grab(window, "denoise.png")
+
+    tab = window.denoise_tab  # the robustness curve of the same model
+    wait_for(tab.robustness.curveReady, lambda: tab.panels.setCurrentWidget(tab.robustness))
+    settle(app)
+    grab(window, "robustness.png")
+    tab.panels.setCurrentIndex(0)
+
+    window.set_theme("light")
+    settle(app)
+    grab(window, "denoise-light.png")
+    window.set_theme("dark")
+
+    for size, name in (((1024, 700), "min-size.png"), ((1920, 1080), "full-hd.png")):
+        window.resize(*size)
+        settle(app, 400)
+        grab(window, name)
+    window.resize(*SIZE)
 
     # Training: a short real run of a fresh 784-10-784 model on all of MNIST
     window.set_model(build_mlp([784, 10, 784], ["relu", "sigmoid"], seed=0), name="untitled", dirty=True)
@@ -70,57 +180,20 @@ def main() -> int:
     training.form.epochs.setValue(4)
     training.form.batch_size.setValue(64)
     training.form.noise.setValue(0.1)
-    loop = QEventLoop()
-    results = []
-    training.run.finished.connect(results.append)
-    training.run.finished.connect(loop.quit)
-    training.start()
-    loop.exec()
-    if results[0].verdict == "failed":
-        print(f"training failed: {results[0].error}")
+    (result,) = wait_for(training.run.finished, training.start)
+    if result.verdict == "failed":
+        print(f"training failed: {result.error}")
         return 1
-    settle(app, 300)
-    window.grab().save(str(OUT / "training.png"))
+    settle(app, 400)
+    grab(window, "training.png")
 
-    # The latent map: the shipped model's codes of the 10,000 test digits, the panels given more room
-    window.set_model(MLP.from_file("mnist_denoising_autoencoder"), name="mnist_denoising_autoencoder", dirty=False)
-    window.tabs.setCurrentWidget(tab)
-    tab.show_test_digit(3)
-    panel = tab.latent_map
-    loop = QEventLoop()
-    panel.mapReady.connect(loop.quit)
-    tab.panels.setCurrentWidget(panel)
-    tab.splitter.setSizes([3000, 5000])  # as a user drags the handle up
-    loop.exec()
-    panel.from_box.setCurrentIndex(panel.from_box.findData(0))
-    panel.to_box.setCurrentIndex(panel.to_box.findData(7))
-    settle(app)
-    dot = panel.map.typical(2)  # hover a typical 2: its card shows beside the pointer
-    box = panel.plot.getPlotItem().getViewBox()
-    QTest.mouseMove(panel.plot.viewport(), panel.plot.mapFromScene(box.mapViewToScene(QPointF(*panel.map.points[dot]))))
-    settle(app, 300)
-    window.grab().save(str(OUT / "latent-map.png"))
-    tab.splitter.setSizes([5000, 4000])
-
-    # The PCA check: the Architecture preset, trained as the issue says (clean images, Adam 1e-3, batch 128, 10 epochs)
-    editor = window.architecture_tab.editor
-    index = editor.presets.findText("Linear 784-k-784 (PCA check)")
-    editor.presets.setCurrentIndex(index)
-    editor.presets.activated.emit(index)
-    window.dirty = False
-    editor.emit_new_model()
-    training.form.seed.setValue(0)
-    loop = QEventLoop()
-    training.run.finished.connect(lambda result: training.pca_check.checked.connect(loop.quit))  # the final check
-    training.start()
-    loop.exec()
-    settle(app, 300)
-    window.grab().save(str(OUT / "pca-check.png"))
+    latent_map_and_pca_check(app, window)
 
     # The dialog for a damaged model file (the text the app shows)
     bad = Path(tempfile.mkdtemp()) / "my_model.npz"
     bad.write_bytes(b"not a model")
     from engine.model_format import ModelFileError
+    from engine.nn import MLP
 
     try:
         MLP.from_file(bad)
@@ -130,13 +203,14 @@ def main() -> int:
     box.show()
     settle(app)
     box.grab().save(str(OUT / "error-dialog.png"))
+    print(OUT / "error-dialog.png")
     box.close()
-
     window.dirty = False
     window.close()
-    for name in ("architecture", "training", "denoise", "latent-map", "pca-check", "error-dialog"):
-        print(OUT / f"{name}.png")
-    return 0
+    apply_theme(app, "dark")
+
+    env = {**os.environ, "QT_SCALE_FACTOR": "2"}
+    return subprocess.run([sys.executable, __file__, "--scale2"], env=env).returncode
 
 
 if __name__ == "__main__":

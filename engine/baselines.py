@@ -18,7 +18,7 @@ import numpy as np
 
 from engine.images import as_unit_float
 from engine.metrics import mse
-from engine.noise import check_sigma, fixed_noisy
+from engine.noise import check_kind, check_level, fixed_noisy
 from engine.pca import PCA, principal_axes
 
 _lock = threading.Lock()
@@ -28,12 +28,13 @@ _scores: dict[tuple, float | None] = {}
 
 @dataclass(frozen=True)
 class Baselines:
-    """Test MSE of doing nothing and of PCA-k at one sigma; ``pca`` is None when k >= the pixel count."""
+    """Test MSE of doing nothing and of PCA-k at one noise level; ``pca`` is None when k >= the pixel count."""
 
     sigma: float
     components: int
     noisy_input: float
     pca: float | None
+    kind: str = "gaussian"
 
 
 def fit_pca(train_images: np.ndarray, k: int) -> PCA:
@@ -49,39 +50,54 @@ def pca_variances(train_images: np.ndarray) -> np.ndarray:
     return _principal_axes(train_images)[2].copy()
 
 
-def baselines(train_images: np.ndarray, test_images: np.ndarray, sigma: float, k: int) -> Baselines:
-    """Noisy-input and PCA-k test MSE at ``sigma``; images (n, 784) uint8 or float in [0, 1]; cached."""
+def baselines(
+    train_images: np.ndarray, test_images: np.ndarray, sigma: float, k: int, kind: str = "gaussian"
+) -> Baselines:
+    """Noisy-input and PCA-k test MSE at noise level ``sigma`` of ``kind`` (σ, or the fraction of pixels hit);
+    images (n, 784) uint8 or float in [0, 1]; cached."""
+    kind = check_kind(kind)
     return Baselines(
-        check_sigma(sigma), int(k), noisy_input_mse(test_images, sigma), pca_mse(train_images, test_images, sigma, k)
+        check_level(sigma, kind),
+        int(k),
+        noisy_input_mse(test_images, sigma, kind),
+        pca_mse(train_images, test_images, sigma, k, kind),
+        kind,
     )
 
 
-def noisy_input_mse(test_images: np.ndarray, sigma: float) -> float:
+def noisy_input_mse(test_images: np.ndarray, sigma: float, kind: str = "gaussian") -> float:
     """MSE of the fixed noisy copy of clean test images (n, 784) against them: what doing nothing scores; cached."""
-    sigma = check_sigma(sigma)
-    key = ("noisy", _fingerprint(test_images), sigma)
+    kind = check_kind(kind)
+    sigma = check_level(sigma, kind)
+    key = ("noisy", _fingerprint(test_images), sigma, kind)
     with _lock:
         if key in _scores:
             return _scores[key]
     clean = as_unit_float(test_images).reshape(len(test_images), -1)
-    value = mse(fixed_noisy(clean, sigma), clean)
+    value = mse(fixed_noisy(clean, sigma, kind=kind), clean)
     with _lock:
         _scores[key] = value
     return value
 
 
-def pca_mse(train_images: np.ndarray, test_images: np.ndarray, sigma: float, k: int) -> float | None:
+def pca_mse(
+    train_images: np.ndarray, test_images: np.ndarray, sigma: float, k: int, kind: str = "gaussian"
+) -> float | None:
     """MSE of PCA-k reconstructions of the fixed noisy test images, PCA fitted on ``train_images``; cached.
 
     None when ``k`` is at least the pixel count (PCA would keep everything: no baseline).
     """
-    sigma = check_sigma(sigma)
-    key = ("pca", _fingerprint(train_images), _fingerprint(test_images), sigma, int(k))
+    kind = check_kind(kind)
+    sigma = check_level(sigma, kind)
+    key = ("pca", _fingerprint(train_images), _fingerprint(test_images), sigma, int(k), kind)
     with _lock:
         if key in _scores:
             return _scores[key]
     clean = as_unit_float(test_images).reshape(len(test_images), -1)
-    value = None if k >= clean.shape[1] else mse(fit_pca(train_images, k).reconstruct(fixed_noisy(clean, sigma)), clean)
+    if k >= clean.shape[1]:
+        value = None
+    else:
+        value = mse(fit_pca(train_images, k).reconstruct(fixed_noisy(clean, sigma, kind=kind)), clean)
     with _lock:
         _scores[key] = value
     return value

@@ -43,13 +43,14 @@ class Checkpoint(Callback):
 
 @dataclass
 class SavedRun:
-    """A loaded checkpoint: the model, its run's settings, where it resumes, the data set sizes it used."""
+    """A loaded checkpoint: the model, its run's settings, where it resumes, the data set (name, sizes) it used."""
 
     model: MLP
     config: TrainConfig
     resume: ResumeState
     train_size: int | None
     test_size: int | None
+    dataset: str | None = None
 
 
 def load_checkpoint(path: str | os.PathLike) -> SavedRun:
@@ -67,10 +68,10 @@ def load_checkpoint(path: str | os.PathLike) -> SavedRun:
         isinstance(saved, dict)
         and _is_count(next_epoch, minimum=0)
         and isinstance(hist, dict)
-        and isinstance(hist.get("batch_loss") or [], list)
-        and isinstance(hist.get("epochs") or [], list)
+        and _is_history(hist.get("batch_loss") or [], hist.get("epochs") or [])
         and isinstance(data, dict)
         and all(data.get(k) is None or _is_count(data.get(k)) for k in ("train_size", "test_size"))
+        and (data.get("name") is None or isinstance(data.get("name"), str))
     )
     if not ok:
         raise ModelFileError(path, "the checkpoint's resume information is damaged; start a new run instead")
@@ -80,8 +81,27 @@ def load_checkpoint(path: str | os.PathLike) -> SavedRun:
         raise ModelFileError(path, f"the checkpoint's training settings are invalid ({exc})") from None
     history = History(hist.get("batch_loss"), hist.get("epochs"))
     state = ResumeState(next_epoch=next_epoch, optimizer_state=model.optimizer_state, history=history)
-    return SavedRun(model, config, state, data.get("train_size"), data.get("test_size"))
+    return SavedRun(model, config, state, data.get("train_size"), data.get("test_size"), data.get("name"))
 
 
 def _is_count(value: object, minimum: int = 1) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_history(batch_loss: object, epochs: object) -> bool:
+    """Per-batch losses are numbers; each epoch's log is an object of plain values (``epoch``, ``batches`` counts)."""
+    return (
+        isinstance(batch_loss, list)
+        and all(_is_number(v) for v in batch_loss)
+        and isinstance(epochs, list)
+        and all(
+            isinstance(e, dict)
+            and all(v is None or isinstance(v, (int, float, str)) for v in e.values())
+            and all(k not in e or _is_count(e[k], minimum=0) for k in ("epoch", "batches"))
+            for e in epochs
+        )
+    )

@@ -1,7 +1,8 @@
-"""MNIST as mini-batches of (noisy input, clean target), float32 in [0, 1].
+"""MNIST or Fashion-MNIST as mini-batches of (noisy input, clean target), float32 in [0, 1].
 
-Images are kept as uint8 (47 MB for the training set instead of 188 MB as float32) and
-converted a batch at a time.
+Both data sets go through this one code path: the same four IDX files, found by
+``engine.download.locate_data``.  Images are kept as uint8 (47 MB for the training set instead
+of 188 MB as float32) and converted a batch at a time.
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from engine.download import MNIST_FILES, locate_mnist
+from engine.download import MNIST_FILES, data_source, locate_data
 from engine.idx import DatasetFileError, read_idx
 from engine.images import to_unit_float
-from engine.noise import add_noise, check_sigma
+from engine.noise import add_noise, check_kind, check_noise
 
 N_PIXELS = 784
 SIZES = {"train": 60000, "test": 10000}
@@ -35,20 +36,34 @@ def read_split(
     data_dir: str | os.PathLike | None = None,
     download: bool = True,
     progress: bool | object = True,
+    dataset: str = "mnist",
 ) -> tuple[np.ndarray, np.ndarray]:
-    """One MNIST split without the other: (images (n, 784) uint8, labels (n,) uint8).
+    """One split of a data set without the other: (images (n, 784) uint8, labels (n,) uint8).
 
-    ``split`` is ``"train"`` or ``"test"``; ``size`` the first n images (default: all).  The data
-    is found as ``Dataset`` finds it.
+    ``split`` is ``"train"`` or ``"test"``; ``size`` the first n images (default: all);
+    ``dataset`` ``"mnist"`` or ``"fashion_mnist"``.  The data is found as ``Dataset`` finds it.
     """
+    source = data_source(dataset)
     if split not in SIZES:
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     if size is not None:
         _check_count(f"{split}_size", size, SIZES[split])
-    return _load_split(locate_mnist(data_dir, download=download, progress=progress), split, size)
+    paths = locate_data(source.name, data_dir, download=download, progress=progress)
+    return _load_split(paths, split, size, source.title)
 
 
-def _load_split(paths: dict, split: str, size: int | None) -> tuple[np.ndarray, np.ndarray]:
+def trained_on(metadata: dict) -> str:
+    """The data set a model was trained on, from its file's metadata; ``"mnist"`` when the file does not say
+    (every model before Fashion-MNIST was an MNIST model)."""
+    info = metadata.get("dataset") if isinstance(metadata, dict) else None
+    name = info.get("name") if isinstance(info, dict) else None
+    try:
+        return data_source(name).name if name else "mnist"
+    except (TypeError, ValueError):
+        return str(name)
+
+
+def _load_split(paths: dict, split: str, size: int | None, title: str = "MNIST") -> tuple[np.ndarray, np.ndarray]:
     """(images (n, 784) uint8, labels (n,) uint8): the first ``size`` of a split, or all of it."""
     images_path, labels_path = paths[f"{split}_images"], paths[f"{split}_labels"]
     images = read_idx(images_path)
@@ -56,26 +71,26 @@ def _load_split(paths: dict, split: str, size: int | None) -> tuple[np.ndarray, 
     if images.ndim != 3 or images.shape[1:] != (28, 28):
         raise DatasetFileError(
             images_path,
-            f"holds an array of shape {images.shape}, but MNIST images are (n, 28, 28)",
-            f"Use the MNIST {split} images file ({MNIST_FILES[f'{split}_images']}.gz) under this name",
+            f"holds an array of shape {images.shape}, but {title} images are (n, 28, 28)",
+            f"Use the {title} {split} images file ({MNIST_FILES[f'{split}_images']}.gz) under this name",
         )
     if labels.ndim != 1:
         raise DatasetFileError(
             labels_path,
-            f"holds an array of shape {labels.shape}, but MNIST labels are (n,)",
-            f"Use the MNIST {split} labels file ({MNIST_FILES[f'{split}_labels']}.gz) under this name",
+            f"holds an array of shape {labels.shape}, but {title} labels are (n,)",
+            f"Use the {title} {split} labels file ({MNIST_FILES[f'{split}_labels']}.gz) under this name",
         )
     if len(labels) != len(images):
         raise DatasetFileError(
             labels_path,
             f"holds {len(labels)} labels but {images_path.name} holds {len(images)} images",
-            "The two files come from different sets; use the images and labels files of one MNIST download",
+            f"The two files come from different sets; use the images and labels files of one {title} download",
         )
     if labels.size and labels.max() > 9:
         raise DatasetFileError(
             labels_path,
-            f"holds label {int(labels.max())}; MNIST labels are digits 0-9",
-            "Use the MNIST labels file",
+            f"holds label {int(labels.max())}; {title} labels are classes 0-9",
+            f"Use the {title} labels file",
         )
     if size is None:
         size = len(images)
@@ -88,21 +103,25 @@ def _load_split(paths: dict, split: str, size: int | None) -> tuple[np.ndarray, 
 
 
 class Dataset:
-    """The MNIST training and test sets.
+    """The training and test sets of MNIST or Fashion-MNIST.
 
     Parameters
     ----------
-    name : "mnist"
+    name : "mnist" or "fashion_mnist" (also "fashion-mnist")
     train_size, test_size : int or None
         Use the first n images of each split (at most 60000 and 10000); None for all the files hold.
     batch_size : int
         Images per mini-batch in ``batches``.
-    data_dir : folder with the four IDX files (``.gz`` or plain); default
-        ``$DENOISE_STUDIO_DATA``, else a per-user cache filled by a verified download.
+    data_dir : folder with the data set's four IDX files (``.gz`` or plain); default its
+        environment variable (``$DENOISE_STUDIO_DATA`` for MNIST,
+        ``$DENOISE_STUDIO_FASHION_MNIST_DATA`` for Fashion-MNIST), else a system folder a
+        package installed, else a per-user cache filled by a verified download.
     seed : seeds the shuffling and noise of ``batches``.
 
     Attributes
     ----------
+    name : the canonical name, ``"mnist"`` or ``"fashion_mnist"``;  title : ``"MNIST"``, ``"Fashion-MNIST"``
+    classes : what the labels 0-9 mean
     train_u8 : (train_size, 784) uint8;  test_u8 : (test_size, 784) uint8
     train_labels, test_labels : (n,) uint8
     """
@@ -119,18 +138,17 @@ class Dataset:
         download: bool = True,
         progress: bool | object = True,
     ) -> None:
-        if str(name).lower() != "mnist":
-            raise ValueError(f"unknown dataset {name!r}; allowed: 'mnist'")
-        self.name = "mnist"
+        source = data_source(name)
+        self.name, self.title, self.classes = source.name, source.title, source.classes
         if train_size is not None:
             _check_count("train_size", train_size, SIZES["train"])
         if test_size is not None:
             _check_count("test_size", test_size, SIZES["test"])
         self.seed = seed
-        paths = locate_mnist(data_dir, download=download, progress=progress)
+        paths = locate_data(source.name, data_dir, download=download, progress=progress)
         self.folder = paths["train_images"].parent
-        self.train_u8, self.train_labels = _load_split(paths, "train", train_size)
-        self.test_u8, self.test_labels = _load_split(paths, "test", test_size)
+        self.train_u8, self.train_labels = _load_split(paths, "train", train_size, source.title)
+        self.test_u8, self.test_labels = _load_split(paths, "test", test_size, source.title)
         self.train_size, self.test_size = len(self.train_u8), len(self.test_u8)
         self.batch_size = _check_count("batch_size", batch_size, self.train_size)
 
@@ -145,16 +163,26 @@ class Dataset:
         return to_unit_float(self.test_u8)
 
     def batches(
-        self, autoencoder: bool = True, noise: float = 0.0, shuffle: bool = True, seed: int | None = None
+        self,
+        autoencoder: bool = True,
+        noise: float | tuple[float, float] = 0.0,
+        shuffle: bool = True,
+        seed: int | None = None,
+        noise_kind: str = "gaussian",
     ) -> Iterator[tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]]:
         """One epoch of (train batch, test batch) pairs.
 
         Each batch is ``(input, target)``, shape (batch_size, 784) float32.  With
-        ``autoencoder=True`` the input is ``clip(clean + noise * N(0, 1), 0, 1)`` and the target
-        the clean image; otherwise the input is the clean image and the target its one-hot
-        label (batch_size, 10).  The test batches cycle through the shuffled test set.
+        ``autoencoder=True`` the input is the clean image corrupted by ``noise_kind`` noise
+        (Gaussian: ``clip(clean + noise * N(0, 1), 0, 1)``; ``"salt_and_pepper"`` or
+        ``"masking"``: a fraction ``noise`` of the pixels hit) and the target the clean image;
+        ``noise=(low, high)`` gives each image its own level drawn uniformly from the range.
+        Otherwise the input is the clean image and the target its one-hot label
+        (batch_size, 10).  The test batches cycle through the shuffled test set.
         """
-        sigma = check_sigma(noise)
+        kind = check_kind(noise_kind)
+        low, high = check_noise(noise, kind)
+        level = (low, high) if high > low else low
         rng = np.random.default_rng(self.seed if seed is None else seed)
         train_order = rng.permutation(self.train_size) if shuffle else np.arange(self.train_size)
         test_order = rng.permutation(self.test_size) if shuffle else np.arange(self.test_size)
@@ -164,16 +192,21 @@ class Dataset:
             t_start = start % self.test_size
             t_idx = np.take(test_order, np.arange(t_start, t_start + len(idx)), mode="wrap")
             yield (
-                self._pair(self.train_u8[idx], self.train_labels[idx], autoencoder, sigma, rng),
-                self._pair(self.test_u8[t_idx], self.test_labels[t_idx], autoencoder, sigma, rng),
+                self._pair(self.train_u8[idx], self.train_labels[idx], autoencoder, level, kind, rng),
+                self._pair(self.test_u8[t_idx], self.test_labels[t_idx], autoencoder, level, kind, rng),
             )
 
     @staticmethod
-    def _pair(images_u8, labels, autoencoder, sigma, rng) -> tuple[np.ndarray, np.ndarray]:
+    def _pair(images_u8, labels, autoencoder, level, kind, rng) -> tuple[np.ndarray, np.ndarray]:
         clean = to_unit_float(images_u8)
         if autoencoder:
-            return add_noise(clean, sigma, rng), clean
+            if isinstance(level, tuple):  # a range: one level per image
+                level = rng.uniform(level[0], level[1], len(clean)).astype(np.float32)
+            return add_noise(clean, level, rng, kind=kind), clean
         return clean, np.eye(10, dtype=np.float32)[labels]
 
     def __repr__(self) -> str:
-        return f"Dataset(train_size={self.train_size}, test_size={self.test_size}, batch_size={self.batch_size})"
+        return (
+            f"Dataset(name={self.name!r}, train_size={self.train_size}, test_size={self.test_size}, "
+            f"batch_size={self.batch_size})"
+        )

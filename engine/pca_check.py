@@ -106,14 +106,15 @@ class PcaCheck:
 
     ``cosines`` (k,) largest first; ``model_mse`` and ``pca_mse`` on clean test images, PCA's
     projection not clipped to [0, 1] (the linear network's output is not clipped either);
-    ``sigma`` the noise the model was trained at (from its file), None when unknown.
+    ``noise`` the noise the model was trained on, in words ("σ = 0.30"), from its file: None when it
+    trained on clean images or the file does not say.
     """
 
     cosines: np.ndarray
     model_mse: float
     pca_mse: float
     reference: PcaReference
-    sigma: float | None = None
+    noise: str | None = None
 
     @property
     def components(self) -> int:
@@ -139,13 +140,25 @@ def pca_check(model, train_images: np.ndarray, test_images: np.ndarray) -> PcaCh
     clean = as_unit_float(test_images).reshape(len(test_images), -1)
     pca_mse = mse(reference.pca.decode(reference.pca.encode(clean)), clean)
     model_mse = mse(model.predict(clean), clean)
-    return PcaCheck(decoder_cosines(matrix, reference), model_mse, pca_mse, reference, _training_sigma(model))
+    return PcaCheck(decoder_cosines(matrix, reference), model_mse, pca_mse, reference, training_noise(model))
 
 
-def _training_sigma(model) -> float | None:
+def training_noise(model) -> str | None:
+    """The noise a model's file says it was trained on, in words: "σ = 0.30", "σ from 0.00 to 0.80",
+    "masking noise at 0.30"; None for clean images (level 0) or when the file does not say."""
     training = getattr(model, "metadata", {}).get("training")
-    noise = training.get("noise") if isinstance(training, dict) else None
-    return float(noise) if isinstance(noise, (int, float)) and not isinstance(noise, bool) else None
+    if not isinstance(training, dict):
+        return None
+    noise, kind = training.get("noise"), training.get("noise_kind", "gaussian")
+    levels = noise if isinstance(noise, (list, tuple)) else [noise]
+    if len(levels) not in (1, 2) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in levels):
+        return None
+    if max(levels) <= 0:
+        return None
+    level = f"{levels[0]:.2f}" if len(levels) == 1 else f"from {levels[0]:.2f} to {levels[1]:.2f}"
+    if kind == "gaussian":
+        return f"σ = {level}" if len(levels) == 1 else f"σ {level}"
+    return f"{str(kind).replace('_', '-')} noise at {level}"
 
 
 def directions_found(cosines: np.ndarray) -> int:
@@ -158,10 +171,15 @@ def describe(check: PcaCheck) -> str:
     k, cos = check.components, check.cosines
     found = directions_found(cos)
     error = f"its error is {_percent(check.excess)} PCA's"
-    if found == k and check.sigma and check.excess > NOISY_EXCESS:
+    if found == k and check.excess > NOISY_EXCESS:
+        if check.noise:
+            return (
+                f"All {k} directions match PCA's, but {error}: trained on noisy images ({check.noise}), it draws "
+                "every image fainter, as a denoiser does. Trained at σ = 0 the errors agree too."
+            )
         return (
-            f"All {k} directions match PCA's, but {error}: trained on noisy images (σ = {check.sigma:.2f}), it "
-            "draws every image fainter, as a denoiser does. Trained at σ = 0 the errors agree too."
+            f"All {k} directions match PCA's, but {error}: it has found PCA's subspace, not yet the best drawing "
+            "within it. Train longer on clean images (σ = 0)."
         )
     if found == k:
         return f"All {k} directions match PCA's and {error}: this linear autoencoder has learned PCA, as the " \

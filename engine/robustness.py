@@ -16,7 +16,7 @@ import numpy as np
 from engine.baselines import fit_pca
 from engine.images import as_unit_float
 from engine.metrics import mse
-from engine.noise import EVAL_NOISE_SEED, check_sigma
+from engine.noise import NoisePattern, check_kind, check_level
 
 DEFAULT_SIGMAS = tuple(np.round(np.linspace(0, 1, 21), 2))
 """0 to 1 in steps of 0.05."""
@@ -36,6 +36,7 @@ class RobustnessCurve:
     pca: np.ndarray | None
     components: int
     second: np.ndarray | None = None  # another model's curve, for comparison
+    kind: str = "gaussian"  # the noise kind; ``sigmas`` are its levels (σ, or the fraction of pixels hit)
 
     def rows(self) -> list[dict[str, float | None]]:
         """One plain dict per sigma (for tables and JSON)."""
@@ -58,6 +59,7 @@ def robustness_curve(
     second=None,
     cancelled: Callable[[], bool] | None = None,
     progress: Callable[[float], None] | None = None,
+    kind: str = "gaussian",
 ) -> RobustnessCurve:
     """Test MSE of ``model`` (and of ``second``, if given), the noisy input and PCA-k at each sigma.
 
@@ -66,26 +68,25 @@ def robustness_curve(
     model : maps 784 -> 784 (``predict``, ``latent_width``).
     train_images : (n, 784) clean images PCA is fitted on; test_images : (m, 784) clean images scored;
         uint8 pixels or floats in [0, 1].
-    sigmas : increasing noise levels (>= 0).
+    sigmas : increasing noise levels (>= 0; fractions in [0, 1] for salt-and-pepper and masking).
     cancelled : polled between points; when it returns True, ``Cancelled`` is raised.
     progress : called with the fraction done after each point.
+    kind : ``"gaussian"``, ``"salt_and_pepper"`` or ``"masking"``.
     """
-    sigmas = np.array([check_sigma(s) for s in sigmas], np.float64)
+    kind = check_kind(kind)
+    sigmas = np.array([check_level(s, kind) for s in sigmas], np.float64)
     if sigmas.size < 2 or np.any(np.diff(sigmas) <= 0):
         raise ValueError("sigmas must be at least two increasing noise levels")
     clean = as_unit_float(test_images).reshape(len(test_images), -1)
     k = model.latent_width
     pca = fit_pca(train_images, k) if k < clean.shape[1] else None
     scores = {name: np.empty(sigmas.size) for name in ("model", "noisy", "pca", "second")}
-    pattern = np.random.default_rng(EVAL_NOISE_SEED).standard_normal(clean.shape, dtype=np.float32)
+    pattern = NoisePattern(clean.shape, kind=kind)  # the evaluation's draw, scaled by each level
     noisy = np.empty_like(clean)
     for i, sigma in enumerate(sigmas):
         if cancelled is not None and cancelled():
             raise Cancelled
-        # fixed_noisy(clean, sigma), without drawing its pattern again for every sigma (same arithmetic)
-        np.multiply(pattern, np.float32(sigma), out=noisy)
-        noisy += clean
-        np.clip(noisy, 0, 1, out=noisy)
+        pattern.apply(clean, sigma, out=noisy)  # fixed_noisy(clean, sigma), without drawing the pattern again
         scores["model"][i] = mse(model.predict(noisy), clean)
         scores["noisy"][i] = mse(noisy, clean)
         if pca is not None:
@@ -101,6 +102,7 @@ def robustness_curve(
         scores["pca"] if pca is not None else None,
         k,
         scores["second"] if second is not None else None,
+        kind,
     )
 
 
@@ -117,8 +119,10 @@ def crossings(sigmas: np.ndarray, a: np.ndarray, b: np.ndarray) -> list[float]:
     return out
 
 
-def where_better(sigmas: np.ndarray, a: np.ndarray, b: np.ndarray) -> str:
-    """Where curve ``a`` is below curve ``b``, in words: "everywhere", "nowhere", "from σ ≈ 0.22", ..."""
+def where_better(sigmas: np.ndarray, a: np.ndarray, b: np.ndarray, symbol: str = "σ") -> str:
+    """Where curve ``a`` is below curve ``b``, in words: "everywhere", "nowhere", "from σ ≈ 0.22", ...
+
+    ``symbol`` names the level (``σ``; ``fraction`` for salt-and-pepper and masking noise)."""
     below = np.asarray(a) < np.asarray(b)
     lo, hi = f"{sigmas[0]:g}", f"{sigmas[-1]:g}"
     if below.all():
@@ -134,18 +138,18 @@ def where_better(sigmas: np.ndarray, a: np.ndarray, b: np.ndarray) -> str:
         middle = (start + end) / 2
         if np.interp(middle, sigmas, np.asarray(a, np.float64) - np.asarray(b, np.float64)) < 0:
             if start == edges[0]:
-                pieces.append(f"up to σ ≈ {end:.2f}")
+                pieces.append(f"up to {symbol} ≈ {end:.2f}")
             elif end == edges[-1]:
-                pieces.append(f"from σ ≈ {start:.2f}")
+                pieces.append(f"from {symbol} ≈ {start:.2f}")
             else:
-                pieces.append(f"between σ ≈ {start:.2f} and {end:.2f}")
+                pieces.append(f"between {symbol} ≈ {start:.2f} and {end:.2f}")
     return " and ".join(pieces) if pieces else f"nowhere from {lo} to {hi}"
 
 
 def describe(curve: RobustnessCurve, name: str = "This model") -> str:
     """One sentence, starting with ``name``: where the model beats the noisy input and PCA-k."""
-    s = curve.sigmas
-    parts = [f"beats the noisy input {where_better(s, curve.model, curve.noisy_input)}"]
+    s, symbol = curve.sigmas, "σ" if curve.kind == "gaussian" else "fraction"
+    parts = [f"beats the noisy input {where_better(s, curve.model, curve.noisy_input, symbol)}"]
     if curve.pca is not None:
-        parts.append(f"beats PCA-{curve.components} {where_better(s, curve.model, curve.pca)}")
-    return f"{name} " + "; ".join(parts) + f" (σ from {s[0]:g} to {s[-1]:g})."
+        parts.append(f"beats PCA-{curve.components} {where_better(s, curve.model, curve.pca, symbol)}")
+    return f"{name} " + "; ".join(parts) + f" ({symbol} from {s[0]:g} to {s[-1]:g})."

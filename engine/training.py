@@ -6,9 +6,9 @@ Skeleton (Keras / minGPT): begin -> for each epoch: epoch_begin -> for each batc
 ``params``/``grads`` vectors; it knows nothing of layers.
 
 Shuffling and noise for epoch ``e`` come from ``default_rng([seed, e])``, so a run resumed at an
-epoch boundary equals an uninterrupted one.  The noise is an ``EpochNoise`` bank (one Gaussian
+epoch boundary equals an uninterrupted one.  The noise is an ``EpochNoise`` bank (one random
 draw per epoch, read at random offsets): drawing fresh values for every pixel would cost more
-than the training step.
+than the training step.  With a noise range each image also draws its own level from it.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from engine.callbacks import CallbackList, History
 from engine.images import as_unit_float, check_clean_images, to_unit_float
 from engine.losses import get_loss
 from engine.metrics import mse
-from engine.noise import EpochNoise, check_sigma, fixed_noisy
+from engine.noise import EpochNoise, NoiseSetting, check_kind, check_noise, fixed_noisy
 from engine.optimizers import OPTIMIZERS, get_optimizer
 from engine.steps import make_step
 
@@ -37,16 +37,23 @@ class TrainingDiverged(RuntimeError):
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Hyperparameters of a training run (stored in the model file's header)."""
+    """Hyperparameters of a training run (stored in the model file's header).
+
+    ``noise`` is one level (σ for Gaussian noise, the fraction of pixels hit for the other
+    kinds) or a ``(low, high)`` range from which each training image draws its own level;
+    ``noise_kind`` is ``"gaussian"``, ``"salt_and_pepper"`` or ``"masking"``.  A range whose
+    ends are equal is stored as one level.
+    """
 
     epochs: int = 10
     batch_size: int = 128
     lr: float = 1e-3
     optimizer: str = "adam"
     momentum: float = 0.9
-    noise: float = 0.1
+    noise: float | tuple[float, float] = 0.1
     seed: int = 0
     loss: str = "mse"
+    noise_kind: str = "gaussian"
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "seed"):
@@ -69,8 +76,17 @@ class TrainConfig:
             raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
         if not 0 <= self.momentum < 1:
             raise ValueError(f"momentum must be in [0, 1), got {self.momentum!r}")
-        check_sigma(self.noise)
+        kind = check_kind(self.noise_kind)
+        low, high = check_noise(self.noise, kind)
+        object.__setattr__(self, "noise_kind", kind)
+        object.__setattr__(self, "noise", low if low == high else (low, high))
         get_loss(self.loss)
+
+    @property
+    def noise_setting(self) -> NoiseSetting:
+        """The run's noise as kind and range (``default_level`` is what validation scores at)."""
+        low, high = self.noise if isinstance(self.noise, tuple) else (self.noise, self.noise)
+        return NoiseSetting(self.noise_kind, low, high)
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainConfig:
@@ -91,7 +107,7 @@ class ResumeState:
 
 
 class Trainer:
-    """Trains ``model`` on clean images, corrupting each batch with fresh Gaussian noise.
+    """Trains ``model`` on clean images, corrupting each batch with fresh noise of the config's kind and level(s).
 
     Attributes that callbacks may use: ``model``, ``config``, ``optimizer`` (set ``.lr`` to
     change the learning rate from the next batch), ``stop_training``, ``history``,
@@ -129,7 +145,8 @@ class Trainer:
         ----------
         x_train : (n, 784) uint8 pixels or float32 in [0, 1] — the clean images.
         x_val : (m, 784), optional — clean test images; each epoch reports ``val_loss`` and
-            ``val_mse`` on them corrupted with the fixed evaluation noise.
+            ``val_mse`` on them corrupted with the fixed evaluation noise of the config's kind at
+            its level (the middle of a range).
         resume : continue an interrupted run (see ``engine.checkpoint``).
 
         Raises ``TrainingDiverged`` (after restoring the last good weights) if the loss
@@ -181,7 +198,7 @@ class Trainer:
         started = time.perf_counter()  # samples/s counts the shuffle and the noise draw too
         rng = np.random.default_rng([cfg.seed, epoch])
         order = rng.permutation(self.n_samples)
-        noise = EpochNoise(cfg.noise, rng, self.n_samples, self.model.n_in, batches.size)
+        noise = EpochNoise(cfg.noise, rng, self.n_samples, self.model.n_in, batches.size, kind=cfg.noise_kind)
         good_params = self._good_params
         np.copyto(good_params, params)  # restored if the epoch diverges
         loss_sum, seen = 0.0, 0
@@ -255,11 +272,16 @@ class Trainer:
 
 
 class _Validation:
-    """Clean validation images and their fixed noisy copy (the evaluation noise), scored each epoch."""
+    """Clean validation images and their fixed noisy copy (the evaluation noise), scored each epoch.
+
+    A range run is scored at the middle of its range: one level, so the score compares with the
+    noisy-input and PCA levels at that level.
+    """
 
     def __init__(self, x_val: np.ndarray, config: TrainConfig) -> None:
         self.clean = as_unit_float(x_val)
-        self.noisy = fixed_noisy(self.clean, config.noise)
+        setting = config.noise_setting
+        self.noisy = fixed_noisy(self.clean, setting.default_level, kind=setting.kind)
 
     def score(self, model, loss) -> dict[str, float]:
         pred = model.predict(self.noisy)

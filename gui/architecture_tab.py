@@ -20,13 +20,19 @@ from PySide6.QtWidgets import (
 )
 
 from engine.activations import ACTIVATIONS
+from engine.model_limits import MAX_WIDTH  # the editor offers every width a model may have
 from engine.nn import MLP, build_mlp
+from gui.hints import hint
 from gui.hourglass_item import HourglassView
 from gui.layer_presets import PresetBox, suggest_training
 from gui.weights_view import WeightsView
 
 N_PIXELS = 784
-MAX_WIDTH = 4096
+WIDTH_HINT = (
+    f"Units in this layer, 1–{MAX_WIDTH}. The narrowest layer is the code: 10 squeezes a digit about 80-fold; 32–64 "
+    "keep more detail"
+)
+LAST_WIDTH_HINT = "The output layer gives the 784 pixels back (fixed)"
 
 
 class SummaryTable(QTableWidget):
@@ -41,9 +47,13 @@ class SummaryTable(QTableWidget):
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         header = self.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
-        self.setStatusTip("The model summary: each Dense layer's shape, activation and parameter count")
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)  # every column in view, no sideways scrolling
+        header.setMinimumSectionSize(48)
+        hint(
+            self,
+            "The model summary: each Dense layer's shape (inputs → outputs), activation, and how many weights and "
+            "biases it learns (n_in × n_out + n_out)",
+        )
 
     def set_model(self, model: MLP) -> None:
         layers = model.layers
@@ -85,16 +95,31 @@ class LayerEditor(QGroupBox):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setStatusTip("One row per Dense layer; the first takes 784 pixels, the last must give 784")
+        hint(
+            self.table,
+            "One row per Dense layer, from input to output: the first takes the 784 pixels, the last must give 784 "
+            "back. Select a row, then Add or Remove layers",
+        )
         self.add_button = QPushButton("Add layer")
-        self.add_button.setStatusTip("Insert a Dense layer before the selected one (or before the output layer)")
+        hint(
+            self.add_button,
+            "Insert a Dense layer of 32 ReLU units before the selected row (or before the output layer); set its "
+            "width and activation in the table",
+        )
         self.add_button.clicked.connect(self.add_layer)
         self.remove_button = QPushButton("Remove layer")
-        self.remove_button.setStatusTip("Remove the selected hidden layer (the output layer stays)")
+        hint(
+            self.remove_button,
+            "Remove the selected hidden layer. The output layer stays: an autoencoder must give 784 pixels back",
+        )
         self.remove_button.clicked.connect(self.remove_layer)
         self.new_button = QPushButton("New model")
         self.new_button.setObjectName("primary")
-        self.new_button.setStatusTip("Build a freshly initialised model with these layers and go to Training")
+        hint(
+            self.new_button,
+            "Build a fresh, untrained model with these layers and go to the Training tab to train it (asks to save "
+            "the current one first if it changed)",
+        )
         self.new_button.clicked.connect(self.emit_new_model)
         self.shape_label = QLabel("")
         self.shape_label.setObjectName("caption")
@@ -119,12 +144,16 @@ class LayerEditor(QGroupBox):
         spin.setRange(1, MAX_WIDTH)
         spin.setValue(N_PIXELS if last else width)
         spin.setEnabled(not last)
-        spin.setStatusTip("The output layer gives 784 pixels (fixed)" if last else "Units in this layer")
+        hint(spin, LAST_WIDTH_HINT if last else WIDTH_HINT)
         spin.valueChanged.connect(self._update_label)
         combo = QComboBox()
         combo.addItems(list(ACTIVATIONS))
         combo.setCurrentText(activation)
-        combo.setStatusTip("Activation applied after this layer (Sigmoid keeps outputs in [0, 1])")
+        hint(
+            combo,
+            "Activation after this layer: ReLU for hidden layers, Sigmoid for the output (keeps pixels in 0–1); "
+            "Linear everywhere makes the network a PCA",
+        )
         combo.currentTextChanged.connect(self._update_label)
         return spin, combo
 
@@ -186,7 +215,11 @@ class ArchitectureTab(QWidget):
         super().__init__(parent)
         self._model: MLP | None = None  # waiting to be shown
         self.hourglass = HourglassView()
-        self.hourglass.setStatusTip("The network as an hourglass: column height ~ layer width (log scale)")
+        hint(
+            self.hourglass,
+            "The network as an hourglass lying on its side: each column is a layer, its height grows with the layer's"
+            " width (log scale); encoder blue, the code amber, decoder green",
+        )
         self.table = SummaryTable()
         self.weights = WeightsView()
         self.editor = LayerEditor()

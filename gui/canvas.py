@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPen
+from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from gui.hints import hint
 from gui.theme import COLORS
 
 CANVAS_SIDE = 280
@@ -30,32 +31,51 @@ class DrawingCanvas(QWidget):
         super().__init__(parent)
         self._side = side
         self.pen_width = pen_width
-        self._image = QImage(side, side, QImage.Format.Format_Grayscale8)
-        self._image.fill(0)
+        screen = QGuiApplication.primaryScreen()
+        self._dpr = screen.devicePixelRatio() if screen is not None else 1.0  # crisp strokes on HiDPI screens
+        self._image = self._blank()
+        self.empty_hint = "Draw a digit here —\nor step through test digits ◀ ▶"
         self._undo: list[tuple[QImage, object]] = []  # (picture, its source)
         self.source: object = None
         self._last: QPointF | None = None
         self.setFixedSize(side, side)
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.setCursor(Qt.CursorShape.CrossCursor)
-        self.setStatusTip("Draw a digit with the left mouse button; right-click clears, Ctrl+Z undoes a stroke")
+        hint(
+            self,
+            "Draw a digit with the left mouse button, as big as the box. Right-click clears, Ctrl+Z undoes a stroke. "
+            "It is shrunk to 28×28 and centred the way MNIST digits were",
+        )
 
     # ----- content ---------------------------------------------------------------------------
+    def _blank(self) -> QImage:
+        """A black picture of side × side logical pixels at the screen's pixel ratio."""
+        pixels = round(self._side * self._dpr)
+        image = QImage(pixels, pixels, QImage.Format.Format_Grayscale8)
+        image.setDevicePixelRatio(self._dpr)
+        image.fill(0)
+        return image
+
     def ink(self) -> np.ndarray:
         """(side, side) float32 in [0, 1], white ink on black."""
         img = self._image
+        if img.width() != self._side:  # a HiDPI picture: the network's view is the logical size
+            img = img.scaled(self._side, self._side, Qt.AspectRatioMode.IgnoreAspectRatio,
+                             Qt.TransformationMode.SmoothTransformation)  # fmt: skip
         ptr = img.constBits()
         arr = np.frombuffer(ptr, np.uint8, count=img.bytesPerLine() * img.height())
         arr = arr.reshape(img.height(), img.bytesPerLine())[:, : img.width()]
         return arr.astype(np.float32) / 255
 
     def is_empty(self) -> bool:
-        return not self.ink().any()
+        """No ink at all (checked on the stored bytes: cheap enough for every repaint)."""
+        img = self._image
+        return not np.frombuffer(img.constBits(), np.uint8, count=img.bytesPerLine() * img.height()).any()
 
     def clear(self) -> None:
         if not self.is_empty() or self.source is not None:
             self._push_undo()
-        self._image.fill(0)
+        self._image = self._blank()
         self.source = None
         self.update()
         self.drawingChanged.emit()
@@ -71,7 +91,8 @@ class DrawingCanvas(QWidget):
     def load_image(self, image: np.ndarray, source: object = None) -> None:
         """Show a (28, 28) image on the canvas (undoable), e.g. a test digit to draw over; no signal."""
         self._push_undo()
-        self._image = _image_from_array(image, self._side)
+        self._image = _image_from_array(image, round(self._side * self._dpr))
+        self._image.setDevicePixelRatio(self._dpr)
         self.source = source
         self.update()
 
@@ -121,6 +142,9 @@ class DrawingCanvas(QWidget):
     def paintEvent(self, event) -> None:  # noqa: N802
         painter = QPainter(self)
         painter.drawImage(0, 0, self._image)
+        if self.source is None and self.empty_hint and self.is_empty():  # what to do with an empty canvas
+            painter.setPen(QColor(150, 150, 150))
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.empty_hint)
         painter.setPen(QColor(COLORS["button_border"]))
         painter.drawRect(self.rect().adjusted(0, 0, -1, -1))
         painter.end()

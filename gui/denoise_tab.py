@@ -35,6 +35,7 @@ from engine.training import TrainConfig
 from gui import dialogs
 from gui.canvas import DrawingCanvas
 from gui.data_sets import mnist_split
+from gui.hints import hint
 from gui.hourglass_item import HourglassView
 from gui.image_row import ImageRow, PixelImage
 from gui.jobs import JobRunner
@@ -47,10 +48,10 @@ SCORE_DELAY_MS = 150
 
 
 def training_sigma(model) -> float | None:
-    """The noise σ a model was trained at (from its file), or None when unknown."""
+    """The noise σ a model was trained at (from its file; the middle of a range), or None when unknown."""
     used = model.metadata.get("training")
     try:
-        return TrainConfig.from_dict(used).noise if isinstance(used, dict) else None
+        return TrainConfig.from_dict(used).noise_setting.default_level if isinstance(used, dict) else None
     except (TypeError, ValueError):
         return None
 
@@ -118,32 +119,53 @@ class DenoiseTab(QWidget):
     def _build(self) -> None:
         self.canvas = DrawingCanvas()
         self.canvas.drawingChanged.connect(self._on_drawing)
-        self.clear_button = _button("Clear", "Erase the drawing (right-click on the canvas does the same)",
-                                    self.canvas.clear)  # fmt: skip
-        self.undo_button = _button("Undo", "Take back the last stroke (Ctrl+Z)", self.canvas.undo)
+        self.clear_button = _button(
+            "Clear",
+            "Erase the drawing (right-click on the canvas does the same; Undo brings it back)",
+            self.canvas.clear,
+        )  # fmt: skip
+        self.undo_button = _button(
+            "Undo",
+            "Take back the last stroke or Clear (Ctrl+Z); up to 30 steps",
+            self.canvas.undo,
+        )
         self.undo_button.setEnabled(False)
         self.canvas.undoAvailable.connect(self.undo_button.setEnabled)
         QShortcut(QKeySequence.StandardKey.Undo, self, activated=self.canvas.undo)
-        self.random_button = _button("Random test digit", "Load a random digit from the MNIST test set (never seen "
-                                     "in training)", self.random_test_digit)  # fmt: skip
-        prev_button = _button("◀", "Previous test digit", lambda: self.show_test_digit(self.test_index - 1))
-        next_button = _button("▶", "Next test digit", lambda: self.show_test_digit(self.test_index + 1))
+        self.random_button = _button(
+            "Random test digit",
+            "Show a random digit from the 10,000 MNIST test images: real handwriting the network never saw while "
+            "training",
+            self.random_test_digit,
+        )  # fmt: skip
+        prev_button = _button("◀", "The previous MNIST test digit", lambda: self.show_test_digit(self.test_index - 1))
+        next_button = _button("▶", "The next MNIST test digit", lambda: self.show_test_digit(self.test_index + 1))
         for button in (prev_button, next_button):
             button.setFixedWidth(40)
         self.brush = QSlider(Qt.Orientation.Horizontal)
         self.brush.setRange(8, 40)
         self.brush.setValue(int(self.canvas.pen_width))
-        self.brush.setStatusTip("Brush thickness in canvas pixels (the canvas is 10× the network's 28×28)")
-        self.brush.valueChanged.connect(lambda v: setattr(self.canvas, "pen_width", float(v)))
+        hint(
+            self.brush,
+            "Brush thickness, 8–40 canvas pixels (the canvas is 10× the network's 28×28). About 20 looks like MNIST's"
+            " pen",
+        )
+        self.brush_label = QLabel(f"{self.brush.value()} px")
+        self.brush_label.setMinimumWidth(44)
+        self.brush.valueChanged.connect(self._on_brush)
         self.source_label = QLabel("Draw a digit")
         self.source_label.setObjectName("caption")
         self.input_view = PixelImage(min_size=84)
         self.input_view.setMaximumSize(140, 140)
-        self.input_view.setStatusTip("What the network receives: your drawing as a centred 28×28 MNIST image")
+        hint(
+            self.input_view,
+            "What the network receives: your drawing cropped, scaled into 20×20 and centred by mass in 28×28, as "
+            "MNIST digits were",
+        )
         draw_box = QGroupBox("Draw")
         left = QVBoxLayout(draw_box)
         left.addWidget(self.canvas, 0, Qt.AlignmentFlag.AlignHCenter)
-        left.addLayout(_row(QLabel("Brush"), (self.brush, 1)))
+        left.addLayout(_row(QLabel("Brush"), (self.brush, 1), self.brush_label))
         left.addLayout(_row(self.clear_button, self.undo_button))
         left.addLayout(_row(prev_button, (self.random_button, 1), next_button))
         left.addWidget(self.source_label)
@@ -154,18 +176,34 @@ class DenoiseTab(QWidget):
         left.addStretch(1)
 
         self.row = ImageRow(["Clean", "Noisy input", "Autoencoder", "PCA"], min_size=120)
-        self.row.setStatusTip("Clean | noisy | reconstructions, with the mean squared error against the clean image")
+        hint(
+            self.row,
+            "Clean target | the noisy input the network gets | its reconstruction (| PCA's). Each caption gives the "
+            "mean squared error against the clean image: lower is better",
+        )
         self.row.set_column_visible(3, False)
         self.noise_slider = QSlider(Qt.Orientation.Horizontal)
         self.noise_slider.setRange(0, 100)
         self.noise_slider.setValue(int(round(self.sigma * 100)))
-        self.noise_slider.setStatusTip("Noise strength σ: scales one fixed noise pattern (New noise draws another)")
+        hint(
+            self.noise_slider,
+            "Noise σ: the standard deviation of the Gaussian noise added to each pixel, 0–1. The slider scales one "
+            "fixed pattern (New noise draws another); it starts at the σ this model was trained at",
+        )
         self.noise_slider.valueChanged.connect(self._on_sigma)
         self.noise_label = QLabel()
         self.noise_label.setMinimumWidth(60)
-        new_noise = _button("New noise", "Draw a new fixed noise pattern", self.new_noise)
+        new_noise = _button(
+            "New noise",
+            "Draw a new random noise pattern (the slider keeps scaling it)",
+            self.new_noise,
+        )
         self.compare_box = QCheckBox("Compare with PCA")
-        self.compare_box.setStatusTip("Show PCA with as many components as the latent layer, fitted on training images")
+        hint(
+            self.compare_box,
+            "Also reconstruct with PCA keeping as many components as the code has units (fitted on the 60,000 "
+            "training images): the best a linear code of that size can do",
+        )
         self.compare_box.toggled.connect(self._on_compare)
         noise_row = _row(QLabel("Noise σ"), (self.noise_slider, 1), self.noise_label, new_noise, self.compare_box)
 
@@ -174,7 +212,7 @@ class DenoiseTab(QWidget):
         self.latent.explorerToggled.connect(lambda on: self.refresh())
         self.bars = self.latent.bars
         self.hourglass = HourglassView()
-        self.hourglass.setStatusTip("The network; the latent units light up with their activation as you draw")
+        hint(self.hourglass, "The network; the code's units light up with their activation as you draw")
         net_box = QGroupBox("Network")
         QVBoxLayout(net_box).addWidget(self.hourglass)
         code_and_net = QWidget()
@@ -189,6 +227,7 @@ class DenoiseTab(QWidget):
         self.panels = QTabWidget()
         self.panels.addTab(code_and_net, "Code and network")
         self.panels.addTab(self.robustness, "Robustness")
+        self.panels.setTabToolTip(0, "The code your drawing is squeezed into, and where it sits in the network")
         self.panels.setTabToolTip(1, "Test MSE against σ: where this model beats the noisy input and PCA")
         self.panels.addTab(self.latent_map, "Latent map")
         self.panels.setTabToolTip(2, "Every test digit placed by its code: hover, click to decode, interpolate")
@@ -242,6 +281,10 @@ class DenoiseTab(QWidget):
             self.source_label.setText("Your drawing")
         if not self._refresh_timer.isActive():
             self._refresh_timer.start()
+
+    def _on_brush(self, width: int) -> None:
+        self.canvas.pen_width = float(width)
+        self.brush_label.setText(f"{width} px")
 
     def _on_sigma(self, value: int) -> None:
         self.sigma = value / 100
@@ -370,10 +413,15 @@ class DenoiseTab(QWidget):
             self.code = self.model.encode(self.noisy.reshape(1, 784))[0].copy()
         self.recon = self.model.decode(self.code[None, :]).reshape(28, 28)
         self.errors = {"noisy": mse(self.noisy, self.clean), "model": mse(self.recon, self.clean)}
+        blank = not self.clean.any()  # nothing drawn yet: nothing to score
         self.input_view.set_image(self.clean)
-        self.row.set_image(0, self.clean, "target")
-        self.row.set_image(1, self.noisy, f"σ = {self.sigma:.2f} · MSE {self.errors['noisy']:.4f}")
-        label = "your code, decoded" if self.latent.is_exploring() else f"MSE {self.errors['model']:.4f}"
+        self.row.set_image(0, self.clean, "empty: draw a digit" if blank else "target")
+        noisy_score = "" if blank else f" · MSE {self.errors['noisy']:.4f}"
+        self.row.set_image(1, self.noisy, f"σ = {self.sigma:.2f}{noisy_score}")
+        if self.latent.is_exploring():
+            label = "your code, decoded"
+        else:
+            label = "from pure noise" if blank else f"MSE {self.errors['model']:.4f}"
         self.row.set_image(2, self.recon, label)
         if self.compare_box.isChecked() and self._pca is not None:
             pca_recon = self._pca.reconstruct(self.noisy.reshape(1, 784)).reshape(28, 28)
@@ -394,7 +442,7 @@ def _single_shot(parent: QWidget, ms: int, slot) -> QTimer:
 
 def _button(text: str, tip: str, slot) -> QPushButton:
     button = QPushButton(text)
-    button.setStatusTip(tip)
+    hint(button, tip)
     button.clicked.connect(slot)
     return button
 

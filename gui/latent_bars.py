@@ -7,6 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QWidget
 
+from gui.hints import hint
 from gui.theme import COLORS, notifier, style_plot
 
 
@@ -50,7 +51,11 @@ class LatentBars(pg.PlotWidget):
         self.setLabel("bottom", "latent unit")
         self.setMenuEnabled(False)
         self.setMinimumHeight(140)
-        self.setStatusTip("The latent code; in Latent explorer mode drag a bar up or down to change that unit")
+        hint(
+            self,
+            "The code: the few numbers the encoder squeezes the image into, one bar per unit (the axis is fixed for "
+            "this model). In Latent explorer mode drag a bar to change a unit",
+        )
         self.restyle()
         notifier().changed.connect(self.restyle)
 

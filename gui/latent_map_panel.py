@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from engine.images import to_unit_float
 from engine.latent_map import INTERPOLATION_STEPS, LatentMap, interpolate, latent_map
 from gui.data_sets import mnist_split
+from gui.hints import hint
 from gui.image_row import PixelImage, to_qimage
 from gui.jobs import JobRunner
 from gui.theme import COLORS, notifier, style_plot
@@ -162,8 +163,7 @@ class LatentMapPanel(QWidget):
             "Autoencoder view. Hover a dot to see its digit, click anywhere to decode that point, Shift+click "
             "two places to interpolate between them; drag to pan, wheel to zoom"
         )
-        self.plot.setToolTip(tip)
-        self.plot.setStatusTip(tip)
+        hint(self.plot, tip)
         self.scatters: list[pg.ScatterPlotItem] = []
         for color in DIGIT_COLORS:
             fill = QColor(color)
@@ -199,8 +199,7 @@ class LatentMapPanel(QWidget):
             box.setIcon(_swatch(color))
             box.setChecked(True)
             tip = f"Digits labelled {digit} (this colour): click to hide or show them on the map"
-            box.setToolTip(tip)
-            box.setStatusTip(tip)
+            hint(box, tip)
             box.toggled.connect(lambda on, d=digit: self._show_digit(d, on))
             legend.addWidget(box, digit // 5, digit % 5)
             self.digit_boxes.append(box)
@@ -210,8 +209,7 @@ class LatentMapPanel(QWidget):
                 f"The strip's {end}: a typical test digit of that label (the one whose code is nearest the "
                 "label's mean code), or a place you Shift+clicked on the map"
             )
-            box.setToolTip(tip)
-            box.setStatusTip(tip)
+            hint(box, tip)
             box.currentIndexChanged.connect(self.update_strip)
         self.strip: list[ClickableImage] = []
         grid = QGridLayout()
@@ -220,8 +218,7 @@ class LatentMapPanel(QWidget):
             view = ClickableImage(min_size=40)
             tip = f"Step {i + 1} of {INTERPOLATION_STEPS} on the straight line between the two codes; click to " \
                   "show it in the Autoencoder view"  # fmt: skip
-            view.setToolTip(tip)
-            view.setStatusTip(tip)
+            hint(view, tip)
             view.clicked.connect(lambda i=i: self._choose_step(i))
             grid.addWidget(view, i // 5, i % 5)
             self.strip.append(view)

@@ -10,6 +10,7 @@ import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QGroupBox, QHBoxLayout, QSlider, QVBoxLayout, QWidget
 
+from gui.hints import hint
 from gui.latent_bars import LatentBars
 
 MAX_SLIDERS = 16
@@ -29,7 +30,11 @@ class LatentPanel(QGroupBox):
         self.bars = LatentBars()
         self.bars.valueEdited.connect(self._on_bar_edited)
         self.explorer_box = QCheckBox("Latent explorer")
-        self.explorer_box.setStatusTip("Decode a latent vector you set by dragging the bars or the sliders")
+        hint(
+            self.explorer_box,
+            "Set the code yourself: drag the bars or the sliders and watch what the decoder draws from it. A new "
+            "drawing or test digit starts again from its own code",
+        )
         self.explorer_box.toggled.connect(self._on_explorer)
         self.slider_panel = QWidget()
         self.slider_layout = QHBoxLayout(self.slider_panel)
@@ -90,7 +95,7 @@ class LatentPanel(QGroupBox):
             slider = QSlider(Qt.Orientation.Vertical)
             slider.setRange(0, SLIDER_STEPS)
             slider.setFixedHeight(90)
-            slider.setStatusTip(f"Latent unit {j}: drag to change it and watch the decoded image")
+            hint(slider, f"Code unit {j}: drag to change it and watch the decoded image")
             slider.valueChanged.connect(self._on_slider)
             self.slider_layout.addWidget(slider)
             self.sliders.append(slider)

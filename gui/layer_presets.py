@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QWidget
 
 from engine.pca_check import is_linear
+from gui.hints import hint
 
 PCA_CHECK_TRAINING = {"epochs": 10, "batch_size": 128, "lr": 1e-3, "optimizer": "adam", "noise": 0.0}
 """How the walkthrough's claim is checked: clean images (σ = 0), Adam at 1e-3, batches of 128, 10 epochs."""
@@ -60,8 +61,7 @@ class PresetBox(QComboBox):
             "Fill the layer table with a ready-made network (the walkthrough's, or a linear one to check that it "
             "learns PCA); then edit it or press New model"
         )
-        self.setToolTip(tip)
-        self.setStatusTip(tip)
+        hint(self, tip)
         self.activated.connect(self._chosen)
 
     def _chosen(self, index: int) -> None:

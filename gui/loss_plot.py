@@ -11,6 +11,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QGraphicsItem, QLabel, QWidget
 
+from gui.hints import hint
 from gui.theme import COLORS, notifier, style_plot
 
 SMOOTHING = 0.9
@@ -87,7 +88,11 @@ class LossPlot(pg.PlotWidget):
         self.timer.start()
         self.restyle()
         notifier().changed.connect(self.restyle)
-        self.setStatusTip("Loss curves: faint = raw batch loss, blue = smoothed, amber = test loss each epoch")
+        hint(
+            self,
+            "The loss while training: faint = each batch's loss, blue = smoothed, amber = the test loss after each "
+            "epoch. Dashed lines: the noisy input's own error and PCA's, the levels to beat",
+        )
         self.hint = QLabel("", self)  # what to do while the plot is empty
         self.hint.setObjectName("hint")
         self.hint.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)

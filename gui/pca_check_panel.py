@@ -28,6 +28,7 @@ from engine.pca_check import (
     pca_reference,
 )
 from gui.data_sets import mnist_split
+from gui.hints import hint
 from gui.jobs import JobRunner
 from gui.theme import COLORS, notifier, style_plot
 
@@ -44,8 +45,7 @@ class DecoderWatch(Callback):
     def _send(self, epoch: float) -> None:
         model = self.trainer.model
         if has_linear_decoder(model):
-            self.report(TOPIC, {"epoch": epoch, "decoder": decoder_matrix(model), "n_train": self.trainer.n_samples,
-                                "sigma": float(self.trainer.config.noise)})  # fmt: skip
+            self.report(TOPIC, {"epoch": epoch, "decoder": decoder_matrix(model), "n_train": self.trainer.n_samples})
 
     def on_train_begin(self, logs):
         self._send(float(logs.get("initial_epoch", 0)))
@@ -110,8 +110,7 @@ class PcaCheckPanel(QGroupBox):
             f"top-k subspace of the training images, largest first. 1 = the same direction; from {MATCH} (dashed, "
             "about 11°) on it counts as found"
         )
-        self.bars_plot.setToolTip(tip)
-        self.bars_plot.setStatusTip(tip)
+        hint(self.bars_plot, tip)
         self.lines_plot = pg.PlotWidget()
         self.lines_plot.setMenuEnabled(False)
         self.lines_plot.setMouseEnabled(x=False, y=False)
@@ -126,8 +125,7 @@ class PcaCheckPanel(QGroupBox):
             "The cosines after every epoch of this run (0 = before training): blue lines for the strong directions, "
             "which line up within an epoch, amber for the smallest cosine, which can take many"
         )
-        self.lines_plot.setToolTip(tip)
-        self.lines_plot.setStatusTip(tip)
+        hint(self.lines_plot, tip)
         self.model_mse = QLabel("–")
         self.pca_mse = QLabel("–")
         for label, tip in (
@@ -136,8 +134,7 @@ class PcaCheckPanel(QGroupBox):
              "linear network's output: the PCA level elsewhere in the app clips, which lowers PCA's error a little"),
         ):
             label.setObjectName("big")
-            label.setToolTip(tip)
-            label.setStatusTip(tip)
+            hint(label, tip)
         self.model_name, self.pca_name = QLabel("this network"), QLabel("PCA")
         for label in (self.model_name, self.pca_name):
             label.setObjectName("caption")

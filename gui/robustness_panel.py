@@ -16,6 +16,7 @@ from engine.model_paths import shipped_models
 from engine.nn import MLP
 from engine.robustness import RobustnessCurve, describe, robustness_curve
 from gui.data_sets import mnist_split
+from gui.hints import hint
 from gui.jobs import JobRunner
 from gui.theme import COLORS, notifier, style_plot
 
@@ -55,13 +56,17 @@ class RobustnessPanel(QWidget):
         self.plot.addItem(self.sigma_line, ignoreBounds=True)
         self.restyle()
         notifier().changed.connect(self.restyle)
-        self.plot.setStatusTip("Test MSE at each noise σ: below the dashed lines the model beats doing nothing / PCA")
+        hint(
+            self.plot,
+            "The test error at each noise σ (all 10,000 test images). Where the blue curve is below a dashed one the "
+            "model beats doing nothing (the noisy input) or PCA with as many components",
+        )
         self.second_box = QComboBox()
-        self.second_box.setStatusTip("Draw a second shipped model's curve for comparison")
+        hint(self.second_box, "Draw a second shipped model's curve in green, to compare the two")
         self.second_box.currentIndexChanged.connect(self._request)
         self.verdict = QLabel("")
         self.verdict.setWordWrap(True)
-        self.verdict.setStatusTip("Where the curves cross, computed from the curves")
+        hint(self.verdict, "Where the curves cross, read from the curves themselves")
         self.busy = QProgressBar()
         self.busy.setRange(0, 100)
         self.busy.setTextVisible(True)

@@ -6,6 +6,8 @@ import time
 
 from PySide6.QtWidgets import QGridLayout, QLabel, QProgressBar, QWidget
 
+from gui.hints import hint
+
 
 def format_eta(seconds: float) -> str:
     seconds = max(0, int(round(seconds)))
@@ -21,7 +23,7 @@ class RunProgress(QWidget):
         super().__init__(parent)
         self.label = QLabel("Ready")
         self.label.setObjectName("big")
-        self.label.setStatusTip("Epoch, speed in images per second, time left")
+        hint(self.label, "The epoch, the speed in images per second and the time left")
         self.loss_label = QLabel("")
         self.loss_label.setObjectName("caption")
         self.loss_label.setMinimumWidth(150)  # changing numbers must not re-layout the tab
@@ -29,7 +31,7 @@ class RunProgress(QWidget):
         self.bar.setRange(0, 1000)
         self.bar.setValue(0)
         self.bar.setFormat("")
-        self.bar.setStatusTip("Progress of the whole run")
+        hint(self.bar, "Progress of the whole run")
         layout = QGridLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.label, 0, 0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtWidgets import QGridLayout, QGroupBox, QWidget
 
+from gui.hints import hint
 from gui.image_row import PixelImage
 
 
@@ -21,7 +22,11 @@ class SampleStrip(QGroupBox):
             for row, views in ((0, self.noisy), (1, self.recon)):
                 view = PixelImage(min_size=60)
                 view.setMaximumSize(84, 84)
-                view.setStatusTip("Eight fixed test digits with fixed noise, reconstructed after every epoch")
+                hint(
+                    view,
+                    "Eight fixed test digits with fixed noise (top) and how the model reconstructs them (bottom), at "
+                    "the start and after every epoch",
+                )
                 grid.addWidget(view, row, i)
                 views.append(view)
 

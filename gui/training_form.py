@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QS
 
 from engine.optimizers import OPTIMIZERS
 from engine.training import TrainConfig
+from gui.hints import hint
 
 
 class TrainingForm(QWidget):
@@ -24,27 +25,49 @@ class TrainingForm(QWidget):
         self.model_label = QLabel("")
         self.model_label.setWordWrap(True)
         self.model_label.setObjectName("caption")
-        self.epochs = _spin(1, 1000, 5, "Passes over the training images")
-        self.batch_size = _spin(1, 8192, defaults.batch_size, "Images per gradient step")
+        self.epochs = _spin(1, 1000, 5, "How many passes over the training images, 1–1000. 5–10 is usually enough")
+        self.batch_size = _spin(
+            1,
+            8192,
+            defaults.batch_size,
+            "Images per weight update, 1–8192. 64–128 is a good start; larger is faster per epoch but learns less per"
+            " pass",
+        )
         self.lr = QDoubleSpinBox()
         self.lr.setDecimals(5)
         self.lr.setRange(1e-5, 1.0)
         self.lr.setSingleStep(1e-4)
         self.lr.setValue(defaults.lr)
-        self.lr.setStatusTip("Learning rate; a change while training applies from the next batch")
+        hint(
+            self.lr,
+            "How big each weight update is. Adam: 1e-3 is a good start; SGD: 0.01–0.1. Too large and training "
+            "diverges. A change while training applies from the next batch",
+        )
         self.lr.valueChanged.connect(self.lrChanged)
         self.optimizer = QComboBox()
         self.optimizer.addItems(sorted(OPTIMIZERS))
         self.optimizer.setCurrentText(defaults.optimizer)
-        self.optimizer.setStatusTip("Adam adapts the step per weight; SGD uses momentum 0.9")
+        hint(
+            self.optimizer,
+            "Adam adapts the step to each weight (a good default); SGD takes plain steps with momentum 0.9",
+        )
         self.noise = QDoubleSpinBox()
         self.noise.setRange(0.0, 1.0)
         self.noise.setSingleStep(0.05)
         self.noise.setValue(defaults.noise)
-        self.noise.setStatusTip("σ of the Gaussian noise added to each training image (the task to undo)")
-        self.train_size = _spin(1, 60000, 60000, "How many MNIST training images to use (the first n)")
+        hint(
+            self.noise,
+            "Noise σ: the standard deviation of the Gaussian noise added to each training pixel, 0–1: the damage the "
+            "network learns to undo. The seed's model was trained at 0.1",
+        )
+        self.train_size = _spin(1, 60000, 60000, "How many MNIST training images to use (the first n), 1–60,000")
         self.train_size.setSingleStep(1000)
-        self.seed = _spin(0, 2**31 - 1, defaults.seed, "Seed of the shuffling and noise: the same seed repeats a run")
+        self.seed = _spin(
+            0,
+            2**31 - 1,
+            defaults.seed,
+            "Seed of the shuffling and the noise, 0 or more: the same seed repeats a run exactly",
+        )
         form = QFormLayout()
         for label, widget in (
             ("Epochs", self.epochs),
@@ -91,7 +114,7 @@ class TrainingForm(QWidget):
         self.batch_size.setValue(config.batch_size)
         self.lr.setValue(config.lr)
         self.optimizer.setCurrentText(config.optimizer)
-        self.noise.setValue(config.noise)
+        self.noise.setValue(config.noise_setting.default_level)  # a range model: the middle of its range
 
     def set_running(self, running: bool) -> None:
         """Lock what a run fixes at its start; the learning rate stays editable."""
@@ -103,5 +126,5 @@ def _spin(low: int, high: int, value: int, tip: str) -> QSpinBox:
     spin = QSpinBox()
     spin.setRange(low, high)
     spin.setValue(value)
-    spin.setStatusTip(tip)
+    hint(spin, tip)
     return spin

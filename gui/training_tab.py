@@ -6,11 +6,17 @@ back through ``modelTrained`` when the run ends (done, stopped or diverged).
 
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import QTimer, Signal, Slot
 from PySide6.QtWidgets import QCheckBox, QGroupBox, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
+from engine.images import as_unit_float
 from engine.nn import MLP
+from engine.noise import fixed_noisy
 from gui import dialogs
+from gui.data_sets import mnist_split
+from gui.hints import hint
+from gui.jobs import JobRunner
 from gui.loss_plot import LossPlot
 from gui.pca_check_panel import PcaCheckPanel
 from gui.run_progress import RunProgress
@@ -18,6 +24,12 @@ from gui.sample_strip import SampleStrip
 from gui.training_form import TrainingForm
 from gui.training_run import TrainingRun
 from gui.training_worker import N_STRIP, RunResult, mnist_loader
+
+
+def _preview(model, sigma: float, state) -> tuple[np.ndarray, np.ndarray]:
+    """The strip's fixed noisy test digits and the model's reconstructions, before any run (a job)."""
+    noisy = fixed_noisy(as_unit_float(mnist_split("test")[0][:N_STRIP]), sigma)
+    return noisy, model.predict(noisy)
 
 
 def copy_model(model: MLP) -> MLP:
@@ -52,7 +64,9 @@ class TrainingTab(QWidget):
         self._frame_timer = QTimer(self)  # one ~30 Hz frame for the curve and the text while training
         self._frame_timer.setInterval(33)
         self._frame_timer.timeout.connect(self._frame)
+        self.preview_jobs = JobRunner(self)
         self._build()
+        self.form.noise.valueChanged.connect(lambda _: self._request_preview())
         self.form.lrChanged.connect(self.run.set_lr)
         self.run.batches.connect(self._on_batches)
         self.run.epochEnded.connect(self._on_epoch)
@@ -64,17 +78,25 @@ class TrainingTab(QWidget):
     def _build(self) -> None:
         self.start_button = QPushButton("Start")
         self.start_button.setObjectName("primary")
-        self.start_button.setStatusTip("Train the current model (a fresh run continues from its present weights)")
+        hint(
+            self.start_button,
+            "Train the current model with these settings, continuing from its present weights; the window stays "
+            "usable",
+        )
         self.start_button.clicked.connect(self.start)
         self.pause_button = QPushButton("Pause")
         self.pause_button.setCheckable(True)
-        self.pause_button.setStatusTip("Pause training after the current batch; press again to resume")
+        hint(self.pause_button, "Pause after the current batch; press again to resume")
         self.pause_button.toggled.connect(self._on_pause)
         self.stop_button = QPushButton("Stop")
-        self.stop_button.setStatusTip("Stop after the current batch and keep the weights learned so far")
+        hint(self.stop_button, "Stop after the current batch and keep the weights learned so far")
         self.stop_button.clicked.connect(self.stop)
         self.log_box = QCheckBox("Log scale")
-        self.log_box.setStatusTip("Show the loss on a logarithmic axis")
+        hint(
+            self.log_box,
+            "Show the loss on a logarithmic axis: the loss falls by orders of magnitude, so small late gains stay "
+            "visible",
+        )
         self.log_box.toggled.connect(self.plot.set_log)
         self.log_box.setChecked(True)  # the loss falls by orders of magnitude
         buttons = QHBoxLayout()
@@ -112,8 +134,16 @@ class TrainingTab(QWidget):
         if not handed_back:
             self._trained = None
             self.plot.reset(hint="Press Start to train this model")
-            self.strip.clear()
             self.progress.reset()
+            self._request_preview()
+
+    def _request_preview(self) -> None:
+        """Before a run, the strip shows the test digits with this σ's noise and what the model makes of them."""
+        if self.is_running() or self._trained is not None or self.model is None:
+            return
+        self.strip.clear()
+        self.preview_jobs.start(_preview, self.model, self.form.noise.value(),
+                                on_done=lambda r: self.strip.show_samples(*r), on_error=lambda e: None)  # fmt: skip
 
     def is_running(self) -> bool:
         return self.run.is_running()
@@ -128,6 +158,7 @@ class TrainingTab(QWidget):
             dialogs.show_error(self, "Invalid settings", str(exc), "Correct the value and press Start again.")
             return
         self.plot.reset(config.epochs)
+        self.preview_jobs.cancel()
         self.strip.clear()
         self.progress.begin(config.epochs)
         self._epochs = config.epochs

@@ -6,6 +6,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QWidget
 
+from gui.hints import hint
 from gui.theme import COLORS, notifier, style_plot
 
 MAX_TILES = 64
@@ -38,8 +39,8 @@ class WeightsView(pg.GraphicsLayoutWidget):
         self.decoder_item = pg.ImageItem(levels=(-1, 1))
         self.boxes = []
         for col, (item, title) in enumerate(
-            ((self.encoder_item, "First layer: one 28×28 filter per unit"),
-             (self.decoder_item, "Last layer: one 28×28 column per unit"))
+            ((self.encoder_item, "First layer: a filter per unit"),
+             (self.decoder_item, "Last layer: a column per unit"))
         ):
             item.setColorMap(cmap)
             box = self.addViewBox(row=1, col=col, lockAspect=True, enableMenu=False, invertY=True)
@@ -48,7 +49,11 @@ class WeightsView(pg.GraphicsLayoutWidget):
             self.boxes.append(box)
             label = self.addLabel(title, row=0, col=col)
             label.setAttr("size", "9pt")
-        self.setStatusTip("Weights seen as images: red = positive, blue = negative, each tile scaled on its own")
+        hint(
+            self,
+            "Weights seen as images: each first-layer unit's 784 input weights, and each last-layer unit's 784 output"
+            " weights, as 28×28 tiles; red = positive, blue = negative, each tile scaled on its own",
+        )
         self.setMinimumHeight(180)
         self.labels = [self.getItem(0, col) for col in range(2)]
         self.restyle()
@@ -58,6 +63,11 @@ class WeightsView(pg.GraphicsLayoutWidget):
         style_plot(self)
         for label in self.labels:
             label.setText(label.text, color=COLORS["text"])
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        for box in getattr(self, "boxes", ()):  # keep both mosaics whole at any size (none yet inside __init__)
+            box.autoRange(padding=0.02)
 
     def set_model(self, model) -> None:
         """Filters: rows of layers[0].W (n_hidden, 784); columns of layers[-1].W (784, n_hidden)."""

@@ -15,6 +15,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # no display on CI or a h
 
 REAL_DATA_ENV = "DENOISE_STUDIO_DATA"
 REAL_DATA_DIR = os.environ.get(REAL_DATA_ENV)  # read before any test monkeypatches it
+FASHION_ENV = "DENOISE_STUDIO_FASHION_MNIST_DATA"
+REAL_FASHION_DIR = os.environ.get(FASHION_ENV)
 
 
 def make_tiny_mnist(folder: Path, n_train: int = 64, n_test: int = 16, seed: int = 0, gz: bool = True) -> Path:
@@ -39,6 +41,26 @@ def tiny_mnist(tmp_path, monkeypatch) -> Path:
     folder = make_tiny_mnist(tmp_path / "mnist")
     monkeypatch.setenv(REAL_DATA_ENV, str(folder))
     return folder
+
+
+@pytest.fixture
+def tiny_fashion(tmp_path, monkeypatch) -> Path:
+    """A folder with a 64/16-image Fashion-MNIST look-alike; ``DENOISE_STUDIO_FASHION_MNIST_DATA`` points at it."""
+    folder = make_tiny_mnist(tmp_path / "fashion-mnist", seed=1)
+    monkeypatch.setenv(FASHION_ENV, str(folder))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def real_fashion_dir() -> Path:
+    """The full Fashion-MNIST folder named by $DENOISE_STUDIO_FASHION_MNIST_DATA (set by .ci/run); skips when absent."""
+    folder = REAL_FASHION_DIR
+    if not folder or not Path(folder).is_dir():
+        pytest.skip(
+            f"real Fashion-MNIST not available: set {FASHION_ENV} to the folder with its four IDX .gz files "
+            "(apt-get install dataset-fashion-mnist puts them in /usr/share/datasets/fashion-mnist)"
+        )
+    return Path(folder)
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,7 @@ from engine.pca_check import (
     is_linear,
     pca_check,
     pca_reference,
+    training_noise,
 )
 
 
@@ -90,10 +91,10 @@ def test_pca_variances_are_the_variances_along_the_axes_in_unit_pixels():
     assert reference.gap == pytest.approx(variances[3] / variances[4])
 
 
-def check_with(cosines, model_mse=0.0342, pca_mse=0.0341, variances=(5.0, 4.0, 3.0, 2.2, 2.0), sigma=0.0):
+def check_with(cosines, model_mse=0.0342, pca_mse=0.0341, variances=(5.0, 4.0, 3.0, 2.2, 2.0), noise=None):
     reference = pca_reference(blobs(50, 3), len(cosines))
     reference = type(reference)(reference.pca, np.array(variances[: len(cosines) + 1]))
-    return PcaCheck(np.array(cosines), model_mse, pca_mse, reference, sigma)
+    return PcaCheck(np.array(cosines), model_mse, pca_mse, reference, noise)
 
 
 def test_a_direction_counts_as_found_from_cos_098():
@@ -110,14 +111,22 @@ def test_the_sentence_says_what_the_numbers_say():
     assert "still far" in far and "σ = 0" in far
     below = describe(check_with([1.0, 1.0, 1.0, 1.0], model_mse=0.0340))
     assert "below" in below
-    shrunk = describe(check_with([1.0, 1.0, 1.0, 0.999], model_mse=0.0379, sigma=0.3))
+    shrunk = describe(check_with([1.0, 1.0, 1.0, 0.999], model_mse=0.0379, noise="σ = 0.30"))
     assert "noisy images (σ = 0.30)" in shrunk and "11.14\u00a0% above" in shrunk
-    assert "noisy" not in describe(check_with([1.0, 1.0, 1.0, 0.999], model_mse=0.0342, sigma=0.3))
+    assert "noisy" not in describe(check_with([1.0, 1.0, 1.0, 0.999], model_mse=0.0342, noise="σ = 0.30"))
+    not_yet = describe(check_with([1.0, 1.0, 1.0, 0.999], model_mse=0.0379))
+    assert "not yet" in not_yet and "learned PCA" not in not_yet
 
 
-def test_the_check_knows_the_noise_the_model_trained_at():
+def test_the_check_knows_the_noise_the_model_trained_on():
     train, test = blobs(80, 4), blobs(20, 5)
     net = build_mlp([784, 3, 784], ["linear", "linear"], seed=0)
-    assert pca_check(net, train, test).sigma is None
+    assert pca_check(net, train, test).noise is None  # the file does not say
     net.fit(train, None, epochs=1, batch_size=16, noise=0.2, seed=0)
-    assert pca_check(net, train, test).sigma == 0.2
+    assert pca_check(net, train, test).noise == "σ = 0.20"
+    net.fit(train, None, epochs=1, batch_size=16, noise=(0.0, 0.8), seed=0)
+    assert training_noise(net) == "σ from 0.00 to 0.80"
+    net.fit(train, None, epochs=1, batch_size=16, noise=0.3, noise_kind="masking", seed=0)
+    assert training_noise(net) == "masking noise at 0.30"
+    net.fit(train, None, epochs=1, batch_size=16, noise=0.0, seed=0)
+    assert training_noise(net) is None  # clean images

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QSettings
@@ -49,7 +51,7 @@ def test_open_through_the_menu(qtbot, window, monkeypatch, tmp_path):
     assert window.denoise_tab.noise_slider.value() == 10  # the slider starts at the model's training σ
     assert "0.0312 at σ 0.10" in window.status_mse.text()
     assert window.recent_files()[0] == str(path.resolve())
-    assert [a.text() for a in window.recent_menu.actions()] == ["other.npz"]
+    assert [a.text() for a in window.recent_menu.actions()] == [str(path.resolve())]  # the full path
     assert window.denoise_tab.model.latent_width == 24  # every tab shows the new model
     window.tabs.setCurrentWidget(window.architecture_tab)  # (a hidden tab catches up when shown)
     assert window.architecture_tab.table.rowCount() == 3
@@ -174,22 +176,66 @@ def test_export_image_writes_a_png_of_the_current_tab(window, monkeypatch, tmp_p
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_every_control_has_a_status_tip(window):
-    from PySide6.QtWidgets import QAbstractButton, QAbstractSlider, QAbstractSpinBox, QComboBox
+def test_every_control_view_and_menu_action_has_a_hint(qtbot, window):
+    """Each visible control on every tab has its own tooltip (and the same status-bar tip); each plot and view
+    has one, its own or its panel's; every menu action has one, and menus show them."""
+    import pyqtgraph as pg
+    from PySide6.QtWidgets import (
+        QAbstractButton,
+        QAbstractItemView,
+        QAbstractSlider,
+        QAbstractSpinBox,
+        QComboBox,
+        QGraphicsView,
+        QLineEdit,
+        QScrollBar,
+        QTabBar,
+        QWidget,
+    )
 
-    kinds = (QAbstractButton, QAbstractSlider, QAbstractSpinBox, QComboBox)
+    controls = (QAbstractButton, QAbstractSlider, QAbstractSpinBox, QComboBox, QLineEdit)
+    views = (QGraphicsView, pg.GraphicsView)
     missing, checked = [], 0
     for index in range(window.tabs.count()):
         window.tabs.setCurrentIndex(index)
-        for kind in kinds:
-            for w in window.tabs.currentWidget().findChildren(kind):
-                if type(w).__name__ in ("QScrollBar", "QAbstractButton") or not w.isVisibleTo(window):  # Qt internals
+        tab = window.tabs.currentWidget()
+        inner_bars = tab.findChildren(QTabBar)
+        pages = [(bar, i) for bar in inner_bars for i in range(bar.count())] or [(None, 0)]
+        for bar, i in pages:  # every page of inner tab widgets too
+            if bar is not None:
+                bar.setCurrentIndex(i)
+                assert bar.tabToolTip(i), f"panel {bar.tabText(i)!r} has no tooltip"
+            for w in tab.findChildren(QWidget):
+                if not isinstance(w, controls + views) or not w.isVisibleTo(window) or isinstance(w, QScrollBar):
                     continue
+                if isinstance(w.parent(), (QTabBar, QAbstractSpinBox, QComboBox, QAbstractItemView)):
+                    continue  # Qt's own parts: tab-bar arrows, a spin box's line edit, a table's corner button
                 checked += 1
-                if not w.statusTip():
-                    missing.append(f"{type(w).__name__} {getattr(w, 'text', lambda: '')()}")
-    assert checked > 25
-    assert missing == []
+                own = w.toolTip()
+                inherited = any(a.toolTip() for a in _ancestors(w, tab))
+                if isinstance(w, controls) and not (own and w.statusTip() == own):
+                    missing.append(f"{type(w).__name__} {getattr(w, 'text', lambda: '')()!r} on tab {index}")
+                elif isinstance(w, views) and not (own or inherited):
+                    missing.append(f"{type(w).__name__} on tab {index}")
+    assert checked > 40
+    assert sorted(set(missing)) == []
+    menus = [a.menu() for a in window.menuBar().actions()]
+    while menus:
+        menu = menus.pop()
+        assert menu.toolTipsVisible(), menu.title()
+        for action in menu.actions():
+            if action.menu() is not None:
+                menus.append(action.menu())
+            elif not action.isSeparator():
+                assert action.statusTip() and action.toolTip() == action.statusTip(), action.text()
+    assert window.tabs.tabToolTip(0) and window.tabs.tabToolTip(2)
+
+
+def _ancestors(widget, stop):
+    parent = widget.parentWidget()
+    while parent is not None and parent is not stop.parentWidget():
+        yield parent
+        parent = parent.parentWidget()
 
 
 def test_shipped_models_menu_opens_one(qtbot, window):
@@ -199,7 +245,7 @@ def test_shipped_models_menu_opens_one(qtbot, window):
     if not names:
         pytest.skip("no model shipped in models/")
     actions = window.shipped_menu.actions()
-    assert [a.text() for a in actions] == names
+    assert [a.data() for a in actions] == names
     with qtbot.waitSignal(window.openFinished, timeout=10000):
         actions[0].trigger()
     assert window.model_name == names[0]
@@ -214,6 +260,8 @@ def test_view_theme_switches_live_and_is_remembered(qtbot, window, settings):
     light.trigger()
     assert COLORS["base"] == THEMES["light"]["base"]
     assert plot.backgroundBrush().color().name() == THEMES["light"]["base"]  # plots follow
+    for _sample, label in plot.legend.items:  # and their legends' text
+        assert label.opts["color"] == THEMES["light"]["text"]
     assert window.palette().window().color().name() == THEMES["light"]["window"]
     assert settings.value("theme") == "light" and light.isChecked()
     again = MainWindow(build_mlp([784, 4, 784], ["relu", "sigmoid"]), settings=settings)
@@ -221,3 +269,100 @@ def test_view_theme_switches_live_and_is_remembered(qtbot, window, settings):
     assert next(a for a in again.theme_actions.actions() if a.isChecked()).data() == "light"
     window.set_theme("dark")
     assert plot.backgroundBrush().color().name() == THEMES["dark"]["base"]
+
+
+def test_help_guide_and_about_say_what_the_app_is_and_runs_on(window, tiny_mnist, dialogs_shown, monkeypatch):
+    import numpy
+    from PySide6.QtCore import qVersion
+    from PySide6.QtWidgets import QMessageBox
+
+    guide = next(a for a in window.menuBar().actions()[-1].menu().actions() if a.text() == "&Guide")
+    guide.trigger()
+    from gui.guide import GuideDialog
+
+    (dialog,) = [w for w in window.findChildren(GuideDialog) if w.isVisible()]
+    text = dialog.text.toPlainText()
+    for words in ("autoencoder", "Training", "Robustness", "noisy input can win", "PCA"):
+        assert words in text
+    shown = []
+    monkeypatch.setattr(QMessageBox, "about", lambda parent, title, html: shown.append(html))
+    window.about()
+    assert qVersion() in shown[0] and numpy.__version__ in shown[0] and str(tiny_mnist) in shown[0]
+
+
+def test_save_as_starts_outside_the_installed_models_and_remembers_its_folder(qtbot, window, monkeypatch, tmp_path):
+    from engine import model_paths
+
+    shipped = tmp_path / "installed-models"
+    shipped.mkdir()
+    monkeypatch.setattr(model_paths, "MODELS_DIR", shipped)
+    window.model.save(shipped / "tiny.npz")
+    window.model.path = str(shipped / "tiny.npz")  # the current model is a shipped one
+    asked = []
+
+    def save_dialog(parent, title, start, filter_):
+        asked.append(start)
+        return str(tmp_path / "mine" / "copy.npz"), filter_
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", save_dialog)
+    (tmp_path / "mine").mkdir()
+    window.save_as_action.trigger()
+    assert not asked[0].startswith(str(shipped))  # never suggested inside the installed package
+    assert (tmp_path / "mine" / "copy.npz").is_file()
+    window.save_as_action.trigger()
+    assert asked[1] == str(tmp_path / "mine" / "copy.npz").replace("copy", window.model_name)  # the last folder
+
+
+def test_writing_over_a_shipped_model_is_refused(window, monkeypatch, tmp_path, dialogs_shown):
+    from engine import model_paths
+
+    monkeypatch.setattr(model_paths, "MODELS_DIR", tmp_path)
+    target = tmp_path / "shipped.npz"
+    build_mlp([784, 3, 784], ["relu", "sigmoid"], seed=9).save(target)
+    before = target.read_bytes()
+    patch_save(monkeypatch, target)
+    window.save_as_action.trigger()
+    assert target.read_bytes() == before
+    assert "never writes over it" in dialogs_shown[-1]
+
+
+def test_open_and_export_remember_their_folders(window, monkeypatch, tmp_path):
+    starts = []
+    folder = tmp_path / "pictures"
+    folder.mkdir()
+
+    def dialog(answer):
+        def ask(parent, title, start, filter_):
+            starts.append(start)
+            return answer, filter_
+
+        return ask
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", dialog(str(folder / "shot.png")))
+    window.export_action.trigger()
+    window.export_action.trigger()
+    assert Path(starts[1]).parent == folder and Path(starts[0]).parent != folder
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", dialog(""))
+    window.settings.setValue("folders/open", str(folder))
+    window.open_action.trigger()
+    assert starts[-1] == str(folder)
+
+
+def test_shipped_models_show_how_they_were_trained_and_mark_the_current_one(qtbot, window):
+    from engine.model_paths import shipped_models
+
+    actions = window.shipped_menu.actions()
+    assert [a.data() for a in actions] == shipped_models()
+    assert all("trained at" in a.text() and "test MSE" in a.text() for a in actions)
+    assert not any(a.isChecked() for a in actions)  # the window holds an unsaved model of its own
+    with qtbot.waitSignal(window.openFinished, timeout=10000):
+        actions[1].trigger()
+    assert [a.isChecked() for a in actions] == [i == 1 for i in range(len(actions))]
+
+
+def test_recent_models_show_their_full_path(qtbot, window, tmp_path):
+    path = tmp_path / "deep" / "folder" / "mine.npz"
+    window.model.save(path)
+    with qtbot.waitSignal(window.openFinished, timeout=10000):
+        window.open_model(str(path))
+    assert window.recent_menu.actions()[0].text() == str(path.resolve())

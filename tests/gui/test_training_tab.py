@@ -205,7 +205,6 @@ def test_a_model_change_clears_the_last_runs_curve_lines_strip_and_header(qtbot,
     assert tab.model is window.model
     assert tab.plot.counts() == (0, 0)
     assert not tab.plot.identity_line.isVisible() and not tab.plot.pca_line.isVisible()
-    assert not any(view.image().any() for view in tab.strip.recon + tab.strip.noisy)
     assert tab.progress.label.text() == "Ready" and tab.progress.bar.value() == 0
     assert tab.plot.hint.isVisibleTo(tab) and "Press Start" in tab.plot.hint.text()
 
@@ -295,3 +294,20 @@ def test_a_watcher_reports_from_the_training_thread(qtbot, tab):
     run_to_end(qtbot, tab)
     assert reports == [("epochs", {"epoch": 0, "n_params": tab.model.n_params}),
                        ("epochs", {"epoch": 1, "n_params": tab.model.n_params})]  # fmt: skip
+
+
+def test_before_any_run_the_strip_shows_the_test_digits_and_the_models_reconstructions(qtbot, window, tab, tiny_mnist):
+    from engine.images import as_unit_float
+    from engine.noise import fixed_noisy
+
+    with qtbot.waitSignal(tab.preview_jobs.busyChanged, timeout=TIMEOUT, check_params_cb=lambda busy: not busy):
+        window.set_model(build_mlp([784, 12, 784], ["relu", "sigmoid"], seed=2), name="fresh")
+    noisy = fixed_noisy(as_unit_float(read_test_images(tiny_mnist)[:8]), tab.form.noise.value())
+    np.testing.assert_allclose(tab.strip.noisy[0].image(), noisy[0].reshape(28, 28))
+    np.testing.assert_allclose(tab.strip.recon[3].image(), window.model.predict(noisy[3]).reshape(28, 28), rtol=1e-6)
+
+
+def read_test_images(folder):
+    from engine.idx import read_idx
+
+    return read_idx(folder / "t10k-images-idx3-ubyte.gz").reshape(-1, 784)
