@@ -259,7 +259,7 @@ class LatentMapPanel(QWidget):
     def set_model(self, model) -> None:
         """Show ``model``'s map: from the cache, else built off the GUI thread once the panel is visible."""
         self.model, self.map, self.images, self.code, self.strip_codes = model, None, None, None, None
-        self._ends = {"from": None, "to": None}
+        self._ends, self._next_end = {"from": None, "to": None}, "from"
         self._feed_timer.stop()
         for item in (*self.scatters, self.path, self.hover_ring, self.marker):
             item.setData([], [])
@@ -315,7 +315,7 @@ class LatentMapPanel(QWidget):
             "Click anywhere to decode; Shift+click two places to interpolate."
         )
         self._fill_ends()
-        self._feed = [d for d in range(len(DIGIT_COLORS))]
+        self._feed = list(range(len(DIGIT_COLORS)))
         self._feed_timer.start()
 
     def _place_next_digit(self) -> None:
