@@ -1,8 +1,8 @@
 """Render the README's screenshots with real data, offscreen, with ``widget.grab()``.
 
-docs/architecture.png, training.png, denoise.png, robustness.png, error-dialog.png (1280×800, dark);
-inside.png and perturb.png (the large model inside, then perturbed; 1440×900), histograms.png (Training's
-weights and gradients after the run);
+docs/architecture.png, training.png, denoise.png, robustness.png, latent-map.png, pca-check.png, error-dialog.png
+(1280×800, dark); inside.png and perturb.png (the large model inside, then perturbed; 1440×900), histograms.png
+(Training's weights and gradients after its run);
 denoise-light.png (the light theme); min-size.png (1024×700, the smallest window); full-hd.png (1920×1080);
 scale2.png (``QT_SCALE_FACTOR=2``, rendered in a child process, since the factor is read at start).
 Needs MNIST (``$DENOISE_STUDIO_DATA``) and the shipped models.
@@ -26,7 +26,8 @@ if "XDG_RUNTIME_DIR" not in os.environ:
     os.chmod(runtime, 0o700)
     os.environ["XDG_RUNTIME_DIR"] = runtime
 
-from PySide6.QtCore import QEventLoop, QSettings, QTimer  # noqa: E402
+from PySide6.QtCore import QEventLoop, QPointF, QSettings, QTimer  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
 
 OUT = ROOT / "docs"
 SIZE = (1280, 800)
@@ -102,6 +103,69 @@ def scale2_only() -> int:
     return 0
 
 
+def latent_map_and_pca_check(app, window) -> None:
+    """latent-map.png: the shipped model's map with the panels given room; pca-check.png: the linear preset
+    trained as the PCA check says (clean images, Adam 1e-3, batch 128, 10 epochs)."""
+    from engine.nn import MLP
+
+    window.set_model(MLP.from_file("mnist_denoising_autoencoder"), name="mnist_denoising_autoencoder", dirty=False)
+    show_digit(app, window, index=3, sigma=10, pca=False)
+    tab = window.denoise_tab
+    panel = tab.latent_map
+    wait_for(panel.mapReady, lambda: tab.panels.setCurrentWidget(panel))
+    tab.splitter.setSizes([3000, 5000])  # as a user drags the handle up
+    panel.from_box.setCurrentIndex(panel.from_box.findData(0))
+    panel.to_box.setCurrentIndex(panel.to_box.findData(7))
+    settle(app)
+    box = panel.plot.getPlotItem().getViewBox()
+    dot = QPointF(*map(float, panel.map.points[panel.map.typical(1)]))  # hover a typical 1: its card shows
+    QTest.mouseMove(panel.plot.viewport(), panel.plot.mapFromScene(box.mapViewToScene(dot)))
+    settle(app, 300)
+    grab(window, "latent-map.png")
+    tab.splitter.setSizes([5000, 4000])
+    tab.panels.setCurrentIndex(0)
+
+    editor = window.architecture_tab.editor
+    index = editor.presets.findText("Linear 784-k-784 (PCA check)")
+    editor.presets.setCurrentIndex(index)
+    editor.presets.activated.emit(index)
+    window.dirty = False
+    editor.emit_new_model()
+    training = window.training_tab
+    training.form.seed.setValue(0)
+    wait_for(training.run.finished, training.start)
+    wait_for(training.pca_check.checked)  # the trained model against PCA
+    settle(app, 400)
+    grab(window, "pca-check.png")
+
+
+def inside_and_perturb(app, window) -> None:
+    """inside.png: every layer of the large model for a test digit; perturb.png: 70 % of its weights pruned and
+    the code's most active unit switched off (1440×900, so the page has room)."""
+    from engine.nn import MLP
+
+    large = "mnist_denoising_autoencoder_large"
+    tab = window.denoise_tab
+    tab.compare_box.setChecked(False)
+    window.resize(1440, 900)
+    panel = tab.inside.perturb
+    wait_for(panel.ready, lambda: window.set_model(MLP.from_file(large), name=large, dirty=False))
+    tab.noise_slider.setValue(40)
+    wait_for(panel.curveReady, lambda: tab.panels.setCurrentWidget(tab.inside))
+    if tab.inside.range_jobs.is_busy():
+        wait_for(tab.inside.range_jobs.busyChanged)  # the layers' colour scales, from the test set
+    tab.show_test_digit(7)
+    settle(app, 300)
+    grab(window, "inside.png")
+    panel.toggle_unit(tab.model.bottleneck_index(), int(tab.code.argmax()))  # the code's most active unit off
+    wait_for(panel.curveReady, lambda: panel.prune_slider.setValue(70))
+    settle(app, 300)
+    grab(window, "perturb.png")
+    panel.reset()
+    tab.panels.setCurrentIndex(0)
+    window.resize(*SIZE)
+
+
 def main() -> int:
     if "--scale2" in sys.argv:
         return scale2_only()
@@ -137,29 +201,7 @@ def main() -> int:
         grab(window, name)
     window.resize(*SIZE)
 
-    # Inside the network: the large model's every layer for a test digit, then perturbed
-    from engine.nn import MLP
-
-    large = "mnist_denoising_autoencoder_large"
-    tab.compare_box.setChecked(False)
-    window.resize(1440, 900)
-    panel = tab.inside.perturb
-    if not panel.is_ready() or window.model_name != large:
-        wait_for(panel.ready, lambda: window.set_model(MLP.from_file(large), name=large))
-    tab.noise_slider.setValue(40)
-    wait_for(panel.curveReady, lambda: tab.panels.setCurrentWidget(tab.inside))
-    if tab.inside.range_jobs.is_busy():
-        wait_for(tab.inside.range_jobs.busyChanged)  # the layers' colour scales, from the test set
-    tab.show_test_digit(7)
-    settle(app, 300)
-    grab(window, "inside.png")
-    panel.toggle_unit(tab.model.bottleneck_index(), int(tab.code.argmax()))  # the code's most active unit off
-    wait_for(panel.curveReady, lambda: panel.prune_slider.setValue(70))
-    settle(app, 300)
-    grab(window, "perturb.png")
-    panel.reset()
-    tab.panels.setCurrentIndex(0)
-    window.resize(*SIZE)
+    inside_and_perturb(app, window)
 
     # Training: a short real run of a fresh 784-10-784 model on all of MNIST
     window.set_model(build_mlp([784, 10, 784], ["relu", "sigmoid"], seed=0), name="untitled", dirty=True)
@@ -177,10 +219,13 @@ def main() -> int:
     training.histograms.parentWidget().grab().save(str(OUT / "histograms.png"))
     print(OUT / "histograms.png")
 
+    latent_map_and_pca_check(app, window)
+
     # The dialog for a damaged model file (the text the app shows)
     bad = Path(tempfile.mkdtemp()) / "my_model.npz"
     bad.write_bytes(b"not a model")
     from engine.model_format import ModelFileError
+    from engine.nn import MLP
 
     try:
         MLP.from_file(bad)

@@ -40,6 +40,7 @@ from gui.hourglass_item import HourglassView
 from gui.image_row import ImageRow, PixelImage
 from gui.inside_panel import InsidePanel
 from gui.jobs import JobRunner
+from gui.latent_map_panel import LatentMapPanel
 from gui.latent_panel import LatentPanel
 from gui.robustness_panel import RobustnessPanel
 
@@ -222,23 +223,28 @@ class DenoiseTab(QWidget):
         both.addWidget(self.latent, 1)
         both.addWidget(net_box, 1)
         self.robustness = RobustnessPanel()
+        self.latent_map = LatentMapPanel()
+        self.latent_map.pointChosen.connect(self.show_code)
+        self.latentChanged.connect(self.latent_map.set_code)
         self.inside = InsidePanel()  # while it is open, the images show its (perturbed) network
         self.inside.changed.connect(self._on_network_changed)
         self.inside.applied.connect(self.modelApplied)
         self.panels = QTabWidget()
         self.panels.addTab(code_and_net, "Code and network")
         self.panels.addTab(self.robustness, "Robustness")
-        self.panels.addTab(self.inside, "Inside the network")
         self.panels.setTabToolTip(0, "The code your drawing is squeezed into, and where it sits in the network")
         self.panels.setTabToolTip(1, "Test MSE against σ: where this model beats the noisy input and PCA")
-        self.panels.setTabToolTip(2, "Every layer live as you draw; perturb the weights and watch the output degrade")
+        self.panels.addTab(self.latent_map, "Latent map")
+        self.panels.setTabToolTip(2, "Every test digit placed by its code: hover, click to decode, interpolate")
+        self.panels.addTab(self.inside, "Inside the network")
+        self.panels.setTabToolTip(3, "Every layer live as you draw; perturb the weights and watch the output degrade")
         self.panels.currentChanged.connect(self._on_network_changed)
         images = QWidget()  # the images and the noise row above, the panels below, split by a handle
         top = QVBoxLayout(images)
         top.setContentsMargins(0, 0, 0, 0)
         top.addWidget(self.row, 1)
         top.addLayout(noise_row)
-        for page in (code_and_net, self.robustness, self.inside):  # a page's own size must not resize the images
+        for page in (code_and_net, self.robustness, self.latent_map, self.inside):  # must not resize the images
             page.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Ignored)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(images)
@@ -262,6 +268,7 @@ class DenoiseTab(QWidget):
         self.latent.reset(model.latent_width)
         self.hourglass.set_model(model)
         self.robustness.set_model(model)
+        self.latent_map.set_model(model)
         self.inside.set_model(model)
         self.inside.set_sigma(self.sigma)
         self.range_jobs.start(_code_range, model, on_done=lambda r: self.latent.set_range(*r), on_error=lambda e: None)
@@ -392,6 +399,13 @@ class DenoiseTab(QWidget):
                               on_done=lambda r: self.scoreChanged.emit(f"test MSE {r[1]:.4f} at σ {r[0]:.2f}{which}"))
 
     # ----- the pipeline ----------------------------------------------------------------------
+    def show_code(self, code: np.ndarray) -> None:
+        """Decode ``code`` (k,) into the Autoencoder view, as Latent explorer does with a code set by hand."""
+        code = np.asarray(code, np.float32).copy()
+        self.latent.explorer_box.setChecked(True)
+        self.latent.show_code(code)
+        self._on_code_edited(code)
+
     def shown_model(self):
         """The network the images come from: the perturbed copy while "Inside the network" is open, else the model."""
         return self.inside.network() if self.panels.currentWidget() is self.inside else self.model

@@ -101,12 +101,16 @@ class TrainingForm(QWidget):
         trained = "trained" if model.metadata.get("history") or model.metadata.get("training") else "untrained"
         self.model_label.setText(f"Model to train: {widths} ({trained}, {model.n_params:,} parameters)")
         used = model.metadata.get("training")
+        suggested = model.metadata.get("suggested_training") if used is None else None  # a preset's settings
+        used = used if suggested is None else suggested
         if not isinstance(used, dict):
             return
         try:
             config = TrainConfig.from_dict(used)
         except (TypeError, ValueError):
             return
+        if isinstance(suggested, dict) and "epochs" in suggested:
+            self.epochs.setValue(config.epochs)
         self.batch_size.setValue(config.batch_size)
         self.lr.setValue(config.lr)
         self.optimizer.setCurrentText(config.optimizer)

@@ -19,6 +19,7 @@ from gui.hints import hint
 from gui.histogram_panel import HistogramPanel
 from gui.jobs import JobRunner
 from gui.loss_plot import LossPlot
+from gui.pca_check_panel import PcaCheckPanel
 from gui.run_progress import RunProgress
 from gui.sample_strip import SampleStrip
 from gui.training_form import TrainingForm
@@ -58,6 +59,8 @@ class TrainingTab(QWidget):
         self.plot = LossPlot()
         self.progress = RunProgress()
         self.strip = SampleStrip(N_STRIP)
+        self.pca_check = PcaCheckPanel()  # shown for models with a linear decoder
+        self.pca_check.attach(self.run, self.watchers)
         self.histograms = HistogramPanel()  # weights and gradients per layer, from a watcher on the run
         self.watchers.append(self.histograms.watcher)
         self.run.reported.connect(self.histograms.on_report)
@@ -116,7 +119,10 @@ class TrainingTab(QWidget):
         head.addWidget(self.log_box)
         right = QVBoxLayout()
         right.addLayout(head)
-        right.addWidget(self.plot, 1)
+        middle = QHBoxLayout()  # the loss and, for a linear model, its PCA check
+        middle.addWidget(self.plot, 1)
+        middle.addWidget(self.pca_check, 1)
+        right.addLayout(middle, 1)
         right.addWidget(self.strip)
         left = QVBoxLayout()
         left.addWidget(settings)
@@ -132,6 +138,7 @@ class TrainingTab(QWidget):
         self.model = model
         if self.is_running():
             return
+        self.pca_check.set_model(model, same_run=handed_back)
         self.form.set_model(model)
         if not handed_back:
             self._trained = None
