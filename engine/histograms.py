@@ -27,6 +27,8 @@ TAIL_PERCENTILE = 99.5
 """A histogram's range covers |values| up to this percentile; the few beyond land in the end bins."""
 RANGE_SAMPLE = 1 << 13
 """Values (per array) the range is estimated from."""
+DECADES = 6
+"""Gradient sizes are binned over at most this many powers of ten below the largest (the rest in the first bin)."""
 BIN_SAMPLE = 1 << 16
 """Values (per array) binned: 65,536 evenly spread ones draw the same shape as a layer's 200,000."""
 
@@ -161,6 +163,7 @@ def histogram(
     if magnitude:
         lo, hi = np.percentile(sample, [100 - TAIL_PERCENTILE, TAIL_PERCENTILE]) if sample.size else (0.0, 1.0)
         lo, hi = float(lo), float(hi) if hi > lo else float(lo) + 1.0
+        lo = max(lo, hi - DECADES)  # far smaller sizes (rounding dust) would squeeze the rest: the first bin holds them
     else:
         hi = float(np.percentile(np.abs(sample), TAIL_PERCENTILE)) if sample.size else 1.0
         hi = hi if hi > 0 else 1.0

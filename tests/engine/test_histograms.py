@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 
 from engine.callbacks import Callback
-from engine.histograms import SAMPLE_SIZE, SAMPLED_BATCHES, HistogramSampler, histogram, layer_histograms, snapshot_of
+from engine.histograms import (
+    DECADES,
+    SAMPLE_SIZE,
+    SAMPLED_BATCHES,
+    HistogramSampler,
+    histogram,
+    layer_histograms,
+    snapshot_of,
+)
 from engine.nn import build_mlp
 from engine.training import TrainConfig, Trainer
 
@@ -108,6 +116,15 @@ def test_gradient_sizes_are_binned_on_a_log_scale_so_a_shrinking_gradient_moves_
     assert h.edges[0] < -4 and h.edges[-1] > -2  # log10 of the sizes, both spans inside
     assert (centres * h.share).sum() == pytest.approx(np.log10(np.abs(now)).mean(), abs=0.1)
     assert (centres * h.reference).sum() == pytest.approx(np.log10(np.abs(first)).mean(), abs=0.1)
+
+
+def test_gradient_sizes_span_at_most_a_few_decades_and_dust_lands_in_the_first_bin():
+    rng = np.random.default_rng(3)
+    values = np.concatenate([rng.normal(0, 1e-3, 9000), np.full(1000, 1e-30)])  # 10 % rounding dust
+    h = histogram(values, magnitude=True)
+    assert h.edges[-1] - h.edges[0] <= DECADES + 1e-9
+    assert h.share[0] == pytest.approx(0.1, abs=0.01)  # the dust, at the low end
+    assert h.share[1:].sum() == pytest.approx(0.9, abs=0.01)
 
 
 def test_layer_histograms_of_a_model_before_training_have_weights_but_no_gradients():
