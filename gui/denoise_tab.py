@@ -318,6 +318,7 @@ class DenoiseTab(QWidget):
             self.test_set_box.set_data_set(trained_on(model.metadata))  # refreshes when it changes
         if self.compare_box.isChecked():
             self._request_pca()
+        self._update_data_note()
         self.refresh()
         self._update_noise_label()  # "test MSE at σ 0.10: …" until the score arrives
         self._rescore()
@@ -332,6 +333,7 @@ class DenoiseTab(QWidget):
         else:
             self.source = "drawing"
             self.source_label.setText("Your drawing")
+            self._update_data_note()
         if not self._refresh_timer.isActive():
             self._refresh_timer.start()
 

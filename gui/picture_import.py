@@ -149,7 +149,7 @@ def _flatten_alpha(image: QImage, deep: bool) -> QImage:
     alpha = _array(image.convertToFormat(QImage.Format.Format_Alpha8), np.uint8)
     shade = _array(image.convertToFormat(QImage.Format.Format_Grayscale8), np.uint8)  # colours, alpha ignored
     weight = float(alpha.sum(dtype=np.float64))
-    visible_shade = float((shade * (alpha / 255.0)).sum() / weight) if weight else 255.0  # mean, by alpha
+    visible_shade = float((shade * alpha.astype(np.float64)).sum() / weight) if weight else 255.0  # mean, by alpha
     backdrop = QImage(image.size(), QImage.Format.Format_RGBA64 if deep else QImage.Format.Format_ARGB32)
     backdrop.fill(QColor(255, 255, 255) if visible_shade < 128 else QColor(0, 0, 0))
     painter = QPainter(backdrop)
