@@ -116,6 +116,7 @@ class DenoiseTab(QWidget):
     testDigitShown = Signal(int)  # a test image is on the canvas (after the test set loaded)
     pcaReady = Signal(int)  # PCA with this many components is fitted and shown
     pictureShown = Signal(str)  # a picture of the user's own is on the canvas (its name)
+    testSetChanged = Signal(str)  # test images, PCA, score and curve now come from this data set (once loaded)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -137,7 +138,8 @@ class DenoiseTab(QWidget):
         self._pca: PCA | None = None
         self.data_jobs, self.pca_jobs = JobRunner(self), JobRunner(self)
         self.range_jobs, self.score_jobs = JobRunner(self), JobRunner(self)
-        self.picture_jobs = JobRunner(self)
+        self.picture_jobs, self.set_jobs = JobRunner(self), JobRunner(self)
+        self._following_model = False  # the test set is being chosen by a model, not by the user
         self._refresh_timer = _single_shot(self, 15, self.refresh)
         self._score_timer = _single_shot(self, SCORE_DELAY_MS, self._request_score)
         self._build()
@@ -171,9 +173,9 @@ class DenoiseTab(QWidget):
         self.canvas.undoAvailable.connect(self.undo_button.setEnabled)
         QShortcut(QKeySequence.StandardKey.Undo, self, activated=self.canvas.undo)
         self.random_button = _button(
-            "Random test digit",
-            "Show a random digit from the 10,000 MNIST test images: real handwriting the network never saw while "
-            "training",
+            "Random test image",
+            "Show a random image from the 10,000 test images of the chosen set (MNIST digits or Fashion-MNIST "
+            "clothing): real images the network never saw while training",
             self.random_test_digit,
         )  # fmt: skip
         prev_button = _button("◀", "The previous test image", lambda: self.show_test_digit(self.test_index - 1))
@@ -196,6 +198,7 @@ class DenoiseTab(QWidget):
         self.brush.valueChanged.connect(self.canvas.set_pen_width)
         self.source_label = QLabel("Draw a digit")
         self.source_label.setObjectName("caption")
+        self.source_label.setWordWrap(True)  # a picture's name must not widen the column
         self.input_view = PixelImage(min_size=84)
         self.input_view.setMaximumSize(140, 140)
         hint(
@@ -314,8 +317,10 @@ class DenoiseTab(QWidget):
         sigma = training_sigma(model)
         if sigma is not None and round(sigma * 100) != self.noise_slider.value():
             self.noise_slider.setValue(int(round(sigma * 100)))  # refreshes
-        if trained_on(model.metadata) in SOURCES:
-            self.test_set_box.set_data_set(trained_on(model.metadata))  # refreshes when it changes
+        if trained_on(model.metadata) in SOURCES:  # its own test images (once loaded; kept if they cannot be)
+            self._following_model = True
+            self.test_set_box.set_data_set(trained_on(model.metadata))
+            self._following_model = False
         if self.compare_box.isChecked():
             self._request_pca()
         self._update_data_note()
@@ -382,17 +387,47 @@ class DenoiseTab(QWidget):
         self._with_test_data(lambda: self._show_loaded_digit(index))
 
     def _on_test_set(self, name: str) -> None:
-        """Test images from another data set: a test image on show becomes the other set's image of that number;
-        PCA, the score and the curve use the set's images."""
+        """Another data set chosen for the test images: switch once its test set is loaded (off-thread).  If it
+        cannot be read, the choice goes back, with a dialog when the user made it (not when a model did)."""
+        self.set_jobs.cancel()
+        if name == self.test_set:
+            return
+        if name in self._test_data:
+            self._use_test_set(name)
+            return
+        quiet = self._following_model
+
+        def loaded(data) -> None:
+            self._test_data[name] = data
+            self._use_test_set(name)
+
+        def failed(exc: BaseException) -> None:
+            self._show_test_set(self.test_set)
+            if not quiet:
+                dialogs.show_exception(self, f"{data_source(name).title} not available", exc, name)
+
+        self.set_jobs.start(_test_images, name, on_done=loaded, on_error=failed)
+
+    def _use_test_set(self, name: str, reshow: bool = True) -> None:
+        """Test images, PCA, the score and the curve from ``name``'s images; a test image on show becomes that
+        set's image of the same number (``reshow``)."""
         self.test_set = name
+        self._show_test_set(name)
         self.robustness.set_data_set(name)
-        if self.source == "test":
-            self.show_test_digit(self.test_index)
+        if reshow and self.source == "test":
+            self._show_loaded_digit(self.test_index)
         if self.compare_box.isChecked() and self.model is not None:
             self._request_pca()
         self._update_data_note()
         self._update_noise_label()
         self._rescore()
+        self.testSetChanged.emit(name)
+
+    def _show_test_set(self, name: str) -> None:
+        """The chooser shows ``name`` (without asking for a switch)."""
+        self.test_set_box.blockSignals(True)
+        self.test_set_box.set_data_set(name)
+        self.test_set_box.blockSignals(False)
 
     def _show_loaded_digit(self, index: int) -> None:
         self._select_test_digit(TestImage(self.test_set, index % len(self._test_data[self.test_set][0])))
@@ -406,7 +441,7 @@ class DenoiseTab(QWidget):
         self._test_clean = to_unit_float(images[shown.index])
         self.source = "test"
         if shown.data_set != self.test_set:  # Undo brought back an image of the other set
-            self.test_set_box.set_data_set(shown.data_set)
+            self._use_test_set(shown.data_set, reshow=False)
         source, label = data_source(shown.data_set), int(labels[shown.index])
         if source.name == "mnist":
             self.source_label.setText(f"Test digit #{shown.index} (label {label})")
@@ -421,6 +456,7 @@ class DenoiseTab(QWidget):
             then()
             return
         title = data_source(name).title
+        previous = self.source_label.text()
         self.source_label.setText(f"Loading the {title} test set…")
 
         def loaded(data) -> None:
@@ -429,20 +465,10 @@ class DenoiseTab(QWidget):
                 then()
 
         def failed(exc: BaseException) -> None:
-            self._select_source_label()
+            self.source_label.setText(previous)
             dialogs.show_exception(self, f"{title} not available", exc, name)
 
         self.data_jobs.start(_test_images, name, on_done=loaded, on_error=failed)
-
-    def _select_source_label(self) -> None:
-        """The caption under the canvas for what it shows now."""
-        if self.source == "test":
-            self._select_test_digit(TestImage(self.test_set, self.test_index)) if self.test_set in self._test_data \
-                else self.source_label.setText("Test image")
-        elif self.source == "picture" and isinstance(self.canvas.source, Picture):
-            self._select_picture(self.canvas.source)
-        else:
-            self.source_label.setText("Your drawing")
 
     # ----- your own pictures -------------------------------------------------------------------
     def open_picture(self, source: str | QImage, name: str | None = None) -> None:
@@ -481,8 +507,9 @@ class DenoiseTab(QWidget):
     def _select_picture(self, picture: Picture) -> None:
         self.source = "picture"
         width, height = picture.size
-        how = ", light background inverted" if picture.inverted else ""
-        self.source_label.setText(f"Your picture {picture.name} ({width}×{height}{how})")
+        how = ", inverted" if picture.inverted else ""
+        name = picture.name if len(picture.name) <= 32 else f"{picture.name[:20]}…{picture.name[-11:]}"
+        self.source_label.setText(f"Your picture {name} ({width}×{height}{how})")
         self._update_data_note()
 
     # ----- what the model was trained on --------------------------------------------------------

@@ -135,8 +135,7 @@ class RobustnessPanel(QWidget):
         kind = self.kind
         self.plot.setLabel("bottom", "noise σ" if kind == "gaussian" else f"{level_name(kind)} of pixels hit "
                                                                             f"({TITLES[kind].lower()})")  # fmt: skip
-        test = data_source(self.data_set).title
-        self.plot.setLabel("left", f"test MSE (10,000 {test} images)")
+        self.plot.setLabel("left", f"{data_source(self.data_set).title} test MSE")  # on all 10,000 test images
         if self.model is None:
             return
         if self.isVisible():

@@ -120,9 +120,9 @@ class TrainingForm(QWidget):
     def _name_levels(self, kind: str) -> None:
         """The level's words follow the kind: σ for Gaussian noise, a fraction of pixels for the others."""
         name = level_name(kind)
-        self.noise_label.setText(f"Noise {name}" if kind == "gaussian" else "Noise fraction")
+        self.noise_label.setText(f"Noise {name}" + (" from" if self.noise_range.isChecked() else ""))
         self.noise_high_label.setText(f"… up to {name}")
-        self.noise_range.setText(f"Train on a range of {name}")
+        self.noise_range.setText(f"Train on a range of {name}" + ("" if kind == "gaussian" else "s"))
         hint(self.noise, f"{LEVEL_HINTS[kind]}. With a range: its lowest {name}")
         hint(
             self.noise_range,
@@ -133,6 +133,7 @@ class TrainingForm(QWidget):
 
     def _show_range(self, on: bool) -> None:
         self.form.setRowVisible(self.noise_high, on)
+        self._name_levels(self.noise_kind.kind())
 
     def config(self) -> TrainConfig:
         """The settings as a ``TrainConfig`` (raises ``ValueError``/``TypeError`` for an invalid one)."""

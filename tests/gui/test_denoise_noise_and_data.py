@@ -53,7 +53,7 @@ def test_pca_follows_the_kind_and_the_test_set(qtbot, tab, tiny_mnist, tiny_fash
     tab.noise_kind_box.set_kind("salt_and_pepper")
     with qtbot.waitSignal(tab.pcaReady, timeout=TIMEOUT):
         tab.compare_box.setChecked(True)
-    with qtbot.waitSignal(tab.pcaReady, timeout=TIMEOUT):
+    with qtbot.waitSignals([tab.testSetChanged, tab.pcaReady], timeout=TIMEOUT, order="strict"):
         tab.test_set_box.set_data_set("fashion_mnist")  # PCA of the Fashion-MNIST training images
     show_test_digit(qtbot, tab, 1)
     pca = fit_pca(read_idx(tiny_fashion / "train-images-idx3-ubyte.gz").reshape(-1, 784), 16)
@@ -97,7 +97,8 @@ def test_a_fashion_model_brings_its_test_set_and_says_so_when_it_meets_a_drawing
 ):
     model = build_mlp([784, 8, 784], ["relu", "sigmoid"], seed=6)
     model.metadata["dataset"] = {"name": "fashion_mnist", "train_size": 64, "test_size": 16}
-    window.set_model(model, name="fashion")
+    with qtbot.waitSignal(tab.testSetChanged, timeout=TIMEOUT):
+        window.set_model(model, name="fashion")
     assert tab.test_set_box.data_set() == "fashion_mnist" and tab.robustness.data_set == "fashion_mnist"
     show_test_digit(qtbot, tab, 0)
     assert not tab.data_note.isVisibleTo(tab)
@@ -109,7 +110,8 @@ def test_a_fashion_model_brings_its_test_set_and_says_so_when_it_meets_a_drawing
 def test_the_robustness_panel_follows_the_kind_and_the_set(qtbot, tab, tiny_mnist, tiny_fashion):
     panel = tab.robustness
     tab.noise_kind_box.set_kind("masking")
-    tab.test_set_box.set_data_set("fashion_mnist")
+    with qtbot.waitSignal(tab.testSetChanged, timeout=TIMEOUT):
+        tab.test_set_box.set_data_set("fashion_mnist")
     with qtbot.waitSignal(panel.curveReady, timeout=TIMEOUT) as ready:
         tab.panels.setCurrentWidget(panel)
     curve = ready.args[0]
@@ -122,3 +124,43 @@ def test_the_robustness_panel_follows_the_kind_and_the_set(qtbot, tab, tiny_mnis
     with qtbot.waitSignal(panel.curveReady, timeout=TIMEOUT) as ready:
         tab.noise_kind_box.set_kind("gaussian")  # shown: recomputed at once
     assert ready.args[0].kind == "gaussian" and panel.plot.getAxis("bottom").labelText == "noise σ"
+
+
+def test_a_missing_data_set_chosen_by_the_user_gets_one_dialog_and_the_choice_goes_back(
+    qtbot, tab, tiny_mnist, monkeypatch, tmp_path, dialogs_shown
+):
+    monkeypatch.setenv("DENOISE_STUDIO_FASHION_MNIST_DATA", str(tmp_path / "nowhere"))
+    show_test_digit(qtbot, tab, 4)
+    shown = tab.clean.copy()
+    tab.compare_box.setChecked(True)
+    with qtbot.waitSignal(tab.set_jobs.busyChanged, timeout=TIMEOUT, check_params_cb=lambda busy: not busy):
+        tab.test_set_box.set_data_set("fashion_mnist")
+    assert len(dialogs_shown) == 1 and "Fashion-MNIST not available" in dialogs_shown[0]
+    assert "DENOISE_STUDIO_FASHION_MNIST_DATA" in dialogs_shown[0]
+    assert tab.test_set_box.data_set() == "mnist" and tab.test_set == "mnist"
+    np.testing.assert_array_equal(tab.clean, shown)
+
+
+def test_a_model_of_a_missing_data_set_opens_quietly_and_the_note_says_what_it_meets(
+    qtbot, window, tab, tiny_mnist, monkeypatch, tmp_path, dialogs_shown
+):
+    monkeypatch.setenv("DENOISE_STUDIO_FASHION_MNIST_DATA", str(tmp_path / "nowhere"))
+    show_test_digit(qtbot, tab, 4)
+    model = build_mlp([784, 8, 784], ["relu", "sigmoid"], seed=6)
+    model.metadata["dataset"] = {"name": "fashion_mnist"}
+    with qtbot.waitSignal(tab.set_jobs.busyChanged, timeout=TIMEOUT, check_params_cb=lambda busy: not busy):
+        window.set_model(model, name="fashion")
+    assert dialogs_shown == [] and tab.test_set_box.data_set() == "mnist"
+    assert tab.data_note.isVisibleTo(tab) and "trained on Fashion-MNIST, but these are MNIST" in tab.data_note.text()
+
+
+def test_undo_brings_back_a_test_image_of_the_other_set_with_its_set(qtbot, tab, tiny_mnist, tiny_fashion):
+    show_test_digit(qtbot, tab, 3)
+    with qtbot.waitSignal(tab.testDigitShown, timeout=TIMEOUT):
+        tab.test_set_box.set_data_set("fashion_mnist")
+    tab.canvas.undo()
+    tab.refresh()
+    assert tab.test_set == "mnist" and tab.test_set_box.data_set() == "mnist" and tab.robustness.data_set == "mnist"
+    np.testing.assert_array_equal(tab.clean, to_unit_float(read_test_images(tiny_mnist)[3].reshape(28, 28)))
+    tab.canvas.undo()  # and once more: the empty canvas it started from, no step added on the way
+    assert tab.canvas.is_empty() and not tab.canvas.can_undo()
