@@ -1,9 +1,11 @@
-"""Render the app's screenshots with real data: docs/architecture.png, training.png, denoise.png, fashion.png,
-picture.png, error-dialog.png.
+"""Render the README's screenshots with real data, offscreen, with ``widget.grab()``.
 
-Offscreen, with ``widget.grab()``.  Needs MNIST (``$DENOISE_STUDIO_DATA``), Fashion-MNIST (its variable or the
-Debian package's folder) and the shipped models.  picture.png drops a generated photo of a handwritten digit on the
-canvas, through a real drop event.
+docs/architecture.png, training.png, denoise.png, robustness.png, picture.png (a generated photo of a handwritten
+digit dropped on the canvas through a real drop event), fashion.png (the Fashion-MNIST model on its test images),
+error-dialog.png (1280×800, dark); denoise-light.png (the light theme); min-size.png (1024×700, the smallest
+window); full-hd.png (1920×1080); scale2.png (``QT_SCALE_FACTOR=2``, rendered in a child process, since the factor
+is read at start).  Needs MNIST (``$DENOISE_STUDIO_DATA``), Fashion-MNIST (its variable, or the Debian package's
+folder) and the shipped models.
 
     DENOISE_STUDIO_DATA=../shared/data/mnist python docs/screenshots.py
 """
@@ -11,6 +13,7 @@ canvas, through a real drop event.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -39,7 +42,7 @@ OUT = ROOT / "docs"
 SIZE = (1280, 800)
 
 
-def settle(app, ms: int = 150) -> None:
+def settle(app, ms: int = 200) -> None:
     """Let layouts, timers and pending paints run."""
     loop = QEventLoop()
     QTimer.singleShot(ms, loop.quit)
@@ -47,22 +50,47 @@ def settle(app, ms: int = 150) -> None:
     app.processEvents()
 
 
-def wait_for(app, signal, start, ms: int = 120000) -> list:
-    """Call ``start()`` and run the event loop until ``signal`` fires (or ``ms`` pass); its arguments."""
+def wait_for(signal, action=None, timeout_ms: int = 120000) -> list:
+    """Run ``action`` and spin the event loop until ``signal`` fires; returns its arguments."""
     loop, got = QEventLoop(), []
 
-    def fired(*args) -> None:
+    def fired(*args):
         got.append(args)
         loop.quit()
 
     signal.connect(fired)
-    QTimer.singleShot(ms, loop.quit)
-    start()
+    QTimer.singleShot(timeout_ms, loop.quit)
+    if action is not None:
+        action()
     if not got:
         loop.exec()
     signal.disconnect(fired)
+    if not got:
+        raise TimeoutError(f"no {signal} within {timeout_ms} ms")
+    return list(got[0])
+
+
+def make_window(app, size: tuple[int, int], theme: str = "dark"):
+    from gui.main_window import MainWindow
+
+    settings = QSettings(str(Path(tempfile.mkdtemp()) / "shots.ini"), QSettings.Format.IniFormat)
+    settings.setValue("theme", theme)
+    window = MainWindow(settings=settings)
+    window.resize(*size)
+    window.show()
     settle(app)
-    return list(got[0]) if got else []
+    return window
+
+
+def show_digit(app, window, index: int = 0, sigma: int = 25, pca: bool = True) -> None:
+    """The Denoise tab with a real test digit, noise at ``sigma``/100 and PCA beside the model."""
+    tab = window.denoise_tab
+    window.tabs.setCurrentWidget(tab)
+    tab.noise_slider.setValue(sigma)
+    wait_for(tab.testDigitShown, lambda: tab.show_test_digit(index))
+    if pca and not tab.compare_box.isChecked():
+        wait_for(tab.pcaReady, lambda: tab.compare_box.setChecked(True))
+    settle(app)
 
 
 def photo_of_a_digit(path: Path) -> None:
@@ -99,46 +127,77 @@ def drop_file(widget, path: Path) -> None:
         widget.event(event)
 
 
+def grab(window, name: str) -> None:
+    path = OUT / name
+    window.grab().save(str(path))
+    print(path)
+
+
+def scale2_only() -> int:
+    """The child process: the Denoise tab at QT_SCALE_FACTOR=2."""
+    from gui.app import make_app
+
+    app = make_app([])
+    window = make_window(app, (1100, 720))
+    show_digit(app, window)
+    grab(window, "scale2.png")
+    window.dirty = False
+    window.close()
+    return 0
+
+
 def main() -> int:
+    if "--scale2" in sys.argv:
+        return scale2_only()
     from engine.nn import build_mlp
     from gui import dialogs
     from gui.app import make_app
-    from gui.main_window import MainWindow
+    from gui.theme import apply_theme
 
     app = make_app([])
-    settings = QSettings(str(Path(tempfile.mkdtemp()) / "shots.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(settings=settings)
+    window = make_window(app, SIZE)
+
+    window.tabs.setCurrentWidget(window.architecture_tab)  # the shipped model
+    settle(app)
+    grab(window, "architecture.png")
+
+    show_digit(app, window)  # a real test digit, PCA beside the model
+    grab(window, "denoise.png")
+
+    tab = window.denoise_tab  # the robustness curve of the same model
+    wait_for(tab.robustness.curveReady, lambda: tab.panels.setCurrentWidget(tab.robustness))
+    settle(app)
+    grab(window, "robustness.png")
+    tab.panels.setCurrentIndex(0)
+
+    window.set_theme("light")
+    settle(app)
+    grab(window, "denoise-light.png")
+    window.set_theme("dark")
+
+    for size, name in (((1024, 700), "min-size.png"), ((1920, 1080), "full-hd.png")):
+        window.resize(*size)
+        settle(app, 400)
+        grab(window, name)
     window.resize(*SIZE)
-    window.show()
-    settle(app)
 
-    # Architecture: the shipped model
-    window.tabs.setCurrentWidget(window.architecture_tab)
-    settle(app)
-    window.grab().save(str(OUT / "architecture.png"))
-
-    # Denoise: a real test digit, PCA beside the model
-    tab = window.denoise_tab
-    window.tabs.setCurrentWidget(tab)
-    tab.noise_slider.setValue(25)
-    wait_for(app, tab.testDigitShown, lambda: tab.show_test_digit(0))
-    wait_for(app, tab.pcaReady, lambda: tab.compare_box.setChecked(True))
-    window.grab().save(str(OUT / "denoise.png"))
-
-    # Your own picture: a photo of a digit dropped on the canvas
-    photo = Path(tempfile.mkdtemp()) / "my_five.jpg"
+    photo = Path(tempfile.mkdtemp()) / "my_five.jpg"  # your own picture, dropped on the canvas
     photo_of_a_digit(photo)
     tab.compare_box.setChecked(False)
     tab.noise_slider.setValue(40)
-    wait_for(app, tab.pictureShown, lambda: drop_file(tab.canvas, photo))
-    wait_for(app, tab.scoreChanged, lambda: None, 3000)  # the status bar's score at the new level
-    window.grab().save(str(OUT / "picture.png"))
+    wait_for(tab.pictureShown, lambda: drop_file(tab.canvas, photo))
+    for _ in range(300):  # the status bar's score at the new level (scored off-thread)
+        if "…" not in window.status_mse.text():
+            break
+        settle(app, 100)
+    grab(window, "picture.png")
 
-    # Fashion-MNIST: the shipped Fashion model on a Fashion test image, its robustness curve
-    wait_for(app, window.openFinished, lambda: window.open_model("fashion_mnist_denoising_autoencoder"))
-    wait_for(app, tab.testDigitShown, lambda: tab.show_test_digit(5))
-    wait_for(app, tab.robustness.curveReady, lambda: tab.panels.setCurrentWidget(tab.robustness))
-    window.grab().save(str(OUT / "fashion.png"))
+    # Fashion-MNIST: the shipped Fashion model brings its test images; a test image and the robustness curve
+    wait_for(tab.testSetChanged, lambda: window.open_model("fashion_mnist_denoising_autoencoder"))
+    wait_for(tab.testDigitShown, lambda: tab.show_test_digit(5))
+    wait_for(tab.robustness.curveReady, lambda: tab.panels.setCurrentWidget(tab.robustness))
+    settle(app, 400)
+    grab(window, "fashion.png")
     tab.panels.setCurrentIndex(0)
 
     # Training: a short real run of a fresh 784-10-784 model on all of MNIST
@@ -147,18 +206,16 @@ def main() -> int:
     window.tabs.setCurrentWidget(training)
     training.form.epochs.setValue(4)
     training.form.batch_size.setValue(64)
+    training.form.data_set.set_data_set("mnist")
+    training.form.noise_kind.set_kind("gaussian")
+    training.form.noise_range.setChecked(False)
     training.form.noise.setValue(0.1)
-    loop = QEventLoop()
-    results = []
-    training.run.finished.connect(results.append)
-    training.run.finished.connect(loop.quit)
-    training.start()
-    loop.exec()
-    if results[0].verdict == "failed":
-        print(f"training failed: {results[0].error}")
+    (result,) = wait_for(training.run.finished, training.start)
+    if result.verdict == "failed":
+        print(f"training failed: {result.error}")
         return 1
-    settle(app, 300)
-    window.grab().save(str(OUT / "training.png"))
+    settle(app, 400)
+    grab(window, "training.png")
 
     # The dialog for a damaged model file (the text the app shows)
     bad = Path(tempfile.mkdtemp()) / "my_model.npz"
@@ -174,13 +231,14 @@ def main() -> int:
     box.show()
     settle(app)
     box.grab().save(str(OUT / "error-dialog.png"))
+    print(OUT / "error-dialog.png")
     box.close()
-
     window.dirty = False
     window.close()
-    for name in ("architecture", "training", "denoise", "picture", "fashion", "error-dialog"):
-        print(OUT / f"{name}.png")
-    return 0
+    apply_theme(app, "dark")
+
+    env = {**os.environ, "QT_SCALE_FACTOR": "2"}
+    return subprocess.run([sys.executable, __file__, "--scale2"], env=env).returncode
 
 
 if __name__ == "__main__":

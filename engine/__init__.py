@@ -2,7 +2,7 @@
 
 Modules by layer; imports point down the list or sideways, never up (``tests/test_import_graph.py``):
 
-- interface: ``cli`` (train / evaluate / summary), ``__main__``
+- interface: ``cli`` (train / evaluate / summary / export), ``__main__``
 - training: ``training`` (the one Trainer loop, ``TrainConfig``, ``ResumeState``), ``steps`` (serial or
   data-parallel steps), ``callbacks``, ``checkpoint`` (resume state saved and loaded), ``losses``,
   ``optimizers``
@@ -12,11 +12,14 @@ Modules by layer; imports point down the list or sideways, never up (``tests/tes
   ``idx``, ``noise`` (Gaussian, salt-and-pepper, masking; one level or a range), ``preprocess``
   (drawing -> 28x28), ``image_import`` (a user's picture -> 28x28), ``images`` (uint8 / float
   pixel conventions)
-- file formats: ``model_format`` (the model file), ``model_paths`` (shipped models by name),
-  ``safe_npz`` (reading archives without pickle), ``atomic`` (crash-safe writes)
+- file formats: ``model_format`` (the model file), ``model_limits`` (what a model may be: one rule for
+  building, saving and loading), ``model_paths`` (shipped models by name, package data when installed),
+  ``safe_npz`` (reading archives without pickle, sizes checked first), ``atomic`` (crash-safe writes),
+  ``onnx_export`` (the ONNX file; needs the optional ``onnx``)
 
 The model and training layers never import the data files' reader or the download: they train
 on arrays from anywhere.
 """
 
 __version__ = "0.1.0"
+"""The package's version (``pyproject.toml`` reads it from here; ``denoise-studio --version`` prints it)."""

@@ -68,8 +68,7 @@ def load_checkpoint(path: str | os.PathLike) -> SavedRun:
         isinstance(saved, dict)
         and _is_count(next_epoch, minimum=0)
         and isinstance(hist, dict)
-        and isinstance(hist.get("batch_loss") or [], list)
-        and isinstance(hist.get("epochs") or [], list)
+        and _is_history(hist.get("batch_loss") or [], hist.get("epochs") or [])
         and isinstance(data, dict)
         and all(data.get(k) is None or _is_count(data.get(k)) for k in ("train_size", "test_size"))
         and (data.get("name") is None or isinstance(data.get("name"), str))
@@ -87,3 +86,22 @@ def load_checkpoint(path: str | os.PathLike) -> SavedRun:
 
 def _is_count(value: object, minimum: int = 1) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_history(batch_loss: object, epochs: object) -> bool:
+    """Per-batch losses are numbers; each epoch's log is an object of plain values (``epoch``, ``batches`` counts)."""
+    return (
+        isinstance(batch_loss, list)
+        and all(_is_number(v) for v in batch_loss)
+        and isinstance(epochs, list)
+        and all(
+            isinstance(e, dict)
+            and all(v is None or isinstance(v, (int, float, str)) for v in e.values())
+            and all(k not in e or _is_count(e[k], minimum=0) for k in ("epoch", "batches"))
+            for e in epochs
+        )
+    )

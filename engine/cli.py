@@ -1,4 +1,4 @@
-"""``denoise-studio train | evaluate | summary``: offline work from the command line (no Qt).
+"""``denoise-studio train | evaluate | summary | export``: offline work from the command line (no Qt).
 
 Exit codes: 0 success, 2 bad arguments, 1 failure (with a one-line reason on stderr).
 """
@@ -12,16 +12,20 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
+from engine import __version__
 from engine.activations import ACTIVATIONS
+from engine.atomic import check_writable
 from engine.callbacks import Callback, ProgressBar
 from engine.checkpoint import Checkpoint, load_checkpoint
 from engine.dataset import Dataset, trained_on
 from engine.download import SOURCES, data_source
 from engine.idx import DatasetFileError
-from engine.model_format import MAX_WIDTH, ModelFileError
+from engine.model_format import ModelFileError, is_model_file
+from engine.model_limits import MAX_WIDTH, check_architecture
+from engine.model_paths import is_shipped
 from engine.nn import MLP, build_mlp
 from engine.noise import NOISE_KINDS, NoiseSetting
 from engine.optimizers import OPTIMIZERS
@@ -29,6 +33,7 @@ from engine.robustness import describe, robustness_curve
 from engine.training import TrainConfig, TrainingDiverged
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+DEFAULT_LAYERS, DEFAULT_TRAIN_SIZE, DEFAULT_TEST_SIZE = "784:10:relu,784:sigmoid", 60000, 10000
 
 
 class UsageError(Exception):
@@ -63,6 +68,10 @@ def parse_layers(text: str) -> tuple[list[int], list[str]]:
         activations.append(parts[-1].lower())
     if widths[0] != 784 or widths[-1] != 784:
         raise UsageError(f"the network must map MNIST's 784 pixels to 784; --layers goes {widths[0]} -> {widths[-1]}")
+    try:
+        check_architecture(widths)
+    except ValueError as exc:
+        raise UsageError(f"--layers: {exc}") from None
     return widths, activations
 
 
@@ -88,13 +97,16 @@ DATASET_CHOICES = [name.replace("_", "-") for name in SOURCES]
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="denoise-studio", description="Denoising autoencoders on MNIST and Fashion-MNIST."
+        prog="denoise-studio",
+        description="Denoising autoencoders on MNIST and Fashion-MNIST. Without a command (or with a model file) "
+        "it opens the app.",
     )
-    sub = parser.add_subparsers(dest="command", metavar="{train,evaluate,summary}")
+    parser.add_argument("--version", action="version", version=f"denoise-studio {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="{train,evaluate,summary,export}")
     defaults = TrainConfig()
 
     train = sub.add_parser("train", help="train a model (progress bar, checkpoint every epoch, Ctrl-C saves)")
-    train.add_argument("--layers", default="784:10:relu,784:sigmoid", help="e.g. 784:10:relu,784:sigmoid")
+    train.add_argument("--layers", default=DEFAULT_LAYERS, help="e.g. 784:10:relu,784:sigmoid")
     train.add_argument("--epochs", type=int, default=defaults.epochs)
     train.add_argument("--batch-size", type=int, default=defaults.batch_size)
     train.add_argument("--lr", type=float, default=defaults.lr, help="learning rate")
@@ -110,8 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--noise-kind", choices=KIND_CHOICES, default="gaussian", help="the kind of noise to undo")
     train.add_argument("--loss", choices=["mse", "bce"], default=defaults.loss)
     train.add_argument("--seed", type=int, default=defaults.seed)
-    train.add_argument("--train-size", type=int, default=60000)
-    train.add_argument("--test-size", type=int, default=10000, help="test images for the per-epoch score")
+    train.add_argument("--train-size", type=int, default=DEFAULT_TRAIN_SIZE)
+    train.add_argument("--test-size", type=int, default=DEFAULT_TEST_SIZE, help="test images for the per-epoch score")
     train.add_argument("--dataset", choices=DATASET_CHOICES, help="the data set to train on (default: mnist)")
     train.add_argument(
         "--data",
@@ -122,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--checkpoint", help="checkpoint path (default: OUTPUT with .ckpt.npz)")
     train.add_argument("--resume", metavar="CHECKPOINT", help="continue a run from its checkpoint")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.add_argument(
+        "--force", action="store_true", help="replace --output/--checkpoint files that are not Denoise Studio models"
+    )
 
     evaluate = sub.add_parser("evaluate", help="test-set MSE/PSNR at given noise levels (fixed noise draw)")
     evaluate.add_argument("model", help="model file or shipped model name")
@@ -141,57 +156,93 @@ def build_parser() -> argparse.ArgumentParser:
 
     summary = sub.add_parser("summary", help="print a model's summary")
     summary.add_argument("model", help="model file or shipped model name")
+
+    export = sub.add_parser("export", help="write a model as ONNX for other tools (needs denoise-studio[onnx])")
+    export.add_argument("model", help="model file or shipped model name")
+    export.add_argument("--output", "-o", help="the .onnx file (default: the model's name with .onnx)")
+    export.add_argument("--force", action="store_true", help="replace an existing file not exported by Denoise Studio")
     return parser
 
 
-class _SigintStops(Callback):
-    """Turns Ctrl-C (and SIGTERM, e.g. a logout or ``kill``) into a clean stop at the end of the current batch.
+class _GracefulStop(Callback):
+    """Ctrl-C (SIGINT) and SIGTERM (a logout, ``kill``) from the start of ``train`` until its model is on disk.
 
-    The stopped run still saves its checkpoint and the model; a second signal aborts at once.
+    Before training starts nothing is lost by stopping: a signal aborts at once.  While training,
+    the first signal stops at the end of the current batch (the checkpoint and the model are
+    still saved); during the final evaluation and save it is noted and the save completes.  A
+    second signal aborts at once; saves are atomic, so the old files and the last checkpoint
+    stay intact.  Used as ``with _GracefulStop() as stop:``; handlers can only be set from the
+    main thread, elsewhere it does nothing.
     """
 
     SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM") if hasattr(signal, name))
 
     def __init__(self) -> None:
-        self.requested = False
+        self.requested = False  # a signal came
+        self.cut_short = False  # ... and stopped the training
+        self.phase = "starting"
         self._previous: dict = {}
 
-    def on_train_begin(self, logs):
-        if threading.current_thread() is not threading.main_thread():
-            return  # signal handlers can only be set from the main thread
-        for sig in self.SIGNALS:
-            self._previous[sig] = signal.signal(sig, self._handle)
+    def __enter__(self) -> _GracefulStop:
+        if threading.current_thread() is threading.main_thread():
+            for sig in self.SIGNALS:
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
 
-    def _handle(self, signum, frame):
-        if self.requested:  # a second Ctrl-C aborts at once
-            raise KeyboardInterrupt
-        self.requested = True
-        self.trainer.stop_training = True
-        print("\nstopping after this batch (Ctrl-C again to abort)…", file=sys.stderr)
-
-    def on_train_end(self, logs):
+    def __exit__(self, *exc) -> None:
         for sig, previous in self._previous.items():
             signal.signal(sig, previous)
         self._previous.clear()
 
+    def on_train_begin(self, logs):
+        self.phase = "training"
+        if self.requested:  # a signal between loading the data and the first batch
+            self.trainer.stop_training = self.cut_short = True
+
+    def finishing(self) -> None:
+        """Training is over: from here a first signal no longer interrupts anything."""
+        self.phase = "finishing"
+
+    def _handle(self, signum, frame):
+        if self.requested or self.phase == "starting":
+            raise KeyboardInterrupt
+        self.requested = True
+        if self.phase == "training" and self.trainer is not None:
+            self.trainer.stop_training = self.cut_short = True
+            print("\nstopping after this batch (Ctrl-C again to abort)…", file=sys.stderr)
+        else:
+            print("\nfinishing the save first (Ctrl-C again to abort; the last checkpoint is kept)…", file=sys.stderr)
+
 
 def cmd_train(args: argparse.Namespace) -> int:
+    with _GracefulStop() as stop:  # from here until the model is on disk
+        return _train(args, stop)
+
+
+def _train(args: argparse.Namespace, stop: _GracefulStop) -> int:
+    if not args.output.strip():
+        raise UsageError("--output is empty; give a file name such as model.npz")
+    if args.checkpoint is not None and not args.checkpoint.strip():
+        raise UsageError("--checkpoint is empty; leave it out to put the checkpoint beside --output")
     output = Path(args.output)
     checkpoint = Path(args.checkpoint) if args.checkpoint else output.with_name(output.stem + ".ckpt.npz")
-    resume = None
-    if output.is_dir():
-        raise UsageError(f"--output {output} is a folder; give a file name such as {output / 'model.npz'}")
+    for flag, path in (("--output", output), ("--checkpoint", checkpoint)):
+        try:
+            if path.is_dir():
+                raise UsageError(f"{flag} {path} is a folder; give a file name such as {path / 'model.npz'}")
+            path.resolve()
+        except OSError as exc:  # a name too long, a parent that is a file...
+            raise UsageError(f"{flag} {path} cannot be written ({exc.strerror or exc})") from None
     if checkpoint.resolve() == output.resolve():
         raise UsageError("--checkpoint and --output must be different files")
+    resume = None
     if args.resume:
         run = load_checkpoint(args.resume)
         model, resume = run.model, run.resume
         config = replace(run.config, epochs=max(args.epochs, run.config.epochs))
         train_size, test_size = run.train_size or args.train_size, run.test_size or args.test_size
         dataset_name = data_source(run.dataset).name if run.dataset else "mnist"
-        _warn_ignored_flags(args, config, dataset_name)
-        if resume.next_epoch >= config.epochs:
-            raise UsageError(f"the checkpoint already finished {resume.next_epoch} epochs; pass --epochs above that")
+        _warn_ignored_flags(args, config, dataset_name, run)
     else:
         widths, activations = parse_layers(args.layers)
         try:
@@ -215,6 +266,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise UsageError(f"--train-size must be between 1 and 60000, got {train_size}")
     if not 1 <= test_size <= 10000:
         raise UsageError(f"--test-size must be between 1 and 10000, got {test_size}")
+    _check_output(output, "--output", args.force, quiet=False)
+    _check_output(checkpoint, "--checkpoint", args.force, quiet=True)
     dataset = Dataset(
         dataset_name,
         train_size=train_size,
@@ -222,22 +275,31 @@ def cmd_train(args: argparse.Namespace) -> int:
         batch_size=min(config.batch_size, train_size),
         data_dir=args.data,
     )
-    sigint = _SigintStops()
-    callbacks = [sigint, Checkpoint(checkpoint)]
+    _check_not_data(dataset, {"--output": output, "--checkpoint": checkpoint})
+    callbacks = [stop, Checkpoint(checkpoint)]
     if not args.quiet:
         callbacks.append(ProgressBar(config.epochs))
     model.metadata["dataset"] = {"name": dataset.name, "train_size": train_size, "test_size": dataset.test_size}
-    try:
-        model.fit(dataset, config=config, callbacks=callbacks, resume=resume)
-    except TrainingDiverged as exc:
-        print(f"error: {exc}; {output} was not written", file=sys.stderr)
-        return EXIT_FAILURE
+    if resume is not None and resume.next_epoch >= config.epochs:
+        print(
+            f"the checkpoint already finished {resume.next_epoch} epochs: saving its model "
+            f"(pass --epochs above {resume.next_epoch} to train further)",
+            file=sys.stderr,
+        )
+        model.metadata.update(training=asdict(config), history=resume.history.to_dict())
+    else:
+        try:
+            model.fit(dataset, config=config, callbacks=callbacks, resume=resume)
+        except TrainingDiverged as exc:
+            print(f"error: {exc}; {output} was not written", file=sys.stderr)
+            return EXIT_FAILURE
+    stop.finishing()
     setting = config.noise_setting
     level = setting.default_level
     scores = model.evaluate(dataset.test_u8, level, kind=setting.kind)
     model.metadata["metrics"] = {f"test_mse@{level:g}": scores["mse"]}
     model.save(output)
-    state = "stopped early; resume with --resume " + str(checkpoint) if sigint.requested else "done"
+    state = "stopped early; resume with --resume " + str(checkpoint) if stop.cut_short else "done"
     where = f"{_level_text(setting.kind, level)}" + (", the middle of the training range" if setting.is_range else "")
     print(f"{state}: saved {output} (test MSE {scores['mse']:.5f} at {where})", file=sys.stderr)
     return EXIT_OK
@@ -248,18 +310,57 @@ def _level_text(kind: str, level: float) -> str:
     return f"sigma={level:g}" if kind == "gaussian" else f"{kind.replace('_', '-')} fraction={level:g}"
 
 
-def _warn_ignored_flags(args: argparse.Namespace, config: TrainConfig, dataset_name: str) -> None:
+def _check_output(path: Path, flag: str, force: bool, *, quiet: bool) -> None:
+    """Before any work: ``path`` can be written, and replacing it loses nothing it should not.
+
+    An existing Denoise Studio model may be replaced (said on stderr unless ``quiet``); any other
+    existing file only with ``--force``.
+    """
+    if path.is_file():
+        if is_model_file(path):
+            if not quiet:
+                what = "the shipped model" if is_shipped(path) else "the existing model"
+                print(f"note: {flag} replaces {what} {path}", file=sys.stderr)
+        elif not force:
+            raise UsageError(
+                f"{flag} {path} exists and is not a Denoise Studio model; not replacing it "
+                "(choose another name, or pass --force to replace it)"
+            )
+    try:
+        check_writable(path)
+    except OSError as exc:
+        raise UsageError(f"{flag} {path} cannot be written ({exc.strerror or exc})") from None
+
+
+def _check_not_data(dataset: Dataset, outputs: dict[str, Path]) -> None:
+    """Never write over a file of the data folder this run reads, not even with ``--force``."""
+    folder = Path(dataset.folder)
+    for flag, path in outputs.items():
+        if path.exists() and path.resolve().parent == folder.resolve():
+            raise UsageError(f"{flag} {path} is a file of the data folder this run reads; not replacing it")
+
+
+def _warn_ignored_flags(args: argparse.Namespace, config: TrainConfig, dataset_name: str, run) -> None:
     """A resumed run keeps the checkpoint's settings: say so when the command line asked for others."""
     defaults = TrainConfig()
+    model = run.model
+    layers = ",".join(
+        [f"{model.n_in}:{model.layers[0].n_out}:{model.layers[0].activation.key}"]
+        + [f"{layer.n_out}:{layer.activation.key}" for layer in model.layers[1:]]
+    )
     asked = {
         "--batch-size": (args.batch_size, defaults.batch_size, config.batch_size),
         "--lr": (args.lr, defaults.lr, config.lr),
         "--optimizer": (args.optimizer, defaults.optimizer, config.optimizer),
+        "--momentum": (args.momentum, defaults.momentum, config.momentum),
         "--noise": (args.noise, defaults.noise, config.noise),
         "--noise-kind": (args.noise_kind, "gaussian", config.noise_kind.replace("_", "-")),
         "--seed": (args.seed, defaults.seed, config.seed),
         "--loss": (args.loss, defaults.loss, config.loss),
         "--dataset": (args.dataset, None, dataset_name.replace("_", "-")),
+        "--layers": (args.layers.replace(" ", ""), DEFAULT_LAYERS, layers),
+        "--train-size": (args.train_size, DEFAULT_TRAIN_SIZE, run.train_size),
+        "--test-size": (args.test_size, DEFAULT_TEST_SIZE, run.test_size),
     }
     ignored = [
         f"{flag} {_flag_text(given)}" for flag, (given, default, kept) in asked.items() if given not in (default, kept)
@@ -328,7 +429,31 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "summary": cmd_summary}
+def cmd_export(args: argparse.Namespace) -> int:
+    from engine.onnx_export import INSTALL_HINT, export_onnx, is_onnx_export, onnx_available
+
+    if not onnx_available():
+        raise UsageError(f"ONNX export needs the onnx package: {INSTALL_HINT}")
+    model = MLP.from_file(args.model)
+    name = Path(model.path).stem
+    if args.output is not None and not args.output.strip():
+        raise UsageError("--output is empty; give a file name such as model.onnx")
+    output = Path(args.output or f"{name}.onnx")
+    if output.is_file() and not is_onnx_export(output) and not args.force:
+        raise UsageError(
+            f"--output {output} exists and was not exported by Denoise Studio; not replacing it "
+            "(choose another name, or pass --force to replace it)"
+        )
+    try:
+        check_writable(output)
+    except OSError as exc:
+        raise UsageError(f"--output {output} cannot be written ({exc.strerror or exc})") from None
+    export_onnx(model, output, name=name)
+    print(f"exported {model.path} to {output} (ONNX, input and output (batch, 784) float32)", file=sys.stderr)
+    return EXIT_OK
+
+
+COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "summary": cmd_summary, "export": cmd_export}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -342,11 +467,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"denoise-studio {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except (ModelFileError, DatasetFileError, ValueError, TypeError, OSError) as exc:
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except (ModelFileError, DatasetFileError, ValueError, TypeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     except MemoryError:
-        print("error: not enough memory; use narrower --layers or a smaller --train-size", file=sys.stderr)
+        hint = "use narrower --layers or a smaller --train-size" if args.command == "train" else "close other programs"
+        print(f"error: out of memory running {args.command!r} (the files may well be fine); {hint}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

@@ -7,28 +7,38 @@ Fashion-MNIST); else a system folder a package installs (Fashion-MNIST:
 ``/usr/share/datasets/fashion-mnist``, Debian's ``dataset-fashion-mnist``); else the per-user
 cache, ``<cache>/denoise-studio/mnist`` or ``.../fashion-mnist``, filled by a download.
 
-Downloads go through ``pooch`` (temp file, then rename, with a progress bar).  The checksums
-are SHA-256 of the *decompressed* files: the compressed bytes differ between mirrors.
+Downloads go through ``pooch`` (temp file, then rename) with our downloader: a progress bar, a
+timeout for a silent server and an overall deadline for a trickling one.  The checksums are SHA-256
+of the *decompressed* files (the compressed bytes differ between mirrors), computed without ever
+inflating more than an MNIST file holds.  SIGTERM during a download (when nothing else handles it)
+interrupts it like Ctrl-C, so no temporary file is left behind.
 """
 
 from __future__ import annotations
 
 import contextlib
-import gzip
 import hashlib
 import os
+import signal
+import threading
 import time
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
 
-from engine.idx import DatasetFileError
+from engine.idx import MAX_IDX_BYTES, DatasetFileError, iter_gunzip
 
 DATA_ENV = "DENOISE_STUDIO_DATA"
 URL_ENV = "DENOISE_STUDIO_MNIST_URL"
 DEFAULT_URL = "https://ossci-datasets.s3.amazonaws.com/mnist/"
+DEADLINE_SECONDS = 600.0
+"""The longest one file's download may take: the largest (9.9 MB) at 17 KB/s.  A server trickling
+slower ends with a clear error instead of hanging forever."""
+STALL_SECONDS = 30.0
+"""The longest wait for the next bytes (connecting included)."""
 
 MNIST_FILES = {
     "train_images": "train-images-idx3-ubyte",
@@ -186,13 +196,15 @@ def fetch(
     progress: bool | object = True,
     checksums: dict[str, str] | None = None,
     source: DataSource | None = None,
+    deadline: float = DEADLINE_SECONDS,
 ) -> Path:
     """Download ``stem.gz`` of ``source`` (default MNIST) into ``folder``, verify its decompressed SHA-256,
     then give it its name.
 
     The file is downloaded under a hidden staging name (pooch itself streams into a temp file)
     and renamed to ``stem.gz`` only once verified, so an interrupted or corrupted download never
-    leaves a file that a later run would take for valid data.
+    leaves a file that a later run would take for valid data.  ``deadline``: seconds the whole
+    download may take.
     """
     import pooch  # imported here: only a first run without data needs it
 
@@ -208,11 +220,13 @@ def fetch(
             f"Fix its permissions, or put the four {source.title} .gz files in a folder and set {source.data_env}",
         ) from None
     final = folder / f"{stem}.gz"
-    _remove_stale_downloads(folder, stem)
+    _remove_stale_downloads(folder, stem, ours=folder == cache_dir(source.name))
     staging = folder / f".{stem}.gz.{os.getpid()}.download"  # per process: two first runs may download at once
     staging.unlink(missing_ok=True)
+    downloader = DeadlineDownloader(deadline=deadline, progress=progress)
     try:
-        path = Path(pooch.retrieve(url, known_hash=None, fname=staging.name, path=folder, progressbar=progress))
+        with _sigterm_interrupts():
+            path = Path(pooch.retrieve(url, known_hash=None, fname=staging.name, path=folder, downloader=downloader))
     except Exception as exc:  # network errors come in many types (requests, OSError, ...)
         staging.unlink(missing_ok=True)
         raise DatasetFileError(
@@ -234,12 +248,91 @@ STALE_DOWNLOAD_SECONDS = 3600
 """A staging file this old was left by a killed run (a live one is being written to)."""
 
 
-def _remove_stale_downloads(folder: Path, stem: str) -> None:
+def _remove_stale_downloads(folder: Path, stem: str, *, ours: bool) -> None:
+    """Staging files of runs killed long ago, and in our own cache folder (``ours``) pooch's ``tmpXXXXXXXX`` files."""
     cutoff = time.time() - STALE_DOWNLOAD_SECONDS
-    for leftover in folder.glob(f".{stem}.gz.*.download"):
+    leftovers = [*folder.glob(f".{stem}.gz.*.download")]
+    if ours:
+        leftovers += [p for p in folder.glob("tmp*") if len(p.name) == 11]
+    for leftover in leftovers:
         with contextlib.suppress(OSError):
-            if leftover.stat().st_mtime < cutoff:
+            if leftover.is_file() and leftover.stat().st_mtime < cutoff:
                 leftover.unlink()
+
+
+class DownloadTooSlow(OSError):
+    """The server sent the file slower than the deadline allows."""
+
+
+class DeadlineDownloader:
+    """A pooch downloader (``requests`` streaming) that gives up when the server stays silent for
+    ``STALL_SECONDS`` or the whole file takes longer than ``deadline`` seconds."""
+
+    def __init__(self, deadline: float = DEADLINE_SECONDS, progress: bool | object = True) -> None:
+        self.deadline, self.progress = deadline, progress
+
+    def __call__(self, url: str, output_file, pooch_obj=None, check_only: bool = False) -> None:
+        import requests
+
+        started = time.monotonic()
+        wait = min(STALL_SECONDS, self.deadline)
+        with requests.get(url, stream=True, timeout=(wait, wait)) as response:
+            response.raise_for_status()
+            total = int(response.headers.get("content-length") or 0)
+            bar = self._bar(url, total)
+            try:
+                with open(output_file, "wb") as out:
+                    for chunk in self._chunks(response):
+                        out.write(chunk)
+                        if bar is not None:
+                            bar.update(len(chunk))
+                        elapsed = time.monotonic() - started
+                        if elapsed > self.deadline:
+                            raise DownloadTooSlow(
+                                f"the server sent {out.tell():,} of {total or '?'} bytes in {elapsed:.0f} s, "
+                                f"slower than the {self.deadline:g} s allowed"
+                            )
+            finally:
+                if bar is not None and bar is not self.progress:
+                    bar.close()
+
+    @staticmethod
+    def _chunks(response) -> Iterator[bytes]:
+        """The body as it arrives (each read returns whatever one receive brought, so the deadline is checked)."""
+        read1 = getattr(response.raw, "read1", None)
+        if read1 is None:  # an old urllib3
+            yield from response.iter_content(chunk_size=1024)
+            return
+        while chunk := read1(65536, decode_content=True):
+            yield chunk
+
+    def _bar(self, url: str, total: int):
+        if self.progress is True:
+            from tqdm import tqdm
+
+            return tqdm(total=total or None, unit="B", unit_scale=True, desc=url.rsplit("/", 1)[-1], leave=True)
+        if self.progress:
+            self.progress.total = total
+            return self.progress
+        return None
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM raises KeyboardInterrupt for the ``with`` block (main thread, no handler of the app's own):
+    the download's temporary file is then removed as it is for Ctrl-C, instead of left in the cache."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -259,14 +352,22 @@ def verify(
     data_set = data_set or SOURCES["mnist"]
     expected = (checksums if checksums is not None else default_checksums(data_set.name))[stem]
     source = url or path
+    digest = hashlib.sha256()
     try:
-        raw = path.read_bytes()
-        data = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
-    except (OSError, EOFError, zlib.error) as exc:
+        with open(path, "rb") as f:
+            if f.read(2) == b"\x1f\x8b":
+                f.seek(0)
+                for piece in iter_gunzip(f, MAX_IDX_BYTES):
+                    digest.update(piece)
+            else:
+                f.seek(0)
+                while piece := f.read(2**20):
+                    digest.update(piece)
+    except (OSError, EOFError, zlib.error, OverflowError) as exc:
         raise DatasetFileError(
             source, f"the download is damaged: it cannot be decompressed ({_first_line(exc)})", "Retry the download"
         ) from None
-    digest = hashlib.sha256(data).hexdigest()
+    digest = digest.hexdigest()
     if digest != expected:
         raise DatasetFileError(
             source,

@@ -12,6 +12,7 @@ import numpy as np
 
 from engine.activations import Activation, get_activation
 from engine.initializers import default_initializer
+from engine.model_limits import MAX_WIDTH
 
 
 def _check_width(name: str, value: object) -> int:
@@ -19,7 +20,29 @@ def _check_width(name: str, value: object) -> int:
         raise TypeError(f"{name} must be a positive int, got {value!r}")
     if value < 1:
         raise ValueError(f"{name} must be >= 1, got {value}")
+    if value > MAX_WIDTH:
+        raise ValueError(f"{name} must be at most {MAX_WIDTH} (the widest layer a model may have), got {value}")
     return int(value)
+
+
+def _check_dtype(dtype: object) -> np.dtype:
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype must be float32 or float64, got {dtype!r}") from None
+    if dt not in (np.float32, np.float64):
+        raise TypeError(f"dtype must be float32 or float64, got {dt}")
+    return dt
+
+
+def _check_seed(seed: object) -> np.random.Generator:
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+        raise TypeError(f"seed must be an int >= 0, None or a numpy Generator, got {seed!r:.40}")
+    if seed is not None and seed < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
+    return np.random.default_rng(seed)
 
 
 class Dense:
@@ -48,11 +71,27 @@ class Dense:
         self.n_in = _check_width("n_in", n_in)
         self.n_out = _check_width("n_out", n_out)
         self.activation = get_activation(activation)
-        self.dtype = np.dtype(dtype)
-        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        self.dtype = _check_dtype(dtype)
+        rng = _check_seed(seed)
         init = default_initializer(self.activation.key)
-        self.W = init(rng, self.n_in, self.n_out, self.dtype)  # (n_out, n_in)
-        self.b = np.zeros(self.n_out, dtype=self.dtype)  # (n_out,)
+        self._set_weights(init(rng, self.n_in, self.n_out, self.dtype), np.zeros(self.n_out, dtype=self.dtype))
+
+    @classmethod
+    def from_arrays(cls, W: np.ndarray, b: np.ndarray, activation: str | Activation | None = "linear") -> Dense:
+        """A layer holding ``W`` (n_out, n_in) and ``b`` (n_out,) float32 as given (no initialisation
+        drawn: loading a large model should not first fill it with random numbers)."""
+        layer = cls.__new__(cls)
+        n_out, n_in = np.shape(W)
+        layer.n_in, layer.n_out = _check_width("n_in", n_in), _check_width("n_out", n_out)
+        if np.shape(b) != (n_out,):
+            raise ValueError(f"b must have shape ({n_out},), got {np.shape(b)}")
+        layer.activation = get_activation(activation)
+        layer.dtype = np.dtype(np.float32)
+        layer._set_weights(np.asarray(W, np.float32), np.asarray(b, np.float32))
+        return layer
+
+    def _set_weights(self, W: np.ndarray, b: np.ndarray) -> None:
+        self.W, self.b = W, b  # (n_out, n_in), (n_out,)
         self.grad_W = np.zeros_like(self.W)
         self.grad_b = np.zeros_like(self.b)
         self._x: np.ndarray | None = None

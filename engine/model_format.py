@@ -7,8 +7,9 @@ Layout::
     layer{i}.b        (n_out,) float32
     optimizer.{key}   optional optimizer state, in training checkpoints only
 
-The header is checked (schema, layer chain, activations) before any weight is read, and each
-array's shape must be the one the header implies.
+The header is checked (size and nesting, schema, layer chain, activations, the limits every model
+obeys) before any weight is read; each array's declared size and shape must be the ones the header
+implies before its data is read (``engine.safe_npz`` bounds the archive as a whole).
 """
 
 from __future__ import annotations
@@ -23,20 +24,33 @@ import numpy as np
 
 from engine.activations import LeakyReLU, get_activation
 from engine.atomic import atomic_write
-from engine.safe_npz import ModelFileError, open_npz, read_array, reason
+from engine.model_limits import MAX_LAYERS, MAX_PARAMS, MAX_WIDTH, check_architecture
+from engine.safe_npz import ModelFileError, check_declared_size, open_npz, read_array, reason
 
 FORMAT_NAME = "denoise-studio-model"
 FORMAT_VERSION = 1
 HEADER_KEY = "__header__"
-MAX_HEADER_BYTES = 64 * 2**20
-"""A header (JSON with the training history) larger than this is refused."""
-MAX_ARRAY_BYTES = 2**31
-"""An array larger than this is refused before it is read (a damaged or hostile file)."""
-MAX_LAYERS = 1000
-MAX_WIDTH = 1_000_000
-"""The widest layer a model file may hold."""
 
-__all__ = ["ModelFileError", "activation_from_spec", "read_header", "read_model", "write_model"]
+# ----- what a file may hold beyond the weights the header implies ---------------------------------------------------
+MAX_HEADER_BYTES = 2 * 2**20
+"""The JSON header (layers, settings, the training history): a run's per-batch losses take ~10 bytes
+each, 200,000 batches fit; a longer history is thinned when saved.  Parsing it costs at most ~12x
+its size in Python objects, so loading stays within ~60 MiB whatever the header holds."""
+MAX_HEADER_DEPTH = 32
+"""Nesting of ``[`` and ``{`` in the header (ours nest 6 deep)."""
+MAX_HEADER_CONTAINERS = 50_000
+"""Lists and objects in the header (one per epoch and layer in ours): each costs ~60 bytes parsed from 2."""
+MAX_HEADER_STRINGS = 100_000
+MAX_OPTIMIZER_ARRAYS = 8
+"""Optimizer state members (Adam keeps 3: the step count and two moment vectors)."""
+MAX_MEMBERS = 1 + 2 * MAX_LAYERS + MAX_OPTIMIZER_ARRAYS
+_FLOAT_BYTES_MAX = 8
+"""Arrays may be stored as float16/32/64; they are read as float32."""
+MAX_STEP_COUNT = 2**53
+"""``optimizer.t``: exact as a float64, which Adam's bias correction computes in."""
+
+__all__ = ["MAX_LAYERS", "MAX_PARAMS", "MAX_WIDTH", "ModelFileError", "activation_from_spec", "check_architecture",
+           "is_model_file", "read_header", "read_model", "write_model"]  # fmt: skip
 
 
 def write_model(
@@ -47,11 +61,20 @@ def write_model(
 ) -> None:
     """Save layers' arrays (``layer{i}.W``/``.b``, optional ``optimizer.*``) and a JSON header.
 
-    Refuses (``ValueError``) to write NaN or infinite weights: such a file could never be loaded.
+    Refuses (``ValueError``) what could never be loaded: NaN or infinite weights, a model beyond
+    the limits, metadata that is not JSON.  A per-batch loss history too long for the header is
+    thinned (neighbouring losses averaged) rather than refused.
     """
+    try:
+        check_architecture([layer_specs[0]["n_in"], *(spec["n_out"] for spec in layer_specs)])
+    except ValueError as exc:
+        raise ValueError(f"not saving {path}: {exc}") from None
     for key, value in arrays.items():
         if key.startswith("layer") and not np.all(np.isfinite(value)):
             raise ValueError(f"not saving {path}: array {key} holds NaN or infinite values")
+    n_optimizer = sum(key.startswith("optimizer.") for key in arrays)
+    if n_optimizer > MAX_OPTIMIZER_ARRAYS:
+        raise ValueError(f"not saving {path}: {n_optimizer} optimizer arrays, at most {MAX_OPTIMIZER_ARRAYS}")
     header = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -59,10 +82,16 @@ def write_model(
         "metadata": metadata or {},
     }
     try:
-        text = json.dumps(_plain_json(header), allow_nan=False)
+        plain = _plain_json(header)
+        text = _header_text(plain)
+        while len(text) > MAX_HEADER_BYTES and _thin_batch_losses(plain["metadata"]):
+            text = _header_text(plain)
+        problem = _header_problem(text)
     except (TypeError, ValueError, RecursionError) as exc:
         raise ValueError(f"not saving {path}: the metadata cannot be stored as JSON ({exc})") from None
-    payload = {HEADER_KEY: np.frombuffer(text.encode("utf-8"), dtype=np.uint8)}
+    if problem:
+        raise ValueError(f"not saving {path}: the metadata is too large to store ({problem})")
+    payload = {HEADER_KEY: np.frombuffer(text, dtype=np.uint8)}
     payload.update(arrays)
     atomic_write(path, lambda f: np.savez(f, **payload))
 
@@ -71,10 +100,12 @@ def read_model(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
     """(header, arrays) from a model file, checked; raises ``ModelFileError`` for anything invalid.
 
     Returns the parsed header and ``{"layer{i}.W": (n_out, n_in) float32, "layer{i}.b":
-    (n_out,) float32, "optimizer.<key>": ndarray}``, all finite.
+    (n_out,) float32, "optimizer.<key>": ndarray}``, all finite.  Nothing is decompressed
+    before its size is checked: the header against ``MAX_HEADER_BYTES``, every array against
+    the shape the header gives it.  Running out of memory raises ``MemoryError``.
     """
     path = Path(path)
-    with open_npz(path) as (zf, members):
+    with open_npz(path, max_members=MAX_MEMBERS) as (zf, members):
         if HEADER_KEY not in members:
             raise ModelFileError(path, "the archive has no model header; it is not a Denoise Studio model")
         raw = read_array(path, zf, members[HEADER_KEY], HEADER_KEY, max_bytes=MAX_HEADER_BYTES)
@@ -86,12 +117,19 @@ def read_model(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
         extra = sorted(k for k in members if k not in expected and k != HEADER_KEY and not k.startswith("optimizer."))
         if extra:
             raise ModelFileError(path, f"unexpected arrays in the file: {', '.join(extra[:5])}")
+        optimizer_keys = sorted(k for k in members if k.startswith("optimizer."))
+        if len(optimizer_keys) > MAX_OPTIMIZER_ARRAYS:
+            raise ModelFileError(path, f"{len(optimizer_keys)} optimizer arrays, more than a model's optimizer keeps")
+        n_params = sum(math.prod(shape) for shape in expected.values())
+        limits = {key: math.prod(shape) * _FLOAT_BYTES_MAX for key, shape in expected.items()}
+        limits.update({key: n_params * _FLOAT_BYTES_MAX for key in optimizer_keys})
+        for key, max_bytes in limits.items():  # every declared size, before any array is read
+            check_declared_size(path, members[key], key, max_bytes)
         arrays = {
-            key: read_array(path, zf, members[key], key, max_bytes=MAX_ARRAY_BYTES, shape=shape, floating=True)
+            key: read_array(path, zf, members[key], key, max_bytes=limits[key], shape=shape, floating=True)
             for key, shape in expected.items()
         }
-        n_params = sum(a.size for a in arrays.values())
-        for key in sorted(k for k in members if k.startswith("optimizer.")):
+        for key in optimizer_keys:
             arrays[key] = _read_optimizer_array(path, zf, members[key], key, n_params)
     return header, arrays
 
@@ -99,10 +137,20 @@ def read_model(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
 def read_header(path: str | os.PathLike) -> dict:
     """A model file's checked header alone (layers, metadata), without reading its weights."""
     path = Path(path)
-    with open_npz(path) as (zf, members):
+    with open_npz(path, max_members=MAX_MEMBERS) as (zf, members):
         if HEADER_KEY not in members:
             raise ModelFileError(path, "the archive has no model header; it is not a Denoise Studio model")
         return _parse_header(path, read_array(path, zf, members[HEADER_KEY], HEADER_KEY, max_bytes=MAX_HEADER_BYTES))
+
+
+def is_model_file(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a Denoise Studio model (its header is read and checked, not its weights):
+    what the CLI may replace without ``--force``."""
+    try:
+        read_header(path)
+    except ModelFileError:
+        return False
+    return True
 
 
 def activation_from_spec(spec: dict):
@@ -140,15 +188,22 @@ def _plain_json(value: Any) -> Any:
 
 
 def _read_optimizer_array(path: Path, zf, info, key: str, n_params: int) -> np.ndarray:
-    array = read_array(path, zf, info, key, max_bytes=MAX_ARRAY_BYTES)
-    if array.dtype.kind not in "iuf":
-        raise ModelFileError(path, f"optimizer state {key} has dtype {array.dtype}, expected numbers")
-    if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
+    """A step count (an integer scalar) or a vector of the model's size, read as float32."""
+    array = read_array(path, zf, info, key, max_bytes=n_params * _FLOAT_BYTES_MAX)
+    if array.ndim == 0:
+        if array.dtype.kind not in "iu" or not 0 <= int(array) <= MAX_STEP_COUNT:
+            raise ModelFileError(
+                path, f"optimizer state {key} should be a step count from 0 to 2**53, got {array!r:.80}"
+            )
+        return array
+    if array.dtype.kind != "f" or array.shape != (n_params,):
+        raise ModelFileError(
+            path, f"optimizer state {key} is {array.dtype} of shape {array.shape}, expected ({n_params},) floats"
+        )
+    with np.errstate(over="ignore", invalid="ignore"):
+        array = np.ascontiguousarray(array, dtype=np.float32)
+    if not np.all(np.isfinite(array)):
         raise ModelFileError(path, f"optimizer state {key} holds NaN or infinite values")
-    if key == "optimizer.t" and (array.ndim != 0 or array.dtype.kind not in "iu" or int(array) < 0):
-        raise ModelFileError(path, f"optimizer state {key} should be a step count >= 0, got {array!r:.80}")
-    if array.ndim and array.shape != (n_params,):
-        raise ModelFileError(path, f"optimizer state {key} has shape {array.shape}, expected ({n_params},)")
     return array
 
 
@@ -161,9 +216,50 @@ def _layer_shapes(header: dict) -> dict[str, tuple[int, ...]]:
     return expected
 
 
+def _header_text(header: dict) -> bytes:
+    return json.dumps(header, allow_nan=False, separators=(",", ":")).encode("utf-8")
+
+
+def _header_problem(text: bytes) -> str | None:
+    """Why a header's JSON text would cost too much to parse, or None: its size, nesting and
+    counts of lists, objects and strings, found without parsing it (brackets inside strings count
+    too, which can only make the check stricter)."""
+    if len(text) > MAX_HEADER_BYTES:
+        return f"{len(text):,} bytes, more than {MAX_HEADER_BYTES:,}"
+    codes = np.frombuffer(text, np.uint8)
+    opens = (codes == ord("[")) | (codes == ord("{"))
+    steps = opens.view(np.int8) - ((codes == ord("]")) | (codes == ord("}"))).view(np.int8)  # +1, -1 or 0
+    depth = int(np.cumsum(steps[steps != 0], dtype=np.int32).max(initial=0))
+    if depth > MAX_HEADER_DEPTH:
+        return f"nested {depth:,} deep, more than {MAX_HEADER_DEPTH}"
+    n_containers = int(np.count_nonzero(opens))
+    if n_containers > MAX_HEADER_CONTAINERS:
+        return f"{n_containers:,} lists and objects, more than {MAX_HEADER_CONTAINERS:,}"
+    n_strings = int(np.count_nonzero(codes == ord('"'))) // 2
+    if n_strings > MAX_HEADER_STRINGS:
+        return f"{n_strings:,} strings, more than {MAX_HEADER_STRINGS:,}"
+    return None
+
+
+def _thin_batch_losses(metadata: dict) -> bool:
+    """Halve every per-batch loss list in the metadata (mean of neighbours); False when none is left to thin."""
+    thinned = False
+    for holder in (metadata.get("history"), (metadata.get("resume") or {}).get("history")):
+        if isinstance(holder, dict) and isinstance(holder.get("batch_loss"), list) and len(holder["batch_loss"]) > 1:
+            losses = holder["batch_loss"]
+            pairs = [losses[i : i + 2] for i in range(0, len(losses), 2)]
+            holder["batch_loss"] = [round(sum(p) / len(p), 7) if None not in p else None for p in pairs]
+            holder["batch_loss_every"] = 2 * int(holder.get("batch_loss_every", 1))
+            thinned = True
+    return thinned
+
+
 def _parse_header(path: Path, raw: np.ndarray) -> dict:
     if raw.dtype != np.uint8 or raw.ndim != 1:
         raise ModelFileError(path, "the model header is not a byte string; the file is not a Denoise Studio model")
+    problem = _header_problem(raw.tobytes())
+    if problem:
+        raise ModelFileError(path, f"the model header is too large to read ({problem})")
     try:
         header = json.loads(raw.tobytes().decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
@@ -183,7 +279,7 @@ def _parse_header(path: Path, raw: np.ndarray) -> dict:
     if not isinstance(layers, list) or not layers:
         raise ModelFileError(path, "the header lists no layers")
     if len(layers) > MAX_LAYERS:
-        raise ModelFileError(path, f"the header lists {len(layers)} layers, more than a model can have")
+        raise ModelFileError(path, f"the header lists {len(layers)} layers, more than a model can have ({MAX_LAYERS})")
     for i, spec in enumerate(layers):
         ok = (
             isinstance(spec, dict)
@@ -201,10 +297,14 @@ def _parse_header(path: Path, raw: np.ndarray) -> dict:
             raise ModelFileError(
                 path, f"layer {i} takes {spec['n_in']} inputs but layer {i - 1} gives {layers[i - 1]['n_out']}"
             )
+    try:
+        check_architecture([layers[0]["n_in"], *(spec["n_out"] for spec in layers)])
+    except ValueError as exc:
+        raise ModelFileError(path, str(exc)) from None
     if not isinstance(header.get("metadata", {}), dict):
         raise ModelFileError(path, "the header's metadata is not an object")
     return header
 
 
 def _is_width(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_WIDTH
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0  # the limits: check_architecture

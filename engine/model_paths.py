@@ -1,31 +1,46 @@
-"""Finding a model file: a path as given, or a bare name among the models shipped with the app."""
+"""Finding a model file: a path as given, or a bare name among the models shipped with the app.
+
+The shipped models are the repository's ``models/`` folder.  An installed package carries them as
+the package data ``engine.models`` (``pyproject.toml`` maps the folder there), found with
+``importlib.resources``; a source checkout that is not installed reads the folder itself.
+"""
 
 from __future__ import annotations
 
+import importlib.resources
 import os
 from pathlib import Path
 
 from engine.safe_npz import ModelFileError
 
-MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+_CHECKOUT_MODELS = Path(__file__).resolve().parent.parent / "models"
+
+
+def shipped_folder() -> Path:
+    """The folder of the shipped models: the installed package data ``engine/models``, else a source
+    checkout's ``models/``."""
+    installed = importlib.resources.files("engine") / "models"
+    return Path(str(installed)) if installed.is_dir() else _CHECKOUT_MODELS
+
+
+MODELS_DIR = shipped_folder()
 """Models that ship with the app, found by bare name."""
 
 
 def resolve_model_path(name_or_path: str | os.PathLike) -> Path:
-    """A path as given, with ``.npz`` added if missing, or a bare name looked up in ``models/``."""
+    """A path as given, with ``.npz`` added if missing, or a bare name looked up among the shipped models."""
     path = Path(name_or_path).expanduser()
     candidates = [path, path.with_name(path.name + ".npz")]
     if len(path.parts) == 1:  # a bare name: also look among the shipped models
         candidates += [MODELS_DIR / path.name, MODELS_DIR / (path.name + ".npz")]
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate
+    for candidate in [c for c in candidates if c.is_file()] + [c for c in candidates if c.exists()]:
+        return candidate  # a folder, a device or a pipe given by name is refused by the reader, saying so
     shipped = ", ".join(shipped_models()) or "none"
     raise ModelFileError(path, f"no such model file (models shipped with the app: {shipped})")
 
 
 def shipped_models() -> list[str]:
-    """Bare names of the models in ``models/``."""
+    """Bare names of the shipped models."""
     return sorted(p.stem for p in MODELS_DIR.glob("*.npz"))
 
 

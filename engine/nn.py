@@ -20,6 +20,7 @@ from engine.layers import Dense
 from engine.metrics import mse as mean_squared_error
 from engine.metrics import psnr
 from engine.model_format import ModelFileError, activation_from_spec, read_model, write_model
+from engine.model_limits import check_architecture
 from engine.model_paths import resolve_model_path
 from engine.noise import NoiseSetting, check_kind, check_level, fixed_noisy, training_noise
 from engine.summary import format_summary
@@ -43,24 +44,34 @@ class MLP:
         self.path: str | None = None
         self.params = np.zeros(0, np.float32)
         self.grads = np.zeros(0, np.float32)
-        for layer in layers:
-            self.add(layer)
+        self._extend(list(layers))
 
     # ----- structure -------------------------------------------------------------------------
     def add(self, layer: Dense) -> MLP:
-        """Append a layer; its input width must match the previous layer's output width."""
-        if not isinstance(layer, Dense):
-            raise TypeError(f"add() takes a Dense layer, got {type(layer).__name__}")
-        if self.layers and layer.n_in != self.layers[-1].n_out:
-            raise ValueError(
-                f"layer widths don't chain: the new layer takes n_in={layer.n_in} "
-                f"but the previous layer gives n_out={self.layers[-1].n_out}"
-            )
-        if self.layers and layer.dtype != self.layers[0].dtype:
-            raise TypeError(f"layer dtype {layer.dtype} differs from the model's {self.layers[0].dtype}")
-        self.layers.append(layer)
-        self._flatten()
+        """Append a layer; its input width must match the previous layer's output width, and the
+        model must stay within the limits every model file obeys (``engine.model_limits``)."""
+        self._extend([layer])
         return self
+
+    def _extend(self, new: list[Dense]) -> None:
+        """Append layers after checking all of them, then move the weights into one vector once."""
+        if not new:
+            return
+        chain = list(self.layers)
+        for layer in new:
+            if not isinstance(layer, Dense):
+                raise TypeError(f"add() takes a Dense layer, got {type(layer).__name__}")
+            if chain and layer.n_in != chain[-1].n_out:
+                raise ValueError(
+                    f"layer widths don't chain: the new layer takes n_in={layer.n_in} "
+                    f"but the previous layer gives n_out={chain[-1].n_out}"
+                )
+            if chain and layer.dtype != chain[0].dtype:
+                raise TypeError(f"layer dtype {layer.dtype} differs from the model's {chain[0].dtype}")
+            chain.append(layer)
+        check_architecture([chain[0].n_in, *(layer.n_out for layer in chain)])
+        self.layers = chain
+        self._flatten()
 
     def _flatten(self) -> None:
         """Move all weights into one new vector and rebind each layer's arrays as views of it."""
@@ -321,19 +332,15 @@ class MLP:
         """
         path = resolve_model_path(name_or_path)
         header, arrays = read_model(path)
-        layers = []
         try:
-            for i, spec in enumerate(header["layers"]):
-                activation = activation_from_spec(spec)
-                layer = Dense(spec["n_in"], spec["n_out"], activation, seed=0)
-                layer.W[...] = arrays[f"layer{i}.W"]
-                layer.b[...] = arrays[f"layer{i}.b"]
-                layers.append(layer)
+            layers = [
+                Dense.from_arrays(arrays.pop(f"layer{i}.W"), arrays.pop(f"layer{i}.b"), activation_from_spec(spec))
+                for i, spec in enumerate(header["layers"])
+            ]
+            loaded = MLP(layers)
         except (ValueError, TypeError) as exc:
             raise ModelFileError(path, str(exc)) from None
-        self.layers = []
-        for layer in layers:
-            self.add(layer)
+        self.layers, self.params, self.grads = loaded.layers, loaded.params, loaded.grads
         self.metadata = dict(header.get("metadata", {}))
         prefix = "optimizer."
         self.optimizer_state = {k.removeprefix(prefix): v for k, v in arrays.items() if k.startswith(prefix)}
@@ -377,6 +384,11 @@ def build_mlp(widths: Sequence[int], activations: Sequence[str], seed: int | Non
             f"need at least two widths and one activation per layer; got {len(widths)} widths, "
             f"{len(activations)} activations"
         )
+    plain_seed = seed is None or (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool))
+    if not (plain_seed or isinstance(seed, np.random.Generator)) or (plain_seed and (seed or 0) < 0):
+        raise ValueError(f"seed must be an int >= 0, None or a numpy Generator, got {seed!r:.40}")
+    if all(isinstance(w, (int, np.integer)) and not isinstance(w, bool) for w in widths):
+        check_architecture([int(w) for w in widths])  # before allocating any layer
     rng = np.random.default_rng(seed)
     return MLP(Dense(a, b, act, seed=rng) for a, b, act in zip(widths[:-1], widths[1:], activations, strict=True))
 

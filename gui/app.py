@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 from PySide6.QtWidgets import QApplication
@@ -64,9 +65,24 @@ def single_thread_blas() -> None:
     threadpool_limits(limits=1, user_api="blas")
 
 
+NO_DISPLAY = "no display: set DISPLAY, or QT_QPA_PLATFORM=offscreen for screenshots"
+EXIT_NO_DISPLAY = 2
+
+
+def display_missing(environ=os.environ, platform: str = sys.platform) -> bool:
+    """True where Qt would abort for want of a display: an X11/Wayland system (not Windows or macOS)
+    with no DISPLAY, no WAYLAND_DISPLAY and no QT_QPA_PLATFORM chosen."""
+    if platform.startswith(("win", "darwin", "cygwin")):
+        return False
+    return not any(environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Open the main window with the shipped model; returns the event loop's exit code."""
+    """Open the main window with the shipped model; returns the event loop's exit code (2 without a display)."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    if QApplication.instance() is None and display_missing():  # Qt would abort (exit 134) making the app
+        print(f"denoise-studio: {NO_DISPLAY}", file=sys.stderr)
+        return EXIT_NO_DISPLAY
     single_thread_blas()
     app = make_app(argv)
     from gui.main_window import MainWindow

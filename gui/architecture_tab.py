@@ -20,16 +20,16 @@ from PySide6.QtWidgets import (
 )
 
 from engine.activations import ACTIVATIONS
+from engine.model_limits import MAX_WIDTH  # the editor offers every width a model may have
 from engine.nn import MLP, build_mlp
 from gui.hints import hint
 from gui.hourglass_item import HourglassView
 from gui.weights_view import WeightsView
 
 N_PIXELS = 784
-MAX_WIDTH = 4096
 WIDTH_HINT = (
-    "Units in this layer, 1–4096. The narrowest layer is the code: 10 squeezes a digit about 80-fold; 32–64 keep "
-    "more detail"
+    f"Units in this layer, 1–{MAX_WIDTH}. The narrowest layer is the code: 10 squeezes a digit about 80-fold; 32–64 "
+    "keep more detail"
 )
 LAST_WIDTH_HINT = "The output layer gives the 784 pixels back (fixed)"
 
@@ -46,8 +46,8 @@ class SummaryTable(QTableWidget):
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         header = self.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)  # every column in view, no sideways scrolling
+        header.setMinimumSectionSize(48)
         hint(
             self,
             "The model summary: each Dense layer's shape (inputs → outputs), activation, and how many weights and "

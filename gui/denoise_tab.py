@@ -195,7 +195,9 @@ class DenoiseTab(QWidget):
             "Brush thickness, 8–40 canvas pixels (the canvas is 10× the network's 28×28). About 20 looks like MNIST's"
             " pen",
         )
-        self.brush.valueChanged.connect(self.canvas.set_pen_width)
+        self.brush_label = QLabel(f"{self.brush.value()} px")
+        self.brush_label.setMinimumWidth(44)
+        self.brush.valueChanged.connect(self._on_brush)
         self.source_label = QLabel("Draw a digit")
         self.source_label.setObjectName("caption")
         self.source_label.setWordWrap(True)  # a picture's name must not widen the column
@@ -209,7 +211,7 @@ class DenoiseTab(QWidget):
         draw_box = QGroupBox("Draw")
         left = QVBoxLayout(draw_box)
         left.addWidget(self.canvas, 0, Qt.AlignmentFlag.AlignHCenter)
-        left.addLayout(_row(QLabel("Brush"), (self.brush, 1)))
+        left.addLayout(_row(QLabel("Brush"), (self.brush, 1), self.brush_label))
         left.addLayout(_row(self.clear_button, self.undo_button, self.eraser_button))
         left.addLayout(_row(prev_button, (self.random_button, 1), next_button))
         left.addLayout(_row(QLabel("Test images"), (self.test_set_box, 1)))
@@ -341,6 +343,10 @@ class DenoiseTab(QWidget):
             self._update_data_note()
         if not self._refresh_timer.isActive():
             self._refresh_timer.start()
+
+    def _on_brush(self, width: int) -> None:
+        self.canvas.set_pen_width(width)
+        self.brush_label.setText(f"{width} px")
 
     def _on_sigma(self, value: int) -> None:
         self.sigma = value / 100
@@ -608,14 +614,14 @@ class DenoiseTab(QWidget):
         self.errors = {"noisy": mse(self.noisy, self.clean), "model": mse(self.recon, self.clean)}
         blank = not self.clean.any()  # nothing drawn yet: nothing to score
         self.input_view.set_image(self.clean)
-        self.row.set_image(0, self.clean, "draw a digit, or pick a test digit" if blank else "target")
+        self.row.set_image(0, self.clean, "empty: draw a digit" if blank else "target")
         noisy_score = "" if blank else f" · MSE {self.errors['noisy']:.4f}"
         level = f"σ = {self.sigma:.2f}" if self.noise_kind == "gaussian" else f"fraction {self.sigma:.2f}"
         self.row.set_image(1, self.noisy, f"{level}{noisy_score}")
         if self.latent.is_exploring():
             label = "your code, decoded"
         else:
-            label = "what the network makes of pure noise" if blank else f"MSE {self.errors['model']:.4f}"
+            label = "from pure noise" if blank else f"MSE {self.errors['model']:.4f}"
         self.row.set_image(2, self.recon, label)
         if self.compare_box.isChecked() and self._pca is not None:
             pca_recon = self._pca.reconstruct(self.noisy.reshape(1, 784)).reshape(28, 28)

@@ -48,8 +48,10 @@ class PixelImage(QWidget):
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor(COLORS["image_bg"]))
         w, h = self._image.width(), self._image.height()
-        scale = max(1, min(self.width() // w, self.height() // h))
-        target = QRect(0, 0, w * scale, h * scale)
+        fit = min(self.width() / w, self.height() / h)
+        # whole-pixel steps where they stay big; small views fill their cell, so neighbours match in size
+        scale = int(fit) if fit >= 4 else max(fit, 1.0)
+        target = QRect(0, 0, int(w * scale), int(h * scale))
         target.moveCenter(self.rect().center())
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
         painter.drawImage(target, self._image)
@@ -77,6 +79,8 @@ class ImageRow(QWidget):
             caption = QLabel("")
             caption.setObjectName("caption")
             caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            caption.setWordWrap(True)  # a long caption wraps: every column keeps the same width
+            caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
             layout.addWidget(head, 0, col)
             layout.addWidget(view, 1, col)
             layout.addWidget(caption, 2, col)
@@ -94,3 +98,4 @@ class ImageRow(QWidget):
     def set_column_visible(self, index: int, visible: bool) -> None:
         for widget in (self.titles[index], self.images[index], self.captions[index]):
             widget.setVisible(visible)
+        self.layout().setColumnStretch(index, 1 if visible else 0)  # a hidden column takes no room

@@ -4,21 +4,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings, QTimer, Signal
+from PySide6.QtCore import QByteArray, QSettings, QSize, QStandardPaths, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QTabWidget,
     QWidget,
 )
 
-from engine.model_format import ModelFileError
-from engine.model_paths import is_shipped, shipped_models
+from engine.model_format import ModelFileError, read_header
+from engine.model_paths import is_shipped, resolve_model_path, shipped_models
 from engine.nn import MLP, build_mlp
+from engine.noise import LEVEL_NAMES, training_noise
+from engine.onnx_export import INSTALL_HINT, export_onnx, onnx_available
 from gui import dialogs
 from gui.architecture_tab import ArchitectureTab
 from gui.denoise_tab import DenoiseTab
@@ -48,6 +51,34 @@ def load_start_model() -> tuple[MLP, str | None]:
         )
 
 
+def _shipped_summary(name: str) -> str:
+    """"σ 0.1 · test MSE 0.0298" from a shipped model's header (how it was trained and how well it does)."""
+    try:
+        metadata = read_header(resolve_model_path(name)).get("metadata", {})
+    except ModelFileError:
+        return "cannot be read"
+    setting = training_noise(metadata)
+    parts = [f"trained at {setting.describe()}"] if setting is not None else []
+    level = LEVEL_NAMES[setting.kind] if setting is not None else "σ"
+    metrics = metadata.get("metrics") if isinstance(metadata.get("metrics"), dict) else {}
+    for key, value in metrics.items():
+        if key.startswith("test_mse@") and isinstance(value, (int, float)):
+            parts.append(f"test MSE {value:.4f} at {level} {key.partition('@')[2]}")
+            break
+    return " · ".join(parts) or "no training record"
+
+
+def _first_size() -> QSize:
+    """1280×800 on a first start, or the screen's available area when that is smaller."""
+    screen = QGuiApplication.primaryScreen()
+    available = screen.availableGeometry().size() if screen is not None else QSize(1280, 800)
+    return QSize(max(1024, min(1280, available.width())), max(700, min(800, available.height())))
+
+
+def _middle_elided(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width // 2 - 1] + "…" + text[-(width - width // 2):]
+
+
 def _load_model(path: str, state) -> MLP:
     """Runs on a pool thread: reading a wide model file can take seconds."""
     return MLP.from_file(path)
@@ -67,8 +98,8 @@ class MainWindow(QMainWindow):
         self._after_run = None
         self._guide: GuideDialog | None = None  # what to do once the running training has stopped (quit, open a model)
         self.setWindowTitle(APP_NAME)
-        self.setMinimumSize(960, 640)
-        self.resize(1280, 800)
+        self.setMinimumSize(1024, 700)  # every tab fits here without overlap; it cannot shrink below
+        self.resize(_first_size())
 
         self.tabs = QTabWidget()
         self.architecture_tab = ArchitectureTab()
@@ -148,14 +179,25 @@ class MainWindow(QMainWindow):
         self.recent_menu = menu.addMenu("&Recent models")
         self.shipped_menu = menu.addMenu("Shipped &models")
         for name in shipped_models():
-            action = self.shipped_menu.addAction(name)
-            hint(action, f"Open the model {name} that comes with Denoise Studio")
+            action = self.shipped_menu.addAction(f"{name}  —  {_shipped_summary(name)}")
+            hint(action, f"Open {name}, a model that comes with Denoise Studio ({_shipped_summary(name)})")
             action.setData(name)
+            action.setCheckable(True)  # the current model is checked
             action.triggered.connect(self._open_recent)
         self.shipped_menu.setEnabled(bool(self.shipped_menu.actions()))
         self.export_action = self._action(
             "&Export image…", "Save a picture of the current tab as PNG", self.export_image, QKeySequence("Ctrl+E")
         )
+        self.export_menu = QMenu("Expor&t", self)
+        self.export_menu.setToolTipsVisible(True)
+        hint(self.export_menu.menuAction(), "Save the model in a format other tools read")
+        self.export_onnx_action = self._action(
+            "&ONNX…", "Save the model as ONNX, to run it with onnxruntime or other tools", self.export_onnx
+        )
+        if not onnx_available():
+            self.export_onnx_action.setEnabled(False)
+            hint(self.export_onnx_action, f"ONNX export needs the onnx package: {INSTALL_HINT}")
+        self.export_menu.addAction(self.export_onnx_action)
         self.quit_action = self._action("&Quit", "Close Denoise Studio", self.close, QKeySequence.StandardKey.Quit)
         self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
         menu.addAction(self.open_action)
@@ -168,6 +210,7 @@ class MainWindow(QMainWindow):
         menu.addAction(self.paste_picture_action)
         menu.addSeparator()
         menu.addAction(self.export_action)
+        menu.addMenu(self.export_menu)
         menu.addSeparator()
         menu.addAction(self.quit_action)
         view = self.menuBar().addMenu("&View")
@@ -194,7 +237,7 @@ class MainWindow(QMainWindow):
         self.recent_menu.clear()
         paths = self.recent_files()
         for path in paths:
-            action = self.recent_menu.addAction(Path(path).name)
+            action = self.recent_menu.addAction(_middle_elided(path, 90))
             hint(action, f"Open {path}")
             action.setData(path)
             action.triggered.connect(self._open_recent)
@@ -203,7 +246,15 @@ class MainWindow(QMainWindow):
     def _open_recent(self) -> None:
         action = self.sender()
         if isinstance(action, QAction):
+            self._mark_shipped()  # a click toggles the check; the open decides what is current
             self.open_model(action.data())
+
+    def _mark_shipped(self) -> None:
+        """Check the shipped model that is loaded (none for any other model)."""
+        path = self.model.path if self.model is not None else None
+        current = path if path and is_shipped(path) else None
+        for action in self.shipped_menu.actions():
+            action.setChecked(current is not None and Path(current).stem == action.data())
 
     def recent_files(self) -> list[str]:
         value = self.settings.value("recent", [])
@@ -228,6 +279,7 @@ class MainWindow(QMainWindow):
         self.training_tab.set_model(model)
         self.denoise_tab.set_model(model)
         self.update_status()
+        self._mark_shipped()
 
     def update_status(self) -> None:
         model = self.model
@@ -272,18 +324,29 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(text, 8000)
 
     # ----- files -----------------------------------------------------------------------------
+    def _folder(self, purpose: str) -> str:
+        """The folder a file dialog for ``purpose`` ("open", "save", "export") starts in: the last one used for it,
+        else the user's documents folder — never the installed package's own models."""
+        last = self.settings.value(f"folders/{purpose}", "")
+        if last and Path(str(last)).is_dir() and not is_shipped(Path(str(last)) / "x"):
+            return str(last)
+        documents = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+        return documents if documents and Path(documents).is_dir() else str(Path.home())
+
+    def _remember_folder(self, purpose: str, path: str) -> None:
+        self.settings.setValue(f"folders/{purpose}", str(Path(path).parent))
+
     def open_dialog(self) -> None:
-        start = str(Path(self.model.path).parent) if self.model and self.model.path else ""
-        path, _ = QFileDialog.getOpenFileName(self, "Open model", start, MODEL_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Open model", self._folder("open"), MODEL_FILTER)
         if path:
+            self._remember_folder("open", path)
             self.open_model(path)
 
     def open_picture_dialog(self) -> None:
         """File ▸ Open image: a picture of one's own onto the Denoise tab's canvas."""
-        start = self.settings.value("picture_folder", "")
-        path, _ = QFileDialog.getOpenFileName(self, "Open image", str(start or ""), PICTURE_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Open image", self._folder("image"), PICTURE_FILTER)
         if path:
-            self.settings.setValue("picture_folder", str(Path(path).parent))
+            self._remember_folder("image", path)
             self.tabs.setCurrentWidget(self.denoise_tab)
             self.denoise_tab.open_picture(path, Path(path).name)
 
@@ -341,7 +404,7 @@ class MainWindow(QMainWindow):
         return self._save_to(path)
 
     def save_as(self) -> bool:
-        suggestion = self.model.path or f"{self.model_name}.npz"
+        suggestion = str(Path(self._folder("save")) / f"{self.model_name}.npz")
         path, _ = QFileDialog.getSaveFileName(self, "Save model as", suggestion, MODEL_FILTER)
         if not path:
             return False
@@ -350,6 +413,14 @@ class MainWindow(QMainWindow):
         return self._save_to(path)
 
     def _save_to(self, path: str) -> bool:
+        if is_shipped(path):
+            dialogs.show_error(
+                self,
+                "Cannot save model",
+                f"{Path(path).name} is a model that comes with Denoise Studio; the app never writes over it.",
+                "Choose another name or folder (Save model as…). The model is still in memory.",
+            )
+            return False
         try:
             self.model.save(path)
         except (OSError, ValueError, TypeError) as exc:
@@ -361,17 +432,37 @@ class MainWindow(QMainWindow):
         self.dirty = False
         self.update_status()
         self._add_recent(path)
+        self._remember_folder("save", path)
         self._flash(f"Saved {path}")
         return True
 
     def export_image(self) -> None:
         tab = self.tabs.currentWidget()
         name = self.tabs.tabText(self.tabs.currentIndex()).lower()
-        path, _ = QFileDialog.getSaveFileName(self, "Export image", f"{name}.png", "PNG images (*.png)")
+        suggestion = str(Path(self._folder("export")) / f"{name}.png")
+        path, _ = QFileDialog.getSaveFileName(self, "Export image", suggestion, "PNG images (*.png)")
         if not path:
             return
+        self._remember_folder("export", path)
         if not tab.grab().save(path, "PNG"):
             dialogs.show_error(self, "Cannot export image", f"Writing {path} failed.", "Choose another folder.")
+            return
+        self._flash(f"Exported {path}")
+
+    def export_onnx(self) -> None:
+        """File ▸ Export ▸ ONNX…: the current model as an ``.onnx`` file for other tools."""
+        suggestion = str(Path(self._folder("export")) / f"{self.model_name}.onnx")
+        path, _ = QFileDialog.getSaveFileName(self, "Export ONNX", suggestion, "ONNX models (*.onnx)")
+        if not path:
+            return
+        if not path.endswith(".onnx"):
+            path += ".onnx"
+        self._remember_folder("export", path)
+        try:
+            export_onnx(self.model, path, name=self.model_name)
+        except (OSError, ValueError, ImportError) as exc:
+            dialogs.show_error(self, "Cannot export ONNX", f"Exporting to {path} failed:\n{exc}",
+                               "Choose another folder or file name; the model is unchanged.")  # fmt: skip
             return
         self._flash(f"Exported {path}")
 

@@ -149,7 +149,9 @@ def style_plot(widget) -> None:
             axis.setTextPen(COLORS["text"])
         legend = item.legend
         if legend is not None:
-            legend.setLabelTextColor(COLORS["text"])
+            legend.setLabelTextColor(COLORS["text"])  # for entries added later
+            for _sample, label in legend.items:  # and the ones already there
+                label.setText(label.text, color=COLORS["text"])
             legend.setBrush(QColor(COLORS["base"]).lighter(108) if _is_dark() else QColor(255, 255, 255, 225))
 
 

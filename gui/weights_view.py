@@ -39,8 +39,8 @@ class WeightsView(pg.GraphicsLayoutWidget):
         self.decoder_item = pg.ImageItem(levels=(-1, 1))
         self.boxes = []
         for col, (item, title) in enumerate(
-            ((self.encoder_item, "First layer: one 28×28 filter per unit"),
-             (self.decoder_item, "Last layer: one 28×28 column per unit"))
+            ((self.encoder_item, "First layer: a filter per unit"),
+             (self.decoder_item, "Last layer: a column per unit"))
         ):
             item.setColorMap(cmap)
             box = self.addViewBox(row=1, col=col, lockAspect=True, enableMenu=False, invertY=True)
@@ -63,6 +63,11 @@ class WeightsView(pg.GraphicsLayoutWidget):
         style_plot(self)
         for label in self.labels:
             label.setText(label.text, color=COLORS["text"])
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        for box in getattr(self, "boxes", ()):  # keep both mosaics whole at any size (none yet inside __init__)
+            box.autoRange(padding=0.02)
 
     def set_model(self, model) -> None:
         """Filters: rows of layers[0].W (n_hidden, 784); columns of layers[-1].W (784, n_hidden)."""

@@ -224,7 +224,7 @@ def test_checkpoint_and_output_must_differ(tiny_mnist, tmp_path, capsys):
 
 def test_absurd_layer_widths_are_a_usage_error(capsys):
     assert main(["train", "--layers", "784:99999999999:relu,784:sigmoid"]) == 2
-    assert "between 1 and 1000000" in capsys.readouterr().err
+    assert "between 1 and 16384" in capsys.readouterr().err
 
 
 def test_running_out_of_memory_is_a_one_line_error(tiny_mnist, tmp_path, capsys, monkeypatch):
@@ -236,4 +236,145 @@ def test_running_out_of_memory_is_a_one_line_error(tiny_mnist, tmp_path, capsys,
     monkeypatch.setattr(engine.cli, "build_mlp", no_memory)
     assert main(["train", *TRAIN, "--epochs", "1", "-o", str(tmp_path / "m.npz")]) == 1
     err = capsys.readouterr().err
-    assert "not enough memory" in err and err.count("\n") == 1
+    assert "out of memory" in err and err.count("\n") == 1
+
+
+# ----- a signal at each phase of a run: the model or the old file, never nothing -----------------------------------
+
+PHASE_CHILD = r"""
+import signal, sys, threading, time
+import engine.checkpoint, engine.model_format, engine.nn, engine.training
+from engine.cli import main
+
+phase, signals, argv = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+output = argv[argv.index("-o") + 1]
+arrived = []
+
+real_signal = signal.signal
+def spied_signal(sig, handler):
+    if callable(handler):
+        inner = handler
+        def handler(signum, frame, inner=inner):
+            arrived.append(signum)  # counted before the CLI's handler runs (the second one raises)
+            return inner(signum, frame)
+    return real_signal(sig, handler)
+signal.signal = spied_signal
+
+def reach(name):
+    if name != phase:
+        return
+    print(name, flush=True)  # the test sends its signal now
+    seen = 0
+    while len(arrived) < signals:
+        if len(arrived) > seen:  # the same signal sent twice at once arrives once: the test waits for this
+            seen = len(arrived)
+            print(f"handled {seen}", flush=True)
+        time.sleep(0.005)
+
+real_step, calls = engine.training.Trainer.train_step, []
+def train_step(self, *args):
+    calls.append(1)
+    if len(calls) == 11:  # the third batch of the second epoch (8 batches an epoch)
+        reach("epoch")
+    return real_step(self, *args)
+engine.training.Trainer.train_step = train_step
+
+real_epoch_end = engine.checkpoint.Checkpoint.on_epoch_end
+def on_epoch_end(self, epoch, logs):
+    real_epoch_end(self, epoch, logs)
+    if epoch == 0:
+        reach("between")  # the first epoch's checkpoint is on disk, the second epoch not begun
+engine.checkpoint.Checkpoint.on_epoch_end = on_epoch_end
+
+real_evaluate = engine.nn.MLP.evaluate
+def evaluate(self, *args, **kwargs):
+    reach("evaluation")
+    return real_evaluate(self, *args, **kwargs)
+engine.nn.MLP.evaluate = evaluate
+
+real_atomic = engine.model_format.atomic_write
+def atomic_write(path, write):
+    def slow_write(f):
+        write(f)
+        f.flush()
+        if str(path) == output:
+            reach("save")  # the new model is in the temp file, not yet renamed over the old one
+    return real_atomic(path, slow_write)
+engine.model_format.atomic_write = atomic_write
+
+sys.exit(main(argv))
+"""
+PHASES = ["epoch", "between", "evaluation", "save"]
+
+
+def _phase_run(phase: str, sig: int, times: int, data: Path, tmp_path: Path) -> tuple[int, str, Path, Path]:
+    out, ckpt = tmp_path / "model.npz", tmp_path / "model.ckpt.npz"
+    argv = ["train", *TRAIN, "--epochs", "2", "-o", str(out)]
+    env = {**os.environ, "PYTHONPATH": str(REPO), DATA_ENV: str(data)}
+    proc = subprocess.Popen([sys.executable, "-c", PHASE_CHILD, phase, str(times), *argv], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    line = proc.stdout.readline().strip()
+    assert line == phase, (line, proc.stderr.read() if proc.poll() is not None else "")
+    for i in range(times):
+        proc.send_signal(sig)
+        if i + 1 < times:
+            assert proc.stdout.readline().strip() == f"handled {i + 1}"
+    try:
+        _, err = proc.communicate(timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        pytest.fail(f"the child did not finish after {times} signal(s) in phase {phase}")
+    return proc.returncode, err, out, ckpt
+
+
+@posix_only
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("phase", PHASES)
+def test_one_signal_at_any_phase_still_saves_a_loadable_model(phase, sig, tiny_mnist, tmp_path):
+    old = build_mlp([784, 8, 784], ["relu", "sigmoid"], seed=99)
+    old.save(tmp_path / "model.npz")  # a model from an earlier run: replaced by this one
+    code, err, out, ckpt = _phase_run(phase, sig, 1, tiny_mnist, tmp_path)
+    assert code == 0, err
+    assert "Traceback" not in err and "saved" in err
+    model = MLP.from_file(out)
+    assert not np.array_equal(model.params, old.params)
+    epochs = model.metadata["history"]["epochs"]
+    checkpoint = MLP.from_file(ckpt).metadata["resume"]
+    if phase in ("epoch", "between"):  # stopped early: resumable from the checkpoint
+        assert "stopped early" in err
+        assert checkpoint["next_epoch"] == 1
+        assert len(epochs) == (2 if phase == "epoch" else 1)
+        assert epochs[0]["complete"] and (phase == "between" or not epochs[1]["complete"])
+    else:  # the run had finished: the signal waits for the save
+        assert "finishing the save first" in err and "done" in err
+        assert checkpoint["next_epoch"] == 2 and len(epochs) == 2
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+@posix_only
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("phase", PHASES)
+def test_two_signals_at_any_phase_abort_and_keep_the_old_file(phase, sig, tiny_mnist, tmp_path):
+    old = build_mlp([784, 8, 784], ["relu", "sigmoid"], seed=99)
+    old.save(tmp_path / "model.npz")
+    code, err, out, ckpt = _phase_run(phase, sig, 2, tiny_mnist, tmp_path)
+    assert code == 1, err
+    assert "interrupted" in err and "Traceback" not in err
+    np.testing.assert_array_equal(MLP.from_file(out).params, old.params)  # the old file, whole
+    assert MLP.from_file(ckpt).metadata["resume"]["next_epoch"] >= 1  # and the last checkpoint
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_resuming_a_finished_checkpoint_saves_its_model(tiny_mnist, tmp_path, capsys):
+    """A run killed after its last checkpoint but before its final save loses nothing: --resume writes the model."""
+    assert main(["train", *TRAIN, "--epochs", "1", "-o", str(tmp_path / "m.npz")]) == 0
+    (tmp_path / "m.npz").unlink()
+    capsys.readouterr()
+    out = str(tmp_path / "m.npz")
+    argv = ["train", "--resume", str(tmp_path / "m.ckpt.npz"), "--epochs", "1", "--quiet", "-o", out]
+    assert main(argv) == 0
+    assert "already finished 1 epochs: saving its model" in capsys.readouterr().err
+    model, ckpt = MLP.from_file(tmp_path / "m.npz"), MLP.from_file(tmp_path / "m.ckpt.npz")
+    np.testing.assert_array_equal(model.params, ckpt.params)
+    assert len(model.metadata["history"]["epochs"]) == 1 and "resume" not in model.metadata

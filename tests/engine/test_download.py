@@ -9,6 +9,10 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import signal
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -58,6 +62,15 @@ class MnistServer:
                 self.send_header("Content-Type", "application/octet-stream")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
+                if how == "trickle":  # a byte every 50 ms until the client gives up
+                    try:
+                        for i in range(len(body)):
+                            self.wfile.write(body[i : i + 1])
+                            self.wfile.flush()
+                            time.sleep(0.05)
+                    except (BrokenPipeError, ConnectionResetError):
+                        pass
+                    return
                 if how == "cut":  # promise the whole body, send half, hang up
                     self.wfile.write(body[: len(body) // 2])
                     self.wfile.flush()
@@ -255,3 +268,46 @@ def test_a_cache_folder_that_cannot_be_created(tmp_path, cache, server, table, m
     assert info.value.path == str(blocker / "mnist")
     assert "cannot create the download folder" in info.value.problem
     assert DATA_ENV in info.value.fix
+
+
+def test_a_trickling_server_ends_at_the_deadline_with_a_clear_error(cache, server, table):
+    name = MNIST_FILES["train_images"] + ".gz"
+    server.plan[name] = ["trickle"]
+    started = time.monotonic()
+    with pytest.raises(DatasetFileError) as info:
+        download.fetch(MNIST_FILES["train_images"], cache, base_url=server.url, progress=False, checksums=table,
+                       deadline=0.5)  # fmt: skip
+    assert time.monotonic() - started < 30  # not the hours a byte every 50 ms would take
+    assert "download failed" in info.value.problem and "slower than the 0.5 s allowed" in info.value.problem
+    assert name in info.value.path
+    assert list(cache.iterdir()) == []
+
+
+@pytest.mark.skipif(os.name != "posix", reason="sends SIGTERM")
+def test_sigterm_during_a_download_leaves_nothing_in_the_cache(cache, server, table):
+    server.plan[MNIST_FILES["train_images"] + ".gz"] = ["trickle"]
+    code = textwrap.dedent(
+        """
+        import sys
+        from pathlib import Path
+        from engine import download
+        folder = Path(sys.argv[1])
+        download.cache_dir = lambda name="mnist": folder
+        try:
+            download.locate_mnist(base_url=sys.argv[2], progress=False, checksums=eval(sys.argv[3]))
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            sys.exit(1)
+        """
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    proc = subprocess.Popen([sys.executable, "-c", code, str(cache), server.url, repr(table)], env=env,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not (cache.is_dir() and list(cache.iterdir())):  # pooch's temporary file is being written
+        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.poll() else "timeout"
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1 and "interrupted" in err, err
+    assert list(cache.iterdir()) == []

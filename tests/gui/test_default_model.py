@@ -31,7 +31,7 @@ def test_the_app_opens_with_the_blind_model_at_the_middle_of_its_range(app_windo
 
 
 def test_the_seeds_model_is_one_click_away(qtbot, app_window):
-    seed = next(a for a in app_window.shipped_menu.actions() if a.text() == "mnist_denoising_autoencoder")
+    seed = next(a for a in app_window.shipped_menu.actions() if a.data() == "mnist_denoising_autoencoder")
     with qtbot.waitSignal(app_window.openFinished, timeout=TIMEOUT):
         seed.trigger()
     assert app_window.model_name == "mnist_denoising_autoencoder"

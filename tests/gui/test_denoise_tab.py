@@ -235,7 +235,15 @@ def test_an_empty_canvas_says_what_to_do_and_scores_nothing(qtbot, tab):
     tab.refresh()
     assert "Draw a digit here" in tab.canvas.empty_hint and tab.canvas.is_empty()
     assert "MSE" not in tab.row.captions[1].text() and "MSE" not in tab.row.captions[2].text()
-    assert "pick a test digit" in tab.row.captions[0].text()
+    assert "draw a digit" in tab.row.captions[0].text()
     draw_stroke(qtbot, tab.canvas, [(140, 40), (140, 240)])
     tab.refresh()
     assert "MSE" in tab.row.captions[2].text() and not tab.canvas.is_empty()
+
+
+def test_the_brush_slider_shows_its_width_and_draws_with_it(qtbot, tab):
+    tab.brush.setValue(30)
+    assert tab.brush_label.text() == "30 px"
+    draw_stroke(qtbot, tab.canvas, [(140, 60), (140, 200)])
+    row = tab.canvas.ink()[130]
+    assert 26 <= np.count_nonzero(row > 0.5) <= 32  # a stroke 30 px wide

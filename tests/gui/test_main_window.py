@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QSettings
@@ -49,7 +51,7 @@ def test_open_through_the_menu(qtbot, window, monkeypatch, tmp_path):
     assert window.denoise_tab.noise_slider.value() == 10  # the slider starts at the model's training σ
     assert "0.0312 at σ 0.10" in window.status_mse.text()
     assert window.recent_files()[0] == str(path.resolve())
-    assert [a.text() for a in window.recent_menu.actions()] == ["other.npz"]
+    assert [a.text() for a in window.recent_menu.actions()] == [str(path.resolve())]  # the full path
     assert window.denoise_tab.model.latent_width == 24  # every tab shows the new model
     window.tabs.setCurrentWidget(window.architecture_tab)  # (a hidden tab catches up when shown)
     assert window.architecture_tab.table.rowCount() == 3
@@ -243,7 +245,7 @@ def test_shipped_models_menu_opens_one(qtbot, window):
     if not names:
         pytest.skip("no model shipped in models/")
     actions = window.shipped_menu.actions()
-    assert [a.text() for a in actions] == names
+    assert [a.data() for a in actions] == names
     with qtbot.waitSignal(window.openFinished, timeout=10000):
         actions[0].trigger()
     assert window.model_name == names[0]
@@ -258,6 +260,8 @@ def test_view_theme_switches_live_and_is_remembered(qtbot, window, settings):
     light.trigger()
     assert COLORS["base"] == THEMES["light"]["base"]
     assert plot.backgroundBrush().color().name() == THEMES["light"]["base"]  # plots follow
+    for _sample, label in plot.legend.items:  # and their legends' text
+        assert label.opts["color"] == THEMES["light"]["text"]
     assert window.palette().window().color().name() == THEMES["light"]["window"]
     assert settings.value("theme") == "light" and light.isChecked()
     again = MainWindow(build_mlp([784, 4, 784], ["relu", "sigmoid"]), settings=settings)
@@ -284,3 +288,81 @@ def test_help_guide_and_about_say_what_the_app_is_and_runs_on(window, tiny_mnist
     monkeypatch.setattr(QMessageBox, "about", lambda parent, title, html: shown.append(html))
     window.about()
     assert qVersion() in shown[0] and numpy.__version__ in shown[0] and str(tiny_mnist) in shown[0]
+
+
+def test_save_as_starts_outside_the_installed_models_and_remembers_its_folder(qtbot, window, monkeypatch, tmp_path):
+    from engine import model_paths
+
+    shipped = tmp_path / "installed-models"
+    shipped.mkdir()
+    monkeypatch.setattr(model_paths, "MODELS_DIR", shipped)
+    window.model.save(shipped / "tiny.npz")
+    window.model.path = str(shipped / "tiny.npz")  # the current model is a shipped one
+    asked = []
+
+    def save_dialog(parent, title, start, filter_):
+        asked.append(start)
+        return str(tmp_path / "mine" / "copy.npz"), filter_
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", save_dialog)
+    (tmp_path / "mine").mkdir()
+    window.save_as_action.trigger()
+    assert not asked[0].startswith(str(shipped))  # never suggested inside the installed package
+    assert (tmp_path / "mine" / "copy.npz").is_file()
+    window.save_as_action.trigger()
+    assert asked[1] == str(tmp_path / "mine" / "copy.npz").replace("copy", window.model_name)  # the last folder
+
+
+def test_writing_over_a_shipped_model_is_refused(window, monkeypatch, tmp_path, dialogs_shown):
+    from engine import model_paths
+
+    monkeypatch.setattr(model_paths, "MODELS_DIR", tmp_path)
+    target = tmp_path / "shipped.npz"
+    build_mlp([784, 3, 784], ["relu", "sigmoid"], seed=9).save(target)
+    before = target.read_bytes()
+    patch_save(monkeypatch, target)
+    window.save_as_action.trigger()
+    assert target.read_bytes() == before
+    assert "never writes over it" in dialogs_shown[-1]
+
+
+def test_open_and_export_remember_their_folders(window, monkeypatch, tmp_path):
+    starts = []
+    folder = tmp_path / "pictures"
+    folder.mkdir()
+
+    def dialog(answer):
+        def ask(parent, title, start, filter_):
+            starts.append(start)
+            return answer, filter_
+
+        return ask
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", dialog(str(folder / "shot.png")))
+    window.export_action.trigger()
+    window.export_action.trigger()
+    assert Path(starts[1]).parent == folder and Path(starts[0]).parent != folder
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", dialog(""))
+    window.settings.setValue("folders/open", str(folder))
+    window.open_action.trigger()
+    assert starts[-1] == str(folder)
+
+
+def test_shipped_models_show_how_they_were_trained_and_mark_the_current_one(qtbot, window):
+    from engine.model_paths import shipped_models
+
+    actions = window.shipped_menu.actions()
+    assert [a.data() for a in actions] == shipped_models()
+    assert all("trained at" in a.text() and "test MSE" in a.text() for a in actions)
+    assert not any(a.isChecked() for a in actions)  # the window holds an unsaved model of its own
+    with qtbot.waitSignal(window.openFinished, timeout=10000):
+        actions[1].trigger()
+    assert [a.isChecked() for a in actions] == [i == 1 for i in range(len(actions))]
+
+
+def test_recent_models_show_their_full_path(qtbot, window, tmp_path):
+    path = tmp_path / "deep" / "folder" / "mine.npz"
+    window.model.save(path)
+    with qtbot.waitSignal(window.openFinished, timeout=10000):
+        window.open_model(str(path))
+    assert window.recent_menu.actions()[0].text() == str(path.resolve())

@@ -1,0 +1,302 @@
+"""Hostile files, made small at run time (nothing committed): model files that declare negative or huge
+sizes, wide float16 zeros, nested headers, gzip bombs in the data folder, crafted checkpoints.
+
+Each builder writes its file under a folder and returns ``(how to load it, path)``; ``tests/engine/
+test_crafted_files.py`` loads each in a child process and checks the peak memory, and
+``bench/crafted_files.py`` times them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import subprocess
+import sys
+import time
+import zipfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from engine.download import DATA_ENV, MNIST_FILES
+from engine.model_format import FORMAT_NAME, FORMAT_VERSION, HEADER_KEY
+from engine.nn import build_mlp
+
+ZEROS = bytes(2**20)
+
+
+def npy_header(shape: tuple, descr: str = "<f4") -> bytes:
+    """A version-1.0 ``.npy`` preamble declaring ``shape`` (which may be negative: numpy would not write it)."""
+    text = f"{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape!r}, }}".encode()
+    text += b" " * (-(len(text) + 11) % 64) + b"\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(text)) + text
+
+
+def write_member(zf: zipfile.ZipFile, name: str, header: bytes, zeros: int, *, compress: bool = True) -> None:
+    """A member of ``header`` followed by ``zeros`` zero bytes, streamed (never held in memory)."""
+    info = zipfile.ZipInfo(f"{name}.npy")
+    info.compress_type = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+    with zf.open(info, "w", force_zip64=len(header) + zeros > 2**31) as out:
+        out.write(header)
+        left = zeros
+        while left:
+            out.write(ZEROS[: min(left, len(ZEROS))])
+            left -= min(left, len(ZEROS))
+
+
+def header_json(layers: list[dict], metadata: dict | None = None) -> bytes:
+    return json.dumps(
+        {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "layers": layers, "metadata": metadata or {}}
+    ).encode()
+
+
+def dense(n_in: int, n_out: int, activation: str = "relu") -> dict:
+    return {"type": "Dense", "n_in": n_in, "n_out": n_out, "activation": activation}
+
+
+def model_zip(path: Path, header: bytes, members: dict[str, tuple[bytes, int]], *, compress: bool = True) -> Path:
+    """An archive with a real ``__header__`` member and ``members`` = {name: (npy header, zero bytes)}."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED) as zf:
+        zf.writestr(f"{HEADER_KEY}.npy", npy_header((len(header),), "|u1") + header)
+        for name, (npy, zeros) in members.items():
+            write_member(zf, name, npy, zeros, compress=compress)
+    return path
+
+
+def small_layers() -> tuple[list[dict], dict[str, tuple[bytes, int]]]:
+    """A valid 784-8-784 model's specs and members (float32 zeros)."""
+    layers = [dense(784, 8), dense(8, 784, "sigmoid")]
+    members = {}
+    for i, spec in enumerate(layers):
+        members[f"layer{i}.W"] = (npy_header((spec["n_out"], spec["n_in"])), 4 * spec["n_out"] * spec["n_in"])
+        members[f"layer{i}.b"] = (npy_header((spec["n_out"],)), 4 * spec["n_out"])
+    return layers, members
+
+
+# ----- model files: (path) -> path ------------------------------------------------------------------------------
+
+
+def negative_shape_header(path: Path, compress: bool = False) -> Path:
+    """``__header__`` declares shape (-1,): a negative byte count that once made ``read(-1)`` inflate it all
+    (1 MiB stored, or 64 MiB deflated into 65 KB)."""
+    with zipfile.ZipFile(path, "w") as zf:
+        write_member(zf, HEADER_KEY, npy_header((-1,), "|u1"), (64 if compress else 1) * 2**20, compress=compress)
+    return path
+
+
+def negative_shape_optimizer(path: Path) -> Path:
+    layers, members = small_layers()
+    members["optimizer.m_sum"] = (npy_header((-1,)), 64 * 2**10)
+    return model_zip(path, header_json(layers), members, compress=False)
+
+
+def negative_shape_layer(path: Path) -> Path:
+    layers, members = small_layers()
+    members["layer0.W"] = (npy_header((-8, 784)), 8 * 2**10)
+    return model_zip(path, header_json(layers), members, compress=False)
+
+
+def lying_declared_size(path: Path) -> Path:
+    """A layer whose .npy header is right but whose zip entry holds 4 MiB of zeros after it."""
+    layers, members = small_layers()
+    members["layer0.W"] = (npy_header((8, 784)), 4 * 2**20)
+    return model_zip(path, header_json(layers), members, compress=False)
+
+
+def float16_zero_members(layers: list[dict]) -> dict:
+    """Each layer's W and b as float16 zeros: honest headers, sizes that match them."""
+    members = {}
+    for i, spec in enumerate(layers):
+        members[f"layer{i}.W"] = (npy_header((spec["n_out"], spec["n_in"]), "<f2"), 2 * spec["n_out"] * spec["n_in"])
+        members[f"layer{i}.b"] = (npy_header((spec["n_out"],), "<f2"), 2 * spec["n_out"])
+    return members
+
+
+def wide_float16_zeros(path: Path, width: int = 100_000) -> Path:
+    """784 -> 100,000 -> 784 of float16 zeros (157 MB a matrix) deflated into a few hundred KB."""
+    layers = [dense(784, width), dense(width, 784, "sigmoid")]
+    return model_zip(path, header_json(layers), float16_zero_members(layers))
+
+
+def too_many_parameters(path: Path) -> Path:
+    """Widths within the cap, 79 million parameters in all: refused from the header, nothing inflated."""
+    layers = [dense(784, 8192), dense(8192, 8192), dense(8192, 784, "sigmoid")]
+    return model_zip(path, header_json(layers), float16_zero_members(layers))
+
+
+def wide_stored_uncompressed(path: Path, width: int = 20_000) -> Path:
+    """A plain (uncompressed) 784 -> 20,000 -> 784 float16 model, 63 MB on disk: wider than any model may be."""
+    layers = [dense(784, width), dense(width, 784, "sigmoid")]
+    return model_zip(path, header_json(layers), float16_zero_members(layers), compress=False)
+
+
+def nested_header(path: Path) -> Path:
+    """A 123 KB header of ``[[[[...]]]]`` 61,000 deep."""
+    text = b'{"format": "denoise-studio-model", "metadata": ' + b"[" * 61_000 + b"]" * 61_000 + b"}"
+    _, members = small_layers()
+    return model_zip(path, text, members)
+
+
+def many_lists_header(path: Path) -> Path:
+    """A 1.5 MB header of 500,000 empty lists (each costs ~60 bytes parsed)."""
+    layers, members = small_layers()
+    text = header_json(layers, {"x": "LISTS"}).replace(b'"LISTS"', b"[" + b",".join([b"[]"] * 500_000) + b"]")
+    return model_zip(path, text, members, compress=False)
+
+
+def huge_header(path: Path) -> Path:
+    """A header member declaring 32 MiB (of zero bytes), deflated to ~32 KB."""
+    with zipfile.ZipFile(path, "w") as zf:
+        write_member(zf, HEADER_KEY, npy_header((32 * 2**20,), "|u1"), 32 * 2**20)
+    return path
+
+
+def bzip2_member(path: Path) -> Path:
+    """A member compressed with bzip2, which inflates a whole read at once (numpy never writes it)."""
+    layers, _ = small_layers()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_BZIP2) as zf:
+        zf.writestr(f"{HEADER_KEY}.npy", npy_header((16 * 2**20,), "|u1") + bytes(16 * 2**20))
+    return path
+
+
+def many_entries(path: Path) -> Path:
+    """50,000 empty entries (a model has at most 2,009): listing them would cost ~25 MB of Python objects."""
+    with zipfile.ZipFile(path, "w") as zf:
+        for i in range(50_000):
+            zf.writestr(zipfile.ZipInfo(f"{i}.npy"), b"")
+    return path
+
+
+MODEL_FILES = {
+    "negative-shape-header": (negative_shape_header, "negative"),
+    "negative-shape-header-deflated": (lambda path: negative_shape_header(path, compress=True), "inflate"),
+    "negative-shape-optimizer": (negative_shape_optimizer, "negative"),
+    "negative-shape-layer": (negative_shape_layer, "negative"),
+    "lying-declared-size": (lying_declared_size, "declares"),
+    "wide-float16-zeros": (wide_float16_zeros, "inflate"),
+    "too-many-parameters": (too_many_parameters, "inflate"),
+    "wide-stored-uncompressed": (wide_stored_uncompressed, "at most 16384 wide"),
+    "nested-header": (nested_header, "nested"),
+    "many-lists-header": (many_lists_header, "lists and objects"),
+    "huge-header": (huge_header, "inflate"),
+    "bzip2-member": (bzip2_member, "compression"),
+    "many-entries": (many_entries, "entries"),
+}
+"""name -> (builder, a word the one-line error must hold)."""
+
+
+# ----- data files: a folder of MNIST files, one of which is a bomb ---------------------------------------------
+
+
+def gzip_of_zeros(header: bytes, zeros: int) -> bytes:
+    """gzip of ``header`` + ``zeros`` zero bytes, compressed a block at a time."""
+    comp = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    out = [comp.compress(header)]
+    block = bytes(16 * 2**20)
+    left = zeros
+    while left:
+        out.append(comp.compress(block[: min(left, len(block))]))
+        left -= min(left, len(block))
+    out.append(comp.flush())
+    return b"".join(out)
+
+
+def idx_header(*shape: int) -> bytes:
+    return bytes([0, 0, 8, len(shape)]) + np.array(shape, ">u4").tobytes()
+
+
+def data_folder(folder: Path, images: bytes) -> Path:
+    """The four MNIST files (tiny and valid) with ``images`` as the training images file."""
+    from tests.conftest import make_tiny_mnist
+
+    make_tiny_mnist(folder)
+    gz = folder / f"{MNIST_FILES['train_images']}.gz"
+    if not images.startswith(b"\x1f\x8b"):  # a plain IDX file goes under the plain name
+        gz.unlink()
+        gz = gz.with_suffix("")
+    gz.write_bytes(images)
+    return folder
+
+
+DATA_BOMBS = {
+    # the real file's header, then 200 MB of zeros (200 KB compressed): stops at 47 MB, what the header allows
+    "gzip-bomb-mnist-header": (lambda: gzip_of_zeros(idx_header(60000, 28, 28), 200 * 2**20), "gzip bomb"),
+    # a header claiming 100 images, then 200 MB of zeros: stops after 78 KB
+    "gzip-bomb-small-header": (lambda: gzip_of_zeros(idx_header(100, 28, 28), 200 * 2**20), "gzip bomb"),
+    # a header claiming 4 x (2**32 - 1): refused before anything is inflated
+    "gzip-huge-header": (lambda: gzip_of_zeros(idx_header(*[2**32 - 1] * 4), 200 * 2**20), "more than an MNIST"),
+    # plain, not gzip: a header claiming 10,000 images then 120 MB (the file size is checked before reading)
+    "plain-oversized": (lambda: idx_header(10000, 28, 28) + bytes(120 * 2**20), "header says"),
+}
+
+
+# ----- crafted checkpoints: (folder) -> path --------------------------------------------------------------------
+
+
+def checkpoint(folder: Path, name: str, *, metadata=None, resume=None, optimizer=None) -> Path:
+    net = build_mlp([784, 8, 784], ["relu", "sigmoid"], seed=0)
+    net.metadata = dict(metadata or {})
+    path = folder / f"{name}.ckpt.npz"
+    net.save(path, optimizer_state=optimizer, resume=resume)
+    return path
+
+
+_CONFIG = {"epochs": 3, "batch_size": 8}
+_N_PARAMS = 784 * 8 + 8 + 8 * 784 + 784
+CHECKPOINTS = {
+    "dataset-a-list": dict(metadata={"dataset": [1, 2]}, resume={"next_epoch": 1, "config": _CONFIG}),
+    "history-epochs-ints": dict(resume={"next_epoch": 1, "config": _CONFIG, "history": {"epochs": [1, 2]}}),
+    "step-count-2**64-1": dict(
+        resume={"next_epoch": 1, "config": _CONFIG}, optimizer={"t": np.array(2**64 - 1, np.uint64)}
+    ),
+    "batch-losses-strings": dict(
+        resume={"next_epoch": 1, "config": _CONFIG,
+                "history": {"epochs": [{"epoch": 0, "batches": 2}], "batch_loss": ["a", "b"]}}
+    ),  # fmt: skip
+    "batch-losses-null": dict(
+        resume={"next_epoch": 1, "config": _CONFIG,
+                "history": {"epochs": [{"epoch": 0, "batches": 1}], "batch_loss": [None]}}
+    ),  # fmt: skip
+    "moments-as-int8": dict(
+        resume={"next_epoch": 1, "config": _CONFIG},
+        optimizer={"t": np.array(3), "m_sum": np.zeros(_N_PARAMS, np.int8), "v_sum": np.zeros(_N_PARAMS, np.float32)},
+    ),
+}
+
+
+
+
+# ----- running the CLI on them in a fresh process ---------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[2]
+CHILD = (
+    "import atexit, sys\n"
+    "def peak():\n"
+    "    with open('/proc/self/status') as f:\n"
+    "        kb = [line.split()[1] for line in f if line.startswith('VmHWM:')][0]\n"
+    "    print('PEAK_KB', kb, file=sys.stderr)\n"
+    "atexit.register(peak)\n"
+    "from engine.cli import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
+"""The child reports its ``VmHWM`` (peak resident memory, interpreter and NumPy included) as it exits; not
+``ru_maxrss``, which Linux carries over from a parent that started the child with vfork."""
+
+
+def run_cli(*argv: str, data: Path | None = None) -> tuple[int, str, float, float]:
+    """``denoise-studio ARGV`` in a fresh process (Linux): (exit code, stderr without the memory line,
+    peak RSS in MB, wall seconds)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    if data is not None:
+        env[DATA_ENV] = str(data)
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", CHILD, *argv], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+    seconds = time.perf_counter() - started
+    lines = proc.stderr.splitlines()
+    peak = [line for line in lines if line.startswith("PEAK_KB ")]
+    assert peak, proc.stderr
+    err = "\n".join(line for line in lines if not line.startswith("PEAK_KB "))
+    return proc.returncode, err, int(peak[0].split()[1]) / 1024, seconds
