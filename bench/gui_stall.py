@@ -7,10 +7,14 @@ the window could not repaint or react for ``g - 10`` ms.  Scenarios, in one proc
   training images are computed), until the PCA column shows;
 - ``switch``: with Compare with PCA on, switching between the shipped models (File ▸ Shipped models)
   several times, each until the model, its PCA column and its test score are shown;
-- ``training``: the Training tab trains the current model for one full-MNIST epoch.
+- ``training``: the Training tab trains the current model for one full-MNIST epoch;
+- ``latent``: Denoise ▸ Latent map, first built (the test set read, 10,000 codes and their projection
+  off the GUI thread, the dots placed), then used as a learner would, an action every 16 ms: the
+  pointer sweeps over the dots (hover), clicks decode points, strokes on the canvas move the star,
+  the strip's ends change, and the shipped models are switched (a new map each, then from the cache).
 
 Run:  DENOISE_STUDIO_DATA=../shared/data/mnist QT_QPA_PLATFORM=offscreen python bench/gui_stall.py
-Options: --scenarios pca switch training, --switches N, --epochs N, --train-size N, --batch-size N;
+Options: --scenarios pca switch training latent, --switches N, --epochs N, --train-size N, --batch-size N;
 STALL_DEBUG=1 prints every gap over 30 ms.  The machine's other load shows in the figures: run it
 on a quiet machine for a fair number.
 """
@@ -32,7 +36,8 @@ if "XDG_RUNTIME_DIR" not in os.environ:
     os.environ["XDG_RUNTIME_DIR"] = runtime
 
 import numpy as np  # noqa: E402
-from PySide6.QtCore import QElapsedTimer, QSettings, QTimer  # noqa: E402
+from PySide6.QtCore import QElapsedTimer, QPoint, QPointF, QSettings, Qt, QTimer  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
 
 TICK_MS = 10
 
@@ -87,8 +92,8 @@ class StallMeter:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scenarios", nargs="+", choices=["pca", "switch", "training"],
-                        default=["pca", "switch", "training"])  # fmt: skip
+    parser.add_argument("--scenarios", nargs="+", choices=["pca", "switch", "training", "latent"],
+                        default=["pca", "switch", "training", "latent"])  # fmt: skip
     parser.add_argument("--switches", type=int, default=6)
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--train-size", type=int, default=60000)
@@ -162,9 +167,84 @@ def main(argv: list[str] | None = None) -> int:
         print(f"timer ticks: {g.size}, median gap {np.median(g):.1f} ms, p99 {np.percentile(g, 99):.1f} ms")
         print(f"worst event-loop stall while training: {meter.worst('training'):.1f} ms (goal < 50 ms)")
         print(f"worst stall while the window swaps in the trained model: {meter.worst('handover'):.1f} ms")
+    if "latent" in args.scenarios:
+        latent_scenario(window, meter)
     window.dirty = False
     window.close()
     return 0
+
+
+class Actions:
+    """Runs one action per 16 ms tick (a user's pace), so the meter sees the event loop between them."""
+
+    def __init__(self, actions: list) -> None:
+        self.actions, self.done = list(actions), False
+        self._timer = QTimer()
+        self._timer.setInterval(16)
+        self._timer.timeout.connect(self._next)
+        self._timer.start()
+
+    def _next(self) -> None:
+        if not self.actions:
+            self._timer.stop()
+            self.done = True
+            return
+        self.actions.pop(0)()
+
+
+def latent_scenario(window, meter: StallMeter) -> None:
+    from engine.model_paths import shipped_models
+
+    denoise = window.denoise_tab
+    panel = denoise.latent_map
+    window.tabs.setCurrentWidget(denoise)
+    ready: list = []
+    panel.mapReady.connect(ready.append)
+    started = time.perf_counter()
+    denoise.panels.setCurrentWidget(panel)
+    meter.run_until("latent-build", lambda: bool(ready))
+    print(f"latent map, first build (10,000 test digits): shown after {time.perf_counter() - started:.2f} s; "
+          f"worst stall {meter.worst('latent-build'):.1f} ms")  # fmt: skip
+
+    view = panel.plot.viewport()
+    box = panel.plot.getPlotItem().getViewBox()
+
+    def pixel(fx: float, fy: float) -> QPoint:
+        """The viewport pixel at a fraction of the map's data range."""
+        lo, hi = panel.map.points.min(axis=0), panel.map.points.max(axis=0)
+        x, y = lo + np.array([fx, fy]) * (hi - lo)
+        return panel.plot.mapFromScene(box.mapViewToScene(QPointF(float(x), float(y))))
+
+    t = np.linspace(0, 2 * np.pi, 300)
+    hover = [lambda a=a, b=b: QTest.mouseMove(view, pixel(a, b)) for a, b in
+             zip(0.5 + 0.45 * np.sin(3 * t), 0.5 + 0.45 * np.sin(2 * t), strict=True)]  # fmt: skip
+    clicks = [lambda a=a: QTest.mouseClick(view, Qt.MouseButton.LeftButton, pos=pixel(a, 1 - a))
+              for a in np.linspace(0.1, 0.9, 10)]  # fmt: skip
+    canvas = denoise.canvas
+    strokes = []
+    for i in range(6):
+        points = [QPoint(40 + 30 * i + 3 * j, 30 + 10 * j) for j in range(22)]
+        strokes.append(lambda p=points[0]: QTest.mousePress(canvas, Qt.MouseButton.LeftButton, pos=p))
+        strokes += [lambda p=p: QTest.mouseMove(canvas, p) for p in points[1:]]
+        strokes.append(lambda p=points[-1]: QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=p))
+    ends = [lambda i=i: panel.to_box.setCurrentIndex(i % panel.to_box.count()) for i in range(10)]
+    driver = Actions(hover + clicks + strokes + ends)
+    counts = {"hover": len(hover), "clicks": len(clicks), "stroke moves": len(strokes), "strip ends": len(ends)}
+    meter.run_until("latent-use", lambda: driver.done)
+    print(f"latent map in use ({', '.join(f'{n} {k}' for k, n in counts.items())}, one per 16 ms): "
+          f"worst stall {meter.worst('latent-use'):.1f} ms")  # fmt: skip
+
+    names = shipped_models()
+    times = []
+    for name in names + names:  # each a new map, then each from the cache
+        before = len(ready)
+        opened: list = []
+        window.openFinished.connect(opened.append)
+        window.open_model(name)
+        times.append(meter.run_until("latent-switch", lambda b=before, o=opened: bool(o) and len(ready) > b))
+        window.openFinished.disconnect()
+    print(f"{len(times)} model switches with the map open ({', '.join(names)}, twice): map shown in "
+          f"{min(times):.2f}-{max(times):.2f} s; worst stall {meter.worst('latent-switch'):.1f} ms")  # fmt: skip
 
 
 if __name__ == "__main__":

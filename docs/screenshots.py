@@ -1,11 +1,11 @@
 """Render the README's screenshots with real data, offscreen, with ``widget.grab()``.
 
-docs/architecture.png, training.png, denoise.png, robustness.png, picture.png (a generated photo of a handwritten
-digit dropped on the canvas through a real drop event), fashion.png (the Fashion-MNIST model on its test images),
-error-dialog.png (1280×800, dark); denoise-light.png (the light theme); min-size.png (1024×700, the smallest
-window); full-hd.png (1920×1080); scale2.png (``QT_SCALE_FACTOR=2``, rendered in a child process, since the factor
-is read at start).  Needs MNIST (``$DENOISE_STUDIO_DATA``), Fashion-MNIST (its variable, or the Debian package's
-folder) and the shipped models.
+docs/architecture.png, training.png, denoise.png, robustness.png, latent-map.png, pca-check.png, picture.png (a
+generated photo of a handwritten digit dropped on the canvas through a real drop event), fashion.png (the
+Fashion-MNIST model on its test images), error-dialog.png (1280×800, dark); denoise-light.png (the light theme);
+min-size.png (1024×700, the smallest window); full-hd.png (1920×1080); scale2.png (``QT_SCALE_FACTOR=2``, rendered in
+a child process, since the factor is read at start).  Needs MNIST (``$DENOISE_STUDIO_DATA``), Fashion-MNIST (its
+variable, or the Debian package's folder) and the shipped models.
 
     DENOISE_STUDIO_DATA=../shared/data/mnist python docs/screenshots.py
 """
@@ -37,6 +37,7 @@ from PySide6.QtGui import (  # noqa: E402
     QPainterPath,
     QPen,
 )
+from PySide6.QtTest import QTest  # noqa: E402
 
 OUT = ROOT / "docs"
 SIZE = (1280, 800)
@@ -146,6 +147,42 @@ def scale2_only() -> int:
     return 0
 
 
+def latent_map_and_pca_check(app, window) -> None:
+    """latent-map.png: the shipped model's map with the panels given room; pca-check.png: the linear preset
+    trained as the PCA check says (clean images, Adam 1e-3, batch 128, 10 epochs)."""
+    from engine.nn import MLP
+
+    window.set_model(MLP.from_file("mnist_denoising_autoencoder"), name="mnist_denoising_autoencoder", dirty=False)
+    show_digit(app, window, index=3, sigma=10, pca=False)
+    tab = window.denoise_tab
+    panel = tab.latent_map
+    wait_for(panel.mapReady, lambda: tab.panels.setCurrentWidget(panel))
+    tab.splitter.setSizes([3000, 5000])  # as a user drags the handle up
+    panel.from_box.setCurrentIndex(panel.from_box.findData(0))
+    panel.to_box.setCurrentIndex(panel.to_box.findData(7))
+    settle(app)
+    box = panel.plot.getPlotItem().getViewBox()
+    dot = QPointF(*map(float, panel.map.points[panel.map.typical(1)]))  # hover a typical 1: its card shows
+    QTest.mouseMove(panel.plot.viewport(), panel.plot.mapFromScene(box.mapViewToScene(dot)))
+    settle(app, 300)
+    grab(window, "latent-map.png")
+    tab.splitter.setSizes([5000, 4000])
+    tab.panels.setCurrentIndex(0)
+
+    editor = window.architecture_tab.editor
+    index = editor.presets.findText("Linear 784-k-784 (PCA check)")
+    editor.presets.setCurrentIndex(index)
+    editor.presets.activated.emit(index)
+    window.dirty = False
+    editor.emit_new_model()
+    training = window.training_tab
+    training.form.seed.setValue(0)
+    wait_for(training.run.finished, training.start)
+    wait_for(training.pca_check.checked)  # the trained model against PCA
+    settle(app, 400)
+    grab(window, "pca-check.png")
+
+
 def main() -> int:
     if "--scale2" in sys.argv:
         return scale2_only()
@@ -216,6 +253,8 @@ def main() -> int:
         return 1
     settle(app, 400)
     grab(window, "training.png")
+
+    latent_map_and_pca_check(app, window)
 
     # The dialog for a damaged model file (the text the app shows)
     bad = Path(tempfile.mkdtemp()) / "my_model.npz"

@@ -7,7 +7,9 @@ Modules by layer; imports point down the list or sideways, never up (``tests/tes
   data-parallel steps), ``callbacks``, ``checkpoint`` (resume state saved and loaded), ``losses``,
   ``optimizers``
 - the model: ``nn`` (MLP), ``layers`` (Dense), ``activations``, ``initializers``, ``summary``
-- analysis: ``baselines`` (noisy input and PCA-k levels), ``pca``, ``metrics``
+- analysis: ``baselines`` (noisy input and PCA-k levels), ``pca``, ``metrics``, ``robustness``,
+  ``latent`` (codes of a set of images), ``latent_map`` (codes as a 2-D map, interpolation),
+  ``pca_check`` (a linear autoencoder against PCA), ``subspaces`` (principal angles)
 - data: ``dataset`` (MNIST or Fashion-MNIST as batches), ``download`` (where each data set is found),
   ``idx``, ``noise`` (Gaussian, salt-and-pepper, masking; one level or a range), ``preprocess``
   (drawing -> 28x28), ``image_import`` (a user's picture -> 28x28), ``images`` (uint8 / float

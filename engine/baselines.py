@@ -22,7 +22,7 @@ from engine.noise import check_kind, check_level, fixed_noisy
 from engine.pca import PCA, principal_axes
 
 _lock = threading.Lock()
-_axes: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # training-set fingerprint -> (mean, axes)
+_axes: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}  # training-set fingerprint -> (mean, axes, variances)
 _scores: dict[tuple, float | None] = {}
 
 
@@ -40,8 +40,14 @@ class Baselines:
 def fit_pca(train_images: np.ndarray, k: int) -> PCA:
     """PCA with ``k`` components of clean training images (n, 784) uint8 or float in [0, 1]; cached."""
     pca = PCA(k)
-    mean, axes = _principal_axes(train_images)
+    mean, axes, _ = _principal_axes(train_images)
     return pca.set_axes(mean, axes)
+
+
+def pca_variances(train_images: np.ndarray) -> np.ndarray:
+    """The variance of clean training images (n, 784) along each principal axis, strongest first: (784,)
+    float64, in pixel units of [0, 1]; computed with the axes ``fit_pca`` uses (cached)."""
+    return _principal_axes(train_images)[2].copy()
 
 
 def baselines(
@@ -97,15 +103,15 @@ def pca_mse(
     return value
 
 
-def _principal_axes(train_images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _principal_axes(train_images: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     key = _fingerprint(train_images)
     with _lock:  # one fit at a time: a second caller waits for the first's result
         if key not in _axes:
             x = np.asarray(train_images).reshape(len(train_images), -1)
-            mean, axes, _ = principal_axes(x)
-            if x.dtype == np.uint8:  # the axes of x / 255 are those of x; the mean scales
-                mean = mean / 255
-            _axes[key] = (mean.astype(np.float32), axes.astype(np.float32))
+            mean, axes, variances = principal_axes(x)
+            if x.dtype == np.uint8:  # the axes of x / 255 are those of x; the mean and variances scale
+                mean, variances = mean / 255, variances / 255**2
+            _axes[key] = (mean.astype(np.float32), axes.astype(np.float32), variances)
         return _axes[key]
 
 

@@ -24,6 +24,7 @@ from engine.model_limits import MAX_WIDTH  # the editor offers every width a mod
 from engine.nn import MLP, build_mlp
 from gui.hints import hint
 from gui.hourglass_item import HourglassView
+from gui.layer_presets import PresetBox, suggest_training
 from gui.weights_view import WeightsView
 
 N_PIXELS = 784
@@ -126,8 +127,13 @@ class LayerEditor(QGroupBox):
         buttons = QHBoxLayout()
         buttons.addWidget(self.add_button)
         buttons.addWidget(self.remove_button)
+        self.presets = PresetBox()
+        self.presets.presetChosen.connect(lambda preset: self.set_layers(list(preset.widths), list(preset.activations)))
+        first = QHBoxLayout()
+        first.addWidget(QLabel("Input: 784 pixels (28×28)"), 1)
+        first.addWidget(self.presets)
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("Input: 784 pixels (28×28)"))
+        layout.addLayout(first)
         layout.addWidget(self.table, 1)
         layout.addLayout(buttons)
         layout.addWidget(self.shape_label)
@@ -196,7 +202,7 @@ class LayerEditor(QGroupBox):
 
     def build(self) -> MLP:
         widths, acts = self.layers()
-        return build_mlp(widths, acts, seed=None)
+        return suggest_training(build_mlp(widths, acts, seed=None))
 
     def emit_new_model(self) -> None:
         self.newModel.emit(self.build())

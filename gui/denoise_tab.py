@@ -47,6 +47,7 @@ from gui.hints import hint
 from gui.hourglass_item import HourglassView
 from gui.image_row import ImageRow, PixelImage
 from gui.jobs import JobRunner
+from gui.latent_map_panel import LatentMapPanel
 from gui.latent_panel import LatentPanel
 from gui.noise_kinds import LEVEL_HINTS, NoiseKindBox, level_name, level_text
 from gui.picture_import import Picture, PictureError, load_picture, picture_in
@@ -275,18 +276,23 @@ class DenoiseTab(QWidget):
         both.addWidget(self.latent, 1)
         both.addWidget(net_box, 1)
         self.robustness = RobustnessPanel()
+        self.latent_map = LatentMapPanel()
+        self.latent_map.pointChosen.connect(self.show_code)
+        self.latentChanged.connect(self.latent_map.set_code)
         self.panels = QTabWidget()
         self.panels.addTab(code_and_net, "Code and network")
         self.panels.addTab(self.robustness, "Robustness")
         self.panels.setTabToolTip(0, "The code your drawing is squeezed into, and where it sits in the network")
         self.panels.setTabToolTip(1, "Test MSE against σ: where this model beats the noisy input and PCA")
+        self.panels.addTab(self.latent_map, "Latent map")
+        self.panels.setTabToolTip(2, "Every test digit placed by its code: hover, click to decode, interpolate")
         images = QWidget()  # the images and the noise row above, the panels below, split by a handle
         top = QVBoxLayout(images)
         top.setContentsMargins(0, 0, 0, 0)
         top.addWidget(self.data_note)
         top.addWidget(self.row, 1)
         top.addLayout(noise_row)
-        for page in (code_and_net, self.robustness):  # a page's own size must not resize the images
+        for page in (code_and_net, self.robustness, self.latent_map):  # a page's size must not resize the images
             page.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Ignored)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(images)
@@ -312,6 +318,7 @@ class DenoiseTab(QWidget):
         self.latent.reset(model.latent_width)
         self.hourglass.set_model(model)
         self.robustness.set_model(model)
+        self.latent_map.set_model(model)
         self.range_jobs.start(_code_range, model, on_done=lambda r: self.latent.set_range(*r), on_error=lambda e: None)
         setting = model.training_noise
         if setting is not None:
@@ -592,6 +599,13 @@ class DenoiseTab(QWidget):
                               on_done=lambda r: self.scoreChanged.emit(f"test MSE {r[1]:.4f} at {where}{of_set}"))
 
     # ----- the pipeline ----------------------------------------------------------------------
+    def show_code(self, code: np.ndarray) -> None:
+        """Decode ``code`` (k,) into the Autoencoder view, as Latent explorer does with a code set by hand."""
+        code = np.asarray(code, np.float32).copy()
+        self.latent.explorer_box.setChecked(True)
+        self.latent.show_code(code)
+        self._on_code_edited(code)
+
     def _on_code_edited(self, code: np.ndarray) -> None:
         self.code = code
         self.refresh(recode=False)

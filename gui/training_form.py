@@ -161,12 +161,16 @@ class TrainingForm(QWidget):
         if model.metadata.get("dataset"):
             self.data_set.set_data_set(trained_on(model.metadata))
         used = model.metadata.get("training")
+        suggested = model.metadata.get("suggested_training") if used is None else None  # a preset's settings
+        used = used if suggested is None else suggested
         if not isinstance(used, dict):
             return
         try:
             config = TrainConfig.from_dict(used)
         except (TypeError, ValueError):
             return
+        if isinstance(suggested, dict) and "epochs" in suggested:
+            self.epochs.setValue(config.epochs)
         self.batch_size.setValue(config.batch_size)
         self.lr.setValue(config.lr)
         self.optimizer.setCurrentText(config.optimizer)

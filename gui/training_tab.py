@@ -18,6 +18,7 @@ from gui.data_sets import data_split
 from gui.hints import hint
 from gui.jobs import JobRunner
 from gui.loss_plot import LossPlot
+from gui.pca_check_panel import PcaCheckPanel
 from gui.run_progress import RunProgress
 from gui.sample_strip import SampleStrip
 from gui.training_form import TrainingForm
@@ -57,6 +58,8 @@ class TrainingTab(QWidget):
         self.plot = LossPlot()
         self.progress = RunProgress()
         self.strip = SampleStrip(N_STRIP)
+        self.pca_check = PcaCheckPanel()  # shown for models with a linear decoder
+        self.pca_check.attach(self.run, self.watchers)
         self._latest: dict | None = None  # the newest batch logs not yet shown
         self._frame_timer = QTimer(self)  # one ~30 Hz frame for the curve and the text while training
         self._frame_timer.setInterval(33)
@@ -110,7 +113,10 @@ class TrainingTab(QWidget):
         head.addWidget(self.log_box)
         right = QVBoxLayout()
         right.addLayout(head)
-        right.addWidget(self.plot, 1)
+        middle = QHBoxLayout()  # the loss and, for a linear model, its PCA check
+        middle.addWidget(self.plot, 1)
+        middle.addWidget(self.pca_check, 1)
+        right.addLayout(middle, 1)
         right.addWidget(self.strip)
         layout = QHBoxLayout(self)
         layout.addWidget(settings)
@@ -123,6 +129,7 @@ class TrainingTab(QWidget):
         self.model = model
         if self.is_running():
             return
+        self.pca_check.set_model(model, same_run=handed_back)
         self.form.set_model(model)
         if not handed_back:
             self._trained = None
