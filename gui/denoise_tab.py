@@ -308,7 +308,7 @@ class DenoiseTab(QWidget):
         self._name_level()
         self._update_noise_label()
 
-    # ----- model ---------------------------------------------------------------------------------
+    # ----- model -----------------------------------------------------------------------------
     def set_model(self, model) -> None:
         """Show results of ``model`` (an engine MLP mapping 784 -> 784); the noise kind, the slider and the test
         images go to what it was trained with (the middle of a noise range)."""
@@ -416,6 +416,7 @@ class DenoiseTab(QWidget):
 
         def failed(exc: BaseException) -> None:
             self._show_test_set(self.test_set)
+            self._update_data_note()
             if not quiet:
                 dialogs.show_exception(self, f"{data_source(name).title} not available", exc, name)
 
@@ -530,7 +531,7 @@ class DenoiseTab(QWidget):
         """Say so when the model meets images of another data set than it was trained on."""
         trained = trained_on(self.model.metadata) if self.model is not None else "mnist"
         shown = self.test_set if self.source == "test" else "mnist"  # drawings and pictures are made MNIST digits
-        if trained not in SOURCES or trained == shown:
+        if trained not in SOURCES or trained == shown or self.set_jobs.is_busy():  # (busy: the set follows the model)
             self.data_note.setVisible(False)
             return
         learned, meets = data_source(trained).title, data_source(shown).title
@@ -644,7 +645,6 @@ class DenoiseTab(QWidget):
         self.latent.show_code(self.code)
         self.hourglass.set_latent(self.code)
         self.latentChanged.emit(self.code.copy())
-
 
     def _clean_input(self) -> np.ndarray:
         """(28, 28) float32: the test image or picture as it is, else the canvas prepared as MNIST (a loaded image

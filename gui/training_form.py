@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
 )
 
 from engine.dataset import trained_on
-from engine.download import data_source
 from engine.optimizers import OPTIMIZERS
 from engine.training import TrainConfig
 from gui.data_set_box import DataSetBox
@@ -186,10 +185,6 @@ class TrainingForm(QWidget):
         for widget in (self.epochs, self.batch_size, self.optimizer, self.data_set, self.noise_kind, self.noise,
                        self.noise_range, self.noise_high, self.train_size, self.seed):  # fmt: skip
             widget.setEnabled(not running)
-
-    def data_title(self) -> str:
-        """The chosen data set as people name it ("MNIST", "Fashion-MNIST")."""
-        return data_source(self.data_set_name()).title
 
 
 def _spin(low: int, high: int, value: int, tip: str) -> QSpinBox:
