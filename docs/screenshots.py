@@ -1,11 +1,13 @@
 """Render the README's screenshots with real data, offscreen, with ``widget.grab()``.
 
-docs/architecture.png, training.png, denoise.png, robustness.png, latent-map.png, pca-check.png, error-dialog.png
-(1280×800, dark); inside.png and perturb.png (the large model inside, then perturbed; 1440×900), histograms.png
-(Training's weights and gradients after its run);
-denoise-light.png (the light theme); min-size.png (1024×700, the smallest window); full-hd.png (1920×1080);
-scale2.png (``QT_SCALE_FACTOR=2``, rendered in a child process, since the factor is read at start).
-Needs MNIST (``$DENOISE_STUDIO_DATA``) and the shipped models.
+docs/architecture.png, training.png, denoise.png, robustness.png, latent-map.png, pca-check.png, picture.png (a
+generated photo of a handwritten digit dropped on the canvas through a real drop event), fashion.png (the
+Fashion-MNIST model on its test images), error-dialog.png (1280×800, dark); inside.png and perturb.png (the large
+model inside, then perturbed; 1440×900), histograms.png (Training's weights and gradients after its run);
+denoise-light.png (the light theme);
+min-size.png (1024×700, the smallest window); full-hd.png (1920×1080); scale2.png (``QT_SCALE_FACTOR=2``, rendered in
+a child process, since the factor is read at start).  Needs MNIST (``$DENOISE_STUDIO_DATA``), Fashion-MNIST (its
+variable, or the Debian package's folder) and the shipped models.
 
     DENOISE_STUDIO_DATA=../shared/data/mnist python docs/screenshots.py
 """
@@ -26,7 +28,17 @@ if "XDG_RUNTIME_DIR" not in os.environ:
     os.chmod(runtime, 0o700)
     os.environ["XDG_RUNTIME_DIR"] = runtime
 
-from PySide6.QtCore import QEventLoop, QPointF, QSettings, QTimer  # noqa: E402
+from PySide6.QtCore import QEventLoop, QMimeData, QPoint, QPointF, QSettings, Qt, QTimer, QUrl  # noqa: E402
+from PySide6.QtGui import (  # noqa: E402
+    QColor,
+    QDragEnterEvent,
+    QDropEvent,
+    QImage,
+    QLinearGradient,
+    QPainter,
+    QPainterPath,
+    QPen,
+)
 from PySide6.QtTest import QTest  # noqa: E402
 
 OUT = ROOT / "docs"
@@ -82,6 +94,40 @@ def show_digit(app, window, index: int = 0, sigma: int = 25, pca: bool = True) -
     if pca and not tab.compare_box.isChecked():
         wait_for(tab.pcaReady, lambda: tab.compare_box.setChecked(True))
     settle(app)
+
+
+def photo_of_a_digit(path: Path) -> None:
+    """A 1600×1200 "photo" of a 5 written in blue-black ink on slightly shaded paper, saved as JPEG."""
+    image = QImage(1600, 1200, QImage.Format.Format_RGB32)
+    painter = QPainter(image)
+    paper = QLinearGradient(0, 0, 1600, 1200)
+    paper.setColorAt(0, QColor(244, 240, 230))
+    paper.setColorAt(1, QColor(214, 208, 196))  # light falling off across the page
+    painter.fillRect(image.rect(), paper)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+    stroke = QPainterPath(QPointF(980, 300))
+    stroke.lineTo(700, 310)
+    stroke.lineTo(660, 590)
+    stroke.cubicTo(820, 500, 1040, 560, 1030, 740)
+    stroke.cubicTo(1020, 930, 760, 980, 620, 860)
+    painter.setPen(QPen(QColor(28, 34, 70), 46, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap,
+                        Qt.PenJoinStyle.RoundJoin))  # fmt: skip
+    painter.drawPath(stroke)
+    painter.end()
+    image.save(str(path), "JPEG", 85)
+
+
+def drop_file(widget, path: Path) -> None:
+    """A real drag-enter and drop of a file on ``widget``, as a file manager sends them."""
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    for event in (
+        QDragEnterEvent(QPoint(140, 140), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                        Qt.KeyboardModifier.NoModifier),
+        QDropEvent(QPointF(140, 140), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                   Qt.KeyboardModifier.NoModifier),
+    ):  # fmt: skip
+        widget.event(event)
 
 
 def grab(window, name: str) -> None:
@@ -141,11 +187,12 @@ def latent_map_and_pca_check(app, window) -> None:
 
 def inside_and_perturb(app, window) -> None:
     """inside.png: every layer of the large model for a test digit; perturb.png: 70 % of its weights pruned and
-    the code's most active unit switched off (1440×900, so the page has room)."""
+    the code's most active unit switched off (1440×900, so the page has room).  The model shown before comes back."""
     from engine.nn import MLP
 
     large = "mnist_denoising_autoencoder_large"
     tab = window.denoise_tab
+    before, before_name = window.model, window.model_name
     tab.compare_box.setChecked(False)
     window.resize(1440, 900)
     panel = tab.inside.perturb
@@ -154,7 +201,7 @@ def inside_and_perturb(app, window) -> None:
     wait_for(panel.curveReady, lambda: tab.panels.setCurrentWidget(tab.inside))
     if tab.inside.range_jobs.is_busy():
         wait_for(tab.inside.range_jobs.busyChanged)  # the layers' colour scales, from the test set
-    tab.show_test_digit(7)
+    wait_for(tab.testDigitShown, lambda: tab.show_test_digit(7))
     settle(app, 300)
     grab(window, "inside.png")
     panel.toggle_unit(tab.model.bottleneck_index(), int(tab.code.argmax()))  # the code's most active unit off
@@ -164,6 +211,7 @@ def inside_and_perturb(app, window) -> None:
     panel.reset()
     tab.panels.setCurrentIndex(0)
     window.resize(*SIZE)
+    wait_for(panel.ready, lambda: window.set_model(before, name=before_name, dirty=False))
 
 
 def main() -> int:
@@ -203,12 +251,34 @@ def main() -> int:
 
     inside_and_perturb(app, window)
 
+    photo = Path(tempfile.mkdtemp()) / "my_five.jpg"  # your own picture, dropped on the canvas
+    photo_of_a_digit(photo)
+    tab.compare_box.setChecked(False)
+    tab.noise_slider.setValue(40)
+    wait_for(tab.pictureShown, lambda: drop_file(tab.canvas, photo))
+    for _ in range(300):  # the status bar's score at the new level (scored off-thread)
+        if "…" not in window.status_mse.text():
+            break
+        settle(app, 100)
+    grab(window, "picture.png")
+
+    # Fashion-MNIST: the shipped Fashion model brings its test images; a test image and the robustness curve
+    wait_for(tab.testSetChanged, lambda: window.open_model("fashion_mnist_denoising_autoencoder"))
+    wait_for(tab.testDigitShown, lambda: tab.show_test_digit(5))
+    wait_for(tab.robustness.curveReady, lambda: tab.panels.setCurrentWidget(tab.robustness))
+    settle(app, 400)
+    grab(window, "fashion.png")
+    tab.panels.setCurrentIndex(0)
+
     # Training: a short real run of a fresh 784-10-784 model on all of MNIST
     window.set_model(build_mlp([784, 10, 784], ["relu", "sigmoid"], seed=0), name="untitled", dirty=True)
     training = window.training_tab
     window.tabs.setCurrentWidget(training)
     training.form.epochs.setValue(4)
     training.form.batch_size.setValue(64)
+    training.form.data_set.set_data_set("mnist")
+    training.form.noise_kind.set_kind("gaussian")
+    training.form.noise_range.setChecked(False)
     training.form.noise.setValue(0.1)
     (result,) = wait_for(training.run.finished, training.start)
     if result.verdict == "failed":

@@ -210,7 +210,10 @@ def parse_idx(data: bytes | bytearray, path: str | os.PathLike = "<bytes>") -> n
         raise DatasetFileError(
             path, f"IDX header says {shape} ({expected} bytes) but the file holds {body} bytes", _REFETCH
         )
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+    try:
+        return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+    except ValueError:  # an empty shape NumPy cannot hold: (0, 4473, 1484985, 1388573146) overflows its index type
+        raise DatasetFileError(path, f"IDX header says {shape}, a shape no array can have", _REFETCH) from None
 
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:

@@ -246,7 +246,8 @@ class PerturbationCurve:
     """Test MSE of a perturbed network against the strength of one knob (the others as in the plan).
 
     knob : "noise" or "prune"; strengths, mse : (n,) float64; model_mse : the unperturbed model's
-    score and noisy_input_mse the noisy input's (doing nothing), both at the same input noise ``sigma``.
+    score and noisy_input_mse the noisy input's (doing nothing), both at the same input noise: ``kind``
+    at level ``sigma``.
     """
 
     knob: str
@@ -255,6 +256,7 @@ class PerturbationCurve:
     model_mse: float
     noisy_input_mse: float
     sigma: float
+    kind: str = "gaussian"
 
 
 def perturbation_curve(
@@ -265,12 +267,13 @@ def perturbation_curve(
     sigma: float,
     strengths: Sequence[float] | None = None,
     *,
+    kind: str = "gaussian",
     cancelled: Callable[[], bool] | None = None,
     progress: Callable[[float], None] | None = None,
 ) -> PerturbationCurve:
     """Score ``plan`` with ``knob`` set to each strength on clean ``test_images`` (n, 784), uint8 or [0, 1]
-    floats, under the fixed evaluation noise at ``sigma``.  ``cancelled`` is polled between points
-    (``Cancelled`` is raised); ``progress(fraction)`` after each."""
+    floats, under the fixed evaluation noise of ``kind`` at level ``sigma``.  ``cancelled`` is polled
+    between points (``Cancelled`` is raised); ``progress(fraction)`` after each."""
     if knob not in KNOBS:
         raise ValueError(f"knob must be one of {', '.join(KNOBS)}, got {knob!r}")
     if strengths is None:
@@ -282,7 +285,7 @@ def perturbation_curve(
     if images.ndim < 2 or len(images) == 0:
         raise ValueError(f"test_images must be (n, 784) with n >= 1, got shape {images.shape}")
     clean = as_unit_float(images).reshape(len(images), -1)
-    noisy = fixed_noisy(clean, sigma)
+    noisy = fixed_noisy(clean, sigma, kind=kind)
     if not isinstance(plan, Perturbation):
         raise TypeError(f"plan must be a Perturbation, got {type(plan).__name__}")
     perturber = Perturber(model)
@@ -297,7 +300,7 @@ def perturbation_curve(
         scores[i] = mse(net.predict(noisy), clean)
         if progress is not None:
             progress((i + 2) / steps)
-    return PerturbationCurve(knob, values, scores, model_mse, mse(noisy, clean), float(sigma))
+    return PerturbationCurve(knob, values, scores, model_mse, mse(noisy, clean), float(sigma), kind)
 
 
 def describe(model, plan: Perturbation, perturber: Perturber | None = None) -> str:

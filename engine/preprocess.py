@@ -69,36 +69,63 @@ def _shift(image: np.ndarray, drow: int, dcol: int) -> np.ndarray:
     return out
 
 
-def prepare_digit(ink: np.ndarray, threshold: float = INK_THRESHOLD) -> np.ndarray:
+def prepare_digit(ink: np.ndarray, threshold: float = INK_THRESHOLD, frame: np.ndarray | None = None) -> np.ndarray:
     """A drawing -> the 28×28 image the network expects.
 
     Parameters
     ----------
     ink : (H, W) float in [0, 1] (or uint8 0..255), white ink on black paper, any size.
+    frame : (H, W) like ``ink``, optional: the drawing whose bounding box and centre of mass place
+        ``ink`` (default: ``ink`` itself).  The canvas passes the drawing as it was before the
+        eraser touched it, so erasing damages a digit where it is instead of re-centring and
+        re-scaling what is left.
 
     Returns
     -------
-    (28, 28) float32 in [0, 1]: the ink's bounding box scaled to fit 20×20 (aspect kept),
-    shifted so its centre of mass is at the image centre.  All zeros for a blank drawing.
+    (28, 28) float32 in [0, 1]: the bounding box scaled to fit 20×20 (aspect kept), shifted so
+    the centre of mass is at the image centre.  All zeros for a blank drawing (or a blank frame).
     """
-    ink = np.asarray(ink)
-    if ink.ndim != 2:
-        raise ValueError(f"prepare_digit() takes a (H, W) image, got shape {ink.shape}")
-    image = ink.astype(np.float64) / 255 if ink.dtype == np.uint8 else np.asarray(ink, np.float64)
-    image = np.clip(np.nan_to_num(image), 0, 1)
-    out = np.zeros((SIZE, SIZE), np.float64)
-    box = ink_bbox(image, threshold)
+    image = _as_ink(ink)
+    reference = image if frame is None else _as_ink(frame)
+    if reference.shape != image.shape:
+        raise ValueError(f"prepare_digit() frame {reference.shape} must have the drawing's shape {image.shape}")
+    box = ink_bbox(reference, threshold)
     if box is None:
-        return out.astype(np.float32)
+        return np.zeros((SIZE, SIZE), np.float32)
     top, bottom, left, right = box
-    crop = image[top:bottom, left:right]
-    h, w = crop.shape
+    h, w = bottom - top, right - left
     scale = BOX / max(h, w)
     new_h, new_w = max(1, round(h * scale)), max(1, round(w * scale))
-    small = resize_area(crop, new_h, new_w)
     r0, c0 = (SIZE - new_h) // 2, (SIZE - new_w) // 2
-    out[r0 : r0 + new_h, c0 : c0 + new_w] = small
-    com_r, com_c = center_of_mass(out)
+
+    def placed(picture: np.ndarray) -> np.ndarray:  # the box scaled into 20×20, in the middle of 28×28
+        out = np.zeros((SIZE, SIZE), np.float64)
+        out[r0 : r0 + new_h, c0 : c0 + new_w] = resize_area(picture[top:bottom, left:right], new_h, new_w)
+        return out
+
+    out = placed(image)
+    com_r, com_c = center_of_mass(out if frame is None else placed(reference))
     centre = (SIZE - 1) / 2
     out = _shift(out, round(centre - com_r), round(centre - com_c))
     return np.clip(out, 0, 1).astype(np.float32)
+
+
+def shrink_framed(picture: np.ndarray) -> np.ndarray:
+    """A picture already laid out as the network's input, at any size -> (28, 28) float32 in [0, 1], not re-framed.
+
+    For a canvas showing a test image or a prepared picture that was then drawn over or erased:
+    its framing is the data set's own (Fashion-MNIST fills the 28×28 field; MNIST digits sit in
+    20×20), so it is only scaled down (area averaging), never cropped or re-centred.
+    picture : (H, W) float in [0, 1] or uint8.
+    """
+    image = _as_ink(picture, "shrink_framed()")
+    return np.clip(resize_area(image, SIZE, SIZE), 0, 1).astype(np.float32)
+
+
+def _as_ink(ink: np.ndarray, caller: str = "prepare_digit()") -> np.ndarray:
+    """(H, W) uint8 or float -> float64 in [0, 1] (NaN as paper)."""
+    ink = np.asarray(ink)
+    if ink.ndim != 2:
+        raise ValueError(f"{caller} takes a (H, W) image, got shape {ink.shape}")
+    image = ink.astype(np.float64) / 255 if ink.dtype == np.uint8 else np.asarray(ink, np.float64)
+    return np.clip(np.nan_to_num(image), 0, 1)

@@ -1,13 +1,15 @@
-"""A drawing canvas: the mouse paints a thick, round, anti-aliased stroke; ``ink()`` returns the pixels."""
+"""A drawing canvas: the mouse paints a thick, round, anti-aliased stroke or erases one; ``ink()`` returns the
+pixels.  Pictures dropped on it are handed on (``pictureDropped``), not read here."""
 
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter, QPen
+from PySide6.QtGui import QColor, QCursor, QGuiApplication, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from gui.hints import hint
+from gui.picture_import import picture_in
 from gui.theme import COLORS
 
 CANVAS_SIDE = 280
@@ -16,16 +18,21 @@ UNDO_DEPTH = 30
 
 
 class DrawingCanvas(QWidget):
-    """Left button draws, right button clears; ``drawingChanged`` fires on every stroke segment.
+    """Left button draws (erases with the Eraser on), right button erases; ``drawingChanged`` fires on every
+    stroke segment.
 
     ``source`` says what the canvas shows: None for a drawing, or what ``load_image`` was given
-    (e.g. a test digit's index).  A stroke or Clear makes it a drawing; Undo restores the
+    (e.g. a test image or a picture).  A stroke or Clear makes it a drawing; Undo restores the
     earlier picture *and* its source, so a test digit comes back as that test digit.
+    ``framed`` is True while the canvas holds a loaded image (drawn over or not): it is laid
+    out as the network's input already, not a free drawing to crop and centre.
+    ``undamaged_ink()`` is the drawing as it was before the eraser touched it (what frames it).
     """
 
     drawingChanged = Signal()
     strokeFinished = Signal()
     undoAvailable = Signal(bool)
+    pictureDropped = Signal(object, str)  # (a file path or a QImage, a name for it): dropped, not read yet
 
     def __init__(self, parent: QWidget | None = None, side: int = CANVAS_SIDE, pen_width: float = 22.0) -> None:
         super().__init__(parent)
@@ -34,17 +41,24 @@ class DrawingCanvas(QWidget):
         screen = QGuiApplication.primaryScreen()
         self._dpr = screen.devicePixelRatio() if screen is not None else 1.0  # crisp strokes on HiDPI screens
         self._image = self._blank()
-        self.empty_hint = "Draw a digit here —\nor step through test digits ◀ ▶"
-        self._undo: list[tuple[QImage, object]] = []  # (picture, its source)
+        self._undamaged: QImage | None = None  # the drawing before the eraser touched it; None: as shown
+        self.empty_hint = "Draw a digit here —\nor step through test digits ◀ ▶,\nor drop a picture"
+        self._undo: list[tuple[QImage, QImage | None, bool, object]] = []  # (picture, undamaged, framed, source)
         self.source: object = None
+        self.framed = False
+        self.erasing = False  # the Eraser tool: the left button erases too
+        self._stroke_erases = False
+        self._button = Qt.MouseButton.NoButton  # the button of the stroke under way
         self._last: QPointF | None = None
         self.setFixedSize(side, side)
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.setCursor(Qt.CursorShape.CrossCursor)
+        self.setAcceptDrops(True)
         hint(
             self,
-            "Draw a digit with the left mouse button, as big as the box. Right-click clears, Ctrl+Z undoes a stroke. "
-            "It is shrunk to 28×28 and centred the way MNIST digits were",
+            "Draw a digit with the left mouse button, as big as the box; drag with the right button (or turn on the "
+            "Eraser, E) to erase part of it. Ctrl+Z undoes a stroke. Drop or paste (Ctrl+V) a picture to bring it "
+            "here. It is shrunk to 28×28 and centred the way MNIST digits were",
         )
 
     # ----- content ---------------------------------------------------------------------------
@@ -58,7 +72,14 @@ class DrawingCanvas(QWidget):
 
     def ink(self) -> np.ndarray:
         """(side, side) float32 in [0, 1], white ink on black."""
-        img = self._image
+        return self._pixels(self._image)
+
+    def undamaged_ink(self) -> np.ndarray | None:
+        """(side, side) float32: the drawing with what the eraser took put back (the strokes drawn since stay);
+        None when nothing has been erased since the canvas was cleared or loaded."""
+        return None if self._undamaged is None else self._pixels(self._undamaged)
+
+    def _pixels(self, img: QImage) -> np.ndarray:
         if img.width() != self._side:  # a HiDPI picture: the network's view is the logical size
             img = img.scaled(self._side, self._side, Qt.AspectRatioMode.IgnoreAspectRatio,
                              Qt.TransformationMode.SmoothTransformation)  # fmt: skip
@@ -76,14 +97,14 @@ class DrawingCanvas(QWidget):
         if not self.is_empty() or self.source is not None:
             self._push_undo()
         self._image = self._blank()
-        self.source = None
+        self._undamaged, self.framed, self.source = None, False, None
         self.update()
         self.drawingChanged.emit()
 
     def undo(self) -> None:
         if not self._undo:
             return
-        self._image, self.source = self._undo.pop()
+        self._image, self._undamaged, self.framed, self.source = self._undo.pop()
         self.undoAvailable.emit(bool(self._undo))
         self.update()
         self.drawingChanged.emit()
@@ -93,51 +114,89 @@ class DrawingCanvas(QWidget):
         self._push_undo()
         self._image = _image_from_array(image, round(self._side * self._dpr))
         self._image.setDevicePixelRatio(self._dpr)
-        self.source = source
+        self._undamaged, self.framed, self.source = None, True, source
         self.update()
 
     def can_undo(self) -> bool:
         return bool(self._undo)
 
     def _push_undo(self) -> None:
-        self._undo.append((self._image.copy(), self.source))
+        undamaged = None if self._undamaged is None else self._undamaged.copy()
+        self._undo.append((self._image.copy(), undamaged, self.framed, self.source))
         del self._undo[:-UNDO_DEPTH]
         self.undoAvailable.emit(True)
 
-    # ----- painting --------------------------------------------------------------------------
+    # ----- painting and erasing --------------------------------------------------------------
+    def set_erasing(self, on: bool) -> None:
+        """The Eraser tool: with it on, the left button erases as the right one always does."""
+        self.erasing = bool(on)
+        self._show_tool_cursor(self.erasing)
+
+    def set_pen_width(self, width: float) -> None:
+        """The brush's (and the eraser's) thickness in canvas pixels."""
+        self.pen_width = float(width)
+        self._show_tool_cursor(self.erasing)
+
+    def _show_tool_cursor(self, erasing: bool) -> None:
+        self.setCursor(_eraser_cursor(self.pen_width) if erasing else QCursor(Qt.CursorShape.CrossCursor))
+
     def _paint_to(self, pos: QPointF) -> None:
-        painter = QPainter(self._image)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        pen = QPen(QColor(255, 255, 255), self.pen_width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap,
-                   Qt.PenJoinStyle.RoundJoin)
-        painter.setPen(pen)
-        if self._last is None:
-            painter.drawPoint(pos)
-        else:
-            painter.drawLine(self._last, pos)
-        painter.end()
+        """Ink from the last point to ``pos``, or erase it; a stroke drawn after erasing also frames the drawing."""
+        targets = [self._image] if self._stroke_erases or self._undamaged is None else [self._image, self._undamaged]
+        shade = 0 if self._stroke_erases else 255
+        for target in targets:
+            painter = QPainter(target)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+            painter.setPen(QPen(QColor(shade, shade, shade), self.pen_width, Qt.PenStyle.SolidLine,
+                                Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin))  # fmt: skip
+            if self._last is None:
+                painter.drawPoint(pos)
+            else:
+                painter.drawLine(self._last, pos)
+            painter.end()
         self._last = pos
         self.update()
         self.drawingChanged.emit()
 
     def mousePressEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        if event.button() == Qt.MouseButton.RightButton:
-            self.clear()
+        button = event.button()
+        if button not in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
             return
-        if event.button() == Qt.MouseButton.LeftButton:
-            self._push_undo()
-            self.source = None  # drawn over: now a drawing
-            self._last = None
-            self._paint_to(event.position())
+        self._last = None
+        self._stroke_erases = button == Qt.MouseButton.RightButton or self.erasing
+        self._push_undo()
+        if self._stroke_erases:
+            if self._undamaged is None:
+                self._undamaged = self._image.copy()  # what frames the drawing while it is damaged
+            self._show_tool_cursor(True)
+        self.source = None  # drawn over or erased: now a drawing
+        self._button = button
+        self._paint_to(event.position())
 
     def mouseMoveEvent(self, event) -> None:  # noqa: N802
-        if event.buttons() & Qt.MouseButton.LeftButton and self._last is not None:
+        if self._last is not None and event.buttons() & self._button:
             self._paint_to(event.position())
 
     def mouseReleaseEvent(self, event) -> None:  # noqa: N802
-        if event.button() == Qt.MouseButton.LeftButton and self._last is not None:
+        if self._last is not None and event.button() == self._button:
             self._last = None
+            self._show_tool_cursor(self.erasing)
             self.strokeFinished.emit()
+
+    # ----- pictures dropped on the canvas ------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:  # noqa: N802
+        if picture_in(event.mimeData(), "the dropped image") is not None:
+            event.acceptProposedAction()
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802
+        if picture_in(event.mimeData(), "the dropped image") is not None:
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        found = picture_in(event.mimeData(), "the dropped image")
+        if found is not None:
+            event.acceptProposedAction()
+            self.pictureDropped.emit(*found)
 
     def paintEvent(self, event) -> None:  # noqa: N802
         painter = QPainter(self)
@@ -151,6 +210,20 @@ class DrawingCanvas(QWidget):
 
     def sizeHint(self) -> QSize:  # noqa: N802
         return QSize(self._side, self._side)
+
+
+def _eraser_cursor(width: float) -> QCursor:
+    """A ring the size of the eraser, dark and light so it shows on ink and on paper."""
+    side = int(width) + 4
+    pixmap = QPixmap(side, side)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+    for shade, inset in ((0, 1), (255, 2)):
+        painter.setPen(QPen(QColor(shade, shade, shade), 1))
+        painter.drawEllipse(inset, inset, side - 1 - 2 * inset, side - 1 - 2 * inset)
+    painter.end()
+    return QCursor(pixmap, side // 2, side // 2)
 
 
 def _image_from_array(image: np.ndarray, side: int) -> QImage:

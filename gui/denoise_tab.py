@@ -1,14 +1,19 @@
-"""The Denoise tab: draw or pick a test digit, add a fixed noise pattern, see the reconstruction live.
+"""The Denoise tab: draw, pick a test image or bring a picture, add a fixed noise pattern, see the reconstruction
+live.
 
-Everything slow (reading the test set, fitting PCA, the latent axis, the test score at the slider's
-σ, the robustness curve) runs as jobs off the GUI thread; a newer request replaces an older one.
+Everything slow (reading a test set, reading a picture, fitting PCA, the latent axis, the test
+score at the slider's level, the robustness curve) runs as jobs off the GUI thread; a newer request
+replaces an older one.  The test images come from the chosen data set (MNIST or Fashion-MNIST); the
+canvas stays for digits.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QGuiApplication, QImage, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QGridLayout,
@@ -25,16 +30,19 @@ from PySide6.QtWidgets import (
 )
 
 from engine.baselines import fit_pca
+from engine.dataset import trained_on
+from engine.download import SOURCES, data_source
 from engine.images import to_unit_float
 from engine.latent import code_range, latent_codes
 from engine.metrics import mse
-from engine.noise import add_noise
+from engine.noise import NoisePattern
 from engine.pca import PCA
-from engine.preprocess import prepare_digit
+from engine.preprocess import prepare_digit, shrink_framed
 from engine.training import TrainConfig
 from gui import dialogs
 from gui.canvas import DrawingCanvas
-from gui.data_sets import mnist_split
+from gui.data_set_box import DataSetBox
+from gui.data_sets import data_split
 from gui.hints import hint
 from gui.hourglass_item import HourglassView
 from gui.image_row import ImageRow, PixelImage
@@ -42,6 +50,8 @@ from gui.inside_panel import InsidePanel
 from gui.jobs import JobRunner
 from gui.latent_map_panel import LatentMapPanel
 from gui.latent_panel import LatentPanel
+from gui.noise_kinds import LEVEL_HINTS, NoiseKindBox, level_name, level_text
+from gui.picture_import import Picture, PictureError, load_picture, picture_in
 from gui.robustness_panel import RobustnessPanel
 
 SCORE_DELAY_MS = 150
@@ -57,8 +67,12 @@ def training_sigma(model) -> float | None:
         return None
 
 
-def _saved_score(model, sigma: float) -> float | None:
-    """The test MSE the model file records at ``sigma`` (``metrics["test_mse@0.1"]``), if any."""
+def _saved_score(model, sigma: float, kind: str = "gaussian", dataset: str = "mnist") -> float | None:
+    """The test MSE the model file records at ``sigma`` (``metrics["test_mse@0.1"]``, scored on its own data set
+    with its own noise kind), if any."""
+    setting = model.training_noise
+    if (setting.kind if setting is not None else "gaussian") != kind or trained_on(model.metadata) != dataset:
+        return None
     metrics = model.metadata.get("metrics")
     for key, value in (metrics.items() if isinstance(metrics, dict) else ()):
         level = key.partition("@")[2]
@@ -70,49 +84,65 @@ def _saved_score(model, sigma: float) -> float | None:
     return None
 
 
-def _test_digits(state) -> tuple[np.ndarray, np.ndarray]:
-    images, labels = mnist_split("test")
+@dataclass(frozen=True)
+class TestImage:
+    """What the canvas shows after a test image was put on it: image ``index`` of ``data_set``'s test set."""
+
+    data_set: str
+    index: int
+
+
+def _test_images(data_set: str, state) -> tuple[np.ndarray, np.ndarray]:
+    images, labels = data_split("test", data_set)
     return images.reshape(-1, 28, 28), labels
 
 
-def _fit_pca(k: int, state) -> PCA:
-    return fit_pca(mnist_split("train")[0], k)
+def _fit_pca(k: int, data_set: str, state) -> PCA:
+    return fit_pca(data_split("train", data_set)[0], k)
 
 
 def _code_range(model, state) -> tuple[float, float]:
-    return code_range(latent_codes(model, mnist_split("test")[0]))
+    """The latent axis from the codes of the test set the model was trained on."""
+    return code_range(latent_codes(model, data_split("test", trained_on(model.metadata))[0]))
 
 
-def _test_score(model, sigma: float, state) -> tuple[float, float]:
-    return sigma, model.evaluate(mnist_split("test")[0], sigma)["mse"]
+def _test_score(model, data_set: str, level: float, kind: str, state) -> tuple[float, float]:
+    return level, model.evaluate(data_split("test", data_set)[0], level, kind=kind)["mse"]
 
 
 class DenoiseTab(QWidget):
     """Canvas → 28×28 → noise → model, shown as clean | noisy | reconstruction (| PCA)."""
 
     latentChanged = Signal(object)  # (k,) float32 copy
-    scoreChanged = Signal(str)  # the test MSE at the slider's σ, for the status bar
-    testDigitShown = Signal(int)  # a test digit is on the canvas (after the test set loaded)
+    scoreChanged = Signal(str)  # the test MSE at the slider's level, for the status bar
+    testDigitShown = Signal(int)  # a test image is on the canvas (after the test set loaded)
     pcaReady = Signal(int)  # PCA with this many components is fitted and shown
+    pictureShown = Signal(str)  # a picture of the user's own is on the canvas (its name)
+    testSetChanged = Signal(str)  # test images, PCA, score and curve now come from this data set (once loaded)
     modelApplied = Signal(object)  # the user made a perturbed copy the model (Inside the network ▸ Apply)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = None
-        self.source = "drawing"  # or "test"
+        self.source = "drawing"  # or "test", "picture"
         self.test_index = 0
         self.noise_seed = 1
-        self.sigma = 0.3
+        self.sigma = 0.3  # the slider's noise level: σ, or the fraction of pixels hit
+        self.noise_kind = "gaussian"
+        self.test_set = "mnist"  # the data set test images come from
+        self._pattern: NoisePattern | None = None
         self.clean = np.zeros((28, 28), np.float32)
         self.noisy = np.zeros((28, 28), np.float32)
         self.recon = np.zeros((28, 28), np.float32)
         self.code = np.zeros(10, np.float32)
         self.errors: dict[str, float] = {}
-        self._test_data: tuple[np.ndarray, np.ndarray] | None = None  # (n, 28, 28) uint8, (n,) labels
+        self._test_data: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # by data set: (n, 28, 28) uint8, (n,)
         self._test_clean: np.ndarray | None = None
         self._pca: PCA | None = None
         self.data_jobs, self.pca_jobs = JobRunner(self), JobRunner(self)
         self.range_jobs, self.score_jobs = JobRunner(self), JobRunner(self)
+        self.picture_jobs, self.set_jobs = JobRunner(self), JobRunner(self)
+        self._following_model = False  # the test set is being chosen by a model, not by the user
         self._refresh_timer = _single_shot(self, 15, self.refresh)
         self._score_timer = _single_shot(self, SCORE_DELAY_MS, self._request_score)
         self._build()
@@ -121,11 +151,22 @@ class DenoiseTab(QWidget):
     def _build(self) -> None:
         self.canvas = DrawingCanvas()
         self.canvas.drawingChanged.connect(self._on_drawing)
+        self.canvas.pictureDropped.connect(self.open_picture)
         self.clear_button = _button(
             "Clear",
-            "Erase the drawing (right-click on the canvas does the same; Undo brings it back)",
+            "Clear the whole canvas (Undo brings it back). To erase only part of it, drag with the right mouse "
+            "button or turn on the Eraser (E)",
             self.canvas.clear,
         )  # fmt: skip
+        self.eraser_button = _button(
+            "Eraser",
+            "Eraser tool (E): while on, the left mouse button erases; the right button always does. Erase part of a "
+            "digit and watch the network fill the gap — the digit stays where it was. Undo brings strokes back",
+            None,
+        )
+        self.eraser_button.setCheckable(True)
+        QShortcut(QKeySequence("E"), self, activated=self.eraser_button.toggle)
+        self.eraser_button.toggled.connect(self.canvas.set_erasing)
         self.undo_button = _button(
             "Undo",
             "Take back the last stroke or Clear (Ctrl+Z); up to 30 steps",
@@ -135,13 +176,18 @@ class DenoiseTab(QWidget):
         self.canvas.undoAvailable.connect(self.undo_button.setEnabled)
         QShortcut(QKeySequence.StandardKey.Undo, self, activated=self.canvas.undo)
         self.random_button = _button(
-            "Random test digit",
-            "Show a random digit from the 10,000 MNIST test images: real handwriting the network never saw while "
-            "training",
+            "Random test image",
+            "Show a random image from the 10,000 test images of the chosen set (MNIST digits or Fashion-MNIST "
+            "clothing): real images the network never saw while training",
             self.random_test_digit,
         )  # fmt: skip
-        prev_button = _button("◀", "The previous MNIST test digit", lambda: self.show_test_digit(self.test_index - 1))
-        next_button = _button("▶", "The next MNIST test digit", lambda: self.show_test_digit(self.test_index + 1))
+        prev_button = _button("◀", "The previous test image", lambda: self.show_test_digit(self.test_index - 1))
+        next_button = _button("▶", "The next test image", lambda: self.show_test_digit(self.test_index + 1))
+        self.test_set_box = DataSetBox(
+            "Where test images come from: MNIST digits or Fashion-MNIST clothing (10,000 each, never seen in "
+            "training). It follows the model; choose the other set to see a model meet images it never learned"
+        )
+        self.test_set_box.dataSetChanged.connect(self._on_test_set)
         for button in (prev_button, next_button):
             button.setFixedWidth(40)
         self.brush = QSlider(Qt.Orientation.Horizontal)
@@ -157,6 +203,7 @@ class DenoiseTab(QWidget):
         self.brush.valueChanged.connect(self._on_brush)
         self.source_label = QLabel("Draw a digit")
         self.source_label.setObjectName("caption")
+        self.source_label.setWordWrap(True)  # a picture's name must not widen the column
         self.input_view = PixelImage(min_size=84)
         self.input_view.setMaximumSize(140, 140)
         hint(
@@ -168,8 +215,9 @@ class DenoiseTab(QWidget):
         left = QVBoxLayout(draw_box)
         left.addWidget(self.canvas, 0, Qt.AlignmentFlag.AlignHCenter)
         left.addLayout(_row(QLabel("Brush"), (self.brush, 1), self.brush_label))
-        left.addLayout(_row(self.clear_button, self.undo_button))
+        left.addLayout(_row(self.clear_button, self.undo_button, self.eraser_button))
         left.addLayout(_row(prev_button, (self.random_button, 1), next_button))
+        left.addLayout(_row(QLabel("Test images"), (self.test_set_box, 1)))
         left.addWidget(self.source_label)
         net_in = QLabel("Network input, 28×28")
         net_in.setObjectName("caption")
@@ -187,12 +235,13 @@ class DenoiseTab(QWidget):
         self.noise_slider = QSlider(Qt.Orientation.Horizontal)
         self.noise_slider.setRange(0, 100)
         self.noise_slider.setValue(int(round(self.sigma * 100)))
-        hint(
-            self.noise_slider,
-            "Noise σ: the standard deviation of the Gaussian noise added to each pixel, 0–1. The slider scales one "
-            "fixed pattern (New noise draws another); it starts at the σ this model was trained at",
-        )
         self.noise_slider.valueChanged.connect(self._on_sigma)
+        self.noise_kind_box = NoiseKindBox(
+            "The kind of noise: Gaussian (every pixel shifted, level σ), salt and pepper (a fraction of pixels set "
+            "to black or white) or masking (a fraction blanked). It starts at the kind the model was trained on"
+        )
+        self.noise_kind_box.kindChanged.connect(self._on_kind)
+        self.level_label = QLabel()
         self.noise_label = QLabel()
         self.noise_label.setMinimumWidth(60)
         new_noise = _button(
@@ -207,7 +256,13 @@ class DenoiseTab(QWidget):
             "training images): the best a linear code of that size can do",
         )
         self.compare_box.toggled.connect(self._on_compare)
-        noise_row = _row(QLabel("Noise σ"), (self.noise_slider, 1), self.noise_label, new_noise, self.compare_box)
+        noise_row = _row(self.noise_kind_box, self.level_label, (self.noise_slider, 1), self.noise_label, new_noise,
+                         self.compare_box)  # fmt: skip
+        self.data_note = QLabel()
+        self.data_note.setObjectName("caption")
+        self.data_note.setWordWrap(True)
+        self.data_note.setVisible(False)
+        hint(self.data_note, "A network can only draw what it learned: shown other images, it draws its own kind")
 
         self.latent = LatentPanel()
         self.latent.codeEdited.connect(self._on_code_edited)
@@ -242,6 +297,7 @@ class DenoiseTab(QWidget):
         images = QWidget()  # the images and the noise row above, the panels below, split by a handle
         top = QVBoxLayout(images)
         top.setContentsMargins(0, 0, 0, 0)
+        top.addWidget(self.data_note)
         top.addWidget(self.row, 1)
         top.addLayout(noise_row)
         for page in (code_and_net, self.robustness, self.latent_map, self.inside):  # must not resize the images
@@ -257,11 +313,13 @@ class DenoiseTab(QWidget):
         layout.addWidget(draw_box, 0, 0)
         layout.addWidget(self.splitter, 0, 1)
         layout.setColumnStretch(1, 1)
+        self._name_level()
         self._update_noise_label()
 
     # ----- model -----------------------------------------------------------------------------
     def set_model(self, model) -> None:
-        """Show results of ``model`` (an engine MLP mapping 784 -> 784); the slider goes to its training σ."""
+        """Show results of ``model`` (an engine MLP mapping 784 -> 784); the noise kind, the slider and the test
+        images go to what it was trained with (the middle of a noise range)."""
         self.model = model
         self._pca = None
         self.code = np.zeros(model.latent_width, np.float32)
@@ -270,13 +328,21 @@ class DenoiseTab(QWidget):
         self.robustness.set_model(model)
         self.latent_map.set_model(model)
         self.inside.set_model(model)
-        self.inside.set_sigma(self.sigma)
+        self.inside.set_noise(self.sigma, self.noise_kind)
         self.range_jobs.start(_code_range, model, on_done=lambda r: self.latent.set_range(*r), on_error=lambda e: None)
+        setting = model.training_noise
+        if setting is not None:
+            self.noise_kind_box.set_kind(setting.kind)  # refreshes when it changes
         sigma = training_sigma(model)
         if sigma is not None and round(sigma * 100) != self.noise_slider.value():
             self.noise_slider.setValue(int(round(sigma * 100)))  # refreshes
+        if trained_on(model.metadata) in SOURCES:  # its own test images (once loaded; kept if they cannot be)
+            self._following_model = True
+            self.test_set_box.set_data_set(trained_on(model.metadata))
+            self._following_model = False
         if self.compare_box.isChecked():
             self._request_pca()
+        self._update_data_note()
         self.refresh()
         self._update_noise_label()  # "test MSE at σ 0.10: …" until the score arrives
         self._rescore()
@@ -284,70 +350,213 @@ class DenoiseTab(QWidget):
     # ----- inputs ----------------------------------------------------------------------------
     def _on_drawing(self) -> None:
         tag = self.canvas.source
-        if isinstance(tag, int) and self._test_data is not None:  # Undo brought a test digit back
+        if isinstance(tag, TestImage) and tag.data_set in self._test_data:  # Undo brought a test image back
             self._select_test_digit(tag)
+        elif isinstance(tag, Picture):  # Undo brought a picture back
+            self._select_picture(tag)
         else:
             self.source = "drawing"
             self.source_label.setText("Your drawing")
+            self._update_data_note()
         if not self._refresh_timer.isActive():
             self._refresh_timer.start()
 
     def _on_brush(self, width: int) -> None:
-        self.canvas.pen_width = float(width)
+        self.canvas.set_pen_width(width)
         self.brush_label.setText(f"{width} px")
 
     def _on_sigma(self, value: int) -> None:
         self.sigma = value / 100
         self._update_noise_label()
         self.robustness.set_sigma(self.sigma)
-        self.inside.set_sigma(self.sigma)
+        self.inside.set_noise(self.sigma, self.noise_kind)
         self.refresh()
         self._rescore()
 
+    def _on_kind(self, kind: str) -> None:
+        """Another kind of noise: the slider's words, the pattern, the PCA column, the score and the curve follow."""
+        self.noise_kind = kind
+        self._pattern = None
+        self._name_level()
+        self.robustness.set_kind(kind)
+        self.inside.set_noise(self.sigma, kind)
+        self._update_noise_label()
+        self.refresh()
+        self._rescore()
+
+    def _name_level(self) -> None:
+        """The slider says σ for Gaussian noise, a fraction of pixels for the other kinds."""
+        kind = self.noise_kind
+        self.level_label.setText("Noise σ" if kind == "gaussian" else "Fraction")
+        hint(
+            self.noise_slider,
+            f"{LEVEL_HINTS[kind]}. The slider scales one fixed pattern (New noise draws another); it starts at the "
+            f"{level_name(kind)} this model was trained at (the middle of its range)",
+        )
+
     def _update_noise_label(self) -> None:
         self.noise_label.setText(f"{self.sigma:.2f}")
-        self.scoreChanged.emit(f"test MSE at σ {self.sigma:.2f}: …")
+        self.scoreChanged.emit(f"test MSE at {level_text(self.noise_kind, self.sigma)}: …")
 
     def new_noise(self) -> None:
         self.noise_seed += 1
+        self._pattern = None
         self.refresh()
 
     def random_test_digit(self) -> None:
         self._with_test_data(lambda: self._show_loaded_digit(int(np.random.default_rng().integers(1 << 30))))
 
     def show_test_digit(self, index: int) -> None:
-        """Show MNIST test image ``index`` (wrapping around) as the clean input (the test set loads off-thread)."""
+        """Show test image ``index`` of the chosen data set (wrapping around) as the clean input (the test set
+        loads off-thread)."""
         self._with_test_data(lambda: self._show_loaded_digit(index))
 
+    def _on_test_set(self, name: str) -> None:
+        """Another data set chosen for the test images: switch once its test set is loaded (off-thread).  If it
+        cannot be read, the choice goes back, with a dialog when the user made it (not when a model did)."""
+        self.set_jobs.cancel()
+        if name == self.test_set:
+            return
+        if name in self._test_data:
+            self._use_test_set(name)
+            return
+        quiet = self._following_model
+
+        def loaded(data) -> None:
+            self._test_data[name] = data
+            self._use_test_set(name)
+
+        def failed(exc: BaseException) -> None:
+            self._show_test_set(self.test_set)
+            self._update_data_note()
+            if not quiet:
+                dialogs.show_exception(self, f"{data_source(name).title} not available", exc, name)
+
+        self.set_jobs.start(_test_images, name, on_done=loaded, on_error=failed)
+
+    def _use_test_set(self, name: str, reshow: bool = True) -> None:
+        """Test images, PCA, the score and the curve from ``name``'s images; a test image on show becomes that
+        set's image of the same number (``reshow``)."""
+        self.test_set = name
+        self._show_test_set(name)
+        self.robustness.set_data_set(name)
+        self.inside.set_data_set(name)
+        if reshow and self.source == "test":
+            self._show_loaded_digit(self.test_index)
+        if self.compare_box.isChecked() and self.model is not None:
+            self._request_pca()
+        self._update_data_note()
+        self._update_noise_label()
+        self._rescore()
+        self.testSetChanged.emit(name)
+
+    def _show_test_set(self, name: str) -> None:
+        """The chooser shows ``name`` (without asking for a switch)."""
+        self.test_set_box.blockSignals(True)
+        self.test_set_box.set_data_set(name)
+        self.test_set_box.blockSignals(False)
+
     def _show_loaded_digit(self, index: int) -> None:
-        self._select_test_digit(index % len(self._test_data[0]))
-        self.canvas.load_image(self._test_clean, source=self.test_index)
+        self._select_test_digit(TestImage(self.test_set, index % len(self._test_data[self.test_set][0])))
+        self.canvas.load_image(self._test_clean, source=TestImage(self.test_set, self.test_index))
         self.refresh()
         self.testDigitShown.emit(self.test_index)
 
-    def _select_test_digit(self, index: int) -> None:
-        images, labels = self._test_data
-        self.test_index = index
-        self._test_clean = to_unit_float(images[index])
+    def _select_test_digit(self, shown: TestImage) -> None:
+        images, labels = self._test_data[shown.data_set]
+        self.test_index = shown.index
+        self._test_clean = to_unit_float(images[shown.index])
         self.source = "test"
-        self.source_label.setText(f"Test digit #{index} (label {int(labels[index])})")
+        if shown.data_set != self.test_set:  # Undo brought back an image of the other set
+            self._use_test_set(shown.data_set, reshow=False)
+        source, label = data_source(shown.data_set), int(labels[shown.index])
+        if source.name == "mnist":
+            self.source_label.setText(f"Test digit #{shown.index} (label {label})")
+        else:
+            self.source_label.setText(f"{source.title} test image #{shown.index} ({source.classes[label]})")
+        self._update_data_note()
 
     def _with_test_data(self, then) -> None:
-        """Run ``then()`` once the MNIST test set is loaded (at once if it is; else after a job)."""
-        if self._test_data is not None:
+        """Run ``then()`` once the chosen test set is loaded (at once if it is; else after a job)."""
+        name = self.test_set
+        if name in self._test_data:
             then()
             return
-        self.source_label.setText("Loading the MNIST test set…")
+        title = data_source(name).title
+        previous = self.source_label.text()
+        self.source_label.setText(f"Loading the {title} test set…")
 
         def loaded(data) -> None:
-            self._test_data = data
-            then()
+            self._test_data[name] = data
+            if name == self.test_set:  # still the chosen set
+                then()
 
         def failed(exc: BaseException) -> None:
-            self.source_label.setText("Your drawing" if self.source == "drawing" else self.source_label.text())
-            dialogs.show_exception(self, "MNIST not available", exc)
+            self.source_label.setText(previous)
+            dialogs.show_exception(self, f"{title} not available", exc, name)
 
-        self.data_jobs.start(_test_digits, on_done=loaded, on_error=failed)
+        self.data_jobs.start(_test_images, name, on_done=loaded, on_error=failed)
+
+    # ----- your own pictures -------------------------------------------------------------------
+    def open_picture(self, source: str | QImage, name: str | None = None) -> None:
+        """Bring a picture file (or image data) to the canvas: read and prepared off the GUI thread, then shown
+        and denoised as a drawing is.  A picture that cannot be used gets a dialog; the canvas keeps what it has."""
+        name = name or str(source)
+        previous = self.source_label.text()
+        self.source_label.setText(f"Reading {name}…")
+
+        def failed(exc: BaseException) -> None:
+            self.source_label.setText(previous)
+            if isinstance(exc, PictureError):
+                dialogs.show_error(self, "Cannot use this picture", f"{exc.name} {exc.problem}.", f"{exc.fix}. "
+                                   "The canvas keeps what it had.")  # fmt: skip
+            else:
+                dialogs.show_error(self, "Cannot use this picture", f"{name}: {type(exc).__name__}: {exc}",
+                                   "The canvas keeps what it had.")  # fmt: skip
+
+        self.picture_jobs.start(load_picture, source, name, on_done=self._show_picture, on_error=failed)
+
+    def paste_picture(self) -> None:
+        """Ctrl+V: a picture (or a picture file) from the clipboard onto the canvas."""
+        found = picture_in(QGuiApplication.clipboard().mimeData(), "the pasted image")
+        if found is None:
+            dialogs.show_error(self, "Nothing to paste", "The clipboard holds no picture.",
+                               "Copy a picture (or a picture file) first, then press Ctrl+V.")  # fmt: skip
+            return
+        self.open_picture(*found)
+
+    def _show_picture(self, picture: Picture) -> None:
+        self.canvas.load_image(picture.image, source=picture)
+        self._select_picture(picture)
+        self.refresh()
+        self.pictureShown.emit(picture.name)
+
+    def _select_picture(self, picture: Picture) -> None:
+        self.source = "picture"
+        width, height = picture.size
+        how = ", inverted" if picture.inverted else ""
+        name = picture.name if len(picture.name) <= 32 else f"{picture.name[:20]}…{picture.name[-11:]}"
+        self.source_label.setText(f"Your picture {name} ({width}×{height}{how})")
+        self._update_data_note()
+
+    # ----- what the model was trained on --------------------------------------------------------
+    def _update_data_note(self) -> None:
+        """Say so when the model meets images of another data set than it was trained on."""
+        trained = trained_on(self.model.metadata) if self.model is not None else "mnist"
+        shown = self.test_set if self.source == "test" else "mnist"  # drawings and pictures are made MNIST digits
+        if trained not in SOURCES or trained == shown or self.set_jobs.is_busy():  # (busy: the set follows the model)
+            self.data_note.setVisible(False)
+            return
+        learned, meets = data_source(trained).title, data_source(shown).title
+        if self.source == "test":
+            these = f"these are {meets} test images"
+        else:
+            these = "drawings and pictures are made into MNIST-style digits"
+        self.data_note.setText(
+            f"⚠ This model was trained on {learned}, but {these}: it can only draw what it learned, so expect "
+            f"{learned}-like shapes."
+        )
+        self.data_note.setVisible(True)
 
     # ----- PCA -------------------------------------------------------------------------------
     def _on_compare(self, on: bool) -> None:
@@ -357,7 +566,8 @@ class DenoiseTab(QWidget):
         self.refresh()
 
     def _request_pca(self) -> None:
-        """Fit PCA with the latent width off-thread; the PCA column says so meanwhile."""
+        """Fit PCA with the latent width on the test images' data set off-thread; the PCA column says so
+        meanwhile."""
         k = self.model.latent_width
         self._pca = None
         if k >= 784:
@@ -372,31 +582,36 @@ class DenoiseTab(QWidget):
 
         def failed(exc: BaseException) -> None:
             self.compare_box.setChecked(False)
-            dialogs.show_exception(self, "PCA not available", exc)
+            dialogs.show_exception(self, "PCA not available", exc, name)
 
-        self.pca_jobs.start(_fit_pca, k, on_done=fitted, on_error=failed)
+        name = self.test_set
+        self.pca_jobs.start(_fit_pca, k, name, on_done=fitted, on_error=failed)
 
-    # ----- the test score at the slider's σ --------------------------------------------------
+    # ----- the test score at the slider's level ----------------------------------------------
     def _rescore(self) -> None:
-        """The score shown is for another σ or model now: drop the one in flight, ask again once the slider rests."""
+        """The score shown is for another level, kind, test set or model now: drop the one in flight, ask again
+        once the slider rests."""
         self.score_jobs.cancel()
         self._score_timer.start()
 
     def _request_score(self) -> None:
         if self.model is None:
             return
-        sigma, model = self.sigma, self.shown_model()
+        sigma, kind, name, model = self.sigma, self.noise_kind, self.test_set, self.shown_model()
+        where = level_text(kind, sigma)
+        title = data_source(name).title
+        of_set = "" if name == "mnist" else f" ({title})"
 
-        def no_data(exc: BaseException) -> None:  # the file's own score, if it was taken at this σ
-            saved = _saved_score(model, sigma)
+        def no_data(exc: BaseException) -> None:  # the file's own score, if it was taken at this level
+            saved = _saved_score(model, sigma, kind, name)
             self.scoreChanged.emit(
-                f"test MSE {saved:.4f} at σ {sigma:.2f} (from the file)" if saved is not None
-                else f"test MSE at σ {sigma:.2f}: needs the MNIST test set"
+                f"test MSE {saved:.4f} at {where}{of_set} (from the file)" if saved is not None
+                else f"test MSE at {where}: needs the {title} test set"
             )
 
-        which = " (perturbed network)" if model is not self.model else ""
-        self.score_jobs.start(_test_score, model, sigma, on_error=no_data,
-                              on_done=lambda r: self.scoreChanged.emit(f"test MSE {r[1]:.4f} at σ {r[0]:.2f}{which}"))
+        which = f"{of_set} (perturbed network)" if model is not self.model else of_set
+        self.score_jobs.start(_test_score, model, name, sigma, kind, on_error=no_data,
+                              on_done=lambda r: self.scoreChanged.emit(f"test MSE {r[1]:.4f} at {where}{which}"))
 
     # ----- the pipeline ----------------------------------------------------------------------
     def show_code(self, code: np.ndarray) -> None:
@@ -426,9 +641,10 @@ class DenoiseTab(QWidget):
         """
         if self.model is None:
             return
-        self.clean = self._test_clean if self.source == "test" else prepare_digit(self.canvas.ink())
-        flat = self.clean.reshape(1, 784)
-        self.noisy = add_noise(flat, self.sigma, np.random.default_rng(self.noise_seed)).reshape(28, 28)
+        self.clean = self._clean_input()
+        if self._pattern is None:  # one fixed draw of the kind's noise, which the slider scales
+            self._pattern = NoisePattern((1, 784), self.noise_seed, self.noise_kind)
+        self.noisy = self._pattern.apply(self.clean.reshape(1, 784), self.sigma).reshape(28, 28)
         model = self.shown_model()
         layers = model.activations(self.noisy.reshape(1, 784))  # every layer's (1, width), the output last
         code_at = model.bottleneck_index()
@@ -442,7 +658,8 @@ class DenoiseTab(QWidget):
         self.input_view.set_image(self.clean)
         self.row.set_image(0, self.clean, "empty: draw a digit" if blank else "target")
         noisy_score = "" if blank else f" · MSE {self.errors['noisy']:.4f}"
-        self.row.set_image(1, self.noisy, f"σ = {self.sigma:.2f}{noisy_score}")
+        level = f"σ = {self.sigma:.2f}" if self.noise_kind == "gaussian" else f"fraction {self.sigma:.2f}"
+        self.row.set_image(1, self.noisy, f"{level}{noisy_score}")
         if self.latent.is_exploring():
             label = "your code, decoded"
         else:
@@ -457,6 +674,17 @@ class DenoiseTab(QWidget):
         self.hourglass.set_latent(self.code)
         self.latentChanged.emit(self.code.copy())
 
+    def _clean_input(self) -> np.ndarray:
+        """(28, 28) float32: the test image or picture as it is, else the canvas prepared as MNIST (a loaded image
+        drawn over keeps its layout; an erased drawing keeps the frame it had before erasing)."""
+        if self.source == "test":
+            return self._test_clean
+        if self.source == "picture" and isinstance(self.canvas.source, Picture):
+            return self.canvas.source.image
+        if self.canvas.framed:
+            return shrink_framed(self.canvas.ink())
+        return prepare_digit(self.canvas.ink(), frame=self.canvas.undamaged_ink())
+
 
 def _single_shot(parent: QWidget, ms: int, slot) -> QTimer:
     timer = QTimer(parent)
@@ -469,7 +697,8 @@ def _single_shot(parent: QWidget, ms: int, slot) -> QTimer:
 def _button(text: str, tip: str, slot) -> QPushButton:
     button = QPushButton(text)
     hint(button, tip)
-    button.clicked.connect(slot)
+    if slot is not None:
+        button.clicked.connect(slot)
     return button
 
 

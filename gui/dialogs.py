@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+from engine.download import data_source
 from engine.idx import DatasetFileError
 from engine.model_format import ModelFileError
 from engine.training import TrainingDiverged
 
 
-def describe_error(exc: BaseException) -> tuple[str, str]:
-    """(what went wrong, what to do) for an engine error."""
+def describe_error(exc: BaseException, dataset: str = "mnist") -> tuple[str, str]:
+    """(what went wrong, what to do) for an engine error; ``dataset`` names the data set a data error is about."""
     if isinstance(exc, ModelFileError):
         return (
             f"Could not open the model file\n{exc.path}\n\n{_sentence(exc.problem)}",
@@ -18,10 +19,11 @@ def describe_error(exc: BaseException) -> tuple[str, str]:
             "The model that was loaded before stays loaded.",
         )
     if isinstance(exc, DatasetFileError):
-        fix = exc.fix or "Check the MNIST folder."
+        source = data_source(dataset)
+        fix = exc.fix or f"Check the {source.title} folder."
         return (
-            f"The MNIST data could not be read.\n{exc.path}\n\n{_sentence(exc.problem)}",
-            f"{_sentence(fix)} Set DENOISE_STUDIO_DATA to the folder holding the four MNIST .gz files, "
+            f"The {source.title} data could not be read.\n{exc.path}\n\n{_sentence(exc.problem)}",
+            f"{_sentence(fix)} Set {source.data_env} to the folder holding the four {source.title} .gz files, "
             "or unset it to let Denoise Studio download them.",
         )
     return (str(exc) or type(exc).__name__, "Nothing was lost; try again or change the settings.")
@@ -48,18 +50,18 @@ def show_error(parent: QWidget | None, title: str, what: str, todo: str) -> None
     error_box(parent, title, what, todo).exec()
 
 
-def show_exception(parent: QWidget | None, title: str, exc: BaseException) -> None:
-    what, todo = describe_error(exc)
+def show_exception(parent: QWidget | None, title: str, exc: BaseException, dataset: str = "mnist") -> None:
+    what, todo = describe_error(exc, dataset)
     show_error(parent, title, what, todo)
 
 
-def show_run_error(parent: QWidget | None, error: BaseException | None) -> None:
-    """The dialog for a training run that diverged or could not run."""
+def show_run_error(parent: QWidget | None, error: BaseException | None, dataset: str = "mnist") -> None:
+    """The dialog for a training run (on ``dataset``) that diverged or could not run."""
     if isinstance(error, TrainingDiverged):
         show_error(parent, "Training diverged", str(error), "Lower the learning rate (e.g. divide it by 10) and "
                    "start again.")
     elif isinstance(error, DatasetFileError):
-        what, todo = describe_error(error)
+        what, todo = describe_error(error, dataset)
         show_error(parent, "Training could not start", what, todo + " The model was not changed.")
     else:
         show_error(parent, "Training failed", f"{type(error).__name__}: {error}",

@@ -22,11 +22,13 @@ it learns to draw back the clean digit: the noise does not fit through the narro
 
 <h3>The tabs</h3>
 <ul>
-<li><b>Denoise</b> — draw a digit (or step through MNIST test digits). You see the clean image, the noisy input the
-network gets (the <i>Noise σ</i> slider sets how noisy), and its reconstruction, each with its mean squared error
-(MSE) against the clean image: lower is better. <i>Compare with PCA</i> adds the best <i>linear</i> code of the same
-size. Below, the code's units as bars (set them yourself in <i>Latent explorer</i>), the network, and the
-<b>Robustness</b> curve.</li>
+<li><b>Denoise</b> — draw a digit, step through test images (MNIST digits or Fashion-MNIST clothing), or bring a
+picture of your own (File ▸ Open image, drop it on the canvas, or paste it). You see the clean image, the noisy input
+the network gets (the kind of noise — Gaussian, salt and pepper, masking — and the slider set how noisy), and its
+reconstruction, each with its mean squared error (MSE) against the clean image: lower is better. Erase part of a
+digit (right-drag, or the Eraser) and watch the network fill the gap. <i>Compare with PCA</i> adds the best
+<i>linear</i> code of the same size. Below, the code's units as bars (set them yourself in <i>Latent explorer</i>),
+the network, and the <b>Robustness</b> curve.</li>
 <li><b>Training</b> — train the current model with live curves. Start, Pause, Stop (Stop keeps what was learned).
 The learning rate can change while training.</li>
 <li><b>Architecture</b> — the layers, their weights as images, and an editor to build a new network.</li>
@@ -49,8 +51,9 @@ large model's 64 numbers) blur less and win from lighter noise; a model trained 
 whole slider.</p>
 
 <h3>Keys</h3>
-<p>Ctrl+O open · Ctrl+S save · Ctrl+Shift+S save as · Ctrl+E export a picture of the tab · Ctrl+Z undo a stroke ·
-Ctrl+1/2/3 switch tabs · Ctrl+Q quit. Hover any control for a hint.</p>
+<p>Ctrl+O open · Ctrl+S save · Ctrl+Shift+S save as · Ctrl+Shift+O open an image · Ctrl+V paste an image · Ctrl+E
+export a picture of the tab · Ctrl+Z undo a stroke · E eraser · Ctrl+1/2/3 switch tabs · Ctrl+Q quit. Hover any
+control for a hint.</p>
 """
 
 

@@ -12,16 +12,16 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QScrollArea, QSizePolicy, QSplitter, QVBoxLayout, QWidget
 
 from engine.latent import layer_ranges
-from gui.data_sets import mnist_split
+from gui.data_sets import data_split
 from gui.hints import hint
 from gui.jobs import JobRunner
 from gui.layer_view import LayerView
 from gui.perturb_panel import PerturbPanel
 
 
-def _ranges(model, state) -> list[tuple[float, float]]:
+def _ranges(model, data_set: str, state) -> list[tuple[float, float]]:
     """Runs on a pool thread: each layer's colour scale from the test set's activations."""
-    return layer_ranges(model, mnist_split("test")[0])
+    return layer_ranges(model, data_split("test", data_set)[0])
 
 
 class InsidePanel(QWidget):
@@ -33,6 +33,7 @@ class InsidePanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = None
+        self.data_set = "mnist"
         self.view = LayerView()
         self.scroll = QScrollArea()
         self.scroll.setWidget(self.view)
@@ -67,10 +68,23 @@ class InsidePanel(QWidget):
         self.model = model
         self.view.set_model(model)
         self.perturb.set_model(model)
-        self.range_jobs.start(_ranges, model, on_done=self.view.set_ranges, on_error=lambda e: None)
+        self._request_ranges()
 
-    def set_sigma(self, sigma: float) -> None:
-        self.perturb.set_sigma(sigma)
+    def set_noise(self, level: float, kind: str) -> None:
+        """The input noise the curve scores under (the Denoise tab's slider and noise kind)."""
+        self.perturb.set_noise(level, kind)
+
+    def set_data_set(self, name: str) -> None:
+        """The test set the colour scales and the curve come from."""
+        if name != self.data_set:
+            self.data_set = name
+            self.perturb.set_data_set(name)
+            if self.model is not None:
+                self._request_ranges()
+
+    def _request_ranges(self) -> None:
+        self.view.set_ranges(None)  # follow what is shown until the test set's scales are in
+        self.range_jobs.start(_ranges, self.model, self.data_set, on_done=self.view.set_ranges, on_error=lambda e: None)
 
     def network(self):
         """The network the Denoise tab shows while this page is open."""

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.perturb import Perturbation, PerturbationCurve, Perturber, describe, perturbation_curve
-from gui.data_sets import mnist_split
+from gui.data_sets import data_split
 from gui.hints import hint
 from gui.jobs import JobRunner
 from gui.theme import COLORS, notifier, style_plot
@@ -43,10 +43,11 @@ def _prepare(model, state) -> Perturber:
     return Perturber(model).prepare()
 
 
-def _curve(model, plan: Perturbation, knob: str, sigma: float, state) -> PerturbationCurve:
+def _curve(model, plan: Perturbation, knob: str, sigma: float, kind: str, data_set: str, state) -> PerturbationCurve:
     """Runs on a pool thread: test MSE on all test images at each strength of ``knob``."""
-    test = mnist_split("test")[0]
-    return perturbation_curve(model, plan, knob, test, sigma, cancelled=state.cancelled, progress=state.progress)
+    test = data_split("test", data_set)[0]
+    return perturbation_curve(model, plan, knob, test, sigma, kind=kind, cancelled=state.cancelled,
+                              progress=state.progress)  # fmt: skip
 
 
 def _tip(widget: QWidget, text: str) -> QWidget:
@@ -68,6 +69,8 @@ class PerturbPanel(QWidget):
         self.model = None
         self.plan = Perturbation()
         self.sigma = 0.1
+        self.kind = "gaussian"  # the input noise the curve scores under, as the Denoise tab's slider sets it
+        self.data_set = "mnist"  # whose test images
         self.knob = "noise"  # the knob the curve runs along: the one moved last
         self.curve: PerturbationCurve | None = None
         self._perturber: Perturber | None = None
@@ -226,9 +229,14 @@ class PerturbPanel(QWidget):
     def is_ready(self) -> bool:
         return self._perturber is not None
 
-    def set_sigma(self, sigma: float) -> None:
-        """The input noise σ the curve scores at (the Denoise tab's slider)."""
-        self.sigma = float(sigma)
+    def set_noise(self, level: float, kind: str = "gaussian") -> None:
+        """The input noise the curve scores under (the Denoise tab's slider and noise kind)."""
+        self.sigma, self.kind = float(level), kind
+        self._schedule_curve()
+
+    def set_data_set(self, name: str) -> None:
+        """The data set whose test images the curve scores."""
+        self.data_set = name
         self._schedule_curve()
 
     def set_code(self, code: np.ndarray) -> None:
@@ -351,7 +359,7 @@ class PerturbPanel(QWidget):
         plan = replace(self.plan, **{self.knob: 0.0})  # the curve runs along the knob: its value is not part of it
         if plan.prune == 0 and self.knob != "prune":
             plan = replace(plan, scope="layer")  # where nothing is pruned, where to prune changes nothing
-        return (self.model, plan, self.knob, round(self.sigma, 4))
+        return (self.model, plan, self.knob, round(self.sigma, 4), self.kind, self.data_set)
 
     def _schedule_curve(self) -> None:
         if self.model is not None and self._perturber is not None and self._key() != self._curve_key:
@@ -369,8 +377,8 @@ class PerturbPanel(QWidget):
         if self.curve is not None and self.curve.knob != self.knob:  # along another knob: it would mislead
             self.curve = None
             self._clear_curve()
-        self.curve_jobs.start(_curve, self.model, self.plan, self.knob, self.sigma, on_done=self._show_curve,
-                              on_error=lambda e: self._curve_failed(key, e))  # fmt: skip
+        self.curve_jobs.start(_curve, self.model, self.plan, self.knob, self.sigma, self.kind, self.data_set,
+                              on_done=self._show_curve, on_error=lambda e: self._curve_failed(key, e))  # fmt: skip
 
     def _curve_failed(self, key, error: BaseException) -> None:
         self._curve_key = None
@@ -392,7 +400,9 @@ class PerturbPanel(QWidget):
         for line in (self.model_line, self.noisy_line):
             line.setVisible(True)
         what = "weights pruned (%)" if curve.knob == "prune" else "weight noise (× layer spread)"
-        self.plot.setLabel("bottom", f"{what} · input σ {curve.sigma:.2f}")
+        noise = "σ" if curve.kind == "gaussian" else curve.kind.replace("_", " ")
+        level = f"{noise} {curve.sigma:.2f}"
+        self.plot.setLabel("bottom", f"{what} · input {level}")
         self.plot.setYRange(0, float(max(curve.mse.max(), curve.model_mse, curve.noisy_input_mse)) * 1.05, padding=0)
         self.plot.setXRange(float(curve.strengths[0] * scale), float(curve.strengths[-1] * scale), padding=0.02)
         self._move_marker()

@@ -1,6 +1,7 @@
-"""Test MSE against noise σ for the current model, the noisy input and PCA, computed off the GUI thread.
+"""Test MSE against the noise level for the current model, the noisy input and PCA, computed off the GUI thread.
 
-The slider's σ is marked; the sentence under the plot names where the curves cross (engine maths).
+For the chosen noise kind (σ, or a fraction of pixels) and test set (MNIST or Fashion-MNIST).  The
+slider's level is marked; the sentence under the plot names where the curves cross (engine maths).
 """
 
 from __future__ import annotations
@@ -12,33 +13,38 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
 
+from engine.download import data_source
 from engine.model_paths import shipped_models
 from engine.nn import MLP
 from engine.robustness import RobustnessCurve, describe, robustness_curve
-from gui.data_sets import mnist_split
+from gui.data_sets import data_split
 from gui.hints import hint
 from gui.jobs import JobRunner
+from gui.noise_kinds import TITLES, level_name
 from gui.theme import COLORS, notifier, style_plot
 
 NO_SECOND = "(no second model)"
 
 
-def _compute(model, second_name: str | None, state) -> tuple[RobustnessCurve, str | None]:
-    """Runs on a pool thread: the curve on all test images (PCA on all training images)."""
+def _compute(model, second_name: str | None, data_set: str, kind: str, state) -> tuple[RobustnessCurve, str | None]:
+    """Runs on a pool thread: the curve on all test images of ``data_set`` (PCA on all its training images)."""
     second = MLP.from_file(second_name) if second_name else None
-    train, test = mnist_split("train")[0], mnist_split("test")[0]
-    curve = robustness_curve(model, train, test, second=second, cancelled=state.cancelled, progress=state.progress)
+    train, test = data_split("train", data_set)[0], data_split("test", data_set)[0]
+    curve = robustness_curve(model, train, test, second=second, cancelled=state.cancelled, progress=state.progress,
+                             kind=kind)  # fmt: skip
     return curve, second_name
 
 
 class RobustnessPanel(QWidget):
-    """``set_model(model)`` recomputes when the panel is shown; ``set_sigma`` moves the marker."""
+    """``set_model(model)``, ``set_kind(kind)``, ``set_data_set(name)`` recompute when the panel is shown;
+    ``set_sigma`` moves the marker."""
 
     curveReady = Signal(object)  # RobustnessCurve
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = None
+        self.kind, self.data_set = "gaussian", "mnist"
         self.curve: RobustnessCurve | None = None
         self._stale = True
         self.jobs = JobRunner(self)
@@ -52,14 +58,15 @@ class RobustnessPanel(QWidget):
         self.noisy_item = self.plot.plot(name="noisy input")
         self.pca_item = self.plot.plot(name="PCA")
         self.second_item = self.plot.plot()  # in the legend when shown
-        self.sigma_line = pg.InfiniteLine(angle=90, label="slider σ", labelOpts={"position": 0.06})
+        self.sigma_line = pg.InfiniteLine(angle=90, label="slider", labelOpts={"position": 0.06})
         self.plot.addItem(self.sigma_line, ignoreBounds=True)
         self.restyle()
         notifier().changed.connect(self.restyle)
         hint(
             self.plot,
-            "The test error at each noise σ (all 10,000 test images). Where the blue curve is below a dashed one the "
-            "model beats doing nothing (the noisy input) or PCA with as many components",
+            "The test error at each noise level (σ, or the fraction of pixels hit; all 10,000 test images). Where "
+            "the blue curve is below a dashed one the model beats doing nothing (the noisy input) or PCA with as many "
+            "components",
         )
         self.second_box = QComboBox()
         hint(self.second_box, "Draw a second shipped model's curve in green, to compare the two")
@@ -95,8 +102,20 @@ class RobustnessPanel(QWidget):
         self.sigma_line.setPen(pg.mkPen(COLORS["latent"], width=1.5))
         self.sigma_line.label.setColor(COLORS["latent"])
 
+    def set_kind(self, kind: str) -> None:
+        """Curves for another noise kind; the level axis says σ or fraction."""
+        if kind != self.kind:
+            self.kind = kind
+            self._invalidate()
+
+    def set_data_set(self, name: str) -> None:
+        """Curves on another data set's test images."""
+        if name != self.data_set:
+            self.data_set = name
+            self._invalidate()
+
     def set_model(self, model) -> None:
-        self.model, self.curve, self._stale = model, None, True
+        self.model = model
         current = Path(model.path).stem if getattr(model, "path", None) else None
         self.second_box.blockSignals(True)
         chosen = self.second_box.currentText()
@@ -105,9 +124,20 @@ class RobustnessPanel(QWidget):
         self.second_box.addItems([name for name in shipped_models() if name != current])  # not itself
         self.second_box.setCurrentText(chosen if chosen != current else NO_SECOND)
         self.second_box.blockSignals(False)
+        self._invalidate()
+
+    def _invalidate(self) -> None:
+        """The curves shown are for something else now: clear them; recompute at once if shown, else when shown."""
+        self.curve, self._stale = None, True
         for item in (self.model_item, self.noisy_item, self.pca_item, self.second_item):
             item.setData([], [])
         self.verdict.setText("")
+        kind = self.kind
+        self.plot.setLabel("bottom", "noise σ" if kind == "gaussian" else f"{level_name(kind)} of pixels hit "
+                                                                            f"({TITLES[kind].lower()})")  # fmt: skip
+        self.plot.setLabel("left", f"{data_source(self.data_set).title} test MSE")  # on all 10,000 test images
+        if self.model is None:
+            return
         if self.isVisible():
             self._request()
         else:
@@ -128,8 +158,8 @@ class RobustnessPanel(QWidget):
         self.busy.setValue(0)
         name = self.second_box.currentText()
         self.verdict.setText("Scoring the model on all 10,000 test images at 21 noise levels…")
-        self.jobs.start(_compute, self.model, None if name == NO_SECOND else name, on_done=self._show,
-                        on_error=self._failed)  # fmt: skip
+        self.jobs.start(_compute, self.model, None if name == NO_SECOND else name, self.data_set, self.kind,
+                        on_done=self._show, on_error=self._failed)  # fmt: skip
 
     def _show(self, result: tuple[RobustnessCurve, str | None]) -> None:
         curve, second_name = result

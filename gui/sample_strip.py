@@ -1,4 +1,4 @@
-"""Eight fixed test digits, noisy (top row) and as the model reconstructs them (bottom row)."""
+"""Eight fixed test images, noisy (top row) and as the model reconstructs them (bottom row)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ class SampleStrip(QGroupBox):
     """``show_samples(noisy, recon)`` with (n, 784) arrays; ``noisy``/``recon`` are the two rows of views."""
 
     def __init__(self, count: int, parent: QWidget | None = None) -> None:
-        super().__init__("Fixed test digits: noisy (top) → reconstruction (bottom), updated each epoch", parent)
+        super().__init__("Fixed test images: noisy (top) → reconstruction (bottom), updated each epoch", parent)
         grid = QGridLayout(self)
         grid.setSpacing(4)
         self.noisy: list[PixelImage] = []
@@ -24,8 +24,8 @@ class SampleStrip(QGroupBox):
                 view.setMaximumSize(84, 84)
                 hint(
                     view,
-                    "Eight fixed test digits with fixed noise (top) and how the model reconstructs them (bottom), at "
-                    "the start and after every epoch",
+                    "Eight fixed test images of the chosen data set with fixed noise (top) and how the model "
+                    "reconstructs them (bottom), at the start and after every epoch",
                 )
                 grid.addWidget(view, row, i)
                 views.append(view)

@@ -14,7 +14,7 @@ from engine.images import as_unit_float
 from engine.nn import MLP
 from engine.noise import fixed_noisy
 from gui import dialogs
-from gui.data_sets import mnist_split
+from gui.data_sets import data_split
 from gui.hints import hint
 from gui.histogram_panel import HistogramPanel
 from gui.jobs import JobRunner
@@ -24,12 +24,12 @@ from gui.run_progress import RunProgress
 from gui.sample_strip import SampleStrip
 from gui.training_form import TrainingForm
 from gui.training_run import TrainingRun
-from gui.training_worker import N_STRIP, RunResult, mnist_loader
+from gui.training_worker import N_STRIP, DataSetLoader, RunResult
 
 
-def _preview(model, sigma: float, state) -> tuple[np.ndarray, np.ndarray]:
-    """The strip's fixed noisy test digits and the model's reconstructions, before any run (a job)."""
-    noisy = fixed_noisy(as_unit_float(mnist_split("test")[0][:N_STRIP]), sigma)
+def _preview(model, dataset: str, level: float, kind: str, state) -> tuple[np.ndarray, np.ndarray]:
+    """The strip's fixed noisy test images and the model's reconstructions, before any run (a job)."""
+    noisy = fixed_noisy(as_unit_float(data_split("test", dataset)[0][:N_STRIP]), level, kind=kind)
     return noisy, model.predict(noisy)
 
 
@@ -70,7 +70,7 @@ class TrainingTab(QWidget):
         self._frame_timer.timeout.connect(self._frame)
         self.preview_jobs = JobRunner(self)
         self._build()
-        self.form.noise.valueChanged.connect(lambda _: self._request_preview())
+        self.form.dataChanged.connect(self._request_preview)
         self.form.lrChanged.connect(self.run.set_lr)
         self.run.batches.connect(self._on_batches)
         self.run.epochEnded.connect(self._on_epoch)
@@ -148,11 +148,16 @@ class TrainingTab(QWidget):
             self._request_preview()
 
     def _request_preview(self) -> None:
-        """Before a run, the strip shows the test digits with this σ's noise and what the model makes of them."""
+        """Before a run, the strip shows the chosen data set's test images with the form's noise (the middle of
+        a range) and what the model makes of them."""
         if self.is_running() or self._trained is not None or self.model is None:
             return
         self.strip.clear()
-        self.preview_jobs.start(_preview, self.model, self.form.noise.value(),
+        try:
+            setting = self.form.config().noise_setting
+        except (TypeError, ValueError):  # a range upside down: nothing to show until it is corrected
+            return
+        self.preview_jobs.start(_preview, self.model, self.form.data_set_name(), setting.default_level, setting.kind,
                                 on_done=lambda r: self.strip.show_samples(*r), on_error=lambda e: None)  # fmt: skip
 
     def is_running(self) -> bool:
@@ -174,7 +179,8 @@ class TrainingTab(QWidget):
         self._epochs = config.epochs
         self._latest = None
         arrays = self.arrays
-        load = (lambda: arrays) if arrays is not None else mnist_loader(self.form.train_size.value())
+        load = (lambda: arrays) if arrays is not None else DataSetLoader(self.form.data_set_name(),
+                                                                         self.form.train_size.value())  # fmt: skip
         self.run.start(copy_model(self.model), config, load, self.watchers)
         self._set_running(True)
 
@@ -241,12 +247,12 @@ class TrainingTab(QWidget):
         self._set_running(False)
         if result.verdict == "failed":
             self.progress.label.setText("Failed")
-            dialogs.show_run_error(self, result.error)
+            dialogs.show_run_error(self, result.error, self.form.data_set_name())
             return
         self.progress.label.setText(_verdict(result, self._epochs))
         if result.verdict == "diverged":
             self.plot.mark_diverged(self.plot.smooth.data()[0][-1] if self.plot.counts()[0] else 0.0)
-            dialogs.show_run_error(self, result.error)
+            dialogs.show_run_error(self, result.error, self.form.data_set_name())
         self.model = self._trained = result.model
         self.modelTrained.emit(result.model)
 

@@ -22,7 +22,7 @@ from engine.callbacks import Callback
 from engine.images import as_unit_float
 from engine.noise import fixed_noisy
 from engine.training import TrainConfig, TrainingDiverged
-from gui.data_sets import mnist_split
+from gui.data_sets import data_split
 
 N_STRIP = 8
 """Fixed test digits shown noisy → reconstructed after every epoch."""
@@ -40,14 +40,24 @@ A watcher's callback may define ``on_pause()``: called on the training thread wh
 before ``paused`` is sent, so the view can show the epoch so far."""
 
 
+@dataclass(frozen=True)
+class DataSetLoader:
+    """A ``DataLoader`` of a named data set: the first ``train_size`` training images and all test images of
+    ``dataset`` ("mnist", "fashion_mnist"), found as the engine finds them (its folder's variable, an installed
+    copy, else the cache, downloading what it lacks); read once per app (``gui.data_sets``).  The trained
+    model's file records the data set, as the CLI's do."""
+
+    dataset: str
+    train_size: int
+
+    def __call__(self) -> tuple[np.ndarray, np.ndarray]:
+        train = data_split("train", self.dataset, download=True)[0][: self.train_size]
+        return train, data_split("test", self.dataset, download=True)[0]
+
+
 def mnist_loader(train_size: int) -> DataLoader:
-    """The first ``train_size`` MNIST training images and all test images ($DENOISE_STUDIO_DATA, else the
-    cache, downloading what it lacks); read once per app (``gui.data_sets``)."""
-
-    def load() -> tuple[np.ndarray, np.ndarray]:
-        return mnist_split("train", download=True)[0][:train_size], mnist_split("test", download=True)[0]
-
-    return load
+    """MNIST's ``DataSetLoader``."""
+    return DataSetLoader("mnist", train_size)
 
 
 @dataclass
@@ -144,7 +154,7 @@ class TrainingWorker(QObject):
     batchesFinished = Signal(object)  # list of batch logs since the last one, at most ~30 per second
     epochFinished = Signal(dict)
     samplesReady = Signal(dict)
-    baselinesReady = Signal(object)  # engine.baselines.Baselines for the run's data, sigma and latent width
+    baselinesReady = Signal(object)  # engine.baselines.Baselines for the run's data, noise and latent width
     reported = Signal(str, object)  # (topic, data) from the watchers' callbacks
     paused = Signal()
     resumed = Signal()
@@ -159,9 +169,11 @@ class TrainingWorker(QObject):
 
     def _send_pca_level(self, x_train: np.ndarray, x_val: np.ndarray, noisy_level: float) -> None:
         """Runs beside training (a first PCA fit takes seconds; training need not wait)."""
-        sigma, k = self.config.noise, self.model.latent_width
+        setting, k = self.config.noise_setting, self.model.latent_width
+        level, kind = setting.default_level, setting.kind
         try:
-            self.baselinesReady.emit(Baselines(sigma, k, noisy_level, pca_mse(x_train, x_val, sigma, k)))
+            pca = pca_mse(x_train, x_val, level, k, kind)
+            self.baselinesReady.emit(Baselines(level, k, noisy_level, pca, kind))
         except Exception:  # the dashed line is optional; training goes on without it
             traceback.print_exc()
 
@@ -172,14 +184,19 @@ class TrainingWorker(QObject):
         result = RunResult("failed", None)
         try:
             x_train, x_val = self.load_data()
+            if isinstance(self.load_data, DataSetLoader):
+                info = {"name": self.load_data.dataset, "train_size": len(x_train), "test_size": len(x_val)}
+                self.model.metadata["dataset"] = info
+            setting = self.config.noise_setting  # the baselines and the strip at the level validation scores at
+            level, kind = setting.default_level, setting.kind
             if len(x_val):  # the noisy-input level at once (cheap), PCA's when its fit is ready
-                noisy_level = noisy_input_mse(x_val, self.config.noise)
-                self.baselinesReady.emit(Baselines(self.config.noise, self.model.latent_width, noisy_level, None))
+                noisy_level = noisy_input_mse(x_val, level, kind)
+                self.baselinesReady.emit(Baselines(level, self.model.latent_width, noisy_level, None, kind))
                 helper = threading.Thread(
                     target=self._send_pca_level, args=(x_train, x_val, noisy_level), name="baselines", daemon=True
                 )
                 helper.start()
-            strip = SampleStripCallback(self, fixed_noisy(as_unit_float(x_val[:N_STRIP]), self.config.noise))
+            strip = SampleStripCallback(self, fixed_noisy(as_unit_float(x_val[:N_STRIP]), level, kind=kind))
             extra = [watcher(self.reported.emit) for watcher in self.watchers]
             bridge.pause_hooks = [cb.on_pause for cb in extra if callable(getattr(cb, "on_pause", None))]
             self.model.fit(x_train, x_val, config=self.config, callbacks=[bridge, strip, *extra])

@@ -20,6 +20,7 @@ from engine.nn import MLP
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = sorted(p.stem for p in (REPO / "models").glob("*.npz"))
 DEFAULT = "mnist_denoising_autoencoder"
+APP_MODEL = "mnist_denoising_autoencoder_blind"  # gui.main_window.SHIPPED_MODEL, named here without importing Qt
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="builds a venv with POSIX paths")
 
 
@@ -108,4 +109,5 @@ def test_the_installed_wheel_works_outside_the_checkout(wheel, tmp_path):
         "window = MainWindow(settings=QSettings('settings.ini', QSettings.Format.IniFormat))\n"
         "print(window.model_name, window.model.n_params, [a.data() for a in window.shipped_menu.actions()])\n"
     )
-    assert _run(python, "-c", app, cwd=elsewhere, env=env).strip() == f"{DEFAULT} 16474 {SHIPPED!r}"
+    opens_with = MLP.from_file(REPO / "models" / f"{APP_MODEL}.npz")  # the app's start model, from the wheel too
+    assert _run(python, "-c", app, cwd=elsewhere, env=env).strip() == f"{APP_MODEL} {opens_with.n_params} {SHIPPED!r}"

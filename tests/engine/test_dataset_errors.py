@@ -203,3 +203,13 @@ def test_mutated_idx_files_read_cleanly_or_raise_dataset_file_error(mutation_dir
         assert exc.path == str(path) and exc.fix
         return
     assert array.dtype == np.uint8 and 1 <= array.ndim <= 4
+
+
+def test_an_empty_shape_too_large_to_index_is_refused(tmp_path):
+    """Found by the crafted-header property test: zero bytes declared, but the other sides overflow NumPy's index."""
+    from engine.idx import parse_idx
+
+    dims = (0, 4473, 1484985, 1388573146)
+    header = bytes([0, 0, 8, len(dims)]) + b"".join(d.to_bytes(4, "big") for d in dims)
+    with pytest.raises(DatasetFileError, match="no array can have"):
+        parse_idx(header, tmp_path / "f")

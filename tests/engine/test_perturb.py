@@ -160,6 +160,15 @@ def test_the_curve_scores_each_strength_as_the_perturbed_copy_does(model):
     assert curve.noisy_input_mse == model.evaluate(test, 0.2)["identity_mse"]
 
 
+def test_the_curve_scores_under_the_asked_kind_of_input_noise(model):
+    test = (inputs(20) * 255).astype(np.uint8)
+    curve = perturbation_curve(model, Perturbation(), "prune", test, 0.3, [0.0, 0.5], kind="masking")
+    net = perturb(model, Perturbation(prune=0.5))
+    assert curve.mse[1] == net.evaluate(test, 0.3, kind="masking")["mse"]
+    assert curve.noisy_input_mse == model.evaluate(test, 0.3, kind="masking")["identity_mse"]
+    assert curve.kind == "masking"
+
+
 def test_the_curve_stops_when_cancelled_and_reports_progress(model):
     seen = []
     with pytest.raises(Cancelled):

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.preprocess import center_of_mass, ink_bbox, prepare_digit, resize_area
+from engine.preprocess import center_of_mass, ink_bbox, prepare_digit, resize_area, shrink_framed
 
 
 def test_blank_drawing_gives_zeros():
@@ -82,3 +82,31 @@ def test_any_solid_stroke_is_centred_and_fills_the_box(h, w, data):
     assert abs(com_r - 13.5) <= 0.5 and abs(com_c - 13.5) <= 0.5
     b_top, b_bottom, b_left, b_right = ink_bbox(out)
     assert max(b_bottom - b_top, b_right - b_left) in (20, 21)  # the longer side fills the box (±1 for blur)
+
+
+def test_an_erased_part_leaves_the_rest_where_the_frame_puts_it():
+    """Erasing the lower half of a bar with the undamaged bar as the frame: the upper half stays where it was."""
+    whole = np.zeros((280, 280), np.float32)
+    whole[40:240, 130:150] = 1.0
+    damaged = whole.copy()
+    damaged[140:240] = 0  # the eraser took the lower half
+    framed = prepare_digit(damaged, frame=whole)
+    np.testing.assert_array_equal(framed[:14], prepare_digit(whole)[:14])  # the kept half in its place
+    assert not framed[15:].any()  # the gap stays a gap
+    assert ink_bbox(prepare_digit(damaged))[1] - ink_bbox(prepare_digit(damaged))[0] == 20  # without: re-scaled
+
+
+def test_a_frame_must_match_the_drawing():
+    with pytest.raises(ValueError, match="shape"):
+        prepare_digit(np.zeros((280, 280)), frame=np.zeros((28, 28)))
+
+
+def test_shrink_framed_keeps_a_full_frame_picture_as_it_is_laid_out():
+    """A 28×28 picture scaled up 10× comes back as itself: nothing cropped, scaled into 20×20 or re-centred."""
+    rng = np.random.default_rng(0)
+    picture = np.zeros((28, 28), np.float32)
+    picture[1:27, 3:25] = rng.random((26, 22), dtype=np.float32)  # fills the frame, off-centre by mass
+    big = np.kron(picture, np.ones((10, 10), np.float32))
+    out = shrink_framed(big)
+    assert out.dtype == np.float32 and out.shape == (28, 28)
+    np.testing.assert_allclose(out, picture, atol=1e-6)

@@ -13,14 +13,14 @@ from engine.preprocess import center_of_mass, ink_bbox
 LEFT = Qt.MouseButton.LeftButton
 
 
-def draw_stroke(qtbot, canvas, points):
+def draw_stroke(qtbot, canvas, points, button=LEFT):
     """Press at the first point, move through the rest, release at the last (always released)."""
-    qtbot.mousePress(canvas, LEFT, pos=QPoint(*points[0]))
+    qtbot.mousePress(canvas, button, pos=QPoint(*points[0]))
     try:
         for p in points[1:]:
             qtbot.mouseMove(canvas, QPoint(*p))
     finally:
-        qtbot.mouseRelease(canvas, LEFT, pos=QPoint(*points[-1]))
+        qtbot.mouseRelease(canvas, button, pos=QPoint(*points[-1]))
 
 
 @pytest.fixture
@@ -64,12 +64,6 @@ def test_ctrl_z_undoes_the_last_stroke(qtbot, window, tab):
     tab.canvas.setFocus()
     qtbot.keyClick(tab.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     np.testing.assert_array_equal(tab.canvas.ink(), first)
-
-
-def test_right_click_clears(qtbot, tab):
-    draw_stroke(qtbot, tab.canvas, [(100, 100), (150, 200)])
-    qtbot.mouseClick(tab.canvas, Qt.MouseButton.RightButton, pos=QPoint(10, 10))
-    assert tab.canvas.is_empty()
 
 
 def test_reconstruction_changes_after_drawing(qtbot, tab):

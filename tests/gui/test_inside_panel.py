@@ -193,3 +193,15 @@ def test_every_control_and_view_of_the_new_panels_explains_itself(window):
             name = f"{type(widget).__name__} {getattr(widget, 'text', lambda: '')()!r}"
             assert widget.toolTip() and widget.statusTip(), name
     assert isinstance(window.denoise_tab.inside.perturb.plot, pg.PlotWidget)
+
+
+def test_the_curve_follows_the_noise_kind_of_the_denoise_tab(qtbot, tab, tiny_mnist):
+    from gui.data_sets import data_split
+
+    panel = open_inside(qtbot, tab)
+    with qtbot.waitSignal(panel.curveReady, timeout=20000, check_params_cb=lambda c: c.kind == "masking") as ready:
+        tab.noise_kind_box.set_kind("masking")
+    curve = ready.args[0]
+    expected = perturbation_curve(tab.model, Perturbation(), "noise", data_split("test")[0], tab.sigma, kind="masking")
+    np.testing.assert_array_equal(curve.mse, expected.mse)
+    assert "masking" in panel.plot.getAxis("bottom").labelText

@@ -1,4 +1,5 @@
-"""Models trained over a noise range open in the app: the slider and the training form start at the range's middle."""
+"""Models trained over a noise range open in the app: the slider starts at the range's middle, the training form
+shows the range."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ def test_a_range_model_starts_at_the_middle_of_its_range(qtbot, name):
     form = TrainingForm()
     qtbot.addWidget(form)
     form.set_model(model)
-    assert form.noise.value() == pytest.approx(0.4)
+    assert form.noise_range.isChecked() and form.noise_high.isVisibleTo(form)
+    assert (form.noise.value(), form.noise_high.value()) == pytest.approx((0.0, 0.8))
+    assert form.config().noise == pytest.approx((0.0, 0.8)) and form.config().noise_setting.default_level == 0.4
 
 
 def test_a_one_sigma_model_starts_at_its_sigma():
