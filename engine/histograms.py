@@ -30,7 +30,8 @@ RANGE_SAMPLE = 1 << 13
 DECADES = 6
 """Gradient sizes are binned over at most this many powers of ten below the largest (the rest in the first bin)."""
 BIN_SAMPLE = 1 << 16
-"""Values (per array) binned: 65,536 evenly spread ones draw the same shape as a layer's 200,000."""
+"""Values (per array) a histogram is made of: 65,536 evenly spread ones draw the same shape, and give the
+same spread to the digits shown, as a layer's 200,000."""
 
 
 @dataclass(frozen=True)
@@ -144,18 +145,18 @@ def histogram(
     Signed values (``magnitude=False``, weights) get a range symmetric around 0.  With ``magnitude=True``
     (gradients, whose sizes span orders of magnitude) the bins are of ``log10(|value|)``: ``edges`` are
     then powers of ten, and a distribution that moves left is one that shrinks.  Cheap enough to run
-    after every epoch beside training: the shares come from an evenly strided sample of at most
-    ``BIN_SAMPLE`` values (the spreads and the zeros' share from all of them), the range from at most
-    ``RANGE_SAMPLE``, the binning from one ``bincount``.
+    after every epoch beside training: everything comes from an evenly strided sample of at most
+    ``BIN_SAMPLE`` values of each array (the range from at most ``RANGE_SAMPLE``), the binning from one
+    ``bincount``.
     """
     values = np.asarray(values, np.float32).reshape(-1)
     if values.size == 0:
         return None
     ref = None if reference is None or np.size(reference) == 0 else np.asarray(reference, np.float32).reshape(-1)
-    nonzero = _strided(values, BIN_SAMPLE)
-    nonzero = nonzero[nonzero != 0]
-    ref_nonzero = None if ref is None else _strided(ref, BIN_SAMPLE)
-    ref_nonzero = None if ref is None else ref_nonzero[ref_nonzero != 0]
+    values = _strided(values, BIN_SAMPLE)
+    ref = None if ref is None else _strided(ref, BIN_SAMPLE)
+    nonzero = values[values != 0]
+    ref_nonzero = None if ref is None else ref[ref != 0]
     if magnitude:
         nonzero = np.log10(np.abs(nonzero))
         ref_nonzero = None if ref is None else np.log10(np.abs(ref_nonzero))
@@ -181,8 +182,8 @@ def histogram(
         None if ref is None else shares(ref_nonzero),
         float(np.std(values, dtype=np.float64)),
         None if ref is None else float(np.std(ref, dtype=np.float64)),
-        1 - np.count_nonzero(values) / values.size,
-        None if ref is None else 1 - np.count_nonzero(ref) / ref.size,
+        1 - nonzero.size / values.size,
+        None if ref is None else 1 - ref_nonzero.size / ref.size,
     )
 
 
