@@ -136,6 +136,7 @@ class DenoiseTab(QWidget):
         self.recon = np.zeros((28, 28), np.float32)
         self.code = np.zeros(10, np.float32)
         self.errors: dict[str, float] = {}
+        self._shown = None  # the network the images were last computed with (the model, or a perturbed copy)
         self._test_data: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # by data set: (n, 28, 28) uint8, (n,)
         self._test_clean: np.ndarray | None = None
         self._pca: PCA | None = None
@@ -626,8 +627,10 @@ class DenoiseTab(QWidget):
         return self.inside.network() if self.panels.currentWidget() is self.inside else self.model
 
     def _on_network_changed(self) -> None:
-        self.refresh(recode=False)
-        self._rescore()
+        """A page was opened or the perturbation changed: redraw and rescore if another network is now shown."""
+        if self.model is not None and self.shown_model() is not self._shown:
+            self.refresh(recode=False)
+            self._rescore()
 
     def _on_code_edited(self, code: np.ndarray) -> None:
         self.code = code
@@ -645,7 +648,7 @@ class DenoiseTab(QWidget):
         if self._pattern is None:  # one fixed draw of the kind's noise, which the slider scales
             self._pattern = NoisePattern((1, 784), self.noise_seed, self.noise_kind)
         self.noisy = self._pattern.apply(self.clean.reshape(1, 784), self.sigma).reshape(28, 28)
-        model = self.shown_model()
+        model = self._shown = self.shown_model()
         layers = model.activations(self.noisy.reshape(1, 784))  # every layer's (1, width), the output last
         code_at = model.bottleneck_index()
         if recode or not self.latent.is_exploring():
