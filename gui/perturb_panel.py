@@ -130,9 +130,10 @@ class PerturbPanel(QWidget):
         self.summary.setObjectName("caption")  # the page places it (under the network it describes)
 
         self.plot = pg.PlotWidget()
-        _tip(self.plot, "Test MSE (all 10,000 test images of the chosen set, under the noise the slider above sets) "
-             "against the strength of the knob moved last, the other settings as they are. Dashed green: the "
-             "network as trained; dashed grey: the noisy input (doing nothing). The amber line marks the slider")  # fmt: skip
+        _tip(self.plot, "Test MSE (all 10,000 test images of the chosen set, under the noise the slider above "
+             "sets) against the strength of the knob moved last, the other settings as they are. Dashed green: "
+             "the network as trained; dashed grey: the noisy input (doing nothing). The amber line marks the "
+             "slider")  # fmt: skip
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(False, False)
         self.plot.hideButtons()
