@@ -167,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"timer ticks: {g.size}, median gap {np.median(g):.1f} ms, p99 {np.percentile(g, 99):.1f} ms")
         print(f"worst event-loop stall while training: {meter.worst('training'):.1f} ms (goal < 50 ms)")
         print(f"worst stall while the window swaps in the trained model: {meter.worst('handover'):.1f} ms")
+        window.dirty = False  # the trained copy is not kept: later scenarios switch models without a question
     if "latent" in args.scenarios:
         latent_scenario(window, meter)
     window.dirty = False

@@ -85,11 +85,13 @@ def prepare_digit(ink: np.ndarray, threshold: float = INK_THRESHOLD, frame: np.n
     (28, 28) float32 in [0, 1]: the bounding box scaled to fit 20×20 (aspect kept), shifted so
     the centre of mass is at the image centre.  All zeros for a blank drawing (or a blank frame).
     """
-    image = _as_ink(ink)
-    reference = image if frame is None else _as_ink(frame)
+    image = _two_d(ink)
+    reference = image if frame is None else _two_d(frame)
     if reference.shape != image.shape:
         raise ValueError(f"prepare_digit() frame {reference.shape} must have the drawing's shape {image.shape}")
-    box = ink_bbox(reference, threshold)
+    # the box is found on the raw pixels; only the box is converted (a whole 280×280 canvas in float64 is 627 KB a
+    # stroke, which glibc maps and page-faults anew on every call until it raises its mmap threshold)
+    box = ink_bbox(reference, threshold * 255 if reference.dtype == np.uint8 else threshold)
     if box is None:
         return np.zeros((SIZE, SIZE), np.float32)
     top, bottom, left, right = box
@@ -100,7 +102,7 @@ def prepare_digit(ink: np.ndarray, threshold: float = INK_THRESHOLD, frame: np.n
 
     def placed(picture: np.ndarray) -> np.ndarray:  # the box scaled into 20×20, in the middle of 28×28
         out = np.zeros((SIZE, SIZE), np.float64)
-        out[r0 : r0 + new_h, c0 : c0 + new_w] = resize_area(picture[top:bottom, left:right], new_h, new_w)
+        out[r0 : r0 + new_h, c0 : c0 + new_w] = resize_area(_as_ink(picture[top:bottom, left:right]), new_h, new_w)
         return out
 
     out = placed(image)
@@ -122,10 +124,15 @@ def shrink_framed(picture: np.ndarray) -> np.ndarray:
     return np.clip(resize_area(image, SIZE, SIZE), 0, 1).astype(np.float32)
 
 
-def _as_ink(ink: np.ndarray, caller: str = "prepare_digit()") -> np.ndarray:
-    """(H, W) uint8 or float -> float64 in [0, 1] (NaN as paper)."""
+def _two_d(ink: np.ndarray, caller: str = "prepare_digit()") -> np.ndarray:
     ink = np.asarray(ink)
     if ink.ndim != 2:
         raise ValueError(f"{caller} takes a (H, W) image, got shape {ink.shape}")
+    return ink
+
+
+def _as_ink(ink: np.ndarray, caller: str = "prepare_digit()") -> np.ndarray:
+    """(H, W) uint8 or float -> float64 in [0, 1] (NaN as paper)."""
+    ink = _two_d(ink, caller)
     image = ink.astype(np.float64) / 255 if ink.dtype == np.uint8 else np.asarray(ink, np.float64)
     return np.clip(np.nan_to_num(image), 0, 1)
