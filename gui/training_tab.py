@@ -19,6 +19,7 @@ from gui.hints import hint
 from gui.histogram_panel import HistogramPanel
 from gui.jobs import JobRunner
 from gui.loss_plot import LossPlot
+from gui.memory import return_free_memory
 from gui.pca_check_panel import PcaCheckPanel
 from gui.run_progress import RunProgress
 from gui.sample_strip import SampleStrip
@@ -245,6 +246,7 @@ class TrainingTab(QWidget):
     @Slot(object)
     def _on_finished(self, result: RunResult) -> None:
         self._set_running(False)
+        return_free_memory()  # the run's buffers, freed on several threads
         if result.verdict == "failed":
             self.progress.label.setText("Failed")
             dialogs.show_run_error(self, result.error, self.form.data_set_name())
