@@ -4,7 +4,8 @@ Modules by what they are (each calls the engine for its numbers and holds no mat
 
 - the app: ``launcher`` (the ``denoise-studio`` entry: CLI or app), ``app`` (the QApplication), ``main_window``
   (menus, tabs, status bar, settings), ``dialogs`` (every error and question), ``guide`` (Help), ``hints``
-  (tooltips), ``theme`` (light and dark), ``jobs`` (slow work off the GUI thread), ``memory``
+  (tooltips), ``theme`` (light and dark), ``jobs`` (slow work off the GUI thread), ``when_shown`` (work only
+  for a visible widget), ``memory``
 - Architecture tab: ``architecture_tab``, ``hourglass_item``, ``weights_view``, ``layer_presets``
 - Training tab: ``training_tab`` (the page), ``training_form`` (settings -> ``TrainConfig``), ``training_run``
   (one run on its QThread), ``training_worker`` (the thread's body: ``model.fit`` with a Qt callback),

@@ -26,6 +26,7 @@ from gui.hints import hint
 from gui.hourglass_item import HourglassView
 from gui.layer_presets import PresetBox, suggest_training
 from gui.weights_view import WeightsView
+from gui.when_shown import WhenShown
 
 N_PIXELS = 784
 WIDTH_HINT = (
@@ -214,6 +215,7 @@ class ArchitectureTab(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._model: MLP | None = None  # waiting to be shown
+        self._when_shown = WhenShown(self, self._show_model)
         self.hourglass = HourglassView()
         hint(
             self.hourglass,
@@ -251,12 +253,7 @@ class ArchitectureTab(QWidget):
     def set_model(self, model: MLP) -> None:
         """Show ``model``; while the tab is hidden, only once it is shown (switching models stays quick)."""
         self._model = model
-        if self.isVisible():
-            self._show_model()
-
-    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        super().showEvent(event)
-        self._show_model()
+        self._when_shown.request()
 
     def _show_model(self) -> None:
         model, self._model = self._model, None

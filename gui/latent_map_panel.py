@@ -36,6 +36,7 @@ from gui.hints import hint
 from gui.image_row import PixelImage, to_qimage
 from gui.jobs import JobRunner
 from gui.theme import COLORS, notifier, style_plot
+from gui.when_shown import WhenShown
 
 DIGIT_COLORS = (
     "#3f90da", "#ffa90e", "#bd1f01", "#94a4a2", "#832db6", "#a96b59", "#e76300", "#b9ac70", "#717581", "#92dadd",
@@ -128,7 +129,7 @@ class LatentMapPanel(QWidget):
         self._ends: dict[str, np.ndarray | None] = {"from": None, "to": None}  # Shift+clicked points (2,)
         self._next_end = "from"
         self._cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> (LatentMap, images)
-        self._stale = True
+        self.refresh = WhenShown(self, self._request, on_hidden=lambda: self.jobs.cancel())
         self._feed: list[int] = []  # digits whose points are still to be placed, one per event-loop turn
         self._hover_owner = None
         self._hover_event, self._hover_distance = None, None  # the hover event being answered, the nearest dot's
@@ -266,21 +267,11 @@ class LatentMapPanel(QWidget):
         self._clear_hover()
         for view in self.strip:
             view.set_image(np.zeros((28, 28), np.float32))
-        self._stale = True
-        if self.isVisible():
-            self._request()
-        else:
-            self.jobs.cancel()
-
-    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        super().showEvent(event)
-        if self._stale:
-            self._request()
+        self.refresh.request()
 
     def _request(self) -> None:
         if self.model is None:
             return
-        self._stale = False
         cached = self._cache.get(self.model)
         if cached is not None:
             self._show(cached)
@@ -295,7 +286,7 @@ class LatentMapPanel(QWidget):
         self.jobs.start(_build, model, on_done=built, on_error=self._failed)
 
     def _failed(self, error: BaseException) -> None:
-        self._stale = True
+        self.refresh.retry_when_shown()
         self.note.setText(f"No map: {error}")
 
     def _show(self, result: tuple[LatentMap, np.ndarray]) -> None:

@@ -22,6 +22,7 @@ from gui.hints import hint
 from gui.jobs import JobRunner
 from gui.noise_kinds import TITLES, level_name
 from gui.theme import COLORS, notifier, style_plot
+from gui.when_shown import WhenShown
 
 NO_SECOND = "(no second model)"
 
@@ -46,8 +47,8 @@ class RobustnessPanel(QWidget):
         self.model = None
         self.kind, self.data_set = "gaussian", "mnist"
         self.curve: RobustnessCurve | None = None
-        self._stale = True
         self.jobs = JobRunner(self)
+        self.refresh = WhenShown(self, self._request, on_hidden=lambda: self.jobs.cancel())
         self.plot = pg.PlotWidget()
         self.plot.setLabel("bottom", "noise σ")
         self.plot.setLabel("left", "test MSE (10,000 images)")
@@ -128,7 +129,7 @@ class RobustnessPanel(QWidget):
 
     def _invalidate(self) -> None:
         """The curves shown are for something else now: clear them; recompute at once if shown, else when shown."""
-        self.curve, self._stale = None, True
+        self.curve = None
         for item in (self.model_item, self.noisy_item, self.pca_item, self.second_item):
             item.setData([], [])
         self.verdict.setText("")
@@ -138,23 +139,14 @@ class RobustnessPanel(QWidget):
         self.plot.setLabel("left", f"{data_source(self.data_set).title} test MSE")  # on all 10,000 test images
         if self.model is None:
             return
-        if self.isVisible():
-            self._request()
-        else:
-            self.jobs.cancel()
+        self.refresh.request()
 
     def set_sigma(self, sigma: float) -> None:
         self.sigma_line.setValue(sigma)
 
-    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        super().showEvent(event)
-        if self._stale:
-            self._request()
-
     def _request(self) -> None:
         if self.model is None:
             return
-        self._stale = False
         self.busy.setValue(0)
         name = self.second_box.currentText()
         self.verdict.setText("Scoring the model on all 10,000 test images at 21 noise levels…")
@@ -191,5 +183,5 @@ class RobustnessPanel(QWidget):
                 label.setText(pca_name)
 
     def _failed(self, error: BaseException) -> None:
-        self._stale = True
+        self.refresh.retry_when_shown()
         self.verdict.setText(f"No curve: {error}")
