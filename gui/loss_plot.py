@@ -16,6 +16,8 @@ from gui.theme import COLORS, notifier, style_plot
 
 SMOOTHING = 0.9
 """Weight of the running average in the displayed per-batch curve (the raw curve is drawn faintly)."""
+ABOVE, BELOW = [(0.5, 1), (0.5, 1)], [(0.5, 0), (0.5, 0)]  # a baseline label's anchor (both orientations)
+LABEL_ROOM_PX = 20  # a label needs this much room above its line, else it goes below
 
 
 class _Series:
@@ -63,7 +65,7 @@ class LossPlot(pg.PlotWidget):
             item.setDownsampling(auto=True, method="peak")
             item.setSkipFiniteCheck(True)
         self.test_item = plot.plot(symbol="o", symbolSize=8, symbolPen=None, name="test (per epoch)")
-        anchors = [(0.5, 1), (0.5, 1)]
+        anchors = ABOVE
         self.identity_line = pg.InfiniteLine(
             angle=0, label="noisy input {value:.4f}", labelOpts={"position": 0.2, "anchors": anchors}
         )
@@ -74,6 +76,8 @@ class LossPlot(pg.PlotWidget):
         for line in (self.identity_line, self.pca_line):  # baselines count for the y range
             line.setVisible(False)
             plot.addItem(line)
+        plot.getViewBox().sigYRangeChanged.connect(self._keep_labels_inside)
+        plot.getViewBox().sigResized.connect(self._keep_labels_inside)
         self.diverged_line.setVisible(False)
         plot.addItem(self.diverged_line, ignoreBounds=True)
         # Axes and the legend repaint from a cached pixmap: redrawing their text every frame
@@ -157,6 +161,7 @@ class LossPlot(pg.PlotWidget):
         if components is not None:
             self.pca_line.label.format = f"PCA-{components} {{value:.4f}}"
         self._relabel()
+        self._keep_labels_inside()
 
     def set_live(self, live: bool) -> None:
         """While training, draw the long batch curve without antialiasing: an antialiased path of
@@ -177,6 +182,7 @@ class LossPlot(pg.PlotWidget):
         for line in (self.identity_line, self.pca_line):
             self._place(line)
         self._relabel()
+        self._keep_labels_inside()
 
     def _place(self, line) -> None:
         """Put a baseline at its level; hide it when there is none, or when it is 0 on a log axis
@@ -186,6 +192,19 @@ class LossPlot(pg.PlotWidget):
         line.setVisible(shown)
         if shown:
             line.setValue(np.log10(true) if self._log else true)
+
+    def _keep_labels_inside(self) -> None:
+        """A baseline's label sits above its line, or below it when the line runs along the top of the plot
+        (a model that beats the noisy input by far puts that level at the top, and the label was cut off)."""
+        box = self.getViewBox()
+        low, high = box.viewRange()[1]
+        pixels_per_unit = box.height() / (high - low) if high > low else 0.0
+        for line in (self.identity_line, self.pca_line):
+            room = (high - line.value()) * pixels_per_unit
+            anchors = BELOW if room < LABEL_ROOM_PX else ABOVE
+            if line.label.anchors != anchors:
+                line.label.anchors = anchors
+                line.label.updatePosition()
 
     def _relabel(self) -> None:
         """Keep the labels in loss units, also on a log axis."""
