@@ -4,7 +4,7 @@ pixels.  Pictures dropped on it are handed on (``pictureDropped``), not read her
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPointF, QSize, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QCursor, QGuiApplication, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -13,7 +13,8 @@ from gui.picture_import import picture_in
 from gui.theme import COLORS
 
 CANVAS_SIDE = 280
-"""Pixels of the square drawing surface (10× MNIST's 28)."""
+"""Pixels of the square drawing surface (10× MNIST's 28): the drawing, the brush and ``ink()`` are in these
+pixels, however large the canvas is shown (``show_at``)."""
 UNDO_DEPTH = 30
 
 
@@ -37,6 +38,7 @@ class DrawingCanvas(QWidget):
     def __init__(self, parent: QWidget | None = None, side: int = CANVAS_SIDE, pen_width: float = 22.0) -> None:
         super().__init__(parent)
         self._side = side
+        self._shown_side = side  # logical pixels on screen; the surface is scaled to it
         self.pen_width = pen_width
         screen = QGuiApplication.primaryScreen()
         self._dpr = screen.devicePixelRatio() if screen is not None else 1.0  # crisp strokes on HiDPI screens
@@ -137,8 +139,28 @@ class DrawingCanvas(QWidget):
         self.pen_width = float(width)
         self._show_tool_cursor(self.erasing)
 
+    def show_at(self, side: int) -> None:
+        """Show the surface ``side`` logical pixels wide (at least its own size): a bigger window gets a bigger
+        canvas to draw on, while the drawing stays ``CANVAS_SIDE`` pixels and the brush keeps its meaning."""
+        side = max(self._side, int(side))
+        if side != self._shown_side:
+            self._shown_side = side
+            self.setFixedSize(side, side)
+            self._show_tool_cursor(self.erasing)
+            self.update()
+
+    def _scale(self) -> float:
+        return self._shown_side / self._side
+
+    def _on_surface(self, pos: QPointF) -> QPointF:
+        """A point on the widget -> the same point on the drawing surface."""
+        return pos / self._scale()
+
     def _show_tool_cursor(self, erasing: bool) -> None:
-        self.setCursor(_eraser_cursor(self.pen_width) if erasing else QCursor(Qt.CursorShape.CrossCursor))
+        if erasing:  # a ring as wide as the eraser is on screen
+            self.setCursor(_eraser_cursor(self.pen_width * self._scale()))
+        else:
+            self.setCursor(QCursor(Qt.CursorShape.CrossCursor))
 
     def _paint_to(self, pos: QPointF) -> None:
         """Ink from the last point to ``pos``, or erase it; a stroke drawn after erasing also frames the drawing."""
@@ -171,11 +193,11 @@ class DrawingCanvas(QWidget):
             self._show_tool_cursor(True)
         self.source = None  # drawn over or erased: now a drawing
         self._button = button
-        self._paint_to(event.position())
+        self._paint_to(self._on_surface(event.position()))
 
     def mouseMoveEvent(self, event) -> None:  # noqa: N802
         if self._last is not None and event.buttons() & self._button:
-            self._paint_to(event.position())
+            self._paint_to(self._on_surface(event.position()))
 
     def mouseReleaseEvent(self, event) -> None:  # noqa: N802
         if self._last is not None and event.button() == self._button:
@@ -200,7 +222,11 @@ class DrawingCanvas(QWidget):
 
     def paintEvent(self, event) -> None:  # noqa: N802
         painter = QPainter(self)
-        painter.drawImage(0, 0, self._image)
+        if self._shown_side == self._side:
+            painter.drawImage(0, 0, self._image)
+        else:  # shown larger than the surface: scaled smoothly
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+            painter.drawImage(QRectF(0, 0, self._shown_side, self._shown_side), self._image)
         if self.source is None and self.empty_hint and self.is_empty():  # what to do with an empty canvas
             painter.setPen(QColor(150, 150, 150))
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.empty_hint)
@@ -209,7 +235,7 @@ class DrawingCanvas(QWidget):
         painter.end()
 
     def sizeHint(self) -> QSize:  # noqa: N802
-        return QSize(self._side, self._side)
+        return QSize(self._shown_side, self._shown_side)
 
 
 def _eraser_cursor(width: float) -> QCursor:

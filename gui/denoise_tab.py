@@ -40,7 +40,7 @@ from engine.pca import PCA
 from engine.preprocess import prepare_digit, shrink_framed
 from engine.training import TrainConfig
 from gui import dialogs
-from gui.canvas import DrawingCanvas
+from gui.canvas import CANVAS_SIDE, DrawingCanvas
 from gui.data_set_box import DataSetBox
 from gui.data_sets import data_split
 from gui.hints import hint
@@ -56,6 +56,8 @@ from gui.robustness_panel import RobustnessPanel
 
 SCORE_DELAY_MS = 150
 """The test score at the slider's σ is computed once the slider rests this long."""
+CANVAS_WIDTH_SHARE = 0.28
+"""The drawing canvas takes at most this share of the tab's width (the images need the rest)."""
 
 
 def training_sigma(model) -> float | None:
@@ -212,7 +214,7 @@ class DenoiseTab(QWidget):
             "What the network receives: your drawing cropped, scaled into 20×20 and centred by mass in 28×28, as "
             "MNIST digits were",
         )
-        draw_box = QGroupBox("Draw")
+        self.draw_box = draw_box = QGroupBox("Draw")
         left = QVBoxLayout(draw_box)
         left.addWidget(self.canvas, 0, Qt.AlignmentFlag.AlignHCenter)
         left.addLayout(_row(QLabel("Brush"), (self.brush, 1), self.brush_label))
@@ -316,6 +318,19 @@ class DenoiseTab(QWidget):
         layout.setColumnStretch(1, 1)
         self._name_level()
         self._update_noise_label()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        self._fit_canvas()
+
+    def _fit_canvas(self) -> None:
+        """The canvas as large as the tab allows: the Draw column's other rows keep their height, and the
+        images keep most of the width (280 px at the smallest window, up to twice that at Full HD)."""
+        margins = self.layout().contentsMargins()
+        others = self.draw_box.sizeHint().height() - self.canvas.height()
+        by_height = self.height() - margins.top() - margins.bottom() - others
+        by_width = int(CANVAS_WIDTH_SHARE * self.width())
+        self.canvas.show_at(min(by_height, by_width, 2 * CANVAS_SIDE))
 
     # ----- model -----------------------------------------------------------------------------
     def set_model(self, model) -> None:
