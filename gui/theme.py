@@ -138,6 +138,10 @@ def _palette(c: dict[str, str]) -> QPalette:
     return pal
 
 
+LEGEND_ALPHA = 190
+"""Opacity (of 255) of a plot legend's background."""
+
+
 def style_plot(widget) -> None:
     """Give a pyqtgraph PlotWidget (or GraphicsLayoutWidget) the active theme's background and axis colours."""
     widget.setBackground(COLORS["base"])
@@ -152,7 +156,9 @@ def style_plot(widget) -> None:
             legend.setLabelTextColor(COLORS["text"])  # for entries added later
             for _sample, label in legend.items:  # and the ones already there
                 label.setText(label.text, color=COLORS["text"])
-            legend.setBrush(QColor(COLORS["base"]).lighter(108) if _is_dark() else QColor(255, 255, 255, 225))
+            brush = QColor(COLORS["base"]).lighter(108) if _is_dark() else QColor(255, 255, 255)
+            brush.setAlpha(LEGEND_ALPHA)  # a curve behind the legend still shows through, not cut off
+            legend.setBrush(brush)
 
 
 def _is_dark() -> bool:
