@@ -457,6 +457,7 @@ class DenoiseTab(QWidget):
         self._show_test_set(name)
         self.robustness.set_data_set(name)
         self.inside.set_data_set(name)
+        self.latent_map.set_data_set(name)
         if reshow and self.source == "test":
             self._show_loaded_digit(self.test_index)
         if self.compare_box.isChecked() and self.model is not None:

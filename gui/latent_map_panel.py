@@ -1,8 +1,9 @@
-"""The latent map: the codes of the 10,000 MNIST test digits as points on a plane, coloured by digit.
+"""The latent map: the codes of the 10,000 test images (MNIST digits, or Fashion-MNIST clothes: the Denoise tab's
+choice) as points on a plane, coloured by label.
 
 The map is ``engine.latent_map`` (the plane of the codes' two principal axes; a 2-unit code as it
 is), built off the GUI thread once per model and kept.  The star is the code in the Autoencoder
-view: it moves as you draw.  Hovering a dot shows its test digit; a click decodes the point under
+view: it moves as you draw.  Hovering a dot shows its test image; a click decodes the point under
 it (``pointChosen``, which the Denoise tab shows through Latent explorer); the strip decodes codes
 along the straight line between two typical digits, or two places you Shift+click.
 """
@@ -29,9 +30,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.download import data_source
 from engine.images import to_unit_float
 from engine.latent_map import INTERPOLATION_STEPS, LatentMap, interpolate, latent_map
-from gui.data_sets import mnist_split
+from gui.data_sets import data_split
 from gui.hints import hint
 from gui.image_row import PixelImage, to_qimage
 from gui.jobs import JobRunner
@@ -47,9 +49,9 @@ DEFAULT_ENDS = (1, 7)
 """The strip's digits before the user picks others."""
 
 
-def _build(model, state) -> tuple[LatentMap, np.ndarray]:
-    """Runs on a pool thread: the map of the test digits' codes, and the test images (n, 784) uint8."""
-    images, labels = mnist_split("test")
+def _build(model, data_set: str, state) -> tuple[LatentMap, np.ndarray]:
+    """Runs on a pool thread: the map of the test images' codes, and the test images (n, 784) uint8."""
+    images, labels = data_split("test", data_set)
     return latent_map(model, images, labels), images
 
 
@@ -128,7 +130,8 @@ class LatentMapPanel(QWidget):
         self.strip_codes: np.ndarray | None = None  # (steps, k)
         self._ends: dict[str, np.ndarray | None] = {"from": None, "to": None}  # Shift+clicked points (2,)
         self._next_end = "from"
-        self._cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> (LatentMap, images)
+        self.data_set = "mnist"  # whose test images are mapped
+        self._cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> {data set: (map, images)}
         self.refresh = WhenShown(self, self._request, on_hidden=lambda: self.jobs.cancel())
         self._feed: list[int] = []  # digits whose points are still to be placed, one per event-loop turn
         self._hover_owner = None
@@ -160,9 +163,9 @@ class LatentMapPanel(QWidget):
         self.plot.getAxis("left").enableAutoSIPrefix(False)
         self.plot.getAxis("bottom").enableAutoSIPrefix(False)
         tip = (
-            "Each dot is the code of one MNIST test digit, coloured by its label; the star is the code in the "
-            "Autoencoder view. Hover a dot to see its digit, click anywhere to decode that point, Shift+click "
-            "two places to interpolate between them; drag to pan, wheel to zoom"
+            "Each dot is the code of one test image (of the set chosen under Test images), coloured by its label; "
+            "the star is the code in the Autoencoder view. Hover a dot to see its image, click anywhere to decode "
+            "that point, Shift+click two places to interpolate between them; drag to pan, wheel to zoom"
         )
         hint(self.plot, tip)
         self.scatters: list[pg.ScatterPlotItem] = []
@@ -194,20 +197,19 @@ class LatentMapPanel(QWidget):
         legend.setVerticalSpacing(0)
         self.digit_boxes: list[QCheckBox] = []
         for digit, color in enumerate(DIGIT_COLORS):
-            box = QCheckBox(str(digit))
+            box = QCheckBox()
             box.setObjectName("legend")
             box.setStyleSheet("QCheckBox#legend::indicator { width: 0px; height: 0px; }")  # the swatch shows it
             box.setIcon(_swatch(color))
             box.setChecked(True)
-            tip = f"Digits labelled {digit} (this colour): click to hide or show them on the map"
-            hint(box, tip)
             box.toggled.connect(lambda on, d=digit: self._show_digit(d, on))
-            legend.addWidget(box, digit // 5, digit % 5)
             self.digit_boxes.append(box)
+        self.legend = legend
+        self._name_labels()
         self.from_box, self.to_box = QComboBox(), QComboBox()
         for box, end in ((self.from_box, "start"), (self.to_box, "end")):
             tip = (
-                f"The strip's {end}: a typical test digit of that label (the one whose code is nearest the "
+                f"The strip's {end}: a typical test image of that label (the one whose code is nearest the "
                 "label's mean code), or a place you Shift+clicked on the map"
             )
             hint(box, tip)
@@ -252,6 +254,25 @@ class LatentMapPanel(QWidget):
         self.path.setSymbolBrush(pg.mkBrush(paper))
         self.card.restyle()
 
+    def _name_labels(self) -> None:
+        """The legend names the data set's labels: digits in two rows of five, clothes in five rows of two."""
+        names = data_source(self.data_set).classes
+        columns = 5 if max(len(name) for name in names) <= 2 else 2
+        for label, (box, name) in enumerate(zip(self.digit_boxes, names, strict=True)):
+            box.setText(name)
+            hint(box, f"Test images labelled {name} (this colour): click to hide or show them on the map")
+            self.legend.addWidget(box, label // columns, label % columns)
+
+    def set_data_set(self, name: str) -> None:
+        """Map ``name``'s test images ("mnist" or "fashion_mnist") from now on."""
+        name = data_source(name).name
+        if name != self.data_set:
+            self.data_set = name
+            self._name_labels()
+            code = self.code
+            self.set_model(self.model)
+            self.code = code  # the Autoencoder view shows the same code: the star stays
+
     def _show_digit(self, digit: int, on: bool) -> None:
         self.scatters[digit].setVisible(on)
         self.digit_boxes[digit].setIcon(_swatch(DIGIT_COLORS[digit], filled=on))
@@ -272,18 +293,19 @@ class LatentMapPanel(QWidget):
     def _request(self) -> None:
         if self.model is None:
             return
-        cached = self._cache.get(self.model)
-        if cached is not None:
-            self._show(cached)
+        maps = self._cache.setdefault(self.model, {})
+        if self.data_set in maps:
+            self._show(maps[self.data_set])
             return
-        self.note.setText("Placing the 10,000 test digits by their codes…")
-        model = self.model
+        title = data_source(self.data_set).title
+        self.note.setText(f"Placing the 10,000 {title} test images by their codes…")
+        data_set = self.data_set
 
         def built(result: tuple[LatentMap, np.ndarray]) -> None:
-            self._cache[model] = result
+            maps[data_set] = result
             self._show(result)
 
-        self.jobs.start(_build, model, on_done=built, on_error=self._failed)
+        self.jobs.start(_build, self.model, data_set, on_done=built, on_error=self._failed)
 
     def _failed(self, error: BaseException) -> None:
         self.refresh.retry_when_shown()
@@ -302,7 +324,8 @@ class LatentMapPanel(QWidget):
             self.plot.setLabel("left", f"direction 2 · {m.explained[1]:.0%}" if k > 1 else "")
         seen = "their 2 numbers" if k == 2 else f"the plane that shows {m.explained.sum():.0%} of their spread"
         self.note.setText(
-            f"{len(m.labels):,} test digits by their {k}-number codes, seen on {seen}. "
+            f"{len(m.labels):,} {data_source(self.data_set).title} test images by their {k}-number codes, seen on "
+            f"{seen}. "
             "Click anywhere to decode; Shift+click two places to interpolate."
         )
         self._fill_ends()
@@ -364,7 +387,7 @@ class LatentMapPanel(QWidget):
             box = self.plot.getPlotItem().getViewBox()
             self.card.show_digit(
                 to_unit_float(self.images[self.hovered]).reshape(28, 28),
-                f"#{self.hovered} · a {int(self.map.labels[self.hovered])}",
+                f"#{self.hovered} · {self._label_name(int(self.map.labels[self.hovered]), article=True)}",
                 box.mapViewToScene(pos),
                 box.sceneBoundingRect(),
             )
@@ -402,12 +425,17 @@ class LatentMapPanel(QWidget):
             box.blockSignals(True)
             box.clear()
             for digit in digits:
-                box.addItem(_swatch(DIGIT_COLORS[digit % 10]), f"a typical {digit}", digit)
+                box.addItem(_swatch(DIGIT_COLORS[digit % 10]), f"a typical {self._label_name(digit)}", digit)
             index = box.findData(default)
             box.setCurrentIndex(index if index >= 0 else 0)
             box.blockSignals(False)
         if len(digits) > 1 and self.from_box.currentData() == self.to_box.currentData():
             self.to_box.setCurrentIndex((self.from_box.currentIndex() + 1) % len(digits))
+
+    def _label_name(self, label: int, article: bool = False) -> str:
+        """A label as its data set names it ("7", "Sneaker"); with ``article`` a digit reads "a 7"."""
+        name = data_source(self.data_set).classes[label]
+        return f"a {name}" if article and name.isdigit() else name
 
     def _set_end(self, end: str, point: np.ndarray) -> None:
         """A Shift+clicked point becomes the strip's ``end`` ("from" or "to"), listed in its box."""

@@ -164,3 +164,24 @@ def test_undo_brings_back_a_test_image_of_the_other_set_with_its_set(qtbot, tab,
     np.testing.assert_array_equal(tab.clean, to_unit_float(read_test_images(tiny_mnist)[3].reshape(28, 28)))
     tab.canvas.undo()  # and once more: the empty canvas it started from, no step added on the way
     assert tab.canvas.is_empty() and not tab.canvas.can_undo()
+
+
+def test_the_latent_map_follows_the_test_set_and_names_its_labels(qtbot, window, tab, tiny_mnist, tiny_fashion):
+    """A Fashion-MNIST model's map shows Fashion-MNIST's test images, named as clothes, not MNIST digits."""
+    panel = tab.latent_map
+    with qtbot.waitSignal(panel.mapReady, timeout=TIMEOUT):
+        tab.panels.setCurrentWidget(panel)
+    np.testing.assert_array_equal(panel.images, read_test_images(tiny_mnist))
+    assert panel.digit_boxes[1].text() == "1"
+
+    with qtbot.waitSignal(panel.mapReady, timeout=TIMEOUT):
+        tab.test_set_box.set_data_set("fashion_mnist")
+    np.testing.assert_array_equal(panel.images, read_test_images(tiny_fashion))
+    assert [box.text() for box in panel.digit_boxes[:2]] == ["T-shirt/top", "Trouser"]
+    assert "Fashion-MNIST test images" in panel.note.text() and "digits" not in panel.note.text()
+    shown = {panel.from_box.itemText(i) for i in range(panel.from_box.count())}
+    assert shown and all(text.startswith("a typical ") and not text[-1].isdigit() for text in shown)
+
+    with qtbot.waitSignal(panel.mapReady, timeout=TIMEOUT):
+        tab.test_set_box.set_data_set("mnist")  # back: the MNIST map again (from the cache)
+    np.testing.assert_array_equal(panel.images, read_test_images(tiny_mnist))
