@@ -13,14 +13,13 @@ from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QGuiApplication, QImage, QKeySequence, QShortcut
+from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import (
     QCheckBox,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QPushButton,
     QSizePolicy,
     QSlider,
     QSplitter,
@@ -40,12 +39,12 @@ from engine.pca import PCA
 from engine.preprocess import prepare_digit, shrink_framed
 from engine.training import TrainConfig
 from gui import dialogs
-from gui.canvas import CANVAS_SIDE, DrawingCanvas
-from gui.data_set_box import DataSetBox
+from gui.controls import hinted_button, row
 from gui.data_sets import data_split
+from gui.draw_panel import DrawPanel
 from gui.hints import hint
 from gui.hourglass_item import HourglassView
-from gui.image_row import ImageRow, PixelImage
+from gui.image_row import ImageRow
 from gui.inside_panel import InsidePanel
 from gui.jobs import JobRunner
 from gui.latent_map_panel import LatentMapPanel
@@ -152,81 +151,14 @@ class DenoiseTab(QWidget):
 
     # ----- layout ----------------------------------------------------------------------------
     def _build(self) -> None:
-        self.canvas = DrawingCanvas()
+        self.draw = DrawPanel()
+        self.canvas, self.test_set_box = self.draw.canvas, self.draw.test_set_box  # what the tab's logic uses
+        self.source_label, self.input_view = self.draw.source_label, self.draw.input_view
         self.canvas.drawingChanged.connect(self._on_drawing)
         self.canvas.pictureDropped.connect(self.open_picture)
-        self.clear_button = _button(
-            "Clear",
-            "Clear the whole canvas (Undo brings it back). To erase only part of it, drag with the right mouse "
-            "button or turn on the Eraser (E)",
-            self.canvas.clear,
-        )  # fmt: skip
-        self.eraser_button = _button(
-            "Eraser",
-            "Eraser tool (E): while on, the left mouse button erases; the right button always does. Erase part of a "
-            "digit and watch the network fill the gap — the digit stays where it was. Undo brings strokes back",
-            None,
-        )
-        self.eraser_button.setCheckable(True)
-        QShortcut(QKeySequence("E"), self, activated=self.eraser_button.toggle)
-        self.eraser_button.toggled.connect(self.canvas.set_erasing)
-        self.undo_button = _button(
-            "Undo",
-            "Take back the last stroke or Clear (Ctrl+Z); up to 30 steps",
-            self.canvas.undo,
-        )
-        self.undo_button.setEnabled(False)
-        self.canvas.undoAvailable.connect(self.undo_button.setEnabled)
-        QShortcut(QKeySequence.StandardKey.Undo, self, activated=self.canvas.undo)
-        self.random_button = _button(
-            "Random test image",
-            "Show a random image from the 10,000 test images of the chosen set (MNIST digits or Fashion-MNIST "
-            "clothing): real images the network never saw while training",
-            self.random_test_digit,
-        )  # fmt: skip
-        prev_button = _button("◀", "The previous test image", lambda: self.show_test_digit(self.test_index - 1))
-        next_button = _button("▶", "The next test image", lambda: self.show_test_digit(self.test_index + 1))
-        self.test_set_box = DataSetBox(
-            "Where test images come from: MNIST digits or Fashion-MNIST clothing (10,000 each, never seen in "
-            "training). It follows the model; choose the other set to see a model meet images it never learned"
-        )
+        self.draw.testImageStep.connect(lambda step: self.show_test_digit(self.test_index + step))
+        self.draw.randomTestImage.connect(self.random_test_digit)
         self.test_set_box.dataSetChanged.connect(self._on_test_set)
-        for button in (prev_button, next_button):
-            button.setFixedWidth(40)
-        self.brush = QSlider(Qt.Orientation.Horizontal)
-        self.brush.setRange(8, 40)
-        self.brush.setValue(int(self.canvas.pen_width))
-        hint(
-            self.brush,
-            "Brush thickness, 8–40 canvas pixels (the canvas is 10× the network's 28×28). About 20 looks like MNIST's"
-            " pen",
-        )
-        self.brush_label = QLabel(f"{self.brush.value()} px")
-        self.brush_label.setMinimumWidth(44)
-        self.brush.valueChanged.connect(self._on_brush)
-        self.source_label = QLabel("Draw a digit")
-        self.source_label.setObjectName("caption")
-        self.source_label.setWordWrap(True)  # a picture's name must not widen the column
-        self.input_view = PixelImage(min_size=84)
-        self.input_view.setMaximumSize(140, 140)
-        hint(
-            self.input_view,
-            "What the network receives: your drawing cropped, scaled into 20×20 and centred by mass in 28×28, as "
-            "MNIST digits were",
-        )
-        self.draw_box = draw_box = QGroupBox("Draw")
-        left = QVBoxLayout(draw_box)
-        left.addWidget(self.canvas, 0, Qt.AlignmentFlag.AlignHCenter)
-        left.addLayout(_row(QLabel("Brush"), (self.brush, 1), self.brush_label))
-        left.addLayout(_row(self.clear_button, self.undo_button, self.eraser_button))
-        left.addLayout(_row(prev_button, (self.random_button, 1), next_button))
-        left.addLayout(_row(QLabel("Test images"), (self.test_set_box, 1)))
-        left.addWidget(self.source_label)
-        net_in = QLabel("Network input, 28×28")
-        net_in.setObjectName("caption")
-        left.addWidget(net_in)
-        left.addWidget(self.input_view, 0, Qt.AlignmentFlag.AlignHCenter)
-        left.addStretch(1)
 
         self.row = ImageRow(["Clean", "Noisy input", "Autoencoder", "PCA"], min_size=120)
         hint(
@@ -247,7 +179,7 @@ class DenoiseTab(QWidget):
         self.level_label = QLabel()
         self.noise_label = QLabel()
         self.noise_label.setMinimumWidth(60)
-        new_noise = _button(
+        new_noise = hinted_button(
             "New noise",
             "Draw a new random noise pattern (the slider keeps scaling it)",
             self.new_noise,
@@ -259,7 +191,7 @@ class DenoiseTab(QWidget):
             "training images): the best a linear code of that size can do",
         )
         self.compare_box.toggled.connect(self._on_compare)
-        noise_row = _row(self.noise_kind_box, self.level_label, (self.noise_slider, 1), self.noise_label, new_noise,
+        noise_row = row(self.noise_kind_box, self.level_label, (self.noise_slider, 1), self.noise_label, new_noise,
                          self.compare_box)  # fmt: skip
         self.data_note = QLabel()
         self.data_note.setObjectName("caption")
@@ -313,7 +245,7 @@ class DenoiseTab(QWidget):
         self.splitter.setStretchFactor(1, 4)
         self.splitter.setSizes([5000, 4000])  # proportions: the images a little taller than the panels
         layout = QGridLayout(self)
-        layout.addWidget(draw_box, 0, 0)
+        layout.addWidget(self.draw, 0, 0)
         layout.addWidget(self.splitter, 0, 1)
         layout.setColumnStretch(1, 1)
         self._name_level()
@@ -324,13 +256,10 @@ class DenoiseTab(QWidget):
         self._fit_canvas()
 
     def _fit_canvas(self) -> None:
-        """The canvas as large as the tab allows: the Draw column's other rows keep their height, and the
-        images keep most of the width (280 px at the smallest window, up to twice that at Full HD)."""
+        """The canvas as large as the tab allows, the images keeping most of the width."""
         margins = self.layout().contentsMargins()
-        others = self.draw_box.sizeHint().height() - self.canvas.height()
-        by_height = self.height() - margins.top() - margins.bottom() - others
-        by_width = int(CANVAS_WIDTH_SHARE * self.width())
-        self.canvas.show_at(min(by_height, by_width, 2 * CANVAS_SIDE))
+        height = self.height() - margins.top() - margins.bottom()
+        self.draw.fit_canvas(height, int(CANVAS_WIDTH_SHARE * self.width()))
 
     # ----- model -----------------------------------------------------------------------------
     def set_model(self, model) -> None:
@@ -376,10 +305,6 @@ class DenoiseTab(QWidget):
             self._update_data_note()
         if not self._refresh_timer.isActive():
             self._refresh_timer.start()
-
-    def _on_brush(self, width: int) -> None:
-        self.canvas.set_pen_width(width)
-        self.brush_label.setText(f"{width} px")
 
     def _on_sigma(self, value: int) -> None:
         self.sigma = value / 100
@@ -712,19 +637,3 @@ def _single_shot(parent: QWidget, ms: int, slot) -> QTimer:
     timer.timeout.connect(slot)
     return timer
 
-
-def _button(text: str, tip: str, slot) -> QPushButton:
-    button = QPushButton(text)
-    hint(button, tip)
-    if slot is not None:
-        button.clicked.connect(slot)
-    return button
-
-
-def _row(*items) -> QHBoxLayout:
-    """A horizontal row of widgets; ``(widget, stretch)`` for a stretching one."""
-    row = QHBoxLayout()
-    for item in items:
-        widget, stretch = item if isinstance(item, tuple) else (item, 0)
-        row.addWidget(widget, stretch)
-    return row

@@ -44,8 +44,8 @@ def test_a_full_hd_window_draws_on_a_larger_canvas_without_covering_its_controls
 
     canvas_box = tab.canvas.geometry()
     assert tab.canvas.width() == tab.canvas.height()
-    assert canvas_box.bottom() < tab.brush.geometry().top()  # the brush row starts below the canvas
-    assert tab.draw_box.geometry().bottom() <= tab.height()  # the Draw column fits in the tab
-    assert tab.draw_box.geometry().right() < tab.splitter.geometry().left()  # and beside the images
+    assert canvas_box.bottom() < tab.draw.brush.geometry().top()  # the brush row starts below the canvas
+    assert tab.draw.geometry().bottom() <= tab.height()  # the Draw column fits in the tab
+    assert tab.draw.geometry().right() < tab.splitter.geometry().left()  # and beside the images
     # the images keep most of the width
-    assert tab.splitter.width() > 2 * tab.draw_box.width()
+    assert tab.splitter.width() > 2 * tab.draw.width()

@@ -47,11 +47,11 @@ def test_drawing_puts_ink_where_drawn_and_centres_it(qtbot, tab):
 
 def test_clear_empties_and_undo_restores(qtbot, tab):
     draw_stroke(qtbot, tab.canvas, [(100, 100), (180, 180)])
-    qtbot.mouseClick(tab.clear_button, LEFT)
+    qtbot.mouseClick(tab.draw.clear_button, LEFT)
     tab.refresh()
     assert tab.canvas.is_empty()
     assert not tab.clean.any()
-    qtbot.mouseClick(tab.undo_button, LEFT)
+    qtbot.mouseClick(tab.draw.undo_button, LEFT)
     tab.refresh()
     assert tab.clean.any()
 
@@ -164,11 +164,11 @@ def test_undo_brings_a_test_digit_back_as_that_test_digit(qtbot, tab, tiny_mnist
 
 
 def test_undo_is_disabled_with_nothing_to_undo(qtbot, tab):
-    assert not tab.undo_button.isEnabled()
+    assert not tab.draw.undo_button.isEnabled()
     draw_stroke(qtbot, tab.canvas, [(100, 100), (180, 180)])
-    assert tab.undo_button.isEnabled()
-    qtbot.mouseClick(tab.undo_button, LEFT)
-    assert not tab.undo_button.isEnabled()
+    assert tab.draw.undo_button.isEnabled()
+    qtbot.mouseClick(tab.draw.undo_button, LEFT)
+    assert not tab.draw.undo_button.isEnabled()
 
 
 def test_in_explorer_mode_a_new_drawing_is_decoded_and_the_axis_holds_still(qtbot, tab, tiny_mnist):
@@ -242,8 +242,8 @@ def test_an_empty_canvas_says_what_to_do_and_scores_nothing(qtbot, tab):
 
 
 def test_the_brush_slider_shows_its_width_and_draws_with_it(qtbot, tab):
-    tab.brush.setValue(30)
-    assert tab.brush_label.text() == "30 px"
+    tab.draw.brush.setValue(30)
+    assert tab.draw.brush_label.text() == "30 px"
     draw_stroke(qtbot, tab.canvas, [(140, 60), (140, 200)])
     row = tab.canvas.ink()[130]
     assert 26 <= np.count_nonzero(row > 0.5) <= 32  # a stroke 30 px wide

@@ -39,11 +39,11 @@ def test_the_eraser_tool_e_makes_the_left_button_erase(qtbot, window, tab):
     window.activateWindow()
     canvas.setFocus()
     qtbot.keyClick(canvas, Qt.Key.Key_E)
-    assert tab.eraser_button.isChecked()
+    assert tab.draw.eraser_button.isChecked()
     draw_stroke(qtbot, canvas, [(100, 140), (180, 140)])  # left button, eraser on
     assert canvas.ink()[135:146, 130:151].max() == 0
     qtbot.keyClick(canvas, Qt.Key.Key_E)
-    assert not tab.eraser_button.isChecked()
+    assert not tab.draw.eraser_button.isChecked()
     draw_stroke(qtbot, canvas, [(100, 140), (180, 140)])  # left button draws again
     assert canvas.ink()[135:146, 130:151].min() > 0.9
 
