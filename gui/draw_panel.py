@@ -107,6 +107,8 @@ class DrawPanel(QGroupBox):
     def fit_canvas(self, height: int, width: int) -> None:
         """Show the canvas as large as a column ``height`` tall allows (its other rows keep their height), at most
         ``width`` wide and twice the drawing's size; never below the drawing's 280 pixels."""
-        others = self.sizeHint().height() - self.canvas.height()
+        label = self.source_label  # room for two lines, whatever it says now (a picture's name may wrap)
+        spare = max(0, 2 * label.fontMetrics().lineSpacing() + 4 - label.sizeHint().height())
+        others = self.sizeHint().height() - self.canvas.height() + spare
         self.canvas.show_at(min(height - others, width, 2 * CANVAS_SIDE))
 

@@ -49,9 +49,11 @@ DEFAULT_ENDS = (1, 7)
 """The strip's digits before the user picks others."""
 
 
-def _build(model, data_set: str, state) -> tuple[LatentMap, np.ndarray]:
+def _build(model, data_set: str, state) -> tuple[LatentMap, np.ndarray] | None:
     """Runs on a pool thread: the map of the test images' codes, and the test images (n, 784) uint8."""
     images, labels = data_split("test", data_set)
+    if state.cancelled():  # replaced while the images were read (a model's own data set chosen next)
+        return None
     return latent_map(model, images, labels), images
 
 

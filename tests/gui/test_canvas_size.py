@@ -4,6 +4,7 @@ brush and what the network sees stay on its 280-pixel surface."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from PySide6.QtWidgets import QApplication
 
 from gui.canvas import CANVAS_SIDE, DrawingCanvas
@@ -31,21 +32,28 @@ def test_the_canvas_cannot_be_shown_below_its_surface(qtbot):
     assert canvas.width() == CANVAS_SIDE
 
 
-def test_a_full_hd_window_draws_on_a_larger_canvas_without_covering_its_controls(qtbot, window):
+def settle() -> None:
+    """Let the Draw column lay itself out again around a resized canvas (posted events)."""
+    for _ in range(3):
+        QApplication.sendPostedEvents()
+        QApplication.processEvents()
+
+
+@pytest.mark.parametrize("height", [1080, 900])  # the width limits the canvas, then the height does
+def test_a_large_window_draws_on_a_larger_canvas_without_covering_its_controls(qtbot, window, height):
     tab = window.denoise_tab
     window.tabs.setCurrentWidget(tab)
     window.resize(1024, 700)
     qtbot.waitUntil(lambda: tab.canvas.width() == CANVAS_SIDE)
-    window.resize(1920, 1080)
-    qtbot.waitUntil(lambda: tab.canvas.width() > 1.5 * CANVAS_SIDE)
-    for _ in range(3):  # the Draw column lays itself out again around the resized canvas (posted events)
-        QApplication.sendPostedEvents()
-        QApplication.processEvents()
+    window.resize(1920, height)
+    qtbot.waitUntil(lambda: tab.canvas.width() > 1.4 * CANVAS_SIDE)
+    tab.source_label.setText("Your picture a-rather-long-file-name-of-a-pic… (6000×4000, light background)")
+    settle()
 
     canvas_box = tab.canvas.geometry()
     assert tab.canvas.width() == tab.canvas.height()
     assert canvas_box.bottom() < tab.draw.brush.geometry().top()  # the brush row starts below the canvas
     assert tab.draw.geometry().bottom() <= tab.height()  # the Draw column fits in the tab
     assert tab.draw.geometry().right() < tab.splitter.geometry().left()  # and beside the images
-    # the images keep most of the width
-    assert tab.splitter.width() > 2 * tab.draw.width()
+    assert tab.splitter.width() > 2 * tab.draw.width()  # the images keep most of the width
+    assert tab.input_view.height() == tab.input_view.maximumHeight()  # the network's input is not squeezed

@@ -182,6 +182,9 @@ def test_the_latent_map_follows_the_test_set_and_names_its_labels(qtbot, window,
     shown = {panel.from_box.itemText(i) for i in range(panel.from_box.count())}
     assert shown and all(text.startswith("a typical ") and not text[-1].isdigit() for text in shown)
 
+    builds = []
+    panel.jobs.busyChanged.connect(lambda busy: builds.append(busy))
     with qtbot.waitSignal(panel.mapReady, timeout=TIMEOUT):
-        tab.test_set_box.set_data_set("mnist")  # back: the MNIST map again (from the cache)
+        tab.test_set_box.set_data_set("mnist")  # back: the MNIST map again
+    assert builds == []  # from the cache, not built again
     np.testing.assert_array_equal(panel.images, read_test_images(tiny_mnist))

@@ -1,6 +1,6 @@
 """Work deferred until a widget is shown: runs once on show, at once while shown, never while hidden."""
 
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QTabWidget, QWidget
 
 from gui.when_shown import WhenShown
 
@@ -36,4 +36,21 @@ def test_a_failed_run_is_retried_on_the_next_show_not_at_once(qtbot):
     assert runs == []
     widget.hide()
     widget.show()
+    assert runs == [1]
+
+
+def test_a_page_of_a_tab_widget_waits_until_its_tab_is_chosen(qtbot):
+    """How the panels use it: a page behind another tab is not visible, so its work waits for the tab."""
+    tabs = QTabWidget()
+    qtbot.addWidget(tabs)
+    first, page = QWidget(), QWidget()
+    tabs.addTab(first, "first")
+    tabs.addTab(page, "page")
+    tabs.show()
+    qtbot.waitExposed(tabs)
+    runs = []
+    when_shown = WhenShown(page, lambda: runs.append(1))
+    when_shown.request()
+    assert runs == []
+    tabs.setCurrentWidget(page)
     assert runs == [1]
