@@ -301,7 +301,7 @@ class DenoiseTab(QWidget):
             self._select_picture(tag)
         else:
             self.source = "drawing"
-            self.source_label.setText("Your drawing")
+            self.source_label.setText("Draw a digit" if self.canvas.is_empty() else "Your drawing")
             self._update_data_note()
         if not self._refresh_timer.isActive():
             self._refresh_timer.start()

@@ -14,7 +14,7 @@ import weakref
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QSizePolicy,
+    QToolTip,
     QVBoxLayout,
     QWidget,
 )
@@ -185,6 +186,7 @@ class LatentMapPanel(QWidget):
         for item in (self.path, self.hover_ring, self.marker):
             self.plot.addItem(item)
         self.card = HoverCard(self.plot.getPlotItem())  # the hovered digit, beside the pointer
+        self.plot.viewport().installEventFilter(self)  # no map tooltip over the card
         self.plot.scene().sigMouseClicked.connect(self._on_click)
         self.note = QLabel("")
         self.note.setObjectName("caption")
@@ -229,7 +231,7 @@ class LatentMapPanel(QWidget):
             self.strip.append(view)
         ends = QGridLayout()
         ends.setVerticalSpacing(2)
-        ends.addWidget(QLabel("Interpolate from"), 0, 0)
+        ends.addWidget(QLabel("Path from"), 0, 0)
         ends.addWidget(self.from_box, 0, 1)
         ends.addWidget(QLabel("to"), 1, 0, Qt.AlignmentFlag.AlignRight)
         ends.addWidget(self.to_box, 1, 1)
@@ -384,6 +386,7 @@ class LatentMapPanel(QWidget):
                 return
             self._hover_owner, self._hover_distance = item, distance
             self.hovered = int(spot.data())
+            QToolTip.hideText()  # the card says what the dot is
             pos = spot.pos()
             self.hover_ring.setData(pos=[(pos.x(), pos.y())])
             box = self.plot.getPlotItem().getViewBox()
@@ -395,6 +398,12 @@ class LatentMapPanel(QWidget):
             )
         elif item is self._hover_owner and self._hover_distance is None:
             self._clear_hover()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+        """While a dot is hovered its card shows it: the map's tooltip would cover the card."""
+        if event.type() == QEvent.Type.ToolTip and self.hovered is not None:
+            return True
+        return super().eventFilter(watched, event)
 
     def _clear_hover(self) -> None:
         self._hover_owner, self.hovered = None, None

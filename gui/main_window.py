@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings, QSize, QStandardPaths, QTimer, Signal
+from PySide6.QtCore import QByteArray, QEvent, QSettings, QSize, QStandardPaths, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
@@ -37,6 +37,8 @@ SHIPPED_MODEL = "mnist_denoising_autoencoder_blind"
 seed's mnist_denoising_autoencoder is in File ▸ Shipped models)."""
 MAX_RECENT = 8
 MODEL_FILTER = "Denoise Studio models (*.npz);;All files (*)"
+STATUS_SPACING_PX = 40
+"""The status bar's margins and gaps around its message, kept free when a hint is cut to fit."""
 
 
 def load_start_model() -> tuple[MLP, str | None]:
@@ -493,6 +495,20 @@ class MainWindow(QMainWindow):
         if answer == QMessageBox.StandardButton.Save:
             return self.save()
         return answer == QMessageBox.StandardButton.Discard
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.StatusTip:  # a hovered control's hint, for the status bar
+            self.statusBar().showMessage(self._fit_status(event.tip()))
+            return True
+        return super().event(event)
+
+    def _fit_status(self, text: str) -> str:
+        """``text`` cut to the room left of the model, parameters and score, with "…" where it is cut (the
+        whole hint is in the tooltip); it was clipped mid-word."""
+        bar = self.statusBar()
+        taken = sum(label.width() for label in (self.status_model, self.status_params, self.status_mse))
+        room = bar.width() - taken - STATUS_SPACING_PX
+        return bar.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, max(room, 0))
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         if not self._stop_training_first("quit", self.close):  # closes again once the run's model is back

@@ -47,13 +47,15 @@ def test_drawing_puts_ink_where_drawn_and_centres_it(qtbot, tab):
 
 def test_clear_empties_and_undo_restores(qtbot, tab):
     draw_stroke(qtbot, tab.canvas, [(100, 100), (180, 180)])
+    assert tab.source_label.text() == "Your drawing"
     qtbot.mouseClick(tab.draw.clear_button, LEFT)
     tab.refresh()
     assert tab.canvas.is_empty()
     assert not tab.clean.any()
+    assert tab.source_label.text() == "Draw a digit"  # as at the start: nothing drawn yet
     qtbot.mouseClick(tab.draw.undo_button, LEFT)
     tab.refresh()
-    assert tab.clean.any()
+    assert tab.clean.any() and tab.source_label.text() == "Your drawing"
 
 
 def test_ctrl_z_undoes_the_last_stroke(qtbot, window, tab):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QHelpEvent
+from PySide6.QtWidgets import QApplication, QToolTip
 
 from engine.images import to_unit_float
 from gui.data_sets import mnist_split
@@ -110,7 +112,13 @@ def test_hovering_a_dot_shows_its_test_digit(qtbot, tab, tiny_mnist):
     images, labels = mnist_split("test")
     assert np.linalg.norm(panel.map.points[shown] - map_point_at(panel, pixel)) < 0.02 * np.ptp(panel.map.points)
     assert panel.card.isVisible() and panel.card.text.text() == f"#{shown} · a {labels[shown]}"
+    viewport = panel.plot.viewport()
+    QApplication.sendEvent(viewport, QHelpEvent(QEvent.Type.ToolTip, pixel, viewport.mapToGlobal(pixel)))
+    assert not QToolTip.isVisible()  # the map's own tooltip stays away while the card shows a dot
     move_until(qtbot, panel, QPoint(2, 2), lambda: not panel.card.isVisible())  # off the dots: the card goes
+    QApplication.sendEvent(viewport, QHelpEvent(QEvent.Type.ToolTip, QPoint(2, 2), viewport.mapToGlobal(QPoint(2, 2))))
+    assert QToolTip.isVisible() and "Each dot is the code" in QToolTip.text()  # elsewhere it helps
+    QToolTip.hideText()
 
 
 def test_where_dots_of_two_digits_overlap_the_nearest_is_shown(qtbot, tab, real_mnist_dir):

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtGui import QStatusTipEvent
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from engine.nn import MLP, build_mlp
 from gui.main_window import MainWindow
@@ -366,3 +367,17 @@ def test_recent_models_show_their_full_path(qtbot, window, tmp_path):
     with qtbot.waitSignal(window.openFinished, timeout=10000):
         window.open_model(str(path))
     assert window.recent_menu.actions()[0].text() == str(path.resolve())
+
+
+def test_a_long_hint_in_the_status_bar_is_cut_with_an_ellipsis_before_the_model_fields(qtbot, window):
+    """The status tip of a hovered control is cut to the room left of the model, parameters and score."""
+    tip = window.denoise_tab.canvas.statusTip()
+    QApplication.sendEvent(window.denoise_tab.canvas, QStatusTipEvent(tip))
+    shown = window.statusBar().currentMessage()
+    assert shown.endswith("…") and tip.startswith(shown[:-1])
+    room = window.statusBar().width() - sum(
+        label.width() for label in (window.status_model, window.status_params, window.status_mse)
+    )
+    assert window.statusBar().fontMetrics().horizontalAdvance(shown) <= room
+    QApplication.sendEvent(window.denoise_tab.canvas, QStatusTipEvent("Brush"))  # short ones as they are
+    assert window.statusBar().currentMessage() == "Brush"
