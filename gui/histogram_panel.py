@@ -212,7 +212,8 @@ class HistogramGrid(QWidget):
             painter.drawPath(path(h.reference, closed=False))
         painter.setPen(QPen(QColor(COLORS["muted"]), 1))
         painter.drawLine(plot.bottomLeft(), plot.bottomRight())
-        for value, text in _ticks(lo, hi, magnitude, most=int(plot.width() // 40)):
+        widest = painter.fontMetrics().horizontalAdvance("10⁻¹⁰")  # ticks at least 1.6 labels apart
+        for value, text in _ticks(lo, hi, magnitude, most=int(plot.width() // (1.6 * widest))):
             x = plot.left() + plot.width() * (value - lo) / (hi - lo)
             painter.drawLine(QPointF(x, plot.bottom()), QPointF(x, plot.bottom() + 3))
             if x - plot.left() < 20:  # the end labels stay inside the cell
@@ -222,9 +223,13 @@ class HistogramGrid(QWidget):
             else:
                 box, align = QRectF(x - 30, plot.bottom() + 3, 60, line), Qt.AlignmentFlag.AlignHCenter
             painter.drawText(box, align | Qt.AlignmentFlag.AlignTop, text)
-        if h.zero >= 0.005:
-            painter.drawText(QRectF(plot.left() + 2, plot.top(), plot.width(), line), Qt.AlignmentFlag.AlignLeft,
-                             f"{h.zero:.0%} are 0")  # fmt: skip
+        if h.zero >= 0.005:  # over the lowest bars, so the note does not sit on one
+            note = f"{h.zero:.0%} are 0"
+            bins = len(h.share)
+            span = min(bins, math.ceil(bins * (painter.fontMetrics().horizontalAdvance(note) + 4) / plot.width()))
+            start = min(range(bins - span + 1), key=lambda k: float(h.share[k : k + span].max()))
+            x = plot.left() + plot.width() * start / bins
+            painter.drawText(QRectF(x + 2, plot.top(), plot.right() - x - 2, line), Qt.AlignmentFlag.AlignLeft, note)
 
 
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
