@@ -1,0 +1,149 @@
+"""Training speed in the app against the engine alone, and what the window repaints while it trains.
+
+The default model (784-256-64-256-784, σ drawn from 0–0.8 per image, batch 128) trains full MNIST three
+ways, alternating round by round in one process so all see the same machine load: ``MLP.fit`` alone (no
+window), in the app with the Training tab on screen (curve, progress, histograms drawn live), and in
+the app with the Denoise tab on screen.  A run's speed is the median of its epochs' images/s as the
+training loop reports them.  The window's paint events are counted too: how many times a second the
+Training tab's settings form (which does not change while training) is painted tells whether a frame
+repaints only what changed or the whole window.
+
+Run:  DENOISE_STUDIO_DATA=../shared/data/mnist QT_QPA_PLATFORM=offscreen python bench/app_train_speed.py
+Options: --rounds N, --epochs N, --model NAME.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+if "XDG_RUNTIME_DIR" not in os.environ:
+    runtime = tempfile.mkdtemp(prefix="xdg-")
+    os.chmod(runtime, 0o700)
+    os.environ["XDG_RUNTIME_DIR"] = runtime
+
+from PySide6.QtCore import QEvent, QEventLoop, QObject, QSettings, QTimer  # noqa: E402
+
+
+def spin(ms: int) -> None:
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+
+
+class PaintCounter(QObject):
+    """Counts the paint events of one widget."""
+
+    def __init__(self, widget) -> None:
+        super().__init__()
+        self.paints = 0
+        widget.installEventFilter(self)
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
+        if event.type() == QEvent.Type.Paint:
+            self.paints += 1
+        return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--model", default="mnist_denoising_autoencoder_blind")
+    args = parser.parse_args(argv)
+
+    from threadpoolctl import threadpool_info
+
+    from engine.callbacks import Callback
+    from engine.nn import MLP
+    from gui.app import make_app, single_thread_blas
+    from gui.data_sets import mnist_split
+    from gui.jobs import wait_for_all_jobs
+    from gui.main_window import MainWindow
+
+    single_thread_blas()  # as the app does at start; the engine alone runs with the same setting
+    app = make_app([])  # noqa: F841 (kept alive for the run)
+    blas = [(i.get("internal_api"), i.get("architecture"), i.get("num_threads")) for i in threadpool_info()]
+    print(f"machine: {os.cpu_count()} cores, BLAS {blas}, load average {os.getloadavg()[0]:.2f}")
+    x_train, x_test = mnist_split("train")[0], mnist_split("test")[0]
+    settings = QSettings(str(Path(tempfile.mkdtemp()) / "bench.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(MLP.from_file(args.model), settings=settings)
+    window.resize(1280, 800)
+    window.show()
+    tab = window.training_tab
+    tab.form.epochs.setValue(args.epochs)
+    tab.form.train_size.setValue(60000)
+    config = tab.form.config()
+    print(f"{args.model}: {config}")
+    form_paints = PaintCounter(tab.form)
+
+    class EpochSpeeds(Callback):
+        def __init__(self) -> None:
+            self.speeds: list[float] = []
+
+        def on_epoch_end(self, epoch, logs):
+            self.speeds.append(logs["samples_per_s"])
+
+    def engine_alone() -> tuple[float, float | None]:
+        model, speeds = MLP.from_file(args.model), EpochSpeeds()
+        model.fit(x_train, x_test, config=config, callbacks=[speeds])
+        return statistics.median(speeds.speeds), None
+
+    def in_app(page) -> tuple[float, float]:
+        window.tabs.setCurrentWidget(page)
+        epochs: list[dict] = []
+        done: list = []
+        tab.run.epochEnded.connect(epochs.append)
+        tab.run.finished.connect(done.append)
+        paints, started = form_paints.paints, time.monotonic()
+        tab.start()
+        while not done:
+            spin(20)
+        seconds = time.monotonic() - started
+        tab.run.epochEnded.disconnect(epochs.append)
+        tab.run.finished.disconnect(done.append)
+        if done[0].verdict != "done":
+            raise RuntimeError(f"training {done[0].verdict}: {done[0].error}")
+        repaints = (form_paints.paints - paints) / seconds
+        wait_for_all_jobs()
+        spin(200)
+        window.dirty = False
+        return statistics.median(e["samples_per_s"] for e in epochs), repaints
+
+    sides = {
+        "engine alone (MLP.fit)": engine_alone,
+        "app, Training tab on screen": lambda: in_app(tab),
+        "app, Denoise tab on screen": lambda: in_app(window.denoise_tab),
+    }
+    wait_for_all_jobs()
+    in_app(tab)  # warm-up, not counted: the data read and first-use costs fall on no side
+    speeds: dict[str, list[float]] = {name: [] for name in sides}
+    repaints: dict[str, list[float]] = {name: [] for name in sides}
+    for round_ in range(args.rounds):
+        for name, run in sides.items():
+            speed, rate = run()
+            speeds[name].append(speed)
+            if rate is not None:
+                repaints[name].append(rate)
+        print(f"  round {round_ + 1}: " + ", ".join(f"{name} {speeds[name][-1]:,.0f}" for name in sides))
+    alone = statistics.median(speeds["engine alone (MLP.fit)"])
+    for name in sides:
+        speed = statistics.median(speeds[name])
+        line = f"{name:30s} median {speed:8,.0f} img/s ({speed / alone:.2f} of the engine alone)"
+        if repaints[name]:
+            line += f"; the settings form painted {statistics.median(repaints[name]):.1f} times a second"
+        print(line)
+    print(f"load average at the end: {os.getloadavg()[0]:.2f}")
+    window.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
