@@ -166,7 +166,9 @@ def main(argv: list[str] | None = None) -> int:
               f"{seconds:.1f} s wall, {len(batches)} batches, last {speed:,.0f} img/s")  # fmt: skip
         print(f"timer ticks: {g.size}, median gap {np.median(g):.1f} ms, p99 {np.percentile(g, 99):.1f} ms")
         print(f"worst event-loop stall while training: {meter.worst('training'):.1f} ms (goal < 50 ms)")
-        print(f"worst stall while the window swaps in the trained model: {meter.worst('handover'):.1f} ms")
+        handover = meter.worst("handover")  # nan: the swap was over before this phase began
+        shown = f"{handover:.1f} ms" if handover == handover else "none apart (done within the training phase above)"
+        print(f"worst stall while the window swaps in the trained model: {shown}")
         window.dirty = False  # the trained copy is not kept: later scenarios switch models without a question
     if "latent" in args.scenarios:
         latent_scenario(window, meter)
