@@ -22,20 +22,11 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-if "XDG_RUNTIME_DIR" not in os.environ:
-    runtime = tempfile.mkdtemp(prefix="xdg-")
-    os.chmod(runtime, 0o700)
-    os.environ["XDG_RUNTIME_DIR"] = runtime
+from offscreen_qt import spin, use_offscreen_qt  # beside this file
 
-from PySide6.QtCore import QEvent, QEventLoop, QObject, QSettings, QTimer  # noqa: E402
+use_offscreen_qt()
 
-
-def spin(ms: int) -> None:
-    loop = QEventLoop()
-    QTimer.singleShot(ms, loop.quit)
-    loop.exec()
+from PySide6.QtCore import QEvent, QObject, QSettings  # noqa: E402
 
 
 class PaintCounter(QObject):

@@ -28,12 +28,9 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-if "XDG_RUNTIME_DIR" not in os.environ:
-    runtime = tempfile.mkdtemp(prefix="xdg-")
-    os.chmod(runtime, 0o700)
-    os.environ["XDG_RUNTIME_DIR"] = runtime
+from offscreen_qt import use_offscreen_qt  # noqa: E402 (beside this file)
+
+use_offscreen_qt()
 
 import numpy as np  # noqa: E402
 from PySide6.QtCore import QElapsedTimer, QPoint, QPointF, QSettings, Qt, QTimer  # noqa: E402

@@ -28,22 +28,13 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-if "XDG_RUNTIME_DIR" not in os.environ:
-    runtime = tempfile.mkdtemp(prefix="xdg-")
-    os.chmod(runtime, 0o700)
-    os.environ["XDG_RUNTIME_DIR"] = runtime
+from offscreen_qt import spin, use_offscreen_qt  # beside this file
 
-from PySide6.QtCore import QEventLoop, QSettings, QTimer  # noqa: E402
+use_offscreen_qt()
+
+from PySide6.QtCore import QSettings  # noqa: E402
 
 MODELS = {"small": "mnist_denoising_autoencoder", "large": "mnist_denoising_autoencoder_large"}
-
-
-def spin(ms: int) -> None:
-    loop = QEventLoop()
-    QTimer.singleShot(ms, loop.quit)
-    loop.exec()
 
 
 OWN_CPU = [0.0]

@@ -90,20 +90,13 @@ def canvas_latency(model_name: str, repeats: int, data_dir: str | None) -> None:
 
 def slider_latency(model_name: str, moves: int) -> None:
     """Time the full update of a perturbation slider move in the app, offscreen (see the module docstring)."""
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    if "XDG_RUNTIME_DIR" not in os.environ:
-        runtime = tempfile.mkdtemp(prefix="ds-xdg-")
-        os.chmod(runtime, 0o700)
-        os.environ["XDG_RUNTIME_DIR"] = runtime
-    from PySide6.QtCore import QEventLoop, QSettings, QTimer
+    from offscreen_qt import spin, use_offscreen_qt
+
+    use_offscreen_qt()
+    from PySide6.QtCore import QSettings
 
     from gui.app import make_app, single_thread_blas
     from gui.main_window import MainWindow
-
-    def spin(ms: int) -> None:
-        loop = QEventLoop()
-        QTimer.singleShot(ms, loop.quit)
-        loop.exec()
 
     single_thread_blas()  # as the app does
     app = make_app([])
