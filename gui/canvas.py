@@ -158,7 +158,7 @@ class DrawingCanvas(QWidget):
 
     def _show_tool_cursor(self, erasing: bool) -> None:
         if erasing:  # a ring as wide as the eraser is on screen
-            self.setCursor(_eraser_cursor(self.pen_width * self._scale()))
+            self.setCursor(_eraser_cursor(self.pen_width * self._scale(), self.devicePixelRatioF()))
         else:
             self.setCursor(QCursor(Qt.CursorShape.CrossCursor))
 
@@ -238,18 +238,27 @@ class DrawingCanvas(QWidget):
         return QSize(self._shown_side, self._shown_side)
 
 
-def _eraser_cursor(width: float) -> QCursor:
-    """A ring the size of the eraser, dark and light so it shows on ink and on paper."""
-    side = int(width) + 4
-    pixmap = QPixmap(side, side)
+def _eraser_cursor(width: float, ratio: float = 1.0) -> QCursor:
+    """A ring the size of the eraser (``width`` logical pixels), dark and light so it shows on ink and on paper,
+    as wide as the eraser on a HiDPI screen too (``ratio`` device pixels a logical one).
+
+    X11 (xcb) takes a cursor's pixels and hot spot as device pixels whatever the pixmap's ratio says (measured
+    at QT_SCALE_FACTOR=2: a ratio-2 pixmap got its hot spot a quarter of the way in), so there the ring is drawn
+    in device pixels outright; elsewhere it is a pixmap at the screen's ratio.
+    """
+    in_device_pixels = QGuiApplication.platformName() == "xcb"
+    pixels = round((int(width) + 4) * ratio)
+    pixmap = QPixmap(pixels, pixels)
+    pixmap.setDevicePixelRatio(1.0 if in_device_pixels else ratio)
+    side = pixmap.deviceIndependentSize().width()  # the ring's size in the painter's units
     pixmap.fill(Qt.GlobalColor.transparent)
     painter = QPainter(pixmap)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
     for shade, inset in ((0, 1), (255, 2)):
         painter.setPen(QPen(QColor(shade, shade, shade), 1))
-        painter.drawEllipse(inset, inset, side - 1 - 2 * inset, side - 1 - 2 * inset)
+        painter.drawEllipse(QRectF(inset, inset, side - 1 - 2 * inset, side - 1 - 2 * inset))
     painter.end()
-    return QCursor(pixmap, side // 2, side // 2)
+    return QCursor(pixmap)  # the hot spot in the middle
 
 
 def _image_from_array(image: np.ndarray, side: int) -> QImage:
