@@ -249,3 +249,16 @@ def test_the_brush_slider_shows_its_width_and_draws_with_it(qtbot, tab):
     draw_stroke(qtbot, tab.canvas, [(140, 60), (140, 200)])
     row = tab.canvas.ink()[130]
     assert 26 <= np.count_nonzero(row > 0.5) <= 32  # a stroke 30 px wide
+
+
+def test_a_code_as_wide_as_the_image_gets_no_pca_and_says_why(qtbot, window, tab, dialogs_shown):
+    """PCA with as many components as pixels is no comparison (and fitting 800 of 784 failed with a misleading
+    "MNIST not available"): the PCA column says why it is empty, with no dialog and no fit started."""
+    from engine.nn import build_mlp
+
+    window.set_model(build_mlp([784, 800, 784], ["relu", "sigmoid"], seed=2), name="wide")
+    tab.compare_box.setChecked(True)
+    draw_stroke(qtbot, tab.canvas, [(100, 60), (160, 220)])
+    tab.refresh()
+    assert tab.row.captions[3].text() == "no PCA: the code (800) is as wide as the image"
+    assert not tab.pca_jobs.is_busy() and dialogs_shown == []
