@@ -15,7 +15,7 @@ import weakref
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QIcon, QPainter, QPen, QPixmap
+from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -490,8 +490,12 @@ class LatentMapPanel(QWidget):
 
 
 def _swatch(color: str, side: int = 12, filled: bool = True) -> QIcon:
-    """A circle of a digit's colour, filled while that digit is shown, for the legend and the strip's boxes."""
-    pixmap = QPixmap(side, side)
+    """A circle of a digit's colour, filled while that digit is shown, for the legend and the strip's boxes;
+    drawn at the screen's pixel ratio (sharp on HiDPI screens)."""
+    screen = QGuiApplication.primaryScreen()
+    ratio = screen.devicePixelRatio() if screen is not None else 1.0
+    pixmap = QPixmap(round(side * ratio), round(side * ratio))
+    pixmap.setDevicePixelRatio(ratio)
     pixmap.fill(Qt.GlobalColor.transparent)
     painter = QPainter(pixmap)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)

@@ -141,6 +141,7 @@ class PerturbPanel(QWidget):
         self.plot.getAxis("bottom").enableAutoSIPrefix(False)
         self.plot.setLabel("left", "test MSE")
         self.plot.setMinimumHeight(80)
+        self.plot.getPlotItem().setContentsMargins(0, 7, 2, 0)  # room for the top tick label, not cut at the edge
         self.curve_item = self.plot.plot(symbol="o", symbolSize=4)
         self.model_line = pg.InfiniteLine(angle=0)
         self.noisy_line = pg.InfiniteLine(angle=0)
