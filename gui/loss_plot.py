@@ -101,6 +101,10 @@ class LossPlot(pg.PlotWidget):
         self.hint.setObjectName("hint")
         self.hint.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.hint.setVisible(False)
+        self.pca_note = QLabel("", self)  # while PCA's level is still being fitted
+        self.pca_note.setObjectName("caption")
+        self.pca_note.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.pca_note.setVisible(False)
 
     def restyle(self) -> None:
         """Pens and backgrounds in the active theme's colours."""
@@ -128,6 +132,7 @@ class LossPlot(pg.PlotWidget):
         self._ema = None
         self.diverged_line.setVisible(False)
         self.set_baselines(None, None)
+        self.pca_note.setVisible(False)
         self.hint.setText(hint)
         self.hint.setVisible(bool(hint))
         self._place_hint()
@@ -136,6 +141,15 @@ class LossPlot(pg.PlotWidget):
     def _place_hint(self) -> None:
         self.hint.adjustSize()
         self.hint.move((self.width() - self.hint.width()) // 2, (self.height() - self.hint.height()) // 2)
+        self.pca_note.adjustSize()
+        self.pca_note.move(self.width() - self.pca_note.width() - 12, self.height() - self.pca_note.height() - 48)
+
+    def show_pca_fitting(self, components: int | None) -> None:
+        """Say that PCA-``components``'s level is on its way (its fit takes a few seconds the first time on a data
+        set); None: not (any more)."""
+        self.pca_note.setText(f"PCA-{components}: fitting… its level follows" if components else "")
+        self.pca_note.setVisible(bool(components))
+        self._place_hint()
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         super().resizeEvent(event)

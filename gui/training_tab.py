@@ -76,7 +76,7 @@ class TrainingTab(QWidget):
         self.run.batches.connect(self._on_batches)
         self.run.epochEnded.connect(self._on_epoch)
         self.run.samplesReady.connect(lambda s: self.strip.show_samples(s["noisy"], s["recon"]))
-        self.run.baselinesReady.connect(lambda b: self.plot.set_baselines(b.noisy_input, b.pca, b.components))
+        self.run.baselinesReady.connect(self._on_baselines)
         self.run.paused.connect(lambda: self.progress.label.setText("Paused"))
         self.run.finished.connect(self._on_finished)
 
@@ -217,6 +217,13 @@ class TrainingTab(QWidget):
         self.pause_button.setText("Resume" if paused else "Pause")
 
     @Slot(object)
+    def _on_baselines(self, baselines) -> None:
+        """The noisy input's level comes first, PCA's once fitted: until then the plot says it is on its way."""
+        b = baselines
+        self.plot.set_baselines(b.noisy_input, b.pca, b.components)
+        self.plot.show_pca_fitting(b.components if b.pca is None and b.components < 784 else None)
+
+    @Slot(object)
     def _on_batches(self, batches: list) -> None:
         for logs in batches:
             self.plot.add_batch(logs["epoch"] + logs["progress"], logs["loss"])
@@ -246,6 +253,7 @@ class TrainingTab(QWidget):
     @Slot(object)
     def _on_finished(self, result: RunResult) -> None:
         self._set_running(False)
+        self.plot.show_pca_fitting(None)  # the run is over: PCA's level came, or will not
         return_free_memory()  # the run's buffers, freed on several threads
         if result.verdict == "failed":
             self.progress.label.setText("Failed")

@@ -311,3 +311,17 @@ def read_test_images(folder):
     from engine.idx import read_idx
 
     return read_idx(folder / "t10k-images-idx3-ubyte.gz").reshape(-1, 784)
+
+
+def test_the_plot_says_pca_is_being_fitted_until_its_level_arrives(qtbot, tab):
+    """The noisy input's level comes at once, PCA's after its fit: meanwhile the plot says it is on its way."""
+    seen = []  # (PCA level known?, the note shown, its text) as each baselines message lands
+    tab.run.baselinesReady.connect(
+        lambda b: seen.append((b.pca is not None, tab.plot.pca_note.isVisibleTo(tab), tab.plot.pca_note.text()))
+    )
+    tab.form.epochs.setValue(3)
+    run_to_end(qtbot, tab)
+    k = tab.model.latent_width
+    assert seen[0] == (False, True, f"PCA-{k}: fitting… its level follows")  # first the noisy input, and the note
+    assert seen[-1][:2] == (True, False)  # then PCA's level, and the note gone
+    assert tab.plot.pca_line.isVisible() and f"PCA-{k}" in tab.plot.pca_line.label.toPlainText()
