@@ -335,16 +335,20 @@ class MainWindow(QMainWindow):
 
     # ----- files -----------------------------------------------------------------------------
     def _folder(self, purpose: str) -> str:
-        """The folder a file dialog for ``purpose`` ("open", "save", "export") starts in: the last one used for it,
-        else the user's documents folder — never the installed package's own models."""
-        last = self.settings.value(f"folders/{purpose}", "")
-        if last and Path(str(last)).is_dir() and not is_shipped(Path(str(last)) / "x"):
-            return str(last)
+        """The folder a file dialog for ``purpose`` ("open", "save", "export", "image") starts in: the last one used
+        for it, else the last one any file dialog used (Open right after a Save As starts where the file went), else
+        the user's documents folder — never the installed package's own models."""
+        for key in (f"folders/{purpose}", "folders/last"):
+            last = str(self.settings.value(key, "") or "")
+            if last and Path(last).is_dir() and not is_shipped(Path(last) / "x"):
+                return last
         documents = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
         return documents if documents and Path(documents).is_dir() else str(Path.home())
 
     def _remember_folder(self, purpose: str, path: str) -> None:
-        self.settings.setValue(f"folders/{purpose}", str(Path(path).parent))
+        folder = str(Path(path).parent)
+        self.settings.setValue(f"folders/{purpose}", folder)
+        self.settings.setValue("folders/last", folder)
 
     def open_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open model", self._folder("open"), MODEL_FILTER)

@@ -349,6 +349,30 @@ def test_open_and_export_remember_their_folders(window, monkeypatch, tmp_path):
     assert starts[-1] == str(folder)
 
 
+def test_a_dialog_used_for_the_first_time_starts_where_the_last_file_went(window, monkeypatch, tmp_path):
+    """Open right after a Save As (and a first Export) start in the folder the model was saved to."""
+    folder = tmp_path / "work"
+    folder.mkdir()
+    starts = []
+
+    def ask(answer):
+        def dialog(parent, title, start, filter_):
+            starts.append(start)
+            return answer, filter_
+
+        return dialog
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", ask(str(folder / "mine.npz")))
+    window.save_as_action.trigger()
+    assert (folder / "mine.npz").is_file()
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", ask(""))
+    window.open_action.trigger()
+    assert starts[-1] == str(folder)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", ask(""))
+    window.export_action.trigger()
+    assert Path(starts[-1]).parent == folder
+
+
 def test_shipped_models_show_how_they_were_trained_and_mark_the_current_one(qtbot, window):
     from engine.model_paths import shipped_models
 
