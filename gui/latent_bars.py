@@ -50,7 +50,7 @@ class LatentBars(pg.PlotWidget):
         self.getPlotItem().hideButtons()
         self.setLabel("bottom", "latent unit")
         self.setMenuEnabled(False)
-        self.setMinimumHeight(140)
+        self.setMinimumHeight(80)  # room for the explorer's sliders under it at 1024×700
         hint(
             self,
             "The code: the few numbers the encoder squeezes the image into, one bar per unit (the axis is fixed for "

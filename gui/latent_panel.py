@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QCheckBox, QGroupBox, QHBoxLayout, QSlider, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QGroupBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
 from gui.hints import hint
 from gui.latent_bars import LatentBars
 
 MAX_SLIDERS = 16
+"""Codes of up to this many units get a slider per unit, labelled, under the bars; wider codes are set by dragging
+the bars themselves (16 sliders under 64 bars matched none of them)."""
 SLIDER_STEPS = 1000
+SLIDER_HEIGHT = 50
 
 
 class LatentPanel(QGroupBox):
@@ -32,8 +35,8 @@ class LatentPanel(QGroupBox):
         self.explorer_box = QCheckBox("Latent explorer")
         hint(
             self.explorer_box,
-            "Set the code yourself: drag the bars or the sliders and watch what the decoder draws from it. A new "
-            "drawing or test digit starts again from its own code",
+            "Set the code yourself: drag the bars (or, for codes of up to 16 units, the numbered sliders) and watch "
+            "what the decoder draws from it. A new drawing or test digit starts again from its own code",
         )
         self.explorer_box.toggled.connect(self._on_explorer)
         self.slider_panel = QWidget()
@@ -86,18 +89,29 @@ class LatentPanel(QGroupBox):
         self.explorerToggled.emit(on)
 
     def _build_sliders(self) -> None:
+        """A labelled slider per unit for codes of up to ``MAX_SLIDERS`` units; none for wider ones."""
         while self.slider_layout.count():
             item = self.slider_layout.takeAt(0)
             if item.widget() is not None:
                 item.widget().deleteLater()
         self.sliders = []
-        for j in range(min(self.code.size, MAX_SLIDERS)):
+        if self.code.size > MAX_SLIDERS:
+            return
+        for j in range(self.code.size):
             slider = QSlider(Qt.Orientation.Vertical)
             slider.setRange(0, SLIDER_STEPS)
-            slider.setFixedHeight(90)
+            slider.setFixedHeight(SLIDER_HEIGHT)
             hint(slider, f"Code unit {j}: drag to change it and watch the decoded image")
             slider.valueChanged.connect(self._on_slider)
-            self.slider_layout.addWidget(slider)
+            label = QLabel(str(j))
+            label.setObjectName("caption")
+            column = QWidget()
+            stack = QVBoxLayout(column)
+            stack.setContentsMargins(0, 0, 0, 0)
+            stack.setSpacing(0)
+            stack.addWidget(slider, 0, Qt.AlignmentFlag.AlignHCenter)
+            stack.addWidget(label, 0, Qt.AlignmentFlag.AlignHCenter)
+            self.slider_layout.addWidget(column)
             self.sliders.append(slider)
 
     def _to_slider(self, value: float) -> int:

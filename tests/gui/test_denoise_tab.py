@@ -262,3 +262,21 @@ def test_a_code_as_wide_as_the_image_gets_no_pca_and_says_why(qtbot, window, tab
     tab.refresh()
     assert tab.row.captions[3].text() == "no PCA: the code (800) is as wide as the image"
     assert not tab.pca_jobs.is_busy() and dialogs_shown == []
+
+
+def test_explorer_sliders_are_one_per_unit_and_labelled_and_wide_codes_use_the_bars(qtbot, window, tab):
+    """16 sliders spread under 64 bars matched none of them (the one under unit 60 moved unit 15)."""
+    from PySide6.QtWidgets import QLabel
+
+    from engine.nn import build_mlp
+
+    tab.latent.explorer_box.setChecked(True)
+    labels = [s.parentWidget().findChild(QLabel).text() for s in tab.latent.sliders]
+    assert labels == [str(j) for j in range(tab.model.latent_width)]  # the 16-unit code: one slider a unit
+
+    window.set_model(build_mlp([784, 64, 784], ["relu", "sigmoid"], seed=3), name="wide")
+    tab.latent.explorer_box.setChecked(True)
+    assert tab.latent.sliders == [] and not tab.latent.slider_panel.isVisible()
+    lo, hi = tab.bars.y_range
+    tab.bars.edit_at(60.0, lo + 0.5 * (hi - lo))  # the bars themselves set any unit
+    assert tab.code[60] == pytest.approx(lo + 0.5 * (hi - lo))
