@@ -262,9 +262,10 @@ class DenoiseTab(QWidget):
         self.draw.fit_canvas(height, int(CANVAS_WIDTH_SHARE * self.width()))
 
     # ----- model -----------------------------------------------------------------------------
-    def set_model(self, model) -> None:
+    def set_model(self, model, keep_noise: bool = False) -> None:
         """Show results of ``model`` (an engine MLP mapping 784 -> 784); the noise kind, the slider and the test
-        images go to what it was trained with (the middle of a noise range)."""
+        images go to what it was trained with (the middle of a noise range) — unless ``keep_noise``: the same
+        network changed here (a perturbed copy applied), shown at the noise the user set."""
         self.model = model
         self._pca = None
         self.code = np.zeros(model.latent_width, np.float32)
@@ -275,13 +276,13 @@ class DenoiseTab(QWidget):
         self.inside.set_model(model)
         self.inside.set_noise(self.sigma, self.noise_kind)
         self.range_jobs.start(_code_range, model, on_done=lambda r: self.latent.set_range(*r), on_error=lambda e: None)
-        setting = model.training_noise
+        setting = None if keep_noise else model.training_noise
         if setting is not None:
             self.noise_kind_box.set_kind(setting.kind)  # refreshes when it changes
-        sigma = training_sigma(model)
+        sigma = None if keep_noise else training_sigma(model)
         if sigma is not None and round(sigma * 100) != self.noise_slider.value():
             self.noise_slider.setValue(int(round(sigma * 100)))  # refreshes
-        if trained_on(model.metadata) in SOURCES:  # its own test images (once loaded; kept if they cannot be)
+        if not keep_noise and trained_on(model.metadata) in SOURCES:  # its own test images (once loaded)
             self._following_model = True
             self.test_set_box.set_data_set(trained_on(model.metadata))
             self._following_model = False

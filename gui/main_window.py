@@ -272,15 +272,16 @@ class MainWindow(QMainWindow):
         self._rebuild_recent()
 
     # ----- the model -------------------------------------------------------------------------
-    def set_model(self, model: MLP, name: str | None = None, dirty: bool = False) -> None:
-        """Make ``model`` the current one and show it in every tab."""
+    def set_model(self, model: MLP, name: str | None = None, dirty: bool = False, keep_noise: bool = False) -> None:
+        """Make ``model`` the current one and show it in every tab (``keep_noise``: the Denoise tab stays at the
+        noise the user set, for a changed copy of the network it shows)."""
         self.model = model
         if name is not None:
             self.model_name = name
         self.dirty = dirty
         self.architecture_tab.set_model(model)
         self.training_tab.set_model(model)
-        self.denoise_tab.set_model(model)
+        self.denoise_tab.set_model(model, keep_noise=keep_noise)
         self.update_status()
         self._mark_shipped()
 
@@ -307,7 +308,7 @@ class MainWindow(QMainWindow):
         """A perturbed copy made the model (Denoise ▸ Inside the network ▸ Apply): unsaved, like a trained one."""
         if not self._stop_training_first("apply the perturbed network", lambda: self._on_applied(model)):
             return
-        self.set_model(model, dirty=True)
+        self.set_model(model, dirty=True, keep_noise=True)  # the σ the user was looking at stays
         self._flash("The perturbed network is now the model (unsaved): Save keeps it, reopening the file undoes it")
 
     def _on_running(self, running: bool) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
 from engine.nn import build_mlp
 from engine.perturb import Perturbation, perturb, perturbation_curve
+from engine.training import TrainConfig
 from tests.gui.test_denoise_tab import draw_stroke
 
 LEFT = Qt.MouseButton.LeftButton
@@ -117,6 +120,8 @@ def test_reset_gives_back_the_exact_reconstruction_and_leaving_the_page_shows_th
 def test_applying_makes_the_perturbed_copy_the_model_and_marks_it_unsaved(qtbot, window, tab, deep_model):
     panel = open_inside(qtbot, tab)
     assert not panel.apply_button.isEnabled()  # nothing to apply yet
+    tab.model.metadata["training"] = asdict(TrainConfig(noise=0.3))  # it was trained at σ 0.3 ...
+    tab.noise_slider.setValue(55)  # ... and the user looks at it at 0.55
     panel.prune_slider.setValue(50)
     panel.scope_box.setCurrentIndex(panel.scope_box.findData("network"))
     expected = perturb(deep_model, Perturbation(prune=0.5, scope="network")).params
@@ -128,6 +133,7 @@ def test_applying_makes_the_perturbed_copy_the_model_and_marks_it_unsaved(qtbot,
     assert window.model.metadata["perturbation"]["prune"] == 0.5
     assert window.training_tab.model is window.model  # the other tabs have it too
     assert panel.plan.is_identity()  # the new model, as it is
+    assert tab.noise_slider.value() == 55  # and shown at the σ the user was looking at
 
 
 def test_the_curve_scores_all_test_images_along_the_knob_last_moved(qtbot, tab, tiny_mnist):
