@@ -156,7 +156,7 @@ class DenoiseTab(QWidget):
         self.source_label, self.input_view = self.draw.source_label, self.draw.input_view
         self.canvas.drawingChanged.connect(self._on_drawing)
         self.canvas.pictureDropped.connect(self.open_picture)
-        self.draw.testImageStep.connect(lambda step: self.show_test_digit(self.test_index + step))
+        self.draw.testImageStep.connect(self._step_test_image)
         self.draw.randomTestImage.connect(self.random_test_digit)
         self.test_set_box.dataSetChanged.connect(self._on_test_set)
 
@@ -344,6 +344,11 @@ class DenoiseTab(QWidget):
         self.noise_seed += 1
         self._pattern = None
         self.refresh()
+
+    def _step_test_image(self, step: int) -> None:
+        """◀ / ▶: the previous or next test image; from a drawing or a picture, the test image last shown (#0 at
+        the start), not the one after it."""
+        self.show_test_digit(self.test_index + step if self.source == "test" else self.test_index)
 
     def random_test_digit(self) -> None:
         self._with_test_data(lambda: self._show_loaded_digit(int(np.random.default_rng().integers(1 << 30))))

@@ -58,9 +58,9 @@ class DrawPanel(QGroupBox):
             "clothing): real images the network never saw while training",
             self.randomTestImage.emit,
         )  # fmt: skip
-        previous_button = hinted_button("◀", "The previous test image", lambda: self.testImageStep.emit(-1))
-        next_button = hinted_button("▶", "The next test image", lambda: self.testImageStep.emit(1))
-        for button in (previous_button, next_button):
+        self.previous_button = hinted_button("◀", "The previous test image", lambda: self.testImageStep.emit(-1))
+        self.next_button = hinted_button("▶", "The next test image", lambda: self.testImageStep.emit(1))
+        for button in (self.previous_button, self.next_button):
             button.setFixedWidth(40)
         self.test_set_box = DataSetBox(
             "Where test images come from: MNIST digits or Fashion-MNIST clothing (10,000 each, never seen in "
@@ -91,7 +91,7 @@ class DrawPanel(QGroupBox):
         column.addWidget(self.canvas, 0, Qt.AlignmentFlag.AlignHCenter)
         column.addLayout(row(QLabel("Brush"), (self.brush, 1), self.brush_label))
         column.addLayout(row(self.clear_button, self.undo_button, self.eraser_button))
-        column.addLayout(row(previous_button, (self.random_button, 1), next_button))
+        column.addLayout(row(self.previous_button, (self.random_button, 1), self.next_button))
         column.addLayout(row(QLabel("Test images"), (self.test_set_box, 1)))
         column.addWidget(self.source_label)
         net_in = QLabel("Network input, 28×28")

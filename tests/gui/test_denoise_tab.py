@@ -280,3 +280,15 @@ def test_explorer_sliders_are_one_per_unit_and_labelled_and_wide_codes_use_the_b
     lo, hi = tab.bars.y_range
     tab.bars.edit_at(60.0, lo + 0.5 * (hi - lo))  # the bars themselves set any unit
     assert tab.code[60] == pytest.approx(lo + 0.5 * (hi - lo))
+
+
+def test_next_from_a_fresh_start_shows_the_first_test_image_and_steps_on_from_there(qtbot, tab, tiny_mnist):
+    shown = []
+    tab.testDigitShown.connect(shown.append)
+    for _ in range(2):
+        with qtbot.waitSignal(tab.testDigitShown, timeout=10000):
+            qtbot.mouseClick(tab.draw.next_button, LEFT)
+    draw_stroke(qtbot, tab.canvas, [(100, 60), (160, 220)])  # a drawing: ◀ goes back to the last test image
+    with qtbot.waitSignal(tab.testDigitShown, timeout=10000):
+        qtbot.mouseClick(tab.draw.previous_button, LEFT)
+    assert shown == [0, 1, 1]  # test image #0 was skipped by ▶ at the start
