@@ -51,7 +51,8 @@ QPushButton:disabled {{ color: {disabled}; background: {panel}; }}
 QPushButton#primary {{ background: {primary}; border-color: {accent}; color: #ffffff; }}
 QPushButton#primary:disabled {{ background: {panel}; border-color: {button_border}; color: {disabled}; }}
 QPushButton:checked {{ background: {primary}; border-color: {accent}; color: #ffffff; }}
-QPushButton:focus, QAbstractSpinBox:focus, QComboBox:focus, QLineEdit:focus {{ border: 2px solid {focus}; }}
+QPushButton:focus, QComboBox:focus, QLineEdit:focus {{ border: 2px solid {focus}; }}
+QAbstractSpinBox:focus {{ background: {panel}; }}
 QCheckBox:focus, QRadioButton:focus {{ color: {focus}; }}
 QSlider:focus {{ border: 1px dashed {focus}; border-radius: 3px; }}
 QTabWidget::pane {{ border: 1px solid {border}; border-radius: 4px; }}
