@@ -115,6 +115,8 @@ class PerturbPanel(QWidget):
                              "or on again; clicking a unit in the network view does the same")  # fmt: skip
         self.unit_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.unit_box.setMinimumContentsLength(14)
+        self.unit_box.setMaxVisibleItems(20)  # hundreds of units: a scrolling list, not one the screen's height
+        self.unit_box.setStyleSheet("combobox-popup: 0;")  # Fusion ignores the limit otherwise
         self.unit_box.activated.connect(self._on_pick)
         self.all_on = _tip(QPushButton("All units on"), "Switch every unit back on")
         self.all_on.clicked.connect(lambda: self._set_plan(replace(self.plan, off=())))
