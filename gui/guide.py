@@ -27,10 +27,21 @@ picture of your own (File ▸ Open image, drop it on the canvas, or paste it). Y
 the network gets (the kind of noise — Gaussian, salt and pepper, masking — and the slider set how noisy), and its
 reconstruction, each with its mean squared error (MSE) against the clean image: lower is better. Erase part of a
 digit (right-drag, or the Eraser) and watch the network fill the gap. <i>Compare with PCA</i> adds the best
-<i>linear</i> code of the same size. Below, the code's units as bars (set them yourself in <i>Latent explorer</i>),
-the network, and the <b>Robustness</b> curve.</li>
+<i>linear</i> code of the same size. Below, four pages:
+<ul>
+<li><b>Code and network</b> — the code's units as bars (set them yourself in <i>Latent explorer</i> and watch what
+the decoder draws) beside the network as an hourglass.</li>
+<li><b>Robustness</b> — the model's test error at every noise level, beside doing nothing and PCA.</li>
+<li><b>Latent map</b> — every test image as a dot at its code (seen on the plane that shows most of the codes'
+spread), coloured by its label; the star is your drawing. Hover a dot to see its image, click anywhere to decode that
+point, Shift+click two places to see the images along the straight line between them.</li>
+<li><b>Inside the network</b> — every layer's activity as you draw, and the trained network perturbed: add noise to
+its weights, prune the smallest, switch units off, and watch the reconstruction and the test error degrade. The
+model itself changes only if you press <i>Apply to model</i>.</li>
+</ul></li>
 <li><b>Training</b> — train the current model with live curves. Start, Pause, Stop (Stop keeps what was learned).
-The learning rate can change while training.</li>
+The learning rate can change while training. Below the settings, each layer's weights and the sizes of their
+gradients as histograms, after every epoch; for a model with a linear decoder, a check of whether it learned PCA.</li>
 <li><b>Architecture</b> — the layers, their weights as images, and an editor to build a new network.</li>
 </ul>
 

@@ -285,6 +285,9 @@ def test_help_guide_and_about_say_what_the_app_is_and_runs_on(window, tiny_mnist
     text = dialog.text.toPlainText()
     for words in ("autoencoder", "Training", "Robustness", "noisy input can win", "PCA"):
         assert words in text
+    panels = window.denoise_tab.panels
+    for page in (panels.tabText(i).replace("&", "") for i in range(panels.count())):
+        assert page in text, f"the guide says nothing of the Denoise tab's {page!r} page"
     shown = []
     monkeypatch.setattr(QMessageBox, "about", lambda parent, title, html: shown.append(html))
     window.about()
