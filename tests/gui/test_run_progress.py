@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QApplication, QWidget
 
 from gui.jobs import wait_for_all_jobs
@@ -44,3 +45,16 @@ def test_frames_of_progress_repaint_the_headline_and_not_the_rest_of_the_window(
     assert progress.label.text().startswith("Epoch 1/3 · 41,443 img/s")
     assert headline_paints.paints >= 25  # the headline itself is redrawn with each frame
     assert form_paints.paints <= 1 and strip_paints.paints <= 1  # the settings and the digits are left alone
+
+
+def test_a_long_headline_gets_a_smaller_font_before_it_is_cut(qtbot):
+    from gui.run_progress import LiveText
+
+    headline = LiveText("Stopped at epoch 1.1 of 2, test loss 0.0123", big=True)
+    qtbot.addWidget(headline)
+    full = QFontMetrics(headline.fitted()[0]).horizontalAdvance(headline.text())
+    headline.resize(int(full * 0.8), 30)  # a fifth too narrow at the headline's own size
+    font, shown = headline.fitted()
+    assert shown == headline.text() and font.pointSizeF() < 15  # whole, a little smaller
+    headline.resize(40, 30)  # far too narrow even at the smallest size: cut
+    assert headline.fitted()[1].endswith("…")
