@@ -145,6 +145,13 @@ class PcaCheckPanel(QGroupBox):
         errors.addWidget(self.pca_mse, 1, 1)
         errors.addWidget(self.model_name, 2, 0)
         errors.addWidget(self.pca_name, 2, 1)
+        self.clip_note = QLabel(
+            "PCA unclipped, as a linear network draws: the loss plot's dashed PCA line clips to the pixel range "
+            "[0, 1], which no linear network can, and so sits lower."
+        )
+        self.clip_note.setObjectName("caption")
+        self.clip_note.setWordWrap(True)
+        errors.addWidget(self.clip_note, 3, 0, 1, 2)
         self.gap_note = QLabel("")  # why the smallest cosine is slow, with this data's variances
         self.progress_note = QLabel("")
         self.sentence = QLabel("")
