@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGraphicsItem, QLabel, QWidget
 
 from gui.hints import hint
@@ -118,6 +119,10 @@ class LossPlot(pg.PlotWidget):
                                  (self.diverged_line, "error", Qt.PenStyle.SolidLine)):  # fmt: skip
             line.setPen(pg.mkPen(COLORS[key], width=2 if line is self.diverged_line else 1, style=style))
             line.label.setColor(COLORS[key])
+            backing = QColor(COLORS["base"])
+            backing.setAlpha(200)  # the label stays readable where the curve runs under it
+            line.label.fill = pg.mkBrush(backing)
+            line.label.update()
 
     # ----- data in ---------------------------------------------------------------------------
     def reset(self, epochs: int | None = None, hint: str = "") -> None:
