@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
@@ -54,7 +53,7 @@ class RobustnessPanel(QWidget):
         self.plot.setLabel("left", "test MSE (10,000 images)")
         self.plot.showGrid(x=True, y=True, alpha=0.15)
         self.plot.getAxis("left").enableAutoSIPrefix(False)
-        self.legend = self.plot.addLegend(offset=(10, 10))
+        self.legend = self.plot.addLegend(offset=(10, 10), colCount=2)  # two rows, not four, on a short plot
         self.model_item = self.plot.plot(symbol="o", symbolSize=5, name="this model")
         self.noisy_item = self.plot.plot(name="noisy input")
         self.pca_item = self.plot.plot(name="PCA")
@@ -162,7 +161,9 @@ class RobustnessPanel(QWidget):
         self.pca_item.setData(s, curve.pca if curve.pca is not None else [])
         self.second_item.setData(s, curve.second if curve.second is not None else [])
         self._label_legend(f"PCA-{curve.components}", second_name)
-        self.plot.setYRange(0, float(np.max([curve.model.max(), min(curve.noisy_input.max(), 2 * curve.model.max())])))
+        models = [curve.model] + ([curve.second] if curve.second is not None else [])
+        top = max(float(m.max()) for m in models)  # every model's curve whole; the noisy input up to twice that
+        self.plot.setYRange(0, max(top, min(float(curve.noisy_input.max()), 2 * top)))
         self.plot.setXRange(float(s[0]), float(s[-1]), padding=0.02)
         text = describe(curve, "This model")
         if second_name:

@@ -292,3 +292,19 @@ def test_next_from_a_fresh_start_shows_the_first_test_image_and_steps_on_from_th
     with qtbot.waitSignal(tab.testDigitShown, timeout=10000):
         qtbot.mouseClick(tab.draw.previous_button, LEFT)
     assert shown == [0, 1, 1]  # test image #0 was skipped by ▶ at the start
+
+
+def test_a_second_models_curve_is_shown_whole(qtbot, window, tab, real_mnist_dir):
+    """The y range covers the second model too (the seed's model, far above the blind one, was cut at the blind
+    model's top)."""
+    from engine.nn import MLP
+
+    window.set_model(MLP.from_file("mnist_denoising_autoencoder_blind"), name="blind")
+    panel = tab.robustness
+    with qtbot.waitSignal(panel.curveReady, timeout=20000):
+        tab.panels.setCurrentWidget(panel)
+    with qtbot.waitSignal(panel.curveReady, timeout=30000) as ready:
+        panel.second_box.setCurrentText("mnist_denoising_autoencoder")
+    curve = ready.args[0]
+    top = panel.plot.getViewBox().viewRange()[1][1]
+    assert curve.second is not None and top >= curve.second.max() and top >= curve.model.max()
