@@ -49,6 +49,7 @@ class SummaryTable(QTableWidget):
         self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         header = self.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)  # every column in view, no sideways scrolling
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)  # "784 → 784" in bold, never cut
         header.setMinimumSectionSize(48)
         hint(
             self,
