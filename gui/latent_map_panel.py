@@ -174,7 +174,7 @@ class LatentMapPanel(QWidget):
         self.scatters: list[pg.ScatterPlotItem] = []
         for color in DIGIT_COLORS:
             fill = QColor(color)
-            fill.setAlpha(170)  # dense clusters show their overlap
+            fill.setAlpha(120)  # dense clusters show their overlap, and the digits drawn first show through
             item = pg.ScatterPlotItem(size=5, pen=None, brush=pg.mkBrush(fill), hoverable=True, tip=None)
             item.sigHovered.connect(self._on_hover)
             item.setCacheMode(item.CacheMode.DeviceCoordinateCache)  # hover and the star redraw, not 10,000 dots
