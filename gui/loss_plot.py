@@ -131,7 +131,7 @@ class LossPlot(pg.PlotWidget):
         for series in (self.raw, self.smooth, self.test):
             series.clear()
         if epochs:
-            self.setXRange(0, epochs, padding=0.01)
+            self.setXRange(0, epochs, padding=0.025)  # room for the last epoch's dot at the right edge
         else:
             self.enableAutoRange(x=True)
         self._ema = None
