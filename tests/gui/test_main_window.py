@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -330,18 +331,21 @@ def test_writing_over_a_shipped_model_is_refused(window, monkeypatch, tmp_path, 
     assert "never writes over it" in dialogs_shown[-1]
 
 
+def answering(starts: list, answer: str):
+    """A stand-in for a file dialog: notes the folder it was opened in, answers ``answer``."""
+
+    def dialog(parent, title, start, filter_):
+        starts.append(start)
+        return answer, filter_
+
+    return dialog
+
+
 def test_open_and_export_remember_their_folders(window, monkeypatch, tmp_path):
     starts = []
     folder = tmp_path / "pictures"
     folder.mkdir()
-
-    def dialog(answer):
-        def ask(parent, title, start, filter_):
-            starts.append(start)
-            return answer, filter_
-
-        return ask
-
+    dialog = functools.partial(answering, starts)
     monkeypatch.setattr(QFileDialog, "getSaveFileName", dialog(str(folder / "shot.png")))
     window.export_action.trigger()
     window.export_action.trigger()
@@ -357,14 +361,7 @@ def test_a_dialog_used_for_the_first_time_starts_where_the_last_file_went(window
     folder = tmp_path / "work"
     folder.mkdir()
     starts = []
-
-    def ask(answer):
-        def dialog(parent, title, start, filter_):
-            starts.append(start)
-            return answer, filter_
-
-        return dialog
-
+    ask = functools.partial(answering, starts)
     monkeypatch.setattr(QFileDialog, "getSaveFileName", ask(str(folder / "mine.npz")))
     window.save_as_action.trigger()
     assert (folder / "mine.npz").is_file()
