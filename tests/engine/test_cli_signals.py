@@ -228,12 +228,12 @@ def test_absurd_layer_widths_are_a_usage_error(capsys):
 
 
 def test_running_out_of_memory_is_a_one_line_error(tiny_mnist, tmp_path, capsys, monkeypatch):
-    import engine.cli
+    import engine.cli.train
 
     def no_memory(*args, **kwargs):
         raise MemoryError
 
-    monkeypatch.setattr(engine.cli, "build_mlp", no_memory)
+    monkeypatch.setattr(engine.cli.train, "build_mlp", no_memory)
     assert main(["train", *TRAIN, "--epochs", "1", "-o", str(tmp_path / "m.npz")]) == 1
     err = capsys.readouterr().err
     assert "out of memory" in err and err.count("\n") == 1
