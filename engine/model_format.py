@@ -25,7 +25,7 @@ import numpy as np
 from engine.activations import LeakyReLU, get_activation
 from engine.atomic import atomic_write
 from engine.model_limits import MAX_LAYERS, MAX_PARAMS, MAX_WIDTH, check_architecture
-from engine.safe_npz import ModelFileError, check_declared_size, open_npz, read_array, reason
+from engine.safe_npz import ModelFileError, open_npz, read_array, reason
 
 FORMAT_NAME = "denoise-studio-model"
 FORMAT_VERSION = 1
@@ -123,8 +123,6 @@ def read_model(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
         n_params = sum(math.prod(shape) for shape in expected.values())
         limits = {key: math.prod(shape) * _FLOAT_BYTES_MAX for key, shape in expected.items()}
         limits.update({key: n_params * _FLOAT_BYTES_MAX for key in optimizer_keys})
-        for key, max_bytes in limits.items():  # every declared size, before any array is read
-            check_declared_size(path, members[key], key, max_bytes)
         arrays = {
             key: read_array(path, zf, members[key], key, max_bytes=limits[key], shape=shape, floating=True)
             for key, shape in expected.items()

@@ -161,6 +161,50 @@ def bzip2_member(path: Path) -> Path:
     return path
 
 
+def oversized_header(path: Path, size: int = 24 * 2**20) -> Path:
+    """A header member stored plainly, 24 MiB that its ``.npy`` header honestly declares (a header may hold 2 MiB):
+    nothing about the archive is wrong, so only the array's own size check stands between it and 24 MiB read,
+    copied and scanned before the header's size is looked at."""
+    with zipfile.ZipFile(path, "w") as zf:
+        write_member(zf, HEADER_KEY, npy_header((size,), "|u1"), size, compress=False)
+    return path
+
+
+def _patch_central_entry(path: Path, name: str, offset: int, fmt: str, value: int) -> Path:
+    """Overwrite one field (``offset`` bytes into its central-directory entry, struct ``fmt``) of member ``name``."""
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as zf:
+        at, count = zf.start_dir, len(zf.infolist())
+    for _ in range(count):
+        name_length, extra_length, comment_length = struct.unpack_from("<HHH", data, at + 28)
+        if data[at + 46 : at + 46 + name_length] == f"{name}.npy".encode():
+            struct.pack_into(fmt, data, at + offset, value)
+            path.write_bytes(bytes(data))
+            return path
+        at += 46 + name_length + extra_length + comment_length
+    raise KeyError(name)
+
+
+def encrypted_member(path: Path) -> Path:
+    """A valid small model whose first layer's entry is flagged as encrypted (zipfile would ask for a password)."""
+    layers, members = small_layers()
+    model_zip(path, header_json(layers), members, compress=False)
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo("layer0.W.npy")
+    data = bytearray(path.read_bytes())
+    struct.pack_into("<H", data, info.header_offset + 6, info.flag_bits | 0x1)  # the local header's flags
+    path.write_bytes(bytes(data))
+    return _patch_central_entry(path, "layer0.W", 8, "<H", info.flag_bits | 0x1)  # and the central directory's
+
+
+def compressed_size_past_the_end(path: Path) -> Path:
+    """A valid small model whose first layer's entry claims 1 MiB of compressed data in a 55 KB file (an entry
+    overlapping others, or a file cut short): the data it holds is intact, so nothing else notices."""
+    layers, members = small_layers()
+    model_zip(path, header_json(layers), members, compress=False)
+    return _patch_central_entry(path, "layer0.W", 20, "<L", 2**20)
+
+
 def many_entries(path: Path) -> Path:
     """50,000 empty entries (a model has at most 2,009): listing them would cost ~25 MB of Python objects."""
     with zipfile.ZipFile(path, "w") as zf:
@@ -174,7 +218,8 @@ MODEL_FILES = {
     "negative-shape-header-deflated": (lambda path: negative_shape_header(path, compress=True), "inflate"),
     "negative-shape-optimizer": (negative_shape_optimizer, "negative"),
     "negative-shape-layer": (negative_shape_layer, "negative"),
-    "lying-declared-size": (lying_declared_size, "declares"),
+    # the entry-size check (``nbytes != info.file_size - header_size``): its entry holds more than its header says
+    "lying-declared-size": (lying_declared_size, "but its entry holds"),
     "wide-float16-zeros": (wide_float16_zeros, "inflate"),
     "too-many-parameters": (too_many_parameters, "inflate"),
     "wide-stored-uncompressed": (wide_stored_uncompressed, "at most 16384 wide"),
@@ -183,8 +228,12 @@ MODEL_FILES = {
     "huge-header": (huge_header, "inflate"),
     "bzip2-member": (bzip2_member, "compression"),
     "many-entries": (many_entries, "entries"),
+    # the array-size check (``nbytes > max_bytes``), the only one: header and entry agree, the archive is plain
+    "oversized-header": (oversized_header, "claims 25,165,824 bytes"),
+    "encrypted-member": (encrypted_member, "is encrypted"),  # zipfile would refuse it too, but as damage
+    "compressed-size-past-the-end": (compressed_size_past_the_end, "entries claim"),  # nothing else notices
 }
-"""name -> (builder, a word the one-line error must hold)."""
+"""name -> (builder, words the one-line error must hold after the file's name: the check that refuses it)."""
 
 
 # ----- data files: a folder of MNIST files, one of which is a bomb ---------------------------------------------
