@@ -131,11 +131,9 @@ def read_array(
             raise ModelFileError(
                 path, f"{DAMAGED}: array {key} declares {nbytes:,} bytes but its entry holds {held:,}"
             )
-        data = fp.read(nbytes)
+        data = fp.read(nbytes)  # to the entry's last byte, where zipfile checks the CRC
         if len(data) != nbytes:
             raise ModelFileError(path, f"{DAMAGED}: array {key} is cut short")
-        if fp.read(1):  # reading to the end also makes zipfile check the CRC
-            raise ModelFileError(path, f"{DAMAGED}: array {key} has trailing bytes")
     array = np.frombuffer(data, dtype=dtype).reshape(got_shape, order="F" if fortran else "C")
     if floating:
         with np.errstate(over="ignore", invalid="ignore"):
@@ -270,7 +268,7 @@ def _read_npy_header(fp: IO[bytes]) -> tuple[tuple[int, ...], bool, np.dtype, in
     else:
         raise ValueError(f"unsupported .npy version {version}")
     if length > NPY_HEADER_MAX:
-        raise ValueError(f".npy header of {length} bytes, more than {NPY_HEADER_MAX}")
+        raise ValueError(f".npy header of {length:,} bytes, more than {NPY_HEADER_MAX}")
     header = fp.read(length)
     if len(header) != length:
         raise EOFError(".npy header cut short")

@@ -205,6 +205,29 @@ def compressed_size_past_the_end(path: Path) -> Path:
     return _patch_central_entry(path, "layer0.W", 20, "<L", 2**20)
 
 
+def member_cut_short(path: Path) -> Path:
+    """A valid small model whose first layer's entry ends 1,000 bytes early: its compressed size says so, and its
+    CRC is that of what is there, so zipfile reads it without complaint and only the length read tells."""
+    layers, members = small_layers()
+    model_zip(path, header_json(layers), members, compress=False)
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo("layer0.W.npy")
+        with zf.open(info) as member:
+            held = member.read()[:-1000]
+    _patch_central_entry(path, "layer0.W", 16, "<L", zlib.crc32(held))
+    return _patch_central_entry(path, "layer0.W", 20, "<L", len(held))
+
+
+def huge_npy_header(path: Path, length: int = 48 * 2**20) -> Path:
+    """A header member whose ``.npy`` preamble (version 2) announces a 48 MiB header dict, stored plainly (a
+    ``.npy`` header has a few hundred bytes; numpy reads at most 10,000): refused before any of it is read."""
+    text = b"{'descr': '|u1', 'fortran_order': False, 'shape': (0,), }"
+    with zipfile.ZipFile(path, "w") as zf:
+        preamble = b"\x93NUMPY\x02\x00" + struct.pack("<I", length) + text
+        write_member(zf, HEADER_KEY, preamble, length - len(text), compress=False)
+    return path
+
+
 def many_entries(path: Path) -> Path:
     """50,000 empty entries (a model has at most 2,009): listing them would cost ~25 MB of Python objects."""
     with zipfile.ZipFile(path, "w") as zf:
@@ -232,6 +255,8 @@ MODEL_FILES = {
     "oversized-header": (oversized_header, "claims 25,165,824 bytes"),
     "encrypted-member": (encrypted_member, "is encrypted"),  # zipfile would refuse it too, but as damage
     "compressed-size-past-the-end": (compressed_size_past_the_end, "entries claim"),  # nothing else notices
+    "member-cut-short": (member_cut_short, "is cut short"),  # else a NumPy reshape error
+    "huge-npy-header": (huge_npy_header, ".npy header of 50,331,648 bytes"),  # else 48 MiB read, then refused
 }
 """name -> (builder, words the one-line error must hold after the file's name: the check that refuses it)."""
 

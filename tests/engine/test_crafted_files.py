@@ -21,8 +21,9 @@ from tests.conftest import make_tiny_mnist
 from tests.engine import crafted
 
 PEAK_MB = 100
-DAMAGE = {"lying-declared-size", "compressed-size-past-the-end"}
-"""Crafted files whose zip entries contradict themselves, which the reader calls damaged; the rest it names."""
+DAMAGE = {"lying-declared-size", "compressed-size-past-the-end", "member-cut-short", "huge-npy-header"}
+"""Crafted files whose zip entries or ``.npy`` preambles contradict themselves, which the reader calls damaged; the
+rest it names."""
 posix_only = pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads peak memory from /proc (Linux)")
 
 
