@@ -3,7 +3,6 @@ that keep a training run going until the test lets it end."""
 
 from __future__ import annotations
 
-import itertools
 import threading
 
 import numpy as np
@@ -94,7 +93,6 @@ def tiny_arrays():
 
 HOLD_LIMIT_S = 120.0
 """A hold nobody releases lets its run go after this long, so a broken test fails instead of hanging the suite."""
-_hold_numbers = itertools.count()
 
 
 class RunHold:
@@ -108,7 +106,7 @@ class RunHold:
 
     def __init__(self, at: str | int) -> None:
         self.at = at
-        self.topic = f"test.hold.{next(_hold_numbers)}"
+        self.topic = f"test.hold.{id(self)}"
         self._released = threading.Event()
 
     def __call__(self, report) -> Callback:
