@@ -161,9 +161,9 @@ def bzip2_member(path: Path) -> Path:
     return path
 
 
-def oversized_header(path: Path, size: int = 24 * 2**20) -> Path:
-    """A header member stored plainly, 24 MiB that its ``.npy`` header honestly declares (a header may hold 2 MiB):
-    nothing about the archive is wrong, so only the array's own size check stands between it and 24 MiB read,
+def oversized_header(path: Path, size: int = 40 * 2**20) -> Path:
+    """A header member stored plainly, 40 MiB that its ``.npy`` header honestly declares (a header may hold 2 MiB):
+    nothing about the archive is wrong, so only the array's own size check stands between it and 40 MiB read,
     copied and scanned before the header's size is looked at."""
     with zipfile.ZipFile(path, "w") as zf:
         write_member(zf, HEADER_KEY, npy_header((size,), "|u1"), size, compress=False)
@@ -218,8 +218,8 @@ def member_cut_short(path: Path) -> Path:
     return _patch_central_entry(path, "layer0.W", 20, "<L", len(held))
 
 
-def huge_npy_header(path: Path, length: int = 48 * 2**20) -> Path:
-    """A header member whose ``.npy`` preamble (version 2) announces a 48 MiB header dict, stored plainly (a
+def huge_npy_header(path: Path, length: int = 40 * 2**20) -> Path:
+    """A header member whose ``.npy`` preamble (version 2) announces a 40 MiB header dict, stored plainly (a
     ``.npy`` header has a few hundred bytes; numpy reads at most 10,000): refused before any of it is read."""
     text = b"{'descr': '|u1', 'fortran_order': False, 'shape': (0,), }"
     with zipfile.ZipFile(path, "w") as zf:
@@ -252,11 +252,11 @@ MODEL_FILES = {
     "bzip2-member": (bzip2_member, "compression"),
     "many-entries": (many_entries, "entries"),
     # the array-size check (``nbytes > max_bytes``), the only one: header and entry agree, the archive is plain
-    "oversized-header": (oversized_header, "claims 25,165,824 bytes"),
+    "oversized-header": (oversized_header, "claims 41,943,040 bytes"),
     "encrypted-member": (encrypted_member, "is encrypted"),  # zipfile would refuse it too, but as damage
     "compressed-size-past-the-end": (compressed_size_past_the_end, "entries claim"),  # nothing else notices
     "member-cut-short": (member_cut_short, "is cut short"),  # else a NumPy reshape error
-    "huge-npy-header": (huge_npy_header, ".npy header of 50,331,648 bytes"),  # else 48 MiB read, then refused
+    "huge-npy-header": (huge_npy_header, ".npy header of 41,943,040 bytes"),  # else 40 MiB read, then refused
 }
 """name -> (builder, words the one-line error must hold after the file's name: the check that refuses it)."""
 
