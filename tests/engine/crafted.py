@@ -22,6 +22,7 @@ import numpy as np
 
 from engine.download import DATA_ENV, MNIST_FILES
 from engine.model_format import FORMAT_NAME, FORMAT_VERSION, HEADER_KEY
+from engine.model_limits import MAX_WIDTH
 from engine.nn import build_mlp
 
 ZEROS = bytes(2**20)
@@ -117,6 +118,14 @@ def float16_zero_members(layers: list[dict]) -> dict:
 def wide_float16_zeros(path: Path, width: int = 100_000) -> Path:
     """784 -> 100,000 -> 784 of float16 zeros (157 MB a matrix) deflated into a few hundred KB."""
     layers = [dense(784, width), dense(width, 784, "sigmoid")]
+    return model_zip(path, header_json(layers), float16_zero_members(layers))
+
+
+def zeros_at_the_limits(path: Path) -> Path:
+    """784 -> 16,384 -> 784, the widest model there may be, of float16 zeros deflated into ~50 KB: every header,
+    shape and size in it is allowed, so only the archive's inflation bound stops 51 MB (then 103 MB of float32)
+    coming out of it."""
+    layers = [dense(784, MAX_WIDTH), dense(MAX_WIDTH, 784, "sigmoid")]
     return model_zip(path, header_json(layers), float16_zero_members(layers))
 
 
@@ -245,6 +254,7 @@ MODEL_FILES = {
     "lying-declared-size": (lying_declared_size, "but its entry holds"),
     "wide-float16-zeros": (wide_float16_zeros, "inflate"),
     "too-many-parameters": (too_many_parameters, "inflate"),
+    "zeros-at-the-limits": (zeros_at_the_limits, "inflate"),  # the inflation bound, the only one: it would load
     "wide-stored-uncompressed": (wide_stored_uncompressed, "at most 16384 wide"),
     "nested-header": (nested_header, "nested"),
     "many-lists-header": (many_lists_header, "lists and objects"),
