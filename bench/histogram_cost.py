@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         own, total, n_epochs = (sum(v) for v in zip(*own_cpu, strict=True))
         print(f"  the histograms' own CPU (sampler, binning, drawing): {own * 1e3 / n_epochs:.1f} ms an epoch, "
               f"{own / total * 100:.2f} % of the process's CPU in the runs with them")  # fmt: skip
-        window.dirty = False
+        window.state.dirty = False
         window.close()
         wait_for_all_jobs()
     print(f"load average at the end: {', '.join(f'{v:.2f}' for v in os.getloadavg())}")

@@ -10,10 +10,10 @@ Modules by layer, top to bottom; a module imports only from its own layer or the
 - training: ``training`` (the one Trainer loop, ``TrainConfig``, ``ResumeState``), ``steps`` (serial or
   data-parallel steps), ``callbacks``, ``losses``, ``optimizers``, ``histograms`` (each layer's weights and
   gradients sampled while training); the Trainer takes the model as an argument and never imports nn
-- analysis: ``baselines`` (noisy input and PCA-k levels), ``robustness``, ``perturb`` (noisy, pruned or
-  partly switched-off copies of a network), ``pca_check`` (a linear autoencoder against PCA), ``latent_map``
-  (codes as a 2-D map, interpolation), ``latent`` (codes of a set of images), ``pca``, ``subspaces``
-  (principal angles), ``metrics``
+- analysis: ``forward_pass`` (one input through every layer), ``baselines`` (noisy input and PCA-k levels),
+  ``robustness``, ``perturb`` (noisy, pruned or partly switched-off copies of a network), ``pca_check`` (a
+  linear autoencoder against PCA), ``latent_map`` (codes as a 2-D map, interpolation), ``latent`` (codes of a
+  set of images), ``pca``, ``subspaces`` (principal angles), ``metrics``
 - data: ``dataset`` (MNIST or Fashion-MNIST as batches), ``download`` (where each data set is found),
   ``idx``, ``image_import`` (a user's picture -> 28x28), ``preprocess`` (drawing -> 28x28), ``noise``
   (Gaussian, salt-and-pepper, masking; one level or a range), ``images`` (uint8 / float pixel conventions)

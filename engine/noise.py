@@ -39,11 +39,6 @@ def check_kind(kind: str) -> str:
     return name
 
 
-def check_sigma(sigma: float) -> float:
-    """A Gaussian σ checked: a finite number >= 0."""
-    return check_level(sigma, "gaussian")
-
-
 def check_level(level: float, kind: str = "gaussian") -> float:
     """One noise level checked for its kind: σ >= 0, or a fraction in [0, 1]."""
     what = "noise sigma" if kind == "gaussian" else f"{kind} noise fraction"

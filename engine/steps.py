@@ -18,9 +18,12 @@ A step is a context manager: the data-parallel one owns its worker thread for th
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 DATA_PARALLEL_MACS = 6_000_000
 """Steps with at least this many multiply-adds (parameters x batch) run data-parallel when there
@@ -119,3 +122,19 @@ def _weighted_gradients(model, x: np.ndarray, clean: np.ndarray, loss, grad_buf:
         grad *= grad.dtype.type(share)
     model.backward(grad)
     return value * share
+
+
+@contextmanager
+def using_blas_threads(count: int) -> Iterator[None]:
+    """BLAS on ``count`` threads for the ``with`` — and no change at all when it already runs on that many.
+
+    The count is process-wide, and changing it while another thread is inside a BLAS call is a known way to
+    hang OpenBLAS; so the app fixes one thread for its whole life before it starts any thread, and a run
+    inside it never touches the setting.  A script or the CLI, with no other thread yet, gets it set here.
+    """
+    blas = ThreadpoolController().select(user_api="blas")
+    if all(info["num_threads"] == count for info in blas.info()):
+        yield
+        return
+    with blas.limit(limits=count):
+        yield

@@ -20,7 +20,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from engine.callbacks import CallbackList, History
 from engine.images import as_unit_float, check_clean_images, to_unit_float
@@ -28,7 +27,7 @@ from engine.losses import get_loss
 from engine.metrics import mse
 from engine.noise import EpochNoise, NoiseSetting, check_kind, check_noise, fixed_noisy
 from engine.optimizers import OPTIMIZERS, get_optimizer
-from engine.steps import make_step
+from engine.steps import make_step, using_blas_threads
 
 
 class TrainingDiverged(RuntimeError):
@@ -167,7 +166,7 @@ class Trainer:
         try:  # from here on, on_train_end always runs
             self.callbacks.on_train_begin({"epochs": float(cfg.epochs), "initial_epoch": float(first_epoch)})
             with (
-                threadpool_limits(limits=self.blas_threads, user_api="blas"),
+                using_blas_threads(self.blas_threads),
                 make_step(self.model, self.loss, batch_size, self.parallel) as step,
             ):
                 for epoch in range(first_epoch, cfg.epochs):

@@ -108,7 +108,8 @@ def test_the_installed_wheel_works_outside_the_checkout(wheel, tmp_path):
         "from gui.main_window import MainWindow\n"
         "app = make_app([])\n"
         "window = MainWindow(settings=QSettings('settings.ini', QSettings.Format.IniFormat))\n"
-        "print(window.model_name, window.model.n_params, [a.data() for a in window.shipped_menu.actions()])\n"
+        "shipped = [a.data() for a in window.files.shipped_menu.actions()]\n"
+        "print(window.state.name, window.state.model.n_params, shipped)\n"
     )
     opens_with = MLP.from_file(REPO / "models" / f"{APP_MODEL}.npz")  # the app's start model, from the wheel too
     assert _run(python, "-c", app, cwd=elsewhere, env=env).strip() == f"{APP_MODEL} {opens_with.n_params} {SHIPPED!r}"

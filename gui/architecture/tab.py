@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from engine.activations import ACTIVATIONS
 from engine.model_limits import MAX_WIDTH  # the editor offers every width a model may have
 from engine.nn import MLP, build_mlp
+from gui.app_state import AppState
 from gui.architecture.layer_presets import PresetBox, suggest_training
 from gui.architecture.weights_view import WeightsView
 from gui.common.hints import hint
@@ -211,9 +212,9 @@ class LayerEditor(QGroupBox):
 
 
 class ArchitectureTab(QWidget):
-    """Shows the current model; the editor proposes new ones."""
+    """Shows the app's current model; the editor proposes new ones (``editor.newModel``, for the window)."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._model: MLP | None = None  # waiting to be shown
         self._when_shown = WhenShown(self, self._show_model)
@@ -250,6 +251,7 @@ class ArchitectureTab(QWidget):
         outer.setStretchFactor(1, 1)
         layout = QVBoxLayout(self)
         layout.addWidget(outer)
+        state.modelChanged.connect(lambda change: self.set_model(change.model))
 
     def set_model(self, model: MLP) -> None:
         """Show ``model``; while the tab is hidden, only once it is shown (switching models stays quick)."""

@@ -7,7 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QWidget
 
 from gui.common.hints import hint
-from gui.common.theme import COLORS, notifier, style_plot
+from gui.common.theme import Theme, colors, style_plot
 
 MAX_TILES = 64
 """Show at most this many units per mosaic (the first ones)."""
@@ -57,12 +57,12 @@ class WeightsView(pg.GraphicsLayoutWidget):
         self.setMinimumHeight(180)
         self.labels = [self.getItem(0, col) for col in range(2)]
         self.restyle()
-        notifier().changed.connect(self.restyle)
+        Theme.of_app().changed.connect(self.restyle)
 
     def restyle(self) -> None:
         style_plot(self)
         for label in self.labels:
-            label.setText(label.text, color=COLORS["text"])
+            label.setText(label.text, color=colors()["text"])
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         super().resizeEvent(event)

@@ -13,7 +13,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QGraphicsObject, QGraphicsScene, QGraphicsView, QSizePolicy, QWidget
 
-from gui.common.theme import COLORS, notifier
+from gui.common.theme import Theme, colors
 
 SPACING = 150.0
 COL_W = 28.0
@@ -82,10 +82,10 @@ class HourglassItem(QGraphicsObject):
     def _color(self, i: int) -> QColor:
         role = self.role(i)
         if role == "latent":
-            return QColor(COLORS["latent"])
+            return QColor(colors()["latent"])
         if role in ("input", "encoder"):
-            return QColor(COLORS["encoder"])
-        return QColor(COLORS["decoder"])
+            return QColor(colors()["encoder"])
+        return QColor(colors()["decoder"])
 
     # ----- painting --------------------------------------------------------------------------
     def paint(self, painter: QPainter, option, widget=None) -> None:
@@ -104,10 +104,10 @@ class HourglassItem(QGraphicsObject):
             painter.setBrush(QBrush(fill))
             painter.drawPolygon(poly)
             mid_x = (a.right() + b.left()) / 2
-            painter.setPen(QColor(COLORS["text"]))
+            painter.setPen(QColor(colors()["text"]))
             text_rect = QRectF(mid_x - 60, TOP + MAX_H / 2 - 22, 120, 20)
             painter.drawText(text_rect, Qt.AlignmentFlag.AlignCenter, self.activations[i])
-            painter.setPen(QColor(COLORS["muted"]))
+            painter.setPen(QColor(colors()["muted"]))
             painter.drawText(text_rect.translated(0, 20), Qt.AlignmentFlag.AlignCenter, f"{_fmt(self.params[i])} p")
         for i in range(n):
             rect = self._column_rect(i)
@@ -117,18 +117,18 @@ class HourglassItem(QGraphicsObject):
             body.setAlpha(200 if self.role(i) == "latent" else 150)
             painter.setBrush(body)
             painter.drawRoundedRect(rect, 5, 5)
-            painter.setPen(QColor(COLORS["text"]))
+            painter.setPen(QColor(colors()["text"]))
             bold = QFont(font)
             bold.setBold(True)
             painter.setFont(bold)
             painter.drawText(QRectF(rect.center().x() - 50, rect.top() - 26, 100, 20),
                              Qt.AlignmentFlag.AlignCenter, _fmt(self.widths[i]))
             painter.setFont(font)
-            painter.setPen(QColor(COLORS["muted"]))
+            painter.setPen(QColor(colors()["muted"]))
             painter.drawText(QRectF(rect.center().x() - 55, rect.bottom() + 6, 110, 20),
                              Qt.AlignmentFlag.AlignCenter, self.role(i))
         self._paint_latent(painter)
-        painter.setPen(QColor(COLORS["muted"]))
+        painter.setPen(QColor(colors()["muted"]))
         total = sum(self.params)
         painter.drawText(QRectF(0, TOP + MAX_H + 40, self.boundingRect().width(), 22),
                          Qt.AlignmentFlag.AlignCenter, f"{len(self.params)} Dense layers · {_fmt(total)} parameters")
@@ -145,20 +145,20 @@ class HourglassItem(QGraphicsObject):
         for j in range(k):
             centre = QPointF(rect.center().x(), rect.top() + 4 + step * (j + 0.5))
             level = abs(float(values[j])) / peak if peak > 0 else 0.0
-            glow = QColor(COLORS["latent_on"]) if values is not None else QColor(COLORS["latent_off"])
-            dim = QColor(COLORS["latent_off"])
+            glow = QColor(colors()["latent_on"]) if values is not None else QColor(colors()["latent_off"])
+            dim = QColor(colors()["latent_off"])
             color = QColor(
                 int(dim.red() + (glow.red() - dim.red()) * level),
                 int(dim.green() + (glow.green() - dim.green()) * level),
                 int(dim.blue() + (glow.blue() - dim.blue()) * level),
             )
             if level > 0.5:  # a halo on the strongly active units
-                halo = QColor(COLORS["latent"])
+                halo = QColor(colors()["latent"])
                 halo.setAlpha(int(140 * (level - 0.5) * 2))
                 painter.setPen(Qt.PenStyle.NoPen)
                 painter.setBrush(halo)
                 painter.drawEllipse(centre, radius + 3, radius + 3)
-            painter.setPen(QPen(QColor(COLORS["latent"]).darker(250), 1))
+            painter.setPen(QPen(QColor(colors()["latent"]).darker(250), 1))
             painter.setBrush(color)
             painter.drawEllipse(centre, radius, radius)
 
@@ -178,11 +178,11 @@ class HourglassView(QGraphicsView):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumHeight(160)
         self.restyle()
-        notifier().changed.connect(self.restyle)
+        Theme.of_app().changed.connect(self.restyle)
 
     def restyle(self) -> None:
         """The active theme's colours (the item reads them as it paints)."""
-        self.setBackgroundBrush(QColor(COLORS["base"]))
+        self.setBackgroundBrush(QColor(colors()["base"]))
         self.item.update()
 
     def set_model(self, model) -> None:

@@ -7,7 +7,7 @@ from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QWidget
 
-from gui.common.theme import COLORS
+from gui.common.theme import colors
 
 
 def to_qimage(image: np.ndarray) -> QImage:
@@ -46,7 +46,7 @@ class PixelImage(QWidget):
 
     def paintEvent(self, event) -> None:  # noqa: N802
         painter = QPainter(self)
-        painter.fillRect(self.rect(), QColor(COLORS["image_bg"]))
+        painter.fillRect(self.rect(), QColor(colors()["image_bg"]))
         w, h = self._image.width(), self._image.height()
         fit = min(self.width() / w, self.height() / h)
         # whole-pixel steps where they stay big; small views fill their cell, so neighbours match in size
@@ -55,7 +55,7 @@ class PixelImage(QWidget):
         target.moveCenter(self.rect().center())
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
         painter.drawImage(target, self._image)
-        painter.setPen(QColor(COLORS["border"]))
+        painter.setPen(QColor(colors()["border"]))
         painter.drawRect(target.adjusted(0, 0, -1, -1))
         painter.end()
 

@@ -1,9 +1,9 @@
 """The look of the app: names, the light and dark palettes, the style sheet, pyqtgraph's matching colours.
 
-``COLORS`` always holds the active theme's colours (it is updated in place), so widgets read it
-when they paint.  Widgets that bake colours into items (pyqtgraph pens, backgrounds) restyle
-when ``notifier().changed`` fires; ``style_plot`` does the common part for a plot.  Widgets
-import from here, never from ``gui.app`` (which builds the window).
+The application's ``Theme`` (a child of the QApplication, ``Theme.of_app()``) holds the active theme;
+widgets read ``colors()`` when they paint, and those that bake colours into items (pyqtgraph pens,
+backgrounds) restyle when ``Theme.of_app().changed`` fires; ``style_plot`` does the common part for a
+plot.  Widgets import from here, never from ``gui.app`` (which builds the window).
 """
 
 from __future__ import annotations
@@ -36,8 +36,6 @@ THEMES: dict[str, dict[str, str]] = {
     },
 }  # fmt: skip
 THEME_CHOICES = ("system", "light", "dark")
-COLORS: dict[str, str] = dict(THEMES["dark"])
-"""The active theme's colours (updated in place by ``apply_theme``)."""
 
 STYLESHEET = """
 QWidget {{ font-size: 10pt; }}
@@ -73,19 +71,29 @@ QLabel#hint {{ color: {text}; font-size: 13pt; background: {hint_bg}; border-rad
 """
 
 
-class _Notifier(QObject):
-    changed = Signal(str)  # the theme's name, "light" or "dark"
+class Theme(QObject):
+    """The application's active theme: ``name`` ("light" or "dark"), its ``colors``; ``changed(name)`` after a new
+    one is applied."""
+
+    changed = Signal(str)
+
+    def __init__(self, parent: QObject) -> None:
+        super().__init__(parent)
+        self.setObjectName("denoise-studio-theme")
+        self.name = "dark"
+        self.colors: dict[str, str] = dict(THEMES["dark"])
+
+    @classmethod
+    def of_app(cls) -> Theme:
+        """The running application's theme (made, dark, the first time it is asked for)."""
+        app = QApplication.instance()
+        theme = app.findChild(Theme, "denoise-studio-theme")
+        return theme if theme is not None else cls(app)
 
 
-_notifier: _Notifier | None = None
-
-
-def notifier() -> _Notifier:
-    """The object whose ``changed(name)`` fires after a theme is applied."""
-    global _notifier
-    if _notifier is None:
-        _notifier = _Notifier()
-    return _notifier
+def colors() -> dict[str, str]:
+    """The active theme's colours by role ("text", "accent", …): read them when painting, keep none."""
+    return Theme.of_app().colors
 
 
 def resolve(choice: str) -> str:
@@ -105,14 +113,15 @@ def apply_theme(app: QApplication, choice: str = "dark") -> str:
     if app.property("denoise_studio_theme") == name:
         return name  # re-applying a style sheet re-polishes every live widget: only on a change
     app.setProperty("denoise_studio_theme", name)
-    COLORS.clear()
-    COLORS.update(THEMES[name])
+    theme = Theme.of_app()
+    theme.name, theme.colors = name, dict(THEMES[name])
+    c = theme.colors
     app.setStyle("Fusion")
-    app.setPalette(_palette(COLORS))
-    app.setStyleSheet(STYLESHEET.format(**COLORS))
-    pg.setConfigOptions(imageAxisOrder="row-major", background=COLORS["base"], foreground=COLORS["text"])
+    app.setPalette(_palette(c))
+    app.setStyleSheet(STYLESHEET.format(**c))
+    pg.setConfigOptions(imageAxisOrder="row-major", background=c["base"], foreground=c["text"])
     pg.setConfigOptions(antialias=True)
-    notifier().changed.emit(name)
+    theme.changed.emit(name)
     return name
 
 
@@ -145,22 +154,23 @@ LEGEND_ALPHA = 190
 
 def style_plot(widget) -> None:
     """Give a pyqtgraph PlotWidget (or GraphicsLayoutWidget) the active theme's background and axis colours."""
-    widget.setBackground(COLORS["base"])
+    c = colors()
+    widget.setBackground(c["base"])
     items = [widget.getPlotItem()] if hasattr(widget, "getPlotItem") else []
     for item in items:
         for name in ("left", "bottom", "right", "top"):
             axis = item.getAxis(name)
-            axis.setPen(COLORS["muted"])
-            axis.setTextPen(COLORS["text"])
+            axis.setPen(c["muted"])
+            axis.setTextPen(c["text"])
         legend = item.legend
         if legend is not None:
-            legend.setLabelTextColor(COLORS["text"])  # for entries added later
+            legend.setLabelTextColor(c["text"])  # for entries added later
             for _sample, label in legend.items:  # and the ones already there
-                label.setText(label.text, color=COLORS["text"])
-            brush = QColor(COLORS["base"]).lighter(108) if _is_dark() else QColor(255, 255, 255)
+                label.setText(label.text, color=c["text"])
+            brush = QColor(c["base"]).lighter(108) if _is_dark() else QColor(255, 255, 255)
             brush.setAlpha(LEGEND_ALPHA)  # a curve behind the legend still shows through, not cut off
             legend.setBrush(brush)
 
 
 def _is_dark() -> bool:
-    return QColor(COLORS["base"]).lightness() < 128
+    return QColor(colors()["base"]).lightness() < 128

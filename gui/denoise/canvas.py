@@ -9,7 +9,7 @@ from PySide6.QtGui import QColor, QCursor, QGuiApplication, QImage, QPainter, QP
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from gui.common.hints import hint
-from gui.common.theme import COLORS
+from gui.common.theme import colors
 from gui.denoise.picture_import import picture_in
 
 CANVAS_SIDE = 280
@@ -230,7 +230,7 @@ class DrawingCanvas(QWidget):
         if self.source is None and self.empty_hint and self.is_empty():  # what to do with an empty canvas
             painter.setPen(QColor(150, 150, 150))
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.empty_hint)
-        painter.setPen(QColor(COLORS["button_border"]))
+        painter.setPen(QColor(colors()["button_border"]))
         painter.drawRect(self.rect().adjusted(0, 0, -1, -1))
         painter.end()
 

@@ -29,6 +29,12 @@ class DrawPanel(QGroupBox):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Draw", parent)
         self.canvas = DrawingCanvas()
+        self._make_tools()
+        self._make_test_controls()
+        self._lay_out()
+
+    def _make_tools(self) -> None:
+        """Clear, Eraser, Undo and the brush."""
         self.clear_button = hinted_button(
             "Clear",
             "Clear the whole canvas (Undo brings it back). To erase only part of it, drag with the right mouse "
@@ -52,6 +58,20 @@ class DrawPanel(QGroupBox):
         self.undo_button.setEnabled(False)
         self.canvas.undoAvailable.connect(self.undo_button.setEnabled)
         QShortcut(QKeySequence.StandardKey.Undo, self, activated=self.canvas.undo)
+        self.brush = QSlider(Qt.Orientation.Horizontal)
+        self.brush.setRange(8, 40)
+        self.brush.setValue(int(self.canvas.pen_width))
+        hint(
+            self.brush,
+            "Brush thickness, 8–40 canvas pixels (the canvas is 10× the network's 28×28). About 20 looks like MNIST's"
+            " pen",
+        )
+        self.brush_label = QLabel(f"{self.brush.value()} px")
+        self.brush_label.setMinimumWidth(44)
+        self.brush.valueChanged.connect(self._on_brush)
+
+    def _make_test_controls(self) -> None:
+        """◀ Random test image ▶, the test set, what the canvas shows and the network's input."""
         self.random_button = hinted_button(
             "Random test image",
             "Show a random image from the 10,000 test images of the chosen set (MNIST digits or Fashion-MNIST "
@@ -66,17 +86,6 @@ class DrawPanel(QGroupBox):
             "Where test images come from: MNIST digits or Fashion-MNIST clothing (10,000 each, never seen in "
             "training). It follows the model; choose the other set to see a model meet images it never learned"
         )
-        self.brush = QSlider(Qt.Orientation.Horizontal)
-        self.brush.setRange(8, 40)
-        self.brush.setValue(int(self.canvas.pen_width))
-        hint(
-            self.brush,
-            "Brush thickness, 8–40 canvas pixels (the canvas is 10× the network's 28×28). About 20 looks like MNIST's"
-            " pen",
-        )
-        self.brush_label = QLabel(f"{self.brush.value()} px")
-        self.brush_label.setMinimumWidth(44)
-        self.brush.valueChanged.connect(self._on_brush)
         self.source_label = QLabel("Draw a digit")
         self.source_label.setObjectName("caption")
         self.source_label.setWordWrap(True)  # a picture's name must not widen the column
@@ -87,6 +96,8 @@ class DrawPanel(QGroupBox):
             "What the network receives: your drawing cropped, scaled into 20×20 and centred by mass in 28×28, as "
             "MNIST digits were",
         )
+
+    def _lay_out(self) -> None:
         column = QVBoxLayout(self)
         column.addWidget(self.canvas, 0, Qt.AlignmentFlag.AlignHCenter)
         column.addLayout(row(QLabel("Brush"), (self.brush, 1), self.brush_label))

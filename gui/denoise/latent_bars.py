@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QWidget
 
 from gui.common.hints import hint
-from gui.common.theme import COLORS, notifier, style_plot
+from gui.common.theme import Theme, colors, style_plot
 
 
 class _EditBox(pg.ViewBox):
@@ -45,7 +45,7 @@ class LatentBars(pg.PlotWidget):
         self.editable = False
         self.values = np.zeros(10, np.float32)
         self.y_range = (0.0, 1.0)
-        self.bars = pg.BarGraphItem(x=np.arange(10), height=self.values, width=0.7, brush=COLORS["latent"])
+        self.bars = pg.BarGraphItem(x=np.arange(10), height=self.values, width=0.7, brush=colors()["latent"])
         self.addItem(self.bars)
         self.getPlotItem().hideButtons()
         self.setLabel("bottom", "latent unit")
@@ -57,11 +57,11 @@ class LatentBars(pg.PlotWidget):
             "this model). In Latent explorer mode drag a bar to change a unit",
         )
         self.restyle()
-        notifier().changed.connect(self.restyle)
+        Theme.of_app().changed.connect(self.restyle)
 
     def restyle(self) -> None:
         style_plot(self)
-        self.bars.setOpts(brush=COLORS["accent"] if self.editable else COLORS["latent"])
+        self.bars.setOpts(brush=colors()["accent"] if self.editable else colors()["latent"])
 
     def set_values(self, values: np.ndarray) -> None:
         """values: (k,) latent activations."""
@@ -78,7 +78,7 @@ class LatentBars(pg.PlotWidget):
 
     def set_editable(self, editable: bool) -> None:
         self.editable = editable
-        self.bars.setOpts(brush=COLORS["accent"] if editable else COLORS["latent"])
+        self.bars.setOpts(brush=colors()["accent"] if editable else colors()["latent"])
 
     def edit_at(self, x: float, y: float) -> None:
         index = int(round(x))

@@ -34,12 +34,13 @@ from PySide6.QtWidgets import (
 from engine.download import data_source
 from engine.images import to_unit_float
 from engine.latent_map import INTERPOLATION_STEPS, LatentMap, interpolate, latent_map
-from gui.common.data_sets import data_split
+from gui.common.data_sets import DataSets
 from gui.common.hints import hint
 from gui.common.image_row import PixelImage, to_qimage
 from gui.common.jobs import JobRunner
-from gui.common.theme import COLORS, notifier, style_plot
+from gui.common.theme import Theme, colors, style_plot
 from gui.common.when_shown import WhenShown
+from gui.denoise.state import DenoiseState
 
 DIGIT_COLORS = (
     "#3f90da", "#ffa90e", "#bd1f01", "#94a4a2", "#832db6", "#a96b59", "#e76300", "#b9ac70", "#717581", "#92dadd",
@@ -50,9 +51,9 @@ DEFAULT_ENDS = (1, 7)
 """The strip's digits before the user picks others."""
 
 
-def _build(model, data_set: str, state) -> tuple[LatentMap, np.ndarray] | None:
+def _place_codes(model, data: DataSets, data_set: str, state) -> tuple[LatentMap, np.ndarray] | None:
     """Runs on a pool thread: the map of the test images' codes, and the test images (n, 784) uint8."""
-    images, labels = data_split("test", data_set)
+    images, labels = data.split("test", data_set)
     if state.cancelled():  # replaced while the images were read (a model's own data set chosen next)
         return None
     return latent_map(model, images, labels), images
@@ -92,9 +93,9 @@ class HoverCard(QGraphicsRectItem):
         self.restyle()
 
     def restyle(self) -> None:
-        self.setBrush(QColor(COLORS["tooltip"]))
-        self.setPen(QPen(QColor(COLORS["button_border"]), 1))
-        self.text.setBrush(QColor(COLORS["text"]))
+        self.setBrush(QColor(colors()["tooltip"]))
+        self.setPen(QPen(QColor(colors()["button_border"]), 1))
+        self.text.setBrush(QColor(colors()["text"]))
 
     def show_digit(self, image: np.ndarray, caption: str, at: QPointF, within: QRectF) -> None:
         """Show ``image`` (28, 28) in [0, 1] and ``caption`` beside the scene point ``at``, inside ``within``."""
@@ -114,18 +115,20 @@ class HoverCard(QGraphicsRectItem):
 
 
 class LatentMapPanel(QWidget):
-    """``set_model(model)`` (re)builds the map when shown; ``set_code(code)`` moves the star.
+    """Follows the Denoise state: a new model or test set (re)builds the map when shown, the code shown moves the
+    star; a chosen point is decoded through the state (``DenoiseState.explore_code``).
 
-    Signals: ``mapReady(LatentMap)`` once every point is placed; ``pointChosen(code)`` (k,) float32
-    for the Autoencoder view; ``stripChanged(images)`` (steps, 784) float32 after the strip is drawn.
+    Signals: ``mapReady(LatentMap)`` once every point is placed; ``pointChosen(code)`` (k,) float32;
+    ``stripChanged(images)`` (steps, 784) float32 after the strip is drawn.
     """
 
     mapReady = Signal(object)
     pointChosen = Signal(object)
     stripChanged = Signal(object)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, state: DenoiseState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.state = state
         self.model = None
         self.map: LatentMap | None = None
         self.images: np.ndarray | None = None  # the test images (n, 784) uint8 the map shows
@@ -154,7 +157,11 @@ class LatentMapPanel(QWidget):
         layout.addLayout(left, 3)
         layout.addWidget(self.side, 1)
         self.restyle()
-        notifier().changed.connect(self.restyle)
+        Theme.of_app().changed.connect(self.restyle)
+        state.modelChanged.connect(self.set_model)
+        state.testSetChanged.connect(self.set_data_set)
+        state.shownChanged.connect(lambda shown: self.set_code(shown.code))
+        self.pointChosen.connect(state.explore_code)
 
     # ----- building the widgets ---------------------------------------------------------------
     def _build_plot(self) -> None:
@@ -248,7 +255,7 @@ class LatentMapPanel(QWidget):
     def restyle(self) -> None:
         """Pens and backgrounds in the active theme's colours (the digit colours stay)."""
         style_plot(self.plot)
-        ink, paper = COLORS["text"], COLORS["base"]
+        ink, paper = colors()["text"], colors()["base"]
         self.marker.setPen(pg.mkPen(paper, width=1.5))
         self.marker.setBrush(pg.mkBrush(ink))
         self.hover_ring.setPen(pg.mkPen(ink, width=2))
@@ -309,7 +316,7 @@ class LatentMapPanel(QWidget):
             maps[data_set] = result
             self._show(result)
 
-        self.jobs.start(_build, self.model, data_set, on_done=built, on_error=self._failed)
+        self.jobs.start(_place_codes, self.model, self.state.data, data_set, on_done=built, on_error=self._failed)
 
     def _failed(self, error: BaseException) -> None:
         self.refresh.retry_when_shown()

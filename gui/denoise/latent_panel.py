@@ -1,17 +1,25 @@
 """The latent code as bars, with an explorer mode where dragging a bar or a slider sets the code.
 
-The axis range is fixed per model (``set_range``, from the test set's codes) so bars stay
-comparable from one drawing to the next; until it is known it only ever widens.
+The panel shows the code of the Denoise state's forward pass; in explorer mode the user's code goes back to
+the state (``DenoiseState.explore_code``), whose decoder then runs on it.  The axis range is fixed per model
+(from the codes of the test set it was trained on, computed off the GUI thread) so bars stay comparable
+from one drawing to the next; until it is known it only ever widens.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QGroupBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
+from engine.dataset import trained_on
+from engine.forward_pass import ForwardPass
+from engine.latent import code_range, latent_codes
+from gui.common.data_sets import DataSets
 from gui.common.hints import hint
+from gui.common.jobs import JobRunner
 from gui.denoise.latent_bars import LatentBars
+from gui.denoise.state import DenoiseState
 
 MAX_SLIDERS = 16
 """Codes of up to this many units get a slider per unit, labelled, under the bars; wider codes are set by dragging
@@ -20,14 +28,17 @@ SLIDER_STEPS = 1000
 SLIDER_HEIGHT = 50
 
 
+def _code_range(model, data: DataSets, state) -> tuple[float, float]:
+    """Runs on a pool thread: the latent axis from the codes of the test set the model was trained on."""
+    return code_range(latent_codes(model, data.images("test", trained_on(model.metadata))))
+
+
 class LatentPanel(QGroupBox):
-    """``show_code(code)`` displays a (k,) code; in explorer mode ``codeEdited(code)`` reports the user's edits."""
+    """The state's code as bars; Latent explorer sends the user's code to the state."""
 
-    codeEdited = Signal(object)  # (k,) float32, a new array
-    explorerToggled = Signal(bool)
-
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, state: DenoiseState, parent: QWidget | None = None) -> None:
         super().__init__("Latent code", parent)
+        self.state = state
         self.code = np.zeros(10, np.float32)
         self._fixed = False
         self.bars = LatentBars()
@@ -48,9 +59,29 @@ class LatentPanel(QGroupBox):
         layout.addWidget(self.explorer_box)
         layout.addWidget(self.bars, 1)
         layout.addWidget(self.slider_panel)
+        self.range_jobs = JobRunner(self)
+        state.modelChanged.connect(self._on_model)
+        state.shownChanged.connect(self._on_shown)
+        state.exploringChanged.connect(self._show_exploring)
 
     def is_exploring(self) -> bool:
         return self.explorer_box.isChecked()
+
+    def _on_model(self, model) -> None:
+        self.reset(model.latent_width)
+        self.range_jobs.start(_code_range, model, self.state.data, on_done=lambda r: self.set_range(*r),
+                              on_error=lambda e: None)  # fmt: skip
+
+    def _on_shown(self, shown: ForwardPass) -> None:
+        self.show_code(shown.code)
+
+    def _show_exploring(self, on: bool) -> None:
+        """The state's mode (a new input leaves Latent explorer): the box and the editable bars follow."""
+        self.explorer_box.blockSignals(True)
+        self.explorer_box.setChecked(on)
+        self.explorer_box.blockSignals(False)
+        self.bars.set_editable(on)
+        self.slider_panel.setVisible(on and bool(self.sliders))
 
     def reset(self, width: int) -> None:
         """A new model: a code of ``width`` units, the axis unknown again, explorer mode off."""
@@ -84,9 +115,8 @@ class LatentPanel(QGroupBox):
             slider.blockSignals(False)
 
     def _on_explorer(self, on: bool) -> None:
-        self.bars.set_editable(on)
-        self.slider_panel.setVisible(on and bool(self.sliders))
-        self.explorerToggled.emit(on)
+        """The user turned Latent explorer on (start from the code shown) or off (the input's own code again)."""
+        self.state.explore_code(self.code if on else None)
 
     def _build_sliders(self) -> None:
         """A labelled slider per unit for codes of up to ``MAX_SLIDERS`` units; none for wider ones."""
@@ -125,10 +155,9 @@ class LatentPanel(QGroupBox):
             code[j] = lo + (hi - lo) * slider.value() / SLIDER_STEPS
         self.code = code
         self.bars.set_values(code)
-        self.codeEdited.emit(code.copy())
+        self.state.explore_code(code)
 
     def _on_bar_edited(self, index: int, value: float) -> None:
         code = self.code.copy()
         code[index] = value
-        self.show_code(code)
-        self.codeEdited.emit(code.copy())
+        self.state.explore_code(code)

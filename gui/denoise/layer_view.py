@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from gui.common.hints import hint
 from gui.common.image_row import to_qimage
-from gui.common.theme import COLORS
+from gui.common.theme import colors
 
 STRIP_MAX = 16
 """Hidden layers up to this many units are drawn as one column of cells, wider ones as a grid."""
@@ -240,7 +240,7 @@ class LayerView(QWidget):
     # ----- painting --------------------------------------------------------------------------
     def paintEvent(self, event) -> None:  # noqa: N802
         painter = QPainter(self)
-        painter.fillRect(self.rect(), QColor(COLORS["base"]))
+        painter.fillRect(self.rect(), QColor(colors()["base"]))
         font = QFont(self.font())
         font.setPointSizeF(8.5)
         painter.setFont(font)
@@ -252,7 +252,7 @@ class LayerView(QWidget):
 
     def _paint_tile(self, painter: QPainter, t: int, tile: _Tile, font: QFont) -> None:
         r = tile.rect
-        painter.fillRect(r, QColor(COLORS["image_bg"]))
+        painter.fillRect(r, QColor(colors()["image_bg"]))
         if tile.kind == "image":
             source = self.image if tile.role == "input" else (self.values[-1] if self.values else None)
             if source is not None and source.size == 784:
@@ -261,7 +261,7 @@ class LayerView(QWidget):
         else:
             self._paint_units(painter, t - 1, tile)
         code = tile.role == "code"
-        frame = QColor(COLORS["latent"] if code else COLORS["border"])
+        frame = QColor(colors()["latent"] if code else colors()["border"])
         painter.setPen(QPen(frame, 3 if code else 1))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawRect(r.adjusted(-1, -1, 1, 1))
@@ -269,7 +269,7 @@ class LayerView(QWidget):
         bold = QFont(font)
         bold.setBold(code)
         painter.setFont(bold)
-        painter.setPen(QColor(COLORS["latent"] if code else COLORS["text"]))
+        painter.setPen(QColor(colors()["latent"] if code else colors()["text"]))
         layer = f"layer {t}"
         heads = {"input": ["input"], "output": [f"output · {layer}", "output"],
                  "code": [f"code (bottleneck) · {layer}", "code (bottleneck)", "code"]}.get(
@@ -277,7 +277,7 @@ class LayerView(QWidget):
         y = r.top() - HEAD - 2
         _caption(painter, r.center().x(), y, room, heads, Qt.AlignmentFlag.AlignBottom, HEAD)
         painter.setFont(font)
-        painter.setPen(QColor(COLORS["muted"]))
+        painter.setPen(QColor(colors()["muted"]))
         line = painter.fontMetrics().height()
         if tile.kind == "image":
             first = ["28×28 pixels", "28×28"]
@@ -289,7 +289,7 @@ class LayerView(QWidget):
                  line)  # fmt: skip
         off = sum(1 for layer_off, _ in self.off if layer_off == t - 1)
         if off:
-            painter.setPen(QColor(COLORS["error"]))
+            painter.setPen(QColor(colors()["error"]))
             _caption(painter, r.center().x(), r.bottom() + 4 + 2 * line, room, [f"{off} off"],
                      Qt.AlignmentFlag.AlignTop, line)  # fmt: skip
 
@@ -309,13 +309,13 @@ class LayerView(QWidget):
         index[: tile.width] = np.round(level * (LEVELS - 1)).astype(np.uint8)
         grid = np.ascontiguousarray(index.reshape(tile.rows, tile.cols))
         image = QImage(grid.data, tile.cols, tile.rows, tile.cols, QImage.Format.Format_Indexed8)
-        table = list(self._diverging if signed else self._sequential) + [QColor(COLORS["panel"]).rgb()]
+        table = list(self._diverging if signed else self._sequential) + [QColor(colors()["panel"]).rgb()]
         image.setColorTable(table)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
         painter.drawImage(r, image)
         cell_w, cell_h = r.width() / tile.cols, r.height() / tile.rows
         if min(cell_w, cell_h) >= 7:  # cell borders, so units read as units
-            painter.setPen(QPen(QColor(COLORS["base"]), 1))
+            painter.setPen(QPen(QColor(colors()["base"]), 1))
             for c in range(1, tile.cols):
                 painter.drawLine(QPointF(r.left() + c * cell_w, r.top()), QPointF(r.left() + c * cell_w, r.bottom()))
             for row in range(1, tile.rows):
@@ -327,7 +327,7 @@ class LayerView(QWidget):
                 painter.setPen(_readable_on(QColor.fromRgb(table[index[unit]])))
                 painter.drawText(cell, Qt.AlignmentFlag.AlignCenter, f"{values[unit]:.2f}")
         if self.off:
-            painter.setPen(QPen(QColor(COLORS["error"]), 2 if min(cell_w, cell_h) >= 8 else 1))
+            painter.setPen(QPen(QColor(colors()["error"]), 2 if min(cell_w, cell_h) >= 8 else 1))
             for layer_off, unit in self.off:
                 if layer_off != layer or unit >= tile.width:
                     continue
@@ -341,7 +341,7 @@ class LayerView(QWidget):
         x0, x1 = a.rect.right() + 6, b.rect.left() - 6
         if x1 - x0 < 8:
             return
-        painter.setPen(QPen(QColor(COLORS["muted"]), 1.5))
+        painter.setPen(QPen(QColor(colors()["muted"]), 1.5))
         painter.drawLine(QPointF(x0, y), QPointF(x1, y))
         painter.drawLine(QPointF(x1, y), QPointF(x1 - 5, y - 4))
         painter.drawLine(QPointF(x1, y), QPointF(x1 - 5, y + 4))
@@ -363,6 +363,6 @@ def _caption(painter: QPainter, centre_x: float, top: float, room: float, varian
 
 def _readable_on(background: QColor) -> QColor:
     """The theme's text or base colour, whichever stands out more on ``background``."""
-    text, base = QColor(COLORS["text"]), QColor(COLORS["base"])
+    text, base = QColor(colors()["text"]), QColor(colors()["base"])
     light = background.lightness()
     return text if abs(text.lightness() - light) >= abs(base.lightness() - light) else base

@@ -16,33 +16,37 @@ from engine.download import data_source
 from engine.model_paths import shipped_models
 from engine.nn import MLP
 from engine.robustness import RobustnessCurve, describe, robustness_curve
-from gui.common.data_sets import data_split
+from gui.common.data_sets import DataSets
 from gui.common.hints import hint
 from gui.common.jobs import JobRunner
 from gui.common.noise_kinds import TITLES, level_name
-from gui.common.theme import COLORS, notifier, style_plot
+from gui.common.theme import Theme, colors, style_plot
 from gui.common.when_shown import WhenShown
+from gui.denoise.state import DenoiseState
 
 NO_SECOND = "(no second model)"
 
 
-def _compute(model, second_name: str | None, data_set: str, kind: str, state) -> tuple[RobustnessCurve, str | None]:
+def _compute(
+    model, second_name: str | None, data: DataSets, data_set: str, kind: str, state
+) -> tuple[RobustnessCurve, str | None]:
     """Runs on a pool thread: the curve on all test images of ``data_set`` (PCA on all its training images)."""
     second = MLP.from_file(second_name) if second_name else None
-    train, test = data_split("train", data_set)[0], data_split("test", data_set)[0]
+    train, test = data.images("train", data_set), data.images("test", data_set)
     curve = robustness_curve(model, train, test, second=second, cancelled=state.cancelled, progress=state.progress,
                              kind=kind)  # fmt: skip
     return curve, second_name
 
 
 class RobustnessPanel(QWidget):
-    """``set_model(model)``, ``set_kind(kind)``, ``set_data_set(name)`` recompute when the panel is shown;
-    ``set_sigma`` moves the marker."""
+    """Follows the Denoise state: a new model, noise kind or test set recomputes (when the panel is shown); the
+    noise level moves the marker."""
 
     curveReady = Signal(object)  # RobustnessCurve
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, state: DenoiseState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.state = state
         self.model = None
         self.kind, self.data_set = "gaussian", "mnist"
         self.curve: RobustnessCurve | None = None
@@ -61,7 +65,7 @@ class RobustnessPanel(QWidget):
         self.sigma_line = pg.InfiniteLine(angle=90, label="slider", labelOpts={"position": 0.06})
         self.plot.addItem(self.sigma_line, ignoreBounds=True)
         self.restyle()
-        notifier().changed.connect(self.restyle)
+        Theme.of_app().changed.connect(self.restyle)
         hint(
             self.plot,
             "The test error at each noise level (σ, or the fraction of pixels hit; all 10,000 test images). Where "
@@ -89,18 +93,25 @@ class RobustnessPanel(QWidget):
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.busy)
         layout.addWidget(self.verdict)
+        state.modelChanged.connect(self.set_model)
+        state.testSetChanged.connect(self.set_data_set)
+        state.noiseChanged.connect(self._on_noise)
+
+    def _on_noise(self, kind: str, level: float) -> None:
+        self.set_kind(kind)
+        self.set_sigma(level)
 
     def restyle(self) -> None:
         """Pens and backgrounds in the active theme's colours."""
         style_plot(self.plot)
         dash = Qt.PenStyle.DashLine
-        self.model_item.setPen(pg.mkPen(COLORS["accent"], width=2))
-        self.model_item.setSymbolBrush(COLORS["accent"])
-        self.noisy_item.setPen(pg.mkPen(COLORS["noisy"], width=1.5, style=dash))
-        self.pca_item.setPen(pg.mkPen(COLORS["pca"], width=1.5, style=dash))
-        self.second_item.setPen(pg.mkPen(COLORS["decoder"], width=2))
-        self.sigma_line.setPen(pg.mkPen(COLORS["latent"], width=1.5))
-        self.sigma_line.label.setColor(COLORS["latent"])
+        self.model_item.setPen(pg.mkPen(colors()["accent"], width=2))
+        self.model_item.setSymbolBrush(colors()["accent"])
+        self.noisy_item.setPen(pg.mkPen(colors()["noisy"], width=1.5, style=dash))
+        self.pca_item.setPen(pg.mkPen(colors()["pca"], width=1.5, style=dash))
+        self.second_item.setPen(pg.mkPen(colors()["decoder"], width=2))
+        self.sigma_line.setPen(pg.mkPen(colors()["latent"], width=1.5))
+        self.sigma_line.label.setColor(colors()["latent"])
 
     def set_kind(self, kind: str) -> None:
         """Curves for another noise kind; the level axis says σ or fraction."""
@@ -149,8 +160,8 @@ class RobustnessPanel(QWidget):
         self.busy.setValue(0)
         name = self.second_box.currentText()
         self.verdict.setText("Scoring the model on all 10,000 test images at 21 noise levels…")
-        self.jobs.start(_compute, self.model, None if name == NO_SECOND else name, self.data_set, self.kind,
-                        on_done=self._show, on_error=self._failed)  # fmt: skip
+        self.jobs.start(_compute, self.model, None if name == NO_SECOND else name, self.state.data, self.data_set,
+                        self.kind, on_done=self._show, on_error=self._failed)  # fmt: skip
 
     def _show(self, result: tuple[RobustnessCurve, str | None]) -> None:
         curve, second_name = result

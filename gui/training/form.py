@@ -36,10 +36,21 @@ class TrainingForm(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        defaults = TrainConfig()
         self.model_label = QLabel("")
         self.model_label.setWordWrap(True)
         self.model_label.setObjectName("caption")
+        self._make_fields(TrainConfig())
+        self._lay_out()
+        self.lr.valueChanged.connect(self.lrChanged)
+        self.noise_kind.kindChanged.connect(self._name_levels)
+        self.noise_range.toggled.connect(self._show_range)
+        for signal in (self.data_set.dataSetChanged, self.noise_kind.kindChanged, self.noise.valueChanged,
+                       self.noise_range.toggled, self.noise_high.valueChanged):  # fmt: skip
+            signal.connect(lambda *_: self.dataChanged.emit())
+        self._name_levels(self.noise_kind.kind())
+        self._show_range(False)
+
+    def _make_fields(self, defaults: TrainConfig) -> None:
         self.epochs = _spin(1, 1000, 5, "How many passes over the training images, 1–1000. 5–10 is usually enough")
         self.batch_size = _spin(
             1,
@@ -58,7 +69,6 @@ class TrainingForm(QWidget):
             "How big each weight update is. Adam: 1e-3 is a good start; SGD: 0.01–0.1. Too large and training "
             "diverges. A change while training applies from the next batch",
         )
-        self.lr.valueChanged.connect(self.lrChanged)
         self.optimizer = QComboBox()
         self.optimizer.addItems(sorted(OPTIMIZERS))
         self.optimizer.setCurrentText(defaults.optimizer)
@@ -89,6 +99,8 @@ class TrainingForm(QWidget):
             "Seed of the shuffling and the noise, 0 or more: the same seed repeats a run exactly",
         )
         self.noise_label = QLabel()
+
+    def _lay_out(self) -> None:
         self.form = QFormLayout()
         for label, widget in (
             ("Epochs", self.epochs),
@@ -108,13 +120,6 @@ class TrainingForm(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.model_label)
         layout.addLayout(self.form)
-        self.noise_kind.kindChanged.connect(self._name_levels)
-        self.noise_range.toggled.connect(self._show_range)
-        for signal in (self.data_set.dataSetChanged, self.noise_kind.kindChanged, self.noise.valueChanged,
-                       self.noise_range.toggled, self.noise_high.valueChanged):  # fmt: skip
-            signal.connect(lambda *_: self.dataChanged.emit())
-        self._name_levels(self.noise_kind.kind())
-        self._show_range(False)
 
     def _name_levels(self, kind: str) -> None:
         """The level's words follow the kind: σ for Gaussian noise, a fraction of pixels for the others."""

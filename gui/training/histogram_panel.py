@@ -20,7 +20,7 @@ from engine.callbacks import Callback
 from engine.histograms import Histogram, HistogramSampler, LayerSnapshot, layer_histograms, snapshot_of
 from gui.common.hints import hint
 from gui.common.jobs import JobRunner
-from gui.common.theme import COLORS, notifier
+from gui.common.theme import Theme, colors
 
 TOPIC = "histograms"
 ROW_HEIGHT = 104
@@ -141,7 +141,7 @@ class HistogramGrid(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.rows: list[tuple[str, Histogram | None, Histogram | None]] = []  # (label, weights, gradient sizes)
-        notifier().changed.connect(self.update)
+        Theme.of_app().changed.connect(self.update)
 
     def set_rows(self, labels: list[str], weights: list[Histogram | None], gradients: list[Histogram | None]) -> None:
         self.rows = list(zip(labels, weights, gradients, strict=True))
@@ -151,7 +151,7 @@ class HistogramGrid(QWidget):
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        painter.fillRect(self.rect(), QColor(COLORS["base"]))
+        painter.fillRect(self.rect(), QColor(colors()["base"]))
         font = QFont(self.font())
         font.setPointSizeF(8)
         bold = QFont(font)
@@ -159,13 +159,13 @@ class HistogramGrid(QWidget):
         gap = 10
         cell_w = (self.width() - 3 * gap) / 2
         painter.setFont(bold)
-        painter.setPen(QColor(COLORS["text"]))
+        painter.setPen(QColor(colors()["text"]))
         for col, name in enumerate(("weights", "gradient sizes")):
             painter.drawText(QRectF(gap + col * (cell_w + gap), 0, cell_w, HEADER), Qt.AlignmentFlag.AlignCenter, name)
         for i, (label, weights, gradients) in enumerate(self.rows):
             top = HEADER + i * ROW_HEIGHT
             painter.setFont(font)
-            painter.setPen(QColor(COLORS["muted"]))
+            painter.setPen(QColor(colors()["muted"]))
             painter.drawText(QRectF(0, top, self.width(), 16), Qt.AlignmentFlag.AlignCenter, label)
             for col, h in enumerate((weights, gradients)):
                 cell = QRectF(gap + col * (cell_w + gap), top + 16, cell_w, ROW_HEIGHT - 22)
@@ -175,12 +175,12 @@ class HistogramGrid(QWidget):
     def _paint_cell(self, painter: QPainter, cell: QRectF, h: Histogram | None, magnitude: bool) -> None:
         line = painter.fontMetrics().height()
         if h is None:
-            painter.setPen(QColor(COLORS["muted"]))
+            painter.setPen(QColor(colors()["muted"]))
             painter.drawText(cell, Qt.AlignmentFlag.AlignCenter, "after an epoch" if magnitude else "")
             return
         spread = f"{'rms' if magnitude else 'sd'} "  # from the reference (dashed) to now (filled)
         spread += f"{_short(h.reference_std)} → {_short(h.std)}" if h.reference_std is not None else _short(h.std)
-        painter.setPen(QColor(COLORS["text"]))
+        painter.setPen(QColor(colors()["text"]))
         painter.drawText(QRectF(cell.left(), cell.top(), cell.width(), line), Qt.AlignmentFlag.AlignCenter, spread)
         plot = QRectF(cell.left(), cell.top() + line + 2, cell.width(), cell.height() - 2 * line - 4)
         lo, hi = float(h.edges[0]), float(h.edges[-1])
@@ -200,17 +200,17 @@ class HistogramGrid(QWidget):
                 p.closeSubpath()
             return p
 
-        color = QColor(COLORS["test" if magnitude else "encoder"])
+        color = QColor(colors()["test" if magnitude else "encoder"])
         fill = QColor(color)
         fill.setAlpha(110)
         painter.setPen(QPen(color, 1.3))
         painter.setBrush(fill)
         painter.drawPath(path(h.share, closed=True))
         if h.reference is not None:
-            painter.setPen(QPen(QColor(COLORS["text"]), 1.1, Qt.PenStyle.DashLine))
+            painter.setPen(QPen(QColor(colors()["text"]), 1.1, Qt.PenStyle.DashLine))
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawPath(path(h.reference, closed=False))
-        painter.setPen(QPen(QColor(COLORS["muted"]), 1))
+        painter.setPen(QPen(QColor(colors()["muted"]), 1))
         painter.drawLine(plot.bottomLeft(), plot.bottomRight())
         widest = painter.fontMetrics().horizontalAdvance("10⁻¹⁰")  # ticks at least 1.6 labels apart
         for value, text in _ticks(lo, hi, magnitude, most=int(plot.width() // (1.6 * widest))):

@@ -13,7 +13,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGraphicsItem, QLabel, QWidget
 
 from gui.common.hints import hint
-from gui.common.theme import COLORS, notifier, style_plot
+from gui.common.theme import Theme, colors, style_plot
 
 SMOOTHING = 0.9
 """Weight of the running average in the displayed per-batch curve (the raw curve is drawn faintly)."""
@@ -92,7 +92,7 @@ class LossPlot(pg.PlotWidget):
         self.timer.timeout.connect(self.flush)
         self.timer.start()
         self.restyle()
-        notifier().changed.connect(self.restyle)
+        Theme.of_app().changed.connect(self.restyle)
         hint(
             self,
             "The loss while training: faint = each batch's loss, blue = smoothed, amber = the test loss after each "
@@ -111,15 +111,15 @@ class LossPlot(pg.PlotWidget):
         """Pens and backgrounds in the active theme's colours."""
         style_plot(self)
         dash = Qt.PenStyle.DashLine
-        self.raw_item.setPen(pg.mkPen(COLORS["train_raw"], width=1))
-        self.smooth_item.setPen(pg.mkPen(COLORS["train"], width=2))
-        self.test_item.setPen(pg.mkPen(COLORS["test"], width=2))
-        self.test_item.setSymbolBrush(COLORS["test"])
+        self.raw_item.setPen(pg.mkPen(colors()["train_raw"], width=1))
+        self.smooth_item.setPen(pg.mkPen(colors()["train"], width=2))
+        self.test_item.setPen(pg.mkPen(colors()["test"], width=2))
+        self.test_item.setSymbolBrush(colors()["test"])
         for line, key, style in ((self.identity_line, "noisy", dash), (self.pca_line, "pca", dash),
                                  (self.diverged_line, "error", Qt.PenStyle.SolidLine)):  # fmt: skip
-            line.setPen(pg.mkPen(COLORS[key], width=2 if line is self.diverged_line else 1, style=style))
-            line.label.setColor(COLORS[key])
-            backing = QColor(COLORS["base"])
+            line.setPen(pg.mkPen(colors()[key], width=2 if line is self.diverged_line else 1, style=style))
+            line.label.setColor(colors()[key])
+            backing = QColor(colors()["base"])
             backing.setAlpha(200)  # the label stays readable where the curve runs under it
             line.label.fill = pg.mkBrush(backing)
             line.label.update()
@@ -172,11 +172,13 @@ class LossPlot(pg.PlotWidget):
         self.test.append(x, loss)
         self._dirty = True
 
-    def set_baselines(self, identity: float | None, pca: float | None, components: int | None = None) -> None:
-        """Dashed levels: the noisy input's error and PCA's (with ``components`` components)."""
+    def set_baselines(self, identity=..., pca=..., components: int | None = None) -> None:
+        """Dashed levels: the noisy input's error and PCA's (with ``components`` components); a level not given
+        stays as it is, None hides it."""
         for line, value in ((self.identity_line, identity), (self.pca_line, pca)):
-            line._true = value
-            self._place(line)
+            if value is not ...:
+                line._true = value
+                self._place(line)
         if components is not None:
             self.pca_line.label.format = f"PCA-{components} {{value:.4f}}"
         self._relabel()

@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QBoxLayout, QGridLayout, QGroupBox, QLabel, QVBoxLayout, QWidget
 
 from engine.callbacks import Callback
+from engine.dataset import trained_on
 from engine.pca_check import (
     MATCH,
     PcaCheck,
@@ -27,10 +28,10 @@ from engine.pca_check import (
     pca_check,
     pca_reference,
 )
-from gui.common.data_sets import mnist_split
+from gui.common.data_sets import DataSets
 from gui.common.hints import hint
 from gui.common.jobs import JobRunner
-from gui.common.theme import COLORS, notifier, style_plot
+from gui.common.theme import Theme, colors, style_plot
 
 TOPIC = "pca_check.decoder"
 ALL_TRAINING_IMAGES = 60000
@@ -45,7 +46,8 @@ class DecoderWatch(Callback):
     def _send(self, epoch: float) -> None:
         model = self.trainer.model
         if has_linear_decoder(model):
-            self.report(TOPIC, {"epoch": epoch, "decoder": decoder_matrix(model), "n_train": self.trainer.n_samples})
+            self.report(TOPIC, {"epoch": epoch, "decoder": decoder_matrix(model), "n_train": self.trainer.n_samples,
+                                "data_set": trained_on(model.metadata)})  # fmt: skip
 
     def on_train_begin(self, logs):
         self._send(float(logs.get("initial_epoch", 0)))
@@ -54,16 +56,19 @@ class DecoderWatch(Callback):
         self._send(epoch + float(logs.get("progress", 1.0)))
 
 
-def _final_check(model, n_train: int, state) -> PcaCheck:
-    """Runs on a pool thread: the model against PCA of the first ``n_train`` MNIST training images."""
-    return pca_check(model, mnist_split("train")[0][:n_train], mnist_split("test")[0])
+def _final_check(model, data: DataSets, n_train: int, state) -> PcaCheck:
+    """Runs on a pool thread: the model against PCA of the first ``n_train`` training images of its data set."""
+    name = trained_on(model.metadata)
+    return pca_check(model, data.images("train", name)[:n_train], data.images("test", name))
 
 
-def _cosines_by_epoch(decoders: list[np.ndarray], reference, state) -> tuple[np.ndarray, PcaReference]:
+def _cosines_by_epoch(
+    decoders: list[np.ndarray], reference, data: DataSets, data_set: str, state
+) -> tuple[np.ndarray, PcaReference]:
     """Runs on a pool thread: cosines (epochs, k) of each decoder (784, k) against PCA-k, and that PCA;
-    ``reference`` is PCA-k itself, or the number of MNIST training images to fit it on."""
+    ``reference`` is PCA-k itself, or the number of ``data_set``'s training images to fit it on."""
     if not isinstance(reference, PcaReference):
-        reference = pca_reference(mnist_split("train")[0][:reference], decoders[0].shape[1])
+        reference = pca_reference(data.images("train", data_set)[:reference], decoders[0].shape[1])
     return np.array([decoder_cosines(decoder, reference) for decoder in decoders]), reference
 
 
@@ -77,23 +82,26 @@ class PcaCheckPanel(QGroupBox):
     checked = Signal(object)
     epochsShown = Signal(int)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, data: DataSets, parent: QWidget | None = None) -> None:
         super().__init__("Linear autoencoder = PCA?", parent)
+        self.data = data
         self.model = None
         self.epochs: list[float] = []  # x of each decoder the run sent
         self.decoders: list[np.ndarray] = []  # (784, k) each
         self.cosines: np.ndarray | None = None  # (len(epochs), k) once computed
         self.check: PcaCheck | None = None
-        self.n_train = ALL_TRAINING_IMAGES
+        self.n_train, self.data_set = ALL_TRAINING_IMAGES, "mnist"  # the images PCA is fitted on
         self._reference: PcaReference | None = None  # PCA-k of the run's training images, once measured
         self._more = False  # epochs arrived while a job measured the earlier ones
         self.final_jobs, self.epoch_jobs = JobRunner(self), JobRunner(self)
-        self._build()
+        self._build_plots()
+        self._build_errors()
+        self._lay_out()
         self.restyle()
-        notifier().changed.connect(self.restyle)
+        Theme.of_app().changed.connect(self.restyle)
         self.setVisible(False)
 
-    def _build(self) -> None:
+    def _build_plots(self) -> None:
         self.bars_plot = pg.PlotWidget()
         self.bars_plot.setMenuEnabled(False)
         self.bars_plot.setMouseEnabled(x=False, y=False)
@@ -126,6 +134,8 @@ class PcaCheckPanel(QGroupBox):
             "which line up within an epoch, amber for the smallest cosine, which can take many"
         )
         hint(self.lines_plot, tip)
+
+    def _build_errors(self) -> None:
         self.model_mse = QLabel("–")
         self.pca_mse = QLabel("–")
         for label, tip in (
@@ -138,20 +148,12 @@ class PcaCheckPanel(QGroupBox):
         self.model_name, self.pca_name = QLabel("this network"), QLabel("PCA")
         for label in (self.model_name, self.pca_name):
             label.setObjectName("caption")
-        errors = QGridLayout()
-        errors.setVerticalSpacing(0)
-        errors.addWidget(QLabel("Error on the 10,000 clean test images (MSE)"), 0, 0, 1, 2)
-        errors.addWidget(self.model_mse, 1, 0)
-        errors.addWidget(self.pca_mse, 1, 1)
-        errors.addWidget(self.model_name, 2, 0)
-        errors.addWidget(self.pca_name, 2, 1)
         self.clip_note = QLabel(
             "PCA unclipped, as a linear network draws: the loss plot's dashed PCA line clips to the pixel range "
             "[0, 1], which no linear network can, and so sits lower."
         )
         self.clip_note.setObjectName("caption")
         self.clip_note.setWordWrap(True)
-        errors.addWidget(self.clip_note, 3, 0, 1, 2)
         self.gap_note = QLabel("")  # why the smallest cosine is slow, with this data's variances
         self.progress_note = QLabel("")
         self.sentence = QLabel("")
@@ -159,6 +161,16 @@ class PcaCheckPanel(QGroupBox):
             label.setWordWrap(True)
         for label in (self.gap_note, self.progress_note):
             label.setObjectName("caption")
+
+    def _lay_out(self) -> None:
+        errors = QGridLayout()
+        errors.setVerticalSpacing(0)
+        errors.addWidget(QLabel("Error on the 10,000 clean test images (MSE)"), 0, 0, 1, 2)
+        errors.addWidget(self.model_mse, 1, 0)
+        errors.addWidget(self.pca_mse, 1, 1)
+        errors.addWidget(self.model_name, 2, 0)
+        errors.addWidget(self.pca_name, 2, 1)
+        errors.addWidget(self.clip_note, 3, 0, 1, 2)
         self.plots = QBoxLayout(QBoxLayout.Direction.LeftToRight)
         self.plots.addWidget(self.bars_plot, 1)
         self.plots.addWidget(self.lines_plot, 1)
@@ -182,12 +194,12 @@ class PcaCheckPanel(QGroupBox):
         """Pens and backgrounds in the active theme's colours."""
         for plot in (self.bars_plot, self.lines_plot):
             style_plot(plot)
-        self.match_line.setPen(pg.mkPen(COLORS["muted"], width=1, style=Qt.PenStyle.DashLine))
+        self.match_line.setPen(pg.mkPen(colors()["muted"], width=1, style=Qt.PenStyle.DashLine))
         self._paint_bars()
         for line in self.other_lines:
-            line.setPen(pg.mkPen(COLORS["accent"], width=1))
-        self.last_line.setPen(pg.mkPen(COLORS["latent"], width=2.5))
-        self.last_line.setSymbolBrush(COLORS["latent"])
+            line.setPen(pg.mkPen(colors()["accent"], width=1))
+        self.last_line.setPen(pg.mkPen(colors()["latent"], width=2.5))
+        self.last_line.setSymbolBrush(colors()["latent"])
         self.last_line.setSymbolPen(None)
 
     def _paint_bars(self) -> None:
@@ -195,7 +207,7 @@ class PcaCheckPanel(QGroupBox):
         heights = self.bars.opts.get("height")
         count = 0 if heights is None else len(heights)
         if count:
-            self.bars.setOpts(brushes=[COLORS["accent"]] * (count - 1) + [COLORS["latent"]], pen=None)
+            self.bars.setOpts(brushes=[colors()["accent"]] * (count - 1) + [colors()["latent"]], pen=None)
 
     # ----- wiring -----------------------------------------------------------------------------
     def attach(self, run, watchers: list) -> None:
@@ -212,7 +224,7 @@ class PcaCheckPanel(QGroupBox):
         self.setVisible(linear)
         if not same_run:
             self._clear_epochs()
-            self.n_train, self._reference = ALL_TRAINING_IMAGES, None
+            self.n_train, self.data_set, self._reference = ALL_TRAINING_IMAGES, trained_on(model.metadata), None
         self.check = None
         if not linear:
             self.final_jobs.cancel()
@@ -222,7 +234,8 @@ class PcaCheckPanel(QGroupBox):
         self.model_mse.setText("…")
         self.pca_mse.setText("…")
         self.sentence.setText(f"Comparing with PCA-{model.latent_width} of the training images…")
-        self.final_jobs.start(_final_check, model, self.n_train, on_done=self._show_check, on_error=self._failed)
+        self.final_jobs.start(_final_check, model, self.data, self.n_train, on_done=self._show_check,
+                              on_error=self._failed)  # fmt: skip
 
     def begin_run(self) -> None:
         self._clear_epochs()
@@ -238,8 +251,8 @@ class PcaCheckPanel(QGroupBox):
             return
         if self.decoders and data["decoder"].shape != self.decoders[0].shape:
             self._clear_epochs()
-        if int(data["n_train"]) != self.n_train:
-            self.n_train, self._reference = int(data["n_train"]), None
+        if (int(data["n_train"]), data["data_set"]) != (self.n_train, self.data_set):
+            self.n_train, self.data_set, self._reference = int(data["n_train"]), data["data_set"], None
         self.epochs.append(float(data["epoch"]))
         self.decoders.append(data["decoder"])
         self._request_cosines()
@@ -253,8 +266,8 @@ class PcaCheckPanel(QGroupBox):
         reference = self._reference
         if reference is None or reference.components != self.decoders[0].shape[1]:
             reference = self.n_train
-        self.epoch_jobs.start(_cosines_by_epoch, list(self.decoders), reference, on_done=self._show_epochs,
-                              on_error=self._failed)  # fmt: skip
+        self.epoch_jobs.start(_cosines_by_epoch, list(self.decoders), reference, self.data, self.data_set,
+                              on_done=self._show_epochs, on_error=self._failed)  # fmt: skip
 
     # ----- showing ----------------------------------------------------------------------------
     def _clear_epochs(self) -> None:
@@ -274,7 +287,7 @@ class PcaCheckPanel(QGroupBox):
         self._show_gap(cosines.shape[1], self._reference.gap)
         k = cosines.shape[1]
         while len(self.other_lines) < k - 1:
-            line = pg.PlotDataItem(pen=pg.mkPen(COLORS["accent"], width=1))
+            line = pg.PlotDataItem(pen=pg.mkPen(colors()["accent"], width=1))
             self.lines_plot.addItem(line)
             self.other_lines.append(line)
         x = np.array(self.epochs[: len(cosines)])

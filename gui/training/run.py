@@ -1,17 +1,24 @@
-"""One training run on its own QThread: start it, steer it (pause, stop, learning rate), hear how it ended.
+"""One training run on its own thread: start it, steer it (pause, stop, learning rate), hear how it ended.
 
-The controller owns the thread and the worker; widgets connect to its signals and never see
-either.  ``finished(RunResult)`` comes once the thread has ended and been cleaned up.
+The run is a plain Python thread (``gui.training.worker.train``) that calls ``model.fit`` with a
+callback bridge; it talks to the GUI only through this object's signals (emitted on the training
+thread, queued to the GUI thread) and is steered only through a ``RunControl`` (flags it reads at
+each batch end).  No Qt object is made, moved or deleted on the training thread: every one lives
+and dies on the GUI thread.  ``finished(RunResult)`` comes once the thread has returned.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from engine.training import TrainConfig
-from gui.training.worker import DataLoader, RunControl, RunResult, TrainingWorker, Watcher
+from gui.training.worker import DataLoader, RunControl, RunResult, RunVoice, Watcher, train
+
+END_WAIT_S = 10.0
+"""How long quitting waits for a stopped run's thread (it stops after the current batch)."""
 
 
 class TrainingRun(QObject):
@@ -21,21 +28,27 @@ class TrainingRun(QObject):
     batches = Signal(object)  # list of batch logs, at most ~30 deliveries a second
     epochEnded = Signal(dict)
     samplesReady = Signal(dict)  # {"epoch", "noisy": (8, 784), "recon": (8, 784)}
-    baselinesReady = Signal(object)  # engine.baselines.Baselines
-    reported = Signal(str, object)  # (topic, data) from the run's watchers (see training_worker.Watcher)
+    dataReady = Signal(object)  # engine.baselines.Baselines with the noisy input's level (PCA's comes by a job)
+    reported = Signal(str, object)  # (topic, data) from the run's watchers (see gui.training.worker.Watcher)
     paused = Signal()
     resumed = Signal()
     finished = Signal(object)  # RunResult
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._thread: QThread | None = None
-        self._worker: TrainingWorker | None = None  # held so Python does not delete it while it runs
+        self._thread: threading.Thread | None = None
         self._control: RunControl | None = None
-        self._result: RunResult | None = None
+        self._voice = RunVoice(self)
+        for name in RunVoice.RELAYED:
+            getattr(self._voice, name).connect(getattr(self, name))  # re-sent from the GUI thread
+        self._voice.ending.connect(self._on_thread_ending)
 
     def is_running(self) -> bool:
         return self._thread is not None
+
+    def is_stopping(self) -> bool:
+        """A stop was asked for and the run has not ended yet."""
+        return self._control is not None and self._control.stop
 
     def start(self, model, config: TrainConfig, load_data: DataLoader, watchers: Sequence[Watcher] = ()) -> None:
         """Train ``model`` (a copy the caller no longer touches) with ``config`` on ``load_data()``; each
@@ -43,23 +56,11 @@ class TrainingRun(QObject):
         if self.is_running():
             return
         control = RunControl()
-        worker = TrainingWorker(model, config, load_data, control, watchers)
-        thread = QThread()
-        thread.setObjectName("training")
-        worker.moveToThread(thread)
-        thread.started.connect(worker.run)
-        worker.batchesFinished.connect(self.batches)
-        worker.epochFinished.connect(self.epochEnded)
-        worker.samplesReady.connect(self.samplesReady)
-        worker.baselinesReady.connect(self.baselinesReady)
-        worker.reported.connect(self.reported)
-        worker.paused.connect(self.paused)
-        worker.resumed.connect(self.resumed)
-        worker.done.connect(self._on_done)
-        worker.done.connect(thread.quit)
-        thread.finished.connect(worker.deleteLater)
-        thread.finished.connect(self._on_thread_finished)  # which lets the thread go once it has ended
-        self._thread, self._worker, self._control, self._result = thread, worker, control, None
+        thread = threading.Thread(
+            target=train, args=(self._voice, model, config, load_data, control, list(watchers)), name="training",
+            daemon=True,
+        )
+        self._thread, self._control = thread, control
         thread.start()
         self.started.emit()
 
@@ -81,25 +82,20 @@ class TrainingRun(QObject):
         if self._control is not None:
             self._control.lr = float(lr)
 
-    def wait_for_end(self) -> None:
-        """Stop and block until the thread has ended (the app is quitting; the result is dropped)."""
+    def wait_for_end(self, timeout_s: float = END_WAIT_S) -> bool:
+        """Stop and wait, at most ``timeout_s``, for the thread to return (the app is quitting; the result is
+        dropped).  True when it has; a thread still in a long call is left behind (a daemon: the process can
+        still exit)."""
         thread = self._thread
-        if thread is not None:
-            self.stop()
-            thread.quit()
-            thread.wait()
+        if thread is None:
+            return True
+        self.stop()
+        thread.join(timeout_s)
+        return not thread.is_alive()
 
     @Slot(object)
-    def _on_done(self, result: RunResult) -> None:
-        self._result = result
-
-    @Slot()
-    def _on_thread_finished(self) -> None:
-        result = self._result or RunResult("failed", None, RuntimeError("the training thread ended without a result"))
-        if self._thread is not None:
-            # QThread sends ``finished`` from the thread just before it ends: deleting it now (deleteLater, or
-            # dropping its last reference) could destroy a thread that is still running, a segfault seen under
-            # load.  Wait the moment out; the last reference then goes below.
-            self._thread.wait()
-        self._thread = self._worker = self._control = self._result = None
+    def _on_thread_ending(self, result: RunResult) -> None:
+        thread, self._thread, self._control = self._thread, None, None
+        if thread is not None:
+            thread.join(END_WAIT_S)  # its last act was to send this: it is returning
         self.finished.emit(result)

@@ -9,7 +9,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
 from PySide6.QtWidgets import QGridLayout, QProgressBar, QSizePolicy, QWidget
 
 from gui.common.hints import hint
-from gui.common.theme import COLORS
+from gui.common.theme import colors
 
 
 def format_eta(seconds: float) -> str:
@@ -68,7 +68,7 @@ class LiveText(QWidget):
         painter = QPainter(self)
         font, text = self.fitted()
         painter.setFont(font)
-        painter.setPen(QColor(COLORS["text" if self._big else "muted"]))
+        painter.setPen(QColor(colors()["text" if self._big else "muted"]))
         painter.drawText(self.rect(), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
         painter.end()
 

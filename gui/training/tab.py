@@ -1,7 +1,8 @@
 """The Training tab: the settings form, Start / Pause / Stop, and the views of a run.
 
-A run trains a copy of the current model on a ``TrainingRun`` (its own thread); the copy comes
-back through ``modelTrained`` when the run ends (done, stopped or diverged).
+The tab follows the app's current model (``AppState``).  A run trains a copy of it on a
+``TrainingRun`` (its own thread); the copy becomes the current model when the run ends (done,
+stopped or diverged).  PCA's level for the loss plot is fitted by a job beside the run.
 """
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ import numpy as np
 from PySide6.QtCore import QTimer, Signal, Slot
 from PySide6.QtWidgets import QCheckBox, QGroupBox, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
+from engine.baselines import pca_mse
 from engine.images import as_unit_float
 from engine.nn import MLP
 from engine.noise import fixed_noisy
+from gui.app_state import AppState, ModelChange
 from gui.common import dialogs
-from gui.common.data_sets import data_split
+from gui.common.data_sets import DataSets
 from gui.common.hints import hint
 from gui.common.jobs import JobRunner
 from gui.common.memory import return_free_memory
@@ -28,10 +31,17 @@ from gui.training.sample_strip import SampleStrip
 from gui.training.worker import N_STRIP, DataSetLoader, RunResult
 
 
-def _preview(model, dataset: str, level: float, kind: str, state) -> tuple[np.ndarray, np.ndarray]:
+def _preview(model, data: DataSets, dataset: str, level: float, kind: str, state) -> tuple[np.ndarray, np.ndarray]:
     """The strip's fixed noisy test images and the model's reconstructions, before any run (a job)."""
-    noisy = fixed_noisy(as_unit_float(data_split("test", dataset)[0][:N_STRIP]), level, kind=kind)
+    noisy = fixed_noisy(as_unit_float(data.images("test", dataset)[:N_STRIP]), level, kind=kind)
     return noisy, model.predict(noisy)
+
+
+def _pca_level(load_data, level: float, k: int, kind: str, state) -> float:
+    """PCA-k's test MSE at the run's level, on the run's own images (a job beside the run: a first fit takes
+    seconds, and training need not wait)."""
+    x_train, x_val = load_data()
+    return pca_mse(x_train, x_val, level, k, kind)
 
 
 def copy_model(model: MLP) -> MLP:
@@ -44,12 +54,12 @@ def copy_model(model: MLP) -> MLP:
 class TrainingTab(QWidget):
     """Controls and views; the work happens on ``self.run``."""
 
-    modelTrained = Signal(object)  # the trained MLP (a copy of the one started from)
     runningChanged = Signal(bool)
     message = Signal(str)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.state = state
         self.model: MLP | None = None
         self._trained: MLP | None = None  # the model this tab's last run handed back
         self._epochs = 0  # of the current or last run
@@ -60,7 +70,7 @@ class TrainingTab(QWidget):
         self.plot = LossPlot()
         self.progress = RunProgress()
         self.strip = SampleStrip(N_STRIP)
-        self.pca_check = PcaCheckPanel()  # shown for models with a linear decoder
+        self.pca_check = PcaCheckPanel(state.data)  # shown for models with a linear decoder
         self.pca_check.attach(self.run, self.watchers)
         self.histograms = HistogramPanel()  # weights and gradients per layer, from a watcher on the run
         self.watchers.append(self.histograms.watcher)
@@ -69,16 +79,17 @@ class TrainingTab(QWidget):
         self._frame_timer = QTimer(self)  # one ~30 Hz frame for the curve and the text while training
         self._frame_timer.setInterval(33)
         self._frame_timer.timeout.connect(self._frame)
-        self.preview_jobs = JobRunner(self)
+        self.preview_jobs, self.pca_jobs = JobRunner(self), JobRunner(self)
         self._build()
         self.form.dataChanged.connect(self._request_preview)
         self.form.lrChanged.connect(self.run.set_lr)
         self.run.batches.connect(self._on_batches)
         self.run.epochEnded.connect(self._on_epoch)
         self.run.samplesReady.connect(lambda s: self.strip.show_samples(s["noisy"], s["recon"]))
-        self.run.baselinesReady.connect(self._on_baselines)
+        self.run.dataReady.connect(self._on_data_ready)
         self.run.paused.connect(lambda: self.progress.label.setText("Paused"))
         self.run.finished.connect(self._on_finished)
+        state.modelChanged.connect(self._on_model_changed)
 
     def _build(self) -> None:
         self.start_button = QPushButton("Start")
@@ -133,6 +144,9 @@ class TrainingTab(QWidget):
         layout.addLayout(right, 1)
         self._set_running(False)
 
+    def _on_model_changed(self, change: ModelChange) -> None:
+        self.set_model(change.model)
+
     def set_model(self, model: MLP) -> None:
         """The model to train next; any other than the one a run just handed back clears the last run's views."""
         handed_back = model is self._trained
@@ -158,8 +172,9 @@ class TrainingTab(QWidget):
             setting = self.form.config().noise_setting
         except (TypeError, ValueError):  # a range upside down: nothing to show until it is corrected
             return
-        self.preview_jobs.start(_preview, self.model, self.form.data_set_name(), setting.default_level, setting.kind,
-                                on_done=lambda r: self.strip.show_samples(*r), on_error=lambda e: None)  # fmt: skip
+        self.preview_jobs.start(_preview, self.model, self.state.data, self.form.data_set_name(),
+                                setting.default_level, setting.kind, on_done=lambda r: self.strip.show_samples(*r),
+                                on_error=lambda e: None)  # fmt: skip
 
     def is_running(self) -> bool:
         return self.run.is_running()
@@ -180,10 +195,27 @@ class TrainingTab(QWidget):
         self._epochs = config.epochs
         self._latest = None
         arrays = self.arrays
-        load = (lambda: arrays) if arrays is not None else DataSetLoader(self.form.data_set_name(),
+        load = (lambda: arrays) if arrays is not None else DataSetLoader(self.state.data, self.form.data_set_name(),
                                                                          self.form.train_size.value())  # fmt: skip
         self.run.start(copy_model(self.model), config, load, self.watchers)
         self._set_running(True)
+        self._request_pca_level(load, config)
+
+    def _request_pca_level(self, load, config) -> None:
+        """PCA-k's level for the loss plot, fitted by a job beside the run; the plot says it is coming meanwhile."""
+        k, setting = self.model.latent_width, config.noise_setting
+        if k >= self.model.n_in:  # a code as wide as the image: PCA keeps everything, no line
+            self.pca_jobs.cancel()
+            return
+
+        def show(level: float | None) -> None:
+            self.plot.show_pca_fitting(None)
+            if level is not None:
+                self.plot.set_baselines(pca=level, components=k)
+
+        self.plot.show_pca_fitting(k)
+        self.pca_jobs.start(_pca_level, load, setting.default_level, k, setting.kind, on_done=show,
+                            on_error=lambda exc: show(None))  # fmt: skip
 
     def stop(self) -> None:
         if self.is_running():
@@ -217,11 +249,11 @@ class TrainingTab(QWidget):
         self.pause_button.setText("Resume" if paused else "Pause")
 
     @Slot(object)
-    def _on_baselines(self, baselines) -> None:
-        """The noisy input's level comes first, PCA's once fitted: until then the plot says it is on its way."""
+    def _on_data_ready(self, baselines) -> None:
+        """The noisy input's level comes first, PCA's once its job has fitted it: until then the plot says it is on
+        its way."""
         b = baselines
-        self.plot.set_baselines(b.noisy_input, b.pca, b.components)
-        self.plot.show_pca_fitting(b.components if b.pca is None and b.components < 784 else None)
+        self.plot.set_baselines(identity=b.noisy_input)
 
     @Slot(object)
     def _on_batches(self, batches: list) -> None:
@@ -253,7 +285,6 @@ class TrainingTab(QWidget):
     @Slot(object)
     def _on_finished(self, result: RunResult) -> None:
         self._set_running(False)
-        self.plot.show_pca_fitting(None)  # the run is over: PCA's level came, or will not
         return_free_memory()  # the run's buffers, freed on several threads
         if result.verdict == "failed":
             self.progress.label.setText("Failed")
@@ -264,7 +295,7 @@ class TrainingTab(QWidget):
             self.plot.mark_diverged(self.plot.smooth.data()[0][-1] if self.plot.counts()[0] else 0.0)
             dialogs.show_run_error(self, result.error, self.form.data_set_name())
         self.model = self._trained = result.model
-        self.modelTrained.emit(result.model)
+        self.state.set_model(result.model, name=self.state.name, dirty=True, origin="trained")
 
 
 def _verdict(result: RunResult, epochs: int) -> str:

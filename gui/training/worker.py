@@ -1,9 +1,9 @@
-"""The body of a training thread: ``model.fit`` with a Qt callback bridge, and how the run ended.
+"""The body of a training thread: ``model.fit`` with a callback bridge, and how the run ended.
 
-``TrainingWorker`` is created without a parent and moved to a QThread by ``gui.training.run``.
-The GUI steers it only through a ``RunControl`` (flags the bridge reads at each batch end) and
-hears from it only through signals carrying floats, array copies and, at the end, a
-``RunResult``.  Nothing here touches a widget.
+``train`` runs on the plain thread ``gui.training.run.TrainingRun`` starts.  The GUI steers it only
+through a ``RunControl`` (flags the bridge reads at each batch end) and hears from it only through a
+``RunVoice``'s signals carrying floats, array copies and, at the end, a ``RunResult``.  Nothing here makes,
+touches or drops a Qt object other than emitting those signals.
 """
 
 from __future__ import annotations
@@ -11,18 +11,18 @@ from __future__ import annotations
 import threading
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, Signal
 
-from engine.baselines import Baselines, noisy_input_mse, pca_mse
+from engine.baselines import Baselines, noisy_input_mse
 from engine.callbacks import Callback
 from engine.images import as_unit_float
 from engine.noise import fixed_noisy
 from engine.training import TrainConfig, TrainingDiverged
-from gui.common.data_sets import data_split
+from gui.common.data_sets import DataSets
 
 N_STRIP = 8
 """Fixed test digits shown noisy → reconstructed after every epoch."""
@@ -31,7 +31,8 @@ BATCH_SEND_S = 0.03
 times an epoch, which is what stalls a window)."""
 
 DataLoader = Callable[[], tuple[np.ndarray, np.ndarray]]
-"""Runs in the worker thread: (clean training images (n, 784), clean test images (m, 784)), uint8 or float."""
+"""Runs in the training thread (and in a job, for PCA's level): (clean training images (n, 784), clean test images
+(m, 784)), uint8 or float."""
 Report = Callable[[str, object], None]
 Watcher = Callable[[Report], Callback]
 """Makes an extra callback for a run, given ``report(topic, data)``, which sends plain data (copies, floats)
@@ -40,29 +41,41 @@ A watcher's callback may define ``on_pause()``: called on the training thread wh
 before ``paused`` is sent, so the view can show the epoch so far."""
 
 
+class RunVoice(QObject):
+    """What the training thread says, as signals of an object that lives on the GUI thread (made there by the
+    run).  The run connects each to its own signal of the same name, which Qt then sends from the GUI thread;
+    ``ending(RunResult)`` is the thread's last word."""
+
+    RELAYED = ("batches", "epochEnded", "samplesReady", "dataReady", "reported", "paused", "resumed")
+    batches = Signal(object)
+    epochEnded = Signal(dict)
+    samplesReady = Signal(dict)
+    dataReady = Signal(object)
+    reported = Signal(str, object)
+    paused = Signal()
+    resumed = Signal()
+    ending = Signal(object)
+
+
 @dataclass(frozen=True)
 class DataSetLoader:
     """A ``DataLoader`` of a named data set: the first ``train_size`` training images and all test images of
     ``dataset`` ("mnist", "fashion_mnist"), found as the engine finds them (its folder's variable, an installed
-    copy, else the cache, downloading what it lacks); read once per app (``gui.common.data_sets``).  The trained
+    copy, else the cache, downloading what it lacks); read once per app through ``data``.  The trained
     model's file records the data set, as the CLI's do."""
 
+    data: DataSets
     dataset: str
     train_size: int
 
     def __call__(self) -> tuple[np.ndarray, np.ndarray]:
-        train = data_split("train", self.dataset, download=True)[0][: self.train_size]
-        return train, data_split("test", self.dataset, download=True)[0]
-
-
-def mnist_loader(train_size: int) -> DataLoader:
-    """MNIST's ``DataSetLoader``."""
-    return DataSetLoader("mnist", train_size)
+        train = self.data.images("train", self.dataset, download=True)[: self.train_size]
+        return train, self.data.images("test", self.dataset, download=True)
 
 
 @dataclass
 class RunControl:
-    """What the GUI asks of a running worker; written by the GUI thread, read by the bridge at batch ends."""
+    """What the GUI asks of a running run; written by the GUI thread, read by the bridge at batch ends."""
 
     stop: bool = False
     lr: float | None = None  # a new learning rate, applied from the next batch
@@ -86,11 +99,11 @@ class RunResult:
     last_epoch: dict | None = None
 
 
-class QtBridge(Callback):
-    """Callback on the one Trainer loop: forwards logs to the worker's signals, obeys the ``RunControl``."""
+class RunBridge(Callback):
+    """Callback on the one Trainer loop: forwards logs to the run's signals, obeys the ``RunControl``."""
 
-    def __init__(self, worker: TrainingWorker, control: RunControl) -> None:
-        self.worker, self.control = worker, control
+    def __init__(self, run, control: RunControl) -> None:
+        self.run, self.control = run, control
         self._pending: list[dict] = []
         self._sent_at = 0.0
         self.last_epoch: dict | None = None
@@ -98,7 +111,7 @@ class QtBridge(Callback):
 
     def flush(self) -> None:
         if self._pending:
-            self.worker.batchesFinished.emit(self._pending)
+            self.run.batches.emit(self._pending)
             self._pending = []
         self._sent_at = time.perf_counter()
 
@@ -114,9 +127,9 @@ class QtBridge(Callback):
             self.flush()
             for hook in self.pause_hooks:
                 hook()
-            self.worker.paused.emit()
+            self.run.paused.emit()
             control.running.wait()
-            self.worker.resumed.emit()
+            self.run.resumed.emit()
         if control.lr is not None:
             self.trainer.optimizer.lr, control.lr = control.lr, None
         if control.stop:
@@ -125,7 +138,7 @@ class QtBridge(Callback):
     def on_epoch_end(self, epoch, logs):
         self.flush()
         self.last_epoch = dict(logs)
-        self.worker.epochFinished.emit(dict(logs))
+        self.run.epochEnded.emit(dict(logs))
 
     def on_train_end(self, logs):
         self.flush()
@@ -134,12 +147,12 @@ class QtBridge(Callback):
 class SampleStripCallback(Callback):
     """Reconstructs a few fixed noisy test digits at the start and after each epoch; sends copies."""
 
-    def __init__(self, worker: TrainingWorker, noisy: np.ndarray) -> None:
-        self.worker, self.noisy = worker, noisy  # (N_STRIP, 784)
+    def __init__(self, run, noisy: np.ndarray) -> None:
+        self.run, self.noisy = run, noisy  # (N_STRIP, 784)
 
     def _send(self, epoch: int) -> None:
         recon = self.trainer.model.predict(self.noisy)
-        self.worker.samplesReady.emit({"epoch": epoch, "noisy": self.noisy.copy(), "recon": np.array(recon)})
+        self.run.samplesReady.emit({"epoch": epoch, "noisy": self.noisy.copy(), "recon": np.array(recon)})
 
     def on_train_begin(self, logs):
         self._send(int(logs.get("initial_epoch", 0)) - 1)  # the model as it starts
@@ -148,66 +161,32 @@ class SampleStripCallback(Callback):
         self._send(epoch)
 
 
-class TrainingWorker(QObject):
-    """Trains ``model`` (which the GUI must not touch until ``done``) on the data ``load_data`` returns."""
-
-    batchesFinished = Signal(object)  # list of batch logs since the last one, at most ~30 per second
-    epochFinished = Signal(dict)
-    samplesReady = Signal(dict)
-    baselinesReady = Signal(object)  # engine.baselines.Baselines for the run's data, noise and latent width
-    reported = Signal(str, object)  # (topic, data) from the watchers' callbacks
-    paused = Signal()
-    resumed = Signal()
-    done = Signal(object)  # RunResult, the worker's last word
-
-    def __init__(
-        self, model, config: TrainConfig, load_data: DataLoader, control: RunControl, watchers: Sequence[Watcher] = ()
-    ) -> None:
-        super().__init__()  # no parent: it is moved to a QThread
-        self.model, self.config, self.load_data, self.control = model, config, load_data, control
-        self.watchers = list(watchers)
-
-    def _send_pca_level(self, x_train: np.ndarray, x_val: np.ndarray, noisy_level: float) -> None:
-        """Runs beside training (a first PCA fit takes seconds; training need not wait)."""
-        setting, k = self.config.noise_setting, self.model.latent_width
+def train(
+    run: RunVoice, model, config: TrainConfig, load_data: DataLoader, control: RunControl, watchers: list
+) -> None:
+    """The training thread: fit ``model`` (which the GUI must not touch until ``finished``), then hand the result
+    to the GUI thread as the thread's last act.  Any failure becomes a "failed" result, never a silent end."""
+    bridge = RunBridge(run, control)
+    result = RunResult("failed", None)
+    try:
+        x_train, x_val = load_data()
+        if isinstance(load_data, DataSetLoader):
+            info = {"name": load_data.dataset, "train_size": len(x_train), "test_size": len(x_val)}
+            model.metadata["dataset"] = info
+        setting = config.noise_setting  # the baselines and the strip at the level validation scores at
         level, kind = setting.default_level, setting.kind
-        try:
-            pca = pca_mse(x_train, x_val, level, k, kind)
-            self.baselinesReady.emit(Baselines(level, k, noisy_level, pca, kind))
-        except Exception:  # the dashed line is optional; training goes on without it
-            traceback.print_exc()
-
-    @Slot()
-    def run(self) -> None:
-        helper: threading.Thread | None = None
-        bridge = QtBridge(self, self.control)
-        result = RunResult("failed", None)
-        try:
-            x_train, x_val = self.load_data()
-            if isinstance(self.load_data, DataSetLoader):
-                info = {"name": self.load_data.dataset, "train_size": len(x_train), "test_size": len(x_val)}
-                self.model.metadata["dataset"] = info
-            setting = self.config.noise_setting  # the baselines and the strip at the level validation scores at
-            level, kind = setting.default_level, setting.kind
-            if len(x_val):  # the noisy-input level at once (cheap), PCA's when its fit is ready
-                noisy_level = noisy_input_mse(x_val, level, kind)
-                self.baselinesReady.emit(Baselines(level, self.model.latent_width, noisy_level, None, kind))
-                helper = threading.Thread(
-                    target=self._send_pca_level, args=(x_train, x_val, noisy_level), name="baselines", daemon=True
-                )
-                helper.start()
-            strip = SampleStripCallback(self, fixed_noisy(as_unit_float(x_val[:N_STRIP]), level, kind=kind))
-            extra = [watcher(self.reported.emit) for watcher in self.watchers]
-            bridge.pause_hooks = [cb.on_pause for cb in extra if callable(getattr(cb, "on_pause", None))]
-            self.model.fit(x_train, x_val, config=self.config, callbacks=[bridge, strip, *extra])
-            result = RunResult("stopped" if self.control.stop else "done", self.model)
-        except TrainingDiverged as exc:  # the engine restored the weights: the model is usable
-            result = RunResult("diverged", self.model, exc)
-        except Exception as exc:  # any failure must reach the GUI, never kill the thread silently
-            traceback.print_exc()
-            result = RunResult("failed", None, exc)
-        finally:
-            if helper is not None:
-                helper.join()  # no thread outlives the run (the worker is deleted after it)
-            result.last_epoch = bridge.last_epoch
-            self.done.emit(result)
+        if len(x_val):  # the noisy input's level at once (cheap); PCA's comes from a job the tab starts
+            run.dataReady.emit(Baselines(level, model.latent_width, noisy_input_mse(x_val, level, kind), None, kind))
+        strip = SampleStripCallback(run, fixed_noisy(as_unit_float(x_val[:N_STRIP]), level, kind=kind))
+        extra = [watcher(run.reported.emit) for watcher in watchers]
+        bridge.pause_hooks = [cb.on_pause for cb in extra if callable(getattr(cb, "on_pause", None))]
+        model.fit(x_train, x_val, config=config, callbacks=[bridge, strip, *extra])
+        result = RunResult("stopped" if control.stop else "done", model)
+    except TrainingDiverged as exc:  # the engine restored the weights: the model is usable
+        result = RunResult("diverged", model, exc)
+    except Exception as exc:  # any failure must reach the GUI, never end the thread silently
+        traceback.print_exc()
+        result = RunResult("failed", None, exc)
+    finally:
+        result.last_epoch = bridge.last_epoch
+        run.ending.emit(result)

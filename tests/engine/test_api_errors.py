@@ -12,7 +12,7 @@ from engine.dataset import Dataset
 from engine.download import DATA_ENV
 from engine.layers import Dense
 from engine.nn import MLP, build_mlp
-from engine.noise import add_noise, check_sigma
+from engine.noise import add_noise, check_level
 from engine.optimizers import get_optimizer
 from engine.training import TrainConfig, Trainer
 
@@ -57,7 +57,7 @@ CASES = {
     "add-noise-negative-sigma": (lambda: add_noise(images(), -0.1, RNG), ValueError, ["sigma", ">= 0"]),
     "add-noise-nan-sigma": (lambda: add_noise(images(), float("nan"), RNG), ValueError, ["sigma"]),
     "add-noise-text-sigma": (lambda: add_noise(images(), "0.1", RNG), TypeError, ["sigma", "number"]),
-    "check-sigma-array": (lambda: check_sigma(np.array([0.1, 0.2])), TypeError, ["sigma", "number"]),
+    "check-level-array": (lambda: check_level(np.array([0.1, 0.2])), TypeError, ["sigma", "number"]),
     "evaluate-negative-sigma": (lambda: net().evaluate(np.zeros((2, 784), np.uint8), noise=-1), ValueError, ["sigma"]),
     "config-negative-sigma": (lambda: TrainConfig(noise=-0.5), ValueError, ["sigma", ">= 0"]),
     "evaluate-wrong-width": (lambda: net().evaluate(np.zeros((2, 700), np.uint8)), ValueError, ["784"]),

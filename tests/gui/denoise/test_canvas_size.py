@@ -47,7 +47,7 @@ def test_a_large_window_draws_on_a_larger_canvas_without_covering_its_controls(q
     qtbot.waitUntil(lambda: tab.canvas.width() == CANVAS_SIDE)
     window.resize(1920, height)
     qtbot.waitUntil(lambda: tab.canvas.width() > 1.4 * CANVAS_SIDE)
-    tab.source_label.setText("Your picture a-rather-long-file-name-of-a-pic… (6000×4000, light background)")
+    tab.draw.source_label.setText("Your picture a-rather-long-file-name-of-a-pic… (6000×4000, light background)")
     settle()
 
     canvas_box = tab.canvas.geometry()
@@ -56,4 +56,4 @@ def test_a_large_window_draws_on_a_larger_canvas_without_covering_its_controls(q
     assert tab.draw.geometry().bottom() <= tab.height()  # the Draw column fits in the tab
     assert tab.draw.geometry().right() < tab.splitter.geometry().left()  # and beside the images
     assert tab.splitter.width() > 2 * tab.draw.width()  # the images keep most of the width
-    assert tab.input_view.height() == tab.input_view.maximumHeight()  # the network's input is not squeezed
+    assert tab.draw.input_view.height() == tab.draw.input_view.maximumHeight()  # the network's input is not squeezed

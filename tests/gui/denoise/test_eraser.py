@@ -51,15 +51,15 @@ def test_the_eraser_tool_e_makes_the_left_button_erase(qtbot, window, tab):
 def test_erasing_part_of_a_digit_damages_it_in_place(qtbot, tab):
     """The network sees the digit with a gap where it was, not what is left re-centred and re-scaled."""
     draw_stroke(qtbot, tab.canvas, [(140, 40), (140, 240)])
-    tab.refresh()
-    whole = tab.clean.copy()
+    tab.inputs.take_drawing()
+    whole = tab.state.clean.copy()
     lower_part = [(x, y) for y in range(170, 260, 15) for x in (100, 180)]
     draw_stroke(qtbot, tab.canvas, lower_part, button=RIGHT)  # to and fro over the bar's lower part
-    tab.refresh()
-    top, bottom, _, _ = ink_bbox(tab.clean)
+    tab.inputs.take_drawing()
+    top, bottom, _, _ = ink_bbox(tab.state.clean)
     assert bottom - top < 16  # without the frame, what is left would fill the 20-pixel box again
-    np.testing.assert_array_equal(tab.clean[:top + 8], whole[:top + 8])  # the upper part where it was
-    assert tab.errors["model"] >= 0
+    np.testing.assert_array_equal(tab.state.clean[:top + 8], whole[:top + 8])  # the upper part where it was
+    assert tab.state.shown.errors["model"] >= 0
 
 
 def test_a_test_image_drawn_over_or_erased_keeps_its_layout(qtbot, tab, tiny_mnist):
@@ -68,14 +68,14 @@ def test_a_test_image_drawn_over_or_erased_keeps_its_layout(qtbot, tab, tiny_mni
     original = to_unit_float(read_idx(tiny_mnist / "t10k-images-idx3-ubyte.gz")[3])
     top, bottom, left, right = ink_bbox(original)  # a small blob, not filling a 20×20 box
     draw_stroke(qtbot, tab.canvas, [(10, 10), (12, 12)])  # a dot in a corner
-    tab.refresh()
-    assert tab.source == "drawing"
+    tab.inputs.take_drawing()
+    assert tab.state.source == "drawing"
     inner = (slice(top + 1, bottom - 1), slice(left + 1, right - 1))
-    np.testing.assert_allclose(tab.clean[inner], original[inner], atol=0.02)  # the blob where it was, as it was
-    assert not np.allclose(tab.clean, prepare_digit(tab.canvas.ink()), atol=0.1)  # (re-framing would move it)
+    np.testing.assert_allclose(tab.state.clean[inner], original[inner], atol=0.02)  # the blob where it was, as it was
+    assert not np.allclose(tab.state.clean, prepare_digit(tab.canvas.ink()), atol=0.1)  # (re-framing would move it)
     middle = ((top + bottom) // 2) * 10 + 5
     draw_stroke(qtbot, tab.canvas, [(0, middle), (279, middle)], button=RIGHT)  # a cut through the blob
-    tab.refresh()
-    assert tab.clean[(top + bottom) // 2].max() < 0.2
+    tab.inputs.take_drawing()
+    assert tab.state.clean[(top + bottom) // 2].max() < 0.2
     above_cut = (slice(top + 1, (top + bottom) // 2 - 1), slice(left + 1, right - 1))
-    np.testing.assert_allclose(tab.clean[above_cut], original[above_cut], atol=0.02)
+    np.testing.assert_allclose(tab.state.clean[above_cut], original[above_cut], atol=0.02)

@@ -8,9 +8,9 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QHelpEvent
 from PySide6.QtWidgets import QApplication, QToolTip
 
+from engine.dataset import read_split
 from engine.images import to_unit_float
-from gui.common.data_sets import mnist_split
-from gui.common.theme import COLORS, apply_theme
+from gui.common.theme import apply_theme, colors
 
 from .test_denoise_tab import draw_stroke
 
@@ -46,7 +46,7 @@ def map_point_at(panel, pixel: QPoint) -> np.ndarray:
 
 def test_the_map_holds_every_test_digit_in_its_labels_colour(qtbot, tab, real_mnist_dir):
     panel = open_map(qtbot, tab)
-    images, labels = mnist_split("test")
+    images, labels = read_split("test", progress=False)
     assert panel.point_count() == len(images) == 10000
     colours_by_label: dict[int, set[str]] = {}
     placed = []
@@ -59,21 +59,21 @@ def test_the_map_holds_every_test_digit_in_its_labels_colour(qtbot, tab, real_mn
     assert sorted(colours_by_label) == list(range(10))
     assert all(len(colours) == 1 for colours in colours_by_label.values())  # one colour per label ...
     assert len(set().union(*colours_by_label.values())) == 10  # ... and ten different ones
-    codes = tab.model.encode(to_unit_float(images[:50]))
+    codes = tab.state.model.encode(to_unit_float(images[:50]))
     np.testing.assert_allclose(panel.map.codes[:50], codes, rtol=1e-5, atol=1e-6)  # each dot is its digit's code
 
 
 def test_the_star_moves_with_the_drawing_to_its_code(qtbot, tab, tiny_mnist):
     panel = open_map(qtbot, tab)
     draw_stroke(qtbot, tab.canvas, [(140, 40), (140, 240)])
-    qtbot.waitUntil(lambda: panel.marker_position() is not None and tab.clean.any(), timeout=3000)
+    qtbot.waitUntil(lambda: panel.marker_position() is not None and tab.state.clean.any(), timeout=3000)
     first = panel.marker_position()
-    np.testing.assert_allclose(first, panel.map.project(tab.model.encode(tab.noisy.reshape(1, 784))[0]), atol=1e-5)
+    shown_code = tab.state.model.encode(tab.state.shown.noisy.reshape(1, 784))[0]
+    np.testing.assert_allclose(first, panel.map.project(shown_code), atol=1e-5)
     draw_stroke(qtbot, tab.canvas, [(40, 60), (250, 80)])
     qtbot.waitUntil(lambda: not np.allclose(panel.marker_position(), first), timeout=3000)
-    np.testing.assert_allclose(
-        panel.marker_position(), panel.map.project(tab.model.encode(tab.noisy.reshape(1, 784))[0]), atol=1e-5
-    )
+    shown_code = tab.state.model.encode(tab.state.shown.noisy.reshape(1, 784))[0]
+    np.testing.assert_allclose(panel.marker_position(), panel.map.project(shown_code), atol=1e-5)
 
 
 def test_a_click_decodes_the_point_into_the_autoencoder_view(qtbot, tab, tiny_mnist):
@@ -83,9 +83,10 @@ def test_a_click_decodes_the_point_into_the_autoencoder_view(qtbot, tab, tiny_mn
     qtbot.mouseClick(panel.plot.viewport(), LEFT, pos=pixel)
     code = panel.map.unproject(map_point_at(panel, pixel))
     assert tab.latent.is_exploring()
-    np.testing.assert_allclose(tab.code, code, rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(tab.recon, tab.model.decode(code[None]).reshape(28, 28), rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(tab.row.images[2].image(), tab.recon)  # shown in the Autoencoder view
+    np.testing.assert_allclose(tab.state.shown.code, code, rtol=1e-4, atol=1e-5)
+    decoded = tab.state.model.decode(code[None]).reshape(28, 28)
+    np.testing.assert_allclose(tab.state.shown.recon, decoded, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(tab.result.row.images[2].image(), tab.state.shown.recon)  # shown in the Autoencoder view
     np.testing.assert_allclose(panel.marker_position(), map_point_at(panel, pixel), atol=1e-3)  # the star is there
 
 
@@ -109,7 +110,7 @@ def test_hovering_a_dot_shows_its_test_digit(qtbot, tab, tiny_mnist):
     panel = open_map(qtbot, tab)
     pixel = pixel_of(panel, *panel.map.points[5])
     shown = hover(qtbot, panel, pixel)
-    images, labels = mnist_split("test")
+    images, labels = read_split("test", progress=False)
     assert np.linalg.norm(panel.map.points[shown] - map_point_at(panel, pixel)) < 0.02 * np.ptp(panel.map.points)
     assert panel.card.isVisible() and panel.card.text.text() == f"#{shown} · a {labels[shown]}"
     viewport = panel.plot.viewport()
@@ -144,10 +145,10 @@ def test_the_strip_between_two_digits_starts_and_ends_at_their_reconstructions(q
     with qtbot.waitSignal(panel.stripChanged, timeout=3000) as changed:
         panel.to_box.setCurrentIndex(panel.to_box.findData(last))
     strip = changed.args[0]
-    images, labels = mnist_split("test")
+    images, labels = read_split("test", progress=False)
     a, b = panel.map.typical(first), panel.map.typical(last)
     assert labels[a] == first and labels[b] == last
-    ends = tab.model.predict(to_unit_float(images[[a, b]]))  # their reconstructions
+    ends = tab.state.model.predict(to_unit_float(images[[a, b]]))  # their reconstructions
     assert len(strip) == len(panel.strip) == 10
     np.testing.assert_allclose(strip[0], ends[0], atol=1e-5)
     np.testing.assert_allclose(strip[-1], ends[1], atol=1e-5)
@@ -155,9 +156,9 @@ def test_the_strip_between_two_digits_starts_and_ends_at_their_reconstructions(q
     assert not np.allclose(strip[4], ends[0], atol=1e-3) and not np.allclose(strip[4], ends[1], atol=1e-3)
     line_x, _ = panel.path.getData()
     assert len(line_x) == 10  # the line is drawn on the map, a dot per image
-    with qtbot.waitSignal(tab.latentChanged, timeout=3000):
+    with qtbot.waitSignal(tab.state.shownChanged, timeout=3000):
         qtbot.mouseClick(panel.strip[4], LEFT)  # a step of the strip goes to the Autoencoder view
-    np.testing.assert_allclose(tab.recon.reshape(784), strip[4], atol=1e-5)
+    np.testing.assert_allclose(tab.state.shown.recon.reshape(784), strip[4], atol=1e-5)
 
 
 def test_shift_clicking_two_places_interpolates_between_them(qtbot, tab, tiny_mnist):
@@ -176,16 +177,16 @@ def test_a_models_map_is_built_once_and_a_new_model_gets_its_own(qtbot, tab, tin
     from engine.nn import build_mlp
 
     panel = open_map(qtbot, tab)
-    first_model, first_map = tab.model, panel.map
+    first_model, first_map = tab.state.model, panel.map
     other = build_mlp([784, 2, 784], ["linear", "sigmoid"], seed=4)
     with qtbot.waitSignal(panel.mapReady, timeout=20000) as ready:
-        tab.set_model(other)
+        tab.state.set_model(other)
     assert ready.args[0].width == 2  # a 2-unit code: the map shows the code itself
     np.testing.assert_array_equal(ready.args[0].points, ready.args[0].codes)
     busy = []
     panel.jobs.busyChanged.connect(busy.append)
     with qtbot.waitSignal(panel.mapReady, timeout=5000) as again:
-        tab.set_model(first_model)
+        tab.state.set_model(first_model)
     assert again.args[0] is first_map and busy == []  # from the cache: no job
 
 
@@ -193,11 +194,11 @@ def test_the_map_restyles_with_the_theme(qtbot, qapp, tab, tiny_mnist):
     panel = open_map(qtbot, tab)
     try:
         apply_theme(qapp, "light")
-        assert panel.marker.opts["brush"].color().name() == COLORS["text"]
-        assert panel.plot.backgroundBrush().color().name() == COLORS["base"]
+        assert panel.marker.opts["brush"].color().name() == colors()["text"]
+        assert panel.plot.backgroundBrush().color().name() == colors()["base"]
         light_digit = panel.scatters[3].opts["brush"].color().name()
         apply_theme(qapp, "dark")
-        assert panel.marker.opts["brush"].color().name() == COLORS["text"]
+        assert panel.marker.opts["brush"].color().name() == colors()["text"]
         assert panel.scatters[3].opts["brush"].color().name() == light_digit  # digit colours stay
     finally:
         apply_theme(qapp, "dark")

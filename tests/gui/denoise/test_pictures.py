@@ -55,7 +55,7 @@ def is_an_l(image: np.ndarray) -> bool:
 
 
 def open_picture(qtbot, tab, path):
-    with qtbot.waitSignal(tab.pictureShown, timeout=TIMEOUT) as shown:
+    with qtbot.waitSignal(tab.inputs.pictureShown, timeout=TIMEOUT) as shown:
         tab.open_picture(str(path), path.name)
     return shown.args[0]
 
@@ -67,10 +67,11 @@ def test_dark_ink_on_light_paper_is_inverted_and_prepared_as_mnist(qtbot, tab, t
     assert open_picture(qtbot, tab, path) == "digit.png"
     expected = prepare_image(pixels(image))
     assert expected.inverted and not expected.empty
-    np.testing.assert_array_equal(tab.clean, expected.image)  # the file's own pixels, one engine call
-    assert tab.source == "picture" and "digit.png (300×200, inverted)" in tab.source_label.text()
-    assert is_an_l(tab.clean)
-    np.testing.assert_array_equal(tab.recon, tab.model.predict(tab.noisy.reshape(1, 784)).reshape(28, 28))
+    np.testing.assert_array_equal(tab.state.clean, expected.image)  # the file's own pixels, one engine call
+    assert tab.state.source == "picture" and "digit.png (300×200, inverted)" in tab.draw.source_label.text()
+    assert is_an_l(tab.state.clean)
+    shown = tab.state.shown
+    np.testing.assert_array_equal(shown.recon, tab.state.model.predict(shown.noisy.reshape(1, 784)).reshape(28, 28))
 
 
 def test_light_ink_on_dark_is_taken_as_it_is(qtbot, tab, tmp_path):
@@ -80,15 +81,15 @@ def test_light_ink_on_dark_is_taken_as_it_is(qtbot, tab, tmp_path):
     open_picture(qtbot, tab, path)
     expected = prepare_image(pixels(image))
     assert not expected.inverted
-    np.testing.assert_array_equal(tab.clean, expected.image)
-    assert "inverted" not in tab.source_label.text()
+    np.testing.assert_array_equal(tab.state.clean, expected.image)
+    assert "inverted" not in tab.draw.source_label.text()
 
 
 def test_a_jpeg_opens_too(qtbot, tab, tmp_path):
     path = tmp_path / "photo.jpg"
     assert l_shape(256, 256, grey(230), grey(30), QImage.Format.Format_RGB32).save(str(path))
     open_picture(qtbot, tab, path)
-    assert is_an_l(tab.clean) and tab.clean.max() == pytest.approx(1.0)
+    assert is_an_l(tab.state.clean) and tab.state.clean.max() == pytest.approx(1.0)
 
 
 def test_a_gif_opens_too(qtbot, tab, tmp_path):
@@ -96,7 +97,7 @@ def test_a_gif_opens_too(qtbot, tab, tmp_path):
     path = tmp_path / "scan.gif"
     path.write_bytes(grey_gif(pixels(image)))  # Qt reads GIF but has no GIF writer
     open_picture(qtbot, tab, path)
-    np.testing.assert_array_equal(tab.clean, prepare_image(pixels(image)).image)
+    np.testing.assert_array_equal(tab.state.clean, prepare_image(pixels(image)).image)
 
 
 def grey_gif(grey_pixels: np.ndarray) -> bytes:
@@ -131,8 +132,8 @@ def test_transparency_lands_on_a_background_that_shows_the_ink(qtbot, tab, tmp_p
     assert shown[0, 0] == paper_shown_as  # a transparent corner
     alpha = pixels(image.convertToFormat(QImage.Format.Format_Alpha8)).astype(np.float64) / 255
     expected = prepare_image((paper_shown_as + alpha * (ink - paper_shown_as)) / 255)  # painted over the paper
-    np.testing.assert_allclose(tab.clean, expected.image, atol=0.03)
-    assert is_an_l(tab.clean)
+    np.testing.assert_allclose(tab.state.clean, expected.image, atol=0.03)
+    assert is_an_l(tab.state.clean)
 
 
 def test_a_16_bit_grey_picture_keeps_its_depth(qtbot, tab, tmp_path):
@@ -148,7 +149,7 @@ def test_a_16_bit_grey_picture_keeps_its_depth(qtbot, tab, tmp_path):
     assert values.dtype == np.uint16 and size == (60, 90)
     np.testing.assert_array_equal(values, deep)
     open_picture(qtbot, tab, path)
-    np.testing.assert_array_equal(tab.clean, prepare_image(deep).image)
+    np.testing.assert_array_equal(tab.state.clean, prepare_image(deep).image)
 
 
 def test_a_6000_pixel_picture_is_scaled_down_while_read_off_the_gui_thread(qtbot, window, tab, tmp_path, monkeypatch):
@@ -158,12 +159,12 @@ def test_a_6000_pixel_picture_is_scaled_down_while_read_off_the_gui_thread(qtbot
     assert size == (6000, 6000) and max(read.width(), read.height()) == MAX_WORK_SIDE  # never decoded as floats
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), ""))
     window.tabs.setCurrentWidget(window.training_tab)
-    with qtbot.waitSignal(tab.pictureShown, timeout=TIMEOUT):
-        window.open_picture_action.trigger()
-        assert window.open_picture_action.shortcut().toString() == "Ctrl+Shift+O"
-        assert tab.canvas.is_empty() and "Reading scan.png" in tab.source_label.text()  # read off-thread
+    with qtbot.waitSignal(tab.inputs.pictureShown, timeout=TIMEOUT):
+        window.actions["open_picture"].trigger()
+        assert window.actions["open_picture"].shortcut().toString() == "Ctrl+Shift+O"
+        assert tab.canvas.is_empty() and "Reading scan.png" in tab.draw.source_label.text()  # read off-thread
     assert window.tabs.currentWidget() is tab
-    assert "6000×6000" in tab.source_label.text() and is_an_l(tab.clean)
+    assert "6000×6000" in tab.draw.source_label.text() and is_an_l(tab.state.clean)
 
 
 def write_corrupt(path):
@@ -195,12 +196,12 @@ def test_a_bad_picture_gets_a_dialog_naming_it_and_the_drawing_stays(qtbot, tab,
     before = tab.canvas.ink().copy()
     path = tmp_path / name
     make(path)
-    with qtbot.waitSignal(tab.picture_jobs.busyChanged, timeout=TIMEOUT, check_params_cb=lambda busy: not busy):
+    with qtbot.waitSignal(tab.inputs.picture_jobs.busyChanged, timeout=TIMEOUT, check_params_cb=lambda busy: not busy):
         tab.open_picture(str(path), name)
     assert len(dialogs_shown) == 1 and name in dialogs_shown[0] and says in dialogs_shown[0]
     assert "Cannot use this picture" in dialogs_shown[0] and "keeps what it had" in dialogs_shown[0]
     np.testing.assert_array_equal(tab.canvas.ink(), before)
-    assert tab.source == "drawing" and tab.source_label.text() == "Your drawing"
+    assert tab.state.source == "drawing" and tab.draw.source_label.text() == "Your drawing"
 
 
 def drag_and_drop(canvas, mime: QMimeData) -> tuple[bool, QDropEvent]:
@@ -224,17 +225,17 @@ def test_a_picture_file_dropped_on_the_canvas_is_denoised_and_undo_brings_the_dr
     assert image.save(str(path))
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(path))])
-    with qtbot.waitSignal(tab.pictureShown, timeout=TIMEOUT) as shown:
+    with qtbot.waitSignal(tab.inputs.pictureShown, timeout=TIMEOUT) as shown:
         accepted, _ = drag_and_drop(tab.canvas, mime)
     assert accepted and shown.args == ["dropped.png"]
-    np.testing.assert_array_equal(tab.clean, prepare_image(pixels(image)).image)
-    assert tab.errors["model"] >= 0 and "MSE" in tab.row.captions[2].text()
-    picture = tab.clean.copy()
+    np.testing.assert_array_equal(tab.state.clean, prepare_image(pixels(image)).image)
+    assert tab.state.shown.errors["model"] >= 0 and "MSE" in tab.result.row.captions[2].text()
+    picture = tab.state.clean.copy()
     draw_stroke(qtbot, tab.canvas, [(250, 20), (260, 30)])  # drawable over afterwards: the picture stays in place
-    tab.refresh()
-    assert tab.source == "drawing" and tab.clean[:5, 22:].max() > 0.5  # the new stroke, top right
-    assert np.corrcoef(tab.clean[6:].ravel(), picture[6:].ravel())[0, 1] > 0.98  # the picture where it was
-    assert np.abs(np.subtract(ink_bbox(tab.clean[6:]), ink_bbox(picture[6:]))).max() <= 1  # re-framed, it'd move
+    tab.inputs.take_drawing()
+    assert tab.state.source == "drawing" and tab.state.clean[:5, 22:].max() > 0.5  # the new stroke, top right
+    assert np.corrcoef(tab.state.clean[6:].ravel(), picture[6:].ravel())[0, 1] > 0.98  # the picture where it was
+    assert np.abs(np.subtract(ink_bbox(tab.state.clean[6:]), ink_bbox(picture[6:]))).max() <= 1  # re-framed, it'd move
     tab.canvas.undo()
     tab.canvas.undo()
     np.testing.assert_array_equal(tab.canvas.ink(), drawing)
@@ -243,9 +244,9 @@ def test_a_picture_file_dropped_on_the_canvas_is_denoised_and_undo_brings_the_dr
 def test_image_data_dropped_from_another_program_is_taken_and_text_is_refused(qtbot, tab):
     mime = QMimeData()
     mime.setImageData(l_shape(100, 100, grey(240), grey(10)))
-    with qtbot.waitSignal(tab.pictureShown, timeout=TIMEOUT) as shown:
+    with qtbot.waitSignal(tab.inputs.pictureShown, timeout=TIMEOUT) as shown:
         assert drag_and_drop(tab.canvas, mime)[0]
-    assert shown.args == ["the dropped image"] and is_an_l(tab.clean)
+    assert shown.args == ["the dropped image"] and is_an_l(tab.state.clean)
     words = QMimeData()
     words.setText("seven")
     assert not drag_and_drop(tab.canvas, words)[0]
@@ -256,14 +257,14 @@ def test_ctrl_v_pastes_a_picture_from_the_clipboard(qtbot, window, tab):
     QGuiApplication.clipboard().setImage(image)
     window.activateWindow()
     tab.canvas.setFocus()
-    with qtbot.waitSignal(tab.pictureShown, timeout=TIMEOUT) as shown:
+    with qtbot.waitSignal(tab.inputs.pictureShown, timeout=TIMEOUT) as shown:
         qtbot.keyClick(tab.canvas, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
     assert shown.args == ["the pasted image"]
-    np.testing.assert_array_equal(tab.clean, prepare_image(pixels(image)).image)
-    assert "the pasted image" in tab.source_label.text()
+    np.testing.assert_array_equal(tab.state.clean, prepare_image(pixels(image)).image)
+    assert "the pasted image" in tab.draw.source_label.text()
 
 
 def test_pasting_with_no_picture_on_the_clipboard_says_so(qtbot, window, tab, dialogs_shown):
     QGuiApplication.clipboard().setText("just words")
-    window.paste_picture_action.trigger()
+    window.actions["paste_picture"].trigger()
     assert "Nothing to paste" in dialogs_shown[-1]

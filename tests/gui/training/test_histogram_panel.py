@@ -12,7 +12,7 @@ TIMEOUT = 20000
 
 @pytest.fixture
 def tab(window, tiny_arrays):
-    window.set_model(build_mlp([784, 24, 6, 24, 784], ["relu", "relu", "relu", "sigmoid"], seed=2), name="m")
+    window.state.set_model(build_mlp([784, 24, 6, 24, 784], ["relu", "relu", "relu", "sigmoid"], seed=2), name="m")
     tab = window.training_tab
     window.tabs.setCurrentWidget(tab)
     tab.arrays = tiny_arrays
@@ -56,7 +56,7 @@ def test_a_model_between_runs_shows_its_weights_and_no_gradients(qtbot, window, 
     panel = tab.histograms
     model = build_mlp([784, 12, 784], ["relu", "sigmoid"], seed=0)
     with qtbot.waitSignal(panel.updated, timeout=TIMEOUT, check_params_cb=lambda s: s.kind == "model"):
-        window.set_model(model, name="other")
+        window.state.set_model(model, name="other")
     weights, gradients = panel.histograms
     assert gradients == [None, None]
     assert weights[0].std == pytest.approx(float(np.std(model.layers[0].W)), rel=1e-6)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from engine.dataset import read_split
 from engine.nn import build_mlp
 from engine.pca_check import decoder_cosines, decoder_matrix, describe, pca_check, pca_reference
-from gui.common.data_sets import mnist_split
-from gui.common.theme import COLORS, apply_theme
+from gui.common.theme import apply_theme, colors
 
 TIMEOUT = 30000
 
@@ -30,9 +30,9 @@ def test_the_linear_preset_builds_a_linear_784_10_784_and_the_form_takes_the_pca
     editor = window.architecture_tab.editor
     choose_preset(editor, "Linear 784-k-784 (PCA check)")
     assert editor.layers() == ([784, 10, 784], ["linear", "linear"])
-    window.dirty = False
+    window.state.dirty = False
     editor.new_button.click()
-    model, form = window.model, window.training_tab.form
+    model, form = window.state.model, window.training_tab.form
     assert [layer.activation.key for layer in model.layers] == ["linear", "linear"] and model.latent_width == 10
     assert window.tabs.currentWidget() is window.training_tab
     assert (form.noise.value(), form.epochs.value(), form.batch_size.value()) == (0.0, 10, 128)
@@ -40,7 +40,7 @@ def test_the_linear_preset_builds_a_linear_784_10_784_and_the_form_takes_the_pca
     assert "untrained" in form.model_label.text()
     assert window.training_tab.pca_check.isVisibleTo(window)
     choose_preset(editor, "Walkthrough 784-10-784 (ReLU, Sigmoid)")  # another preset: no PCA settings, no panel
-    window.dirty = False
+    window.state.dirty = False
     editor.new_button.click()
     assert not window.training_tab.pca_check.isVisibleTo(window)
 
@@ -50,15 +50,15 @@ def test_the_panel_is_there_for_a_linear_decoder_only(qtbot, window, tab, tiny_m
     assert not panel.isVisibleTo(window)  # the window's model: ReLU / Sigmoid
     linear = build_mlp([784, 6, 784], ["linear", "linear"], seed=0)
     with qtbot.waitSignal(panel.checked, timeout=TIMEOUT) as checked:
-        window.set_model(linear, name="linear")
+        window.state.set_model(linear, name="linear")
     assert panel.isVisibleTo(window)
-    train, test = mnist_split("train")[0], mnist_split("test")[0]
+    train, test = read_split("train", progress=False)[0], read_split("test", progress=False)[0]
     expected = pca_check(linear, train, test)
     np.testing.assert_allclose(checked.args[0].cosines, expected.cosines)
     np.testing.assert_allclose(panel.bars.opts["height"], expected.cosines)
     assert panel.model_mse.text() == f"{expected.model_mse:.5f}" and panel.pca_mse.text() == f"{expected.pca_mse:.5f}"
     assert panel.sentence.text() == describe(expected)
-    window.set_model(build_mlp([784, 6, 784], ["relu", "sigmoid"], seed=0), name="nonlinear")
+    window.state.set_model(build_mlp([784, 6, 784], ["relu", "sigmoid"], seed=0), name="nonlinear")
     assert not panel.isVisibleTo(window)
 
 
@@ -67,16 +67,16 @@ def test_a_run_shows_the_cosines_epoch_by_epoch_then_both_errors(qtbot, window, 
     start = build_mlp([784, 5, 784], ["linear", "linear"], seed=2)
     initial = start.copy()
     with qtbot.waitSignal(panel.checked, timeout=TIMEOUT):
-        window.set_model(start, name="linear")
+        window.state.set_model(start, name="linear")
     tab.form.epochs.setValue(3)
     tab.form.batch_size.setValue(16)
     tab.form.noise.setValue(0.0)
     tab.form.train_size.setValue(48)
     with qtbot.waitSignal(panel.checked, timeout=TIMEOUT) as checked:
         tab.start_button.click()
-    trained = window.model
+    trained = window.state.model
     assert trained is not start and panel.model is trained
-    train, test = mnist_split("train")[0][:48], mnist_split("test")[0]
+    train, test = read_split("train", progress=False)[0][:48], read_split("test", progress=False)[0]
     reference = pca_reference(train, 5)
     qtbot.waitUntil(lambda: panel.cosines is not None and len(panel.cosines) == 4, timeout=TIMEOUT)
     assert panel.epochs == [0.0, 1.0, 2.0, 3.0]  # before training, then after each epoch
@@ -97,7 +97,7 @@ def test_a_run_shows_the_cosines_epoch_by_epoch_then_both_errors(qtbot, window, 
 def test_a_new_run_starts_its_lines_afresh(qtbot, window, tab, tiny_mnist):
     panel = tab.pca_check
     with qtbot.waitSignal(panel.checked, timeout=TIMEOUT):
-        window.set_model(build_mlp([784, 4, 784], ["linear", "linear"], seed=1), name="linear")
+        window.state.set_model(build_mlp([784, 4, 784], ["linear", "linear"], seed=1), name="linear")
     tab.form.epochs.setValue(2)
     tab.form.train_size.setValue(32)
     for _ in range(2):
@@ -110,12 +110,12 @@ def test_a_new_run_starts_its_lines_afresh(qtbot, window, tab, tiny_mnist):
 def test_the_panel_restyles_with_the_theme(qtbot, qapp, window, tab, tiny_mnist):
     panel = tab.pca_check
     with qtbot.waitSignal(panel.checked, timeout=TIMEOUT):
-        window.set_model(build_mlp([784, 4, 784], ["linear", "linear"], seed=1), name="linear")
+        window.state.set_model(build_mlp([784, 4, 784], ["linear", "linear"], seed=1), name="linear")
     try:
         for theme in ("light", "dark"):
             apply_theme(qapp, theme)
-            assert panel.last_line.opts["pen"].color().name() == COLORS["latent"]
-            assert panel.bars_plot.backgroundBrush().color().name() == COLORS["base"]
+            assert panel.last_line.opts["pen"].color().name() == colors()["latent"]
+            assert panel.bars_plot.backgroundBrush().color().name() == colors()["base"]
     finally:
         apply_theme(qapp, "dark")
 
@@ -130,7 +130,7 @@ def test_every_part_of_the_panel_and_the_preset_box_explains_itself(window, tab)
 def test_the_cosines_show_while_the_run_is_still_going(qtbot, window, tab, tiny_mnist):
     panel = tab.pca_check
     with qtbot.waitSignal(panel.checked, timeout=TIMEOUT):
-        window.set_model(build_mlp([784, 4, 784], ["linear", "linear"], seed=1), name="linear")
+        window.state.set_model(build_mlp([784, 4, 784], ["linear", "linear"], seed=1), name="linear")
     tab.form.epochs.setValue(1000)
     tab.form.train_size.setValue(32)
     with qtbot.waitSignal(panel.epochsShown, timeout=TIMEOUT, check_params_cb=lambda shown: shown >= 3):

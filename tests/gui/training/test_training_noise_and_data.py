@@ -75,7 +75,7 @@ def test_a_run_on_fashion_mnist_over_a_range_of_a_kind_uses_its_middle_and_recor
     level = 0.3  # the middle of the range
     np.testing.assert_array_equal(first.args[0]["noisy"], fixed_noisy(as_unit_float(test[:8]), level, kind="masking"))
     assert tab.plot.identity_line._true == pytest.approx(noisy_input_mse(test, level, "masking"))
-    trained = window.model
+    trained = window.state.model
     assert trained.metadata["dataset"] == {"name": "fashion_mnist", "train_size": 64, "test_size": len(test)}
     assert trained.training_noise.kind == "masking"
     assert (trained.training_noise.low, trained.training_noise.high) == pytest.approx((0.1, 0.5))

@@ -43,23 +43,24 @@ def os_threads() -> int:
 def test_tiny_run_plots_every_batch_and_epoch_and_hands_back_the_model(qtbot, window, tab, tiny_mnist):
     tab.arrays = None  # read the IDX files named by $DENOISE_STUDIO_DATA, as the app does
     tab.form.train_size.setValue(64)
-    before = window.model.params.copy()
+    before = window.state.model.params.copy()
     tab.form.epochs.setValue(3)
-    with qtbot.waitSignal(tab.modelTrained, timeout=TIMEOUT) as trained:
+    with qtbot.waitSignal(window.state.modelChanged, timeout=TIMEOUT) as trained:
         run_to_end(qtbot, tab)
     assert tab.plot.counts() == (3 * 4, 3)
     x, _ = tab.plot.smooth_item.getData()
     assert len(x) == 12  # flushed into the curve item
-    assert window.model is trained.args[0]
-    assert not np.array_equal(window.model.params, before)
-    assert window.dirty
+    assert window.state.model is trained.args[0].model
+    assert not np.array_equal(window.state.model.params, before)
+    assert window.state.dirty
     assert tab.progress.bar.value() == 1000
     assert tab.progress.label.text().startswith("Done · 3 epochs, test loss")
     assert all(view.image().any() for view in tab.strip.recon)
+    qtbot.waitUntil(lambda: not tab.pca_jobs.is_busy(), timeout=TIMEOUT)  # PCA's level comes from a job beside the run
     assert tab.plot.identity_line.isVisible() and tab.plot.pca_line.isVisible()
     assert tab.start_button.isEnabled() and not tab.stop_button.isEnabled()
-    with qtbot.waitSignal(window.denoise_tab.scoreChanged, timeout=TIMEOUT, check_params_cb=lambda t: "…" not in t):
-        pass  # the new model's score at the slider's σ, on the test set, computed off the GUI thread
+    # the new model's score at the slider's σ, on the test set, computed off the GUI thread (it may be in already)
+    qtbot.waitUntil(lambda: window.status_mse.text() and "…" not in window.status_mse.text(), timeout=TIMEOUT)
     assert window.status_mse.text().startswith("test MSE 0.") and "at σ 0.10" in window.status_mse.text()
 
 
@@ -88,11 +89,11 @@ def test_stop_while_paused_ends_the_run(qtbot, tab):
 def test_stop_mid_run_leaves_a_model_that_predicts(qtbot, window, tab, tiny_arrays):
     tab.form.epochs.setValue(500)
     start_paused(qtbot, tab)  # pins the run mid-way however fast this machine is
-    with qtbot.waitSignal(tab.modelTrained, timeout=TIMEOUT), qtbot.waitSignal(tab.run.finished, timeout=TIMEOUT):
+    with qtbot.waitSignals([window.state.modelChanged, tab.run.finished], timeout=TIMEOUT):
         tab.stop_button.click()
     batches, epochs = tab.plot.counts()
     assert batches >= 1 and epochs < 500
-    out = window.model.predict(tiny_arrays[1].astype(np.float32) / 255)
+    out = window.state.model.predict(tiny_arrays[1].astype(np.float32) / 255)
     assert out.shape == (16, 784) and np.all(np.isfinite(out))
     assert tab.progress.label.text().startswith("Stopped")
 
@@ -109,7 +110,7 @@ def test_lr_change_applies_from_the_next_batch(qtbot, tab):
 
 
 def test_divergence_shows_a_dialog_and_marks_the_curve(qtbot, window, tab, dialogs_shown):
-    window.set_model(build_mlp([784, 16, 784], ["relu", "linear"], seed=0))  # unbounded output can explode
+    window.state.set_model(build_mlp([784, 16, 784], ["relu", "linear"], seed=0))  # unbounded output can explode
     tab.form.optimizer.setCurrentText("sgd")
     tab.form.lr.setMaximum(1e9)
     tab.form.lr.setValue(1e8)
@@ -117,7 +118,7 @@ def test_divergence_shows_a_dialog_and_marks_the_curve(qtbot, window, tab, dialo
     run_to_end(qtbot, tab)
     assert any("diverged" in text for text in dialogs_shown)
     assert tab.plot.diverged_line.isVisible()
-    assert np.all(np.isfinite(window.model.params))  # weights restored by the engine
+    assert np.all(np.isfinite(window.state.model.params))  # weights restored by the engine
     assert tab.progress.label.text().startswith("Diverged")
 
 
@@ -128,30 +129,30 @@ def test_closing_mid_training_stops_the_run_then_closes(qtbot, window, tab, dial
         tab.start_button.click()
     with qtbot.waitSignal(tab.run.batches, timeout=TIMEOUT):
         pass
-    with qtbot.waitSignal(tab.modelTrained, timeout=TIMEOUT) as trained:
+    with qtbot.waitSignal(window.state.modelChanged, timeout=TIMEOUT) as trained:
         window.close()
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=TIMEOUT)
     assert not tab.is_running()
-    assert window.model is trained.args[0]  # the run's weights were handed back before closing
+    assert window.state.model is trained.args[0].model  # the run's weights were handed back before closing
     assert "stop it and quit?" in dialogs_shown[0]  # asked first
     assert "before closing?" in dialogs_shown[-1]  # then the unsaved-model question, naming the action
 
 
 def live_objects() -> dict[str, int]:
-    """Models and workers still alive after a full garbage collection."""
+    """Models, run bridges and runs still alive after a full garbage collection."""
     from PySide6.QtCore import QCoreApplication, QEvent
 
     from engine.nn import MLP
     from gui.common.jobs import wait_for_all_jobs
     from gui.training.run import TrainingRun
-    from gui.training.worker import TrainingWorker
+    from gui.training.worker import RunBridge
 
     assert wait_for_all_jobs(30000)  # a replaced job holds the model it was given until it returns
     QCoreApplication.processEvents()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)  # run pending deleteLater()
     gc.collect()
     objects = gc.get_objects()
-    return {cls.__name__: sum(isinstance(o, cls) for o in objects) for cls in (MLP, TrainingWorker, TrainingRun)}
+    return {cls.__name__: sum(isinstance(o, cls) for o in objects) for cls in (MLP, RunBridge, TrainingRun)}
 
 
 def test_start_stop_cycles_leave_no_threads_and_no_models_behind(qtbot, tab):
@@ -177,16 +178,16 @@ def test_start_stop_cycles_leave_no_threads_and_no_models_behind(qtbot, tab):
 def test_missing_data_reports_failure_and_keeps_the_model(qtbot, window, tab, dialogs_shown, monkeypatch, tmp_path):
     tab.arrays = None
     monkeypatch.setenv("DENOISE_STUDIO_DATA", str(tmp_path / "nowhere"))
-    model = window.model
+    model = window.state.model
     run_to_end(qtbot, tab)
-    assert window.model is model
+    assert window.state.model is model
     assert any("MNIST" in text for text in dialogs_shown)
 
 
 def test_trained_copy_drops_the_old_scores(window):
     from gui.training.tab import copy_model
 
-    model = window.model
+    model = window.state.model
     model.metadata["metrics"] = {"test_mse@0.1": 0.02}
     twin = copy_model(model)
     assert "metrics" not in twin.metadata and "metrics" in model.metadata
@@ -202,7 +203,7 @@ def test_a_model_change_clears_the_last_runs_curve_lines_strip_and_header(qtbot,
     assert tab.progress.label.text().startswith("Done")
     window.tabs.setCurrentWidget(window.architecture_tab)
     window.architecture_tab.editor.new_button.click()  # Architecture ▸ New model
-    assert tab.model is window.model
+    assert tab.model is window.state.model
     assert tab.plot.counts() == (0, 0)
     assert not tab.plot.identity_line.isVisible() and not tab.plot.pca_line.isVisible()
     assert tab.progress.label.text() == "Ready" and tab.progress.bar.value() == 0
@@ -213,7 +214,7 @@ def test_the_noisy_input_line_and_the_strip_come_before_the_first_epoch_ends(qtb
     from engine.baselines import noisy_input_mse
 
     tab.form.epochs.setValue(500)
-    with qtbot.waitSignals([tab.run.baselinesReady, tab.run.samplesReady, tab.run.paused], timeout=TIMEOUT):
+    with qtbot.waitSignals([tab.run.dataReady, tab.run.samplesReady, tab.run.paused], timeout=TIMEOUT):
         tab.start_button.click()
         tab.pause_button.click()  # held at the first batch of epoch 1
     assert tab.plot.counts()[1] == 0  # no epoch has ended
@@ -255,9 +256,9 @@ def test_opening_a_model_while_training_asks_then_stops_and_opens_it(
     tab.form.epochs.setValue(500)
     with qtbot.waitSignal(tab.run.batches, timeout=TIMEOUT):
         tab.start_button.click()
-    with qtbot.waitSignal(window.openFinished, timeout=TIMEOUT) as opened:
-        window.open_model(str(path))
-    assert opened.args == [True] and window.model_name == "other" and not tab.is_running()
+    with qtbot.waitSignal(window.files.openFinished, timeout=TIMEOUT) as opened:
+        window.files.open_model(str(path))
+    assert opened.args == [True] and window.state.name == "other" and not tab.is_running()
     assert "stop it and open other?" in dialogs_shown[0]
     assert "before switching models?" in dialogs_shown[1]  # the trained copy was unsaved
 
@@ -301,10 +302,11 @@ def test_before_any_run_the_strip_shows_the_test_digits_and_the_models_reconstru
     from engine.noise import fixed_noisy
 
     with qtbot.waitSignal(tab.preview_jobs.busyChanged, timeout=TIMEOUT, check_params_cb=lambda busy: not busy):
-        window.set_model(build_mlp([784, 12, 784], ["relu", "sigmoid"], seed=2), name="fresh")
+        window.state.set_model(build_mlp([784, 12, 784], ["relu", "sigmoid"], seed=2), name="fresh")
     noisy = fixed_noisy(as_unit_float(read_test_images(tiny_mnist)[:8]), tab.form.noise.value())
     np.testing.assert_allclose(tab.strip.noisy[0].image(), noisy[0].reshape(28, 28))
-    np.testing.assert_allclose(tab.strip.recon[3].image(), window.model.predict(noisy[3]).reshape(28, 28), rtol=1e-6)
+    recon = window.state.model.predict(noisy[3]).reshape(28, 28)
+    np.testing.assert_allclose(tab.strip.recon[3].image(), recon, rtol=1e-6)
 
 
 def read_test_images(folder):
@@ -314,14 +316,19 @@ def read_test_images(folder):
 
 
 def test_the_plot_says_pca_is_being_fitted_until_its_level_arrives(qtbot, tab):
-    """The noisy input's level comes at once, PCA's after its fit: meanwhile the plot says it is on its way."""
-    seen = []  # (PCA level known?, the note shown, its text) as each baselines message lands
-    tab.run.baselinesReady.connect(
-        lambda b: seen.append((b.pca is not None, tab.plot.pca_note.isVisibleTo(tab), tab.plot.pca_note.text()))
-    )
-    tab.form.epochs.setValue(3)
-    run_to_end(qtbot, tab)
+    """PCA's level comes from a job beside the run: from Start until it lands the plot says it is on its way."""
+    tab.form.epochs.setValue(500)
     k = tab.model.latent_width
-    assert seen[0] == (False, True, f"PCA-{k}: fitting… its level follows")  # first the noisy input, and the note
-    assert seen[-1][:2] == (True, False)  # then PCA's level, and the note gone
+    with qtbot.waitSignal(tab.run.paused, timeout=TIMEOUT):
+        tab.start_button.click()
+        tab.pause_button.click()
+        note = tab.plot.pca_note  # said at once: no job's result can land before the event loop turns
+        assert note.isVisibleTo(tab) and note.text() == f"PCA-{k}: fitting… its level follows"
+        assert not tab.plot.pca_line.isVisible()
+    qtbot.waitUntil(lambda: not tab.pca_jobs.is_busy(), timeout=TIMEOUT)
+    assert not tab.plot.pca_note.isVisibleTo(tab)
     assert tab.plot.pca_line.isVisible() and f"PCA-{k}" in tab.plot.pca_line.label.toPlainText()
+    with qtbot.waitSignal(tab.run.finished, timeout=TIMEOUT):
+        tab.stop_button.click()
+
+
