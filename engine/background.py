@@ -34,14 +34,26 @@ GRID = 128
 """The paper's level is computed on a grid of about this many cells on the picture's longer side."""
 BLOCKS = 32
 """The coarse paper level is the brightest paper of blocks 1/BLOCKS of the longer side."""
-CLOSING_BLOCKS = 2
-"""Radius, in blocks, of the closing that fills ink: strokes up to (2·2 + 1)/32 ≈ 0.15 of the longer side."""
+NARROW = 1
+"""Radius, in blocks, of the closing that fills strokes up to about 3/32 of the longer side wide.
+A shadow band wider than that stays in this paper level."""
+WIDE_STROKE = 3
+"""Radius, in blocks, of the closing that fills strokes up to about 7/32 of the longer side wide
+(a marker, a tight crop), and shadow bands as wide."""
+MIN_DEPTH = 0.25
+"""Ink cores are at least this much darker than the paper around them (pencil is ~0.4 darker)."""
+WIDE_DEPTH = 0.5
+"""Inside a wide stroke, ink cores are at least this much darker than the paper around the stroke:
+a shadow is seldom half as dark as the paper."""
 FINE = 1 / 80
 """Blur radius (× the longer side) of the paper's level between strokes: follows a soft shadow's edge."""
 WIDE = 1 / 10
 """Blur radius (× the longer side) of the paper's level where strokes cover the fine blur's window."""
 CORE = 0.5
 """Ink cores are past this share of the way from the paper to the darkest ink."""
+CLEAR_INK = 0.5
+"""Ink that tells the paper's side stands out from the paper around it by at least this much of the range
+(a shadow's edge does less; faint pencil too, and then the paper is what most of the picture is)."""
 _COVERED = 0.02
 """Where less than this share of a blur's window is paper, the next wider estimate takes over (smoothly)."""
 
@@ -67,10 +79,14 @@ def separate_ink(paper_light: np.ndarray) -> InkSeparation:
     """
     grey = np.asarray(paper_light, np.float32)
     grid = _Grid(grey.shape)
-    coarse_cells = np.maximum(_closed_brightest(grid.down(grey), grid), np.float32(1 / 255))  # (rows, cols)
-    ratio = grey / grid.up(coarse_cells)
+    cells = grid.down(grey)  # (rows, cols)
+    narrow = np.maximum(_coarse_paper(cells, grid, NARROW), np.float32(1 / 255))
+    wide = np.maximum(_coarse_paper(cells, grid, WIDE_STROKE), np.float32(1 / 255))
+    ratio = grey / grid.up(narrow)  # (H, W) the picture against the paper around each stroke
     darkest = float(_mean3(ratio).min())  # the darkest ink, not the darkest grain of noise
-    core = ratio < 1 - CORE * (1 - darkest)
+    core = ratio < 1 - max(CORE * (1 - darkest), MIN_DEPTH)
+    core |= grey < grid.up(wide) * (1 - WIDE_DEPTH)  # in a stroke too wide for the narrow closing, or a deep patch
+    coarse_cells = wide
     reach = dilate(core, stroke_reach(core))
     background = grid.paper_level(grey, ~dilate(core, 1), coarse_cells)
     softer_edge = reach & (grey < background * (1 - _noise(grey / background, ~reach)))
@@ -83,36 +99,29 @@ def separate_ink(paper_light: np.ndarray) -> InkSeparation:
 def paper_is_light(grey: np.ndarray) -> bool:
     """Whether a picture is dark ink on light paper (else light ink on dark paper).
 
-    grey : (H, W) float in [0, 1].  Ink is what stands out from the paper around it: the
-    picture is compared with the median of blocks 1/8 of its longer side (the paper, wherever
+    grey : (H, W) float in [0, 1].  The picture is first scaled so its brightest percent is 1
+    (a dim photo is read like a bright one).  Ink is what stands out from the paper around it:
+    the picture is compared with the median of blocks 1/8 of its longer side (the paper, wherever
     ink covers less than half a block, whatever the lighting), and the ink is on the side with
-    more mass beyond the paper's grain.  When neither side clearly has more (ink that covers
-    most of its blocks), the paper is the picture's border, light when its median is above 0.5.
+    clearly more mass among the strongest differences.  When nothing stands out by at least a
+    quarter of the range (paper and shadows alone, or faint pencil), or neither side clearly has
+    more (ink covering most of its blocks), the paper is light when the picture mostly is.
     """
     grey = np.asarray(grey, np.float32)
     grid = _Grid(grey.shape)
     cells = grid.down(grey)  # (rows, cols)
+    cells /= max(float(np.percentile(cells, 99)), 1 / 255)
     block = max(1, round(max(grey.shape) / 8 / grid.factor))
-    rows, cols = -(-cells.shape[0] // block), -(-cells.shape[1] // block)
-    padded = np.pad(cells, ((0, rows * block - cells.shape[0]), (0, cols * block - cells.shape[1])), mode="edge")
-    blocks = padded.reshape(rows, block, cols, block).transpose(0, 2, 1, 3).reshape(rows, cols, block * block)
-    deviation = cells - _bilinear(np.median(blocks, axis=2), block, cells.shape)
+    deviation = cells - _bilinear(_block_medians(cells, block), block, cells.shape)
     strong = 0.5 * float(np.abs(deviation).max())  # ink, not the edge of a shadow or a slope of light
-    darker = float(np.clip(-deviation - strong, 0, None).sum())
-    lighter = float(np.clip(deviation - strong, 0, None).sum())
-    if darker > 2 * lighter:
-        return True
-    if lighter > 2 * darker:
-        return False
-    return float(np.median(_border(grey))) > 0.5
-
-
-def _border(grey: np.ndarray) -> np.ndarray:
-    """The pixels of a ring around the picture, 2 % of the shorter side wide (at least one pixel)."""
-    width = max(1, round(0.02 * min(grey.shape)))
-    return np.concatenate(
-        [grey[:width].ravel(), grey[-width:].ravel(), grey[:, :width].ravel(), grey[:, -width:].ravel()]
-    )
+    if strong >= CLEAR_INK / 2:
+        darker = float(np.clip(-deviation - strong, 0, None).sum())
+        lighter = float(np.clip(deviation - strong, 0, None).sum())
+        if darker > 2 * lighter:
+            return True
+        if lighter > 2 * darker:
+            return False
+    return float(np.median(cells)) > 0.5
 
 
 def stroke_reach(core: np.ndarray) -> int:
@@ -159,15 +168,20 @@ def _mean3(a: np.ndarray) -> np.ndarray:
     return (rows[:, :-2] + rows[:, 1:-1] + rows[:, 2:]) / np.float32(9)
 
 
-def _closed_brightest(cells: np.ndarray, grid: _Grid) -> np.ndarray:
-    """(rows, cols) grid -> (rows, cols): the brightest cell of each block, closed, so ink does not pull it down."""
+def _coarse_paper(cells: np.ndarray, grid: _Grid, closing: int) -> np.ndarray:
+    """(rows, cols) grid -> (rows, cols): each block's median, closed over (2·closing + 1)² blocks so that blocks
+    mostly of ink take the paper from the blocks around them."""
     block = max(1, round(max(grid.shape) / BLOCKS / grid.factor))
+    closed = -_max_filter(-_max_filter(_block_medians(cells, block), closing), closing)
+    return _bilinear(closed, block, cells.shape)
+
+
+def _block_medians(cells: np.ndarray, block: int) -> np.ndarray:
+    """(rows, cols) -> (ceil(rows / block), ceil(cols / block)): the median of each block × block square."""
     rows, cols = -(-cells.shape[0] // block), -(-cells.shape[1] // block)
     padded = np.pad(cells, ((0, rows * block - cells.shape[0]), (0, cols * block - cells.shape[1])), mode="edge")
-    brightest = padded.reshape(rows, block, cols, block).max(axis=(1, 3))  # (rows, cols) in blocks
-    closed = -_max_filter(-_max_filter(brightest, CLOSING_BLOCKS), CLOSING_BLOCKS)
-    smooth = _box_blur(closed, 1)
-    return np.repeat(np.repeat(smooth, block, axis=0), block, axis=1)[: cells.shape[0], : cells.shape[1]]
+    squares = padded.reshape(rows, block, cols, block).transpose(0, 2, 1, 3).reshape(rows, cols, block * block)
+    return np.median(squares, axis=2)
 
 
 def _max_filter(a: np.ndarray, radius: int) -> np.ndarray:

@@ -19,7 +19,7 @@ INK = 0.12
 HEIGHT, WIDTH = 300, 400
 """A page's size: a phone photo's proportions, small enough for fast tests."""
 DIGIT_SIDE = 224
-"""The 28×28 digit is scaled up 8× onto the page."""
+"""The 28×28 digit is scaled up 8× onto the page (by default)."""
 
 
 def mnist_digits(classes: tuple[int, ...] = (0, 2, 3, 4, 7, 8)) -> dict[str, np.ndarray] | None:
@@ -75,11 +75,16 @@ def upscale(image: np.ndarray, side: int) -> np.ndarray:
     return m @ (image / 255.0) @ m.T
 
 
-def ink_on_paper(digit: np.ndarray, top: int = 30, left: int = 110, ink: float = INK) -> np.ndarray:
-    """(HEIGHT, WIDTH) reflectance in [0, 1]: the digit scaled up 8×, dark ink on light paper, placed at (top, left)."""
-    coverage = np.zeros((HEIGHT, WIDTH))
-    coverage[top : top + DIGIT_SIDE, left : left + DIGIT_SIDE] = upscale(digit, DIGIT_SIDE)
-    return PAPER + coverage * (ink - PAPER)
+def coverage(digit: np.ndarray, top: int = 30, left: int = 110, side: int = DIGIT_SIDE) -> np.ndarray:
+    """(HEIGHT, WIDTH) in [0, 1]: how much ink covers each pixel, the digit scaled up to ``side`` at (top, left)."""
+    covered = np.zeros((HEIGHT, WIDTH))
+    covered[top : top + side, left : left + side] = upscale(digit, side)
+    return covered
+
+
+def ink_on_paper(digit: np.ndarray, top: int = 30, left: int = 110, side: int = DIGIT_SIDE) -> np.ndarray:
+    """(HEIGHT, WIDTH) reflectance in [0, 1]: the digit as dark ink on light paper (``coverage``'s placing)."""
+    return PAPER + coverage(digit, top, left, side) * (INK - PAPER)
 
 
 def _grid() -> tuple[np.ndarray, np.ndarray]:
