@@ -114,6 +114,13 @@ def shadow_band(depth: float = 0.4, softness: float = 0.05) -> np.ndarray:
     return 1 - depth * edge
 
 
+def hard_shadow(below: float = 0.85, depth: float = 0.4) -> np.ndarray:
+    """(HEIGHT, WIDTH) light: a shadow with a sharp edge over the page below ``below`` of its height (a phone held
+    low over the page), ``depth`` darker, clear of the digit."""
+    rows, _ = _grid()
+    return 1 - depth * (rows > below)
+
+
 def texture(seed: int = 0) -> np.ndarray:
     """(HEIGHT, WIDTH) paper texture as a factor around 1: fine grain and soft mottling, each ±4 % (one sigma)."""
     rng = np.random.default_rng(seed)
