@@ -5,23 +5,27 @@ of a hand or a phone — so no single level is "the paper".  Light is multiplica
 illumination × reflectance, so dividing by an estimate of the lit paper leaves the reflectance
 (paper -> 1, ink -> its own darkness, the same in light and in shade).
 
-Pure NumPy, on a picture with light paper and dark ink (the caller inverts chalk on a board):
+Pure NumPy, on a picture with light paper and dark ink (``paper_is_light`` tells which side the
+paper is; the caller inverts chalk on a board):
 
-1. Ink cores.  A coarse paper level that ink cannot pull down — the brightest paper of each
-   block (1/32 of the longer side), closed over 5×5 blocks so a stroke up to ~0.15 of the
-   longer side wide is filled from the paper around it — and the cores are the pixels past
-   half way from that level to the darkest ink.
+1. Ink cores.  A coarse paper level that ink cannot pull down: the median of each block (1/32
+   of the longer side), closed over 3×3 blocks so a stroke up to ~3/32 of the longer side wide
+   is filled from the paper around it, while a wider shadow band stays in the level.  Cores are
+   past half way from that level to the darkest ink, and at least a quarter darker.  A stroke
+   wider than that (a marker, a tight crop) is found against a second level closed over 7×7
+   blocks, where it must be half as dark as the paper: a shadow seldom is.
 2. The paper's level.  The mean of the paper near each pixel (a blur over paper pixels only, a
-   normalised convolution; ~1/40 of the longer side, widening to 1/10 where ink covers the
+   normalised convolution, 1/80 of the longer side, widening to 1/10 where strokes cover the
    window), so it follows a shadow's soft edge and a vignette closely.  It is found twice: the
    second time without the pixels near a core that the first found darker than the paper (a
    stroke's soft edge), while a shadow next to a stroke stays paper.
-3. The ink: the picture divided by the paper's level, kept within a stroke's reach of a core.
-   Ink is sharp-edged and much darker than its surroundings; what is left of a shadow is soft,
-   a little darker, and away from the strokes.
+3. The ink: the picture divided by the paper's level, kept within a stroke's reach of a core
+   (half the core's width).  Ink is sharp-edged and much darker than its surroundings; what is
+   left of a shadow where the level could not follow it is soft, a little darker, and away from
+   the strokes.
 
-The blurs run on a grid averaged down to ~128 cells on the longer side (the shading is slow),
-so a 512×384 picture takes a few milliseconds.
+The coarse work runs on a grid averaged down to ~128 cells on the longer side (the shading is
+slow), so a 500×375 picture takes ~15 ms (``bench/photos.py``).
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ import numpy as np
 GRID = 128
 """The paper's level is computed on a grid of about this many cells on the picture's longer side."""
 BLOCKS = 32
-"""The coarse paper level is the brightest paper of blocks 1/BLOCKS of the longer side."""
+"""The coarse paper level is the median of blocks 1/BLOCKS of the longer side."""
 NARROW = 1
 """Radius, in blocks, of the closing that fills strokes up to about 3/32 of the longer side wide.
 A shadow band wider than that stays in this paper level."""
@@ -52,8 +56,8 @@ WIDE = 1 / 10
 CORE = 0.5
 """Ink cores are past this share of the way from the paper to the darkest ink."""
 CLEAR_INK = 0.5
-"""Ink that tells the paper's side stands out from the paper around it by at least this much of the range
-(a shadow's edge does less; faint pencil too, and then the paper is what most of the picture is)."""
+"""Ink that tells which side the paper is stands out from the paper around it by at least half the range (the
+brightest percent of the picture taken as 1); a shadow's edge does not, nor does faint pencil."""
 _COVERED = 0.02
 """Where less than this share of a blur's window is paper, the next wider estimate takes over (smoothly)."""
 
@@ -85,12 +89,11 @@ def separate_ink(paper_light: np.ndarray) -> InkSeparation:
     ratio = grey / grid.up(narrow)  # (H, W) the picture against the paper around each stroke
     darkest = float(_mean3(ratio).min())  # the darkest ink, not the darkest grain of noise
     core = ratio < 1 - max(CORE * (1 - darkest), MIN_DEPTH)
-    core |= grey < grid.up(wide) * (1 - WIDE_DEPTH)  # in a stroke too wide for the narrow closing, or a deep patch
-    coarse_cells = wide
-    reach = dilate(core, stroke_reach(core))
-    background = grid.paper_level(grey, ~dilate(core, 1), coarse_cells)
-    softer_edge = reach & (grey < background * (1 - _noise(grey / background, ~reach)))
-    background = grid.paper_level(grey, ~(dilate(core, 1) | softer_edge), coarse_cells)
+    core |= grey < grid.up(wide) * (1 - WIDE_DEPTH)  # in a stroke too wide for the narrow closing
+    reach = _dilate(core, _stroke_reach(core))
+    background = grid.paper_level(grey, ~_dilate(core, 1), wide)
+    softer_edge = reach & (grey < background * (1 - _grain(grey / background, ~reach)))
+    background = grid.paper_level(grey, ~(_dilate(core, 1) | softer_edge), wide)
     flattened = np.minimum(grey / background, np.float32(1))
     ink = np.where(reach, 1 - flattened, np.float32(0))
     return InkSeparation(background, flattened, ink)
@@ -103,9 +106,10 @@ def paper_is_light(grey: np.ndarray) -> bool:
     (a dim photo is read like a bright one).  Ink is what stands out from the paper around it:
     the picture is compared with the median of blocks 1/8 of its longer side (the paper, wherever
     ink covers less than half a block, whatever the lighting), and the ink is on the side with
-    clearly more mass among the strongest differences.  When nothing stands out by at least a
-    quarter of the range (paper and shadows alone, or faint pencil), or neither side clearly has
-    more (ink covering most of its blocks), the paper is light when the picture mostly is.
+    clearly more mass among the strongest differences (over half the largest).  When nothing
+    stands out by ``CLEAR_INK`` (paper and shadows alone, or faint pencil), or neither side
+    clearly has more (ink covering most of its blocks), the paper is light when the picture
+    mostly is.
     """
     grey = np.asarray(grey, np.float32)
     grid = _Grid(grey.shape)
@@ -113,8 +117,9 @@ def paper_is_light(grey: np.ndarray) -> bool:
     cells /= max(float(np.percentile(cells, 99)), 1 / 255)
     block = max(1, round(max(grey.shape) / 8 / grid.factor))
     deviation = cells - _bilinear(_block_medians(cells, block), block, cells.shape)
-    strong = 0.5 * float(np.abs(deviation).max())  # ink, not the edge of a shadow or a slope of light
-    if strong >= CLEAR_INK / 2:
+    largest = float(np.abs(deviation).max())
+    if largest >= CLEAR_INK:
+        strong = largest / 2  # ink, not the edge of a shadow or a slope of light
         darker = float(np.clip(-deviation - strong, 0, None).sum())
         lighter = float(np.clip(deviation - strong, 0, None).sum())
         if darker > 2 * lighter:
@@ -124,7 +129,7 @@ def paper_is_light(grey: np.ndarray) -> bool:
     return float(np.median(cells)) > 0.5
 
 
-def stroke_reach(core: np.ndarray) -> int:
+def _stroke_reach(core: np.ndarray) -> int:
     """How far (pixels) a stroke's soft edge reaches past its dark core: half the core's width, at least 2.
 
     core : (H, W) bool.  A long stroke of width w has area w·length and about 2·length edge pixels.
@@ -135,7 +140,7 @@ def stroke_reach(core: np.ndarray) -> int:
     return max(2, round(area / edge))
 
 
-def dilate(mask: np.ndarray, radius: int) -> np.ndarray:
+def _dilate(mask: np.ndarray, radius: int) -> np.ndarray:
     """(H, W) bool -> (H, W) bool: True within ``radius`` pixels (a square) of a True pixel."""
     out = mask.copy()
     for axis in (0, 1):
@@ -151,7 +156,7 @@ def dilate(mask: np.ndarray, radius: int) -> np.ndarray:
     return out
 
 
-def _noise(ratio: np.ndarray, paper: np.ndarray) -> float:
+def _grain(ratio: np.ndarray, paper: np.ndarray) -> float:
     """How far below 1 the paper's own grain reaches (3 robust sigmas of ``ratio`` on paper), at least 2 %."""
     values = ratio[::2, ::2][paper[::2, ::2]]  # every fourth pixel tells the grain as well
     if values.size == 0:
@@ -191,21 +196,21 @@ def _max_filter(a: np.ndarray, radius: int) -> np.ndarray:
 
 
 def _box_blur(a: np.ndarray, radius: int, passes: int = 3) -> np.ndarray:
-    """(H, W) -> (H, W): ``passes`` box means of side 2·radius + 1 (three: close to a Gaussian of sigma ≈ radius),
-    each cut to the picture at its edges."""
+    """(..., H, W) -> (..., H, W) float32: ``passes`` box means of side 2·radius + 1 over the last two axes (three:
+    close to a Gaussian of sigma ≈ radius), each cut to the picture at its edges.  Running sums: the cost does not
+    grow with the radius."""
+    a = np.asarray(a, np.float64)
     for _ in range(passes):
-        for axis in (0, 1):
-            n = a.shape[axis]
-            sums = np.cumsum(a, axis=axis, dtype=np.float64)
-            zero = np.zeros_like(np.take(sums, [0], axis=axis))
-            sums = np.concatenate([zero, sums], axis=axis)  # (n + 1) along the axis
+        for axis in (-2, -1):
+            a = np.moveaxis(a, axis, 0)  # (n, ...): along the first axis
+            n = a.shape[0]
+            sums = np.cumsum(a, axis=0)
+            zeros = np.zeros((radius + 1, *a.shape[1:]))
+            padded = np.concatenate([zeros, sums, np.repeat(sums[-1:], radius, axis=0)])  # (n + 2·radius + 1, ...)
             index = np.arange(n)
-            high, low = np.minimum(index + radius + 1, n), np.maximum(index - radius, 0)
-            shape = [1, 1]
-            shape[axis] = n
-            counts = (high - low).reshape(shape)
-            a = ((np.take(sums, high, axis=axis) - np.take(sums, low, axis=axis)) / counts).astype(np.float32)
-    return a
+            counts = np.minimum(index + radius + 1, n) - np.maximum(index - radius, 0)  # (n,) pixels in each window
+            a = np.moveaxis((padded[2 * radius + 1 :] - padded[:n]) / counts.reshape(-1, *[1] * (a.ndim - 1)), 0, axis)
+    return a.astype(np.float32)
 
 
 class _Grid:
@@ -217,13 +222,13 @@ class _Grid:
         self.cells = (-(-shape[0] // self.factor), -(-shape[1] // self.factor))
 
     def down(self, a: np.ndarray) -> np.ndarray:
-        """(H, W) -> (rows, cols): the mean of each cell (the picture's edge repeated to fill the last ones)."""
+        """(H, W) -> (rows, cols) float32: the mean of each cell (the picture's edge repeated to fill the last ones)."""
         f, (rows, cols) = self.factor, self.cells
         if f == 1:
             return a.astype(np.float32)
-        padded = np.pad(a, ((0, rows * f - a.shape[0]), (0, cols * f - a.shape[1])), mode="edge")
-        sums = padded.reshape(rows, f, cols, f).sum(axis=3, dtype=np.float32).sum(axis=1)  # inner axis first: fast
-        return sums * np.float32(1 / (f * f))
+        padded = np.pad(a, ((0, rows * f - a.shape[0]), (0, cols * f - a.shape[1])), mode="edge").astype(np.float32)
+        lines = sum(padded[i::f] for i in range(f))  # (rows, cols·f): f strided sums beat a reduction over a small axis
+        return sum(lines[:, j::f] for j in range(f)) * np.float32(1 / (f * f))
 
     def up(self, cells: np.ndarray) -> np.ndarray:
         """(rows, cols) -> (H, W): bilinear between the cells' centres."""
@@ -234,12 +239,12 @@ class _Grid:
         average, wider under strokes, the (rows, cols) ``coarse`` level where even the wide window holds none."""
         longer = max(self.shape)
         share = self.down(paper.astype(np.float32))  # (rows, cols) share of each cell that is paper
-        light = self.down(np.where(paper, grey, np.float32(0)))
+        light = self.down(np.where(paper, grey, np.float32(0)))  # (rows, cols) paper's light, per cell
         level = coarse
         for scale in (WIDE, FINE):  # the wide estimate fills where the fine one has no paper
             radius = max(1, round(scale * longer / self.factor))
-            covered = _box_blur(share, radius)
-            mean = _box_blur(light, radius) / np.maximum(covered, np.float32(1e-6))
+            covered, lit = _box_blur(np.stack([share, light]), radius)
+            mean = lit / np.maximum(covered, np.float32(1e-6))
             trust = np.clip(covered / np.float32(_COVERED), 0, 1)
             level = trust * mean + (1 - trust) * level
         return np.maximum(self.up(level), np.float32(1 / 255))

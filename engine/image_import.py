@@ -55,12 +55,14 @@ class PreparedImage:
 class PreparationSteps:
     """Each step from a picture to the network's input, for a learner to see what the network is given.
 
-    picture : (h, w) float32 in [0, 1], the grey picture at the working size.
-    background : (h, w) float32, the lit paper's level found under the ink (its shading, vignette, shadows).
-    flattened : (h, w) float32 in [0, 1], the picture with the background divided out (as the picture: dark ink
-        on even white paper, or light ink on even black).
-    ink : (h, w) float32 in [0, 1], the ink alone, light on black, full strength: what is cropped and scaled.
-    prepared : the 28×28 result (``prepare_image``'s).
+    picture : (h, w) float32 in [0, 1], the grey picture at the working size (``MAX_WORK_SIDE`` at most).
+    background : (h, w) float32 in [0, 1], the lit paper's level found under the ink: its shading, a vignette,
+        shadows (for light ink on a dark board, the board's level).
+    flattened : (h, w) float32 in [0, 1], "background removed": the picture with the paper's level divided out,
+        the right way round (dark ink on even white paper, or light ink on an even black board).
+    ink : (h, w) float32 in [0, 1], the ink alone, light on black as MNIST, strongest ink at 1: what is cropped,
+        scaled into 20×20 and centred.
+    prepared : the 28×28 result (what ``prepare_image`` returns).
     """
 
     picture: np.ndarray
