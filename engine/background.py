@@ -34,6 +34,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.marks import clear_of_the_edge
+
 GRID = 128
 """The paper's level is computed on a grid of about this many cells on the picture's longer side."""
 BLOCKS = 32
@@ -106,7 +108,8 @@ def paper_is_light(grey: np.ndarray) -> bool:
     (a dim photo is read like a bright one).  Ink is what stands out from the paper around it:
     the picture is compared with the median of blocks 1/8 of its longer side (the paper, wherever
     ink covers less than half a block, whatever the lighting), and the ink is on the side with
-    clearly more mass among the strongest differences (over half the largest).  When nothing
+    clearly more mass among the strongest differences (over half the largest), counting only
+    marks clear of the picture's edge (not a dark desk beyond the page's edge).  When nothing
     stands out by ``CLEAR_INK`` (paper and shadows alone, or faint pencil), or neither side
     clearly has more (ink covering most of its blocks), the paper is light when the picture
     mostly is.
@@ -120,8 +123,8 @@ def paper_is_light(grey: np.ndarray) -> bool:
     largest = float(np.abs(deviation).max())
     if largest >= CLEAR_INK:
         strong = largest / 2  # ink, not the edge of a shadow or a slope of light
-        darker = float(np.clip(-deviation - strong, 0, None).sum())
-        lighter = float(np.clip(deviation - strong, 0, None).sum())
+        darker = float((-deviation - strong)[clear_of_the_edge(-deviation > strong)].sum())
+        lighter = float((deviation - strong)[clear_of_the_edge(deviation > strong)].sum())
         if darker > 2 * lighter:
             return True
         if lighter > 2 * darker:

@@ -9,7 +9,8 @@ result is 28×28: nothing is lost).  Then, as ``preparation_steps`` returns them
    (dark ink on paper, inverted, as MNIST digits are light ink on black) and divides out the
    lit paper's level — shading, a vignette, soft shadows — found under the ink;
 2. -> ink: what is much darker than the paper near it and sharp-edged (not a shadow's soft
-   remains), stretched to full strength;
+   remains), stretched to full strength, without the marks that are not the digit
+   (``engine.marks``: specks of dirt, a dark desk past the page's edge);
 3. -> 28×28: prepared as a drawing is (``engine.preprocess.prepare_digit``: bounding box into
    20×20, centre of mass at the centre, exactly rather than to the nearest pixel so a little
    noise cannot shift the result by one).
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.background import paper_is_light, separate_ink
+from engine.marks import digit_marks
 from engine.preprocess import prepare_digit
 
 MAX_WORK_SIDE = 512
@@ -60,8 +62,8 @@ class PreparationSteps:
         shadows (for light ink on a dark board, the board's level).
     flattened : (h, w) float32 in [0, 1], "background removed": the picture with the paper's level divided out,
         the right way round (dark ink on even white paper, or light ink on an even black board).
-    ink : (h, w) float32 in [0, 1], the ink alone, light on black as MNIST, strongest ink at 1: what is cropped,
-        scaled into 20×20 and centred.
+    ink : (h, w) float32 in [0, 1], the digit's ink alone (no shadows, specks or desk), light on black as MNIST,
+        strongest ink at 1: what is cropped, scaled into 20×20 and centred.
     prepared : the 28×28 result (what ``prepare_image`` returns).
     """
 
@@ -104,7 +106,7 @@ def preparation_steps(picture: np.ndarray) -> PreparationSteps:
     else:  # paper -> 0, the strongest ink -> 1, faint texture -> 0
         peak = float(separation.ink.max())
         low = FAINT * peak
-        ink = np.clip((separation.ink - np.float32(low)) / np.float32(peak - low), 0, 1)
+        ink = digit_marks(np.clip((separation.ink - np.float32(low)) / np.float32(peak - low), 0, 1))
     image = prepare_digit(ink, exact_centre=True)
     top = float(image.max())
     if top > 0:

@@ -81,6 +81,19 @@ def test_a_sharp_shadow_edge_away_from_the_digit_is_not_ink():
         assert correlation >= MIN_CORRELATION and mad <= MAX_MAD, f"{label}: r = {correlation:.3f}, MAD = {mad:.4f}"
 
 
+def test_the_desk_beyond_the_page_and_specks_of_dirt_are_not_the_digit():
+    """A photo shows more than the digit: a dark desk past two edges of the page, a crumb in a corner."""
+    for label, digit in digits().items():
+        page = pages.ink_on_paper(digit)
+        page[:, :30] = 0.25  # the desk, left of the page ...
+        page[-25:] = 0.25  # ... and below it
+        page[12:16, 370:374] = pages.INK  # a speck of dirt
+        result = prepare_image(pages.to_uint8(page))
+        assert result.inverted, label
+        correlation, mad = agreement(result.image, on_flat_paper(label))
+        assert correlation >= MIN_CORRELATION and mad <= MAX_MAD, f"{label}: r = {correlation:.3f}, MAD = {mad:.4f}"
+
+
 def test_the_shadow_is_divided_out_of_the_paper():
     """The "background removed" step: paper in the shadow and in the light become the same even white."""
     page = pages.ink_on_paper(digits()[next(iter(digits()))])
