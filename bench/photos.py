@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/photos.py                  # quality table, then timings
     .venv/bin/python bench/photos.py --repeats 15     # more timing rounds
+    .venv/bin/python bench/photos.py --skip-speed     # the quality table alone (--skip-quality: timings alone)
 
 1. Quality.  The generated pages of ``tests/engine/pages.py`` (real MNIST test digits when
    ``DENOISE_STUDIO_DATA`` is set, else drawn shapes; dark ink on light paper, 400×300): for each way
@@ -12,7 +13,8 @@
    rebuilt here in a few lines as the baseline.
 2. Speed.  A 12-megapixel (4000×3000) uint8 photo in memory through ``prepare_image``; the same photo
    averaged down to the 500×375 the engine works at, through ``preparation_steps`` (what the app
-   hands over after Qt's scaled read); and the app's whole job on the photo saved as a JPEG
+   hands over after Qt's scaled read), beside the one-level preparation before issue 31 on the same
+   picture; and the app's whole job on the photo saved as a JPEG
    (``gui.picture_import.load_picture``: Qt decodes it scaled while reading, then the engine).  The
    three are interleaved round by round so machine load hits each alike; medians of wall time and of
    the process's CPU time (less disturbed by other jobs on a shared machine).
@@ -49,10 +51,28 @@ CASES = {
     "all of them, JPEG quality 80": lambda page: pages.jpeg(
         pages.to_uint8(page * pages.shading() * pages.vignette() * pages.shadow_band() * pages.texture()), 80
     ),
+    "a dark desk past two edges of the page, a speck of dirt": lambda page: pages.to_uint8(on_a_desk(page)),
     "(beyond the tests) shadow band with a hard edge through the digit": lambda page: pages.to_uint8(
         page * pages.shadow_band(softness=0.01)
     ),
+    "(beyond the tests) ruled paper: lines every 28 px, 25 % darker": lambda page: pages.to_uint8(ruled(page)),
 }
+
+
+def ruled(page: np.ndarray) -> np.ndarray:
+    """The page with ruled lines across it, two pixels thick, every 28 pixels, a quarter darker."""
+    page = page.copy()
+    for row in range(20, page.shape[0], 28):
+        page[row : row + 2] *= 0.75
+    return page
+
+
+def on_a_desk(page: np.ndarray) -> np.ndarray:
+    """The page with a dark desk left of it and below it, and a speck of dirt near a corner."""
+    page = page.copy()
+    page[:, :30] = page[-25:] = 0.25
+    page[12:16, 370:374] = pages.INK
+    return page
 
 
 def one_level(picture: np.ndarray) -> np.ndarray:
@@ -122,6 +142,9 @@ def speed(repeats: int) -> None:
             f"preparation_steps, {small.shape[1]}×{small.shape[0]} (after a scaled read)": lambda: preparation_steps(
                 small
             ),
+            f"baseline: one level (before issue 31), {small.shape[1]}×{small.shape[0]}": lambda: one_level(
+                small
+            ),
             f"load_picture, 4000×3000 JPEG ({path.stat().st_size // 1000} kB): read scaled + prepare": lambda: (
                 load_picture(str(path), "photo.jpg")
             ),
@@ -145,11 +168,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=9, help="timing rounds (default 9)")
     parser.add_argument("--skip-quality", action="store_true")
+    parser.add_argument("--skip-speed", action="store_true")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores, load average {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
     if not args.skip_quality:
         quality()
-    speed(args.repeats)
+    if not args.skip_speed:
+        speed(args.repeats)
     print(f"load average at the end: {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
     return 0
 

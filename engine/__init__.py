@@ -13,8 +13,9 @@ Modules by layer; imports point down the list or sideways, never up (``tests/tes
   pruned or partly switched-off copies of a network)
 - data: ``dataset`` (MNIST or Fashion-MNIST as batches), ``download`` (where each data set is found),
   ``idx``, ``noise`` (Gaussian, salt-and-pepper, masking; one level or a range), ``preprocess``
-  (drawing -> 28x28), ``image_import`` (a user's picture -> 28x28), ``images`` (uint8 / float
-  pixel conventions)
+  (drawing -> 28x28), ``image_import`` (a user's picture -> 28x28, each step kept), ``background``
+  (a photo's paper shading divided out, ink kept apart from shadows), ``marks`` (which marks are
+  the digit: not specks, not the desk), ``images`` (uint8 / float pixel conventions)
 - file formats: ``model_format`` (the model file), ``model_limits`` (what a model may be: one rule for
   building, saving and loading), ``model_paths`` (shipped models by name, package data when installed),
   ``safe_npz`` (reading archives without pickle, sizes checked first), ``atomic`` (crash-safe writes),

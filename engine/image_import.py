@@ -15,7 +15,8 @@ result is 28×28: nothing is lost).  Then, as ``preparation_steps`` returns them
    20×20, centre of mass at the centre, exactly rather than to the nearest pixel so a little
    noise cannot shift the result by one).
 
-A scan or a drawing on even paper comes out as before: an even background divides out to itself.
+A scan or a drawing on even paper comes out as before, up to that exact centring (a fraction of
+a pixel): an even background divides out to itself.
 """
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ def _area_matrix(n_in: int, n_out: int, offset: float = 0.0, cells: int | None =
     starts = (np.arange(n_out if cells is None else cells) - offset)[:, None] * scale  # (cells, 1) spans, input units
     ends = starts + scale
     left = np.arange(n_in)[None, :]  # (1, n_in) each input cell covers [j, j + 1)
-    overlap = np.clip(np.minimum(ends, left + 1) - np.maximum(starts, left), 0, None)  # (n_out, n_in)
+    overlap = np.clip(np.minimum(ends, left + 1) - np.maximum(starts, left), 0, None)  # (cells, n_in)
     return overlap / scale
 
 
