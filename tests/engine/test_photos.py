@@ -107,7 +107,7 @@ def test_the_shadow_is_divided_out_of_the_paper():
 
 
 def test_a_dim_photo_gives_what_a_bright_one_gives():
-    """Under a tenth of the light, the paper is darker than the middle grey: still paper, still a digit."""
+    """Under a third of the light (a sixth at the bottom) the paper is darker than mid-grey: still paper, a digit."""
     label = next(iter(digits()))
     dim = prepare_image(pages.to_uint8(pages.ink_on_paper(digits()[label]) * 0.3 * pages.shading()))
     assert dim.inverted and not dim.empty
