@@ -42,37 +42,14 @@ from tests.engine import pages  # noqa: E402
 
 CASES = {
     "even light (JPEG q95)": lambda page: pages.jpeg(pages.to_uint8(page), 95),
-    "shading, top to bottom down to half": lambda page: pages.to_uint8(page * pages.shading()),
-    "vignette, corners at half": lambda page: pages.to_uint8(page * pages.vignette()),
-    "soft shadow band across the digit (40 %)": lambda page: pages.to_uint8(page * pages.shadow_band()),
+    **pages.PHOTOS,
     "hard-edged shadow below the digit (40 %)": lambda page: pages.to_uint8(page * pages.hard_shadow()),
-    "JPEG quality 50": lambda page: pages.jpeg(pages.to_uint8(page), 50),
-    "paper texture (grain + mottling, 4 % each)": lambda page: pages.to_uint8(page * pages.texture()),
-    "all of them, JPEG quality 80": lambda page: pages.jpeg(
-        pages.to_uint8(page * pages.shading() * pages.vignette() * pages.shadow_band() * pages.texture()), 80
-    ),
-    "a dark desk past two edges of the page, a speck of dirt": lambda page: pages.to_uint8(on_a_desk(page)),
+    "a dark desk past two edges of the page, a speck of dirt": lambda page: pages.to_uint8(pages.on_a_desk(page)),
     "(beyond the tests) shadow band with a hard edge through the digit": lambda page: pages.to_uint8(
         page * pages.shadow_band(softness=0.01)
     ),
-    "(beyond the tests) ruled paper: lines every 28 px, 25 % darker": lambda page: pages.to_uint8(ruled(page)),
+    "(beyond the tests) ruled paper: lines every 28 px, 25 % darker": lambda page: pages.to_uint8(pages.ruled(page)),
 }
-
-
-def ruled(page: np.ndarray) -> np.ndarray:
-    """The page with ruled lines across it, two pixels thick, every 28 pixels, a quarter darker."""
-    page = page.copy()
-    for row in range(20, page.shape[0], 28):
-        page[row : row + 2] *= 0.75
-    return page
-
-
-def on_a_desk(page: np.ndarray) -> np.ndarray:
-    """The page with a dark desk left of it and below it, and a speck of dirt near a corner."""
-    page = page.copy()
-    page[:, :30] = page[-25:] = 0.25
-    page[12:16, 370:374] = pages.INK
-    return page
 
 
 def one_level(picture: np.ndarray) -> np.ndarray:

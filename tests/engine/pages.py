@@ -133,6 +133,22 @@ def texture(seed: int = 0) -> np.ndarray:
     return 1 + grain + mottling
 
 
+def on_a_desk(page: np.ndarray) -> np.ndarray:
+    """The page with a dark desk past its left and bottom edges, and a speck of dirt near a corner."""
+    page = page.copy()
+    page[:, :30] = page[-25:] = 0.25
+    page[12:16, 370:374] = INK
+    return page
+
+
+def ruled(page: np.ndarray) -> np.ndarray:
+    """The page with ruled lines across it, two pixels thick, every 28 pixels, a quarter darker."""
+    page = page.copy()
+    for row in range(20, page.shape[0], 28):
+        page[row : row + 2] *= 0.75
+    return page
+
+
 def to_uint8(page: np.ndarray) -> np.ndarray:
     """A page in [0, 1] as a camera stores it: (H, W) uint8."""
     return np.round(np.clip(page, 0, 1) * 255).astype(np.uint8)
@@ -154,3 +170,16 @@ def jpeg(page: np.ndarray, quality: int) -> np.ndarray:
     per_line = decoded.bytesPerLine()
     flat = np.frombuffer(decoded.constBits(), np.uint8, count=per_line * height)
     return flat.reshape(height, per_line)[:, :width].copy()
+
+
+PHOTOS = {
+    "shading, top to bottom down to half": lambda page: to_uint8(page * shading()),
+    "vignette, corners at half": lambda page: to_uint8(page * vignette()),
+    "soft shadow band across the digit (40 %)": lambda page: to_uint8(page * shadow_band()),
+    "JPEG quality 50": lambda page: jpeg(to_uint8(page), 50),
+    "paper texture (grain + mottling, 4 % each)": lambda page: to_uint8(page * texture()),
+    "all of them, JPEG quality 80": lambda page: jpeg(
+        to_uint8(page * shading() * vignette() * shadow_band() * texture()), 80
+    ),
+}
+"""The issue's photos: a page's reflectance (HEIGHT, WIDTH) -> the photo, (HEIGHT, WIDTH) uint8."""

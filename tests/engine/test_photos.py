@@ -20,18 +20,6 @@ from tests.engine import pages
 MIN_CORRELATION = 0.95
 MAX_MAD = 8 / 255
 
-PHOTOS = {
-    "shading from top to bottom down to half": lambda page: pages.to_uint8(page * pages.shading()),
-    "a vignette, corners at half": lambda page: pages.to_uint8(page * pages.vignette()),
-    "a soft shadow band across the digit": lambda page: pages.to_uint8(page * pages.shadow_band()),
-    "JPEG at quality 50": lambda page: pages.jpeg(pages.to_uint8(page), 50),
-    "paper texture": lambda page: pages.to_uint8(page * pages.texture()),
-    "all of them, JPEG at quality 80": lambda page: pages.jpeg(
-        pages.to_uint8(page * pages.shading() * pages.vignette() * pages.shadow_band() * pages.texture()), 80
-    ),
-}
-
-
 @cache
 def digits() -> dict[str, np.ndarray]:
     return pages.digits()
@@ -48,10 +36,10 @@ def agreement(image: np.ndarray, reference: np.ndarray) -> tuple[float, float]:
     return float(np.corrcoef(image.ravel(), reference.ravel())[0, 1]), float(np.abs(image - reference).mean())
 
 
-@pytest.mark.parametrize("photo", list(PHOTOS))
+@pytest.mark.parametrize("photo", list(pages.PHOTOS))
 def test_a_photo_gives_what_flat_paper_gives(photo):
     for label, digit in digits().items():
-        result = prepare_image(PHOTOS[photo](pages.ink_on_paper(digit)))
+        result = prepare_image(pages.PHOTOS[photo](pages.ink_on_paper(digit)))
         assert result.inverted and not result.empty, label
         correlation, mad = agreement(result.image, on_flat_paper(label))
         assert correlation >= MIN_CORRELATION and mad <= MAX_MAD, f"{label}: r = {correlation:.3f}, MAD = {mad:.4f}"
@@ -84,11 +72,7 @@ def test_a_sharp_shadow_edge_away_from_the_digit_is_not_ink():
 def test_the_desk_beyond_the_page_and_specks_of_dirt_are_not_the_digit():
     """A photo shows more than the digit: a dark desk past two edges of the page, a crumb in a corner."""
     for label, digit in digits().items():
-        page = pages.ink_on_paper(digit)
-        page[:, :30] = 0.25  # the desk, left of the page ...
-        page[-25:] = 0.25  # ... and below it
-        page[12:16, 370:374] = pages.INK  # a speck of dirt
-        result = prepare_image(pages.to_uint8(page))
+        result = prepare_image(pages.to_uint8(pages.on_a_desk(pages.ink_on_paper(digit))))
         assert result.inverted, label
         correlation, mad = agreement(result.image, on_flat_paper(label))
         assert correlation >= MIN_CORRELATION and mad <= MAX_MAD, f"{label}: r = {correlation:.3f}, MAD = {mad:.4f}"
