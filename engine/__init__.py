@@ -15,8 +15,10 @@ Modules by layer, top to bottom; a module imports only from its own layer or the
   linear autoencoder against PCA), ``latent_map`` (codes as a 2-D map, interpolation), ``latent`` (codes of a
   set of images), ``pca``, ``subspaces`` (principal angles), ``metrics``
 - data: ``dataset`` (MNIST or Fashion-MNIST as batches), ``download`` (where each data set is found),
-  ``idx``, ``image_import`` (a user's picture -> 28x28), ``preprocess`` (drawing -> 28x28), ``noise``
-  (Gaussian, salt-and-pepper, masking; one level or a range), ``images`` (uint8 / float pixel conventions)
+  ``idx``, ``image_import`` (a user's picture -> 28x28, each step kept), ``background`` (a photo's paper
+  shading divided out, ink kept apart from shadows), ``marks`` (which marks are the digit: not specks, not the
+  desk), ``preprocess`` (drawing -> 28x28), ``noise`` (Gaussian, salt-and-pepper, masking; one level or a
+  range), ``images`` (uint8 / float pixel conventions)
 - file formats: ``model_format`` (the model file), ``model_paths`` (shipped models by name, package data when
   installed), ``onnx_export`` (the ONNX file; needs the optional onnx package), ``safe_npz`` (reading archives
   without pickle, sizes checked first), ``atomic`` (crash-safe writes)

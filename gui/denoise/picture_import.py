@@ -5,8 +5,8 @@ large picture down while reading (``QImageReader.setScaledSize``; JPEG even deco
 smaller size), so a 6000×6000 photo never sits in memory as floats.  Transparency is flattened
 onto a background that contrasts with the picture's visible pixels (dark ink on a transparent
 background lands on white, light ink on black), colour becomes grey, and 16-bit pictures stay
-16-bit.  ``engine.image_import.prepare_image`` does the rest (inversion of a light background,
-the 20×20 box, the centre of mass).  ``load_picture`` is the job the Denoise tab runs off the GUI
+16-bit.  ``engine.image_import.preparation_steps`` does the rest (shading, inversion, ink, box,
+centre; the steps stay on the ``Picture``).  ``load_picture`` is the job the Denoise tab runs off the GUI
 thread; every failure is a ``PictureError`` naming the picture.
 """
 
@@ -19,7 +19,7 @@ import numpy as np
 from PySide6.QtCore import QMimeData, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QImageReader, QPainter
 
-from engine.image_import import MAX_WORK_SIDE, prepare_image
+from engine.image_import import MAX_WORK_SIDE, PreparationSteps, preparation_steps
 
 _DEEP_FORMATS = {
     QImage.Format.Format_Grayscale16,
@@ -55,13 +55,15 @@ class Picture:
     """A user's picture made into the network's input.
 
     name : the file's name (or "the pasted image");  image : (28, 28) float32 in [0, 1], light on black;
-    inverted : the background was light and was inverted;  size : (width, height) of the file's picture.
+    inverted : the background was light and was inverted;  size : (width, height) of the file's picture;
+    steps : each step of the preparation (picture, background, background removed, ink), to show on request.
     """
 
     name: str
     image: np.ndarray
     inverted: bool
     size: tuple[int, int]
+    steps: PreparationSteps
 
 
 def picture_in(mime: QMimeData, unnamed: str) -> tuple[str | QImage, str] | None:
@@ -81,14 +83,15 @@ def picture_in(mime: QMimeData, unnamed: str) -> tuple[str | QImage, str] | None
 def load_picture(source: str | QImage, name: str, state=None) -> Picture:
     """Read ``source`` (a file path or a QImage) and prepare it as MNIST; raises ``PictureError``.  A job."""
     image, size = read_picture(source, name)
-    prepared = prepare_image(grey_pixels(image))
+    steps = preparation_steps(grey_pixels(image))
+    prepared = steps.prepared
     if prepared.empty:
         raise PictureError(
             name,
             "holds no picture: it is one even shade, or what is on it is too faint to find",
             "Open a picture of a dark digit on a light background (or a light one on dark), with clear contrast",
         )
-    return Picture(name, prepared.image, prepared.inverted, size)
+    return Picture(name, prepared.image, prepared.inverted, size, steps)
 
 
 def read_picture(source: str | QImage, name: str, max_side: int = MAX_WORK_SIDE) -> tuple[QImage, tuple[int, int]]:

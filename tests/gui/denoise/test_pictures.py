@@ -11,7 +11,8 @@ from PySide6.QtWidgets import QApplication, QFileDialog
 
 from engine.image_import import MAX_WORK_SIDE, prepare_image
 from engine.preprocess import ink_bbox
-from gui.denoise.picture_import import grey_pixels, read_picture
+from gui.denoise.picture_import import grey_pixels, load_picture, read_picture
+from tests.engine import pages
 from tests.gui.denoise.test_denoise_tab import draw_stroke
 
 TIMEOUT = 30000
@@ -98,6 +99,35 @@ def test_a_gif_opens_too(qtbot, tab, tmp_path):
     path.write_bytes(grey_gif(pixels(image)))  # Qt reads GIF but has no GIF writer
     open_picture(qtbot, tab, path)
     np.testing.assert_array_equal(tab.state.clean, prepare_image(pixels(image)).image)
+
+
+def blue_three_on_beige(path, darkening: float) -> None:
+    """The issue's phone photo: a dark-blue "3" on beige paper that darkens towards the bottom (to ``1 - darkening``
+    of the light at the top), 400×300, saved as a JPEG."""
+    three = pages.digits().get("3", pages.drawn_digits()["3"])
+    ink = pages.coverage(three)[..., None]  # (300, 400, 1)
+    light = 1 - darkening * np.linspace(0, 1, pages.HEIGHT)[:, None, None]
+    colour = (np.array([236, 222, 192]) * (1 - ink) + np.array([28, 38, 112]) * ink) * light  # (300, 400, 3) RGB
+    rgb = np.ascontiguousarray(np.round(colour), np.uint8)
+    image = QImage(rgb.tobytes(), pages.WIDTH, pages.HEIGHT, 3 * pages.WIDTH, QImage.Format.Format_RGB888)
+    assert image.save(str(path), "JPG", 85)
+
+
+def test_a_photo_of_a_blue_three_on_paper_darkening_downwards_becomes_the_clean_three(qtbot, tab, tmp_path):
+    """Issue 31: no bar from the darker lower paper, the 3 fills the box, and it matches the same 3 on even paper."""
+    blue_three_on_beige(tmp_path / "even.jpg", 0)
+    blue_three_on_beige(tmp_path / "photo.jpg", 0.5)
+    open_picture(qtbot, tab, tmp_path / "even.jpg")
+    even = tab.state.clean.copy()
+    assert open_picture(qtbot, tab, tmp_path / "photo.jpg") == "photo.jpg"
+    assert "photo.jpg (400×300, inverted)" in tab.draw.source_label.text()
+    top, bottom, left, right = ink_bbox(tab.state.clean)
+    assert bottom - top in (20, 21) and right - left < bottom - top  # a 3, upright, fills the box's height
+    assert np.corrcoef(tab.state.clean.ravel(), even.ravel())[0, 1] >= 0.95
+    assert np.abs(tab.state.clean - even).mean() <= 8 / 255
+    steps = load_picture(str(tmp_path / "photo.jpg"), "photo.jpg").steps  # what "show the steps" shows
+    assert steps.picture.shape == (300, 400) and steps.flattened[-20:].mean() > 0.95  # the dark bottom, evened
+    np.testing.assert_array_equal(steps.prepared.image, tab.state.clean)
 
 
 def grey_gif(grey_pixels: np.ndarray) -> bytes:
