@@ -84,7 +84,7 @@ class Page:
 
         def image_data(name: str) -> str:
             return (f"const {name} = new ImageData(arguments[0].w, arguments[0].h);"
-                    f"arguments[0].{name}.forEach((v, i) => {{ {name}.data.set([v, v, v, 255], 4 * i); }});")  # fmt: skip
+                    f"arguments[0].{name}.forEach((v, i) => {name}.data.set([v, v, v, 255], 4 * i));")  # fmt: skip
 
         spec = {"w": int(ink.shape[1]), "h": int(ink.shape[0]), "ink": ink.ravel().tolist(),
                 "frame": None if frame is None else frame.ravel().tolist()}  # fmt: skip
