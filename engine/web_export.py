@@ -150,11 +150,12 @@ def check_exportable(model) -> None:
 
 
 # ----- float16 weights ------------------------------------------------------------------------------------------------
-def check_half(model, test_images: np.ndarray) -> HalfCheck:
+def check_half(model, test_images: np.ndarray, progress: Callable[[int, int], None] | None = None) -> HalfCheck:
     """The test MSE of ``model`` with float32 and with float16-rounded weights, at its training level (its noise
     kind; the middle of a range) and at Gaussian σ 0.1, 0.2, …, 1.0, under the fixed evaluation noise.
 
     test_images : (n, 784) uint8 (or (n, 28, 28), or floats in [0, 1]): the model's test set.
+    progress : called with (levels done, levels in all) after each level (the check takes seconds).
     Raises ``HalfPrecisionRefused`` naming the worst level when the MSE changes by more than ``HALF_TOLERANCE``.
     """
     check_exportable(model)
@@ -176,9 +177,12 @@ def check_half(model, test_images: np.ndarray) -> HalfCheck:
     levels = [] if setting is None else [(setting.kind, setting.default_level)]
     levels += [("gaussian", sigma) for sigma in HALF_SIGMAS if ("gaussian", sigma) not in levels]
     rows = []
+    patterns = {kind: NoisePattern(clean.shape, EVAL_NOISE_SEED, kind) for kind, _ in levels}  # the evaluation's draw
     for kind, level in levels:
-        noisy = NoisePattern(clean.shape, EVAL_NOISE_SEED, kind).apply(clean, level)
+        noisy = patterns[kind].apply(clean, level)
         rows.append((_level_text(kind, level), mse(model.predict(noisy), clean), mse(half.predict(noisy), clean)))
+        if progress is not None:
+            progress(len(rows), len(levels))
     check = HalfCheck(tuple(rows))
     if not check.ok:
         what, full, rounded_mse = check.worst
@@ -207,6 +211,7 @@ def export_html(
     half: bool = False,
     test_images: tuple[np.ndarray, np.ndarray] | None = None,
     name: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> WebExport:
     """Write ``model`` as one self-contained web page at ``path``, atomically; nothing is written when it refuses.
 
@@ -218,6 +223,7 @@ def export_html(
         (``engine.dataset.read_split("test", dataset=trained_on(model.metadata))``), or None when it is not on this
         machine: the page then says so and offers drawing only (and ``half`` is refused: nothing to check it on).
     name : the model's name on the page (default: its file's stem, else "model").
+    progress : ``half``: called with (levels checked, levels in all) as the check goes.
 
     Raises ``WebExportError`` (``HalfPrecisionRefused``) with a one-line reason, ``OSError`` naming ``path``.
     Slow part: ``half`` runs the model 22 times over the test set (about 10 s for 784-256-64-256-784).
@@ -231,7 +237,7 @@ def export_html(
                 f"not exporting with --half: the {_data_set_title(model)} test set is not on this machine, and the "
                 "float16 weights must be checked on it; make it available or export without --half (float32)"
             )
-        half_check = check_half(model, images)
+        half_check = check_half(model, images, progress)
     text = page_html(model, half=half, test_images=test_images, name=name, half_check=half_check)
     data = text.encode("utf-8")
     atomic_write(path, lambda f: f.write(data))
@@ -475,5 +481,5 @@ def _score_rows(model, half_check: HalfCheck | None) -> list[list[str]]:
         rows.append([f"Validation MSE after epoch {len(epochs)}", f"{epochs[-1]['val_mse']:.5f}"])
     if half_check is not None:
         what = half_check.worst[0]
-        rows.append(["Float16 weights", f"test MSE within {half_check.worst_change:.2%} of float32 (worst at {what})"])
+        rows.append(["Float16 weights", f"test MSE within {half_check.worst_change:.3%} of float32 (worst at {what})"])
     return rows

@@ -7,6 +7,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from tqdm import tqdm
+
 from engine.cli.arguments import EXIT_OK, UsageError, check_writable_output
 from engine.dataset import read_split, trained_on
 from engine.idx import DatasetFileError
@@ -94,10 +96,15 @@ def _export_html(args: argparse.Namespace) -> int:
         test_set = None
         if not args.half:
             print(f"note: no test images in the page (drawing only): {exc}", file=sys.stderr)
-    if args.half and test_set is not None:
-        print(f"checking float16 weights on the {len(test_set[0]):,} test images…", file=sys.stderr)
-    done = export_html(model, output, half=args.half, test_images=test_set, name=name)
-    check = f", test MSE within {done.half_check.worst_change:.2%} of float32" if done.half_check else ""
+    with tqdm(total=0, desc="checking float16 weights on the test set", unit="level", file=sys.stderr,
+              disable=not args.half or test_set is None, leave=False) as bar:  # fmt: skip
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        done = export_html(model, output, half=args.half, test_images=test_set, name=name, progress=progress)
+    check = f", test MSE within {done.half_check.worst_change:.3%} of float32" if done.half_check else ""
     print(
         f"exported {model.path} to {output} (web page, {done.size / 1e6:.2f} MB, {done.precision} weights{check}, "
         f"{done.n_test_images} test images)",

@@ -14,7 +14,7 @@ from engine.model_paths import shipped_models
 from engine.nn import MLP, build_mlp
 from engine.preprocess import prepare_digit, shrink_framed
 from engine.web_export import WEB_LAYERS, export_html, page_html
-from tests.web.conftest import Page
+from tests.web.browser import Page
 
 PREDICT_TOLERANCE = 1e-5
 PIXEL_TOLERANCE = 1 / 255
