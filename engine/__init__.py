@@ -18,7 +18,8 @@ Modules by layer; imports point down the list or sideways, never up (``tests/tes
 - file formats: ``model_format`` (the model file), ``model_limits`` (what a model may be: one rule for
   building, saving and loading), ``model_paths`` (shipped models by name, package data when installed),
   ``safe_npz`` (reading archives without pickle, sizes checked first), ``atomic`` (crash-safe writes),
-  ``onnx_export`` (the ONNX file; needs the optional ``onnx``)
+  ``onnx_export`` (the ONNX file; needs the optional ``onnx``), ``web_export`` (a model as one self-contained web
+  page that runs it; the page's HTML, CSS and scripts are the package data ``engine/web``)
 
 The model and training layers never import the data files' reader or the download: they train
 on arrays from anywhere.
