@@ -11,8 +11,8 @@ for the test images and the ``--half`` check (Fashion-MNIST, ``DENOISE_STUDIO_FA
    a refusal is reported with its figure).
 2. Opening: the page's own clock (``performance.now()``, from navigation start) when the first reconstruction has
    been computed and painted (``window.denoiseStudio.timings().opened``): the file read and parsed, the weights
-   decoded, the network built, a test digit prepared, noised and denoised.  Every page is opened once per round,
-   the models interleaved, in one browser; median and max over the rounds.
+   decoded, the network built, a test digit prepared, noised and denoised.  Every page (float32 and --half) is
+   opened once per round, the models interleaved, in one browser; median and max over the rounds.
 3. Drawing: a stroke of ``--moves`` pointer moves (Selenium actions: real pointer events) over a cleared canvas.  The
    page redraws once per animation frame while the stroke goes on — canvas pixels -> 28×28 -> noise -> network ->
    the three images painted — and logs each redraw's time; median, p95 and max over every redraw of every round.
@@ -92,7 +92,7 @@ def export_pages(folder: Path) -> list[dict]:
         row["float32"], row["path"] = full.size, full.path
         try:
             half = export_html(model, folder / f"{name}-half.html", half=True, test_images=test_set, name=name)
-            row["float16"], row["half_change"] = half.size, half.half_check.worst_change
+            row["float16"], row["half_change"], row["half_path"] = half.size, half.half_check.worst_change, half.path
         except WebExportError as exc:
             row["float16"], row["half_change"] = None, str(exc)
         pages.append(row)
@@ -148,6 +148,7 @@ def main() -> None:
             try:
                 print(f"browser: headless Chromium {driver.capabilities.get('browserVersion')}")
                 opened = {p["name"]: [] for p in pages}
+                opened_half = {p["name"]: [] for p in pages}
                 redraws = {p["name"]: [] for p in pages}
                 for _ in range(args.rounds):
                     for row in pages:
@@ -157,21 +158,27 @@ def main() -> None:
                         before = len(page.js("return window.denoiseStudio.timings().redraws"))
                         stroke(driver, spiral(args.moves))
                         redraws[row["name"]] += page.js("return window.denoiseStudio.timings().redraws")[before + 1 :]
+                        if row["float16"]:
+                            page = Page(driver, row["half_path"])
+                            opened_half[row["name"]].append(page.js("return window.denoiseStudio.timings().opened"))
                 if args.screenshots:
                     screenshots(driver, pages, args.screenshots)
             finally:
                 driver.quit()
     print(f"load at end {load()}\n")
     print("| model | parameters | .npz | page, float32 | page, --half | float16 test-MSE change (worst level) "
-          "| first reconstruction after opening, median (max) | redraw while drawing, median / p95 / max (redraws) |")
+          "| first reconstruction after opening, median (max): float32, --half "
+          "| redraw while drawing, median / p95 / max (redraws) |")
     print("|---|---|---|---|---|---|---|---|")
     for row in pages:
         half = f"{row['float16'] / 1e6:.2f} MB" if row["float16"] else "refused"
         change = f"{row['half_change']:.3%}" if row["float16"] else row["half_change"]
-        times = redraws[row["name"]]
+        times, full, halves = redraws[row["name"]], opened[row["name"]], opened_half[row["name"]]
+        opening = f"{statistics.median(full):.0f} ms ({max(full):.0f})" + (
+            f", {statistics.median(halves):.0f} ms ({max(halves):.0f})" if halves else ""
+        )
         print(f"| {row['name']} | {row['params']:,} | {row['file'] / 1e6:.2f} MB | {row['float32'] / 1e6:.2f} MB "
-              f"| {half} | {change} | {statistics.median(opened[row['name']]):.0f} ms "
-              f"({max(opened[row['name']]):.0f}) | {statistics.median(times):.2f} / {percentile(times, 0.95):.2f} / "
+              f"| {half} | {change} | {opening} | {statistics.median(times):.2f} / {percentile(times, 0.95):.2f} / "
               f"{max(times):.2f} ms ({len(times)}) |")
 
 

@@ -169,8 +169,8 @@ def check_half(model, test_images: np.ndarray, progress: Callable[[int, int], No
     if not np.all(np.isfinite(rounded)):
         big = float(np.max(np.abs(model.params)))
         raise HalfPrecisionRefused(
-            f"not exporting with --half: a weight of {big:.3g} does not fit float16 (at most 65504); "
-            "export without --half (float32)"
+            f"not exporting float16 weights (--half): a weight of {big:.3g} does not fit float16 (at most 65504); "
+            "export them as float32"
         )
     half.params[...] = rounded.astype(np.float32)
     setting = model.training_noise
@@ -187,8 +187,8 @@ def check_half(model, test_images: np.ndarray, progress: Callable[[int, int], No
     if not check.ok:
         what, full, rounded_mse = check.worst
         raise HalfPrecisionRefused(
-            f"not exporting with --half: float16 weights change the test MSE by {check.worst_change:.1%} at {what} "
-            f"({full:.5f} -> {rounded_mse:.5f}; at most {HALF_TOLERANCE:.0%} allowed); export without --half (float32)"
+            f"not exporting float16 weights (--half): they change the test MSE by {check.worst_change:.1%} at {what} "
+            f"({full:.5f} -> {rounded_mse:.5f}; at most {HALF_TOLERANCE:.0%} allowed); export them as float32"
         )
     return check
 
@@ -234,8 +234,8 @@ def export_html(
     if half:
         if images is None:
             raise HalfPrecisionRefused(
-                f"not exporting with --half: the {_data_set_title(model)} test set is not on this machine, and the "
-                "float16 weights must be checked on it; make it available or export without --half (float32)"
+                f"not exporting float16 weights (--half): the {_data_set_title(model)} test set is not on this machine "
+                "to check them on; make it available, or export the weights as float32"
             )
         half_check = check_half(model, images, progress)
     text = page_html(model, half=half, test_images=test_images, name=name, half_check=half_check)
@@ -282,9 +282,9 @@ def page_html(
         "scripts": "\n".join(f"<script>{code}</script>" for code in scripts),
     }
     template = _asset("page.html")
-    missing = set(re.findall(r"\{\{(\w+)\}\}", template)) ^ set(values)
-    if missing:  # a template and a builder out of step: a bug, not bad input
-        raise RuntimeError(f"page.html and web_export disagree about {sorted(missing)}")
+    mismatched = set(re.findall(r"\{\{(\w+)\}\}", template)) ^ set(values)
+    if mismatched:  # a template and a builder out of step: a bug, not bad input
+        raise RuntimeError(f"page.html and web_export disagree about {sorted(mismatched)}")
     return re.sub(r"\{\{(\w+)\}\}", lambda m: values[m[1]], template)
 
 

@@ -191,7 +191,7 @@ def fragile_model() -> MLP:
 
 
 def test_half_refuses_with_the_figure_and_keeps_the_file_that_was_there(tmp_path):
-    message = refused(tmp_path, fragile_model(), "float16 weights change the test MSE by", half=True,
+    message = refused(tmp_path, fragile_model(), "float16 weights \\(--half\\): they change the test MSE by", half=True,
                       test_images=digits())  # fmt: skip
     figure = r"by \d+\.\d% at (σ \d|masking fraction 0.3) \(0\.\d{5} -> 0\.\d{5}; at most 1% allowed\)"
     assert re.search(figure, message)
