@@ -49,15 +49,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"ONNX export needs the onnx package: {INSTALL_HINT}")
     model = MLP.from_file(args.model)
     name = Path(model.path).stem
-    if args.output is not None and not args.output.strip():
-        raise UsageError("--output is empty; give a file name such as model.onnx")
-    output = Path(args.output or f"{name}.onnx")
-    if output.is_file() and not is_onnx_export(output) and not args.force:
-        raise UsageError(
-            f"--output {output} exists and was not exported by Denoise Studio; not replacing it "
-            "(choose another name, or pass --force to replace it)"
-        )
-    check_writable_output(output, "--output")
+    output = _output(args, name, ".onnx", is_onnx_export, "exported by Denoise Studio")
     export_onnx(model, output, name=name)
     print(f"exported {model.path} to {output} (ONNX, input and output (batch, 784) float32)", file=sys.stderr)
     return EXIT_OK
@@ -76,19 +68,26 @@ def _format(args: argparse.Namespace) -> str:
     return implied or "onnx"
 
 
+def _output(args: argparse.Namespace, name: str, extension: str, ours, what: str) -> Path:
+    """``--output``, else the model's name with ``extension``; refuses an empty name, a path that cannot be written,
+    and an existing file that ``ours(path)`` does not recognise (was not ``what``) unless ``--force``."""
+    if args.output is not None and not args.output.strip():
+        raise UsageError(f"--output is empty; give a file name such as model{extension}")
+    output = Path(args.output or f"{name}{extension}")
+    if output.is_file() and not ours(output) and not args.force:
+        raise UsageError(
+            f"--output {output} exists and was not {what}; not replacing it "
+            "(choose another name, or pass --force to replace it)"
+        )
+    check_writable_output(output, "--output")
+    return output
+
+
 def _export_html(args: argparse.Namespace) -> int:
     model = MLP.from_file(args.model)
     check_exportable(model)  # before reading the test set: a model the page cannot run is refused at once
     name = Path(model.path).stem
-    if args.output is not None and not args.output.strip():
-        raise UsageError("--output is empty; give a file name such as model.html")
-    output = Path(args.output or f"{name}.html")
-    if output.is_file() and not is_html_export(output) and not args.force:
-        raise UsageError(
-            f"--output {output} exists and is not a web page exported by Denoise Studio; not replacing it "
-            "(choose another name, or pass --force to replace it)"
-        )
-    check_writable_output(output, "--output")
+    output = _output(args, name, ".html", is_html_export, "a web page exported by Denoise Studio")
     data_set = trained_on(model.metadata)
     try:
         test_set = read_split("test", dataset=data_set, download=False, progress=False)

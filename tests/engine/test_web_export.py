@@ -251,7 +251,7 @@ def test_cli_format_comes_from_the_extension_or_format(tmp_path, capsys, tiny_mn
     assert main(["export", "mnist_denoising_autoencoder", "-o", "m.onnx", "--format", "html"]) == 2
     (tmp_path / "notes.html").write_text("<p>my notes</p>")
     assert main(["export", "mnist_denoising_autoencoder", "-o", "notes.html"]) == 2
-    assert "not a web page exported by Denoise Studio" in capsys.readouterr().err
+    assert "was not a web page exported by Denoise Studio" in capsys.readouterr().err
     assert (tmp_path / "notes.html").read_text() == "<p>my notes</p>"
     assert main(["export", "mnist_denoising_autoencoder", "-o", "notes.html", "--force"]) == 0
 
