@@ -195,8 +195,18 @@ def test_noise_controls(browser, small_page):
         "Fraction"
     )
     assert np.all((masked["noisy"] == masked["clean"]) | (masked["noisy"] == 0))  # pixels blanked, nothing added
-    page.js("const s = document.getElementById('level'); s.value = '0'; s.dispatchEvent(new Event('input'));")
-    assert np.array_equal(page.current()["noisy"], masked["clean"])
+    level = "const s = document.getElementById('level'); s.value = arguments[0]; s.dispatchEvent(new Event('input'));"
+    Select(page.driver.find_element("id", "noise-kind")).select_by_value("salt_and_pepper")
+    page.js(level, "0.2")
+    light = page.current()["noisy"]
+    page.js(level, "0.6")
+    heavy = page.current()["noisy"]
+    clean = masked["clean"]
+    assert np.all((heavy == clean) | (heavy == 0) | (heavy == 1))  # pixels set to black or white
+    hit_light, hit_heavy = light != clean, heavy != clean
+    assert 0 < hit_light.sum() < hit_heavy.sum() and not (hit_light & ~hit_heavy).any()  # one pattern, scaled
+    page.js(level, "0")
+    assert np.array_equal(page.current()["noisy"], clean)
     caption = page.js("return document.getElementById('reconstruction-caption').textContent")
     assert caption == f"MSE {page.current()['mse']['reconstruction']:.4f}"
 
