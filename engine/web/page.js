@@ -424,8 +424,10 @@ function startPage() {
       const ink = checkedImage(imageData, "the drawing");
       return prepareDigit(ink, frame ? checkedImage(frame, "the frame") : null);
     },
-    /** What the page shows now: {clean, noisy, reconstruction} Float32Array(784) each, their MSE, the noise. */
+    /** What the page shows now: {clean, noisy, reconstruction} Float32Array(784) each, their MSE, the noise; null
+     * until the first reconstruction. */
     current() {
+      if (!state.shown) return null; // before the first redraw (the frame after the page loads)
       const { clean, noisy, reconstruction, mse } = state.shown;
       return {
         clean: clean.slice(), noisy: noisy.slice(), reconstruction: reconstruction.slice(),
