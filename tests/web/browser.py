@@ -81,11 +81,15 @@ class Page:
         return np.asarray(got, np.float32).reshape(28, 28)
 
     def current(self) -> dict:
-        """What the page shows: clean, noisy, reconstruction (784,) float32 each, their MSE, the noise."""
-        shown = self.js(
-            "const c = window.denoiseStudio.current();"
-            "return JSON.stringify({...c, clean: Array.from(c.clean), noisy: Array.from(c.noisy),"
-            " reconstruction: Array.from(c.reconstruction)});"
+        """What the page shows once the redraw that the last input asked for has run (the page redraws in the next
+        animation frame): clean, noisy, reconstruction (784,) float32 each, their MSE, the noise."""
+        shown = self.driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "requestAnimationFrame(() => requestAnimationFrame(() => {"
+            "  const c = window.denoiseStudio.current();"
+            "  done(JSON.stringify({...c, clean: Array.from(c.clean), noisy: Array.from(c.noisy),"
+            "                       reconstruction: Array.from(c.reconstruction)}));"
+            "}));"
         )
         shown = json.loads(shown)
         for key in ("clean", "noisy", "reconstruction"):
