@@ -271,7 +271,8 @@ function startPage() {
 
   function testCaption(index) {
     const label = tests.labels ? tests.labels[index] : null;
-    const what = label === null ? "" : model.data_set.name === "mnist" ? ` · digit ${classes[label]}` : ` · ${classes[label]}`;
+    const title = label === null ? null : classes[label] !== undefined ? classes[label] : `class ${label}`;
+    const what = title === null ? "" : model.data_set.name === "mnist" ? ` · digit ${title}` : ` · ${title}`;
     return `Test image ${index + 1} of ${testCount}${what}`;
   }
 
