@@ -10,6 +10,8 @@ Modules by layer, top to bottom; a module imports only from its own layer or the
 - training: ``training`` (the one Trainer loop, ``TrainConfig``, ``ResumeState``), ``steps`` (serial or
   data-parallel steps), ``callbacks``, ``losses``, ``optimizers``, ``histograms`` (each layer's weights and
   gradients sampled while training); the Trainer takes the model as an argument and never imports nn
+- export: ``web_export`` (a model as one self-contained web page that runs it; the page's HTML, CSS and
+  scripts are the package data ``engine/web``)
 - analysis: ``forward_pass`` (one input through every layer), ``baselines`` (noisy input and PCA-k levels),
   ``robustness``, ``perturb`` (noisy, pruned or partly switched-off copies of a network), ``pca_check`` (a
   linear autoencoder against PCA), ``latent_map`` (codes as a 2-D map, interpolation), ``latent`` (codes of a

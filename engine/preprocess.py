@@ -120,8 +120,19 @@ def prepare_digit(
         cols = _area_matrix(w, new_w, c0 + centre - com_c, SIZE)  # (28, w)
         out = rows @ _as_ink(image[top:bottom, left:right]) @ cols.T
     else:
-        out = _shift(out, round(centre - com_r), round(centre - com_c))
+        out = _shift(out, whole_pixels(centre - com_r), whole_pixels(centre - com_c))
     return np.clip(out, 0, 1).astype(np.float32)
+
+
+def whole_pixels(offset: float) -> int:
+    """A shift rounded to whole pixels (halves to even), after rounding it to a millionth of a pixel.
+
+    A digit one pixel wide has its centre of mass exactly half a pixel off the centre; the sums giving it land a
+    hair either side of the half (in NumPy, one way or the other by summation order), which would tip the shift.
+    Rounded to 1e-6 first, such a tie is a tie here and in the exported web page's ``prepare.js`` alike.
+    """
+    micro = round(offset * 1e6)
+    return round(micro / 1e6)
 
 
 def shrink_framed(picture: np.ndarray) -> np.ndarray:
