@@ -3,7 +3,7 @@
     .venv/bin/python bench/crafted_files.py
 
 Each file of ``tests/engine/crafted.py`` (model bombs, gzip bombs in the data folder, crafted
-checkpoints) goes through ``denoise-studio summary`` / ``evaluate`` / ``train --resume`` in a fresh
+checkpoints) goes through ``denoise-studio summary`` / ``train`` / ``train --resume`` in a fresh
 process, which reports its peak resident memory (``VmHWM``: the interpreter, NumPy and the engine
 included) as it exits; the time is the child's whole life, start-up included (~0.3-0.5 s of it).
 A baseline row loads the small shipped model the same way.  The tests assert the memory (<= 100 MB);
@@ -46,7 +46,7 @@ def main() -> int:
         for name, (make, _) in crafted.DATA_BOMBS.items():
             folder = crafted.data_folder(tmp / name, make())
             size = max(p.stat().st_size for p in folder.iterdir())
-            row(name, size, ["evaluate", "mnist_denoising_autoencoder", "--test-size", "16", "--data", str(folder)])
+            row(name, size, ["train", "--quiet", "--data", str(folder), "-o", str(tmp / "o.npz")])
         data = make_tiny_mnist(tmp / "tiny")
         for name, changes in crafted.CHECKPOINTS.items():
             path = crafted.checkpoint(tmp, name, **changes)

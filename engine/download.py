@@ -114,10 +114,14 @@ def cache_dir(name: str = "mnist") -> Path:
 
 
 def find_file(folder: Path, stem: str) -> Path | None:
-    """``stem.gz`` or plain ``stem`` in ``folder`` (also the ``stem.idx3-ubyte``-style dotted names)."""
+    """``stem.gz`` or plain ``stem`` in ``folder`` (also the ``stem.idx3-ubyte``-style dotted names).
+
+    Anything of that name but a folder is found, a pipe, a device or a dangling link too: the
+    reader then says what it is, rather than calling the file missing.
+    """
     for name in (f"{stem}.gz", stem, stem.replace("-idx", ".idx") + ".gz", stem.replace("-idx", ".idx")):
         candidate = folder / name
-        if candidate.is_file():
+        if os.path.lexists(candidate) and not candidate.is_dir():
             return candidate
     return None
 
@@ -144,8 +148,9 @@ def locate_data(
     base_url: str | None = None,
     progress: bool | object = True,
     checksums: dict[str, str] | None = None,
+    files: tuple[str, ...] | None = None,
 ) -> dict[str, Path]:
-    """Paths of a data set's four files, keyed as in ``MNIST_FILES``.
+    """Paths of a data set's four files (or of ``files``, keys of ``MNIST_FILES``), keyed as in ``MNIST_FILES``.
 
     Looks in ``data_dir``, else the folder in the data set's environment variable, else a
     system folder holding all four files, else its user cache, downloading what the cache lacks
@@ -166,6 +171,8 @@ def locate_data(
         )
     found: dict[str, Path] = {}
     for key, stem in MNIST_FILES.items():
+        if files is not None and key not in files:
+            continue
         path = find_file(folder, stem)
         if path is None:
             if named or not download:

@@ -63,7 +63,11 @@ class DataParallelStep(SerialStep):
         self._pool: ThreadPoolExecutor | None = None
 
     def __enter__(self) -> DataParallelStep:
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine-step")
+        """Start the worker, which handles floating-point errors as this thread does now (``np.errstate`` is per
+        thread: the trainer's silence over overflow must hold on both halves)."""
+        self._pool = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="engine-step", initializer=_set_errstate, initargs=(np.geterr(),)
+        )
         return self
 
     def __exit__(self, *exc) -> None:
@@ -119,3 +123,7 @@ def _weighted_gradients(model, x: np.ndarray, clean: np.ndarray, loss, grad_buf:
         grad *= grad.dtype.type(share)
     model.backward(grad)
     return value * share
+
+
+def _set_errstate(settings: dict[str, str]) -> None:
+    np.seterr(**settings)

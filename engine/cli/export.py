@@ -6,8 +6,16 @@ import argparse
 import sys
 from pathlib import Path
 
-from engine.cli.arguments import EXIT_OK, UsageError, check_writable_output
-from engine.nn import MLP
+from engine.cli.arguments import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    UsageError,
+    check_output_name,
+    check_writable_output,
+    load_model,
+    require_denoiser,
+)
+from engine.output_lock import writing
 
 NAME, HELP = "export", "write a model as ONNX for other tools (needs denoise-studio[onnx])"
 
@@ -19,14 +27,15 @@ def add_arguments(export: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.onnx_export import INSTALL_HINT, export_onnx, is_onnx_export, onnx_available
+    from engine.onnx_export import INSTALL_HINT, OnnxUnavailable, export_onnx, is_onnx_export, onnx_available
 
     if not onnx_available():
         raise UsageError(f"ONNX export needs the onnx package: {INSTALL_HINT}")
-    model = MLP.from_file(args.model)
+    if args.output is not None:
+        check_output_name(args.output, "--output")
+    model = load_model(args.model)
+    require_denoiser(model, "export")
     name = Path(model.path).stem
-    if args.output is not None and not args.output.strip():
-        raise UsageError("--output is empty; give a file name such as model.onnx")
     output = Path(args.output or f"{name}.onnx")
     if output.is_file() and not is_onnx_export(output) and not args.force:
         raise UsageError(
@@ -34,6 +43,12 @@ def run(args: argparse.Namespace) -> int:
             "(choose another name, or pass --force to replace it)"
         )
     check_writable_output(output, "--output")
-    export_onnx(model, output, name=name)
-    print(f"exported {model.path} to {output} (ONNX, input and output (batch, 784) float32)", file=sys.stderr)
+    try:
+        with writing(output):
+            export_onnx(model, output, name=name)
+    except OnnxUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    shape = f"input (batch, {model.n_in}) and output (batch, {model.n_out}) float32"
+    print(f"exported {model.path} to {output} (ONNX, {shape})", file=sys.stderr)
     return EXIT_OK

@@ -226,7 +226,7 @@ DATA_BOMBS = {
     # a header claiming 100 images, then 200 MB of zeros: stops after 78 KB
     "gzip-bomb-small-header": (lambda: gzip_of_zeros(idx_header(100, 28, 28), 200 * 2**20), "gzip bomb"),
     # a header claiming 4 x (2**32 - 1): refused before anything is inflated
-    "gzip-huge-header": (lambda: gzip_of_zeros(idx_header(*[2**32 - 1] * 4), 200 * 2**20), "more than an MNIST"),
+    "gzip-huge-header": (lambda: gzip_of_zeros(idx_header(*[2**32 - 1] * 4), 200 * 2**20), "more than the 60,000"),
     # plain, not gzip: a header claiming 10,000 images then 120 MB (the file size is checked before reading)
     "plain-oversized": (lambda: idx_header(10000, 28, 28) + bytes(120 * 2**20), "header says"),
 }
