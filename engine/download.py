@@ -17,6 +17,7 @@ interrupts it like Ctrl-C, so no temporary file is left behind.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import signal
@@ -236,6 +237,14 @@ def fetch(
             path = Path(pooch.retrieve(url, known_hash=None, fname=staging.name, path=folder, downloader=downloader))
     except Exception as exc:  # network errors come in many types (requests, OSError, ...)
         staging.unlink(missing_ok=True)
+        local = _local_write_error(exc)
+        if local is not None:  # the connection was fine: the file could not be stored
+            raise DatasetFileError(
+                folder,
+                f"the download could not be saved here ({local.strerror or local})",
+                f"Free some space in {folder} (or fix its permissions) and retry, or put the four {source.title} "
+                f".gz files in a folder and set {source.data_env}",
+            ) from None
         raise DatasetFileError(
             url,
             f"download failed ({_first_line(exc)})",
@@ -340,6 +349,21 @@ def _sigterm_interrupts() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+_LOCAL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM}
+"""A full disk, a quota, a file size limit, a read-only or forbidden folder: the download's own file failed."""
+
+
+def _local_write_error(exc: BaseException) -> OSError | None:
+    """The error of writing the downloaded file, found in ``exc`` or what caused it; None for a network error."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in _LOCAL_ERRNOS:
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def _first_line(exc: BaseException) -> str:
