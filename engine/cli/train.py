@@ -181,8 +181,9 @@ def _train(args: argparse.Namespace, stop: GracefulStop, held: contextlib.ExitSt
         train_size, test_size = args.train_size, args.test_size
         dataset_name = data_source(args.dataset or "mnist").name
     if config.batch_size > train_size:  # what the run does, and what its file records
-        print(f"note: --batch-size {config.batch_size} is more than the {train_size} training images; "
-              f"using batches of {train_size}", file=sys.stderr)  # fmt: skip
+        if config.batch_size != TrainConfig().batch_size:  # a size asked for (the default goes without saying)
+            print(f"note: --batch-size {config.batch_size} is more than the {train_size} training images; "
+                  f"using batches of {train_size}", file=sys.stderr)  # fmt: skip
         config = replace(config, batch_size=train_size)
     check_output(output, "--output", args.force, quiet=False)
     check_output(checkpoint, "--checkpoint", args.force, quiet=True)
