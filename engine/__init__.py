@@ -12,11 +12,13 @@ Modules by layer; imports point down the list or sideways, never up (``tests/tes
   ``pca_check`` (a linear autoencoder against PCA), ``subspaces`` (principal angles), ``perturb`` (noisy,
   pruned or partly switched-off copies of a network)
 - data: ``dataset`` (MNIST or Fashion-MNIST as batches), ``download`` (where each data set is found),
-  ``idx``, ``noise`` (Gaussian, salt-and-pepper, masking; one level or a range), ``preprocess``
-  (drawing -> 28x28), ``image_import`` (a user's picture -> 28x28), ``images`` (uint8 / float
-  pixel conventions)
+  ``data_files`` (files known by their content: official, in the wrong role, or not official), ``idx``,
+  ``noise`` (Gaussian, salt-and-pepper, masking; one level or a range), ``preprocess`` (drawing -> 28x28),
+  ``image_import`` (a user's picture -> 28x28), ``images`` (uint8 / float pixel conventions)
 - file formats: ``model_format`` (the model file), ``model_limits`` (what a model may be: one rule for
-  building, saving and loading), ``model_paths`` (shipped models by name, package data when installed),
+  building, saving and loading), ``run_limits`` (what a run's levels, rates and counts may be: one rule for
+  ``TrainConfig``, the CLI and the file's metadata), ``output_lock`` (one writer per output file),
+  ``model_paths`` (shipped models by name, package data when installed),
   ``safe_npz`` (reading archives without pickle, sizes checked first), ``atomic`` (crash-safe writes),
   ``onnx_export`` (the ONNX file; needs the optional ``onnx``)
 

@@ -52,7 +52,7 @@ class Checkpoint(Callback):
         except OSError as exc:
             if self.on_failure is None:
                 raise
-            self.saved = False
+            self.saved = False  # the one on disk is older, or none
             self.failures += 1
             if self.failures == 1:
                 self.on_failure(exc)
@@ -83,9 +83,11 @@ def load_checkpoint(path: str | os.PathLike) -> SavedRun:
         )
     saved, next_epoch, hist = resume.get("config"), resume.get("next_epoch"), resume.get("history") or {}
     data = model.metadata.get("dataset") or {}
+    problem = NEXT_EPOCH.problem(next_epoch)
+    if problem is not None:
+        raise ModelFileError(path, f"the checkpoint's resume information is damaged ({problem})")
     ok = (
         isinstance(saved, dict)
-        and NEXT_EPOCH.problem(next_epoch) is None
         and isinstance(hist, dict)
         and _is_history(hist.get("batch_loss") or [], hist.get("epochs") or [])
         and isinstance(data, dict)

@@ -39,8 +39,8 @@ def read_split(
 
     ``split`` is ``"train"`` or ``"test"``; ``size`` the first n images (default: all);
     ``dataset`` ``"mnist"`` or ``"fashion_mnist"``.  The data is found as ``Dataset`` finds it,
-    but only this split's two files are looked for (and downloaded if missing).  A one-line note
-    for each file that is not the official one is appended to ``notes`` when given.
+    but only this split's two files are looked for (and downloaded if missing).  When they are not
+    the official files, a one-line note saying so is appended to ``notes`` (if given).
     """
     source = data_source(dataset)
     if split not in SIZES:

@@ -72,13 +72,7 @@ def idx_shape(path: str | os.PathLike) -> tuple[int, ...]:
                 raise DatasetFileError(path, f"{exc} (a gzip bomb, or not an MNIST file)", _REFETCH) from None
         else:
             head = bytearray(f.read(4 + 4 * 255))
-    if len(head) < 4:
-        raise DatasetFileError(path, "not an IDX file (bad magic number); is this an MNIST file?", _REFETCH)
-    _check_magic(head, path)
-    ndim = head[3]
-    if len(head) < 4 + 4 * ndim:
-        raise DatasetFileError(path, f"IDX header is damaged ({ndim} dimensions)", _REFETCH)
-    return tuple(int(d) for d in np.frombuffer(bytes(head[4 : 4 + 4 * ndim]), dtype=">u4"))
+    return _header_shape(head, path)
 
 
 @contextlib.contextmanager
@@ -226,15 +220,21 @@ def _check_magic(data: bytes | bytearray, path: str | os.PathLike) -> None:
         raise DatasetFileError(path, f"IDX header is damaged ({data[3]} dimensions)", _REFETCH)
 
 
-def parse_idx(data: bytes | bytearray, path: str | os.PathLike = "<bytes>") -> np.ndarray:
-    """An IDX byte string -> uint8 array of the shape its header gives (a view of ``data``)."""
+def _header_shape(data: bytes | bytearray, path: str | os.PathLike) -> tuple[int, ...]:
+    """The shape the IDX header at the start of ``data`` declares, its magic checked."""
     if len(data) < 4:
         raise DatasetFileError(path, "not an IDX file (bad magic number); is this an MNIST file?", _REFETCH)
     _check_magic(data, path)
     ndim = data[3]
     if len(data) < 4 + 4 * ndim:
         raise DatasetFileError(path, f"IDX header is damaged ({ndim} dimensions)", _REFETCH)
-    shape = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
+    return tuple(int(d) for d in np.frombuffer(bytes(data[4 : 4 + 4 * ndim]), dtype=">u4"))
+
+
+def parse_idx(data: bytes | bytearray, path: str | os.PathLike = "<bytes>") -> np.ndarray:
+    """An IDX byte string -> uint8 array of the shape its header gives (a view of ``data``)."""
+    shape = _header_shape(data, path)
+    ndim = len(shape)
     expected = math.prod(shape)
     body = len(data) - 4 - 4 * ndim
     if body != expected:

@@ -17,6 +17,7 @@ import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
+from types import MappingProxyType
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -35,7 +36,7 @@ class TrainingDiverged(RuntimeError):
     """The loss became NaN/inf or exploded; the weights were restored to the last good ones."""
 
 
-QUIET_FLOATS = {"over": "ignore", "invalid": "ignore", "divide": "ignore"}
+QUIET_FLOATS = MappingProxyType({"over": "ignore", "invalid": "ignore", "divide": "ignore"})
 """NumPy's floating-point warnings while training: silenced.  An overflow makes an inf or a NaN, which the
 loop finds in the loss (every batch) or the weights (every epoch) and ends as divergence, restoring the last
 good weights and saying to lower the rate; a warning printed on the way would only be noise."""
@@ -112,6 +113,9 @@ class Trainer:
     """A batch loss this many times the run's first is treated as divergence."""
     blas_threads = 1
     """BLAS threads while training (``engine.steps`` says why one; benchmarks compare more)."""
+    float_errors = QUIET_FLOATS
+    """``np.errstate`` settings while training, set once a run (``bench/train_speed.py --float-errors`` compares
+    NumPy's defaults)."""
 
     def __init__(self, model, config: TrainConfig | None = None, callbacks=(), *, parallel: bool | None = None) -> None:
         self.model = model
@@ -159,7 +163,7 @@ class Trainer:
             self.callbacks.on_train_begin({"epochs": float(cfg.epochs), "initial_epoch": float(first_epoch)})
             with (
                 threadpool_limits(limits=self.blas_threads, user_api="blas"),
-                np.errstate(**QUIET_FLOATS),  # once a run, not a batch: the hot loop pays nothing
+                np.errstate(**self.float_errors),  # once a run, not a batch: the hot loop pays nothing
                 make_step(self.model, self.loss, batch_size, self.parallel) as step,
             ):
                 for epoch in range(first_epoch, cfg.epochs):

@@ -197,7 +197,7 @@ def _train(args: argparse.Namespace, stop: GracefulStop, held: contextlib.ExitSt
     )
     print_notes(dataset.notes)
     _check_not_data(dataset, {"--output": output, "--checkpoint": checkpoint})
-    saver = Checkpoint(checkpoint, on_failure=lambda exc: _checkpoint_failed(exc, checkpoint, output))
+    saver = Checkpoint(checkpoint, on_failure=lambda exc: _checkpoint_failed(exc, checkpoint, output, args.quiet))
     callbacks = [stop, saver]
     if not args.quiet:
         callbacks.append(ProgressBar(config.epochs))
@@ -261,11 +261,11 @@ def _check_not_a_checkpoint(output: Path, resumed: str | None) -> None:
         )
 
 
-def _checkpoint_failed(exc: OSError, checkpoint: Path, output: Path) -> None:
+def _checkpoint_failed(exc: OSError, checkpoint: Path, output: Path, quiet: bool) -> None:
     """Said once: the run goes on without checkpoints, and its model is still written."""
     why = exc.strerror or str(exc)
-    print(f"\nwarning: the checkpoint {checkpoint} could not be saved ({why}); training goes on and will "
-          f"still write {output}", file=sys.stderr)  # fmt: skip
+    print(f"{'' if quiet else chr(10)}warning: the checkpoint {checkpoint} could not be saved ({why}); training "
+          f"goes on and will still write {output}", file=sys.stderr)  # fmt: skip (a new line after the progress bar)
 
 
 def _check_not_data(dataset: Dataset, outputs: dict[str, Path]) -> None:
