@@ -306,7 +306,7 @@ def float_errors_comparison(args, cases: list[int]) -> None:
     """The trainer's ``np.errstate`` (set once a run: overflow silenced, found as divergence) against NumPy's
     default settings (warnings checked and printed): same model and data, alternating in this process."""
     print(f"\nengine, float warnings silenced once a run (now) against NumPy's defaults (before), img/s "
-          f"(median of {args.epochs * args.rounds} epochs each, alternating, after a warm-up epoch):")  # fmt: skip
+          f"(median of {args.epochs * args.rounds} epochs each, alternating ABBA, after a warm-up epoch):")  # fmt: skip
     x = np.ascontiguousarray(
         Dataset(train_size=args.train_size, test_size=1, batch_size=1, data_dir=args.data, progress=False).train_u8
     )
@@ -317,10 +317,10 @@ def float_errors_comparison(args, cases: list[int]) -> None:
         for name, eng in runs.items():
             Trainer.float_errors = settings[name]
             eng.run(1)
-        for _ in range(args.rounds):
-            for name, eng in runs.items():
+        for round_ in range(args.rounds):
+            for name in (list(runs) if round_ % 2 == 0 else list(runs)[::-1]):  # ABBA: neither side always first
                 Trainer.float_errors = settings[name]
-                seconds[name] += eng.run(args.epochs)
+                seconds[name] += runs[name].run(args.epochs)
         Trainer.float_errors = settings["silenced"]
         rate = {name: len(x) / statistics.median(s) for name, s in seconds.items()}
         print(f"  {label(widths, bs):<24} silenced {rate['silenced']:>9,.0f}   defaults {rate['defaults']:>9,.0f}   "
