@@ -5,8 +5,9 @@ here.  ``TrainConfig`` and the noise functions refuse anything else (``ValueErro
 parsers refuse it as a usage error (exit 2), ``write_model`` will not save metadata that breaks it
 (``metadata_problems``), and a file written elsewhere is read with each value outside it clamped
 to the nearest bound, or dropped when it is not a number, each with a one-line note
-(``checked_metadata``).  So a model the CLI or the app writes always opens, and a crafted one opens
-without surprises: a number the file holds always fits the control that shows it.
+(``checked_metadata``).  So a model the CLI or the app writes always opens as it was saved, and a
+crafted one opens with every number finite and within these bounds (a control narrower than a bound
+still has to clamp, saying so).
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ class Bound:
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             return f"{self.name} must be {kind}, got {type(value).__name__}"
         if self.integer and not isinstance(value, numbers.Integral):
-            return f"{self.name} must be an int {self.describe()}, got {_short(value)}"
+            return f"{self.name} must be an int {self.describe()}, got {value!r:.40}"
         if not math.isfinite(value):
             return f"{self.name} must be a finite number {self.describe()}, got {_short(value)}"
         too_low = value <= self.low if self.low_open else value < self.low
@@ -65,7 +66,7 @@ class Bound:
             return f"{self.name} must be {self.describe()}, got {_short(value)}"
         return None
 
-    def check(self, value):
+    def check(self, value: object) -> int | float:
         """``value`` as an ``int`` or ``float`` if it is within the bound; else ``TypeError`` (not a number) or
         ``ValueError`` naming the setting, the bound and the value."""
         problem = self.problem(value)
@@ -79,16 +80,19 @@ class Bound:
     def clamp(self, value: object) -> tuple[int | float | None, str | None]:
         """(the value, None) when within the bound; else (the nearest value within it, a note saying so); (None,
         a note) when it is no number at all."""
-        if self.problem(value) is None:
+        if self.integer and isinstance(value, float) and value.is_integer() and self.low <= value <= self.high:
+            value = int(value)  # 5.0 from another tool's JSON is the count 5
+        problem = self.problem(value)
+        if problem is None:
             return (int(value) if self.integer else float(value)), None
         if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value):
-            return None, f"{self.name} {_short(value)} is not a number {self.describe()}; ignored"
+            return None, f"{problem}; ignored"
         nearest = min(max(value, self.low), self.high)
         if self.integer:
             nearest = int(min(max(round(nearest), self.low), self.high))
         elif (self.low_open and nearest <= self.low) or (self.high_open and nearest >= self.high):
-            return None, f"{self.name} {_short(value)} is not {self.describe()}; ignored"
-        return nearest, f"{self.name} {_short(value)} is not {self.describe()}; read as {_number(nearest)}"
+            return None, f"{problem}; ignored"
+        return nearest, f"{problem}; read as {_number(nearest)}"
 
     def up_to(self, high: int) -> Bound:
         """The same bound with a lower ceiling (a batch no larger than the images there are)."""
@@ -125,7 +129,7 @@ def checked_metadata(metadata: object) -> tuple[dict, list[str]]:
     ``suggested_training``: epochs, batch size, rate, momentum, seed, noise) and of the data set
     sizes (``dataset``) outside its bound is clamped to it (a noise range put in order), or
     dropped when it is no number at all; the rest is kept as it is.  ``notes`` are one line
-    each (``"training: epochs 1e+30 is not between 1 and 10000; read as 10000"``).  A
+    each (``"training: epochs must be an int between 1 and 1000000, got 1e+30; read as 1000000"``).  A
     checkpoint's ``resume`` entry is left alone: ``engine.checkpoint`` refuses a damaged one.
     """
     if not isinstance(metadata, dict):

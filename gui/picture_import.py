@@ -2,12 +2,14 @@
 
 Qt decodes the file (PNG, JPEG, BMP, GIF and whatever else its image plugins read), scaling a
 large picture down while reading (``QImageReader.setScaledSize``; JPEG even decodes at the
-smaller size), so a 6000×6000 photo never sits in memory as floats.  Transparency is flattened
-onto a background that contrasts with the picture's visible pixels (dark ink on a transparent
-background lands on white, light ink on black), colour becomes grey, and 16-bit pictures stay
-16-bit.  ``engine.image_import.prepare_image`` does the rest (inversion of a light background,
-the 20×20 box, the centre of mass).  ``load_picture`` is the job the Denoise tab runs off the GUI
-thread; every failure is a ``PictureError`` naming the picture.
+smaller size), so a 6000×6000 photo never sits in memory as floats.  A picture whose header
+claims more than ``engine.image_import.MAX_MEGAPIXELS`` is refused before it is decoded; Qt's own
+allocation limit (256 MB, which refused a 9000×9000 PNG as damaged) is raised to what ours needs.
+Transparency is flattened onto a background that contrasts with the picture's visible pixels
+(dark ink on a transparent background lands on white, light ink on black), colour becomes grey,
+and 16-bit pictures stay 16-bit.  ``engine.image_import.prepare_image`` does the rest (inversion
+of a light background, the 20×20 box, the centre of mass).  ``load_picture`` is the job the
+Denoise tab runs off the GUI thread; every failure is a ``PictureError`` naming the picture.
 """
 
 from __future__ import annotations
@@ -122,8 +124,7 @@ def read_picture(source: str | QImage, name: str, max_side: int = MAX_WORK_SIDE)
     size = (full.width(), full.height())
     if full.isValid():
         try:
-            deep = reader.imageFormat() in _DEEP_FORMATS or reader.imageFormat() == QImage.Format.Format_Grayscale16
-            check_picture_size(*size, 16 if deep else 8)  # from the header, before anything is decoded
+            check_picture_size(*size, 16 if reader.imageFormat() in _DEEP_FORMATS else 8)  # from the header alone
         except PictureTooLarge as exc:
             raise PictureError(name, f"is {exc}", "Scale the picture down in an image editor, then open it") from None
         if max(size) > max_side:
