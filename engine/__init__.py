@@ -17,15 +17,18 @@ Modules by layer, top to bottom; a module imports only from its own layer or the
   linear autoencoder against PCA), ``latent_map`` (codes as a 2-D map, interpolation), ``latent`` (codes of a
   set of images), ``pca``, ``subspaces`` (principal angles), ``metrics``
 - data: ``dataset`` (MNIST or Fashion-MNIST as batches), ``download`` (where each data set is found),
-  ``idx``, ``image_import`` (a user's picture -> 28x28, each step kept), ``background`` (a photo's paper
-  shading divided out, ink kept apart from shadows), ``marks`` (which marks are the digit: not specks, not the
-  desk), ``preprocess`` (drawing -> 28x28), ``noise`` (Gaussian, salt-and-pepper, masking; one level or a
-  range), ``images`` (uint8 / float pixel conventions)
+  ``data_files`` (files known by their content: official, in the wrong role, or not official), ``idx``,
+  ``image_import`` (a user's picture -> 28x28, each step kept), ``background`` (a photo's paper shading divided
+  out, ink kept apart from shadows), ``marks`` (which marks are the digit: not specks, not the desk),
+  ``preprocess`` (drawing -> 28x28), ``noise`` (Gaussian, salt-and-pepper, masking; one level or a range),
+  ``images`` (uint8 / float pixel conventions)
 - file formats: ``model_format`` (the model file), ``model_paths`` (shipped models by name, package data when
-  installed), ``onnx_export`` (the ONNX file; needs the optional onnx package), ``safe_npz`` (reading archives
-  without pickle, sizes checked first), ``atomic`` (crash-safe writes)
+  installed), ``onnx_export`` (the ONNX file; needs the optional onnx package), ``output_lock`` (one writer per
+  output file), ``safe_npz`` (reading archives without pickle, sizes checked first), ``atomic`` (crash-safe
+  writes)
 - the model's parts: ``layers`` (Dense), ``activations``, ``initializers``, ``model_limits`` (what a model
-  may be: one rule for building, saving and loading)
+  may be: one rule for building, saving and loading), ``run_limits`` (what a run's levels, rates and counts
+  may be: one rule for ``TrainConfig``, the CLI and the file's metadata)
 
 The model and training layers never import the data files' reader or the download: they train
 on arrays from anywhere.

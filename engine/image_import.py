@@ -30,6 +30,11 @@ from engine.background import paper_is_light, separate_ink
 from engine.marks import digit_marks
 from engine.preprocess import prepare_digit
 
+MAX_MEGAPIXELS = 100
+"""The largest picture read, in millions of pixels (a 10000×10000 scan), at up to 8 bits a channel; half as many
+at 16 bits.  A reader may decode a picture whole and convert it to scale it down (PNG does; JPEG decodes at the
+smaller size): ~4 bytes a pixel each, 8 at 16 bits, so a picture at the limit costs up to ~800 MB while it is
+read (``bench/crafted_files.py``)."""
 MAX_WORK_SIDE = 512
 """Pictures longer than this on a side are averaged down by an integer factor before anything else."""
 MIN_CONTRAST = 0.1
@@ -73,6 +78,19 @@ class PreparationSteps:
     flattened: np.ndarray
     ink: np.ndarray
     prepared: PreparedImage
+
+
+class PictureTooLarge(ValueError):
+    """A picture of more than ``MAX_MEGAPIXELS``: the message says its size and the limit."""
+
+
+def check_picture_size(width: int, height: int, bits_per_channel: int = 8) -> None:
+    """Raise ``PictureTooLarge`` ("too large (W×H, more than N megapixels)") for a picture beyond the limit: what
+    a reader checks from the file's header, before decoding anything.  ``bits_per_channel`` above 8 halves it."""
+    megapixels = MAX_MEGAPIXELS if bits_per_channel <= 8 else MAX_MEGAPIXELS // 2
+    if width * height > megapixels * 10**6:
+        deep = "" if bits_per_channel <= 8 else f" at {bits_per_channel} bits a channel"
+        raise PictureTooLarge(f"too large ({width}×{height}{deep}, more than {megapixels} megapixels)")
 
 
 def prepare_image(picture: np.ndarray) -> PreparedImage:

@@ -66,7 +66,11 @@ class DataParallelStep(SerialStep):
         self._pool: ThreadPoolExecutor | None = None
 
     def __enter__(self) -> DataParallelStep:
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine-step")
+        """Start the worker, which handles floating-point errors as this thread does now (``np.errstate`` is per
+        thread: the trainer's silence over overflow must hold on both halves)."""
+        self._pool = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="engine-step", initializer=_set_errstate, initargs=(np.geterr(),)
+        )
         return self
 
     def __exit__(self, *exc) -> None:
@@ -138,3 +142,7 @@ def using_blas_threads(count: int) -> Iterator[None]:
         return
     with blas.limit(limits=count):
         yield
+
+
+def _set_errstate(settings: dict[str, str]) -> None:
+    np.seterr(**settings)

@@ -9,10 +9,19 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from engine.cli.arguments import EXIT_OK, UsageError, check_writable_output
-from engine.dataset import read_split, trained_on
+from engine.cli.arguments import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    UsageError,
+    check_output_name,
+    check_writable_output,
+    load_model,
+    require_denoiser,
+)
+from engine.dataset import read_split
+from engine.download import trained_on
 from engine.idx import DatasetFileError
-from engine.nn import MLP
+from engine.output_lock import writing
 from engine.web_export import check_exportable, export_html, is_html_export
 
 NAME, HELP = "export", "write a model as ONNX (needs denoise-studio[onnx]) or as a web page that runs it"
@@ -43,16 +52,31 @@ def run(args: argparse.Namespace) -> int:
         return _export_html(args)
     if args.half:
         raise UsageError("--half applies to the web page (--format html or an .html output), not to ONNX")
-    from engine.onnx_export import INSTALL_HINT, export_onnx, is_onnx_export, onnx_available
+    from engine.onnx_export import INSTALL_HINT, OnnxUnavailable, export_onnx, is_onnx_export, onnx_available
 
     if not onnx_available():
         raise UsageError(f"ONNX export needs the onnx package: {INSTALL_HINT}")
-    model = MLP.from_file(args.model)
+    model = _load_denoiser(args)
     name = Path(model.path).stem
     output = _output(args, name, ".onnx", is_onnx_export, "exported by Denoise Studio")
-    export_onnx(model, output, name=name)
-    print(f"exported {model.path} to {output} (ONNX, input and output (batch, 784) float32)", file=sys.stderr)
+    try:
+        with writing(output):
+            export_onnx(model, output, name=name)
+    except OnnxUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    shape = f"input (batch, {model.n_in}) and output (batch, {model.n_out}) float32"
+    print(f"exported {model.path} to {output} (ONNX, {shape})", file=sys.stderr)
     return EXIT_OK
+
+
+def _load_denoiser(args: argparse.Namespace):
+    """The model to export, refused in one line before any data is read if it does not map 784 -> 784."""
+    if args.output is not None:
+        check_output_name(args.output, "--output")
+    model = load_model(args.model)
+    require_denoiser(model, "export")
+    return model
 
 
 def _format(args: argparse.Namespace) -> str:
@@ -84,7 +108,7 @@ def _output(args: argparse.Namespace, name: str, extension: str, ours, what: str
 
 
 def _export_html(args: argparse.Namespace) -> int:
-    model = MLP.from_file(args.model)
+    model = _load_denoiser(args)
     check_exportable(model)  # before reading the test set: a model the page cannot run is refused at once
     name = Path(model.path).stem
     output = _output(args, name, ".html", is_html_export, "a web page exported by Denoise Studio")
@@ -102,7 +126,8 @@ def _export_html(args: argparse.Namespace) -> int:
             bar.total = total
             bar.update(done - bar.n)
 
-        done = export_html(model, output, half=args.half, test_images=test_set, name=name, progress=progress)
+        with writing(output):
+            done = export_html(model, output, half=args.half, test_images=test_set, name=name, progress=progress)
     check = f", test MSE within {done.half_check.worst_change:.3%} of float32" if done.half_check else ""
     print(
         f"exported {model.path} to {output} (web page, {done.size / 1e6:.2f} MB, {done.precision} weights{check}, "

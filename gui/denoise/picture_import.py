@@ -2,16 +2,20 @@
 
 Qt decodes the file (PNG, JPEG, BMP, GIF and whatever else its image plugins read), scaling a
 large picture down while reading (``QImageReader.setScaledSize``; JPEG even decodes at the
-smaller size), so a 6000×6000 photo never sits in memory as floats.  Transparency is flattened
-onto a background that contrasts with the picture's visible pixels (dark ink on a transparent
-background lands on white, light ink on black), colour becomes grey, and 16-bit pictures stay
-16-bit.  ``engine.image_import.preparation_steps`` does the rest (shading, inversion, ink, box,
-centre; the steps stay on the ``Picture``).  ``load_picture`` is the job the Denoise tab runs off the GUI
-thread; every failure is a ``PictureError`` naming the picture.
+smaller size), so a 6000×6000 photo never sits in memory as floats.  A picture whose header
+claims more than ``engine.image_import.MAX_MEGAPIXELS`` is refused before it is decoded; Qt's own
+allocation limit (256 MB, which refused a 9000×9000 PNG as damaged) is raised to what ours needs.
+Transparency is flattened onto a background that contrasts with the picture's visible pixels
+(dark ink on a transparent background lands on white, light ink on black), colour becomes grey,
+and 16-bit pictures stay 16-bit.  ``engine.image_import.preparation_steps`` does the rest (shading,
+inversion, ink, box, centre; the steps stay on the ``Picture``).  ``load_picture`` is the job the
+Denoise tab runs off the GUI thread; every failure is a ``PictureError`` naming the picture.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +23,14 @@ import numpy as np
 from PySide6.QtCore import QMimeData, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QImageReader, QPainter
 
-from engine.image_import import MAX_WORK_SIDE, PreparationSteps, preparation_steps
+from engine.image_import import (
+    MAX_MEGAPIXELS,
+    MAX_WORK_SIDE,
+    PictureTooLarge,
+    PreparationSteps,
+    check_picture_size,
+    preparation_steps,
+)
 
 _DEEP_FORMATS = {
     QImage.Format.Format_Grayscale16,
@@ -38,6 +49,8 @@ _DEEP_FORMATS = {
     QImage.Format.Format_A2RGB30_Premultiplied,
 }
 """Formats with more than 8 bits a channel: read as 16-bit grey, not squeezed into 8 bits."""
+_DECODE_LIMIT_MB = MAX_MEGAPIXELS * 4 + 1
+"""What Qt may allocate to decode a picture: ``MAX_MEGAPIXELS`` at 4 bytes a pixel (half as many at 8 bytes)."""
 FILE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff *.pgm *.ppm);;All files (*)"
 """The Open image dialog's filter (any other file Qt can read opens too)."""
 
@@ -96,7 +109,8 @@ def load_picture(source: str | QImage, name: str, state=None) -> Picture:
 
 def read_picture(source: str | QImage, name: str, max_side: int = MAX_WORK_SIDE) -> tuple[QImage, tuple[int, int]]:
     """The picture, scaled down (aspect kept) to at most ``max_side`` on its longer side, and its original
-    (width, height).  Raises ``PictureError`` for a missing, unreadable or damaged file."""
+    (width, height).  Raises ``PictureError`` for a missing, unreadable, too large (more than ``MAX_MEGAPIXELS``,
+    from its header) or damaged file."""
     if isinstance(source, QImage):
         if source.isNull():
             raise PictureError(name, "holds no image data", "Copy the picture again, or save it to a file and open it")
@@ -106,9 +120,7 @@ def read_picture(source: str | QImage, name: str, max_side: int = MAX_WORK_SIDE)
                                    Qt.TransformationMode.SmoothTransformation)  # fmt: skip
         return source, size
     path = Path(source)
-    if not path.is_file():
-        what = "is a folder, not a picture" if path.is_dir() else "was not found"
-        raise PictureError(name, f"{what} ({path})", "Choose a picture file (PNG, JPEG, BMP or GIF)")
+    _check_file(path, name)
     reader = QImageReader(str(path))
     reader.setDecideFormatFromContent(True)  # a picture with the wrong extension still opens
     reader.setAutoTransform(True)  # a phone photo the right way up
@@ -120,18 +132,51 @@ def read_picture(source: str | QImage, name: str, max_side: int = MAX_WORK_SIDE)
         )
     full = reader.size()
     size = (full.width(), full.height())
-    if full.isValid() and max(size) > max_side:
-        reader.setScaledSize(full.scaled(QSize(max_side, max_side), Qt.AspectRatioMode.KeepAspectRatio))
+    if full.isValid():
+        try:
+            check_picture_size(*size, 16 if reader.imageFormat() in _DEEP_FORMATS else 8)  # from the header alone
+        except PictureTooLarge as exc:
+            raise PictureError(name, f"is {exc}", "Scale the picture down in an image editor, then open it") from None
+        if max(size) > max_side:
+            reader.setScaledSize(full.scaled(QSize(max_side, max_side), Qt.AspectRatioMode.KeepAspectRatio))
+    reader.setAllocationLimit(_DECODE_LIMIT_MB)  # Qt's default (256 MB) refuses pictures far below our limit
     image = reader.read()
     if image.isNull():
+        cause = "The file may be damaged or cut short" if full.isValid() else (
+            f"The file may be damaged, or larger than {MAX_MEGAPIXELS} megapixels"
+        )  # fmt: skip
         raise PictureError(
             name,
-            f"could not be decoded: {reader.errorString()}. The file may be damaged or cut short",
+            f"could not be decoded: {reader.errorString()}. {cause}",
             "Open another copy of the picture, or save it again from an image editor",
         )
     if not full.isValid():
         size = (image.width(), image.height())
     return image, size
+
+
+def _check_file(path: Path, name: str) -> None:
+    """Refuse, saying what it is, a path that is not a readable regular file: missing, a dangling link, a folder,
+    a pipe or device (reading one would block or never end), or one the user may not read."""
+    fix = "Choose a picture file (PNG, JPEG, BMP or GIF)"
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        what = "is a link to a file that is not there" if os.path.islink(path) else "was not found"
+        raise PictureError(name, f"{what} ({path})", fix) from None
+    except OSError as exc:
+        raise PictureError(name, f"cannot be opened ({exc.strerror or exc})", fix) from None
+    if stat.S_ISDIR(mode):
+        raise PictureError(name, f"is a folder, not a picture ({path})", fix)
+    if not stat.S_ISREG(mode):
+        raise PictureError(name, f"is not a file but a device, pipe or socket ({path})", fix)
+    try:
+        with open(path, "rb"):
+            pass
+    except PermissionError:
+        raise PictureError(name, f"cannot be read: permission denied ({path})", "Check its permissions") from None
+    except OSError as exc:
+        raise PictureError(name, f"cannot be read ({exc.strerror or exc})", fix) from None
 
 
 def grey_pixels(image: QImage) -> np.ndarray:

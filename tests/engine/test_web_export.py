@@ -272,4 +272,4 @@ def test_cli_refuses_a_model_the_page_cannot_run_in_one_line(tmp_path, capsys):
     build_mlp([100, 10, 100], ["relu", "sigmoid"]).save(tmp_path / "odd.npz")
     assert main(["export", str(tmp_path / "odd.npz"), "-o", str(tmp_path / "odd.html")]) == 1
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "maps 100 -> 100" in err and not (tmp_path / "odd.html").exists()
+    assert err.count("\n") == 1 and "maps 100 values to 100" in err and not (tmp_path / "odd.html").exists()

@@ -10,6 +10,7 @@ import pytest
 from PySide6.QtWidgets import QMessageBox
 
 from engine.nn import build_mlp
+from engine.run_limits import MAX_LR
 
 TIMEOUT = 20000
 
@@ -110,10 +111,11 @@ def test_lr_change_applies_from_the_next_batch(qtbot, tab):
 
 
 def test_divergence_shows_a_dialog_and_marks_the_curve(qtbot, window, tab, dialogs_shown):
-    window.state.set_model(build_mlp([784, 16, 784], ["relu", "linear"], seed=0))  # unbounded output can explode
+    linear = build_mlp([784, 16, 784], ["linear", "linear"], seed=0)  # unbounded, no dead units: explodes
+    window.state.set_model(linear)
     tab.form.optimizer.setCurrentText("sgd")
-    tab.form.lr.setMaximum(1e9)
-    tab.form.lr.setValue(1e8)
+    tab.form.lr.setMaximum(MAX_LR)
+    tab.form.lr.setValue(MAX_LR)  # the highest rate a run takes (engine.run_limits)
     tab.form.epochs.setValue(50)
     run_to_end(qtbot, tab)
     assert any("diverged" in text for text in dialogs_shown)
