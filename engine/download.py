@@ -17,6 +17,7 @@ interrupts it like Ctrl-C, so no temporary file is left behind.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import signal
@@ -103,6 +104,17 @@ def data_source(name: str) -> DataSource:
     return SOURCES[key]
 
 
+def trained_on(metadata: dict) -> str:
+    """The data set a model was trained on, from its file's metadata; ``"mnist"`` when the file does not say
+    (every model before Fashion-MNIST was an MNIST model)."""
+    info = metadata.get("dataset") if isinstance(metadata, dict) else None
+    name = info.get("name") if isinstance(info, dict) else None
+    try:
+        return data_source(name).name if name else "mnist"
+    except (TypeError, ValueError):
+        return str(name)
+
+
 def default_checksums(name: str = "mnist") -> dict[str, str]:
     """SHA-256 of a data set's decompressed files, by file stem."""
     return MNIST_SHA256 if data_source(name).name == "mnist" else FASHION_MNIST_SHA256
@@ -114,10 +126,14 @@ def cache_dir(name: str = "mnist") -> Path:
 
 
 def find_file(folder: Path, stem: str) -> Path | None:
-    """``stem.gz`` or plain ``stem`` in ``folder`` (also the ``stem.idx3-ubyte``-style dotted names)."""
+    """``stem.gz`` or plain ``stem`` in ``folder`` (also the ``stem.idx3-ubyte``-style dotted names).
+
+    Anything of that name but a folder is found, a pipe, a device or a dangling link too: the
+    reader then says what it is, rather than calling the file missing.
+    """
     for name in (f"{stem}.gz", stem, stem.replace("-idx", ".idx") + ".gz", stem.replace("-idx", ".idx")):
         candidate = folder / name
-        if candidate.is_file():
+        if os.path.lexists(candidate) and not candidate.is_dir():
             return candidate
     return None
 
@@ -144,8 +160,9 @@ def locate_data(
     base_url: str | None = None,
     progress: bool | object = True,
     checksums: dict[str, str] | None = None,
+    files: tuple[str, ...] | None = None,
 ) -> dict[str, Path]:
-    """Paths of a data set's four files, keyed as in ``MNIST_FILES``.
+    """Paths of a data set's four files (or of ``files``, keys of ``MNIST_FILES``), keyed as in ``MNIST_FILES``.
 
     Looks in ``data_dir``, else the folder in the data set's environment variable, else a
     system folder holding all four files, else its user cache, downloading what the cache lacks
@@ -166,6 +183,8 @@ def locate_data(
         )
     found: dict[str, Path] = {}
     for key, stem in MNIST_FILES.items():
+        if files is not None and key not in files:
+            continue
         path = find_file(folder, stem)
         if path is None:
             if named or not download:
@@ -229,6 +248,14 @@ def fetch(
             path = Path(pooch.retrieve(url, known_hash=None, fname=staging.name, path=folder, downloader=downloader))
     except Exception as exc:  # network errors come in many types (requests, OSError, ...)
         staging.unlink(missing_ok=True)
+        local = _local_write_error(exc)
+        if local is not None:  # the connection was fine: the file could not be stored
+            raise DatasetFileError(
+                folder,
+                f"the download could not be saved here ({local.strerror or local})",
+                f"Free some space in {folder} (or fix its permissions) and retry, or put the four {source.title} "
+                f".gz files in a folder and set {source.data_env}",
+            ) from None
         raise DatasetFileError(
             url,
             f"download failed ({_first_line(exc)})",
@@ -333,6 +360,21 @@ def _sigterm_interrupts() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+_LOCAL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM}
+"""A full disk, a quota, a file size limit, a read-only or forbidden folder: the download's own file failed."""
+
+
+def _local_write_error(exc: BaseException) -> OSError | None:
+    """The error of writing the downloaded file, found in ``exc`` or what caused it; None for a network error."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in _LOCAL_ERRNOS:
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def _first_line(exc: BaseException) -> str:

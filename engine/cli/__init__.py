@@ -13,6 +13,8 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
+import numpy as np
+
 from engine import __version__
 from engine.cli import evaluate, export, summary, train
 from engine.cli.arguments import EXIT_FAILURE, EXIT_USAGE, UsageError, parse_layers, parse_noise
@@ -45,7 +47,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     try:
-        return COMMANDS[args.command](args)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # an inf or NaN says it in the output
+            return COMMANDS[args.command](args)
     except UsageError as exc:
         print(f"denoise-studio {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -56,12 +56,14 @@ def test_crafted_model_file_is_refused_in_bounded_memory(name, corpus):
 @posix_only
 @pytest.mark.parametrize("name", sorted(crafted.DATA_BOMBS))
 def test_crafted_data_file_is_refused_in_bounded_memory(name, tmp_path):
-    make, word = crafted.DATA_BOMBS[name]
-    data = crafted.data_folder(tmp_path / "mnist", make())
-    bad = [p for p in data.iterdir() if p.name.startswith(MNIST_FILES["train_images"])][0]
-    code, err, peak = run_cli("evaluate", "mnist_denoising_autoencoder", "--test-size", "16", "--data", str(data))
+    make, word, key = crafted.DATA_BOMBS[name]
+    data = crafted.data_folder(tmp_path / "mnist", make(), key)
+    bad = [p for p in data.iterdir() if p.name.startswith(MNIST_FILES[key])][0]
+    out = tmp_path / "out.npz"
+    code, err, peak = run_cli(*crafted.data_command(key, data, out))  # a command that reads that file
     assert code == 1, err
     assert err.count("\n") == 0 and str(bad) in err and word in err, err
+    assert not out.exists()
     assert peak <= PEAK_MB, f"{name}: peak RSS {peak:.0f} MB"
 
 

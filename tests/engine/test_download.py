@@ -311,3 +311,30 @@ def test_sigterm_during_a_download_leaves_nothing_in_the_cache(cache, server, ta
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 1 and "interrupted" in err, err
     assert list(cache.iterdir()) == []
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGXFSZ"), reason="POSIX file size limits")
+def test_a_cache_with_no_room_says_so_not_check_the_connection(cache, server, table):
+    """Issue 33 (11): the download's file cannot be written (a file size limit: what a full disk looks like to it)."""
+    code = textwrap.dedent(
+        """
+        import resource, signal, sys
+        from pathlib import Path
+        from engine import download
+        from engine.idx import DatasetFileError
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (2000, 2000))
+        folder = Path(sys.argv[1])
+        download.cache_dir = lambda name="mnist": folder
+        try:
+            download.locate_mnist(base_url=sys.argv[2], progress=False, checksums=eval(sys.argv[3]))
+        except DatasetFileError as exc:
+            print("PROBLEM", exc.problem, "FIX", exc.fix, file=sys.stderr)
+        """
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    proc = subprocess.run([sys.executable, "-c", code, str(cache), server.url, repr(table)], env=env,
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert "PROBLEM the download could not be saved here (File too large)" in proc.stderr, proc.stderr
+    assert "Check the connection" not in proc.stderr and "Free some space" in proc.stderr
+    assert not _valid_looking(cache)

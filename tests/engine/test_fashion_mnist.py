@@ -17,8 +17,8 @@ import pytest
 
 from engine import download
 from engine.cli import main
-from engine.dataset import Dataset, read_split, trained_on
-from engine.download import FASHION_MNIST_SHA256, data_source, locate_data
+from engine.dataset import Dataset, read_split
+from engine.download import FASHION_MNIST_SHA256, data_source, locate_data, trained_on
 from engine.idx import DatasetFileError
 from engine.nn import MLP, build_mlp
 from tests.conftest import FASHION_ENV, REAL_DATA_ENV, make_tiny_mnist
