@@ -22,6 +22,7 @@ from engine.model_paths import is_shipped, resolve_model_path, shipped_models
 from engine.nn import MLP, build_mlp
 from engine.noise import LEVEL_NAMES, training_noise
 from engine.onnx_export import INSTALL_HINT, export_onnx, onnx_available
+from engine.runs import database_path
 from gui import dialogs
 from gui.architecture_tab import ArchitectureTab
 from gui.denoise_tab import DenoiseTab
@@ -31,6 +32,7 @@ from gui.jobs import JobRunner
 from gui.picture_import import FILE_FILTER as PICTURE_FILTER
 from gui.theme import APP_NAME, ORGANIZATION, THEME_CHOICES, apply_theme
 from gui.training_tab import TrainingTab
+from gui.training_worker import run_recorder
 
 SHIPPED_MODEL = "mnist_denoising_autoencoder_blind"
 """The model the app opens with: trained over σ 0–0.8, it beats the noisy input across the slider from 0.2 (the
@@ -123,6 +125,7 @@ class MainWindow(QMainWindow):
         self.denoise_tab.modelApplied.connect(self._on_applied)
         self.training_tab.runningChanged.connect(self._on_running)
         self.training_tab.message.connect(self._flash)
+        self.training_tab.run.reported.connect(self._on_run_report)
         self.denoise_tab.latentChanged.connect(self.architecture_tab.hourglass.set_latent)
         self.denoise_tab.scoreChanged.connect(lambda text: self.status_mse.setText(text))
         self.open_jobs = JobRunner(self)
@@ -201,6 +204,10 @@ class MainWindow(QMainWindow):
             self.export_onnx_action.setEnabled(False)
             hint(self.export_onnx_action, f"ONNX export needs the onnx package: {INSTALL_HINT}")
         self.export_menu.addAction(self.export_onnx_action)
+        self.record_runs_action = QAction("&Record training runs", self, checkable=True)
+        hint(self.record_runs_action, f"Keep every training run (settings, curves, scores) in the runs database "
+             f"{database_path()}; 'denoise-studio runs' lists them")  # fmt: skip
+        self.record_runs_action.toggled.connect(self._set_recording)
         self.quit_action = self._action("&Quit", "Close Denoise Studio", self.close, QKeySequence.StandardKey.Quit)
         self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
         menu.addAction(self.open_action)
@@ -214,6 +221,8 @@ class MainWindow(QMainWindow):
         menu.addSeparator()
         menu.addAction(self.export_action)
         menu.addMenu(self.export_menu)
+        menu.addSeparator()
+        menu.addAction(self.record_runs_action)
         menu.addSeparator()
         menu.addAction(self.quit_action)
         view = self.menuBar().addMenu("&View")
@@ -310,6 +319,20 @@ class MainWindow(QMainWindow):
             return
         self.set_model(model, dirty=True, keep_noise=True)  # the σ the user was looking at stays
         self._flash("The perturbed network is now the model (unsaved): Save keeps it, reopening the file undoes it")
+
+    def _set_recording(self, on: bool) -> None:
+        """File ▸ Record training runs: the runs database records the Training tab's next runs (or not)."""
+        self.settings.setValue("record_runs", on)
+        watchers = self.training_tab.watchers
+        if on and run_recorder not in watchers:
+            watchers.append(run_recorder)
+        elif not on and run_recorder in watchers:
+            watchers.remove(run_recorder)
+
+    def _on_run_report(self, topic: str, text: object) -> None:
+        if topic == "runs":  # the runs database failed: said once a run, training goes on
+            dialogs.show_error(self, "Run not recorded", str(text), "Training goes on and its model is kept as "
+                               "usual. Move the file aside, or turn off File ▸ Record training runs.")  # fmt: skip
 
     def _on_running(self, running: bool) -> None:
         for action in (self.save_action, self.save_as_action):  # the model being trained is a copy
@@ -544,6 +567,8 @@ class MainWindow(QMainWindow):
 
     def _restore_settings(self) -> None:
         self.set_theme(str(self.settings.value("theme", "system")))
+        self.record_runs_action.setChecked(str(self.settings.value("record_runs", True)).lower() != "false")
+        self._set_recording(self.record_runs_action.isChecked())
         hints = QGuiApplication.styleHints()
         if hasattr(hints, "colorSchemeChanged"):
             hints.colorSchemeChanged.connect(self._follow_system_theme)

@@ -21,6 +21,7 @@ from engine.baselines import Baselines, noisy_input_mse, pca_mse
 from engine.callbacks import Callback
 from engine.images import as_unit_float
 from engine.noise import fixed_noisy
+from engine.runs import RunRecorder
 from engine.training import TrainConfig, TrainingDiverged
 from gui.data_sets import data_split
 
@@ -38,6 +39,12 @@ Watcher = Callable[[Report], Callback]
 to the GUI thread as ``TrainingRun.reported(topic, data)``: how views add what they watch (histograms, ...).
 A watcher's callback may define ``on_pause()``: called on the training thread when the run pauses, just
 before ``paused`` is sent, so the view can show the epoch so far."""
+
+
+def run_recorder(report: Report) -> Callback:
+    """A ``Watcher`` that records the run in the runs database (``engine.runs``, as the CLI's runs are): a problem
+    with the database is reported once as ``("runs", text)`` and the run goes on unrecorded."""
+    return RunRecorder(source="app", warn=lambda text: report("runs", text))
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ METADATA_KEY = "run"
 
 
 def _stderr(text: str) -> None:
-    print(text, file=sys.stderr)
+    print(f"warning: {text}", file=sys.stderr)
 
 
 class RunRecorder(Callback):
@@ -46,7 +46,7 @@ class RunRecorder(Callback):
     settings : what the trainer cannot know (the data folder, the output file...), merged into the
         settings it records (layers, the training configuration, data set and sizes).
     links : more columns for the run (``rerun_of``, ``sweep_id``, ``cell``, ``command``, ``checkpoint_path``).
-    warn : how the one line about a database problem is said (default: stderr).
+    warn : how the one line about a database problem is said (default: stderr, after ``warning:``).
 
     After the run, ``status`` tells how it ended and ``run_id`` is its id (None when unrecorded).
     """
@@ -88,7 +88,7 @@ class RunRecorder(Callback):
         if self.store is not None:
             self.store.close()
             self.store = None
-        self.warn(f"warning: {problem} — this run is not recorded (training goes on)")
+        self.warn(f"{problem} — this run is not recorded (training goes on)")
 
     # ----- the Trainer's hooks ---------------------------------------------------------------
     def on_train_begin(self, logs):
