@@ -51,6 +51,7 @@ def add_arguments(runs: argparse.ArgumentParser) -> None:
     show.add_argument("id", type=int)
     compare = actions.add_parser("compare", help="runs side by side: settings (differences marked *), curves, scores")
     compare.add_argument("ids", type=int, nargs="*", metavar="ID")
+    compare.add_argument("--sweep", type=int, metavar="SWEEP", help="the runs of a sweep (each cell's newest)")
     export = actions.add_parser("export", help="runs as CSV (one row a run) or JSON (everything, curves too)")
     form = export.add_mutually_exclusive_group(required=True)
     form.add_argument("--csv", action="store_true")
@@ -78,6 +79,7 @@ def _add_list_options(parser: argparse.ArgumentParser, default) -> None:
     parser.add_argument("--dataset", choices=DATASET_CHOICES, default=default)
     parser.add_argument("--since", default=default, metavar="WHEN",
                         help="runs started since a date (2026-12-01, '2026-12-01 14:00') or a time ago (30m, 12h, 2d)")
+    parser.add_argument("--sweep", type=int, default=default, metavar="SWEEP", help="the runs of a sweep")
     parser.add_argument("--limit", type=int, default=DEFAULT_LIMIT if default is None else default,
                         help=f"at most this many runs (default {DEFAULT_LIMIT}; 0 for all)")  # fmt: skip
     parser.add_argument("--json", action="store_true", default=False if default is None else default,
@@ -108,6 +110,7 @@ def _filtered(args: argparse.Namespace, store: RunStore, limit: int | None = Non
         status=getattr(args, "status", None),
         dataset=dataset.replace("-", "_") if dataset else None,
         since=parse_since(args.since) if getattr(args, "since", None) else None,
+        sweep=getattr(args, "sweep", None),
         limit=limit,
     )
 
@@ -146,6 +149,8 @@ def _show(args: argparse.Namespace, store: RunStore) -> int:
         print(f"  why: {run.error}")
     if run.command:
         print(f"  command: {run.command}")
+    if run.sweep_id is not None:
+        print(f"  sweep {run.sweep_id}, cell: {run.cell}")
     print("settings")
     print(_indent(table(["", ""], [[r.name, _value(r.values[0])] for r in settings_rows([run])])))
     print("versions and machine")
@@ -226,9 +231,13 @@ def _name(store: RunStore, uuid: str) -> str:
 
 # ----- compare --------------------------------------------------------------------------------
 def _compare(args: argparse.Namespace, store: RunStore) -> int:
-    if len(args.ids) < 2:
-        raise UsageError("give two or more run IDs to compare")
     runs = [_get(store, i) for i in args.ids]
+    if args.sweep is not None:
+        if not store.sweep_exists(args.sweep):
+            raise UsageError(f"no sweep {args.sweep} in {store.path}")
+        runs += [store.get(r.id) for r in store.sweep_cells(args.sweep).values() if r.id not in args.ids]
+    if len(runs) < 2:
+        raise UsageError("give two or more run IDs to compare, or --sweep with a sweep of two or more runs")
     print(compare_text(runs))
     return EXIT_OK
 

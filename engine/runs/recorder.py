@@ -48,7 +48,8 @@ class RunRecorder(Callback):
     links : more columns for the run (``rerun_of``, ``sweep_id``, ``cell``, ``command``, ``checkpoint_path``).
     warn : how the one line about a database problem is said (default: stderr, after ``warning:``).
 
-    After the run, ``status`` tells how it ended and ``run_id`` is its id (None when unrecorded).
+    After the run, ``status`` tells how it ended (``error`` why, when it failed) and ``run_id`` is its id (None
+    when unrecorded).
     """
 
     def __init__(self, database=None, *, source: str, settings: dict | None = None, links: dict | None = None,
@@ -61,6 +62,7 @@ class RunRecorder(Callback):
         self.run_id: int | None = None
         self.uuid = str(uuid.uuid4())
         self.status = "running"
+        self.error: str | None = None
         self.failed_to_record = False
         self.scores: dict = {}
         self.curve = ThinnedCurve()
@@ -148,6 +150,7 @@ class RunRecorder(Callback):
             self.status, error = "failed", logs["failed"]
         else:
             self.status, error = ("stopped" if logs.get("stopped") else "finished"), None
+        self.error = error
         if self.run_id is None:
             return
         values = {"status": self.status, "ended": time.time(), "error": error, "seconds": self._seconds,
@@ -175,21 +178,24 @@ class RunRecorder(Callback):
             self._record(lambda store: store.update_run(self.run_id, **values))
         self.close()
 
-    def failed_before_training(self, error: str) -> None:
-        """A run that could not start (bad output path, missing data): recorded as failed with ``error``,
-        with the settings it was given (a sweep's cell must not vanish)."""
+    def failed(self, error: str) -> None:
+        """The run failed with ``error`` outside the loop: before training (a bad output path, missing data: a
+        row is added, with the settings it was given, so a sweep's cell never vanishes) or after it (the save).
+        Closes the database."""
         now = time.time()
-        values = {"uuid": self.uuid, "source": self.source, "status": "failed", "started": now, "ended": now,
-                  "host": host_name(), "pid": os.getpid(),
-                  "dataset": self.extra_settings.get("dataset"), "layers": self.extra_settings.get("layers"),
-                  "settings": self.extra_settings, "versions": versions(),
-                  "machine": machine(), "error": error, **self.links}  # fmt: skip
-        self.status = "failed"
+        self.status, self.error = "failed", error
+        if self.run_id is not None:
+            self._record(lambda store: store.update_run(self.run_id, status="failed", error=error, ended=now))
+        else:
+            values = {"uuid": self.uuid, "source": self.source, "status": "failed", "started": now, "ended": now,
+                      "host": host_name(), "pid": os.getpid(), "dataset": self.extra_settings.get("dataset"),
+                      "layers": self.extra_settings.get("layers"), "settings": self.extra_settings,
+                      "versions": versions(), "machine": machine(), "error": error, **self.links}  # fmt: skip
 
-        def add(store: RunStore) -> None:
-            self.run_id = store.add_run(**values)
+            def add(store: RunStore) -> None:
+                self.run_id = store.add_run(**values)
 
-        self._record(add)
+            self._record(add)
         self.close()
 
     def close(self) -> None:

@@ -65,7 +65,22 @@ CREATE TABLE epochs (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (FIRST_SCHEMA,)
+SWEEPS = """
+CREATE TABLE sweeps (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    started REAL NOT NULL,
+    grid_key TEXT NOT NULL,            -- the same cells, settings and output folder: what --resume looks for
+    grid TEXT NOT NULL,                -- JSON: the axes, the seeds, the settings every cell shares
+    output_dir TEXT NOT NULL,
+    command TEXT
+);
+CREATE INDEX sweeps_key ON sweeps (grid_key);
+ALTER TABLE runs ADD COLUMN sweep_id INTEGER REFERENCES sweeps (id) ON DELETE SET NULL;
+ALTER TABLE runs ADD COLUMN cell TEXT;  -- the cell's settings, as engine.runs.grid writes its key
+CREATE INDEX runs_sweep ON runs (sweep_id);
+"""
+
+MIGRATIONS: tuple[str, ...] = (FIRST_SCHEMA, SWEEPS)
 """Step ``i`` takes a database from version ``i`` to ``i + 1``."""
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -92,6 +92,8 @@ class RunRecord:
     resumed_from: str | None = None
     rerun_of: str | None = None
     error: str | None = None
+    sweep_id: int | None = None
+    cell: str | None = None
     epochs: list[dict] = field(default_factory=list)
     curve_x: np.ndarray = field(default_factory=lambda: np.zeros(0))
     curve_loss: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -230,17 +232,20 @@ class RunStore:
 
     # ----- reading ---------------------------------------------------------------------------
     def runs(self, *, status: str | None = None, dataset: str | None = None, since: float | None = None,
-             changed_since: float | None = None, limit: int | None = None) -> list[RunRecord]:  # fmt: skip
+             changed_since: float | None = None, sweep: int | None = None,
+             limit: int | None = None) -> list[RunRecord]:  # fmt: skip
         """Runs newest first, without their epochs and curves (a table of 10,000 reads in well under a second).
 
         ``status`` filters by the status shown (``crashed`` included), ``dataset`` by name, ``since`` by start
-        time, ``changed_since`` by the time of the last write (what a view polls for).
+        time, ``changed_since`` by the time of the last write (what a view polls for), ``sweep`` by sweep id.
         """
         where, params = [], []
         if status is not None:
             where.append("status = 'running'" if status in ("running", "crashed") else "status = ?")
             params += [] if status in ("running", "crashed") else [status]
-        for column, value, op in (("dataset", dataset, "="), ("started", since, ">="), ("updated", changed_since, ">")):
+        filters = (("dataset", dataset, "="), ("started", since, ">="), ("updated", changed_since, ">"),
+                   ("sweep_id", sweep, "="))  # fmt: skip
+        for column, value, op in filters:
             if value is not None:
                 where.append(f"{column} {op} ?")
                 params.append(value)
@@ -272,6 +277,33 @@ class RunStore:
     def followers(self, uuid: str) -> list[RunRecord]:
         """Runs that repeated (``rerun_of``) or trained further (``resumed_from``) the run ``uuid``, oldest first."""
         return self._select("WHERE rerun_of = ? OR resumed_from = ? ORDER BY started, id", (uuid, uuid))
+
+    # ----- sweeps ----------------------------------------------------------------------------
+    def add_sweep(self, *, grid_key: str, grid: dict, output_dir: str, command: str | None = None) -> int:
+        with self._write() as conn:
+            cursor = conn.execute(
+                "INSERT INTO sweeps (started, grid_key, grid, output_dir, command) VALUES (?, ?, ?, ?, ?)",
+                (time.time(), grid_key, json.dumps(grid), output_dir, command),
+            )
+            return int(cursor.lastrowid)
+
+    def find_sweep(self, grid_key: str) -> int | None:
+        """The newest sweep of this grid (``engine.runs.grid``'s key), or None."""
+        with self._errors():
+            row = self._connection().execute("SELECT id FROM sweeps WHERE grid_key = ? ORDER BY id DESC LIMIT 1",
+                                              (grid_key,)).fetchone()  # fmt: skip
+        return None if row is None else int(row[0])
+
+    def sweep_exists(self, sweep_id: int) -> bool:
+        with self._errors():
+            return self._connection().execute("SELECT 1 FROM sweeps WHERE id = ?", (sweep_id,)).fetchone() is not None
+
+    def sweep_cells(self, sweep_id: int) -> dict[str, RunRecord]:
+        """Each cell's newest run in the sweep, by cell key, in the order the cells first ran."""
+        latest: dict[str, RunRecord] = {}
+        for run in self._select("WHERE sweep_id = ? ORDER BY id", (sweep_id,)):
+            latest[run.cell or str(run.id)] = run
+        return latest
 
     def find_uuid(self, uuid: str) -> int | None:
         with self._errors():

@@ -15,6 +15,57 @@ from engine.runs.curve import ThinnedCurve, pack, unpack
 from engine.runs.liveness import STALE_AFTER_S, host_name, process_identity
 from engine.runs.schema import SCHEMA_VERSION
 
+SCHEMA_1 = """  -- the runs database as issue 27 first released it (frozen: the migration test starts here)
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    uuid TEXT NOT NULL UNIQUE,
+    source TEXT NOT NULL,              -- cli, app, sweep
+    status TEXT NOT NULL,              -- running, finished, stopped, diverged, failed, crashed
+    started REAL NOT NULL,
+    ended REAL,
+    updated REAL NOT NULL,             -- last write: readers poll for runs that changed
+    heartbeat REAL,                    -- the recording process was alive then
+    host TEXT,
+    pid INTEGER,
+    process TEXT,                      -- the process's identity (engine.runs.liveness), not just its pid
+    command TEXT,
+    dataset TEXT,
+    layers TEXT,                       -- "784:10:relu,784:sigmoid"
+    settings TEXT NOT NULL,            -- JSON: every setting of the run
+    versions TEXT NOT NULL,            -- JSON: app, Python, NumPy, BLAS
+    machine TEXT NOT NULL,             -- JSON: host, OS, CPU, cores
+    epochs_done REAL NOT NULL DEFAULT 0,
+    seconds REAL,                      -- time spent training
+    scores TEXT,                       -- JSON: the final test scores
+    test_mse REAL,                     -- scores' MSE, for sorting
+    curve BLOB,                        -- per-batch loss, thinned (engine.runs.curve)
+    curve_stride INTEGER,
+    init_sha256 TEXT,                  -- of the weights as training began
+    weights_sha256 TEXT,               -- of the weights as training ended
+    model_path TEXT,
+    model_sha256 TEXT,                 -- of the model file as saved
+    checkpoint_path TEXT,
+    resumed_from TEXT,                 -- uuid of the run whose weights this one trained further
+    rerun_of TEXT,                     -- uuid of the run whose settings this one repeated
+    error TEXT
+);
+CREATE INDEX runs_started ON runs (started);
+CREATE INDEX runs_updated ON runs (updated);
+CREATE INDEX runs_status ON runs (status);
+CREATE TABLE epochs (
+    run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    epoch INTEGER NOT NULL,
+    loss REAL,
+    val_loss REAL,
+    val_mse REAL,
+    seconds REAL,
+    samples_per_s REAL,
+    lr REAL,
+    progress REAL,                     -- the share of the epoch trained (1.0 unless stopped)
+    PRIMARY KEY (run_id, epoch)
+);
+"""
+
 RUN = {"uuid": "u-1", "source": "cli", "status": "running", "started": 1.0, "settings": {"lr": 0.001},
        "versions": {"numpy": "2"}, "machine": {"host": "h"}}  # fmt: skip
 
@@ -26,6 +77,28 @@ def test_a_new_database_is_at_the_current_schema_in_wal_mode(runs_db):
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     conn.close()
+
+
+def test_a_database_of_the_first_schema_is_migrated_and_keeps_its_runs(runs_db):
+    conn = sqlite3.connect(runs_db)
+    conn.executescript(SCHEMA_1)
+    conn.execute("INSERT INTO runs (uuid, source, status, started, updated, settings, versions, machine, layers, "
+                 "test_mse) VALUES ('old', 'cli', 'finished', 5.0, 5.0, '{\"lr\": 0.01}', '{}', '{}', "
+                 "'784:10:relu,784:sigmoid', 0.02)")  # fmt: skip
+    conn.execute("INSERT INTO epochs (run_id, epoch, val_loss) VALUES (1, 0, 0.03)")
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    with RunStore(runs_db) as store:
+        old = store.get(1)
+        assert (old.uuid, old.status, old.layers, old.test_mse, old.settings) == (
+            "old", "finished", "784:10:relu,784:sigmoid", 0.02, {"lr": 0.01})
+        assert old.epochs[0]["val_loss"] == 0.03 and old.sweep_id is None and old.cell is None
+        sweep = store.add_sweep(grid_key="k", grid={"cells": []}, output_dir="/tmp")  # what schema 2 added
+        new = store.add_run(**{**RUN, "sweep_id": sweep, "cell": "lr=0.1 seed=0"})
+        assert store.sweep_cells(sweep)["lr=0.1 seed=0"].id == new == 2
+        assert store.find_sweep("k") == sweep
+    assert sqlite3.connect(runs_db).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
 
 
 def test_a_database_from_a_newer_version_is_refused_in_one_line(runs_db):
