@@ -136,7 +136,7 @@ class RunRecorder(Callback):
         self._last_epoch = dict(logs)
         self.epochs_done = epoch + logs.get("progress", 1.0)
         if self.run_id is not None:
-            values = {"epochs_done": self.epochs_done, "seconds": self._seconds, "curve": self.curve.points(),
+            values = {"epochs_done": self.epochs_done, "seconds": self._seconds, "curve": self._curve(),
                       "heartbeat": time.time(), **self._scores_of(logs)}  # fmt: skip
             self._record(lambda store: store.add_epoch(self.run_id, {**logs, "epoch": epoch}, **values))
 
@@ -154,7 +154,7 @@ class RunRecorder(Callback):
         if self.run_id is None:
             return
         values = {"status": self.status, "ended": time.time(), "error": error, "seconds": self._seconds,
-                  "epochs_done": self.epochs_done, "curve": self.curve.points(),
+                  "epochs_done": self.epochs_done, "curve": self._curve(),
                   "weights_sha256": weights_sha256(self.trainer.model.params)}  # fmt: skip
         if self._last_epoch is not None:
             values.update(self._scores_of(self._last_epoch))
@@ -208,6 +208,9 @@ class RunRecorder(Callback):
         beat, self._beat = self._beat, None
         if beat is not None:
             beat.stop()
+
+    def _curve(self) -> tuple:
+        return (*self.curve.points(), self.curve.stride)
 
     def _scores_of(self, logs: dict) -> dict:
         """The test scores of the weights an epoch ended with, at the run's level (the middle of a range)."""

@@ -99,7 +99,7 @@ class RunRecord:
     curve_loss: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
-_ROW_COLUMNS = [f.name for f in fields(RunRecord) if f.name not in ("epochs", "curve_x", "curve_loss")]
+_ROW_COLUMNS = [f.name for f in fields(RunRecord) if f.name not in ("epochs", "curve_x", "curve_loss", "curve_stride")]
 _EPOCH_COLUMNS = ("epoch", "loss", "val_loss", "val_mse", "seconds", "samples_per_s", "lr", "progress")
 
 
@@ -191,7 +191,7 @@ class RunStore:
             return int(cursor.lastrowid)
 
     def update_run(self, run_id: int, **values) -> None:
-        """Set some of a run's fields (``curve=(x, loss)`` arrays store its thinned curve)."""
+        """Set some of a run's fields; ``curve=(positions, losses, stride)`` stores its thinned curve."""
         with self._write() as conn:
             self._update(conn, run_id, values)
 
@@ -226,6 +226,11 @@ class RunStore:
         return dead
 
     def _update(self, conn: sqlite3.Connection, run_id: int, values: dict) -> None:
+        if "curve" in values:
+            values = dict(values)
+            x, y, stride = values.pop("curve")
+            conn.execute("INSERT OR REPLACE INTO curves (run_id, stride, points) VALUES (?, ?, ?)",
+                         (run_id, stride, pack(x, y)))  # fmt: skip
         values = _to_columns({"updated": time.time(), **values})
         assignments = ", ".join(f"{name} = ?" for name in values)
         conn.execute(f"UPDATE runs SET {assignments} WHERE id = ?", [*values.values(), run_id])
@@ -269,9 +274,11 @@ class RunStore:
             conn = self._connection()
             rows = conn.execute(f"SELECT {', '.join(_EPOCH_COLUMNS)} FROM epochs WHERE run_id = ? ORDER BY epoch",
                                 (run_id,)).fetchall()  # fmt: skip
-            blob = conn.execute("SELECT curve FROM runs WHERE id = ?", (run_id,)).fetchone()[0]
+            curve = conn.execute("SELECT stride, points FROM curves WHERE run_id = ?", (run_id,)).fetchone()
         run.epochs = [dict(zip(_EPOCH_COLUMNS, row, strict=True)) for row in rows]
-        run.curve_x, run.curve_loss = unpack(blob)
+        if curve is not None:
+            run.curve_stride = curve[0]
+            run.curve_x, run.curve_loss = unpack(curve[1])
         return run
 
     def followers(self, uuid: str) -> list[RunRecord]:
@@ -314,17 +321,21 @@ class RunStore:
         now = time.time()
         with self._errors():
             rows = self._connection().execute(f"SELECT {', '.join(_ROW_COLUMNS)} FROM runs {tail}", params).fetchall()
-        return [_record(row, now) for row in rows]
+        parsed: dict[str, dict] = {}  # most runs share their versions and machine: each text is parsed once
+        return [_record(row, now, parsed) for row in rows]
 
 
-def _record(row: tuple, now: float) -> RunRecord:
+def _record(row: tuple, now: float, parsed: dict[str, dict]) -> RunRecord:
     values = dict(zip(_ROW_COLUMNS, row, strict=True))
     for name in _JSON_COLUMNS:
-        try:
-            parsed = json.loads(values[name]) if values[name] else {}
-        except ValueError:
-            parsed = {}
-        values[name] = parsed if isinstance(parsed, dict) else {}
+        text = values[name] or "{}"
+        if text not in parsed:
+            try:
+                value = json.loads(text)
+            except ValueError:
+                value = {}
+            parsed[text] = value if isinstance(value, dict) else {}
+        values[name] = dict(parsed[text])  # a run's own copy
     run = RunRecord(**values)
     if run.status == "running" and has_crashed(
         host=run.host, pid=run.pid, identity=run.process, heartbeat=run.heartbeat, now=now
@@ -334,12 +345,10 @@ def _record(row: tuple, now: float) -> RunRecord:
 
 
 def _to_columns(values: dict) -> dict:
-    """Field values as column values: JSON text for dicts, the packed blob for a curve."""
+    """Field values as column values: JSON text for the dicts."""
     out = {}
     for name, value in values.items():
-        if name == "curve":
-            out["curve"] = pack(*value)
-        elif name in _JSON_COLUMNS:
+        if name in _JSON_COLUMNS:
             out[name] = json.dumps(value, default=_plain)
         elif name in _ROW_COLUMNS:
             out[name] = _plain(value)

@@ -53,10 +53,22 @@ def test_a_run_is_kept_with_its_settings_epochs_curve_and_scores(images, runs_db
     assert [e["val_loss"] for e in run.epochs] == pytest.approx([e["val_loss"] for e in history])
     assert run.epochs_done == 3 and run.seconds > 0
     assert run.test_mse == pytest.approx(history[-1]["val_mse"]) and run.scores["level"] == 0.1
-    assert len(run.curve_x) == 24 and run.curve_x[-1] == pytest.approx(3.0)  # 8 batches an epoch, all kept
+    assert len(run.curve_x) == 24 and run.curve_stride == 1  # 8 batches an epoch, all kept
+    assert run.curve_x[-1] == pytest.approx(3.0)
     assert run.curve_loss == pytest.approx(model.metadata["history"]["batch_loss"], rel=1e-6)
     assert run.init_sha256 == start and run.weights_sha256 == weights_sha256(model.params) != start
     assert model.metadata[METADATA_KEY] == run.uuid
+
+
+def test_a_long_runs_curve_is_thinned_to_its_bound_and_keeps_its_stride(images, runs_db):
+    recorder = RunRecorder(source="test")
+    model = _model()
+    model.fit(*images, callbacks=[recorder], epochs=20, batch_size=1)  # 1,280 batches
+    with RunStore() as store:
+        run = store.get(recorder.run_id)
+    assert run.curve_stride == 2 and len(run.curve_x) == 640 and run.curve_x[-1] == pytest.approx(20.0)
+    losses = np.array(model.metadata["history"]["batch_loss"])
+    assert run.curve_loss == pytest.approx(losses.reshape(-1, 2).mean(axis=1), rel=1e-5)
 
 
 def test_training_further_records_the_run_it_continued(images, runs_db):

@@ -38,8 +38,6 @@ CREATE TABLE runs (
     seconds REAL,                      -- time spent training
     scores TEXT,                       -- JSON: the final test scores
     test_mse REAL,                     -- scores' MSE, for sorting
-    curve BLOB,                        -- per-batch loss, thinned (engine.runs.curve)
-    curve_stride INTEGER,
     init_sha256 TEXT,                  -- of the weights as training began
     weights_sha256 TEXT,               -- of the weights as training ended
     model_path TEXT,
@@ -52,6 +50,11 @@ CREATE TABLE runs (
 CREATE INDEX runs_started ON runs (started);
 CREATE INDEX runs_updated ON runs (updated);
 CREATE INDEX runs_status ON runs (status);
+CREATE TABLE curves (                  -- apart from runs: a table of runs reads no blobs
+    run_id INTEGER PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
+    stride INTEGER NOT NULL,           -- batches each point averages
+    points BLOB NOT NULL               -- (epoch position, loss) float32 pairs (engine.runs.curve)
+);
 CREATE TABLE epochs (
     run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
     epoch INTEGER NOT NULL,
