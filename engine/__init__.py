@@ -2,7 +2,10 @@
 
 Modules by layer; imports point down the list or sideways, never up (``tests/test_import_graph.py``):
 
-- interface: ``cli`` (a package, one module a subcommand: train, evaluate, summary, export), ``__main__``
+- interface: ``cli`` (a package, one module a subcommand: train, evaluate, summary, export, runs, sweep),
+  ``__main__``
+- the runs database: ``runs`` (a package: the SQLite file and its schema, ``RunRecorder`` — the callback on the
+  Trainer that records a run —, the thinned curve, crashed-run checks, a sweep's grid)
 - training: ``training`` (the one Trainer loop, ``TrainConfig``, ``ResumeState``), ``steps`` (serial or
   data-parallel steps), ``callbacks``, ``checkpoint`` (resume state saved and loaded), ``losses``,
   ``optimizers``, ``histograms`` (each layer's weights and gradients sampled while training)

@@ -32,7 +32,8 @@ from engine.model_format import ModelFileError, read_header
 from engine.runs import RunRecord, RunRecorder, RunsDatabaseError, RunStore
 from engine.runs.compare import environment_rows, epoch_rows, settings_rows
 from engine.runs.environment import differences
-from engine.runs.recorder import METADATA_KEY, file_sha256
+from engine.runs.files import model_state
+from engine.runs.recorder import METADATA_KEY
 from engine.runs.store import STATUSES
 
 NAME, HELP = "runs", "the recorded training runs: list, show, compare, export, delete, rerun"
@@ -181,17 +182,12 @@ def _epoch_row(e: dict) -> list:
 
 def _model_state(run: RunRecord) -> str:
     """The model file and whether it is still the one the run saved (SHA-256)."""
-    if not run.model_path:
+    state = model_state(run.model_path, run.model_sha256)
+    if state == "not saved":
         return "not saved" if run.status != "running" else "not saved yet"
-    path = Path(run.model_path)
-    if not path.is_file():
-        return f"{path} (gone: no file there now)"
-    try:
-        same = file_sha256(path) == run.model_sha256
-    except OSError as exc:
-        return f"{path} (cannot be read: {exc.strerror or exc})"
-    state = "unchanged since the run saved it" if same else "CHANGED since the run saved it (SHA-256 differs)"
-    return f"{path} ({state}; SHA-256 {run.model_sha256})"
+    words = {"unchanged": "unchanged since the run saved it", "changed": "CHANGED since the run saved it (SHA-256 "
+             "differs)", "missing": "gone: no file there now", "unreadable": "cannot be read"}  # fmt: skip
+    return f"{run.model_path} ({words[state]}; SHA-256 {run.model_sha256})"
 
 
 def _lineage(store: RunStore, run: RunRecord) -> list[str]:
@@ -346,12 +342,12 @@ def _delete(args: argparse.Namespace, store: RunStore) -> int:
 def _delete_files(run: RunRecord) -> list[str]:
     """Delete a run's model (if its SHA-256 is the one recorded) and checkpoint (if it still names this run)."""
     notes = []
-    if run.model_path and Path(run.model_path).is_file():
-        if file_sha256(run.model_path) == run.model_sha256:
-            Path(run.model_path).unlink()
-            notes.append(f"deleted {run.model_path}")
-        else:
-            notes.append(f"kept {run.model_path}: it changed since run {run.id} saved it")
+    state = model_state(run.model_path, run.model_sha256)
+    if state == "unchanged":
+        Path(run.model_path).unlink()
+        notes.append(f"deleted {run.model_path}")
+    elif state in ("changed", "unreadable"):
+        notes.append(f"kept {run.model_path}: it changed since run {run.id} saved it (or cannot be read)")
     checkpoint = Path(run.checkpoint_path) if run.checkpoint_path else None
     if checkpoint is not None and checkpoint.is_file():
         try:

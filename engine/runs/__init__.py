@@ -7,6 +7,8 @@
 - ``liveness``: heartbeats and process checks (a run whose process died is *crashed*)
 - ``environment``: the versions and machine a run's numbers depend on
 - ``compare``: runs' settings side by side, differences marked
+- ``files``: SHA-256 of model files and weights; is a run's model still the one it saved?
+- ``grid``: a sweep's cells, keys and model names
 """
 
 from engine.runs.recorder import RunRecorder

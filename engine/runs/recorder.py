@@ -13,7 +13,6 @@ next Start) records the run it continued.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 import threading
@@ -22,12 +21,11 @@ import uuid
 from collections.abc import Callable
 from dataclasses import asdict
 
-import numpy as np
-
 from engine.callbacks import Callback
 from engine.metrics import psnr
 from engine.runs.curve import ThinnedCurve
 from engine.runs.environment import machine, versions
+from engine.runs.files import file_sha256, weights_sha256
 from engine.runs.liveness import HEARTBEAT_S, host_name, process_identity
 from engine.runs.store import RunsDatabaseError, RunStore
 
@@ -246,19 +244,6 @@ def layers_text(n_in: int, specs: list[dict]) -> str:
     """``"784:10:relu,784:sigmoid"`` as ``--layers`` takes it (layers without an activation show their type)."""
     items = [f"{s.get('n_out', '?')}:{s.get('activation') or str(s.get('type', '?')).lower()}" for s in specs]
     return f"{n_in}:" + ",".join(items) if items else str(n_in)
-
-
-def weights_sha256(params: np.ndarray) -> str:
-    """The SHA-256 of the weights' bytes: equal exactly when two models' weights are equal bit for bit."""
-    return hashlib.sha256(np.ascontiguousarray(params).tobytes()).hexdigest()
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class _Heartbeat:

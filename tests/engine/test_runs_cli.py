@@ -13,7 +13,7 @@ import pytest
 from engine.cli import main
 from engine.nn import MLP
 from engine.runs import RunStore
-from engine.runs.recorder import file_sha256, weights_sha256
+from engine.runs.files import file_sha256, weights_sha256
 
 TRAIN = ["train", "--train-size", "64", "--test-size", "16", "--batch-size", "8", "--epochs", "2", "--quiet"]
 LAYERS = ["--layers", "784:8:relu,784:sigmoid"]

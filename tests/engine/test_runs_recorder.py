@@ -4,14 +4,16 @@ broken database never stops training."""
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from engine.callbacks import Callback
 from engine.nn import build_mlp
-from engine.runs import RunRecorder, RunStore
-from engine.runs.recorder import METADATA_KEY, weights_sha256
+from engine.runs import DATABASE_ENV, RunRecorder, RunStore
+from engine.runs.files import weights_sha256
+from engine.runs.recorder import METADATA_KEY
 from engine.training import TrainingDiverged
 
 FIT = {"epochs": 3, "batch_size": 8, "seed": 0}
@@ -123,6 +125,17 @@ def test_a_run_that_raised_is_failed_with_the_reason(images, runs_db):
     with RunStore() as store:
         run = store.get(recorder.run_id)
     assert run.status == "failed" and run.error == "MemoryError: no room"
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs /proc, where no file can be made (even by root)")
+def test_a_database_that_cannot_be_written_is_said_once_and_training_goes_on(images, monkeypatch):
+    unwritable = Path("/proc/denoise-studio/runs.db")
+    monkeypatch.setenv(DATABASE_ENV, str(unwritable))
+    said, warn = _warnings()
+    model = _model()
+    model.fit(*images, callbacks=[RunRecorder(source="test", warn=warn)], **FIT)
+    assert len(model.metadata["history"]["epochs"]) == 3
+    assert len(said) == 1 and str(unwritable) in said[0] and "cannot be opened" in said[0]
 
 
 @pytest.mark.parametrize("problem", ["damaged", "newer", "locked"])
