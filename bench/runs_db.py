@@ -3,9 +3,10 @@
 Recording: the engine trains the full MNIST training set (``MLP.fit``, Adam, σ 0.5, a validation set of 10,000
 test images scored every epoch, as the CLI and the app do) with and without a ``RunRecorder`` (the database in a
 temporary folder), alternating ABBA in this one process for ``--rounds`` rounds, so a busy moment on the shared
-machine hits both sides.  Each figure is images/s over whole epochs (the Trainer's own per-epoch logs); the
-recorder's whole cost (its per-batch curve, its per-epoch write) falls inside them.  The spread is the min-max of
-each side's epochs: recording costs nothing measurable when the two medians differ by less than it.
+machine hits both sides.  Images/s are over whole epochs (the Trainer's own per-epoch logs; median, and the min-max
+spread of each side's epochs): the recorder's whole cost (its per-batch curve, its per-epoch write) falls inside
+them.  On a busy machine that spread swamps any difference, so the recorder's own cost is measured too: the CPU time
+its hooks take on the training thread, against the CPU time of the epochs it recorded.
 
 Listing: a database of 10,000 runs (each with its settings, versions, 10 epochs and a 1,024-point curve, as a real
 run records) is made in a temporary folder; timed are ``RunStore.runs()`` for all of them (what a table view
@@ -44,6 +45,7 @@ import numpy as np  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from engine.callbacks import Callback  # noqa: E402
 from engine.dataset import Dataset  # noqa: E402
 from engine.nn import build_mlp  # noqa: E402
 from engine.runs import RunRecorder, RunStore  # noqa: E402
@@ -58,32 +60,76 @@ def _activations(widths: list[int]) -> list[str]:
     return ["relu"] * (len(widths) - 2) + ["sigmoid"]
 
 
-def train_rate(widths, batch_size, data: Dataset, database: Path | None, epochs: int) -> list[float]:
-    """Images/s of each epoch of one run, recorded into ``database`` (None: not recorded)."""
+class EpochCpu(Callback):
+    """Process CPU seconds of each epoch (every thread of the process: a data-parallel step's too)."""
+
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+
+    def on_epoch_begin(self, epoch):
+        self._t0 = time.process_time()
+
+    def on_epoch_end(self, epoch, logs):
+        self.seconds.append(time.process_time() - self._t0)
+
+
+class TimedRecorder(RunRecorder):
+    """The recorder, with the CPU time its hooks take on the training thread added up (``spent``)."""
+
+    spent = 0.0
+
+    def _timed(hook):
+        def timed(self, *args):
+            started = time.thread_time()
+            try:
+                return hook(self, *args)
+            finally:
+                self.spent += time.thread_time() - started
+
+        return timed
+
+    on_train_begin = _timed(RunRecorder.on_train_begin)
+    on_batch_end = _timed(RunRecorder.on_batch_end)
+    on_epoch_end = _timed(RunRecorder.on_epoch_end)
+    on_train_end = _timed(RunRecorder.on_train_end)
+
+
+def train_once(widths, batch_size, data: Dataset, database: Path | None, epochs: int) -> tuple[list, list, float]:
+    """One run, recorded into ``database`` (None: not recorded): (images/s of each epoch, CPU seconds of each
+    epoch, CPU seconds inside the recorder's hooks)."""
     model = build_mlp(widths, _activations(widths), seed=0)
-    callbacks = [RunRecorder(database, source="bench")] if database is not None else []
+    cpu = EpochCpu()
+    recorder = TimedRecorder(database, source="bench") if database is not None else None
     history = model.fit(data.train_u8, data.test_u8, epochs=epochs, batch_size=batch_size, noise=0.5,
-                        callbacks=callbacks)  # fmt: skip
-    return [e["samples_per_s"] for e in history.epochs]
+                        callbacks=[cpu, *([recorder] if recorder else [])])  # fmt: skip
+    return [e["samples_per_s"] for e in history.epochs], cpu.seconds, recorder.spent if recorder else 0.0
 
 
 def recording(args, folder: Path) -> None:
     data = Dataset("mnist", train_size=None, test_size=10000, batch_size=128)
-    print(f"training set {len(data.train_u8)} images, validation {len(data.test_u8)} images, σ 0.5, Adam")
-    print("| model, batch | without recording | with recording | with / without | spread without | spread with |")
+    print(f"training set {len(data.train_u8)} images, validation {len(data.test_u8)} images, σ 0.5, Adam; "
+          f"{args.rounds} ABBA rounds of {args.epochs}-epoch runs")  # fmt: skip
+    print("| model, batch | img/s without recording | img/s with | with / without | recorder's CPU an epoch | "
+          "its share of the epoch's CPU |")  # fmt: skip
     print("|---|---|---|---|---|---|")
     for widths, batch in CASES:
         rates: dict[bool, list[float]] = {False: [], True: []}
+        cpu, spent = [], 0.0
         database = folder / f"recording-{len(widths)}-{batch}.db"
-        train_rate(widths, batch, data, None, 1)  # warm-up: buffers, BLAS, caches
+        train_once(widths, batch, data, None, 1)  # warm-up: buffers, BLAS, caches
         for round_ in range(args.rounds):
             for on in (False, True) if round_ % 2 == 0 else (True, False):  # ABBA
-                rates[on] += train_rate(widths, batch, data, database if on else None, args.epochs)
+                epoch_rates, epoch_cpu, hooks = train_once(widths, batch, data, database if on else None, args.epochs)
+                rates[on] += epoch_rates
+                if on:
+                    cpu += epoch_cpu
+                    spent += hooks
         off, on = statistics.median(rates[False]), statistics.median(rates[True])
         name = "-".join(map(str, widths))
-        print(f"| {name}, {batch} | {off / 1e3:.0f}k | {on / 1e3:.0f}k | {on / off:.3f} | "
-              f"{min(rates[False]) / 1e3:.0f}k–{max(rates[False]) / 1e3:.0f}k | "
-              f"{min(rates[True]) / 1e3:.0f}k–{max(rates[True]) / 1e3:.0f}k |", flush=True)  # fmt: skip
+        per_epoch = spent / len(cpu)
+        print(f"| {name}, {batch} | {off / 1e3:.0f}k ({min(rates[False]) / 1e3:.0f}k–{max(rates[False]) / 1e3:.0f}k) "
+              f"| {on / 1e3:.0f}k ({min(rates[True]) / 1e3:.0f}k–{max(rates[True]) / 1e3:.0f}k) | {on / off:.2f} | "
+              f"{per_epoch * 1e3:.1f} ms | {spent / sum(cpu):.2%} |", flush=True)  # fmt: skip
         with RunStore(database) as store:
             assert store.count() == args.rounds and all(r.status == "finished" for r in store.runs())
 

@@ -309,15 +309,22 @@ def _csv_export(runs: list[RunRecord]) -> str:
 
 
 def _summary(run: RunRecord) -> dict:
-    """A run as plain JSON values (no epochs, no curve)."""
+    """A run as plain JSON values (no epochs, no curve; NaN and infinities as null)."""
     skip = ("epochs", "curve_x", "curve_loss", "heartbeat", "process", "updated")
-    values = {k: v for k, v in vars(run).items() if k not in skip}
+    values = {k: _finite(v) for k, v in vars(run).items() if k not in skip}
     values["started_iso"] = datetime.fromtimestamp(run.started).isoformat(timespec="seconds")
-    return json.loads(json.dumps(values, default=str), parse_constant=lambda c: None)
+    return values
 
 
 def _finite(value):
-    return None if isinstance(value, float) and not math.isfinite(value) else value
+    """``value`` with every float that JSON cannot hold (NaN, infinities) as None, through dicts and lists."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
 
 
 # ----- delete ---------------------------------------------------------------------------------
