@@ -55,8 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     from engine.callbacks import Callback
     from engine.nn import MLP
     from gui.app import make_app, single_thread_blas
-    from gui.data_sets import mnist_split
-    from gui.jobs import wait_for_all_jobs
+    from gui.common.data_sets import mnist_split
+    from gui.common.jobs import wait_for_all_jobs
     from gui.main_window import MainWindow
 
     single_thread_blas()  # as the app does at start; the engine alone runs with the same setting

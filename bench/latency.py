@@ -132,7 +132,7 @@ def slider_latency(model_name: str, moves: int) -> None:
               f"max {max(values):.1f} ms   ({len(values)} moves, model {model_name}, goal <= 30 ms)")  # fmt: skip
     window.dirty = False
     window.close()
-    from gui.jobs import wait_for_all_jobs
+    from gui.common.jobs import wait_for_all_jobs
 
     wait_for_all_jobs()
 

@@ -218,9 +218,9 @@ def main() -> int:
     if "--scale2" in sys.argv:
         return scale2_only()
     from engine.nn import build_mlp
-    from gui import dialogs
     from gui.app import make_app
-    from gui.theme import apply_theme
+    from gui.common import dialogs
+    from gui.common.theme import apply_theme
 
     app = make_app([])
     window = make_window(app, SIZE)

@@ -1,27 +1,30 @@
 """Denoise Studio's pure-NumPy neural-network engine (never imports Qt).
 
-Modules by layer; imports point down the list or sideways, never up (``tests/test_import_graph.py``):
+Modules by layer, top to bottom; a module imports only from its own layer or the layers below it
+(``tests/test_import_graph.py`` reads this list and checks every import against it):
 
 - interface: ``cli`` (a package, one module a subcommand: train, evaluate, summary, export, runs, sweep),
   ``__main__``
-- the runs database: ``runs`` (a package: the SQLite file and its schema, ``RunRecorder`` — the callback on the
-  Trainer that records a run —, the thinned curve, crashed-run checks, a sweep's grid)
+- training runs: ``checkpoint`` (a run's resume state saved and loaded, with its model), ``runs`` (a package,
+  the runs database: the SQLite file and its schema, ``RunRecorder`` — the callback on the Trainer that records a
+  run —, the thinned curve, crashed-run checks, a sweep's grid)
+- the model: ``nn`` (MLP: build, predict, evaluate, save, load; its fit hands the model to the Trainer),
+  ``summary`` (the seed's summary text)
 - training: ``training`` (the one Trainer loop, ``TrainConfig``, ``ResumeState``), ``steps`` (serial or
-  data-parallel steps), ``callbacks``, ``checkpoint`` (resume state saved and loaded), ``losses``,
-  ``optimizers``, ``histograms`` (each layer's weights and gradients sampled while training)
-- the model: ``nn`` (MLP), ``layers`` (Dense), ``activations``, ``initializers``, ``summary``
-- analysis: ``baselines`` (noisy input and PCA-k levels), ``pca``, ``metrics``, ``robustness``,
-  ``latent`` (codes of a set of images), ``latent_map`` (codes as a 2-D map, interpolation),
-  ``pca_check`` (a linear autoencoder against PCA), ``subspaces`` (principal angles), ``perturb`` (noisy,
-  pruned or partly switched-off copies of a network)
+  data-parallel steps), ``callbacks``, ``losses``, ``optimizers``, ``histograms`` (each layer's weights and
+  gradients sampled while training); the Trainer takes the model as an argument and never imports nn
+- analysis: ``baselines`` (noisy input and PCA-k levels), ``robustness``, ``perturb`` (noisy, pruned or
+  partly switched-off copies of a network), ``pca_check`` (a linear autoencoder against PCA), ``latent_map``
+  (codes as a 2-D map, interpolation), ``latent`` (codes of a set of images), ``pca``, ``subspaces``
+  (principal angles), ``metrics``
 - data: ``dataset`` (MNIST or Fashion-MNIST as batches), ``download`` (where each data set is found),
-  ``idx``, ``noise`` (Gaussian, salt-and-pepper, masking; one level or a range), ``preprocess``
-  (drawing -> 28x28), ``image_import`` (a user's picture -> 28x28), ``images`` (uint8 / float
-  pixel conventions)
-- file formats: ``model_format`` (the model file), ``model_limits`` (what a model may be: one rule for
-  building, saving and loading), ``model_paths`` (shipped models by name, package data when installed),
-  ``safe_npz`` (reading archives without pickle, sizes checked first), ``atomic`` (crash-safe writes),
-  ``onnx_export`` (the ONNX file; needs the optional ``onnx``)
+  ``idx``, ``image_import`` (a user's picture -> 28x28), ``preprocess`` (drawing -> 28x28), ``noise``
+  (Gaussian, salt-and-pepper, masking; one level or a range), ``images`` (uint8 / float pixel conventions)
+- file formats: ``model_format`` (the model file), ``model_paths`` (shipped models by name, package data when
+  installed), ``onnx_export`` (the ONNX file; needs the optional onnx package), ``safe_npz`` (reading archives
+  without pickle, sizes checked first), ``atomic`` (crash-safe writes)
+- the model's parts: ``layers`` (Dense), ``activations``, ``initializers``, ``model_limits`` (what a model
+  may be: one rule for building, saving and loading)
 
 The model and training layers never import the data files' reader or the download: they train
 on arrays from anywhere.

@@ -7,8 +7,8 @@ import sys
 
 from PySide6.QtWidgets import QApplication
 
-from gui.jobs import wait_for_all_jobs
-from gui.theme import APP_NAME, ORGANIZATION, apply_theme
+from gui.common.jobs import wait_for_all_jobs
+from gui.common.theme import APP_NAME, ORGANIZATION, apply_theme
 
 
 def make_app(argv: list[str] | None = None) -> QApplication:
@@ -35,7 +35,7 @@ def install_excepthook(parent_getter) -> None:
             return
         if showing:  # an error while the dialog is up (e.g. in a repaint): printed only, no dialog cascade
             return
-        from gui import dialogs
+        from gui.common import dialogs
 
         showing.append(True)
         try:

@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
 
 from engine import __version__
-from gui.theme import APP_NAME
+from gui.common.theme import APP_NAME
 
 GUIDE_HTML = """
 <h2>Denoise Studio in five minutes</h2>

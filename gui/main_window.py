@@ -23,16 +23,16 @@ from engine.nn import MLP, build_mlp
 from engine.noise import LEVEL_NAMES, training_noise
 from engine.onnx_export import INSTALL_HINT, export_onnx, onnx_available
 from engine.runs import database_path
-from gui import dialogs
-from gui.architecture_tab import ArchitectureTab
-from gui.denoise_tab import DenoiseTab
+from gui.architecture.tab import ArchitectureTab
+from gui.common import dialogs
+from gui.common.hints import hint
+from gui.common.jobs import JobRunner
+from gui.common.theme import APP_NAME, ORGANIZATION, THEME_CHOICES, apply_theme
+from gui.denoise.picture_import import FILE_FILTER as PICTURE_FILTER
+from gui.denoise.tab import DenoiseTab
 from gui.guide import GuideDialog, about_html, data_folder
-from gui.hints import hint
-from gui.jobs import JobRunner
-from gui.picture_import import FILE_FILTER as PICTURE_FILTER
-from gui.theme import APP_NAME, ORGANIZATION, THEME_CHOICES, apply_theme
-from gui.training_tab import TrainingTab
-from gui.training_worker import run_recorder
+from gui.training.tab import TrainingTab
+from gui.training.worker import run_recorder
 
 SHIPPED_MODEL = "mnist_denoising_autoencoder_blind"
 """The model the app opens with: trained over σ 0–0.8, it beats the noisy input across the slider from 0.2 (the

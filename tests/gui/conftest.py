@@ -8,7 +8,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from engine.nn import build_mlp
-from gui.theme import apply_theme
+from gui.common.theme import apply_theme
 
 
 @pytest.fixture(autouse=True)
@@ -18,9 +18,9 @@ def _theme(qapp):
 
 @pytest.fixture(autouse=True)
 def _no_job_outlives_its_test(qapp):
-    """Background jobs (gui.jobs) end with their test: none may deliver into the next one, or run at exit."""
+    """Background jobs (gui.common.jobs) end with their test: none may deliver into the next one, or run at exit."""
     yield
-    from gui.jobs import wait_for_all_jobs
+    from gui.common.jobs import wait_for_all_jobs
 
     assert wait_for_all_jobs(30000), "a background job did not end"
 
@@ -70,7 +70,7 @@ def window(qtbot, small_model, settings):
     win.show()
     yield win
     win.training_tab.run.wait_for_end()  # a failed test must not leave a training thread to crash the run
-    from gui.jobs import wait_for_all_jobs
+    from gui.common.jobs import wait_for_all_jobs
 
     wait_for_all_jobs(30000)  # before qtbot deletes the window
 

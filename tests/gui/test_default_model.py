@@ -17,7 +17,7 @@ def app_window(qtbot, settings):
     qtbot.addWidget(window)
     window.show()
     yield window
-    from gui.jobs import wait_for_all_jobs
+    from gui.common.jobs import wait_for_all_jobs
 
     wait_for_all_jobs(TIMEOUT)
 

@@ -137,7 +137,7 @@ def test_settings_persist_tab_and_geometry(qtbot, small_model, settings):
 def test_unsaved_model_is_asked_about_on_close(qtbot, window, monkeypatch):
     window.dirty = True
     answers = [QMessageBox.StandardButton.Cancel]
-    monkeypatch.setattr("gui.dialogs.ask_save_changes", lambda *a: answers.pop(0))
+    monkeypatch.setattr("gui.common.dialogs.ask_save_changes", lambda *a: answers.pop(0))
     window.close()
     assert window.isVisible()  # Cancel keeps it open
     answers.append(QMessageBox.StandardButton.Discard)
@@ -255,7 +255,7 @@ def test_shipped_models_menu_opens_one(qtbot, window):
 
 
 def test_view_theme_switches_live_and_is_remembered(qtbot, window, settings):
-    from gui.theme import COLORS, THEMES
+    from gui.common.theme import COLORS, THEMES
 
     plot = window.training_tab.plot
     light = next(a for a in window.theme_actions.actions() if a.data() == "light")

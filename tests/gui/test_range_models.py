@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from engine.nn import MLP
-from gui.denoise_tab import training_sigma
-from gui.training_form import TrainingForm
+from gui.denoise.tab import training_sigma
+from gui.training.form import TrainingForm
 
 
 @pytest.mark.parametrize("name", ["mnist_denoising_autoencoder_blind", "mnist_denoising_autoencoder_blind_small"])

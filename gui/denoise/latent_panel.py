@@ -1,0 +1,134 @@
+"""The latent code as bars, with an explorer mode where dragging a bar or a slider sets the code.
+
+The axis range is fixed per model (``set_range``, from the test set's codes) so bars stay
+comparable from one drawing to the next; until it is known it only ever widens.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QCheckBox, QGroupBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
+
+from gui.common.hints import hint
+from gui.denoise.latent_bars import LatentBars
+
+MAX_SLIDERS = 16
+"""Codes of up to this many units get a slider per unit, labelled, under the bars; wider codes are set by dragging
+the bars themselves (16 sliders under 64 bars matched none of them)."""
+SLIDER_STEPS = 1000
+SLIDER_HEIGHT = 50
+
+
+class LatentPanel(QGroupBox):
+    """``show_code(code)`` displays a (k,) code; in explorer mode ``codeEdited(code)`` reports the user's edits."""
+
+    codeEdited = Signal(object)  # (k,) float32, a new array
+    explorerToggled = Signal(bool)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Latent code", parent)
+        self.code = np.zeros(10, np.float32)
+        self._fixed = False
+        self.bars = LatentBars()
+        self.bars.valueEdited.connect(self._on_bar_edited)
+        self.explorer_box = QCheckBox("Latent explorer")
+        hint(
+            self.explorer_box,
+            "Set the code yourself: drag the bars (or, for codes of up to 16 units, the numbered sliders) and watch "
+            "what the decoder draws from it. A new drawing or test digit starts again from its own code",
+        )
+        self.explorer_box.toggled.connect(self._on_explorer)
+        self.slider_panel = QWidget()
+        self.slider_layout = QHBoxLayout(self.slider_panel)
+        self.slider_layout.setContentsMargins(0, 0, 0, 0)
+        self.sliders: list[QSlider] = []
+        self.slider_panel.setVisible(False)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.explorer_box)
+        layout.addWidget(self.bars, 1)
+        layout.addWidget(self.slider_panel)
+
+    def is_exploring(self) -> bool:
+        return self.explorer_box.isChecked()
+
+    def reset(self, width: int) -> None:
+        """A new model: a code of ``width`` units, the axis unknown again, explorer mode off."""
+        self.code = np.zeros(width, np.float32)
+        self._fixed = False
+        self.bars.set_range(0.0, 1.0)
+        self.explorer_box.blockSignals(True)
+        self.explorer_box.setChecked(False)
+        self.explorer_box.blockSignals(False)
+        self.bars.set_editable(False)
+        self._build_sliders()
+        self.slider_panel.setVisible(False)
+
+    def set_range(self, low: float, high: float) -> None:
+        """The axis for this model's codes (fixed from now on)."""
+        self._fixed = True
+        self.bars.set_range(low, high)
+        self.show_code(self.code)
+
+    def show_code(self, code: np.ndarray) -> None:
+        """Show a (k,) code in the bars and sliders (no ``codeEdited``)."""
+        self.code = np.asarray(code, np.float32).copy()
+        if not self._fixed:  # widen only: a drawing's bars stay comparable with the last one's
+            lo, hi = self.bars.y_range
+            low, high = float(self.code.min(initial=0)), 1.1 * float(self.code.max(initial=0))
+            self.bars.set_range(min(lo, low), max(hi, high))
+        self.bars.set_values(self.code)
+        for j, slider in enumerate(self.sliders):
+            slider.blockSignals(True)
+            slider.setValue(self._to_slider(float(self.code[j])))
+            slider.blockSignals(False)
+
+    def _on_explorer(self, on: bool) -> None:
+        self.bars.set_editable(on)
+        self.slider_panel.setVisible(on and bool(self.sliders))
+        self.explorerToggled.emit(on)
+
+    def _build_sliders(self) -> None:
+        """A labelled slider per unit for codes of up to ``MAX_SLIDERS`` units; none for wider ones."""
+        while self.slider_layout.count():
+            item = self.slider_layout.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        self.sliders = []
+        if self.code.size > MAX_SLIDERS:
+            return
+        for j in range(self.code.size):
+            slider = QSlider(Qt.Orientation.Vertical)
+            slider.setRange(0, SLIDER_STEPS)
+            slider.setFixedHeight(SLIDER_HEIGHT)
+            hint(slider, f"Code unit {j}: drag to change it and watch the decoded image")
+            slider.valueChanged.connect(self._on_slider)
+            label = QLabel(str(j))
+            label.setObjectName("caption")
+            column = QWidget()
+            stack = QVBoxLayout(column)
+            stack.setContentsMargins(0, 0, 0, 0)
+            stack.setSpacing(0)
+            stack.addWidget(slider, 0, Qt.AlignmentFlag.AlignHCenter)
+            stack.addWidget(label, 0, Qt.AlignmentFlag.AlignHCenter)
+            self.slider_layout.addWidget(column)
+            self.sliders.append(slider)
+
+    def _to_slider(self, value: float) -> int:
+        lo, hi = self.bars.y_range
+        return int(round((value - lo) / (hi - lo) * SLIDER_STEPS)) if hi > lo else 0
+
+    def _on_slider(self) -> None:
+        lo, hi = self.bars.y_range
+        code = self.code.copy()
+        for j, slider in enumerate(self.sliders):
+            code[j] = lo + (hi - lo) * slider.value() / SLIDER_STEPS
+        self.code = code
+        self.bars.set_values(code)
+        self.codeEdited.emit(code.copy())
+
+    def _on_bar_edited(self, index: int, value: float) -> None:
+        code = self.code.copy()
+        code[index] = value
+        self.show_code(code)
+        self.codeEdited.emit(code.copy())
