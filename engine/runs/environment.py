@@ -31,8 +31,11 @@ def versions() -> dict[str, str]:
 
 
 def machine() -> dict[str, object]:
-    """{"host", "os", "cpu", "cores"}."""
-    return {"host": host_name(), "os": platform.platform(), "cpu": _cpu_name(), "cores": os.cpu_count() or 1}
+    """{"host", "os", "cpu", "cores", "blas_threads"}: the threads BLAS may use in this process as the run starts
+    (the Trainer's steps use one; a sweep's workers keep the rest of the process on one too)."""
+    threads = [lib.get("num_threads", 1) for lib in threadpool_info() if lib.get("user_api") == "blas"]
+    return {"host": host_name(), "os": platform.platform(), "cpu": _cpu_name(), "cores": os.cpu_count() or 1,
+            "blas_threads": max(threads, default=0)}  # fmt: skip
 
 
 def differences(a: dict, b: dict) -> list[str]:

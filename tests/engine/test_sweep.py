@@ -46,6 +46,7 @@ def test_a_two_by_two_sweep_records_every_cell_and_ranks_them(tiny_mnist, tmp_pa
         runs = store.runs()
         assert len(runs) == 4 and {r.sweep_id for r in runs} == {1} and len({r.cell for r in runs}) == 4
         assert all(r.source == "sweep" and r.status == "finished" and r.settings["steps"] == "serial" for r in runs)
+        assert all(r.machine["blas_threads"] == 1 for r in runs)  # two workers: each on one thread
         for run in runs:  # each cell's model is the one its run recorded
             model = MLP.from_file(run.model_path)
             assert model.metadata["run"] == run.uuid and model.metadata["training"]["lr"] == run.settings["lr"]
