@@ -339,9 +339,10 @@ def _train_cell(task: _CellTask) -> CellResult:
     said = io.StringIO()
     started = time.monotonic()
     reason = None
+    train_args = _parse_cell(task.argv)  # checked before the sweep began
     try:
         with contextlib.redirect_stderr(said):
-            code = run_train(_parse_cell(task.argv), recorder=recorder, watchers=watchers)
+            code = run_train(train_args, recorder=recorder, watchers=watchers)
         if code != EXIT_OK:
             reason = recorder.error or _last_error(said.getvalue())
     except KeyboardInterrupt:  # a signal before training began, or a second one during it
@@ -351,6 +352,8 @@ def _train_cell(task: _CellTask) -> CellResult:
     except Exception as exc:
         reason = _reason(exc)
         if recorder.status not in ("diverged", "stopped"):
+            if recorder.run_id is None:  # it never began: its settings as the cell gives them
+                recorder.describe(_declared_settings(train_args))
             recorder.failed(reason)  # recorded even when it could not start: a cell never vanishes
     recorder.close()
     status = recorder.status
@@ -358,6 +361,16 @@ def _train_cell(task: _CellTask) -> CellResult:
     return CellResult(cell.index, status, recorder.run_id, time.monotonic() - started, dict(recorder.scores),
                       output if status in ("finished", "stopped") and Path(output).is_file() else None,
                       reason, notes[0] if notes and task.database else None)  # fmt: skip
+
+
+def _declared_settings(args: argparse.Namespace) -> dict:
+    """A cell's settings as a run records them (``engine.runs.recorder.run_settings``), from its train arguments."""
+    noise = list(args.noise) if isinstance(args.noise, tuple) else args.noise
+    return {"layers": args.layers, "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
+            "optimizer": args.optimizer, "momentum": args.momentum, "noise": noise, "seed": args.seed,
+            "loss": args.loss, "noise_kind": args.noise_kind.replace("-", "_"),
+            "dataset": (args.dataset or "mnist").replace("-", "_"), "train_size": args.train_size,
+            "test_size": args.test_size}  # fmt: skip
 
 
 def _reason(exc: BaseException) -> str:

@@ -349,7 +349,7 @@ def _to_columns(values: dict) -> dict:
     out = {}
     for name, value in values.items():
         if name in _JSON_COLUMNS:
-            out[name] = json.dumps(value, default=_plain)
+            out[name] = json.dumps(value, default=_json_default)
         elif name in _ROW_COLUMNS:
             out[name] = _plain(value)
         else:
@@ -360,6 +360,11 @@ def _to_columns(values: dict) -> dict:
 def _plain(value):
     """NumPy scalars as Python numbers (sqlite3 and json take only those)."""
     return value.item() if isinstance(value, np.generic) else value
+
+
+def _json_default(value):
+    """What JSON cannot hold as itself: NumPy scalars as numbers, anything else (a path) as its text."""
+    return value.item() if isinstance(value, np.generic) else str(value)
 
 
 def _explain(exc: sqlite3.Error, timeout: float, path: Path) -> str:

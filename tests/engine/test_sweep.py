@@ -75,6 +75,8 @@ def test_a_failing_cell_is_recorded_as_failed_and_the_sweep_goes_on(tiny_mnist, 
     status = {run.cell.split()[1]: (run.status, run.error) for run in cells.values()}
     assert status["lr=0.001"][0] == "finished"
     assert status["lr=0.003"][0] == "failed" and "not a Denoise Studio model" in status["lr=0.003"][1]
+    failed = next(run for run in cells.values() if run.status == "failed")
+    assert failed.settings["lr"] == 0.003 and failed.layers == "784:8:relu,784:sigmoid" and failed.dataset == "mnist"
 
 
 def test_bad_grid_values_are_usage_errors_before_anything_trains(tiny_mnist, tmp_path, runs_db, capsys):
