@@ -204,7 +204,7 @@ class MainWindow(QMainWindow):
             self.export_onnx_action.setEnabled(False)
             hint(self.export_onnx_action, f"ONNX export needs the onnx package: {INSTALL_HINT}")
         self.export_menu.addAction(self.export_onnx_action)
-        self.record_runs_action = QAction("&Record training runs", self, checkable=True)
+        self.record_runs_action = QAction("Recor&d training runs", self, checkable=True)
         hint(self.record_runs_action, f"Keep every training run (settings, curves, scores) in the runs database "
              f"{database_path()}; 'denoise-studio runs' lists them")  # fmt: skip
         self.record_runs_action.toggled.connect(self._set_recording)
