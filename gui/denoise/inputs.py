@@ -14,7 +14,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QImage
 
-from engine.download import data_source
+from engine.data_sources import data_source
 from engine.images import to_unit_float
 from engine.preprocess import prepare_digit, shrink_framed
 from gui.common import dialogs

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from engine.download import SOURCES, trained_on
+from engine.data_sources import SOURCES, trained_on
 from engine.forward_pass import ForwardPass, forward_pass
 from engine.noise import NoisePattern, check_kind, check_level
 from engine.training import TrainConfig
