@@ -73,10 +73,6 @@ class DenoiseState(QObject):
         """The app's data sets (``gui.common.data_sets.DataSets``)."""
         return self.app.data
 
-    def is_blank(self) -> bool:
-        """Nothing to denoise: an empty canvas (no score anywhere)."""
-        return not self.clean.any()
-
     def is_exploring(self) -> bool:
         return self.explored_code is not None
 
