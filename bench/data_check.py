@@ -27,8 +27,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine.data_files import digest_cache_path, read_data_file  # noqa: E402
+from engine.data_sources import DATA_ENV, MNIST_FILES, SOURCES
 from engine.dataset import Dataset  # noqa: E402
-from engine.download import DATA_ENV, MNIST_FILES, SOURCES, find_file  # noqa: E402
+from engine.download import find_file  # noqa: E402
 from engine.idx import read_idx  # noqa: E402
 
 

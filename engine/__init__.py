@@ -3,8 +3,11 @@
 Modules by layer, top to bottom; a module imports only from its own layer or the layers below it
 (``tests/test_import_graph.py`` reads this list and checks every import against it):
 
-- interface: ``cli`` (a package, one module a subcommand: train, evaluate, summary, export), ``__main__``
-- training runs: ``checkpoint`` (a run's resume state saved and loaded, with its model)
+- interface: ``cli`` (a package, one module a subcommand: train, evaluate, summary, export, runs, sweep),
+  ``__main__``
+- training runs: ``checkpoint`` (a run's resume state saved and loaded, with its model), ``runs`` (a package,
+  the runs database: the SQLite file and its schema, ``RunRecorder`` — the callback on the Trainer that records a
+  run —, the thinned curve, crashed-run checks, a sweep's grid)
 - the model: ``nn`` (MLP: build, predict, evaluate, save, load; its fit hands the model to the Trainer),
   ``summary`` (the seed's summary text)
 - training: ``training`` (the one Trainer loop, ``TrainConfig``, ``ResumeState``), ``steps`` (serial or
@@ -17,6 +20,7 @@ Modules by layer, top to bottom; a module imports only from its own layer or the
   linear autoencoder against PCA), ``latent_map`` (codes as a 2-D map, interpolation), ``latent`` (codes of a
   set of images), ``pca``, ``subspaces`` (principal angles), ``metrics``
 - data: ``dataset`` (MNIST or Fashion-MNIST as batches), ``download`` (where each data set is found),
+  ``data_sources`` (what each data set is: names, classes, files, checksums),
   ``data_files`` (files known by their content: official, in the wrong role, or not official), ``idx``,
   ``image_import`` (a user's picture -> 28x28, each step kept), ``background`` (a photo's paper shading divided
   out, ink kept apart from shadows), ``marks`` (which marks are the digit: not specks, not the desk),

@@ -25,7 +25,7 @@ import numpy as np
 import platformdirs
 
 from engine.atomic import atomic_write
-from engine.download import MNIST_FILES, SOURCES, DataSource, default_checksums
+from engine.data_sources import MNIST_FILES, SOURCES, DataSource, default_checksums
 from engine.idx import DatasetFileError, idx_shape, parse_idx, read_idx_bytes
 from engine.run_limits import MAX_TEST_IMAGES, MAX_TRAIN_IMAGES
 

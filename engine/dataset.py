@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from engine.data_files import read_data_file, unofficial_note
-from engine.download import MNIST_FILES, DataSource, data_source, locate_data
+from engine.data_sources import MNIST_FILES, DataSource, data_source
+from engine.download import locate_data
 from engine.idx import DatasetFileError
 from engine.images import to_unit_float
 from engine.noise import add_noise, check_kind, check_noise

@@ -144,7 +144,8 @@ class Trainer:
         resume : continue an interrupted run (see ``engine.checkpoint``).
 
         Raises ``TrainingDiverged`` (after restoring the last good weights) if the loss
-        becomes non-finite or explodes.
+        becomes non-finite or explodes.  The callbacks' ``on_train_end`` logs say how the run
+        ended: ``stopped``, and ``diverged`` or ``failed`` (the reason, text) when it raised.
         """
         cfg = self.config
         x_train = check_clean_images(x_train, "x_train", self.model.n_in)
@@ -171,6 +172,9 @@ class Trainer:
                         break
         except TrainingDiverged as exc:
             end_logs = {"diverged": str(exc)}
+            raise
+        except BaseException as exc:  # the watchers hear that the run failed (an error, Ctrl-C twice), and why
+            end_logs = {"failed": f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__}
             raise
         finally:
             self.callbacks.on_train_end({**end_logs, "stopped": self.stop_training})

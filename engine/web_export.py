@@ -30,7 +30,7 @@ import numpy as np
 
 from engine import __version__
 from engine.atomic import atomic_write
-from engine.download import SOURCES, trained_on
+from engine.data_sources import SOURCES, trained_on
 from engine.metrics import mse
 from engine.noise import EVAL_NOISE_SEED, NoisePattern
 

@@ -75,7 +75,7 @@ def about_html(folders: dict[str, str | None]) -> str:
     from PySide6 import __version__ as pyside_version
     from PySide6.QtCore import qVersion
 
-    from engine.download import data_source
+    from engine.data_sources import data_source
 
     rows = [
         ("Denoise Studio", __version__),
@@ -97,7 +97,8 @@ def about_html(folders: dict[str, str | None]) -> str:
 
 def data_folders() -> dict[str, str | None]:
     """Each data set's folder, where it is found (never downloads): {"mnist": "/data/mnist", "fashion_mnist": None}."""
-    from engine.download import SOURCES, locate_data
+    from engine.data_sources import SOURCES
+    from engine.download import locate_data
     from engine.idx import DatasetFileError
 
     folders: dict[str, str | None] = {}

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMenu, QMessage
 from engine.model_format import ModelFileError
 from engine.nn import MLP, build_mlp
 from engine.onnx_export import INSTALL_HINT, onnx_available
+from engine.runs import database_path
 from gui.app_state import AppState, ModelChange
 from gui.architecture.tab import ArchitectureTab
 from gui.common import dialogs
@@ -25,6 +26,7 @@ from gui.file_actions import FileActions
 from gui.guide import GuideDialog, about_html, data_folders
 from gui.menus import build_menus, make_action
 from gui.training.tab import TrainingTab
+from gui.training.worker import run_recorder
 
 SHIPPED_MODEL = "mnist_denoising_autoencoder_blind"
 """The model the app opens with: trained over σ 0–0.8, it beats the noisy input across the slider from 0.2 (the
@@ -85,6 +87,7 @@ class MainWindow(QMainWindow):
         self.files = FileActions(self, self.state, self.settings)
         self.actions = build_menus(self, {"recent": self.files.recent_menu, "shipped": self.files.shipped_menu,
                                           "theme": self._theme_menu()})  # fmt: skip
+        hint(self.actions["record_runs"], f"{self.actions['record_runs'].toolTip()} (it is {database_path()})")
         if not onnx_available():
             self.actions["export_onnx"].setEnabled(False)
             hint(self.actions["export_onnx"], f"ONNX export needs the onnx package: {INSTALL_HINT}")
@@ -115,6 +118,7 @@ class MainWindow(QMainWindow):
         self.denoise_tab.modelApplied.connect(self._on_applied)
         self.training_tab.runningChanged.connect(self._on_running)
         self.training_tab.message.connect(self.flash)
+        self.training_tab.run.reported.connect(self._on_run_report)
         self.files.flashed.connect(self.flash)
         self.denoise_tab.score.scoreChanged.connect(self.status_mse.setText)
         hourglass = self.architecture_tab.hourglass  # lights up with the code of what the Denoise tab shows
@@ -153,6 +157,20 @@ class MainWindow(QMainWindow):
         if self.files.may_replace("apply the perturbed network", lambda: self._on_applied(model)):
             self.state.set_model(model, name=self.state.name, dirty=True, origin="applied")  # the noise set stays
             self.flash("The perturbed network is now the model (unsaved): Save keeps it, reopening the file undoes it")
+
+    def set_recording(self, on: bool) -> None:
+        """File ▸ Record training runs: the runs database records the Training tab's next runs (or not)."""
+        self.settings.setValue("record_runs", on)
+        watchers = self.training_tab.watchers
+        if on and run_recorder not in watchers:
+            watchers.append(run_recorder)
+        elif not on and run_recorder in watchers:
+            watchers.remove(run_recorder)
+
+    def _on_run_report(self, topic: str, text: object) -> None:
+        if topic == "runs":  # the runs database failed: said once a run, training goes on
+            dialogs.show_error(self, "Run not recorded", str(text), "Training goes on and its model is kept as "
+                               "usual. Move the file aside, or turn off File ▸ Record training runs.")  # fmt: skip
 
     def _on_running(self, running: bool) -> None:
         for key in ("save", "save_as"):  # the model being trained is a copy
@@ -225,6 +243,8 @@ class MainWindow(QMainWindow):
 
     def _restore_settings(self) -> None:
         self.set_theme(str(self.settings.value("theme", "system")))
+        self.actions["record_runs"].setChecked(str(self.settings.value("record_runs", True)).lower() != "false")
+        self.set_recording(self.actions["record_runs"].isChecked())
         hints = QGuiApplication.styleHints()
         if hasattr(hints, "colorSchemeChanged"):
             hints.colorSchemeChanged.connect(self._follow_system_theme)

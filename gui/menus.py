@@ -29,6 +29,16 @@ class Entry:
 
 
 @dataclass(frozen=True)
+class Toggle:
+    """A checkable action: ``slot(checked)`` on each toggle; ``key`` names it in ``window.actions``."""
+
+    key: str
+    text: str
+    tip: str
+    slot: str
+
+
+@dataclass(frozen=True)
 class Submenu:
     title: str
     tip: str
@@ -64,6 +74,9 @@ MENU_BAR: tuple[tuple[str, tuple], ...] = (
             Entry("export_onnx", "&ONNX…", "Save the model as ONNX, to run it with onnxruntime or other tools",
                   "files.export_onnx"),
         )),
+        SEPARATOR,
+        Toggle("record_runs", "Recor&d training runs", "Keep every training run (settings, curves, scores) in the "
+               "runs database; 'denoise-studio runs' lists them", "set_recording"),
         SEPARATOR,
         Entry("quit", "&Quit", "Close Denoise Studio", "close", "Ctrl+Q"),
     )),
@@ -105,6 +118,12 @@ def build_menus(window: QMainWindow, placed: dict[str, QMenu]) -> dict[str, QAct
             elif isinstance(entry, Placed):
                 placed[entry.name].setToolTipsVisible(True)
                 menu.addMenu(placed[entry.name])
+            elif isinstance(entry, Toggle):
+                action = QAction(entry.text, window, checkable=True)
+                hint(action, entry.tip)
+                action.toggled.connect(_slot(window, entry.slot))
+                actions[entry.key] = action
+                menu.addAction(action)
             elif isinstance(entry, Submenu):
                 sub = menu.addMenu(entry.title)
                 hint(sub.menuAction(), entry.tip)

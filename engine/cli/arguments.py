@@ -12,7 +12,7 @@ from pathlib import Path
 
 from engine.activations import ACTIVATIONS
 from engine.atomic import check_writable
-from engine.download import SOURCES
+from engine.data_sources import SOURCES
 from engine.model_format import ModelFileError
 from engine.model_limits import MAX_WIDTH, check_architecture
 from engine.nn import MLP

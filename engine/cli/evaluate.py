@@ -18,8 +18,8 @@ from engine.cli.arguments import (
     print_notes,
     require_denoiser,
 )
+from engine.data_sources import data_source, trained_on
 from engine.dataset import Dataset, read_split
-from engine.download import data_source, trained_on
 from engine.nn import MLP
 from engine.noise import NoiseSetting
 from engine.robustness import describe, robustness_curve

@@ -18,8 +18,8 @@ from engine.cli.arguments import (
     load_model,
     require_denoiser,
 )
+from engine.data_sources import trained_on
 from engine.dataset import read_split
-from engine.download import trained_on
 from engine.idx import DatasetFileError
 from engine.output_lock import writing
 from engine.web_export import check_exportable, export_html, is_html_export

@@ -7,6 +7,7 @@ import contextlib
 import signal
 import sys
 import threading
+from collections.abc import Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -27,14 +28,16 @@ from engine.cli.arguments import (
     parse_noise,
     print_notes,
 )
+from engine.cli.recording import add_recording_arguments, recorder_for
+from engine.data_sources import data_source
 from engine.dataset import Dataset
-from engine.download import data_source
 from engine.model_format import is_model_file
 from engine.model_paths import is_shipped
 from engine.nn import build_mlp
 from engine.optimizers import OPTIMIZERS
 from engine.output_lock import writing
 from engine.run_limits import BATCH_SIZE, EPOCHS, LR, MOMENTUM, SEED, TEST_SIZE, TRAIN_SIZE
+from engine.runs import RunRecorder
 from engine.training import TrainConfig, TrainingDiverged
 
 NAME, HELP = "train", "train a model (progress bar, checkpoint every epoch, Ctrl-C saves)"
@@ -76,6 +79,7 @@ def add_arguments(train: argparse.ArgumentParser) -> None:
     train.add_argument(
         "--force", action="store_true", help="replace --output/--checkpoint files that are not Denoise Studio models"
     )
+    add_recording_arguments(train)
 
 
 class GracefulStop(Callback):
@@ -128,12 +132,16 @@ class GracefulStop(Callback):
             print("\nfinishing the save first (Ctrl-C again to abort; the last checkpoint is kept)…", file=sys.stderr)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, *, recorder: RunRecorder | None = None, watchers: Sequence[Callback] = ()) -> int:
+    """Train as ``args`` say; ``recorder`` records the run (default: as ``--runs-db``/``--no-record`` say),
+    ``watchers`` are more callbacks on it (a sweep's progress and stop)."""
     with GracefulStop() as stop, contextlib.ExitStack() as held:  # from here until the model is on disk
-        return _train(args, stop, held)
+        return _train(args, stop, held, recorder or recorder_for(args, source="cli"), watchers)
 
 
-def _train(args: argparse.Namespace, stop: GracefulStop, held: contextlib.ExitStack) -> int:
+def _train(
+    args: argparse.Namespace, stop: GracefulStop, held: contextlib.ExitStack, recorder: RunRecorder | None, watchers
+) -> int:
     if not args.output.strip():
         raise UsageError("--output is empty; give a file name such as model.npz")
     if args.checkpoint is not None and not args.checkpoint.strip():
@@ -198,7 +206,10 @@ def _train(args: argparse.Namespace, stop: GracefulStop, held: contextlib.ExitSt
     print_notes(dataset.notes)
     _check_not_data(dataset, {"--output": output, "--checkpoint": checkpoint})
     saver = Checkpoint(checkpoint, on_failure=lambda exc: _checkpoint_failed(exc, checkpoint, output, args.quiet))
-    callbacks = [stop, saver]
+    callbacks = [stop, saver, *watchers]
+    if recorder is not None:
+        recorder.describe({"data_dir": str(Path(dataset.folder).resolve())}, checkpoint_path=str(checkpoint.resolve()))
+        callbacks.append(recorder)
     if not args.quiet:
         callbacks.append(ProgressBar(config.epochs))
     model.metadata["dataset"] = {"name": dataset.name, "train_size": train_size, "test_size": dataset.test_size}
@@ -221,6 +232,8 @@ def _train(args: argparse.Namespace, stop: GracefulStop, held: contextlib.ExitSt
     scores = model.evaluate(dataset.test_u8, level, kind=setting.kind)
     model.metadata["metrics"] = {f"test_mse@{level:g}": scores["mse"]}
     model.save(output)
+    if recorder is not None:
+        recorder.saved(output, {"mse": scores["mse"], "psnr": scores["psnr"], "noisy_mse": scores["identity_mse"]})
     resumable = f"resume with --resume {checkpoint}" if saver.saved else "no checkpoint could be saved to resume from"
     state = f"stopped early; {resumable}" if stop.cut_short else "done"
     where = f"{level_text(setting.kind, level)}" + (", the middle of the training range" if setting.is_range else "")

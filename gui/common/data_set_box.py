@@ -7,7 +7,7 @@ import contextlib
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QWidget
 
-from engine.download import SOURCES, data_source
+from engine.data_sources import SOURCES, data_source
 from gui.common.hints import hint
 
 

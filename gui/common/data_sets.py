@@ -12,8 +12,9 @@ from collections import OrderedDict
 
 import numpy as np
 
+from engine.data_sources import data_source
 from engine.dataset import read_split
-from engine.download import data_source, locate_data
+from engine.download import locate_data
 
 MAX_SPLITS = 4
 """Splits kept at once (MNIST's and Fashion-MNIST's training and test sets: ~110 MB); the least recently used

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from engine.download import data_source
+from engine.data_sources import data_source
 from engine.idx import DatasetFileError
 from engine.model_format import ModelFileError
 from engine.training import TrainingDiverged

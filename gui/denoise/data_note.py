@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel, QWidget
 
-from engine.download import SOURCES, data_source, trained_on
+from engine.data_sources import SOURCES, data_source, trained_on
 from gui.common.hints import hint
 from gui.common.jobs import JobRunner
 from gui.denoise.state import DenoiseState

@@ -14,7 +14,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QImage
 
-from engine.download import data_source
+from engine.data_sources import data_source
 from engine.images import to_unit_float
 from engine.preprocess import prepare_digit, shrink_framed
 from gui.common import dialogs
@@ -183,9 +183,6 @@ class DenoiseInputs(QObject):
         box.blockSignals(True)
         box.set_data_set(name)
         box.blockSignals(False)
-
-    def is_switching_test_set(self) -> bool:
-        return self.set_jobs.is_busy()
 
     # ----- your own pictures -------------------------------------------------------------------
     def open_picture(self, source: str | QImage, name: str | None = None) -> None:

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.download import data_source
+from engine.data_sources import data_source
 from engine.images import to_unit_float
 from engine.latent_map import INTERPOLATION_STEPS, LatentMap, interpolate, latent_map
 from gui.common.data_sets import DataSets

@@ -12,7 +12,7 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QGroupBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
-from engine.download import trained_on
+from engine.data_sources import trained_on
 from engine.forward_pass import ForwardPass
 from engine.latent import code_range, latent_codes
 from gui.common.data_sets import DataSets

@@ -12,7 +12,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
 
-from engine.download import data_source
+from engine.data_sources import data_source
 from engine.model_paths import shipped_models
 from engine.nn import MLP
 from engine.robustness import RobustnessCurve, describe, robustness_curve

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from engine.download import data_source, trained_on
+from engine.data_sources import data_source, trained_on
 from gui.common.jobs import JobRunner
 from gui.common.noise_kinds import level_text
 from gui.denoise.state import DenoiseState

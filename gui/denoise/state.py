@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from engine.download import SOURCES, trained_on
+from engine.data_sources import SOURCES, trained_on
 from engine.forward_pass import ForwardPass, forward_pass
 from engine.noise import NoisePattern, check_kind, check_level
 from engine.training import TrainConfig
@@ -72,10 +72,6 @@ class DenoiseState(QObject):
     def data(self):
         """The app's data sets (``gui.common.data_sets.DataSets``)."""
         return self.app.data
-
-    def is_blank(self) -> bool:
-        """Nothing to denoise: an empty canvas (no score anywhere)."""
-        return not self.clean.any()
 
     def is_exploring(self) -> bool:
         return self.explored_code is not None

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.download import trained_on
+from engine.data_sources import trained_on
 from engine.optimizers import OPTIMIZERS
 from engine.training import TrainConfig
 from gui.common.data_set_box import DataSetBox

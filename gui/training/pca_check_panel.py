@@ -15,7 +15,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QBoxLayout, QGridLayout, QGroupBox, QLabel, QVBoxLayout, QWidget
 
 from engine.callbacks import Callback
-from engine.download import trained_on
+from engine.data_sources import trained_on
 from engine.pca_check import (
     MATCH,
     PcaCheck,

@@ -21,6 +21,7 @@ from engine.baselines import Baselines, noisy_input_mse
 from engine.callbacks import Callback
 from engine.images import as_unit_float
 from engine.noise import fixed_noisy
+from engine.runs import RunRecorder
 from engine.training import TrainConfig, TrainingDiverged
 from gui.common.data_sets import DataSets
 
@@ -55,6 +56,12 @@ class RunVoice(QObject):
     paused = Signal()
     resumed = Signal()
     ending = Signal(object)
+
+
+def run_recorder(report: Report) -> Callback:
+    """A ``Watcher`` that records the run in the runs database (``engine.runs``, as the CLI's runs are): a problem
+    with the database is reported once as ``("runs", text)`` and the run goes on unrecorded."""
+    return RunRecorder(source="app", warn=lambda text: report("runs", text))
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.download import DATA_ENV, MNIST_FILES
+from engine.data_sources import DATA_ENV, MNIST_FILES
 from engine.model_format import FORMAT_NAME, FORMAT_VERSION, HEADER_KEY
 from engine.model_limits import MAX_WIDTH
 from engine.nn import build_mlp

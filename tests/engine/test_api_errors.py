@@ -8,8 +8,8 @@ import re
 import numpy as np
 import pytest
 
+from engine.data_sources import DATA_ENV
 from engine.dataset import Dataset
-from engine.download import DATA_ENV
 from engine.layers import Dense
 from engine.nn import MLP, build_mlp
 from engine.noise import add_noise, check_level

@@ -13,7 +13,7 @@ import pytest
 
 from engine import atomic, model_format, model_paths
 from engine.cli import main
-from engine.download import MNIST_FILES
+from engine.data_sources import MNIST_FILES
 from engine.nn import MLP, build_mlp
 
 TRAIN = ["train", "--train-size", "64", "--test-size", "16", "--batch-size", "8", "--layers", "784:8:relu,784:sigmoid",

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from engine.cli import main
-from engine.download import DATA_ENV
+from engine.data_sources import DATA_ENV
 from engine.model_format import ModelFileError
 from engine.nn import MLP, build_mlp
 from engine.output_lock import lock_path, writing

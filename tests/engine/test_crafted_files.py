@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.download import MNIST_FILES
+from engine.data_sources import MNIST_FILES
 from engine.idx import DatasetFileError, read_idx
 from engine.model_format import MAX_HEADER_BYTES, ModelFileError, read_model
 from engine.nn import MLP, build_mlp

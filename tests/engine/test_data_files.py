@@ -14,8 +14,8 @@ import pytest
 
 from engine.cli import main
 from engine.data_files import digest_cache_path, read_data_file
+from engine.data_sources import DATA_ENV, MNIST_FILES, SOURCES, default_checksums
 from engine.dataset import Dataset, read_split
-from engine.download import DATA_ENV, MNIST_FILES, SOURCES, default_checksums
 from engine.idx import DatasetFileError, write_idx
 from tests.conftest import make_tiny_mnist
 from tests.engine import crafted

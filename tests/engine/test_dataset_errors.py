@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from engine.data_sources import DATA_ENV, MNIST_FILES
 from engine.dataset import Dataset
-from engine.download import DATA_ENV, MNIST_FILES
 from engine.idx import DatasetFileError, read_idx, write_idx
 
 TRAIN_IMAGES = MNIST_FILES["train_images"] + ".gz"

@@ -9,8 +9,8 @@ import pytest
 from engine.callbacks import Callback
 from engine.checkpoint import Checkpoint
 from engine.cli import main
+from engine.data_sources import DATA_ENV
 from engine.dataset import Dataset
-from engine.download import DATA_ENV
 from engine.nn import MLP, build_mlp
 from engine.training import TrainConfig, Trainer, TrainingDiverged
 

@@ -1,7 +1,7 @@
 """The verified download, against a local ``http.server`` on 127.0.0.1 serving tiny IDX files (never the internet).
 
 The real SHA-256 table cannot match tiny files, so the tests inject their own table (the
-``checksums`` parameter, or by patching ``engine.download.MNIST_SHA256``).
+``checksums`` parameter, or by patching ``engine.data_sources.MNIST_SHA256``).
 """
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine import download
+from engine import data_sources, download
+from engine.data_sources import DATA_ENV, MNIST_FILES, URL_ENV
 from engine.dataset import Dataset
-from engine.download import DATA_ENV, MNIST_FILES, URL_ENV, find_file, locate_mnist
+from engine.download import find_file, locate_mnist
 from engine.idx import DatasetFileError, write_idx
 
 SIZES = {"train": 24, "test": 8}
@@ -134,7 +135,7 @@ def _valid_looking(folder: Path) -> list[Path]:
 
 
 def test_good_download_verifies_and_loads(cache, server, table, tiny, monkeypatch):
-    monkeypatch.setattr(download, "MNIST_SHA256", table)
+    monkeypatch.setattr(data_sources, "MNIST_SHA256", table)
     monkeypatch.setenv(URL_ENV, server.url)
     data = Dataset(train_size=SIZES["train"], test_size=SIZES["test"], batch_size=8, progress=False)
     assert sorted(server.requests) == sorted(tiny)

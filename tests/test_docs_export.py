@@ -1,4 +1,4 @@
-"""The README's snippets that run an exported model (onnxruntime) and load a model file into PyTorch, run as written."""
+"""docs/export.md's snippets that run an exported model (onnxruntime) and load a model file into PyTorch, as written."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ import pytest
 
 from engine.nn import MLP, build_mlp
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+EXPORT_DOC = Path(__file__).resolve().parents[1] / "docs" / "export.md"
 
 
 def snippet(word: str) -> str:
-    """The README's Python block of the export section that uses ``word``."""
-    section = README.read_text().split("## Export to ONNX and PyTorch", 1)[1].split("\n## ", 1)[0]
+    """docs/export.md's Python block of the ONNX and PyTorch section that uses ``word``."""
+    section = EXPORT_DOC.read_text().split("## Export to ONNX and PyTorch", 1)[1].split("\n## ", 1)[0]
     (block,) = [b for b in re.findall(r"```python\n(.*?)```", section, re.S) if word in b]
     return block
 
