@@ -61,11 +61,6 @@ def test_pause_refreshes_the_histograms_with_the_epoch_so_far(qtbot, tab, hold_r
         tab.stop_button.click()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: the run's bridge (gui/training/worker.py, first in the callback list) pauses before the "
-    "histogram sampler has seen the batch just trained, so a pause after one batch of four says 0%",
-)
 def test_a_pause_snapshot_counts_the_batch_just_trained(qtbot, tab, hold_run):
     tab.form.epochs.setValue(5)
     snapshot = pause_after_the_first_batch(qtbot, tab, hold_run("start"))
