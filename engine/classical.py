@@ -56,15 +56,15 @@ FILTERS = MappingProxyType(
                 (0, 0.35, 0.5, 0.6, 0.7, 0.85, 1.0, 1.2, 1.4, 1.7, 2.0), per_image=False,
             ),
             ClassicalFilter(
-                "total_variation", "total variation (Chambolle)", "weight",
+                "total_variation", "total-variation filter", "weight",
                 (0, 0.01, 0.02, 0.04, 0.07, 0.1, 0.15, 0.2, 0.3, 0.45, 0.7), per_image=True,
             ),
             ClassicalFilter(
-                "nl_means", "non-local means", "h",
+                "nl_means", "non-local-means filter", "h",
                 (0, 0.02, 0.04, 0.07, 0.1, 0.14, 0.2, 0.28, 0.4, 0.56, 0.8), per_image=True,
             ),
             ClassicalFilter(
-                "wavelet", "wavelet (BayesShrink)", "σ",
+                "wavelet", "wavelet filter", "σ",
                 (0, 0.02, 0.04, 0.07, 0.1, 0.14, 0.2, 0.28, 0.4, 0.56), per_image=True,
             ),
         )

@@ -71,8 +71,8 @@ def test_the_text_table_names_every_baseline_with_its_setting(tiny_mnist, tmp_pa
     assert main(["evaluate", str(path), "--noise", "0.3", "--test-size", "16", "--baselines", "--workers", "1"]) == 0
     out = capsys.readouterr().out
     for words in ("m ", "the model", "noisy input", "PCA-6", "best linear denoiser", "fitted at σ 0.3",
-                  "median filter", "Gaussian blur", "total variation", "non-local means", "wavelet",
-                  "picked on 64 training images"):  # fmt: skip
+                  "median filter", "Gaussian blur", "total-variation filter", "non-local-means filter",
+                  "wavelet filter", "picked on 64 training images"):  # fmt: skip
         assert words in out, words
 
 
