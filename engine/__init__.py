@@ -7,10 +7,13 @@ Modules by layer; imports point down the list or sideways, never up (``tests/tes
   data-parallel steps), ``callbacks``, ``checkpoint`` (resume state saved and loaded), ``losses``,
   ``optimizers``, ``histograms`` (each layer's weights and gradients sampled while training)
 - the model: ``nn`` (MLP), ``layers`` (Dense), ``activations``, ``initializers``, ``summary``
-- analysis: ``baselines`` (noisy input and PCA-k levels), ``pca``, ``metrics``, ``robustness``,
-  ``latent`` (codes of a set of images), ``latent_map`` (codes as a 2-D map, interpolation),
-  ``pca_check`` (a linear autoencoder against PCA), ``subspaces`` (principal angles), ``perturb`` (noisy,
-  pruned or partly switched-off copies of a network)
+- analysis: ``baselines`` (every baseline a model is judged against, fitted or tuned on training images
+  and kept by a ``BaselineBank``), ``linear_denoiser`` (the best linear denoiser, least squares),
+  ``classical`` (scikit-image's filters, strength picked per level), ``pca``, ``metrics`` (MSE, PSNR,
+  SSIM), ``robustness``, ``latent`` (codes of a set of images), ``latent_map`` (codes as a 2-D map,
+  interpolation), ``pca_check`` (a linear autoencoder against PCA), ``subspaces`` (principal angles),
+  ``perturb`` (noisy, pruned or partly switched-off copies of a network), ``lru`` (a bounded cache an
+  object owns), ``progress`` (the progress and cancel callbacks long jobs take)
 - data: ``dataset`` (MNIST or Fashion-MNIST as batches), ``download`` (where each data set is found),
   ``idx``, ``noise`` (Gaussian, salt-and-pepper, masking; one level or a range), ``preprocess``
   (drawing -> 28x28), ``image_import`` (a user's picture -> 28x28), ``images`` (uint8 / float

@@ -1,9 +1,12 @@
-"""How a denoiser holds up across noise levels: test MSE against sigma, beside doing nothing and PCA.
+"""How a denoiser holds up across noise levels: test MSE (and SSIM, when asked) against sigma, beside doing
+nothing and PCA.
 
 Every point scores all the given test images under one fixed noise draw (``engine.noise``'s
 evaluation seed: the same N(0, 1) pattern scaled by each sigma), so the curves differ only by
 sigma.  ``crossings`` finds where two curves swap order (linear interpolation between points) and
-``describe`` says it in words: "beats the noisy input from σ ≈ 0.22; beats PCA-10 everywhere".
+``describe`` says it in words: "beats the noisy input from σ ≈ 0.22; beats PCA-10 everywhere";
+``describe_baselines`` does the same against every baseline of ``engine.baselines`` (whose
+``BaselineBank.curve`` scores a baseline on the same draw).
 """
 
 from __future__ import annotations

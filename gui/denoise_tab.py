@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.baselines import fit_pca
+from engine.baselines import BaselineBank
 from engine.dataset import trained_on
 from engine.download import SOURCES, data_source
 from engine.images import to_unit_float
@@ -98,8 +98,12 @@ def _test_images(data_set: str, state) -> tuple[np.ndarray, np.ndarray]:
     return images.reshape(-1, 28, 28), labels
 
 
-def _fit_pca(k: int, data_set: str, state) -> PCA:
-    return fit_pca(data_split("train", data_set)[0], k)
+def _training_images(data_set: str) -> np.ndarray:
+    return data_split("train", data_set)[0]
+
+
+def _fit_pca(k: int, data_set: str, baselines: BaselineBank, state) -> PCA:
+    return baselines.pca(k, data_set)  # the principal axes are kept: another width or model reuses them
 
 
 def _code_range(model, state) -> tuple[float, float]:
@@ -141,6 +145,7 @@ class DenoiseTab(QWidget):
         self._test_data: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # by data set: (n, 28, 28) uint8, (n,)
         self._test_clean: np.ndarray | None = None
         self._pca: PCA | None = None
+        self.baselines = BaselineBank(_training_images)  # PCA's axes kept per data set, for this tab's panels
         self.data_jobs, self.pca_jobs = JobRunner(self), JobRunner(self)
         self.range_jobs, self.score_jobs = JobRunner(self), JobRunner(self)
         self.picture_jobs, self.set_jobs = JobRunner(self), JobRunner(self)
@@ -212,7 +217,7 @@ class DenoiseTab(QWidget):
         both.setContentsMargins(0, 0, 0, 0)
         both.addWidget(self.latent, 1)
         both.addWidget(net_box, 1)
-        self.robustness = RobustnessPanel()
+        self.robustness = RobustnessPanel(baselines=self.baselines)
         self.latent_map = LatentMapPanel()
         self.latent_map.pointChosen.connect(self.show_code)
         self.latentChanged.connect(self.latent_map.set_code)
@@ -533,7 +538,7 @@ class DenoiseTab(QWidget):
             dialogs.show_exception(self, "PCA not available", exc, name)
 
         name = self.test_set
-        self.pca_jobs.start(_fit_pca, k, name, on_done=fitted, on_error=failed)
+        self.pca_jobs.start(_fit_pca, k, name, self.baselines, on_done=fitted, on_error=failed)
 
     # ----- the test score at the slider's level ----------------------------------------------
     def _rescore(self) -> None:

@@ -12,6 +12,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
 
+from engine.baselines import BaselineBank
 from engine.download import data_source
 from engine.model_paths import shipped_models
 from engine.nn import MLP
@@ -26,12 +27,16 @@ from gui.when_shown import WhenShown
 NO_SECOND = "(no second model)"
 
 
-def _compute(model, second_name: str | None, data_set: str, kind: str, state) -> tuple[RobustnessCurve, str | None]:
-    """Runs on a pool thread: the curve on all test images of ``data_set`` (PCA on all its training images)."""
+def _compute(
+    model, second_name: str | None, data_set: str, kind: str, baselines: BaselineBank | None, state
+) -> tuple[RobustnessCurve, str | None]:
+    """Runs on a pool thread: the curve on all test images of ``data_set`` (PCA on all its training images,
+    its axes kept by ``baselines`` when given)."""
     second = MLP.from_file(second_name) if second_name else None
     train, test = data_split("train", data_set)[0], data_split("test", data_set)[0]
+    pca = baselines.pca(model.latent_width, data_set) if baselines and model.latent_width < test.shape[1] else None
     curve = robustness_curve(model, train, test, second=second, cancelled=state.cancelled, progress=state.progress,
-                             kind=kind)  # fmt: skip
+                             kind=kind, pca=pca)  # fmt: skip
     return curve, second_name
 
 
@@ -41,9 +46,10 @@ class RobustnessPanel(QWidget):
 
     curveReady = Signal(object)  # RobustnessCurve
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, baselines: BaselineBank | None = None) -> None:
         super().__init__(parent)
         self.model = None
+        self.baselines = baselines
         self.kind, self.data_set = "gaussian", "mnist"
         self.curve: RobustnessCurve | None = None
         self.jobs = JobRunner(self)
@@ -150,7 +156,7 @@ class RobustnessPanel(QWidget):
         name = self.second_box.currentText()
         self.verdict.setText("Scoring the model on all 10,000 test images at 21 noise levels…")
         self.jobs.start(_compute, self.model, None if name == NO_SECOND else name, self.data_set, self.kind,
-                        on_done=self._show, on_error=self._failed)  # fmt: skip
+                        self.baselines, on_done=self._show, on_error=self._failed)  # fmt: skip
 
     def _show(self, result: tuple[RobustnessCurve, str | None]) -> None:
         curve, second_name = result
