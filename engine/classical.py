@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import math
 import multiprocessing
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -210,14 +212,18 @@ def _run(
             results.append(fn(*task))
             report(progress, (i + 1) / len(tasks))
         return results
-    futures: list[Future] = [executor.submit(fn, *task) for task in tasks]
+    futures: list[Future] = []
     try:
+        futures += [executor.submit(fn, *task) for task in tasks]
         pending = set(futures)
         while pending:
             check_cancelled(cancelled)
             _, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
             report(progress, 1 - len(pending) / len(futures))
         return [f.result() for f in futures]
+    except BrokenProcessPool:  # a worker died (killed, out of memory): finish the work here, more slowly
+        warnings.warn("a worker process for the classical filters stopped; going on in this process", stacklevel=2)
+        return _run(fn, tasks, None, progress, cancelled)
     finally:
         for f in futures:
             f.cancel()

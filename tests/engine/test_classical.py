@@ -3,6 +3,9 @@ processes that give what one process gives."""
 
 from __future__ import annotations
 
+import os
+from concurrent.futures.process import BrokenProcessPool
+
 import numpy as np
 import pytest
 
@@ -75,3 +78,14 @@ def test_filtering_reports_progress_and_stops_when_cancelled(monkeypatch):
 def test_an_unknown_filter_is_named_with_the_known_ones():
     with pytest.raises(ValueError, match="median, gaussian_blur, total_variation, nl_means, wavelet"):
         apply_filter("bm3d", 1.0, digits(2, 0))
+
+
+def test_work_goes_on_in_this_process_when_a_worker_dies(monkeypatch):
+    monkeypatch.setattr("engine.classical.PER_IMAGE_CHUNK", 10)
+    noisy = fixed_noisy(digits(30, 6), 0.4)
+    with worker_pool(2) as pool:
+        with pytest.raises(BrokenProcessPool):  # a worker killed, as by the out-of-memory killer
+            pool.submit(os._exit, 1).result(timeout=60)
+        with pytest.warns(UserWarning, match="going on in this process"):
+            got = apply_filter("wavelet", 0.1, noisy, executor=pool)
+    np.testing.assert_array_equal(got, apply_filter("wavelet", 0.1, noisy))
