@@ -118,6 +118,8 @@ class BaselineBank:
     Thread-safe: two threads asking for the same fit share one computation.
     """
 
+    filters = FILTERS  # the classical filters by name (engine.classical.ClassicalFilter: title, grid of strengths)
+
     def __init__(
         self,
         training_images: Callable[[str], np.ndarray],
@@ -152,42 +154,15 @@ class BaselineBank:
     def best_linear(
         self,
         kind: str,
-        level: float,
+        noise,
         dataset: str = "mnist",
         *,
         progress: Progress | None = None,
         cancelled: CancelCheck | None = None,
     ) -> LinearDenoiser:
-        """The best linear denoiser for ``kind`` noise at ``level``, fitted on all the training images (kept)."""
-        return self._linear(kind, (level, level), dataset, progress, cancelled)
-
-    def best_linear_range(
-        self,
-        kind: str,
-        low: float,
-        high: float,
-        dataset: str = "mnist",
-        *,
-        progress: Progress | None = None,
-        cancelled: CancelCheck | None = None,
-    ) -> LinearDenoiser:
-        """The best linear denoiser for ``kind`` noise with each training image's level drawn from [low, high]."""
-        return self._linear(kind, (low, high), dataset, progress, cancelled)
-
-    def tuned_filter(
-        self,
-        name: str,
-        kind: str,
-        level: float,
-        dataset: str = "mnist",
-        *,
-        progress: Progress | None = None,
-        cancelled: CancelCheck | None = None,
-    ) -> TunedFilter:
-        """Classical filter ``name`` at the strength with the lowest MSE on ``TUNE_IMAGES`` training images
-        under ``kind`` noise at ``level`` (kept)."""
-        with worker_pool(self.workers) as pool:  # its processes start only if the strength must be picked
-            return self._tuned(name, check_kind(kind), _level(level, kind), dataset, pool, progress, cancelled)
+        """The best linear denoiser for ``kind`` noise at one level, or with each training image's level drawn
+        from a ``(low, high)`` range (for a model trained on that range); fitted on all the training images, kept."""
+        return self._linear(kind, noise, dataset, progress, cancelled)
 
     def denoiser(
         self,
@@ -201,7 +176,8 @@ class BaselineBank:
         cancelled: CancelCheck | None = None,
     ) -> Denoiser:
         """Baseline ``name`` (a ``baseline_names`` entry, or ``best_linear_range`` with ``noise_range``) ready
-        for ``kind`` noise at ``level``."""
+        for ``kind`` noise at ``level``: fitted, or a classical filter at the strength with the lowest MSE on
+        ``TUNE_IMAGES`` training images (``engine.classical.TunedFilter``); kept."""
         with worker_pool(self.workers) as pool:  # its processes start only if a filter's strength must be picked
             return self._denoiser(name, check_kind(kind), level, dataset, noise_range, pool, progress, cancelled)
 
@@ -288,7 +264,7 @@ class BaselineBank:
         if name == NOISY_INPUT:
             return _NoisyInput()
         if name == BEST_LINEAR:
-            return self._linear(kind, (level, level), dataset, progress, cancelled)
+            return self._linear(kind, level, dataset, progress, cancelled)
         if name == BEST_LINEAR_RANGE:
             if noise_range is None:
                 raise ValueError("best_linear_range needs noise_range=(low, high): the range it is fitted on")
