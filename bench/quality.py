@@ -11,10 +11,11 @@ level.  One set of tables per data set; models trained on it are its rows.  Then
 it loses, in words, and the seconds each baseline's curve took (fitting or tuning, then scoring).
 
     python bench/quality.py [--noise 0 0.1 ... 1] [--models NAME_OR_PATH ...] [--kind gaussian]
-                            [--workers 2] [--markdown] [--goals] [--ssim-speed]
+                            [--workers 2] [--blas-threads N] [--markdown] [--goals] [--speed]
 
-``--goals`` checks the issue-16 goals for the blind models; ``--ssim-speed`` times engine.metrics.ssim
-against scikit-image's per-image structural_similarity, and the worker processes against one, side by side.
+``--goals`` checks the issue-16 goals for the blind models; ``--speed`` times, side by side in one process,
+engine.metrics.ssim against scikit-image's per-image structural_similarity, a per-image filter in two worker
+processes against one, and the best linear fit with one BLAS thread against two.
 """
 
 from __future__ import annotations
@@ -49,14 +50,19 @@ def main() -> int:
     parser.add_argument("--kind", default="gaussian", help="noise kind: gaussian, salt-and-pepper, masking")
     parser.add_argument("--models", nargs="+", default=shipped_models(), help="shipped names or model files")
     parser.add_argument("--workers", type=int, default=2, help="processes for the per-image filters")
+    parser.add_argument("--blas-threads", type=int, help="BLAS threads for the whole run (default: as it starts)")
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
     parser.add_argument("--goals", action="store_true", help="check the blind models' goals (issue 16)")
-    parser.add_argument("--ssim-speed", action="store_true", help="time SSIM and the worker processes only")
+    parser.add_argument("--speed", action="store_true", help="time SSIM, the worker processes and the BLAS threads")
     args = parser.parse_args()
     kind = args.kind.replace("-", "_")
+    if args.blas_threads:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=args.blas_threads, user_api="blas")
     print_machine()
-    if args.ssim_speed:
-        return time_ssim_and_workers()
+    if args.speed:
+        return time_side_by_side()
 
     started = time.perf_counter()
     models = {name: MLP.from_file(name) for name in args.models}
@@ -173,38 +179,47 @@ def print_machine() -> None:
     print(f"machine: {os.cpu_count()} cores, BLAS {blas}, load average {os.getloadavg()[0]:.2f}")
 
 
-def time_ssim_and_workers(rounds: int = 3) -> int:
-    """engine.metrics.ssim against scikit-image per image, and a per-image filter in 2 processes against 1,
-    alternating in one process so load falls on both sides alike (10,000 MNIST test images, σ 0.5)."""
+def time_side_by_side(rounds: int = 3) -> int:
+    """Pairs timed alternately in one process, so load falls on both sides alike (MNIST, σ 0.5): SSIM of the
+    10,000 test images ours against scikit-image per image; total variation on them in 2 worker processes
+    against 1; the best linear denoiser's fit on the 60,000 training images with 1 BLAS thread against 2."""
     from skimage.metrics import structural_similarity
+    from threadpoolctl import threadpool_limits
 
     from engine.classical import apply_filter, worker_pool
+    from engine.linear_denoiser import fit_linear_denoiser
     from engine.metrics import ssim
     from engine.noise import fixed_noisy
 
-    data = Dataset("mnist", train_size=1, progress=False)
+    data = Dataset("mnist", progress=False)
     clean = data.test_u8.astype(np.float32) / 255
     noisy = fixed_noisy(clean, 0.5)
     pairs = list(zip(noisy.reshape(-1, 28, 28), clean.reshape(-1, 28, 28), strict=True))
     times: dict[str, list[float]] = {}
 
-    def timed(label: str, fn) -> float:
+    def timed(label: str, fn):
         started = time.perf_counter()
         value = fn()
         times.setdefault(label, []).append(time.perf_counter() - started)
         return value
 
+    def fit(threads: int):
+        with threadpool_limits(limits=threads, user_api="blas"):
+            return fit_linear_denoiser(data.train_u8, 0.5)
+
     with worker_pool(2) as pool:
         apply_filter("total_variation", 0.2, noisy[:500], executor=pool)  # start the workers before timing
         for _ in range(rounds):
-            ours = timed("engine.metrics.ssim, all at once", lambda: ssim(noisy, clean))
-            theirs = timed("skimage structural_similarity, image by image",
+            ours = timed("SSIM: engine.metrics.ssim, all images at once", lambda: ssim(noisy, clean))
+            theirs = timed("SSIM: skimage structural_similarity, image by image",
                            lambda: np.mean([structural_similarity(p, t, data_range=1.0) for p, t in pairs]))
-            timed("total variation (weight 0.2), 1 process", lambda: apply_filter("total_variation", 0.2, noisy))
-            timed("total variation (weight 0.2), 2 worker processes",
+            timed("total-variation filter (weight 0.2): 1 process", lambda: apply_filter("total_variation", 0.2, noisy))
+            timed("total-variation filter (weight 0.2): 2 worker processes",
                   lambda: apply_filter("total_variation", 0.2, noisy, executor=pool))  # fmt: skip
+            timed("best linear fit (60,000 images): 1 BLAS thread", lambda: fit(1))
+            timed("best linear fit (60,000 images): 2 BLAS threads", lambda: fit(2))
     print(f"SSIM: ours {ours:.6f}, scikit-image {theirs:.6f} (difference {abs(ours - theirs):.1e})")
-    print("\n| on 10,000 test images, σ 0.5 | median s | all rounds |")
+    print("\n| on MNIST, σ 0.5 | median s | all rounds |")
     print("|---|---|---|")
     for label, values in times.items():
         print(f"| {label} | {np.median(values):.2f} | {', '.join(f'{v:.2f}' for v in values)} |")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from engine.baselines import (
     BEST_LINEAR_RANGE,
@@ -111,7 +112,8 @@ def run(args: argparse.Namespace) -> int:
     names = _baseline_names(model, trained, kind) if args.baselines else ()
     job = _Evaluation(model, Path(str(args.model)).stem, kind, trained, source, test, bank, names)
     report = _curve_report if args.curve else _levels_report
-    return report(job, levels, args.json, {"model": str(args.model), **job.context})
+    with threadpool_limits(limits=1, user_api="blas"):  # as training: a second BLAS thread only spins on a busy
+        return report(job, levels, args.json, {"model": str(args.model), **job.context})  # machine (docs/benchmarks)
 
 
 def _check_arguments(args: argparse.Namespace, kind: str) -> list[float]:
