@@ -53,17 +53,17 @@ def main(argv: list[str] | None = None) -> int:
     from threadpoolctl import threadpool_info
 
     from engine.callbacks import Callback
+    from engine.dataset import read_split
     from engine.nn import MLP
     from gui.app import make_app, single_thread_blas
-    from gui.data_sets import mnist_split
-    from gui.jobs import wait_for_all_jobs
+    from gui.common.jobs import wait_for_all_jobs
     from gui.main_window import MainWindow
 
     single_thread_blas()  # as the app does at start; the engine alone runs with the same setting
     app = make_app([])  # noqa: F841 (kept alive for the run)
     blas = [(i.get("internal_api"), i.get("architecture"), i.get("num_threads")) for i in threadpool_info()]
     print(f"machine: {os.cpu_count()} cores, BLAS {blas}, load average {os.getloadavg()[0]:.2f}")
-    x_train, x_test = mnist_split("train")[0], mnist_split("test")[0]
+    x_train, x_test = read_split("train", progress=False)[0], read_split("test", progress=False)[0]
     settings = QSettings(str(Path(tempfile.mkdtemp()) / "bench.ini"), QSettings.Format.IniFormat)
     window = MainWindow(MLP.from_file(args.model), settings=settings)
     window.resize(1280, 800)
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         repaints = (form_paints.paints - paints) / seconds
         wait_for_all_jobs()
         spin(200)
-        window.dirty = False
+        window.state.dirty = False
         return statistics.median(e["samples_per_s"] for e in epochs), repaints
 
     sides = {

@@ -20,8 +20,8 @@ from PySide6.QtCore import QEventLoop, QSettings, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
 
 from engine.nn import build_mlp  # noqa: E402
+from gui.common.theme import apply_theme  # noqa: E402
 from gui.main_window import MainWindow  # noqa: E402
-from gui.theme import apply_theme  # noqa: E402
 
 
 def os_threads() -> int:

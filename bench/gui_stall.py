@@ -116,24 +116,24 @@ def main(argv: list[str] | None = None) -> int:
     if "pca" in args.scenarios:
         window.tabs.setCurrentWidget(denoise)
         ready: list[int] = []
-        denoise.pcaReady.connect(ready.append)
-        denoise.compare_box.setChecked(True)
+        denoise.result.pcaReady.connect(ready.append)
+        denoise.result.compare_box.setChecked(True)
         seconds = meter.run_until("pca", lambda: bool(ready))
         print(f"first Compare with PCA (cold): shown after {seconds:.2f} s; worst stall {meter.worst('pca'):.1f} ms")
 
     if "switch" in args.scenarios:
         window.tabs.setCurrentWidget(denoise)
-        denoise.compare_box.setChecked(True)
+        denoise.result.compare_box.setChecked(True)
         names = shipped_models()
         state = {"pca": 0, "score": 0, "opened": 0}
-        denoise.pcaReady.connect(lambda k: state.__setitem__("pca", state["pca"] + 1))
-        denoise.scoreChanged.connect(lambda t: state.__setitem__("score", state["score"] + ("…" not in t)))
-        window.openFinished.connect(lambda ok: state.__setitem__("opened", state["opened"] + 1))
+        denoise.result.pcaReady.connect(lambda k: state.__setitem__("pca", state["pca"] + 1))
+        denoise.score.scoreChanged.connect(lambda t: state.__setitem__("score", state["score"] + ("…" not in t)))
+        window.files.openFinished.connect(lambda ok: state.__setitem__("opened", state["opened"] + 1))
         times = []
         for i in range(args.switches):
             name = names[i % len(names)]
             before = dict(state)
-            window.open_model(name)
+            window.files.open_model(name)
             times.append(meter.run_until("switch", lambda b=before: all(state[k] > b[k] for k in state)))
         print(f"{args.switches} model switches with Compare with PCA on ({', '.join(names)}): each shown in "
               f"{min(times):.2f}-{max(times):.2f} s; worst stall {meter.worst('switch'):.1f} ms")  # fmt: skip
@@ -166,10 +166,10 @@ def main(argv: list[str] | None = None) -> int:
         handover = meter.worst("handover")  # nan: the swap was over before this phase began
         shown = f"{handover:.1f} ms" if handover == handover else "none apart (done within the training phase above)"
         print(f"worst stall while the window swaps in the trained model: {shown}")
-        window.dirty = False  # the trained copy is not kept: later scenarios switch models without a question
+        window.state.dirty = False  # the trained copy is not kept: later scenarios switch models without a question
     if "latent" in args.scenarios:
         latent_scenario(window, meter)
-    window.dirty = False
+    window.state.dirty = False
     window.close()
     return 0
 
@@ -239,10 +239,10 @@ def latent_scenario(window, meter: StallMeter) -> None:
     for name in names + names:  # each a new map, then each from the cache
         before = len(ready)
         opened: list = []
-        window.openFinished.connect(opened.append)
-        window.open_model(name)
+        window.files.openFinished.connect(opened.append)
+        window.files.open_model(name)
         times.append(meter.run_until("latent-switch", lambda b=before, o=opened: bool(o) and len(ready) > b))
-        window.openFinished.disconnect()
+        window.files.openFinished.disconnect()
     print(f"{len(times)} model switches with the map open ({', '.join(names)}, twice): map shown in "
           f"{min(times):.2f}-{max(times):.2f} s; worst stall {meter.worst('latent-switch'):.1f} ms")  # fmt: skip
 

@@ -1,7 +1,7 @@
 """What the weight and gradient histograms cost training in the app (goal: at most 3 % of its speed).
 
 The app's Training tab trains full MNIST with and without the histogram watcher
-(``engine.histograms.HistogramSampler``, added by ``gui.histogram_panel``), alternating run by run
+(``engine.histograms.HistogramSampler``, added by ``gui.training.histogram_panel``), alternating run by run
 in one process, so both sides see the same machine load.  A run's speed is images/s over whole
 epochs as the training loop reports it (shuffling, noise, forward, backward and the optimizer all
 timed, and the sampler's work at batch ends included); the binning job that runs beside training
@@ -44,7 +44,7 @@ OWN_CPU = [0.0]
 def measure_own_cpu() -> None:
     """Wrap the histograms' code so each call adds its thread's CPU time to OWN_CPU."""
     import engine.histograms as sampling
-    import gui.histogram_panel as panel
+    import gui.training.histogram_panel as panel
 
     def timed(fn):
         @functools.wraps(fn)
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from engine.nn import MLP
     from gui.app import make_app, single_thread_blas
-    from gui.jobs import wait_for_all_jobs
+    from gui.common.jobs import wait_for_all_jobs
     from gui.main_window import MainWindow
 
     single_thread_blas()  # as the app does at start
@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         own, total, n_epochs = (sum(v) for v in zip(*own_cpu, strict=True))
         print(f"  the histograms' own CPU (sampler, binning, drawing): {own * 1e3 / n_epochs:.1f} ms an epoch, "
               f"{own / total * 100:.2f} % of the process's CPU in the runs with them")  # fmt: skip
-        window.dirty = False
+        window.state.dirty = False
         window.close()
         wait_for_all_jobs()
     print(f"load average at the end: {', '.join(f'{v:.2f}' for v in os.getloadavg())}")

@@ -109,7 +109,7 @@ def slider_latency(model_name: str, moves: int) -> None:
     tab.panels.setCurrentWidget(tab.inside)
     tab.show_test_digit(0)
     panel = tab.inside.perturb
-    while not panel.is_ready() or tab.source != "test":
+    while not panel.is_ready() or tab.state.source != "test":
         spin(50)
     spin(500)
     rng = np.random.default_rng(0)
@@ -130,9 +130,9 @@ def slider_latency(model_name: str, moves: int) -> None:
     for name, values in (*times.items(), ("all moves", both)):
         print(f"  {name:<10} median {statistics.median(values):.1f} ms   p99 {percentile(values, 99):.1f} ms   "
               f"max {max(values):.1f} ms   ({len(values)} moves, model {model_name}, goal <= 30 ms)")  # fmt: skip
-    window.dirty = False
+    window.state.dirty = False
     window.close()
-    from gui.jobs import wait_for_all_jobs
+    from gui.common.jobs import wait_for_all_jobs
 
     wait_for_all_jobs()
 

@@ -31,8 +31,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine.baselines import BEST_LINEAR_RANGE, BaselineBank, baseline_names, baseline_title  # noqa: E402
-from engine.dataset import Dataset, trained_on  # noqa: E402
-from engine.download import SOURCES  # noqa: E402
+from engine.data_sources import SOURCES, trained_on  # noqa: E402
+from engine.dataset import Dataset  # noqa: E402
 from engine.model_paths import shipped_models  # noqa: E402
 from engine.nn import MLP  # noqa: E402
 from engine.robustness import describe_baselines  # noqa: E402

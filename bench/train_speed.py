@@ -17,6 +17,9 @@ each figure is the median epoch.
 threads, and its default (1 BLAS thread, large steps as two half-batches on two Python threads;
 see ``engine.steps``), in the parent process.
 
+``--float-errors`` times, side by side in this process, the engine with NumPy's floating-point warnings silenced
+once a run (what ``Trainer`` does: an overflow ends as divergence) and with NumPy's default settings (before).
+
 ``--noise-range`` times, side by side in this process, the engine training with one σ (0.4)
 and with a range (σ drawn per image from [0, 0.8]), alternating the two for ``--rounds``
 rounds, and prints the ratio (the goal: the range within 10 % of one σ); ``--noise-range-only``
@@ -203,6 +206,8 @@ def main() -> int:
     parser.add_argument("--only", choices=["small", "large"], help="run only these cases")
     parser.add_argument("--noise-range", action="store_true", help="also time one σ against a σ range")
     parser.add_argument("--noise-range-only", action="store_true", help="only time one σ against a σ range")
+    parser.add_argument("--float-errors", action="store_true",
+                        help="only time training with NumPy's float warnings silenced (now) against its defaults")
     parser.add_argument("--child", choices=["engine", "torch", "torch1"], help=argparse.SUPPRESS)
     parser.add_argument("--case", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -224,6 +229,9 @@ def main() -> int:
     cases = [i for i, c in enumerate(CASES) if args.only is None or (c[0] is LARGE) == (args.only == "large")]
     if args.noise_range_only:
         noise_range_comparison(args, cases)
+        return 0
+    if args.float_errors:
+        float_errors_comparison(args, cases)
         return 0
     header = (f"{'model / batch':<26}{'engine img/s':>13}{f'torch {n_cores}thr':>12}{'ratio':>8}"
               f"{'torch 1thr':>12}{'vs best':>9}{f'torch {n_cores}thr compute':>21}{'load avg':>10}")  # fmt: skip
@@ -291,6 +299,32 @@ def noise_range_comparison(args, cases: list[int]) -> None:
         rate = {name: len(x) / statistics.median(s) for name, s in seconds.items()}
         print(f"  {label(widths, bs):<24} one σ {rate['one']:>9,.0f}   range {rate['range']:>9,.0f}   "
               f"range / one σ {rate['range'] / rate['one']:.3f}   load avg {os.getloadavg()[0]:.2f}")  # fmt: skip
+        sys.stdout.flush()
+
+
+def float_errors_comparison(args, cases: list[int]) -> None:
+    """The trainer's ``np.errstate`` (set once a run: overflow silenced, found as divergence) against NumPy's
+    default settings (warnings checked and printed): same model and data, alternating in this process."""
+    print(f"\nengine, float warnings silenced once a run (now) against NumPy's defaults (before), img/s "
+          f"(median of {args.epochs * args.rounds} epochs each, alternating ABBA, after a warm-up epoch):")  # fmt: skip
+    x = np.ascontiguousarray(
+        Dataset(train_size=args.train_size, test_size=1, batch_size=1, data_dir=args.data, progress=False).train_u8
+    )
+    settings = {"silenced": Trainer.float_errors, "defaults": {}}  # np.errstate() changes nothing: NumPy's own
+    for widths, bs in (CASES[i] for i in cases):
+        runs = {"silenced": EngineFit(widths, bs, x), "defaults": EngineFit(widths, bs, x)}
+        seconds: dict[str, list[float]] = {name: [] for name in runs}
+        for name, eng in runs.items():
+            Trainer.float_errors = settings[name]
+            eng.run(1)
+        for round_ in range(args.rounds):
+            for name in (list(runs) if round_ % 2 == 0 else list(runs)[::-1]):  # ABBA: neither side always first
+                Trainer.float_errors = settings[name]
+                seconds[name] += runs[name].run(args.epochs)
+        Trainer.float_errors = settings["silenced"]
+        rate = {name: len(x) / statistics.median(s) for name, s in seconds.items()}
+        print(f"  {label(widths, bs):<24} silenced {rate['silenced']:>9,.0f}   defaults {rate['defaults']:>9,.0f}   "
+              f"silenced / defaults {rate['silenced'] / rate['defaults']:.3f}   load avg {os.getloadavg()[0]:.2f}")
         sys.stdout.flush()
 
 

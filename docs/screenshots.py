@@ -89,10 +89,10 @@ def show_digit(app, window, index: int = 0, sigma: int = 25, pca: bool = True) -
     """The Denoise tab with a real test digit, noise at ``sigma``/100 and PCA beside the model."""
     tab = window.denoise_tab
     window.tabs.setCurrentWidget(tab)
-    tab.noise_slider.setValue(sigma)
-    wait_for(tab.testDigitShown, lambda: tab.show_test_digit(index))
-    if pca and not tab.compare_box.isChecked():
-        wait_for(tab.pcaReady, lambda: tab.compare_box.setChecked(True))
+    tab.noise.slider.setValue(sigma)
+    wait_for(tab.inputs.testDigitShown, lambda: tab.show_test_digit(index))
+    if pca and not tab.result.compare_box.isChecked():
+        wait_for(tab.result.pcaReady, lambda: tab.result.compare_box.setChecked(True))
     settle(app)
 
 
@@ -144,7 +144,7 @@ def scale2_only() -> int:
     window = make_window(app, (1100, 720))
     show_digit(app, window)
     grab(window, "scale2.png")
-    window.dirty = False
+    window.state.dirty = False
     window.close()
     return 0
 
@@ -154,7 +154,8 @@ def latent_map_and_pca_check(app, window) -> None:
     trained as the PCA check says (clean images, Adam 1e-3, batch 128, 10 epochs)."""
     from engine.nn import MLP
 
-    window.set_model(MLP.from_file("mnist_denoising_autoencoder"), name="mnist_denoising_autoencoder", dirty=False)
+    seed = "mnist_denoising_autoencoder"
+    window.state.set_model(MLP.from_file(seed), name=seed, dirty=False)
     show_digit(app, window, index=3, sigma=10, pca=False)
     tab = window.denoise_tab
     panel = tab.latent_map
@@ -175,7 +176,7 @@ def latent_map_and_pca_check(app, window) -> None:
     index = editor.presets.findText("Linear 784-k-784 (PCA check)")
     editor.presets.setCurrentIndex(index)
     editor.presets.activated.emit(index)
-    window.dirty = False
+    window.state.dirty = False
     editor.emit_new_model()
     training = window.training_tab
     training.form.seed.setValue(0)
@@ -192,35 +193,36 @@ def inside_and_perturb(app, window) -> None:
 
     large = "mnist_denoising_autoencoder_large"
     tab = window.denoise_tab
-    before, before_name = window.model, window.model_name
-    tab.compare_box.setChecked(False)
+    before, before_name = window.state.model, window.state.name
+    tab.result.compare_box.setChecked(False)
     window.resize(1440, 900)
     panel = tab.inside.perturb
-    wait_for(panel.ready, lambda: window.set_model(MLP.from_file(large), name=large, dirty=False))
-    tab.noise_slider.setValue(40)
+    wait_for(panel.ready, lambda: window.state.set_model(MLP.from_file(large), name=large, dirty=False))
+    tab.noise.slider.setValue(40)
     wait_for(panel.curveReady, lambda: tab.panels.setCurrentWidget(tab.inside))
     if tab.inside.range_jobs.is_busy():
         wait_for(tab.inside.range_jobs.busyChanged)  # the layers' colour scales, from the test set
-    wait_for(tab.testDigitShown, lambda: tab.show_test_digit(7))
+    wait_for(tab.inputs.testDigitShown, lambda: tab.show_test_digit(7))
     settle(app, 300)
     grab(window, "inside.png")
-    panel.toggle_unit(tab.model.bottleneck_index(), int(tab.code.argmax()))  # the code's most active unit off
+    code = tab.state.shown.code
+    panel.toggle_unit(tab.state.model.bottleneck_index(), int(code.argmax()))  # the code's most active unit off
     wait_for(panel.curveReady, lambda: panel.prune_slider.setValue(70))
     settle(app, 300)
     grab(window, "perturb.png")
     panel.reset()
     tab.panels.setCurrentIndex(0)
     window.resize(*SIZE)
-    wait_for(panel.ready, lambda: window.set_model(before, name=before_name, dirty=False))
+    wait_for(panel.ready, lambda: window.state.set_model(before, name=before_name, dirty=False))
 
 
 def main() -> int:
     if "--scale2" in sys.argv:
         return scale2_only()
     from engine.nn import build_mlp
-    from gui import dialogs
     from gui.app import make_app
-    from gui.theme import apply_theme
+    from gui.common import dialogs
+    from gui.common.theme import apply_theme
 
     app = make_app([])
     window = make_window(app, SIZE)
@@ -253,9 +255,9 @@ def main() -> int:
 
     photo = Path(tempfile.mkdtemp()) / "my_five.jpg"  # your own picture, dropped on the canvas
     photo_of_a_digit(photo)
-    tab.compare_box.setChecked(False)
-    tab.noise_slider.setValue(40)
-    wait_for(tab.pictureShown, lambda: drop_file(tab.canvas, photo))
+    tab.result.compare_box.setChecked(False)
+    tab.noise.slider.setValue(40)
+    wait_for(tab.inputs.pictureShown, lambda: drop_file(tab.canvas, photo))
     for _ in range(300):  # the status bar's score at the new level (scored off-thread)
         if "…" not in window.status_mse.text():
             break
@@ -263,15 +265,15 @@ def main() -> int:
     grab(window, "picture.png")
 
     # Fashion-MNIST: the shipped Fashion model brings its test images; a test image and the robustness curve
-    wait_for(tab.testSetChanged, lambda: window.open_model("fashion_mnist_denoising_autoencoder"))
-    wait_for(tab.testDigitShown, lambda: tab.show_test_digit(5))
+    wait_for(tab.state.testSetChanged, lambda: window.files.open_model("fashion_mnist_denoising_autoencoder"))
+    wait_for(tab.inputs.testDigitShown, lambda: tab.show_test_digit(5))
     wait_for(tab.robustness.curveReady, lambda: tab.panels.setCurrentWidget(tab.robustness))
     settle(app, 400)
     grab(window, "fashion.png")
     tab.panels.setCurrentIndex(0)
 
     # Training: a short real run of a fresh 784-10-784 model on all of MNIST
-    window.set_model(build_mlp([784, 10, 784], ["relu", "sigmoid"], seed=0), name="untitled", dirty=True)
+    window.state.set_model(build_mlp([784, 10, 784], ["relu", "sigmoid"], seed=0), name="untitled", dirty=True)
     training = window.training_tab
     window.tabs.setCurrentWidget(training)
     training.form.epochs.setValue(4)
@@ -307,7 +309,7 @@ def main() -> int:
     box.grab().save(str(OUT / "error-dialog.png"))
     print(OUT / "error-dialog.png")
     box.close()
-    window.dirty = False
+    window.state.dirty = False
     window.close()
     apply_theme(app, "dark")
 

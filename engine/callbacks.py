@@ -85,6 +85,13 @@ class History(Callback):
         return History(self.batch_loss, kept)  # an old history without batch counts: keep its curve
 
 
+class SerialSteps(Callback):
+    """Trains on this thread alone: no data-parallel steps (a sweep's worker shares the cores with others)."""
+
+    def on_train_begin(self, logs):
+        self.trainer.parallel = False  # read as the loop builds its step, after on_train_begin
+
+
 class ProgressBar(Callback):
     """A tqdm bar per epoch with the loss, samples/s and ETA (for the CLI)."""
 

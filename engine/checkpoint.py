@@ -9,11 +9,13 @@ here; ``Trainer.fit(resume=...)`` continues the run.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from engine.callbacks import Callback, History
-from engine.model_format import ModelFileError
+from engine.model_format import ModelFileError, read_header
 from engine.nn import MLP
+from engine.run_limits import NEXT_EPOCH
 from engine.training import ResumeState, TrainConfig, Trainer
 
 
@@ -31,14 +33,31 @@ class Checkpoint(Callback):
 
     An epoch cut short (Ctrl-C, Stop) is saved too, with the weights so far; resuming runs that
     epoch again in full rather than skipping its unseen batches.
+
+    ``on_failure``: called with the ``OSError`` the first time a save fails (a full disk, a
+    removed folder), and the run goes on without that checkpoint; without it the error ends the
+    run.  ``saved`` says whether the newest epoch's checkpoint is on disk.
     """
 
-    def __init__(self, path: str | os.PathLike) -> None:
+    def __init__(self, path: str | os.PathLike, on_failure: Callable[[OSError], None] | None = None) -> None:
         self.path = path
+        self.on_failure = on_failure
+        self.saved = False
+        self.failures = 0
 
     def on_epoch_end(self, epoch, logs):
         next_epoch = epoch + 1 if logs.get("complete", True) else epoch
-        save_checkpoint(self.path, self.trainer, next_epoch)
+        try:
+            save_checkpoint(self.path, self.trainer, next_epoch)
+        except OSError as exc:
+            if self.on_failure is None:
+                raise
+            self.saved = False  # the one on disk is older, or none
+            self.failures += 1
+            if self.failures == 1:
+                self.on_failure(exc)
+        else:
+            self.saved = True
 
 
 @dataclass
@@ -64,9 +83,11 @@ def load_checkpoint(path: str | os.PathLike) -> SavedRun:
         )
     saved, next_epoch, hist = resume.get("config"), resume.get("next_epoch"), resume.get("history") or {}
     data = model.metadata.get("dataset") or {}
+    problem = NEXT_EPOCH.problem(next_epoch)
+    if problem is not None:
+        raise ModelFileError(path, f"the checkpoint's resume information is damaged ({problem})")
     ok = (
         isinstance(saved, dict)
-        and _is_count(next_epoch, minimum=0)
         and isinstance(hist, dict)
         and _is_history(hist.get("batch_loss") or [], hist.get("epochs") or [])
         and isinstance(data, dict)
@@ -82,6 +103,16 @@ def load_checkpoint(path: str | os.PathLike) -> SavedRun:
     history = History(hist.get("batch_loss"), hist.get("epochs"))
     state = ResumeState(next_epoch=next_epoch, optimizer_state=model.optimizer_state, history=history)
     return SavedRun(model, config, state, data.get("train_size"), data.get("test_size"), data.get("name"))
+
+
+def is_checkpoint(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a training checkpoint (a model file whose header holds resume information): a file
+    no finished model may replace, or the run could not be resumed."""
+    try:
+        metadata = read_header(path).get("metadata", {})
+    except ModelFileError:
+        return False
+    return isinstance(metadata, dict) and "resume" in metadata
 
 
 def _is_count(value: object, minimum: int = 1) -> bool:

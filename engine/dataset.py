@@ -9,24 +9,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 
-from engine.download import MNIST_FILES, data_source, locate_data
-from engine.idx import DatasetFileError, read_idx
+from engine.data_files import read_data_file, unofficial_note
+from engine.data_sources import MNIST_FILES, DataSource, data_source
+from engine.download import locate_data
+from engine.idx import DatasetFileError
 from engine.images import to_unit_float
 from engine.noise import add_noise, check_kind, check_noise
+from engine.run_limits import BATCH_SIZE, TEST_SIZE, TRAIN_SIZE
 
 N_PIXELS = 784
-SIZES = {"train": 60000, "test": 10000}
-
-
-def _check_count(name: str, value: object, maximum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if not 1 <= value <= maximum:
-        raise ValueError(f"{name} must be between 1 and {maximum}, got {value}")
-    return int(value)
+SIZES = {"train": TRAIN_SIZE, "test": TEST_SIZE}
+"""How many images of each split a run may use: at most the official sets' 60,000 and 10,000."""
 
 
 def read_split(
@@ -37,37 +34,39 @@ def read_split(
     download: bool = True,
     progress: bool | object = True,
     dataset: str = "mnist",
+    notes: list[str] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """One split of a data set without the other: (images (n, 784) uint8, labels (n,) uint8).
 
     ``split`` is ``"train"`` or ``"test"``; ``size`` the first n images (default: all);
-    ``dataset`` ``"mnist"`` or ``"fashion_mnist"``.  The data is found as ``Dataset`` finds it.
+    ``dataset`` ``"mnist"`` or ``"fashion_mnist"``.  The data is found as ``Dataset`` finds it,
+    but only this split's two files are looked for (and downloaded if missing).  When they are not
+    the official files, a one-line note saying so is appended to ``notes`` (if given).
     """
     source = data_source(dataset)
     if split not in SIZES:
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     if size is not None:
-        _check_count(f"{split}_size", size, SIZES[split])
-    paths = locate_data(source.name, data_dir, download=download, progress=progress)
-    return _load_split(paths, split, size, source.title)
+        SIZES[split].check(size)
+    keys = (f"{split}_images", f"{split}_labels")
+    paths = locate_data(source.name, data_dir, download=download, progress=progress, files=keys)
+    images, labels, unofficial = _load_split(paths, split, size, source)
+    if notes is not None and unofficial:
+        notes.append(unofficial_note(source, unofficial))
+    return images, labels
 
 
-def trained_on(metadata: dict) -> str:
-    """The data set a model was trained on, from its file's metadata; ``"mnist"`` when the file does not say
-    (every model before Fashion-MNIST was an MNIST model)."""
-    info = metadata.get("dataset") if isinstance(metadata, dict) else None
-    name = info.get("name") if isinstance(info, dict) else None
-    try:
-        return data_source(name).name if name else "mnist"
-    except (TypeError, ValueError):
-        return str(name)
-
-
-def _load_split(paths: dict, split: str, size: int | None, title: str = "MNIST") -> tuple[np.ndarray, np.ndarray]:
-    """(images (n, 784) uint8, labels (n,) uint8): the first ``size`` of a split, or all of it."""
+def _load_split(
+    paths: dict, split: str, size: int | None, source: DataSource
+) -> tuple[np.ndarray, np.ndarray, list[Path]]:
+    """(images (n, 784) uint8, labels (n,) uint8, unofficial): the first ``size`` of a split, or all of it, and
+    those of its two files that are not the official ones (``engine.data_files``)."""
+    title = source.title
     images_path, labels_path = paths[f"{split}_images"], paths[f"{split}_labels"]
-    images = read_idx(images_path)
-    labels = read_idx(labels_path)
+    images, images_official = read_data_file(images_path, source, f"{split}_images")
+    labels, labels_official = read_data_file(labels_path, source, f"{split}_labels")
+    unofficial = [path for path, official in ((images_path, images_official), (labels_path, labels_official))
+                  if not official]  # fmt: skip
     if images.ndim != 3 or images.shape[1:] != (28, 28):
         raise DatasetFileError(
             images_path,
@@ -99,7 +98,7 @@ def _load_split(paths: dict, split: str, size: int | None, title: str = "MNIST")
             f"{split}_size={size} is more than the {len(images)} images in {images_path}; "
             f"allowed: 1 to {len(images)}"
         )
-    return images[:size].reshape(size, N_PIXELS), labels[:size].copy()
+    return images[:size].reshape(size, N_PIXELS), labels[:size].copy(), unofficial
 
 
 class Dataset:
@@ -122,6 +121,7 @@ class Dataset:
     ----------
     name : the canonical name, ``"mnist"`` or ``"fashion_mnist"``;  title : ``"MNIST"``, ``"Fashion-MNIST"``
     classes : what the labels 0-9 mean
+    notes : a line saying which files are not the official ones (they are used all the same), or none
     train_u8 : (train_size, 784) uint8;  test_u8 : (test_size, 784) uint8
     train_labels, test_labels : (n,) uint8
     """
@@ -141,16 +141,17 @@ class Dataset:
         source = data_source(name)
         self.name, self.title, self.classes = source.name, source.title, source.classes
         if train_size is not None:
-            _check_count("train_size", train_size, SIZES["train"])
+            TRAIN_SIZE.check(train_size)
         if test_size is not None:
-            _check_count("test_size", test_size, SIZES["test"])
+            TEST_SIZE.check(test_size)
         self.seed = seed
         paths = locate_data(source.name, data_dir, download=download, progress=progress)
         self.folder = paths["train_images"].parent
-        self.train_u8, self.train_labels = _load_split(paths, "train", train_size, source.title)
-        self.test_u8, self.test_labels = _load_split(paths, "test", test_size, source.title)
+        self.train_u8, self.train_labels, unofficial = _load_split(paths, "train", train_size, source)
+        self.test_u8, self.test_labels, more = _load_split(paths, "test", test_size, source)
+        self.notes = [unofficial_note(source, unofficial + more)] if unofficial + more else []
         self.train_size, self.test_size = len(self.train_u8), len(self.test_u8)
-        self.batch_size = _check_count("batch_size", batch_size, self.train_size)
+        self.batch_size = BATCH_SIZE.up_to(self.train_size).check(batch_size)
 
     @property
     def train_images(self) -> np.ndarray:

@@ -17,6 +17,7 @@ interrupts it like Ctrl-C, so no temporary file is left behind.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import signal
@@ -24,88 +25,18 @@ import threading
 import time
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
 
+from engine.data_sources import MNIST_FILES, SOURCES, DataSource, data_source, default_checksums
 from engine.idx import MAX_IDX_BYTES, DatasetFileError, iter_gunzip
 
-DATA_ENV = "DENOISE_STUDIO_DATA"
-URL_ENV = "DENOISE_STUDIO_MNIST_URL"
-DEFAULT_URL = "https://ossci-datasets.s3.amazonaws.com/mnist/"
 DEADLINE_SECONDS = 600.0
 """The longest one file's download may take: the largest (9.9 MB) at 17 KB/s.  A server trickling
 slower ends with a clear error instead of hanging forever."""
 STALL_SECONDS = 30.0
 """The longest wait for the next bytes (connecting included)."""
-
-MNIST_FILES = {
-    "train_images": "train-images-idx3-ubyte",
-    "train_labels": "train-labels-idx1-ubyte",
-    "test_images": "t10k-images-idx3-ubyte",
-    "test_labels": "t10k-labels-idx1-ubyte",
-}
-MNIST_SHA256 = {
-    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
-    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
-    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
-    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
-}
-FASHION_MNIST_SHA256 = {
-    "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
-    "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
-    "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
-    "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
-}
-
-
-@dataclass(frozen=True)
-class DataSource:
-    """Where one data set's four files (``MNIST_FILES`` names) are looked for and fetched from."""
-
-    name: str  # canonical: "mnist", "fashion_mnist"
-    title: str  # for people: "MNIST", "Fashion-MNIST"
-    data_env: str  # the variable naming its folder
-    url_env: str  # the variable naming another mirror
-    default_url: str
-    cache_name: str  # its folder in the per-user cache
-    system_folders: tuple[str, ...] = ()  # folders a system package installs it into
-    classes: tuple[str, ...] = ()  # what the labels 0-9 mean
-
-
-SOURCES = {
-    "mnist": DataSource(
-        "mnist", "MNIST", DATA_ENV, URL_ENV, DEFAULT_URL, "mnist", classes=tuple(str(d) for d in range(10))
-    ),
-    "fashion_mnist": DataSource(
-        "fashion_mnist",
-        "Fashion-MNIST",
-        "DENOISE_STUDIO_FASHION_MNIST_DATA",
-        "DENOISE_STUDIO_FASHION_MNIST_URL",
-        "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
-        "fashion-mnist",
-        system_folders=("/usr/share/datasets/fashion-mnist",),
-        classes=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
-                 "Ankle boot"),  # fmt: skip
-    ),
-}
-"""The data sets, by canonical name."""
-
-
-def data_source(name: str) -> DataSource:
-    """A data set by name: ``"mnist"``, ``"fashion_mnist"`` (also spelt ``"fashion-mnist"``, any case)."""
-    if not isinstance(name, str):
-        raise TypeError(f"dataset name must be a string, got {type(name).__name__}")
-    key = name.strip().lower().replace("-", "_")
-    if key not in SOURCES:
-        raise ValueError(f"unknown dataset {name!r}; allowed: {', '.join(repr(k) for k in SOURCES)}")
-    return SOURCES[key]
-
-
-def default_checksums(name: str = "mnist") -> dict[str, str]:
-    """SHA-256 of a data set's decompressed files, by file stem."""
-    return MNIST_SHA256 if data_source(name).name == "mnist" else FASHION_MNIST_SHA256
 
 
 def cache_dir(name: str = "mnist") -> Path:
@@ -114,10 +45,14 @@ def cache_dir(name: str = "mnist") -> Path:
 
 
 def find_file(folder: Path, stem: str) -> Path | None:
-    """``stem.gz`` or plain ``stem`` in ``folder`` (also the ``stem.idx3-ubyte``-style dotted names)."""
+    """``stem.gz`` or plain ``stem`` in ``folder`` (also the ``stem.idx3-ubyte``-style dotted names).
+
+    Anything of that name but a folder is found, a pipe, a device or a dangling link too: the
+    reader then says what it is, rather than calling the file missing.
+    """
     for name in (f"{stem}.gz", stem, stem.replace("-idx", ".idx") + ".gz", stem.replace("-idx", ".idx")):
         candidate = folder / name
-        if candidate.is_file():
+        if os.path.lexists(candidate) and not candidate.is_dir():
             return candidate
     return None
 
@@ -144,8 +79,9 @@ def locate_data(
     base_url: str | None = None,
     progress: bool | object = True,
     checksums: dict[str, str] | None = None,
+    files: tuple[str, ...] | None = None,
 ) -> dict[str, Path]:
-    """Paths of a data set's four files, keyed as in ``MNIST_FILES``.
+    """Paths of a data set's four files (or of ``files``, keys of ``MNIST_FILES``), keyed as in ``MNIST_FILES``.
 
     Looks in ``data_dir``, else the folder in the data set's environment variable, else a
     system folder holding all four files, else its user cache, downloading what the cache lacks
@@ -166,6 +102,8 @@ def locate_data(
         )
     found: dict[str, Path] = {}
     for key, stem in MNIST_FILES.items():
+        if files is not None and key not in files:
+            continue
         path = find_file(folder, stem)
         if path is None:
             if named or not download:
@@ -229,6 +167,14 @@ def fetch(
             path = Path(pooch.retrieve(url, known_hash=None, fname=staging.name, path=folder, downloader=downloader))
     except Exception as exc:  # network errors come in many types (requests, OSError, ...)
         staging.unlink(missing_ok=True)
+        local = _local_write_error(exc)
+        if local is not None:  # the connection was fine: the file could not be stored
+            raise DatasetFileError(
+                folder,
+                f"the download could not be saved here ({local.strerror or local})",
+                f"Free some space in {folder} (or fix its permissions) and retry, or put the four {source.title} "
+                f".gz files in a folder and set {source.data_env}",
+            ) from None
         raise DatasetFileError(
             url,
             f"download failed ({_first_line(exc)})",
@@ -333,6 +279,21 @@ def _sigterm_interrupts() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+_LOCAL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM}
+"""A full disk, a quota, a file size limit, a read-only or forbidden folder: the download's own file failed."""
+
+
+def _local_write_error(exc: BaseException) -> OSError | None:
+    """The error of writing the downloaded file, found in ``exc`` or what caused it; None for a network error."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in _LOCAL_ERRNOS:
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def _first_line(exc: BaseException) -> str:

@@ -6,6 +6,7 @@ dimension as a big-endian uint32, then the data in C order.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import math
 import os
@@ -52,6 +53,32 @@ def read_idx_bytes(path: str | os.PathLike, max_bytes: int = MAX_IDX_BYTES) -> b
     header claims.
     """
     path = Path(path)
+    with _open_idx(path) as (f, compressed):
+        return _read_gzip(f, path, max_bytes) if compressed else _read_plain(f, path, max_bytes)
+
+
+def idx_shape(path: str | os.PathLike) -> tuple[int, ...]:
+    """The shape an IDX file's header declares, without reading its data (of a gzip file, the first block only)."""
+    path = Path(path)
+    with _open_idx(path) as (f, compressed):
+        if compressed:
+            head = bytearray()
+            try:
+                for piece in iter_gunzip(f, MAX_IDX_BYTES):
+                    head += piece
+                    if len(head) >= 4 + 4 * 255:
+                        break
+            except OverflowError as exc:
+                raise DatasetFileError(path, f"{exc} (a gzip bomb, or not an MNIST file)", _REFETCH) from None
+        else:
+            head = bytearray(f.read(4 + 4 * 255))
+    return _header_shape(head, path)
+
+
+@contextlib.contextmanager
+def _open_idx(path: Path) -> Iterator[tuple[IO[bytes], bool]]:
+    """(the open file, whether it is gzip-compressed) of a regular, non-empty file; every way reading it can fail
+    in the ``with`` block becomes a ``DatasetFileError`` saying what to do."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))  # a FIFO: no wait
         with os.fdopen(fd, "rb") as f:
@@ -63,11 +90,9 @@ def read_idx_bytes(path: str | os.PathLike, max_bytes: int = MAX_IDX_BYTES) -> b
             if not head:
                 raise DatasetFileError(path, "the file is empty", _REFETCH)
             f.seek(0)
-            if head != _GZIP_MAGIC:
-                if path.suffix == ".gz":
-                    raise DatasetFileError(path, "named .gz but not gzip-compressed (not an MNIST file?)", _REFETCH)
-                return _read_plain(f, path, max_bytes)
-            return _read_gzip(f, path, max_bytes)
+            if head != _GZIP_MAGIC and path.suffix == ".gz":
+                raise DatasetFileError(path, "named .gz but not gzip-compressed (not an MNIST file?)", _REFETCH)
+            yield f, head == _GZIP_MAGIC
     except DatasetFileError:
         raise
     except FileNotFoundError:
@@ -195,15 +220,21 @@ def _check_magic(data: bytes | bytearray, path: str | os.PathLike) -> None:
         raise DatasetFileError(path, f"IDX header is damaged ({data[3]} dimensions)", _REFETCH)
 
 
-def parse_idx(data: bytes | bytearray, path: str | os.PathLike = "<bytes>") -> np.ndarray:
-    """An IDX byte string -> uint8 array of the shape its header gives (a view of ``data``)."""
+def _header_shape(data: bytes | bytearray, path: str | os.PathLike) -> tuple[int, ...]:
+    """The shape the IDX header at the start of ``data`` declares, its magic checked."""
     if len(data) < 4:
         raise DatasetFileError(path, "not an IDX file (bad magic number); is this an MNIST file?", _REFETCH)
     _check_magic(data, path)
     ndim = data[3]
     if len(data) < 4 + 4 * ndim:
         raise DatasetFileError(path, f"IDX header is damaged ({ndim} dimensions)", _REFETCH)
-    shape = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
+    return tuple(int(d) for d in np.frombuffer(bytes(data[4 : 4 + 4 * ndim]), dtype=">u4"))
+
+
+def parse_idx(data: bytes | bytearray, path: str | os.PathLike = "<bytes>") -> np.ndarray:
+    """An IDX byte string -> uint8 array of the shape its header gives (a view of ``data``)."""
+    shape = _header_shape(data, path)
+    ndim = len(shape)
     expected = math.prod(shape)
     body = len(data) - 4 - 4 * ndim
     if body != expected:

@@ -1,12 +1,22 @@
 """A user's own picture (any size, any bit depth) -> the MNIST-style 28×28 input the network expects.
 
 Pure NumPy: the app reads the file (Qt reads the formats), flattens colour and transparency to
-one grey channel, and hands the array here.  MNIST digits are light ink on a black background,
-so a picture with a light background (decided from its border pixels: a photo or scan of ink on
-paper) is inverted; the background level is subtracted and the ink stretched to full strength;
-then the picture is prepared as a drawing is (``engine.preprocess.prepare_digit``: bounding box
-into 20×20, centre of mass at the centre).  Very large pictures are first averaged down by an
-integer factor, a band of rows at a time, so a 6000×6000 photo never becomes a float copy.
+one grey channel, and hands the array here.  Very large pictures are first averaged down by an
+integer factor, a band of rows at a time, so a 6000×6000 photo never becomes a float copy (the
+result is 28×28: nothing is lost).  Then, as ``preparation_steps`` returns them:
+
+1. picture -> background removed: ``engine.background`` decides whether the paper is light
+   (dark ink on paper, inverted, as MNIST digits are light ink on black) and divides out the
+   lit paper's level — shading, a vignette, soft shadows — found under the ink;
+2. -> ink: what is much darker than the paper near it and sharp-edged (not a shadow's soft
+   remains), stretched to full strength, without the marks that are not the digit
+   (``engine.marks``: specks of dirt, a dark desk past the page's edge);
+3. -> 28×28: prepared as a drawing is (``engine.preprocess.prepare_digit``: bounding box into
+   20×20, centre of mass at the centre, exactly rather than to the nearest pixel so a little
+   noise cannot shift the result by one).
+
+A scan or a drawing on even paper comes out as before, up to that exact centring (a fraction of
+a pixel): an even background divides out to itself.
 """
 
 from __future__ import annotations
@@ -16,14 +26,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.preprocess import SIZE, prepare_digit
+from engine.background import paper_is_light, separate_ink
+from engine.marks import digit_marks
+from engine.preprocess import prepare_digit
 
+MAX_MEGAPIXELS = 100
+"""The largest picture read, in millions of pixels (a 10000×10000 scan), at up to 8 bits a channel; half as many
+at 16 bits.  A reader may decode a picture whole and convert it to scale it down (PNG does; JPEG decodes at the
+smaller size): ~4 bytes a pixel each, 8 at 16 bits, so a picture at the limit costs up to ~800 MB while it is
+read (``bench/crafted_files.py``)."""
 MAX_WORK_SIDE = 512
 """Pictures longer than this on a side are averaged down by an integer factor before anything else."""
 MIN_CONTRAST = 0.1
-"""Ink must stand out from the background by this much of the full range; else the picture is empty."""
+"""Ink must stand out from the paper around it by this much of the full range; else the picture is empty."""
 FAINT = 0.2
-"""After stretching, ink fainter than this is background texture (paper grain, JPEG noise) and dropped."""
+"""Ink fainter than this share of the strongest is paper texture (grain, JPEG noise) and dropped."""
 _BAND_ROWS = 32
 """Output rows averaged down per step: bounds the temporary memory of a huge picture."""
 
@@ -42,6 +59,40 @@ class PreparedImage:
     inverted: bool
 
 
+@dataclass(frozen=True)
+class PreparationSteps:
+    """Each step from a picture to the network's input, for a learner to see what the network is given.
+
+    picture : (h, w) float32 in [0, 1], the grey picture at the working size (``MAX_WORK_SIDE`` at most).
+    background : (h, w) float32 in [0, 1], the lit paper's level found under the ink: its shading, a vignette,
+        shadows (for light ink on a dark board, the board's level).
+    flattened : (h, w) float32 in [0, 1], "background removed": the picture with the paper's level divided out,
+        the right way round (dark ink on even white paper, or light ink on an even black board).
+    ink : (h, w) float32 in [0, 1], the digit's ink alone (no shadows, specks or desk), light on black as MNIST,
+        strongest ink at 1: what is cropped, scaled into 20×20 and centred.
+    prepared : the 28×28 result (what ``prepare_image`` returns).
+    """
+
+    picture: np.ndarray
+    background: np.ndarray
+    flattened: np.ndarray
+    ink: np.ndarray
+    prepared: PreparedImage
+
+
+class PictureTooLarge(ValueError):
+    """A picture of more than ``MAX_MEGAPIXELS``: the message says its size and the limit."""
+
+
+def check_picture_size(width: int, height: int, bits_per_channel: int = 8) -> None:
+    """Raise ``PictureTooLarge`` ("too large (W×H, more than N megapixels)") for a picture beyond the limit: what
+    a reader checks from the file's header, before decoding anything.  ``bits_per_channel`` above 8 halves it."""
+    megapixels = MAX_MEGAPIXELS if bits_per_channel <= 8 else MAX_MEGAPIXELS // 2
+    if width * height > megapixels * 10**6:
+        deep = "" if bits_per_channel <= 8 else f" at {bits_per_channel} bits a channel"
+        raise PictureTooLarge(f"too large ({width}×{height}{deep}, more than {megapixels} megapixels)")
+
+
 def prepare_image(picture: np.ndarray) -> PreparedImage:
     """A grey picture -> the 28×28 MNIST-style input, with flags for an empty picture and for inversion.
 
@@ -53,25 +104,33 @@ def prepare_image(picture: np.ndarray) -> PreparedImage:
 
     Raises ``ValueError`` / ``TypeError`` naming the problem for anything else.
     """
+    return preparation_steps(picture).prepared
+
+
+def preparation_steps(picture: np.ndarray) -> PreparationSteps:
+    """A grey picture -> every step of its preparation, so a learner can see what the network is given.
+
+    ``picture`` as for ``prepare_image`` (same errors).  The steps' images are (h, w) float32,
+    the picture at its working size: averaged down to at most ``MAX_WORK_SIDE`` on its longer side.
+    """
     grey = _as_work_image(picture)
-    background = float(np.median(_border(grey)))
-    inverted = background > 0.5
-    if inverted:
-        grey = np.subtract(np.float32(1), grey, out=grey)
-        background = 1 - background
-    peak = float(grey.max())
-    contrast = peak - background
-    if contrast < MIN_CONTRAST:
-        return PreparedImage(np.zeros((SIZE, SIZE), np.float32), True, inverted)
-    # background -> 0, the strongest ink -> 1, faint texture -> 0
-    low = background + FAINT * contrast
-    ink = np.clip((grey - np.float32(low)) / np.float32(peak - low), 0, 1)
-    image = prepare_digit(ink)
+    light_paper = paper_is_light(grey)
+    separation = separate_ink(grey if light_paper else 1 - grey)
+    background, flattened = separation.background, separation.flattened
+    if not light_paper:  # back to the picture's own way round: light ink on an even black
+        background, flattened = 1 - background, 1 - flattened
+    standing_out = separation.ink * separation.background  # how far the ink is from the paper, of the full range
+    if float(standing_out.max()) < MIN_CONTRAST:
+        ink = np.zeros_like(grey)
+    else:  # paper -> 0, the strongest ink -> 1, faint texture -> 0
+        peak = float(separation.ink.max())
+        low = FAINT * peak
+        ink = digit_marks(np.clip((separation.ink - np.float32(low)) / np.float32(peak - low), 0, 1))
+    image = prepare_digit(ink, exact_centre=True)
     top = float(image.max())
-    if top <= 0:
-        return PreparedImage(image, True, inverted)
-    image *= np.float32(1 / top)  # thin strokes averaged down to the 20×20 box: back to MNIST's full strength
-    return PreparedImage(image, False, inverted)
+    if top > 0:
+        image *= np.float32(1 / top)  # thin strokes averaged down to the 20×20 box: back to MNIST's full strength
+    return PreparationSteps(grey, background, flattened, ink, PreparedImage(image, top <= 0, light_paper))
 
 
 def _as_work_image(picture: np.ndarray) -> np.ndarray:
@@ -121,11 +180,3 @@ def _average_down(picture: np.ndarray, factor: int) -> np.ndarray:
         row_counts = np.diff(np.append(rows, len(band))).astype(np.float32)
         out[r0 : r0 + len(rows)] = sums / (row_counts[:, None] * col_counts[None, :])
     return out
-
-
-def _border(grey: np.ndarray) -> np.ndarray:
-    """The pixels of a ring around the picture, 2 % of the shorter side wide (at least one pixel)."""
-    width = max(1, round(0.02 * min(grey.shape)))
-    return np.concatenate(
-        [grey[:width].ravel(), grey[-width:].ravel(), grey[:, :width].ravel(), grey[:, -width:].ravel()]
-    )

@@ -25,6 +25,7 @@ import numpy as np
 from engine.activations import LeakyReLU, get_activation
 from engine.atomic import atomic_write
 from engine.model_limits import MAX_LAYERS, MAX_PARAMS, MAX_WIDTH, check_architecture
+from engine.run_limits import metadata_problems
 from engine.safe_npz import ModelFileError, check_declared_size, open_npz, read_array, reason
 
 FORMAT_NAME = "denoise-studio-model"
@@ -62,7 +63,8 @@ def write_model(
     """Save layers' arrays (``layer{i}.W``/``.b``, optional ``optimizer.*``) and a JSON header.
 
     Refuses (``ValueError``) what could never be loaded: NaN or infinite weights, a model beyond
-    the limits, metadata that is not JSON.  A per-batch loss history too long for the header is
+    the limits, metadata that is not JSON, settings outside the bounds every run obeys
+    (``engine.run_limits``: what is saved opens as it was saved).  A per-batch loss history too long for the header is
     thinned (neighbouring losses averaged) rather than refused.
     """
     try:
@@ -72,6 +74,9 @@ def write_model(
     for key, value in arrays.items():
         if key.startswith("layer") and not np.all(np.isfinite(value)):
             raise ValueError(f"not saving {path}: array {key} holds NaN or infinite values")
+    problems = metadata_problems(metadata or {})
+    if problems:
+        raise ValueError(f"not saving {path}: the metadata's {problems[0]}")
     n_optimizer = sum(key.startswith("optimizer.") for key in arrays)
     if n_optimizer > MAX_OPTIMIZER_ARRAYS:
         raise ValueError(f"not saving {path}: {n_optimizer} optimizer arrays, at most {MAX_OPTIMIZER_ARRAYS}")

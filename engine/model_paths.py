@@ -28,12 +28,20 @@ MODELS_DIR = shipped_folder()
 
 
 def resolve_model_path(name_or_path: str | os.PathLike) -> Path:
-    """A path as given, with ``.npz`` added if missing, or a bare name looked up among the shipped models."""
+    """A path as given, with ``.npz`` added if missing, or a bare name looked up among the shipped models.
+
+    ``ModelFileError`` for an empty name, a path the system cannot hold, and a file that is not there."""
+    if not str(name_or_path).strip():
+        raise ModelFileError("(no name)", "no model file was named (the name is empty)")
     path = Path(name_or_path).expanduser()
-    candidates = [path, path.with_name(path.name + ".npz")]
+    candidates = [path] if not path.name else [path, path.with_name(path.name + ".npz")]
     if len(path.parts) == 1:  # a bare name: also look among the shipped models
         candidates += [MODELS_DIR / path.name, MODELS_DIR / (path.name + ".npz")]
-    for candidate in [c for c in candidates if c.is_file()] + [c for c in candidates if c.exists()]:
+    try:
+        found = [c for c in candidates if c.is_file()] + [c for c in candidates if c.exists()]
+    except OSError as exc:  # a name or path longer than the system allows, a loop of links
+        raise ModelFileError(path, f"cannot be opened ({exc.strerror or exc}; {len(str(path)):,} characters)") from None
+    for candidate in found:
         return candidate  # a folder, a device or a pipe given by name is refused by the reader, saying so
     shipped = ", ".join(shipped_models()) or "none"
     raise ModelFileError(path, f"no such model file (models shipped with the app: {shipped})")

@@ -23,6 +23,7 @@ from engine.model_format import ModelFileError, activation_from_spec, read_model
 from engine.model_limits import check_architecture
 from engine.model_paths import resolve_model_path
 from engine.noise import NoiseSetting, check_kind, check_level, fixed_noisy, training_noise
+from engine.run_limits import checked_metadata
 from engine.summary import format_summary
 from engine.training import ResumeState, TrainConfig, Trainer
 
@@ -40,6 +41,8 @@ class MLP:
     def __init__(self, layers: Iterable[Dense] = ()) -> None:
         self.layers: list[Dense] = []
         self.metadata: dict = {}
+        self.load_notes: list[str] = []
+        """What ``load`` changed in the file's metadata to obey ``engine.run_limits`` (one line each)."""
         self.optimizer_state: dict[str, np.ndarray] = {}
         self.path: str | None = None
         self.params = np.zeros(0, np.float32)
@@ -358,7 +361,8 @@ class MLP:
         """Replace this model by a saved one (a path, or a bare name from ``models/``).
 
         Prints the summary unless ``verbose=False``.  Raises ``ModelFileError`` for a missing
-        or invalid file and leaves this model unchanged.
+        or invalid file and leaves this model unchanged.  Settings in the metadata outside the
+        bounds every run obeys are clamped, each with a line in ``load_notes``.
         """
         path = resolve_model_path(name_or_path)
         header, arrays = read_model(path)
@@ -371,7 +375,7 @@ class MLP:
         except (ValueError, TypeError) as exc:
             raise ModelFileError(path, str(exc)) from None
         self.layers, self.params, self.grads = loaded.layers, loaded.params, loaded.grads
-        self.metadata = dict(header.get("metadata", {}))
+        self.metadata, self.load_notes = checked_metadata(header.get("metadata", {}))
         prefix = "optimizer."
         self.optimizer_state = {k.removeprefix(prefix): v for k, v in arrays.items() if k.startswith(prefix)}
         self.path = str(path)

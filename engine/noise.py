@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.run_limits import level_bound
+
 EVAL_NOISE_SEED = 20240531
 """Seed of the fixed noise draw every evaluation uses, so scores compare across models."""
 
@@ -25,8 +27,6 @@ NOISE_KINDS = ("gaussian", "salt_and_pepper", "masking")
 """The kinds of noise, by their canonical names (``salt-and-pepper`` is accepted for ``salt_and_pepper``)."""
 LEVEL_NAMES = {"gaussian": "σ", "salt_and_pepper": "fraction", "masking": "fraction"}
 """What a kind's level means: a standard deviation, or the fraction of pixels hit."""
-
-_NUMBER = (int, float, np.floating, np.integer)
 
 
 def check_kind(kind: str) -> str:
@@ -39,21 +39,10 @@ def check_kind(kind: str) -> str:
     return name
 
 
-def check_sigma(sigma: float) -> float:
-    """A Gaussian σ checked: a finite number >= 0."""
-    return check_level(sigma, "gaussian")
-
-
 def check_level(level: float, kind: str = "gaussian") -> float:
-    """One noise level checked for its kind: σ >= 0, or a fraction in [0, 1]."""
-    what = "noise sigma" if kind == "gaussian" else f"{kind} noise fraction"
-    if isinstance(level, bool) or not isinstance(level, _NUMBER):
-        raise TypeError(f"{what} must be a number, got {type(level).__name__}")
-    if not np.isfinite(level) or level < 0:
-        raise ValueError(f"{what} must be a finite number >= 0, got {level!r}")
-    if kind != "gaussian" and level > 1:
-        raise ValueError(f"{what} must be between 0 and 1, got {level!r}")
-    return float(level)
+    """One noise level checked for its kind (``engine.run_limits.level_bound``): σ from 0 to ``MAX_SIGMA``, or a
+    fraction from 0 to 1."""
+    return level_bound(kind).check(level)
 
 
 def check_noise(noise, kind: str = "gaussian") -> tuple[float, float]:
@@ -153,14 +142,14 @@ def add_noise(
 
 
 def _check_row_levels(levels: np.ndarray, x: np.ndarray, kind: str) -> np.ndarray:
-    """Per-row levels checked against x: (n,) finite, >= 0 (and <= 1 for fractions); float32."""
+    """Per-row levels checked against x: (n,) finite, within the kind's bound; float32."""
     if x.ndim != 2 or levels.shape != (len(x),):
         raise ValueError(f"per-row noise levels must have shape ({len(x)},) for images {x.shape}, got {levels.shape}")
-    levels = np.asarray(levels, np.float32)
-    if not np.all(np.isfinite(levels)) or levels.min(initial=0) < 0:
-        raise ValueError("per-row noise levels must be finite numbers >= 0")
-    if kind != "gaussian" and levels.max(initial=0) > 1:
-        raise ValueError(f"per-row {kind} noise fractions must be between 0 and 1")
+    with np.errstate(over="ignore"):
+        levels = np.asarray(levels, np.float32)
+    bound = level_bound(kind)
+    if not np.all(np.isfinite(levels)) or levels.min(initial=0) < bound.low or levels.max(initial=0) > bound.high:
+        raise ValueError(f"per-row {bound.name} levels must be finite numbers {bound.describe()}")
     return levels
 
 

@@ -30,10 +30,15 @@ _ONNX_OPS = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh", "leaky_relu":
 
 
 class OnnxUnavailable(ImportError):
-    """The optional ``onnx`` package is not installed."""
+    """The optional ``onnx`` package is not installed, or is installed but cannot be imported (``broken``: why)."""
 
-    def __init__(self) -> None:
-        super().__init__(f"ONNX export needs the onnx package: {INSTALL_HINT}")
+    def __init__(self, broken: str | None = None) -> None:
+        if broken is None:
+            super().__init__(f"ONNX export needs the onnx package: {INSTALL_HINT}")
+        else:
+            super().__init__(
+                f"the onnx package is installed but cannot be imported ({broken}); reinstall it: {INSTALL_HINT}"
+            )
 
 
 def onnx_available() -> bool:
@@ -64,8 +69,10 @@ def to_onnx(model, name: str | None = None):
     try:
         import onnx
         from onnx import TensorProto, helper, numpy_helper
-    except ImportError:
-        raise OnnxUnavailable() from None
+    except ModuleNotFoundError as exc:
+        raise OnnxUnavailable(None if exc.name in ("onnx", None) else _first_line(exc)) from None
+    except Exception as exc:  # an install broken in any way (a missing library, a protobuf clash)
+        raise OnnxUnavailable(_first_line(exc)) from None
     if not model.layers:
         raise ValueError("the model has no layers: nothing to export")
     name = name or (Path(model.path).stem if getattr(model, "path", None) else "model")
@@ -132,3 +139,8 @@ def _metadata(model, name: str) -> dict[str, str]:
         if value:
             props[key] = json.dumps(value, default=str)
     return props
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return f"{type(exc).__name__}: {text.splitlines()[0][:200]}"

@@ -221,21 +221,6 @@ def _off_bias(layer) -> float:
     raise ValueError(f"no bias switches off a {layer.activation.name} unit")
 
 
-def add_weight_noise(model, noise: float, seed: int = 0):
-    """A copy with Gaussian noise of ``noise`` times each layer's weight spread added to its weights."""
-    return Perturber(model).apply(Perturbation(noise=noise, seed=seed))
-
-
-def prune(model, fraction: float, scope: str = "layer"):
-    """A copy with the ``fraction`` smallest-magnitude weights set to zero, per layer or over the network."""
-    return Perturber(model).apply(Perturbation(prune=fraction, scope=scope))
-
-
-def switch_off(model, units: Sequence[tuple[int, int]]):
-    """A copy in which each (layer, unit) hidden unit outputs zero."""
-    return Perturber(model).apply(Perturbation(off=tuple(units)))
-
-
 def perturb(model, plan: Perturbation):
     """A copy with all of ``plan`` applied: noise on the weights, then pruning, then units switched off."""
     return Perturber(model).apply(plan)

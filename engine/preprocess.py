@@ -28,13 +28,14 @@ def ink_bbox(image: np.ndarray, threshold: float = INK_THRESHOLD) -> tuple[int, 
     return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
 
 
-def _area_matrix(n_in: int, n_out: int) -> np.ndarray:
-    """(n_out, n_in) weights of area resampling: output cell i averages input cells over its span."""
+def _area_matrix(n_in: int, n_out: int, offset: float = 0.0, cells: int | None = None) -> np.ndarray:
+    """(cells, n_in) weights of area resampling n_in cells onto n_out, placed ``offset`` output cells in (any
+    fraction) on a row of ``cells`` (default n_out): output cell i averages the input over its span."""
     scale = n_in / n_out
-    starts = np.arange(n_out)[:, None] * scale  # (n_out, 1) span of each output cell in input units
+    starts = (np.arange(n_out if cells is None else cells) - offset)[:, None] * scale  # (cells, 1) spans, input units
     ends = starts + scale
     left = np.arange(n_in)[None, :]  # (1, n_in) each input cell covers [j, j + 1)
-    overlap = np.clip(np.minimum(ends, left + 1) - np.maximum(starts, left), 0, None)  # (n_out, n_in)
+    overlap = np.clip(np.minimum(ends, left + 1) - np.maximum(starts, left), 0, None)  # (cells, n_in)
     return overlap / scale
 
 
@@ -69,7 +70,9 @@ def _shift(image: np.ndarray, drow: int, dcol: int) -> np.ndarray:
     return out
 
 
-def prepare_digit(ink: np.ndarray, threshold: float = INK_THRESHOLD, frame: np.ndarray | None = None) -> np.ndarray:
+def prepare_digit(
+    ink: np.ndarray, threshold: float = INK_THRESHOLD, frame: np.ndarray | None = None, *, exact_centre: bool = False
+) -> np.ndarray:
     """A drawing -> the 28×28 image the network expects.
 
     Parameters
@@ -79,6 +82,10 @@ def prepare_digit(ink: np.ndarray, threshold: float = INK_THRESHOLD, frame: np.n
         ``ink`` (default: ``ink`` itself).  The canvas passes the drawing as it was before the
         eraser touched it, so erasing damages a digit where it is instead of re-centring and
         re-scaling what is left.
+    exact_centre : place the centre of mass at the centre exactly, by scaling the box onto the
+        28×28 grid at a fractional offset (area resampling, so no extra blur), instead of shifting
+        by whole pixels.  Whole pixels are MNIST's way and the canvas's; a fractional offset keeps
+        a picture's result from jumping a pixel when a little noise moves its centre across a half.
 
     Returns
     -------
@@ -108,8 +115,24 @@ def prepare_digit(ink: np.ndarray, threshold: float = INK_THRESHOLD, frame: np.n
     out = placed(image)
     com_r, com_c = center_of_mass(out if frame is None else placed(reference))
     centre = (SIZE - 1) / 2
-    out = _shift(out, round(centre - com_r), round(centre - com_c))
+    if exact_centre:
+        rows = _area_matrix(h, new_h, r0 + centre - com_r, SIZE)  # (28, h)
+        cols = _area_matrix(w, new_w, c0 + centre - com_c, SIZE)  # (28, w)
+        out = rows @ _as_ink(image[top:bottom, left:right]) @ cols.T
+    else:
+        out = _shift(out, whole_pixels(centre - com_r), whole_pixels(centre - com_c))
     return np.clip(out, 0, 1).astype(np.float32)
+
+
+def whole_pixels(offset: float) -> int:
+    """A shift rounded to whole pixels (halves to even), after rounding it to a millionth of a pixel.
+
+    A digit one pixel wide has its centre of mass exactly half a pixel off the centre; the sums giving it land a
+    hair either side of the half (in NumPy, one way or the other by summation order), which would tip the shift.
+    Rounded to 1e-6 first, such a tie is a tie here and in the exported web page's ``prepare.js`` alike.
+    """
+    micro = round(offset * 1e6)
+    return round(micro / 1e6)
 
 
 def shrink_framed(picture: np.ndarray) -> np.ndarray:

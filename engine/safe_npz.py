@@ -4,10 +4,11 @@ An ``.npz`` is a zip of ``.npy`` members.  ``numpy.load`` would unpickle object 
 whatever a member claims; here nothing is decompressed before its size has been checked:
 
 - the archive: at most ``max_members`` entries (counted in the zip's end record, before the
-  central directory is parsed), only the compression numpy writes (stored or deflate, whose
-  output zipfile bounds by the declared size; bzip2/lzma inflate a whole read at once), no
-  compressed data claimed twice, and in all it inflates to at most ``MAX_INFLATION`` times its
-  size on disk plus ``INFLATION_ALLOWANCE``;
+  central directory is parsed), no two of one name (zip readers differ on which one counts),
+  only the compression numpy writes (stored or deflate, whose output zipfile bounds by the
+  declared size; bzip2/lzma inflate a whole read at once), no compressed data claimed twice,
+  and in all it inflates to at most ``MAX_INFLATION`` times its size on disk plus
+  ``INFLATION_ALLOWANCE``;
 - each member: its declared size within what the caller says it may hold, then its ``.npy``
   header (at most ``NPY_HEADER_MAX`` bytes) with no negative dimension, and the data size that
   header implies equal to the declared size, before the data is read.
@@ -50,7 +51,12 @@ class ModelFileError(Exception):
     def __init__(self, path: str | os.PathLike, problem: str) -> None:
         self.path = str(path)
         self.problem = problem
-        super().__init__(f"{self.path}: {problem}")
+        super().__init__(f"{short_path(self.path)}: {problem}")
+
+
+def short_path(path: str, most: int = 300) -> str:
+    """``path`` for a one-line message: in full up to ``most`` characters, else its start and end around a "…"."""
+    return path if len(path) <= most else f"{path[: most // 2]}…{path[-(most // 2) + 1 :]}"
 
 
 # Everything reading a damaged zip / .npy member may raise: all become ModelFileError (never MemoryError).
@@ -246,7 +252,12 @@ def _checked_members(path: Path, zf: zipfile.ZipFile, size: int) -> dict[str, zi
             raise ModelFileError(path, f"array {name!r:.80} uses a compression numpy never writes ({method})")
         if info.flag_bits & 0x1:
             raise ModelFileError(path, f"array {info.filename[:-4]!r:.80} is encrypted")
-        members[info.filename[: -len(".npy")]] = info
+        name = info.filename[: -len(".npy")]
+        if name in members:  # which copy counts would depend on the reader: none does
+            raise ModelFileError(
+                path, f"the archive holds two entries named {info.filename!r:.80}; numpy never writes that"
+            )
+        members[name] = info
     compressed = sum(info.compress_size for info in members.values())
     if compressed > size:
         raise ModelFileError(path, f"{DAMAGED}: its entries claim {compressed:,} bytes of a {size:,}-byte file")

@@ -18,9 +18,12 @@ A step is a context manager: the data-parallel one owns its worker thread for th
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 DATA_PARALLEL_MACS = 6_000_000
 """Steps with at least this many multiply-adds (parameters x batch) run data-parallel when there
@@ -63,7 +66,11 @@ class DataParallelStep(SerialStep):
         self._pool: ThreadPoolExecutor | None = None
 
     def __enter__(self) -> DataParallelStep:
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine-step")
+        """Start the worker, which handles floating-point errors as this thread does now (``np.errstate`` is per
+        thread: the trainer's silence over overflow must hold on both halves)."""
+        self._pool = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="engine-step", initializer=_set_errstate, initargs=(np.geterr(),)
+        )
         return self
 
     def __exit__(self, *exc) -> None:
@@ -119,3 +126,23 @@ def _weighted_gradients(model, x: np.ndarray, clean: np.ndarray, loss, grad_buf:
         grad *= grad.dtype.type(share)
     model.backward(grad)
     return value * share
+
+
+@contextmanager
+def using_blas_threads(count: int) -> Iterator[None]:
+    """BLAS on ``count`` threads for the ``with`` — and no change at all when it already runs on that many.
+
+    The count is process-wide, and changing it while another thread is inside a BLAS call is a known way to
+    hang OpenBLAS; so the app fixes one thread for its whole life before it starts any thread, and a run
+    inside it never touches the setting.  A script or the CLI, with no other thread yet, gets it set here.
+    """
+    blas = ThreadpoolController().select(user_api="blas")
+    if all(info["num_threads"] == count for info in blas.info()):
+        yield
+        return
+    with blas.limit(limits=count):
+        yield
+
+
+def _set_errstate(settings: dict[str, str]) -> None:
+    np.seterr(**settings)

@@ -14,13 +14,12 @@ than the training step.  With a noise range each image also draws its own level 
 from __future__ import annotations
 
 import math
-import numbers
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
+from types import MappingProxyType
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from engine.callbacks import CallbackList, History
 from engine.images import as_unit_float, check_clean_images, to_unit_float
@@ -28,11 +27,18 @@ from engine.losses import get_loss
 from engine.metrics import mse
 from engine.noise import EpochNoise, NoiseSetting, check_kind, check_noise, fixed_noisy
 from engine.optimizers import OPTIMIZERS, get_optimizer
-from engine.steps import make_step
+from engine.run_limits import TRAINING_BOUNDS
+from engine.steps import make_step, using_blas_threads
 
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN/inf or exploded; the weights were restored to the last good ones."""
+
+
+QUIET_FLOATS = MappingProxyType({"over": "ignore", "invalid": "ignore", "divide": "ignore"})
+"""NumPy's floating-point warnings while training: silenced.  An overflow makes an inf or a NaN, which the
+loop finds in the loss (every batch) or the weights (every epoch) and ends as divergence, restoring the last
+good weights and saying to lower the rate; a warning printed on the way would only be noise."""
 
 
 @dataclass(frozen=True)
@@ -42,7 +48,8 @@ class TrainConfig:
     ``noise`` is one level (σ for Gaussian noise, the fraction of pixels hit for the other
     kinds) or a ``(low, high)`` range from which each training image draws its own level;
     ``noise_kind`` is ``"gaussian"``, ``"salt_and_pepper"`` or ``"masking"``.  A range whose
-    ends are equal is stored as one level.
+    ends are equal is stored as one level.  Every number is finite and within the bounds of
+    ``engine.run_limits`` (the rule the CLI's flags and the model file obey too).
     """
 
     epochs: int = 10
@@ -56,26 +63,10 @@ class TrainConfig:
     noise_kind: str = "gaussian"
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "seed"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-                raise TypeError(f"{name} must be an int, got {value!r}")
-        if self.epochs < 1:
-            raise ValueError(f"epochs must be >= 1, got {self.epochs}")
-        if self.batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
-        if self.seed < 0:
-            raise ValueError(f"seed must be >= 0, got {self.seed}")
-        for name in ("lr", "momentum"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Real):
-                raise TypeError(f"{name} must be a number, got {value!r}")
-        if not (math.isfinite(self.lr) and self.lr > 0):
-            raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
+        for name, bound in TRAINING_BOUNDS.items():  # finite and within the bounds every run obeys
+            object.__setattr__(self, name, bound.check(getattr(self, name)))
         if not isinstance(self.optimizer, str) or self.optimizer.lower() not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
-        if not 0 <= self.momentum < 1:
-            raise ValueError(f"momentum must be in [0, 1), got {self.momentum!r}")
         kind = check_kind(self.noise_kind)
         low, high = check_noise(self.noise, kind)
         object.__setattr__(self, "noise_kind", kind)
@@ -121,6 +112,9 @@ class Trainer:
     """A batch loss this many times the run's first is treated as divergence."""
     blas_threads = 1
     """BLAS threads while training (``engine.steps`` says why one; benchmarks compare more)."""
+    float_errors = QUIET_FLOATS
+    """``np.errstate`` settings while training, set once a run (``bench/train_speed.py --float-errors`` compares
+    NumPy's defaults)."""
 
     def __init__(self, model, config: TrainConfig | None = None, callbacks=(), *, parallel: bool | None = None) -> None:
         self.model = model
@@ -150,7 +144,8 @@ class Trainer:
         resume : continue an interrupted run (see ``engine.checkpoint``).
 
         Raises ``TrainingDiverged`` (after restoring the last good weights) if the loss
-        becomes non-finite or explodes.
+        becomes non-finite or explodes.  The callbacks' ``on_train_end`` logs say how the run
+        ended: ``stopped``, and ``diverged`` or ``failed`` (the reason, text) when it raised.
         """
         cfg = self.config
         x_train = check_clean_images(x_train, "x_train", self.model.n_in)
@@ -167,7 +162,8 @@ class Trainer:
         try:  # from here on, on_train_end always runs
             self.callbacks.on_train_begin({"epochs": float(cfg.epochs), "initial_epoch": float(first_epoch)})
             with (
-                threadpool_limits(limits=self.blas_threads, user_api="blas"),
+                using_blas_threads(self.blas_threads),
+                np.errstate(**self.float_errors),  # once a run, not a batch: the hot loop pays nothing
                 make_step(self.model, self.loss, batch_size, self.parallel) as step,
             ):
                 for epoch in range(first_epoch, cfg.epochs):
@@ -176,6 +172,9 @@ class Trainer:
                         break
         except TrainingDiverged as exc:
             end_logs = {"diverged": str(exc)}
+            raise
+        except BaseException as exc:  # the watchers hear that the run failed (an error, Ctrl-C twice), and why
+            end_logs = {"failed": f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__}
             raise
         finally:
             self.callbacks.on_train_end({**end_logs, "stopped": self.stop_training})

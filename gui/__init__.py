@@ -1,18 +1,19 @@
 """Denoise Studio's desktop app (PySide6 + pyqtgraph) over the engine.
 
-Modules by what they are (each calls the engine for its numbers and holds no maths):
+The tree shows the app: the shell here, a subpackage per tab, and the parts several tabs share.  State lives
+in two objects that views subscribe to — the app's ``AppState`` (the current model, its name, whether it is
+saved, the data sets) and the Denoise tab's ``DenoiseState`` — and views send the user's intent back to them;
+no view pushes into another.  Each view calls the engine for its numbers and holds no maths; slow work runs
+off the GUI thread through ``common.jobs``.
 
-- the app: ``launcher`` (the ``denoise-studio`` entry: CLI or app), ``app`` (the QApplication), ``main_window``
-  (menus, tabs, status bar, settings), ``dialogs`` (every error and question), ``guide`` (Help), ``hints``
-  (tooltips), ``theme`` (light and dark), ``jobs`` (slow work off the GUI thread), ``when_shown`` (work only
-  for a visible widget), ``memory``
-- Architecture tab: ``architecture_tab``, ``hourglass_item``, ``weights_view``, ``layer_presets``
-- Training tab: ``training_tab`` (the page), ``training_form`` (settings -> ``TrainConfig``), ``training_run``
-  (one run on its QThread), ``training_worker`` (the thread's body: ``model.fit`` with a Qt callback),
-  ``run_progress``, ``loss_plot``, ``sample_strip``, ``histogram_panel``, ``pca_check_panel``
-- Denoise tab: ``denoise_tab`` (the page and its pipeline), ``draw_panel`` (the Draw column) over ``canvas``,
-  ``picture_import``, ``image_row``, ``latent_panel`` and ``latent_bars``, ``latent_map_panel``,
-  ``robustness_panel``, ``inside_panel`` with ``layer_view`` and ``perturb_panel``
-- shared choosers, builders and data: ``data_set_box``, ``noise_kinds``, ``controls`` (a hinted button, a row),
-  ``data_sets`` (splits read once per data set)
+- the shell: ``launcher`` (the ``denoise-studio`` entry: CLI or app), ``app`` (the QApplication, prepared the
+  same for the app and the tests; ``main``), ``app_state`` (``AppState``), ``main_window`` (tabs, status bar,
+  settings that persist), ``menus`` (the menu bar as a table), ``file_actions`` (open, save, recent, shipped
+  models, pictures, exports), ``guide`` (Help)
+- ``architecture``: the Architecture tab (the network, its summary and weights, the layer editor)
+- ``training``: the Training tab (the form, a run on its thread, the curves, histograms, the PCA check)
+- ``denoise``: the Denoise tab (``state``, the Draw column and its inputs, the images, the code, robustness,
+  the latent map, Inside the network and its perturbations)
+- ``common``: what several tabs share (``jobs``, ``theme``, ``dialogs``, ``hints``, ``controls``, ``data_sets``,
+  ``image_row``, ``hourglass_item``, choosers, ``when_shown``, ``memory``)
 """

@@ -1,4 +1,4 @@
-"""The QApplication: made once, themed, with the main window; ``main(argv) -> int``."""
+"""The QApplication: made once, prepared, with the app's state and main window; ``main(argv) -> int``."""
 
 from __future__ import annotations
 
@@ -7,19 +7,44 @@ import sys
 
 from PySide6.QtWidgets import QApplication
 
-from gui.jobs import wait_for_all_jobs
-from gui.theme import APP_NAME, ORGANIZATION, apply_theme
+from gui.common.jobs import JobPool
+from gui.common.theme import APP_NAME, ORGANIZATION, apply_theme
+
+COLLECT_INTERVAL_S = 0.5
+"""How often the GUI thread runs Python's cycle collector (automatic collection is off: see ``prepare_app``)."""
+QUIT_WAIT_S = 5.0
+"""How long quitting waits for background jobs (they are asked to stop first)."""
 
 
 def make_app(argv: list[str] | None = None) -> QApplication:
-    """The running QApplication (made if needed), themed."""
+    """The running QApplication (made if needed), prepared (``prepare_app``)."""
     app = QApplication.instance()
     if app is None:
         app = QApplication([sys.argv[0], *(argv or [])])
+    prepare_app(app)
+    return app
+
+
+def prepare_app(app: QApplication) -> None:
+    """What every QApplication of Denoise Studio runs under — the app's and the tests' alike (idempotent).
+
+    - Its names and theme.
+    - BLAS on one thread for the whole process, set once before any worker thread (``single_thread_blas``).
+    - Python's cycle collector on the GUI thread only: automatic collection off, a timer collects
+      (pyqtgraph's ``GarbageCollector``).  Collection runs on whichever thread allocates; on a job or
+      training thread it finalises Qt objects of the GUI thread there (pyqtgraph's menus and other
+      wrappers caught in reference cycles), and PySide releases the interpreter lock inside such a
+      destructor — so the GUI thread runs into the half-destroyed object's locks while the collecting
+      thread waits for the interpreter lock: the suite's deadlock of 2026-12-05.
+    """
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APP_NAME)
     apply_theme(app)
-    return app
+    if getattr(app, "garbage_collector", None) is None:
+        from pyqtgraph.util.garbage_collector import GarbageCollector
+
+        single_thread_blas()
+        app.garbage_collector = GarbageCollector(interval=COLLECT_INTERVAL_S)
 
 
 def install_excepthook(parent_getter) -> None:
@@ -35,7 +60,7 @@ def install_excepthook(parent_getter) -> None:
             return
         if showing:  # an error while the dialog is up (e.g. in a repaint): printed only, no dialog cascade
             return
-        from gui import dialogs
+        from gui.common import dialogs
 
         showing.append(True)
         try:
@@ -83,16 +108,31 @@ def main(argv: list[str] | None = None) -> int:
     if QApplication.instance() is None and display_missing():  # Qt would abort (exit 134) making the app
         print(f"denoise-studio: {NO_DISPLAY}", file=sys.stderr)
         return EXIT_NO_DISPLAY
-    single_thread_blas()
     app = make_app(argv)
+    from gui.app_state import AppState
     from gui.main_window import MainWindow
 
-    window = MainWindow()
+    state = AppState(parent=app)  # the app's state: the current model and the data sets
+    window = MainWindow(state=state)
     app.main_window = window  # keep the window alive as long as the app
-    app.aboutToQuit.connect(window.training_tab.run.wait_for_end)  # no thread outlives the app
-    app.aboutToQuit.connect(wait_for_all_jobs)
     install_excepthook(lambda: window)
     window.show()
     if argv and not argv[0].startswith("-"):
-        window.open_model(argv[0])
-    return app.exec()
+        window.files.open_model(argv[0])
+    code = app.exec()
+    if not finish_background_work(window):
+        sys.stderr.flush()
+        os._exit(code)  # a worker stuck in a long call: do not wait for it at the interpreter's exit
+    return code
+
+
+def finish_background_work(window) -> bool:
+    """Quitting: stop the run and the jobs, waiting a bounded time; False (with a message) when one is stuck."""
+    ended = window.training_tab.run.wait_for_end()
+    pool = JobPool.of_app()
+    pool.cancel_all()
+    if not (pool.wait(QUIT_WAIT_S) and ended):
+        what = "the training thread" if not ended else f"{pool.running_jobs()} background job(s)"
+        print(f"denoise-studio: {what} did not stop in time; quitting without it", file=sys.stderr)
+        return False
+    return True

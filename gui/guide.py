@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import os
+import html
 import platform
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
 
 from engine import __version__
-from gui.theme import APP_NAME
+from gui.common.theme import APP_NAME
 
 GUIDE_HTML = """
 <h2>Denoise Studio in five minutes</h2>
@@ -68,12 +68,14 @@ control for a hint.</p>
 """
 
 
-def about_html(data_folder: str | None) -> str:
-    """Version, the libraries it runs on, and where it reads MNIST from."""
+def about_html(folders: dict[str, str | None]) -> str:
+    """Version, the libraries it runs on, and where it reads each data set from (``data_folders()``)."""
     import numpy
     import pyqtgraph
     from PySide6 import __version__ as pyside_version
     from PySide6.QtCore import qVersion
+
+    from engine.data_sources import data_source
 
     rows = [
         ("Denoise Studio", __version__),
@@ -81,24 +83,31 @@ def about_html(data_folder: str | None) -> str:
         ("Qt / PySide6", f"{qVersion()} / {pyside_version}"),
         ("NumPy", numpy.__version__),
         ("pyqtgraph", pyqtgraph.__version__),
-        ("MNIST data folder", data_folder or "not found yet (set DENOISE_STUDIO_DATA, or train once to download)"),
     ]
+    for name, folder in folders.items():
+        source = data_source(name)
+        missing = f"not found yet (set {source.data_env}, or train on it once to download it)"
+        rows.append((f"{source.title} data folder", html.escape(folder) if folder else missing))
     table = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;{v}</td></tr>" for k, v in rows)
     return (
-        f"<h3>{APP_NAME} {__version__}</h3><p>Denoising autoencoders on MNIST: a PySide6 + pyqtgraph app over a "
-        f"pure-NumPy engine.</p><table>{table}</table>"
+        f"<h3>{APP_NAME} {__version__}</h3><p>Denoising autoencoders on MNIST and Fashion-MNIST: a PySide6 + "
+        f"pyqtgraph app over a pure-NumPy engine.</p><table>{table}</table>"
     )
 
 
-def data_folder() -> str | None:
-    """The folder MNIST is read from, if it is there (never downloads)."""
-    from engine.download import locate_mnist
+def data_folders() -> dict[str, str | None]:
+    """Each data set's folder, where it is found (never downloads): {"mnist": "/data/mnist", "fashion_mnist": None}."""
+    from engine.data_sources import SOURCES
+    from engine.download import locate_data
     from engine.idx import DatasetFileError
 
-    try:
-        return str(locate_mnist(download=False, progress=False)["train_images"].parent)
-    except (DatasetFileError, OSError):
-        return os.environ.get("DENOISE_STUDIO_DATA")
+    folders: dict[str, str | None] = {}
+    for name in SOURCES:
+        try:
+            folders[name] = str(locate_data(name, download=False, progress=False)["train_images"].parent)
+        except (DatasetFileError, OSError):
+            folders[name] = None
+    return folders
 
 
 class GuideDialog(QDialog):

@@ -3,7 +3,7 @@ file) opens the app.
 
     denoise-studio                      the app, with the shipped model
     denoise-studio MODEL                the app, with a model file or shipped model name
-    denoise-studio train|evaluate|summary|export ...   the command line (``engine.cli``)
+    denoise-studio train|evaluate|summary|export|runs|sweep ...   the command line (``engine.cli``)
     denoise-studio --version | --help
 
 A word that is neither a command nor a model (``denoise-studio evalute m.npz``) is a usage error,
@@ -16,7 +16,7 @@ import difflib
 import sys
 from pathlib import Path
 
-SUBCOMMANDS = ("train", "evaluate", "summary", "export")
+SUBCOMMANDS = ("train", "evaluate", "summary", "export", "runs", "sweep")
 CLI_FLAGS = {"-h", "--help", "--version"}
 EXIT_USAGE = 2
 

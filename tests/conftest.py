@@ -1,17 +1,27 @@
-"""Shared fixtures: tiny IDX datasets made in the test, and the real MNIST folder when present."""
+"""Shared fixtures: tiny IDX datasets made in the test, the real MNIST folder when present, a runs database
+of the test's own."""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from engine.download import MNIST_FILES
+from engine.data_sources import MNIST_FILES
 from engine.idx import write_idx
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # no display on CI or a headless machine
+RUNS_ENV = "DENOISE_STUDIO_RUNS"
+# Set before any test runs, so nothing in the suite (the app's Training tab, a CLI in a subprocess) ever records
+# into the user's runs database; each test then gets a file of its own (``runs_db``).
+_SESSION_RUNS = tempfile.mkdtemp(prefix="denoise-studio-tests-")
+os.environ[RUNS_ENV] = str(Path(_SESSION_RUNS) / "runs.db")
+atexit.register(shutil.rmtree, _SESSION_RUNS, ignore_errors=True)
 
 REAL_DATA_ENV = "DENOISE_STUDIO_DATA"
 REAL_DATA_DIR = os.environ.get(REAL_DATA_ENV)  # read before any test monkeypatches it
@@ -33,6 +43,14 @@ def make_tiny_mnist(folder: Path, n_train: int = 64, n_test: int = 16, seed: int
         write_idx(folder / (MNIST_FILES[f"{split}_images"] + suffix), images)
         write_idx(folder / (MNIST_FILES[f"{split}_labels"] + suffix), labels)
     return folder
+
+
+@pytest.fixture(autouse=True)
+def runs_db(tmp_path_factory, monkeypatch) -> Path:
+    """The runs database of this test (``$DENOISE_STUDIO_RUNS``), in a folder of its own; not created until used."""
+    path = tmp_path_factory.mktemp("runs") / "runs.db"
+    monkeypatch.setenv(RUNS_ENV, str(path))
+    return path
 
 
 @pytest.fixture

@@ -1,13 +1,15 @@
 """The import graph of engine/ and gui/, read from the source (module-level imports and those inside functions).
 
-The engine stands in layers a reader can hold in the head: no module imports itself back round a
-circle, no chain of imports is longer than six modules, and the model and its training never
-reach the data-downloading code (so they work on arrays from anywhere).
+The engine stands in layers a reader can hold in the head: the map in ``engine/__init__.py`` lists them top
+to bottom and every import points down it or stays in its layer; no module imports itself back round a circle,
+no chain of imports is longer than six modules, and the model and its training never reach the
+data-downloading code (so they work on arrays from anywhere).
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from functools import cache
 from pathlib import Path
 
@@ -102,9 +104,23 @@ def test_no_import_circle(package):
     assert find_cycle(graph(package)) is None
 
 
+def rooms(edges: dict[str, set[str]]) -> dict[str, set[str]]:
+    """The graph with each subpackage as one node (``engine.cli.train`` is ``engine.cli``): a package is one room
+    of the engine, whatever its modules import among themselves."""
+    def room(name: str) -> str:
+        parts = name.split(".")
+        return ".".join(parts[:2]) if len(parts) > 2 else name
+
+    merged: dict[str, set[str]] = {}
+    for name, out in edges.items():
+        merged.setdefault(room(name), set()).update(room(m) for m in out)
+    return {name: out - {name} for name, out in merged.items()}
+
+
 def test_the_longest_chain_of_engine_imports_is_at_most_six_modules():
-    edges = graph("engine")  # a package gathering its own modules (engine.cli -> engine.cli.train) is not a step
-    chain = longest_chain({name: {m for m in out if not m.startswith(name + ".")} for name, out in edges.items()})
+    edges = rooms(graph("engine"))
+    edges.pop("engine.__main__")  # ``python -m engine``: one line that calls the CLI, not a room of its own
+    chain = longest_chain(edges)
     assert len(chain) <= MAX_CHAIN, " -> ".join(chain)
 
 
@@ -126,3 +142,45 @@ def test_the_graph_reader_sees_imports_inside_functions(tmp_path):
     source = tmp_path / "m.py"
     source.write_text("def f():\n    from engine.nn import MLP\n    import engine.idx\n")
     assert imports_of(source, "engine", {"engine.nn", "engine.idx"}) == {"engine.nn", "engine.idx"}
+
+
+def engine_map() -> list[tuple[str, set[str]]]:
+    """The layers of ``engine/__init__.py``'s map, top first: (name, modules) from its ``- name: ``mod``…`` items."""
+    doc = ast.get_docstring(ast.parse((ROOT / "engine" / "__init__.py").read_text()))
+    layers = []
+    for item in re.split(r"\n- ", doc)[1:]:
+        name, _, rest = item.partition(":")
+        layers.append((name.strip(), {f"engine.{m}" for m in re.findall(r"``([a-z_]+)``", rest.split("\n\n")[0])}))
+    return layers
+
+
+def layer_of(module: str) -> int:
+    """The map's layer (0 = top) holding ``module`` (a subpackage's module is in its package's layer)."""
+    for index, (_, members) in enumerate(engine_map()):
+        if module in members or any(module.startswith(m + ".") for m in members):
+            return index
+    raise AssertionError(f"{module} is not in the map in engine/__init__.py: add it to the layer it belongs to")
+
+
+def test_every_engine_module_is_in_the_map_once():
+    listed = [m for _, members in engine_map() for m in members]
+    assert len(listed) == len(set(listed)), "a module is listed in two layers"
+    assert set(listed) <= set(graph("engine")), f"not modules: {set(listed) - set(graph('engine'))}"
+    for module in graph("engine"):
+        if module != "engine":
+            layer_of(module)
+
+
+def test_every_engine_import_points_down_the_map_or_stays_in_its_layer():
+    names = [name for name, _ in engine_map()]
+    upward = [
+        f"{a} ({names[layer_of(a)]}) imports {b} ({names[layer_of(b)]})"
+        for a, targets in graph("engine").items() if a != "engine"
+        for b in targets if layer_of(b) < layer_of(a)
+    ]  # fmt: skip
+    assert not upward, "imports against the map:\n" + "\n".join(upward)
+
+
+def test_the_map_reader_finds_an_upward_import():
+    assert layer_of("engine.nn") < layer_of("engine.training") < layer_of("engine.layers")
+    assert layer_of("engine.cli.train") == layer_of("engine.cli") == 0

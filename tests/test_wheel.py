@@ -1,6 +1,6 @@
 """The package as a user gets it: a wheel built from a clean copy of the sources (offline), installed into a fresh
 venv where the source checkout cannot shadow it, run from another folder: every shipped model by bare name,
-the CLI, ``--version``, and the app with its default model."""
+the CLI (a web page export, whose files are package data), ``--version``, and the app with its default model."""
 
 from __future__ import annotations
 
@@ -63,6 +63,8 @@ def test_the_wheel_holds_the_engine_the_app_and_the_models_only(wheel):
         metadata = zf.read(f"denoise_studio-{__version__}.dist-info/METADATA").decode()
     sources = {p.relative_to(REPO).as_posix() for package in ("engine", "gui") for p in (REPO / package).rglob("*.py")}
     assert sources - set(names) == set()  # every module, subpackages included (pyproject lists each package)
+    web_assets = {p.relative_to(REPO).as_posix() for p in (REPO / "engine" / "web").iterdir() if p.is_file()}
+    assert len(web_assets) >= 6 and web_assets - set(names) == set()  # the web page's HTML, CSS and scripts
     assert {f"engine/models/{name}.npz" for name in SHIPPED} | {"engine/models/README.md"} <= set(names)
     assert not [n for n in names if n.split("/")[0] in ("tests", "bench", "docs", "examples", "models")]
     assert "denoise-studio = gui.launcher:main" in entry_points.split("[gui_scripts]")[0]
@@ -89,6 +91,8 @@ def test_the_installed_wheel_works_outside_the_checkout(wheel, tmp_path):
     assert version == f"denoise-studio {__version__}"
     assert "DENSE 784 -> 10 [ReLU]" in _run(bin_dir / "denoise-studio", "summary", DEFAULT, cwd=elsewhere, env=env)
     assert (bin_dir / "denoise-studio-gui").is_file()
+    _run(bin_dir / "denoise-studio", "export", DEFAULT, "-o", "page.html", cwd=elsewhere, env=env)  # package data
+    assert (elsewhere / "page.html").read_text().count("<script>") == 4
     code = (
         "import engine, gui\n"
         "from engine.nn import MLP\n"
@@ -108,7 +112,8 @@ def test_the_installed_wheel_works_outside_the_checkout(wheel, tmp_path):
         "from gui.main_window import MainWindow\n"
         "app = make_app([])\n"
         "window = MainWindow(settings=QSettings('settings.ini', QSettings.Format.IniFormat))\n"
-        "print(window.model_name, window.model.n_params, [a.data() for a in window.shipped_menu.actions()])\n"
+        "shipped = [a.data() for a in window.files.shipped_menu.actions()]\n"
+        "print(window.state.name, window.state.model.n_params, shipped)\n"
     )
     opens_with = MLP.from_file(REPO / "models" / f"{APP_MODEL}.npz")  # the app's start model, from the wheel too
     assert _run(python, "-c", app, cwd=elsewhere, env=env).strip() == f"{APP_MODEL} {opens_with.n_params} {SHIPPED!r}"

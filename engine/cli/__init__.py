@@ -1,8 +1,8 @@
 """``denoise-studio <command>``: offline work from the command line (no Qt).
 
 One module a subcommand, each with ``NAME``, ``HELP``, ``add_arguments(parser)`` and ``run(args) -> exit code``:
-``train``, ``evaluate``, ``summary``, ``export``; what they share (exit codes, the usage error, the layer and
-noise parsers) is in ``arguments``.  A new subcommand is a new module and one entry in ``SUBCOMMANDS``.
+``train``, ``evaluate``, ``summary``, ``export``, ``runs``, ``sweep``; what they share (exit codes, the usage error,
+the layer and noise parsers) is in ``arguments``.  A new subcommand is a new module and one entry in ``SUBCOMMANDS``.
 
 Exit codes: 0 success, 2 bad arguments, 1 failure (with a one-line reason on stderr).
 """
@@ -13,13 +13,16 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
+import numpy as np
+
 from engine import __version__
-from engine.cli import evaluate, export, summary, train
+from engine.cli import evaluate, export, runs, summary, sweep, train
 from engine.cli.arguments import EXIT_FAILURE, EXIT_USAGE, UsageError, parse_layers, parse_noise
 from engine.idx import DatasetFileError
 from engine.model_format import ModelFileError
+from engine.runs import RunsDatabaseError
 
-SUBCOMMANDS = (train, evaluate, summary, export)
+SUBCOMMANDS = (train, evaluate, summary, export, runs, sweep)
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {module.NAME: module.run for module in SUBCOMMANDS}
 
 __all__ = ["COMMANDS", "UsageError", "build_parser", "main", "parse_layers", "parse_noise"]
@@ -45,7 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     try:
-        return COMMANDS[args.command](args)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # an inf or NaN says it in the output
+            return COMMANDS[args.command](args)
     except UsageError as exc:
         print(f"denoise-studio {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -53,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
         return EXIT_FAILURE
-    except (ModelFileError, DatasetFileError, ValueError, TypeError) as exc:
+    except (ModelFileError, DatasetFileError, RunsDatabaseError, ValueError, TypeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     except MemoryError:

@@ -28,12 +28,23 @@ from engine.baselines import (
     baseline_title,
     pca_name,
 )
-from engine.cli.arguments import DATASET_CHOICES, EXIT_OK, KIND_CHOICES, UsageError, level_word
-from engine.dataset import read_split, trained_on
-from engine.download import DataSource, data_source
+from engine.cli.arguments import (
+    DATASET_CHOICES,
+    EXIT_OK,
+    KIND_CHOICES,
+    UsageError,
+    bounded,
+    level_word,
+    load_model,
+    print_notes,
+    require_denoiser,
+)
+from engine.data_sources import DataSource, data_source, trained_on
+from engine.dataset import read_split
 from engine.nn import MLP
 from engine.noise import NoiseSetting
 from engine.robustness import describe, describe_baselines, robustness_curve
+from engine.run_limits import SIGMA, TEST_SIZE
 
 NAME, HELP = "evaluate", "test-set MSE/PSNR/SSIM at given noise levels (fixed noise draw), beside the baselines"
 SHORT = {NOISY_INPUT: "noisy", "best_linear": "linear", BEST_LINEAR_RANGE: "lin-range", "median": "median",
@@ -44,12 +55,14 @@ SHORT = {NOISY_INPUT: "noisy", "best_linear": "linear", BEST_LINEAR_RANGE: "lin-
 def add_arguments(evaluate: argparse.ArgumentParser) -> None:
     evaluate.add_argument("model", help="model file or shipped model name")
     evaluate.add_argument(
-        "--noise", type=float, nargs="+", help="noise levels (default: 0.1 0.3 0.5; for --curve 0 to 1 by 0.05)"
-    )
+        "--noise", type=bounded(SIGMA), nargs="+",
+        help=f"noise levels (sigma {SIGMA.describe()}, or fractions of pixels between 0 and 1; default 0.1 0.3 0.5, "
+        "for --curve 0 to 1 by 0.05)",
+    )  # fmt: skip
     evaluate.add_argument(
         "--noise-kind", choices=KIND_CHOICES, help="the kind of noise (default: the one the model was trained with)"
     )
-    evaluate.add_argument("--test-size", type=int, default=10000)
+    evaluate.add_argument("--test-size", type=bounded(TEST_SIZE), default=TEST_SIZE.high, help="test images to score")
     evaluate.add_argument(
         "--dataset", choices=DATASET_CHOICES, help="the test set (default: the one the model was trained on)"
     )
@@ -96,19 +109,22 @@ class _Evaluation:
 
 
 def run(args: argparse.Namespace) -> int:
-    model = MLP.from_file(args.model)
+    model = load_model(args.model)
+    require_denoiser(model, "evaluate")  # before any data is read
     trained = model.training_noise or NoiseSetting()
     kind = args.noise_kind.replace("-", "_") if args.noise_kind else trained.kind
     levels = _check_arguments(args, kind)
     source = data_source(args.dataset) if args.dataset else data_source(trained_on(model.metadata))
-    test = read_split("test", args.test_size, data_dir=args.data, dataset=source.name)[0]
+    notes: list[str] = []
+    test = read_split("test", args.test_size, data_dir=args.data, dataset=source.name, notes=notes)[0]
     bank = None
     if args.curve or args.baselines:  # PCA, the linear maps and the filters' strengths: from the training images
-        train = read_split("train", data_dir=args.data, dataset=source.name)[0]
+        train = read_split("train", data_dir=args.data, dataset=source.name, notes=notes)[0]
         if args.baselines:
             print(f"fitting and tuning the baselines on the {len(train):,} {source.title} training images "
                   f"(the {len(test):,} test images are only scored)", file=sys.stderr)  # fmt: skip
         bank = BaselineBank(lambda _name: train, workers=args.workers)
+    print_notes(notes)
     names = _baseline_names(model, trained, kind) if args.baselines else ()
     job = _Evaluation(model, Path(str(args.model)).stem, kind, trained, source, test, bank, names)
     report = _curve_report if args.curve else _levels_report
@@ -118,13 +134,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _check_arguments(args: argparse.Namespace, kind: str) -> list[float]:
     """The levels to score at, the flags checked (``UsageError`` with a reason)."""
-    if not 1 <= args.test_size <= 10000:
-        raise UsageError(f"--test-size must be between 1 and 10000, got {args.test_size}")
     if args.workers < 1:
         raise UsageError(f"--workers must be at least 1, got {args.workers}")
     levels = args.noise if args.noise is not None else list(DEFAULT_LEVELS) if args.curve else [0.1, 0.3, 0.5]
-    if any(s < 0 for s in levels):
-        raise UsageError("--noise values must be >= 0")
     if kind != "gaussian" and any(s > 1 for s in levels):
         raise UsageError(f"--noise values are fractions of pixels for {kind.replace('_', '-')} noise: 0 to 1")
     if args.curve and (len(levels) < 2 or any(b <= a for a, b in zip(levels, levels[1:], strict=False))):

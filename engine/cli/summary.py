@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from engine.cli.arguments import EXIT_OK
-from engine.nn import MLP
+from engine.cli.arguments import EXIT_OK, load_model
 
 NAME, HELP = "summary", "print a model's summary"
 
@@ -15,5 +14,5 @@ def add_arguments(summary: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    MLP.from_file(args.model).summary()
+    load_model(args.model).summary()
     return EXIT_OK

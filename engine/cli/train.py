@@ -3,32 +3,41 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import sys
 import threading
+from collections.abc import Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
 
 from engine.callbacks import Callback, ProgressBar
-from engine.checkpoint import Checkpoint, load_checkpoint
+from engine.checkpoint import Checkpoint, is_checkpoint, load_checkpoint
 from engine.cli.arguments import (
     DATASET_CHOICES,
     EXIT_FAILURE,
     EXIT_OK,
     KIND_CHOICES,
     UsageError,
+    bounded,
+    check_output_name,
     check_writable_output,
     flag_text,
     level_text,
     parse_layers,
     parse_noise,
+    print_notes,
 )
+from engine.cli.recording import add_recording_arguments, recorder_for
+from engine.data_sources import data_source
 from engine.dataset import Dataset
-from engine.download import data_source
 from engine.model_format import is_model_file
 from engine.model_paths import is_shipped
 from engine.nn import build_mlp
 from engine.optimizers import OPTIMIZERS
+from engine.output_lock import writing
+from engine.run_limits import BATCH_SIZE, EPOCHS, LR, MOMENTUM, SEED, TEST_SIZE, TRAIN_SIZE
+from engine.runs import RunRecorder
 from engine.training import TrainConfig, TrainingDiverged
 
 NAME, HELP = "train", "train a model (progress bar, checkpoint every epoch, Ctrl-C saves)"
@@ -38,11 +47,11 @@ DEFAULT_LAYERS, DEFAULT_TRAIN_SIZE, DEFAULT_TEST_SIZE = "784:10:relu,784:sigmoid
 def add_arguments(train: argparse.ArgumentParser) -> None:
     defaults = TrainConfig()
     train.add_argument("--layers", default=DEFAULT_LAYERS, help="e.g. 784:10:relu,784:sigmoid")
-    train.add_argument("--epochs", type=int, default=defaults.epochs)
-    train.add_argument("--batch-size", type=int, default=defaults.batch_size)
-    train.add_argument("--lr", type=float, default=defaults.lr, help="learning rate")
+    train.add_argument("--epochs", type=bounded(EPOCHS), default=defaults.epochs)
+    train.add_argument("--batch-size", type=bounded(BATCH_SIZE), default=defaults.batch_size)
+    train.add_argument("--lr", type=bounded(LR), default=defaults.lr, help=f"learning rate, {LR.describe()}")
     train.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default=defaults.optimizer)
-    train.add_argument("--momentum", type=float, default=defaults.momentum, help="SGD momentum")
+    train.add_argument("--momentum", type=bounded(MOMENTUM), default=defaults.momentum, help="SGD momentum")
     train.add_argument(
         "--noise",
         type=parse_noise,
@@ -52,9 +61,11 @@ def add_arguments(train: argparse.ArgumentParser) -> None:
     )
     train.add_argument("--noise-kind", choices=KIND_CHOICES, default="gaussian", help="the kind of noise to undo")
     train.add_argument("--loss", choices=["mse", "bce"], default=defaults.loss)
-    train.add_argument("--seed", type=int, default=defaults.seed)
-    train.add_argument("--train-size", type=int, default=DEFAULT_TRAIN_SIZE)
-    train.add_argument("--test-size", type=int, default=DEFAULT_TEST_SIZE, help="test images for the per-epoch score")
+    train.add_argument("--seed", type=bounded(SEED), default=defaults.seed)
+    train.add_argument("--train-size", type=bounded(TRAIN_SIZE), default=DEFAULT_TRAIN_SIZE)
+    train.add_argument(
+        "--test-size", type=bounded(TEST_SIZE), default=DEFAULT_TEST_SIZE, help="test images for the per-epoch score"
+    )
     train.add_argument("--dataset", choices=DATASET_CHOICES, help="the data set to train on (default: mnist)")
     train.add_argument(
         "--data",
@@ -68,6 +79,7 @@ def add_arguments(train: argparse.ArgumentParser) -> None:
     train.add_argument(
         "--force", action="store_true", help="replace --output/--checkpoint files that are not Denoise Studio models"
     )
+    add_recording_arguments(train)
 
 
 class GracefulStop(Callback):
@@ -120,18 +132,24 @@ class GracefulStop(Callback):
             print("\nfinishing the save first (Ctrl-C again to abort; the last checkpoint is kept)…", file=sys.stderr)
 
 
-def run(args: argparse.Namespace) -> int:
-    with GracefulStop() as stop:  # from here until the model is on disk
-        return _train(args, stop)
+def run(args: argparse.Namespace, *, recorder: RunRecorder | None = None, watchers: Sequence[Callback] = ()) -> int:
+    """Train as ``args`` say; ``recorder`` records the run (default: as ``--runs-db``/``--no-record`` say),
+    ``watchers`` are more callbacks on it (a sweep's progress and stop)."""
+    with GracefulStop() as stop, contextlib.ExitStack() as held:  # from here until the model is on disk
+        return _train(args, stop, held, recorder or recorder_for(args, source="cli"), watchers)
 
 
-def _train(args: argparse.Namespace, stop: GracefulStop) -> int:
+def _train(
+    args: argparse.Namespace, stop: GracefulStop, held: contextlib.ExitStack, recorder: RunRecorder | None, watchers
+) -> int:
     if not args.output.strip():
         raise UsageError("--output is empty; give a file name such as model.npz")
     if args.checkpoint is not None and not args.checkpoint.strip():
         raise UsageError("--checkpoint is empty; leave it out to put the checkpoint beside --output")
-    output = Path(args.output)
-    checkpoint = Path(args.checkpoint) if args.checkpoint else output.with_name(output.stem + ".ckpt.npz")
+    output = check_output_name(args.output, "--output")
+    checkpoint = output.with_name(output.stem + ".ckpt.npz")
+    if args.checkpoint:
+        checkpoint = check_output_name(args.checkpoint, "--checkpoint")
     for flag, path in (("--output", output), ("--checkpoint", checkpoint)):
         try:
             if path.is_dir():
@@ -141,9 +159,11 @@ def _train(args: argparse.Namespace, stop: GracefulStop) -> int:
             raise UsageError(f"{flag} {path} cannot be written ({exc.strerror or exc})") from None
     if checkpoint.resolve() == output.resolve():
         raise UsageError("--checkpoint and --output must be different files")
+    _check_not_a_checkpoint(output, args.resume)
     resume = None
     if args.resume:
         run = load_checkpoint(args.resume)
+        print_notes(f"{run.model.path}: {note}" for note in run.model.load_notes)
         model, resume = run.model, run.resume
         config = replace(run.config, epochs=max(args.epochs, run.config.epochs))
         train_size, test_size = run.train_size or args.train_size, run.test_size or args.test_size
@@ -168,12 +188,14 @@ def _train(args: argparse.Namespace, stop: GracefulStop) -> int:
         model = build_mlp(widths, activations, seed=args.seed)
         train_size, test_size = args.train_size, args.test_size
         dataset_name = data_source(args.dataset or "mnist").name
-    if not 1 <= train_size <= 60000:
-        raise UsageError(f"--train-size must be between 1 and 60000, got {train_size}")
-    if not 1 <= test_size <= 10000:
-        raise UsageError(f"--test-size must be between 1 and 10000, got {test_size}")
+    if config.batch_size > train_size:  # what the run does, and what its file records
+        if config.batch_size != TrainConfig().batch_size:  # a size asked for (the default goes without saying)
+            print(f"note: --batch-size {config.batch_size} is more than the {train_size} training images; "
+                  f"using batches of {train_size}", file=sys.stderr)  # fmt: skip
+        config = replace(config, batch_size=train_size)
     check_output(output, "--output", args.force, quiet=False)
     check_output(checkpoint, "--checkpoint", args.force, quiet=True)
+    held.enter_context(writing(output, checkpoint))  # a second run writing either file is refused, never lost
     dataset = Dataset(
         dataset_name,
         train_size=train_size,
@@ -181,8 +203,13 @@ def _train(args: argparse.Namespace, stop: GracefulStop) -> int:
         batch_size=min(config.batch_size, train_size),
         data_dir=args.data,
     )
+    print_notes(dataset.notes)
     _check_not_data(dataset, {"--output": output, "--checkpoint": checkpoint})
-    callbacks = [stop, Checkpoint(checkpoint)]
+    saver = Checkpoint(checkpoint, on_failure=lambda exc: _checkpoint_failed(exc, checkpoint, output, args.quiet))
+    callbacks = [stop, saver, *watchers]
+    if recorder is not None:
+        recorder.describe({"data_dir": str(Path(dataset.folder).resolve())}, checkpoint_path=str(checkpoint.resolve()))
+        callbacks.append(recorder)
     if not args.quiet:
         callbacks.append(ProgressBar(config.epochs))
     model.metadata["dataset"] = {"name": dataset.name, "train_size": train_size, "test_size": dataset.test_size}
@@ -205,7 +232,10 @@ def _train(args: argparse.Namespace, stop: GracefulStop) -> int:
     scores = model.evaluate(dataset.test_u8, level, kind=setting.kind)
     model.metadata["metrics"] = {f"test_mse@{level:g}": scores["mse"]}
     model.save(output)
-    state = "stopped early; resume with --resume " + str(checkpoint) if stop.cut_short else "done"
+    if recorder is not None:
+        recorder.saved(output, {"mse": scores["mse"], "psnr": scores["psnr"], "noisy_mse": scores["identity_mse"]})
+    resumable = f"resume with --resume {checkpoint}" if saver.saved else "no checkpoint could be saved to resume from"
+    state = f"stopped early; {resumable}" if stop.cut_short else "done"
     where = f"{level_text(setting.kind, level)}" + (", the middle of the training range" if setting.is_range else "")
     print(f"{state}: saved {output} (test MSE {scores['mse']:.5f} at {where})", file=sys.stderr)
     return EXIT_OK
@@ -228,6 +258,27 @@ def check_output(path: Path, flag: str, force: bool, *, quiet: bool) -> None:
                 "(choose another name, or pass --force to replace it)"
             )
     check_writable_output(path, flag)
+
+
+def _check_not_a_checkpoint(output: Path, resumed: str | None) -> None:
+    """A checkpoint is never an output: a model written over it would lose the run's resume information."""
+    if resumed and output.exists() and output.resolve() == Path(resumed).resolve():
+        raise UsageError(
+            f"--output {output} is the checkpoint this run resumes from; a model never replaces a checkpoint "
+            "(choose another name: the run's checkpoint goes to --checkpoint)"
+        )
+    if output.is_file() and is_checkpoint(output):
+        raise UsageError(
+            f"--output {output} is a training checkpoint; a model never replaces one, or its run could not be "
+            "resumed (choose another name)"
+        )
+
+
+def _checkpoint_failed(exc: OSError, checkpoint: Path, output: Path, quiet: bool) -> None:
+    """Said once: the run goes on without checkpoints, and its model is still written."""
+    why = exc.strerror or str(exc)
+    print(f"{'' if quiet else chr(10)}warning: the checkpoint {checkpoint} could not be saved ({why}); training "
+          f"goes on and will still write {output}", file=sys.stderr)  # fmt: skip (a new line after the progress bar)
 
 
 def _check_not_data(dataset: Dataset, outputs: dict[str, Path]) -> None:

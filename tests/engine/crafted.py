@@ -14,13 +14,14 @@ import struct
 import subprocess
 import sys
 import time
+import warnings
 import zipfile
 import zlib
 from pathlib import Path
 
 import numpy as np
 
-from engine.download import DATA_ENV, MNIST_FILES
+from engine.data_sources import DATA_ENV, MNIST_FILES
 from engine.model_format import FORMAT_NAME, FORMAT_VERSION, HEADER_KEY
 from engine.nn import build_mlp
 
@@ -169,6 +170,17 @@ def many_entries(path: Path) -> Path:
     return path
 
 
+def duplicate_member(path: Path) -> Path:
+    """A valid small model whose archive holds ``layer0.b.npy`` twice (zip readers differ on which copy counts)."""
+    layers, members = small_layers()
+    model_zip(path, header_json(layers), members, compress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # zipfile warns of the duplicate name: the point of the file
+        with zipfile.ZipFile(path, "a") as zf:
+            zf.writestr("layer0.b.npy", npy_header((8,)) + np.ones(8, "<f4").tobytes())
+    return path
+
+
 MODEL_FILES = {
     "negative-shape-header": (negative_shape_header, "negative"),
     "negative-shape-header-deflated": (lambda path: negative_shape_header(path, compress=True), "inflate"),
@@ -183,6 +195,7 @@ MODEL_FILES = {
     "huge-header": (huge_header, "inflate"),
     "bzip2-member": (bzip2_member, "compression"),
     "many-entries": (many_entries, "entries"),
+    "duplicate-member": (duplicate_member, "two entries named"),
 }
 """name -> (builder, a word the one-line error must hold)."""
 
@@ -207,29 +220,46 @@ def idx_header(*shape: int) -> bytes:
     return bytes([0, 0, 8, len(shape)]) + np.array(shape, ">u4").tobytes()
 
 
-def data_folder(folder: Path, images: bytes) -> Path:
-    """The four MNIST files (tiny and valid) with ``images`` as the training images file."""
+def data_folder(folder: Path, data: bytes, key: str = "train_images") -> Path:
+    """The four MNIST files (tiny and valid) with ``data`` as the file of role ``key`` (``MNIST_FILES``)."""
     from tests.conftest import make_tiny_mnist
 
     make_tiny_mnist(folder)
-    gz = folder / f"{MNIST_FILES['train_images']}.gz"
-    if not images.startswith(b"\x1f\x8b"):  # a plain IDX file goes under the plain name
+    gz = folder / f"{MNIST_FILES[key]}.gz"
+    if not data.startswith(b"\x1f\x8b"):  # a plain IDX file goes under the plain name
         gz.unlink()
         gz = gz.with_suffix("")
-    gz.write_bytes(images)
+    gz.write_bytes(data)
     return folder
+
+
+def data_command(key: str, folder: Path, out: Path) -> list[str]:
+    """A command that reads the file of role ``key``: ``train`` reads all four, ``evaluate`` the test set only."""
+    if key.startswith("train"):
+        return ["train", "--quiet", "--data", str(folder), "-o", str(out)]
+    return ["evaluate", "mnist_denoising_autoencoder", "--test-size", "16", "--data", str(folder)]
 
 
 DATA_BOMBS = {
     # the real file's header, then 200 MB of zeros (200 KB compressed): stops at 47 MB, what the header allows
-    "gzip-bomb-mnist-header": (lambda: gzip_of_zeros(idx_header(60000, 28, 28), 200 * 2**20), "gzip bomb"),
+    "gzip-bomb-mnist-header": (lambda: gzip_of_zeros(idx_header(60000, 28, 28), 200 * 2**20), "gzip bomb",
+                               "train_images"),
     # a header claiming 100 images, then 200 MB of zeros: stops after 78 KB
-    "gzip-bomb-small-header": (lambda: gzip_of_zeros(idx_header(100, 28, 28), 200 * 2**20), "gzip bomb"),
+    "gzip-bomb-small-header": (lambda: gzip_of_zeros(idx_header(100, 28, 28), 200 * 2**20), "gzip bomb",
+                               "train_images"),
     # a header claiming 4 x (2**32 - 1): refused before anything is inflated
-    "gzip-huge-header": (lambda: gzip_of_zeros(idx_header(*[2**32 - 1] * 4), 200 * 2**20), "more than an MNIST"),
+    "gzip-huge-header": (lambda: gzip_of_zeros(idx_header(*[2**32 - 1] * 4), 200 * 2**20), "more than the 60,000",
+                         "train_images"),
     # plain, not gzip: a header claiming 10,000 images then 120 MB (the file size is checked before reading)
-    "plain-oversized": (lambda: idx_header(10000, 28, 28) + bytes(120 * 2**20), "header says"),
-}
+    "plain-oversized": (lambda: idx_header(10000, 28, 28) + bytes(120 * 2**20), "header says", "train_images"),
+    # the training set's shape (47 MB of zeros) as the test images: refused from its header, nothing inflated
+    "test-images-claiming-60000": (lambda: gzip_of_zeros(idx_header(60000, 28, 28), 60000 * 784),
+                                   "more than the 10,000", "test_images"),
+    # 200,000 labels where the training labels belong (more than any official file)
+    "labels-claiming-200000": (lambda: gzip_of_zeros(idx_header(200_000), 200_000), "more than the 60,000",
+                               "train_labels"),
+}  # fmt: skip
+"""name -> (bytes of the file, a word the one-line error must hold, the role it is put in)."""
 
 
 # ----- crafted checkpoints: (folder) -> path --------------------------------------------------------------------
@@ -259,6 +289,7 @@ CHECKPOINTS = {
         resume={"next_epoch": 1, "config": _CONFIG,
                 "history": {"epochs": [{"epoch": 0, "batches": 1}], "batch_loss": [None]}}
     ),  # fmt: skip
+    "next-epoch-10**30": dict(resume={"next_epoch": 10**30, "config": _CONFIG}),
     "moments-as-int8": dict(
         resume={"next_epoch": 1, "config": _CONFIG},
         optimizer={"t": np.array(3), "m_sum": np.zeros(_N_PARAMS, np.int8), "v_sum": np.zeros(_N_PARAMS, np.float32)},
@@ -266,6 +297,144 @@ CHECKPOINTS = {
 }
 
 
+
+
+# ----- pictures: (path) -> path; read by the app's picture reader (Qt) -----------------------------------------
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png(path: Path, width: int, height: int, *, color: int = 2, depth: int = 8, ink: bool = True) -> Path:
+    """A valid PNG (``color`` 0 grey, 2 RGB, 6 RGBA; ``depth`` 8 or 16 bits) of light paper with a dark bar in
+    the middle third when ``ink``: ~0.3 MB for 9000×9000 RGB, made in a fraction of a second.
+
+    Each row but three repeats the one above it, stored with the PNG filter "up" as zeros; a run of such rows
+    is deflated once (a full flush makes the block stand alone) and the block repeated."""
+    channels = {0: 1, 2: 3, 6: 4}[color]
+    row_bytes = width * channels * depth // 8
+    paper = b"\xf0" * row_bytes
+    bar = bytearray(paper)
+    if ink:
+        bar[row_bytes // 3 : 2 * row_bytes // 3] = bytes(2 * row_bytes // 3 - row_bytes // 3)
+    same = b"\x02" + bytes(row_bytes)  # filter "up": the row above again
+    starts = {0: b"\x00" + paper, height // 3: b"\x00" + bytes(bar), 2 * height // 3: b"\x00" + paper}
+    blocks, adler = [], 1
+    run = 64
+
+    def deflated(data: bytes) -> bytes:
+        comp = zlib.compressobj(6, zlib.DEFLATED, -15)
+        return comp.compress(data) + comp.flush(zlib.Z_FULL_FLUSH)
+
+    block = deflated(same * run)
+    y = 0
+    while y < height:
+        if y in starts:
+            blocks.append(deflated(starts[y]))
+            adler = zlib.adler32(starts[y], adler)
+            y += 1
+            continue
+        stop = min([height] + [k for k in starts if k > y])
+        n = stop - y
+        blocks += [block] * (n // run) + ([deflated(same * (n % run))] if n % run else [])
+        for _ in range(n // run):
+            adler = zlib.adler32(same * run, adler)
+        adler = zlib.adler32(same * (n % run), adler)
+        y = stop
+    idat = b"\x78\x9c" + b"".join(blocks) + b"\x03\x00" + struct.pack(">I", adler)  # the final, empty block
+    ihdr = struct.pack(">IIBBBBB", width, height, depth, color, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", idat)
+                     + _png_chunk(b"IEND", b""))  # fmt: skip
+    return path
+
+
+def png_header(path: Path, width: int = 65500, height: int = 65500) -> Path:
+    """A PNG whose header claims ``width`` × ``height`` over a few bytes of data."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    data = zlib.compress(bytes(1000))
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", data)
+                     + _png_chunk(b"IEND", b""))  # fmt: skip
+    return path
+
+
+def jpeg_header(path: Path, width: int = 65500, height: int = 65500) -> Path:
+    """A small grey JPEG (Qt writes it) whose frame header is changed to claim ``width`` × ``height``."""
+    from PySide6.QtGui import QColor, QImage
+
+    small = QImage(16, 16, QImage.Format.Format_Grayscale8)
+    small.fill(QColor(128, 128, 128))
+    assert small.save(str(path), "JPEG")
+    data = bytearray(path.read_bytes())
+    sof = next(i for i in range(len(data) - 1) if data[i] == 0xFF and data[i + 1] in (0xC0, 0xC1, 0xC2))
+    data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def gif_header(path: Path, side: int = 65535) -> Path:
+    """A GIF whose screen and image claim ``side`` × ``side`` over one pixel's worth of data."""
+    screen = struct.pack("<HHBBB", side, side, 0, 0, 0)
+    image = b"\x2c" + struct.pack("<HHHHB", 0, 0, side, side, 0) + b"\x02\x02\x44\x01\x00"
+    path.write_bytes(b"GIF89a" + screen + image + b"\x3b")
+    return path
+
+
+def bmp_header(path: Path, side: int = 65500) -> Path:
+    """A 24-bit BMP whose header claims ``side`` × ``side`` (12.9 GB of pixels) over 16 bytes."""
+    info = struct.pack("<IiiHHIIiiII", 40, side, side, 1, 24, 0, 0, 2835, 2835, 0, 0)
+    path.write_bytes(b"BM" + struct.pack("<IHHI", 14 + 40 + 16, 0, 0, 54) + info + bytes(16))
+    return path
+
+
+PICTURES = {
+    "png-9000x9000-rgb": (lambda path: png(path, 9000, 9000), None),
+    "png-20000x20000-grey": (lambda path: png(path, 20000, 20000, color=0), "too large (20000×20000"),
+    "png-header-65500x65500": (png_header, "too large (65500×65500"),
+    "jpeg-header-65500x65500": (jpeg_header, "too large (65500×65500"),
+    "gif-header-65535x65535": (gif_header, "too large (65535×65535"),
+    "bmp-header-65500x65500": (bmp_header, "could not be decoded"),
+    "png-8000x8000-rgb16": (lambda path: png(path, 8000, 8000, depth=16), "at 16 bits a channel, more than 50"),
+}
+"""name -> (builder, a word the refusal must hold, or None: the picture loads)."""
+PICTURES_AT_THE_LIMIT = {
+    "png-10000x10000-rgba": (lambda path: png(path, 10_000, 10_000, color=6), None),
+    "png-7071x7071-rgba16": (lambda path: png(path, 7071, 7071, color=6, depth=16), None),
+}
+"""The costliest pictures that load (100 megapixels of 8-bit RGBA, 50 of 16-bit): benchmarked, not tested (each
+takes ~0.8 GB while it is read)."""
+
+PICTURE_CHILD = (
+    "import atexit, sys, time\n"
+    "def peak():\n"
+    "    with open('/proc/self/status') as f:\n"
+    "        kb = [line.split()[1] for line in f if line.startswith('VmHWM:')][0]\n"
+    "    print('PEAK_KB', kb, file=sys.stderr)\n"
+    "atexit.register(peak)\n"
+    "from gui.denoise.picture_import import PictureError, load_picture\n"
+    "started = time.perf_counter()\n"
+    "try:\n"
+    "    picture = load_picture(sys.argv[1], 'picture')\n"
+    "    print('LOADED', *picture.size, file=sys.stderr)\n"
+    "except PictureError as exc:\n"
+    "    print('REFUSED', exc.problem, file=sys.stderr)\n"
+    "print('SECONDS', time.perf_counter() - started, file=sys.stderr)\n"
+)
+"""Reads one picture as the app does (``gui.denoise.picture_import.load_picture``) and reports its peak memory."""
+
+
+def run_picture(path: Path) -> tuple[str, float, float]:
+    """The app's picture reader on ``path`` in a fresh process (Linux): ("LOADED w h" or "REFUSED <problem>",
+    peak RSS in MB, seconds the read took)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "QT_QPA_PLATFORM": "offscreen", "QT_LOGGING_RULES": "qt.*=false"}
+    proc = subprocess.run([sys.executable, "-c", PICTURE_CHILD, str(path)], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+    lines = proc.stderr.splitlines()
+    outcome = [line for line in lines if line.startswith(("LOADED", "REFUSED"))]
+    peak = [line for line in lines if line.startswith("PEAK_KB ")]
+    seconds = [line for line in lines if line.startswith("SECONDS ")]
+    assert outcome and peak and seconds, proc.stderr
+    return outcome[0], int(peak[0].split()[1]) / 1024, float(seconds[0].split()[1])
 
 
 # ----- running the CLI on them in a fresh process ---------------------------------------------------------------

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from engine.cli import main
-from engine.download import DATA_ENV
+from engine.data_sources import DATA_ENV
 from engine.model_format import ModelFileError, read_model
 from engine.nn import MLP, build_mlp
 

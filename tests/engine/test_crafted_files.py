@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.download import MNIST_FILES
+from engine.data_sources import MNIST_FILES
 from engine.idx import DatasetFileError, read_idx
 from engine.model_format import MAX_HEADER_BYTES, ModelFileError, read_model
 from engine.nn import MLP, build_mlp
@@ -52,13 +52,14 @@ def test_crafted_model_file_is_refused_in_bounded_memory(name, corpus):
 @posix_only
 @pytest.mark.parametrize("name", sorted(crafted.DATA_BOMBS))
 def test_crafted_data_file_is_refused_in_bounded_memory(name, tmp_path):
-    make, word = crafted.DATA_BOMBS[name]
-    data = crafted.data_folder(tmp_path / "mnist", make())
-    bad = [p for p in data.iterdir() if p.name.startswith(MNIST_FILES["train_images"])][0]
-    code, err, peak = run_cli("evaluate", "mnist_denoising_autoencoder", "--curve", "--noise", "0", "0.5",
-                              "--test-size", "16", "--data", str(data))  # --curve reads the training images (PCA)
+    make, word, key = crafted.DATA_BOMBS[name]
+    data = crafted.data_folder(tmp_path / "mnist", make(), key)
+    bad = [p for p in data.iterdir() if p.name.startswith(MNIST_FILES[key])][0]
+    out = tmp_path / "out.npz"
+    code, err, peak = run_cli(*crafted.data_command(key, data, out))  # a command that reads that file
     assert code == 1, err
     assert err.count("\n") == 0 and str(bad) in err and word in err, err
+    assert not out.exists()
     assert peak <= PEAK_MB, f"{name}: peak RSS {peak:.0f} MB"
 
 

@@ -9,8 +9,8 @@ import pytest
 from engine.callbacks import Callback
 from engine.checkpoint import Checkpoint
 from engine.cli import main
+from engine.data_sources import DATA_ENV
 from engine.dataset import Dataset
-from engine.download import DATA_ENV
 from engine.nn import MLP, build_mlp
 from engine.training import TrainConfig, Trainer, TrainingDiverged
 
@@ -113,7 +113,7 @@ def test_the_cli_exits_1_and_keeps_the_existing_output(tiny_mnist, tmp_path, cap
     assert code == 1
     assert "diverged" in err and "smaller learning rate" in err
     assert f"{out} was not written" in err
-    assert err.count("\n") <= 2 and "Traceback" not in err
+    assert err.count("\n") <= 3 and "Traceback" not in err  # notes (replacing a model, unofficial data), the error
     assert out.read_bytes() == before
     ckpt = MLP.from_file(out.with_name("model.ckpt.npz"))  # the last good epoch, resumable
     assert np.all(np.isfinite(ckpt.params))

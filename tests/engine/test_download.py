@@ -1,7 +1,7 @@
 """The verified download, against a local ``http.server`` on 127.0.0.1 serving tiny IDX files (never the internet).
 
 The real SHA-256 table cannot match tiny files, so the tests inject their own table (the
-``checksums`` parameter, or by patching ``engine.download.MNIST_SHA256``).
+``checksums`` parameter, or by patching ``engine.data_sources.MNIST_SHA256``).
 """
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine import download
+from engine import data_sources, download
+from engine.data_sources import DATA_ENV, MNIST_FILES, URL_ENV
 from engine.dataset import Dataset
-from engine.download import DATA_ENV, MNIST_FILES, URL_ENV, find_file, locate_mnist
+from engine.download import find_file, locate_mnist
 from engine.idx import DatasetFileError, write_idx
 
 SIZES = {"train": 24, "test": 8}
@@ -134,7 +135,7 @@ def _valid_looking(folder: Path) -> list[Path]:
 
 
 def test_good_download_verifies_and_loads(cache, server, table, tiny, monkeypatch):
-    monkeypatch.setattr(download, "MNIST_SHA256", table)
+    monkeypatch.setattr(data_sources, "MNIST_SHA256", table)
     monkeypatch.setenv(URL_ENV, server.url)
     data = Dataset(train_size=SIZES["train"], test_size=SIZES["test"], batch_size=8, progress=False)
     assert sorted(server.requests) == sorted(tiny)
@@ -311,3 +312,30 @@ def test_sigterm_during_a_download_leaves_nothing_in_the_cache(cache, server, ta
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 1 and "interrupted" in err, err
     assert list(cache.iterdir()) == []
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGXFSZ"), reason="POSIX file size limits")
+def test_a_cache_with_no_room_says_so_not_check_the_connection(cache, server, table):
+    """Issue 33 (11): the download's file cannot be written (a file size limit: what a full disk looks like to it)."""
+    code = textwrap.dedent(
+        """
+        import resource, signal, sys
+        from pathlib import Path
+        from engine import download
+        from engine.idx import DatasetFileError
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (2000, 2000))
+        folder = Path(sys.argv[1])
+        download.cache_dir = lambda name="mnist": folder
+        try:
+            download.locate_mnist(base_url=sys.argv[2], progress=False, checksums=eval(sys.argv[3]))
+        except DatasetFileError as exc:
+            print("PROBLEM", exc.problem, "FIX", exc.fix, file=sys.stderr)
+        """
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    proc = subprocess.run([sys.executable, "-c", code, str(cache), server.url, repr(table)], env=env,
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert "PROBLEM the download could not be saved here (File too large)" in proc.stderr, proc.stderr
+    assert "Check the connection" not in proc.stderr and "Free some space" in proc.stderr
+    assert not _valid_looking(cache)

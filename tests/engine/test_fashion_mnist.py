@@ -15,10 +15,11 @@ import json
 import numpy as np
 import pytest
 
-from engine import download
+from engine import data_sources, download
 from engine.cli import main
-from engine.dataset import Dataset, read_split, trained_on
-from engine.download import FASHION_MNIST_SHA256, data_source, locate_data
+from engine.data_sources import FASHION_MNIST_SHA256, data_source, trained_on
+from engine.dataset import Dataset, read_split
+from engine.download import locate_data
 from engine.idx import DatasetFileError
 from engine.nn import MLP, build_mlp
 from tests.conftest import FASHION_ENV, REAL_DATA_ENV, make_tiny_mnist
@@ -85,7 +86,7 @@ def test_fashion_downloads_into_its_own_cache_verified_against_its_own_checksums
 ):
     tiny = _tiny_files(tmp_path / "served")
     table = {name.removesuffix(".gz"): hashlib.sha256(gzip.decompress(body)).hexdigest() for name, body in tiny.items()}
-    monkeypatch.setattr(download, "FASHION_MNIST_SHA256", table)
+    monkeypatch.setattr(data_sources, "FASHION_MNIST_SHA256", table)
     with MnistServer(tiny) as server:
         monkeypatch.setenv(FASHION_URL_ENV, server.url)
         data = Dataset("fashion_mnist", train_size=24, test_size=8, batch_size=8, progress=False)

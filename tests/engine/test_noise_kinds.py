@@ -86,7 +86,7 @@ def test_the_gaussian_evaluation_draw_is_unchanged_by_the_new_kinds():
     "call, error, words",
     [
         (lambda: fixed_noisy(grey(1), 1.5, kind="masking"), ValueError, ["fraction", "between 0 and 1"]),
-        (lambda: fixed_noisy(grey(1), -0.1, kind="salt_and_pepper"), ValueError, ["fraction", ">= 0"]),
+        (lambda: fixed_noisy(grey(1), -0.1, kind="salt_and_pepper"), ValueError, ["fraction", "between 0 and 1"]),
         (lambda: fixed_noisy(grey(1), 0.1, kind="speckle"), ValueError, ["noise_kind", "masking"]),
         (lambda: check_kind(3), TypeError, ["noise_kind", "string"]),
         (lambda: TrainConfig(noise=2.0, noise_kind="masking"), ValueError, ["fraction"]),

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from engine.cli import main
+from engine.data_sources import MNIST_FILES
 from engine.dataset import Dataset
-from engine.download import MNIST_FILES
 from engine.idx import write_idx
 from engine.nn import MLP, build_mlp
 from engine.noise import EpochNoise, NoiseSetting

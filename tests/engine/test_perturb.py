@@ -9,13 +9,10 @@ from engine.nn import build_mlp
 from engine.perturb import (
     Perturbation,
     Perturber,
-    add_weight_noise,
     describe,
     perturb,
     perturbation_curve,
-    prune,
     pruned_counts,
-    switch_off,
 )
 from engine.robustness import Cancelled
 
@@ -42,7 +39,7 @@ def zeros_per_layer(net) -> list[int]:
 @pytest.mark.parametrize("fraction", [0.0, 0.013, 0.4, 0.9, 1.0])
 def test_pruning_per_layer_zeroes_exactly_that_share_of_every_layer_and_the_smallest(model, fraction):
     assert zeros_per_layer(model) == [0, 0, 0, 0]
-    pruned = prune(model, fraction, "layer")
+    pruned = perturb(model, Perturbation(prune=fraction, scope="layer"))
     for layer, before in zip(pruned.layers, model.layers, strict=True):
         k = round(fraction * before.W.size)
         zero = layer.W == 0
@@ -56,7 +53,7 @@ def test_pruning_per_layer_zeroes_exactly_that_share_of_every_layer_and_the_smal
 
 @pytest.mark.parametrize("fraction", [0.013, 0.4, 0.9])
 def test_pruning_over_the_network_zeroes_exactly_that_share_of_all_weights_smallest_first(model, fraction):
-    pruned = prune(model, fraction, "network")
+    pruned = perturb(model, Perturbation(prune=fraction, scope="network"))
     total = sum(ly.W.size for ly in model.layers)
     assert sum(zeros_per_layer(pruned)) == round(fraction * total)
     gone = np.concatenate([np.abs(b.W[a.W == 0]) for a, b in zip(pruned.layers, model.layers, strict=True)])
@@ -68,7 +65,7 @@ def test_pruning_over_the_network_zeroes_exactly_that_share_of_all_weights_small
 
 
 def test_pruning_everything_leaves_the_output_of_the_biases_alone(model):
-    pruned = prune(model, 1.0, "network")
+    pruned = perturb(model, Perturbation(prune=1.0, scope="network"))
     assert all(not layer.W.any() for layer in pruned.layers)
     out = pruned.predict(inputs())
     last_bias = model.layers[-1].b.astype(np.float64)
@@ -83,7 +80,7 @@ def test_a_switched_off_unit_outputs_zero_for_any_input_and_activation(activatio
     net.layers[0].b[...] = 0.7  # on by default
     x = inputs()
     assert np.all(net.activations(x)[0][:, 5] != 0)
-    off = switch_off(net, [(0, 5)])
+    off = perturb(net, Perturbation(off=tuple([(0, 5)])))
     hidden = off.activations(x)[0]
     assert np.all(hidden[:, 5] == 0)
     np.testing.assert_array_equal(np.delete(hidden, 5, axis=1), np.delete(net.activations(x)[0], 5, axis=1))
@@ -91,9 +88,9 @@ def test_a_switched_off_unit_outputs_zero_for_any_input_and_activation(activatio
 
 def test_switching_off_a_unit_the_model_lacks_is_refused_clearly(model):
     with pytest.raises(ValueError, match="hidden layers are 0 to 2"):
-        switch_off(model, [(3, 0)])  # the output layer's units are pixels
+        perturb(model, Perturbation(off=tuple([(3, 0)])))  # the output layer's units are pixels
     with pytest.raises(ValueError, match="layer 1 has units 0 to 9"):
-        switch_off(model, [(1, 10)])
+        perturb(model, Perturbation(off=tuple([(1, 10)])))
     with pytest.raises(ValueError, match="prune"):
         Perturbation(prune=1.5)
     with pytest.raises(ValueError, match="noise"):
@@ -105,7 +102,7 @@ def test_switching_off_a_unit_the_model_lacks_is_refused_clearly(model):
 def test_weight_noise_has_the_asked_spread_relative_to_each_layer():
     net = build_mlp([784, 256, 784], ["relu", "sigmoid"], seed=0)
     net.layers[1].W *= np.float32(5)
-    noisy = add_weight_noise(net, 0.3, seed=1)
+    noisy = perturb(net, Perturbation(noise=0.3, seed=1))
     for layer, before in zip(noisy.layers, net.layers, strict=True):
         added = (layer.W.astype(np.float64) - before.W).ravel()
         expected = 0.3 * before.W.std()
@@ -115,10 +112,10 @@ def test_weight_noise_has_the_asked_spread_relative_to_each_layer():
 
 
 def test_weight_noise_is_reproducible_from_its_seed_and_scales_one_pattern(model):
-    a, b = add_weight_noise(model, 0.2, seed=7), add_weight_noise(model, 0.2, seed=7)
+    a, b = perturb(model, Perturbation(noise=0.2, seed=7)), perturb(model, Perturbation(noise=0.2, seed=7))
     np.testing.assert_array_equal(a.params, b.params)
-    assert not np.array_equal(a.params, add_weight_noise(model, 0.2, seed=8).params)
-    twice = add_weight_noise(model, 0.4, seed=7)
+    assert not np.array_equal(a.params, perturb(model, Perturbation(noise=0.2, seed=8)).params)
+    twice = perturb(model, Perturbation(noise=0.4, seed=7))
     for la, lt, l0 in zip(a.layers, twice.layers, model.layers, strict=True):  # the same pattern, twice as strong
         np.testing.assert_allclose(lt.W - l0.W, 2 * (la.W - l0.W), rtol=1e-4, atol=1e-6)
 

@@ -134,3 +134,24 @@ def test_the_data_parallel_update_of_a_large_model_equals_the_serial_one():
                 step.update(optimizer)
     assert not np.array_equal(parallel_model.params, build_mlp([784, 100, 784], ["relu", "sigmoid"], seed=4).params)
     np.testing.assert_array_equal(parallel_model.params, serial_model.params)
+
+
+def test_training_leaves_the_blas_setting_alone_when_it_already_runs_on_one_thread(monkeypatch):
+    """The app fixes one BLAS thread before it starts any thread; a run inside it must never change the
+    process-wide count (a change while another thread is in BLAS can hang OpenBLAS)."""
+    import contextlib
+
+    from threadpoolctl import ThreadpoolController, threadpool_limits
+
+    changes = []
+
+    def limit(self, **kwargs):
+        changes.append(kwargs)
+        return contextlib.nullcontext()
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        monkeypatch.setattr(ThreadpoolController, "limit", limit)
+        model = build_mlp([20, 6, 20], ["relu", "sigmoid"], seed=1)
+        x = (np.random.default_rng(5).random((40, 20)) > 0.6).astype(np.float32)
+        Trainer(model, TrainConfig(epochs=1, batch_size=8), parallel=True).fit(x)
+    assert changes == []

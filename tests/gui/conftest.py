@@ -8,19 +8,25 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from engine.nn import build_mlp
-from gui.theme import apply_theme
+from gui.app import prepare_app
+from gui.app_state import AppState
+from gui.common.jobs import JobPool
+
+JOB_WAIT_S = 30
+"""How long a test's end waits for its background jobs (they are cancelled first); never without a bound."""
 
 
 @pytest.fixture(autouse=True)
-def _theme(qapp):
-    apply_theme(qapp)
+def _prepared_app(qapp):
+    """The tests' QApplication runs as the app's does: theme, one BLAS thread, collection on the GUI thread."""
+    prepare_app(qapp)
 
 
 @pytest.fixture(autouse=True)
 def _no_job_outlives_its_test(qapp):
-    """Background jobs (gui.jobs) end with their test: none may deliver into the next one, or run at exit."""
+    """Background jobs (gui.common.jobs) end with their test: none may deliver into the next one, or run at exit."""
     yield
-    from gui.jobs import wait_for_all_jobs
+    from gui.common.jobs import wait_for_all_jobs
 
     assert wait_for_all_jobs(30000), "a background job did not end"
 
@@ -62,17 +68,23 @@ def settings(tmp_path) -> QSettings:
 
 
 @pytest.fixture
-def window(qtbot, small_model, settings):
+def app_state(qapp) -> AppState:
+    """The application's state for a test's window (as ``gui.app.main`` makes it)."""
+    return AppState()
+
+
+@pytest.fixture
+def window(qtbot, small_model, settings, app_state):
     from gui.main_window import MainWindow
 
-    win = MainWindow(small_model, settings=settings)
+    win = MainWindow(small_model, settings=settings, state=app_state)
     qtbot.addWidget(win)
     win.show()
     yield win
-    win.training_tab.run.wait_for_end()  # a failed test must not leave a training thread to crash the run
-    from gui.jobs import wait_for_all_jobs
-
-    wait_for_all_jobs(30000)  # before qtbot deletes the window
+    assert win.training_tab.run.wait_for_end(), "the training thread did not stop"  # bounded
+    pool = JobPool.of_app()
+    pool.cancel_all()
+    pool.wait(JOB_WAIT_S)  # before qtbot deletes the window
 
 
 @pytest.fixture

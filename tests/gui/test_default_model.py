@@ -17,25 +17,25 @@ def app_window(qtbot, settings):
     qtbot.addWidget(window)
     window.show()
     yield window
-    from gui.jobs import wait_for_all_jobs
+    from gui.common.jobs import wait_for_all_jobs
 
     wait_for_all_jobs(TIMEOUT)
 
 
 def test_the_app_opens_with_the_blind_model_at_the_middle_of_its_range(app_window):
-    assert app_window.model_name == "mnist_denoising_autoencoder_blind"
-    assert [layer.n_out for layer in app_window.model.layers] == [256, 64, 256, 784]
+    assert app_window.state.name == "mnist_denoising_autoencoder_blind"
+    assert [layer.n_out for layer in app_window.state.model.layers] == [256, 64, 256, 784]
     tab = app_window.denoise_tab
-    assert tab.noise_slider.value() == 40 and tab.noise_kind_box.kind() == "gaussian"
+    assert tab.noise.slider.value() == 40 and tab.noise.kind_box.kind() == "gaussian"
     assert app_window.training_tab.form.noise_range.isChecked()
 
 
 def test_the_seeds_model_is_one_click_away(qtbot, app_window):
-    seed = next(a for a in app_window.shipped_menu.actions() if a.data() == "mnist_denoising_autoencoder")
-    with qtbot.waitSignal(app_window.openFinished, timeout=TIMEOUT):
+    seed = next(a for a in app_window.files.shipped_menu.actions() if a.data() == "mnist_denoising_autoencoder")
+    with qtbot.waitSignal(app_window.files.openFinished, timeout=TIMEOUT):
         seed.trigger()
-    assert app_window.model_name == "mnist_denoising_autoencoder"
-    assert app_window.denoise_tab.noise_slider.value() == 10  # the σ it was trained at
+    assert app_window.state.name == "mnist_denoising_autoencoder"
+    assert app_window.denoise_tab.noise.slider.value() == 10  # the σ it was trained at
 
 
 def test_its_reconstruction_beats_the_noisy_input_over_the_slider_from_02(qtbot, app_window, real_mnist_dir):

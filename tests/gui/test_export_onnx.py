@@ -16,7 +16,7 @@ def _export_action(window):
     (export_menu,) = [a.menu() for a in window.menuBar().actions()[0].menu().actions() if a.menu()
                       and a.menu().title() == "Expor&t"]  # fmt: skip
     (action,) = export_menu.actions()
-    assert action is window.export_onnx_action and action.text() == "&ONNX…"
+    assert action is window.actions["export_onnx"] and action.text() == "&ONNX…"
     return action
 
 
@@ -28,8 +28,8 @@ def test_export_onnx_writes_what_predict_gives(window, monkeypatch, tmp_path):
     action.trigger()
     session = ort.InferenceSession(str(tmp_path / "mine.onnx"), providers=["CPUExecutionProvider"])
     x = np.random.default_rng(0).random((5, 784), dtype=np.float32)
-    assert np.max(np.abs(session.run(None, {"input": x})[0] - window.model.predict(x))) <= 1e-5
-    assert session.get_modelmeta().custom_metadata_map["name"] == window.model_name
+    assert np.max(np.abs(session.run(None, {"input": x})[0] - window.state.model.predict(x))) <= 1e-5
+    assert session.get_modelmeta().custom_metadata_map["name"] == window.state.name
     assert "Exported" in window.statusBar().currentMessage()
 
 
@@ -37,7 +37,7 @@ def test_an_export_error_shows_a_dialog(window, monkeypatch, tmp_path, dialogs_s
     pytest.importorskip("onnx")
     (tmp_path / "taken.onnx").mkdir()  # a folder where the file should go
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "taken.onnx"), ""))
-    window.export_onnx_action.trigger()
+    window.actions["export_onnx"].trigger()
     assert len(dialogs_shown) == 1 and "Cannot export ONNX" in dialogs_shown[0] and "taken.onnx" in dialogs_shown[0]
 
 

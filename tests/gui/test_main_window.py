@@ -27,9 +27,9 @@ def test_status_bar_shows_name_parameters_and_mse(window, small_model):
     assert f"{small_model.n_params:,}" in window.status_params.text()
     assert "test MSE" in window.status_mse.text()
     assert window.menuBar().actions()[0].text() == "&File"
-    assert window.open_action.shortcut().toString() == "Ctrl+O"
-    assert window.save_action.shortcut().toString() == "Ctrl+S"
-    assert window.quit_action.shortcut().toString() == "Ctrl+Q"
+    assert window.actions["open"].shortcut().toString() == "Ctrl+O"
+    assert window.actions["save"].shortcut().toString() == "Ctrl+S"
+    assert window.actions["quit"].shortcut().toString() == "Ctrl+Q"
 
 
 def test_open_through_the_menu(qtbot, window, monkeypatch, tmp_path):
@@ -40,21 +40,21 @@ def test_open_through_the_menu(qtbot, window, monkeypatch, tmp_path):
     path = tmp_path / "other.npz"
     other.save(path)
     patch_open(monkeypatch, path)
-    with qtbot.waitSignal(window.openFinished, timeout=10000) as opened:
-        window.open_action.trigger()
-        assert window.model_name != "other"  # the file is read off the GUI thread: not swapped in yet
+    with qtbot.waitSignal(window.files.openFinished, timeout=10000) as opened:
+        window.actions["open"].trigger()
+        assert window.state.name != "other"  # the file is read off the GUI thread: not swapped in yet
     assert opened.args == [True]
-    with qtbot.waitSignal(window.denoise_tab.scoreChanged, timeout=10000,
+    with qtbot.waitSignal(window.denoise_tab.score.scoreChanged, timeout=10000,
                           check_params_cb=lambda text: "…" not in text):  # fmt: skip
         pass  # no MNIST here: the file's own score at the slider's σ
-    assert window.model.n_params == other.n_params
-    np.testing.assert_array_equal(window.model.params, other.params)
-    assert window.model_name == "other"
-    assert window.denoise_tab.noise_slider.value() == 10  # the slider starts at the model's training σ
+    assert window.state.model.n_params == other.n_params
+    np.testing.assert_array_equal(window.state.model.params, other.params)
+    assert window.state.name == "other"
+    assert window.denoise_tab.noise.slider.value() == 10  # the slider starts at the model's training σ
     assert "0.0312 at σ 0.10" in window.status_mse.text()
-    assert window.recent_files()[0] == str(path.resolve())
-    assert [a.text() for a in window.recent_menu.actions()] == [str(path.resolve())]  # the full path
-    assert window.denoise_tab.model.latent_width == 24  # every tab shows the new model
+    assert window.files.recent_files()[0] == str(path.resolve())
+    assert [a.text() for a in window.files.recent_menu.actions()] == [str(path.resolve())]  # the full path
+    assert window.denoise_tab.state.model.latent_width == 24  # every tab shows the new model
     window.tabs.setCurrentWidget(window.architecture_tab)  # (a hidden tab catches up when shown)
     assert window.architecture_tab.table.rowCount() == 3
 
@@ -62,38 +62,38 @@ def test_open_through_the_menu(qtbot, window, monkeypatch, tmp_path):
 def test_save_as_then_save_through_the_menu(window, monkeypatch, tmp_path):
     path = tmp_path / "mine.npz"
     patch_save(monkeypatch, tmp_path / "mine")  # the extension is added
-    window.dirty = True
-    window.save_as_action.trigger()
-    assert path.is_file() and not window.dirty
-    np.testing.assert_array_equal(MLP.from_file(path).params, window.model.params)
-    window.model.params[:5] = 0.5  # change it and save in place (no dialog this time)
+    window.state.dirty = True
+    window.actions["save_as"].trigger()
+    assert path.is_file() and not window.state.dirty
+    np.testing.assert_array_equal(MLP.from_file(path).params, window.state.model.params)
+    window.state.model.params[:5] = 0.5  # change it and save in place (no dialog this time)
     monkeypatch.setattr(QFileDialog, "getSaveFileName", None)
-    window.save_action.trigger()
+    window.actions["save"].trigger()
     assert MLP.from_file(path).params[0] == pytest.approx(0.5)
 
 
 def test_corrupt_file_shows_a_dialog_and_keeps_the_old_model(qtbot, window, monkeypatch, tmp_path, dialogs_shown):
     bad = tmp_path / "broken.npz"
     bad.write_bytes(b"this is not a zip archive at all")
-    old = window.model
+    old = window.state.model
     patch_open(monkeypatch, bad)
-    with qtbot.waitSignal(window.openFinished, timeout=10000) as opened:
-        window.open_action.trigger()
+    with qtbot.waitSignal(window.files.openFinished, timeout=10000) as opened:
+        window.actions["open"].trigger()
     assert opened.args == [False]
-    assert window.model is old
+    assert window.state.model is old
     assert len(dialogs_shown) == 1
     assert "broken.npz" in dialogs_shown[0] and "Open model" in dialogs_shown[0]
-    assert window.recent_files() == []
+    assert window.files.recent_files() == []
 
 
 def test_wrong_shape_model_is_refused(qtbot, window, monkeypatch, tmp_path, dialogs_shown):
     path = tmp_path / "classifier.npz"
     build_mlp([784, 10], ["sigmoid"]).save(path)
-    old = window.model
-    with qtbot.waitSignal(window.openFinished, timeout=10000) as opened:
-        window.open_model(str(path))
+    old = window.state.model
+    with qtbot.waitSignal(window.files.openFinished, timeout=10000) as opened:
+        window.files.open_model(str(path))
     assert opened.args == [False]
-    assert window.model is old and "784" in dialogs_shown[-1]
+    assert window.state.model is old and "784" in dialogs_shown[-1]
 
 
 def test_new_model_from_the_editor_goes_to_training(window):
@@ -103,10 +103,10 @@ def test_new_model_from_the_editor_goes_to_training(window):
     editor.add_layer()  # a 32-unit layer before the 16-unit one
     editor.table.cellWidget(0, 0).setValue(64)
     editor.new_button.click()
-    assert [layer.n_out for layer in window.model.layers] == [64, 16, 784]
+    assert [layer.n_out for layer in window.state.model.layers] == [64, 16, 784]
     assert window.tabs.currentWidget() is window.training_tab
-    assert window.dirty
-    assert window.training_tab.model is window.model
+    assert window.state.dirty
+    assert window.training_tab.model is window.state.model
 
 
 def test_editor_keeps_784_in_and_out(window):
@@ -135,9 +135,9 @@ def test_settings_persist_tab_and_geometry(qtbot, small_model, settings):
 
 
 def test_unsaved_model_is_asked_about_on_close(qtbot, window, monkeypatch):
-    window.dirty = True
+    window.state.dirty = True
     answers = [QMessageBox.StandardButton.Cancel]
-    monkeypatch.setattr("gui.dialogs.ask_save_changes", lambda *a: answers.pop(0))
+    monkeypatch.setattr("gui.common.dialogs.ask_save_changes", lambda *a: answers.pop(0))
     window.close()
     assert window.isVisible()  # Cancel keeps it open
     answers.append(QMessageBox.StandardButton.Discard)
@@ -151,7 +151,7 @@ def test_shipped_model_or_a_fresh_one_when_missing(qtbot, monkeypatch, settings)
     monkeypatch.setattr(model_paths, "MODELS_DIR", model_paths.MODELS_DIR / "no-such-folder")
     win = MainWindow(settings=settings)
     qtbot.addWidget(win)
-    assert [layer.n_out for layer in win.model.layers] == [10, 784]
+    assert [layer.n_out for layer in win.state.model.layers] == [10, 784]
     assert "untrained" in win.statusBar().currentMessage()
 
 
@@ -165,8 +165,8 @@ def test_app_main_opens_the_window(qtbot, monkeypatch):
     assert launcher.main([]) == 0
     window = QApplication.instance().main_window
     assert window.isVisible() and app.APP_NAME in window.windowTitle()
-    assert window.model.n_params > 0
-    window.dirty = False
+    assert window.state.model.n_params > 0
+    window.state.dirty = False
     window.close()
 
 
@@ -174,7 +174,7 @@ def test_export_image_writes_a_png_of_the_current_tab(window, monkeypatch, tmp_p
     path = tmp_path / "shot.png"
     patch_save(monkeypatch, path)
     window.tabs.setCurrentWidget(window.architecture_tab)
-    window.export_action.trigger()
+    window.actions["export_image"].trigger()
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -246,21 +246,21 @@ def test_shipped_models_menu_opens_one(qtbot, window):
     names = shipped_models()
     if not names:
         pytest.skip("no model shipped in models/")
-    actions = window.shipped_menu.actions()
+    actions = window.files.shipped_menu.actions()
     assert [a.data() for a in actions] == names
-    with qtbot.waitSignal(window.openFinished, timeout=10000):
+    with qtbot.waitSignal(window.files.openFinished, timeout=10000):
         actions[0].trigger()
-    assert window.model_name == names[0]
-    assert window.recent_files() == []  # shipped models are not "recent files"
+    assert window.state.name == names[0]
+    assert window.files.recent_files() == []  # shipped models are not "recent files"
 
 
 def test_view_theme_switches_live_and_is_remembered(qtbot, window, settings):
-    from gui.theme import COLORS, THEMES
+    from gui.common.theme import THEMES, colors
 
     plot = window.training_tab.plot
     light = next(a for a in window.theme_actions.actions() if a.data() == "light")
     light.trigger()
-    assert COLORS["base"] == THEMES["light"]["base"]
+    assert colors()["base"] == THEMES["light"]["base"]
     assert plot.backgroundBrush().color().name() == THEMES["light"]["base"]  # plots follow
     for _sample, label in plot.legend.items:  # and their legends' text
         assert label.opts["color"] == THEMES["light"]["text"]
@@ -301,8 +301,8 @@ def test_save_as_starts_outside_the_installed_models_and_remembers_its_folder(qt
     shipped = tmp_path / "installed-models"
     shipped.mkdir()
     monkeypatch.setattr(model_paths, "MODELS_DIR", shipped)
-    window.model.save(shipped / "tiny.npz")
-    window.model.path = str(shipped / "tiny.npz")  # the current model is a shipped one
+    window.state.model.save(shipped / "tiny.npz")
+    window.state.model.path = str(shipped / "tiny.npz")  # the current model is a shipped one
     asked = []
 
     def save_dialog(parent, title, start, filter_):
@@ -311,11 +311,11 @@ def test_save_as_starts_outside_the_installed_models_and_remembers_its_folder(qt
 
     monkeypatch.setattr(QFileDialog, "getSaveFileName", save_dialog)
     (tmp_path / "mine").mkdir()
-    window.save_as_action.trigger()
+    window.actions["save_as"].trigger()
     assert not asked[0].startswith(str(shipped))  # never suggested inside the installed package
     assert (tmp_path / "mine" / "copy.npz").is_file()
-    window.save_as_action.trigger()
-    assert asked[1] == str(tmp_path / "mine" / "copy.npz").replace("copy", window.model_name)  # the last folder
+    window.actions["save_as"].trigger()
+    assert asked[1] == str(tmp_path / "mine" / "copy.npz").replace("copy", window.state.name)  # the last folder
 
 
 def test_writing_over_a_shipped_model_is_refused(window, monkeypatch, tmp_path, dialogs_shown):
@@ -326,7 +326,7 @@ def test_writing_over_a_shipped_model_is_refused(window, monkeypatch, tmp_path, 
     build_mlp([784, 3, 784], ["relu", "sigmoid"], seed=9).save(target)
     before = target.read_bytes()
     patch_save(monkeypatch, target)
-    window.save_as_action.trigger()
+    window.actions["save_as"].trigger()
     assert target.read_bytes() == before
     assert "never writes over it" in dialogs_shown[-1]
 
@@ -347,12 +347,12 @@ def test_open_and_export_remember_their_folders(window, monkeypatch, tmp_path):
     folder.mkdir()
     dialog = functools.partial(answering, starts)
     monkeypatch.setattr(QFileDialog, "getSaveFileName", dialog(str(folder / "shot.png")))
-    window.export_action.trigger()
-    window.export_action.trigger()
+    window.actions["export_image"].trigger()
+    window.actions["export_image"].trigger()
     assert Path(starts[1]).parent == folder and Path(starts[0]).parent != folder
     monkeypatch.setattr(QFileDialog, "getOpenFileName", dialog(""))
     window.settings.setValue("folders/open", str(folder))
-    window.open_action.trigger()
+    window.actions["open"].trigger()
     assert starts[-1] == str(folder)
 
 
@@ -363,34 +363,34 @@ def test_a_dialog_used_for_the_first_time_starts_where_the_last_file_went(window
     starts = []
     ask = functools.partial(answering, starts)
     monkeypatch.setattr(QFileDialog, "getSaveFileName", ask(str(folder / "mine.npz")))
-    window.save_as_action.trigger()
+    window.actions["save_as"].trigger()
     assert (folder / "mine.npz").is_file()
     monkeypatch.setattr(QFileDialog, "getOpenFileName", ask(""))
-    window.open_action.trigger()
+    window.actions["open"].trigger()
     assert starts[-1] == str(folder)
     monkeypatch.setattr(QFileDialog, "getSaveFileName", ask(""))
-    window.export_action.trigger()
+    window.actions["export_image"].trigger()
     assert Path(starts[-1]).parent == folder
 
 
 def test_shipped_models_show_how_they_were_trained_and_mark_the_current_one(qtbot, window):
     from engine.model_paths import shipped_models
 
-    actions = window.shipped_menu.actions()
+    actions = window.files.shipped_menu.actions()
     assert [a.data() for a in actions] == shipped_models()
     assert all("trained at" in a.text() and "test MSE" in a.text() for a in actions)
     assert not any(a.isChecked() for a in actions)  # the window holds an unsaved model of its own
-    with qtbot.waitSignal(window.openFinished, timeout=10000):
+    with qtbot.waitSignal(window.files.openFinished, timeout=10000):
         actions[1].trigger()
     assert [a.isChecked() for a in actions] == [i == 1 for i in range(len(actions))]
 
 
 def test_recent_models_show_their_full_path(qtbot, window, tmp_path):
     path = tmp_path / "deep" / "folder" / "mine.npz"
-    window.model.save(path)
-    with qtbot.waitSignal(window.openFinished, timeout=10000):
-        window.open_model(str(path))
-    assert window.recent_menu.actions()[0].text() == str(path.resolve())
+    window.state.model.save(path)
+    with qtbot.waitSignal(window.files.openFinished, timeout=10000):
+        window.files.open_model(str(path))
+    assert window.files.recent_menu.actions()[0].text() == str(path.resolve())
 
 
 def test_a_long_hint_in_the_status_bar_is_cut_with_an_ellipsis_before_the_model_fields(qtbot, window):

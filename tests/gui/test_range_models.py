@@ -6,14 +6,14 @@ from __future__ import annotations
 import pytest
 
 from engine.nn import MLP
-from gui.denoise_tab import training_sigma
-from gui.training_form import TrainingForm
+from gui.denoise.state import training_level
+from gui.training.form import TrainingForm
 
 
 @pytest.mark.parametrize("name", ["mnist_denoising_autoencoder_blind", "mnist_denoising_autoencoder_blind_small"])
 def test_a_range_model_starts_at_the_middle_of_its_range(qtbot, name):
     model = MLP.from_file(name)
-    assert training_sigma(model) == pytest.approx(0.4)
+    assert training_level(model) == pytest.approx(0.4)
     form = TrainingForm()
     qtbot.addWidget(form)
     form.set_model(model)
@@ -23,4 +23,4 @@ def test_a_range_model_starts_at_the_middle_of_its_range(qtbot, name):
 
 
 def test_a_one_sigma_model_starts_at_its_sigma():
-    assert training_sigma(MLP.from_file("mnist_denoising_autoencoder_large")) == pytest.approx(0.5)
+    assert training_level(MLP.from_file("mnist_denoising_autoencoder_large")) == pytest.approx(0.5)

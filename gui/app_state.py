@@ -1,0 +1,63 @@
+"""What the whole app works on: the current model, its name, whether it is saved, and the data sets it reads.
+
+One ``AppState`` belongs to the application (``gui.app.main`` makes it and hands it to the window).
+Tabs and the window subscribe to its signals and send changes to it; none of them owns the model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from engine.baselines import BaselineBank
+from engine.nn import MLP
+from gui.common.data_sets import DataSets
+
+ORIGINS = ("opened", "new", "trained", "applied")
+"""Where a model came from: a file or a start model, the Architecture tab, a training run, or Inside the
+network's *Apply to model* (a perturbed copy of the network shown — views keep the noise the user set)."""
+
+
+@dataclass(frozen=True)
+class ModelChange:
+    """A new current model and where it came from (one of ``ORIGINS``)."""
+
+    model: MLP
+    origin: str
+
+
+class AppState(QObject):
+    """The current model (``model``, ``name``, ``dirty``) and the data sets (``data``), with a signal each; the
+    baselines fitted on the data sets' training images (``baselines``: PCA's axes, linear maps, tuned filters, kept)."""
+
+    modelChanged = Signal(object)  # ModelChange
+    savedChanged = Signal()  # the name or the unsaved mark changed (a save, a save as)
+
+    def __init__(self, data: DataSets | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.data = data if data is not None else DataSets()
+        self.baselines = BaselineBank(lambda name: self.data.images("train", name))
+        self.model: MLP | None = None
+        self.name = "untitled"
+        self.dirty = False
+
+    def set_model(self, model: MLP, name: str | None = None, dirty: bool = False, origin: str = "opened") -> None:
+        """Make ``model`` the current one; ``name`` defaults to its file's stem (else "untitled")."""
+        if origin not in ORIGINS:
+            raise ValueError(f"origin must be one of {ORIGINS}, got {origin!r}")
+        self.model = model
+        self.name = name if name is not None else (Path(model.path).stem if model.path else "untitled")
+        self.dirty = dirty
+        self.modelChanged.emit(ModelChange(model, origin))
+
+    def mark_saved(self, path: str) -> None:
+        """The model is now in ``path``: its name, and nothing unsaved."""
+        self.model.path = str(path)
+        self.name, self.dirty = Path(path).stem, False
+        self.savedChanged.emit()
+
+    def mark_dirty(self) -> None:
+        self.dirty = True
+        self.savedChanged.emit()

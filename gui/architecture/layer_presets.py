@@ -1,0 +1,70 @@
+"""Ready-made layer stacks for the Architecture tab's editor, and the training settings a linear model suggests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QComboBox, QWidget
+
+from engine.pca_check import is_linear
+from gui.common.hints import hint
+
+PCA_CHECK_TRAINING = {"epochs": 10, "batch_size": 128, "lr": 1e-3, "optimizer": "adam", "noise": 0.0}
+"""How the walkthrough's claim is checked: clean images (σ = 0), Adam at 1e-3, batches of 128, 10 epochs."""
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A layer stack: each layer's units out (the last is 784) and its activation."""
+
+    name: str
+    widths: tuple[int, ...]
+    activations: tuple[str, ...]
+    tip: str
+
+
+PRESETS = (
+    Preset(
+        "Walkthrough 784-10-784 (ReLU, Sigmoid)", (10, 784), ("relu", "sigmoid"),
+        "The seed walkthrough's denoising autoencoder: a 10-number code, ReLU then Sigmoid",
+    ),
+    Preset(
+        "Linear 784-k-784 (PCA check)", (10, 784), ("linear", "linear"),
+        "Identity activations, k = 10 (change the first layer's units for another k). Trained on clean images "
+        "it learns PCA's subspace: the Training tab compares the two as it trains",
+    ),
+)  # fmt: skip
+
+
+def suggest_training(model):
+    """Mark a linear autoencoder with the PCA check's training settings (the Training form starts from them)."""
+    if is_linear(model):
+        model.metadata["suggested_training"] = dict(PCA_CHECK_TRAINING)
+    return model
+
+
+class PresetBox(QComboBox):
+    """A first entry that invites a choice, then one per preset; ``presetChosen(Preset)`` on a choice."""
+
+    presetChosen = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.setMinimumContentsLength(8)  # compact in the editor; the open list shows the full names
+        self.addItem("Presets…")
+        for preset in PRESETS:
+            self.addItem(preset.name)
+            self.setItemData(self.count() - 1, preset.tip, Qt.ItemDataRole.ToolTipRole)
+        tip = (
+            "Fill the layer table with a ready-made network (the walkthrough's, or a linear one to check that it "
+            "learns PCA); then edit it or press New model"
+        )
+        hint(self, tip)
+        self.activated.connect(self._chosen)
+
+    def _chosen(self, index: int) -> None:
+        if index > 0:
+            self.presetChosen.emit(PRESETS[index - 1])
+            self.setCurrentIndex(0)  # the box invites the next choice; the table shows this one

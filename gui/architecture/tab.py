@@ -1,0 +1,269 @@
+"""The Architecture tab: the hourglass diagram, the summary table, weight images, and a layer editor."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.activations import ACTIVATIONS
+from engine.model_limits import MAX_WIDTH  # the editor offers every width a model may have
+from engine.nn import MLP, build_mlp
+from gui.app_state import AppState
+from gui.architecture.layer_presets import PresetBox, suggest_training
+from gui.architecture.weights_view import WeightsView
+from gui.common.hints import hint
+from gui.common.hourglass_item import HourglassView
+from gui.common.when_shown import WhenShown
+
+N_PIXELS = 784
+WIDTH_HINT = (
+    f"Units in this layer, 1–{MAX_WIDTH}. The narrowest layer is the code: 10 squeezes a digit about 80-fold; 32–64 "
+    "keep more detail"
+)
+LAST_WIDTH_HINT = "The output layer gives the 784 pixels back (fixed)"
+
+
+class SummaryTable(QTableWidget):
+    """One row per Dense layer and a total row: layer, shape, activation, params, W and b shapes."""
+
+    HEADERS = ["Layer", "Shape", "Activation", "Parameters", "W shape", "b shape"]
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(0, len(self.HEADERS), parent)
+        self.setHorizontalHeaderLabels(self.HEADERS)
+        self.verticalHeader().setVisible(False)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)  # every column in view, no sideways scrolling
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)  # "784 → 784" in bold, never cut
+        header.setMinimumSectionSize(48)
+        hint(
+            self,
+            "The model summary: each Dense layer's shape (inputs → outputs), activation, and how many weights and "
+            "biases it learns (n_in × n_out + n_out)",
+        )
+
+    def set_model(self, model: MLP) -> None:
+        layers = model.layers
+        self.setRowCount(len(layers) + 1)
+        for i, layer in enumerate(layers):
+            cells = [
+                f"Dense {i + 1}",
+                f"{layer.n_in} → {layer.n_out}",
+                layer.activation.name,
+                f"{layer.n_params:,}",
+                str(tuple(layer.W.shape)),
+                str(tuple(layer.b.shape)),
+            ]
+            for col, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                align = Qt.AlignmentFlag.AlignRight if col == 3 else Qt.AlignmentFlag.AlignLeft
+                item.setTextAlignment(align | Qt.AlignmentFlag.AlignVCenter)
+                self.setItem(i, col, item)
+        total = ["Total", f"{model.n_in} → {model.n_out}", "", f"{model.n_params:,}", "", ""]
+        for col, text in enumerate(total):
+            item = QTableWidgetItem(text)
+            font = item.font()
+            font.setBold(True)
+            item.setFont(font)
+            if col == 3:
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.setItem(len(layers), col, item)
+
+
+class LayerEditor(QGroupBox):
+    """Edit Dense layers (784 in and 784 out are fixed); ``newModel`` sends a fresh model built by the engine."""
+
+    newModel = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Edit layers", parent)
+        self.table = QTableWidget(0, 2)
+        self.table.setHorizontalHeaderLabels(["Units out", "Activation"])
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        hint(
+            self.table,
+            "One row per Dense layer, from input to output: the first takes the 784 pixels, the last must give 784 "
+            "back. Select a row, then Add or Remove layers",
+        )
+        self.add_button = QPushButton("Add layer")
+        hint(
+            self.add_button,
+            "Insert a Dense layer of 32 ReLU units before the selected row (or before the output layer); set its "
+            "width and activation in the table",
+        )
+        self.add_button.clicked.connect(self.add_layer)
+        self.remove_button = QPushButton("Remove layer")
+        hint(
+            self.remove_button,
+            "Remove the selected hidden layer. The output layer stays: an autoencoder must give 784 pixels back",
+        )
+        self.remove_button.clicked.connect(self.remove_layer)
+        self.new_button = QPushButton("New model")
+        self.new_button.setObjectName("primary")
+        hint(
+            self.new_button,
+            "Build a fresh, untrained model with these layers and go to the Training tab to train it (asks to save "
+            "the current one first if it changed)",
+        )
+        self.new_button.clicked.connect(self.emit_new_model)
+        self.shape_label = QLabel("")
+        self.shape_label.setObjectName("caption")
+        self.shape_label.setWordWrap(True)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.add_button)
+        buttons.addWidget(self.remove_button)
+        self.presets = PresetBox()
+        self.presets.presetChosen.connect(lambda preset: self.set_layers(list(preset.widths), list(preset.activations)))
+        first = QHBoxLayout()
+        first.addWidget(QLabel("Input: 784 pixels (28×28)"), 1)
+        first.addWidget(self.presets)
+        layout = QVBoxLayout(self)
+        layout.addLayout(first)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(buttons)
+        layout.addWidget(self.shape_label)
+        layout.addWidget(self.new_button)
+
+    def _row_widgets(self, width: int, activation: str, last: bool) -> tuple[QSpinBox, QComboBox]:
+        spin = QSpinBox()
+        spin.setRange(1, MAX_WIDTH)
+        spin.setValue(N_PIXELS if last else width)
+        spin.setEnabled(not last)
+        hint(spin, LAST_WIDTH_HINT if last else WIDTH_HINT)
+        spin.valueChanged.connect(self._update_label)
+        combo = QComboBox()
+        combo.addItems(list(ACTIVATIONS))
+        combo.setCurrentText(activation)
+        hint(
+            combo,
+            "Activation after this layer: ReLU for hidden layers, Sigmoid for the output (keeps pixels in 0–1); "
+            "Linear everywhere makes the network a PCA",
+        )
+        combo.currentTextChanged.connect(self._update_label)
+        return spin, combo
+
+    def set_layers(self, widths: list[int], activations: list[str]) -> None:
+        """widths: each layer's n_out (the last is 784); one activation key per layer."""
+        self.table.setRowCount(0)
+        for i, (width, act) in enumerate(zip(widths, activations, strict=True)):
+            self._insert_row(i, width, act, last=i == len(widths) - 1)
+        self._update_label()
+
+    def _insert_row(self, row: int, width: int, activation: str, last: bool = False) -> None:
+        self.table.insertRow(row)
+        spin, combo = self._row_widgets(width, activation, last)
+        self.table.setCellWidget(row, 0, spin)
+        self.table.setCellWidget(row, 1, combo)
+
+    def layers(self) -> tuple[list[int], list[str]]:
+        """(widths from 784 in to 784 out, activation keys)."""
+        widths, acts = [N_PIXELS], []
+        for row in range(self.table.rowCount()):
+            widths.append(self.table.cellWidget(row, 0).value())
+            acts.append(self.table.cellWidget(row, 1).currentText())
+        widths[-1] = N_PIXELS
+        return widths, acts
+
+    def add_layer(self) -> None:
+        n = self.table.rowCount()
+        row = self.table.currentRow()
+        row = n - 1 if row < 0 or row >= n else row
+        self._insert_row(row, 32, "relu")
+        self._update_label()
+
+    def remove_layer(self) -> None:
+        n = self.table.rowCount()
+        if n <= 2:
+            self.shape_label.setText("An autoencoder needs at least one hidden layer before the 784-unit output.")
+            return
+        row = self.table.currentRow()
+        row = n - 2 if row < 0 or row >= n - 1 else row
+        self.table.removeRow(row)
+        self._update_label()
+
+    def _update_label(self) -> None:
+        widths, _ = self.layers()
+        self.shape_label.setText("Shape: " + " → ".join(str(w) for w in widths))
+
+    def build(self) -> MLP:
+        widths, acts = self.layers()
+        return suggest_training(build_mlp(widths, acts, seed=None))
+
+    def emit_new_model(self) -> None:
+        self.newModel.emit(self.build())
+
+
+class ArchitectureTab(QWidget):
+    """Shows the app's current model; the editor proposes new ones (``editor.newModel``, for the window)."""
+
+    def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._model: MLP | None = None  # waiting to be shown
+        self._when_shown = WhenShown(self, self._show_model)
+        self.hourglass = HourglassView()
+        hint(
+            self.hourglass,
+            "The network as an hourglass lying on its side: each column is a layer, its height grows with the layer's"
+            " width (log scale); encoder blue, the code amber, decoder green",
+        )
+        self.table = SummaryTable()
+        self.weights = WeightsView()
+        self.editor = LayerEditor()
+        self.editor.setMaximumWidth(340)
+        diagram = QGroupBox("Network")
+        QVBoxLayout(diagram).addWidget(self.hourglass)
+        summary = QGroupBox("Summary")
+        QVBoxLayout(summary).addWidget(self.table)
+        weights = QGroupBox("Weights as images")
+        QVBoxLayout(weights).addWidget(self.weights)
+        top = QSplitter(Qt.Orientation.Horizontal)
+        top.addWidget(diagram)
+        top.addWidget(self.editor)
+        top.setStretchFactor(0, 1)
+        bottom = QSplitter(Qt.Orientation.Horizontal)
+        bottom.addWidget(summary)
+        bottom.addWidget(weights)
+        bottom.setStretchFactor(0, 1)
+        bottom.setStretchFactor(1, 1)
+        bottom.setSizes([640, 600])
+        outer = QSplitter(Qt.Orientation.Vertical)
+        outer.addWidget(top)
+        outer.addWidget(bottom)
+        outer.setStretchFactor(0, 1)
+        outer.setStretchFactor(1, 1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(outer)
+        state.modelChanged.connect(lambda change: self.set_model(change.model))
+
+    def set_model(self, model: MLP) -> None:
+        """Show ``model``; while the tab is hidden, only once it is shown (switching models stays quick)."""
+        self._model = model
+        self._when_shown.request()
+
+    def _show_model(self) -> None:
+        model, self._model = self._model, None
+        if model is None:
+            return
+        self.hourglass.set_model(model)
+        self.table.set_model(model)
+        self.weights.set_model(model)
+        layers = model.layers
+        self.editor.set_layers([layer.n_out for layer in layers], [layer.activation.key for layer in layers])

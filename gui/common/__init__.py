@@ -1,0 +1,12 @@
+"""Parts several tabs share.
+
+- background work: ``jobs`` (``JobRunner``: the newest job of a slot, off the GUI thread; ``JobPool``: the
+  application's job threads), ``when_shown`` (work only for a visible widget), ``memory`` (freed memory back
+  to the system after a run)
+- data: ``data_sets`` (``DataSets``: each data set's splits read once, a few kept)
+- look and words: ``theme`` (light and dark, the application's ``Theme``), ``hints`` (tooltips and status-bar
+  hints), ``dialogs`` (every error and question), ``noise_kinds`` (the kinds' names and chooser),
+  ``data_set_box`` (the data-set chooser), ``controls`` (a hinted button, a row)
+- views: ``image_row`` (pixel-sharp 28×28 images with captions), ``hourglass_item`` (the network as an
+  hourglass)
+"""

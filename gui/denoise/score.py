@@ -1,0 +1,87 @@
+"""The test score at the Denoise tab's noise: the shown network's MSE on all test images, for the status bar.
+
+Asked for again whenever the network, the noise or the test set changes, once the slider has rested;
+computed off the GUI thread.  When the test set cannot be read, the model file's own score stands in if it was
+taken at this level.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from engine.data_sources import data_source, trained_on
+from gui.common.jobs import JobRunner
+from gui.common.noise_kinds import level_text
+from gui.denoise.state import DenoiseState
+
+SCORE_DELAY_MS = 150
+"""The test score at the slider's level is computed once the slider rests this long."""
+
+
+def saved_score(model, level: float, kind: str = "gaussian", dataset: str = "mnist") -> float | None:
+    """The test MSE the model file records at ``level`` (``metrics["test_mse@0.1"]``, scored on its own data set
+    with its own noise kind), if any."""
+    setting = model.training_noise
+    if (setting.kind if setting is not None else "gaussian") != kind or trained_on(model.metadata) != dataset:
+        return None
+    metrics = model.metadata.get("metrics")
+    for key, value in (metrics.items() if isinstance(metrics, dict) else ()):
+        at = key.partition("@")[2]
+        try:
+            if key.startswith("test_mse@") and abs(float(at) - level) < 1e-9 and isinstance(value, (int, float)):
+                return float(value)
+        except ValueError:
+            continue
+    return None
+
+
+def _test_score(network, data, data_set: str, level: float, kind: str, state) -> float:
+    """Runs on a pool thread: the network's MSE on ``data_set``'s test images at ``level``."""
+    return network.evaluate(data.images("test", data_set), level, kind=kind)["mse"]
+
+
+class TestScore(QObject):
+    """``scoreChanged(text)``: "test MSE 0.0102 at σ 0.30", or "test MSE at σ 0.30: …" while it is computed."""
+
+    scoreChanged = Signal(str)
+
+    def __init__(self, state: DenoiseState, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.jobs = JobRunner(self)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(SCORE_DELAY_MS)
+        self._timer.timeout.connect(self._request)
+        for signal in (state.networkChanged, state.noiseChanged, state.testSetChanged):
+            signal.connect(self.rescore)
+
+    def rescore(self, *_) -> None:
+        """The score shown is for another network, level, kind or test set now: drop the one in flight, ask again
+        once the slider rests."""
+        self.jobs.cancel()
+        self.scoreChanged.emit(f"test MSE at {level_text(self.state.noise_kind, self.state.level)}: …")
+        self._timer.start()
+
+    def _request(self) -> None:
+        state = self.state
+        network = state.network
+        if network is None:
+            return
+        level, kind, name = state.level, state.noise_kind, state.test_set
+        where = level_text(kind, level)
+        title = data_source(name).title
+        of_set = "" if name == "mnist" else f" ({title})"
+        which = f"{of_set} (perturbed network)" if network is not state.model else of_set
+
+        def no_data(exc: BaseException) -> None:
+            saved = saved_score(network, level, kind, name) if network is state.model else None
+            self.scoreChanged.emit(
+                f"test MSE {saved:.4f} at {where}{of_set} (from the file)" if saved is not None
+                else f"test MSE at {where}: needs the {title} test set"
+            )  # fmt: skip
+
+        def done(mse: float) -> None:
+            self.scoreChanged.emit(f"test MSE {mse:.4f} at {where}{which}")
+
+        self.jobs.start(_test_score, network, state.data, name, level, kind, on_done=done, on_error=no_data)

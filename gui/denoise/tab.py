@@ -1,0 +1,137 @@
+"""The Denoise tab: draw, pick a test image or bring a picture, add a fixed noise pattern, see the reconstruction
+live — and look inside: the code and the network, robustness, the latent map, every layer.
+
+The tab only lays its parts out and wires them to one ``DenoiseState`` (``gui.denoise.state``): each part
+reads the state, listens to its signals and sends the user's intent back to it.  Everything slow (reading a
+test set or a picture, fitting PCA, the latent axis, the test score, the curves, the map) runs as jobs off
+the GUI thread in the part that shows it.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QSizePolicy,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.app_state import AppState
+from gui.common.hints import hint
+from gui.common.hourglass_item import HourglassView
+from gui.denoise.data_note import DataNote
+from gui.denoise.draw_panel import DrawPanel
+from gui.denoise.inputs import DenoiseInputs
+from gui.denoise.inside_panel import InsidePanel
+from gui.denoise.latent_map_panel import LatentMapPanel
+from gui.denoise.latent_panel import LatentPanel
+from gui.denoise.noise_row import NoiseRow
+from gui.denoise.result_row import ResultRow
+from gui.denoise.robustness_panel import RobustnessPanel
+from gui.denoise.score import TestScore
+from gui.denoise.state import DenoiseState
+
+CANVAS_WIDTH_SHARE = 0.28
+"""The drawing canvas takes at most this share of the tab's width (the images need the rest)."""
+PAGES = (
+    ("Code and network", "The code your drawing is squeezed into, and where it sits in the network"),
+    ("Robustness", "Test MSE against σ: where this model beats the noisy input and PCA"),
+    ("Latent map", "Every test digit placed by its code: hover, click to decode, interpolate"),
+    ("Inside the network", "Every layer live as you draw; perturb the weights and watch the output degrade"),
+)
+"""The lower pages: their names and tooltips, in order."""
+
+
+class DenoiseTab(QWidget):
+    """Canvas → 28×28 → noise → model, shown as clean | noisy | reconstruction (| PCA), with the pages below."""
+
+    modelApplied = Signal(object)  # the user made a perturbed copy the model (Inside the network ▸ Apply)
+
+    def __init__(self, app: AppState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = DenoiseState(app, self)
+        self.draw = DrawPanel()
+        self.canvas = self.draw.canvas
+        self.inputs = DenoiseInputs(self.state, self.draw, self)
+        self.score = TestScore(self.state, self)
+        self.result = ResultRow(self.state)
+        self.noise = NoiseRow(self.state)
+        self.data_note = DataNote(self.state, self.inputs.set_jobs)
+        self.latent = LatentPanel(self.state)
+        self.hourglass = HourglassView()
+        hint(self.hourglass, "The network; the code's units light up with their activation as you draw")
+        self.robustness = RobustnessPanel(self.state)
+        self.latent_map = LatentMapPanel(self.state)
+        self.inside = InsidePanel(self.state)
+        self.inside.applied.connect(self.modelApplied)
+        self._lay_out()
+        self._follow_state()
+
+    # ----- layout ----------------------------------------------------------------------------
+    def _lay_out(self) -> None:
+        code_and_net = QWidget()
+        both = QHBoxLayout(code_and_net)
+        both.setContentsMargins(0, 0, 0, 0)
+        both.addWidget(self.latent, 1)
+        net_box = QGroupBox("Network")
+        QVBoxLayout(net_box).addWidget(self.hourglass)
+        both.addWidget(net_box, 1)
+        self.panels = QTabWidget()
+        for page, (name, tip) in zip((code_and_net, self.robustness, self.latent_map, self.inside), PAGES, strict=True):
+            self.panels.addTab(page, name)
+            self.panels.setTabToolTip(self.panels.count() - 1, tip)
+            page.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Ignored)  # must not resize the images
+        self.panels.currentChanged.connect(lambda: self.inside.set_active(self.panels.currentWidget() is self.inside))
+        images = QWidget()  # the images and the noise row under them, the pages below, split by a handle
+        top = QVBoxLayout(images)
+        top.setContentsMargins(0, 0, 0, 0)
+        top.addWidget(self.data_note)
+        top.addWidget(self.result, 1)
+        noise_line = QHBoxLayout()
+        noise_line.addWidget(self.noise, 1)
+        noise_line.addWidget(self.result.compare_box)
+        top.addLayout(noise_line)
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(images)
+        self.splitter.addWidget(self.panels)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.setStretchFactor(0, 5)
+        self.splitter.setStretchFactor(1, 4)
+        self.splitter.setSizes([5000, 4000])  # proportions: the images a little taller than the panels
+        layout = QGridLayout(self)
+        layout.addWidget(self.draw, 0, 0)
+        layout.addWidget(self.splitter, 0, 1)
+        layout.setColumnStretch(1, 1)
+
+    def _follow_state(self) -> None:
+        """The Draw column's caption and network input, and the hourglass, show the state."""
+        state = self.state
+        state.inputChanged.connect(self.draw.source_label.setText)
+        state.shownChanged.connect(lambda shown: self.draw.input_view.set_image(state.clean))
+        state.modelChanged.connect(self.hourglass.set_model)
+        state.shownChanged.connect(lambda shown: self.hourglass.set_latent(shown.code))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        margins = self.layout().contentsMargins()
+        height = self.height() - margins.top() - margins.bottom()
+        self.draw.fit_canvas(height, int(CANVAS_WIDTH_SHARE * self.width()))  # the images keep most of the width
+
+    # ----- what the window asks of the tab ------------------------------------------------------
+    def open_picture(self, source: str | QImage, name: str | None = None) -> None:
+        """A picture file (or image data) onto the canvas, read and prepared off the GUI thread."""
+        self.inputs.open_picture(source, name)
+
+    def paste_picture(self) -> None:
+        """The clipboard's picture onto the canvas."""
+        self.inputs.paste_picture()
+
+    def show_test_digit(self, index: int) -> None:
+        """Test image ``index`` of the chosen set (read off the GUI thread the first time)."""
+        self.inputs.show_test_digit(index)

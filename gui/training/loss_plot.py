@@ -1,0 +1,250 @@
+"""The live loss plot: smoothed per-batch training loss, per-epoch test loss, baseline levels.
+
+Every item is made once; points go into growing NumPy buffers and a ~30 Hz timer calls
+``setData`` on the filled slice only when something new arrived.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QGraphicsItem, QLabel, QWidget
+
+from gui.common.hints import hint
+from gui.common.theme import Theme, colors, style_plot
+
+SMOOTHING = 0.9
+"""Weight of the running average in the displayed per-batch curve (the raw curve is drawn faintly)."""
+ABOVE, BELOW = [(0.5, 1), (0.5, 1)], [(0.5, 0), (0.5, 0)]  # a baseline label's anchor (both orientations)
+LABEL_ROOM_PX = 20  # a label needs this much room above its line, else it goes below
+
+
+class _Series:
+    """x/y float64 buffers that double when full."""
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self.x = np.empty(capacity)
+        self.y = np.empty(capacity)
+        self.n = 0
+
+    def append(self, x: float, y: float) -> None:
+        if self.n == len(self.x):
+            self.x = np.concatenate([self.x, np.empty_like(self.x)])
+            self.y = np.concatenate([self.y, np.empty_like(self.y)])
+        self.x[self.n], self.y[self.n] = x, y
+        self.n += 1
+
+    def clear(self) -> None:
+        self.n = 0
+
+    def data(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.x[: self.n], self.y[: self.n]
+
+
+class LossPlot(pg.PlotWidget):
+    """Loss against epochs (fractional for batches)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.raw = _Series()
+        self.smooth = _Series()
+        self.test = _Series()
+        self._ema: float | None = None
+        self._dirty = False
+        plot = self.getPlotItem()
+        plot.showGrid(x=True, y=True, alpha=0.15)
+        plot.setLabel("bottom", "epoch")
+        plot.setLabel("left", "MSE loss")
+        plot.getAxis("left").enableAutoSIPrefix(False)
+        self.legend = plot.addLegend(offset=(-10, 10))
+        self.raw_item = plot.plot(antialias=False)  # faint: AA buys nothing
+        self.smooth_item = plot.plot(name="train (per batch, smoothed)")
+        for item in (self.raw_item, self.smooth_item):
+            item.setClipToView(True)
+            item.setDownsampling(auto=True, method="peak")
+            item.setSkipFiniteCheck(True)
+        self.test_item = plot.plot(symbol="o", symbolSize=8, symbolPen=None, name="test (per epoch)")
+        anchors = ABOVE
+        self.identity_line = pg.InfiniteLine(
+            angle=0, label="noisy input {value:.4f}", labelOpts={"position": 0.2, "anchors": anchors}
+        )
+        self.pca_line = pg.InfiniteLine(
+            angle=0, label="PCA {value:.4f}", labelOpts={"position": 0.45, "anchors": anchors}
+        )
+        self.diverged_line = pg.InfiniteLine(angle=90, label="diverged", labelOpts={"position": 0.9})
+        for line in (self.identity_line, self.pca_line):  # baselines count for the y range
+            line.setVisible(False)
+            plot.addItem(line)
+        plot.getViewBox().sigYRangeChanged.connect(self._keep_labels_inside)
+        plot.getViewBox().sigResized.connect(self._keep_labels_inside)
+        self.diverged_line.setVisible(False)
+        plot.addItem(self.diverged_line, ignoreBounds=True)
+        # Axes and the legend repaint from a cached pixmap: redrawing their text every frame
+        # is most of a frame's cost while the curves grow.
+        for name in ("left", "bottom"):
+            plot.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.legend.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self._log = False
+        self.timer = QTimer(self)
+        self.timer.setInterval(33)
+        self.timer.timeout.connect(self.flush)
+        self.timer.start()
+        self.restyle()
+        Theme.of_app().changed.connect(self.restyle)
+        hint(
+            self,
+            "The loss while training: faint = each batch's loss, blue = smoothed, amber = the test loss after each "
+            "epoch. Dashed lines: the noisy input's own error and PCA's, the levels to beat",
+        )
+        self.hint = QLabel("", self)  # what to do while the plot is empty
+        self.hint.setObjectName("hint")
+        self.hint.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.hint.setVisible(False)
+        self.pca_note = QLabel("", self)  # while PCA's level is still being fitted
+        self.pca_note.setObjectName("caption")
+        self.pca_note.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.pca_note.setVisible(False)
+
+    def restyle(self) -> None:
+        """Pens and backgrounds in the active theme's colours."""
+        style_plot(self)
+        dash = Qt.PenStyle.DashLine
+        self.raw_item.setPen(pg.mkPen(colors()["train_raw"], width=1))
+        self.smooth_item.setPen(pg.mkPen(colors()["train"], width=2))
+        self.test_item.setPen(pg.mkPen(colors()["test"], width=2))
+        self.test_item.setSymbolBrush(colors()["test"])
+        for line, key, style in ((self.identity_line, "noisy", dash), (self.pca_line, "pca", dash),
+                                 (self.diverged_line, "error", Qt.PenStyle.SolidLine)):  # fmt: skip
+            line.setPen(pg.mkPen(colors()[key], width=2 if line is self.diverged_line else 1, style=style))
+            line.label.setColor(colors()[key])
+            backing = QColor(colors()["base"])
+            backing.setAlpha(200)  # the label stays readable where the curve runs under it
+            line.label.fill = pg.mkBrush(backing)
+            line.label.update()
+
+    # ----- data in ---------------------------------------------------------------------------
+    def reset(self, epochs: int | None = None, hint: str = "") -> None:
+        """Empty the curves and the baselines; with ``epochs``, fix the x axis to the run's length (so it
+        is not redrawn each frame); ``hint`` is shown over the empty plot until the first point."""
+        for series in (self.raw, self.smooth, self.test):
+            series.clear()
+        if epochs:
+            self.setXRange(0, epochs, padding=0.025)  # room for the last epoch's dot at the right edge
+        else:
+            self.enableAutoRange(x=True)
+        self._ema = None
+        self.diverged_line.setVisible(False)
+        self.set_baselines(None, None)
+        self.pca_note.setVisible(False)
+        self.hint.setText(hint)
+        self.hint.setVisible(bool(hint))
+        self._place_hint()
+        self._dirty = True
+
+    def _place_hint(self) -> None:
+        self.hint.adjustSize()
+        self.hint.move((self.width() - self.hint.width()) // 2, (self.height() - self.hint.height()) // 2)
+        self.pca_note.adjustSize()
+        self.pca_note.move(self.width() - self.pca_note.width() - 12, self.height() - self.pca_note.height() - 48)
+
+    def show_pca_fitting(self, components: int | None) -> None:
+        """Say that PCA-``components``'s level is on its way (its fit takes a few seconds the first time on a data
+        set); None: not (any more)."""
+        self.pca_note.setText(f"PCA-{components}: fitting… its level follows" if components else "")
+        self.pca_note.setVisible(bool(components))
+        self._place_hint()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        if hasattr(self, "hint"):  # pyqtgraph resizes once inside its own __init__
+            self._place_hint()
+
+    def add_batch(self, x: float, loss: float) -> None:
+        self.hint.setVisible(False)
+        self.raw.append(x, loss)
+        self._ema = loss if self._ema is None else SMOOTHING * self._ema + (1 - SMOOTHING) * loss
+        self.smooth.append(x, self._ema)
+        self._dirty = True
+
+    def add_epoch(self, x: float, loss: float) -> None:
+        self.test.append(x, loss)
+        self._dirty = True
+
+    def set_baselines(self, identity=..., pca=..., components: int | None = None) -> None:
+        """Dashed levels: the noisy input's error and PCA's (with ``components`` components); a level not given
+        stays as it is, None hides it."""
+        for line, value in ((self.identity_line, identity), (self.pca_line, pca)):
+            if value is not ...:
+                line._true = value
+                self._place(line)
+        if components is not None:
+            self.pca_line.label.format = f"PCA-{components} {{value:.4f}}"
+        self._relabel()
+        self._keep_labels_inside()
+
+    def set_live(self, live: bool) -> None:
+        """While training, draw the long batch curve without antialiasing: an antialiased path of
+        thousands of points costs ~20 ms a frame in Qt's raster engine, plain ~3 ms.  The finished
+        curve is drawn antialiased."""
+        for item in (self.smooth_item,):
+            item.opts["antialias"] = not live
+            item.curve.opts["antialias"] = not live
+            item.curve.update()
+
+    def mark_diverged(self, x: float) -> None:
+        self.diverged_line.setValue(x)
+        self.diverged_line.setVisible(True)
+
+    def set_log(self, on: bool) -> None:
+        self._log = on
+        self.getPlotItem().setLogMode(y=on)
+        for line in (self.identity_line, self.pca_line):
+            self._place(line)
+        self._relabel()
+        self._keep_labels_inside()
+
+    def _place(self, line) -> None:
+        """Put a baseline at its level; hide it when there is none, or when it is 0 on a log axis
+        (training at sigma = 0 makes the noisy-input level 0, and log10(0) breaks the view)."""
+        true = getattr(line, "_true", None)
+        shown = true is not None and (true > 0 or not self._log)
+        line.setVisible(shown)
+        if shown:
+            line.setValue(np.log10(true) if self._log else true)
+
+    def _keep_labels_inside(self) -> None:
+        """A baseline's label sits above its line, or below it when the line runs along the top of the plot
+        (a model that beats the noisy input by far puts that level at the top, and the label was cut off)."""
+        box = self.getViewBox()
+        low, high = box.viewRange()[1]
+        pixels_per_unit = box.height() / (high - low) if high > low else 0.0
+        for line in (self.identity_line, self.pca_line):
+            room = (high - line.value()) * pixels_per_unit
+            anchors = BELOW if room < LABEL_ROOM_PX else ABOVE
+            if line.label.anchors != anchors:
+                line.label.anchors = anchors
+                line.label.updatePosition()
+
+    def _relabel(self) -> None:
+        """Keep the labels in loss units, also on a log axis."""
+        for line in (self.identity_line, self.pca_line):
+            true = getattr(line, "_true", None)
+            if true is not None:
+                fmt = line.label.format
+                line.label.setText(fmt.format(value=true))
+
+    # ----- redraw ----------------------------------------------------------------------------
+    def flush(self) -> None:
+        """Push new points to the items (called by the timer; cheap when nothing changed)."""
+        if not self._dirty:
+            return
+        self._dirty = False
+        self.raw_item.setData(*self.raw.data())
+        self.smooth_item.setData(*self.smooth.data())
+        self.test_item.setData(*self.test.data())
+
+    def counts(self) -> tuple[int, int]:
+        """(batch points, epoch points) so far."""
+        return self.smooth.n, self.test.n

@@ -1,0 +1,351 @@
+"""The Training tab's PCA check: does this linear autoencoder learn PCA?  Shown for models with a linear decoder.
+
+Bars: the cosines of the principal angles between the decoder's column space and PCA's top-k
+subspace of the training images (1 = the same direction).  Lines: the same cosines after every
+epoch of the run, sent by a watcher on the training thread (the decoder's matrix, a copy) and
+computed here off the GUI thread.  Under them, the two test errors on clean images side by side
+and one sentence of what they mean (``engine.pca_check.describe``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QBoxLayout, QGridLayout, QGroupBox, QLabel, QVBoxLayout, QWidget
+
+from engine.callbacks import Callback
+from engine.data_sources import trained_on
+from engine.pca_check import (
+    MATCH,
+    PcaCheck,
+    PcaReference,
+    decoder_cosines,
+    decoder_matrix,
+    describe,
+    directions_found,
+    has_linear_decoder,
+    pca_check,
+    pca_reference,
+)
+from gui.common.data_sets import DataSets
+from gui.common.hints import hint
+from gui.common.jobs import JobRunner
+from gui.common.theme import Theme, colors, style_plot
+
+TOPIC = "pca_check.decoder"
+ALL_TRAINING_IMAGES = 60000
+
+
+class DecoderWatch(Callback):
+    """On the training thread: sends the decoder's matrix (a copy) at the start and after every epoch."""
+
+    def __init__(self, report) -> None:
+        self.report = report
+
+    def _send(self, epoch: float) -> None:
+        model = self.trainer.model
+        if has_linear_decoder(model):
+            self.report(TOPIC, {"epoch": epoch, "decoder": decoder_matrix(model), "n_train": self.trainer.n_samples,
+                                "data_set": trained_on(model.metadata)})  # fmt: skip
+
+    def on_train_begin(self, logs):
+        self._send(float(logs.get("initial_epoch", 0)))
+
+    def on_epoch_end(self, epoch, logs):
+        self._send(epoch + float(logs.get("progress", 1.0)))
+
+
+def _final_check(model, data: DataSets, n_train: int, state) -> PcaCheck:
+    """Runs on a pool thread: the model against PCA of the first ``n_train`` training images of its data set."""
+    name = trained_on(model.metadata)
+    return pca_check(model, data.images("train", name)[:n_train], data.images("test", name))
+
+
+def _cosines_by_epoch(
+    decoders: list[np.ndarray], reference, data: DataSets, data_set: str, state
+) -> tuple[np.ndarray, PcaReference]:
+    """Runs on a pool thread: cosines (epochs, k) of each decoder (784, k) against PCA-k, and that PCA;
+    ``reference`` is PCA-k itself, or the number of ``data_set``'s training images to fit it on."""
+    if not isinstance(reference, PcaReference):
+        reference = pca_reference(data.images("train", data_set)[:reference], decoders[0].shape[1])
+    return np.array([decoder_cosines(decoder, reference) for decoder in decoders]), reference
+
+
+class PcaCheckPanel(QGroupBox):
+    """``attach(run, watchers)`` once; ``set_model(model, same_run)`` for each model the tab trains.
+
+    ``checked(PcaCheck)`` after the comparison of a model is shown; ``epochsShown(int)`` after the
+    lines show that many points.
+    """
+
+    checked = Signal(object)
+    epochsShown = Signal(int)
+
+    def __init__(self, data: DataSets, parent: QWidget | None = None) -> None:
+        super().__init__("Linear autoencoder = PCA?", parent)
+        self.data = data
+        self.model = None
+        self.epochs: list[float] = []  # x of each decoder the run sent
+        self.decoders: list[np.ndarray] = []  # (784, k) each
+        self.cosines: np.ndarray | None = None  # (len(epochs), k) once computed
+        self.check: PcaCheck | None = None
+        self.n_train, self.data_set = ALL_TRAINING_IMAGES, "mnist"  # the images PCA is fitted on
+        self._reference: PcaReference | None = None  # PCA-k of the run's training images, once measured
+        self._more = False  # epochs arrived while a job measured the earlier ones
+        self.final_jobs, self.epoch_jobs = JobRunner(self), JobRunner(self)
+        self._build_plots()
+        self._build_errors()
+        self._lay_out()
+        self.restyle()
+        Theme.of_app().changed.connect(self.restyle)
+        self.setVisible(False)
+
+    def _build_plots(self) -> None:
+        self.bars_plot = pg.PlotWidget()
+        self.bars_plot.setMenuEnabled(False)
+        self.bars_plot.setMouseEnabled(x=False, y=False)
+        self.bars_plot.getPlotItem().hideButtons()
+        self.bars_plot.setLabel("left", "cos θ")
+        self.bars_plot.setLabel("bottom", "direction, now")
+        self.bars_plot.setYRange(0, 1.05, padding=0)
+        self.bars = pg.BarGraphItem(x=[], height=[], width=0.7)
+        self.match_line = pg.InfiniteLine(pos=MATCH, angle=0)
+        self.bars_plot.addItem(self.bars)
+        self.bars_plot.addItem(self.match_line, ignoreBounds=True)
+        tip = (
+            "One bar per direction: the cosine of the angle between the network's decoder subspace and PCA's "
+            f"top-k subspace of the training images, largest first. 1 = the same direction; from {MATCH} (dashed, "
+            "about 11°) on it counts as found"
+        )
+        hint(self.bars_plot, tip)
+        self.lines_plot = pg.PlotWidget()
+        self.lines_plot.setMenuEnabled(False)
+        self.lines_plot.setMouseEnabled(x=False, y=False)
+        self.lines_plot.getPlotItem().hideButtons()
+        self.lines_plot.setLabel("left", "cos θ")
+        self.lines_plot.setLabel("bottom", "epoch")
+        self.lines_plot.setYRange(0, 1.05, padding=0)
+        self.other_lines: list[pg.PlotDataItem] = []
+        self.last_line = pg.PlotDataItem(symbol="o", symbolSize=5)
+        self.lines_plot.addItem(self.last_line)
+        tip = (
+            "The cosines after every epoch of this run (0 = before training): blue lines for the strong directions, "
+            "which line up within an epoch, amber for the smallest cosine, which can take many"
+        )
+        hint(self.lines_plot, tip)
+
+    def _build_errors(self) -> None:
+        self.model_mse = QLabel("–")
+        self.pca_mse = QLabel("–")
+        for label, tip in (
+            (self.model_mse, "This network's mean squared error on the 10,000 clean test images"),
+            (self.pca_mse, "PCA's error on the same images with as many components. Not clipped to [0, 1], like the "
+             "linear network's output: the PCA level elsewhere in the app clips, which lowers PCA's error a little"),
+        ):
+            label.setObjectName("big")
+            hint(label, tip)
+        self.model_name, self.pca_name = QLabel("this network"), QLabel("PCA")
+        for label in (self.model_name, self.pca_name):
+            label.setObjectName("caption")
+        self.clip_note = QLabel(
+            "PCA unclipped, as a linear network draws: the loss plot's dashed PCA line clips to the pixel range "
+            "[0, 1], which no linear network can, and so sits lower."
+        )
+        self.clip_note.setObjectName("caption")
+        self.clip_note.setWordWrap(True)
+        self.gap_note = QLabel("")  # why the smallest cosine is slow, with this data's variances
+        self.progress_note = QLabel("")
+        self.sentence = QLabel("")
+        for label in (self.gap_note, self.progress_note, self.sentence):
+            label.setWordWrap(True)
+        for label in (self.gap_note, self.progress_note):
+            label.setObjectName("caption")
+
+    def _lay_out(self) -> None:
+        errors = QGridLayout()
+        errors.setVerticalSpacing(0)
+        errors.addWidget(QLabel("Error on the 10,000 clean test images (MSE)"), 0, 0, 1, 2)
+        errors.addWidget(self.model_mse, 1, 0)
+        errors.addWidget(self.pca_mse, 1, 1)
+        errors.addWidget(self.model_name, 2, 0)
+        errors.addWidget(self.pca_name, 2, 1)
+        errors.addWidget(self.clip_note, 3, 0, 1, 2)
+        self.plots = QBoxLayout(QBoxLayout.Direction.LeftToRight)
+        self.plots.addWidget(self.bars_plot, 1)
+        self.plots.addWidget(self.lines_plot, 1)
+        layout = QVBoxLayout(self)
+        layout.setSpacing(4)
+        layout.addLayout(self.plots, 1)
+        layout.addWidget(self.gap_note)
+        layout.addWidget(self.progress_note)
+        layout.addLayout(errors)
+        layout.addWidget(self.sentence)
+        self.setMinimumWidth(330)
+        self.setMaximumWidth(460)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        """The two plots side by side in a short panel, one above the other in a tall one."""
+        super().resizeEvent(event)
+        tall = self.height() > 1.25 * self.width()
+        self.plots.setDirection(QBoxLayout.Direction.TopToBottom if tall else QBoxLayout.Direction.LeftToRight)
+
+    def restyle(self) -> None:
+        """Pens and backgrounds in the active theme's colours."""
+        for plot in (self.bars_plot, self.lines_plot):
+            style_plot(plot)
+        self.match_line.setPen(pg.mkPen(colors()["muted"], width=1, style=Qt.PenStyle.DashLine))
+        self._paint_bars()
+        for line in self.other_lines:
+            line.setPen(pg.mkPen(colors()["accent"], width=1))
+        self.last_line.setPen(pg.mkPen(colors()["latent"], width=2.5))
+        self.last_line.setSymbolBrush(colors()["latent"])
+        self.last_line.setSymbolPen(None)
+
+    def _paint_bars(self) -> None:
+        """Accent bars; the smallest cosine's bar in the highlight colour the lines use."""
+        heights = self.bars.opts.get("height")
+        count = 0 if heights is None else len(heights)
+        if count:
+            self.bars.setOpts(brushes=[colors()["accent"]] * (count - 1) + [colors()["latent"]], pen=None)
+
+    # ----- wiring -----------------------------------------------------------------------------
+    def attach(self, run, watchers: list) -> None:
+        """Hear a ``gui.training.run.TrainingRun``: its start, and the decoders ``DecoderWatch`` sends."""
+        watchers.append(DecoderWatch)
+        run.started.connect(self.begin_run)
+        run.reported.connect(self.on_report)
+
+    def set_model(self, model, same_run: bool = False) -> None:
+        """Compare ``model`` with PCA (shown only when its decoder is linear); ``same_run``: it is the model the
+        last run handed back, so that run's epoch lines stay."""
+        self.model = model
+        linear = has_linear_decoder(model) and model.latent_width < model.n_out
+        self.setVisible(linear)
+        if not same_run:
+            self._clear_epochs()
+            self.n_train, self.data_set, self._reference = ALL_TRAINING_IMAGES, trained_on(model.metadata), None
+        self.check = None
+        if not linear:
+            self.final_jobs.cancel()
+            return
+        self.model_name.setText("this network")
+        self.pca_name.setText(f"PCA-{model.latent_width}, unclipped")
+        self.model_mse.setText("…")
+        self.pca_mse.setText("…")
+        self.sentence.setText(f"Comparing with PCA-{model.latent_width} of the training images…")
+        self.final_jobs.start(_final_check, model, self.data, self.n_train, on_done=self._show_check,
+                              on_error=self._failed)  # fmt: skip
+
+    def begin_run(self) -> None:
+        self._clear_epochs()
+        self.final_jobs.cancel()
+        self.check = None
+        self.model_mse.setText("…")
+        self.pca_mse.setText("…")
+        self.model_name.setText("this network")
+        self.sentence.setText("Training: the lines show the cosines after each epoch; the errors come at the end.")
+
+    def on_report(self, topic: str, data) -> None:
+        if topic != TOPIC:
+            return
+        if self.decoders and data["decoder"].shape != self.decoders[0].shape:
+            self._clear_epochs()
+        if (int(data["n_train"]), data["data_set"]) != (self.n_train, self.data_set):
+            self.n_train, self.data_set, self._reference = int(data["n_train"]), data["data_set"], None
+        self.epochs.append(float(data["epoch"]))
+        self.decoders.append(data["decoder"])
+        self._request_cosines()
+
+    def _request_cosines(self) -> None:
+        """One job at a time, each for every decoder so far: epochs that end faster than a job lose nothing."""
+        if self.epoch_jobs.is_busy():
+            self._more = True
+            return
+        self._more = False
+        reference = self._reference
+        if reference is None or reference.components != self.decoders[0].shape[1]:
+            reference = self.n_train
+        self.epoch_jobs.start(_cosines_by_epoch, list(self.decoders), reference, self.data, self.data_set,
+                              on_done=self._show_epochs, on_error=self._failed)  # fmt: skip
+
+    # ----- showing ----------------------------------------------------------------------------
+    def _clear_epochs(self) -> None:
+        self.epoch_jobs.cancel()
+        self._more = False
+        self.epochs, self.decoders, self.cosines = [], [], None
+        for line in (*self.other_lines, self.last_line):
+            line.setData([], [])
+        self.progress_note.setText("")
+
+    def _show_epochs(self, result: tuple[np.ndarray, PcaReference]) -> None:
+        """cosines (epochs shown, k), and PCA-k they were measured against."""
+        cosines, self._reference = result
+        if self._more:  # more epochs ended meanwhile: measure them too
+            self._request_cosines()
+        self.cosines = cosines
+        self._show_gap(cosines.shape[1], self._reference.gap)
+        k = cosines.shape[1]
+        while len(self.other_lines) < k - 1:
+            line = pg.PlotDataItem(pen=pg.mkPen(colors()["accent"], width=1))
+            self.lines_plot.addItem(line)
+            self.other_lines.append(line)
+        x = np.array(self.epochs[: len(cosines)])
+        for j, line in enumerate(self.other_lines):  # a model with a narrower code leaves some unused
+            if j < k - 1:
+                line.setData(x, cosines[:, j])
+            else:
+                line.setData([], [])
+        self.last_line.setData(x, cosines[:, -1])
+        self.lines_plot.setXRange(float(x[0]), max(float(x[-1]), float(x[0]) + 1), padding=0.03)
+        self._set_bars(cosines[-1])
+        if self.check is None:  # during the run: the newest cosines speak
+            found = directions_found(cosines[-1])
+            self.progress_note.setVisible(True)
+            self.progress_note.setText(
+                f"After epoch {_epoch_text(x[-1])}: {found} of {k} directions found, smallest cos θ "
+                f"{cosines[-1, -1]:.3f}"
+            )
+        else:
+            self._show_history()
+        self.epochsShown.emit(len(cosines))
+
+    def _show_check(self, check: PcaCheck) -> None:
+        self.check = check
+        self._set_bars(check.cosines)
+        self.model_mse.setText(f"{check.model_mse:.5f}")
+        self.pca_mse.setText(f"{check.pca_mse:.5f}")
+        sign = "+" if check.excess >= 0 else "−"
+        self.model_name.setText(f"this network ({sign}{abs(check.excess) * 100:.2f}\u00a0%)")
+        self.pca_name.setText(f"PCA-{check.components}, unclipped")
+        self.sentence.setText(describe(check))
+        self._show_gap(check.components, check.reference.gap)
+        self._show_history()
+        self.checked.emit(check)
+
+    def _show_history(self) -> None:
+        """After the run the lines tell the story; the note is for the run in progress."""
+        self.progress_note.setText("")
+        self.progress_note.setVisible(False)
+
+    def _show_gap(self, k: int, gap: float | None) -> None:
+        if gap is None:
+            self.gap_note.setText("")
+            return
+        self.gap_note.setText(
+            f"Strong directions line up within an epoch. The last one is slower: PCA's direction {k} has "
+            f"{gap:.2f}× the variance of direction {k + 1}, so turning towards it lowers the error only a little."
+        )
+
+    def _set_bars(self, cosines: np.ndarray) -> None:
+        k = len(cosines)
+        self.bars.setOpts(x=np.arange(1, k + 1), height=cosines, width=0.7)
+        self._paint_bars()
+        self.bars_plot.setXRange(0.4, k + 0.6, padding=0)
+
+    def _failed(self, error: BaseException) -> None:
+        self.sentence.setText(f"No comparison: {error}")
+
+
+def _epoch_text(x: float) -> str:
+    return f"{x:.0f}" if abs(x - round(x)) < 1e-9 else f"{x:.2f}"

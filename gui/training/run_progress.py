@@ -1,0 +1,121 @@
+"""A run's headline: what it is doing ("Epoch 2/5 · 41,000 img/s · ETA 0:12"), the latest loss, a progress bar."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
+from PySide6.QtWidgets import QGridLayout, QProgressBar, QSizePolicy, QWidget
+
+from gui.common.hints import hint
+from gui.common.theme import colors
+
+
+def format_eta(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    minutes, secs = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+class LiveText(QWidget):
+    """One line of text that changes many times a second: painted, never re-laid out.
+
+    A QLabel asks its layout to lay out again on every ``setText``, and that reached the main window, which
+    repainted everything in it: the whole window 30 times a second while training, a third of the training
+    speed.  This widget only repaints itself; its size comes from the font, not from the text.
+    """
+
+    def __init__(self, text: str = "", big: bool = False, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._text, self._big = text, big
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+
+    def text(self) -> str:
+        return self._text
+
+    def setText(self, text: str) -> None:  # noqa: N802 (QLabel's name)
+        if text != self._text:
+            self._text = text
+            self.update()
+
+    def _font(self) -> QFont:
+        """The widget's font (the style sheet's), 15 pt bold for the headline: set when drawn, as the style
+        sheet's font rule would override ``setFont``."""
+        font = QFont(self.font())
+        if self._big:
+            font.setPointSizeF(15)
+            font.setBold(True)
+        return font
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        metrics = QFontMetrics(self._font())
+        return QSize(metrics.horizontalAdvance("Epoch 10/10 · 100,000 img/s · ETA 0:00"), metrics.height() + 4)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        return QSize(0, self.sizeHint().height())
+
+    def fitted(self) -> tuple[QFont, str]:
+        """The font and text drawn at the present width: a long headline ("Stopped at epoch 1.1 of 2, test loss
+        0.0123") steps its font down to 10 pt before it is cut with "…"."""
+        font = self._font()
+        while QFontMetrics(font).horizontalAdvance(self._text) > self.width() and font.pointSizeF() > 10:
+            font.setPointSizeF(font.pointSizeF() - 1)
+        return font, QFontMetrics(font).elidedText(self._text, Qt.TextElideMode.ElideRight, self.width())
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        painter = QPainter(self)
+        font, text = self.fitted()
+        painter.setFont(font)
+        painter.setPen(QColor(colors()["text" if self._big else "muted"]))
+        painter.drawText(self.rect(), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
+        painter.end()
+
+
+class RunProgress(QWidget):
+    """``label`` (big text), ``loss_label`` (caption) and ``bar`` (0-1000 over the whole run)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.label = LiveText("Ready", big=True)
+        hint(self.label, "The epoch, the speed in images per second and the time left")
+        self.loss_label = LiveText("")
+        self.loss_label.setFixedWidth(150)
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 1000)
+        self.bar.setValue(0)
+        self.bar.setFormat("")
+        hint(self.bar, "Progress of the whole run")
+        layout = QGridLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.label, 0, 0)
+        layout.addWidget(self.loss_label, 0, 1)
+        layout.addWidget(self.bar, 1, 0, 1, 2)
+        layout.setColumnStretch(0, 1)
+        self._started_at = 0.0
+        self._epochs = 1
+        self.paused = False
+
+    def reset(self) -> None:
+        self.bar.setValue(0)
+        self.label.setText("Ready")
+        self.loss_label.setText("")
+
+    def begin(self, epochs: int) -> None:
+        self._started_at, self._epochs, self.paused = time.monotonic(), epochs, False
+        self.bar.setValue(0)
+        self.label.setText("Loading data…")
+        self.loss_label.setText("")
+
+    def show_batch(self, logs: dict) -> None:
+        """Progress, speed and time left from a batch's logs (the text waits while paused)."""
+        done = (logs["epoch"] + logs["progress"]) / self._epochs
+        self.bar.setValue(int(done * 1000))
+        if self.paused:
+            return
+        elapsed = time.monotonic() - self._started_at
+        eta = elapsed * (1 - done) / done if done > 0 else 0.0
+        epoch = f"Epoch {int(logs['epoch']) + 1}/{self._epochs}"
+        self.label.setText(f"{epoch} · {logs['samples_per_s']:,.0f} img/s · ETA {format_eta(eta)}")
+        self.loss_label.setText(f"batch loss {logs['loss']:.4f}")

@@ -1,0 +1,317 @@
+"""The Training tab: the settings form, Start / Pause / Stop, and the views of a run.
+
+The tab follows the app's current model (``AppState``).  A run trains a copy of it on a
+``TrainingRun`` (its own thread); the copy becomes the current model when the run ends (done,
+stopped or diverged).  PCA's level for the loss plot is fitted by a job beside the run.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QTimer, Signal, Slot
+from PySide6.QtWidgets import QCheckBox, QGroupBox, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
+
+from engine.baselines import pca_mse
+from engine.images import as_unit_float
+from engine.nn import MLP
+from engine.noise import fixed_noisy
+from gui.app_state import AppState, ModelChange
+from gui.common import dialogs
+from gui.common.data_sets import DataSets
+from gui.common.hints import hint
+from gui.common.jobs import JobRunner
+from gui.common.memory import return_free_memory
+from gui.training.form import TrainingForm
+from gui.training.histogram_panel import HistogramPanel
+from gui.training.loss_plot import LossPlot
+from gui.training.pca_check_panel import PcaCheckPanel
+from gui.training.run import TrainingRun
+from gui.training.run_progress import RunProgress
+from gui.training.sample_strip import SampleStrip
+from gui.training.worker import N_STRIP, DataSetLoader, RunResult
+
+
+def _preview(model, data: DataSets, dataset: str, level: float, kind: str, state) -> tuple[np.ndarray, np.ndarray]:
+    """The strip's fixed noisy test images and the model's reconstructions, before any run (a job)."""
+    noisy = fixed_noisy(as_unit_float(data.images("test", dataset)[:N_STRIP]), level, kind=kind)
+    return noisy, model.predict(noisy)
+
+
+def _pca_level(load_data, level: float, k: int, kind: str, state) -> float:
+    """PCA-k's test MSE at the run's level, on the run's own images (a job beside the run: a first fit takes
+    seconds, and training need not wait)."""
+    x_train, x_val = load_data()
+    return pca_mse(x_train, x_val, level, k, kind)
+
+
+def copy_model(model: MLP) -> MLP:
+    """An independent copy (its own flat parameter vector) for a run to train."""
+    twin = model.copy()
+    twin.metadata.pop("metrics", None)  # the old test scores describe the old weights
+    return twin
+
+
+class TrainingTab(QWidget):
+    """Controls and views; the work happens on ``self.run``."""
+
+    runningChanged = Signal(bool)
+    message = Signal(str)
+
+    def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.model: MLP | None = None
+        self._trained: MLP | None = None  # the model this tab's last run handed back
+        self._epochs = 0  # of the current or last run
+        self.arrays = None  # (x_train, x_val) to train on instead of MNIST (tests, examples)
+        self.watchers: list = []  # training_worker.Watcher factories views add; their reports: run.reported
+        self.run = TrainingRun(self)
+        self.form = TrainingForm()
+        self.plot = LossPlot()
+        self.progress = RunProgress()
+        self.strip = SampleStrip(N_STRIP)
+        self.pca_check = PcaCheckPanel(state.data)  # shown for models with a linear decoder
+        self.pca_check.attach(self.run, self.watchers)
+        self.histograms = HistogramPanel()  # weights and gradients per layer, from a watcher on the run
+        self.watchers.append(self.histograms.watcher)
+        self.run.reported.connect(self.histograms.on_report)
+        self._latest: dict | None = None  # the newest batch logs not yet shown
+        self._frame_timer = QTimer(self)  # one ~30 Hz frame for the curve and the text while training
+        self._frame_timer.setInterval(33)
+        self._frame_timer.timeout.connect(self._frame)
+        self.preview_jobs, self.pca_jobs = JobRunner(self), JobRunner(self)
+        self._build()
+        self.form.dataChanged.connect(self._request_preview)
+        self.form.lrChanged.connect(self.run.set_lr)
+        self.run.batches.connect(self._on_batches)
+        self.run.epochEnded.connect(self._on_epoch)
+        self.run.samplesReady.connect(lambda s: self.strip.show_samples(s["noisy"], s["recon"]))
+        self.run.dataReady.connect(self._on_data_ready)
+        self.run.paused.connect(lambda: self.progress.label.setText("Paused"))
+        self.run.finished.connect(self._on_finished)
+        state.modelChanged.connect(self._on_model_changed)
+
+    def _build(self) -> None:
+        self.start_button = QPushButton("Start")
+        self.start_button.setObjectName("primary")
+        hint(
+            self.start_button,
+            "Train the current model with these settings, continuing from its present weights; the window stays "
+            "usable",
+        )
+        self.start_button.clicked.connect(self.start)
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.setCheckable(True)
+        hint(self.pause_button, "Pause after the current batch; press again to resume")
+        self.pause_button.toggled.connect(self._on_pause)
+        self.stop_button = QPushButton("Stop")
+        hint(self.stop_button, "Stop after the current batch and keep the weights learned so far")
+        self.stop_button.clicked.connect(self.stop)
+        self.log_box = QCheckBox("Log scale")
+        hint(
+            self.log_box,
+            "Show the loss on a logarithmic axis: the loss falls by orders of magnitude, so small late gains stay "
+            "visible",
+        )
+        self.log_box.toggled.connect(self.plot.set_log)
+        self.log_box.setChecked(True)  # the loss falls by orders of magnitude
+        buttons = QHBoxLayout()
+        for button in (self.start_button, self.pause_button, self.stop_button):
+            buttons.addWidget(button)
+        settings = QGroupBox("Settings")
+        settings.setMaximumWidth(330)
+        side = QVBoxLayout(settings)
+        side.addWidget(self.form)
+        side.addLayout(buttons)
+        inside = QGroupBox("Weights and gradients")  # under the settings, per layer
+        inside.setMaximumWidth(330)
+        QVBoxLayout(inside).addWidget(self.histograms)
+        head = QHBoxLayout()
+        head.addWidget(self.progress, 1)
+        head.addWidget(self.log_box)
+        right = QVBoxLayout()
+        right.addLayout(head)
+        middle = QHBoxLayout()  # the loss and, for a linear model, its PCA check
+        middle.addWidget(self.plot, 1)
+        middle.addWidget(self.pca_check, 1)
+        right.addLayout(middle, 1)
+        right.addWidget(self.strip)
+        left = QVBoxLayout()
+        left.addWidget(settings)
+        left.addWidget(inside, 1)
+        layout = QHBoxLayout(self)
+        layout.addLayout(left)
+        layout.addLayout(right, 1)
+        self._set_running(False)
+
+    def _on_model_changed(self, change: ModelChange) -> None:
+        self.set_model(change.model)
+
+    def set_model(self, model: MLP) -> None:
+        """The model to train next; any other than the one a run just handed back clears the last run's views."""
+        handed_back = model is self._trained
+        self.model = model
+        if self.is_running():
+            return
+        self.pca_check.set_model(model, same_run=handed_back)
+        self.form.set_model(model)
+        if not handed_back:
+            self._trained = None
+            self.plot.reset(hint="Press Start to train this model")
+            self.histograms.set_model(model)
+            self.progress.reset()
+            self._request_preview()
+
+    def _request_preview(self) -> None:
+        """Before a run, the strip shows the chosen data set's test images with the form's noise (the middle of
+        a range) and what the model makes of them."""
+        if self.is_running() or self._trained is not None or self.model is None:
+            return
+        self.strip.clear()
+        try:
+            setting = self.form.config().noise_setting
+        except (TypeError, ValueError):  # a range upside down: nothing to show until it is corrected
+            return
+        self.preview_jobs.start(_preview, self.model, self.state.data, self.form.data_set_name(),
+                                setting.default_level, setting.kind, on_done=lambda r: self.strip.show_samples(*r),
+                                on_error=lambda e: None)  # fmt: skip
+
+    def is_running(self) -> bool:
+        return self.run.is_running()
+
+    def start(self) -> None:
+        """Train a copy of the current model with the form's settings."""
+        if self.is_running() or self.model is None:
+            return
+        try:
+            config = self.form.config()
+        except (TypeError, ValueError) as exc:
+            dialogs.show_error(self, "Invalid settings", str(exc), "Correct the value and press Start again.")
+            return
+        self.plot.reset(config.epochs)
+        self.preview_jobs.cancel()
+        self.strip.clear()
+        self.progress.begin(config.epochs)
+        self._epochs = config.epochs
+        self._latest = None
+        arrays = self.arrays
+        load = (lambda: arrays) if arrays is not None else DataSetLoader(self.state.data, self.form.data_set_name(),
+                                                                         self.form.train_size.value())  # fmt: skip
+        self.run.start(copy_model(self.model), config, load, self.watchers)
+        self._set_running(True)
+        self._request_pca_level(load, config)
+
+    def _request_pca_level(self, load, config) -> None:
+        """PCA-k's level for the loss plot, fitted by a job beside the run; the plot says it is coming meanwhile."""
+        k, setting = self.model.latent_width, config.noise_setting
+        if k >= self.model.n_in:  # a code as wide as the image: PCA keeps everything, no line
+            self.pca_jobs.cancel()
+            return
+
+        def show(level: float | None) -> None:
+            self.plot.show_pca_fitting(None)
+            if level is not None:
+                self.plot.set_baselines(pca=level, components=k)
+
+        self.plot.show_pca_fitting(k)
+        self.pca_jobs.start(_pca_level, load, setting.default_level, k, setting.kind, on_done=show,
+                            on_error=lambda exc: show(None))  # fmt: skip
+
+    def stop(self) -> None:
+        if self.is_running():
+            self.run.stop()
+            self.stop_button.setEnabled(False)
+            self.pause_button.setEnabled(False)
+            self.progress.label.setText("Stopping…")
+
+    def _set_running(self, running: bool) -> None:
+        self.start_button.setEnabled(not running)
+        self.pause_button.setEnabled(running)
+        self.stop_button.setEnabled(running)
+        self.pause_button.blockSignals(True)
+        self.pause_button.setChecked(False)
+        self.pause_button.setText("Pause")
+        self.pause_button.blockSignals(False)
+        self.form.set_running(running)
+        self.plot.set_live(running)
+        if running:
+            self.plot.timer.stop()  # this tab's frame timer flushes the plot while training
+            self._frame_timer.start()
+        else:
+            self._frame_timer.stop()
+            self._frame()
+            self.plot.timer.start()
+        self.runningChanged.emit(running)
+
+    def _on_pause(self, paused: bool) -> None:
+        (self.run.pause if paused else self.run.resume)()
+        self.progress.paused = paused
+        self.pause_button.setText("Resume" if paused else "Pause")
+
+    @Slot(object)
+    def _on_data_ready(self, baselines) -> None:
+        """The noisy input's level comes first, PCA's once its job has fitted it: until then the plot says it is on
+        its way."""
+        b = baselines
+        self.plot.set_baselines(identity=b.noisy_input)
+
+    @Slot(object)
+    def _on_batches(self, batches: list) -> None:
+        for logs in batches:
+            self.plot.add_batch(logs["epoch"] + logs["progress"], logs["loss"])
+        self._latest = batches[-1]
+
+    def _frame(self) -> None:
+        """New curve points and the progress text together: one repaint a frame."""
+        self.plot.flush()
+        logs, self._latest = self._latest, None
+        if logs is not None:
+            self.progress.show_batch(logs)
+
+    @Slot(dict)
+    def _on_epoch(self, logs: dict) -> None:
+        test = f", test {logs['val_loss']:.4f}" if "val_loss" in logs else ""
+        if not logs.get("complete", True):  # stopped part-way: not an epoch's point
+            share = f"{logs.get('progress', 0):.0%}"
+            self.message.emit(f"Stopped in epoch {int(logs['epoch']) + 1} at {share}: train {logs['loss']:.4f}{test}")
+            return
+        if test:
+            self.plot.add_epoch(logs["epoch"] + 1, logs["val_loss"])
+            self.progress.loss_label.setText(f"test loss {logs['val_loss']:.4f}")
+        self.message.emit(
+            f"Epoch {int(logs['epoch']) + 1} done: train {logs['loss']:.4f}{test} ({logs['samples_per_s']:,.0f} img/s)"
+        )
+
+    @Slot(object)
+    def _on_finished(self, result: RunResult) -> None:
+        self._set_running(False)
+        return_free_memory()  # the run's buffers, freed on several threads
+        if result.verdict == "failed":
+            self.progress.label.setText("Failed")
+            dialogs.show_run_error(self, result.error, self.form.data_set_name())
+            return
+        self.progress.label.setText(_verdict(result, self._epochs))
+        if result.verdict == "diverged":
+            self.plot.mark_diverged(self.plot.smooth.data()[0][-1] if self.plot.counts()[0] else 0.0)
+            dialogs.show_run_error(self, result.error, self.form.data_set_name())
+        self.model = self._trained = result.model
+        self.state.set_model(result.model, name=self.state.name, dirty=True, origin="trained")
+
+
+def _verdict(result: RunResult, epochs: int) -> str:
+    """"Done · 10 epochs, test loss 0.0301", "Stopped at epoch 2.8 of 10 · test loss 0.0452", ..."""
+    last = result.last_epoch
+    if result.verdict == "diverged":
+        text = "Diverged (weights restored)"
+    elif last is None:
+        return "Stopped before the first epoch ended" if result.verdict == "stopped" else "Done"
+    elif result.verdict == "stopped":
+        done = last["epoch"] + last.get("progress", 1.0)
+        shown = f"{done:.1f}" if round(done, 1) % 1 else f"{done:.2f}"  # 3.02, not "3.0", for a stop just past 3
+        text = f"Stopped at epoch {shown} of {epochs}" if done % 1 else f"Stopped after epoch {done:.0f} of {epochs}"
+    else:
+        count = int(last["epoch"]) + 1
+        text = f"Done · {count} epoch{'s' if count > 1 else ''}"
+    if last is not None and "val_loss" in last:
+        text += f", test loss {last['val_loss']:.4f}"
+    return text

@@ -1,0 +1,63 @@
+"""Training ▸ Weights and gradients: per-layer histograms that arrive after each epoch and on Pause."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.nn import build_mlp
+
+TIMEOUT = 20000
+
+
+@pytest.fixture
+def tab(window, tiny_arrays):
+    window.state.set_model(build_mlp([784, 24, 6, 24, 784], ["relu", "relu", "relu", "sigmoid"], seed=2), name="m")
+    tab = window.training_tab
+    window.tabs.setCurrentWidget(tab)
+    tab.arrays = tiny_arrays
+    tab.form.batch_size.setValue(16)  # 64 images -> 4 batches an epoch
+    return tab
+
+
+def test_histograms_of_weights_and_gradients_appear_after_an_epoch(qtbot, tab):
+    panel = tab.histograms
+    tab.form.epochs.setValue(2)
+    with qtbot.waitSignals([tab.run.finished, panel.updated], timeout=TIMEOUT,
+                           check_params_cbs=[None, lambda s: s.kind == "epoch"]):  # fmt: skip
+        tab.start_button.click()
+    snapshot = panel.snapshot  # the one drawn: an epoch's (a later epoch's job replaces an earlier one's)
+    assert snapshot.kind == "epoch"
+    assert snapshot.batches == 4  # every batch of the epoch, not the last one alone
+    weights, gradients = panel.histograms
+    assert len(weights) == len(gradients) == 4
+    assert all(h is not None and h.share.sum() == pytest.approx(1) for h in weights + gradients)
+    assert [(w, g) for _, w, g in panel.grid.rows] == list(zip(weights, gradients, strict=True))  # drawn per layer
+    assert f"After epoch {snapshot.epoch + 1}" in panel.header.text() and "4 of its batches" in panel.header.text()
+    assert [label for label, _, _ in panel.grid.rows] == [
+        "layer 1: 784 → 24", "layer 2: 24 → 6", "layer 3: 6 → 24", "layer 4: 24 → 784"]  # fmt: skip
+    assert weights[0].reference is not None  # compared with the weights the run started from
+
+
+def test_pause_refreshes_the_histograms_with_the_epoch_so_far(qtbot, tab):
+    panel = tab.histograms
+    tab.form.epochs.setValue(500)
+    with qtbot.waitSignal(panel.updated, timeout=TIMEOUT, check_params_cb=lambda s: s.kind == "pause") as shown:
+        tab.start_button.click()
+        tab.pause_button.click()
+    snapshot = shown.args[0]
+    assert snapshot.progress < 1  # the epoch so far, as it paused (wherever a fast machine got to first)
+    assert panel.header.text().startswith(f"Paused in epoch {snapshot.epoch + 1} at {snapshot.progress:.0%}")
+    with qtbot.waitSignal(tab.run.finished, timeout=TIMEOUT):
+        tab.stop_button.click()
+
+
+def test_a_model_between_runs_shows_its_weights_and_no_gradients(qtbot, window, tab):
+    panel = tab.histograms
+    model = build_mlp([784, 12, 784], ["relu", "sigmoid"], seed=0)
+    with qtbot.waitSignal(panel.updated, timeout=TIMEOUT, check_params_cb=lambda s: s.kind == "model"):
+        window.state.set_model(model, name="other")
+    weights, gradients = panel.histograms
+    assert gradients == [None, None]
+    assert weights[0].std == pytest.approx(float(np.std(model.layers[0].W)), rel=1e-6)
+    assert len(panel.grid.rows) == 2  # the new model's layers

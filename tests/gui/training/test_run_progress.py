@@ -1,0 +1,60 @@
+"""The run's headline changes every frame while training: it must repaint itself only, not the window around it."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QObject
+from PySide6.QtGui import QFontMetrics
+from PySide6.QtWidgets import QApplication, QWidget
+
+from gui.common.jobs import wait_for_all_jobs
+
+
+class PaintCounter(QObject):
+    def __init__(self, watched: QWidget) -> None:
+        super().__init__()
+        self.paints = 0
+        watched.installEventFilter(self)
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
+        if event.type() == QEvent.Type.Paint:
+            self.paints += 1
+        return False
+
+
+def test_frames_of_progress_repaint_the_headline_and_not_the_rest_of_the_window(qtbot, window):
+    """A QLabel headline asked for a new layout on each text, and the main window then repainted everything in
+    it: the whole window 30 times a second while training took a third of the training speed."""
+    tab = window.training_tab
+    window.tabs.setCurrentWidget(tab)
+    qtbot.waitExposed(window)
+    progress = tab.progress
+    wait_for_all_jobs(30000)  # the window's start-up work (test images, the strip's preview) is drawn first
+    progress.begin(epochs=3)
+
+    def frames(first: int, last: int) -> None:
+        for batch in range(first, last):  # a frame each: new speed, time left and batch loss
+            logs = {"epoch": 0, "progress": (batch + 1) / 40, "samples_per_s": 40000.0 + 37 * batch, "loss": 0.05}
+            progress.show_batch(logs)
+            QApplication.processEvents()
+
+    frames(0, 10)  # the window settles after its start (the first frames lay it out once)
+    form_paints, strip_paints = PaintCounter(tab.form), PaintCounter(tab.strip)
+    headline_paints = PaintCounter(progress.label)
+    frames(10, 40)
+
+    assert progress.label.text().startswith("Epoch 1/3 · 41,443 img/s")
+    assert headline_paints.paints >= 25  # the headline itself is redrawn with each frame
+    assert form_paints.paints <= 1 and strip_paints.paints <= 1  # the settings and the digits are left alone
+
+
+def test_a_long_headline_gets_a_smaller_font_before_it_is_cut(qtbot):
+    from gui.training.run_progress import LiveText
+
+    headline = LiveText("Stopped at epoch 1.1 of 2, test loss 0.0123", big=True)
+    qtbot.addWidget(headline)
+    full = QFontMetrics(headline.fitted()[0]).horizontalAdvance(headline.text())
+    headline.resize(int(full * 0.8), 30)  # a fifth too narrow at the headline's own size
+    font, shown = headline.fitted()
+    assert shown == headline.text() and font.pointSizeF() < 15  # whole, a little smaller
+    headline.resize(40, 30)  # far too narrow even at the smallest size: cut
+    assert headline.fitted()[1].endswith("…")

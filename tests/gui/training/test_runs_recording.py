@@ -1,0 +1,60 @@
+"""The Training tab records its runs in the runs database (File ▸ Record training runs turns it off); a broken
+database says so once and the run goes on."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.runs import RunStore
+from gui.main_window import MainWindow
+
+TIMEOUT = 20000
+
+
+@pytest.fixture
+def tab(window, tiny_mnist):
+    tab = window.training_tab
+    tab.form.train_size.setValue(64)  # read the IDX files named by $DENOISE_STUDIO_DATA, as the app does
+    tab.form.batch_size.setValue(16)
+    tab.form.epochs.setValue(2)
+    return tab
+
+
+def _train(qtbot, window, tab):
+    with qtbot.waitSignal(window.state.modelChanged, timeout=TIMEOUT) as trained:
+        tab.start_button.click()
+    return trained.args[0].model
+
+
+def test_an_app_run_is_recorded_and_the_next_one_continues_it(qtbot, window, tab, runs_db):
+    assert window.actions["record_runs"].isChecked()  # on by default
+    first = _train(qtbot, window, tab)
+    second = _train(qtbot, window, tab)  # Start again trains the model the first run handed back
+    with RunStore(runs_db) as store:
+        runs = store.runs()
+        assert [r.source for r in runs] == ["app", "app"] and all(r.status == "finished" for r in runs)
+        newest, oldest = store.get(runs[0].id), store.get(runs[1].id)
+    assert oldest.dataset == "mnist" and oldest.settings["train_size"] == 64 and oldest.settings["epochs"] == 2
+    assert len(oldest.epochs) == 2 and oldest.test_mse > 0 and oldest.model_path is None  # the app saves later
+    assert newest.resumed_from == oldest.uuid
+    assert first.metadata["run"] == oldest.uuid and second.metadata["run"] == newest.uuid
+
+
+def test_recording_off_is_remembered_and_records_nothing(qtbot, window, tab, runs_db, settings):
+    window.actions["record_runs"].trigger()
+    assert not window.actions["record_runs"].isChecked()
+    _train(qtbot, window, tab)
+    assert not runs_db.exists()
+    again = MainWindow(window.state.model, settings=settings)
+    qtbot.addWidget(again)
+    assert not again.actions["record_runs"].isChecked()
+    again.actions["record_runs"].trigger()
+    assert str(settings.value("record_runs")).lower() == "true"
+
+
+def test_a_damaged_database_is_said_once_and_the_run_goes_on(qtbot, window, tab, runs_db, dialogs_shown):
+    runs_db.write_bytes(b"not a database" * 100)
+    trained = _train(qtbot, window, tab)
+    assert window.state.model is trained and len(trained.metadata["history"]["epochs"]) == 2
+    assert len(dialogs_shown) == 1  # the worker's report came before its result (queued in order)
+    assert dialogs_shown[0].startswith("Run not recorded\n") and "damaged" in dialogs_shown[0]

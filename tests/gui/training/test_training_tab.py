@@ -1,0 +1,336 @@
+"""Training tab: a real worker thread over model.fit, waited on with signals only."""
+
+from __future__ import annotations
+
+import gc
+import os
+
+import numpy as np
+import pytest
+from PySide6.QtWidgets import QMessageBox
+
+from engine.nn import build_mlp
+from engine.run_limits import MAX_LR
+
+TIMEOUT = 20000
+
+
+@pytest.fixture
+def tab(window, tiny_arrays):
+    tab = window.training_tab
+    window.tabs.setCurrentWidget(tab)
+    tab.arrays = tiny_arrays
+    tab.form.batch_size.setValue(16)  # 64 images -> 4 batches an epoch
+    tab.form.lr.setValue(0.01)
+    return tab
+
+
+def run_to_end(qtbot, tab):
+    with qtbot.waitSignal(tab.run.finished, timeout=TIMEOUT):
+        tab.start_button.click()
+
+
+def start_paused(qtbot, tab):
+    """Start and ask for a pause at once: the worker stops at its first batch, however fast the machine."""
+    with qtbot.waitSignal(tab.run.paused, timeout=TIMEOUT):
+        tab.start_button.click()
+        tab.pause_button.click()
+
+
+def os_threads() -> int:
+    return len(os.listdir("/proc/self/task"))
+
+
+def test_tiny_run_plots_every_batch_and_epoch_and_hands_back_the_model(qtbot, window, tab, tiny_mnist):
+    tab.arrays = None  # read the IDX files named by $DENOISE_STUDIO_DATA, as the app does
+    tab.form.train_size.setValue(64)
+    before = window.state.model.params.copy()
+    tab.form.epochs.setValue(3)
+    with qtbot.waitSignal(window.state.modelChanged, timeout=TIMEOUT) as trained:
+        run_to_end(qtbot, tab)
+    assert tab.plot.counts() == (3 * 4, 3)
+    x, _ = tab.plot.smooth_item.getData()
+    assert len(x) == 12  # flushed into the curve item
+    assert window.state.model is trained.args[0].model
+    assert not np.array_equal(window.state.model.params, before)
+    assert window.state.dirty
+    assert tab.progress.bar.value() == 1000
+    assert tab.progress.label.text().startswith("Done · 3 epochs, test loss")
+    assert all(view.image().any() for view in tab.strip.recon)
+    qtbot.waitUntil(lambda: not tab.pca_jobs.is_busy(), timeout=TIMEOUT)  # PCA's level comes from a job beside the run
+    assert tab.plot.identity_line.isVisible() and tab.plot.pca_line.isVisible()
+    assert tab.start_button.isEnabled() and not tab.stop_button.isEnabled()
+    # the new model's score at the slider's σ, on the test set, computed off the GUI thread (it may be in already)
+    qtbot.waitUntil(lambda: window.status_mse.text() and "…" not in window.status_mse.text(), timeout=TIMEOUT)
+    assert window.status_mse.text().startswith("test MSE 0.") and "at σ 0.10" in window.status_mse.text()
+
+
+def test_pause_then_resume_continues(qtbot, tab):
+    tab.form.epochs.setValue(500)
+    start_paused(qtbot, tab)
+    assert tab.pause_button.text() == "Resume"
+    paused_at = tab.plot.counts()[0]
+    with qtbot.waitSignals([tab.run.resumed, tab.run.batches], timeout=TIMEOUT, order="strict"):
+        tab.pause_button.click()
+    with qtbot.waitSignal(tab.run.batches, timeout=TIMEOUT):
+        pass
+    assert tab.plot.counts()[0] > paused_at
+    with qtbot.waitSignal(tab.run.finished, timeout=TIMEOUT):
+        tab.stop_button.click()
+
+
+def test_stop_while_paused_ends_the_run(qtbot, tab):
+    tab.form.epochs.setValue(500)
+    start_paused(qtbot, tab)
+    with qtbot.waitSignal(tab.run.finished, timeout=TIMEOUT):
+        tab.stop_button.click()
+    assert not tab.is_running()
+
+
+def test_stop_mid_run_leaves_a_model_that_predicts(qtbot, window, tab, tiny_arrays):
+    tab.form.epochs.setValue(500)
+    start_paused(qtbot, tab)  # pins the run mid-way however fast this machine is
+    with qtbot.waitSignals([window.state.modelChanged, tab.run.finished], timeout=TIMEOUT):
+        tab.stop_button.click()
+    batches, epochs = tab.plot.counts()
+    assert batches >= 1 and epochs < 500
+    out = window.state.model.predict(tiny_arrays[1].astype(np.float32) / 255)
+    assert out.shape == (16, 784) and np.all(np.isfinite(out))
+    assert tab.progress.label.text().startswith("Stopped")
+
+
+def test_lr_change_applies_from_the_next_batch(qtbot, tab):
+    tab.form.epochs.setValue(500)
+    start_paused(qtbot, tab)
+    tab.form.lr.setValue(0.0042)
+    with qtbot.waitSignal(tab.run.batches, timeout=TIMEOUT) as batch:
+        tab.pause_button.click()
+    assert batch.args[0][0]["lr"] == 0.0042
+    with qtbot.waitSignal(tab.run.finished, timeout=TIMEOUT):
+        tab.stop_button.click()
+
+
+def test_divergence_shows_a_dialog_and_marks_the_curve(qtbot, window, tab, dialogs_shown):
+    linear = build_mlp([784, 16, 784], ["linear", "linear"], seed=0)  # unbounded, no dead units: explodes
+    window.state.set_model(linear)
+    tab.form.optimizer.setCurrentText("sgd")
+    tab.form.lr.setMaximum(MAX_LR)
+    tab.form.lr.setValue(MAX_LR)  # the highest rate a run takes (engine.run_limits)
+    tab.form.epochs.setValue(50)
+    run_to_end(qtbot, tab)
+    assert any("diverged" in text for text in dialogs_shown)
+    assert tab.plot.diverged_line.isVisible()
+    assert np.all(np.isfinite(window.state.model.params))  # weights restored by the engine
+    assert tab.progress.label.text().startswith("Diverged")
+
+
+def test_closing_mid_training_stops_the_run_then_closes(qtbot, window, tab, dialogs_shown, dialog_answers):
+    dialog_answers["Training is running"] = QMessageBox.StandardButton.Yes  # "Stop and quit"
+    tab.form.epochs.setValue(500)
+    with qtbot.waitSignal(tab.runningChanged, timeout=TIMEOUT):
+        tab.start_button.click()
+    with qtbot.waitSignal(tab.run.batches, timeout=TIMEOUT):
+        pass
+    with qtbot.waitSignal(window.state.modelChanged, timeout=TIMEOUT) as trained:
+        window.close()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=TIMEOUT)
+    assert not tab.is_running()
+    assert window.state.model is trained.args[0].model  # the run's weights were handed back before closing
+    assert "stop it and quit?" in dialogs_shown[0]  # asked first
+    assert "before closing?" in dialogs_shown[-1]  # then the unsaved-model question, naming the action
+
+
+def live_objects() -> dict[str, int]:
+    """Models, run bridges and runs still alive after a full garbage collection."""
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    from engine.nn import MLP
+    from gui.common.jobs import wait_for_all_jobs
+    from gui.training.run import TrainingRun
+    from gui.training.worker import RunBridge
+
+    assert wait_for_all_jobs(30000)  # a replaced job holds the model it was given until it returns
+    QCoreApplication.processEvents()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)  # run pending deleteLater()
+    gc.collect()
+    objects = gc.get_objects()
+    return {cls.__name__: sum(isinstance(o, cls) for o in objects) for cls in (MLP, RunBridge, TrainingRun)}
+
+
+def test_start_stop_cycles_leave_no_threads_and_no_models_behind(qtbot, tab):
+    tab.form.epochs.setValue(500)
+
+    def cycle():
+        with qtbot.waitSignal(tab.runningChanged, timeout=TIMEOUT):
+            tab.start_button.click()
+        with qtbot.waitSignal(tab.run.batches, timeout=TIMEOUT):
+            pass
+        with qtbot.waitSignal(tab.run.finished, timeout=TIMEOUT):
+            tab.stop_button.click()
+
+    cycle()  # BLAS and Qt may start their pools on first use
+    baseline, objects = os_threads(), live_objects()
+    for _ in range(5):
+        cycle()
+    assert os_threads() == baseline
+    assert live_objects() == objects  # each run's model copy and worker are freed: memory does not grow
+    assert not tab.is_running()
+
+
+def test_missing_data_reports_failure_and_keeps_the_model(qtbot, window, tab, dialogs_shown, monkeypatch, tmp_path):
+    tab.arrays = None
+    monkeypatch.setenv("DENOISE_STUDIO_DATA", str(tmp_path / "nowhere"))
+    model = window.state.model
+    run_to_end(qtbot, tab)
+    assert window.state.model is model
+    assert any("MNIST" in text for text in dialogs_shown)
+
+
+def test_trained_copy_drops_the_old_scores(window):
+    from gui.training.tab import copy_model
+
+    model = window.state.model
+    model.metadata["metrics"] = {"test_mse@0.1": 0.02}
+    twin = copy_model(model)
+    assert "metrics" not in twin.metadata and "metrics" in model.metadata
+    twin.params[:] = 0
+    assert model.params.any()  # its own parameter vector
+    np.testing.assert_array_equal(twin.layers[0].W, 0)  # layers still view the flat vector
+
+
+def test_a_model_change_clears_the_last_runs_curve_lines_strip_and_header(qtbot, window, tab):
+    tab.form.epochs.setValue(2)
+    run_to_end(qtbot, tab)
+    assert tab.plot.counts() == (8, 2) and tab.plot.identity_line.isVisible()  # the handed-back model keeps them
+    assert tab.progress.label.text().startswith("Done")
+    window.tabs.setCurrentWidget(window.architecture_tab)
+    window.architecture_tab.editor.new_button.click()  # Architecture ▸ New model
+    assert tab.model is window.state.model
+    assert tab.plot.counts() == (0, 0)
+    assert not tab.plot.identity_line.isVisible() and not tab.plot.pca_line.isVisible()
+    assert tab.progress.label.text() == "Ready" and tab.progress.bar.value() == 0
+    assert tab.plot.hint.isVisibleTo(tab) and "Press Start" in tab.plot.hint.text()
+
+
+def test_the_noisy_input_line_and_the_strip_come_before_the_first_epoch_ends(qtbot, tab, tiny_arrays):
+    from engine.baselines import noisy_input_mse
+
+    tab.form.epochs.setValue(500)
+    with qtbot.waitSignals([tab.run.dataReady, tab.run.samplesReady, tab.run.paused], timeout=TIMEOUT):
+        tab.start_button.click()
+        tab.pause_button.click()  # held at the first batch of epoch 1
+    assert tab.plot.counts()[1] == 0  # no epoch has ended
+    assert tab.plot.identity_line.isVisible()
+    assert tab.plot.identity_line._true == pytest.approx(noisy_input_mse(tiny_arrays[1], tab.form.noise.value()))
+    assert all(view.image().any() for view in tab.strip.noisy + tab.strip.recon)  # the model as it starts
+    with qtbot.waitSignal(tab.run.finished, timeout=TIMEOUT):
+        tab.stop_button.click()
+
+
+def test_a_run_stopped_part_way_says_so_and_plots_no_test_point_for_the_cut_epoch(qtbot, tab):
+    tab.form.epochs.setValue(10)
+    start_paused(qtbot, tab)  # held after the first of 4 batches
+    with qtbot.waitSignal(tab.run.finished, timeout=TIMEOUT):
+        tab.stop_button.click()
+    assert tab.progress.label.text().startswith("Stopped at epoch 0.2 of 10")
+    assert tab.plot.counts() == (1, 0)
+
+
+def test_closing_while_training_asks_and_cancel_leaves_the_run_untouched(qtbot, window, tab, dialogs_shown):
+    tab.form.epochs.setValue(500)
+    with qtbot.waitSignal(tab.run.batches, timeout=TIMEOUT):
+        tab.start_button.click()
+    window.close()  # the question is answered "Cancel"
+    assert "Training is running — stop it and quit?" in dialogs_shown[-1]
+    assert window.isVisible() and tab.is_running() and tab.stop_button.isEnabled()
+    with qtbot.waitSignal(tab.run.batches, timeout=TIMEOUT):
+        pass  # still training
+    with qtbot.waitSignal(tab.run.finished, timeout=TIMEOUT):
+        tab.stop_button.click()
+
+
+def test_opening_a_model_while_training_asks_then_stops_and_opens_it(
+    qtbot, window, tab, tmp_path, dialogs_shown, dialog_answers
+):
+    dialog_answers["Training is running"] = QMessageBox.StandardButton.Yes
+    path = tmp_path / "other.npz"
+    build_mlp([784, 24, 784], ["relu", "sigmoid"], seed=3).save(path)
+    tab.form.epochs.setValue(500)
+    with qtbot.waitSignal(tab.run.batches, timeout=TIMEOUT):
+        tab.start_button.click()
+    with qtbot.waitSignal(window.files.openFinished, timeout=TIMEOUT) as opened:
+        window.files.open_model(str(path))
+    assert opened.args == [True] and window.state.name == "other" and not tab.is_running()
+    assert "stop it and open other?" in dialogs_shown[0]
+    assert "before switching models?" in dialogs_shown[1]  # the trained copy was unsaved
+
+
+def test_a_run_that_ends_while_the_question_is_open_still_lets_the_window_close(qtbot, window, tab, monkeypatch):
+    tab.form.epochs.setValue(2)
+
+    def answer_after_the_run_ended(parent, doing):
+        with qtbot.waitSignal(tab.run.finished, timeout=TIMEOUT):
+            pass  # the user reads the question while the last epoch finishes
+        return True  # "Stop and quit"
+
+    monkeypatch.setattr("gui.common.dialogs.ask_stop_training", answer_after_the_run_ended)
+    with qtbot.waitSignal(tab.run.started, timeout=TIMEOUT):
+        tab.start_button.click()
+    window.close()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=TIMEOUT)
+
+
+def test_a_watcher_reports_from_the_training_thread(qtbot, tab):
+    from engine.callbacks import Callback
+
+    class EpochCounter(Callback):
+        def __init__(self, report):
+            self.report = report
+
+        def on_epoch_end(self, epoch, logs):
+            self.report("epochs", {"epoch": epoch, "n_params": int(self.trainer.model.n_params)})
+
+    tab.watchers.append(EpochCounter)
+    tab.form.epochs.setValue(2)
+    reports = []
+    tab.run.reported.connect(lambda topic, data: reports.append((topic, data)) if topic == "epochs" else None)
+    run_to_end(qtbot, tab)
+    assert reports == [("epochs", {"epoch": 0, "n_params": tab.model.n_params}),
+                       ("epochs", {"epoch": 1, "n_params": tab.model.n_params})]  # fmt: skip
+
+
+def test_before_any_run_the_strip_shows_the_test_digits_and_the_models_reconstructions(qtbot, window, tab, tiny_mnist):
+    from engine.images import as_unit_float
+    from engine.noise import fixed_noisy
+
+    with qtbot.waitSignal(tab.preview_jobs.busyChanged, timeout=TIMEOUT, check_params_cb=lambda busy: not busy):
+        window.state.set_model(build_mlp([784, 12, 784], ["relu", "sigmoid"], seed=2), name="fresh")
+    noisy = fixed_noisy(as_unit_float(read_test_images(tiny_mnist)[:8]), tab.form.noise.value())
+    np.testing.assert_allclose(tab.strip.noisy[0].image(), noisy[0].reshape(28, 28))
+    recon = window.state.model.predict(noisy[3]).reshape(28, 28)
+    np.testing.assert_allclose(tab.strip.recon[3].image(), recon, rtol=1e-6)
+
+
+def read_test_images(folder):
+    from engine.idx import read_idx
+
+    return read_idx(folder / "t10k-images-idx3-ubyte.gz").reshape(-1, 784)
+
+
+def test_the_plot_says_pca_is_being_fitted_until_its_level_arrives(qtbot, tab):
+    """PCA's level comes from a job beside the run: from Start until it lands the plot says it is on its way."""
+    tab.form.epochs.setValue(500)
+    k = tab.model.latent_width
+    with qtbot.waitSignal(tab.run.paused, timeout=TIMEOUT):
+        tab.start_button.click()
+        tab.pause_button.click()
+        note = tab.plot.pca_note  # said at once: no job's result can land before the event loop turns
+        assert note.isVisibleTo(tab) and note.text() == f"PCA-{k}: fitting… its level follows"
+        assert not tab.plot.pca_line.isVisible()
+    qtbot.waitUntil(lambda: not tab.pca_jobs.is_busy(), timeout=TIMEOUT)
+    assert not tab.plot.pca_note.isVisibleTo(tab)
+    assert tab.plot.pca_line.isVisible() and f"PCA-{k}" in tab.plot.pca_line.label.toPlainText()
+    with qtbot.waitSignal(tab.run.finished, timeout=TIMEOUT):
+        tab.stop_button.click()
+
+
