@@ -57,7 +57,3 @@ class AppState(QObject):
         self.model.path = str(path)
         self.name, self.dirty = Path(path).stem, False
         self.savedChanged.emit()
-
-    def mark_dirty(self) -> None:
-        self.dirty = True
-        self.savedChanged.emit()
