@@ -17,8 +17,8 @@ import numpy as np
 from engine.callbacks import Callback, History
 from engine.images import as_unit_float
 from engine.layers import Dense
+from engine.metrics import is_square_image, psnr, ssim
 from engine.metrics import mse as mean_squared_error
-from engine.metrics import psnr
 from engine.model_format import ModelFileError, activation_from_spec, read_model, write_model
 from engine.model_limits import check_architecture
 from engine.model_paths import resolve_model_path
@@ -306,8 +306,9 @@ class MLP:
             draw is fixed (``engine.noise.EVAL_NOISE_SEED``) unless ``seed``.
         kind : ``"gaussian"``, ``"salt_and_pepper"`` or ``"masking"``.
 
-        Returns ``{"noise", "mse", "psnr", "identity_mse"}``; ``identity_mse`` is the error of
-        the noisy input itself, the level a do-nothing model scores.
+        Returns ``{"noise", "mse", "psnr", "ssim", "identity_mse"}``; ``ssim`` is the mean SSIM
+        (``engine.metrics.ssim``, NaN for images that are not square); ``identity_mse`` is the error
+        of the noisy input itself, the level a do-nothing model scores.
         """
         kind = check_kind(kind)
         noise = check_level(noise, kind)
@@ -322,8 +323,11 @@ class MLP:
         clean = as_unit_float(images)
         clean = clean.reshape(len(clean), -1)
         noisy = fixed_noisy(clean, noise, kind=kind) if seed is None else fixed_noisy(clean, noise, seed, kind)
-        err = mean_squared_error(self.predict(noisy), clean)
-        return {"noise": noise, "mse": err, "psnr": psnr(err), "identity_mse": mean_squared_error(noisy, clean)}
+        pred = self.predict(noisy)
+        err = mean_squared_error(pred, clean)
+        similarity = ssim(pred, clean) if is_square_image(clean.shape[1]) else float("nan")
+        return {"noise": noise, "mse": err, "psnr": psnr(err), "ssim": similarity,
+                "identity_mse": mean_squared_error(noisy, clean)}  # fmt: skip
 
     @property
     def training_noise(self) -> NoiseSetting | None:

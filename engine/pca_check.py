@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.baselines import fit_pca, pca_variances
+from engine.baselines import unit_principal_axes
 from engine.images import as_unit_float
 from engine.metrics import mse
 from engine.pca import PCA
@@ -85,9 +85,9 @@ class PcaReference:
 
 
 def pca_reference(train_images: np.ndarray, k: int) -> PcaReference:
-    """PCA-k of clean training images (n, 784), uint8 or float in [0, 1] (cached per data set)."""
-    pca = fit_pca(train_images, k)
-    return PcaReference(pca, pca_variances(train_images)[: k + 1])
+    """PCA-k of clean training images (n, 784), uint8 or float in [0, 1] (one fit of the principal axes)."""
+    mean, axes, variances = unit_principal_axes(train_images)
+    return PcaReference(PCA(k).set_axes(mean, axes), variances[: k + 1])
 
 
 def decoder_cosines(decoder: np.ndarray, reference: PcaReference) -> np.ndarray:

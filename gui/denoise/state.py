@@ -73,6 +73,11 @@ class DenoiseState(QObject):
         """The app's data sets (``gui.common.data_sets.DataSets``)."""
         return self.app.data
 
+    @property
+    def baselines(self):
+        """The app's baselines (``engine.baselines.BaselineBank``: PCA's axes and the other fits, kept)."""
+        return self.app.baselines
+
     def is_exploring(self) -> bool:
         return self.explored_code is not None
 
