@@ -26,6 +26,7 @@ from engine.cli.arguments import (
 from engine.dataset import Dataset
 from engine.download import data_source
 from engine.model_format import is_model_file
+from engine.model_limits import SKIP_KINDS
 from engine.model_paths import is_shipped
 from engine.nn import build_mlp
 from engine.optimizers import OPTIMIZERS
@@ -51,6 +52,18 @@ def add_arguments(train: argparse.ArgumentParser) -> None:
         "from which each training image draws its own level",
     )
     train.add_argument("--noise-kind", choices=KIND_CHOICES, default="gaussian", help="the kind of noise to undo")
+    train.add_argument(
+        "--noise-weighting",
+        type=float,
+        metavar="C",
+        help="with a noise range: divide each image's loss by level^2 + C, so light noise counts as much as heavy",
+    )
+    train.add_argument(
+        "--skip",
+        choices=SKIP_KINDS,
+        help="end the model in a skip path from its input: 'gate' mixes input and output by a learned per-pixel "
+        "gate, 'residual' adds the output to the input (give the last layer a linear activation)",
+    )
     train.add_argument("--loss", choices=["mse", "bce"], default=defaults.loss)
     train.add_argument("--seed", type=int, default=defaults.seed)
     train.add_argument("--train-size", type=int, default=DEFAULT_TRAIN_SIZE)
@@ -162,10 +175,11 @@ def _train(args: argparse.Namespace, stop: GracefulStop) -> int:
                 seed=args.seed,
                 loss=args.loss,
                 noise_kind=args.noise_kind,
+                noise_weighting=args.noise_weighting,
             )
+            model = build_mlp(widths, activations, seed=args.seed, skip=args.skip)
         except (ValueError, TypeError) as exc:
             raise UsageError(str(exc)) from None
-        model = build_mlp(widths, activations, seed=args.seed)
         train_size, test_size = args.train_size, args.test_size
         dataset_name = data_source(args.dataset or "mnist").name
     if not 1 <= train_size <= 60000:
@@ -255,6 +269,8 @@ def _warn_ignored_flags(args: argparse.Namespace, config: TrainConfig, dataset_n
         "--noise-kind": (args.noise_kind, "gaussian", config.noise_kind.replace("_", "-")),
         "--seed": (args.seed, defaults.seed, config.seed),
         "--loss": (args.loss, defaults.loss, config.loss),
+        "--noise-weighting": (args.noise_weighting, None, config.noise_weighting),
+        "--skip": (args.skip, None, model.skip.kind if model.skip is not None else None),
         "--dataset": (args.dataset, None, dataset_name.replace("_", "-")),
         "--layers": (args.layers.replace(" ", ""), DEFAULT_LAYERS, layers),
         "--train-size": (args.train_size, DEFAULT_TRAIN_SIZE, resumed.train_size),
