@@ -52,11 +52,14 @@ MAX_OPTIMIZER_ARRAYS = 8
 MAX_MEMBERS = 1 + 2 * (MAX_LAYERS + 1) + MAX_OPTIMIZER_ARRAYS
 _FLOAT_BYTES_MAX = 8
 """Arrays may be stored as float16/32/64; they are read as float32."""
+WEIGHTS_DTYPES = ("float32", "float16")
+"""What ``MLP.save`` writes weights as: float32, or float16 for a file to ship at half the size."""
 MAX_STEP_COUNT = 2**53
 """``optimizer.t``: exact as a float64, which Adam's bias correction computes in."""
 
-__all__ = ["MAX_LAYERS", "MAX_PARAMS", "MAX_WIDTH", "ModelFileError", "activation_from_spec", "check_architecture",
-           "is_model_file", "read_header", "read_model", "write_model"]  # fmt: skip
+__all__ = ["MAX_LAYERS", "MAX_PARAMS", "MAX_WIDTH", "WEIGHTS_DTYPES", "ModelFileError", "activation_from_spec",
+           "check_architecture", "check_weights_dtype", "is_model_file", "read_header", "read_model",
+           "write_model"]  # fmt: skip
 
 
 def write_model(
@@ -158,6 +161,13 @@ def is_model_file(path: str | os.PathLike) -> bool:
     except ModelFileError:
         return False
     return True
+
+
+def check_weights_dtype(name: str) -> np.dtype:
+    """The NumPy dtype of a ``WEIGHTS_DTYPES`` name; ``ValueError`` naming the allowed ones otherwise."""
+    if name not in WEIGHTS_DTYPES:
+        raise ValueError(f"weights are stored as {' or '.join(WEIGHTS_DTYPES)}, not {name!r}")
+    return np.dtype(name)
 
 
 def activation_from_spec(spec: dict):

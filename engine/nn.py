@@ -22,7 +22,7 @@ from engine.images import as_unit_float
 from engine.layers import Dense
 from engine.metrics import mse as mean_squared_error
 from engine.metrics import psnr
-from engine.model_format import ModelFileError, activation_from_spec, read_model, write_model
+from engine.model_format import ModelFileError, activation_from_spec, check_weights_dtype, read_model, write_model
 from engine.model_limits import check_architecture
 from engine.model_paths import resolve_model_path
 from engine.noise import NoiseSetting, check_kind, check_level, fixed_noisy, training_noise
@@ -430,14 +430,30 @@ class MLP:
             print_fn(text)
         return text
 
-    def save(self, path: str | os.PathLike, *, optimizer_state: dict | None = None, resume: dict | None = None) -> None:
-        """Write the model atomically as ``.npz`` + JSON header (optionally a resumable checkpoint)."""
+    def save(
+        self,
+        path: str | os.PathLike,
+        *,
+        optimizer_state: dict | None = None,
+        resume: dict | None = None,
+        weights_dtype: str = "float32",
+    ) -> None:
+        """Write the model atomically as ``.npz`` + JSON header (optionally a resumable checkpoint).
+
+        ``weights_dtype="float16"`` stores the weights at half the size (a file to ship; loading reads
+        them back as float32): ``round_weights("float16")`` first gives the stored model's scores."""
         self._require_layers()
+        dtype = check_weights_dtype(weights_dtype)
         arrays = {}
         for i, layer in enumerate(self.layers):
             arrays[f"layer{i}.W"], arrays[f"layer{i}.b"] = layer.W, layer.b
         for layer in self.skip.layers if self.skip is not None else ():
             arrays["skip.W"], arrays["skip.b"] = layer.W, layer.b
+        if dtype != np.float32:
+            largest = float(np.finfo(dtype).max)
+            if float(np.max(np.abs(self.params), initial=0)) > largest:
+                raise ValueError(f"not saving {path}: a weight is too large for {dtype} (at most {largest:g})")
+            arrays = {key: value.astype(dtype) for key, value in arrays.items()}
         for key, value in (optimizer_state or {}).items():
             arrays[f"optimizer.{key}"] = np.asarray(value)
         metadata = dict(self.metadata)
@@ -446,6 +462,18 @@ class MLP:
         else:
             metadata.pop("resume", None)
         write_model(path, self.layer_specs(), arrays, metadata, skip=None if self.skip is None else self.skip.spec())
+
+    def round_weights(self, weights_dtype: str) -> MLP:
+        """Round the weights in place to what a file of ``weights_dtype`` stores (``"float16"``: about three
+        significant digits), so the model scores as its saved file will; they stay float32 arrays."""
+        dtype = check_weights_dtype(weights_dtype)
+        with np.errstate(over="raise"):
+            try:
+                rounded = self.params.astype(dtype)
+            except FloatingPointError:
+                raise ValueError(f"a weight is too large for {dtype} (at most {np.finfo(dtype).max:g})") from None
+        self.params[...] = rounded
+        return self
 
     def load(self, name_or_path: str | os.PathLike, verbose: bool = True) -> MLP:
         """Replace this model by a saved one (a path, or a bare name from ``models/``).

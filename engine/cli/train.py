@@ -25,7 +25,7 @@ from engine.cli.arguments import (
 )
 from engine.dataset import Dataset
 from engine.download import data_source
-from engine.model_format import is_model_file
+from engine.model_format import WEIGHTS_DTYPES, is_model_file
 from engine.model_limits import SKIP_KINDS
 from engine.model_paths import is_shipped
 from engine.nn import build_mlp
@@ -75,6 +75,13 @@ def add_arguments(train: argparse.ArgumentParser) -> None:
         "for Fashion-MNIST, else an installed copy or a download)",
     )
     train.add_argument("--output", "-o", default="model.npz", help="where to save the trained model")
+    train.add_argument(
+        "--weights-dtype",
+        choices=WEIGHTS_DTYPES,
+        default="float32",
+        help="how --output stores the weights: float16 halves the file (the scores printed are the stored "
+        "model's; the checkpoint stays float32)",
+    )
     train.add_argument("--checkpoint", help="checkpoint path (default: OUTPUT with .ckpt.npz)")
     train.add_argument("--resume", metavar="CHECKPOINT", help="continue a run from its checkpoint")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -214,11 +221,16 @@ def _train(args: argparse.Namespace, stop: GracefulStop) -> int:
             print(f"error: {exc}; {output} was not written", file=sys.stderr)
             return EXIT_FAILURE
     stop.finishing()
+    try:
+        model.round_weights(args.weights_dtype)  # scored as stored
+    except ValueError as exc:
+        print(f"error: {exc}; {output} was not written (the checkpoint {checkpoint} keeps the run)", file=sys.stderr)
+        return EXIT_FAILURE
     setting = config.noise_setting
     level = setting.default_level
     scores = model.evaluate(dataset.test_u8, level, kind=setting.kind)
     model.metadata["metrics"] = {f"test_mse@{level:g}": scores["mse"]}
-    model.save(output)
+    model.save(output, weights_dtype=args.weights_dtype)
     state = "stopped early; resume with --resume " + str(checkpoint) if stop.cut_short else "done"
     where = f"{level_text(setting.kind, level)}" + (", the middle of the training range" if setting.is_range else "")
     print(f"{state}: saved {output} (test MSE {scores['mse']:.5f} at {where})", file=sys.stderr)
