@@ -165,3 +165,22 @@ def test_the_data_parallel_step_gives_the_serial_gradient_with_a_skip(make):
     assert loss == pytest.approx(serial_loss, rel=1e-6)
     np.testing.assert_allclose(model.grads, serial, rtol=1e-4, atol=1e-7)
     assert np.abs(serial[-784:]).max() > 0  # the last weights (the gate's biases, or the last layer's) learn
+
+
+@pytest.mark.parametrize("make", [gated, residual])
+def test_a_training_step_through_a_skip_allocates_no_batch_sized_array(make):
+    """After the first step has made its buffers, forward, weighted loss and backward reuse them."""
+    import tracemalloc
+
+    model = make()
+    noisy, clean = images(64, 1), images(64, 2)
+    weights = np.linspace(0.5, 2, 64, dtype=np.float32)
+    step = SerialStep(model, MSE(), 64)
+    step.gradients(noisy, clean, weights)  # warm-up: buffers made
+    tracemalloc.start()
+    try:
+        step.gradients(noisy, clean, weights)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < noisy.nbytes // 4, peak  # one (64, 784) float32 array is 200 KB; NumPy's ufunc buffers 32 KB
