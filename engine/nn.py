@@ -52,7 +52,6 @@ class MLP:
         self.path: str | None = None
         self.params = np.zeros(0, np.float32)
         self.grads = np.zeros(0, np.float32)
-        self._x: np.ndarray | None = None  # the input of the last training forward (a skip's backward reads it)
         self._extend(list(layers))
         if skip is not None:
             self.set_skip(skip)
@@ -376,6 +375,8 @@ class MLP:
         finally:
             for layer in self.layers:
                 layer.release_buffers()
+            if self.skip is not None:
+                self.skip.release_buffers()
             self.metadata.update(
                 training=asdict(config),
                 history=trainer.history.to_dict(),
@@ -509,10 +510,8 @@ class MLP:
         if self.layers and self.layers[0].dtype == np.float32:  # no initial weights drawn only to be overwritten
             twin = MLP()
             twin.layers = [Dense.from_arrays(ly.W, ly.b, ly.activation) for ly in self.layers]
-            twin.skip = self.skip.replica() if self.skip is not None else None
+            twin.skip = self.skip.copy() if self.skip is not None else None
             twin._flatten()  # copies the arrays into its own vector
-            if twin.skip is not None:  # the skip's weights too (its replica's were only drawn)
-                np.copyto(twin.params, self.params)
         else:
             twin = MLP(Dense(ly.n_in, ly.n_out, ly.activation, seed=0, dtype=ly.dtype) for ly in self.layers)
             if self.skip is not None:

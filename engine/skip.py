@@ -60,6 +60,10 @@ class Skip:
         """A skip of the same shape (its layers' arrays are rebound to the shared vector by the model)."""
         raise NotImplementedError
 
+    def copy(self) -> Skip:
+        """A skip holding the same weights (the model copies them into its own vector)."""
+        raise NotImplementedError
+
     def release_buffers(self) -> None:
         self._buffers.clear()
         for layer in self.layers:
@@ -80,7 +84,7 @@ class GatedSkip(Skip):
     """``y = g * x + (1 - g) * c`` with ``g = sigmoid(W h + b)``: a learned per-pixel gate.
 
     n_hidden : width of the last hidden layer (the gate's input);  n : the image's pixels.
-    The gate starts at ``g = sigmoid(bias_init)`` everywhere (weights small, as Glorot draws them).
+    The gate starts near ``g = 1/2`` everywhere (biases 0, weights small, as Glorot draws them).
     """
 
     kind = "gate"
@@ -92,11 +96,9 @@ class GatedSkip(Skip):
         n: int,
         *,
         seed: int | np.random.Generator | None = None,
-        bias_init: float = 0.0,
         dtype: type = np.float32,
     ) -> None:
         self._set_dense(Dense(n_hidden, n, "sigmoid", seed=seed, dtype=dtype))
-        self.dense.b[...] = bias_init
 
     @classmethod
     def from_arrays(cls, W: np.ndarray, b: np.ndarray) -> GatedSkip:
@@ -148,6 +150,9 @@ class GatedSkip(Skip):
     def replica(self):
         return GatedSkip(self.dense.n_in, self.n, seed=0, dtype=self.dtype)
 
+    def copy(self):
+        return GatedSkip.from_arrays(self.dense.W, self.dense.b)
+
     def release_buffers(self):
         super().release_buffers()
         self._x = self._c = None
@@ -189,6 +194,9 @@ class ResidualSkip(Skip):
         return np.array(x, self.dtype)
 
     def replica(self):
+        return ResidualSkip(self.n, self.dtype)
+
+    def copy(self):
         return ResidualSkip(self.n, self.dtype)
 
     def release_buffers(self):

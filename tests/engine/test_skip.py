@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 
 import numpy as np
 import pytest
@@ -184,3 +185,12 @@ def test_a_training_step_through_a_skip_allocates_no_batch_sized_array(make):
     finally:
         tracemalloc.stop()
     assert peak < noisy.nbytes // 4, peak  # one (64, 784) float32 array is 200 KB; NumPy's ufunc buffers 32 KB
+
+
+def test_training_leaves_no_scratch_behind_in_the_skip():
+    """A trained model kept in the app should not hold a batch's buffers (the gate's layer and the skip's own)."""
+    model = build_mlp([784, 16, 784], ["relu", "sigmoid"], seed=0, skip="gate")
+    model.fit((images(64) * 255).astype(np.uint8), epochs=1, batch_size=32, noise=(0.0, 1.0))
+    held = len(pickle.dumps(model.skip))  # every array the skip still references: its weights and their gradients
+    weights = model.skip.layers[0].W.nbytes + model.skip.layers[0].b.nbytes
+    assert held < 2.2 * weights, (held, weights)  # a (32, 784) float32 buffer would be 100 KB more
