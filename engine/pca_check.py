@@ -32,14 +32,17 @@ SMALL_GAP = 1.5
 
 
 def has_linear_decoder(model) -> bool:
-    """True when every layer after the code (``model.bottleneck_index()``) is linear (identity activation)."""
-    if len(model.layers) < 2:
+    """True when every layer after the code (``model.bottleneck_index()``) is linear (identity activation) and
+    no skip path adds the input to what it draws."""
+    if len(model.layers) < 2 or getattr(model, "skip", None) is not None:
         return False
     return all(layer.activation.key == "linear" for layer in model.layers[model.bottleneck_index() + 1 :])
 
 
 def is_linear(model) -> bool:
-    """True when every layer of ``model`` has the identity activation (a linear autoencoder)."""
+    """True when every layer of ``model`` has the identity activation (a linear autoencoder, without a skip path)."""
+    if getattr(model, "skip", None) is not None:
+        return False
     return bool(model.layers) and all(layer.activation.key == "linear" for layer in model.layers)
 
 

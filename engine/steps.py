@@ -43,9 +43,11 @@ class SerialStep:
         self.model, self.loss = model, loss
         self._grad_buf = np.empty((batch_size, model.n_out), np.float32)  # dL/d(output) scratch
 
-    def gradients(self, noisy: np.ndarray, clean: np.ndarray) -> float:
-        """noisy, clean: (batch, n_pixels) float32 -> the batch's mean loss; fills ``model.grads``."""
-        return _weighted_gradients(self.model, noisy, clean, self.loss, self._grad_buf[: len(noisy)], len(noisy))
+    def gradients(self, noisy: np.ndarray, clean: np.ndarray, weights: np.ndarray | None = None) -> float:
+        """noisy, clean: (batch, n_pixels) float32; weights: (batch,) per-image loss weights or None
+        -> the batch's mean loss; fills ``model.grads``."""
+        buf = self._grad_buf[: len(noisy)]
+        return _weighted_gradients(self.model, noisy, clean, weights, self.loss, buf, len(noisy))
 
     def update(self, optimizer) -> None:
         optimizer.step(self.model.params, self.model.grads)
@@ -78,14 +80,17 @@ class DataParallelStep(SerialStep):
         if pool is not None:
             pool.shutdown(wait=True)
 
-    def gradients(self, noisy: np.ndarray, clean: np.ndarray) -> float:
+    def gradients(self, noisy: np.ndarray, clean: np.ndarray, weights: np.ndarray | None = None) -> float:
         n = len(noisy)
         if n < 2:  # a last batch of one image: nothing to split
-            return super().gradients(noisy, clean)
+            return super().gradients(noisy, clean, weights)
         h = n // 2
         buf = self._grad_buf[:n]
-        second = self._pool.submit(_weighted_gradients, self.replica, noisy[h:], clean[h:], self.loss, buf[h:], n)
-        first = _weighted_gradients(self.model, noisy[:h], clean[:h], self.loss, buf[:h], n)
+        w1, w2 = (None, None) if weights is None else (weights[:h], weights[h:])
+        second = self._pool.submit(
+            _weighted_gradients, self.replica, noisy[h:], clean[h:], w2, self.loss, buf[h:], n
+        )
+        first = _weighted_gradients(self.model, noisy[:h], clean[:h], w1, self.loss, buf[:h], n)
         second_loss = second.result()
         self.model.grads += self.replica.grads
         return first + second_loss
@@ -118,9 +123,12 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-def _weighted_gradients(model, x: np.ndarray, clean: np.ndarray, loss, grad_buf: np.ndarray, n_total: int) -> float:
-    """Forward, loss and backward of ``len(x)`` of ``n_total`` rows, weighted by that share; fills ``model.grads``."""
-    value, grad = loss.value_and_grad(model.forward(x), clean, out=grad_buf)
+def _weighted_gradients(
+    model, x: np.ndarray, clean: np.ndarray, weights: np.ndarray | None, loss, grad_buf: np.ndarray, n_total: int
+) -> float:
+    """Forward, loss and backward of ``len(x)`` of ``n_total`` rows, weighted by that share (and each row by
+    its ``weights`` entry, when given); fills ``model.grads``."""
+    value, grad = loss.value_and_grad(model.forward(x), clean, out=grad_buf, weights=weights)
     share = len(x) / n_total
     if share != 1:
         grad *= grad.dtype.type(share)
