@@ -31,7 +31,7 @@ from engine.activations import LeakyReLU, get_activation
 from engine.atomic import atomic_write
 from engine.model_limits import MAX_LAYERS, MAX_PARAMS, MAX_WIDTH, SKIP_KINDS, check_architecture
 from engine.run_limits import metadata_problems
-from engine.safe_npz import ModelFileError, check_declared_size, open_npz, read_array, reason
+from engine.safe_npz import ModelFileError, open_npz, read_array, reason
 
 FORMAT_NAME = "denoise-studio-model"
 FORMAT_VERSION = 2

@@ -22,7 +22,6 @@ from engine.images import as_unit_float
 from engine.layers import Dense
 from engine.metrics import is_square_image, psnr, ssim
 from engine.metrics import mse as mean_squared_error
-from engine.metrics import psnr
 from engine.model_format import ModelFileError, activation_from_spec, check_weights_dtype, read_model, write_model
 from engine.model_limits import check_architecture
 from engine.model_paths import resolve_model_path

@@ -14,6 +14,7 @@ than the training step.  With a noise range each image also draws its own level 
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
