@@ -23,7 +23,7 @@ from engine.model_format import ModelFileError, activation_from_spec, read_model
 from engine.model_limits import check_architecture
 from engine.model_paths import resolve_model_path
 from engine.noise import NoiseSetting, check_kind, check_level, fixed_noisy, training_noise
-from engine.run_limits import checked_metadata
+from engine.run_limits import LR, checked_metadata
 from engine.summary import format_summary
 from engine.training import ResumeState, TrainConfig, Trainer
 
@@ -285,7 +285,7 @@ class MLP:
             for layer in self.layers:
                 layer.release_buffers()
             self.metadata.update(
-                training=asdict(config),
+                training=_settings_used(config, trainer.optimizer.lr),
                 history=trainer.history.to_dict(),
                 dataset=dataset_info or self.metadata.get("dataset", {}),
             )
@@ -405,6 +405,16 @@ class MLP:
     def __repr__(self) -> str:
         inner = ", ".join(repr(layer) for layer in self.layers)
         return f"MLP([{inner}])"
+
+
+def _settings_used(config: TrainConfig, final_lr: float) -> dict:
+    """The run's settings as the model file records them, with the learning rate it ended with: a rate changed
+    while training (the app's form, a callback setting ``optimizer.lr``) is the one the next run should start
+    from; each epoch's own rate is in the history."""
+    settings = asdict(config)
+    if LR.problem(final_lr) is None:
+        settings["lr"] = float(final_lr)
+    return settings
 
 
 def build_mlp(widths: Sequence[int], activations: Sequence[str], seed: int | None = 0) -> MLP:
