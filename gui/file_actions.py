@@ -1,13 +1,17 @@
 """The File menu's work: open, save, save as, recent and shipped models, pictures, and exports.
 
-``FileActions`` acts on the app's ``AppState`` for the window: a model is read off the GUI thread and
-becomes current only once read and checked; a save is atomic (the engine's) and never writes over a
-shipped model.  Before the current model is replaced it asks to stop a running run and to save unsaved work
-(``may_replace``).  Every failure gets a dialog that says what happened and that nothing was lost.
+``FileActions`` acts on the app's ``AppState`` for the window: opening a model is all or nothing — the file is
+read off the GUI thread together with everything the app derives from it (each view's ``AppState.check``: the
+values its controls will show, with a note for each one changed to fit; the entry in Recent models), and the model
+becomes current only once all of it has succeeded; the notes are then shown.  A save is atomic (the engine's) and
+never writes over a shipped model.  Before the current model is replaced it asks to stop a running run and to
+save unsaved work (``may_replace``).  Every failure gets a dialog that says what happened and that nothing was lost.
 """
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, QStandardPaths, QTimer, Signal
@@ -24,8 +28,8 @@ from gui.common import dialogs
 from gui.common.hints import hint
 from gui.common.jobs import JobRunner
 from gui.denoise.picture_import import FILE_FILTER as PICTURE_FILTER
+from gui.stored_settings import read_folder, read_recent, usable_path, write_recent
 
-MAX_RECENT = 8
 MODEL_FILTER = "Denoise Studio models (*.npz);;All files (*)"
 
 
@@ -51,9 +55,37 @@ def _middle_elided(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width // 2 - 1] + "…" + text[-(width - width // 2) :]
 
 
-def _load_model(path: str, state) -> MLP:
-    """Runs on a pool thread: reading a wide model file can take seconds."""
-    return MLP.from_file(path)
+class NotADenoiser(ValueError):
+    """A model file whose network does not map 784 pixels to 784 (a classifier, another image size)."""
+
+
+@dataclass(frozen=True)
+class Opening:
+    """A model file read and checked: the model, the notes to show (what was changed to fit, by the engine's
+    bounds or a view's controls), and its entry for Recent models (None: not listed, a shipped model)."""
+
+    model: MLP
+    notes: list[str]
+    recent: str | None
+
+
+def recent_entry(path: str) -> str | None:
+    """How Recent models lists ``path``: resolved (the same file is one entry), None when it cannot be listed."""
+    try:
+        resolved = str(Path(path).resolve())
+    except (OSError, RuntimeError):  # a loop of links, a name too long to resolve
+        resolved = os.path.abspath(path)
+    return usable_path(resolved)
+
+
+def _read_model(path: str, check, state) -> Opening:
+    """Runs on a pool thread: the file (a wide model takes seconds) and everything the app derives from it; raises
+    when any of it fails, so nothing is applied."""
+    model = MLP.from_file(path)
+    if model.n_in != 784 or model.n_out != 784:
+        raise NotADenoiser(f"{model.path} maps {model.n_in} → {model.n_out} values; Denoise Studio needs 784 → 784.")
+    notes = [*model.load_notes, *check(model)]
+    return Opening(model, notes, None if is_shipped(model.path) else recent_entry(model.path))
 
 
 class FileActions(QObject):
@@ -118,25 +150,30 @@ class FileActions(QObject):
         if not self.may_replace(f"open {Path(str(path)).stem}", lambda: self.open_model(path), "switching models"):
             return
         self.window.statusBar().showMessage(f"Opening {path}…")
-        self.open_jobs.start(_load_model, str(path), on_done=self._opened, on_error=self._open_failed)
+        self.open_jobs.start(_read_model, str(path), self.state.check, on_done=self._opened,
+                             on_error=self._open_failed)  # fmt: skip
 
-    def _opened(self, model: MLP) -> None:
+    def _opened(self, opening: Opening) -> None:
+        """Everything derived from the file succeeded: apply it all (model, views, title, recent), then say what
+        was changed to fit."""
+        model = opening.model
         self.window.statusBar().clearMessage()
-        if model.n_in != 784 or model.n_out != 784:
-            what = f"{model.path} maps {model.n_in} → {model.n_out} values; Denoise Studio needs 784 → 784."
-            todo = "Open an autoencoder trained on 28×28 images. The current model stays loaded."
-            dialogs.show_error(self.window, "Not a denoising model", what, todo)
-            self.openFinished.emit(False)
-            return
         self.state.set_model(model, dirty=False, origin="opened")
-        if not is_shipped(model.path):
-            self.add_recent(model.path)
+        if opening.recent is not None:
+            self.add_recent(opening.recent)
         self.flashed.emit(f"Opened {model.path}")
+        if opening.notes:
+            dialogs.show_notes(self.window, "Model opened with changes", f"{Path(model.path).name} records values "
+                               "beyond what Denoise Studio holds; they were changed as the file was read (the file "
+                               "itself is unchanged):", opening.notes)  # fmt: skip
         self.openFinished.emit(True)
 
     def _open_failed(self, exc: BaseException) -> None:
         self.window.statusBar().clearMessage()
-        if isinstance(exc, MemoryError):
+        if isinstance(exc, NotADenoiser):
+            dialogs.show_error(self.window, "Not a denoising model", str(exc),
+                               "Open an autoencoder trained on 28×28 images. The current model stays loaded.")
+        elif isinstance(exc, MemoryError):
             dialogs.show_error(self.window, "Cannot open model", "There is not enough memory to load this model.",
                                "Close other programs or open a smaller model. The current model stays loaded.")
         elif isinstance(exc, ModelFileError):
@@ -181,15 +218,14 @@ class FileActions(QObject):
 
     # ----- recent and shipped models -------------------------------------------------------------
     def recent_files(self) -> list[str]:
-        value = self.settings.value("recent", [])
-        if isinstance(value, str):
-            value = [value]
-        return [str(v) for v in (value or [])]
+        """The recent models, newest first (read with bounds: ``gui.stored_settings.read_recent``)."""
+        return read_recent(self.settings)
 
     def add_recent(self, path: str) -> None:
-        path = str(Path(path).resolve())
-        paths = [path] + [p for p in self.recent_files() if p != path]
-        self.settings.setValue("recent", paths[:MAX_RECENT])
+        entry = recent_entry(path)
+        if entry is None:  # a path the settings could not keep
+            return
+        write_recent(self.settings, [entry] + [p for p in self.recent_files() if p != entry])
         self._rebuild_recent()
 
     def _rebuild_recent(self) -> None:
@@ -231,16 +267,17 @@ class FileActions(QObject):
         for it, else the last one any file dialog used (Open right after a Save As starts where the file went), else
         the user's documents folder — never the installed package's own models."""
         for key in (f"folders/{purpose}", "folders/last"):
-            last = str(self.settings.value(key, "") or "")
-            if last and Path(last).is_dir() and not is_shipped(Path(last) / "x"):
+            last = read_folder(self.settings, key)
+            if last is not None and not is_shipped(Path(last) / "x"):
                 return last
         documents = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
         return documents if documents and Path(documents).is_dir() else str(Path.home())
 
     def remember_folder(self, purpose: str, path: str) -> None:
-        folder = str(Path(path).parent)
-        self.settings.setValue(f"folders/{purpose}", folder)
-        self.settings.setValue("folders/last", folder)
+        folder = usable_path(os.path.abspath(Path(path).parent))
+        if folder is not None:
+            self.settings.setValue(f"folders/{purpose}", folder)
+            self.settings.setValue("folders/last", folder)
 
     # ----- pictures and exports ----------------------------------------------------------------
     def open_picture_dialog(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import platform
+from collections.abc import Sequence
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
@@ -68,8 +69,9 @@ control for a hint.</p>
 """
 
 
-def about_html(folders: dict[str, str | None]) -> str:
-    """Version, the libraries it runs on, and where it reads each data set from (``data_folders()``)."""
+def about_html(folders: dict[str, str | None], notes: Sequence[str] = ()) -> str:
+    """Version, the libraries it runs on, where it reads each data set from (``data_folders()``), and the notes on
+    the data files read so far (files that are not the official ones)."""
     import numpy
     import pyqtgraph
     from PySide6 import __version__ as pyside_version
@@ -88,6 +90,7 @@ def about_html(folders: dict[str, str | None]) -> str:
         source = data_source(name)
         missing = f"not found yet (set {source.data_env}, or train on it once to download it)"
         rows.append((f"{source.title} data folder", html.escape(folder) if folder else missing))
+    rows += [("Note", html.escape(note)) for note in notes]
     table = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;{v}</td></tr>" for k, v in rows)
     return (
         f"<h3>{APP_NAME} {__version__}</h3><p>Denoising autoencoders on MNIST and Fashion-MNIST: a PySide6 + "

@@ -21,7 +21,7 @@ from gui.common.data_sets import DataSets
 from gui.common.hints import hint
 from gui.common.jobs import JobRunner
 from gui.common.memory import return_free_memory
-from gui.training.form import TrainingForm
+from gui.training.form import TrainingForm, settings_of
 from gui.training.histogram_panel import HistogramPanel
 from gui.training.loss_plot import LossPlot
 from gui.training.pca_check_panel import PcaCheckPanel
@@ -90,6 +90,7 @@ class TrainingTab(QWidget):
         self.run.paused.connect(lambda: self.progress.label.setText("Paused"))
         self.run.finished.connect(self._on_finished)
         state.modelChanged.connect(self._on_model_changed)
+        state.add_check(lambda model: settings_of(model.metadata)[1])  # what the form will show of a file
 
     def _build(self) -> None:
         self.start_button = QPushButton("Start")
