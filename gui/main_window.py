@@ -127,7 +127,7 @@ class MainWindow(QMainWindow):
         self.denoise_tab.modelApplied.connect(self._on_applied)
         self.training_tab.runningChanged.connect(self._on_running)
         self.training_tab.message.connect(self.flash)
-        self.state.dataNote.connect(lambda note: self.confirm(f"Note: {note}", 2 * MESSAGE_MS))
+        self.state.dataNote.connect(self._on_data_note)
         self.training_tab.run.reported.connect(self._on_run_report)
         self.files.flashed.connect(self.confirm)
         self.denoise_tab.score.scoreChanged.connect(self.status_mse.setText)
@@ -199,6 +199,10 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(text, ms)
         self._held_tip = None
         self._hold.start(CONFIRM_HOLD_MS)
+
+    def _on_data_note(self, note: str) -> None:
+        """A data file that is not the official one (said once: ``DataSets`` hands each note on once)."""
+        self.confirm(f"Note: {note}", 2 * MESSAGE_MS)
 
     def _hold_ended(self) -> None:
         if self._held_tip:  # the pointer rests on a control: its hint now

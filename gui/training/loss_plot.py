@@ -130,10 +130,9 @@ class LossPlot(pg.PlotWidget):
         is not redrawn each frame); ``hint`` is shown over the empty plot until the first point."""
         for series in (self.raw, self.smooth, self.test):
             series.clear()
-        if epochs:
-            self.setXRange(0, epochs, padding=0.025)  # room for the last epoch's dot at the right edge
-        else:
-            self.enableAutoRange(x=True)
+        box = self.getViewBox()
+        box.setRange(xRange=(0, epochs or 1), yRange=(0, 1), padding=0.025 if epochs else 0)  # not the last run's
+        box.enableAutoRange(x=not epochs, y=True)  # the loss's range follows the points to come
         self._ema = None
         self.diverged_line.setVisible(False)
         self.set_baselines(None, None)

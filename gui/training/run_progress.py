@@ -95,6 +95,7 @@ class RunProgress(QWidget):
         layout.setColumnStretch(0, 1)
         self._started_at = 0.0
         self._epochs = 1
+        self._running = ""  # the headline while training, shown again on Resume
         self.paused = False
 
     def reset(self) -> None:
@@ -102,8 +103,20 @@ class RunProgress(QWidget):
         self.label.setText("Ready")
         self.loss_label.setText("")
 
+    def resume(self) -> None:
+        """The run goes on after a pause: the headline says so until the next batch's figures come."""
+        self.paused = False
+        self.label.setText(self._running or "Resuming…")
+
+    def finish(self, verdict: str, last_epoch: dict | None) -> None:
+        """How the run ended (``verdict`` names the test loss) and, beside it, the last epoch's training loss: no
+        figure twice in the headline."""
+        self.label.setText(verdict)
+        train = last_epoch.get("loss") if last_epoch is not None else None
+        self.loss_label.setText(f"train loss {train:.4f}" if isinstance(train, float) else "")
+
     def begin(self, epochs: int) -> None:
-        self._started_at, self._epochs, self.paused = time.monotonic(), epochs, False
+        self._started_at, self._epochs, self.paused, self._running = time.monotonic(), epochs, False, ""
         self.bar.setValue(0)
         self.label.setText("Loading data…")
         self.loss_label.setText("")
@@ -117,5 +130,6 @@ class RunProgress(QWidget):
         elapsed = time.monotonic() - self._started_at
         eta = elapsed * (1 - done) / done if done > 0 else 0.0
         epoch = f"Epoch {int(logs['epoch']) + 1}/{self._epochs}"
-        self.label.setText(f"{epoch} · {logs['samples_per_s']:,.0f} img/s · ETA {format_eta(eta)}")
+        self._running = f"{epoch} · {logs['samples_per_s']:,.0f} img/s · ETA {format_eta(eta)}"
+        self.label.setText(self._running)
         self.loss_label.setText(f"batch loss {logs['loss']:.4f}")

@@ -44,6 +44,10 @@ def _pca_level(load_data, level: float, k: int, kind: str, state) -> float:
     return pca_mse(x_train, x_val, level, k, kind)
 
 
+SIDE_WIDTH = 330
+"""The settings column's width, fixed: it must not change as the headline or a button's text does."""
+
+
 def copy_model(model: MLP) -> MLP:
     """An independent copy (its own flat parameter vector) for a run to train."""
     twin = model.copy()
@@ -88,6 +92,8 @@ class TrainingTab(QWidget):
         self.run.samplesReady.connect(lambda s: self.strip.show_samples(s["noisy"], s["recon"]))
         self.run.dataReady.connect(self._on_data_ready)
         self.run.paused.connect(lambda: self.progress.label.setText("Paused"))
+        self.run.resumed.connect(self.progress.resume)
+        self.run.resumed.connect(self.histograms.on_resumed)
         self.run.finished.connect(self._on_finished)
         state.modelChanged.connect(self._on_model_changed)
         state.add_check(lambda model: settings_of(model.metadata)[1])  # what the form will show of a file
@@ -120,12 +126,12 @@ class TrainingTab(QWidget):
         for button in (self.start_button, self.pause_button, self.stop_button):
             buttons.addWidget(button)
         settings = QGroupBox("Settings")
-        settings.setMaximumWidth(330)
+        settings.setFixedWidth(SIDE_WIDTH)  # whatever the headline or the buttons say
         side = QVBoxLayout(settings)
         side.addWidget(self.form)
         side.addLayout(buttons)
         inside = QGroupBox("Weights and gradients")  # under the settings, per layer
-        inside.setMaximumWidth(330)
+        inside.setFixedWidth(SIDE_WIDTH)
         QVBoxLayout(inside).addWidget(self.histograms)
         head = QHBoxLayout()
         head.addWidget(self.progress, 1)
@@ -164,9 +170,9 @@ class TrainingTab(QWidget):
             self._request_preview()
 
     def _request_preview(self) -> None:
-        """Before a run, the strip shows the chosen data set's test images with the form's noise (the middle of
+        """Between runs, the strip shows the chosen data set's test images with the form's noise (the middle of
         a range) and what the model makes of them."""
-        if self.is_running() or self._trained is not None or self.model is None:
+        if self.is_running() or self.model is None:  # (after a run too: the next run's data set, its noise)
             return
         self.strip.clear()
         try:
@@ -291,7 +297,7 @@ class TrainingTab(QWidget):
             self.progress.label.setText("Failed")
             dialogs.show_run_error(self, result.error, self.form.data_set_name())
             return
-        self.progress.label.setText(_verdict(result, self._epochs))
+        self.progress.finish(_verdict(result, self._epochs), result.last_epoch)
         if result.verdict == "diverged":
             self.plot.mark_diverged(self.plot.smooth.data()[0][-1] if self.plot.counts()[0] else 0.0)
             dialogs.show_run_error(self, result.error, self.form.data_set_name())

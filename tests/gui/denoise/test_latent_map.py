@@ -196,10 +196,10 @@ def test_the_map_restyles_with_the_theme(qtbot, qapp, tab, tiny_mnist):
         apply_theme(qapp, "light")
         assert panel.marker.opts["brush"].color().name() == colors()["text"]
         assert panel.plot.backgroundBrush().color().name() == colors()["base"]
-        light_digit = panel.scatters[3].opts["brush"].color().name()
+        light_digit = panel.brushes[3].color().name()
         apply_theme(qapp, "dark")
         assert panel.marker.opts["brush"].color().name() == colors()["text"]
-        assert panel.scatters[3].opts["brush"].color().name() == light_digit  # digit colours stay
+        assert panel.brushes[3].color().name() == light_digit  # digit colours stay
     finally:
         apply_theme(qapp, "dark")
 
@@ -209,3 +209,22 @@ def test_every_control_of_the_map_explains_itself(qtbot, tab):
     controls = [panel.plot, panel.from_box, panel.to_box, *panel.digit_boxes, *panel.strip]
     for widget in controls:
         assert widget.toolTip() and widget.statusTip() == widget.toolTip(), widget
+
+
+def test_the_labels_are_drawn_interleaved_and_a_hidden_label_is_hidden_everywhere(qtbot, tab, real_mnist_dir):
+    """Issue 32: the 9s were drawn last, over every other label; now each drawing band mixes all of them."""
+    panel = open_map(qtbot, tab)
+    labels = panel.map.labels
+    drawn = [labels[np.array([int(spot.data()) for spot in item.points()], int)] for item in panel.scatters]
+    present = set(labels.tolist())
+    assert set(drawn[-1].tolist()) == present  # the band drawn last (on top) holds every label
+    assert all(len(set(band.tolist())) > 1 for band in drawn)  # no band is one label
+    assert sorted(np.concatenate(drawn).tolist()) == sorted(labels.tolist())  # each dot once
+    hidden = int(labels[0])
+    panel.digit_boxes[hidden].setChecked(False)
+    for item in panel.scatters:
+        visible = item.data["visible"]
+        of_label = labels[np.array([int(spot.data()) for spot in item.points()], int)] == hidden
+        assert not visible[of_label].any() and visible[~of_label].all()
+    panel.digit_boxes[hidden].setChecked(True)
+    assert all(item.data["visible"].all() for item in panel.scatters)
