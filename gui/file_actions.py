@@ -11,6 +11,8 @@ save unsaved work (``may_replace``).  Every failure gets a dialog that says what
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from PySide6.QtCore import QObject, QSettings, QStandardPaths, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu, QMessageBox
 
+from engine.checkpoint import is_checkpoint
 from engine.model_format import ModelFileError, read_header
 from engine.model_paths import is_shipped, resolve_model_path, shipped_models
 from engine.nn import MLP
@@ -31,6 +34,9 @@ from gui.denoise.picture_import import FILE_FILTER as PICTURE_FILTER
 from gui.stored_settings import read_folder, read_recent, usable_path, write_recent
 
 MODEL_FILTER = "Denoise Studio models (*.npz);;All files (*)"
+WRITER_KEY, WRITER = "written_by", "Denoise Studio app"
+"""Every model the app saves says so in its metadata: *Save when a run ends* writes over a model's own file only
+when the app wrote it (never over a file of the CLI's, another program's, a checkpoint or a shipped model)."""
 
 
 def shipped_summary(name: str) -> str:
@@ -98,6 +104,7 @@ class FileActions(QObject):
         super().__init__(window)
         self.window, self.state, self.settings = window, state, settings
         self._after_run = None  # what to do once the running training has stopped (quit, open a model)
+        self.save_after_run = False  # File ▸ Save when a run ends
         self.open_jobs = JobRunner(self)
         self.recent_menu = QMenu("&Recent models", window)
         self.shipped_menu = QMenu("Shipped &models", window)
@@ -144,16 +151,18 @@ class FileActions(QObject):
             self.remember_folder("open", path)
             self.open_model(path)
 
-    def open_model(self, path: str) -> None:
+    def open_model(self, path: str, then: Callable[[], object] | None = None) -> None:
         """Read a model file off the GUI thread; on failure say why and keep the current model.  Asks first when
-        training runs or the model is unsaved; ``openFinished(bool)`` tells when it is done."""
-        if not self.may_replace(f"open {Path(str(path)).stem}", lambda: self.open_model(path), "switching models"):
+        training runs or the model is unsaved; ``openFinished(bool)`` tells when it is done, and ``then()`` runs
+        once the model is open (not when it is not)."""
+        if not self.may_replace(f"open {Path(str(path)).stem}", lambda: self.open_model(path, then),
+                                "switching models"):  # fmt: skip
             return
         self.window.statusBar().showMessage(f"Opening {path}…")
-        self.open_jobs.start(_read_model, str(path), self.state.check, on_done=self._opened,
-                             on_error=self._open_failed)  # fmt: skip
+        self.open_jobs.start(_read_model, str(path), self.state.check, on_done=lambda opening: self._opened(
+            opening, then), on_error=self._open_failed)  # fmt: skip
 
-    def _opened(self, opening: Opening) -> None:
+    def _opened(self, opening: Opening, then: Callable[[], object] | None = None) -> None:
         """Everything derived from the file succeeded: apply it all (model, views, title, recent), then say what
         was changed to fit."""
         model = opening.model
@@ -167,6 +176,8 @@ class FileActions(QObject):
                                "beyond what Denoise Studio holds; they were changed as the file was read (the file "
                                "itself is unchanged):", opening.notes)  # fmt: skip
         self.openFinished.emit(True)
+        if then is not None:
+            then()
 
     def _open_failed(self, exc: BaseException) -> None:
         self.window.statusBar().clearMessage()
@@ -186,8 +197,8 @@ class FileActions(QObject):
     # ----- saving -----------------------------------------------------------------------------
     def save(self) -> bool:
         path = self.state.model.path
-        if not path or is_shipped(path):
-            return self.save_as()  # never overwrite a shipped model silently
+        if not path or is_shipped(path) or is_checkpoint(path):
+            return self.save_as()  # never overwrite a shipped model or a checkpoint silently
         return self._save_to(path)
 
     def save_as(self) -> bool:
@@ -197,24 +208,88 @@ class FileActions(QObject):
             return False
         return self._save_to(path if path.endswith(".npz") else path + ".npz")
 
-    def _save_to(self, path: str) -> bool:
+    def _save_to(self, path: str, why: str = "") -> bool:
+        """Save the current model to ``path`` (``why``: said after "Saved …")."""
+        refusal = None
         if is_shipped(path):
-            dialogs.show_error(self.window, "Cannot save model",
-                               f"{Path(path).name} is a model that comes with Denoise Studio; the app never writes "
-                               "over it.", "Choose another name or folder (Save model as…). The model is still in "
-                               "memory.")  # fmt: skip
+            refusal = f"{Path(path).name} is a model that comes with Denoise Studio; the app never writes over it."
+        elif is_checkpoint(path):
+            refusal = (f"{Path(path).name} is a training checkpoint; a model written over it would lose the run's "
+                       "resume information.")  # fmt: skip
+        if refusal is not None:
+            dialogs.show_error(self.window, "Cannot save model", refusal, "Choose another name or folder (Save model "
+                               "as…). The model is still in memory.")  # fmt: skip
             return False
+        model = self.state.model
+        written_by = model.metadata.get(WRITER_KEY)
+        model.metadata[WRITER_KEY] = WRITER
         try:
-            self.state.model.save(path)
+            model.save(path)
         except (OSError, ValueError, TypeError) as exc:
+            if written_by is None:
+                model.metadata.pop(WRITER_KEY, None)
+            else:
+                model.metadata[WRITER_KEY] = written_by
             dialogs.show_error(self.window, "Cannot save model", f"Saving to {path} failed:\n{exc}",
                                "Choose another folder or file name; the model is still in memory.")
             return False
         self.state.mark_saved(path)
         self.add_recent(path)
         self.remember_folder("save", path)
-        self.flashed.emit(f"Saved {path}")
+        self.flashed.emit(f"Saved {path}{why}")
         return True
+
+    # ----- saving when a run ends ---------------------------------------------------------------
+    def set_save_after_run(self, on: bool) -> None:
+        """File ▸ Save when a run ends (off by default; remembered)."""
+        self.save_after_run = bool(on)
+        self.settings.setValue("save_after_run", self.save_after_run)
+
+    def run_saved(self, verdict: str) -> str | None:
+        """A run ended (``verdict``) and its model is the current one: with *Save when a run ends* on, save it — to
+        its own file when the app wrote that file, else to a new file in the last save folder.  Returns the path
+        saved to, or None."""
+        if not self.save_after_run or verdict not in ("done", "stopped"):
+            return None
+        own = self.state.model.path
+        if own and self.wrote(own):
+            return own if self._save_to(own, " as the run ended") else None
+        path = self._new_file(Path(self.folder("save")), self.state.name)
+        if path is None:
+            dialogs.show_error(self.window, "Model not saved", f"No new file could be made in {self.folder('save')}.",
+                               "Save it with Save model as…; the model is still in memory.")  # fmt: skip
+            return None
+        if self._save_to(str(path), " as the run ended"):
+            return str(path)
+        path.unlink(missing_ok=True)  # the empty file that held the name
+        return None
+
+    def wrote(self, path: str) -> bool:
+        """Whether ``path`` is a model file the app wrote (and may write again): not shipped, not a checkpoint, its
+        header naming the app."""
+        if is_shipped(path) or not Path(path).is_file() or is_checkpoint(path):
+            return False
+        try:
+            metadata = read_header(path).get("metadata", {})
+        except ModelFileError:
+            return False
+        return isinstance(metadata, dict) and metadata.get(WRITER_KEY) == WRITER
+
+    @staticmethod
+    def _new_file(folder: Path, stem: str) -> Path | None:
+        """A file name in ``folder`` that no file has, made (empty) at once so no other writer takes it:
+        ``{stem}-{date}-{time}.npz``, or with ``-2``, ``-3``… after it."""
+        base = f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+        for n in range(1, 100):
+            path = folder / (f"{base}.npz" if n == 1 else f"{base}-{n}.npz")
+            try:
+                os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+            except FileExistsError:
+                continue
+            except OSError:
+                return None
+            return path
+        return None
 
     # ----- recent and shipped models -------------------------------------------------------------
     def recent_files(self) -> list[str]:

@@ -126,6 +126,7 @@ class MainWindow(QMainWindow):
         self.architecture_tab.editor.newModel.connect(self._on_new_model)
         self.denoise_tab.modelApplied.connect(self._on_applied)
         self.training_tab.runningChanged.connect(self._on_running)
+        self.training_tab.runEnded.connect(self._on_run_ended)
         self.training_tab.message.connect(self.flash)
         self.state.dataNote.connect(self._on_data_note)
         self.training_tab.run.reported.connect(self._on_run_report)
@@ -182,6 +183,21 @@ class MainWindow(QMainWindow):
         if topic == "runs":  # the runs database failed: said once a run, training goes on
             dialogs.show_error(self, "Run not recorded", str(text), "Training goes on and its model is kept as "
                                "usual. Move the file aside, or turn off File ▸ Record training runs.")  # fmt: skip
+
+    def _on_run_ended(self, result) -> None:
+        """A run's model is the current one: File ▸ Save when a run ends saves it (the status bar names the file)."""
+        self.files.run_saved(result.verdict)
+
+    def continue_training(self, epochs: int | None = None, path: str | None = None) -> None:
+        """Train ``epochs`` more epochs (default: the Training form's) from where training stopped — of the current
+        model, or of the model or checkpoint file at ``path`` once it is open (asking first, as File ▸ Open does,
+        when a run is going on or the current model is unsaved).  For the Runs view: a past run's checkpoint
+        continues with its optimizer's state."""
+        self.tabs.setCurrentWidget(self.training_tab)
+        if path is None:
+            self.training_tab.continue_training(epochs)
+        else:
+            self.files.open_model(path, then=lambda: self.training_tab.continue_training(epochs))
 
     def _on_running(self, running: bool) -> None:
         for key in ("save", "save_as"):  # the model being trained is a copy
@@ -276,6 +292,8 @@ class MainWindow(QMainWindow):
         self.set_theme(read_choice(self.settings, "theme", THEME_CHOICES, "system"))
         self.actions["record_runs"].setChecked(read_flag(self.settings, "record_runs", True))
         self.set_recording(self.actions["record_runs"].isChecked())
+        self.actions["save_after_run"].setChecked(read_flag(self.settings, "save_after_run", False))
+        self.files.set_save_after_run(self.actions["save_after_run"].isChecked())
         hints = QGuiApplication.styleHints()
         if hasattr(hints, "colorSchemeChanged"):
             hints.colorSchemeChanged.connect(self._follow_system_theme)

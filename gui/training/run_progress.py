@@ -95,6 +95,7 @@ class RunProgress(QWidget):
         layout.setColumnStretch(0, 1)
         self._started_at = 0.0
         self._epochs = 1
+        self._first = 0
         self._running = ""  # the headline while training, shown again on Resume
         self.paused = False
 
@@ -115,15 +116,18 @@ class RunProgress(QWidget):
         train = last_epoch.get("loss") if last_epoch is not None else None
         self.loss_label.setText(f"train loss {train:.4f}" if isinstance(train, float) else "")
 
-    def begin(self, epochs: int) -> None:
+    def begin(self, epochs: int, first: int = 0) -> None:
+        """A run from epoch ``first`` (a continued run's next one) to ``epochs``: the bar and the time left count
+        the epochs this run trains."""
         self._started_at, self._epochs, self.paused, self._running = time.monotonic(), epochs, False, ""
+        self._first = first
         self.bar.setValue(0)
         self.label.setText("Loading data…")
         self.loss_label.setText("")
 
     def show_batch(self, logs: dict) -> None:
         """Progress, speed and time left from a batch's logs (the text waits while paused)."""
-        done = (logs["epoch"] + logs["progress"]) / self._epochs
+        done = (logs["epoch"] + logs["progress"] - self._first) / max(self._epochs - self._first, 1)
         self.bar.setValue(int(done * 1000))
         if self.paused:
             return
