@@ -228,3 +228,20 @@ def test_the_labels_are_drawn_interleaved_and_a_hidden_label_is_hidden_everywher
         assert not visible[of_label].any() and visible[~of_label].all()
     panel.digit_boxes[hidden].setChecked(True)
     assert all(item.data["visible"].all() for item in panel.scatters)
+
+
+def test_drawing_after_a_map_click_leaves_latent_explorer_on_every_view(qtbot, tab, tiny_mnist):
+    """Issue 32: a new drawing left Latent explorer on ("your code, decoded", no MSE) and Inside the network showed
+    the drawing as input but the decoded point as output."""
+    from tests.gui.denoise.test_denoise_tab import draw_stroke
+
+    panel = open_map(qtbot, tab)
+    qtbot.mouseClick(panel.plot.viewport(), LEFT, pos=pixel_of(panel, *panel.map.points.mean(axis=0)))
+    assert tab.latent.is_exploring() and tab.result.row.captions[2].text() == "your code, decoded"
+    draw_stroke(qtbot, tab.canvas, [(140, 40), (140, 240)])
+    tab.inputs.take_drawing()
+    assert not tab.latent.is_exploring() and not tab.latent.explorer_box.isChecked()
+    assert tab.result.row.captions[2].text().startswith("MSE ")
+    own = tab.state.model.predict(tab.state.shown.noisy.reshape(1, 784)).reshape(28, 28)
+    np.testing.assert_allclose(tab.state.shown.recon, own, rtol=1e-6)
+    np.testing.assert_array_equal(tab.inside.view.values[-1].reshape(28, 28), tab.state.shown.recon)
