@@ -57,6 +57,11 @@ def shipped_summary(name: str) -> str:
     return " · ".join(parts) or "no training record"
 
 
+def _run_saved(path: str) -> str:
+    """"Run ended: saved mine.npz in /home/me/models" (the file's name first: a long folder is cut, not it)."""
+    return f"Run ended: saved {Path(path).name} in {Path(path).parent}"
+
+
 def _middle_elided(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width // 2 - 1] + "…" + text[-(width - width // 2) :]
 
@@ -208,8 +213,8 @@ class FileActions(QObject):
             return False
         return self._save_to(path if path.endswith(".npz") else path + ".npz")
 
-    def _save_to(self, path: str, why: str = "") -> bool:
-        """Save the current model to ``path`` (``why``: said after "Saved …")."""
+    def _save_to(self, path: str, said: str | None = None) -> bool:
+        """Save the current model to ``path``; ``said`` replaces "Saved {path}" in the status bar."""
         refusal = None
         if is_shipped(path):
             refusal = f"{Path(path).name} is a model that comes with Denoise Studio; the app never writes over it."
@@ -236,7 +241,7 @@ class FileActions(QObject):
         self.state.mark_saved(path)
         self.add_recent(path)
         self.remember_folder("save", path)
-        self.flashed.emit(f"Saved {path}{why}")
+        self.flashed.emit(said or f"Saved {path}")
         return True
 
     # ----- saving when a run ends ---------------------------------------------------------------
@@ -253,13 +258,13 @@ class FileActions(QObject):
             return None
         own = self.state.model.path
         if own and self.wrote(own):
-            return own if self._save_to(own, " as the run ended") else None
+            return own if self._save_to(own, _run_saved(own)) else None
         path = self._new_file(Path(self.folder("save")), self.state.name)
         if path is None:
             dialogs.show_error(self.window, "Model not saved", f"No new file could be made in {self.folder('save')}.",
                                "Save it with Save model as…; the model is still in memory.")  # fmt: skip
             return None
-        if self._save_to(str(path), " as the run ended"):
+        if self._save_to(str(path), _run_saved(str(path))):
             return str(path)
         path.unlink(missing_ok=True)  # the empty file that held the name
         return None
