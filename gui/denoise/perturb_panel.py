@@ -305,7 +305,7 @@ class PerturbPanel(QWidget):
             return
         applied = _applied(self.model)
         if self.plan.is_identity() and applied is not None:  # the model itself is a perturbed network
-            self.summary.setText(f"no further perturbation: the model is a perturbed network made the model with "
-                                 f"Apply ({describe(self.model, applied, self._perturber)})")  # fmt: skip
+            self.summary.setText(f"no further perturbation: the model is itself a perturbed network (applied: "
+                                 f"{describe(self.model, applied, self._perturber)})")  # fmt: skip
             return
         self.summary.setText(describe(self.model, self.plan, self._perturber))

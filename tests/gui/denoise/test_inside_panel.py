@@ -234,6 +234,6 @@ def test_after_apply_the_summary_names_the_perturbation_the_model_carries(qtbot,
     with qtbot.waitSignal(panel.ready, timeout=10000):
         qtbot.mouseClick(panel.apply_button, LEFT)
     text = panel.summary.text()
-    assert "as trained" not in text and "Apply" in text and "weight noise 0.30" in text
+    assert "as trained" not in text and "itself a perturbed network" in text and "weight noise 0.30" in text
     panel.prune_slider.setValue(20)
     assert panel.summary.text().startswith("20 % of weights pruned")  # a new perturbation of the applied model
