@@ -4,7 +4,8 @@ kept (reading a training set takes ~0.5 s), at most a few at a time.
 One ``DataSets`` belongs to the application's state (``gui.app_state.AppState.data``); jobs and the
 training thread read through it, so a lock makes concurrent first reads of a split share one read.  Files that
 are not the official ones are used with a one-line note (``engine.dataset.read_split``): each note is kept in
-``notes`` and handed once to ``on_note`` (the app's state says it in the status bar).
+``notes`` (Help ▸ About lists them), and ``on_note`` hears once a folder, in short, that its files are not the
+official ones (the app's state says it in the status bar).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class DataSets:
         self.max_splits = max_splits
         self.on_note = on_note  # called (on the reading thread) with each new note about the files read
         self.notes: list[str] = []  # every distinct note so far, in order
+        self._said: set[tuple] = set()  # (data set, folder) whose files were said to be unofficial
         self._lock = threading.Lock()
         self._kept: OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = OrderedDict()
 
@@ -56,9 +58,12 @@ class DataSets:
                 self._kept.popitem(last=False)
             new = [note for note in notes if note not in self.notes]
             self.notes += new
-        for note in new:  # outside the lock: the listener may take its time
-            if self.on_note is not None:
-                self.on_note(note)
+            say = bool(new) and (name, images.parent) not in self._said  # once a folder, whatever the split
+            if say:
+                self._said.add((name, images.parent))
+        if say and self.on_note is not None:  # outside the lock: the listener may take its time
+            self.on_note(f"the {data_source(name).title} files in {images.parent} are not the official ones; used as "
+                         "they are (Help ▸ About says more)")  # fmt: skip
         return images_u8, labels
 
     def images(self, split: str, dataset: str = "mnist", download: bool = False) -> np.ndarray:
