@@ -40,8 +40,9 @@ point, Shift+click two places to see the images along the straight line between 
 its weights, prune the smallest, switch units off, and watch the reconstruction and the test error degrade. The
 model itself changes only if you press <i>Apply to model</i>.</li>
 </ul></li>
-<li><b>Training</b> — train the current model with live curves. Start, Pause, Stop (Stop keeps what was learned).
-The learning rate can change while training. Below the settings, each layer's weights and the sizes of their
+<li><b>Training</b> — train the current model with live curves. Start, Pause, Stop (Stop keeps what was learned);
+<i>Continue</i> trains it more epochs from where its training stopped, the curve going on. The learning rate can
+change while training. Below the settings, each layer's weights and the sizes of their
 gradients as histograms, after every epoch; for a model with a linear decoder, a check of whether it learned PCA.</li>
 <li><b>Architecture</b> — the layers, their weights as images, and an editor to build a new network.</li>
 </ul>
