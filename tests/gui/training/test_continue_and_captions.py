@@ -52,6 +52,18 @@ def test_continue_trains_more_epochs_from_the_optimizer_state_and_the_curve_goes
     np.testing.assert_allclose(model.params, uninterrupted(start, tiny_arrays, 5).params, rtol=1e-5, atol=1e-7)
 
 
+def test_the_runs_database_and_the_model_file_record_the_run_it_continued(qtbot, window, tab, runs_db):
+    from engine.runs import RunStore
+
+    tab.form.epochs.setValue(1)
+    first = run_to_end(qtbot, tab).model
+    second = run_to_end(qtbot, tab, lambda: tab.continue_training(1)).model
+    with RunStore(runs_db) as store:
+        newest, oldest = store.runs()[:2]
+    assert newest.resumed_from == oldest.uuid == first.metadata["run"] == second.metadata["continued"]["run"]
+    assert second.metadata["run"] == newest.uuid
+
+
 def test_continue_from_a_checkpoint_file_through_the_window(qtbot, window, tab, tiny_arrays, tmp_path):
     """A past run's checkpoint (the Runs view's case): opened, then trained further with its optimizer's state."""
     start = build_mlp([784, 16, 784], ["relu", "sigmoid"], seed=5)
