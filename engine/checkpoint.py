@@ -74,8 +74,13 @@ class SavedRun:
 
 def load_checkpoint(path: str | os.PathLike) -> SavedRun:
     """A checkpoint, checked; ``ModelFileError`` for a model that is not one or whose resume data is damaged."""
-    model = MLP.from_file(path)
-    path = model.path or path
+    return saved_run(MLP.from_file(path))
+
+
+def saved_run(model: MLP) -> SavedRun:
+    """The run a loaded checkpoint continues (its ``metadata["resume"]`` and optimizer state), checked;
+    ``ModelFileError`` when the model is not a checkpoint or its resume data is damaged."""
+    path = model.path or "the model"
     resume = model.metadata.get("resume")
     if not isinstance(resume, dict):
         raise ModelFileError(
@@ -103,6 +108,16 @@ def load_checkpoint(path: str | os.PathLike) -> SavedRun:
     history = History(hist.get("batch_loss"), hist.get("epochs"))
     state = ResumeState(next_epoch=next_epoch, optimizer_state=model.optimizer_state, history=history)
     return SavedRun(model, config, state, data.get("train_size"), data.get("test_size"), data.get("name"))
+
+
+def recorded_history(model: MLP) -> History | None:
+    """The training history a model file records (``metadata["history"]``: per-batch losses, per-epoch logs), or
+    None when it records none or a damaged one."""
+    record = model.metadata.get("history")
+    if not isinstance(record, dict):
+        return None
+    batch_loss, epochs = record.get("batch_loss") or [], record.get("epochs") or []
+    return History(batch_loss, epochs) if _is_history(batch_loss, epochs) else None
 
 
 def is_checkpoint(path: str | os.PathLike) -> bool:

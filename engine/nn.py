@@ -26,7 +26,7 @@ from engine.model_format import ModelFileError, activation_from_spec, check_weig
 from engine.model_limits import check_architecture
 from engine.model_paths import resolve_model_path
 from engine.noise import NoiseSetting, check_kind, check_level, fixed_noisy, training_noise
-from engine.run_limits import checked_metadata
+from engine.run_limits import LR, checked_metadata
 from engine.skip import GatedSkip, Skip, make_skip
 from engine.summary import format_summary
 from engine.training import ResumeState, TrainConfig, Trainer
@@ -381,7 +381,7 @@ class MLP:
             if self.skip is not None:
                 self.skip.release_buffers()
             self.metadata.update(
-                training=asdict(config),
+                training=_settings_used(config, trainer.optimizer.lr),
                 history=trainer.history.to_dict(),
                 dataset=dataset_info or self.metadata.get("dataset", {}),
             )
@@ -542,6 +542,16 @@ class MLP:
         inner = ", ".join(repr(layer) for layer in self.layers)
         skip = f", skip={self.skip.kind!r}" if self.skip is not None else ""
         return f"MLP([{inner}]{skip})"
+
+
+def _settings_used(config: TrainConfig, final_lr: float) -> dict:
+    """The run's settings as the model file records them, with the learning rate it ended with: a rate changed
+    while training (the app's form, a callback setting ``optimizer.lr``) is the one the next run should start
+    from; each epoch's own rate is in the history."""
+    settings = asdict(config)
+    if LR.problem(final_lr) is None:
+        settings["lr"] = float(final_lr)
+    return settings
 
 
 def build_mlp(

@@ -99,6 +99,18 @@ class Perturbation:
         values["off"] = [list(pair) for pair in self.off]
         return values
 
+    @classmethod
+    def from_dict(cls, values: object) -> Perturbation:
+        """The perturbation ``to_dict`` wrote (a model file's ``metadata["perturbation"]``); ``TypeError`` or
+        ``ValueError`` when it is not one."""
+        if not isinstance(values, dict):
+            raise TypeError(f"a perturbation is an object of values, got {type(values).__name__}")
+        off = values.get("off", ())
+        if not isinstance(off, (list, tuple)) or not all(isinstance(pair, (list, tuple)) for pair in off):
+            raise TypeError(f"off must hold (layer, unit) pairs, got {off!r:.60}")
+        known = {name: values[name] for name in ("noise", "seed", "prune", "scope") if name in values}
+        return cls(**known, off=tuple(tuple(pair) for pair in off))
+
 
 def _number(name: str, value) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):

@@ -8,10 +8,12 @@ off the GUI thread through ``common.jobs``.
 
 - the shell: ``launcher`` (the ``denoise-studio`` entry: CLI or app), ``app`` (the QApplication, prepared the
   same for the app and the tests; ``main``), ``app_state`` (``AppState``), ``main_window`` (tabs, status bar,
-  settings that persist), ``menus`` (the menu bar as a table), ``file_actions`` (open, save, recent, shipped
-  models, pictures, exports), ``guide`` (Help)
+  settings that persist), ``stored_settings`` (each setting read with bounds), ``menus`` (the menu bar as a table),
+  ``file_actions`` (open — all or nothing —, save, save when a run ends, recent, shipped models, pictures,
+  exports), ``guide`` (Help)
 - ``architecture``: the Architecture tab (the network, its summary and weights, the layer editor)
-- ``training``: the Training tab (the form, a run on its thread, the curves, histograms, the PCA check)
+- ``training``: the Training tab (the form, a run on its thread, where Continue picks a model up, the curves,
+  histograms, the PCA check)
 - ``denoise``: the Denoise tab (``state``, the Draw column and its inputs, the images, the code, robustness,
   the latent map, Inside the network and its perturbations)
 - ``common``: what several tabs share (``jobs``, ``theme``, ``dialogs``, ``hints``, ``controls``, ``data_sets``,

@@ -6,6 +6,7 @@ Tabs and the window subscribe to its signals and send changes to it; none of the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,12 @@ from gui.common.data_sets import DataSets
 ORIGINS = ("opened", "new", "trained", "applied")
 """Where a model came from: a file or a start model, the Architecture tab, a training run, or Inside the
 network's *Apply to model* (a perturbed copy of the network shown — views keep the noise the user set)."""
+
+
+Check = Callable[[MLP], list[str]]
+"""What a view derives from a model, computed before the model becomes current: it returns a note for each value
+it must change to show (a setting beyond what its control holds) and raises only when it cannot show the model at
+all.  Pure and thread-safe (the app runs the checks on a job thread as it reads a file)."""
 
 
 @dataclass(frozen=True)
@@ -34,14 +41,25 @@ class AppState(QObject):
 
     modelChanged = Signal(object)  # ModelChange
     savedChanged = Signal()  # the name or the unsaved mark changed (a save, a save as)
+    dataNote = Signal(str)  # a note about the data files read (not the official ones), once per note
 
     def __init__(self, data: DataSets | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.data = data if data is not None else DataSets()
         self.baselines = BaselineBank(lambda name: self.data.images("train", name))
+        self.data.on_note = self.dataNote.emit  # from a reading thread: queued to the GUI thread's slots
         self.model: MLP | None = None
         self.name = "untitled"
         self.dirty = False
+        self._checks: list[Check] = []
+
+    def add_check(self, check: Check) -> None:
+        """A view's ``Check``: run on every model before it is opened."""
+        self._checks.append(check)
+
+    def check(self, model: MLP) -> list[str]:
+        """Every view's notes on ``model`` (an exception: a view cannot show it, and it must not be opened)."""
+        return [note for check in self._checks for note in check(model)]
 
     def set_model(self, model: MLP, name: str | None = None, dirty: bool = False, origin: str = "opened") -> None:
         """Make ``model`` the current one; ``name`` defaults to its file's stem (else "untitled")."""

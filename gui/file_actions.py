@@ -1,19 +1,26 @@
 """The File menu's work: open, save, save as, recent and shipped models, pictures, and exports.
 
-``FileActions`` acts on the app's ``AppState`` for the window: a model is read off the GUI thread and
-becomes current only once read and checked; a save is atomic (the engine's) and never writes over a
-shipped model.  Before the current model is replaced it asks to stop a running run and to save unsaved work
-(``may_replace``).  Every failure gets a dialog that says what happened and that nothing was lost.
+``FileActions`` acts on the app's ``AppState`` for the window: opening a model is all or nothing — the file is
+read off the GUI thread together with everything the app derives from it (each view's ``AppState.check``: the
+values its controls will show, with a note for each one changed to fit; the entry in Recent models), and the model
+becomes current only once all of it has succeeded; the notes are then shown.  A save is atomic (the engine's) and
+never writes over a shipped model.  Before the current model is replaced it asks to stop a running run and to
+save unsaved work (``may_replace``).  Every failure gets a dialog that says what happened and that nothing was lost.
 """
 
 from __future__ import annotations
 
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, QStandardPaths, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu, QMessageBox
 
+from engine.checkpoint import is_checkpoint
 from engine.model_format import ModelFileError, read_header
 from engine.model_paths import is_shipped, resolve_model_path, shipped_models
 from engine.nn import MLP
@@ -24,9 +31,12 @@ from gui.common import dialogs
 from gui.common.hints import hint
 from gui.common.jobs import JobRunner
 from gui.denoise.picture_import import FILE_FILTER as PICTURE_FILTER
+from gui.stored_settings import read_folder, read_recent, usable_path, write_recent
 
-MAX_RECENT = 8
 MODEL_FILTER = "Denoise Studio models (*.npz);;All files (*)"
+WRITER_KEY, WRITER = "written_by", "Denoise Studio app"
+"""Every model the app saves says so in its metadata: *Save when a run ends* writes over a model's own file only
+when the app wrote it (never over a file of the CLI's, another program's, a checkpoint or a shipped model)."""
 
 
 def shipped_summary(name: str) -> str:
@@ -47,13 +57,46 @@ def shipped_summary(name: str) -> str:
     return " · ".join(parts) or "no training record"
 
 
+def _run_saved(path: str) -> str:
+    """"Run ended: saved mine.npz in /home/me/models" (the file's name first: a long folder is cut, not it)."""
+    return f"Run ended: saved {Path(path).name} in {Path(path).parent}"
+
+
 def _middle_elided(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width // 2 - 1] + "…" + text[-(width - width // 2) :]
 
 
-def _load_model(path: str, state) -> MLP:
-    """Runs on a pool thread: reading a wide model file can take seconds."""
-    return MLP.from_file(path)
+class NotADenoiser(ValueError):
+    """A model file whose network does not map 784 pixels to 784 (a classifier, another image size)."""
+
+
+@dataclass(frozen=True)
+class Opening:
+    """A model file read and checked: the model, the notes to show (what was changed to fit, by the engine's
+    bounds or a view's controls), and its entry for Recent models (None: not listed, a shipped model)."""
+
+    model: MLP
+    notes: list[str]
+    recent: str | None
+
+
+def recent_entry(path: str) -> str | None:
+    """How Recent models lists ``path``: resolved (the same file is one entry), None when it cannot be listed."""
+    try:
+        resolved = str(Path(path).resolve())
+    except (OSError, RuntimeError):  # a loop of links, a name too long to resolve
+        resolved = os.path.abspath(path)
+    return usable_path(resolved)
+
+
+def _read_model(path: str, check, state) -> Opening:
+    """Runs on a pool thread: the file (a wide model takes seconds) and everything the app derives from it; raises
+    when any of it fails, so nothing is applied."""
+    model = MLP.from_file(path)
+    if model.n_in != 784 or model.n_out != 784:
+        raise NotADenoiser(f"{model.path} maps {model.n_in} → {model.n_out} values; Denoise Studio needs 784 → 784.")
+    notes = [*model.load_notes, *check(model)]
+    return Opening(model, notes, None if is_shipped(model.path) else recent_entry(model.path))
 
 
 class FileActions(QObject):
@@ -66,6 +109,7 @@ class FileActions(QObject):
         super().__init__(window)
         self.window, self.state, self.settings = window, state, settings
         self._after_run = None  # what to do once the running training has stopped (quit, open a model)
+        self.save_after_run = False  # File ▸ Save when a run ends
         self.open_jobs = JobRunner(self)
         self.recent_menu = QMenu("&Recent models", window)
         self.shipped_menu = QMenu("Shipped &models", window)
@@ -112,31 +156,40 @@ class FileActions(QObject):
             self.remember_folder("open", path)
             self.open_model(path)
 
-    def open_model(self, path: str) -> None:
+    def open_model(self, path: str, then: Callable[[], object] | None = None) -> None:
         """Read a model file off the GUI thread; on failure say why and keep the current model.  Asks first when
-        training runs or the model is unsaved; ``openFinished(bool)`` tells when it is done."""
-        if not self.may_replace(f"open {Path(str(path)).stem}", lambda: self.open_model(path), "switching models"):
+        training runs or the model is unsaved; ``openFinished(bool)`` tells when it is done, and ``then()`` runs
+        once the model is open (not when it is not)."""
+        if not self.may_replace(f"open {Path(str(path)).stem}", lambda: self.open_model(path, then),
+                                "switching models"):  # fmt: skip
             return
         self.window.statusBar().showMessage(f"Opening {path}…")
-        self.open_jobs.start(_load_model, str(path), on_done=self._opened, on_error=self._open_failed)
+        self.open_jobs.start(_read_model, str(path), self.state.check, on_done=lambda opening: self._opened(
+            opening, then), on_error=self._open_failed)  # fmt: skip
 
-    def _opened(self, model: MLP) -> None:
+    def _opened(self, opening: Opening, then: Callable[[], object] | None = None) -> None:
+        """Everything derived from the file succeeded: apply it all (model, views, title, recent), then say what
+        was changed to fit."""
+        model = opening.model
         self.window.statusBar().clearMessage()
-        if model.n_in != 784 or model.n_out != 784:
-            what = f"{model.path} maps {model.n_in} → {model.n_out} values; Denoise Studio needs 784 → 784."
-            todo = "Open an autoencoder trained on 28×28 images. The current model stays loaded."
-            dialogs.show_error(self.window, "Not a denoising model", what, todo)
-            self.openFinished.emit(False)
-            return
         self.state.set_model(model, dirty=False, origin="opened")
-        if not is_shipped(model.path):
-            self.add_recent(model.path)
+        if opening.recent is not None:
+            self.add_recent(opening.recent)
         self.flashed.emit(f"Opened {model.path}")
+        if opening.notes:
+            dialogs.show_notes(self.window, "Model opened with changes", f"{Path(model.path).name} records values "
+                               "beyond what Denoise Studio holds; they were changed as the file was read (the file "
+                               "itself is unchanged):", opening.notes)  # fmt: skip
         self.openFinished.emit(True)
+        if then is not None:
+            then()
 
     def _open_failed(self, exc: BaseException) -> None:
         self.window.statusBar().clearMessage()
-        if isinstance(exc, MemoryError):
+        if isinstance(exc, NotADenoiser):
+            dialogs.show_error(self.window, "Not a denoising model", str(exc),
+                               "Open an autoencoder trained on 28×28 images. The current model stays loaded.")
+        elif isinstance(exc, MemoryError):
             dialogs.show_error(self.window, "Cannot open model", "There is not enough memory to load this model.",
                                "Close other programs or open a smaller model. The current model stays loaded.")
         elif isinstance(exc, ModelFileError):
@@ -149,8 +202,8 @@ class FileActions(QObject):
     # ----- saving -----------------------------------------------------------------------------
     def save(self) -> bool:
         path = self.state.model.path
-        if not path or is_shipped(path):
-            return self.save_as()  # never overwrite a shipped model silently
+        if not path or is_shipped(path) or is_checkpoint(path):
+            return self.save_as()  # never overwrite a shipped model or a checkpoint silently
         return self._save_to(path)
 
     def save_as(self) -> bool:
@@ -160,36 +213,99 @@ class FileActions(QObject):
             return False
         return self._save_to(path if path.endswith(".npz") else path + ".npz")
 
-    def _save_to(self, path: str) -> bool:
+    def _save_to(self, path: str, said: str | None = None) -> bool:
+        """Save the current model to ``path``; ``said`` replaces "Saved {path}" in the status bar."""
+        refusal = None
         if is_shipped(path):
-            dialogs.show_error(self.window, "Cannot save model",
-                               f"{Path(path).name} is a model that comes with Denoise Studio; the app never writes "
-                               "over it.", "Choose another name or folder (Save model as…). The model is still in "
-                               "memory.")  # fmt: skip
+            refusal = f"{Path(path).name} is a model that comes with Denoise Studio; the app never writes over it."
+        elif is_checkpoint(path):
+            refusal = (f"{Path(path).name} is a training checkpoint; a model written over it would lose the run's "
+                       "resume information.")  # fmt: skip
+        if refusal is not None:
+            dialogs.show_error(self.window, "Cannot save model", refusal, "Choose another name or folder (Save model "
+                               "as…). The model is still in memory.")  # fmt: skip
             return False
+        model = self.state.model
+        written_by = model.metadata.get(WRITER_KEY)
+        model.metadata[WRITER_KEY] = WRITER
         try:
-            self.state.model.save(path)
+            model.save(path)
         except (OSError, ValueError, TypeError) as exc:
+            if written_by is None:
+                model.metadata.pop(WRITER_KEY, None)
+            else:
+                model.metadata[WRITER_KEY] = written_by
             dialogs.show_error(self.window, "Cannot save model", f"Saving to {path} failed:\n{exc}",
                                "Choose another folder or file name; the model is still in memory.")
             return False
         self.state.mark_saved(path)
         self.add_recent(path)
         self.remember_folder("save", path)
-        self.flashed.emit(f"Saved {path}")
+        self.flashed.emit(said or f"Saved {path}")
         return True
+
+    # ----- saving when a run ends ---------------------------------------------------------------
+    def set_save_after_run(self, on: bool) -> None:
+        """File ▸ Save when a run ends (off by default; remembered)."""
+        self.save_after_run = bool(on)
+        self.settings.setValue("save_after_run", self.save_after_run)
+
+    def run_saved(self, verdict: str) -> str | None:
+        """A run ended (``verdict``) and its model is the current one: with *Save when a run ends* on, save it — to
+        its own file when the app wrote that file, else to a new file in the last save folder.  Returns the path
+        saved to, or None."""
+        if not self.save_after_run or verdict not in ("done", "stopped"):
+            return None
+        own = self.state.model.path
+        if own and self.wrote(own):
+            return own if self._save_to(own, _run_saved(own)) else None
+        path = self._new_file(Path(self.folder("save")), self.state.name)
+        if path is None:
+            dialogs.show_error(self.window, "Model not saved", f"No new file could be made in {self.folder('save')}.",
+                               "Save it with Save model as…; the model is still in memory.")  # fmt: skip
+            return None
+        if self._save_to(str(path), _run_saved(str(path))):
+            return str(path)
+        path.unlink(missing_ok=True)  # the empty file that held the name
+        return None
+
+    def wrote(self, path: str) -> bool:
+        """Whether ``path`` is a model file the app wrote (and may write again): not shipped, not a checkpoint, its
+        header naming the app."""
+        if is_shipped(path) or not Path(path).is_file() or is_checkpoint(path):
+            return False
+        try:
+            metadata = read_header(path).get("metadata", {})
+        except ModelFileError:
+            return False
+        return isinstance(metadata, dict) and metadata.get(WRITER_KEY) == WRITER
+
+    @staticmethod
+    def _new_file(folder: Path, stem: str) -> Path | None:
+        """A file name in ``folder`` that no file has, made (empty) at once so no other writer takes it:
+        ``{stem}-{date}-{time}.npz``, or with ``-2``, ``-3``… after it."""
+        base = f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+        for n in range(1, 100):
+            path = folder / (f"{base}.npz" if n == 1 else f"{base}-{n}.npz")
+            try:
+                os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+            except FileExistsError:
+                continue
+            except OSError:
+                return None
+            return path
+        return None
 
     # ----- recent and shipped models -------------------------------------------------------------
     def recent_files(self) -> list[str]:
-        value = self.settings.value("recent", [])
-        if isinstance(value, str):
-            value = [value]
-        return [str(v) for v in (value or [])]
+        """The recent models, newest first (read with bounds: ``gui.stored_settings.read_recent``)."""
+        return read_recent(self.settings)
 
     def add_recent(self, path: str) -> None:
-        path = str(Path(path).resolve())
-        paths = [path] + [p for p in self.recent_files() if p != path]
-        self.settings.setValue("recent", paths[:MAX_RECENT])
+        entry = recent_entry(path)
+        if entry is None:  # a path the settings could not keep
+            return
+        write_recent(self.settings, [entry] + [p for p in self.recent_files() if p != entry])
         self._rebuild_recent()
 
     def _rebuild_recent(self) -> None:
@@ -231,16 +347,17 @@ class FileActions(QObject):
         for it, else the last one any file dialog used (Open right after a Save As starts where the file went), else
         the user's documents folder — never the installed package's own models."""
         for key in (f"folders/{purpose}", "folders/last"):
-            last = str(self.settings.value(key, "") or "")
-            if last and Path(last).is_dir() and not is_shipped(Path(last) / "x"):
+            last = read_folder(self.settings, key)
+            if last is not None and not is_shipped(Path(last) / "x"):
                 return last
         documents = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
         return documents if documents and Path(documents).is_dir() else str(Path.home())
 
     def remember_folder(self, purpose: str, path: str) -> None:
-        folder = str(Path(path).parent)
-        self.settings.setValue(f"folders/{purpose}", folder)
-        self.settings.setValue("folders/last", folder)
+        folder = usable_path(os.path.abspath(Path(path).parent))
+        if folder is not None:
+            self.settings.setValue(f"folders/{purpose}", folder)
+            self.settings.setValue("folders/last", folder)
 
     # ----- pictures and exports ----------------------------------------------------------------
     def open_picture_dialog(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import platform
+from collections.abc import Sequence
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
@@ -39,8 +40,9 @@ point, Shift+click two places to see the images along the straight line between 
 its weights, prune the smallest, switch units off, and watch the reconstruction and the test error degrade. The
 model itself changes only if you press <i>Apply to model</i>.</li>
 </ul></li>
-<li><b>Training</b> — train the current model with live curves. Start, Pause, Stop (Stop keeps what was learned).
-The learning rate can change while training. Below the settings, each layer's weights and the sizes of their
+<li><b>Training</b> — train the current model with live curves. Start, Pause, Stop (Stop keeps what was learned);
+<i>Continue</i> trains it more epochs from where its training stopped, the curve going on. The learning rate can
+change while training. Below the settings, each layer's weights and the sizes of their
 gradients as histograms, after every epoch; for a model with a linear decoder, a check of whether it learned PCA.</li>
 <li><b>Architecture</b> — the layers, their weights as images, and an editor to build a new network.</li>
 </ul>
@@ -68,8 +70,9 @@ control for a hint.</p>
 """
 
 
-def about_html(folders: dict[str, str | None]) -> str:
-    """Version, the libraries it runs on, and where it reads each data set from (``data_folders()``)."""
+def about_html(folders: dict[str, str | None], notes: Sequence[str] = ()) -> str:
+    """Version, the libraries it runs on, where it reads each data set from (``data_folders()``), and the notes on
+    the data files read so far (files that are not the official ones)."""
     import numpy
     import pyqtgraph
     from PySide6 import __version__ as pyside_version
@@ -88,6 +91,7 @@ def about_html(folders: dict[str, str | None]) -> str:
         source = data_source(name)
         missing = f"not found yet (set {source.data_env}, or train on it once to download it)"
         rows.append((f"{source.title} data folder", html.escape(folder) if folder else missing))
+    rows += [("Note", html.escape(note)) for note in notes]
     table = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;{v}</td></tr>" for k, v in rows)
     return (
         f"<h3>{APP_NAME} {__version__}</h3><p>Denoising autoencoders on MNIST and Fashion-MNIST: a PySide6 + "

@@ -8,7 +8,7 @@ copy applied): ``FileActions.may_replace`` asks to stop a run and to save first.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray, QEvent, QSettings, QSize, Qt, QTimer
+from PySide6.QtCore import QEvent, QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import QActionGroup, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMenu, QMessageBox, QTabWidget
 
@@ -25,6 +25,7 @@ from gui.denoise.tab import DenoiseTab
 from gui.file_actions import FileActions
 from gui.guide import GuideDialog, about_html, data_folders
 from gui.menus import build_menus, make_action
+from gui.stored_settings import read_choice, read_flag, read_geometry, read_index
 from gui.training.tab import TrainingTab
 from gui.training.worker import run_recorder
 
@@ -37,6 +38,11 @@ STOP_WAIT_MS = 10000
 anyway (a run stuck in a long call must not keep the window open)."""
 STATUS_SPACING_PX = 40
 """The status bar's margins and gaps around its message, kept free when a hint is cut to fit."""
+MESSAGE_MS = 8000
+"""How long a message stays in the status bar."""
+CONFIRM_HOLD_MS = 4000
+"""A confirmation ("Saved …", "Exported …", a note on the data) stays at least this long: a hovered control's
+hint, which would replace it at once, waits until then."""
 TAB_TIPS = (
     "The network's layers, parameters and weights; build a new one (Ctrl+1)",
     "Train the model on MNIST or Fashion-MNIST with live curves (Ctrl+2)",
@@ -72,6 +78,9 @@ class MainWindow(QMainWindow):
         self.state = state if state is not None else AppState()
         self._guide: GuideDialog | None = None
         self._close_anyway = False  # the run was asked to stop for a quit and did not: close without it
+        self._hold = QTimer(self, singleShot=True)  # a confirmation is held in the status bar meanwhile
+        self._hold.timeout.connect(self._hold_ended)
+        self._held_tip: str | None = None  # the hint that waits for the confirmation
         self.setWindowTitle(APP_NAME)
         self.setMinimumSize(1024, 700)  # every tab fits here without overlap; it cannot shrink below
         self.resize(_first_size())
@@ -118,9 +127,11 @@ class MainWindow(QMainWindow):
         self.architecture_tab.editor.newModel.connect(self._on_new_model)
         self.denoise_tab.modelApplied.connect(self._on_applied)
         self.training_tab.runningChanged.connect(self._on_running)
+        self.training_tab.runEnded.connect(self._on_run_ended)
         self.training_tab.message.connect(self.flash)
+        self.state.dataNote.connect(self._on_data_note)
         self.training_tab.run.reported.connect(self._on_run_report)
-        self.files.flashed.connect(self.flash)
+        self.files.flashed.connect(self.confirm)
         self.denoise_tab.score.scoreChanged.connect(self.status_mse.setText)
         hourglass = self.architecture_tab.hourglass  # lights up with the code of what the Denoise tab shows
         self.denoise_tab.state.shownChanged.connect(lambda shown: hourglass.set_latent(shown.code))
@@ -151,13 +162,14 @@ class MainWindow(QMainWindow):
         if self.files.may_replace("make the new model", lambda: self._on_new_model(model), "making a new model"):
             self.state.set_model(model, name="untitled", dirty=True, origin="new")
             self.tabs.setCurrentWidget(self.training_tab)
-            self.flash("New untrained model: press Start to train it")
+            self.confirm("New untrained model: press Start to train it")
 
     def _on_applied(self, model: MLP) -> None:
         """A perturbed copy made the model (Denoise ▸ Inside the network ▸ Apply): unsaved, like a trained one."""
         if self.files.may_replace("apply the perturbed network", lambda: self._on_applied(model)):
             self.state.set_model(model, name=self.state.name, dirty=True, origin="applied")  # the noise set stays
-            self.flash("The perturbed network is now the model (unsaved): Save keeps it, reopening the file undoes it")
+            self.confirm("The perturbed network is now the model (unsaved): Save keeps it, reopening the file "
+                         "undoes it")
 
     def set_recording(self, on: bool) -> None:
         """File ▸ Record training runs: the runs database records the Training tab's next runs (or not)."""
@@ -173,14 +185,45 @@ class MainWindow(QMainWindow):
             dialogs.show_error(self, "Run not recorded", str(text), "Training goes on and its model is kept as "
                                "usual. Move the file aside, or turn off File ▸ Record training runs.")  # fmt: skip
 
+    def _on_run_ended(self, result) -> None:
+        """A run's model is the current one: File ▸ Save when a run ends saves it (the status bar names the file)."""
+        self.files.run_saved(result.verdict)
+
+    def continue_training(self, epochs: int | None = None, path: str | None = None) -> None:
+        """Train ``epochs`` more epochs (default: the Training form's) from where training stopped — of the current
+        model, or of the model or checkpoint file at ``path`` once it is open (asking first, as File ▸ Open does,
+        when a run is going on or the current model is unsaved).  For the Runs view: a past run's checkpoint
+        continues with its optimizer's state."""
+        self.tabs.setCurrentWidget(self.training_tab)
+        if path is None:
+            self.training_tab.continue_training(epochs)
+        else:
+            self.files.open_model(path, then=lambda: self.training_tab.continue_training(epochs))
+
     def _on_running(self, running: bool) -> None:
         for key in ("save", "save_as"):  # the model being trained is a copy
             self.actions[key].setEnabled(not running)
         if not running:
             self.files.run_ended()
 
-    def flash(self, text: str) -> None:
-        self.statusBar().showMessage(text, 8000)
+    def flash(self, text: str, ms: int = MESSAGE_MS) -> None:
+        """News in the status bar (an epoch done): a hovered control's hint may replace it."""
+        self._hold.stop()
+        self.statusBar().showMessage(text, ms)
+
+    def confirm(self, text: str, ms: int = MESSAGE_MS) -> None:
+        """A confirmation in the status bar: it stays ``CONFIRM_HOLD_MS`` at least, hints wait (then show)."""
+        self.statusBar().showMessage(text, ms)
+        self._held_tip = None
+        self._hold.start(CONFIRM_HOLD_MS)
+
+    def _on_data_note(self, note: str) -> None:
+        """A data file that is not the official one (said once: ``DataSets`` hands each note on once)."""
+        self.confirm(f"Note: {note}", 2 * MESSAGE_MS)
+
+    def _hold_ended(self) -> None:
+        if self._held_tip:  # the pointer rests on a control: its hint now
+            self.statusBar().showMessage(self._fit_status(self._held_tip))
 
     # ----- help -------------------------------------------------------------------------------
     def show_guide(self) -> None:
@@ -190,12 +233,15 @@ class MainWindow(QMainWindow):
         self._guide.raise_()
 
     def about(self) -> None:
-        QMessageBox.about(self, f"About {APP_NAME}", about_html(data_folders()))
+        QMessageBox.about(self, f"About {APP_NAME}", about_html(data_folders(), self.state.data.notes))
 
     # ----- the status bar's hints, closing, settings -------------------------------------------
     def event(self, event: QEvent) -> bool:
         if event.type() == QEvent.Type.StatusTip:  # a hovered control's hint, for the status bar
-            self.statusBar().showMessage(self._fit_status(event.tip()))
+            if self._hold.isActive():  # after the confirmation
+                self._held_tip = event.tip()
+            else:
+                self.statusBar().showMessage(self._fit_status(event.tip()))
             return True
         return super().event(event)
 
@@ -239,21 +285,20 @@ class MainWindow(QMainWindow):
         apply_theme(QApplication.instance(), choice)
 
     def _follow_system_theme(self) -> None:
-        if self.settings.value("theme", "system") == "system":
+        if read_choice(self.settings, "theme", THEME_CHOICES, "system") == "system":
             apply_theme(QApplication.instance(), "system")
 
     def _restore_settings(self) -> None:
-        self.set_theme(str(self.settings.value("theme", "system")))
-        self.actions["record_runs"].setChecked(str(self.settings.value("record_runs", True)).lower() != "false")
+        """Each stored setting read with bounds (``gui.stored_settings``): anything unusable gives the default."""
+        self.set_theme(read_choice(self.settings, "theme", THEME_CHOICES, "system"))
+        self.actions["record_runs"].setChecked(read_flag(self.settings, "record_runs", True))
         self.set_recording(self.actions["record_runs"].isChecked())
+        self.actions["save_after_run"].setChecked(read_flag(self.settings, "save_after_run", False))
+        self.files.set_save_after_run(self.actions["save_after_run"].isChecked())
         hints = QGuiApplication.styleHints()
         if hasattr(hints, "colorSchemeChanged"):
             hints.colorSchemeChanged.connect(self._follow_system_theme)
-        geometry = self.settings.value("geometry")
-        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+        geometry = read_geometry(self.settings)
+        if geometry is not None:
             self.restoreGeometry(geometry)
-        tab = self.settings.value("tab", 2)
-        try:
-            self.tabs.setCurrentIndex(int(tab))
-        except (TypeError, ValueError):
-            self.tabs.setCurrentIndex(2)
+        self.tabs.setCurrentIndex(read_index(self.settings, "tab", self.tabs.count(), 2))

@@ -77,6 +77,10 @@ MENU_BAR: tuple[tuple[str, tuple], ...] = (
         SEPARATOR,
         Toggle("record_runs", "Recor&d training runs", "Keep every training run (settings, curves, scores) in the "
                "runs database; 'denoise-studio runs' lists them", "set_recording"),
+        Toggle("save_after_run", "Save &when a run ends", "Save the model as each training run ends (done or "
+               "stopped): to its own file if Denoise Studio wrote it, else to a new file in the folder you last "
+               "saved to; never over a shipped model, a checkpoint or a file the app did not write",
+               "files.set_save_after_run"),
         SEPARATOR,
         Entry("quit", "&Quit", "Close Denoise Studio", "close", "Ctrl+Q"),
     )),

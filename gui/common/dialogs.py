@@ -50,6 +50,13 @@ def show_error(parent: QWidget | None, title: str, what: str, todo: str) -> None
     error_box(parent, title, what, todo).exec()
 
 
+def show_notes(parent: QWidget | None, title: str, what: str, notes: list[str]) -> None:
+    """Show a modal note listing ``notes`` (one line each): something done that the user should know of."""
+    box = QMessageBox(QMessageBox.Icon.Information, title, what, QMessageBox.StandardButton.Ok, parent)
+    box.setInformativeText("\n".join(f"• {_sentence(note)}" for note in notes))
+    box.exec()
+
+
 def show_exception(parent: QWidget | None, title: str, exc: BaseException, dataset: str = "mnist") -> None:
     what, todo = describe_error(exc, dataset)
     show_error(parent, title, what, todo)

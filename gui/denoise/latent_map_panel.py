@@ -49,6 +49,11 @@ DIGIT_COLORS = (
 colour-vision deficiencies; mid-light tones that read on the light and the dark background alike."""
 DEFAULT_ENDS = (1, 7)
 """The strip's digits before the user picks others."""
+BANDS = 10
+"""The dots are drawn in this many items, each a random tenth of all of them (every label mixed): no label is
+drawn over the others, and a map is placed a band per event-loop turn (the window never waits for 10,000)."""
+SHUFFLE_SEED = 0
+"""The drawing order's seed: the same map looks the same each time."""
 
 
 def _place_codes(model, data: DataSets, data_set: str, state) -> tuple[LatentMap, np.ndarray] | None:
@@ -139,14 +144,16 @@ class LatentMapPanel(QWidget):
         self.data_set = "mnist"  # whose test images are mapped
         self._cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> {data set: (map, images)}
         self.refresh = WhenShown(self, self._request, on_hidden=lambda: self.jobs.cancel())
-        self._feed: list[int] = []  # digits whose points are still to be placed, one per event-loop turn
+        self._feed: list[int] = []  # bands whose dots are still to be placed, one per event-loop turn
+        self._bands: list[np.ndarray] = []  # each band's test images (indices), in drawing order
+        self._shown = np.ones(len(DIGIT_COLORS), bool)  # the labels shown (the legend's boxes)
         self._hover_owner = None
         self._hover_event, self._hover_distance = None, None  # the hover event being answered, the nearest dot's
         self.hovered: int | None = None  # the test digit under the pointer
         self.jobs = JobRunner(self)
         self._feed_timer = QTimer(self)
         self._feed_timer.setInterval(0)
-        self._feed_timer.timeout.connect(self._place_next_digit)
+        self._feed_timer.timeout.connect(self._place_next_band)
         self._build_plot()
         self._build_side()
         layout = QHBoxLayout(self)
@@ -178,11 +185,14 @@ class LatentMapPanel(QWidget):
             "that point, Shift+click two places to interpolate between them; drag to pan, wheel to zoom"
         )
         hint(self.plot, tip)
-        self.scatters: list[pg.ScatterPlotItem] = []
+        self.brushes = []  # a label's dots, translucent: dense clusters show their overlap
         for color in DIGIT_COLORS:
             fill = QColor(color)
-            fill.setAlpha(120)  # dense clusters show their overlap, and the digits drawn first show through
-            item = pg.ScatterPlotItem(size=5, pen=None, brush=pg.mkBrush(fill), hoverable=True, tip=None)
+            fill.setAlpha(120)
+            self.brushes.append(pg.mkBrush(fill))
+        self.scatters: list[pg.ScatterPlotItem] = []  # the bands, every label mixed in each
+        for _ in range(BANDS):
+            item = pg.ScatterPlotItem(size=5, pen=None, hoverable=True, tip=None)
             item.sigHovered.connect(self._on_hover)
             item.setCacheMode(item.CacheMode.DeviceCoordinateCache)  # hover and the star redraw, not 10,000 dots
             self.plot.addItem(item)
@@ -285,7 +295,10 @@ class LatentMapPanel(QWidget):
             self.code = code  # the Autoencoder view shows the same code: the star stays
 
     def _show_digit(self, digit: int, on: bool) -> None:
-        self.scatters[digit].setVisible(on)
+        self._shown[digit] = on
+        for item, members in zip(self.scatters, self._bands, strict=False):  # the bands placed so far
+            if len(item.data) == len(members):
+                item.setPointsVisible(self._shown[self.map.labels[members] % len(DIGIT_COLORS)])
         self.digit_boxes[digit].setIcon(_swatch(DIGIT_COLORS[digit], filled=on))
 
     # ----- the model and its map --------------------------------------------------------------
@@ -294,6 +307,7 @@ class LatentMapPanel(QWidget):
         self.model, self.map, self.images, self.code, self.strip_codes = model, None, None, None, None
         self._ends, self._next_end = {"from": None, "to": None}, "from"
         self._feed_timer.stop()
+        self._bands = []
         for item in (*self.scatters, self.path, self.hover_ring, self.marker):
             item.setData([], [])
         self._clear_hover()
@@ -340,17 +354,23 @@ class LatentMapPanel(QWidget):
             "Click anywhere to decode; Shift+click two places to interpolate."
         )
         self._fill_ends()
-        self._feed = list(range(len(DIGIT_COLORS)))
+        order = np.random.default_rng(SHUFFLE_SEED).permutation(len(m.labels))  # every label in every band
+        self._bands = np.array_split(order, BANDS)
+        self._feed = list(range(BANDS))
         self._feed_timer.start()
 
-    def _place_next_digit(self) -> None:
+    def _place_next_band(self) -> None:
         m = self.map
         if m is None or not self._feed:
             self._feed_timer.stop()
             return
-        digit = self._feed.pop(0)
-        members = m.members(digit)
-        self.scatters[digit].setData(pos=m.points[members], data=members)
+        band = self._feed.pop(0)
+        members = self._bands[band]
+        labels = m.labels[members] % len(DIGIT_COLORS)
+        item = self.scatters[band]
+        item.setData(pos=m.points[members], data=members, brush=[self.brushes[label] for label in labels])
+        if not self._shown.all():
+            item.setPointsVisible(self._shown[labels])
         if not self._feed:
             self._feed_timer.stop()
             self.plot.getPlotItem().getViewBox().autoRange(padding=0.04)

@@ -39,6 +39,15 @@ def _prepare(model, state) -> Perturber:
     return Perturber(model).prepare()
 
 
+def _applied(model) -> Perturbation | None:
+    """The perturbation *Apply to model* made ``model`` from (its ``metadata["perturbation"]``), if any."""
+    try:
+        plan = Perturbation.from_dict(model.metadata["perturbation"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return None if plan.is_identity() else plan
+
+
 def _tip(widget: QWidget, text: str) -> QWidget:
     """``hint`` a widget as it is made."""
     hint(widget, text)
@@ -105,7 +114,7 @@ class PerturbPanel(QWidget):
         self.unit_box.activated.connect(self._on_pick)
         self.all_on = _tip(QPushButton("All units on"), "Switch every unit back on")
         self.all_on.clicked.connect(lambda: self._set_plan(replace(self.plan, off=())))
-        self.reset_button = _tip(QPushButton("Reset"), "Back to the network as trained: no noise, no pruning, "
+        self.reset_button = _tip(QPushButton("Reset"), "Back to the model's own weights: no noise, no pruning, "
                                  "every unit on")  # fmt: skip
         self.reset_button.clicked.connect(self.reset)
         self.apply_button = _tip(QPushButton("Apply to model"), "Make this perturbed network the model (marked "
@@ -293,5 +302,10 @@ class PerturbPanel(QWidget):
             self.summary.setText("")
             return
         if self._perturber is None:
+            return
+        applied = _applied(self.model)
+        if self.plan.is_identity() and applied is not None:  # the model itself is a perturbed network
+            self.summary.setText(f"no further perturbation: the model is itself a perturbed network (applied: "
+                                 f"{describe(self.model, applied, self._perturber)})")  # fmt: skip
             return
         self.summary.setText(describe(self.model, self.plan, self._perturber))

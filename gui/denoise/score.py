@@ -1,11 +1,14 @@
 """The test score at the Denoise tab's noise: the shown network's MSE on all test images, for the status bar.
 
 Asked for again whenever the network, the noise or the test set changes, once the slider has rested;
-computed off the GUI thread.  When the test set cannot be read, the model file's own score stands in if it was
-taken at this level.
+computed off the GUI thread.  Scores already computed are kept for each network while it lives, so going back
+(Reset on Inside the network, the slider back where it was) shows the score at once.  When the test set cannot
+be read, the model file's own score stands in if it was taken at this level.
 """
 
 from __future__ import annotations
+
+import weakref
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -49,6 +52,7 @@ class TestScore(QObject):
         super().__init__(parent)
         self.state = state
         self.jobs = JobRunner(self)
+        self._known: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # network -> {(level, kind, set): mse}
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(SCORE_DELAY_MS)
@@ -57,11 +61,26 @@ class TestScore(QObject):
             signal.connect(self.rescore)
 
     def rescore(self, *_) -> None:
-        """The score shown is for another network, level, kind or test set now: drop the one in flight, ask again
-        once the slider rests."""
+        """The score shown is for another network, level, kind or test set now: drop the one in flight; show the
+        score at once when it is known, else ask again once the slider rests."""
         self.jobs.cancel()
-        self.scoreChanged.emit(f"test MSE at {level_text(self.state.noise_kind, self.state.level)}: …")
+        state = self.state
+        known = self._known.get(state.network, {}) if state.network is not None else {}
+        mse = known.get((state.level, state.noise_kind, state.test_set))
+        if mse is not None:
+            self._timer.stop()
+            self.scoreChanged.emit(self._text(state.network, mse))
+            return
+        self.scoreChanged.emit(f"test MSE at {level_text(state.noise_kind, state.level)}: …")
         self._timer.start()
+
+    def _text(self, network, mse: float) -> str:
+        """"test MSE 0.0102 at σ 0.30 (Fashion-MNIST) (perturbed network)" for the state's noise and test set."""
+        state = self.state
+        name = state.test_set
+        of_set = "" if name == "mnist" else f" ({data_source(name).title})"
+        which = f"{of_set} (perturbed network)" if network is not state.model else of_set
+        return f"test MSE {mse:.4f} at {level_text(state.noise_kind, state.level)}{which}"
 
     def _request(self) -> None:
         state = self.state
@@ -72,7 +91,6 @@ class TestScore(QObject):
         where = level_text(kind, level)
         title = data_source(name).title
         of_set = "" if name == "mnist" else f" ({title})"
-        which = f"{of_set} (perturbed network)" if network is not state.model else of_set
 
         def no_data(exc: BaseException) -> None:
             saved = saved_score(network, level, kind, name) if network is state.model else None
@@ -82,6 +100,7 @@ class TestScore(QObject):
             )  # fmt: skip
 
         def done(mse: float) -> None:
-            self.scoreChanged.emit(f"test MSE {mse:.4f} at {where}{which}")
+            self._known.setdefault(network, {})[(level, kind, name)] = mse
+            self.scoreChanged.emit(self._text(network, mse))
 
         self.jobs.start(_test_score, network, state.data, name, level, kind, on_done=done, on_error=no_data)

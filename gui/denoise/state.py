@@ -21,8 +21,12 @@ from PySide6.QtCore import QObject, Signal
 from engine.data_sources import SOURCES, trained_on
 from engine.forward_pass import ForwardPass, forward_pass
 from engine.noise import NoisePattern, check_kind, check_level
+from engine.run_limits import Bound
 from engine.training import TrainConfig
 from gui.app_state import AppState, ModelChange
+
+SLIDER_LEVELS = Bound("noise level", 0.0, 1.0)
+"""The levels the noise slider holds (a file may record a σ up to 10, ``engine.run_limits``)."""
 
 
 def training_level(model) -> float | None:
@@ -32,6 +36,22 @@ def training_level(model) -> float | None:
         return TrainConfig.from_dict(used).noise_setting.default_level if isinstance(used, dict) else None
     except (TypeError, ValueError):
         return None
+
+
+def start_noise(model, kind: str, level: float) -> tuple[str, float, list[str]]:
+    """The noise a new model starts at: the kind and level (rounded, the middle of a range) it was trained with,
+    else ``kind`` and ``level`` as they are; a level beyond the slider's is shown at its end, with a note.
+    Never raises and touches no widget (the app checks a file with it before opening it)."""
+    setting = model.training_noise
+    kind = setting.kind if setting is not None else kind
+    trained = training_level(model)
+    if trained is None:
+        return kind, level, []
+    fitted, note = SLIDER_LEVELS.clamp(round(trained, 2))
+    if note is None:
+        return kind, fitted, []
+    return kind, fitted, [f"the Denoise tab's noise slider holds levels {SLIDER_LEVELS.describe()}: the model's "
+                          f"training level {trained:g} is shown as {fitted:g}"]  # fmt: skip
 
 
 class DenoiseState(QObject):
@@ -61,6 +81,7 @@ class DenoiseState(QObject):
         self.shown: ForwardPass | None = None
         self._pattern: NoisePattern | None = None
         app.modelChanged.connect(self._on_app_model)
+        app.add_check(lambda model: start_noise(model, "gaussian", 0.0)[2])  # its notes depend on the model alone
 
     # ----- what is shown ----------------------------------------------------------------------
     @property
@@ -90,12 +111,8 @@ class DenoiseState(QObject):
         set to its own — unless ``keep_noise`` (the same network changed here: a perturbed copy applied)."""
         self.model, self.perturbed, self.explored_code = model, None, None
         if not keep_noise:
-            setting = model.training_noise
-            if setting is not None:
-                self._set_noise_quietly(setting.kind, self.level)
-            level = training_level(model)
-            if level is not None:
-                self._set_noise_quietly(self.noise_kind, round(level, 2))
+            kind, level, _notes = start_noise(model, self.noise_kind, self.level)  # notes: shown as it opened
+            self._set_noise_quietly(kind, level)
         self.modelChanged.emit(model)
         self.noiseChanged.emit(self.noise_kind, self.level)
         self.exploringChanged.emit(False)

@@ -1,6 +1,13 @@
-"""The Training tab's settings form: hyperparameters in, a ``TrainConfig`` out."""
+"""The Training tab's settings form: hyperparameters in, a ``TrainConfig`` out.
+
+What the form takes from a model file is ``settings_of(metadata)``: plain values within what each box holds,
+and a note for every value it had to change.  It never raises and touches no widget, so the app computes it
+(with the notes to show) before it makes a file's model the current one (``AppState.add_check``).
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -16,10 +23,66 @@ from PySide6.QtWidgets import (
 
 from engine.data_sources import trained_on
 from engine.optimizers import OPTIMIZERS
+from engine.run_limits import SEED, Bound
 from engine.training import TrainConfig
 from gui.common.data_set_box import DataSetBox
 from gui.common.hints import hint
 from gui.common.noise_kinds import LEVEL_HINTS, NoiseKindBox, level_name
+
+EPOCHS_BOX = Bound("epochs", 1, 1000, integer=True)
+BATCH_BOX = Bound("batch size", 1, 8192, integer=True)
+LR_BOX = Bound("learning rate", 1e-5, 1.0)
+LEVEL_BOX = Bound("noise level", 0.0, 1.0)
+TRAIN_SIZE_BOX = Bound("training images", 1, 60000, integer=True)
+"""What each box of the form holds (narrower than a run's bounds, ``engine.run_limits``: a file the CLI wrote may
+hold more, and opens clamped to these with a note)."""
+
+
+@dataclass(frozen=True)
+class FormSettings:
+    """The settings a model file gives the form, each within its box; ``epochs`` only from a preset's
+    suggestion (a trained model's own count says nothing about the next run), ``high`` only for a range."""
+
+    batch_size: int
+    lr: float
+    optimizer: str
+    noise_kind: str
+    low: float
+    high: float | None
+    epochs: int | None = None
+
+
+def settings_of(metadata: dict) -> tuple[FormSettings | None, list[str]]:
+    """The form's values from a model's metadata (its own run's settings, else a preset's suggestion), and a
+    note for each value changed to fit its box; (None, notes) when the file records no usable settings."""
+    used = metadata.get("training") if isinstance(metadata, dict) else None
+    suggested = metadata.get("suggested_training") if used is None and isinstance(metadata, dict) else None
+    record = used if suggested is None else suggested
+    if not isinstance(record, dict):
+        return None, []
+    try:
+        config = TrainConfig.from_dict(record)
+    except (TypeError, ValueError) as exc:
+        return None, [f"the Training form keeps its values: the recorded settings cannot be used ({exc})"]
+    notes: list[str] = []
+
+    def fit(bound: Bound, value):
+        fitted, note = bound.clamp(value)
+        if note is not None:
+            notes.append(f"the Training form's {bound.name} box holds values {bound.describe()}: the file's "
+                         f"{value:g} is shown as {fitted:g}")  # fmt: skip
+        return fitted
+
+    setting = config.noise_setting
+    return FormSettings(
+        batch_size=fit(BATCH_BOX, config.batch_size),
+        lr=fit(LR_BOX, config.lr),
+        optimizer=config.optimizer,
+        noise_kind=setting.kind,
+        low=fit(LEVEL_BOX, setting.low),
+        high=fit(LEVEL_BOX, setting.high) if setting.is_range else None,
+        epochs=fit(EPOCHS_BOX, config.epochs) if isinstance(suggested, dict) and "epochs" in suggested else None,
+    ), notes
 
 
 class TrainingForm(QWidget):
@@ -51,17 +114,16 @@ class TrainingForm(QWidget):
         self._show_range(False)
 
     def _make_fields(self, defaults: TrainConfig) -> None:
-        self.epochs = _spin(1, 1000, 5, "How many passes over the training images, 1–1000. 5–10 is usually enough")
+        self.epochs = _spin(EPOCHS_BOX, 5, "How many passes over the training images, 1–1000. 5–10 is usually enough")
         self.batch_size = _spin(
-            1,
-            8192,
+            BATCH_BOX,
             defaults.batch_size,
             "Images per weight update, 1–8192. 64–128 is a good start; larger is faster per epoch but learns less per"
             " pass",
         )
         self.lr = QDoubleSpinBox()
         self.lr.setDecimals(5)
-        self.lr.setRange(1e-5, 1.0)
+        self.lr.setRange(LR_BOX.low, LR_BOX.high)
         self.lr.setSingleStep(1e-4)
         self.lr.setValue(defaults.lr)
         hint(
@@ -89,12 +151,11 @@ class TrainingForm(QWidget):
         self.noise_high = _level_spin(0.8)
         self.noise_high_label = QLabel()
         self.train_size = _spin(
-            1, 60000, 60000, "How many images of the chosen data set to train on (the first n), 1–60,000"
+            TRAIN_SIZE_BOX, 60000, "How many images of the chosen data set to train on (the first n), 1–60,000"
         )
         self.train_size.setSingleStep(1000)
         self.seed = _spin(
-            0,
-            2**31 - 1,
+            SEED,
             defaults.seed,
             "Seed of the shuffling and the noise, 0 or more: the same seed repeats a run exactly",
         )
@@ -164,26 +225,19 @@ class TrainingForm(QWidget):
         self.model_label.setText(f"Model to train: {widths} ({trained}, {model.n_params:,} parameters)")
         if model.metadata.get("dataset"):
             self.data_set.set_data_set(trained_on(model.metadata))
-        used = model.metadata.get("training")
-        suggested = model.metadata.get("suggested_training") if used is None else None  # a preset's settings
-        used = used if suggested is None else suggested
-        if not isinstance(used, dict):
+        settings, _notes = settings_of(model.metadata)  # the notes were shown as the file opened
+        if settings is None:
             return
-        try:
-            config = TrainConfig.from_dict(used)
-        except (TypeError, ValueError):
-            return
-        if isinstance(suggested, dict) and "epochs" in suggested:
-            self.epochs.setValue(config.epochs)
-        self.batch_size.setValue(config.batch_size)
-        self.lr.setValue(config.lr)
-        self.optimizer.setCurrentText(config.optimizer)
-        setting = config.noise_setting
-        self.noise_kind.set_kind(setting.kind)
-        self.noise.setValue(setting.low)
-        self.noise_range.setChecked(setting.is_range)
-        if setting.is_range:
-            self.noise_high.setValue(setting.high)
+        if settings.epochs is not None:
+            self.epochs.setValue(settings.epochs)
+        self.batch_size.setValue(settings.batch_size)
+        self.lr.setValue(settings.lr)
+        self.optimizer.setCurrentText(settings.optimizer)
+        self.noise_kind.set_kind(settings.noise_kind)
+        self.noise.setValue(settings.low)
+        self.noise_range.setChecked(settings.high is not None)
+        if settings.high is not None:
+            self.noise_high.setValue(settings.high)
 
     def set_running(self, running: bool) -> None:
         """Lock what a run fixes at its start; the learning rate stays editable."""
@@ -192,9 +246,9 @@ class TrainingForm(QWidget):
             widget.setEnabled(not running)
 
 
-def _spin(low: int, high: int, value: int, tip: str) -> QSpinBox:
+def _spin(bound: Bound, value: int, tip: str) -> QSpinBox:
     spin = QSpinBox()
-    spin.setRange(low, high)
+    spin.setRange(int(bound.low), int(bound.high))
     spin.setValue(value)
     hint(spin, tip)
     return spin
@@ -202,7 +256,7 @@ def _spin(low: int, high: int, value: int, tip: str) -> QSpinBox:
 
 def _level_spin(value: float) -> QDoubleSpinBox:
     spin = QDoubleSpinBox()
-    spin.setRange(0.0, 1.0)
+    spin.setRange(LEVEL_BOX.low, LEVEL_BOX.high)
     spin.setSingleStep(0.05)
     spin.setValue(value)
     return spin

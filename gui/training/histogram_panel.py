@@ -115,6 +115,11 @@ class HistogramPanel(QWidget):
         self._since.start()
         self.jobs.start(_bin, data, starts, grads, on_done=self._show, on_error=self._failed)
 
+    def on_resumed(self) -> None:
+        """The run goes on after a pause: the plots still show the pause until the epoch ends; the caption says so."""
+        if self.snapshot is not None and self.snapshot.kind == "pause":
+            self.header.setText(_caption(self.snapshot, resumed=True))
+
     def set_model(self, model) -> None:
         """Between runs: the model's present weights (no gradients until it trains)."""
         self._start = self._first = self._pending = None
@@ -253,14 +258,17 @@ def _ticks(lo: float, hi: float, magnitude: bool, most: int = 4) -> list[tuple[f
 
 
 
-def _caption(snapshot: LayerSnapshot) -> str:
-    """What the plots show, in a few words (the tooltip says the rest)."""
+def _caption(snapshot: LayerSnapshot, resumed: bool = False) -> str:
+    """What the plots show, in a few words (the tooltip says the rest); ``resumed``: the run went on after the
+    pause they show."""
     if snapshot.kind == "model":
         return "The model's weights now. Train it to watch them move and see their gradients."
     if snapshot.kind == "start":
         return "Training started: the weights it starts from. Gradients after the first epoch (or on Pause)."
     epoch = snapshot.epoch + 1
-    if snapshot.kind == "pause":
+    if snapshot.kind == "pause" and resumed:
+        when = f"Training again; shown: the pause in epoch {epoch} at {snapshot.progress:.0%} (new after the epoch)"
+    elif snapshot.kind == "pause":
         when = f"Paused in epoch {epoch} at {snapshot.progress:.0%}"
     elif snapshot.progress < 1:
         when = f"Epoch {epoch}, stopped at {snapshot.progress:.0%}"

@@ -130,10 +130,11 @@ class LossPlot(pg.PlotWidget):
         is not redrawn each frame); ``hint`` is shown over the empty plot until the first point."""
         for series in (self.raw, self.smooth, self.test):
             series.clear()
-        if epochs:
-            self.setXRange(0, epochs, padding=0.025)  # room for the last epoch's dot at the right edge
-        else:
-            self.enableAutoRange(x=True)
+        self._dirty = True
+        self.flush()  # the items empty now: the ranges below must not follow the last run's points
+        box = self.getViewBox()
+        box.setRange(xRange=(0, epochs or 1), yRange=(0, 1), padding=0.025 if epochs else 0)  # not the last run's
+        box.enableAutoRange(x=not epochs, y=True)  # the loss's range follows the points to come
         self._ema = None
         self.diverged_line.setVisible(False)
         self.set_baselines(None, None)
@@ -171,6 +172,25 @@ class LossPlot(pg.PlotWidget):
     def add_epoch(self, x: float, loss: float) -> None:
         self.test.append(x, loss)
         self._dirty = True
+
+    def add_history(self, batch_loss: list[float], epochs: list[dict]) -> None:
+        """The earlier epochs of a continued run (a ``History``'s lists): their batch losses and test points, so
+        the curve goes on from them.  Each epoch's batches are spread over it (evenly over the whole history for
+        an old one without batch counts)."""
+        epochs = sorted(epochs, key=lambda e: e.get("epoch", 0))
+        if epochs and all(isinstance(e.get("batches"), int) and e["batches"] > 0 for e in epochs):
+            first = 0
+            for e in epochs:
+                count, share = e["batches"], e.get("progress", 1.0)
+                for j, loss in enumerate(batch_loss[first : first + count]):
+                    self.add_batch(e["epoch"] + share * (j + 1) / count, loss)
+                first += count
+        elif batch_loss:
+            for x, loss in zip(np.linspace(0, len(epochs), len(batch_loss) + 1)[1:], batch_loss, strict=True):
+                self.add_batch(float(x), loss)
+        for e in epochs:
+            if e.get("complete", True) and isinstance(e.get("val_loss"), (int, float)):
+                self.add_epoch(e["epoch"] + 1, e["val_loss"])
 
     def set_baselines(self, identity=..., pca=..., components: int | None = None) -> None:
         """Dashed levels: the noisy input's error and PCA's (with ``components`` components); a level not given

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from engine.training import TrainConfig
+from engine.training import ResumeState, TrainConfig
 from gui.training.worker import DataLoader, RunControl, RunResult, RunVoice, Watcher, train
 
 END_WAIT_S = 10.0
@@ -50,15 +50,17 @@ class TrainingRun(QObject):
         """A stop was asked for and the run has not ended yet."""
         return self._control is not None and self._control.stop
 
-    def start(self, model, config: TrainConfig, load_data: DataLoader, watchers: Sequence[Watcher] = ()) -> None:
-        """Train ``model`` (a copy the caller no longer touches) with ``config`` on ``load_data()``; each
-        watcher adds a callback whose reports arrive as ``reported(topic, data)``."""
+    def start(self, model, config: TrainConfig, load_data: DataLoader, watchers: Sequence[Watcher] = (),
+              resume: ResumeState | None = None) -> None:  # fmt: skip
+        """Train ``model`` (a copy the caller no longer touches) with ``config`` on ``load_data()`` — from
+        ``resume``'s epoch and optimizer state to ``config.epochs`` when given; each watcher adds a callback whose
+        reports arrive as ``reported(topic, data)``."""
         if self.is_running():
             return
         control = RunControl()
         thread = threading.Thread(
-            target=train, args=(self._voice, model, config, load_data, control, list(watchers)), name="training",
-            daemon=True,
+            target=train, args=(self._voice, model, config, load_data, control, list(watchers), resume),
+            name="training", daemon=True,
         )
         self._thread, self._control = thread, control
         thread.start()

@@ -95,6 +95,8 @@ class RunProgress(QWidget):
         layout.setColumnStretch(0, 1)
         self._started_at = 0.0
         self._epochs = 1
+        self._first = 0
+        self._running = ""  # the headline while training, shown again on Resume
         self.paused = False
 
     def reset(self) -> None:
@@ -102,20 +104,36 @@ class RunProgress(QWidget):
         self.label.setText("Ready")
         self.loss_label.setText("")
 
-    def begin(self, epochs: int) -> None:
-        self._started_at, self._epochs, self.paused = time.monotonic(), epochs, False
+    def resume(self) -> None:
+        """The run goes on after a pause: the headline says so until the next batch's figures come."""
+        self.paused = False
+        self.label.setText(self._running or "Resuming…")
+
+    def finish(self, verdict: str, last_epoch: dict | None) -> None:
+        """How the run ended (``verdict`` names the test loss) and, beside it, the last epoch's training loss: no
+        figure twice in the headline."""
+        self.label.setText(verdict)
+        train = last_epoch.get("loss") if last_epoch is not None else None
+        self.loss_label.setText(f"train loss {train:.4f}" if isinstance(train, float) else "")
+
+    def begin(self, epochs: int, first: int = 0) -> None:
+        """A run from epoch ``first`` (a continued run's next one) to ``epochs``: the bar and the time left count
+        the epochs this run trains."""
+        self._started_at, self._epochs, self.paused, self._running = time.monotonic(), epochs, False, ""
+        self._first = first
         self.bar.setValue(0)
         self.label.setText("Loading data…")
         self.loss_label.setText("")
 
     def show_batch(self, logs: dict) -> None:
         """Progress, speed and time left from a batch's logs (the text waits while paused)."""
-        done = (logs["epoch"] + logs["progress"]) / self._epochs
+        done = (logs["epoch"] + logs["progress"] - self._first) / max(self._epochs - self._first, 1)
         self.bar.setValue(int(done * 1000))
         if self.paused:
             return
         elapsed = time.monotonic() - self._started_at
         eta = elapsed * (1 - done) / done if done > 0 else 0.0
         epoch = f"Epoch {int(logs['epoch']) + 1}/{self._epochs}"
-        self.label.setText(f"{epoch} · {logs['samples_per_s']:,.0f} img/s · ETA {format_eta(eta)}")
+        self._running = f"{epoch} · {logs['samples_per_s']:,.0f} img/s · ETA {format_eta(eta)}"
+        self.label.setText(self._running)
         self.loss_label.setText(f"batch loss {logs['loss']:.4f}")

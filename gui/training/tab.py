@@ -1,11 +1,16 @@
-"""The Training tab: the settings form, Start / Pause / Stop, and the views of a run.
+"""The Training tab: the settings form, Start / Continue / Pause / Stop, and the views of a run.
 
 The tab follows the app's current model (``AppState``).  A run trains a copy of it on a
 ``TrainingRun`` (its own thread); the copy becomes the current model when the run ends (done,
-stopped or diverged).  PCA's level for the loss plot is fitted by a job beside the run.
+stopped or diverged), and ``runEnded(RunResult)`` follows.  *Start* trains the model from its present
+weights for the form's epochs; *Continue* (``continue_training``) trains it that many more epochs from where
+its training stopped (``gui.training.continuation``), the curve going on.  PCA's level for the loss plot is
+fitted by a job beside the run.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 from PySide6.QtCore import QTimer, Signal, Slot
@@ -15,13 +20,17 @@ from engine.baselines import pca_mse
 from engine.images import as_unit_float
 from engine.nn import MLP
 from engine.noise import fixed_noisy
+from engine.run_limits import EPOCHS
+from engine.runs.recorder import METADATA_KEY as RUN_KEY
+from engine.training import ResumeState, TrainConfig
 from gui.app_state import AppState, ModelChange
 from gui.common import dialogs
 from gui.common.data_sets import DataSets
 from gui.common.hints import hint
 from gui.common.jobs import JobRunner
 from gui.common.memory import return_free_memory
-from gui.training.form import TrainingForm
+from gui.training.continuation import SOURCES, continuation_of
+from gui.training.form import TrainingForm, settings_of
 from gui.training.histogram_panel import HistogramPanel
 from gui.training.loss_plot import LossPlot
 from gui.training.pca_check_panel import PcaCheckPanel
@@ -44,10 +53,16 @@ def _pca_level(load_data, level: float, k: int, kind: str, state) -> float:
     return pca_mse(x_train, x_val, level, k, kind)
 
 
+SIDE_WIDTH = 330
+"""The settings column's width, fixed: it must not change as the headline or a button's text does."""
+
+
 def copy_model(model: MLP) -> MLP:
     """An independent copy (its own flat parameter vector) for a run to train."""
     twin = model.copy()
     twin.metadata.pop("metrics", None)  # the old test scores describe the old weights
+    twin.metadata.pop("resume", None)  # a checkpoint's state: the run's model is no checkpoint
+    twin.metadata.pop("continued", None)  # which run it continues: Continue says, for its own run
     return twin
 
 
@@ -56,6 +71,7 @@ class TrainingTab(QWidget):
 
     runningChanged = Signal(bool)
     message = Signal(str)
+    runEnded = Signal(object)  # RunResult, once its model is the current one (done, stopped, diverged) or not
 
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -63,6 +79,7 @@ class TrainingTab(QWidget):
         self.model: MLP | None = None
         self._trained: MLP | None = None  # the model this tab's last run handed back
         self._epochs = 0  # of the current or last run
+        self._first_epoch = 0  # the epoch it started from (a continued run's next one)
         self.arrays = None  # (x_train, x_val) to train on instead of MNIST (tests, examples)
         self.watchers: list = []  # training_worker.Watcher factories views add; their reports: run.reported
         self.run = TrainingRun(self)
@@ -88,8 +105,11 @@ class TrainingTab(QWidget):
         self.run.samplesReady.connect(lambda s: self.strip.show_samples(s["noisy"], s["recon"]))
         self.run.dataReady.connect(self._on_data_ready)
         self.run.paused.connect(lambda: self.progress.label.setText("Paused"))
+        self.run.resumed.connect(self.progress.resume)
+        self.run.resumed.connect(self.histograms.on_resumed)
         self.run.finished.connect(self._on_finished)
         state.modelChanged.connect(self._on_model_changed)
+        state.add_check(lambda model: settings_of(model.metadata)[1])  # what the form will show of a file
 
     def _build(self) -> None:
         self.start_button = QPushButton("Start")
@@ -100,6 +120,13 @@ class TrainingTab(QWidget):
             "usable",
         )
         self.start_button.clicked.connect(self.start)
+        self.continue_button = QPushButton("Continue")
+        hint(
+            self.continue_button,
+            "Train the model as many more epochs as Epochs says, from where its training stopped: the same "
+            "optimizer state (kept from this session's run or a checkpoint file), the curve going on",
+        )
+        self.continue_button.clicked.connect(lambda: self.continue_training())
         self.pause_button = QPushButton("Pause")
         self.pause_button.setCheckable(True)
         hint(self.pause_button, "Pause after the current batch; press again to resume")
@@ -116,15 +143,15 @@ class TrainingTab(QWidget):
         self.log_box.toggled.connect(self.plot.set_log)
         self.log_box.setChecked(True)  # the loss falls by orders of magnitude
         buttons = QHBoxLayout()
-        for button in (self.start_button, self.pause_button, self.stop_button):
+        for button in (self.start_button, self.continue_button, self.pause_button, self.stop_button):
             buttons.addWidget(button)
         settings = QGroupBox("Settings")
-        settings.setMaximumWidth(330)
+        settings.setFixedWidth(SIDE_WIDTH)  # whatever the headline or the buttons say
         side = QVBoxLayout(settings)
         side.addWidget(self.form)
         side.addLayout(buttons)
         inside = QGroupBox("Weights and gradients")  # under the settings, per layer
-        inside.setMaximumWidth(330)
+        inside.setFixedWidth(SIDE_WIDTH)
         QVBoxLayout(inside).addWidget(self.histograms)
         head = QHBoxLayout()
         head.addWidget(self.progress, 1)
@@ -155,6 +182,7 @@ class TrainingTab(QWidget):
             return
         self.pca_check.set_model(model, same_run=handed_back)
         self.form.set_model(model)
+        self._enable_continue()
         if not handed_back:
             self._trained = None
             self.plot.reset(hint="Press Start to train this model")
@@ -163,9 +191,9 @@ class TrainingTab(QWidget):
             self._request_preview()
 
     def _request_preview(self) -> None:
-        """Before a run, the strip shows the chosen data set's test images with the form's noise (the middle of
+        """Between runs, the strip shows the chosen data set's test images with the form's noise (the middle of
         a range) and what the model makes of them."""
-        if self.is_running() or self._trained is not None or self.model is None:
+        if self.is_running() or self.model is None:  # (after a run too: the next run's data set, its noise)
             return
         self.strip.clear()
         try:
@@ -183,21 +211,72 @@ class TrainingTab(QWidget):
         """Train a copy of the current model with the form's settings."""
         if self.is_running() or self.model is None:
             return
+        config = self._form_config("Start")
+        if config is not None:
+            self._begin(copy_model(self.model), config)
+
+    def continue_training(self, epochs: int | None = None) -> bool:
+        """Train the current model ``epochs`` more epochs (default: the form's Epochs) from where its training
+        stopped, with the form's settings: its optimizer's state and history when it has them (a run of this
+        session, a checkpoint file), its weights and history otherwise; the model file then records the run it
+        continued (``metadata["continued"]``).  False, with a message, when there is nothing to continue (an
+        untrained model: Start trains it) or a run is going on.  The Runs view calls this after opening a
+        past run's checkpoint or model."""
+        if self.is_running() or self.model is None:
+            return False
+        found = continuation_of(self.model)
+        if found is None:
+            self.message.emit("Nothing to continue: this model has not been trained yet (press Start to train it)")
+            return False
+        config = self._form_config("Continue")
+        if config is None:
+            return False
+        more = config.epochs if epochs is None else epochs
         try:
-            config = self.form.config()
+            config = replace(config, epochs=found.next_epoch + EPOCHS.check(more))
         except (TypeError, ValueError) as exc:
-            dialogs.show_error(self, "Invalid settings", str(exc), "Correct the value and press Start again.")
-            return
+            dialogs.show_error(self, "Cannot continue", f"{exc} (the model has trained {found.next_epoch} epochs).",
+                               "Ask for fewer epochs.")  # fmt: skip
+            return False
+        resume, notes = found.resume, list(found.notes)
+        if resume.optimizer_state and found.optimizer != config.optimizer:
+            resume = replace(resume, optimizer_state={})
+            notes.append(f"the {config.optimizer} optimizer starts afresh (the state kept is {found.optimizer}'s)")
+        model = copy_model(self.model)
+        model.metadata["continued"] = {  # the run it continues (its uuid when recorded), its file, the epoch
+            "run": self.model.metadata.get(RUN_KEY),
+            "file": self.model.path,
+            "epoch": found.next_epoch,
+            "optimizer_state": bool(resume.optimizer_state),
+        }
+        self._begin(model, config, resume)
+        self.message.emit(f"Continuing from epoch {found.next_epoch} to {config.epochs}, from "
+                          f"{SOURCES[found.source]}" + "".join(f"; {note}" for note in notes))  # fmt: skip
+        return True
+
+    def _form_config(self, action: str) -> TrainConfig | None:
+        try:
+            return self.form.config()
+        except (TypeError, ValueError) as exc:
+            dialogs.show_error(self, "Invalid settings", str(exc), f"Correct the value and press {action} again.")
+            return None
+
+    def _begin(self, model: MLP, config: TrainConfig, resume: ResumeState | None = None) -> None:
+        """Train ``model`` (a copy) with ``config``, from ``resume``'s epoch when given: the views show the run,
+        a continued one with its earlier curve."""
+        first = resume.next_epoch if resume is not None else 0
         self.plot.reset(config.epochs)
+        if resume is not None:
+            self.plot.add_history(resume.history.batch_loss, resume.history.epochs)
         self.preview_jobs.cancel()
         self.strip.clear()
-        self.progress.begin(config.epochs)
-        self._epochs = config.epochs
+        self.progress.begin(config.epochs, first)
+        self._epochs, self._first_epoch = config.epochs, first
         self._latest = None
         arrays = self.arrays
         load = (lambda: arrays) if arrays is not None else DataSetLoader(self.state.data, self.form.data_set_name(),
                                                                          self.form.train_size.value())  # fmt: skip
-        self.run.start(copy_model(self.model), config, load, self.watchers)
+        self.run.start(model, config, load, self.watchers, resume)
         self._set_running(True)
         self._request_pca_level(load, config)
 
@@ -226,6 +305,7 @@ class TrainingTab(QWidget):
 
     def _set_running(self, running: bool) -> None:
         self.start_button.setEnabled(not running)
+        self._enable_continue()
         self.pause_button.setEnabled(running)
         self.stop_button.setEnabled(running)
         self.pause_button.blockSignals(True)
@@ -242,6 +322,12 @@ class TrainingTab(QWidget):
             self._frame()
             self.plot.timer.start()
         self.runningChanged.emit(running)
+
+    def _enable_continue(self) -> None:
+        """Continue needs a model that has trained (a history or a checkpoint), and no run going on."""
+        trained = self.model is not None and (bool(self.model.metadata.get("history"))
+                                              or isinstance(self.model.metadata.get("resume"), dict))  # fmt: skip
+        self.continue_button.setEnabled(trained and not self.is_running())
 
     def _on_pause(self, paused: bool) -> None:
         (self.run.pause if paused else self.run.resume)()
@@ -289,17 +375,20 @@ class TrainingTab(QWidget):
         if result.verdict == "failed":
             self.progress.label.setText("Failed")
             dialogs.show_run_error(self, result.error, self.form.data_set_name())
+            self.runEnded.emit(result)
             return
-        self.progress.label.setText(_verdict(result, self._epochs))
+        self.progress.finish(_verdict(result, self._epochs, self._first_epoch), result.last_epoch)
         if result.verdict == "diverged":
             self.plot.mark_diverged(self.plot.smooth.data()[0][-1] if self.plot.counts()[0] else 0.0)
             dialogs.show_run_error(self, result.error, self.form.data_set_name())
         self.model = self._trained = result.model
         self.state.set_model(result.model, name=self.state.name, dirty=True, origin="trained")
+        self.runEnded.emit(result)
 
 
-def _verdict(result: RunResult, epochs: int) -> str:
-    """"Done · 10 epochs, test loss 0.0301", "Stopped at epoch 2.8 of 10 · test loss 0.0452", ..."""
+def _verdict(result: RunResult, epochs: int, first: int = 0) -> str:
+    """"Done · 10 epochs, test loss 0.0301", "Done · 3 more epochs (8 in all), …", "Stopped at epoch 2.8 of 10 ·
+    test loss 0.0452", ... (``first``: the epoch a continued run started from)."""
     last = result.last_epoch
     if result.verdict == "diverged":
         text = "Diverged (weights restored)"
@@ -311,7 +400,9 @@ def _verdict(result: RunResult, epochs: int) -> str:
         text = f"Stopped at epoch {shown} of {epochs}" if done % 1 else f"Stopped after epoch {done:.0f} of {epochs}"
     else:
         count = int(last["epoch"]) + 1
-        text = f"Done · {count} epoch{'s' if count > 1 else ''}"
+        more = count - first
+        text = f"Done · {more} more epoch{'s' if more > 1 else ''} ({count} in all)" if first else (
+            f"Done · {count} epoch{'s' if count > 1 else ''}")  # fmt: skip
     if last is not None and "val_loss" in last:
         text += f", test loss {last['val_loss']:.4f}"
     return text

@@ -22,7 +22,7 @@ from engine.callbacks import Callback
 from engine.images import as_unit_float
 from engine.noise import fixed_noisy
 from engine.runs import RunRecorder
-from engine.training import TrainConfig, TrainingDiverged
+from engine.training import ResumeState, TrainConfig, TrainingDiverged
 from gui.common.data_sets import DataSets
 
 N_STRIP = 8
@@ -115,6 +115,7 @@ class RunBridge(Callback):
         self._pending: list[dict] = []
         self._sent_at = 0.0
         self.last_epoch: dict | None = None
+        self.optimizer_state: dict = {}  # the optimizer's state as a run ends well (for Continue training)
         self.pause_hooks: list[Callable[[], None]] = []  # the watchers' on_pause, called as the run pauses
 
     def flush(self) -> None:
@@ -138,6 +139,8 @@ class RunBridge(Callback):
 
     def on_train_end(self, logs):
         self.flush()
+        if "diverged" not in logs and "failed" not in logs:  # a diverged run's moments hold the bad steps
+            self.optimizer_state = dict(self.trainer.optimizer.state_dict())
 
 
 class RunGate(Callback):
@@ -180,10 +183,17 @@ class SampleStripCallback(Callback):
 
 
 def train(
-    run: RunVoice, model, config: TrainConfig, load_data: DataLoader, control: RunControl, watchers: list
+    run: RunVoice,
+    model,
+    config: TrainConfig,
+    load_data: DataLoader,
+    control: RunControl,
+    watchers: list,
+    resume: ResumeState | None = None,
 ) -> None:
-    """The training thread: fit ``model`` (which the GUI must not touch until ``finished``), then hand the result
-    to the GUI thread as the thread's last act.  Any failure becomes a "failed" result, never a silent end."""
+    """The training thread: fit ``model`` (which the GUI must not touch until ``finished``) — from ``resume``'s
+    epoch, optimizer state and history when given —, then hand the result to the GUI thread as the thread's last
+    act, the model carrying its optimizer's state.  Any failure becomes a "failed" result, never a silent end."""
     bridge = RunBridge(run, control)
     result = RunResult("failed", None)
     try:
@@ -198,7 +208,8 @@ def train(
         strip = SampleStripCallback(run, fixed_noisy(as_unit_float(x_val[:N_STRIP]), level, kind=kind))
         extra = [watcher(run.reported.emit) for watcher in watchers]
         bridge.pause_hooks = [cb.on_pause for cb in extra if callable(getattr(cb, "on_pause", None))]
-        model.fit(x_train, x_val, config=config, callbacks=[bridge, strip, *extra, RunGate(bridge)])
+        model.fit(x_train, x_val, config=config, callbacks=[bridge, strip, *extra, RunGate(bridge)], resume=resume)
+        model.optimizer_state = bridge.optimizer_state
         result = RunResult("stopped" if control.stop else "done", model)
     except TrainingDiverged as exc:  # the engine restored the weights: the model is usable
         result = RunResult("diverged", model, exc)

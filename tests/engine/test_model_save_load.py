@@ -124,3 +124,19 @@ def test_a_copy_keeps_activations_and_layer_params_and_can_leave_the_metadata():
         assert np.shares_memory(a.W, twin.params) and not np.shares_memory(a.W, net.params)
     x = np.random.default_rng(0).random((3, 784), dtype=np.float32)
     np.testing.assert_array_equal(twin.predict(x), net.predict(x))
+
+
+def test_the_file_records_the_rate_a_run_ended_with(tmp_path):
+    """A rate changed while training (the app's form sets ``optimizer.lr``) is what the next run starts from."""
+    from engine.callbacks import Callback
+
+    class RaiseTheRate(Callback):
+        def on_epoch_end(self, epoch, logs):
+            self.trainer.optimizer.lr = 0.01
+
+    x = (np.random.default_rng(0).random((32, 784)) > 0.7).astype(np.float32)
+    net = build_mlp([784, 4, 784], ["relu", "sigmoid"], seed=0)
+    history = net.fit(x, epochs=2, batch_size=16, lr=0.001, callbacks=[RaiseTheRate()])
+    assert [e["lr"] for e in history.epochs] == [0.001, 0.01]  # each epoch's own rate stays in the history
+    net.save(tmp_path / "m.npz")
+    assert MLP.from_file(tmp_path / "m.npz").metadata["training"]["lr"] == 0.01

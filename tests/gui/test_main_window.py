@@ -273,7 +273,8 @@ def test_view_theme_switches_live_and_is_remembered(qtbot, window, settings):
     assert plot.backgroundBrush().color().name() == THEMES["dark"]["base"]
 
 
-def test_help_guide_and_about_say_what_the_app_is_and_runs_on(window, tiny_mnist, dialogs_shown, monkeypatch):
+def test_help_guide_and_about_say_what_the_app_is_and_runs_on(window, tiny_mnist, tiny_fashion, dialogs_shown,
+                                                               monkeypatch):  # fmt: skip
     import numpy
     from PySide6.QtCore import qVersion
     from PySide6.QtWidgets import QMessageBox
@@ -293,6 +294,7 @@ def test_help_guide_and_about_say_what_the_app_is_and_runs_on(window, tiny_mnist
     monkeypatch.setattr(QMessageBox, "about", lambda parent, title, html: shown.append(html))
     window.about()
     assert qVersion() in shown[0] and numpy.__version__ in shown[0] and str(tiny_mnist) in shown[0]
+    assert "Fashion-MNIST data folder" in shown[0] and str(tiny_fashion) in shown[0]  # both data sets' folders
 
 
 def test_save_as_starts_outside_the_installed_models_and_remembers_its_folder(qtbot, window, monkeypatch, tmp_path):

@@ -39,3 +39,18 @@ def test_at_most_max_splits_are_kept_the_least_recently_used_goes_first(tiny_mni
     assert len(data) == 2
     assert data.images("test", "mnist") is mnist_test
     assert data.images("train", "mnist") is not None and len(data) == 2
+
+
+def test_a_note_on_files_that_are_not_the_official_ones_is_kept_and_handed_on_once(tiny_mnist, real_mnist_dir,
+                                                                                   monkeypatch):  # fmt: skip
+    said = []
+    data = DataSets(max_splits=1, on_note=said.append)
+    data.images("test", "mnist")
+    data.images("train", "mnist")  # evicts the test split
+    data.images("test", "mnist")  # read from its files again: the same note
+    assert said == [f"the MNIST files in {tiny_mnist} are not the official ones; used as they are (Help ▸ About says "
+                    "more)"]  # once for the folder, whichever split was read  # fmt: skip
+    assert len(data.notes) == 2 and all("not the official MNIST files" in note for note in data.notes)  # each split's
+    monkeypatch.setenv("DENOISE_STUDIO_DATA", str(real_mnist_dir))
+    data.images("test", "mnist")  # the official files: nothing to say
+    assert len(said) == 1

@@ -312,3 +312,15 @@ def test_a_second_models_curve_is_shown_whole(qtbot, window, tab, real_mnist_dir
     curve = ready.args[0]
     top = panel.plot.getViewBox().viewRange()[1][1]
     assert curve.second is not None and top >= curve.second.max() and top >= curve.model.max()
+
+
+def test_an_empty_canvas_shows_no_score_anywhere(qtbot, window, tab, tiny_mnist):
+    """Issue 32: the empty canvas showed "PCA … MSE 0.0073" beside "from pure noise"."""
+    with qtbot.waitSignal(tab.result.pcaReady, timeout=10000):
+        tab.result.compare_box.setChecked(True)
+    tab.canvas.clear()
+    tab.inputs.take_drawing()
+    assert tab.state.is_blank()
+    captions = [label.text() for label in tab.result.row.captions]
+    assert not any("MSE" in text for text in captions), captions
+    assert captions[2] == "from pure noise" and tab.result.pca_error is None

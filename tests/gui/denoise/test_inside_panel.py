@@ -213,3 +213,27 @@ def test_the_curve_follows_the_noise_kind_of_the_denoise_tab(qtbot, tab, tiny_mn
     expected = perturbation_curve(tab.state.model, Perturbation(), "noise", test, tab.state.level, kind="masking")
     np.testing.assert_array_equal(curve.mse, expected.mse)
     assert "masking" in panel.curve_view.plot.getAxis("bottom").labelText
+
+
+def test_reset_shows_the_models_score_at_once(qtbot, window, tab, tiny_mnist):
+    """Issue 32: after Reset the status bar kept the perturbed network's score until the model's came again."""
+    panel = open_inside(qtbot, tab)
+    qtbot.waitUntil(lambda: window.status_mse.text().startswith("test MSE 0."), timeout=10000)  # the model's, once
+    models_score = window.status_mse.text()
+    with qtbot.waitSignal(tab.score.scoreChanged, timeout=10000, check_params_cb=lambda t: "perturbed" in t):
+        panel.noise_slider.setValue(80)
+    assert window.status_mse.text() != models_score
+    qtbot.mouseClick(panel.reset_button, LEFT)
+    assert window.status_mse.text() == models_score  # at once: no job, no "…"
+
+
+def test_after_apply_the_summary_names_the_perturbation_the_model_carries(qtbot, window, tab):
+    """Issue 32: after *Apply to model* the caption said "no perturbation: the network as trained"."""
+    panel = open_inside(qtbot, tab)
+    panel.noise_slider.setValue(30)
+    with qtbot.waitSignal(panel.ready, timeout=10000):
+        qtbot.mouseClick(panel.apply_button, LEFT)
+    text = panel.summary.text()
+    assert "as trained" not in text and "itself a perturbed network" in text and "weight noise 0.30" in text
+    panel.prune_slider.setValue(20)
+    assert panel.summary.text().startswith("20 % of weights pruned")  # a new perturbation of the applied model

@@ -196,10 +196,10 @@ def test_the_map_restyles_with_the_theme(qtbot, qapp, tab, tiny_mnist):
         apply_theme(qapp, "light")
         assert panel.marker.opts["brush"].color().name() == colors()["text"]
         assert panel.plot.backgroundBrush().color().name() == colors()["base"]
-        light_digit = panel.scatters[3].opts["brush"].color().name()
+        light_digit = panel.brushes[3].color().name()
         apply_theme(qapp, "dark")
         assert panel.marker.opts["brush"].color().name() == colors()["text"]
-        assert panel.scatters[3].opts["brush"].color().name() == light_digit  # digit colours stay
+        assert panel.brushes[3].color().name() == light_digit  # digit colours stay
     finally:
         apply_theme(qapp, "dark")
 
@@ -209,3 +209,39 @@ def test_every_control_of_the_map_explains_itself(qtbot, tab):
     controls = [panel.plot, panel.from_box, panel.to_box, *panel.digit_boxes, *panel.strip]
     for widget in controls:
         assert widget.toolTip() and widget.statusTip() == widget.toolTip(), widget
+
+
+def test_the_labels_are_drawn_interleaved_and_a_hidden_label_is_hidden_everywhere(qtbot, tab, real_mnist_dir):
+    """Issue 32: the 9s were drawn last, over every other label; now each drawing band mixes all of them."""
+    panel = open_map(qtbot, tab)
+    labels = panel.map.labels
+    drawn = [labels[np.array([int(spot.data()) for spot in item.points()], int)] for item in panel.scatters]
+    present = set(labels.tolist())
+    assert set(drawn[-1].tolist()) == present  # the band drawn last (on top) holds every label
+    assert all(len(set(band.tolist())) > 1 for band in drawn)  # no band is one label
+    assert sorted(np.concatenate(drawn).tolist()) == sorted(labels.tolist())  # each dot once
+    hidden = int(labels[0])
+    panel.digit_boxes[hidden].setChecked(False)
+    for item in panel.scatters:
+        visible = item.data["visible"]
+        of_label = labels[np.array([int(spot.data()) for spot in item.points()], int)] == hidden
+        assert not visible[of_label].any() and visible[~of_label].all()
+    panel.digit_boxes[hidden].setChecked(True)
+    assert all(item.data["visible"].all() for item in panel.scatters)
+
+
+def test_drawing_after_a_map_click_leaves_latent_explorer_on_every_view(qtbot, tab, tiny_mnist):
+    """Issue 32: a new drawing left Latent explorer on ("your code, decoded", no MSE) and Inside the network showed
+    the drawing as input but the decoded point as output."""
+    from tests.gui.denoise.test_denoise_tab import draw_stroke
+
+    panel = open_map(qtbot, tab)
+    qtbot.mouseClick(panel.plot.viewport(), LEFT, pos=pixel_of(panel, *panel.map.points.mean(axis=0)))
+    assert tab.latent.is_exploring() and tab.result.row.captions[2].text() == "your code, decoded"
+    draw_stroke(qtbot, tab.canvas, [(140, 40), (140, 240)])
+    tab.inputs.take_drawing()
+    assert not tab.latent.is_exploring() and not tab.latent.explorer_box.isChecked()
+    assert tab.result.row.captions[2].text().startswith("MSE ")
+    own = tab.state.model.predict(tab.state.shown.noisy.reshape(1, 784)).reshape(28, 28)
+    np.testing.assert_allclose(tab.state.shown.recon, own, rtol=1e-6)
+    np.testing.assert_array_equal(tab.inside.view.values[-1].reshape(28, 28), tab.state.shown.recon)

@@ -19,16 +19,6 @@ from engine.run_limits import MAX_LR
 TIMEOUT = 20000
 
 
-@pytest.fixture
-def tab(window, tiny_arrays):
-    tab = window.training_tab
-    window.tabs.setCurrentWidget(tab)
-    tab.arrays = tiny_arrays
-    tab.form.batch_size.setValue(16)  # 64 images -> 4 batches an epoch
-    tab.form.lr.setValue(0.01)
-    return tab
-
-
 def run_to_end(qtbot, tab):
     with qtbot.waitSignal(tab.run.finished, timeout=TIMEOUT):
         tab.start_button.click()
