@@ -9,10 +9,11 @@ off the GUI thread through ``common.jobs``.
 - the shell: ``launcher`` (the ``denoise-studio`` entry: CLI or app), ``app`` (the QApplication, prepared the
   same for the app and the tests; ``main``), ``app_state`` (``AppState``), ``main_window`` (tabs, status bar,
   settings that persist), ``menus`` (the menu bar as a table), ``file_actions`` (open, save, recent, shipped
-  models, pictures, exports), ``guide`` (Help)
+  models, pictures, exports), ``web_page_export`` (File ▸ Export ▸ Web page…), ``guide`` (Help)
 - ``architecture``: the Architecture tab (the network, its summary and weights, the layer editor)
 - ``training``: the Training tab (the form, a run on its thread, the curves, histograms, the PCA check)
-- ``denoise``: the Denoise tab (``state``, the Draw column and its inputs, the images, the code, robustness,
+- ``denoise``: the Denoise tab (``state``, the Draw column and its inputs, a picture's preparation steps
+  (``steps_view``), the images, the code, robustness,
   the latent map, Inside the network and its perturbations)
 - ``common``: what several tabs share (``jobs``, ``theme``, ``dialogs``, ``hints``, ``controls``, ``data_sets``,
   ``image_row``, ``hourglass_item``, choosers, ``when_shown``, ``memory``)

@@ -8,6 +8,8 @@ copy applied): ``FileActions.may_replace`` asks to stop a run and to save first.
 
 from __future__ import annotations
 
+import time
+
 from PySide6.QtCore import QByteArray, QEvent, QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import QActionGroup, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMenu, QMessageBox, QTabWidget
@@ -34,6 +36,8 @@ seed's mnist_denoising_autoencoder is in File ▸ Shipped models)."""
 STOP_WAIT_MS = 10000
 """Quitting during a run: how long the window waits for the stopped run to hand its model back before it closes
 anyway (a run stuck in a long call must not keep the window open)."""
+FLASH_MS = 8000
+"""How long a confirmation ("Saved …", "Exported …") stays in the status bar."""
 STATUS_SPACING_PX = 40
 """The status bar's margins and gaps around its message, kept free when a hint is cut to fit."""
 TAB_TIPS = (
@@ -71,6 +75,7 @@ class MainWindow(QMainWindow):
         self.state = state if state is not None else AppState()
         self._guide: GuideDialog | None = None
         self._close_anyway = False  # the run was asked to stop for a quit and did not: close without it
+        self._flash = ("", 0.0)  # the last confirmation and until when (time.monotonic()) it shows
         self.setWindowTitle(APP_NAME)
         self.setMinimumSize(1024, 700)  # every tab fits here without overlap; it cannot shrink below
         self.resize(_first_size())
@@ -179,7 +184,10 @@ class MainWindow(QMainWindow):
             self.files.run_ended()
 
     def flash(self, text: str) -> None:
-        self.statusBar().showMessage(text, 8000)
+        """A confirmation in the status bar for ``FLASH_MS``; a hint shown meanwhile (the pointer over a control)
+        covers it only while the pointer is there."""
+        self._flash = (text, time.monotonic() + FLASH_MS / 1000)
+        self.statusBar().showMessage(text, FLASH_MS)
 
     # ----- help -------------------------------------------------------------------------------
     def show_guide(self) -> None:
@@ -194,7 +202,12 @@ class MainWindow(QMainWindow):
     # ----- the status bar's hints, closing, settings -------------------------------------------
     def event(self, event: QEvent) -> bool:
         if event.type() == QEvent.Type.StatusTip:  # a hovered control's hint, for the status bar
-            self.statusBar().showMessage(self._fit_status(event.tip()))
+            text, until = self._flash
+            left_ms = round(1000 * (until - time.monotonic()))
+            if not event.tip() and left_ms > 0:  # the pointer left the control: the confirmation is back
+                self.statusBar().showMessage(text, left_ms)
+            else:
+                self.statusBar().showMessage(self._fit_status(event.tip()))
             return True
         return super().event(event)
 
