@@ -34,6 +34,8 @@ STEP_TIPS = (
     "at the centre of 28×28. It is also what the canvas shows",
 )
 """Why each step is there: the tooltip of its image, in the order of ``describe_steps``."""
+WIDTH, HEIGHT, MARGIN = 900, 340, 24
+"""The window's first size, and how far it stays from the main window's edges and the Draw column."""
 NO_PICTURE = ("The canvas shows {what}, not a picture. Open one (File ▸ Open image…), drop one on the canvas or "
               "paste one (Ctrl+V) to see how it is prepared.")  # fmt: skip
 
@@ -46,7 +48,7 @@ class StepImage(QWidget):
         super().__init__(parent)
         self._array: np.ndarray | None = None
         self._image: QImage | None = None
-        self.setMinimumSize(120, 120)
+        self.setMinimumSize(96, 96)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
     def set_image(self, image: np.ndarray | None) -> None:
@@ -95,12 +97,14 @@ class PreparationStepsDialog(QDialog):
             title, image, note = QLabel(), StepImage(), QLabel()
             title.setAlignment(Qt.AlignmentFlag.AlignCenter)
             title.setStyleSheet("font-weight: bold;")
+            title.setWordWrap(True)
             note.setObjectName("caption")
             note.setWordWrap(True)
             note.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
-            note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # wraps, never widens
             for widget in (title, image, note):
                 hint(widget, tip)
+            for label in (title, note):
+                label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # wraps, never widens
             steps.addWidget(title, 0, 2 * i)
             steps.addWidget(image, 1, 2 * i)
             steps.addWidget(note, 2, 2 * i)
@@ -126,10 +130,21 @@ class PreparationStepsDialog(QDialog):
         layout.addWidget(self.steps, 1)
         layout.addWidget(self.empty, 1)
         layout.addWidget(buttons)
-        self.resize(self.sizeHint().expandedTo(QSize(900, 330)))
+        self.resize(WIDTH, HEIGHT)
         self._when_shown = WhenShown(self, self._follow)  # hidden, it does nothing
         state.inputChanged.connect(self._when_shown.request)
         self._when_shown.request()
+
+    def place_clear_of(self, column: QWidget) -> None:
+        """Over the lower right of ``column``'s window, clear of ``column`` (the Draw column: the canvas and the
+        network's input stay in view), as wide as there is room for, up to ``WIDTH``."""
+        self.layout().activate()  # its minimum size is known
+        window = column.window().geometry()  # global, without the frame
+        left = column.mapToGlobal(column.rect().topRight()).x() + MARGIN
+        width = max(self.minimumSizeHint().width(), min(WIDTH, window.right() - MARGIN - left))
+        height = max(HEIGHT, self.layout().totalMinimumHeightForWidth(width))  # every line of the notes shown
+        self.resize(width, height)
+        self.move(window.right() - MARGIN - width, window.bottom() - MARGIN - height)
 
     def _follow(self, *_) -> None:
         """Show the steps of the picture that is the input now, or say that there is none."""

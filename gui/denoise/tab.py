@@ -130,9 +130,12 @@ class DenoiseTab(QWidget):
     # ----- what the window asks of the tab ------------------------------------------------------
     def show_steps(self) -> None:
         """The window of the picture's preparation steps (made the first time), in front."""
-        if self.steps_dialog is None:
+        first = self.steps_dialog is None
+        if first:
             self.steps_dialog = PreparationStepsDialog(self.state, self)
         self.steps_dialog.show()
+        if first:  # shown, it holds its words: room for them; afterwards it stays where the user puts it
+            self.steps_dialog.place_clear_of(self.draw)
         self.steps_dialog.raise_()
         self.steps_dialog.activateWindow()
 
