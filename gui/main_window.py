@@ -187,7 +187,7 @@ class MainWindow(QMainWindow):
         """A confirmation in the status bar for ``FLASH_MS``; a hint shown meanwhile (the pointer over a control)
         covers it only while the pointer is there."""
         self._flash = (text, time.monotonic() + FLASH_MS / 1000)
-        self.statusBar().showMessage(text, FLASH_MS)
+        self.statusBar().showMessage(self._fit_status(text), FLASH_MS)
 
     # ----- help -------------------------------------------------------------------------------
     def show_guide(self) -> None:
@@ -205,7 +205,7 @@ class MainWindow(QMainWindow):
             text, until = self._flash
             left_ms = round(1000 * (until - time.monotonic()))
             if not event.tip() and left_ms > 0:  # the pointer left the control: the confirmation is back
-                self.statusBar().showMessage(text, left_ms)
+                self.statusBar().showMessage(self._fit_status(text), left_ms)
             else:
                 self.statusBar().showMessage(self._fit_status(event.tip()))
             return True

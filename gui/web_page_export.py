@@ -18,7 +18,7 @@ from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QSettings, QUrl, Signal
+from PySide6.QtCore import QObject, QSettings, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QDialog,
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QLabel,
     QMessageBox,
+    QProgressBar,
     QProgressDialog,
     QRadioButton,
     QVBoxLayout,
@@ -184,6 +185,7 @@ class WebPageExport(QObject):
         self.jobs = JobRunner(self)
         self.jobs.progressed.connect(self._on_progress)
         self.progress: QProgressDialog | None = None  # while a page is being written
+        self.bar: QProgressBar | None = None  # its bar
         self._stop: threading.Event | None = None
         self._path, self._data_set = "", "mnist"  # the page being written: its file, its model's data set
 
@@ -220,7 +222,17 @@ class WebPageExport(QObject):
                     f"then writing {file}…")  # fmt: skip
         else:
             text = f"Writing {file}…"
-        progress = QProgressDialog(text, "Cancel", 0, 100 if half else 0, self.window)
+        progress = QProgressDialog(self.window)
+        label = QLabel(text)
+        label.setWordWrap(True)  # a long file name wraps: the dialog keeps its width
+        progress.setLabel(label)
+        self.bar = QProgressBar()  # set directly: a modal QProgressDialog.setValue would run the event loop inside
+        progress.setBar(self.bar)
+        progress.setCancelButtonText("Cancel")
+        progress.setRange(0, 100 if half else 0)
+        progress.setMinimumWidth(420)
+        progress.setWindowModality(Qt.WindowModality.WindowModal)  # seconds at most; Cancel is the way out
+        progress.setValue(0)  # at its start: the delay below counts from now
         progress.setWindowTitle("Exporting web page")
         progress.setAutoClose(False)
         progress.setAutoReset(False)
@@ -233,8 +245,8 @@ class WebPageExport(QObject):
                         on_done=self._written, on_error=self._failed)  # fmt: skip
 
     def _on_progress(self, fraction: float) -> None:
-        if self.progress is not None and self.progress.maximum():
-            self.progress.setValue(round(100 * fraction))
+        if self.progress is not None and self.bar.maximum():
+            self.bar.setValue(round(100 * fraction))
 
     def _close_progress(self) -> bool:
         """Close the progress dialog; True when the user had pressed Cancel."""
@@ -252,7 +264,7 @@ class WebPageExport(QObject):
             self.files.flashed.emit(f"Cancel came too late: the page was already written to {page.path}")
             self.finished.emit(written)
             return
-        self.files.flashed.emit(f"Exported {page.path} (web page, {page.size / 1e6:.2f} MB)")
+        self.files.flashed.emit(f"Exported {page.path.name} (web page, {page.size / 1e6:.2f} MB) to {page.path.parent}")
         self._confirm(written)
         self.finished.emit(written)
 
@@ -261,7 +273,7 @@ class WebPageExport(QObject):
         page = written.page
         title = data_set_title(self._data_set)
         images = f"{page.n_test_images} {title} test images" if page.n_test_images else "no test images"
-        check = f" (test MSE within {page.half_check.worst_change:.2%} of float32)" if page.half_check else ""
+        check = f" (test MSE within {page.half_check.worst_change:.3%} of float32)" if page.half_check else ""
         opened, close = QMessageBox.StandardButton.Open, QMessageBox.StandardButton.Close
         box = QMessageBox(QMessageBox.Icon.Information, "Web page exported",
                           f"Saved {page.path.name}: {page.size / 1e6:.2f} MB, {page.precision} weights{check}, "
