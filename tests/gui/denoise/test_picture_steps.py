@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, QRect, Qt
 
 from engine.image_import import describe_steps
 from tests.gui.denoise.test_denoise_tab import draw_stroke
@@ -40,6 +40,8 @@ def test_the_steps_of_a_photo_are_shown_with_the_engines_words(qtbot, tab, photo
     qtbot.mouseClick(button, LEFT)
     dialog = tab.steps_dialog
     assert dialog.isVisible() and not dialog.isModal()  # beside the app: the canvas stays usable
+    draw_column = QRect(tab.draw.mapToGlobal(QPoint(0, 0)), tab.draw.size())
+    assert not dialog.geometry().intersects(draw_column)  # the canvas and the network's input stay in view
     steps = tab.state.picture.steps
     expected = [steps.picture, steps.background, steps.flattened, steps.ink, steps.prepared.image]
     for shown, array in zip(shown_steps(dialog), expected, strict=True):
