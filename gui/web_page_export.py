@@ -245,7 +245,7 @@ class WebPageExport(QObject):
                         on_done=self._written, on_error=self._failed)  # fmt: skip
 
     def _on_progress(self, fraction: float) -> None:
-        if self.progress is not None and self.bar.maximum():
+        if self.progress is not None and self.bar is not None and self.bar.maximum():
             self.bar.setValue(round(100 * fraction))
 
     def _close_progress(self) -> bool:
@@ -253,7 +253,7 @@ class WebPageExport(QObject):
         cancelled = self._stop is not None and self._stop.is_set()
         if self.progress is not None:
             self.progress.close()
-            self.progress.deleteLater()  # it may still be on the stack of its own setValue
+            self.progress.deleteLater()
             self.progress = None
         self.window.statusBar().clearMessage()
         return cancelled

@@ -152,7 +152,7 @@ class PreparationStepsDialog(QDialog):
         self.steps.setVisible(picture is not None)
         self.empty.setVisible(picture is None)
         if picture is None:
-            what = {"test": "a test image", "drawing": "a drawing"}.get(self.state.source, "no picture")
+            what = {"test": "a test image", "drawing": "a drawing"}.get(self.state.source, "another input")
             self.heading.setText("No picture on the canvas")
             self.empty.setText(NO_PICTURE.format(what=what))
             for image in self.images:
