@@ -11,10 +11,14 @@ the window could not repaint or react for ``g - 10`` ms.  Scenarios, in one proc
 - ``latent``: Denoise ▸ Latent map, first built (the test set read, 10,000 codes and their projection
   off the GUI thread, the dots placed), then used as a learner would, an action every 16 ms: the
   pointer sweeps over the dots (hover), clicks decode points, strokes on the canvas move the star,
-  the strip's ends change, and the shipped models are switched (a new map each, then from the cache).
+  the strip's ends change, and the shipped models are switched (a new map each, then from the cache);
+- ``photo``: a 12-megapixel photo of a handwritten 3 (4000×3000, ``bench/photos.py``'s) opened on the
+  Denoise tab's canvas several times as a JPEG and as a PNG (read, scaled and prepared off the GUI
+  thread), each until it is shown; then again with Show the steps… open (its window follows the canvas).
 
 Run:  DENOISE_STUDIO_DATA=../shared/data/mnist QT_QPA_PLATFORM=offscreen python bench/gui_stall.py
-Options: --scenarios pca switch training latent, --switches N, --epochs N, --train-size N, --batch-size N;
+Options: --scenarios pca switch training latent photo, --switches N, --epochs N, --train-size N, --batch-size N,
+--photos N;
 STALL_DEBUG=1 prints every gap over 30 ms.  The machine's other load shows in the figures: run it
 on a quiet machine for a fair number.
 """
@@ -54,6 +58,8 @@ class StallMeter:
     def __init__(self, app) -> None:
         self.app, self.phase = app, "idle"
         self.gaps: dict[str, list[float]] = {}
+        self.busy: dict[str, list[float]] = {}  # the GUI thread's own CPU time between ticks, ms
+        self._cpu_last = time.thread_time() * 1000
         self._clock = QElapsedTimer()
         self._last: float | None = None
         self._timer = QTimer()
@@ -64,12 +70,14 @@ class StallMeter:
 
     def _tick(self) -> None:
         now = self._clock.nsecsElapsed() / 1e6
+        cpu = time.thread_time() * 1000
         if self._last is not None:
             gap = now - self._last
             self.gaps.setdefault(self.phase, []).append(gap)
+            self.busy.setdefault(self.phase, []).append(cpu - self._cpu_last)
             if os.environ.get("STALL_DEBUG") and gap > 30:
                 print(f"  [{self.phase}] gap {gap:.0f} ms at {now:.0f} ms")
-        self._last = now
+        self._last, self._cpu_last = now, cpu
 
     def run_until(self, phase: str, done, timeout_s: float = 600) -> float:
         """Spin the event loop in ``phase`` until ``done()``; returns the seconds it took."""
@@ -86,15 +94,25 @@ class StallMeter:
         gaps = self.gaps.get(phase, [])
         return max(gaps) - TICK_MS if gaps else float("nan")
 
+    def most_busy(self, phase: str) -> float:
+        """The most CPU time the GUI thread itself spent between two ticks in ``phase`` (ms): its own work, apart
+        from the time other processes (or a thread holding the GIL) kept it waiting."""
+        return max(self.busy.get(phase, [float("nan")]))
+
+    def over(self, phase: str, ms: float) -> int:
+        """How many stalls in ``phase`` were longer than ``ms``."""
+        return sum(gap - TICK_MS > ms for gap in self.gaps.get(phase, []))
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scenarios", nargs="+", choices=["pca", "switch", "training", "latent"],
-                        default=["pca", "switch", "training", "latent"])  # fmt: skip
+    parser.add_argument("--scenarios", nargs="+", choices=["pca", "switch", "training", "latent", "photo"],
+                        default=["pca", "switch", "training", "latent", "photo"])  # fmt: skip
     parser.add_argument("--switches", type=int, default=6)
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--train-size", type=int, default=60000)
     parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument("--photos", type=int, default=5, help="openings of each photo file (photo scenario)")
     args = parser.parse_args(argv)
 
     from engine.model_paths import shipped_models
@@ -169,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
         window.state.dirty = False  # the trained copy is not kept: later scenarios switch models without a question
     if "latent" in args.scenarios:
         latent_scenario(window, meter)
+    if "photo" in args.scenarios:
+        photo_scenario(window, meter, args.photos)
     window.state.dirty = False
     window.close()
     return 0
@@ -245,6 +265,50 @@ def latent_scenario(window, meter: StallMeter) -> None:
         window.files.openFinished.disconnect()
     print(f"{len(times)} model switches with the map open ({', '.join(names)}, twice): map shown in "
           f"{min(times):.2f}-{max(times):.2f} s; worst stall {meter.worst('latent-switch'):.1f} ms")  # fmt: skip
+
+
+
+def photo_scenario(window, meter: StallMeter, openings: int) -> None:
+    """A 12-megapixel photo opened on the canvas ``openings`` times per file, each until shown; the same with the
+    steps window open.  After each opening the event loop idles as long as the opening took, so the figures
+    come with the machine's own stalls over the same stretch of time (on a shared machine they are not zero)."""
+    from photos import twelve_megapixels  # beside this file: the photo its speed figures time
+    from PySide6.QtGui import QImage
+
+    tab = window.denoise_tab
+    window.tabs.setCurrentWidget(tab)
+    photo = twelve_megapixels()  # (3000, 4000) uint8
+    height, width = photo.shape
+    folder = Path(tempfile.mkdtemp())
+    image = QImage(photo.tobytes(), width, height, width, QImage.Format.Format_Grayscale8)
+    files = []
+    for name, kind, quality in (("photo.jpg", "JPG", 92), ("photo.png", "PNG", -1)):
+        assert image.save(str(folder / name), kind, quality)
+        files.append(folder / name)
+    shown: list[str] = []
+    tab.inputs.pictureShown.connect(shown.append)
+    for steps_open in (False, True):
+        if steps_open:
+            tab.show_steps()
+        for path in files:
+            phase = f"photo-{path.suffix[1:]}" + ("-steps" if steps_open else "")
+            times = []
+            for _ in range(openings):
+                before = len(shown)
+                tab.open_picture(str(path), path.name)
+                times.append(meter.run_until(phase, lambda b=before: len(shown) > b))
+                until = time.perf_counter() + times[-1]
+                meter.run_until(phase + "-idle", lambda u=until: time.perf_counter() >= u)
+            size = path.stat().st_size / 1e6
+            with_steps = ", Show the steps… open" if steps_open else ""
+            print(f"{width}×{height} photo as {path.suffix[1:].upper()} ({size:.1f} MB) opened {openings}× on the "
+                  f"canvas{with_steps}: shown after {min(times):.2f}-{max(times):.2f} s; worst stall "
+                  f"{meter.worst(phase):.1f} ms, stalls over 50 ms: {meter.over(phase, 50)} of "
+                  f"{len(meter.gaps[phase])} ticks, the GUI thread's own work at most {meter.most_busy(phase):.1f} ms "
+                  f"between ticks (idle as long between the openings: worst {meter.worst(phase + '-idle'):.1f} ms, "
+                  f"{meter.over(phase + '-idle', 50)} over 50 ms)")  # fmt: skip
+    if tab.steps_dialog is not None:
+        tab.steps_dialog.close()
 
 
 if __name__ == "__main__":

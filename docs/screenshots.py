@@ -1,7 +1,8 @@
 """Render the README's screenshots with real data, offscreen, with ``widget.grab()``.
 
 docs/architecture.png, training.png, denoise.png, robustness.png, latent-map.png, pca-check.png, picture.png (a
-generated photo of a handwritten digit dropped on the canvas through a real drop event), fashion.png (the
+generated photo of a handwritten digit dropped on the canvas through a real drop event) and picture-steps.png (its
+Show the steps… window; ``--steps`` renders only that one), fashion.png (the
 Fashion-MNIST model on its test images), error-dialog.png (1280×800, dark); inside.png and perturb.png (the large
 model inside, then perturbed; 1440×900), histograms.png (Training's weights and gradients after its run);
 denoise-light.png (the light theme);
@@ -149,6 +150,33 @@ def scale2_only() -> int:
     return 0
 
 
+def picture_steps(app, window) -> None:
+    """Denoise ▸ Show the steps… for the picture on the canvas: how it became the network's input."""
+    tab = window.denoise_tab
+    tab.show_steps()
+    settle(app, 300)
+    tab.steps_dialog.grab().save(str(OUT / "picture-steps.png"))
+    print(OUT / "picture-steps.png")
+    tab.steps_dialog.close()
+
+
+def steps_only() -> int:
+    """``--steps``: only picture-steps.png (the photo dropped on the canvas, then its steps)."""
+    from gui.app import make_app
+
+    app = make_app([])
+    window = make_window(app, SIZE)
+    tab = window.denoise_tab
+    window.tabs.setCurrentWidget(tab)
+    photo = Path(tempfile.mkdtemp()) / "my_five.jpg"
+    photo_of_a_digit(photo)
+    wait_for(tab.inputs.pictureShown, lambda: drop_file(tab.canvas, photo))
+    picture_steps(app, window)
+    window.state.dirty = False
+    window.close()
+    return 0
+
+
 def latent_map_and_pca_check(app, window) -> None:
     """latent-map.png: the shipped model's map with the panels given room; pca-check.png: the linear preset
     trained as the PCA check says (clean images, Adam 1e-3, batch 128, 10 epochs)."""
@@ -219,6 +247,8 @@ def inside_and_perturb(app, window) -> None:
 def main() -> int:
     if "--scale2" in sys.argv:
         return scale2_only()
+    if "--steps" in sys.argv:
+        return steps_only()
     from engine.nn import build_mlp
     from gui.app import make_app
     from gui.common import dialogs
@@ -263,6 +293,7 @@ def main() -> int:
             break
         settle(app, 100)
     grab(window, "picture.png")
+    picture_steps(app, window)
 
     # Fashion-MNIST: the shipped Fashion model brings its test images; a test image and the robustness curve
     wait_for(tab.state.testSetChanged, lambda: window.files.open_model("fashion_mnist_denoising_autoencoder"))

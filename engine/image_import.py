@@ -16,7 +16,8 @@ result is 28×28: nothing is lost).  Then, as ``preparation_steps`` returns them
    noise cannot shift the result by one).
 
 A scan or a drawing on even paper comes out as before, up to that exact centring (a fraction of
-a pixel): an even background divides out to itself.
+a pixel): an even background divides out to itself.  ``describe_steps`` says in words what each step
+did to a picture (the app shows the steps beside them).
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ MIN_CONTRAST = 0.1
 """Ink must stand out from the paper around it by this much of the full range; else the picture is empty."""
 FAINT = 0.2
 """Ink fainter than this share of the strongest is paper texture (grain, JPEG noise) and dropped."""
+EVEN_PERCENT = 5
+"""``describe_steps``: a background whose brightness varies by at most this many points is called even."""
 _BAND_ROWS = 32
 """Output rows averaged down per step: bounds the temporary memory of a huge picture."""
 
@@ -131,6 +134,35 @@ def preparation_steps(picture: np.ndarray) -> PreparationSteps:
     if top > 0:
         image *= np.float32(1 / top)  # thin strokes averaged down to the 20×20 box: back to MNIST's full strength
     return PreparationSteps(grey, background, flattened, ink, PreparedImage(image, top <= 0, light_paper))
+
+
+def describe_steps(steps: PreparationSteps, size: tuple[int, int] | None = None) -> tuple[tuple[str, str], ...]:
+    """What each step did to this picture, in words for a learner: ``(title, one line)`` for the picture, its
+    background, the background removed, the ink and the 28×28 input, in that order.
+
+    ``size`` : the picture's own (width, height) when it was read at a smaller size (the steps hold the
+    working size).  The background's line gives how bright most of the paper is under the ink (its 5th to 95th
+    percentile; the estimate dips a little beside thick strokes), so uneven light shows as a range.
+    """
+    height, width = steps.picture.shape
+    scaled = f", scaled down from {size[0]}×{size[1]}" if size is not None and tuple(size) != (width, height) else ""
+    low, high = (round(100 * float(v)) for v in np.percentile(steps.background, (5, 95)))
+    level = f"an even {high} %" if high - low <= EVEN_PERCENT else f"from {low} % to {high} %"
+    if steps.prepared.inverted:
+        background = ("The paper's light", f"Found under the ink: {level} bright")
+        removed = "Divided by the paper's light: even white paper, dark ink"
+        ink = "The sharp, dark marks, made light on black as in MNIST; shadows and specks left out"
+    else:
+        background = ("The board's level", f"Found under the ink: {level} bright")
+        removed = "The board's level evened out: light ink on even black"
+        ink = "The sharp, light marks, light on black as in MNIST; glare and specks left out"
+    return (
+        ("Your picture", f"In grey, {width}×{height} pixels{scaled}"),
+        background,
+        ("Background removed", removed),
+        ("Ink", ink),
+        ("Network input, 28×28", "Cropped, scaled into 20×20 and centred by mass: what the network is given"),
+    )
 
 
 def _as_work_image(picture: np.ndarray) -> np.ndarray:

@@ -10,11 +10,12 @@ off the GUI thread through ``common.jobs``.
   same for the app and the tests; ``main``), ``app_state`` (``AppState``), ``main_window`` (tabs, status bar,
   settings that persist), ``stored_settings`` (each setting read with bounds), ``menus`` (the menu bar as a table),
   ``file_actions`` (open — all or nothing —, save, save when a run ends, recent, shipped models, pictures,
-  exports), ``guide`` (Help)
+  exports), ``web_page_export`` (File ▸ Export ▸ Web page…), ``guide`` (Help)
 - ``architecture``: the Architecture tab (the network, its summary and weights, the layer editor)
 - ``training``: the Training tab (the form, a run on its thread, where Continue picks a model up, the curves,
   histograms, the PCA check)
-- ``denoise``: the Denoise tab (``state``, the Draw column and its inputs, the images, the code, robustness,
+- ``denoise``: the Denoise tab (``state``, the Draw column and its inputs, a picture's preparation steps
+  (``steps_view``), the images, the code, robustness,
   the latent map, Inside the network and its perturbations)
 - ``common``: what several tabs share (``jobs``, ``theme``, ``dialogs``, ``hints``, ``controls``, ``data_sets``,
   ``image_row``, ``hourglass_item``, choosers, ``when_shown``, ``memory``)

@@ -25,13 +25,14 @@ from engine.model_format import ModelFileError, read_header
 from engine.model_paths import is_shipped, resolve_model_path, shipped_models
 from engine.nn import MLP
 from engine.noise import LEVEL_NAMES, training_noise
-from engine.onnx_export import export_onnx
+from engine.onnx_export import export_onnx, is_onnx_export
 from gui.app_state import AppState
 from gui.common import dialogs
 from gui.common.hints import hint
 from gui.common.jobs import JobRunner
 from gui.denoise.picture_import import FILE_FILTER as PICTURE_FILTER
 from gui.stored_settings import read_folder, read_recent, usable_path, write_recent
+from gui.web_page_export import WebPageExport
 
 MODEL_FILTER = "Denoise Studio models (*.npz);;All files (*)"
 WRITER_KEY, WRITER = "written_by", "Denoise Studio app"
@@ -111,6 +112,7 @@ class FileActions(QObject):
         self._after_run = None  # what to do once the running training has stopped (quit, open a model)
         self.save_after_run = False  # File ▸ Save when a run ends
         self.open_jobs = JobRunner(self)
+        self.web_page = WebPageExport(self)
         self.recent_menu = QMenu("&Recent models", window)
         self.shipped_menu = QMenu("Shipped &models", window)
         for menu in (self.recent_menu, self.shipped_menu):
@@ -390,14 +392,47 @@ class FileActions(QObject):
             return
         self.flashed.emit(f"Exported {path}")
 
+    def choose_export_path(
+        self, title: str, file_filter: str, suffixes: tuple[str, ...], ours: Callable[[Path], bool], what: str
+    ) -> str | None:
+        """The file an export of the model goes to, or None: asked for (in the export folder, the model's name with
+        the first of ``suffixes``, added when the name has none of them).  A file there that ``ours(path)`` says
+        the app did not write (not ``what``, e.g. "a web page exported by Denoise Studio") is never replaced: a
+        dialog says so; one the app wrote is replaced only when the user says yes."""
+        suggestion = str(Path(self.folder("export")) / f"{self.state.name}{suffixes[0]}")
+        path, _ = QFileDialog.getSaveFileName(self.window, title, suggestion, file_filter,
+                                              options=QFileDialog.Option.DontConfirmOverwrite)  # fmt: skip
+        if not path:
+            return None
+        path = path if Path(path).suffix.lower() in suffixes else path + suffixes[0]
+        self.remember_folder("export", path)
+        target = Path(path)
+        if target.is_file() and not ours(target):
+            dialogs.show_error(self.window, f"Not replacing {target.name}", f"{path} exists and is not {what}: "
+                               "Denoise Studio never writes over a file it did not write.", "Choose another name "
+                               "or folder, or move that file away first. Nothing was written.")  # fmt: skip
+            return None
+        if target.is_file():
+            replace, cancel = QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.Cancel
+            box = QMessageBox(QMessageBox.Icon.Question, "Replace the file?", f"{target.name} exists: {what}.",
+                              replace | cancel, self.window)  # fmt: skip
+            box.setInformativeText(f"Replace it with {self.state.name}? The file there now will be lost.")
+            box.button(replace).setText("Replace")
+            box.setDefaultButton(cancel)
+            if QMessageBox.StandardButton(box.exec()) != replace:
+                return None
+        return path
+
+    def export_web_page(self) -> None:
+        """File ▸ Export ▸ Web page…: the current model as one web page that runs it (``gui.web_page_export``)."""
+        self.web_page.start()
+
     def export_onnx(self) -> None:
         """File ▸ Export ▸ ONNX…: the current model as an ``.onnx`` file for other tools."""
-        suggestion = str(Path(self.folder("export")) / f"{self.state.name}.onnx")
-        path, _ = QFileDialog.getSaveFileName(self.window, "Export ONNX", suggestion, "ONNX models (*.onnx)")
-        if not path:
+        path = self.choose_export_path("Export ONNX", "ONNX models (*.onnx)", (".onnx",), is_onnx_export,
+                                       "an ONNX file exported by Denoise Studio")  # fmt: skip
+        if path is None:
             return
-        path = path if path.endswith(".onnx") else path + ".onnx"
-        self.remember_folder("export", path)
         try:
             export_onnx(self.state.model, path, name=self.state.name)
         except (OSError, ValueError, ImportError) as exc:

@@ -8,6 +8,8 @@ copy applied): ``FileActions.may_replace`` asks to stop a run and to save first.
 
 from __future__ import annotations
 
+import time
+
 from PySide6.QtCore import QEvent, QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import QActionGroup, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMenu, QMessageBox, QTabWidget
@@ -81,6 +83,7 @@ class MainWindow(QMainWindow):
         self._hold = QTimer(self, singleShot=True)  # a confirmation is held in the status bar meanwhile
         self._hold.timeout.connect(self._hold_ended)
         self._held_tip: str | None = None  # the hint that waits for the confirmation
+        self._shown = ("", 0.0)  # the last news or confirmation and until when (time.monotonic()) it is due
         self.setWindowTitle(APP_NAME)
         self.setMinimumSize(1024, 700)  # every tab fits here without overlap; it cannot shrink below
         self.resize(_first_size())
@@ -207,15 +210,21 @@ class MainWindow(QMainWindow):
             self.files.run_ended()
 
     def flash(self, text: str, ms: int = MESSAGE_MS) -> None:
-        """News in the status bar (an epoch done): a hovered control's hint may replace it."""
+        """News in the status bar (an epoch done): a hovered control's hint covers it while the pointer is there,
+        and it comes back when the pointer leaves, if still due."""
         self._hold.stop()
-        self.statusBar().showMessage(text, ms)
+        self._show(text, ms)
 
     def confirm(self, text: str, ms: int = MESSAGE_MS) -> None:
-        """A confirmation in the status bar: it stays ``CONFIRM_HOLD_MS`` at least, hints wait (then show)."""
-        self.statusBar().showMessage(text, ms)
+        """A confirmation in the status bar: it stays ``CONFIRM_HOLD_MS`` at least, hints wait (then show), and
+        it comes back after a hint while still due."""
+        self._show(text, ms)
         self._held_tip = None
         self._hold.start(CONFIRM_HOLD_MS)
+
+    def _show(self, text: str, ms: int) -> None:
+        self._shown = (text, time.monotonic() + ms / 1000)
+        self.statusBar().showMessage(self._fit_status(text), ms)
 
     def _on_data_note(self, note: str) -> None:
         """A data file that is not the official one (said once: ``DataSets`` hands each note on once)."""
@@ -238,8 +247,12 @@ class MainWindow(QMainWindow):
     # ----- the status bar's hints, closing, settings -------------------------------------------
     def event(self, event: QEvent) -> bool:
         if event.type() == QEvent.Type.StatusTip:  # a hovered control's hint, for the status bar
+            text, until = self._shown
+            left_ms = round(1000 * (until - time.monotonic()))
             if self._hold.isActive():  # after the confirmation
                 self._held_tip = event.tip()
+            elif not event.tip() and left_ms > 0:  # the pointer left the control: the news is back
+                self.statusBar().showMessage(self._fit_status(text), left_ms)
             else:
                 self.statusBar().showMessage(self._fit_status(event.tip()))
             return True

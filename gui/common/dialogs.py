@@ -14,7 +14,7 @@ def describe_error(exc: BaseException, dataset: str = "mnist") -> tuple[str, str
     """(what went wrong, what to do) for an engine error; ``dataset`` names the data set a data error is about."""
     if isinstance(exc, ModelFileError):
         return (
-            f"Could not open the model file\n{exc.path}\n\n{_sentence(exc.problem)}",
+            f"Could not open the model file\n{exc.path}\n\n{sentence(exc.problem)}",
             "Choose a model saved by Denoise Studio (a .npz file) with File ▸ Open model. "
             "The model that was loaded before stays loaded.",
         )
@@ -22,14 +22,14 @@ def describe_error(exc: BaseException, dataset: str = "mnist") -> tuple[str, str
         source = data_source(dataset)
         fix = exc.fix or f"Check the {source.title} folder."
         return (
-            f"The {source.title} data could not be read.\n{exc.path}\n\n{_sentence(exc.problem)}",
-            f"{_sentence(fix)} Set {source.data_env} to the folder holding the four {source.title} .gz files, "
+            f"The {source.title} data could not be read.\n{exc.path}\n\n{sentence(exc.problem)}",
+            f"{sentence(fix)} Set {source.data_env} to the folder holding the four {source.title} .gz files, "
             "or unset it to let Denoise Studio download them.",
         )
     return (str(exc) or type(exc).__name__, "Nothing was lost; try again or change the settings.")
 
 
-def _sentence(text: str) -> str:
+def sentence(text: str) -> str:
     """Capitalised, ending in one full stop (or the text's own ? or !)."""
     text = text.strip()
     if not text:
@@ -53,7 +53,7 @@ def show_error(parent: QWidget | None, title: str, what: str, todo: str) -> None
 def show_notes(parent: QWidget | None, title: str, what: str, notes: list[str]) -> None:
     """Show a modal note listing ``notes`` (one line each): something done that the user should know of."""
     box = QMessageBox(QMessageBox.Icon.Information, title, what, QMessageBox.StandardButton.Ok, parent)
-    box.setInformativeText("\n".join(f"• {_sentence(note)}" for note in notes))
+    box.setInformativeText("\n".join(f"• {sentence(note)}" for note in notes))
     box.exec()
 
 

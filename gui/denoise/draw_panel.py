@@ -18,7 +18,8 @@ from gui.denoise.canvas import CANVAS_SIDE, DrawingCanvas
 
 
 class DrawPanel(QGroupBox):
-    """Canvas, brush, Clear / Undo / Eraser, ◀ Random test image ▶, the test set, and the network's 28×28 input.
+    """Canvas, brush, Clear / Undo / Eraser, ◀ Random test image ▶, the test set, and the network's 28×28 input
+    (with *Show the steps…* while a picture is the input).
 
     Signals: ``testImageStep(int)`` (-1 or +1: the previous or next test image), ``randomTestImage()``.
     """
@@ -89,6 +90,15 @@ class DrawPanel(QGroupBox):
         self.source_label = QLabel("Draw a digit")
         self.source_label.setObjectName("caption")
         self.source_label.setWordWrap(True)  # a picture's name must not widen the column
+        self.steps_button = hinted_button(
+            "Show the &steps…",
+            "How your picture became the network's input, step by step: the picture, the paper's light, the "
+            "background removed, the ink, the 28×28 input (Alt+S)",
+        )
+        self.steps_button.setVisible(False)  # while a picture of the user's own is the input
+        policy = self.steps_button.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)  # its row keeps its height: the canvas does not jump
+        self.steps_button.setSizePolicy(policy)
         self.input_view = PixelImage(min_size=84)
         self.input_view.setMaximumSize(140, 140)
         hint(
@@ -107,7 +117,7 @@ class DrawPanel(QGroupBox):
         column.addWidget(self.source_label)
         net_in = QLabel("Network input, 28×28")
         net_in.setObjectName("caption")
-        column.addWidget(net_in)
+        column.addLayout(row((net_in, 1), self.steps_button))
         column.addWidget(self.input_view, 0, Qt.AlignmentFlag.AlignHCenter)
         column.addStretch(1)
 

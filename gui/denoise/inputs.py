@@ -220,6 +220,6 @@ class DenoiseInputs(QObject):
         width, height = picture.size
         how = ", inverted" if picture.inverted else ""
         name = picture.name if len(picture.name) <= 32 else f"{picture.name[:20]}…{picture.name[-11:]}"
-        self.state.set_input(picture.image, "picture", f"Your picture {name} ({width}×{height}{how})")
+        self.state.set_input(picture.image, "picture", f"Your picture {name} ({width}×{height}{how})", picture)
         if on_canvas:
             self.pictureShown.emit(picture.name)

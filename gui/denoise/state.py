@@ -15,6 +15,8 @@ which the image row, the code bars, the hourglass and Inside the network draw.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
@@ -24,6 +26,9 @@ from engine.noise import NoisePattern, check_kind, check_level
 from engine.run_limits import Bound
 from engine.training import TrainConfig
 from gui.app_state import AppState, ModelChange
+
+if TYPE_CHECKING:
+    from gui.denoise.picture_import import Picture
 
 SLIDER_LEVELS = Bound("noise level", 0.0, 1.0)
 """The levels the noise slider holds (a file may record a σ up to 10, ``engine.run_limits``)."""
@@ -76,6 +81,7 @@ class DenoiseState(QObject):
         self.clean = np.zeros((28, 28), np.float32)
         self.source = "drawing"  # "drawing", "test" or "picture"
         self.description = "Draw a digit"
+        self.picture: Picture | None = None  # the user's picture (with its preparation's steps) while it is the input
         self.perturbed = None  # Inside the network's copy while that page is open and something is perturbed
         self.explored_code: np.ndarray | None = None
         self.shown: ForwardPass | None = None
@@ -152,11 +158,12 @@ class DenoiseState(QObject):
         self._pattern = None
         self._recompute()
 
-    def set_input(self, clean: np.ndarray, source: str, description: str) -> None:
+    def set_input(self, clean: np.ndarray, source: str, description: str, picture: Picture | None = None) -> None:
         """A new clean input (28, 28) float32 in [0, 1] from ``source`` ("drawing", "test", "picture"); it leaves
-        Latent explorer: the decoder runs on the new input's own code."""
+        Latent explorer: the decoder runs on the new input's own code.  ``picture``: the user's picture it was
+        prepared from (``gui.denoise.picture_import.Picture``), for the view of its steps."""
         self.clean = np.asarray(clean, np.float32).reshape(28, 28)
-        self.source, self.description = source, description
+        self.source, self.description, self.picture = source, description, picture
         was_exploring = self.explored_code is not None
         self.explored_code = None
         self.inputChanged.emit(description)

@@ -36,6 +36,7 @@ from gui.denoise.result_row import ResultRow
 from gui.denoise.robustness_panel import RobustnessPanel
 from gui.denoise.score import TestScore
 from gui.denoise.state import DenoiseState
+from gui.denoise.steps_view import PreparationStepsDialog
 
 CANVAS_WIDTH_SHARE = 0.28
 """The drawing canvas takes at most this share of the tab's width (the images need the rest)."""
@@ -70,6 +71,7 @@ class DenoiseTab(QWidget):
         self.latent_map = LatentMapPanel(self.state)
         self.inside = InsidePanel(self.state)
         self.inside.applied.connect(self.modelApplied)
+        self.steps_dialog: PreparationStepsDialog | None = None  # Show the steps…, made when first asked for
         self._lay_out()
         self._follow_state()
 
@@ -113,6 +115,8 @@ class DenoiseTab(QWidget):
         """The Draw column's caption and network input, and the hourglass, show the state."""
         state = self.state
         state.inputChanged.connect(self.draw.source_label.setText)
+        state.inputChanged.connect(lambda _: self.draw.steps_button.setVisible(state.picture is not None))
+        self.draw.steps_button.clicked.connect(self.show_steps)
         state.shownChanged.connect(lambda shown: self.draw.input_view.set_image(state.clean))
         state.modelChanged.connect(self.hourglass.set_model)
         state.shownChanged.connect(lambda shown: self.hourglass.set_latent(shown.code))
@@ -124,6 +128,17 @@ class DenoiseTab(QWidget):
         self.draw.fit_canvas(height, int(CANVAS_WIDTH_SHARE * self.width()))  # the images keep most of the width
 
     # ----- what the window asks of the tab ------------------------------------------------------
+    def show_steps(self) -> None:
+        """The window of the picture's preparation steps (made the first time), in front."""
+        first = self.steps_dialog is None
+        if first:
+            self.steps_dialog = PreparationStepsDialog(self.state, self)
+        self.steps_dialog.show()
+        if first:  # shown, it holds its words: room for them; afterwards it stays where the user puts it
+            self.steps_dialog.place_clear_of(self.draw)
+        self.steps_dialog.raise_()
+        self.steps_dialog.activateWindow()
+
     def open_picture(self, source: str | QImage, name: str | None = None) -> None:
         """A picture file (or image data) onto the canvas, read and prepared off the GUI thread."""
         self.inputs.open_picture(source, name)

@@ -8,12 +8,13 @@ a correlation of at least 0.95 and a mean absolute difference of at most 8/255.
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 import numpy as np
 import pytest
 
-from engine.image_import import preparation_steps, prepare_image
+from engine.image_import import describe_steps, preparation_steps, prepare_image
 from engine.preprocess import center_of_mass, ink_bbox
 from tests.engine import pages
 
@@ -130,3 +131,21 @@ def test_each_step_is_returned_for_showing():
     np.testing.assert_allclose(steps.picture, photo / 255, atol=1e-6)
     paper = pages.ink_on_paper(digits()[label]) == pages.PAPER
     assert steps.ink.max() == pytest.approx(1.0) and steps.ink[paper].max() == 0  # the ink alone, at full strength
+
+
+def test_the_steps_are_told_in_words_that_follow_the_picture():
+    """``describe_steps``: a title and a line for each of the five steps; the paper's line shows the shading's
+    range (half the light at the bottom) or an even paper; chalk on a board is told as a board."""
+    digit = digits()[next(iter(digits()))]
+    shaded = describe_steps(preparation_steps(pages.to_uint8(pages.ink_on_paper(digit) * pages.shading())))
+    even = describe_steps(preparation_steps(pages.to_uint8(pages.ink_on_paper(digit))), size=(4000, 3000))
+    board = describe_steps(preparation_steps(pages.to_uint8(0.15 + 0.7 * pages.coverage(digit))))
+    assert len(shaded) == len(even) == len(board) == 5
+    assert [title for title, _ in shaded] == ["Your picture", "The paper's light", "Background removed", "Ink",
+                                              "Network input, 28×28"]  # fmt: skip
+    low, high = (int(n) for n in re.fullmatch(r".*from (\d+) % to (\d+) % bright", shaded[1][1]).groups())
+    assert 40 <= low <= 55 and 85 <= high <= 95  # paper of reflectance 0.92, lit from full to half
+    assert "an even 92 %" in even[1][1] and "scaled down from 4000×3000" in even[0][1]
+    assert "400×300 pixels" in shaded[0][1] and "scaled" not in shaded[0][1]
+    assert "made light on black" in shaded[3][1]  # inverted, as MNIST's digits are light on black
+    assert board[1][0] == "The board's level" and "made" not in board[3][1] and "light on black" in board[3][1]

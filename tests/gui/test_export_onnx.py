@@ -15,8 +15,8 @@ from gui.main_window import MainWindow
 def _export_action(window):
     (export_menu,) = [a.menu() for a in window.menuBar().actions()[0].menu().actions() if a.menu()
                       and a.menu().title() == "Expor&t"]  # fmt: skip
-    (action,) = export_menu.actions()
-    assert action is window.actions["export_onnx"] and action.text() == "&ONNX…"
+    action = window.actions["export_onnx"]
+    assert action in export_menu.actions() and action.text() == "&ONNX…"
     return action
 
 
@@ -48,3 +48,13 @@ def test_without_onnx_the_action_is_disabled_and_says_what_to_install(qtbot, sma
     action = _export_action(win)
     assert not action.isEnabled()
     assert "pip install 'denoise-studio[onnx]'" in action.toolTip()
+
+
+def test_a_file_the_app_did_not_write_is_not_replaced(window, monkeypatch, tmp_path, dialogs_shown):
+    pytest.importorskip("onnx")
+    mine = tmp_path / "mine.onnx"
+    mine.write_bytes(b"someone else's model")
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "mine"), ""))  # + .onnx
+    window.actions["export_onnx"].trigger()
+    assert mine.read_bytes() == b"someone else's model"
+    assert len(dialogs_shown) == 1 and dialogs_shown[0].startswith("Not replacing mine.onnx")

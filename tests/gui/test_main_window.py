@@ -407,3 +407,14 @@ def test_a_long_hint_in_the_status_bar_is_cut_with_an_ellipsis_before_the_model_
     assert window.statusBar().fontMetrics().horizontalAdvance(shown) <= room
     QApplication.sendEvent(window.denoise_tab.canvas, QStatusTipEvent("Brush"))  # short ones as they are
     assert window.statusBar().currentMessage() == "Brush"
+
+
+def test_a_confirmation_comes_back_after_a_hint_passed_over_it(window):
+    """Moving the pointer over a control shows its hint; leaving it brings back the confirmation still due, which
+    would otherwise be gone for good after any hover."""
+    window.flash("Exported /tmp/page.html")
+    canvas = window.denoise_tab.canvas
+    QApplication.sendEvent(canvas, QStatusTipEvent("Brush"))  # the pointer enters a control
+    assert window.statusBar().currentMessage() == "Brush"
+    QApplication.sendEvent(canvas, QStatusTipEvent(""))  # and leaves it
+    assert window.statusBar().currentMessage() == "Exported /tmp/page.html"
