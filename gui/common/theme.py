@@ -42,6 +42,7 @@ QWidget {{ font-size: 10pt; }}
 QToolTip {{ color: {text}; background: {tooltip}; border: 1px solid {button_border}; padding: 4px; }}
 QGroupBox {{ border: 1px solid {border}; border-radius: 6px; margin-top: 1.1em; padding: 6px; }}
 QGroupBox::title {{ subcontrol-origin: margin; left: 8px; padding: 0 4px; color: {muted}; }}
+QFrame#room {{ border: 1px solid {border}; border-radius: 6px; }}
 QPushButton {{ background: {button}; border: 1px solid {button_border}; border-radius: 5px; padding: 5px 12px; }}
 QPushButton:hover {{ background: {button_hover}; }}
 QPushButton:pressed {{ background: {button_pressed}; }}

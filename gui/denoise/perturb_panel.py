@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.perturb import Perturbation, Perturber, describe
+from gui.common.controls import WholeEntryCombo
 from gui.common.data_sets import DataSets
 from gui.common.hints import hint
 from gui.common.jobs import JobRunner
@@ -96,8 +97,8 @@ class PerturbPanel(QWidget):
         self.scope_box.currentIndexChanged.connect(
             lambda: self._set_plan(replace(self.plan, scope=self.scope_box.currentData()))
         )
-        self.unit_box = _tip(QComboBox(), "Pick a hidden unit to switch off (it then outputs 0 whatever its input), "
-                             "or on again; clicking a unit in the network view does the same")  # fmt: skip
+        self.unit_box = _tip(WholeEntryCombo(), "Pick a hidden unit to switch off (it then outputs 0 whatever its "
+                             "input), or on again; clicking a unit in the network view does the same")  # fmt: skip
         self.unit_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.unit_box.setMinimumContentsLength(14)
         self.unit_box.setMaxVisibleItems(20)  # hundreds of units: a scrolling list, not one the screen's height
