@@ -52,11 +52,20 @@ class SummaryTable(QTableWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)  # every column in view, no sideways scrolling
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)  # "784 → 784" in bold, never cut
         header.setMinimumSectionSize(48)
+        self._fit_headings()
         hint(
             self,
             "The model summary: each Dense layer's shape (inputs → outputs), activation, and how many weights and "
             "biases it learns (n_in × n_out + n_out)",
         )
+
+    def _fit_headings(self) -> None:
+        """No narrower than every heading whole: the stretching columns share the width equally, so each needs the
+        widest heading's room; the Shape column its contents'."""
+        header = self.horizontalHeader()
+        widest = max(header.fontMetrics().horizontalAdvance(text) for text in self.HEADERS) + 16
+        shape = max(header.sectionSizeHint(1), self.sizeHintForColumn(1))
+        self.setMinimumWidth((len(self.HEADERS) - 1) * widest + shape + 2 * self.frameWidth())
 
     def set_model(self, model: MLP) -> None:
         layers = model.layers
@@ -84,6 +93,7 @@ class SummaryTable(QTableWidget):
             if col == 3:
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.setItem(len(layers), col, item)
+        self._fit_headings()
 
 
 class LayerEditor(QGroupBox):

@@ -19,8 +19,8 @@ not apply to) hides its place, its window or its stage too, and they come back w
 
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, QSize, Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtCore import QByteArray, QEvent, QObject, QPointF, QRectF, QSettings, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QKeySequence, QPainter, QPen, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -35,19 +35,53 @@ from PySide6.QtWidgets import (
 
 from gui.common.hints import hint
 from gui.common.screen_fit import fitted_size, keep_on_screen
-from gui.common.theme import APP_NAME
+from gui.common.theme import APP_NAME, Theme, colors
 
 MODES = ("docked", "enlarged", "detached")
 WINDOW_SIZE = QSize(960, 680)
 """A panel's own window the first time it opens (shrunk to the screen)."""
 
 
-def _tool_button(text: str) -> QToolButton:
+ICON_PX = 16
+
+
+def _tool_button(text: str, icon: str | None = None) -> QToolButton:
+    """A flat button: ``text``, or the drawn ``icon`` ("enlarge", "window") with ``text`` for screen readers."""
     button = QToolButton()
     button.setText(text)
     button.setAutoRaise(True)
-    button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+    button.setAccessibleName(text)
+    if icon is None:
+        button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+    else:
+        button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+        button.setIconSize(QSize(ICON_PX, ICON_PX))
+        button.setProperty("room_icon", icon)
+        _paint_icon(button)
+        Theme.of_app().changed.connect(lambda _name, b=button: _paint_icon(b))
     return button
+
+
+def _paint_icon(button: QToolButton) -> None:
+    """Enlarge: four corners pointing out; Window: two overlapping windows; in the theme's text colour, drawn at
+    the screen's pixel ratio (no font or icon theme needed)."""
+    ratio = button.devicePixelRatioF()
+    pixmap = QPixmap(round(ICON_PX * ratio), round(ICON_PX * ratio))
+    pixmap.setDevicePixelRatio(ratio)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+    painter.setPen(QPen(QColor(colors()["text"]), 1.5))
+    if button.property("room_icon") == "enlarge":
+        for x, y, dx, dy in ((2, 2, 1, 1), (14, 2, -1, 1), (2, 14, 1, -1), (14, 14, -1, -1)):
+            painter.drawLine(QPointF(x, y), QPointF(x + 5 * dx, y))
+            painter.drawLine(QPointF(x, y), QPointF(x, y + 5 * dy))
+    else:
+        painter.drawRect(QRectF(2.5, 6.5, 8, 7))
+        painter.drawPolyline([QPointF(5.5, 6.5), QPointF(5.5, 2.5), QPointF(13.5, 2.5), QPointF(13.5, 9.5),
+                              QPointF(10.5, 9.5)])  # fmt: skip
+    painter.end()
+    button.setIcon(QIcon(pixmap))
 
 
 def _tips(title: str) -> dict[str, str]:
@@ -61,19 +95,16 @@ def _tips(title: str) -> dict[str, str]:
 
 
 class _PageHolder(QWidget):
-    """Holds a page in a scroll area at the viewport's size, never below the page's minimum for that width.
+    """Holds a page in a scroll area: at the viewport's size, never below the page's least size.
 
-    (Given the page itself, a scroll area sizes a page whose layout has a height for its width — any
-    page with wrapped text — at its *preferred* height for the width: taller than the window, always
-    scrolling.  This holder tells it the page's least height instead.)"""
+    (Given the page itself, a scroll area sizes a page whose layout has a height for its width — any page
+    with wrapped text — at its *preferred* height for the width: taller than the window, always scrolling.
+    This holder has no height for its width, only the page's least size.)"""
 
     def __init__(self, page: QWidget) -> None:
         super().__init__()
         self.page = page
         page.setParent(self)
-        policy = self.sizePolicy()
-        policy.setHeightForWidth(True)
-        self.setSizePolicy(policy)
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
         return self.page.minimumSizeHint().expandedTo(self.page.minimumSize())
@@ -81,16 +112,11 @@ class _PageHolder(QWidget):
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
         return self.page.sizeHint()
 
-    def heightForWidth(self, width: int) -> int:  # noqa: N802 (Qt's name)
-        layout = self.page.layout()
-        least = layout.minimumHeightForWidth(width) if layout is not None and layout.hasHeightForWidth() else -1
-        return max(least, self.minimumSizeHint().height())
-
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         self.page.setGeometry(self.rect())
 
     def event(self, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.LayoutRequest:  # the page's minimum may have changed
+        if event.type() == QEvent.Type.LayoutRequest:  # the page's least size may have changed
             self.updateGeometry()
         return super().event(event)
 
@@ -174,9 +200,9 @@ class PanelRoom(QWidget):
         tips = _tips(title)
         self.title_label = QLabel(title)
         self.title_label.setObjectName("caption")
-        self.enlarge_button, self.window_button, self.back_button = (
-            _tool_button(text) for text in ("Enlarge", "Window", "Put back")
-        )
+        self.enlarge_button = _tool_button("Enlarge", "enlarge")
+        self.window_button = _tool_button("Window", "window")
+        self.back_button = _tool_button("Put back")
         for button, key_, slot in ((self.enlarge_button, "enlarge", self.enlarge),
                                    (self.window_button, "window", self.detach),
                                    (self.back_button, "back", self.dock)):  # fmt: skip
@@ -364,7 +390,8 @@ class RoomTabs(QTabWidget):
             row = QHBoxLayout(self.corner)
             row.setContentsMargins(0, 0, 2, 0)
             row.setSpacing(2)
-            self.enlarge_button, self.window_button = _tool_button("Enlarge"), _tool_button("Window")
+            self.enlarge_button = _tool_button("Enlarge", "enlarge")
+            self.window_button = _tool_button("Window", "window")
             self.enlarge_button.clicked.connect(lambda: self._current_room().enlarge())
             self.window_button.clicked.connect(lambda: self._current_room().detach())
             row.addWidget(self.enlarge_button)

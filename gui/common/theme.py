@@ -57,6 +57,7 @@ QSlider:focus {{ border: 1px dashed {focus}; border-radius: 3px; }}
 QTabWidget::pane {{ border: 1px solid {border}; border-radius: 4px; }}
 QTabBar::tab {{ background: {panel}; padding: 7px 18px; border: 1px solid {border}; border-bottom: none;
     border-top-left-radius: 5px; border-top-right-radius: 5px; margin-right: 2px; }}
+QTabWidget#pages QTabBar::tab {{ padding: 6px 11px; }}
 QTabBar::tab:selected {{ background: {button_hover}; color: {text}; font-weight: bold; }}
 QTabBar::tab:focus {{ border: 2px solid {focus}; border-bottom: none; }}
 QHeaderView::section {{ background: {panel}; color: {text}; padding: 4px; border: 0;

@@ -88,6 +88,7 @@ class DenoiseTab(QWidget):
         QVBoxLayout(net_box).addWidget(self.hourglass)
         both.addWidget(net_box, 1)
         self.panels = RoomTabs(room_buttons=True)  # Enlarge and Window in its corner, for the page shown
+        self.panels.setObjectName("pages")  # tabs a little narrower than the window's (theme)
         self.rooms: dict[str, PanelRoom] = {}
         pages = (code_and_net, self.robustness, self.latent_map, self.inside)
         for page, (name, tip), key in zip(pages, PAGES, ROOMS, strict=True):

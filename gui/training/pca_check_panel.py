@@ -113,6 +113,7 @@ class PcaCheckPanel(QWidget):
         self.bars_plot.setLabel("left", "cos θ")
         self.bars_plot.setLabel("bottom", "direction, now")
         self.bars_plot.setYRange(0, 1.05, padding=0)
+        _cosine_ticks(self.bars_plot)
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.7)
         self.match_line = pg.InfiniteLine(pos=MATCH, angle=0)
         self.bars_plot.addItem(self.bars)
@@ -130,6 +131,7 @@ class PcaCheckPanel(QWidget):
         self.lines_plot.setLabel("left", "cos θ")
         self.lines_plot.setLabel("bottom", "epoch")
         self.lines_plot.setYRange(0, 1.05, padding=0)
+        _cosine_ticks(self.lines_plot)
         self.other_lines: list[pg.PlotDataItem] = []
         self.last_line = pg.PlotDataItem(symbol="o", symbolSize=5)
         self.lines_plot.addItem(self.last_line)
@@ -153,9 +155,10 @@ class PcaCheckPanel(QWidget):
         for label in (self.model_name, self.pca_name):
             label.setObjectName("caption")
             label.setWordWrap(True)  # side by side in a narrow panel: each on two lines, never into the other
+            label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.clip_note = QLabel(
-            "PCA unclipped, as a linear network draws: the loss plot's dashed PCA line clips to the pixel range "
-            "[0, 1], which no linear network can, and so sits lower."
+            "PCA unclipped, as a linear network draws; the loss plot's dashed PCA line clips to [0, 1], which no "
+            "linear network can, and so sits lower."
         )
         self.clip_note.setObjectName("caption")
         self.clip_note.setWordWrap(True)
@@ -183,7 +186,8 @@ class PcaCheckPanel(QWidget):
         for plot in (self.bars_plot, self.lines_plot):
             plot.setMinimumHeight(PLOT_MIN_HEIGHT)
         layout = QVBoxLayout(self)
-        layout.setSpacing(4)
+        layout.setContentsMargins(6, 2, 6, 4)  # inside its room's frame
+        layout.setSpacing(3)
         layout.addLayout(self.plots, 1)
         layout.addWidget(self.gap_note)
         layout.addWidget(self.progress_note)
@@ -373,6 +377,11 @@ class PcaCheckPanel(QWidget):
 
     def _failed(self, error: BaseException) -> None:
         self.sentence.setText(f"No comparison: {error}")
+
+
+def _cosine_ticks(plot: pg.PlotWidget) -> None:
+    """cos θ labelled at 0, 0.5 and 1 (marks every 0.1): the labels stay apart on a short plot."""
+    plot.getAxis("left").setTicks([[(v, f"{v:g}") for v in (0.0, 0.5, 1.0)], [(v / 10, "") for v in range(11)]])
 
 
 def _epoch_text(x: float) -> str:

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QLabel,
     QSizeGrip,
+    QTabBar,
     QTableWidget,
     QTabWidget,
     QWidget,
@@ -31,6 +32,8 @@ from PySide6.QtWidgets import (
 
 SLACK = 1
 """Pixels of rounding allowed (fractional scale factors)."""
+TICK_GAP = 3
+"""Tick labels closer than this (pixels) count as piled up."""
 
 
 def settle(ms: int = 60) -> None:
@@ -98,7 +101,17 @@ def text_cut(widget: QWidget) -> str | None:
         hint = widget.minimumSizeHint()
         if hint.width() > widget.width() + SLACK or hint.height() > widget.height() + SLACK:
             return f"button needs {hint.width()}×{hint.height()}, has {widget.width()}×{widget.height()}"
+    if isinstance(widget, QTabBar):
+        for index in range(widget.count()):
+            if not widget.rect().contains(widget.tabRect(index)):
+                return f"tab {widget.tabText(index)!r} cut (the bar is {widget.width()} px wide)"
     if isinstance(widget, QTableWidget):
+        header = widget.horizontalHeader()
+        for column in range(widget.columnCount()):
+            item = widget.horizontalHeaderItem(column)
+            need = header.fontMetrics().horizontalAdvance(item.text() if item is not None else "") + 8
+            if header.isVisible() and item is not None and need > header.sectionSize(column) + SLACK:
+                return f"heading {item.text()!r} needs {need} px, has {header.sectionSize(column)}"
         for row in range(widget.rowCount()):
             for column in range(widget.columnCount()):
                 item = widget.item(row, column)
@@ -137,9 +150,9 @@ def axis_overlaps(axis: pg.AxisItem) -> str | None:
     texts = [(rect, text) for rect, _flags, text in specs[2]]
     for i, (a, ta) in enumerate(texts):
         for b, tb in texts[i + 1 :]:
-            overlap = a.intersected(b)
-            if overlap.width() > SLACK and overlap.height() > SLACK:
-                return f"ticks {ta!r} and {tb!r} overlap"
+            overlap = a.adjusted(-TICK_GAP, -TICK_GAP, TICK_GAP, TICK_GAP).intersected(b)
+            if overlap.width() > 0 and overlap.height() > 0:
+                return f"ticks {ta!r} and {tb!r} closer than {TICK_GAP} px"
     return None
 
 
@@ -225,6 +238,13 @@ def main(argv: list[str]) -> int:
     shots = Path(argv[argv.index("--shots") + 1]) if "--shots" in argv else None
     for number, where in enumerate(every_page(window)):
         found += problems_on_screen(window, f"{size} {where}")
+        if "--roomy" in argv:  # a size where every tab fits: none scrolls
+            page = window.tabs.page(window.tabs.currentIndex())
+            bars = (page.scroll.horizontalScrollBar(), page.scroll.verticalScrollBar())
+            if any(bar.maximum() > 0 for bar in bars):
+                found.append(f"{size} {where}: the page scrolls ({page.scroll.widget().minimumSizeHint().width()}×"
+                             f"{page.scroll.widget().minimumSizeHint().height()} needed, "
+                             f"{page.scroll.viewport().width()}×{page.scroll.viewport().height()} shown)")
         if shots is not None:  # to look at while developing
             window.grab().save(str(shots / f"{size}-{number}.png"))
     report = {"screen": [screen.width(), screen.height()], "dpr": window.devicePixelRatioF(), "window": [
