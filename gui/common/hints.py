@@ -8,7 +8,7 @@ from PySide6.QtCore import QEvent, QObject, QRect, Qt
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
-NOT_NOW = "Not now: "
+UNAVAILABLE = "Unavailable: "
 """How a disabled control's hint begins, before the reason."""
 _TEXT, _WHY = "denoise_hint", "denoise_hint_disabled"  # where a target keeps its hint and its reason
 
@@ -27,6 +27,8 @@ def explain_disabled(target, why: str) -> None:
     """While ``target`` (a widget or an action) is disabled, its hint starts with ``why``: why it is off and
     when it will work ("no run is training; Pause works once Start has begun one").  Follows every later
     enable and disable; call again when the reason changes."""
+    if target.property(_TEXT) is None:  # hinted before with setToolTip: that is its hint
+        target.setProperty(_TEXT, target.toolTip())
     target.setProperty(_WHY, why)
     if isinstance(target, QWidget):
         if target.findChild(_EnabledWatch, options=Qt.FindChildOption.FindDirectChildrenOnly) is None:
@@ -41,7 +43,7 @@ def _show(target) -> None:
     text = target.property(_TEXT)
     text = target.toolTip() if text is None else text
     why = target.property(_WHY)
-    full = f"{NOT_NOW}{why}. {text}" if why and not target.isEnabled() else text
+    full = f"{UNAVAILABLE}{why}. {text}".strip() if why and not target.isEnabled() else text
     target.setToolTip(full)
     target.setStatusTip(full)
 
@@ -62,9 +64,14 @@ class _EnabledWatch(QObject):
 def fit_lines(text: str, metrics: QFontMetrics, width: int, lines: int) -> str:
     """``text`` as it fits in ``lines`` word-wrapped lines ``width`` pixels wide: whole, or its longest start
     that ends at a word, with "…"."""
+    def box(candidate: str, room: int) -> QRect:
+        return metrics.boundingRect(QRect(0, 0, max(room, 1), 1 << 20), Qt.TextFlag.TextWordWrap, candidate)
+
+    most = box("\n".join("X" * lines), 1 << 16).height()  # ``lines`` lines, as the label lays them out
+
     def fits(candidate: str) -> bool:
-        box = metrics.boundingRect(QRect(0, 0, max(width, 1), 1 << 20), Qt.TextFlag.TextWordWrap, candidate)
-        return box.height() <= lines * metrics.lineSpacing() and box.width() <= width
+        shape = box(candidate, width)
+        return shape.height() <= most and shape.width() <= width
 
     if fits(text):
         return text
@@ -110,7 +117,9 @@ class HintStrip(QLabel):
 
     def _fit_height(self) -> None:
         margins = self.contentsMargins()
-        self.setFixedHeight(self.LINES * self.fontMetrics().lineSpacing() + margins.top() + margins.bottom() + 2)
+        lines = self.fontMetrics().boundingRect(QRect(0, 0, 1 << 16, 1 << 20), Qt.TextFlag.TextWordWrap,
+                                                "\n".join("X" * self.LINES))  # fmt: skip
+        self.setFixedHeight(lines.height() + margins.top() + margins.bottom() + 2)
 
     def _fit(self) -> None:
         self.setText(fit_lines(self.whole, self.fontMetrics(), self.contentsRect().width(), self.LINES))

@@ -45,43 +45,44 @@ WINDOW_SIZE = QSize(960, 680)
 ICON_PX = 16
 
 
-def _tool_button(text: str, icon: str | None = None) -> QToolButton:
-    """A flat button: ``text``, or the drawn ``icon`` ("enlarge", "window") with ``text`` for screen readers."""
-    button = QToolButton()
-    button.setText(text)
-    button.setAutoRaise(True)
-    button.setAccessibleName(text)
-    if icon is None:
-        button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-    else:
-        button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
-        button.setIconSize(QSize(ICON_PX, ICON_PX))
-        button.setProperty("room_icon", icon)
-        _paint_icon(button)
-        Theme.of_app().changed.connect(lambda _name, b=button: _paint_icon(b))
-    return button
+class RoomButton(QToolButton):
+    """A flat button: ``text``, or a drawn ``icon`` ("enlarge", "window") with ``text`` for screen readers; the
+    icon follows the theme."""
 
+    def __init__(self, text: str, icon: str | None = None) -> None:
+        super().__init__()
+        self.setText(text)
+        self.setAutoRaise(True)
+        self.setAccessibleName(text)
+        self.icon_kind = icon
+        if icon is None:
+            self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+            return
+        self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+        self.setIconSize(QSize(ICON_PX, ICON_PX))
+        self.restyle()
+        Theme.of_app().changed.connect(self.restyle)
 
-def _paint_icon(button: QToolButton) -> None:
-    """Enlarge: four corners pointing out; Window: two overlapping windows; in the theme's text colour, drawn at
-    the screen's pixel ratio (no font or icon theme needed)."""
-    ratio = button.devicePixelRatioF()
-    pixmap = QPixmap(round(ICON_PX * ratio), round(ICON_PX * ratio))
-    pixmap.setDevicePixelRatio(ratio)
-    pixmap.fill(Qt.GlobalColor.transparent)
-    painter = QPainter(pixmap)
-    painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-    painter.setPen(QPen(QColor(colors()["text"]), 1.5))
-    if button.property("room_icon") == "enlarge":
-        for x, y, dx, dy in ((2, 2, 1, 1), (14, 2, -1, 1), (2, 14, 1, -1), (14, 14, -1, -1)):
-            painter.drawLine(QPointF(x, y), QPointF(x + 5 * dx, y))
-            painter.drawLine(QPointF(x, y), QPointF(x, y + 5 * dy))
-    else:
-        painter.drawRect(QRectF(2.5, 6.5, 8, 7))
-        painter.drawPolyline([QPointF(5.5, 6.5), QPointF(5.5, 2.5), QPointF(13.5, 2.5), QPointF(13.5, 9.5),
-                              QPointF(10.5, 9.5)])  # fmt: skip
-    painter.end()
-    button.setIcon(QIcon(pixmap))
+    def restyle(self, _theme: str = "") -> None:
+        """Enlarge: four corners pointing out; Window: two overlapping windows; in the theme's text colour, drawn
+        at the screen's pixel ratio (no font or icon theme needed)."""
+        ratio = self.devicePixelRatioF()
+        pixmap = QPixmap(round(ICON_PX * ratio), round(ICON_PX * ratio))
+        pixmap.setDevicePixelRatio(ratio)
+        pixmap.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(pixmap)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setPen(QPen(QColor(colors()["text"]), 1.5))
+        if self.icon_kind == "enlarge":
+            for x, y, dx, dy in ((2, 2, 1, 1), (14, 2, -1, 1), (2, 14, 1, -1), (14, 14, -1, -1)):
+                painter.drawLine(QPointF(x, y), QPointF(x + 5 * dx, y))
+                painter.drawLine(QPointF(x, y), QPointF(x, y + 5 * dy))
+        else:
+            painter.drawRect(QRectF(2.5, 6.5, 8, 7))
+            painter.drawPolyline([QPointF(5.5, 6.5), QPointF(5.5, 2.5), QPointF(13.5, 2.5), QPointF(13.5, 9.5),
+                                  QPointF(10.5, 9.5)])  # fmt: skip
+        painter.end()
+        self.setIcon(QIcon(pixmap))
 
 
 def _tips(title: str) -> dict[str, str]:
@@ -200,9 +201,9 @@ class PanelRoom(QWidget):
         tips = _tips(title)
         self.title_label = QLabel(title)
         self.title_label.setObjectName("caption")
-        self.enlarge_button = _tool_button("Enlarge", "enlarge")
-        self.window_button = _tool_button("Window", "window")
-        self.back_button = _tool_button("Put back")
+        self.enlarge_button = RoomButton("Enlarge", "enlarge")
+        self.window_button = RoomButton("Window", "window")
+        self.back_button = RoomButton("Put back")
         for button, key_, slot in ((self.enlarge_button, "enlarge", self.enlarge),
                                    (self.window_button, "window", self.detach),
                                    (self.back_button, "back", self.dock)):  # fmt: skip
@@ -227,7 +228,7 @@ class PanelRoom(QWidget):
         self.place_label.setWordWrap(True)
         self.place_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.place_label.setObjectName("caption")
-        self.place_back = _tool_button("Put back")
+        self.place_back = RoomButton("Put back")
         hint(self.place_back, tips["back"])
         self.place_back.clicked.connect(self.dock)
         place_layout = QVBoxLayout(self.place)
@@ -390,8 +391,8 @@ class RoomTabs(QTabWidget):
             row = QHBoxLayout(self.corner)
             row.setContentsMargins(0, 0, 2, 0)
             row.setSpacing(2)
-            self.enlarge_button = _tool_button("Enlarge", "enlarge")
-            self.window_button = _tool_button("Window", "window")
+            self.enlarge_button = RoomButton("Enlarge", "enlarge")
+            self.window_button = RoomButton("Window", "window")
             self.enlarge_button.clicked.connect(lambda: self._current_room().enlarge())
             self.window_button.clicked.connect(lambda: self._current_room().detach())
             row.addWidget(self.enlarge_button)

@@ -28,13 +28,19 @@ def fitted_size(wanted: QSize, widget: QWidget | None = None) -> QSize:
 
 
 def keep_on_screen(window: QWidget) -> None:
-    """Shrink ``window`` to its screen's free area if it is larger, and move it back onto that area if it
-    lies (partly) off it — after a restored geometry from a larger screen, or a screen unplugged since."""
+    """Shrink ``window`` where it is larger than its screen's free area (each side on its own, the frame allowed
+    for), and move it back onto that area if it lies (partly) off it — after a geometry restored from a larger
+    screen, or a screen unplugged since."""
     area = available_area(window)
-    size = fitted_size(window.size(), window)
-    if size != window.size():
-        window.resize(size)
     frame = window.frameGeometry()
+    width, height = window.width(), window.height()
+    if frame.width() > area.width():
+        width = area.width() - max(FRAME_ALLOWANCE.width(), frame.width() - window.width())
+    if frame.height() > area.height():
+        height = area.height() - max(FRAME_ALLOWANCE.height(), frame.height() - window.height())
+    if (width, height) != (window.width(), window.height()):
+        window.resize(max(width, 1), max(height, 1))
+        frame = window.frameGeometry()
     x = min(max(frame.left(), area.left()), max(area.left(), area.right() + 1 - frame.width()))
     y = min(max(frame.top(), area.top()), max(area.top(), area.bottom() + 1 - frame.height()))
     if QPoint(x, y) != frame.topLeft():

@@ -18,7 +18,7 @@ from engine.noise import fixed_noisy
 from gui.app_state import AppState, ModelChange
 from gui.common import dialogs
 from gui.common.data_sets import DataSets
-from gui.common.hints import hint
+from gui.common.hints import explain_disabled, hint
 from gui.common.jobs import JobRunner
 from gui.common.memory import return_free_memory
 from gui.common.panel_room import PanelRoom
@@ -112,6 +112,7 @@ class TrainingTab(QWidget):
         self.stop_button = QPushButton("Stop")
         hint(self.stop_button, "Stop after the current batch and keep the weights learned so far")
         self.stop_button.clicked.connect(self.stop)
+        self._explain_buttons(stopping=False)
         self.log_box = QCheckBox("Log scale")
         hint(
             self.log_box,
@@ -228,11 +229,20 @@ class TrainingTab(QWidget):
     def stop(self) -> None:
         if self.is_running():
             self.run.stop()
+            self._explain_buttons(stopping=True)
             self.stop_button.setEnabled(False)
             self.pause_button.setEnabled(False)
             self.progress.label.setText("Stopping…")
 
+    def _explain_buttons(self, stopping: bool) -> None:
+        """What Start, Pause and Stop say while they are off: why, and when they work."""
+        explain_disabled(self.start_button, "a run is training; Start works again once it ends or after Stop")
+        for button in (self.pause_button, self.stop_button):
+            explain_disabled(button, "the run is stopping after its current batch; the trained model comes back "
+                             "then" if stopping else "no run is training; it works once Start has begun one")
+
     def _set_running(self, running: bool) -> None:
+        self._explain_buttons(stopping=False)
         self.start_button.setEnabled(not running)
         self.pause_button.setEnabled(running)
         self.stop_button.setEnabled(running)
