@@ -17,6 +17,7 @@ from engine.nn import MLP, build_mlp
 from engine.onnx_export import INSTALL_HINT, onnx_available
 from engine.runs import database_path
 from gui.app_state import AppState, ModelChange
+from gui.architecture.layer_presets import PCA_CHECK_PRESET, PRESETS
 from gui.architecture.tab import ArchitectureTab
 from gui.common import dialogs
 from gui.common.hints import HintStrip, explain_disabled, hint
@@ -193,8 +194,17 @@ class MainWindow(QMainWindow):
     def show_guide(self) -> None:
         if self._guide is None:
             self._guide = GuideDialog(self)
+            self._guide.pcaCheckRequested.connect(self.open_pca_check)
         self._guide.show()
         self._guide.raise_()
+
+    def open_pca_check(self) -> None:
+        """The Guide's button: the PCA-check preset as a new model (the usual question first if the present one is
+        unsaved), shown on the Training tab with the check's settings."""
+        editor = self.architecture_tab.editor
+        preset = next(p for p in PRESETS if p.name == PCA_CHECK_PRESET)
+        editor.set_layers(list(preset.widths), list(preset.activations))
+        self._on_new_model(editor.build())
 
     def about(self) -> None:
         QMessageBox.about(self, f"About {APP_NAME}", about_html(data_folders()))
