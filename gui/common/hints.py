@@ -119,7 +119,7 @@ class HintStrip(QLabel):
         margins = self.contentsMargins()
         lines = self.fontMetrics().boundingRect(QRect(0, 0, 1 << 16, 1 << 20), Qt.TextFlag.TextWordWrap,
                                                 "\n".join("X" * self.LINES))  # fmt: skip
-        self.setFixedHeight(lines.height() + margins.top() + margins.bottom() + 2)
+        self.setFixedHeight(lines.height() + margins.top() + margins.bottom())
 
     def _fit(self) -> None:
         self.setText(fit_lines(self.whole, self.fontMetrics(), self.contentsRect().width(), self.LINES))

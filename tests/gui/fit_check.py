@@ -2,10 +2,11 @@
 scale (both are read once, when Qt starts), every tab and every inner page looked at, and what does not fit
 printed as JSON on the last line of stdout.
 
-    QT_QPA_PLATFORM=offscreen:configfile=screen.json QT_SCALE_FACTOR=2 python -m tests.gui.fit_check [--at 1024x700]
+    QT_QPA_PLATFORM=offscreen:configfile=screen.json QT_SCALE_FACTOR=2 python -m tests.gui.fit_check [--at 1024x700 …]
 
 The offscreen platform takes its screens from a JSON file (``"screens": [{"width": …, "height": …}]``); that
-is how a test gets a 1024×600 or a 1920×1080 screen.  ``--at WxH`` resizes the window to that size first.
+is how a test gets a 1024×600 or a 1920×1080 screen.  ``--at WxH`` (repeatable) checks the window at that size,
+``--at max`` maximised; with ``--roomy`` no page may scroll at a ``WxH`` either.
 """
 
 from __future__ import annotations
@@ -205,7 +206,38 @@ def every_page(window):
                 yield f"{tabs.tabText(index)} ▸ {pages.tabText(page)}"
 
 
+def check_window(window, roomy: bool, shots: Path | None) -> tuple[list[str], dict[str, list[int]]]:
+    """What does not fit on any page at the window's present size, and the size of each teaching view (a
+    ``PanelRoom``) on the page that shows it.  ``roomy``: no page may scroll either."""
+    from gui.common.panel_room import PanelRoom
+
+    screen = window.screen().availableGeometry()
+    found, rooms = [], {}
+    size = f"{window.width()}×{window.height()}"
+    frame = window.frameGeometry()
+    if not screen.contains(frame):
+        found.append(f"the window {_rect(frame)} leaves the screen's free area {_rect(screen)}")
+    least = window.minimumSizeHint().expandedTo(window.minimumSize())
+    if least.width() > screen.width() or least.height() > screen.height():
+        found.append(f"the window's minimum {least.width()}×{least.height()} exceeds the screen {_rect(screen)}")
+    for number, where in enumerate(every_page(window)):
+        found += problems_on_screen(window, f"{size} {where}")
+        for room in window.findChildren(PanelRoom):
+            if room.panel.isVisible():
+                rooms[room.key] = [room.panel.width(), room.panel.height()]
+        page = window.tabs.page(window.tabs.currentIndex())
+        bars = (page.scroll.horizontalScrollBar(), page.scroll.verticalScrollBar())
+        if roomy and any(bar.maximum() > 0 for bar in bars):
+            need = page.scroll.widget().minimumSizeHint()
+            found.append(f"{size} {where}: the page scrolls ({need.width()}×{need.height()} needed, "
+                         f"{page.scroll.viewport().width()}×{page.scroll.viewport().height()} shown)")  # fmt: skip
+        if shots is not None:  # to look at while developing
+            window.grab().save(str(shots / f"{size}-{number}.png"))
+    return found, rooms
+
+
 def main(argv: list[str]) -> int:
+    """Each ``--at WxH`` (or ``--at max``: the whole free area) in turn, else the size the window opens at."""
     from engine.nn import build_mlp
     from gui.app import make_app
 
@@ -215,9 +247,6 @@ def main(argv: list[str]) -> int:
     settings = QSettings(str(Path(tempfile.mkdtemp()) / "fit.ini"), QSettings.Format.IniFormat)
     model = build_mlp([784, 10, 784], ["linear", "linear"], seed=0)  # linear: the PCA check shows too
     window = MainWindow(model, settings=settings)
-    if "--at" in argv:
-        width, height = map(int, argv[argv.index("--at") + 1].split("x"))
-        window.resize(width, height)
     window.show()
     settle(200)
     window.tabs.setCurrentWidget(window.training_tab)
@@ -226,29 +255,21 @@ def main(argv: list[str]) -> int:
         if pca.check is not None or pca.sentence.text().startswith("No comparison"):
             break
         settle(50)
-    screen = window.screen().availableGeometry()
-    found = []
-    size = f"{window.width()}×{window.height()}"
-    frame = window.frameGeometry()
-    if not screen.contains(frame):
-        found.append(f"the window {_rect(frame)} leaves the screen's free area {_rect(screen)}")
-    least = window.minimumSizeHint().expandedTo(window.minimumSize())
-    if least.width() > screen.width() or least.height() > screen.height():
-        found.append(f"the window's minimum {least.width()}×{least.height()} exceeds the screen {_rect(screen)}")
     shots = Path(argv[argv.index("--shots") + 1]) if "--shots" in argv else None
-    for number, where in enumerate(every_page(window)):
-        found += problems_on_screen(window, f"{size} {where}")
-        if "--roomy" in argv:  # a size where every tab fits: none scrolls
-            page = window.tabs.page(window.tabs.currentIndex())
-            bars = (page.scroll.horizontalScrollBar(), page.scroll.verticalScrollBar())
-            if any(bar.maximum() > 0 for bar in bars):
-                found.append(f"{size} {where}: the page scrolls ({page.scroll.widget().minimumSizeHint().width()}×"
-                             f"{page.scroll.widget().minimumSizeHint().height()} needed, "
-                             f"{page.scroll.viewport().width()}×{page.scroll.viewport().height()} shown)")
-        if shots is not None:  # to look at while developing
-            window.grab().save(str(shots / f"{size}-{number}.png"))
-    report = {"screen": [screen.width(), screen.height()], "dpr": window.devicePixelRatioF(), "window": [
-        window.width(), window.height()], "problems": found}  # fmt: skip
+    sizes = [argv[i + 1] for i, arg in enumerate(argv) if arg == "--at"] or [None]
+    report = {"screen": list(window.screen().availableGeometry().size().toTuple()),
+              "dpr": window.devicePixelRatioF(), "problems": [], "sizes": {}}  # fmt: skip
+    for wanted in sizes:
+        if wanted == "max":
+            window.showMaximized()
+        elif wanted is not None:
+            window.showNormal()
+            window.resize(*map(int, wanted.split("x")))
+            window.move(window.screen().availableGeometry().topLeft())
+        settle(200)
+        found, rooms = check_window(window, "--roomy" in argv and wanted not in (None, "max"), shots)
+        report["problems"] += found
+        report["sizes"][wanted or "opened"] = {"window": [window.width(), window.height()], "rooms": rooms}
     window.state.dirty = False
     window.close()
     print(json.dumps(report))
