@@ -20,7 +20,7 @@ not apply to) hides its place, its window or its stage too, and they come back w
 from __future__ import annotations
 
 from PySide6.QtCore import QByteArray, QEvent, QObject, QPointF, QRectF, QSettings, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QKeySequence, QPainter, QPen, QPixmap, QShortcut
+from PySide6.QtGui import QColor, QIcon, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -122,6 +122,20 @@ class _PageHolder(QWidget):
         return super().event(event)
 
 
+class _Stage(QWidget):
+    """Where an enlarged panel is shown; Esc (not used by the panel itself) puts it back."""
+
+    def __init__(self, page: RoomyPage) -> None:
+        super().__init__()
+        self._page = page
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        if event.key() == Qt.Key.Key_Escape and self._page.enlarged is not None:
+            self._page.enlarged.dock()
+            return
+        super().keyPressEvent(event)
+
+
 class RoomyPage(QWidget):
     """A tab's ``page`` in a scroll area, and a stage for one of its panels enlarged over it."""
 
@@ -132,16 +146,13 @@ class RoomyPage(QWidget):
         self.scroll.setWidget(_PageHolder(page))
         self.scroll.setWidgetResizable(True)  # the page fills the tab, and scrolls below its minimum size
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.stage = QWidget()
+        self.stage = _Stage(self)
         stage_layout = QVBoxLayout(self.stage)
         stage_layout.setContentsMargins(6, 6, 6, 6)
         self.enlarged: PanelRoom | None = None
         self._stack = QStackedLayout(self)
         self._stack.addWidget(self.scroll)
         self._stack.addWidget(self.stage)
-        back = QShortcut(QKeySequence(Qt.Key.Key_Escape), self.stage)
-        back.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        back.activated.connect(lambda: self.enlarged.dock() if self.enlarged is not None else None)
 
     def show_enlarged(self, room: PanelRoom) -> None:
         """``room``'s panel over the whole page (another one enlarged goes back first)."""
@@ -271,6 +282,7 @@ class PanelRoom(QWidget):
         self._set_mode("detached")
         if not self.panel.isHidden():
             self._window.show()
+            keep_on_screen(self._window)  # placed by now, its frame known
             self._window.raise_()
             self._window.activateWindow()
 
@@ -369,13 +381,12 @@ class PanelRoom(QWidget):
         {"docked": self.dock, "enlarged": self.enlarge, "detached": self.detach}[mode]()
 
 
-def _held(page: QWidget | None) -> QWidget | None:
-    """What a wrapper page stands for: a RoomyPage's page, a PanelRoom's panel, else the page itself."""
-    if isinstance(page, RoomyPage):
-        return page.page
-    if isinstance(page, PanelRoom):
-        return page.panel
-    return page
+def _layers(page: QWidget | None) -> list[QWidget | None]:
+    """A tab's page and what it holds, outermost first: a RoomyPage's page, a PanelRoom's panel, …"""
+    layers = [page]
+    while isinstance(layers[-1], (RoomyPage, PanelRoom)):
+        layers.append(layers[-1].page if isinstance(layers[-1], RoomyPage) else layers[-1].panel)
+    return layers
 
 
 class RoomTabs(QTabWidget):
@@ -422,15 +433,14 @@ class RoomTabs(QTabWidget):
         return super().widget(index)
 
     def widget(self, index: int) -> QWidget | None:
-        return _held(super().widget(index))
+        return _layers(super().widget(index))[-1]
 
     def currentWidget(self) -> QWidget | None:  # noqa: N802 (Qt's name)
-        return _held(super().currentWidget())
+        return _layers(super().currentWidget())[-1]
 
     def indexOf(self, widget: QWidget) -> int:  # noqa: N802 (Qt's name)
         for index in range(self.count()):
-            page = super().widget(index)
-            if widget is page or widget is _held(page):
+            if any(widget is layer for layer in _layers(super().widget(index))):
                 return index
         return -1
 
@@ -444,8 +454,7 @@ class RoomTabs(QTabWidget):
         self._sync_corner()
 
     def _current_room(self) -> PanelRoom | None:
-        page = super().currentWidget()
-        return page if isinstance(page, PanelRoom) else None
+        return next((layer for layer in _layers(super().currentWidget()) if isinstance(layer, PanelRoom)), None)
 
     def _sync_corner(self, *_args) -> None:
         if self.corner is None:
