@@ -1,4 +1,4 @@
-"""A pyqtgraph axis of whole numbers (epochs, directions, units) whose labels never crowd: as many as fit 1.6
+"""A pyqtgraph axis of whole numbers (epochs, directions, units) whose labels never crowd: as many as fit 1.4
 label widths apart, on steps of 1, 2 or 5 × 10ⁿ."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import math
 import pyqtgraph as pg
 from PySide6.QtGui import QFont, QFontMetrics
 
-LABEL_GAP = 1.6
+LABEL_GAP = 1.4
 """Labels stand at least this many label widths apart, centre to centre."""
 
 
