@@ -20,7 +20,7 @@ not apply to) hides its place, its window or its stage too, and they come back w
 from __future__ import annotations
 
 from PySide6.QtCore import QByteArray, QEvent, QObject, QPointF, QRectF, QSettings, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QPainter, QPen, QPixmap
+from PySide6.QtGui import QAction, QColor, QIcon, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.common.hints import hint
-from gui.common.screen_fit import fitted_size, keep_on_screen
+from gui.common.screen_fit import available_area, fitted_size, keep_on_screen
 from gui.common.theme import APP_NAME, Theme, colors
 
 MODES = ("docked", "enlarged", "detached")
@@ -178,12 +178,25 @@ class PanelWindow(QWidget):
     """A panel's own window; closing it puts the panel back in its place."""
 
     def __init__(self, room: PanelRoom) -> None:
-        super().__init__(room.window(), Qt.WindowType.Window)
+        main = room.window()
+        super().__init__(main, Qt.WindowType.Window)
         self.room = room
         self.setWindowTitle(f"{room.title} — {APP_NAME}")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
-        self.resize(fitted_size(WINDOW_SIZE, room.window()))
+        self.resize(fitted_size(WINDOW_SIZE, main))
+        for action in main.findChildren(QAction):  # the app's keys work here too (Ctrl+Q, Ctrl+S, F1, …)
+            if not action.shortcut().isEmpty():
+                self.addAction(action)
+
+    def place_beside(self) -> None:
+        """First opened: beside the main window where the screen has room, else where the system puts it."""
+        main, area = self.parentWidget(), available_area(self.parentWidget())
+        frame = main.frameGeometry()
+        for x in (frame.right() + 1, frame.left() - self.frameGeometry().width()):
+            if area.left() <= x and x + self.frameGeometry().width() <= area.right() + 1:
+                self.move(x, frame.top())
+                return
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         self.room.window_closed()
@@ -276,6 +289,8 @@ class PanelRoom(QWidget):
             self._window = PanelWindow(self)
             if self._geometry is not None:
                 self._window.restoreGeometry(self._geometry)
+            else:
+                self._window.place_beside()
             keep_on_screen(self._window)
         self._window.layout().addWidget(self.frame)
         self.frame.show()

@@ -30,8 +30,8 @@ from engine.pca_check import (
 )
 from gui.common.data_sets import DataSets
 from gui.common.hints import hint
-from gui.common.integer_axis import IntegerAxis
 from gui.common.jobs import JobRunner
+from gui.common.spaced_axis import SpacedAxis
 from gui.common.theme import Theme, colors, style_plot
 
 TOPIC = "pca_check.decoder"
@@ -106,7 +106,7 @@ class PcaCheckPanel(QWidget):
         self.setVisible(False)
 
     def _build_plots(self) -> None:
-        self.bars_plot = pg.PlotWidget(axisItems={"bottom": IntegerAxis("bottom")})  # labels never crowd
+        self.bars_plot = pg.PlotWidget(axisItems={"bottom": SpacedAxis("bottom", whole=True)})  # labels never crowd
         self.bars_plot.setMenuEnabled(False)
         self.bars_plot.setMouseEnabled(x=False, y=False)
         self.bars_plot.getPlotItem().hideButtons()
@@ -124,7 +124,7 @@ class PcaCheckPanel(QWidget):
             "about 11°) on it counts as found"
         )
         hint(self.bars_plot, tip)
-        self.lines_plot = pg.PlotWidget(axisItems={"bottom": IntegerAxis("bottom")})
+        self.lines_plot = pg.PlotWidget(axisItems={"bottom": SpacedAxis("bottom", whole=True)})
         self.lines_plot.setMenuEnabled(False)
         self.lines_plot.setMouseEnabled(x=False, y=False)
         self.lines_plot.getPlotItem().hideButtons()
