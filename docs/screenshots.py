@@ -6,15 +6,21 @@ Show the steps… window; ``--steps`` renders only that one), fashion.png (the
 Fashion-MNIST model on its test images), error-dialog.png (1280×800, dark); inside.png and perturb.png (the large
 model inside, then perturbed; 1440×900), histograms.png (Training's weights and gradients after its run);
 denoise-light.png (the light theme);
-min-size.png (1024×700, the smallest window); full-hd.png (1920×1080); scale2.png (``QT_SCALE_FACTOR=2``, rendered in
-a child process, since the factor is read at start).  Needs MNIST (``$DENOISE_STUDIO_DATA``), Fashion-MNIST (its
-variable, or the Debian package's folder) and the shipped models.
+min-size.png (1024×700, every tab whole); full-hd.png (1920×1080); pca-check-1024x700.png and training-full-hd.png (the
+PCA check at both sizes); enlarged.png (the latent map enlarged over its tab); detached.png (the histograms in a window
+of their own); scale2.png (``QT_SCALE_FACTOR=2`` on a 1920×1080 screen) and screen-1024x600.png (a 1024×600 screen),
+each in a child process of its own, since Qt reads the screen and the scale once, at start.
+
+The offscreen screen is 1920×1080 (``offscreen:configfile=…``, see ``screen_config``) unless ``QT_QPA_PLATFORM`` is
+set.  Needs MNIST (``$DENOISE_STUDIO_DATA``), Fashion-MNIST (its variable, or the Debian package's folder) and the
+shipped models.
 
     DENOISE_STUDIO_DATA=../shared/data/mnist python docs/screenshots.py
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -23,7 +29,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def screen_config(width: int, height: int) -> str:
+    """``QT_QPA_PLATFORM`` for an offscreen screen of ``width``×``height`` (a JSON file the platform reads)."""
+    path = Path(tempfile.mkdtemp(prefix="screen-")) / "screen.json"
+    path.write_text(json.dumps({"screens": [{"name": "shots", "x": 0, "y": 0, "width": width, "height": height,
+                                             "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}]}))  # fmt: skip
+    return f"offscreen:configfile={path}"
+
+
+os.environ.setdefault("QT_QPA_PLATFORM", screen_config(1920, 1080))
 if "XDG_RUNTIME_DIR" not in os.environ:
     runtime = tempfile.mkdtemp(prefix="xdg-")
     os.chmod(runtime, 0o700)
@@ -74,13 +90,15 @@ def wait_for(signal, action=None, timeout_ms: int = 120000) -> list:
     return list(got[0])
 
 
-def make_window(app, size: tuple[int, int], theme: str = "dark"):
+def make_window(app, size: tuple[int, int] | None, theme: str = "dark"):
+    """The app's window at ``size``, or at the size it opens at on this screen (None)."""
     from gui.main_window import MainWindow
 
     settings = QSettings(str(Path(tempfile.mkdtemp()) / "shots.ini"), QSettings.Format.IniFormat)
     settings.setValue("theme", theme)
     window = MainWindow(settings=settings)
-    window.resize(*size)
+    if size is not None:
+        window.resize(*size)
     window.show()
     settle(app)
     return window
@@ -137,14 +155,15 @@ def grab(window, name: str) -> None:
     print(path)
 
 
-def scale2_only() -> int:
-    """The child process: the Denoise tab at QT_SCALE_FACTOR=2."""
+def on_screen_only(name: str) -> int:
+    """A child process on a screen of its own: the Denoise tab in the window as it opens there (it fits the screen;
+    the tab scrolls), saved as ``name``."""
     from gui.app import make_app
 
     app = make_app([])
-    window = make_window(app, (1100, 720))
+    window = make_window(app, None)
     show_digit(app, window)
-    grab(window, "scale2.png")
+    grab(window, name)
     window.state.dirty = False
     window.close()
     return 0
@@ -175,6 +194,30 @@ def steps_only() -> int:
     window.state.dirty = False
     window.close()
     return 0
+
+
+def room_for_views(app, window) -> None:
+    """enlarged.png: the latent map over the whole Denoise tab; detached.png: the histograms in a window of their
+    own (each put back after)."""
+    tab = window.denoise_tab
+    window.tabs.setCurrentWidget(tab)
+    tab.panels.setCurrentWidget(tab.latent_map)
+    tab.rooms["latent_map"].enlarge()
+    settle(app, 400)
+    grab(window, "enlarged.png")
+    tab.rooms["latent_map"].dock()
+    tab.panels.setCurrentIndex(0)
+    training = window.training_tab
+    window.tabs.setCurrentWidget(training)
+    room = training.rooms["histograms"]
+    room.detach()
+    settle(app, 400)
+    own = training.histograms.window()
+    own.resize(900, 640)
+    settle(app, 300)
+    own.grab().save(str(OUT / "detached.png"))
+    print(OUT / "detached.png")
+    room.dock()
 
 
 def latent_map_and_pca_check(app, window) -> None:
@@ -212,6 +255,11 @@ def latent_map_and_pca_check(app, window) -> None:
     wait_for(training.pca_check.checked)  # the trained model against PCA
     settle(app, 400)
     grab(window, "pca-check.png")
+    for size, name in (((1024, 700), "pca-check-1024x700.png"), ((1920, 1080), "training-full-hd.png")):
+        window.resize(*size)
+        settle(app, 600)
+        grab(window, name)
+    window.resize(*SIZE)
 
 
 def inside_and_perturb(app, window) -> None:
@@ -227,7 +275,7 @@ def inside_and_perturb(app, window) -> None:
     panel = tab.inside.perturb
     wait_for(panel.ready, lambda: window.state.set_model(MLP.from_file(large), name=large, dirty=False))
     tab.noise.slider.setValue(40)
-    wait_for(panel.curveReady, lambda: tab.panels.setCurrentWidget(tab.inside))
+    wait_for(panel.curve_view.curveReady, lambda: tab.panels.setCurrentWidget(tab.inside))
     if tab.inside.range_jobs.is_busy():
         wait_for(tab.inside.range_jobs.busyChanged)  # the layers' colour scales, from the test set
     wait_for(tab.inputs.testDigitShown, lambda: tab.show_test_digit(7))
@@ -235,7 +283,7 @@ def inside_and_perturb(app, window) -> None:
     grab(window, "inside.png")
     code = tab.state.shown.code
     panel.toggle_unit(tab.state.model.bottleneck_index(), int(code.argmax()))  # the code's most active unit off
-    wait_for(panel.curveReady, lambda: panel.prune_slider.setValue(70))
+    wait_for(panel.curve_view.curveReady, lambda: panel.prune_slider.setValue(70))
     settle(app, 300)
     grab(window, "perturb.png")
     panel.reset()
@@ -245,10 +293,10 @@ def inside_and_perturb(app, window) -> None:
 
 
 def main() -> int:
-    if "--scale2" in sys.argv:
-        return scale2_only()
     if "--steps" in sys.argv:
         return steps_only()
+    if "--on-screen" in sys.argv:
+        return on_screen_only(sys.argv[sys.argv.index("--on-screen") + 1])
     from engine.nn import build_mlp
     from gui.app import make_app
     from gui.common import dialogs
@@ -323,6 +371,7 @@ def main() -> int:
     print(OUT / "histograms.png")
 
     latent_map_and_pca_check(app, window)
+    room_for_views(app, window)
 
     # The dialog for a damaged model file (the text the app shows)
     bad = Path(tempfile.mkdtemp()) / "my_model.npz"
@@ -344,8 +393,12 @@ def main() -> int:
     window.close()
     apply_theme(app, "dark")
 
-    env = {**os.environ, "QT_SCALE_FACTOR": "2"}
-    return subprocess.run([sys.executable, __file__, "--scale2"], env=env).returncode
+    for width, height, scale, name in ((1920, 1080, 2, "scale2.png"), (1024, 600, 1, "screen-1024x600.png")):
+        env = {**os.environ, "QT_SCALE_FACTOR": str(scale), "QT_QPA_PLATFORM": screen_config(width, height)}
+        code = subprocess.run([sys.executable, __file__, "--on-screen", name], env=env).returncode
+        if code:
+            return code
+    return 0
 
 
 if __name__ == "__main__":

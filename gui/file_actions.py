@@ -28,7 +28,7 @@ from engine.noise import LEVEL_NAMES, training_noise
 from engine.onnx_export import export_onnx, is_onnx_export
 from gui.app_state import AppState
 from gui.common import dialogs
-from gui.common.hints import hint
+from gui.common.hints import explain_disabled, hint
 from gui.common.jobs import JobRunner
 from gui.denoise.picture_import import FILE_FILTER as PICTURE_FILTER
 from gui.stored_settings import read_folder, read_recent, usable_path, write_recent
@@ -115,6 +115,8 @@ class FileActions(QObject):
         self.web_page = WebPageExport(self)
         self.recent_menu = QMenu("&Recent models", window)
         self.shipped_menu = QMenu("Shipped &models", window)
+        explain_disabled(self.recent_menu.menuAction(), "no model opened from a file yet; the ones you open are "
+                         "listed here")  # fmt: skip
         for menu in (self.recent_menu, self.shipped_menu):
             menu.setToolTipsVisible(True)
         self._fill_shipped()

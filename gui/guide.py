@@ -6,11 +6,16 @@ import html
 import platform
 from collections.abc import Sequence
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
 
 from engine import __version__
+from gui.common.hints import hint
+from gui.common.screen_fit import fitted_size
 from gui.common.theme import APP_NAME
+
+GUIDE_SIZE = (640, 620)
+"""The Guide's size when it first opens (shrunk to a smaller screen)."""
 
 GUIDE_HTML = """
 <h2>Denoise Studio in five minutes</h2>
@@ -46,6 +51,34 @@ change while training. Below the settings, each layer's weights and the sizes of
 gradients as histograms, after every epoch; for a model with a linear decoder, a check of whether it learned PCA.</li>
 <li><b>Architecture</b> — the layers, their weights as images, and an editor to build a new network.</li>
 </ul>
+<p>The teaching views — Robustness, the latent map, Inside the network, the histograms and the PCA check — each have
+two small buttons at their top right: <b>Enlarge</b> gives the view the whole tab (Esc puts it back), <b>Window</b>
+shows it in a window of its own, to move beside the main one or onto another screen (closing that window puts it
+back). Denoise Studio remembers where each one was. On a small screen every tab scrolls.</p>
+
+<h3 id="pca">An autoencoder and PCA</h3>
+<p><b>Principal component analysis</b> (PCA) also squeezes an image into a short code and draws it back: the code is
+the image's position along the k directions in which the training images vary most, and the drawing adds those
+directions back up. The seed's walkthrough says that an autoencoder with the identity as every activation "serves as
+a PCA method", and that autoencoders are more powerful than PCA, since they also work on data with non-linearities.
+</p>
+<p><b>The PCA check</b> tests the first half. For any model whose decoder is linear, the Training tab shows beside the
+loss a bar for each of the k directions of the code: the cosine of the angle between the directions the decoder
+draws with and PCA's top k directions of the training images (1 = the same direction; from 0.98 it counts as found),
+the same cosines after every epoch of the run, and the two errors on the clean test images side by side. Trained on
+clean images, the linear 784-10-784 finds all ten directions within about ten epochs and comes within a fraction of a
+percent of PCA-10's error; the last direction comes slowest, because it holds barely more of the images' variance
+than the next one, so turning towards it lowers the error very little. It learns PCA's <i>subspace</i>, not PCA's
+axes: each code unit is a mix of principal components, which is why the check compares subspaces rather than units.
+</p>
+<p><b>So is an autoencoder just PCA?</b> A linear one is — at best it matches PCA with as many components. The
+non-linear ones are not: with ReLU and Sigmoid the seed's 10-number model beats PCA-10 at the noise it was trained for
+(σ = 0.1), and the models trained over a range of σ beat PCA with as many components across the slider. The dashed
+PCA line on the loss plot and on the Robustness page shows, for any model, where it does better than PCA and where
+not.</p>
+<p><i>Open the PCA check</i> (below) makes the preset <b>Linear 784-k-784 (PCA check)</b> the model — asking first
+if the present one is unsaved — and shows it on the Training tab with the check's settings: press Start and watch the
+bars rise. By hand: Architecture ▸ Presets… ▸ Linear 784-k-784 (PCA check) ▸ New model.</p>
 
 <h3>Reading the curves</h3>
 <p>On the Training tab the blue curve is the loss on each batch of training images (smoothed), the amber points the
@@ -65,8 +98,8 @@ whole slider.</p>
 
 <h3>Keys</h3>
 <p>Ctrl+O open · Ctrl+S save · Ctrl+Shift+S save as · Ctrl+Shift+O open an image · Ctrl+V paste an image · Ctrl+E
-export a picture of the tab · Ctrl+Z undo a stroke · E eraser · Ctrl+1/2/3 switch tabs · Ctrl+Q quit. Hover any
-control for a hint.</p>
+export a picture of the tab · Ctrl+Z undo a stroke · E eraser · Ctrl+1/2/3 switch tabs · Esc puts an enlarged view
+back · Ctrl+Q quit. Hover any control for a hint; a control that is off says why, and when it works.</p>
 """
 
 
@@ -115,7 +148,12 @@ def data_folders() -> dict[str, str | None]:
 
 
 class GuideDialog(QDialog):
-    """A short, scrollable page of help; not modal, so it can stay open beside the window."""
+    """A short, scrollable page of help; not modal, so it can stay open beside the window.
+
+    ``pcaCheckRequested()`` when the user asks to open the PCA check (the window makes the linear preset the
+    model)."""
+
+    pcaCheckRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -125,8 +163,12 @@ class GuideDialog(QDialog):
         self.text.setOpenExternalLinks(False)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.close)
+        self.pca_button = buttons.addButton("Open the PCA check", QDialogButtonBox.ButtonRole.ActionRole)
+        hint(self.pca_button, "Make the preset Linear 784-k-784 (PCA check) the model (asking first if the present "
+             "one is unsaved) and show the Training tab, where the check compares it with PCA as it trains")
+        self.pca_button.clicked.connect(self.pcaCheckRequested)
         layout = QVBoxLayout(self)
         layout.addWidget(self.text)
         layout.addWidget(buttons)
-        self.resize(640, 620)
+        self.resize(fitted_size(QSize(*GUIDE_SIZE), parent))
         self.setWindowModality(Qt.WindowModality.NonModal)

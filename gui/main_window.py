@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QEvent, QSettings, QSize, Qt, QTimer
+from PySide6.QtCore import QEvent, QSettings, QSize, QTimer
 from PySide6.QtGui import QActionGroup, QGuiApplication, QKeySequence, QShortcut
-from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMenu, QMessageBox, QTabWidget
+from PySide6.QtWidgets import QApplication, QGridLayout, QLabel, QMainWindow, QMenu, QMessageBox, QWidget
 
 from engine.model_format import ModelFileError
 from engine.nn import MLP, build_mlp
 from engine.onnx_export import INSTALL_HINT, onnx_available
 from engine.runs import database_path
 from gui.app_state import AppState, ModelChange
+from gui.architecture.layer_presets import PCA_CHECK_PRESET, PRESETS
 from gui.architecture.tab import ArchitectureTab
 from gui.common import dialogs
-from gui.common.hints import hint
+from gui.common.hints import HintStrip, explain_disabled, hint
+from gui.common.panel_room import PanelRoom, RoomTabs
+from gui.common.screen_fit import fitted_size, keep_on_screen
 from gui.common.theme import APP_NAME, ORGANIZATION, THEME_CHOICES, apply_theme
 from gui.denoise.tab import DenoiseTab
 from gui.file_actions import FileActions
@@ -38,8 +41,8 @@ models)."""
 STOP_WAIT_MS = 10000
 """Quitting during a run: how long the window waits for the stopped run to hand its model back before it closes
 anyway (a run stuck in a long call must not keep the window open)."""
-STATUS_SPACING_PX = 40
-"""The status bar's margins and gaps around its message, kept free when a hint is cut to fit."""
+FIRST_SIZE = QSize(1280, 800)
+"""The window on a first start (shrunk to fit a smaller screen: every tab scrolls below its own minimum)."""
 MESSAGE_MS = 8000
 """How long a message stays in the status bar."""
 CONFIRM_HOLD_MS = 4000
@@ -64,13 +67,6 @@ def load_start_model() -> tuple[MLP, str, str | None]:
         )
 
 
-def _first_size() -> QSize:
-    """1280×800 on a first start, or the screen's available area when that is smaller."""
-    screen = QGuiApplication.primaryScreen()
-    available = screen.availableGeometry().size() if screen is not None else QSize(1280, 800)
-    return QSize(max(1024, min(1280, available.width())), max(700, min(800, available.height())))
-
-
 class MainWindow(QMainWindow):
     """The tabs over one ``AppState`` (made here, with ``model`` or the shipped one, unless given)."""
 
@@ -85,9 +81,8 @@ class MainWindow(QMainWindow):
         self._held_tip: str | None = None  # the hint that waits for the confirmation
         self._shown = ("", 0.0)  # the last news or confirmation and until when (time.monotonic()) it is due
         self.setWindowTitle(APP_NAME)
-        self.setMinimumSize(1024, 700)  # every tab fits here without overlap; it cannot shrink below
-        self.resize(_first_size())
-        self.tabs = QTabWidget()
+        self.resize(fitted_size(FIRST_SIZE))  # no fixed minimum: below a tab's own minimum size, it scrolls
+        self.tabs = RoomTabs(scroll_pages=True)  # each page in a scroll area, with room to enlarge a panel
         self.architecture_tab = ArchitectureTab(self.state)
         self.training_tab = TrainingTab(self.state)
         self.denoise_tab = DenoiseTab(self.state)
@@ -119,10 +114,22 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(note, 15000)
 
     def _build_status_bar(self) -> None:
+        """A hovered control's hint (or a message) on two lines at the left; the model, its size and its score on
+        two lines at the right."""
+        bar = self.statusBar()
+        self.hint_strip = HintStrip()
+        bar.addPermanentWidget(self.hint_strip, 1)  # all the room: the bar's own one-line message area is left none
+        bar.messageChanged.connect(self.hint_strip.show_text)
         self.status_model, self.status_params, self.status_mse = QLabel(), QLabel(), QLabel()
-        for label in (self.status_model, self.status_params, self.status_mse):
-            label.setContentsMargins(8, 0, 8, 0)
-            self.statusBar().addPermanentWidget(label)
+        model_block = QWidget()
+        grid = QGridLayout(model_block)
+        grid.setContentsMargins(8, 0, 4, 0)
+        grid.setVerticalSpacing(0)
+        grid.addWidget(self.status_model, 0, 0, 1, 2)
+        grid.addWidget(self.status_params, 1, 0)
+        grid.addWidget(self.status_mse, 1, 1)
+        grid.setHorizontalSpacing(12)
+        bar.addPermanentWidget(model_block)
 
     def _connect(self) -> None:
         self.state.modelChanged.connect(self._show_model)
@@ -205,6 +212,8 @@ class MainWindow(QMainWindow):
 
     def _on_running(self, running: bool) -> None:
         for key in ("save", "save_as"):  # the model being trained is a copy
+            explain_disabled(self.actions[key], "a run is training the model; save it when the run ends or after "
+                             "Stop (the Training tab), which hands the trained model back")  # fmt: skip
             self.actions[key].setEnabled(not running)
         if not running:
             self.files.run_ended()
@@ -224,7 +233,7 @@ class MainWindow(QMainWindow):
 
     def _show(self, text: str, ms: int) -> None:
         self._shown = (text, time.monotonic() + ms / 1000)
-        self.statusBar().showMessage(self._fit_status(text), ms)
+        self.statusBar().showMessage(text, ms)
 
     def _on_data_note(self, note: str) -> None:
         """A data file that is not the official one (said once: ``DataSets`` hands each note on once)."""
@@ -232,19 +241,28 @@ class MainWindow(QMainWindow):
 
     def _hold_ended(self) -> None:
         if self._held_tip:  # the pointer rests on a control: its hint now
-            self.statusBar().showMessage(self._fit_status(self._held_tip))
+            self.statusBar().showMessage(self._held_tip)
 
     # ----- help -------------------------------------------------------------------------------
     def show_guide(self) -> None:
         if self._guide is None:
             self._guide = GuideDialog(self)
+            self._guide.pcaCheckRequested.connect(self.open_pca_check)
         self._guide.show()
         self._guide.raise_()
+
+    def open_pca_check(self) -> None:
+        """The Guide's button: the PCA-check preset as a new model (the usual question first if the present one is
+        unsaved), shown on the Training tab with the check's settings."""
+        editor = self.architecture_tab.editor
+        preset = next(p for p in PRESETS if p.name == PCA_CHECK_PRESET)
+        editor.set_layers(list(preset.widths), list(preset.activations))
+        self._on_new_model(editor.build())
 
     def about(self) -> None:
         QMessageBox.about(self, f"About {APP_NAME}", about_html(data_folders(), self.state.data.notes))
 
-    # ----- the status bar's hints, closing, settings -------------------------------------------
+    # ----- the status bar's hints (shown by the hint strip), closing, settings -----------------------
     def event(self, event: QEvent) -> bool:
         if event.type() == QEvent.Type.StatusTip:  # a hovered control's hint, for the status bar
             text, until = self._shown
@@ -252,19 +270,11 @@ class MainWindow(QMainWindow):
             if self._hold.isActive():  # after the confirmation
                 self._held_tip = event.tip()
             elif not event.tip() and left_ms > 0:  # the pointer left the control: the news is back
-                self.statusBar().showMessage(self._fit_status(text), left_ms)
+                self.statusBar().showMessage(text, left_ms)
             else:
-                self.statusBar().showMessage(self._fit_status(event.tip()))
+                self.statusBar().showMessage(event.tip())
             return True
         return super().event(event)
-
-    def _fit_status(self, text: str) -> str:
-        """``text`` cut to the room left of the model, parameters and score, with "…" where it is cut (the
-        whole hint is in the tooltip)."""
-        bar = self.statusBar()
-        taken = sum(label.width() for label in (self.status_model, self.status_params, self.status_mse))
-        room = bar.width() - taken - STATUS_SPACING_PX
-        return bar.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, max(room, 0))
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         if not self._close_anyway and not self.files.may_replace("quit", self.close, "closing"):
@@ -273,6 +283,8 @@ class MainWindow(QMainWindow):
                 QTimer.singleShot(STOP_WAIT_MS, self._close_if_run_stuck)
             return
         self._save_settings()
+        for room in self.findChildren(PanelRoom):  # their windows close with this one (they reopen next start)
+            room.park()
         event.accept()
 
     def _close_if_run_stuck(self) -> None:
@@ -287,6 +299,8 @@ class MainWindow(QMainWindow):
     def _save_settings(self) -> None:
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("tab", self.tabs.currentIndex())
+        for room in self.findChildren(PanelRoom):
+            room.save(self.settings)
         self.settings.sync()
 
     def set_theme(self, choice: str) -> None:
@@ -314,4 +328,7 @@ class MainWindow(QMainWindow):
         geometry = read_geometry(self.settings)
         if geometry is not None:
             self.restoreGeometry(geometry)
+            keep_on_screen(self)  # saved on a larger screen, or one since unplugged
+        for room in self.findChildren(PanelRoom):  # enlarged or in windows of their own, as they were left
+            room.restore(self.settings)
         self.tabs.setCurrentIndex(read_index(self.settings, "tab", self.tabs.count(), 2))

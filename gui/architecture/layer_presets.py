@@ -24,13 +24,16 @@ class Preset:
     tip: str
 
 
+PCA_CHECK_PRESET = "Linear 784-k-784 (PCA check)"
+"""The preset the Guide's "Open the PCA check" uses."""
+
 PRESETS = (
     Preset(
         "Walkthrough 784-10-784 (ReLU, Sigmoid)", (10, 784), ("relu", "sigmoid"),
         "The seed walkthrough's denoising autoencoder: a 10-number code, ReLU then Sigmoid",
     ),
     Preset(
-        "Linear 784-k-784 (PCA check)", (10, 784), ("linear", "linear"),
+        PCA_CHECK_PRESET, (10, 784), ("linear", "linear"),
         "Identity activations, k = 10 (change the first layer's units for another k). Trained on clean images "
         "it learns PCA's subspace: the Training tab compares the two as it trains",
     ),

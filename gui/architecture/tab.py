@@ -25,7 +25,7 @@ from engine.nn import MLP, build_mlp
 from gui.app_state import AppState
 from gui.architecture.layer_presets import PresetBox, suggest_training
 from gui.architecture.weights_view import WeightsView
-from gui.common.hints import hint
+from gui.common.hints import explain_disabled, hint
 from gui.common.hourglass_item import HourglassView
 from gui.common.when_shown import WhenShown
 
@@ -34,7 +34,7 @@ WIDTH_HINT = (
     f"Units in this layer, 1–{MAX_WIDTH}. The narrowest layer is the code: 10 squeezes a digit about 80-fold; 32–64 "
     "keep more detail"
 )
-LAST_WIDTH_HINT = "The output layer gives the 784 pixels back (fixed)"
+LAST_WIDTH_WHY = "an autoencoder's output layer always gives the 784 pixels back, one unit per pixel"
 
 
 class SummaryTable(QTableWidget):
@@ -52,11 +52,20 @@ class SummaryTable(QTableWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)  # every column in view, no sideways scrolling
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)  # "784 → 784" in bold, never cut
         header.setMinimumSectionSize(48)
+        self._fit_headings()
         hint(
             self,
             "The model summary: each Dense layer's shape (inputs → outputs), activation, and how many weights and "
             "biases it learns (n_in × n_out + n_out)",
         )
+
+    def _fit_headings(self) -> None:
+        """No narrower than every heading whole: the stretching columns share the width equally, so each needs the
+        widest heading's room; the Shape column its contents'."""
+        header = self.horizontalHeader()
+        widest = max(header.fontMetrics().horizontalAdvance(text) for text in self.HEADERS) + 16
+        shape = max(header.sectionSizeHint(1), self.sizeHintForColumn(1))
+        self.setMinimumWidth((len(self.HEADERS) - 1) * widest + shape + 2 * self.frameWidth())
 
     def set_model(self, model: MLP) -> None:
         layers = model.layers
@@ -84,6 +93,7 @@ class SummaryTable(QTableWidget):
             if col == 3:
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.setItem(len(layers), col, item)
+        self._fit_headings()
 
 
 class LayerEditor(QGroupBox):
@@ -146,8 +156,10 @@ class LayerEditor(QGroupBox):
         spin = QSpinBox()
         spin.setRange(1, MAX_WIDTH)
         spin.setValue(N_PIXELS if last else width)
+        hint(spin, WIDTH_HINT)
+        if last:
+            explain_disabled(spin, LAST_WIDTH_WHY)
         spin.setEnabled(not last)
-        hint(spin, LAST_WIDTH_HINT if last else WIDTH_HINT)
         spin.valueChanged.connect(self._update_label)
         combo = QComboBox()
         combo.addItems(list(ACTIVATIONS))

@@ -42,6 +42,7 @@ QWidget {{ font-size: 10pt; }}
 QToolTip {{ color: {text}; background: {tooltip}; border: 1px solid {button_border}; padding: 4px; }}
 QGroupBox {{ border: 1px solid {border}; border-radius: 6px; margin-top: 1.1em; padding: 6px; }}
 QGroupBox::title {{ subcontrol-origin: margin; left: 8px; padding: 0 4px; color: {muted}; }}
+QFrame#room {{ border: 1px solid {border}; border-radius: 6px; }}
 QPushButton {{ background: {button}; border: 1px solid {button_border}; border-radius: 5px; padding: 5px 12px; }}
 QPushButton:hover {{ background: {button_hover}; }}
 QPushButton:pressed {{ background: {button_pressed}; }}
@@ -56,6 +57,7 @@ QSlider:focus {{ border: 1px dashed {focus}; border-radius: 3px; }}
 QTabWidget::pane {{ border: 1px solid {border}; border-radius: 4px; }}
 QTabBar::tab {{ background: {panel}; padding: 7px 18px; border: 1px solid {border}; border-bottom: none;
     border-top-left-radius: 5px; border-top-right-radius: 5px; margin-right: 2px; }}
+QTabWidget#pages QTabBar::tab {{ padding: 6px 11px; }}
 QTabBar::tab:selected {{ background: {button_hover}; color: {text}; font-weight: bold; }}
 QTabBar::tab:focus {{ border: 2px solid {focus}; border-bottom: none; }}
 QHeaderView::section {{ background: {panel}; color: {text}; padding: 4px; border: 0;

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QGroupBox, QLabel, QSlider, QVBoxLayout, QWidget
 
 from gui.common.controls import hinted_button, row
 from gui.common.data_set_box import DataSetBox
-from gui.common.hints import hint
+from gui.common.hints import explain_disabled, hint
 from gui.common.image_row import PixelImage
 from gui.denoise.canvas import CANVAS_SIDE, DrawingCanvas
 
@@ -56,6 +56,7 @@ class DrawPanel(QGroupBox):
             "Take back the last stroke or Clear (Ctrl+Z); up to 30 steps",
             self.canvas.undo,
         )
+        explain_disabled(self.undo_button, "nothing to take back yet; Undo works after a stroke, an erase or Clear")
         self.undo_button.setEnabled(False)
         self.canvas.undoAvailable.connect(self.undo_button.setEnabled)
         QShortcut(QKeySequence.StandardKey.Undo, self, activated=self.canvas.undo)

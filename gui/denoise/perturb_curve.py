@@ -17,6 +17,7 @@ from engine.perturb import Perturbation, PerturbationCurve, perturbation_curve
 from gui.common.data_sets import DataSets
 from gui.common.hints import hint
 from gui.common.jobs import JobRunner
+from gui.common.spaced_axis import SpacedAxis
 from gui.common.theme import Theme, colors, style_plot
 
 CURVE_DELAY_MS = 400
@@ -46,7 +47,7 @@ class PerturbCurve(QWidget):
         self._timer.setSingleShot(True)
         self._timer.setInterval(CURVE_DELAY_MS)
         self._timer.timeout.connect(self._request)
-        self.plot = pg.PlotWidget()
+        self.plot = pg.PlotWidget(axisItems={side: SpacedAxis(side) for side in ("left", "bottom")})  # never piled up
         hint(self.plot, "Test MSE (all 10,000 test images of the chosen set, under the noise the slider above "
              "sets) against the strength of the knob moved last, the other settings as they are. Dashed green: "
              "the network as trained; dashed grey: the noisy input (doing nothing). The amber line marks the "

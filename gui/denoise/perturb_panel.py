@@ -25,8 +25,9 @@ from PySide6.QtWidgets import (
 )
 
 from engine.perturb import Perturbation, Perturber, describe
+from gui.common.controls import WholeEntryCombo
 from gui.common.data_sets import DataSets
-from gui.common.hints import hint
+from gui.common.hints import explain_disabled, hint
 from gui.common.jobs import JobRunner
 from gui.denoise.perturb_curve import PerturbCurve
 
@@ -105,8 +106,8 @@ class PerturbPanel(QWidget):
         self.scope_box.currentIndexChanged.connect(
             lambda: self._set_plan(replace(self.plan, scope=self.scope_box.currentData()))
         )
-        self.unit_box = _tip(QComboBox(), "Pick a hidden unit to switch off (it then outputs 0 whatever its input), "
-                             "or on again; clicking a unit in the network view does the same")  # fmt: skip
+        self.unit_box = _tip(WholeEntryCombo(), "Pick a hidden unit to switch off (it then outputs 0 whatever its "
+                             "input), or on again; clicking a unit in the network view does the same")  # fmt: skip
         self.unit_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.unit_box.setMinimumContentsLength(14)
         self.unit_box.setMaxVisibleItems(20)  # hundreds of units: a scrolling list, not one the screen's height
@@ -153,8 +154,16 @@ class PerturbPanel(QWidget):
     def _enable(self, on: bool) -> None:
         for widget in (self.noise_slider, self.new_draw, self.prune_slider, self.scope_box, self.unit_box,
                        self.all_on, self.reset_button):  # fmt: skip
+            explain_disabled(widget, "the perturbations are being prepared for this model; they work in a moment")
             widget.setEnabled(on)
-        self.apply_button.setEnabled(on and not self.plan.is_identity())
+        self._enable_apply()
+
+    def _enable_apply(self) -> None:
+        """Apply works once something is perturbed (and says so until then)."""
+        explain_disabled(self.apply_button, "nothing is perturbed yet; add weight noise, prune, or switch a unit off "
+                         "first" if self._perturber is not None else "the perturbations are being prepared for this "
+                         "model; they work in a moment")  # fmt: skip
+        self.apply_button.setEnabled(self._perturber is not None and not self.plan.is_identity())
 
     # ----- the model and what the curve scores ------------------------------------------------
     def set_model(self, model) -> None:
@@ -295,7 +304,7 @@ class PerturbPanel(QWidget):
                 self.unit_box.setItemText(index, f"✕ {text}" if pair in off else text)
         self._marked = off
         self.unit_box.setItemText(0, f"{PICK_PROMPT} ({len(off)} off)" if off else PICK_PROMPT)
-        self.apply_button.setEnabled(self._perturber is not None and not self.plan.is_identity())
+        self._enable_apply()
 
     def _show_plan(self) -> None:
         if self.model is None:

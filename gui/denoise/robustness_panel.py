@@ -21,6 +21,7 @@ from gui.common.data_sets import DataSets
 from gui.common.hints import hint
 from gui.common.jobs import JobRunner
 from gui.common.noise_kinds import TITLES, level_name
+from gui.common.spaced_axis import SpacedAxis
 from gui.common.theme import Theme, colors, style_plot
 from gui.common.when_shown import WhenShown
 from gui.denoise.state import DenoiseState
@@ -55,7 +56,7 @@ class RobustnessPanel(QWidget):
         self.curve: RobustnessCurve | None = None
         self.jobs = JobRunner(self)
         self.refresh = WhenShown(self, self._request, on_hidden=lambda: self.jobs.cancel())
-        self.plot = pg.PlotWidget()
+        self.plot = pg.PlotWidget(axisItems={side: SpacedAxis(side) for side in ("left", "bottom")})  # never piled up
         self.plot.setLabel("bottom", "noise σ")
         self.plot.setLabel("left", "test MSE (10,000 images)")
         self.plot.showGrid(x=True, y=True, alpha=0.15)

@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QSizePolicy,
     QSplitter,
-    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -25,6 +24,7 @@ from PySide6.QtWidgets import (
 from gui.app_state import AppState
 from gui.common.hints import hint
 from gui.common.hourglass_item import HourglassView
+from gui.common.panel_room import PanelRoom, RoomTabs
 from gui.denoise.data_note import DataNote
 from gui.denoise.draw_panel import DrawPanel
 from gui.denoise.inputs import DenoiseInputs
@@ -47,6 +47,11 @@ PAGES = (
     ("Inside the network", "Every layer live as you draw; perturb the weights and watch the output degrade"),
 )
 """The lower pages: their names and tooltips, in order."""
+ROOMS = (None, "robustness", "latent_map", "inside")
+"""The settings key of each page that can be enlarged or shown in a window of its own (``PanelRoom``)."""
+IMAGES_ROOM_PX = 420
+"""The images and the noise row stop growing at this height (until the user drags the handle): a taller window's
+extra room goes to the pages below, the teaching views."""
 
 
 class DenoiseTab(QWidget):
@@ -84,12 +89,18 @@ class DenoiseTab(QWidget):
         net_box = QGroupBox("Network")
         QVBoxLayout(net_box).addWidget(self.hourglass)
         both.addWidget(net_box, 1)
-        self.panels = QTabWidget()
-        for page, (name, tip) in zip((code_and_net, self.robustness, self.latent_map, self.inside), PAGES, strict=True):
+        self.panels = RoomTabs(room_buttons=True)  # Enlarge and Window in its corner, for the page shown
+        self.panels.setObjectName("pages")  # tabs a little narrower than the window's (theme)
+        self.rooms: dict[str, PanelRoom] = {}
+        pages = (code_and_net, self.robustness, self.latent_map, self.inside)
+        for page, (name, tip), key in zip(pages, PAGES, ROOMS, strict=True):
+            page.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Ignored)  # must not resize the images
+            if key is not None:
+                page = self.rooms[key] = PanelRoom(key, name, page, header=False)
             self.panels.addTab(page, name)
             self.panels.setTabToolTip(self.panels.count() - 1, tip)
-            page.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Ignored)  # must not resize the images
-        self.panels.currentChanged.connect(lambda: self.inside.set_active(self.panels.currentWidget() is self.inside))
+        self.panels.currentChanged.connect(self._follow_inside)
+        self.rooms["inside"].modeChanged.connect(self._follow_inside)
         images = QWidget()  # the images and the noise row under them, the pages below, split by a handle
         top = QVBoxLayout(images)
         top.setContentsMargins(0, 0, 0, 0)
@@ -106,10 +117,32 @@ class DenoiseTab(QWidget):
         self.splitter.setStretchFactor(0, 5)
         self.splitter.setStretchFactor(1, 4)
         self.splitter.setSizes([5000, 4000])  # proportions: the images a little taller than the panels
+        self._split_by_user = False  # once the user drags the handle, the splitter keeps their proportions
+        self.splitter.splitterMoved.connect(self._on_split_moved)
         layout = QGridLayout(self)
         layout.addWidget(self.draw, 0, 0)
         layout.addWidget(self.splitter, 0, 1)
         layout.setColumnStretch(1, 1)
+
+    def _follow_inside(self, *_args) -> None:
+        """Inside the network is active while it is on screen: its page is the one shown, or it is elsewhere
+        (enlarged, or in its own window)."""
+        room = self.rooms["inside"]
+        self.inside.set_active(room.mode != "docked" or self.panels.currentWidget() is self.inside)
+
+    def _on_split_moved(self, *_args) -> None:
+        self._split_by_user = True
+
+    def _share_height(self) -> None:
+        """The images take 5/9 of the height up to ``IMAGES_ROOM_PX``; the pages below get the rest."""
+        if self._split_by_user:
+            return
+        total = self.splitter.height() - self.splitter.handleWidth()
+        if total > 0:
+            images = min(round(total * 5 / 9), IMAGES_ROOM_PX)
+            self.splitter.blockSignals(True)
+            self.splitter.setSizes([images, total - images])
+            self.splitter.blockSignals(False)
 
     def _follow_state(self) -> None:
         """The Draw column's caption and network input, and the hourglass, show the state."""
@@ -126,6 +159,7 @@ class DenoiseTab(QWidget):
         margins = self.layout().contentsMargins()
         height = self.height() - margins.top() - margins.bottom()
         self.draw.fit_canvas(height, int(CANVAS_WIDTH_SHARE * self.width()))  # the images keep most of the width
+        self._share_height()
 
     # ----- what the window asks of the tab ------------------------------------------------------
     def show_steps(self) -> None:

@@ -26,7 +26,7 @@ from engine.optimizers import OPTIMIZERS
 from engine.run_limits import SEED, Bound
 from engine.training import TrainConfig
 from gui.common.data_set_box import DataSetBox
-from gui.common.hints import hint
+from gui.common.hints import explain_disabled, hint
 from gui.common.noise_kinds import LEVEL_HINTS, NoiseKindBox, level_name
 
 EPOCHS_BOX = Bound("epochs", 1, 1000, integer=True)
@@ -243,6 +243,8 @@ class TrainingForm(QWidget):
         """Lock what a run fixes at its start; the learning rate stays editable."""
         for widget in (self.epochs, self.batch_size, self.optimizer, self.data_set, self.noise_kind, self.noise,
                        self.noise_range, self.noise_high, self.train_size, self.seed):  # fmt: skip
+            explain_disabled(widget, "a run is training with the settings it began with; change them when it ends or "
+                             "after Stop (the learning rate can change now)")  # fmt: skip
             widget.setEnabled(not running)
 
 

@@ -24,7 +24,9 @@ from gui.common.theme import Theme, colors
 
 TOPIC = "histograms"
 ROW_HEIGHT = 104
-"""Pixels a layer's row of histograms takes (more layers than fit: the panel scrolls)."""
+"""Pixels a layer's row of histograms takes at least (more layers than fit: the panel scrolls)."""
+MAX_ROW_HEIGHT = 240
+"""A taller panel (a large window, the panel enlarged or in its own window) gives each row up to this."""
 HEADER = 20
 MIN_INTERVAL_MS = 500
 """Epoch ends closer together than this (a small model on a fast machine) redraw with the newest only:
@@ -167,13 +169,14 @@ class HistogramGrid(QWidget):
         painter.setPen(QColor(colors()["text"]))
         for col, name in enumerate(("weights", "gradient sizes")):
             painter.drawText(QRectF(gap + col * (cell_w + gap), 0, cell_w, HEADER), Qt.AlignmentFlag.AlignCenter, name)
+        row_height = min(MAX_ROW_HEIGHT, max(ROW_HEIGHT, (self.height() - HEADER) / max(len(self.rows), 1)))
         for i, (label, weights, gradients) in enumerate(self.rows):
-            top = HEADER + i * ROW_HEIGHT
+            top = HEADER + i * row_height
             painter.setFont(font)
             painter.setPen(QColor(colors()["muted"]))
             painter.drawText(QRectF(0, top, self.width(), 16), Qt.AlignmentFlag.AlignCenter, label)
             for col, h in enumerate((weights, gradients)):
-                cell = QRectF(gap + col * (cell_w + gap), top + 16, cell_w, ROW_HEIGHT - 22)
+                cell = QRectF(gap + col * (cell_w + gap), top + 16, cell_w, row_height - 22)
                 self._paint_cell(painter, cell, h, magnitude=col == 1)
         painter.end()
 

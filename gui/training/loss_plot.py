@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGraphicsItem, QLabel, QWidget
 
@@ -145,7 +145,13 @@ class LossPlot(pg.PlotWidget):
         self._dirty = True
 
     def _place_hint(self) -> None:
-        self.hint.adjustSize()
+        """Centred over the plot, wrapped to stay inside it on a narrow one."""
+        self.hint.setWordWrap(False)
+        size, room = self.hint.sizeHint(), max(self.width() - 8, 40)
+        if size.width() > room:
+            self.hint.setWordWrap(True)
+            size = QSize(room, self.hint.heightForWidth(room))
+        self.hint.resize(size)
         self.hint.move((self.width() - self.hint.width()) // 2, (self.height() - self.hint.height()) // 2)
         self.pca_note.adjustSize()
         self.pca_note.move(self.width() - self.pca_note.width() - 12, self.height() - self.pca_note.height() - 48)

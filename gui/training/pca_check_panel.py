@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QBoxLayout, QGridLayout, QGroupBox, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtWidgets import QBoxLayout, QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from engine.callbacks import Callback
 from engine.data_sources import trained_on
@@ -31,9 +31,13 @@ from engine.pca_check import (
 from gui.common.data_sets import DataSets
 from gui.common.hints import hint
 from gui.common.jobs import JobRunner
+from gui.common.spaced_axis import SpacedAxis
 from gui.common.theme import Theme, colors, style_plot
 
 TOPIC = "pca_check.decoder"
+PCA_CHECK_TITLE = "Linear autoencoder = PCA?"
+PLOT_MIN_HEIGHT = 110
+"""Each plot's least height: its ticks stay apart."""
 ALL_TRAINING_IMAGES = 60000
 
 
@@ -72,7 +76,7 @@ def _cosines_by_epoch(
     return np.array([decoder_cosines(decoder, reference) for decoder in decoders]), reference
 
 
-class PcaCheckPanel(QGroupBox):
+class PcaCheckPanel(QWidget):
     """``attach(run, watchers)`` once; ``set_model(model, same_run)`` for each model the tab trains.
 
     ``checked(PcaCheck)`` after the comparison of a model is shown; ``epochsShown(int)`` after the
@@ -83,7 +87,7 @@ class PcaCheckPanel(QGroupBox):
     epochsShown = Signal(int)
 
     def __init__(self, data: DataSets, parent: QWidget | None = None) -> None:
-        super().__init__("Linear autoencoder = PCA?", parent)
+        super().__init__(parent)
         self.data = data
         self.model = None
         self.epochs: list[float] = []  # x of each decoder the run sent
@@ -102,13 +106,14 @@ class PcaCheckPanel(QGroupBox):
         self.setVisible(False)
 
     def _build_plots(self) -> None:
-        self.bars_plot = pg.PlotWidget()
+        self.bars_plot = pg.PlotWidget(axisItems={"bottom": SpacedAxis("bottom", whole=True)})  # labels never crowd
         self.bars_plot.setMenuEnabled(False)
         self.bars_plot.setMouseEnabled(x=False, y=False)
         self.bars_plot.getPlotItem().hideButtons()
         self.bars_plot.setLabel("left", "cos θ")
         self.bars_plot.setLabel("bottom", "direction, now")
         self.bars_plot.setYRange(0, 1.05, padding=0)
+        _cosine_ticks(self.bars_plot)
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.7)
         self.match_line = pg.InfiniteLine(pos=MATCH, angle=0)
         self.bars_plot.addItem(self.bars)
@@ -119,13 +124,14 @@ class PcaCheckPanel(QGroupBox):
             "about 11°) on it counts as found"
         )
         hint(self.bars_plot, tip)
-        self.lines_plot = pg.PlotWidget()
+        self.lines_plot = pg.PlotWidget(axisItems={"bottom": SpacedAxis("bottom", whole=True)})
         self.lines_plot.setMenuEnabled(False)
         self.lines_plot.setMouseEnabled(x=False, y=False)
         self.lines_plot.getPlotItem().hideButtons()
         self.lines_plot.setLabel("left", "cos θ")
         self.lines_plot.setLabel("bottom", "epoch")
         self.lines_plot.setYRange(0, 1.05, padding=0)
+        _cosine_ticks(self.lines_plot)
         self.other_lines: list[pg.PlotDataItem] = []
         self.last_line = pg.PlotDataItem(symbol="o", symbolSize=5)
         self.lines_plot.addItem(self.last_line)
@@ -148,9 +154,11 @@ class PcaCheckPanel(QGroupBox):
         self.model_name, self.pca_name = QLabel("this network"), QLabel("PCA")
         for label in (self.model_name, self.pca_name):
             label.setObjectName("caption")
+            label.setWordWrap(True)  # side by side in a narrow panel: each on two lines, never into the other
+            label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.clip_note = QLabel(
-            "PCA unclipped, as a linear network draws: the loss plot's dashed PCA line clips to the pixel range "
-            "[0, 1], which no linear network can, and so sits lower."
+            "PCA unclipped, as a linear network draws; the loss plot's dashed PCA line clips to [0, 1], which no "
+            "linear network can, and so sits lower."
         )
         self.clip_note.setObjectName("caption")
         self.clip_note.setWordWrap(True)
@@ -165,6 +173,7 @@ class PcaCheckPanel(QGroupBox):
     def _lay_out(self) -> None:
         errors = QGridLayout()
         errors.setVerticalSpacing(0)
+        errors.setHorizontalSpacing(14)  # the two names apart
         errors.addWidget(QLabel("Error on the 10,000 clean test images (MSE)"), 0, 0, 1, 2)
         errors.addWidget(self.model_mse, 1, 0)
         errors.addWidget(self.pca_mse, 1, 1)
@@ -174,20 +183,43 @@ class PcaCheckPanel(QGroupBox):
         self.plots = QBoxLayout(QBoxLayout.Direction.LeftToRight)
         self.plots.addWidget(self.bars_plot, 1)
         self.plots.addWidget(self.lines_plot, 1)
+        for plot in (self.bars_plot, self.lines_plot):
+            plot.setMinimumHeight(PLOT_MIN_HEIGHT)
         layout = QVBoxLayout(self)
-        layout.setSpacing(4)
+        layout.setContentsMargins(6, 2, 6, 4)  # inside its room's frame
+        layout.setSpacing(3)
         layout.addLayout(self.plots, 1)
         layout.addWidget(self.gap_note)
         layout.addWidget(self.progress_note)
         layout.addLayout(errors)
         layout.addWidget(self.sentence)
-        self.setMinimumWidth(330)
-        self.setMaximumWidth(460)
+        self.setMinimumWidth(360)  # the text on few lines at 1024×700
+        self.setMaximumWidth(720)  # a wide window's room goes to the plots
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802 (Qt's name)
+        """No: a layout would take the panel's height for its width as its least *and* its preferred height, with
+        the plots at their preferred heights: more than most screens have.  ``minimumSizeHint`` follows the
+        width instead."""
+        return False
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        """The least size at the present width, with the plots side by side: the text whole (wrapped at this
+        width), the plots at their least."""
+        layout = self.layout()
+        width = max(self.width(), layout.minimumSize().width())
+        least = layout.minimumHeightForWidth(width)
+        if self.plots.direction() == QBoxLayout.Direction.TopToBottom:
+            least -= PLOT_MIN_HEIGHT + layout.spacing()
+        return QSize(layout.minimumSize().width(), max(least, layout.minimumSize().height() if least < 0 else 0))
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        """The two plots side by side in a short panel, one above the other in a tall one."""
+        """The two plots side by side in a short panel, one above the other in a tall one that has room; the
+        least height follows the width (the text wraps)."""
         super().resizeEvent(event)
-        tall = self.height() > 1.25 * self.width()
+        if event.oldSize().width() != self.width():
+            self.updateGeometry()
+        room = self.height() - self.minimumSizeHint().height()
+        tall = self.height() > 1.25 * self.width() and room >= PLOT_MIN_HEIGHT + self.layout().spacing()
         self.plots.setDirection(QBoxLayout.Direction.TopToBottom if tall else QBoxLayout.Direction.LeftToRight)
 
     def restyle(self) -> None:
@@ -345,6 +377,11 @@ class PcaCheckPanel(QGroupBox):
 
     def _failed(self, error: BaseException) -> None:
         self.sentence.setText(f"No comparison: {error}")
+
+
+def _cosine_ticks(plot: pg.PlotWidget) -> None:
+    """cos θ labelled at 0, 0.5 and 1 (marks every 0.1): the labels stay apart on a short plot."""
+    plot.getAxis("left").setTicks([[(v, f"{v:g}") for v in (0.0, 0.5, 1.0)], [(v / 10, "") for v in range(11)]])
 
 
 def _epoch_text(x: float) -> str:

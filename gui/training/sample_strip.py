@@ -8,6 +8,9 @@ from PySide6.QtWidgets import QGridLayout, QGroupBox, QWidget
 from gui.common.hints import hint
 from gui.common.image_row import PixelImage
 
+MIN_SIDE, MAX_SIDE = 44, 150
+"""Each image's side in pixels: 44 in a 1024×700 window, up to 150 in a tall one."""
+
 
 class SampleStrip(QGroupBox):
     """``show_samples(noisy, recon)`` with (n, 784) arrays; ``noisy``/``recon`` are the two rows of views."""
@@ -20,8 +23,8 @@ class SampleStrip(QGroupBox):
         self.recon: list[PixelImage] = []
         for i in range(count):
             for row, views in ((0, self.noisy), (1, self.recon)):
-                view = PixelImage(min_size=60)
-                view.setMaximumSize(84, 84)
+                view = PixelImage(min_size=MIN_SIDE)
+                view.setMaximumSize(MAX_SIDE, MAX_SIDE)
                 hint(
                     view,
                     "Eight fixed test images of the chosen data set with fixed noise (top) and how the model "

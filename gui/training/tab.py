@@ -26,18 +26,23 @@ from engine.training import ResumeState, TrainConfig
 from gui.app_state import AppState, ModelChange
 from gui.common import dialogs
 from gui.common.data_sets import DataSets
-from gui.common.hints import hint
+from gui.common.hints import explain_disabled, hint
 from gui.common.jobs import JobRunner
 from gui.common.memory import return_free_memory
+from gui.common.panel_room import PanelRoom
 from gui.training.continuation import SOURCES, continuation_of
 from gui.training.form import TrainingForm, settings_of
 from gui.training.histogram_panel import HistogramPanel
 from gui.training.loss_plot import LossPlot
-from gui.training.pca_check_panel import PcaCheckPanel
+from gui.training.pca_check_panel import PCA_CHECK_TITLE, PcaCheckPanel
 from gui.training.run import TrainingRun
 from gui.training.run_progress import RunProgress
 from gui.training.sample_strip import SampleStrip
 from gui.training.worker import N_STRIP, DataSetLoader, RunResult
+
+LEFT_COLUMN_MAX_PX = 540
+"""The settings and histograms column takes a quarter of the tab's width, its form's minimum at least, this at
+most (the histograms' cells are then ~250 px wide)."""
 
 
 def _preview(model, data: DataSets, dataset: str, level: float, kind: str, state) -> tuple[np.ndarray, np.ndarray]:
@@ -134,6 +139,7 @@ class TrainingTab(QWidget):
         self.stop_button = QPushButton("Stop")
         hint(self.stop_button, "Stop after the current batch and keep the weights learned so far")
         self.stop_button.clicked.connect(self.stop)
+        self._explain_buttons(stopping=False)
         self.log_box = QCheckBox("Log scale")
         hint(
             self.log_box,
@@ -150,9 +156,10 @@ class TrainingTab(QWidget):
         side = QVBoxLayout(settings)
         side.addWidget(self.form)
         side.addLayout(buttons)
-        inside = QGroupBox("Weights and gradients")  # under the settings, per layer
-        inside.setFixedWidth(SIDE_WIDTH)
-        QVBoxLayout(inside).addWidget(self.histograms)
+        self.rooms = {  # each can be enlarged over the tab or shown in a window of its own
+            "histograms": PanelRoom("histograms", "Weights and gradients", self.histograms),  # per layer
+            "pca_check": PanelRoom("pca_check", PCA_CHECK_TITLE, self.pca_check),
+        }
         head = QHBoxLayout()
         head.addWidget(self.progress, 1)
         head.addWidget(self.log_box)
@@ -160,15 +167,18 @@ class TrainingTab(QWidget):
         right.addLayout(head)
         middle = QHBoxLayout()  # the loss and, for a linear model, its PCA check
         middle.addWidget(self.plot, 1)
-        middle.addWidget(self.pca_check, 1)
-        right.addLayout(middle, 1)
-        right.addWidget(self.strip)
-        left = QVBoxLayout()
+        middle.addWidget(self.rooms["pca_check"], 1)
+        right.addLayout(middle, 3)
+        right.addWidget(self.strip, 1)  # the images grow a little in a tall window
+        left_column = QWidget()  # the settings, and the histograms under them
+        left_column.setMaximumWidth(LEFT_COLUMN_MAX_PX)
+        left = QVBoxLayout(left_column)
+        left.setContentsMargins(0, 0, 0, 0)
         left.addWidget(settings)
-        left.addWidget(inside, 1)
+        left.addWidget(self.rooms["histograms"], 1)
         layout = QHBoxLayout(self)
-        layout.addLayout(left)
-        layout.addLayout(right, 1)
+        layout.addWidget(left_column, 1)  # a quarter of a wide window: the histograms get room
+        layout.addLayout(right, 3)
         self._set_running(False)
 
     def _on_model_changed(self, change: ModelChange) -> None:
@@ -299,11 +309,20 @@ class TrainingTab(QWidget):
     def stop(self) -> None:
         if self.is_running():
             self.run.stop()
+            self._explain_buttons(stopping=True)
             self.stop_button.setEnabled(False)
             self.pause_button.setEnabled(False)
             self.progress.label.setText("Stopping…")
 
+    def _explain_buttons(self, stopping: bool) -> None:
+        """What Start, Pause and Stop say while they are off: why, and when they work."""
+        explain_disabled(self.start_button, "a run is training; Start works again once it ends or after Stop")
+        for button in (self.pause_button, self.stop_button):
+            explain_disabled(button, "the run is stopping after its current batch; the trained model comes back "
+                             "then" if stopping else "no run is training; it works once Start has begun one")
+
     def _set_running(self, running: bool) -> None:
+        self._explain_buttons(stopping=False)
         self.start_button.setEnabled(not running)
         self._enable_continue()
         self.pause_button.setEnabled(running)

@@ -395,18 +395,30 @@ def test_recent_models_show_their_full_path(qtbot, window, tmp_path):
     assert window.files.recent_menu.actions()[0].text() == str(path.resolve())
 
 
-def test_a_long_hint_in_the_status_bar_is_cut_with_an_ellipsis_before_the_model_fields(qtbot, window):
-    """The status tip of a hovered control is cut to the room left of the model, parameters and score."""
-    tip = window.denoise_tab.canvas.statusTip()
-    QApplication.sendEvent(window.denoise_tab.canvas, QStatusTipEvent(tip))
-    shown = window.statusBar().currentMessage()
-    assert shown.endswith("…") and tip.startswith(shown[:-1])
-    room = window.statusBar().width() - sum(
-        label.width() for label in (window.status_model, window.status_params, window.status_mse)
-    )
-    assert window.statusBar().fontMetrics().horizontalAdvance(shown) <= room
-    QApplication.sendEvent(window.denoise_tab.canvas, QStatusTipEvent("Brush"))  # short ones as they are
-    assert window.statusBar().currentMessage() == "Brush"
+def test_a_hint_in_the_status_bar_shows_on_two_lines_and_is_cut_only_at_a_word(qtbot, window):
+    """A hovered control's status tip wraps onto two lines beside the model, parameters and score: whole when it
+    fits, else its longest start that ends at a word, with "…" (the tooltip has it whole)."""
+    strip = window.hint_strip
+    metrics, width = strip.fontMetrics(), strip.contentsRect().width()
+    assert strip.height() >= 2 * metrics.lineSpacing()
+    assert strip.geometry().right() < window.status_model.parentWidget().geometry().left()  # beside the model
+    slider = window.denoise_tab.noise.slider  # a 249-character hint: cut to one line before
+    tip = slider.statusTip()
+    QApplication.sendEvent(slider, QStatusTipEvent(tip))
+    assert window.statusBar().currentMessage() == tip
+    shown = strip.text()
+    assert metrics.horizontalAdvance(shown) > 1.5 * width  # it uses the second line
+    assert shown == tip or (shown.endswith("…") and tip.startswith(shown[:-1]) and tip[len(shown) - 1] == " ")
+    assert strip.heightForWidth(strip.width()) <= strip.height()  # and no third line is hidden
+    words, fitting = tip.split(" "), ""
+    while metrics.horizontalAdvance(fitting + " " + words[0]) < 1.6 * width:  # a hint a line and a half long
+        fitting = (fitting + " " + words.pop(0)).strip()
+    QApplication.sendEvent(slider, QStatusTipEvent(fitting))
+    assert strip.text() == fitting  # shown whole
+    QApplication.sendEvent(slider, QStatusTipEvent("Brush"))  # short ones as they are
+    assert strip.text() == "Brush"
+    window.statusBar().showMessage("Epoch 3 done", 8000)  # the tabs' messages show there too
+    assert strip.text() == "Epoch 3 done"
 
 
 def test_a_confirmation_comes_back_after_a_hint_passed_over_it(window):
