@@ -19,6 +19,7 @@ from engine.model_paths import is_shipped, resolve_model_path, shipped_models
 from engine.nn import MLP
 from engine.noise import LEVEL_NAMES, training_noise
 from engine.onnx_export import export_onnx
+from engine.runs.recorder import record_saved_model
 from gui.app_state import AppState
 from gui.common import dialogs
 from gui.common.hints import hint
@@ -56,6 +57,11 @@ def _load_model(path: str, state) -> MLP:
     return MLP.from_file(path)
 
 
+def _record_saved(model: MLP, path: str, state) -> int | None:
+    """Runs on a pool thread (the runs database may be busy): the saved file becomes its run's model file."""
+    return record_saved_model(model, path)
+
+
 class FileActions(QObject):
     """Files for ``window`` (its status bar, dialogs and tabs) on ``state``; ``openFinished(bool)`` after an open."""
 
@@ -67,6 +73,7 @@ class FileActions(QObject):
         self.window, self.state, self.settings = window, state, settings
         self._after_run = None  # what to do once the running training has stopped (quit, open a model)
         self.open_jobs = JobRunner(self)
+        self.record_jobs = JobRunner(self)  # a saved model's file, recorded on the run that trained it
         self.recent_menu = QMenu("&Recent models", window)
         self.shipped_menu = QMenu("Shipped &models", window)
         for menu in (self.recent_menu, self.shipped_menu):
@@ -177,6 +184,9 @@ class FileActions(QObject):
         self.add_recent(path)
         self.remember_folder("save", path)
         self.flashed.emit(f"Saved {path}")
+        self.record_jobs.start(_record_saved, self.state.model, path, on_error=lambda exc: self.flashed.emit(
+            f"Saved {path}, but its run could not be told: {exc}"), on_done=lambda run_id: run_id and self.flashed.emit(
+            f"Saved {path} (run {run_id}'s model: the Runs tab opens it)"))  # fmt: skip
         return True
 
     # ----- recent and shipped models -------------------------------------------------------------
