@@ -3,6 +3,8 @@ runs (curves, robustness, settings), opens, continues and repeats a run, and say
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -89,6 +91,34 @@ def test_a_run_of_another_process_appears_as_it_starts_and_changes_as_it_ends(qt
         writer.wait()
     assert runs_tab.proxy.index(0, 9).data() == "3/3"  # epochs done of those asked for
 
+
+def test_a_run_whose_program_is_killed_turns_crashed_while_shown(qtbot, runs_tab, runs_db, monkeypatch):
+    """The database still says running; the view asks whether its program lives (engine.runs.liveness), also when
+    the run's last write is older than a poll looks back (a long epoch)."""
+    from gui.runs import feed
+
+    monkeypatch.setattr(feed, "LOOK_BACK_S", 0.0)
+    writer = subprocess.Popen([sys.executable, "-m", "tests.engine.runs_writer", "1", "100000"], cwd=REPO,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert writer.stdout.readline().strip() == "ready"
+        writer.stdin.write("go\n")
+        writer.stdin.flush()
+        assert writer.stdout.readline().strip() == "recorded"  # its first epoch is in the database
+        os.kill(writer.pid, signal.SIGSTOP)  # frozen: it writes nothing more, and still lives
+        with qtbot.waitSignal(runs_tab.model.rowsInserted, timeout=TIMEOUT):
+            pass
+        with qtbot.waitSignal(runs_tab.feed.changed, timeout=TIMEOUT):
+            pass  # a poll since it froze: the view has seen its last write
+        assert runs_tab.model.row(0).status == "running"
+    finally:
+        writer.kill()
+        writer.wait()
+    with qtbot.waitSignal(runs_tab.model.dataChanged, timeout=TIMEOUT,
+                          check_params_cb=lambda *a: runs_tab.model.row(0).status == "crashed"):  # fmt: skip
+        pass
+    assert runs_tab.proxy.index(0, 2).data() == "crashed"
+    assert "ended without saying" in runs_tab.proxy.index(0, 2).data(Qt.ItemDataRole.ToolTipRole)
 
 def test_ticking_two_runs_overlays_their_curves_and_marks_the_settings_that_differ(qtbot, window, recorded, runs_db):
     first, _ = recorded(lr=1e-3, epochs=2)

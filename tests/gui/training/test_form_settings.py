@@ -28,9 +28,9 @@ def test_settings_within_the_controls_fill_them_without_a_note(form):
 
 
 def test_values_beyond_a_control_are_clamped_or_rounded_with_a_note(form):
-    notes = form.apply_settings({"epochs": 250_000, "batch_size": 20_000, "lr": 0.0012345, "seed": 5, "noise": [0.2, 3.0],
-                                 "noise_kind": "gaussian", "train_size": 60_000, "optimizer": "sgd", "momentum": 0.5,
-                                 "loss": "bce"})  # fmt: skip
+    notes = form.apply_settings({"epochs": 250_000, "batch_size": 20_000, "lr": 0.0012345, "seed": 5,
+                                 "noise": [0.2, 3.0], "noise_kind": "gaussian", "train_size": 60_000,
+                                 "optimizer": "sgd", "momentum": 0.5, "loss": "bce"})  # fmt: skip
     assert form.epochs.value() == 1000 and form.batch_size.value() == 8192
     assert form.noise_range.isChecked() and form.noise_high.value() == 1.0 and form.noise.value() == pytest.approx(0.2)
     text = "\n".join(notes)
