@@ -5,6 +5,8 @@ generated photo of a handwritten digit dropped on the canvas through a real drop
 Fashion-MNIST model on its test images), error-dialog.png (1280×800, dark); inside.png and perturb.png (the large
 model inside, then perturbed; 1440×900), histograms.png (Training's weights and gradients after its run);
 denoise-light.png (the light theme);
+runs.png and runs-robustness.png (the Runs tab: three command-line runs of 10-, 32- and 64-unit codes compared, in a
+runs database of the script's own, which the app's runs above are recorded in too);
 min-size.png (1024×700, the smallest window); full-hd.png (1920×1080); scale2.png (``QT_SCALE_FACTOR=2``, rendered in
 a child process, since the factor is read at start).  Needs MNIST (``$DENOISE_STUDIO_DATA``), Fashion-MNIST (its
 variable, or the Debian package's folder) and the shipped models.
@@ -216,6 +218,36 @@ def inside_and_perturb(app, window) -> None:
     wait_for(panel.ready, lambda: window.state.set_model(before, name=before_name, dirty=False))
 
 
+CLI_RUNS = (("784:10:relu,784:sigmoid", "code10"), ("784:32:relu,784:sigmoid", "code32"),
+            ("784:64:relu,784:sigmoid", "code64"))  # fmt: skip
+"""The runs the Runs tab's screenshots compare: what a wider code changes."""
+
+
+def record_cli_runs(folder: Path) -> None:
+    """Three real ``denoise-studio train`` runs (3 epochs on 12,000 MNIST images, σ 0.3) into ``$DENOISE_STUDIO_RUNS``,
+    their models saved in ``folder``."""
+    for layers, name in CLI_RUNS:
+        subprocess.run([sys.executable, "-m", "engine", "train", "--layers", layers, "--epochs", "3", "--train-size",
+                        "12000", "--noise", "0.3", "--batch-size", "64", "--quiet", "--output",
+                        str(folder / f"{name}.npz")], check=True, cwd=ROOT)  # fmt: skip
+
+
+def runs_tab(app, window) -> None:
+    """runs.png: the three command-line runs ticked, their loss curves and the 64-unit run in full; runs-robustness.png:
+    their models' robustness curves."""
+    tab = window.runs_tab
+    wait_for(tab.feed.loaded, lambda: window.tabs.setCurrentWidget(tab))
+    cli = [row.id for row in map(tab.model.row, range(tab.model.rowCount())) if row.run.source == "cli"]
+    wait_for(tab.comparedReady, lambda: tab.tick(*sorted(cli)))
+    wait_for(tab.details.factsReady, lambda: tab.select_run(max(cli)))
+    settle(app, 400)
+    grab(window, "runs.png")
+    wait_for(tab.robustness.curvesReady, lambda: tab.compare_tabs.setCurrentWidget(tab.robustness))
+    settle(app, 400)
+    grab(window, "runs-robustness.png")
+    tab.compare_tabs.setCurrentIndex(0)
+
+
 def main() -> int:
     if "--scale2" in sys.argv:
         return scale2_only()
@@ -224,6 +256,9 @@ def main() -> int:
     from gui.common import dialogs
     from gui.common.theme import apply_theme
 
+    runs = Path(tempfile.mkdtemp(prefix="screenshot-runs-"))  # the runs recorded here never reach the user's database
+    os.environ["DENOISE_STUDIO_RUNS"] = str(runs / "runs.db")
+    record_cli_runs(runs)
     app = make_app([])
     window = make_window(app, SIZE)
 
@@ -292,6 +327,7 @@ def main() -> int:
     print(OUT / "histograms.png")
 
     latent_map_and_pca_check(app, window)
+    runs_tab(app, window)
 
     # The dialog for a damaged model file (the text the app shows)
     bad = Path(tempfile.mkdtemp()) / "my_model.npz"

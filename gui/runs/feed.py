@@ -15,6 +15,7 @@ twice) and the table ignores rows that did not change.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from engine.runs import RunsDatabaseError, RunStore, database_path
 from engine.runs.store import BUSY_TIMEOUT_S
 from gui.common.jobs import JobRunner
-from gui.runs.table_model import RunRow, rows_of
+from gui.runs.table_model import NEWEST_FIRST, Order, RunRow, in_order, rows_of
 
 POLL_MS = 1500
 """How often a shown Runs view looks for new and changed runs."""
@@ -38,6 +39,7 @@ class Snapshot:
     ``missing`` when there is no database file yet; ``readonly`` when it could only be opened for reading."""
 
     rows: list[RunRow] = field(default_factory=list)
+    order: Order | None = None  # how ``rows`` are sorted
     count: int = 0
     full: bool = True
     newest: float = 0.0
@@ -56,8 +58,9 @@ def open_for_reading(path: Path) -> tuple[RunStore, bool]:
     return RunStore(path, timeout=READ_TIMEOUT_S, readonly=True), True
 
 
-def read_runs(path: Path, since: float | None, state) -> Snapshot:
-    """A job: every run (``since`` None), or the runs written after ``since`` and those whose program died."""
+def read_runs(path: Path, since: float | None, order: Order, state) -> Snapshot:
+    """A job: every run (``since`` None), sorted by ``order``, or the runs written after ``since`` and those whose
+    program died."""
     if not path.is_file():
         return Snapshot(missing=True)
     store, readonly = open_for_reading(path)
@@ -70,7 +73,10 @@ def read_runs(path: Path, since: float | None, state) -> Snapshot:
             runs += [run for run in store.runs(status="crashed") if run.id not in seen]
         count = store.count()
     newest = max((run.updated for run in runs), default=since or 0.0)
-    return Snapshot(rows_of(runs), count, since is None, newest, readonly=readonly)
+    rows = rows_of(runs)
+    if since is None:
+        return Snapshot(in_order(rows, order), order, count, True, newest, readonly=readonly)
+    return Snapshot(rows, None, count, False, newest, readonly=readonly)
 
 
 class RunsFeed(QObject):
@@ -85,9 +91,11 @@ class RunsFeed(QObject):
     problem = Signal(object)
     busyChanged = Signal(bool)
 
-    def __init__(self, path: str | Path | None = None, parent: QObject | None = None) -> None:
+    def __init__(self, path: str | Path | None = None, order: Callable[[], Order] = lambda: NEWEST_FIRST,
+                 parent: QObject | None = None) -> None:  # fmt: skip
         super().__init__(parent)
         self.path = database_path(path)
+        self.order = order  # how the view sorts now: a full read comes sorted so
         self.jobs = JobRunner(self)
         self.jobs.busyChanged.connect(self.busyChanged)
         self._newest: float | None = None  # None: the next read reads everything
@@ -99,7 +107,7 @@ class RunsFeed(QObject):
     def reload(self) -> None:
         """Read every run again (now, replacing a read under way)."""
         self._newest = None
-        self.jobs.start(read_runs, self.path, None, on_done=self._read, on_error=self._failed)
+        self.jobs.start(read_runs, self.path, None, self.order(), on_done=self._read, on_error=self._failed)
 
     def poll(self) -> None:
         """Look for runs written since the last read (skipped while a read is under way)."""
@@ -109,7 +117,7 @@ class RunsFeed(QObject):
             self.reload()
             return
         since = self._newest - LOOK_BACK_S
-        self.jobs.start(read_runs, self.path, since, on_done=self._read, on_error=self._failed)
+        self.jobs.start(read_runs, self.path, since, self.order(), on_done=self._read, on_error=self._failed)
 
     def start_polling(self) -> None:
         self._timer.start()

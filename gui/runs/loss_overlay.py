@@ -42,14 +42,13 @@ class LossOverlay(pg.PlotWidget):
         plot.setLabel("bottom", "epoch")
         plot.setLabel("left", "MSE loss")
         plot.getAxis("left").enableAutoSIPrefix(False)
-        self.legend = plot.addLegend(offset=(-10, 10))
+        self.runs: list[RunRecord] = []
         self.train_items, self.test_items = [], []
         for _ in range(MAX_TICKED):
             line = plot.plot()
             line.setSkipFiniteCheck(False)  # a diverged run's curve ends in NaN
             self.train_items.append(line)
             self.test_items.append(plot.plot(symbol="o", symbolSize=7, symbolPen=None, pen=None))
-        self.runs: list[RunRecord] = []
         self.set_log(True)
         self.restyle()
         Theme.of_app().changed.connect(self.restyle)
@@ -62,21 +61,24 @@ class LossOverlay(pg.PlotWidget):
         for slot, (line, dots) in enumerate(zip(self.train_items, self.test_items, strict=True)):
             line.setPen(pg.mkPen(slot_color(slot), width=1.5))
             dots.setSymbolBrush(slot_color(slot))
+        self._name_runs()
+
+    def _name_runs(self) -> None:
+        """The runs' names in their colours above the plot (one label: cheaper than a legend's items)."""
+        names = [f"<span style='color:{slot_color(slot)}'>━● run {run.id}</span>" for slot, run in enumerate(self.runs)]
+        self.getPlotItem().setTitle("&nbsp;&nbsp;".join(names) if names else None, size="10pt")
 
     def set_log(self, on: bool) -> None:
         self.getPlotItem().setLogMode(y=on)
 
     def show_runs(self, runs: Sequence[RunRecord]) -> None:
         self.runs = list(runs)[:MAX_TICKED]
-        for item in self.train_items:
-            if any(sample.item is item for sample, _ in self.legend.items):
-                self.legend.removeItem(item)
+        self._name_runs()
         for slot, (line, dots) in enumerate(zip(self.train_items, self.test_items, strict=True)):
             if slot < len(self.runs):
                 run = self.runs[slot]
                 line.setData(np.asarray(run.curve_x, np.float64), np.asarray(run.curve_loss, np.float64))
                 dots.setData(*test_points(run))
-                self.legend.addItem(line, f"run {run.id}")
             else:
                 line.setData([], [])
                 dots.setData([], [])

@@ -81,6 +81,7 @@ class RobustnessOverlay(QWidget):
         self.data = data
         self.runs: list[RunRecord] = []
         self.results: list[RunCurve] = []
+        self._labels: tuple[str, str] | None = None
         self.jobs = JobRunner(self)
         self.refresh = WhenShown(self, self._request, on_hidden=self.jobs.cancel)
         self.kind_box = NoiseKindBox("The kind of noise the curves are scored under (it starts as the first ticked "
@@ -125,6 +126,7 @@ class RobustnessOverlay(QWidget):
         layout.addWidget(self.verdict)
         self.restyle()
         Theme.of_app().changed.connect(self.restyle)
+        self._invalidate()
 
     def restyle(self) -> None:
         style_plot(self.plot)
@@ -159,8 +161,12 @@ class RobustnessOverlay(QWidget):
         self.results = []
         self._clear()
         kind = self.kind_box.kind()
-        self.plot.setLabel("bottom", "noise σ" if kind == "gaussian" else f"{level_name(kind)} of pixels hit")
-        self.plot.setLabel("left", f"{data_source(self.data_box.data_set()).title} test MSE")
+        labels = ("noise σ" if kind == "gaussian" else f"{level_name(kind)} of pixels hit",
+                  f"{data_source(self.data_box.data_set()).title} test MSE")  # fmt: skip
+        if labels != self._labels:  # (a label is set as HTML: not again for nothing)
+            self._labels = labels
+            self.plot.setLabel("bottom", labels[0])
+            self.plot.setLabel("left", labels[1])
         if not self.runs:
             self.jobs.cancel()
             self.verdict.setText("Tick two to four runs in the table to compare how their models hold up as the "

@@ -97,8 +97,8 @@ class RunsTab(QWidget):
     def __init__(self, state: AppState, path: str | Path | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = state
-        self.feed = RunsFeed(path, self)
         self.model = RunsTableModel(self)
+        self.feed = RunsFeed(path, self.model.sort_order, self)
         self.proxy = RunsFilter(self)
         self.proxy.setSourceModel(self.model)
         self.compare_jobs = JobRunner(self)
@@ -272,7 +272,7 @@ class RunsTab(QWidget):
     def _loaded(self, snapshot: Snapshot) -> None:
         current = self._current_run()
         self._readonly = snapshot.readonly
-        self.model.set_rows(snapshot.rows)
+        self.model.set_rows(snapshot.rows, snapshot.order)
         self._show_empty_or_table(snapshot)
         if current is not None:
             self.select_run(current.id)
@@ -378,9 +378,8 @@ class RunsTab(QWidget):
         elif len(runs) == 1:
             self.compare_note.setText(f"Run {runs[0].id} alone: tick another to compare.")
         else:
-            names = ", ".join(f"run {run.id}" for run in runs)
-            self.compare_note.setText(f"{names}: lines are the training loss per batch, dots the test loss after "
-                                      "each epoch.")  # fmt: skip
+            self.compare_note.setText("Lines: the training loss per batch (thinned); dots: the test loss after each "
+                                      "epoch.")  # fmt: skip
         self.comparedReady.emit(runs)
 
     # ----- the context menu -------------------------------------------------------------------

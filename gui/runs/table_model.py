@@ -91,7 +91,8 @@ COLUMNS: tuple[Column, ...] = (
 
 @dataclass(frozen=True)
 class RunRow:
-    """One run as the table shows it: ``texts`` and ``keys`` per column, ``haystack`` to filter on."""
+    """One run as the table shows it: ``texts`` and sort ``keys`` per column (``_sortable``), ``haystack`` to filter
+    on."""
 
     id: int
     status: str
@@ -112,7 +113,7 @@ def rows_of(runs: Sequence[RunRecord]) -> list[RunRow]:
         texts = tuple(column.text(run) for column in COLUMNS)
         extra = (run.layers or "", run.model_path or "", run.command or "", run.error or "", run.cell or "",
                  run.host or "")  # fmt: skip
-        rows.append(RunRow(run.id, run.status, run.updated, texts, tuple(c.key(run) for c in COLUMNS),
+        rows.append(RunRow(run.id, run.status, run.updated, texts, tuple(_sortable(c.key(run)) for c in COLUMNS),
                            " ".join(texts + extra).lower(), run))  # fmt: skip
     return rows
 
@@ -120,6 +121,17 @@ def rows_of(runs: Sequence[RunRecord]) -> list[RunRow]:
 def _sortable(key: object) -> tuple:
     """Keys with None (no value) before every value, and every value comparable within its column."""
     return (0, 0) if key is None else (1, key)
+
+
+Order = tuple[int, Qt.SortOrder]
+"""(column, ascending or descending): how the rows are sorted."""
+NEWEST_FIRST: Order = (1, Qt.SortOrder.DescendingOrder)
+
+
+def in_order(rows: list[RunRow], order: Order) -> list[RunRow]:
+    """``rows`` sorted by ``order``'s column (stable; no value first when ascending), on any thread."""
+    column, direction = order
+    return sorted(rows, key=lambda r: r.keys[column], reverse=direction == Qt.SortOrder.DescendingOrder)
 
 
 class RunsTableModel(QAbstractTableModel):
@@ -132,9 +144,9 @@ class RunsTableModel(QAbstractTableModel):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self._rows: list[RunRow] = []
-        self._where: dict[int, int] = {}  # run id -> row
+        self._index: dict[int, int] | None = {}  # run id -> row; None: to be rebuilt when asked
         self._ticked: list[int] = []
-        self._sort = (1, Qt.SortOrder.DescendingOrder)  # newest first, as the database lists them
+        self._sort: Order = NEWEST_FIRST  # as the database lists them
 
     # ----- Qt's model interface --------------------------------------------------------------
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802, B008 (Qt's names)
@@ -159,7 +171,7 @@ class RunsTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tip(row, column)
         if role == SORT_ROLE:
-            return row.keys[column]
+            return row.keys[column][1] if row.keys[column][0] else None
         if role == RUN_ROLE:
             return row.run
         return None
@@ -200,7 +212,8 @@ class RunsTableModel(QAbstractTableModel):
         self._sort = (column, order)
         self.layoutAboutToBeChanged.emit()
         before = [row.id for row in self._rows]
-        self._put_in_order()
+        self._rows = in_order(self._rows, self._sort)
+        self._reindex()
         persistent = self.persistentIndexList()
         moved = [self.index(self._where[before[p.row()]], p.column()) for p in persistent]
         self.changePersistentIndexList(persistent, moved)
@@ -216,11 +229,14 @@ class RunsTableModel(QAbstractTableModel):
     def run_ids(self) -> list[int]:
         return [row.id for row in self._rows]
 
-    def set_rows(self, rows: list[RunRow]) -> None:
-        """Every run anew (the first read, a reload); ticks of runs still there stay."""
+    def sort_order(self) -> Order:
+        return self._sort
+
+    def set_rows(self, rows: list[RunRow], order: Order | None = None) -> None:
+        """Every run anew (the first read, a reload), already in ``order`` if given (sorted off the GUI thread: see
+        ``in_order``); ticks of runs still there stay."""
         self.beginResetModel()
-        self._rows = list(rows)
-        self._put_in_order()
+        self._rows = list(rows) if order == self._sort else in_order(rows, self._sort)
         self._reindex()
         self.endResetModel()
         kept = [i for i in self._ticked if i in self._where]
@@ -251,9 +267,9 @@ class RunsTableModel(QAbstractTableModel):
         column, order = self._sort
         descending = order == Qt.SortOrder.DescendingOrder
         for row in new:
-            key = _sortable(row.keys[column])
+            key = row.keys[column]
             at = next((i for i, other in enumerate(self._rows)
-                       if (key > _sortable(other.keys[column]) if descending else key < _sortable(other.keys[column]))),
+                       if (key > other.keys[column] if descending else key < other.keys[column])),
                       len(self._rows))  # fmt: skip
             self.beginInsertRows(QModelIndex(), at, at)
             self._rows.insert(at, row)
@@ -261,13 +277,14 @@ class RunsTableModel(QAbstractTableModel):
             self.endInsertRows()
         return len(new), updated
 
-    def _put_in_order(self) -> None:
-        column, order = self._sort
-        self._rows.sort(key=lambda r: _sortable(r.keys[column]), reverse=order == Qt.SortOrder.DescendingOrder)
-        self._reindex()
-
     def _reindex(self) -> None:
-        self._where = {row.id: i for i, row in enumerate(self._rows)}
+        self._index = None  # rebuilt when next asked (a sort need not pay for it)
+
+    @property
+    def _where(self) -> dict[int, int]:
+        if self._index is None:
+            self._index = {row.id: i for i, row in enumerate(self._rows)}
+        return self._index
 
     # ----- ticks -------------------------------------------------------------------------------
     def ticked(self) -> list[int]:
