@@ -8,8 +8,8 @@ denoise-light.png (the light theme);
 runs.png and runs-robustness.png (the Runs tab: three command-line runs of 10-, 32- and 64-unit codes compared, in a
 runs database of the script's own, which the app's runs above are recorded in too);
 min-size.png (1024×700, the smallest window); full-hd.png (1920×1080); scale2.png (``QT_SCALE_FACTOR=2``, rendered in
-a child process, since the factor is read at start).  Needs MNIST (``$DENOISE_STUDIO_DATA``), Fashion-MNIST (its
-variable, or the Debian package's folder) and the shipped models.
+a child process, since the factor is read at start).  ``--runs`` renders only the Runs tab's.  Needs MNIST
+(``$DENOISE_STUDIO_DATA``), Fashion-MNIST (its variable, or the Debian package's folder) and the shipped models.
 
     DENOISE_STUDIO_DATA=../shared/data/mnist python docs/screenshots.py
 """
@@ -248,17 +248,37 @@ def runs_tab(app, window) -> None:
     tab.compare_tabs.setCurrentIndex(0)
 
 
+def use_own_runs_database() -> None:
+    """Runs recorded while rendering go to a database of the script's own, never the user's; three CLI runs in it."""
+    runs = Path(tempfile.mkdtemp(prefix="screenshot-runs-"))
+    os.environ["DENOISE_STUDIO_RUNS"] = str(runs / "runs.db")
+    record_cli_runs(runs)
+
+
+def runs_only() -> int:
+    """``--runs``: only the Runs tab's screenshots."""
+    from gui.app import make_app
+
+    use_own_runs_database()
+    app = make_app([])
+    window = make_window(app, SIZE)
+    runs_tab(app, window)
+    window.state.dirty = False
+    window.close()
+    return 0
+
+
 def main() -> int:
     if "--scale2" in sys.argv:
         return scale2_only()
+    if "--runs" in sys.argv:
+        return runs_only()
     from engine.nn import build_mlp
     from gui.app import make_app
     from gui.common import dialogs
     from gui.common.theme import apply_theme
 
-    runs = Path(tempfile.mkdtemp(prefix="screenshot-runs-"))  # the runs recorded here never reach the user's database
-    os.environ["DENOISE_STUDIO_RUNS"] = str(runs / "runs.db")
-    record_cli_runs(runs)
+    use_own_runs_database()
     app = make_app([])
     window = make_window(app, SIZE)
 

@@ -78,6 +78,7 @@ class RunDetails(QWidget):
         self.current_run = current_run  # the uuid of the run that trained the app's current model, if any
         self.run: RunRecord | None = None
         self.facts: RunFacts | None = None
+        self._waiting = None  # a request asked before the run's facts were read
         self.jobs = JobRunner(self)
         self.text = QLabel()
         self.text.setWordWrap(True)
@@ -114,7 +115,7 @@ class RunDetails(QWidget):
         self.run = run
         if same:
             return
-        self.facts = None
+        self.facts = self._waiting = None
         self._set_buttons()
         if run is None:
             self.jobs.cancel()
@@ -130,6 +131,9 @@ class RunDetails(QWidget):
             self.text.setText(self._describe(facts.run, facts))
         self._set_buttons()
         self.factsReady.emit(facts)
+        waiting, self._waiting = self._waiting, None
+        if waiting is not None and facts is not None:
+            waiting.emit(facts)
 
     def _no_facts(self, error: BaseException) -> None:
         if self.run is not None:
@@ -190,16 +194,33 @@ class RunDetails(QWidget):
         return RunFacts(self.run, "unknown")
 
     def _open(self) -> None:
-        if (request := self._request()) is not None:
-            self.openRequested.emit(request)
+        self._ask(self.openRequested)
 
     def _continue(self) -> None:
-        if (request := self._request()) is not None:
-            self.continueRequested.emit(request)
+        self._ask(self.continueRequested)
 
     def _again(self) -> None:
-        if (request := self._request()) is not None:
-            self.trainAgainRequested.emit(request)
+        self._ask(self.trainAgainRequested)
+
+    def _ask(self, signal) -> None:
+        """Send a request for the chosen run; one asked before its model file was checked waits for the check (a
+        context menu may ask at once)."""
+        request = self._request()
+        if request is None:
+            return
+        if request.model == "unknown" and self.jobs.is_busy():
+            self._waiting = signal
+            return
+        signal.emit(request)
+
+    def ask_open(self) -> None:
+        self._open()
+
+    def ask_continue(self) -> None:
+        self._continue()
+
+    def ask_again(self) -> None:
+        self._again()
 
     def refresh_buttons(self) -> None:
         """The app's model changed: Continue may now (or no longer) use it."""

@@ -6,6 +6,7 @@ The items are made once, one pair a slot (``MAX_TICKED``), and updated in place.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 
 import numpy as np
@@ -43,6 +44,7 @@ class LossOverlay(pg.PlotWidget):
         plot.setLabel("left", "MSE loss")
         plot.getAxis("left").enableAutoSIPrefix(False)
         self.runs: list[RunRecord] = []
+        self.names: list[str] = []
         self.train_items, self.test_items = [], []
         for _ in range(MAX_TICKED):
             line = plot.plot()
@@ -65,14 +67,17 @@ class LossOverlay(pg.PlotWidget):
 
     def _name_runs(self) -> None:
         """The runs' names in their colours above the plot (one label: cheaper than a legend's items)."""
-        names = [f"<span style='color:{slot_color(slot)}'>━● run {run.id}</span>" for slot, run in enumerate(self.runs)]
+        names = [f"<span style='color:{slot_color(slot)}'>━● {html.escape(name)}</span>"
+                 for slot, name in enumerate(self.names)]  # fmt: skip
         self.getPlotItem().setTitle("&nbsp;&nbsp;".join(names) if names else None, size="10pt")
 
     def set_log(self, on: bool) -> None:
         self.getPlotItem().setLogMode(y=on)
 
-    def show_runs(self, runs: Sequence[RunRecord]) -> None:
+    def show_runs(self, runs: Sequence[RunRecord], names: Sequence[str] | None = None) -> None:
+        """``runs`` (read with their epochs and curves), named ``names`` above the plot (default: "run N")."""
         self.runs = list(runs)[:MAX_TICKED]
+        self.names = list(names) if names is not None else [f"run {run.id}" for run in self.runs]
         self._name_runs()
         for slot, (line, dots) in enumerate(zip(self.train_items, self.test_items, strict=True)):
             if slot < len(self.runs):
@@ -82,7 +87,10 @@ class LossOverlay(pg.PlotWidget):
             else:
                 line.setData([], [])
                 dots.setData([], [])
-        self.getPlotItem().enableAutoRange()
+        plot = self.getPlotItem()
+        for axis in ("left", "bottom"):  # no ticks of an empty plot (they would read as a scale of nothing)
+            plot.showAxis(axis, bool(self.runs))
+        plot.enableAutoRange()
 
     def counts(self) -> list[tuple[int, int]]:
         """(training points, test points) drawn for each slot."""

@@ -82,6 +82,7 @@ class RobustnessOverlay(QWidget):
         self.runs: list[RunRecord] = []
         self.results: list[RunCurve] = []
         self._labels: tuple[str, str] | None = None
+        self.names: dict[int, str] = {}
         self.jobs = JobRunner(self)
         self.refresh = WhenShown(self, self._request, on_hidden=self.jobs.cancel)
         self.kind_box = NoiseKindBox("The kind of noise the curves are scored under (it starts as the first ticked "
@@ -138,8 +139,10 @@ class RobustnessOverlay(QWidget):
             pca.setPen(pg.mkPen(slot_color(slot), width=1.2, style=Qt.PenStyle.DotLine))
         self.noisy_item.setPen(pg.mkPen(colors()["noisy"], width=1.5, style=dash))
 
-    def show_runs(self, runs: Sequence[RunRecord]) -> None:
-        """Curves for these runs (their kind and data set chosen from the first, if it has them)."""
+    def show_runs(self, runs: Sequence[RunRecord], names: Sequence[str] | None = None) -> None:
+        """Curves for these runs, named ``names`` (default "run N"; the noise kind and test set start as the first
+        run's)."""
+        self.names = {run.id: name for run, name in zip(runs, names or [f"run {r.id}" for r in runs], strict=True)}
         key = [(run.id, run.model_path, run.model_sha256) for run in runs][:MAX_TICKED]
         if key == [(run.id, run.model_path, run.model_sha256) for run in self.runs]:
             return  # the same models: the curves shown stay
@@ -176,6 +179,8 @@ class RobustnessOverlay(QWidget):
         self.refresh.request()
 
     def _clear(self) -> None:
+        for axis in ("left", "bottom"):  # shown again with curves
+            self.plot.getPlotItem().showAxis(axis, False)
         for item in (*self.model_items, *self.pca_items, self.noisy_item):
             if any(sample.item is item for sample, _ in self.legend.items):
                 self.legend.removeItem(item)
@@ -193,25 +198,28 @@ class RobustnessOverlay(QWidget):
     def _show(self, results: list[RunCurve]) -> None:
         self.results = results
         self._clear()
-        sentences, widths = [], set()
-        noisy_shown = False
-        for slot, result in enumerate(results):
-            name = f"run {result.run_id}" + (" (file changed)" if result.changed else "")
-            if result.curve is None:
-                sentences.append(f"Run {result.run_id}: no curve — {result.problem}.")
-                continue
-            curve = result.curve
-            self.model_items[slot].setData(curve.sigmas, curve.model)
+        shown = [(slot, r) for slot, r in enumerate(results) if r.curve is not None]
+        self.legend.setColumnCount(max(len(shown), 1) + 1)  # the runs and the noisy input, then the PCA lines
+        sentences = []
+        for slot, result in shown:
+            name = self.names.get(result.run_id, f"run {result.run_id}") + (" (file changed)" if result.changed else "")
+            self.model_items[slot].setData(result.curve.sigmas, result.curve.model)
             self.legend.addItem(self.model_items[slot], name)
-            if not noisy_shown:
-                self.noisy_item.setData(curve.sigmas, curve.noisy_input)
-                self.legend.addItem(self.noisy_item, "noisy input")
-                noisy_shown = True
+            sentences.append(describe(result.curve, name[0].upper() + name[1:]))
+        if shown:
+            curve = shown[0][1].curve
+            self.noisy_item.setData(curve.sigmas, curve.noisy_input)
+            self.legend.addItem(self.noisy_item, "noisy input")
+        widths = set()
+        for slot, result in shown:
+            curve = result.curve
             if curve.pca is not None and curve.components not in widths:
                 widths.add(curve.components)
                 self.pca_items[slot].setData(curve.sigmas, curve.pca)
                 self.legend.addItem(self.pca_items[slot], f"PCA-{curve.components}")
-            sentences.append(describe(curve, name.capitalize()))
+        for axis in ("left", "bottom"):
+            self.plot.getPlotItem().showAxis(axis, bool(shown))
+        sentences += [f"Run {r.run_id}: no curve — {r.problem}." for r in results if r.curve is None]
         self.verdict.setText(" ".join(sentences))
         self.plot.getPlotItem().enableAutoRange()
         self.curvesReady.emit(results)

@@ -9,11 +9,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
-from engine.cli.run_tables import duration, epochs_text, model_name, number
+from engine.cli.run_tables import duration, epochs_text, model_name, noise_text, number
 from engine.runs import RunRecord
 from engine.runs.compare import Row, environment_rows, settings_rows
 from gui.common.hints import hint
 from gui.common.theme import Theme, colors
+from gui.runs.table_model import widths_text
 
 DIFFERS = "≠"
 
@@ -28,6 +29,34 @@ def outcome_rows(runs: Sequence[RunRecord]) -> list[Row]:
         values = tuple(read(run) for run in runs)
         rows.append(Row(name, values, any(v != values[0] for v in values[1:])))
     return rows
+
+
+NAMING = ("layers", "dataset", "noise", "noise_kind", "lr", "optimizer", "batch_size", "epochs", "train_size", "seed")
+"""The settings a run's short name may show, in the order looked at: the first two that differ between the runs."""
+
+
+def short_names(runs: Sequence[RunRecord]) -> list[str]:
+    """``run 12 · 784-32-784``: each run's number and what sets it apart from the others compared (the first two
+    settings of ``NAMING`` that differ), for legends."""
+    differing = {row.name for row in settings_rows(runs) if row.differs}
+    shown = [name for name in NAMING if name in differing][:2]
+    names = []
+    for run in runs:
+        parts = [_setting_text(run, name) for name in shown]
+        names.append(" · ".join([f"run {run.id}", *parts]))
+    return names
+
+
+def _setting_text(run: RunRecord, name: str) -> str:
+    value = run.settings.get(name)
+    if name == "layers" and run.layers:
+        return widths_text(run.layers)
+    if name == "noise":
+        text = noise_text(run.settings)
+        return f"σ {text}" if text[:1].isdigit() else text
+    if name in ("dataset", "noise_kind", "optimizer"):
+        return value_text(value)
+    return f"{name.replace('_', ' ')} {value_text(value)}"
 
 
 def value_text(value) -> str:

@@ -47,13 +47,13 @@ from gui.runs.feed import RunsFeed, Snapshot, open_for_reading
 from gui.runs.loss_overlay import LossOverlay
 from gui.runs.problem_banner import ProblemBanner
 from gui.runs.robustness_overlay import RobustnessOverlay
-from gui.runs.settings_table import SettingsComparison
+from gui.runs.settings_table import SettingsComparison, short_names
 from gui.runs.table_model import COLUMNS, MAX_TICKED, RUN_ROLE, RunsFilter, RunsTableModel
 
 FILTER_DELAY_MS = 150
 """Typing in the filter applies it once the keys pause this long (10,000 rows are filtered per change)."""
 COLUMN_SAMPLES = ("99999", "2026-12-31 23:59", "diverged", "sweep", "fashion_mnist", "784-256-64-256-784",
-                  "salt-and-pepper 0-0.8", "0.0001", "8192", "1000/1000", "0.02345", "59m 59s", "")  # fmt: skip
+                  "masking 0.1-0.8", "0.0001", "8192", "1000/1000", "0.02345", "59m 59s", "")  # fmt: skip
 """A typical widest cell of each column: the columns' first widths (measuring 10,000 rows would stall)."""
 
 
@@ -369,8 +369,9 @@ class RunsTab(QWidget):
 
     def _show_compared(self, runs: list[RunRecord]) -> None:
         self.compared = runs
-        self.loss_plot.show_runs(runs)
-        self.robustness.show_runs(runs)
+        names = short_names(runs)
+        self.loss_plot.show_runs(runs, names)
+        self.robustness.show_runs(runs, names)
         self.settings_table.show_runs(runs)
         if not runs:
             self.compare_note.setText("Tick two to four runs in the table (the box in the Run column, or Space) to "
@@ -393,15 +394,15 @@ class RunsTab(QWidget):
         menu = QMenu(self)
         menu.setToolTipsVisible(True)
         ticked = run.id in self.model.ticked()
+        details = self.details
+        has_file = bool(run.model_path)  # whether it is still there is checked before anything opens it
         entries = [
             ("Untick" if ticked else "Tick to compare", "Add the run to (or take it from) the comparison below",
              lambda: self._toggle_tick(index.row()), True),
-            (self.details.open_button.text().replace("&", ""), self.details.open_button.toolTip(),
-             self.details.open_button.click, self.details.open_button.isEnabled()),
-            (self.details.continue_button.text().replace("&", ""), self.details.continue_button.toolTip(),
-             self.details.continue_button.click, self.details.continue_button.isEnabled()),
-            (self.details.again_button.text().replace("&", ""), self.details.again_button.toolTip(),
-             self.details.again_button.click, self.details.again_button.isEnabled()),
+            ("Open model", details.open_button.toolTip(), details.ask_open, has_file),
+            ("Continue training", details.continue_button.toolTip(), details.ask_continue,
+             has_file or self._current_run_uuid() == run.uuid),
+            ("Train again", details.again_button.toolTip(), details.ask_again, bool(run.settings.get("layer_specs"))),
             ("Copy run number", "Copy the run's number, for 'denoise-studio runs show N' in a terminal",
              lambda: QGuiApplication.clipboard().setText(str(run.id)), True),
         ]  # fmt: skip

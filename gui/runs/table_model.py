@@ -41,11 +41,11 @@ class Column:
     number: bool = False
 
 
-def _widths(run: RunRecord) -> str:
+def widths_text(layers: str | None) -> str:
     """``784-10-784`` from ``784:10:relu,784:sigmoid``."""
-    if not run.layers:
+    if not layers:
         return "-"
-    items = run.layers.split(",")
+    items = layers.split(",")
     widths = [items[0].split(":")[0]] + [item.split(":")[-2] if ":" in item else "?" for item in items]
     return "-".join(widths)
 
@@ -75,7 +75,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("From", "Who trained it: the app, the command line (cli) or a sweep", lambda r: r.source,
            lambda r: r.source),
     Column("Data", "The data set it trained on", lambda r: r.dataset or "-", lambda r: r.dataset or ""),
-    Column("Layers", "The network's widths, input to output (hover a cell for the activations)", _widths,
+    Column("Layers", "The network's widths, input to output (hover a cell for the activations)",
+           lambda r: widths_text(r.layers),
            lambda r: r.layers or ""),
     Column("Noise", "The noise it learned to remove: one level or a range, and the kind when not Gaussian",
            lambda r: noise_text(r.settings), lambda r: noise_text(r.settings)),

@@ -172,7 +172,7 @@ def test_robustness_curves_of_the_ticked_runs_are_computed_off_the_gui_thread(
     assert progress and progress[-1] == pytest.approx(1.0)
     assert "saved no model file" in overlay.verdict.text() and f"Run {first}" in overlay.verdict.text()
     names = [label.text for _, label in overlay.legend.items]
-    assert {f"run {first}", f"run {second}", "noisy input", "PCA-8", "PCA-16"} <= set(names)
+    assert {f"run {first} · 784-8-784", f"run {second} · 784-16-784", "noisy input", "PCA-8", "PCA-16"} <= set(names)
 
 
 def test_a_run_opens_its_model_and_a_gone_or_changed_file_says_so(qtbot, window, recorded, tmp_path, dialog_answers,
@@ -194,11 +194,11 @@ def test_a_run_opens_its_model_and_a_gone_or_changed_file_says_so(qtbot, window,
     dialog_answers["Model file changed"] = QMessageBox.StandardButton.Cancel
     details.open_button.click()
     assert "has changed since run" in dialogs_shown[-1] and window.state.model.latent_width != 3  # not opened
-    details = choose(qtbot, tab, kept)
-    assert details.model_state() == "unchanged" and "as the run saved it" in details.text.text()
     with qtbot.waitSignal(window.files.openFinished, timeout=TIMEOUT) as opened:
-        details.open_button.click()
+        tab.select_run(kept)
+        details.ask_open()  # as the context menu asks: at once, before the file is checked (it waits for that)
     assert opened.args == [True]
+    assert details.model_state() == "unchanged" and "as the run saved it" in details.text.text()
     np.testing.assert_array_equal(window.state.model.params, trained.params)
     assert window.state.name == "kept"
 

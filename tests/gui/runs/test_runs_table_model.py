@@ -83,3 +83,12 @@ def test_at_most_four_runs_are_ticked_and_ticks_of_runs_gone_are_dropped(qtbot, 
     with qtbot.waitSignal(model.ticksChanged, timeout=1000) as ticks:
         model.set_rows(rows_of([run(i, 1e-3, 0.02) for i in (2, 3, 5)]))  # runs 1 and 4 deleted elsewhere
     assert ticks.args[0] == [2, 3]
+
+
+def test_compared_runs_are_named_by_what_sets_them_apart(qapp):
+    from gui.runs.settings_table import short_names
+
+    a, b = run(1, 1e-3, 0.02), run(2, 1e-2, 0.02)
+    a.settings["layers"], b.settings["layers"] = a.layers, b.layers
+    assert short_names([a, b]) == ["run 1 · 784-8-784 · lr 0.001", "run 2 · 784-16-784 · lr 0.01"]
+    assert short_names([a]) == ["run 1"]
