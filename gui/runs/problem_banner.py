@@ -7,6 +7,8 @@ the app goes on working: training is recorded again once the database can be wri
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy
 
@@ -57,9 +59,11 @@ class ProblemBanner(QFrame):
         self.setVisible(error is not None)
         if error is None:
             return
-        remedy = REMEDIES.get(error.kind, "The view tries again every few seconds.")
-        self.label.setText(f"<b>The runs database cannot be read.</b> {error.problem.capitalize()}<br>"
+        remedy = REMEDIES.get(error.kind)
+        what = error.problem.rsplit("; ", 1)[0] if remedy else error.problem  # the engine's own advice, said below
+        remedy = remedy or "The view tries again every few seconds."
+        self.label.setText(f"<b>The runs database cannot be read.</b> {html.escape(what[:1].upper() + what[1:])}.<br>"
                            f"{remedy} The rest of the app works as usual; training goes on, unrecorded while the "
-                           f"database cannot be written.<br><small>{error.path}</small>")  # fmt: skip
+                           f"database cannot be written.<br><small>{html.escape(str(error.path))}</small>")  # fmt: skip
         self.label.setToolTip(str(error))
         self.move_button.setVisible(error.kind == "damaged")

@@ -226,6 +226,7 @@ class RunsTab(QWidget):
                   context=Qt.ShortcutContext.WidgetWithChildrenShortcut)  # fmt: skip
         self._show_empty_or_table()
         self._show_compared([])
+        self._count()
 
     def _connect(self) -> None:
         self.feed.loaded.connect(self._loaded)
