@@ -3,7 +3,8 @@ sorting inside the proxy model would cost instead.
 
 A database of ``--runs`` runs as real ones look (``fake_runs.make_runs``: settings, versions, 10 epochs, a
 1,024-point curve each) is made in a temporary folder; the app's window opens on it (``$DENOISE_STUDIO_RUNS``)
-and ``gui_stall.StallMeter`` records the gaps between 10 ms timer ticks on the GUI thread while, in order:
+and ``gui_stall.StallMeter`` records the gaps between 10 ms timer ticks on the GUI thread — and, to tell the app's own
+stalls from the machine's load, the CPU time the GUI thread spent in each gap — while, in order:
 
 - ``open``: the Runs tab is shown, until all the runs are in the table;
 - ``sort``: each column's heading is clicked twice (both orders), one click per 16 ms, and the table repaints;
@@ -39,6 +40,34 @@ from fake_runs import make_runs  # noqa: E402
 from gui_stall import StallMeter, blas_info  # beside this file (it prepares Qt offscreen)
 from PySide6.QtCore import QSettings, QSortFilterProxyModel, Qt, QTimer  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
+
+
+class CpuStallMeter(StallMeter):
+    """The stall meter, also adding up the CPU time the GUI thread spends between two ticks (``time.thread_time``):
+    a gap the GUI thread spent computing is the app's own; one it spent waiting for a core is the machine's load."""
+
+    def __init__(self, app) -> None:
+        self.cpu: dict[str, list[float]] = {}
+        self._cpu_last: float | None = None
+        super().__init__(app)
+
+    def _tick(self) -> None:
+        now = time.thread_time() * 1e3
+        if self._cpu_last is not None and self._last is not None:
+            self.cpu.setdefault(self.phase, []).append(now - self._cpu_last)
+        self._cpu_last = now
+        super()._tick()
+
+    def run_until(self, phase: str, done, timeout_s: float = 600) -> float:
+        self._cpu_last = None
+        return super().run_until(phase, done, timeout_s)
+
+    def worst_cpu(self, phase: str) -> float:
+        return max(self.cpu.get(phase, [float("nan")]))
+
+    def both(self, phase: str) -> str:
+        return (f"worst stall {self.worst(phase):.1f} ms; most GUI-thread CPU between two ticks "
+                f"{self.worst_cpu(phase):.1f} ms")  # fmt: skip
 
 
 class Paced:
@@ -91,10 +120,10 @@ def run_window(args, database: Path) -> None:
     window = MainWindow(settings=settings)
     window.resize(1280, 800)
     window.show()
-    meter = StallMeter(app)
+    meter = CpuStallMeter(app)
     meter.run_until("idle", lambda: meter._clock.elapsed() > 2000)
     print(f"BLAS: {blas_info()}")
-    print(f"worst event-loop stall while idle (machine noise): {meter.worst('idle'):.1f} ms")
+    print(f"while idle (the machine's noise): {meter.both('idle')}")
     tab = window.runs_tab
 
     loaded: list = []
@@ -102,22 +131,21 @@ def run_window(args, database: Path) -> None:
     started = time.perf_counter()
     window.tabs.setCurrentWidget(tab)
     seconds = meter.run_until("open", lambda: bool(loaded))
-    print(f"open: {tab.model.rowCount():,} runs in the table after {seconds:.2f} s; worst stall "
-          f"{meter.worst('open'):.1f} ms")  # fmt: skip
+    print(f"open: {tab.model.rowCount():,} runs in the table after {seconds:.2f} s; {meter.both('open')}")
 
     header = tab.table.horizontalHeader()
     clicks = [lambda c=c: header.sectionClicked.emit(c) for c in range(header.count()) for _ in range(2)]
     clicks += [lambda: tab.table.sortByColumn(1, Qt.SortOrder.DescendingOrder)]
     paced = Paced(clicks, 16)
     meter.run_until("sort", lambda: paced.done)
-    print(f"sort: {len(clicks)} heading clicks (every column, both orders); worst stall {meter.worst('sort'):.1f} ms")
+    print(f"sort: {len(clicks)} heading clicks (every column, both orders); {meter.both('sort')}")
 
     text = "784:32 0.003"
     keys = [lambda ch=ch: QTest.keyClicks(tab.filter_edit, ch) for ch in text]
     keys += [lambda: None] * 3 + [tab.filter_edit.clear] + [lambda: None] * 3
     paced = Paced(keys, 100)
     meter.run_until("filter", lambda: paced.done)
-    print(f"filter: {text!r} typed a key per 100 ms, then cleared; worst stall {meter.worst('filter'):.1f} ms")
+    print(f"filter: {text!r} typed a key per 100 ms, then cleared; {meter.both('filter')}")
 
     tab.table.setFocus()
     tab.select_run(tab.model.row(0).id)
@@ -125,7 +153,7 @@ def run_window(args, database: Path) -> None:
     pages += [lambda: QTest.keyClick(tab.table, Qt.Key.Key_PageUp)] * 60
     paced = Paced(pages, 16)
     meter.run_until("scroll", lambda: paced.done)
-    print(f"scroll: 60 pages down and back, a key per 16 ms; worst stall {meter.worst('scroll'):.1f} ms")
+    print(f"scroll: 60 pages down and back, a key per 16 ms; {meter.both('scroll')}")
 
     before = tab.model.rowCount()
     starts: list[float] = []
@@ -140,15 +168,15 @@ def run_window(args, database: Path) -> None:
     meter.run_until("poll", lambda: len(appeared) >= args.new and not writer.is_alive(), timeout_s=120)
     waits = [appeared[before + i] - starts[i] for i in range(args.new)]
     print(f"poll: {args.new} runs recorded by another thread, each shown {min(waits):.2f}-{max(waits):.2f} s after "
-          f"it started (polling every {tab.feed._timer.interval()} ms); worst stall {meter.worst('poll'):.1f} ms")
+          f"it started (polling every {tab.feed._timer.interval()} ms); {meter.both('poll')}")
 
     compared: list = []
     tab.comparedReady.connect(compared.append)
     ids = tab.model.run_ids()[:4]
     paced = Paced([lambda i=i: tab.tick(i) for i in ids], 100)
     meter.run_until("compare", lambda: paced.done and len(compared) and len(compared[-1]) == 4)
-    print(f"compare: 4 runs ticked, a tick per 100 ms, until their curves and settings show; worst stall "
-          f"{meter.worst('compare'):.1f} ms")  # fmt: skip
+    print(f"compare: 4 runs ticked, a tick per 100 ms, until their curves and settings show; "
+          f"{meter.both('compare')}")  # fmt: skip
 
     if not args.skip_robustness:
         names = shipped_models()[:2]
@@ -166,7 +194,7 @@ def run_window(args, database: Path) -> None:
         tab.tick(*chosen)
         meter.run_until("robustness", lambda: bool(ready))
         print(f"robustness: 2 runs' models ({', '.join(names)}) scored on 10,000 test images at 21 levels, shown "
-              f"after {time.perf_counter() - started:.1f} s; worst stall {meter.worst('robustness'):.1f} ms")
+              f"after {time.perf_counter() - started:.1f} s; {meter.both('robustness')}")
     window.state.dirty = False
     window.close()
 
