@@ -37,8 +37,8 @@ from pathlib import Path
 
 import numpy as np  # noqa: E402
 from fake_runs import make_runs  # noqa: E402
-from gui_stall import StallMeter, blas_info  # beside this file (it prepares Qt offscreen)
-from PySide6.QtCore import QSettings, QSortFilterProxyModel, Qt, QTimer  # noqa: E402
+from gui_stall import Actions, StallMeter, blas_info  # beside this file (it prepares Qt offscreen)
+from PySide6.QtCore import QSettings, QSortFilterProxyModel, Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 
 
@@ -68,24 +68,6 @@ class CpuStallMeter(StallMeter):
     def both(self, phase: str) -> str:
         return (f"worst stall {self.worst(phase):.1f} ms; most GUI-thread CPU between two ticks "
                 f"{self.worst_cpu(phase):.1f} ms")  # fmt: skip
-
-
-class Paced:
-    """Runs ``actions`` one per ``every_ms`` on the GUI thread (a user's pace), so the meter sees the loop between."""
-
-    def __init__(self, actions: list, every_ms: int) -> None:
-        self.actions, self.done = list(actions), False
-        self._timer = QTimer()
-        self._timer.setInterval(every_ms)
-        self._timer.timeout.connect(self._next)
-        self._timer.start()
-
-    def _next(self) -> None:
-        if not self.actions:
-            self._timer.stop()
-            self.done = True
-            return
-        self.actions.pop(0)()
 
 
 def record_runs(database: Path, n: int, every_s: float, started: list[float]) -> threading.Thread:
@@ -136,14 +118,14 @@ def run_window(args, database: Path) -> None:
     header = tab.table.horizontalHeader()
     clicks = [lambda c=c: header.sectionClicked.emit(c) for c in range(header.count()) for _ in range(2)]
     clicks += [lambda: tab.table.sortByColumn(1, Qt.SortOrder.DescendingOrder)]
-    paced = Paced(clicks, 16)
+    paced = Actions(clicks, 16)
     meter.run_until("sort", lambda: paced.done)
     print(f"sort: {len(clicks)} heading clicks (every column, both orders); {meter.both('sort')}")
 
     text = "784:32 0.003"
     keys = [lambda ch=ch: QTest.keyClicks(tab.filter_edit, ch) for ch in text]
     keys += [lambda: None] * 3 + [tab.filter_edit.clear] + [lambda: None] * 3
-    paced = Paced(keys, 100)
+    paced = Actions(keys, 100)
     meter.run_until("filter", lambda: paced.done)
     print(f"filter: {text!r} typed a key per 100 ms, then cleared; {meter.both('filter')}")
 
@@ -151,7 +133,7 @@ def run_window(args, database: Path) -> None:
     tab.select_run(tab.model.row(0).id)
     pages = [lambda: QTest.keyClick(tab.table, Qt.Key.Key_PageDown)] * 60
     pages += [lambda: QTest.keyClick(tab.table, Qt.Key.Key_PageUp)] * 60
-    paced = Paced(pages, 16)
+    paced = Actions(pages, 16)
     meter.run_until("scroll", lambda: paced.done)
     print(f"scroll: 60 pages down and back, a key per 16 ms; {meter.both('scroll')}")
 
@@ -173,7 +155,7 @@ def run_window(args, database: Path) -> None:
     compared: list = []
     tab.comparedReady.connect(compared.append)
     ids = tab.model.run_ids()[:4]
-    paced = Paced([lambda i=i: tab.tick(i) for i in ids], 100)
+    paced = Actions([lambda i=i: tab.tick(i) for i in ids], 100)
     meter.run_until("compare", lambda: paced.done and len(compared) and len(compared[-1]) == 4)
     print(f"compare: 4 runs ticked, a tick per 100 ms, until their curves and settings show; "
           f"{meter.both('compare')}")  # fmt: skip
