@@ -237,7 +237,7 @@ def runs_tab(app, window) -> None:
     their models' robustness curves."""
     tab = window.runs_tab
     wait_for(tab.feed.loaded, lambda: window.tabs.setCurrentWidget(tab))
-    cli = [row.id for row in map(tab.model.row, range(tab.model.rowCount())) if row.run.source == "cli"]
+    cli = [row.id for row in map(tab.model.row, range(tab.model.rowCount())) if row.texts[3] == "cli"]
     wait_for(tab.comparedReady, lambda: tab.tick(*sorted(cli)))
     wait_for(tab.details.factsReady, lambda: tab.select_run(max(cli)))
     settle(app, 400)

@@ -19,7 +19,6 @@ from PySide6.QtWidgets import QMainWindow, QMessageBox
 
 from engine.runs import RunRecord
 from engine.runs.again import starting_model
-from engine.runs.files import model_state
 from engine.runs.recorder import METADATA_KEY
 from gui.runs.details import RunFacts
 
@@ -94,8 +93,6 @@ class RunsActions(QObject):
     def _may_open(self, request: RunFacts) -> bool:
         """The run's model file is there; if it changed since the run saved it, the user agreed to open it anyway."""
         run, state = request.run, request.model
-        if state == "unknown":  # not read yet (the buttons wait for it; a caller may not)
-            state = model_state(run.model_path, run.model_sha256)
         if state in ("not saved", "missing", "unreadable"):
             words = {"not saved": "saved no model file", "missing": f"saved {run.model_path}, which is gone",
                      "unreadable": f"saved {run.model_path}, which cannot be read"}  # fmt: skip

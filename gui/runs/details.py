@@ -1,8 +1,8 @@
 """The chosen run in full, and what can be done with it: open its model, continue its training, train it again.
 
-What needs the database or the disk (its epochs, the runs it continued or that continued it, whether its
-model file is still the one it saved — a SHA-256 of the file) is read by a job; until then the row's own
-values show.  The panel only asks: ``openRequested``, ``continueRequested`` and ``trainAgainRequested``
+The run is read in full by a job (its settings, epochs, the runs it continued or that continued it, and
+whether its model file is still the one it saved — a SHA-256 of the file); until then its row's status
+shows.  The panel only asks: ``openRequested``, ``continueRequested`` and ``trainAgainRequested``
 carry the run and its model file's state (a ``RunFacts``) to the window, which owns the model and the
 Training form.
 """
@@ -25,6 +25,7 @@ from gui.common.hints import hint
 from gui.common.jobs import JobRunner
 from gui.common.theme import colors
 from gui.runs.feed import open_for_reading
+from gui.runs.table_model import RunRow
 
 MODEL_WORDS = {
     "unchanged": "as the run saved it",
@@ -38,7 +39,7 @@ OPENABLE = ("unchanged", "changed")
 @dataclass(frozen=True)
 class RunFacts:
     """A run read in full (with its epochs) and what the disk says of its model file (one of
-    ``engine.runs.files.MODEL_STATES``, or ``unknown`` before it is read)."""
+    ``engine.runs.files.MODEL_STATES``)."""
 
     run: RunRecord
     model: str
@@ -64,7 +65,7 @@ def read_facts(path: Path, run_id: int, state) -> RunFacts | None:
 
 
 class RunDetails(QWidget):
-    """``show_run(run)`` (a row's record, or None); ``facts`` once read (``factsReady``)."""
+    """``show_run(row)`` (the table's row of the run chosen, or None); ``facts`` once read (``factsReady``)."""
 
     openRequested = Signal(object)
     continueRequested = Signal(object)
@@ -76,7 +77,7 @@ class RunDetails(QWidget):
         super().__init__(parent)
         self.path = path
         self.current_run = current_run  # the uuid of the run that trained the app's current model, if any
-        self.run: RunRecord | None = None
+        self.row: RunRow | None = None
         self.facts: RunFacts | None = None
         self._waiting = None  # a request asked before the run's facts were read
         self.jobs = JobRunner(self)
@@ -109,26 +110,28 @@ class RunDetails(QWidget):
             layout.addWidget(button)
         self.show_run(None)
 
-    def show_run(self, run: RunRecord | None) -> None:
-        """The run chosen (None: none); its facts are read by a job."""
-        same = run is not None and self.run is not None and run.id == self.run.id and run.updated == self.run.updated
-        self.run = run
+    def show_run(self, row: RunRow | None) -> None:
+        """The run chosen (None: none); it is read in full by a job (until then its row's status shows)."""
+        same = row is not None and self.row is not None and row.id == self.row.id and row.updated == self.row.updated
+        self.row = row
         if same:
             return
         self.facts = self._waiting = None
         self._set_buttons()
-        if run is None:
+        if row is None:
             self.jobs.cancel()
             self.text.setText("<p>Choose a run in the table to see it in full.</p><p>Tick up to four runs (the box in "
                               "the Run column, or Space) to compare their curves and settings on the right.</p>")
             return
-        self.text.setText(self._describe(run, None))
-        self.jobs.start(read_facts, self.path, run.id, on_done=self._got_facts, on_error=self._no_facts)
+        self.text.setText(f"<b>Run {row.id}</b> · {html.escape(row.status)} · reading…")
+        self.jobs.start(read_facts, self.path, row.id, on_done=self._got_facts, on_error=self._no_facts)
 
     def _got_facts(self, facts: RunFacts | None) -> None:
+        if self.row is None or (facts is not None and facts.run.id != self.row.id):
+            return
         self.facts = facts
-        if facts is not None and self.run is not None and facts.run.id == self.run.id:
-            self.text.setText(self._describe(facts.run, facts))
+        self.text.setText(self._describe(facts.run, facts) if facts is not None else
+                          f"Run {self.row.id} is no longer in the database.")  # fmt: skip
         self._set_buttons()
         self.factsReady.emit(facts)
         waiting, self._waiting = self._waiting, None
@@ -136,18 +139,21 @@ class RunDetails(QWidget):
             waiting.emit(facts)
 
     def _no_facts(self, error: BaseException) -> None:
-        if self.run is not None:
-            self.text.setText(self._describe(self.run, None) + f"<p>Could not read more: {html.escape(str(error))}</p>")
+        self._waiting = None
+        if self.row is not None:
+            self.text.setText(f"<b>Run {self.row.id}</b> · {html.escape(self.row.status)}<p>Could not read it: "
+                              f"{html.escape(str(error))}</p>")  # fmt: skip
 
     def _set_buttons(self) -> None:
-        """Open needs the model file; Continue the file or the run's model in the app (trained, maybe unsaved)."""
-        run, facts = self.run, self.facts
+        """Open needs the model file; Continue the file or the run's model in the app (trained, maybe unsaved); Train
+        again the run's layers."""
+        row, facts = self.row, self.facts
         openable = facts is not None and facts.model in OPENABLE
         self.open_button.setEnabled(openable)
-        self.continue_button.setEnabled(openable or (run is not None and self.current_run() == run.uuid))
-        self.again_button.setEnabled(run is not None and bool(run.settings.get("layer_specs")))
+        self.continue_button.setEnabled(openable or (row is not None and self.current_run() == row.uuid))
+        self.again_button.setEnabled(row is not None and row.repeatable)
 
-    def _describe(self, run: RunRecord, facts: RunFacts | None) -> str:
+    def _describe(self, run: RunRecord, facts: RunFacts) -> str:
         """The run as rich text (every value escaped)."""
         e = html.escape
         error = colors()["error"]
@@ -166,11 +172,10 @@ class RunDetails(QWidget):
         if run.cell:
             lines.append(f"Sweep cell: {e(run.cell)}")
         lines.append(self._model_line(run, facts))
-        if facts is not None:
-            lines += [e(line.capitalize()) for line in facts.lineage]
+        lines += [e(line.capitalize()) for line in facts.lineage]
         return "<br>".join(lines)
 
-    def _model_line(self, run: RunRecord, facts: RunFacts | None) -> str:
+    def _model_line(self, run: RunRecord, facts: RunFacts) -> str:
         e = html.escape
         if not run.model_path:
             if run.status == "running":
@@ -178,20 +183,10 @@ class RunDetails(QWidget):
             return ("Model: not saved — " + ("the app keeps a trained model until you save it (File ▸ Save), "
                                              "which records the file here" if run.source == "app" else "none written"))
         name = f"<code>{e(run.model_path)}</code>"
-        if facts is None:
-            return f"Model: {name} (checking…)"
         words = MODEL_WORDS.get(facts.model, facts.model)
         if facts.model in ("changed", "missing", "unreadable"):
             words = f"<span style='color:{colors()['error']}'><b>{e(words)}</b></span>"
         return f"Model: {name} — {words}"
-
-    def _request(self) -> RunFacts | None:
-        """What a request carries: the run and its model file's state (``unknown`` until read)."""
-        if self.run is None:
-            return None
-        if self.facts is not None and self.facts.run.id == self.run.id:
-            return self.facts
-        return RunFacts(self.run, "unknown")
 
     def _open(self) -> None:
         self._ask(self.openRequested)
@@ -203,15 +198,12 @@ class RunDetails(QWidget):
         self._ask(self.trainAgainRequested)
 
     def _ask(self, signal) -> None:
-        """Send a request for the chosen run; one asked before its model file was checked waits for the check (a
+        """Send a request for the chosen run (its ``RunFacts``); one asked before the run was read waits for it (a
         context menu may ask at once)."""
-        request = self._request()
-        if request is None:
-            return
-        if request.model == "unknown" and self.jobs.is_busy():
+        if self.facts is not None:
+            signal.emit(self.facts)
+        elif self.row is not None and self.jobs.is_busy():
             self._waiting = signal
-            return
-        signal.emit(request)
 
     def ask_open(self) -> None:
         self._open()

@@ -48,7 +48,7 @@ from gui.runs.loss_overlay import LossOverlay
 from gui.runs.problem_banner import ProblemBanner
 from gui.runs.robustness_overlay import RobustnessOverlay
 from gui.runs.settings_table import SettingsComparison, short_names
-from gui.runs.table_model import COLUMNS, MAX_TICKED, RUN_ROLE, RunsFilter, RunsTableModel
+from gui.runs.table_model import COLUMNS, MAX_TICKED, ROW_ROLE, RunRow, RunsFilter, RunsTableModel
 
 FILTER_DELAY_MS = 150
 """Typing in the filter applies it once the keys pause this long (10,000 rows are filtered per change)."""
@@ -289,7 +289,7 @@ class RunsTab(QWidget):
         changed = {row.id for row in snapshot.rows}
         current = self._current_run()
         if current is not None and current.id in changed:
-            self.details.show_run(self.model.row(self.model.position(current.id)).run)
+            self.details.show_run(self.model.row(self.model.position(current.id)))
         if changed & set(self.model.ticked()):
             self._on_ticks(self.model.ticked())  # a ticked run is still training: its curves grow
 
@@ -324,9 +324,9 @@ class RunsTab(QWidget):
         self.count_label.setText(text)
 
     # ----- the current run, ticks ------------------------------------------------------------
-    def _current_run(self) -> RunRecord | None:
+    def _current_run(self) -> RunRow | None:
         index = self.table.currentIndex()
-        return index.data(RUN_ROLE) if index.isValid() else None
+        return index.data(ROW_ROLE) if index.isValid() else None
 
     def _current_run_uuid(self) -> str | None:
         """The run that trained the app's current model (its metadata says), for Continue training."""
@@ -335,7 +335,7 @@ class RunsTab(QWidget):
         return found if isinstance(found, str) else None
 
     def _on_current(self, current: QModelIndex, previous: QModelIndex) -> None:
-        self.details.show_run(current.data(RUN_ROLE) if current.isValid() else None)
+        self.details.show_run(current.data(ROW_ROLE) if current.isValid() else None)
 
     def select_run(self, run_id: int) -> bool:
         """Make run ``run_id`` the current row (scrolled to); False when the filter hides it or it is not there."""
@@ -391,7 +391,7 @@ class RunsTab(QWidget):
             return
         self.table.selectionModel().setCurrentIndex(
             index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
-        run = index.data(RUN_ROLE)
+        run = index.data(ROW_ROLE)
         menu = QMenu(self)
         menu.setToolTipsVisible(True)
         ticked = run.id in self.model.ticked()
@@ -403,7 +403,7 @@ class RunsTab(QWidget):
             ("Open model", details.open_button.toolTip(), details.ask_open, has_file),
             ("Continue training", details.continue_button.toolTip(), details.ask_continue,
              has_file or self._current_run_uuid() == run.uuid),
-            ("Train again", details.again_button.toolTip(), details.ask_again, bool(run.settings.get("layer_specs"))),
+            ("Train again", details.again_button.toolTip(), details.ask_again, run.repeatable),
             ("Copy run number", "Copy the run's number, for 'denoise-studio runs show N' in a terminal",
              lambda: QGuiApplication.clipboard().setText(str(run.id)), True),
         ]  # fmt: skip

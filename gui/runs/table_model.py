@@ -13,7 +13,8 @@ The first column holds the tick boxes (``MAX_TICKED`` runs at most) that choose 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import NamedTuple
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QColor
@@ -25,7 +26,7 @@ from gui.common.theme import colors
 MAX_TICKED = 4
 """Runs compared at once: more curves on one plot stop being readable."""
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
-RUN_ROLE = Qt.ItemDataRole.UserRole + 2
+ROW_ROLE = Qt.ItemDataRole.UserRole + 2
 BULK_INSERT = 50
 """More new runs than this in one read are added together and sorted once, not placed one by one."""
 TROUBLE = ("failed", "diverged", "crashed")
@@ -90,18 +91,24 @@ COLUMNS: tuple[Column, ...] = (
 )  # fmt: skip
 
 
-@dataclass(frozen=True)
-class RunRow:
+class RunRow(NamedTuple):
     """One run as the table shows it: ``texts`` and sort ``keys`` per column (``_sortable``), ``haystack`` to filter
-    on."""
+    on, and the few values the view acts on.  Strings, numbers and tuples of them only, no ``RunRecord``: each row
+    is one object for Python's cycle collector, with nothing in it to follow (its full passes run on the GUI thread;
+    10,000 ``RunRecord`` objects with their dicts added ~40,000 objects and tripled the cost of a pass)."""
 
     id: int
+    uuid: str
     status: str
     updated: float
     texts: tuple[str, ...]
     keys: tuple
     haystack: str
-    run: RunRecord = field(compare=False)
+    layers: str | None = None
+    model_path: str | None = None
+    error: str | None = None
+    process: str = ""  # "pid 123 on host", for a crashed run's tooltip
+    repeatable: bool = False  # its layers were recorded: Train again can build them
 
     def same_as(self, other: RunRow) -> bool:
         return self.updated == other.updated and self.texts == other.texts
@@ -114,8 +121,10 @@ def rows_of(runs: Sequence[RunRecord]) -> list[RunRow]:
         texts = tuple(column.text(run) for column in COLUMNS)
         extra = (run.layers or "", run.model_path or "", run.command or "", run.error or "", run.cell or "",
                  run.host or "")  # fmt: skip
-        rows.append(RunRow(run.id, run.status, run.updated, texts, tuple(_sortable(c.key(run)) for c in COLUMNS),
-                           " ".join(texts + extra).lower(), run))  # fmt: skip
+        rows.append(RunRow(run.id, run.uuid, run.status, run.updated, texts,
+                           tuple(_sortable(c.key(run)) for c in COLUMNS), " ".join(texts + extra).lower(),
+                           run.layers, run.model_path, run.error, f"pid {run.pid} on {run.host}",
+                           bool(run.settings.get("layer_specs"))))  # fmt: skip
     return rows
 
 
@@ -173,20 +182,19 @@ class RunsTableModel(QAbstractTableModel):
             return self._tip(row, column)
         if role == SORT_ROLE:
             return row.keys[column][1] if row.keys[column][0] else None
-        if role == RUN_ROLE:
-            return row.run
+        if role == ROW_ROLE:
+            return row
         return None
 
     def _tip(self, row: RunRow, column: int) -> str | None:
-        run = row.run
         if column == 5:
-            return run.layers
-        if column == 2 and run.error:
-            return run.error
+            return row.layers
+        if column == 2 and row.error:
+            return row.error
         if column == 2 and row.status == "crashed":
-            return f"Its program (pid {run.pid} on {run.host}) ended without saying how the run ended"
+            return f"Its program ({row.process}) ended without saying how the run ended"
         if column == 12:
-            return run.model_path
+            return row.model_path
         return None
 
     def headerData(self, section: int, orientation, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: N802

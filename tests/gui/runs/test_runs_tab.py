@@ -80,7 +80,7 @@ def test_a_run_of_another_process_appears_as_it_starts_and_changes_as_it_ends(qt
             writer.stdin.write("go\n")
             writer.stdin.flush()
         assert runs_tab.model.rowCount() == 1 and runs_tab.stack.currentWidget() is runs_tab.table
-        assert runs_tab.model.row(0).run.source == "test"
+        assert runs_tab.proxy.index(0, 3).data() == "test"  # From: the writer says it is a test
         if runs_tab.model.row(0).status != "finished":  # seen while training: its end comes as a change
             with qtbot.waitSignal(runs_tab.model.dataChanged, timeout=TIMEOUT,
                                   check_params_cb=lambda *a: runs_tab.model.row(0).status == "finished"):  # fmt: skip
