@@ -15,9 +15,10 @@ stalls from the machine's load, the CPU time the GUI thread spent in each gap â€
 - ``compare``: four runs are ticked, one per 100 ms, until their curves and settings show;
 - ``robustness``: two runs get the shipped models' files and the Robustness page scores them (needs MNIST).
 
-Then, apart from the window, the A/B behind the design: one sort of the 10,000 rows by test MSE in the model (what
-the tab does) against the same sort inside a ``QSortFilterProxyModel`` (its own ``sort``: ``data()``, Python, twice
-per comparison), alternated ``--repeats`` times in this process.
+Then, apart from the window, the A/Bs behind the design, alternated ``--repeats`` times in this process: one sort of
+the 10,000 rows by test MSE in the model (what the tab does) against the same sort inside a ``QSortFilterProxyModel``
+(its own ``sort``: ``data()``, Python, twice per comparison); and a full pass of Python's cycle collector (which the
+app runs on the GUI thread) with the table's rows held against with the ``RunRecord`` objects held instead.
 
 Run:  DENOISE_STUDIO_DATA=../shared/data/mnist QT_QPA_PLATFORM=offscreen python bench/runs_view.py
 Options: --runs N, --new N, --repeats N, --skip-robustness.  The load average is printed before and after: on the
@@ -207,6 +208,42 @@ def proxy_sort_ab(database: Path, repeats: int) -> None:
               f"({min(values):.0f}-{max(values):.0f})")  # fmt: skip
 
 
+def collector_ab(database: Path, repeats: int) -> None:
+    """A full pass of Python's cycle collector (run on the GUI thread) with the table's 10,000 rows held, against with
+    the 10,000 ``RunRecord`` objects the rows were made from held, against with neither; alternated."""
+    import gc
+
+    from engine.runs import RunStore
+    from gui.runs.table_model import rows_of
+
+    def held(kind: str):
+        if kind == "nothing":
+            return None
+        with RunStore(database) as store:
+            runs = store.runs()
+        return rows_of(runs) if kind == "rows" else runs
+
+    times: dict[str, list[float]] = {"nothing": [], "rows": [], "records": []}
+    for i in range(repeats):
+        for kind in list(times)[:: 1 if i % 2 == 0 else -1]:
+            kept = held(kind)
+            gc.collect()
+            started = time.perf_counter()
+            gc.collect()
+            times[kind].append((time.perf_counter() - started) * 1e3)
+            del kept
+    tracked = {}
+    for kind in times:
+        kept = held(kind)
+        gc.collect()
+        tracked[kind] = len(gc.get_objects())
+        del kept
+    for kind, what in (("nothing", "no runs held"), ("rows", "the table's rows held (RunRow)"),
+                       ("records", "the RunRecords held instead")):  # fmt: skip
+        print(f"a full collection, {what}: median {statistics.median(times[kind]):.0f} ms "
+              f"({min(times[kind]):.0f}-{max(times[kind]):.0f}), {tracked[kind]:,} objects tracked")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10_000)
@@ -223,6 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"made {args.runs:,} runs in {time.perf_counter() - started:.1f} s ({database.stat().st_size / 1e6:.0f} MB)")
     run_window(args, database)
     proxy_sort_ab(database, args.repeats)
+    collector_ab(database, args.repeats)
     print(f"load average after: {os.getloadavg()}")
     return 0
 
