@@ -195,12 +195,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 class Actions:
-    """Runs one action per 16 ms tick (a user's pace), so the meter sees the event loop between them."""
+    """Runs one action per 16 ms tick (a user's pace; or per ``every_ms``), so the meter sees the event loop between
+    them."""
 
-    def __init__(self, actions: list) -> None:
+    def __init__(self, actions: list, every_ms: int = 16) -> None:
         self.actions, self.done = list(actions), False
         self._timer = QTimer()
-        self._timer.setInterval(16)
+        self._timer.setInterval(every_ms)
         self._timer.timeout.connect(self._next)
         self._timer.start()
 

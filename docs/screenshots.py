@@ -6,10 +6,13 @@ Show the steps… window; ``--steps`` renders only that one), fashion.png (the
 Fashion-MNIST model on its test images), error-dialog.png (1280×800, dark); inside.png and perturb.png (the large
 model inside, then perturbed; 1440×900), histograms.png (Training's weights and gradients after its run);
 denoise-light.png (the light theme);
+runs.png and runs-robustness.png (the Runs tab: three command-line runs of 10-, 32- and 64-unit codes compared, in a
+runs database of the script's own, which the app's runs above are recorded in too);
 min-size.png (1024×700, every tab whole); full-hd.png (1920×1080); pca-check-1024x700.png and training-full-hd.png (the
 PCA check at both sizes); enlarged.png (the latent map enlarged over its tab); detached.png (the histograms in a window
 of their own); scale2.png (``QT_SCALE_FACTOR=2`` on a 1920×1080 screen) and screen-1024x600.png (a 1024×600 screen),
-each in a child process of its own, since Qt reads the screen and the scale once, at start.
+each in a child process of its own, since Qt reads the screen and the scale once, at start.  ``--runs`` renders only
+the Runs tab's.
 
 The offscreen screen is 1920×1080 (``offscreen:configfile=…``, see ``screen_config``) unless ``QT_QPA_PLATFORM`` is
 set.  Needs MNIST (``$DENOISE_STUDIO_DATA``), Fashion-MNIST (its variable, or the Debian package's folder) and the
@@ -292,16 +295,69 @@ def inside_and_perturb(app, window) -> None:
     wait_for(panel.ready, lambda: window.state.set_model(before, name=before_name, dirty=False))
 
 
+CLI_RUNS = (("784:10:relu,784:sigmoid", "code10"), ("784:32:relu,784:sigmoid", "code32"),
+            ("784:64:relu,784:sigmoid", "code64"))  # fmt: skip
+"""The runs the Runs tab's screenshots compare: what a wider code changes."""
+
+
+def record_cli_runs(folder: Path) -> None:
+    """Three real ``denoise-studio train`` runs (3 epochs on 12,000 MNIST images, σ 0.3) into ``$DENOISE_STUDIO_RUNS``,
+    their models saved in ``folder``."""
+    for layers, name in CLI_RUNS:
+        subprocess.run([sys.executable, "-m", "engine", "train", "--layers", layers, "--epochs", "3", "--train-size",
+                        "12000", "--noise", "0.3", "--batch-size", "64", "--quiet", "--output",
+                        str(folder / f"{name}.npz")], check=True, cwd=ROOT)  # fmt: skip
+
+
+def runs_tab(app, window) -> None:
+    """runs.png: the three command-line runs ticked, their loss curves and the 64-unit run in full; runs-robustness.png:
+    their models' robustness curves."""
+    tab = window.runs_tab
+    wait_for(tab.feed.loaded, lambda: window.tabs.setCurrentWidget(tab))
+    cli = [row.id for row in map(tab.model.row, range(tab.model.rowCount())) if row.texts[3] == "cli"]
+    wait_for(tab.comparedReady, lambda: tab.tick(*sorted(cli)))
+    wait_for(tab.details.factsReady, lambda: tab.select_run(max(cli)))
+    settle(app, 400)
+    grab(window, "runs.png")
+    wait_for(tab.robustness.curvesReady, lambda: tab.compare_tabs.setCurrentWidget(tab.robustness))
+    settle(app, 400)
+    grab(window, "runs-robustness.png")
+    tab.compare_tabs.setCurrentIndex(0)
+
+
+def use_own_runs_database() -> None:
+    """Runs recorded while rendering go to a database of the script's own, never the user's; three CLI runs in it."""
+    runs = Path(tempfile.mkdtemp(prefix="screenshot-runs-"))
+    os.environ["DENOISE_STUDIO_RUNS"] = str(runs / "runs.db")
+    record_cli_runs(runs)
+
+
+def runs_only() -> int:
+    """``--runs``: only the Runs tab's screenshots."""
+    from gui.app import make_app
+
+    use_own_runs_database()
+    app = make_app([])
+    window = make_window(app, SIZE)
+    runs_tab(app, window)
+    window.state.dirty = False
+    window.close()
+    return 0
+
+
 def main() -> int:
     if "--steps" in sys.argv:
         return steps_only()
     if "--on-screen" in sys.argv:
         return on_screen_only(sys.argv[sys.argv.index("--on-screen") + 1])
+    if "--runs" in sys.argv:
+        return runs_only()
     from engine.nn import build_mlp
     from gui.app import make_app
     from gui.common import dialogs
     from gui.common.theme import apply_theme
 
+    use_own_runs_database()
     app = make_app([])
     window = make_window(app, SIZE)
 
@@ -372,6 +428,7 @@ def main() -> int:
 
     latent_map_and_pca_check(app, window)
     room_for_views(app, window)
+    runs_tab(app, window)
 
     # The dialog for a damaged model file (the text the app shows)
     bad = Path(tempfile.mkdtemp()) / "my_model.npz"

@@ -26,6 +26,7 @@ from engine.model_paths import is_shipped, resolve_model_path, shipped_models
 from engine.nn import MLP
 from engine.noise import LEVEL_NAMES, training_noise
 from engine.onnx_export import export_onnx, is_onnx_export
+from engine.runs.recorder import record_saved_model
 from gui.app_state import AppState
 from gui.common import dialogs
 from gui.common.hints import explain_disabled, hint
@@ -100,6 +101,11 @@ def _read_model(path: str, check, state) -> Opening:
     return Opening(model, notes, None if is_shipped(model.path) else recent_entry(model.path))
 
 
+def _record_saved(model: MLP, path: str, state) -> int | None:
+    """Runs on a pool thread (the runs database may be busy): the saved file becomes its run's model file."""
+    return record_saved_model(model, path)
+
+
 class FileActions(QObject):
     """Files for ``window`` (its status bar, dialogs and tabs) on ``state``; ``openFinished(bool)`` after an open."""
 
@@ -113,6 +119,7 @@ class FileActions(QObject):
         self.save_after_run = False  # File ▸ Save when a run ends
         self.open_jobs = JobRunner(self)
         self.web_page = WebPageExport(self)
+        self.record_jobs = JobRunner(self)  # a saved model's file, recorded on the run that trained it
         self.recent_menu = QMenu("&Recent models", window)
         self.shipped_menu = QMenu("Shipped &models", window)
         explain_disabled(self.recent_menu.menuAction(), "no model opened from a file yet; the ones you open are "
@@ -245,7 +252,11 @@ class FileActions(QObject):
         self.state.mark_saved(path)
         self.add_recent(path)
         self.remember_folder("save", path)
-        self.flashed.emit(said or f"Saved {path}")
+        saved = said or f"Saved {path}"
+        self.flashed.emit(saved)
+        self.record_jobs.start(_record_saved, self.state.model, path, on_error=lambda exc: self.flashed.emit(
+            f"{saved}, but its run could not be told: {exc}"), on_done=lambda run_id: run_id and self.flashed.emit(
+            f"{saved} (run {run_id}'s model: the Runs tab opens it)"))  # fmt: skip
         return True
 
     # ----- saving when a run ends ---------------------------------------------------------------

@@ -50,6 +50,10 @@ model itself changes only if you press <i>Apply to model</i>.</li>
 change while training. Below the settings, each layer's weights and the sizes of their
 gradients as histograms, after every epoch; for a model with a linear decoder, a check of whether it learned PCA.</li>
 <li><b>Architecture</b> — the layers, their weights as images, and an editor to build a new network.</li>
+<li><b>Runs</b> — every training run recorded, the app's and the command line's, newest first, as they start and
+finish. Tick two to four runs to see their loss curves, their saved models' robustness curves and their settings side
+by side (≠ marks what differs): "what changed when I widened the code?" in one plot. A run's model opens with one
+click; <i>Continue training</i> trains it further, <i>Train again</i> repeats the run from a fresh network.</li>
 </ul>
 <p>The teaching views — Robustness, the latent map, Inside the network, the histograms and the PCA check — each have
 two small buttons at their top right: <b>Enlarge</b> gives the view the whole tab (Esc puts it back), <b>Window</b>
@@ -98,8 +102,9 @@ whole slider.</p>
 
 <h3>Keys</h3>
 <p>Ctrl+O open · Ctrl+S save · Ctrl+Shift+S save as · Ctrl+Shift+O open an image · Ctrl+V paste an image · Ctrl+E
-export a picture of the tab · Ctrl+Z undo a stroke · E eraser · Ctrl+1/2/3 switch tabs · Esc puts an enlarged view
-back · Ctrl+Q quit. Hover any control for a hint; a control that is off says why, and when it works.</p>
+export a picture of the tab · Ctrl+Z undo a stroke · E eraser · Ctrl+1/2/3/4 switch tabs · Esc puts an enlarged
+view back · Space ticks a run · Ctrl+F filters the runs · Ctrl+Q quit. Hover any control for a hint; a control that
+is off says why, and when it works.</p>
 """
 
 

@@ -1,4 +1,4 @@
-"""The main window: the three tabs, the menu bar, the status bar, and the settings that persist (size, tab, theme).
+"""The main window: the four tabs, the menu bar, the status bar, and the settings that persist (size, tab, theme).
 
 The window shows the app's ``AppState`` (the model's name and size in the status bar and title) and
 arbitrates changes of model that need the user's say (a new model from the Architecture tab, a perturbed
@@ -30,6 +30,8 @@ from gui.denoise.tab import DenoiseTab
 from gui.file_actions import FileActions
 from gui.guide import GuideDialog, about_html, data_folders
 from gui.menus import build_menus, make_action
+from gui.runs.actions import RunsActions
+from gui.runs.tab import RunsTab
 from gui.stored_settings import read_choice, read_flag, read_geometry, read_index
 from gui.training.tab import TrainingTab
 from gui.training.worker import run_recorder
@@ -52,6 +54,7 @@ TAB_TIPS = (
     "The network's layers, parameters and weights; build a new one (Ctrl+1)",
     "Train the model on MNIST or Fashion-MNIST with live curves (Ctrl+2)",
     "Draw, pick a test image or open a picture, add noise, watch the model clean it (Ctrl+3)",
+    "Every recorded training run: compare their curves and settings, open a run's model or train it again (Ctrl+4)",
 )
 
 
@@ -86,13 +89,15 @@ class MainWindow(QMainWindow):
         self.architecture_tab = ArchitectureTab(self.state)
         self.training_tab = TrainingTab(self.state)
         self.denoise_tab = DenoiseTab(self.state)
-        for tab, name, tip in zip((self.architecture_tab, self.training_tab, self.denoise_tab),
-                                  ("Architecture", "Training", "Denoise"), TAB_TIPS, strict=True):  # fmt: skip
+        self.runs_tab = RunsTab(self.state)
+        for tab, name, tip in zip((self.architecture_tab, self.training_tab, self.denoise_tab, self.runs_tab),
+                                  ("Architecture", "Training", "Denoise", "Runs"), TAB_TIPS, strict=True):  # fmt: skip
             self.tabs.setTabToolTip(self.tabs.addTab(tab, name), tip)
         self.setCentralWidget(self.tabs)
-        for number in range(self.tabs.count()):  # Ctrl+1, Ctrl+2, Ctrl+3 go to a tab
+        for number in range(self.tabs.count()):  # Ctrl+1 … Ctrl+4 go to a tab
             QShortcut(QKeySequence(f"Ctrl+{number + 1}"), self, activated=lambda n=number: self.tabs.setCurrentIndex(n))
         self.files = FileActions(self, self.state, self.settings)
+        self.runs_actions = RunsActions(self)  # the Runs tab's requests: open, continue, train again
         self.actions = build_menus(self, {"recent": self.files.recent_menu, "shipped": self.files.shipped_menu,
                                           "theme": self._theme_menu()})  # fmt: skip
         hint(self.actions["record_runs"], f"{self.actions['record_runs'].toolTip()} (it is {database_path()})")

@@ -9,6 +9,8 @@
 - ``compare``: runs' settings side by side, differences marked
 - ``files``: SHA-256 of model files and weights; is a run's model still the one it saved?
 - ``grid``: a sweep's cells, keys and model names
+- ``again``: a run's network built again as it started (its layers, its seed)
+- ``aside``: a damaged database moved aside (with its log files; nothing overwritten or deleted)
 """
 
 from engine.runs.recorder import RunRecorder

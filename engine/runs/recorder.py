@@ -27,7 +27,7 @@ from engine.runs.curve import ThinnedCurve
 from engine.runs.environment import machine, versions
 from engine.runs.files import file_sha256, weights_sha256
 from engine.runs.liveness import HEARTBEAT_S, host_name, process_identity
-from engine.runs.store import RunsDatabaseError, RunStore
+from engine.runs.store import RunsDatabaseError, RunStore, database_path
 
 METADATA_KEY = "run"
 """``model.metadata[METADATA_KEY]``: the uuid of the run that last trained the model."""
@@ -218,6 +218,25 @@ class RunRecorder(Callback):
         self.scores = {"level": setting.default_level, "kind": setting.kind, "mse": logs["val_mse"],
                        "psnr": psnr(logs["val_mse"]), "loss": logs.get("val_loss")}  # fmt: skip
         return {"scores": self.scores, "test_mse": logs["val_mse"]}
+
+
+def record_saved_model(model, path: str | os.PathLike, database=None) -> int | None:
+    """``model`` was saved to ``path`` after its run had ended (the app saves when the user asks): record the file,
+    and its SHA-256, on the run that trained it (``model.metadata[METADATA_KEY]``) — only when the weights are still
+    those the run ended with (a model changed since, a perturbed copy, is not that run's).  Returns the run's id, or
+    None when no recorded run matches (or there is no database: none is made).  Database problems raise
+    ``RunsDatabaseError``."""
+    run_uuid = model.metadata.get(METADATA_KEY)
+    location = database_path(database)
+    if not isinstance(run_uuid, str) or not location.is_file():
+        return None
+    with RunStore(location) as store:
+        run_id = store.find_uuid(run_uuid)
+        run = store.get(run_id) if run_id is not None else None
+        if run is None or run.status == "running" or run.weights_sha256 != weights_sha256(model.params):
+            return None
+        store.update_run(run_id, model_path=os.path.abspath(path), model_sha256=file_sha256(path))
+    return run_id
 
 
 def run_settings(trainer) -> dict:

@@ -47,12 +47,18 @@ def database_path(explicit: str | os.PathLike | None = None) -> Path:
     return Path(platformdirs.user_data_dir("denoise-studio", appauthor=False)) / "runs.db"
 
 
-class RunsDatabaseError(Exception):
-    """The runs database cannot be used; ``str()`` is one line: the file, the problem, what to do."""
+PROBLEM_KINDS = ("damaged", "locked", "read-only", "full", "newer", "unopenable", "other")
+"""What can be wrong with the file, for a view to offer the right remedy (move a damaged file aside, try a locked
+one again, list a read-only one without writing)."""
 
-    def __init__(self, path: str | os.PathLike, problem: str) -> None:
+
+class RunsDatabaseError(Exception):
+    """The runs database cannot be used; ``str()`` is one line: the file, the problem, what to do.  ``kind`` is one
+    of ``PROBLEM_KINDS``."""
+
+    def __init__(self, path: str | os.PathLike, problem: str, kind: str = "other") -> None:
         super().__init__(f"runs database {path}: {problem}")
-        self.path, self.problem = Path(path), problem
+        self.path, self.problem, self.kind = Path(path), problem, kind
 
 
 @dataclass
@@ -117,7 +123,7 @@ class RunStore:
         self._conn: sqlite3.Connection | None = None
         with self._errors():
             if self.path.is_dir():
-                raise RunsDatabaseError(self.path, "is a folder; give a file name such as runs.db")
+                raise RunsDatabaseError(self.path, "is a folder; give a file name such as runs.db", "unopenable")
             if readonly:
                 uri = f"{self.path.resolve().as_uri()}?mode=ro"
                 self._conn = sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None,
@@ -155,12 +161,12 @@ class RunStore:
         except NewerSchema as exc:
             self.close()
             raise RunsDatabaseError(self.path, f"{exc}; upgrade Denoise Studio, or use another file "
-                                    f"(--runs-db or ${DATABASE_ENV})") from None  # fmt: skip
+                                    f"(--runs-db or ${DATABASE_ENV})", "newer") from None  # fmt: skip
         except sqlite3.Error as exc:
-            raise RunsDatabaseError(self.path, _explain(exc, self.timeout, self.path)) from None
+            raise RunsDatabaseError(self.path, *_explain(exc, self.timeout, self.path)) from None
         except OSError as exc:
             self.close()
-            raise RunsDatabaseError(self.path, f"cannot be opened ({exc.strerror or exc})") from None
+            raise RunsDatabaseError(self.path, f"cannot be opened ({exc.strerror or exc})", "unopenable") from None
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -367,18 +373,19 @@ def _json_default(value):
     return value.item() if isinstance(value, np.generic) else str(value)
 
 
-def _explain(exc: sqlite3.Error, timeout: float, path: Path) -> str:
-    """What an SQLite error means for the user, with what to do."""
+def _explain(exc: sqlite3.Error, timeout: float, path: Path) -> tuple[str, str]:
+    """What an SQLite error means for the user, with what to do, and its kind (``PROBLEM_KINDS``)."""
     text = str(exc).lower()
     if "locked" in text or "busy" in text:
-        return f"locked by another program for over {timeout:g} s; try again when it is done"
+        return f"locked by another program for over {timeout:g} s; try again when it is done", "locked"
     if "not a database" in text or "malformed" in text or "corrupt" in text:
         return (f"damaged or not a runs database ({exc}); move it aside (e.g. to {path.name}.broken) to start a new "
-                "one")  # fmt: skip
+                "one"), "damaged"  # fmt: skip
     if "readonly" in text or "read-only" in text:
-        return "cannot be written (read-only file or disk); use another file with --runs-db or $" + DATABASE_ENV
+        return ("cannot be written (read-only file or disk); use another file with --runs-db or $" + DATABASE_ENV,
+                "read-only")  # fmt: skip
     if "full" in text:
-        return "the disk is full; free some space"
+        return "the disk is full; free some space", "full"
     if "unable to open" in text:
-        return "cannot be opened (no such folder, or no permission)"
-    return f"{type(exc).__name__}: {exc}"
+        return "cannot be opened (no such folder, or no permission)", "unopenable"
+    return f"{type(exc).__name__}: {exc}", "other"

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.data_sources import trained_on
+from engine.noise import NOISE_KINDS
 from engine.optimizers import OPTIMIZERS
 from engine.run_limits import SEED, Bound
 from engine.training import TrainConfig
@@ -239,6 +240,34 @@ class TrainingForm(QWidget):
         if settings.high is not None:
             self.noise_high.setValue(settings.high)
 
+    def apply_settings(self, settings: dict) -> list[str]:
+        """Fill the form from a recorded run's ``settings`` (``engine.runs``); returns a note for each value a control
+        cannot hold (clamped to its range, or rounded to its decimals) and each setting the form has no control for."""
+        notes: list[str] = []
+        kind = settings.get("noise_kind") if settings.get("noise_kind") in NOISE_KINDS else "gaussian"
+        self.noise_kind.set_kind(kind)
+        if settings.get("dataset"):
+            self.data_set.set_data_set(settings["dataset"])
+        noise = settings.get("noise")
+        levels = noise if isinstance(noise, list) and len(noise) == 2 else [noise] if noise is not None else []
+        self.noise_range.setChecked(len(levels) == 2)
+        spins = {"epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr, "train_size": self.train_size,
+                 "seed": self.seed}  # fmt: skip
+        values = [(name, spin, settings.get(name)) for name, spin in spins.items()]
+        values += list(zip(("noise", "noise up to"), (self.noise, self.noise_high), levels, strict=False))
+        for name, spin, value in values:
+            if value is not None:
+                notes += _fill(spin, name, value)
+        if settings.get("optimizer") in OPTIMIZERS:
+            self.optimizer.setCurrentText(settings["optimizer"])
+        defaults = TrainConfig()
+        for name in ("momentum", "loss"):  # what the app always trains with
+            value = settings.get(name)
+            if value is not None and value != getattr(defaults, name) and (name != "momentum" or
+                                                                            settings.get("optimizer") == "sgd"):
+                notes.append(f"{name} {value}: the app trains with {getattr(defaults, name)} (no control for it)")
+        return notes
+
     def set_running(self, running: bool) -> None:
         """Lock what a run fixes at its start; the learning rate stays editable."""
         for widget in (self.epochs, self.batch_size, self.optimizer, self.data_set, self.noise_kind, self.noise,
@@ -262,3 +291,15 @@ def _level_spin(value: float) -> QDoubleSpinBox:
     spin.setSingleStep(0.05)
     spin.setValue(value)
     return spin
+
+
+def _fill(spin: QSpinBox | QDoubleSpinBox, name: str, value: object) -> list[str]:
+    """Put ``value`` in ``spin``: clamped to the control's range, or rounded to its decimals, with a note saying so."""
+    whole = isinstance(spin, QSpinBox)
+    held, note = Bound(name, spin.minimum(), spin.maximum(), integer=whole).clamp(value)
+    if held is None:
+        return [note]
+    spin.setValue(held)
+    if note is None and not whole and abs(spin.value() - held) > 1e-12:
+        note = f"{name} {held:g} is shown as {spin.value():g} (the control's {spin.decimals()} decimals)"
+    return [note] if note else []
