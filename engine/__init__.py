@@ -33,7 +33,8 @@ Modules by layer, top to bottom; a module imports only from its own layer or the
   installed), ``onnx_export`` (the ONNX file; needs the optional onnx package), ``output_lock`` (one writer per
   output file), ``safe_npz`` (reading archives without pickle, sizes checked first), ``atomic`` (crash-safe
   writes)
-- the model's parts: ``layers`` (Dense), ``activations``, ``initializers``, ``model_limits`` (what a model
+- the model's parts: ``layers`` (Dense), ``skip`` (a skip path from the input: a learned gate or a residual),
+  ``activations``, ``initializers``, ``model_limits`` (what a model
   may be: one rule for building, saving and loading), ``run_limits`` (what a run's levels, rates and counts
   may be: one rule for ``TrainConfig``, the CLI and the file's metadata)
 

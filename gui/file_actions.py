@@ -33,7 +33,6 @@ from gui.common.hints import explain_disabled, hint
 from gui.common.jobs import JobRunner
 from gui.denoise.picture_import import FILE_FILTER as PICTURE_FILTER
 from gui.stored_settings import read_folder, read_recent, usable_path, write_recent
-from gui.web_page_export import WebPageExport
 
 MODEL_FILTER = "Denoise Studio models (*.npz);;All files (*)"
 WRITER_KEY, WRITER = "written_by", "Denoise Studio app"
@@ -118,7 +117,6 @@ class FileActions(QObject):
         self._after_run = None  # what to do once the running training has stopped (quit, open a model)
         self.save_after_run = False  # File ▸ Save when a run ends
         self.open_jobs = JobRunner(self)
-        self.web_page = WebPageExport(self)
         self.record_jobs = JobRunner(self)  # a saved model's file, recorded on the run that trained it
         self.recent_menu = QMenu("&Recent models", window)
         self.shipped_menu = QMenu("Shipped &models", window)
@@ -435,10 +433,6 @@ class FileActions(QObject):
             if QMessageBox.StandardButton(box.exec()) != replace:
                 return None
         return path
-
-    def export_web_page(self) -> None:
-        """File ▸ Export ▸ Web page…: the current model as one web page that runs it (``gui.web_page_export``)."""
-        self.web_page.start()
 
     def export_onnx(self) -> None:
         """File ▸ Export ▸ ONNX…: the current model as an ``.onnx`` file for other tools."""

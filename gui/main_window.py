@@ -35,6 +35,7 @@ from gui.runs.tab import RunsTab
 from gui.stored_settings import read_choice, read_flag, read_geometry, read_index
 from gui.training.tab import TrainingTab
 from gui.training.worker import run_recorder
+from gui.web_page_export import WebPageExport
 
 SHIPPED_MODEL = "mnist_denoising_autoencoder_gated"
 """The model the app opens with: trained over σ 0–1 with a gated skip from its input, it beats the best linear
@@ -97,6 +98,7 @@ class MainWindow(QMainWindow):
         for number in range(self.tabs.count()):  # Ctrl+1 … Ctrl+4 go to a tab
             QShortcut(QKeySequence(f"Ctrl+{number + 1}"), self, activated=lambda n=number: self.tabs.setCurrentIndex(n))
         self.files = FileActions(self, self.state, self.settings)
+        self.web_page = WebPageExport(self.files)  # File ▸ Export ▸ Web page…
         self.runs_actions = RunsActions(self)  # the Runs tab's requests: open, continue, train again
         self.actions = build_menus(self, {"recent": self.files.recent_menu, "shipped": self.files.shipped_menu,
                                           "theme": self._theme_menu()})  # fmt: skip

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from engine.baselines import (
     BEST_LINEAR_RANGE,
@@ -45,6 +44,7 @@ from engine.nn import MLP
 from engine.noise import NoiseSetting
 from engine.robustness import describe, describe_baselines, robustness_curve
 from engine.run_limits import SIGMA, TEST_SIZE
+from engine.steps import using_blas_threads
 
 NAME, HELP = "evaluate", "test-set MSE/PSNR/SSIM at given noise levels (fixed noise draw), beside the baselines"
 SHORT = {NOISY_INPUT: "noisy", "best_linear": "linear", BEST_LINEAR_RANGE: "lin-range", "median": "median",
@@ -128,8 +128,8 @@ def run(args: argparse.Namespace) -> int:
     names = _baseline_names(model, trained, kind) if args.baselines else ()
     job = _Evaluation(model, Path(str(args.model)).stem, kind, trained, source, test, bank, names)
     report = _curve_report if args.curve else _levels_report
-    with threadpool_limits(limits=1, user_api="blas"):  # as training: a second BLAS thread only spins on a busy
-        return report(job, levels, args.json, {"model": str(args.model), **job.context})  # machine (docs/benchmarks)
+    with using_blas_threads(1):  # as training: a second BLAS thread only spins on a busy machine (docs/benchmarks)
+        return report(job, levels, args.json, {"model": str(args.model), **job.context})
 
 
 def _check_arguments(args: argparse.Namespace, kind: str) -> list[float]:

@@ -63,7 +63,7 @@ def browser(monkeypatch) -> list[QUrl]:
 
 def export(qtbot, window):
     """File ▸ Export ▸ Web page…, until the export has ended; what it wrote (a ``PageWritten``) or None."""
-    exporter = window.files.web_page
+    exporter = window.web_page
     with qtbot.waitSignal(exporter.finished, timeout=TIMEOUT) as ended:
         window.actions["export_web_page"].trigger()
     return ended.args[0]
@@ -113,7 +113,7 @@ def test_closing_the_confirmation_opens_nothing(qtbot, tiny_mnist, window, save_
 def test_float16_is_checked_with_progress_and_remembered(qtbot, tiny_mnist, window, save_as, options, browser,
                                                          settings):  # fmt: skip
     options["half"] = True
-    exporter = window.files.web_page
+    exporter = window.web_page
     fractions: list[float] = []
     exporter.jobs.progressed.connect(fractions.append)
     written = export(qtbot, window)
@@ -142,7 +142,7 @@ def test_cancel_during_the_float16_check_writes_nothing(qtbot, tiny_mnist, windo
         return real(*args, progress=first_level_held, **kwargs)
 
     monkeypatch.setattr(web_page_export, "export_html", held)
-    exporter = window.files.web_page
+    exporter = window.web_page
     with qtbot.waitSignal(exporter.finished, timeout=TIMEOUT) as ended:
         window.actions["export_web_page"].trigger()
         qtbot.waitUntil(reached.is_set, timeout=TIMEOUT)
@@ -178,7 +178,7 @@ def test_a_page_of_ours_is_replaced_only_when_the_user_says_so(qtbot, tiny_mnist
     page = tmp_path / "page.html"
     export_html(build_mlp([784, 8, 784], ["relu", "sigmoid"], seed=3), page, name="the old one")
     window.actions["export_web_page"].trigger()  # the question is answered Cancel: nothing starts
-    assert not window.files.web_page.jobs.is_busy() and "the old one" in page.read_text()
+    assert not window.web_page.jobs.is_busy() and "the old one" in page.read_text()
     dialog_answers["Replace the file?"] = QMessageBox.StandardButton.Yes
     export(qtbot, window)
     assert "the old one" not in page.read_text() and window.state.name in page.read_text()
@@ -192,7 +192,7 @@ def test_a_file_the_app_did_not_write_is_never_replaced(qtbot, window, save_as, 
     save_as["name"] = name
     window.actions["export_web_page"].trigger()
     assert mine.read_text() == "<!doctype html><title>my own notes</title>"
-    assert not window.files.web_page.jobs.is_busy()
+    assert not window.web_page.jobs.is_busy()
     (refusal,) = dialogs_shown
     assert refusal.startswith(f"Not replacing {name}\n") and "never writes over a file it did not write" in refusal
 
