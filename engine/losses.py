@@ -18,8 +18,9 @@ class Loss:
     def value(self, pred: np.ndarray, target: np.ndarray) -> float:
         raise NotImplementedError
 
-    def value_and_grad(self, pred: np.ndarray, target: np.ndarray, out: np.ndarray | None = None):
-        """(loss: float, dL/dpred: same shape as pred).  ``out`` may be ``pred`` itself."""
+    def value_and_grad(self, pred: np.ndarray, target: np.ndarray, out: np.ndarray | None = None, scale: float = 1.0):
+        """(loss: float, dL/dpred * scale: same shape as pred).  ``out`` may be ``pred`` itself; ``scale`` weights
+        the gradient (a half-batch's share of the batch) at no extra pass."""
         raise NotImplementedError
 
 
@@ -32,10 +33,10 @@ class MSE(Loss):
         diff = pred - target
         return float(np.vdot(diff, diff) / diff.size)
 
-    def value_and_grad(self, pred, target, out=None):
+    def value_and_grad(self, pred, target, out=None, scale=1.0):
         diff = np.subtract(pred, target, out=out)
         loss = float(np.vdot(diff, diff) / diff.size)
-        diff *= diff.dtype.type(2.0 / diff.size)
+        diff *= diff.dtype.type(2.0 * scale / diff.size)
         return loss, diff
 
 
@@ -51,11 +52,11 @@ class BinaryCrossEntropy(Loss):
         p = np.clip(pred, self.eps, 1 - self.eps)
         return float(-np.mean(target * np.log(p) + (1 - target) * np.log1p(-p)))
 
-    def value_and_grad(self, pred, target, out=None):
+    def value_and_grad(self, pred, target, out=None, scale=1.0):
         loss = self.value(pred, target)
         p = np.clip(pred, self.eps, 1 - self.eps)
         grad = np.divide(p - target, p * (1 - p), out=out)
-        grad *= grad.dtype.type(1.0 / grad.size)
+        grad *= grad.dtype.type(scale / grad.size)
         return loss, grad
 
 
