@@ -15,10 +15,13 @@ Modules by layer, top to bottom; a module imports only from its own layer or the
   gradients sampled while training); the Trainer takes the model as an argument and never imports nn
 - export: ``web_export`` (a model as one self-contained web page that runs it; the page's HTML, CSS and
   scripts are the package data ``engine/web``)
-- analysis: ``forward_pass`` (one input through every layer), ``baselines`` (noisy input and PCA-k levels),
-  ``robustness``, ``perturb`` (noisy, pruned or partly switched-off copies of a network), ``pca_check`` (a
-  linear autoencoder against PCA), ``latent_map`` (codes as a 2-D map, interpolation), ``latent`` (codes of a
-  set of images), ``pca``, ``subspaces`` (principal angles), ``metrics``
+- analysis: ``forward_pass`` (one input through every layer), ``robustness``, ``baselines`` (every baseline a
+  model is judged against, fitted or tuned on training images and kept by a ``BaselineBank``),
+  ``linear_denoiser`` (the best linear denoiser, least squares), ``classical`` (scikit-image's filters, each
+  one's strength picked per level), ``perturb`` (noisy, pruned or partly switched-off copies of a network),
+  ``pca_check`` (a linear autoencoder against PCA), ``latent_map`` (codes as a 2-D map, interpolation),
+  ``latent`` (codes of a set of images), ``pca``, ``subspaces`` (principal angles), ``metrics`` (MSE, PSNR,
+  SSIM), ``lru`` (a bounded cache an object owns), ``progress`` (the progress and cancel callbacks of long jobs)
 - data: ``dataset`` (MNIST or Fashion-MNIST as batches), ``download`` (where each data set is found),
   ``data_sources`` (what each data set is: names, classes, files, checksums),
   ``data_files`` (files known by their content: official, in the wrong role, or not official), ``idx``,

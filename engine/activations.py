@@ -24,6 +24,14 @@ class Activation:
 
     def __init__(self) -> None:
         self.out: np.ndarray | None = None
+        self.spare: np.ndarray | None = None  # scratch for a derivative, kept from batch to batch
+
+    def _spare(self, like: np.ndarray) -> np.ndarray:
+        """A scratch array shaped like ``like``, made once and reused while batches keep their shape."""
+        spare = self.spare
+        if spare is None or spare.shape != like.shape or spare.dtype != like.dtype:
+            spare = self.spare = np.empty_like(like)
+        return spare
 
     def forward(self, z: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -109,8 +117,9 @@ class Sigmoid(Activation):
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         s = self.out
-        grad_out *= s
-        grad_out *= 1 - s
+        slope = np.subtract(s.dtype.type(1), s, out=self._spare(s))
+        slope *= s  # s (1 - s), in a kept buffer: no batch-sized temporary
+        grad_out *= slope
         return grad_out
 
 
@@ -125,7 +134,9 @@ class Tanh(Activation):
         return self.out
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        grad_out *= 1 - self.out * self.out
+        slope = np.multiply(self.out, self.out, out=self._spare(self.out))
+        np.subtract(slope.dtype.type(1), slope, out=slope)  # 1 - tanh^2
+        grad_out *= slope
         return grad_out
 
 

@@ -149,7 +149,7 @@ class Dense:
         kept in the app should not hold tens of MB of scratch space."""
         self._buffers.clear()
         self._x = None
-        self.activation.out = None
+        self.activation.out = self.activation.spare = None
 
     def spec(self) -> dict:
         """The JSON description stored in model files."""

@@ -1,10 +1,15 @@
 """Reconstruction losses: each returns its value and dL/d(prediction), nothing more.
 
 Each loss is the mean over *all* elements (batch x pixels), and its gradient is the exact
-gradient of the number it reports.
+gradient of the number it reports.  A batch may weight its images (``weights``, one per row):
+the loss is then ``sum_i w_i * sum_p l(pred_ip, target_ip) / (batch * pixels)``; equal weights
+of 1 give the plain mean.  ``noise_level_weights`` gives the weights that even out the error
+across noise levels (a blind model's heavy-noise images would otherwise drown the light ones).
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -12,15 +17,23 @@ import numpy as np
 class Loss:
     name = "loss"
 
-    def __call__(self, pred: np.ndarray, target: np.ndarray) -> float:
-        return self.value(pred, target)
+    def __call__(self, pred: np.ndarray, target: np.ndarray, weights: np.ndarray | None = None) -> float:
+        return self.value(pred, target, weights)
 
-    def value(self, pred: np.ndarray, target: np.ndarray) -> float:
+    def value(self, pred: np.ndarray, target: np.ndarray, weights: np.ndarray | None = None) -> float:
         raise NotImplementedError
 
-    def value_and_grad(self, pred: np.ndarray, target: np.ndarray, out: np.ndarray | None = None, scale: float = 1.0):
-        """(loss: float, dL/dpred * scale: same shape as pred).  ``out`` may be ``pred`` itself; ``scale`` weights
-        the gradient (a half-batch's share of the batch) at no extra pass."""
+    def value_and_grad(
+        self,
+        pred: np.ndarray,
+        target: np.ndarray,
+        out: np.ndarray | None = None,
+        weights: np.ndarray | None = None,
+        scale: float = 1.0,
+    ):
+        """(loss: float, dL/dpred * scale: same shape as pred).  ``out`` may be ``pred`` itself; ``weights``
+        (batch,) weights each row (image) of a (batch, pixels) ``pred``; ``scale`` weights the gradient (a
+        half-batch's share of the batch) at no extra pass."""
         raise NotImplementedError
 
 
@@ -29,13 +42,18 @@ class MSE(Loss):
 
     name = "mse"
 
-    def value(self, pred: np.ndarray, target: np.ndarray) -> float:
-        diff = pred - target
-        return float(np.vdot(diff, diff) / diff.size)
+    def value(self, pred: np.ndarray, target: np.ndarray, weights: np.ndarray | None = None) -> float:
+        return self.value_and_grad(pred, target, weights=weights)[0]
 
-    def value_and_grad(self, pred, target, out=None, scale=1.0):
+    def value_and_grad(self, pred, target, out=None, weights=None, scale=1.0):
         diff = np.subtract(pred, target, out=out)
-        loss = float(np.vdot(diff, diff) / diff.size)
+        if weights is None:
+            loss = float(np.vdot(diff, diff) / diff.size)
+        else:  # sum_i w_i |d_i|^2 = |sqrt(w_i) d_i|^2: one dot product, as exact as the plain one
+            root = np.sqrt(weights, dtype=diff.dtype)[:, None]
+            diff *= root
+            loss = float(np.vdot(diff, diff) / diff.size)
+            diff *= root
         diff *= diff.dtype.type(2.0 * scale / diff.size)
         return loss, diff
 
@@ -48,16 +66,38 @@ class BinaryCrossEntropy(Loss):
     def __init__(self, eps: float = 1e-7) -> None:
         self.eps = eps
 
-    def value(self, pred: np.ndarray, target: np.ndarray) -> float:
+    def value(self, pred: np.ndarray, target: np.ndarray, weights: np.ndarray | None = None) -> float:
         p = np.clip(pred, self.eps, 1 - self.eps)
-        return float(-np.mean(target * np.log(p) + (1 - target) * np.log1p(-p)))
+        per_pixel = -(target * np.log(p) + (1 - target) * np.log1p(-p))
+        return float(np.mean(per_pixel) if weights is None else np.mean(per_pixel * weights[:, None]))
 
-    def value_and_grad(self, pred, target, out=None, scale=1.0):
-        loss = self.value(pred, target)
+    def value_and_grad(self, pred, target, out=None, weights=None, scale=1.0):
+        loss = self.value(pred, target, weights)
         p = np.clip(pred, self.eps, 1 - self.eps)
         grad = np.divide(p - target, p * (1 - p), out=out)
+        if weights is not None:
+            grad *= weights[:, None]
         grad *= grad.dtype.type(scale / grad.size)
         return loss, grad
+
+
+def noise_level_weights(levels: np.ndarray, c: float, low: float, high: float) -> np.ndarray:
+    """Per-image loss weights ``1 / (level^2 + c)`` for levels drawn uniformly from ``[low, high]``.
+
+    levels : (n,) the images' noise levels.  Returns (n,) float32, scaled so that their mean over
+    the range is 1 (the loss keeps the scale of the plain one, and with it the learning rate's).
+    A smaller ``c`` leans harder towards light noise: at level 0 an image weighs ``(high^2 + c) / c``
+    times one at ``high``.
+    """
+    if not (math.isfinite(c) and c > 0):
+        raise ValueError(f"the noise weighting constant c must be a finite number > 0, got {c!r}")
+    root = math.sqrt(c)
+    if high > low:  # the mean of 1 / (s^2 + c) for s uniform in [low, high]
+        mean = (math.atan(high / root) - math.atan(low / root)) / (root * (high - low))
+    else:
+        mean = 1 / (low * low + c)
+    levels = np.asarray(levels, np.float64)
+    return (1 / ((levels * levels + c) * mean)).astype(np.float32)
 
 
 LOSSES = {"mse": MSE, "l2": MSE, "bce": BinaryCrossEntropy, "binary_cross_entropy": BinaryCrossEntropy}

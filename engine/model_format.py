@@ -2,10 +2,15 @@
 
 Layout::
 
-    __header__        uint8 array holding UTF-8 JSON: format, format_version, layers, metadata
-    layer{i}.W        (n_out, n_in) float32
+    __header__        uint8 array holding UTF-8 JSON: format, format_version, layers, [skip,] metadata
+    layer{i}.W        (n_out, n_in) float32 (or float16/float64: read as float32)
     layer{i}.b        (n_out,) float32
+    skip.W, skip.b    a gate's weights (n_out, n_in of the last layer) and biases (n_out,), for a gated skip
     optimizer.{key}   optional optimizer state, in training checkpoints only
+
+A model ending in a skip path (``engine.skip``) is format version 2, its header's ``skip`` saying
+``{"type": "gate", "n_in": ..., "n_out": ..., "activation": "sigmoid"}`` or ``{"type": "residual"}``;
+a plain model is still written as version 1, which every earlier release reads.
 
 The header is checked (size and nesting, schema, layer chain, activations, the limits every model
 obeys) before any weight is read; each array's declared size and shape must be the ones the header
@@ -24,12 +29,13 @@ import numpy as np
 
 from engine.activations import LeakyReLU, get_activation
 from engine.atomic import atomic_write
-from engine.model_limits import MAX_LAYERS, MAX_PARAMS, MAX_WIDTH, check_architecture
+from engine.model_limits import MAX_LAYERS, MAX_PARAMS, MAX_WIDTH, SKIP_KINDS, check_architecture
 from engine.run_limits import metadata_problems
-from engine.safe_npz import ModelFileError, check_declared_size, open_npz, read_array, reason
+from engine.safe_npz import ModelFileError, open_npz, read_array, reason
 
 FORMAT_NAME = "denoise-studio-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""The newest version this app reads and writes (2: a skip path); a plain model is written as version 1."""
 HEADER_KEY = "__header__"
 
 # ----- what a file may hold beyond the weights the header implies ---------------------------------------------------
@@ -44,14 +50,17 @@ MAX_HEADER_CONTAINERS = 50_000
 MAX_HEADER_STRINGS = 100_000
 MAX_OPTIMIZER_ARRAYS = 8
 """Optimizer state members (Adam keeps 3: the step count and two moment vectors)."""
-MAX_MEMBERS = 1 + 2 * MAX_LAYERS + MAX_OPTIMIZER_ARRAYS
+MAX_MEMBERS = 1 + 2 * (MAX_LAYERS + 1) + MAX_OPTIMIZER_ARRAYS
 _FLOAT_BYTES_MAX = 8
 """Arrays may be stored as float16/32/64; they are read as float32."""
+WEIGHTS_DTYPES = ("float32", "float16")
+"""What ``MLP.save`` writes weights as: float32, or float16 for a file to ship at half the size."""
 MAX_STEP_COUNT = 2**53
 """``optimizer.t``: exact as a float64, which Adam's bias correction computes in."""
 
-__all__ = ["MAX_LAYERS", "MAX_PARAMS", "MAX_WIDTH", "ModelFileError", "activation_from_spec", "check_architecture",
-           "is_model_file", "read_header", "read_model", "write_model"]  # fmt: skip
+__all__ = ["MAX_LAYERS", "MAX_PARAMS", "MAX_WIDTH", "WEIGHTS_DTYPES", "ModelFileError", "activation_from_spec",
+           "check_architecture", "check_weights_dtype", "is_model_file", "read_header", "read_model",
+           "write_model"]  # fmt: skip
 
 
 def write_model(
@@ -59,8 +68,10 @@ def write_model(
     layer_specs: list[dict],
     arrays: dict[str, np.ndarray],
     metadata: dict[str, Any] | None = None,
+    skip: dict | None = None,
 ) -> None:
-    """Save layers' arrays (``layer{i}.W``/``.b``, optional ``optimizer.*``) and a JSON header.
+    """Save layers' arrays (``layer{i}.W``/``.b``, a gate's ``skip.W``/``.b``, optional ``optimizer.*``)
+    and a JSON header; ``skip`` is the skip path's spec (``Skip.spec()``) or None.
 
     Refuses (``ValueError``) what could never be loaded: NaN or infinite weights, a model beyond
     the limits, metadata that is not JSON, settings outside the bounds every run obeys
@@ -68,11 +79,12 @@ def write_model(
     thinned (neighbouring losses averaged) rather than refused.
     """
     try:
-        check_architecture([layer_specs[0]["n_in"], *(spec["n_out"] for spec in layer_specs)])
+        widths = [layer_specs[0]["n_in"], *(spec["n_out"] for spec in layer_specs)]
+        check_architecture(widths, skip=None if skip is None else skip.get("type"))
     except ValueError as exc:
         raise ValueError(f"not saving {path}: {exc}") from None
     for key, value in arrays.items():
-        if key.startswith("layer") and not np.all(np.isfinite(value)):
+        if key.startswith(("layer", "skip")) and not np.all(np.isfinite(value)):
             raise ValueError(f"not saving {path}: array {key} holds NaN or infinite values")
     problems = metadata_problems(metadata or {})
     if problems:
@@ -80,12 +92,10 @@ def write_model(
     n_optimizer = sum(key.startswith("optimizer.") for key in arrays)
     if n_optimizer > MAX_OPTIMIZER_ARRAYS:
         raise ValueError(f"not saving {path}: {n_optimizer} optimizer arrays, at most {MAX_OPTIMIZER_ARRAYS}")
-    header = {
-        "format": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
-        "layers": layer_specs,
-        "metadata": metadata or {},
-    }
+    header = {"format": FORMAT_NAME, "format_version": 1 if skip is None else 2, "layers": layer_specs}
+    if skip is not None:
+        header["skip"] = skip
+    header["metadata"] = metadata or {}
     try:
         plain = _plain_json(header)
         text = _header_text(plain)
@@ -128,8 +138,6 @@ def read_model(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
         n_params = sum(math.prod(shape) for shape in expected.values())
         limits = {key: math.prod(shape) * _FLOAT_BYTES_MAX for key, shape in expected.items()}
         limits.update({key: n_params * _FLOAT_BYTES_MAX for key in optimizer_keys})
-        for key, max_bytes in limits.items():  # every declared size, before any array is read
-            check_declared_size(path, members[key], key, max_bytes)
         arrays = {
             key: read_array(path, zf, members[key], key, max_bytes=limits[key], shape=shape, floating=True)
             for key, shape in expected.items()
@@ -156,6 +164,13 @@ def is_model_file(path: str | os.PathLike) -> bool:
     except ModelFileError:
         return False
     return True
+
+
+def check_weights_dtype(name: str) -> np.dtype:
+    """The NumPy dtype of a ``WEIGHTS_DTYPES`` name; ``ValueError`` naming the allowed ones otherwise."""
+    if name not in WEIGHTS_DTYPES:
+        raise ValueError(f"weights are stored as {' or '.join(WEIGHTS_DTYPES)}, not {name!r}")
+    return np.dtype(name)
 
 
 def activation_from_spec(spec: dict):
@@ -213,11 +228,16 @@ def _read_optimizer_array(path: Path, zf, info, key: str, n_params: int) -> np.n
 
 
 def _layer_shapes(header: dict) -> dict[str, tuple[int, ...]]:
-    """The arrays a header's layers imply: ``{"layer{i}.W": (n_out, n_in), "layer{i}.b": (n_out,)}``."""
+    """The arrays a header's layers (and gate) imply: ``{"layer{i}.W": (n_out, n_in), "layer{i}.b": (n_out,),
+    "skip.W": ..., "skip.b": ...}``."""
     expected = {}
     for i, spec in enumerate(header["layers"]):
         expected[f"layer{i}.W"] = (spec["n_out"], spec["n_in"])
         expected[f"layer{i}.b"] = (spec["n_out"],)
+    skip = header.get("skip")
+    if skip is not None and skip["type"] == "gate":
+        expected["skip.W"] = (skip["n_out"], skip["n_in"])
+        expected["skip.b"] = (skip["n_out"],)
     return expected
 
 
@@ -302,13 +322,36 @@ def _parse_header(path: Path, raw: np.ndarray) -> dict:
             raise ModelFileError(
                 path, f"layer {i} takes {spec['n_in']} inputs but layer {i - 1} gives {layers[i - 1]['n_out']}"
             )
+    skip = header.get("skip")
+    if skip is not None:
+        _check_skip(path, skip, version, layers[-1])
     try:
-        check_architecture([layers[0]["n_in"], *(spec["n_out"] for spec in layers)])
+        check_architecture([layers[0]["n_in"], *(spec["n_out"] for spec in layers)], skip=skip and skip["type"])
     except ValueError as exc:
         raise ModelFileError(path, str(exc)) from None
     if not isinstance(header.get("metadata", {}), dict):
         raise ModelFileError(path, "the header's metadata is not an object")
     return header
+
+
+def _check_skip(path: Path, skip: Any, version: int, last: dict) -> None:
+    """A header's skip path: a known kind, in a version-2 file; a gate reads what the last layer reads."""
+    if version < 2:
+        raise ModelFileError(path, "a format version 1 file has no skip path, but this header names one")
+    if not isinstance(skip, dict) or skip.get("type") not in SKIP_KINDS:
+        raise ModelFileError(path, f"the header's skip path is not one of {', '.join(SKIP_KINDS)}: {skip!r:.200}")
+    if skip["type"] == "gate":
+        fits = (
+            skip.get("n_in") == last["n_in"]
+            and skip.get("n_out") == last["n_out"]
+            and skip.get("activation") == "sigmoid"
+            and all(_is_width(skip.get(k)) for k in ("n_in", "n_out"))
+        )
+        if not fits:
+            raise ModelFileError(
+                path, f"the gate should read the last layer's {last['n_in']} inputs and give {last['n_out']} "
+                f"sigmoid outputs: {skip!r:.200}"
+            )  # fmt: skip
 
 
 def _is_width(value: Any) -> bool:

@@ -1,7 +1,10 @@
 """The multi-layer perceptron: a stack of Dense layers with one flat parameter vector.
 
 Every layer's ``W``/``b`` (and ``grad_W``/``grad_b``) is a view into one contiguous vector
-(``params``/``grads``), so an optimizer step is a few whole-vector operations.
+(``params``/``grads``), so an optimizer step is a few whole-vector operations.  A model may end
+in a skip path from its input (``engine.skip``): the last layer's output is then the network's
+own image, which the skip combines with the input into the model's output; the skip's weights
+(a gate's) follow the layers' in the vector.
 """
 
 from __future__ import annotations
@@ -17,13 +20,14 @@ import numpy as np
 from engine.callbacks import Callback, History
 from engine.images import as_unit_float
 from engine.layers import Dense
+from engine.metrics import is_square_image, psnr, ssim
 from engine.metrics import mse as mean_squared_error
-from engine.metrics import psnr
-from engine.model_format import ModelFileError, activation_from_spec, read_model, write_model
+from engine.model_format import ModelFileError, activation_from_spec, check_weights_dtype, read_model, write_model
 from engine.model_limits import check_architecture
 from engine.model_paths import resolve_model_path
 from engine.noise import NoiseSetting, check_kind, check_level, fixed_noisy, training_noise
 from engine.run_limits import checked_metadata
+from engine.skip import GatedSkip, Skip, make_skip
 from engine.summary import format_summary
 from engine.training import ResumeState, TrainConfig, Trainer
 
@@ -36,10 +40,14 @@ class MLP:
 
     >>> net = MLP()
     >>> net.add(Dense(784, 10, "relu")); net.add(Dense(10, 784, "sigmoid"))
+
+    ``skip``: a skip path from the input (``engine.skip``), given once the layers are all there
+    (``MLP(layers, skip=...)`` or ``set_skip``); None for a plain network.
     """
 
-    def __init__(self, layers: Iterable[Dense] = ()) -> None:
+    def __init__(self, layers: Iterable[Dense] = (), skip: Skip | str | None = None) -> None:
         self.layers: list[Dense] = []
+        self.skip: Skip | None = None
         self.metadata: dict = {}
         self.load_notes: list[str] = []
         """What ``load`` changed in the file's metadata to obey ``engine.run_limits`` (one line each)."""
@@ -48,6 +56,8 @@ class MLP:
         self.params = np.zeros(0, np.float32)
         self.grads = np.zeros(0, np.float32)
         self._extend(list(layers))
+        if skip is not None:
+            self.set_skip(skip)
 
     # ----- structure -------------------------------------------------------------------------
     def add(self, layer: Dense) -> MLP:
@@ -56,10 +66,40 @@ class MLP:
         self._extend([layer])
         return self
 
+    def set_skip(self, skip: Skip | str, seed: int | np.random.Generator | None = 0) -> MLP:
+        """End the model in a skip path: a ``Skip``, or its kind (``"gate"``, ``"residual"``), made to fit.
+
+        The model must map n -> n (the skip adds its input to its output) and stay within the limits."""
+        self._require_layers()
+        if self.skip is not None:
+            raise ValueError(f"the model already ends in a {self.skip.kind} skip")
+        if self.n_in != self.n_out:
+            raise ValueError(f"a skip path needs a model mapping n -> n, got {self.n_in} -> {self.n_out}")
+        n_hidden = self.layers[-1].n_in
+        if isinstance(skip, str):
+            check_architecture(self.widths(), skip=skip)
+            skip = make_skip(skip, n_hidden, self.n_out, seed, self.layers[0].dtype)
+        if not isinstance(skip, Skip):
+            raise TypeError(f"skip must be a Skip or its kind, got {type(skip).__name__}")
+        if skip.n != self.n_out or any(layer.n_in != n_hidden for layer in skip.layers):
+            raise ValueError(f"the skip does not fit this model (last hidden width {n_hidden}, {self.n_out} pixels)")
+        if any(layer.dtype != self.layers[0].dtype for layer in skip.layers):
+            raise TypeError(f"the skip's dtype differs from the model's {self.layers[0].dtype}")
+        check_architecture(self.widths(), skip=skip.kind)
+        self.skip = skip
+        self._flatten()
+        return self
+
+    def widths(self) -> list[int]:
+        """``[n_in, n_out of each layer]``, e.g. ``[784, 10, 784]``."""
+        return [self.layers[0].n_in, *(layer.n_out for layer in self.layers)] if self.layers else []
+
     def _extend(self, new: list[Dense]) -> None:
         """Append layers after checking all of them, then move the weights into one vector once."""
         if not new:
             return
+        if self.skip is not None:
+            raise ValueError("the model ends in a skip path: add every layer before the skip")
         chain = list(self.layers)
         for layer in new:
             if not isinstance(layer, Dense):
@@ -76,12 +116,18 @@ class MLP:
         self.layers = chain
         self._flatten()
 
+    @property
+    def parameter_layers(self) -> list[Dense]:
+        """Every Dense layer whose weights the model learns: the network's, then the skip's (a gate's)."""
+        return self.layers + (self.skip.layers if self.skip is not None else [])
+
     def _flatten(self) -> None:
         """Move all weights into one new vector and rebind each layer's arrays as views of it."""
         dtype = self.layers[0].dtype
-        total = sum(layer.n_params for layer in self.layers)
+        layers = self.parameter_layers
+        total = sum(layer.n_params for layer in layers)
         params, grads = np.empty(total, dtype), np.zeros(total, dtype)
-        _bind(self.layers, params, grads, copy_values=True)
+        _bind(layers, params, grads, copy_values=True)
         self.params, self.grads = params, grads
 
     def replica(self) -> MLP:
@@ -90,8 +136,9 @@ class MLP:
         on it at the same time (``engine.steps.DataParallelStep``)."""
         twin = MLP()
         twin.layers = [Dense(ly.n_in, ly.n_out, ly.activation, seed=0, dtype=ly.dtype) for ly in self.layers]
+        twin.skip = self.skip.replica() if self.skip is not None else None
         twin.params, twin.grads = self.params, np.zeros_like(self.grads)
-        _bind(twin.layers, twin.params, twin.grads, copy_values=False)
+        _bind(twin.parameter_layers, twin.params, twin.grads, copy_values=False)
         return twin
 
     @property
@@ -117,14 +164,25 @@ class MLP:
     # ----- computation ----------------------------------------------------------------------
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         """x: (batch, n_in) float32 -> (batch, n_out); caches what ``backward`` needs."""
-        for layer in self.layers:
-            x = layer.forward(x, training)
-        return x
+        if self.skip is None:
+            for layer in self.layers:
+                x = layer.forward(x, training)
+            return x
+        h = x
+        for layer in self.layers[:-1]:
+            h = layer.forward(h, training)
+        return self.skip.forward(x, h, self.layers[-1].forward(h, training), training)
 
     def backward(self, grad: np.ndarray) -> None:
         """grad: dL/d(output) (batch, n_out), overwritten; fills ``grads``."""
+        extra = None  # what the skip's own layers send back to the last hidden layer
+        if self.skip is not None:
+            grad, extra = self.skip.backward(grad)
         for i in range(len(self.layers) - 1, -1, -1):
             grad = self.layers[i].backward(grad, need_input_grad=i > 0)
+            if extra is not None and i > 0:
+                grad += extra
+                extra = None
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """The network's output for one image or a batch, in the input's layout.
@@ -151,7 +209,7 @@ class MLP:
         single = arr.ndim == 1 or (arr.ndim == 2 and arr.shape[1] != self.n_in)  # (n_in,) or one (28, 28) image
         return out[0] if single else out
 
-    def activations(self, x: np.ndarray, start: int = 0) -> list[np.ndarray]:
+    def activations(self, x: np.ndarray, start: int = 0, skip_input: np.ndarray | None = None) -> list[np.ndarray]:
         """Every layer's output in one forward pass: what the network computes on its way to ``predict``.
 
         Parameters
@@ -159,11 +217,14 @@ class MLP:
         x : (784,) one image or (batch, 784) — or, with ``start`` > 0, the output of layer
             ``start - 1`` (e.g. a latent code, to see what the decoder makes of it).
         start : the first layer to run (0: the whole network).
+        skip_input : with a skip and ``start`` > 0, the model's input (batch, n_in) for the skip.
 
         Returns
         -------
         list of float32 arrays, one per layer run, ``[(batch, layers[start].n_out), ...,
-        (batch, n_out)]``; the last equals ``predict(x)`` (as rows) when ``start`` is 0.
+        (batch, n_out)]``; the last equals ``predict(x)`` (as rows) when ``start`` is 0.  With a
+        skip the last is the model's output (the skip applied: ``skip_parts`` gives the network's
+        own image apart); from a code without ``skip_input`` it is the network's own image.
         """
         self._require_layers()
         if isinstance(start, bool) or not isinstance(start, (int, np.integer)):
@@ -171,11 +232,44 @@ class MLP:
         if not 0 <= start < len(self.layers):
             raise ValueError(f"start must be between 0 and {len(self.layers) - 1} (a layer index), got {start}")
         h = self._as_rows(x, self.layers[start].n_in, "activations()")
+        if start == 0:
+            skip_input = h
+        elif skip_input is not None:
+            skip_input = self._as_rows(skip_input, self.n_in, "activations() skip_input")
+            if len(skip_input) != len(h):
+                raise ValueError(f"skip_input has {len(skip_input)} rows for {len(h)} codes")
         outputs = []
         for layer in self.layers[start:]:
+            hidden = h
             h = layer.forward(h, training=False)  # a fresh array per layer
             outputs.append(h)
+        if self.skip is not None and skip_input is not None:
+            outputs[-1] = self.skip.forward(skip_input, hidden, h, training=False)
         return outputs
+
+    def skip_parts(self, x: np.ndarray) -> dict[str, np.ndarray | None]:
+        """How a model with a skip builds its output from the input and the network's image.
+
+        x : (784,) one image or (batch, 784).  Returns (batch, n_out) float32 arrays:
+        ``network`` (the last layer's own image), ``gate`` (how much of the input each pixel takes,
+        0 to 1; None for a skip without a gate), ``skip`` (what the input itself contributes:
+        ``gate * x``, or ``x`` for a residual skip) and ``output`` (``predict(x)``).  A model
+        without a skip: ``network`` and ``output`` alike, ``gate`` and ``skip`` None.
+        """
+        self._require_layers()
+        x = self._as_rows(x, self.n_in, "skip_parts()")
+        h = x
+        for layer in self.layers[:-1]:
+            h = layer.forward(h, training=False)
+        network = self.layers[-1].forward(h, training=False)
+        if self.skip is None:
+            return {"network": network, "gate": None, "skip": None, "output": network.copy()}
+        return {
+            "network": network,
+            "gate": self.skip.gate(h),
+            "skip": self.skip.contribution(x, h),
+            "output": self.skip.forward(x, h, network.copy(), training=False),
+        }
 
     def encode(self, x: np.ndarray, depth: int | None = None) -> np.ndarray:
         """The activations after ``depth`` layers (default: the narrowest layer, the latent code)."""
@@ -284,6 +378,8 @@ class MLP:
         finally:
             for layer in self.layers:
                 layer.release_buffers()
+            if self.skip is not None:
+                self.skip.release_buffers()
             self.metadata.update(
                 training=asdict(config),
                 history=trainer.history.to_dict(),
@@ -306,8 +402,9 @@ class MLP:
             draw is fixed (``engine.noise.EVAL_NOISE_SEED``) unless ``seed``.
         kind : ``"gaussian"``, ``"salt_and_pepper"`` or ``"masking"``.
 
-        Returns ``{"noise", "mse", "psnr", "identity_mse"}``; ``identity_mse`` is the error of
-        the noisy input itself, the level a do-nothing model scores.
+        Returns ``{"noise", "mse", "psnr", "ssim", "identity_mse"}``; ``ssim`` is the mean SSIM
+        (``engine.metrics.ssim``, NaN for images that are not square); ``identity_mse`` is the error
+        of the noisy input itself, the level a do-nothing model scores.
         """
         kind = check_kind(kind)
         noise = check_level(noise, kind)
@@ -322,8 +419,11 @@ class MLP:
         clean = as_unit_float(images)
         clean = clean.reshape(len(clean), -1)
         noisy = fixed_noisy(clean, noise, kind=kind) if seed is None else fixed_noisy(clean, noise, seed, kind)
-        err = mean_squared_error(self.predict(noisy), clean)
-        return {"noise": noise, "mse": err, "psnr": psnr(err), "identity_mse": mean_squared_error(noisy, clean)}
+        pred = self.predict(noisy)
+        err = mean_squared_error(pred, clean)
+        similarity = ssim(pred, clean) if is_square_image(clean.shape[1]) else float("nan")
+        return {"noise": noise, "mse": err, "psnr": psnr(err), "ssim": similarity,
+                "identity_mse": mean_squared_error(noisy, clean)}  # fmt: skip
 
     @property
     def training_noise(self) -> NoiseSetting | None:
@@ -333,17 +433,35 @@ class MLP:
     # ----- text and files --------------------------------------------------------------------
     def summary(self, print_fn=print) -> str:
         """Print (via ``print_fn``, ``None`` for silence) and return the seed's summary text."""
-        text = format_summary(self.layers)
+        text = format_summary(self.layers, self.skip)
         if print_fn is not None:
             print_fn(text)
         return text
 
-    def save(self, path: str | os.PathLike, *, optimizer_state: dict | None = None, resume: dict | None = None) -> None:
-        """Write the model atomically as ``.npz`` + JSON header (optionally a resumable checkpoint)."""
+    def save(
+        self,
+        path: str | os.PathLike,
+        *,
+        optimizer_state: dict | None = None,
+        resume: dict | None = None,
+        weights_dtype: str = "float32",
+    ) -> None:
+        """Write the model atomically as ``.npz`` + JSON header (optionally a resumable checkpoint).
+
+        ``weights_dtype="float16"`` stores the weights at half the size (a file to ship; loading reads
+        them back as float32): ``round_weights("float16")`` first gives the stored model's scores."""
         self._require_layers()
+        dtype = check_weights_dtype(weights_dtype)
         arrays = {}
         for i, layer in enumerate(self.layers):
             arrays[f"layer{i}.W"], arrays[f"layer{i}.b"] = layer.W, layer.b
+        for layer in self.skip.layers if self.skip is not None else ():
+            arrays["skip.W"], arrays["skip.b"] = layer.W, layer.b
+        if dtype != np.float32:
+            largest = float(np.finfo(dtype).max)
+            if float(np.max(np.abs(self.params), initial=0)) > largest:
+                raise ValueError(f"not saving {path}: a weight is too large for {dtype} (at most {largest:g})")
+            arrays = {key: value.astype(dtype) for key, value in arrays.items()}
         for key, value in (optimizer_state or {}).items():
             arrays[f"optimizer.{key}"] = np.asarray(value)
         metadata = dict(self.metadata)
@@ -351,7 +469,19 @@ class MLP:
             metadata["resume"] = resume
         else:
             metadata.pop("resume", None)
-        write_model(path, self.layer_specs(), arrays, metadata)
+        write_model(path, self.layer_specs(), arrays, metadata, skip=None if self.skip is None else self.skip.spec())
+
+    def round_weights(self, weights_dtype: str) -> MLP:
+        """Round the weights in place to what a file of ``weights_dtype`` stores (``"float16"``: about three
+        significant digits), so the model scores as its saved file will; they stay float32 arrays."""
+        dtype = check_weights_dtype(weights_dtype)
+        with np.errstate(over="raise"):
+            try:
+                rounded = self.params.astype(dtype)
+            except FloatingPointError:
+                raise ValueError(f"a weight is too large for {dtype} (at most {np.finfo(dtype).max:g})") from None
+        self.params[...] = rounded
+        return self
 
     def load(self, name_or_path: str | os.PathLike, verbose: bool = True) -> MLP:
         """Replace this model by a saved one (a path, or a bare name from ``models/``).
@@ -368,9 +498,12 @@ class MLP:
                 for i, spec in enumerate(header["layers"])
             ]
             loaded = MLP(layers)
+            skip = header.get("skip")
+            if skip is not None:
+                loaded.set_skip(_skip_from_arrays(skip, arrays, loaded.n_out))
         except (ValueError, TypeError) as exc:
             raise ModelFileError(path, str(exc)) from None
-        self.layers, self.params, self.grads = loaded.layers, loaded.params, loaded.grads
+        self.layers, self.skip, self.params, self.grads = loaded.layers, loaded.skip, loaded.params, loaded.grads
         self.metadata, self.load_notes = checked_metadata(header.get("metadata", {}))
         prefix = "optimizer."
         self.optimizer_state = {k.removeprefix(prefix): v for k, v in arrays.items() if k.startswith(prefix)}
@@ -385,9 +518,12 @@ class MLP:
         if self.layers and self.layers[0].dtype == np.float32:  # no initial weights drawn only to be overwritten
             twin = MLP()
             twin.layers = [Dense.from_arrays(ly.W, ly.b, ly.activation) for ly in self.layers]
+            twin.skip = self.skip.copy() if self.skip is not None else None
             twin._flatten()  # copies the arrays into its own vector
         else:
             twin = MLP(Dense(ly.n_in, ly.n_out, ly.activation, seed=0, dtype=ly.dtype) for ly in self.layers)
+            if self.skip is not None:
+                twin.set_skip(self.skip.replica())
             np.copyto(twin.params, self.params)
         twin.metadata = copy.deepcopy(self.metadata) if metadata else {}
         twin.path = self.path
@@ -404,11 +540,15 @@ class MLP:
 
     def __repr__(self) -> str:
         inner = ", ".join(repr(layer) for layer in self.layers)
-        return f"MLP([{inner}])"
+        skip = f", skip={self.skip.kind!r}" if self.skip is not None else ""
+        return f"MLP([{inner}]{skip})"
 
 
-def build_mlp(widths: Sequence[int], activations: Sequence[str], seed: int | None = 0) -> MLP:
-    """An MLP from widths ``[784, 10, 784]`` and one activation per layer."""
+def build_mlp(
+    widths: Sequence[int], activations: Sequence[str], seed: int | None = 0, skip: str | None = None
+) -> MLP:
+    """An MLP from widths ``[784, 10, 784]`` and one activation per layer, ending in a skip path of kind
+    ``skip`` (``"gate"``, ``"residual"``) or none."""
     if isinstance(activations, str) or not isinstance(activations, Sequence):
         raise TypeError(
             f"activations must be a list of names, one per layer, e.g. ['relu', 'sigmoid']; got {activations!r}"
@@ -424,9 +564,19 @@ def build_mlp(widths: Sequence[int], activations: Sequence[str], seed: int | Non
     if not (plain_seed or isinstance(seed, np.random.Generator)) or (plain_seed and (seed or 0) < 0):
         raise ValueError(f"seed must be an int >= 0, None or a numpy Generator, got {seed!r:.40}")
     if all(isinstance(w, (int, np.integer)) and not isinstance(w, bool) for w in widths):
-        check_architecture([int(w) for w in widths])  # before allocating any layer
+        check_architecture([int(w) for w in widths], skip=skip)  # before allocating any layer
     rng = np.random.default_rng(seed)
-    return MLP(Dense(a, b, act, seed=rng) for a, b, act in zip(widths[:-1], widths[1:], activations, strict=True))
+    model = MLP(Dense(a, b, act, seed=rng) for a, b, act in zip(widths[:-1], widths[1:], activations, strict=True))
+    if skip is not None:
+        model.set_skip(skip, seed=rng)
+    return model
+
+
+def _skip_from_arrays(spec: dict, arrays: dict[str, np.ndarray], n: int) -> Skip:
+    """The skip a model file's header describes (``engine.model_format`` has checked it), with its weights."""
+    if spec["type"] == "gate":
+        return GatedSkip.from_arrays(arrays.pop("skip.W"), arrays.pop("skip.b"))
+    return make_skip(spec["type"], n, n)
 
 
 def _bind(layers: Sequence[Dense], params: np.ndarray, grads: np.ndarray, *, copy_values: bool) -> None:

@@ -1,5 +1,9 @@
 """ONNX export: a model as one ``Gemm`` and one activation node per Dense layer, for other tools.
 
+A skip path becomes a few element-wise nodes after them: a gate is one more ``Gemm`` and
+``Sigmoid`` from the last layer's input, then ``output = c + g * (input - c)``; a residual skip is
+``output = Clip(input + c, 0, 1)``.
+
 The graph takes ``input`` (batch, n_in) float32 and gives ``output`` (batch, n_out) float32, the
 same numbers ``MLP.predict`` gives (within float32 rounding).  The model's name, layers, training
 settings, data set and scores go into the file's metadata (``metadata_props``), as JSON strings.
@@ -23,8 +27,8 @@ from engine.atomic import atomic_write
 INSTALL_HINT = "pip install 'denoise-studio[onnx]'"
 PRODUCER = "denoise-studio"
 OPSET = 17
-"""Every op used (Gemm, Relu, Sigmoid, Tanh, LeakyRelu, Identity) is unchanged since opset 13; 17 is
-read by every onnxruntime since 1.11."""
+"""Every op used (Gemm, Relu, Sigmoid, Tanh, LeakyRelu, Identity, Add, Sub, Mul, Clip) is unchanged since
+opset 13; 17 is read by every onnxruntime since 1.11."""
 IR_VERSION = 8
 _ONNX_OPS = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh", "leaky_relu": "LeakyRelu", "linear": None}
 
@@ -77,12 +81,15 @@ def to_onnx(model, name: str | None = None):
         raise ValueError("the model has no layers: nothing to export")
     name = name or (Path(model.path).stem if getattr(model, "path", None) else "model")
     nodes, weights = [], []
+    skip = getattr(model, "skip", None)
     last = len(model.layers) - 1
-    current = "input"
+    final = "output" if skip is None else "network"  # with a skip, the last layer gives the network's image
+    current = hidden = "input"
     for i, layer in enumerate(model.layers):
         key = layer.activation.key
         op = _ONNX_OPS[key]
-        gemm_out = "output" if i == last and op is None else f"dense{i}"
+        gemm_out = final if i == last and op is None else f"dense{i}"
+        hidden = current  # the last layer's input, which a gate reads
         weights += [
             numpy_helper.from_array(np.ascontiguousarray(layer.W, np.float32), f"layer{i}.W"),  # (n_out, n_in)
             numpy_helper.from_array(np.ascontiguousarray(layer.b, np.float32), f"layer{i}.b"),  # (n_out,)
@@ -91,10 +98,14 @@ def to_onnx(model, name: str | None = None):
                                       name=f"layer{i}.dense"))  # fmt: skip
         current = gemm_out
         if op is not None:
-            act_out = "output" if i == last else f"{key}{i}"
+            act_out = final if i == last else f"{key}{i}"
             extra = {"alpha": float(layer.activation.alpha)} if key == "leaky_relu" else {}
             nodes.append(helper.make_node(op, [current], [act_out], name=f"layer{i}.{key}", **extra))
             current = act_out
+    if skip is not None:
+        skip_nodes, skip_weights = _skip_graph(skip, hidden, current, helper, numpy_helper)
+        nodes += skip_nodes
+        weights += skip_weights
     graph = helper.make_graph(
         nodes,
         name,
@@ -121,6 +132,30 @@ def export_onnx(model, path: str | os.PathLike, name: str | None = None) -> None
     atomic_write(path, lambda f: f.write(data))
 
 
+def _skip_graph(skip, hidden: str, network: str, helper, numpy_helper) -> tuple[list, list]:
+    """Nodes (and a gate's weights) that turn the model's input and the network's image ``network`` into
+    ``output``; ``hidden`` names the last layer's input."""
+    if skip.kind == "residual":
+        low, high = (numpy_helper.from_array(np.array(v, np.float32), f"skip.{v}") for v in (0, 1))
+        return [
+            helper.make_node("Add", ["input", network], ["skip.sum"], name="skip.add"),
+            helper.make_node("Clip", ["skip.sum", "skip.0", "skip.1"], ["output"], name="skip.clip"),
+        ], [low, high]
+    dense = skip.layers[0]
+    weights = [
+        numpy_helper.from_array(np.ascontiguousarray(dense.W, np.float32), "skip.W"),  # (n_out, n_in)
+        numpy_helper.from_array(np.ascontiguousarray(dense.b, np.float32), "skip.b"),  # (n_out,)
+    ]
+    nodes = [
+        helper.make_node("Gemm", [hidden, "skip.W", "skip.b"], ["skip.dense"], transB=1, name="skip.gate.dense"),
+        helper.make_node("Sigmoid", ["skip.dense"], ["gate"], name="skip.gate.sigmoid"),
+        helper.make_node("Sub", ["input", network], ["skip.difference"], name="skip.subtract"),
+        helper.make_node("Mul", ["gate", "skip.difference"], ["skip.gated"], name="skip.multiply"),
+        helper.make_node("Add", [network, "skip.gated"], ["output"], name="skip.add"),  # c + g (x - c)
+    ]
+    return nodes, weights
+
+
 def _widths(model) -> list[int]:
     return [model.layers[0].n_in, *(layer.n_out for layer in model.layers)]
 
@@ -131,6 +166,7 @@ def _metadata(model, name: str) -> dict[str, str]:
         "name": name,
         "denoise_studio_version": __version__,
         "layers": json.dumps(model.layer_specs()),
+        **({"skip": json.dumps(model.skip.spec())} if getattr(model, "skip", None) is not None else {}),
         "input": f"(batch, {model.n_in}) float32 in [0, 1]: images flattened row by row",
         "output": f"(batch, {model.n_out}) float32: the reconstruction",
     }

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.baselines import fit_pca, pca_variances
+from engine.baselines import unit_principal_axes
 from engine.images import as_unit_float
 from engine.metrics import mse
 from engine.pca import PCA
@@ -32,14 +32,17 @@ SMALL_GAP = 1.5
 
 
 def has_linear_decoder(model) -> bool:
-    """True when every layer after the code (``model.bottleneck_index()``) is linear (identity activation)."""
-    if len(model.layers) < 2:
+    """True when every layer after the code (``model.bottleneck_index()``) is linear (identity activation) and
+    no skip path adds the input to what it draws."""
+    if len(model.layers) < 2 or getattr(model, "skip", None) is not None:
         return False
     return all(layer.activation.key == "linear" for layer in model.layers[model.bottleneck_index() + 1 :])
 
 
 def is_linear(model) -> bool:
-    """True when every layer of ``model`` has the identity activation (a linear autoencoder)."""
+    """True when every layer of ``model`` has the identity activation (a linear autoencoder, without a skip path)."""
+    if getattr(model, "skip", None) is not None:
+        return False
     return bool(model.layers) and all(layer.activation.key == "linear" for layer in model.layers)
 
 
@@ -85,9 +88,9 @@ class PcaReference:
 
 
 def pca_reference(train_images: np.ndarray, k: int) -> PcaReference:
-    """PCA-k of clean training images (n, 784), uint8 or float in [0, 1] (cached per data set)."""
-    pca = fit_pca(train_images, k)
-    return PcaReference(pca, pca_variances(train_images)[: k + 1])
+    """PCA-k of clean training images (n, 784), uint8 or float in [0, 1] (one fit of the principal axes)."""
+    mean, axes, variances = unit_principal_axes(train_images)
+    return PcaReference(PCA(k).set_axes(mean, axes), variances[: k + 1])
 
 
 def decoder_cosines(decoder: np.ndarray, reference: PcaReference) -> np.ndarray:

@@ -32,7 +32,7 @@ import numpy as np
 from engine.images import as_unit_float
 from engine.metrics import mse
 from engine.noise import fixed_noisy
-from engine.robustness import Cancelled
+from engine.progress import Cancelled
 
 SCOPES = ("layer", "network")
 KNOBS = ("noise", "prune")

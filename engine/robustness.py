@@ -1,29 +1,31 @@
-"""How a denoiser holds up across noise levels: test MSE against sigma, beside doing nothing and PCA.
+"""How a denoiser holds up across noise levels: test MSE (and SSIM, when asked) against sigma, beside doing
+nothing and PCA.
 
 Every point scores all the given test images under one fixed noise draw (``engine.noise``'s
 evaluation seed: the same N(0, 1) pattern scaled by each sigma), so the curves differ only by
 sigma.  ``crossings`` finds where two curves swap order (linear interpolation between points) and
-``describe`` says it in words: "beats the noisy input from σ ≈ 0.22; beats PCA-10 everywhere".
+``describe`` says it in words: "beats the noisy input from σ ≈ 0.22; beats PCA-10 everywhere";
+``describe_baselines`` does the same against every baseline of ``engine.baselines`` (whose
+``BaselineBank.curve`` scores a baseline on the same draw).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from engine.baselines import fit_pca
+from engine.baselines import DEFAULT_LEVELS, baseline_title, fit_pca
 from engine.images import as_unit_float
-from engine.metrics import mse
+from engine.metrics import mse, psnr
+from engine.metrics import ssim as structural_similarity
 from engine.noise import NoisePattern, check_kind, check_level
+from engine.pca import PCA
+from engine.progress import Cancelled
 
-DEFAULT_SIGMAS = tuple(np.round(np.linspace(0, 1, 21), 2))
-"""0 to 1 in steps of 0.05."""
-
-
-class Cancelled(Exception):
-    """The caller asked the computation to stop (a newer request replaced it)."""
+DEFAULT_SIGMAS = DEFAULT_LEVELS
+"""0 to 1 in steps of 0.05 (the levels the baselines' curves use too)."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class RobustnessCurve:
     components: int
     second: np.ndarray | None = None  # another model's curve, for comparison
     kind: str = "gaussian"  # the noise kind; ``sigmas`` are its levels (σ, or the fraction of pixels hit)
+    ssim: dict[str, np.ndarray] | None = None  # mean SSIM at each sigma by series ("model", "noisy_input", ...)
 
     def rows(self) -> list[dict[str, float | None]]:
         """One plain dict per sigma (for tables and JSON)."""
@@ -49,6 +52,21 @@ class RobustnessCurve:
             out.append(row)
         return out
 
+    def scores(self, series: str) -> dict[str, list[float | None]]:
+        """``{"mse", "psnr", "ssim"}`` lists (one value a sigma) of ``series`` ("model", "noisy_input", "pca",
+        "second"), for JSON; SSIM is None where it was not computed, an infinite PSNR None."""
+        errors = getattr(self, series)
+        ssim = (self.ssim or {}).get(series)
+        return {
+            "mse": [float(e) for e in errors],
+            "psnr": [_finite(psnr(e)) for e in errors],
+            "ssim": [None] * len(errors) if ssim is None else [float(v) for v in ssim],
+        }
+
+
+def _finite(value: float) -> float | None:
+    return value if np.isfinite(value) else None
+
 
 def robustness_curve(
     model,
@@ -60,6 +78,8 @@ def robustness_curve(
     cancelled: Callable[[], bool] | None = None,
     progress: Callable[[float], None] | None = None,
     kind: str = "gaussian",
+    ssim: bool = False,
+    pca: PCA | None = None,
 ) -> RobustnessCurve:
     """Test MSE of ``model`` (and of ``second``, if given), the noisy input and PCA-k at each sigma.
 
@@ -72,6 +92,9 @@ def robustness_curve(
     cancelled : polled between points; when it returns True, ``Cancelled`` is raised.
     progress : called with the fraction done after each point.
     kind : ``"gaussian"``, ``"salt_and_pepper"`` or ``"masking"``.
+    ssim : also the mean SSIM of every series (``engine.metrics.ssim``: ~0.2 s a series and sigma on
+        10,000 images, more than the MSE and the model's own pass; off unless asked).
+    pca : PCA-k already fitted on ``train_images`` (``BaselineBank.pca`` keeps one); fitted here when None.
     """
     kind = check_kind(kind)
     sigmas = np.array([check_level(s, kind) for s in sigmas], np.float64)
@@ -79,30 +102,36 @@ def robustness_curve(
         raise ValueError("sigmas must be at least two increasing noise levels")
     clean = as_unit_float(test_images).reshape(len(test_images), -1)
     k = model.latent_width
-    pca = fit_pca(train_images, k) if k < clean.shape[1] else None
-    scores = {name: np.empty(sigmas.size) for name in ("model", "noisy", "pca", "second")}
+    if pca is None and k < clean.shape[1]:
+        pca = fit_pca(train_images, k)
+    series = ("model", "noisy_input", "pca", "second")
+    scores, similarity = ({name: np.empty(sigmas.size) for name in series} for _ in range(2))
     pattern = NoisePattern(clean.shape, kind=kind)  # the evaluation's draw, scaled by each level
     noisy = np.empty_like(clean)
     for i, sigma in enumerate(sigmas):
         if cancelled is not None and cancelled():
             raise Cancelled
         pattern.apply(clean, sigma, out=noisy)  # fixed_noisy(clean, sigma), without drawing the pattern again
-        scores["model"][i] = mse(model.predict(noisy), clean)
-        scores["noisy"][i] = mse(noisy, clean)
+        outputs = {"model": model.predict(noisy), "noisy_input": noisy}
         if pca is not None:
-            scores["pca"][i] = mse(pca.reconstruct(noisy), clean)
+            outputs["pca"] = pca.reconstruct(noisy)
         if second is not None:
-            scores["second"][i] = mse(second.predict(noisy), clean)
+            outputs["second"] = second.predict(noisy)
+        for name, output in outputs.items():
+            scores[name][i] = mse(output, clean)
+            if ssim:
+                similarity[name][i] = structural_similarity(output, clean)
         if progress is not None:
             progress((i + 1) / sigmas.size)
     return RobustnessCurve(
         sigmas,
         scores["model"],
-        scores["noisy"],
+        scores["noisy_input"],
         scores["pca"] if pca is not None else None,
         k,
         scores["second"] if second is not None else None,
         kind,
+        {name: similarity[name] for name in outputs} if ssim else None,
     )
 
 
@@ -153,3 +182,38 @@ def describe(curve: RobustnessCurve, name: str = "This model") -> str:
     if curve.pca is not None:
         parts.append(f"beats PCA-{curve.components} {where_better(s, curve.model, curve.pca, symbol)}")
     return f"{name} " + "; ".join(parts) + f" ({symbol} from {s[0]:g} to {s[-1]:g})."
+
+
+def describe_baselines(
+    sigmas: np.ndarray,
+    model: np.ndarray,
+    baselines: Mapping[str, np.ndarray],
+    name: str = "This model",
+    kind: str = "gaussian",
+) -> str:
+    """Where a model's test MSE curve beats each baseline's, and the strongest baseline at each level, in words.
+
+    sigmas : (n,) increasing levels; model : (n,) its MSE; baselines : baseline name -> (n,) MSE (names as
+    ``engine.baselines.baseline_names``).  "X beats every baseline from σ ≈ 0.27 (where it does not, the
+    strongest is the best linear denoiser); beats the best linear denoiser from σ ≈ 0.27; beats the median
+    filter everywhere; …".
+    """
+    if not baselines:
+        raise ValueError("describe_baselines needs at least one baseline curve")
+    s, symbol = np.asarray(sigmas, np.float64), "σ" if kind == "gaussian" else "fraction"
+    model = np.asarray(model, np.float64)
+    names = list(baselines)
+    stack = np.array([np.asarray(baselines[n], np.float64) for n in names])  # (baselines, n)
+    strongest = stack.min(axis=0)
+    winners = [names[i] for i in dict.fromkeys(stack.argmin(axis=0)[model >= strongest])]
+    head = f"beats every baseline {where_better(s, model, strongest, symbol)}"
+    if winners:
+        head += f" (where it does not, the strongest is {' or '.join(_the(w) for w in winners)})"
+    each = [f"beats {_the(n)} {where_better(s, model, stack[i], symbol)}" for i, n in enumerate(names)]
+    return f"{name} " + "; ".join([head, *each]) + f" ({symbol} from {s[0]:g} to {s[-1]:g})."
+
+
+def _the(name: str) -> str:
+    """A baseline's title in a sentence: "the median filter", "PCA-64"."""
+    title = baseline_title(name)
+    return title if title.startswith("PCA") else f"the {title}"

@@ -9,9 +9,9 @@ whatever a member claims; here nothing is decompressed before its size has been 
   declared size; bzip2/lzma inflate a whole read at once), no compressed data claimed twice,
   and in all it inflates to at most ``MAX_INFLATION`` times its size on disk plus
   ``INFLATION_ALLOWANCE``;
-- each member: its declared size within what the caller says it may hold, then its ``.npy``
-  header (at most ``NPY_HEADER_MAX`` bytes) with no negative dimension, and the data size that
-  header implies equal to the declared size, before the data is read.
+- each member: its ``.npy`` header (at most ``NPY_HEADER_MAX`` bytes) with no negative dimension,
+  then the data size that header implies within what the caller says the array may hold and
+  equal to the size the zip entry declares, before the data is read.
 
 Every way a damaged archive can fail to read becomes a ``ModelFileError`` that names the file.
 Running out of memory is not damage: ``MemoryError`` is left to the caller to report as such.
@@ -114,12 +114,11 @@ def read_array(
     shape: tuple[int, ...] | None = None,
     floating: bool = False,
 ) -> np.ndarray:
-    """One ``.npy`` member, its declared size and header checked before its data is read.
+    """One ``.npy`` member, its header and sizes checked before its data is read.
 
     ``max_bytes``: the most its data may hold; ``shape``: the shape it must have;
     ``floating``: a float array, returned as finite float32.
     """
-    check_declared_size(path, info, key, max_bytes)
     with zf.open(info) as fp:
         got_shape, fortran, dtype, header_size = _read_npy_header(fp)
         if any(d < 0 for d in got_shape):
@@ -132,15 +131,15 @@ def read_array(
             raise ModelFileError(path, f"array {key} has shape {tuple(got_shape)}, expected {shape}")
         nbytes = math.prod(got_shape) * dtype.itemsize
         if nbytes > max_bytes:
-            raise ModelFileError(path, f"array {key} claims {nbytes} bytes, more than the model can hold")
-        if nbytes != info.file_size - header_size:
+            raise ModelFileError(path, f"array {key} claims {nbytes:,} bytes, more than the model can hold")
+        if nbytes != info.file_size - header_size:  # with the check above: the entry holds no more than max_bytes
             held = info.file_size - header_size
-            raise ModelFileError(path, f"{DAMAGED}: array {key} declares {nbytes} bytes but its entry holds {held}")
-        data = fp.read(nbytes)
+            raise ModelFileError(
+                path, f"{DAMAGED}: array {key} declares {nbytes:,} bytes but its entry holds {held:,}"
+            )
+        data = fp.read(nbytes)  # to the entry's last byte, where zipfile checks the CRC
         if len(data) != nbytes:
             raise ModelFileError(path, f"{DAMAGED}: array {key} is cut short")
-        if fp.read(1):  # reading to the end also makes zipfile check the CRC
-            raise ModelFileError(path, f"{DAMAGED}: array {key} has trailing bytes")
     array = np.frombuffer(data, dtype=dtype).reshape(got_shape, order="F" if fortran else "C")
     if floating:
         with np.errstate(over="ignore", invalid="ignore"):
@@ -148,14 +147,6 @@ def read_array(
         if not np.all(np.isfinite(array)):
             raise ModelFileError(path, f"array {key} holds NaN or infinite values (or values too large for float32)")
     return array
-
-
-def check_declared_size(path: Path, info: zipfile.ZipInfo, key: str, max_bytes: int) -> None:
-    """Refuse a member whose zip entry declares more bytes than a ``.npy`` of ``max_bytes`` data can hold."""
-    if info.file_size > NPY_HEADER_MAX + max_bytes:
-        raise ModelFileError(
-            path, f"array {key} declares {info.file_size:,} bytes, more than the model it describes holds"
-        )
 
 
 def reason(exc: BaseException) -> str:
@@ -288,7 +279,7 @@ def _read_npy_header(fp: IO[bytes]) -> tuple[tuple[int, ...], bool, np.dtype, in
     else:
         raise ValueError(f"unsupported .npy version {version}")
     if length > NPY_HEADER_MAX:
-        raise ValueError(f".npy header of {length} bytes, more than {NPY_HEADER_MAX}")
+        raise ValueError(f".npy header of {length:,} bytes, more than {NPY_HEADER_MAX}")
     header = fp.read(length)
     if len(header) != length:
         raise EOFError(".npy header cut short")

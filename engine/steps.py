@@ -52,14 +52,20 @@ class SerialStep:
         self.model, self.loss = model, loss
         self._grad_buf = np.empty((batch_size, model.n_out), np.float32)  # dL/d(output) scratch
 
-    def gradients(self, noisy: np.ndarray, clean: np.ndarray, prepare: Prepare | None = None) -> float:
-        """noisy, clean: (batch, n_pixels) float32 -> the batch's mean loss; fills ``model.grads``.
-
-        ``prepare``, if given, fills the rows of ``noisy`` and ``clean`` first."""
+    def gradients(
+        self,
+        noisy: np.ndarray,
+        clean: np.ndarray,
+        weights: np.ndarray | None = None,
+        prepare: Prepare | None = None,
+    ) -> float:
+        """noisy, clean: (batch, n_pixels) float32; weights: (batch,) per-image loss weights or None
+        -> the batch's mean loss; fills ``model.grads``.  ``prepare``, if given, fills the rows of ``noisy``
+        and ``clean`` first."""
         n = len(noisy)
         if prepare is not None:
             prepare(0, n)
-        return _weighted_gradients(self.model, noisy, clean, self.loss, self._grad_buf[:n], n)
+        return _weighted_gradients(self.model, noisy, clean, weights, self.loss, self._grad_buf[:n], n)
 
     def update(self, optimizer) -> None:
         optimizer.step(self.model.params, self.model.grads)
@@ -94,11 +100,17 @@ class DataParallelStep(SerialStep):
         if crew is not None:
             crew.close()
 
-    def gradients(self, noisy: np.ndarray, clean: np.ndarray, prepare: Prepare | None = None) -> float:
+    def gradients(
+        self,
+        noisy: np.ndarray,
+        clean: np.ndarray,
+        weights: np.ndarray | None = None,
+        prepare: Prepare | None = None,
+    ) -> float:
         n = len(noisy)
         if n < 2:  # a last batch of one image: nothing to split
             self._halves_apart = False
-            return super().gradients(noisy, clean, prepare)
+            return super().gradients(noisy, clean, weights, prepare)
         h = n // 2
         rows = ((0, h), (h, n))
         models = (self.model, self.replica)
@@ -108,7 +120,8 @@ class DataParallelStep(SerialStep):
             lo, hi = rows[i]
             if prepare is not None:
                 prepare(lo, hi)
-            losses[i] = _weighted_gradients(models[i], noisy[lo:hi], clean[lo:hi], self.loss, buf[lo:hi], n)
+            w = None if weights is None else weights[lo:hi]
+            losses[i] = _weighted_gradients(models[i], noisy[lo:hi], clean[lo:hi], w, self.loss, buf[lo:hi], n)
 
         self._crew.run(half, 2)
         self._halves_apart = True
@@ -231,10 +244,13 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-def _weighted_gradients(model, x: np.ndarray, clean: np.ndarray, loss, grad_buf: np.ndarray, n_total: int) -> float:
-    """Forward, loss and backward of ``len(x)`` of ``n_total`` rows, weighted by that share; fills ``model.grads``."""
+def _weighted_gradients(
+    model, x: np.ndarray, clean: np.ndarray, weights: np.ndarray | None, loss, grad_buf: np.ndarray, n_total: int
+) -> float:
+    """Forward, loss and backward of ``len(x)`` of ``n_total`` rows, weighted by that share (and each row by
+    its ``weights`` entry, when given); fills ``model.grads``."""
     share = len(x) / n_total
-    value, grad = loss.value_and_grad(model.forward(x), clean, out=grad_buf, scale=share)
+    value, grad = loss.value_and_grad(model.forward(x), clean, out=grad_buf, weights=weights, scale=share)
     model.backward(grad)
     return value * share
 

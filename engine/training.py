@@ -14,6 +14,7 @@ than the training step.  With a noise range each image also draws its own level 
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
@@ -24,7 +25,7 @@ import numpy as np
 
 from engine.callbacks import CallbackList, History
 from engine.images import as_unit_float, check_clean_images, to_unit_float
-from engine.losses import get_loss
+from engine.losses import get_loss, noise_level_weights
 from engine.metrics import mse
 from engine.noise import EpochNoise, NoiseSetting, check_kind, check_noise, fixed_noisy
 from engine.optimizers import OPTIMIZERS, get_optimizer
@@ -49,8 +50,10 @@ class TrainConfig:
     ``noise`` is one level (σ for Gaussian noise, the fraction of pixels hit for the other
     kinds) or a ``(low, high)`` range from which each training image draws its own level;
     ``noise_kind`` is ``"gaussian"``, ``"salt_and_pepper"`` or ``"masking"``.  A range whose
-    ends are equal is stored as one level.  Every number is finite and within the bounds of
-    ``engine.run_limits`` (the rule the CLI's flags and the model file obey too).
+    ends are equal is stored as one level.  ``noise_weighting`` c (a range only): each image's
+    loss is divided by ``level^2 + c`` (``engine.losses.noise_level_weights``), so light noise
+    counts as much as heavy; None weighs every image alike.  Every number is finite and within the
+    bounds of ``engine.run_limits`` (the rule the CLI's flags and the model file obey too).
     """
 
     epochs: int = 10
@@ -62,6 +65,7 @@ class TrainConfig:
     seed: int = 0
     loss: str = "mse"
     noise_kind: str = "gaussian"
+    noise_weighting: float | None = None
 
     def __post_init__(self) -> None:
         for name, bound in TRAINING_BOUNDS.items():  # finite and within the bounds every run obeys
@@ -73,6 +77,15 @@ class TrainConfig:
         object.__setattr__(self, "noise_kind", kind)
         object.__setattr__(self, "noise", low if low == high else (low, high))
         get_loss(self.loss)
+        c = self.noise_weighting
+        if c is not None:
+            if isinstance(c, bool) or not isinstance(c, numbers.Real):
+                raise TypeError(f"noise_weighting must be a number or None, got {c!r}")
+            if not (math.isfinite(c) and c > 0):
+                raise ValueError(f"noise_weighting must be a finite number > 0 (or None), got {c!r}")
+            if low == high:
+                raise ValueError("noise_weighting weighs images by their noise level: it needs a noise range")
+            object.__setattr__(self, "noise_weighting", float(c))
 
     @property
     def noise_setting(self) -> NoiseSetting:
@@ -181,12 +194,20 @@ class Trainer:
             self.callbacks.on_train_end({**end_logs, "stopped": self.stop_training})
         return self.history
 
-    def train_step(self, step, noisy: np.ndarray, clean: np.ndarray, prepare=None) -> float:
+    def train_step(
+        self,
+        step,
+        noisy: np.ndarray,
+        clean: np.ndarray,
+        weights: np.ndarray | None = None,
+        prepare: Callable[[int, int], None] | None = None,
+    ) -> float:
         """One batch: gradients (forward, loss, backward), the divergence check, the optimizer update.
 
-        ``prepare(lo, hi)``, if given, fills rows ``lo:hi`` of ``noisy`` and ``clean``: the step calls it for each
-        part of the batch it computes, so a data-parallel step makes its halves' rows on their own threads."""
-        loss = step.gradients(noisy, clean, prepare)
+        weights: (batch,) per-image loss weights (``TrainConfig.noise_weighting``), or None.  ``prepare(lo, hi)``,
+        if given, fills rows ``lo:hi`` of ``noisy`` and ``clean``: the step calls it for each part of the batch it
+        computes, so a data-parallel step makes its halves' rows on their own threads."""
+        loss = step.gradients(noisy, clean, weights, prepare)
         if self._first_loss is None:
             self._first_loss = loss
         if not math.isfinite(loss) or loss > self.explode_factor * max(self._first_loss, 1e-12):
@@ -202,12 +223,16 @@ class Trainer:
         rng = np.random.default_rng([cfg.seed, epoch])
         order = rng.permutation(self.n_samples)
         noise = EpochNoise(cfg.noise, rng, self.n_samples, self.model.n_in, batches.size, kind=cfg.noise_kind)
+        weights = None  # (n_samples,): image i of the epoch's order weighs weights[i]
+        if cfg.noise_weighting is not None and noise.levels is not None:
+            weights = noise_level_weights(noise.levels[:, 0], cfg.noise_weighting, noise.low, noise.high)
         good_params = self._good_params
         np.copyto(good_params, params)  # restored if the epoch diverges
         loss_sum, seen = 0.0, 0
         for batch, (clean, noisy, prepare) in enumerate(batches.epoch(order, noise)):
+            batch_weights = None if weights is None else weights[seen : seen + len(clean)]
             try:
-                loss = self.train_step(step, noisy, clean, prepare)
+                loss = self.train_step(step, noisy, clean, batch_weights, prepare)
             except TrainingDiverged as exc:
                 np.copyto(params, good_params)
                 raise TrainingDiverged(

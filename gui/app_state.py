@@ -11,6 +11,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from engine.baselines import BaselineBank
 from engine.nn import MLP
 from gui.common.data_sets import DataSets
 
@@ -28,7 +29,8 @@ class ModelChange:
 
 
 class AppState(QObject):
-    """The current model (``model``, ``name``, ``dirty``) and the data sets (``data``), with a signal each."""
+    """The current model (``model``, ``name``, ``dirty``) and the data sets (``data``), with a signal each; the
+    baselines fitted on the data sets' training images (``baselines``: PCA's axes, linear maps, tuned filters, kept)."""
 
     modelChanged = Signal(object)  # ModelChange
     savedChanged = Signal()  # the name or the unsaved mark changed (a save, a save as)
@@ -36,6 +38,7 @@ class AppState(QObject):
     def __init__(self, data: DataSets | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.data = data if data is not None else DataSets()
+        self.baselines = BaselineBank(lambda name: self.data.images("train", name))
         self.model: MLP | None = None
         self.name = "untitled"
         self.dirty = False
@@ -53,8 +56,4 @@ class AppState(QObject):
         """The model is now in ``path``: its name, and nothing unsaved."""
         self.model.path = str(path)
         self.name, self.dirty = Path(path).stem, False
-        self.savedChanged.emit()
-
-    def mark_dirty(self) -> None:
-        self.dirty = True
         self.savedChanged.emit()

@@ -40,10 +40,20 @@ def test_the_onnxruntime_snippet(tmp_path, monkeypatch, capsys):
     assert np.max(np.abs(scope["denoised"] - net.predict(scope["noisy"]))) <= 1e-5
 
 
-def test_the_pytorch_snippet(tmp_path, monkeypatch):
+def with_skip(kind: str) -> MLP:
+    net = build_mlp([784, 32, 784], ["relu", "sigmoid" if kind == "gate" else "linear"], seed=3, skip=kind)
+    net.params += np.random.default_rng(3).standard_normal(net.params.size).astype(np.float32) * np.float32(0.05)
+    return net
+
+
+@pytest.mark.parametrize("make", [model, lambda: with_skip("gate"), lambda: with_skip("residual")],
+                         ids=["plain", "gate", "residual"])  # fmt: skip
+@pytest.mark.parametrize("weights_dtype", ["float32", "float16"])
+def test_the_pytorch_snippet(make, weights_dtype, tmp_path, monkeypatch):
     torch = pytest.importorskip("torch")
-    net = model()
-    net.save(tmp_path / "my_model.npz")
+    net = make()
+    net.round_weights(weights_dtype)
+    net.save(tmp_path / "my_model.npz", weights_dtype=weights_dtype)
     monkeypatch.chdir(tmp_path)
     scope: dict = {}
     exec(snippet("torch"), scope)

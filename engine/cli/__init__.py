@@ -10,6 +10,7 @@ Exit codes: 0 success, 2 bad arguments, 1 failure (with a one-line reason on std
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from collections.abc import Callable, Sequence
 
@@ -43,7 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)  # exits 2 with usage on bad arguments
+    args.command_line = shlex.join(["denoise-studio", *argv])  # what a run records: the command as it was given
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE

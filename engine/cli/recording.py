@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import shlex
-import sys
 
 from engine.runs import DATABASE_ENV, RunRecorder
 
@@ -24,5 +22,4 @@ def recorder_for(args: argparse.Namespace, *, source: str, **links) -> RunRecord
     """The recorder for a command's run, or None with ``--no-record``; it records the command line."""
     if getattr(args, "no_record", False):
         return None
-    return RunRecorder(args.runs_db, source=source, links={"command": shlex.join(["denoise-studio", *sys.argv[1:]]),
-                                                            **links})  # fmt: skip
+    return RunRecorder(args.runs_db, source=source, links={"command": getattr(args, "command_line", None), **links})

@@ -124,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
     if output_dir.exists() and not output_dir.is_dir():
         raise UsageError(f"--output-dir {output_dir} is a file; give a folder for the cells' models")
     check_writable_output(output_dir / ".probe", "--output-dir")
-    command = shlex.join(["denoise-studio", *sys.argv[1:]])
+    command = args.command_line
     sweep_id, finished, database = _open_sweep(args, cells, shared, output_dir, command)
     todo = [c for c in cells if c.key not in finished]
     said = f"{len(cells)} cells" + (f", {len(cells) - len(todo)} finished before" if finished else "")

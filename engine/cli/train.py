@@ -31,7 +31,8 @@ from engine.cli.arguments import (
 from engine.cli.recording import add_recording_arguments, recorder_for
 from engine.data_sources import data_source
 from engine.dataset import Dataset
-from engine.model_format import is_model_file
+from engine.model_format import WEIGHTS_DTYPES, is_model_file
+from engine.model_limits import SKIP_KINDS
 from engine.model_paths import is_shipped
 from engine.nn import build_mlp
 from engine.optimizers import OPTIMIZERS
@@ -60,6 +61,18 @@ def add_arguments(train: argparse.ArgumentParser) -> None:
         "from which each training image draws its own level",
     )
     train.add_argument("--noise-kind", choices=KIND_CHOICES, default="gaussian", help="the kind of noise to undo")
+    train.add_argument(
+        "--noise-weighting",
+        type=float,
+        metavar="C",
+        help="with a noise range: divide each image's loss by level^2 + C, so light noise counts as much as heavy",
+    )
+    train.add_argument(
+        "--skip",
+        choices=SKIP_KINDS,
+        help="end the model in a skip path from its input: 'gate' mixes input and output by a learned per-pixel "
+        "gate, 'residual' adds the output to the input (give the last layer a linear activation)",
+    )
     train.add_argument("--loss", choices=["mse", "bce"], default=defaults.loss)
     train.add_argument("--seed", type=bounded(SEED), default=defaults.seed)
     train.add_argument("--train-size", type=bounded(TRAIN_SIZE), default=DEFAULT_TRAIN_SIZE)
@@ -73,6 +86,13 @@ def add_arguments(train: argparse.ArgumentParser) -> None:
         "for Fashion-MNIST, else an installed copy or a download)",
     )
     train.add_argument("--output", "-o", default="model.npz", help="where to save the trained model")
+    train.add_argument(
+        "--weights-dtype",
+        choices=WEIGHTS_DTYPES,
+        default="float32",
+        help="how --output stores the weights: float16 halves the file (the scores printed are the stored "
+        "model's; the checkpoint stays float32)",
+    )
     train.add_argument("--checkpoint", help="checkpoint path (default: OUTPUT with .ckpt.npz)")
     train.add_argument("--resume", metavar="CHECKPOINT", help="continue a run from its checkpoint")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -182,10 +202,11 @@ def _train(
                 seed=args.seed,
                 loss=args.loss,
                 noise_kind=args.noise_kind,
+                noise_weighting=args.noise_weighting,
             )
+            model = build_mlp(widths, activations, seed=args.seed, skip=args.skip)
         except (ValueError, TypeError) as exc:
             raise UsageError(str(exc)) from None
-        model = build_mlp(widths, activations, seed=args.seed)
         train_size, test_size = args.train_size, args.test_size
         dataset_name = data_source(args.dataset or "mnist").name
     if config.batch_size > train_size:  # what the run does, and what its file records
@@ -227,11 +248,16 @@ def _train(
             print(f"error: {exc}; {output} was not written", file=sys.stderr)
             return EXIT_FAILURE
     stop.finishing()
+    try:
+        model.round_weights(args.weights_dtype)  # scored as stored
+    except ValueError as exc:
+        print(f"error: {exc}; {output} was not written (the checkpoint {checkpoint} keeps the run)", file=sys.stderr)
+        return EXIT_FAILURE
     setting = config.noise_setting
     level = setting.default_level
     scores = model.evaluate(dataset.test_u8, level, kind=setting.kind)
     model.metadata["metrics"] = {f"test_mse@{level:g}": scores["mse"]}
-    model.save(output)
+    model.save(output, weights_dtype=args.weights_dtype)
     if recorder is not None:
         recorder.saved(output, {"mse": scores["mse"], "psnr": scores["psnr"], "noisy_mse": scores["identity_mse"]})
     resumable = f"resume with --resume {checkpoint}" if saver.saved else "no checkpoint could be saved to resume from"
@@ -306,6 +332,8 @@ def _warn_ignored_flags(args: argparse.Namespace, config: TrainConfig, dataset_n
         "--noise-kind": (args.noise_kind, "gaussian", config.noise_kind.replace("_", "-")),
         "--seed": (args.seed, defaults.seed, config.seed),
         "--loss": (args.loss, defaults.loss, config.loss),
+        "--noise-weighting": (args.noise_weighting, None, config.noise_weighting),
+        "--skip": (args.skip, None, model.skip.kind if model.skip is not None else None),
         "--dataset": (args.dataset, None, dataset_name.replace("_", "-")),
         "--layers": (args.layers.replace(" ", ""), DEFAULT_LAYERS, layers),
         "--train-size": (args.train_size, DEFAULT_TRAIN_SIZE, resumed.train_size),

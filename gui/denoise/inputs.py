@@ -184,9 +184,6 @@ class DenoiseInputs(QObject):
         box.set_data_set(name)
         box.blockSignals(False)
 
-    def is_switching_test_set(self) -> bool:
-        return self.set_jobs.is_busy()
-
     # ----- your own pictures -------------------------------------------------------------------
     def open_picture(self, source: str | QImage, name: str | None = None) -> None:
         """Bring a picture file (or image data) to the canvas: read and prepared off the GUI thread, then shown

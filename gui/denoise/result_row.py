@@ -10,12 +10,11 @@ import numpy as np
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QVBoxLayout, QWidget
 
-from engine.baselines import fit_pca
+from engine.baselines import BaselineBank
 from engine.forward_pass import ForwardPass
 from engine.metrics import mse
 from engine.pca import PCA
 from gui.common import dialogs
-from gui.common.data_sets import DataSets
 from gui.common.hints import hint
 from gui.common.image_row import ImageRow
 from gui.common.jobs import JobRunner
@@ -24,9 +23,9 @@ from gui.denoise.state import DenoiseState
 PCA_COLUMN = 3
 
 
-def _fit_pca(k: int, data: DataSets, data_set: str, state) -> PCA:
-    """Runs on a pool thread: PCA-k of ``data_set``'s training images."""
-    return fit_pca(data.images("train", data_set), k)
+def _fit_pca(k: int, baselines: BaselineBank, data_set: str, state) -> PCA:
+    """Runs on a pool thread: PCA-k of ``data_set``'s training images (the axes are kept: another width reuses them)."""
+    return baselines.pca(k, data_set)
 
 
 class ResultRow(QWidget):
@@ -91,7 +90,7 @@ class ResultRow(QWidget):
             self.compare_box.setChecked(False)
             dialogs.show_exception(self, "PCA not available", exc, name)
 
-        self.pca_jobs.start(_fit_pca, k, self.state.data, name, on_done=fitted, on_error=failed)
+        self.pca_jobs.start(_fit_pca, k, self.state.baselines, name, on_done=fitted, on_error=failed)
 
     def _show(self, shown: ForwardPass) -> None:
         state = self.state

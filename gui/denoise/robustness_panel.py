@@ -12,6 +12,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
 
+from engine.baselines import BaselineBank
 from engine.data_sources import data_source
 from engine.model_paths import shipped_models
 from engine.nn import MLP
@@ -28,13 +29,15 @@ NO_SECOND = "(no second model)"
 
 
 def _compute(
-    model, second_name: str | None, data: DataSets, data_set: str, kind: str, state
+    model, second_name: str | None, data: DataSets, baselines: BaselineBank, data_set: str, kind: str, state
 ) -> tuple[RobustnessCurve, str | None]:
-    """Runs on a pool thread: the curve on all test images of ``data_set`` (PCA on all its training images)."""
+    """Runs on a pool thread: the curve on all test images of ``data_set`` (PCA on all its training images, its
+    axes kept by ``baselines``)."""
     second = MLP.from_file(second_name) if second_name else None
     train, test = data.images("train", data_set), data.images("test", data_set)
+    pca = baselines.pca(model.latent_width, data_set) if model.latent_width < test.shape[1] else None
     curve = robustness_curve(model, train, test, second=second, cancelled=state.cancelled, progress=state.progress,
-                             kind=kind)  # fmt: skip
+                             kind=kind, pca=pca)  # fmt: skip
     return curve, second_name
 
 
@@ -160,8 +163,9 @@ class RobustnessPanel(QWidget):
         self.busy.setValue(0)
         name = self.second_box.currentText()
         self.verdict.setText("Scoring the model on all 10,000 test images at 21 noise levels…")
-        self.jobs.start(_compute, self.model, None if name == NO_SECOND else name, self.state.data, self.data_set,
-                        self.kind, on_done=self._show, on_error=self._failed)  # fmt: skip
+        self.jobs.start(_compute, self.model, None if name == NO_SECOND else name, self.state.data,
+                        self.state.baselines, self.data_set, self.kind, on_done=self._show,
+                        on_error=self._failed)  # fmt: skip
 
     def _show(self, result: tuple[RobustnessCurve, str | None]) -> None:
         curve, second_name = result

@@ -73,9 +73,10 @@ class DenoiseState(QObject):
         """The app's data sets (``gui.common.data_sets.DataSets``)."""
         return self.app.data
 
-    def is_blank(self) -> bool:
-        """Nothing to denoise: an empty canvas (no score anywhere)."""
-        return not self.clean.any()
+    @property
+    def baselines(self):
+        """The app's baselines (``engine.baselines.BaselineBank``: PCA's axes and the other fits, kept)."""
+        return self.app.baselines
 
     def is_exploring(self) -> bool:
         return self.explored_code is not None

@@ -107,7 +107,8 @@ class RunResult:
 
 
 class RunBridge(Callback):
-    """Callback on the one Trainer loop: forwards logs to the run's signals, obeys the ``RunControl``."""
+    """Callback on the one Trainer loop, first of the run's: forwards logs to the run's signals.  A ``RunGate`` on
+    it (last of the run's callbacks) obeys the ``RunControl``."""
 
     def __init__(self, run, control: RunControl) -> None:
         self.run, self.control = run, control
@@ -126,21 +127,9 @@ class RunBridge(Callback):
         self.trainer.stop_training = self.control.stop
 
     def on_batch_end(self, batch, logs):
-        control = self.control
         self._pending.append(dict(logs))
         if time.perf_counter() - self._sent_at >= BATCH_SEND_S:
             self.flush()
-        if not control.running.is_set() and not control.stop:
-            self.flush()
-            for hook in self.pause_hooks:
-                hook()
-            self.run.paused.emit()
-            control.running.wait()
-            self.run.resumed.emit()
-        if control.lr is not None:
-            self.trainer.optimizer.lr, control.lr = control.lr, None
-        if control.stop:
-            self.trainer.stop_training = True
 
     def on_epoch_end(self, epoch, logs):
         self.flush()
@@ -149,6 +138,28 @@ class RunBridge(Callback):
 
     def on_train_end(self, logs):
         self.flush()
+
+
+class RunGate(Callback):
+    """The last callback of a run: after every other has seen the batch (the histograms' sampler too), it pauses
+    when asked, applies a new learning rate, and stops the run when asked."""
+
+    def __init__(self, bridge: RunBridge) -> None:
+        self.bridge = bridge
+
+    def on_batch_end(self, batch, logs):
+        bridge, control = self.bridge, self.bridge.control
+        if not control.running.is_set() and not control.stop:
+            bridge.flush()
+            for hook in bridge.pause_hooks:
+                hook()
+            bridge.run.paused.emit()
+            control.running.wait()
+            bridge.run.resumed.emit()
+        if control.lr is not None:
+            self.trainer.optimizer.lr, control.lr = control.lr, None
+        if control.stop:
+            self.trainer.stop_training = True
 
 
 class SampleStripCallback(Callback):
@@ -187,7 +198,7 @@ def train(
         strip = SampleStripCallback(run, fixed_noisy(as_unit_float(x_val[:N_STRIP]), level, kind=kind))
         extra = [watcher(run.reported.emit) for watcher in watchers]
         bridge.pause_hooks = [cb.on_pause for cb in extra if callable(getattr(cb, "on_pause", None))]
-        model.fit(x_train, x_val, config=config, callbacks=[bridge, strip, *extra])
+        model.fit(x_train, x_val, config=config, callbacks=[bridge, strip, *extra, RunGate(bridge)])
         result = RunResult("stopped" if control.stop else "done", model)
     except TrainingDiverged as exc:  # the engine restored the weights: the model is usable
         result = RunResult("diverged", model, exc)

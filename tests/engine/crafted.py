@@ -23,6 +23,7 @@ import numpy as np
 
 from engine.data_sources import DATA_ENV, MNIST_FILES
 from engine.model_format import FORMAT_NAME, FORMAT_VERSION, HEADER_KEY
+from engine.model_limits import MAX_WIDTH
 from engine.nn import build_mlp
 
 ZEROS = bytes(2**20)
@@ -121,6 +122,14 @@ def wide_float16_zeros(path: Path, width: int = 100_000) -> Path:
     return model_zip(path, header_json(layers), float16_zero_members(layers))
 
 
+def zeros_at_the_limits(path: Path) -> Path:
+    """784 -> 16,384 -> 784, the widest model there may be, of float16 zeros deflated into ~50 KB: every header,
+    shape and size in it is allowed, so only the archive's inflation bound stops 51 MB (then 103 MB of float32)
+    coming out of it."""
+    layers = [dense(784, MAX_WIDTH), dense(MAX_WIDTH, 784, "sigmoid")]
+    return model_zip(path, header_json(layers), float16_zero_members(layers))
+
+
 def too_many_parameters(path: Path) -> Path:
     """Widths within the cap, 79 million parameters in all: refused from the header, nothing inflated."""
     layers = [dense(784, 8192), dense(8192, 8192), dense(8192, 784, "sigmoid")]
@@ -162,6 +171,73 @@ def bzip2_member(path: Path) -> Path:
     return path
 
 
+def oversized_header(path: Path, size: int = 40 * 2**20) -> Path:
+    """A header member stored plainly, 40 MiB that its ``.npy`` header honestly declares (a header may hold 2 MiB):
+    nothing about the archive is wrong, so only the array's own size check stands between it and 40 MiB read,
+    copied and scanned before the header's size is looked at."""
+    with zipfile.ZipFile(path, "w") as zf:
+        write_member(zf, HEADER_KEY, npy_header((size,), "|u1"), size, compress=False)
+    return path
+
+
+def _patch_central_entry(path: Path, name: str, offset: int, fmt: str, value: int) -> Path:
+    """Overwrite one field (``offset`` bytes into its central-directory entry, struct ``fmt``) of member ``name``."""
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as zf:
+        at, count = zf.start_dir, len(zf.infolist())
+    for _ in range(count):
+        name_length, extra_length, comment_length = struct.unpack_from("<HHH", data, at + 28)
+        if data[at + 46 : at + 46 + name_length] == f"{name}.npy".encode():
+            struct.pack_into(fmt, data, at + offset, value)
+            path.write_bytes(bytes(data))
+            return path
+        at += 46 + name_length + extra_length + comment_length
+    raise KeyError(name)
+
+
+def encrypted_member(path: Path) -> Path:
+    """A valid small model whose first layer's entry is flagged as encrypted (zipfile would ask for a password)."""
+    layers, members = small_layers()
+    model_zip(path, header_json(layers), members, compress=False)
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo("layer0.W.npy")
+    data = bytearray(path.read_bytes())
+    struct.pack_into("<H", data, info.header_offset + 6, info.flag_bits | 0x1)  # the local header's flags
+    path.write_bytes(bytes(data))
+    return _patch_central_entry(path, "layer0.W", 8, "<H", info.flag_bits | 0x1)  # and the central directory's
+
+
+def compressed_size_past_the_end(path: Path) -> Path:
+    """A valid small model whose first layer's entry claims 1 MiB of compressed data in a 55 KB file (an entry
+    overlapping others, or a file cut short): the data it holds is intact, so nothing else notices."""
+    layers, members = small_layers()
+    model_zip(path, header_json(layers), members, compress=False)
+    return _patch_central_entry(path, "layer0.W", 20, "<L", 2**20)
+
+
+def member_cut_short(path: Path) -> Path:
+    """A valid small model whose first layer's entry ends 1,000 bytes early: its compressed size says so, and its
+    CRC is that of what is there, so zipfile reads it without complaint and only the length read tells."""
+    layers, members = small_layers()
+    model_zip(path, header_json(layers), members, compress=False)
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo("layer0.W.npy")
+        with zf.open(info) as member:
+            held = member.read()[:-1000]
+    _patch_central_entry(path, "layer0.W", 16, "<L", zlib.crc32(held))
+    return _patch_central_entry(path, "layer0.W", 20, "<L", len(held))
+
+
+def huge_npy_header(path: Path, length: int = 40 * 2**20) -> Path:
+    """A header member whose ``.npy`` preamble (version 2) announces a 40 MiB header dict, stored plainly (a
+    ``.npy`` header has a few hundred bytes; numpy reads at most 10,000): refused before any of it is read."""
+    text = b"{'descr': '|u1', 'fortran_order': False, 'shape': (0,), }"
+    with zipfile.ZipFile(path, "w") as zf:
+        preamble = b"\x93NUMPY\x02\x00" + struct.pack("<I", length) + text
+        write_member(zf, HEADER_KEY, preamble, length - len(text), compress=False)
+    return path
+
+
 def many_entries(path: Path) -> Path:
     """50,000 empty entries (a model has at most 2,009): listing them would cost ~25 MB of Python objects."""
     with zipfile.ZipFile(path, "w") as zf:
@@ -186,9 +262,11 @@ MODEL_FILES = {
     "negative-shape-header-deflated": (lambda path: negative_shape_header(path, compress=True), "inflate"),
     "negative-shape-optimizer": (negative_shape_optimizer, "negative"),
     "negative-shape-layer": (negative_shape_layer, "negative"),
-    "lying-declared-size": (lying_declared_size, "declares"),
+    # the entry-size check (``nbytes != info.file_size - header_size``): its entry holds more than its header says
+    "lying-declared-size": (lying_declared_size, "but its entry holds"),
     "wide-float16-zeros": (wide_float16_zeros, "inflate"),
     "too-many-parameters": (too_many_parameters, "inflate"),
+    "zeros-at-the-limits": (zeros_at_the_limits, "inflate"),  # the inflation bound, the only one: it would load
     "wide-stored-uncompressed": (wide_stored_uncompressed, "at most 16384 wide"),
     "nested-header": (nested_header, "nested"),
     "many-lists-header": (many_lists_header, "lists and objects"),
@@ -196,8 +274,14 @@ MODEL_FILES = {
     "bzip2-member": (bzip2_member, "compression"),
     "many-entries": (many_entries, "entries"),
     "duplicate-member": (duplicate_member, "two entries named"),
+    # the array-size check (``nbytes > max_bytes``), the only one: header and entry agree, the archive is plain
+    "oversized-header": (oversized_header, "claims 41,943,040 bytes"),
+    "encrypted-member": (encrypted_member, "is encrypted"),  # zipfile would refuse it too, but as damage
+    "compressed-size-past-the-end": (compressed_size_past_the_end, "entries claim"),  # nothing else notices
+    "member-cut-short": (member_cut_short, "is cut short"),  # else a NumPy reshape error
+    "huge-npy-header": (huge_npy_header, ".npy header of 41,943,040 bytes"),  # else 40 MiB read, then refused
 }
-"""name -> (builder, a word the one-line error must hold)."""
+"""name -> (builder, words the one-line error must hold after the file's name: the check that refuses it)."""
 
 
 # ----- data files: a folder of MNIST files, one of which is a bomb ---------------------------------------------

@@ -6,6 +6,7 @@ import errno
 import os
 import selectors
 import signal
+import stat
 import subprocess
 import sys
 import textwrap
@@ -102,6 +103,42 @@ def test_keyboard_interrupt_mid_write_keeps_the_old_file(tmp_path):
         atomic_write(path, interrupted)
     assert path.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]
+
+
+def test_the_new_bytes_reach_the_disk_before_they_take_the_name_and_the_rename_after(tmp_path, monkeypatch):
+    """What survives a power cut: the temp file's data is fsynced before ``os.replace`` gives it the name, and the
+    folder (which holds the name) after it.  Observed as the calls happen; a crash itself cannot be staged here."""
+    path = tmp_path / "m.npz"
+    path.write_bytes(b"old")
+    events: list[tuple] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def spy_fsync(fd):
+        st = os.fstat(fd)
+        events.append(("fsync folder",) if stat.S_ISDIR(st.st_mode) else ("fsync file", st.st_size))
+        return real_fsync(fd)
+
+    def spy_replace(src, dst, *args, **kwargs):
+        events.append(("replace", Path(dst).name))
+        return real_replace(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "fsync", spy_fsync)
+    monkeypatch.setattr(os, "replace", spy_replace)
+    atomic_write(path, lambda f: f.write(b"new model bytes"))
+    assert events == [("fsync file", len(b"new model bytes")), ("replace", "m.npz"), ("fsync folder",)]
+    assert path.read_bytes() == b"new model bytes"
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o604, None], ids=["group-readable", "other-readable", "new-file"])
+def test_a_save_keeps_the_files_permissions_and_a_new_file_gets_the_usual_ones(tmp_path, mode):
+    """The temp file is made private (0600); the saved file must not be: an existing one keeps its mode, a new
+    one is 0644."""
+    path = tmp_path / "m.npz"
+    if mode is not None:
+        path.write_bytes(b"old")
+        path.chmod(mode)
+    build_mlp([16, 4, 16], ["relu", "sigmoid"], seed=0).save(path)
+    assert path.stat().st_mode & 0o777 == (0o644 if mode is None else mode)
 
 
 def test_saving_onto_a_folder_is_a_clear_error(tmp_path):

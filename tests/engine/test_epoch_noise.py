@@ -50,3 +50,37 @@ def test_same_rng_seed_same_noise_and_zero_sigma_is_identity():
     c = _all_noise(EpochNoise(0.3, np.random.default_rng([5, 2]), 2000, 784, 64, 1 << 16), 2000, 784, 64)
     assert np.array_equal(a, b) and not np.array_equal(a, c)
     assert not _all_noise(EpochNoise(0.0, np.random.default_rng(0), 100, 784, 32), 100, 784, 32).any()
+
+
+def _noisy_epoch(noise: EpochNoise, clean: np.ndarray, bs: int) -> np.ndarray:
+    """Every batch of one epoch of ``clean`` (n, n_pixels) through ``noise``, stacked: (n, n_pixels)."""
+    out = np.empty((bs, clean.shape[1]), np.float32)
+    parts = []
+    for batch, start in enumerate(range(0, len(clean), bs)):
+        rows = clean[start : start + bs]
+        parts.append(noise.apply(rows, batch, out[: len(rows)]).copy())
+    return np.concatenate(parts)
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "salt_and_pepper", "masking"])
+@pytest.mark.parametrize("level", [0.6, (0.2, 0.9)], ids=["one-level", "range"])
+@pytest.mark.parametrize("n, bank_values", [(300, 1 << 20), (3000, 1 << 16)], ids=["fresh", "bank"])
+def test_training_noise_is_clipped_to_the_unit_range(kind, level, n, bank_values):
+    """Black, white and grey pixels under strong noise of every kind: what a model trains on stays in [0, 1].
+
+    Gaussian noise pushes about half of the black pixels below 0 and half of the white ones above 1: those
+    must land on 0 and 1 exactly (clipped, not wrapped or rescaled), and the grey ones keep their noise.
+    """
+    clean = np.tile(np.array([0.0, 1.0, 0.5, 0.5], np.float32), (n, 196))  # (n, 784): black, white, grey, grey
+    noise = EpochNoise(level, np.random.default_rng(7), n, 784, 128, bank_values=bank_values, kind=kind)
+    noisy = _noisy_epoch(noise, clean, 128)
+    assert noisy.dtype == np.float32 and noisy.shape == clean.shape
+    assert noisy.min() >= 0 and noisy.max() <= 1
+    black, white, grey = noisy[:, 0::4], noisy[:, 1::4], noisy[:, 2::4]
+    if kind == "gaussian":
+        assert np.mean(black == 0) == pytest.approx(0.5, abs=0.02)  # every negative draw pinned to 0
+        assert np.mean(white == 1) == pytest.approx(0.5, abs=0.02)  # every positive draw pinned to 1
+        assert np.mean((grey > 0) & (grey < 1) & (grey != 0.5)) > 0.5  # most greys stay inside, noisy
+    else:
+        assert set(np.unique(noisy)) <= {0.0, 0.5, 1.0}  # a pixel hit is set to 0 (or 1), never pushed past
+        assert np.mean(grey != 0.5) > 0.1

@@ -128,3 +128,38 @@ def test_whole_mlp_gradient_with_mse():
     _, grad = loss.value_and_grad(net.forward(x), x)
     net.backward(grad.copy())
     assert rel_error(net.grads, expected) < 1e-5
+
+
+@pytest.mark.parametrize("loss_cls", [MSE, BinaryCrossEntropy])
+def test_a_loss_weighted_per_image_matches_finite_differences(loss_cls):
+    rng = np.random.default_rng(6)
+    pred = rng.uniform(0.05, 0.95, (3, 5))
+    target = rng.uniform(0, 1, (3, 5))
+    weights = np.array([0.2, 1.0, 3.0])
+    loss = loss_cls()
+    expected = numeric_grad(lambda: loss.value(pred, target, weights), pred)
+    value, got = loss.value_and_grad(pred, target, weights=weights)
+    assert rel_error(got, expected) < 1e-6
+    plain = [loss.value(pred[i : i + 1], target[i : i + 1]) for i in range(3)]
+    assert value == pytest.approx(np.dot(weights, plain) / 3)  # each image's own loss, weighted
+
+
+@pytest.mark.parametrize(("skip", "last"), [("gate", "sigmoid"), ("residual", "linear")])
+def test_whole_mlp_gradient_through_a_skip_path(skip, last):
+    """Every weight, the gate's too, against central differences; the target is off the inputs so the
+    gate and the residual's clip both matter (some residual sums land outside [0, 1])."""
+    rng = np.random.default_rng(7)
+    net = MLP([Dense(8, 5, "tanh", seed=1, dtype=np.float64), Dense(5, 8, last, seed=3, dtype=np.float64)], skip=skip)
+    net.params[:] += rng.standard_normal(net.params.size) * 0.3
+    x = rng.uniform(0, 1, (4, 8))
+    target = rng.uniform(0, 1, (4, 8))
+    weights = rng.uniform(0.5, 2.0, 4)
+    loss = MSE()
+    expected = numeric_grad(lambda: loss.value(net.forward(x, training=False), target, weights), net.params)
+    out = net.forward(x)
+    if skip == "residual":
+        assert np.any(out == 0) or np.any(out == 1)  # the clip is exercised
+    _, grad = loss.value_and_grad(out, target, weights=weights)
+    net.backward(grad.copy())
+    assert rel_error(net.grads, expected) < 1e-5
+    assert np.abs(net.grads[-8:]).max() > 1e-3  # the last parameters (the gate's biases) learn

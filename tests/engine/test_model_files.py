@@ -173,6 +173,18 @@ def _header_huge_int(path, marker):
     return write_npz(path, {HEADER_KEY: np.frombuffer(text, np.uint8), **valid_arrays()})
 
 
+def _flipped_weight_byte(path, marker):
+    """One byte of the first layer's weights changed, as a bad disk or copy might: only the CRC can tell."""
+    data = bytearray(valid_model_bytes())
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as zf:
+        info = zf.getinfo("layer0.W.npy")
+    name_length, extra_length = np.frombuffer(bytes(data[info.header_offset + 26 : info.header_offset + 30]), "<u2")
+    start = info.header_offset + 30 + int(name_length) + int(extra_length)  # the member's bytes: .npy header, data
+    data[start + info.file_size - 3] ^= 0x10  # in the last weight: still a finite float32
+    path.write_bytes(bytes(data))
+    return path
+
+
 def _gzip_file(path, marker):
     import gzip
 
@@ -190,6 +202,7 @@ CORPUS = {
     "truncated-10%": (_truncated(0.1), ["damaged"]),
     "truncated-50%": (_truncated(0.5), ["damaged"]),
     "truncated-99%": (_truncated(0.99), ["damaged"]),
+    "flipped-weight-byte": (_flipped_weight_byte, ["damaged", "CRC"]),
     "random-bytes": (_random_bytes, ["not a Denoise Studio model"]),
     "random-after-zip-magic": (_random_after_zip_magic, ["damaged"]),
     "empty": (_empty, ["empty"]),

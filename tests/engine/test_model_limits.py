@@ -67,6 +67,26 @@ def test_too_wide_or_too_many_parameters(widths, words, tmp_path, capsys):
     assert n_params > MAX_PARAMS or max(widths) > MAX_WIDTH
 
 
+@pytest.mark.parametrize(
+    ("widths", "allowed"),
+    [
+        ([784, MAX_WIDTH, 784], True),  # the widest layer there may be (784-16384-784 fits, 25.7 M parameters)
+        ([784, MAX_WIDTH + 1, 784], False),
+        ([MAX_PARAMS // MAX_WIDTH - 1, MAX_WIDTH], True),  # exactly MAX_PARAMS, biases counted: 2047 x 16384 + 16384
+        ([MAX_PARAMS // MAX_WIDTH, MAX_WIDTH], False),  # the weights alone fit; with the biases, 16,384 too many
+    ],
+)
+def test_the_limits_are_exact_at_their_edges(widths, allowed):
+    """Checked without building (a model at these limits takes 100-130 MB): the bound itself, not a model near it."""
+    n_params = sum(a * b + b for a, b in zip(widths, widths[1:], strict=False))
+    assert (n_params <= MAX_PARAMS and max(widths) <= MAX_WIDTH) == allowed  # what the case is about
+    if allowed:
+        check_architecture(widths)
+    else:
+        with pytest.raises(ValueError, match="at most"):
+            check_architecture(widths)
+
+
 def test_save_refuses_what_could_not_be_loaded(tmp_path):
     net = build_mlp([784, 8, 784], ["relu", "sigmoid"])
     net.layers[0].n_out = MAX_WIDTH + 1  # a model changed behind the checks

@@ -51,6 +51,16 @@ def test_levels_over_an_epoch_are_uniform_in_the_range(bank_values):
     assert np.abs(sigmas - uniform).max() < 0.015  # the empirical quantiles follow U[low, high]
 
 
+@pytest.mark.parametrize("n, bs", [(256, 64), (1024, 256)], ids=["fresh-values", "reused-bank"])
+def test_every_image_of_the_epoch_draws_its_own_level(n, bs):
+    """Row r of batch 1 is another image than row r of batch 0: its level is its own draw, not the same again
+    (the epoch's levels would still look uniform if every batch reused the first batch's)."""
+    noise = EpochNoise((LOW, HIGH), np.random.default_rng(3), n, 784, bs)
+    sigmas = row_sigmas(epoch_of(noise, n, 784, bs)).reshape(4, bs)  # (batch, row)
+    same_rows = [np.corrcoef(sigmas[0], sigmas[b])[0, 1] for b in (1, 2, 3)]
+    assert max(np.abs(same_rows)) < 0.5, same_rows  # independent draws: about 0 ± 1/sqrt(bs); reused levels: ~1
+
+
 def test_a_masking_range_spreads_the_fraction_over_the_rows():
     noise = EpochNoise((0.1, 0.7), np.random.default_rng(2), 256, 784, 256, kind="masking")
     hit = (noise.apply(grey(256), 0, np.empty((256, 784), np.float32)) == 0).mean(axis=1)

@@ -38,8 +38,18 @@ def every_activation() -> MLP:
     return net
 
 
+def with_skip(kind: str, last: str) -> MLP:
+    """784-64-784 ending in a skip path, its weights moved off their start (a gate not 0.5 everywhere, some
+    residual sums outside [0, 1])."""
+    net = build_mlp([784, 64, 784], ["relu", last], seed=4, skip=kind)
+    net.params += np.random.default_rng(4).standard_normal(net.params.size).astype(np.float32) * np.float32(0.05)
+    return net
+
+
 MODELS = {name: (lambda name=name: MLP.from_file(name)) for name in shipped_models()}
 MODELS["every-activation"] = every_activation
+MODELS["gate"] = lambda: with_skip("gate", "sigmoid")
+MODELS["residual"] = lambda: with_skip("residual", "linear")
 
 
 def run_onnx(path, x: np.ndarray) -> np.ndarray:

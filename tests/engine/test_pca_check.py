@@ -82,6 +82,13 @@ def test_a_nonlinear_decoder_is_refused_with_a_reason():
         pca_check(net, blobs(20, 0), blobs(5, 1))
 
 
+def test_a_linear_network_with_a_skip_path_is_no_linear_autoencoder():
+    """Its output adds (a gated share of) the input to what the code draws: PCA's subspace is not the comparison."""
+    for kind in ("residual", "gate"):
+        net = build_mlp([784, 10, 784], ["linear", "linear"], seed=0, skip=kind)
+        assert not has_linear_decoder(net) and not is_linear(net)
+
+
 def test_pca_variances_are_the_variances_along_the_axes_in_unit_pixels():
     train = blobs(200, 2)
     _, _, variances = principal_axes(train / 255.0)

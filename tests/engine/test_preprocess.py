@@ -110,3 +110,57 @@ def test_shrink_framed_keeps_a_full_frame_picture_as_it_is_laid_out():
     out = shrink_framed(big)
     assert out.dtype == np.float32 and out.shape == (28, 28)
     np.testing.assert_allclose(out, picture, atol=1e-6)
+
+
+def l_shape(flip_rows: bool = False, flip_cols: bool = False) -> np.ndarray:
+    """An L on a 280×280 canvas: a 30-px stem and a 30-px foot, its mass in the corner where they meet."""
+    canvas = np.zeros((280, 280), np.float32)
+    canvas[40:240, 60:90] = 1.0  # the stem
+    canvas[210:240, 60:180] = 1.0  # the foot
+    if flip_rows:
+        canvas = np.flipud(canvas)
+    if flip_cols:
+        canvas = np.fliplr(canvas)
+    return np.ascontiguousarray(canvas)
+
+
+def bar_with_a_blob() -> np.ndarray:
+    """A thin horizontal bar with a heavy blob at its right end: its mass sits right of its box's middle."""
+    canvas = np.zeros((280, 280), np.float32)
+    canvas[130:140, 30:250] = 1.0
+    canvas[110:160, 210:250] = 1.0
+    return canvas
+
+
+def box_centre(image: np.ndarray) -> tuple[float, float]:
+    top, bottom, left, right = ink_bbox(image)
+    return (top + bottom - 1) / 2, (left + right - 1) / 2
+
+
+@pytest.mark.parametrize("exact_centre, within", [(False, 0.5), (True, 0.05)], ids=["whole-pixels", "exact"])
+@pytest.mark.parametrize(
+    "canvas, row_side, col_side",
+    [
+        (l_shape(), -1, +1),  # mass low-left: the box moves up and right
+        (l_shape(flip_cols=True), -1, -1),
+        (l_shape(flip_rows=True), +1, +1),
+        (l_shape(flip_rows=True, flip_cols=True), +1, -1),
+        (bar_with_a_blob(), 0, -1),  # mass at the right end: the box moves left
+    ],
+    ids=["L", "L-mirrored", "L-upside-down", "L-turned", "bar-with-a-blob"],
+)
+def test_a_lopsided_shape_is_centred_by_its_mass_not_by_its_box(canvas, row_side, col_side, exact_centre, within):
+    """MNIST centres each digit's centre of mass in the 28×28 field; for an L (or a bar with a blob) that is
+    not its bounding box's centre, so the box ends up off the middle, away from where the ink is heavy.  Whole
+    pixels (MNIST's way, the canvas's) put the mass within half a pixel; the exact placement (pictures) on it."""
+    out = prepare_digit(canvas, exact_centre=exact_centre)
+    com_r, com_c = center_of_mass(out)
+    assert abs(com_r - 13.5) <= within and abs(com_c - 13.5) <= within  # the mass in the middle
+    box_r, box_c = box_centre(out)
+    for side, offset in ((row_side, box_r - 13.5), (col_side, box_c - 13.5)):
+        if side:
+            assert offset * side >= 2, (box_r, box_c)  # the box well off the middle, on the light side
+        else:
+            assert abs(offset) <= 0.5
+    top, bottom, left, right = ink_bbox(out)
+    assert max(bottom - top, right - left) in (20, 21)  # scaled to fill the box (a fractional place spans 21)

@@ -80,7 +80,7 @@ def test_the_cli_prints_the_curve_as_a_table_and_as_json(tiny_mnist, tmp_path, c
     build_mlp([784, 5, 784], ["relu", "sigmoid"], seed=2).save(path)
     assert main(["evaluate", str(path), "--curve", "--test-size", "16"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[0].split() == ["sigma", "model", "noisy", "input", "PCA-5"]
+    assert lines[0].split() == ["sigma", "model", "PSNR", "dB", "SSIM", "noisy", "input", "PCA-5"]
     assert len(lines) == 1 + 21 + 1 and lines[-1].startswith("m beats the noisy input")
     assert main(["evaluate", str(path), "--curve", "--json", "--test-size", "16"]) == 0
     payload = json.loads(capsys.readouterr().out)

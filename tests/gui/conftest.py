@@ -1,12 +1,16 @@
-"""GUI fixtures: a themed app, a main window with a small model and private settings, recorded dialogs."""
+"""GUI fixtures: a themed app, a main window with a small model and private settings, recorded dialogs, and holds
+that keep a training run going until the test lets it end."""
 
 from __future__ import annotations
+
+import threading
 
 import numpy as np
 import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from engine.callbacks import Callback
 from engine.nn import build_mlp
 from gui.app import prepare_app
 from gui.app_state import AppState
@@ -97,3 +101,65 @@ def tiny_arrays():
         img[r : r + 8, c : c + 6] = 200
     flat = images.reshape(80, 784)
     return flat[:64], flat[64:]
+
+
+HOLD_LIMIT_S = 120.0
+"""A hold nobody releases lets its run go after this long, so a broken test fails instead of hanging the suite."""
+
+
+class RunHold:
+    """A watcher (``gui.training.worker.Watcher``) that stops a training run at one point, on the training thread,
+    until the test calls ``release()``: a test that needs a run still going never depends on the machine's speed.
+
+    ``at``: "start" (before the first batch) or an epoch number (at the end of that epoch, 0-based).  On getting
+    there the run sends ``reported(topic, at)``, then waits; ``reached`` tells that report from others.  It holds
+    once: after ``release()`` (which may come before the run gets there) it lets every run pass.
+    """
+
+    def __init__(self, at: str | int) -> None:
+        self.at = at
+        self.topic = f"test.hold.{id(self)}"
+        self._released = threading.Event()
+
+    def __call__(self, report) -> Callback:
+        hold = self
+
+        class Hold(Callback):  # a new one for each run; it keeps nothing of the run once the run is over
+            def on_train_begin(self, logs):
+                if hold.at == "start":
+                    hold._wait(report)
+
+            def on_epoch_end(self, epoch, logs):
+                if hold.at == epoch:
+                    hold._wait(report)
+
+        return Hold()
+
+    def _wait(self, report) -> None:
+        if not self._released.is_set():
+            report(self.topic, self.at)
+            self._released.wait(HOLD_LIMIT_S)
+
+    def reached(self, topic: str, data) -> bool:
+        """For ``qtbot.waitSignal(run.reported, check_params_cb=hold.reached)``."""
+        return topic == self.topic
+
+    def release(self) -> None:
+        self._released.set()
+
+
+@pytest.fixture
+def hold_run(window):
+    """``hold_run(at)`` -> a ``RunHold`` on the window's Training tab; every hold is released as the test ends
+    (before the window's teardown waits for the run)."""
+    holds: list[RunHold] = []
+
+    def make(at: str | int) -> RunHold:
+        hold = RunHold(at)
+        window.training_tab.watchers.append(hold)
+        holds.append(hold)
+        return hold
+
+    yield make
+    for hold in holds:
+        hold.release()

@@ -1,5 +1,5 @@
-"""The app opens with the blind model, whose reconstruction beats the noisy input across the slider from σ 0.2;
-the seed's model is one click away in File ▸ Shipped models."""
+"""The app opens with the gated model (issue 26), whose reconstruction beats the noisy input and PCA across the
+slider; the seed's model is one click away in File ▸ Shipped models."""
 
 from __future__ import annotations
 
@@ -22,11 +22,12 @@ def app_window(qtbot, settings):
     wait_for_all_jobs(TIMEOUT)
 
 
-def test_the_app_opens_with_the_blind_model_at_the_middle_of_its_range(app_window):
-    assert app_window.state.name == "mnist_denoising_autoencoder_blind"
-    assert [layer.n_out for layer in app_window.state.model.layers] == [256, 64, 256, 784]
+def test_the_app_opens_with_the_gated_model_at_the_middle_of_its_range(app_window):
+    assert app_window.state.name == "mnist_denoising_autoencoder_gated"
+    assert [layer.n_out for layer in app_window.state.model.layers] == [1024, 1024, 784]
+    assert app_window.state.model.skip.kind == "gate"
     tab = app_window.denoise_tab
-    assert tab.noise.slider.value() == 40 and tab.noise.kind_box.kind() == "gaussian"
+    assert tab.noise.slider.value() == 50 and tab.noise.kind_box.kind() == "gaussian"  # σ 0.5 of 0–1
     assert app_window.training_tab.form.noise_range.isChecked()
 
 
@@ -38,14 +39,14 @@ def test_the_seeds_model_is_one_click_away(qtbot, app_window):
     assert app_window.denoise_tab.noise.slider.value() == 10  # the σ it was trained at
 
 
-def test_its_reconstruction_beats_the_noisy_input_over_the_slider_from_02(qtbot, app_window, real_mnist_dir):
+def test_its_reconstruction_beats_the_noisy_input_over_the_whole_slider(qtbot, app_window, real_mnist_dir):
     tab = app_window.denoise_tab
     app_window.tabs.setCurrentWidget(tab)
     with qtbot.waitSignal(tab.robustness.curveReady, timeout=TIMEOUT) as ready:
         tab.panels.setCurrentWidget(tab.robustness)  # all 10,000 MNIST test images, σ 0 to 1 by 0.05
     curve = ready.args[0]
-    from_02 = curve.sigmas >= 0.2
-    assert from_02.sum() == 17
-    assert np.all(curve.model[from_02] < curve.noisy_input[from_02])
-    assert np.all(curve.model[from_02] < curve.pca[from_02])  # and PCA-64
-    assert "beats the noisy input from σ ≈ 0.1" in tab.robustness.verdict.text()
+    noisy = curve.sigmas > 0
+    assert noisy.sum() == 20
+    assert np.all(curve.model[noisy] < curve.noisy_input[noisy])  # from σ 0.05, where the blind model lost
+    assert curve.pca is None  # its 1024-unit hidden layers are wider than the image: no PCA with as many components
+    assert "beats the noisy input from σ ≈ 0.0" in tab.robustness.verdict.text()  # it crosses below 0.05

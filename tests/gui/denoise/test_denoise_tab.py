@@ -11,6 +11,9 @@ from engine.images import to_unit_float
 from engine.preprocess import center_of_mass, ink_bbox
 
 LEFT = Qt.MouseButton.LeftButton
+REAL_CURVE_MS = 120000
+"""A bound on waiting for the blind model's robustness curve over the 10,000 real test images: 25 s at load 13 on
+the 2-core machine (a 20 s bound failed there); a bound, not a speed requirement."""
 
 
 def draw_stroke(qtbot, canvas, points, button=LEFT):
@@ -302,9 +305,9 @@ def test_a_second_models_curve_is_shown_whole(qtbot, window, tab, real_mnist_dir
 
     window.state.set_model(MLP.from_file("mnist_denoising_autoencoder_blind"), name="blind")
     panel = tab.robustness
-    with qtbot.waitSignal(panel.curveReady, timeout=20000):
+    with qtbot.waitSignal(panel.curveReady, timeout=REAL_CURVE_MS):
         tab.panels.setCurrentWidget(panel)
-    with qtbot.waitSignal(panel.curveReady, timeout=30000) as ready:
+    with qtbot.waitSignal(panel.curveReady, timeout=REAL_CURVE_MS) as ready:
         panel.second_box.setCurrentText("mnist_denoising_autoencoder")
     curve = ready.args[0]
     top = panel.plot.getViewBox().viewRange()[1][1]

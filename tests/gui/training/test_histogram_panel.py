@@ -39,17 +39,34 @@ def test_histograms_of_weights_and_gradients_appear_after_an_epoch(qtbot, tab):
     assert weights[0].reference is not None  # compared with the weights the run started from
 
 
-def test_pause_refreshes_the_histograms_with_the_epoch_so_far(qtbot, tab):
-    panel = tab.histograms
-    tab.form.epochs.setValue(500)
-    with qtbot.waitSignal(panel.updated, timeout=TIMEOUT, check_params_cb=lambda s: s.kind == "pause") as shown:
+def pause_after_the_first_batch(qtbot, tab, hold):
+    """Start; the run waits at its start (``hold``) until Pause is pressed, then pauses after its first batch.
+    Returns the snapshot the pause sent."""
+    with qtbot.waitSignal(tab.run.reported, timeout=TIMEOUT, check_params_cb=hold.reached):
         tab.start_button.click()
+    panel = tab.histograms
+    with qtbot.waitSignal(panel.updated, timeout=TIMEOUT, check_params_cb=lambda s: s.kind == "pause") as shown:
         tab.pause_button.click()
-    snapshot = shown.args[0]
-    assert snapshot.progress < 1  # the epoch so far, as it paused (wherever a fast machine got to first)
-    assert panel.header.text().startswith(f"Paused in epoch {snapshot.epoch + 1} at {snapshot.progress:.0%}")
+        hold.release()
+    return shown.args[0]
+
+
+def test_pause_refreshes_the_histograms_with_the_epoch_so_far(qtbot, tab, hold_run):
+    panel = tab.histograms
+    tab.form.epochs.setValue(5)
+    snapshot = pause_after_the_first_batch(qtbot, tab, hold_run("start"))
+    assert snapshot.epoch == 0 and snapshot.progress < 1  # the epoch so far, as it paused
+    assert panel.header.text().startswith(f"Paused in epoch 1 at {snapshot.progress:.0%}")
     with qtbot.waitSignal(tab.run.finished, timeout=TIMEOUT):
         tab.stop_button.click()
+
+
+def test_a_pause_snapshot_counts_the_batch_just_trained(qtbot, tab, hold_run):
+    tab.form.epochs.setValue(5)
+    snapshot = pause_after_the_first_batch(qtbot, tab, hold_run("start"))
+    with qtbot.waitSignal(tab.run.finished, timeout=TIMEOUT):
+        tab.stop_button.click()
+    assert (snapshot.progress, snapshot.batches) == (0.25, 1)  # one batch of four, and its gradients
 
 
 def test_a_model_between_runs_shows_its_weights_and_no_gradients(qtbot, window, tab):

@@ -127,14 +127,16 @@ def test_every_part_of_the_panel_and_the_preset_box_explains_itself(window, tab)
         assert widget.toolTip() and widget.statusTip() == widget.toolTip()
 
 
-def test_the_cosines_show_while_the_run_is_still_going(qtbot, window, tab, tiny_mnist):
+def test_the_cosines_show_while_the_run_is_still_going(qtbot, window, tab, tiny_mnist, hold_run):
     panel = tab.pca_check
     with qtbot.waitSignal(panel.checked, timeout=TIMEOUT):
         window.state.set_model(build_mlp([784, 4, 784], ["linear", "linear"], seed=1), name="linear")
-    tab.form.epochs.setValue(1000)
+    tab.form.epochs.setValue(5)
     tab.form.train_size.setValue(32)
-    with qtbot.waitSignal(panel.epochsShown, timeout=TIMEOUT, check_params_cb=lambda shown: shown >= 3):
-        tab.start_button.click()
-    assert tab.is_running() and "After epoch" in panel.progress_note.text()
+    hold = hold_run(1)  # the run waits at the end of its second epoch until the test lets it go
+    with qtbot.waitSignal(panel.epochsShown, timeout=TIMEOUT, check_params_cb=lambda shown: shown == 3):
+        tab.start_button.click()  # the start and two epochs: all the run can send while it is held
+    assert tab.is_running() and panel.progress_note.text().startswith("After epoch 2:")
     with qtbot.waitSignal(tab.run.finished, timeout=TIMEOUT):
         tab.stop_button.click()
+        hold.release()

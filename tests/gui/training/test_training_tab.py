@@ -1,4 +1,8 @@
-"""Training tab: a real worker thread over model.fit, waited on with signals only."""
+"""Training tab: a real worker thread over model.fit, waited on with signals only.
+
+A test that needs the run still going holds it (``hold_run``, tests/gui/conftest.py) and lets it go when done: a
+fast or a loaded machine gives the same run.
+"""
 
 from __future__ import annotations
 
@@ -30,11 +34,27 @@ def run_to_end(qtbot, tab):
         tab.start_button.click()
 
 
-def start_paused(qtbot, tab):
-    """Start and ask for a pause at once: the worker stops at its first batch, however fast the machine."""
-    with qtbot.waitSignal(tab.run.paused, timeout=TIMEOUT):
+def start_held(qtbot, tab, hold) -> None:
+    """Start, and wait until the run has got to ``hold`` and waits there."""
+    with qtbot.waitSignal(tab.run.reported, timeout=TIMEOUT, check_params_cb=hold.reached):
         tab.start_button.click()
+
+
+def start_paused(qtbot, tab, hold_run) -> None:
+    """Start with a pause asked before the first batch ends: the run waits at its start until Pause is pressed,
+    so it pauses after its first batch, however fast or loaded the machine."""
+    hold = hold_run("start")
+    start_held(qtbot, tab, hold)
+    with qtbot.waitSignal(tab.run.paused, timeout=TIMEOUT):
         tab.pause_button.click()
+        hold.release()
+
+
+def stop_held(qtbot, tab, hold) -> None:
+    """Press Stop while ``hold`` keeps the run going, then let it go; wait for the run to end."""
+    with qtbot.waitSignal(tab.run.finished, timeout=TIMEOUT):
+        tab.stop_button.click()
+        hold.release()
 
 
 def os_threads() -> int:
@@ -65,49 +85,47 @@ def test_tiny_run_plots_every_batch_and_epoch_and_hands_back_the_model(qtbot, wi
     assert window.status_mse.text().startswith("test MSE 0.") and "at σ 0.10" in window.status_mse.text()
 
 
-def test_pause_then_resume_continues(qtbot, tab):
-    tab.form.epochs.setValue(500)
-    start_paused(qtbot, tab)
+def test_pause_then_resume_continues(qtbot, tab, hold_run):
+    tab.form.epochs.setValue(5)
+    later = hold_run(1)  # after resuming, the run goes on to the end of epoch 2 and waits there
+    start_paused(qtbot, tab, hold_run)
     assert tab.pause_button.text() == "Resume"
     paused_at = tab.plot.counts()[0]
-    with qtbot.waitSignals([tab.run.resumed, tab.run.batches], timeout=TIMEOUT, order="strict"):
+    with qtbot.waitSignals([tab.run.resumed, tab.run.batches, tab.run.reported], timeout=TIMEOUT, order="simple",
+                           check_params_cbs=[None, None, later.reached]):  # fmt: skip
         tab.pause_button.click()
-    with qtbot.waitSignal(tab.run.batches, timeout=TIMEOUT):
-        pass
-    assert tab.plot.counts()[0] > paused_at
-    with qtbot.waitSignal(tab.run.finished, timeout=TIMEOUT):
-        tab.stop_button.click()
+    assert paused_at == 1 and tab.plot.counts() == (8, 2)  # then every batch of two epochs
+    stop_held(qtbot, tab, later)
 
 
-def test_stop_while_paused_ends_the_run(qtbot, tab):
-    tab.form.epochs.setValue(500)
-    start_paused(qtbot, tab)
+def test_stop_while_paused_ends_the_run(qtbot, tab, hold_run):
+    tab.form.epochs.setValue(5)
+    start_paused(qtbot, tab, hold_run)
     with qtbot.waitSignal(tab.run.finished, timeout=TIMEOUT):
         tab.stop_button.click()
     assert not tab.is_running()
 
 
-def test_stop_mid_run_leaves_a_model_that_predicts(qtbot, window, tab, tiny_arrays):
-    tab.form.epochs.setValue(500)
-    start_paused(qtbot, tab)  # pins the run mid-way however fast this machine is
+def test_stop_mid_run_leaves_a_model_that_predicts(qtbot, window, tab, tiny_arrays, hold_run):
+    tab.form.epochs.setValue(5)
+    start_paused(qtbot, tab, hold_run)  # pins the run after its first batch
     with qtbot.waitSignals([window.state.modelChanged, tab.run.finished], timeout=TIMEOUT):
         tab.stop_button.click()
-    batches, epochs = tab.plot.counts()
-    assert batches >= 1 and epochs < 500
+    assert tab.plot.counts() == (1, 0)
     out = window.state.model.predict(tiny_arrays[1].astype(np.float32) / 255)
     assert out.shape == (16, 784) and np.all(np.isfinite(out))
     assert tab.progress.label.text().startswith("Stopped")
 
 
-def test_lr_change_applies_from_the_next_batch(qtbot, tab):
-    tab.form.epochs.setValue(500)
-    start_paused(qtbot, tab)
+def test_lr_change_applies_from_the_next_batch(qtbot, tab, hold_run):
+    tab.form.epochs.setValue(5)
+    later = hold_run(1)  # the run cannot end before Stop is pressed
+    start_paused(qtbot, tab, hold_run)
     tab.form.lr.setValue(0.0042)
     with qtbot.waitSignal(tab.run.batches, timeout=TIMEOUT) as batch:
         tab.pause_button.click()
     assert batch.args[0][0]["lr"] == 0.0042
-    with qtbot.waitSignal(tab.run.finished, timeout=TIMEOUT):
-        tab.stop_button.click()
+    stop_held(qtbot, tab, later)
 
 
 def test_divergence_shows_a_dialog_and_marks_the_curve(qtbot, window, tab, dialogs_shown):
@@ -124,15 +142,16 @@ def test_divergence_shows_a_dialog_and_marks_the_curve(qtbot, window, tab, dialo
     assert tab.progress.label.text().startswith("Diverged")
 
 
-def test_closing_mid_training_stops_the_run_then_closes(qtbot, window, tab, dialogs_shown, dialog_answers):
+def test_closing_mid_training_stops_the_run_then_closes(
+    qtbot, window, tab, dialogs_shown, dialog_answers, hold_run
+):
     dialog_answers["Training is running"] = QMessageBox.StandardButton.Yes  # "Stop and quit"
-    tab.form.epochs.setValue(500)
-    with qtbot.waitSignal(tab.runningChanged, timeout=TIMEOUT):
-        tab.start_button.click()
-    with qtbot.waitSignal(tab.run.batches, timeout=TIMEOUT):
-        pass
+    tab.form.epochs.setValue(5)
+    hold = hold_run(0)
+    start_held(qtbot, tab, hold)  # mid-run: an epoch done, the run going on
     with qtbot.waitSignal(window.state.modelChanged, timeout=TIMEOUT) as trained:
         window.close()
+        hold.release()
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=TIMEOUT)
     assert not tab.is_running()
     assert window.state.model is trained.args[0].model  # the run's weights were handed back before closing
@@ -157,16 +176,13 @@ def live_objects() -> dict[str, int]:
     return {cls.__name__: sum(isinstance(o, cls) for o in objects) for cls in (MLP, RunBridge, TrainingRun)}
 
 
-def test_start_stop_cycles_leave_no_threads_and_no_models_behind(qtbot, tab):
-    tab.form.epochs.setValue(500)
+def test_start_stop_cycles_leave_no_threads_and_no_models_behind(qtbot, tab, hold_run):
+    tab.form.epochs.setValue(5)
 
     def cycle():
-        with qtbot.waitSignal(tab.runningChanged, timeout=TIMEOUT):
-            tab.start_button.click()
-        with qtbot.waitSignal(tab.run.batches, timeout=TIMEOUT):
-            pass
-        with qtbot.waitSignal(tab.run.finished, timeout=TIMEOUT):
-            tab.stop_button.click()
+        hold = hold_run(0)
+        start_held(qtbot, tab, hold)
+        stop_held(qtbot, tab, hold)
 
     cycle()  # BLAS and Qt may start their pools on first use
     baseline, objects = os_threads(), live_objects()
@@ -212,13 +228,16 @@ def test_a_model_change_clears_the_last_runs_curve_lines_strip_and_header(qtbot,
     assert tab.plot.hint.isVisibleTo(tab) and "Press Start" in tab.plot.hint.text()
 
 
-def test_the_noisy_input_line_and_the_strip_come_before_the_first_epoch_ends(qtbot, tab, tiny_arrays):
+def test_the_noisy_input_line_and_the_strip_come_before_the_first_epoch_ends(qtbot, tab, tiny_arrays, hold_run):
     from engine.baselines import noisy_input_mse
 
-    tab.form.epochs.setValue(500)
-    with qtbot.waitSignals([tab.run.dataReady, tab.run.samplesReady, tab.run.paused], timeout=TIMEOUT):
-        tab.start_button.click()
-        tab.pause_button.click()  # held at the first batch of epoch 1
+    tab.form.epochs.setValue(5)
+    hold = hold_run("start")
+    with qtbot.waitSignals([tab.run.dataReady, tab.run.samplesReady], timeout=TIMEOUT):
+        start_held(qtbot, tab, hold)
+    with qtbot.waitSignal(tab.run.paused, timeout=TIMEOUT):
+        tab.pause_button.click()  # paused after the first batch of epoch 1
+        hold.release()
     assert tab.plot.counts()[1] == 0  # no epoch has ended
     assert tab.plot.identity_line.isVisible()
     assert tab.plot.identity_line._true == pytest.approx(noisy_input_mse(tiny_arrays[1], tab.form.noise.value()))
@@ -227,56 +246,64 @@ def test_the_noisy_input_line_and_the_strip_come_before_the_first_epoch_ends(qtb
         tab.stop_button.click()
 
 
-def test_a_run_stopped_part_way_says_so_and_plots_no_test_point_for_the_cut_epoch(qtbot, tab):
+def test_a_run_stopped_part_way_says_so_and_plots_no_test_point_for_the_cut_epoch(qtbot, tab, hold_run):
     tab.form.epochs.setValue(10)
-    start_paused(qtbot, tab)  # held after the first of 4 batches
+    start_paused(qtbot, tab, hold_run)  # paused after the first of 4 batches
     with qtbot.waitSignal(tab.run.finished, timeout=TIMEOUT):
         tab.stop_button.click()
     assert tab.progress.label.text().startswith("Stopped at epoch 0.2 of 10")
     assert tab.plot.counts() == (1, 0)
 
 
-def test_closing_while_training_asks_and_cancel_leaves_the_run_untouched(qtbot, window, tab, dialogs_shown):
-    tab.form.epochs.setValue(500)
-    with qtbot.waitSignal(tab.run.batches, timeout=TIMEOUT):
-        tab.start_button.click()
+def test_closing_while_training_asks_and_cancel_leaves_the_run_untouched(
+    qtbot, window, tab, dialogs_shown, hold_run
+):
+    tab.form.epochs.setValue(5)
+    first, second = hold_run(0), hold_run(1)
+    start_held(qtbot, tab, first)
     window.close()  # the question is answered "Cancel"
     assert "Training is running — stop it and quit?" in dialogs_shown[-1]
     assert window.isVisible() and tab.is_running() and tab.stop_button.isEnabled()
-    with qtbot.waitSignal(tab.run.batches, timeout=TIMEOUT):
-        pass  # still training
-    with qtbot.waitSignal(tab.run.finished, timeout=TIMEOUT):
-        tab.stop_button.click()
+    with qtbot.waitSignal(tab.run.reported, timeout=TIMEOUT, check_params_cb=second.reached):
+        first.release()  # still training: it goes on through the next epoch
+    assert tab.plot.counts()[1] == 2
+    stop_held(qtbot, tab, second)
 
 
 def test_opening_a_model_while_training_asks_then_stops_and_opens_it(
-    qtbot, window, tab, tmp_path, dialogs_shown, dialog_answers
+    qtbot, window, tab, tmp_path, dialogs_shown, dialog_answers, hold_run
 ):
     dialog_answers["Training is running"] = QMessageBox.StandardButton.Yes
     path = tmp_path / "other.npz"
     build_mlp([784, 24, 784], ["relu", "sigmoid"], seed=3).save(path)
-    tab.form.epochs.setValue(500)
-    with qtbot.waitSignal(tab.run.batches, timeout=TIMEOUT):
-        tab.start_button.click()
+    tab.form.epochs.setValue(5)
+    hold = hold_run(0)
+    start_held(qtbot, tab, hold)
     with qtbot.waitSignal(window.files.openFinished, timeout=TIMEOUT) as opened:
         window.files.open_model(str(path))
+        hold.release()
     assert opened.args == [True] and window.state.name == "other" and not tab.is_running()
     assert "stop it and open other?" in dialogs_shown[0]
     assert "before switching models?" in dialogs_shown[1]  # the trained copy was unsaved
 
 
-def test_a_run_that_ends_while_the_question_is_open_still_lets_the_window_close(qtbot, window, tab, monkeypatch):
+def test_a_run_that_ends_while_the_question_is_open_still_lets_the_window_close(
+    qtbot, window, tab, monkeypatch, hold_run
+):
     tab.form.epochs.setValue(2)
+    hold = hold_run("start")
+    asked = []
 
     def answer_after_the_run_ended(parent, doing):
+        asked.append(doing)
         with qtbot.waitSignal(tab.run.finished, timeout=TIMEOUT):
-            pass  # the user reads the question while the last epoch finishes
+            hold.release()  # the user reads the question while the run finishes
         return True  # "Stop and quit"
 
     monkeypatch.setattr("gui.common.dialogs.ask_stop_training", answer_after_the_run_ended)
-    with qtbot.waitSignal(tab.run.started, timeout=TIMEOUT):
-        tab.start_button.click()
+    start_held(qtbot, tab, hold)
     window.close()
+    assert asked == ["quit"]  # the run was going when the window was closed
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=TIMEOUT)
 
 

@@ -1,0 +1,91 @@
+"""Classical denoisers: each filter, the strength picked from its grid on the images it is given, and worker
+processes that give what one process gives."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures.process import BrokenProcessPool
+
+import numpy as np
+import pytest
+
+from engine.classical import FILTERS, TunedFilter, apply_filter, filter_images, tune_filter, worker_pool
+from engine.metrics import mse
+from engine.noise import fixed_noisy
+from engine.progress import Cancelled
+
+
+def digits(n: int, seed: int) -> np.ndarray:
+    """(n, 784) float32 stand-ins for digits: a bright bar and a blob on black."""
+    rng = np.random.default_rng(seed)
+    images = np.zeros((n, 28, 28), np.float32)
+    for img in images:
+        r, c = rng.integers(4, 16, size=2)
+        img[r : r + rng.integers(6, 12), c : c + 3] = 1.0
+        img[r : r + 4, c : c + rng.integers(4, 9)] = rng.uniform(0.6, 1.0)
+    return images.reshape(n, 784)
+
+
+@pytest.mark.parametrize("name", list(FILTERS))
+def test_each_filter_is_the_identity_at_strength_0_and_stays_in_the_pixel_range(name):
+    noisy = fixed_noisy(digits(6, 0), 0.3).reshape(6, 28, 28)
+    np.testing.assert_array_equal(filter_images(name, 0, noisy), noisy)
+    strongest = filter_images(name, FILTERS[name].grid[-1], noisy)
+    assert strongest.shape == noisy.shape and strongest.dtype == np.float32
+    assert strongest.min() >= 0 and strongest.max() <= 1 and not np.array_equal(strongest, noisy)
+
+
+@pytest.mark.parametrize("name", list(FILTERS))
+def test_tuning_picks_the_grid_strength_with_the_lowest_error_and_it_denoises(name):
+    clean = digits(24, 1)
+    noisy = fixed_noisy(clean, 0.3, seed=5)
+    tuned = tune_filter(name, clean, noisy)
+    stack = noisy.reshape(-1, 28, 28)
+    errors = {s: mse(filter_images(name, s, stack).reshape(24, -1), clean) for s in FILTERS[name].grid}
+    assert tuned == TunedFilter(name, min(errors, key=errors.get), 24)
+    assert tuned.strength > 0 and errors[tuned.strength] < 0.8 * errors[0]
+    assert mse(tuned(noisy), clean) == pytest.approx(errors[tuned.strength])  # calling it applies that strength
+
+
+def test_where_no_strength_helps_the_tuned_filter_is_off():
+    clean = digits(10, 2)
+    tuned = tune_filter("gaussian_blur", clean, clean)  # no noise: any blur only loses detail
+    assert tuned.strength == 0 and tuned.setting.startswith("off")
+    np.testing.assert_array_equal(tuned(clean), clean)
+
+
+def test_worker_processes_give_what_one_process_gives_in_order():
+    noisy = fixed_noisy(digits(60, 3), 0.4)
+    with worker_pool(2) as pool:
+        assert pool is not None
+        spread = apply_filter("total_variation", 0.1, noisy, executor=pool)
+        tuned = tune_filter("nl_means", digits(12, 4), fixed_noisy(digits(12, 4), 0.3), executor=pool)
+    np.testing.assert_array_equal(spread, apply_filter("total_variation", 0.1, noisy))
+    assert tuned == tune_filter("nl_means", digits(12, 4), fixed_noisy(digits(12, 4), 0.3))
+
+
+def test_filtering_reports_progress_and_stops_when_cancelled(monkeypatch):
+    monkeypatch.setattr("engine.classical.PER_IMAGE_CHUNK", 5)
+    noisy = fixed_noisy(digits(20, 5), 0.3)
+    seen: list[float] = []
+    apply_filter("wavelet", 0.1, noisy, progress=seen.append)
+    assert seen == [0.25, 0.5, 0.75, 1.0]
+    with pytest.raises(Cancelled):
+        apply_filter("wavelet", 0.1, noisy, cancelled=lambda: len(seen) > 5, progress=seen.append)
+    assert len(seen) == 6  # stopped after the first chunk it was told to stop at
+
+
+def test_an_unknown_filter_is_named_with_the_known_ones():
+    with pytest.raises(ValueError, match="median, gaussian_blur, total_variation, nl_means, wavelet"):
+        apply_filter("bm3d", 1.0, digits(2, 0))
+
+
+def test_work_goes_on_in_this_process_when_a_worker_dies(monkeypatch):
+    monkeypatch.setattr("engine.classical.PER_IMAGE_CHUNK", 10)
+    noisy = fixed_noisy(digits(30, 6), 0.4)
+    with worker_pool(2) as pool:
+        with pytest.raises(BrokenProcessPool):  # a worker killed, as by the out-of-memory killer
+            pool.submit(os._exit, 1).result(timeout=60)
+        with pytest.warns(UserWarning, match="going on in this process"):
+            got = apply_filter("wavelet", 0.1, noisy, executor=pool)
+    np.testing.assert_array_equal(got, apply_filter("wavelet", 0.1, noisy))
