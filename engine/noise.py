@@ -249,7 +249,7 @@ class EpochNoise:
         self.low, self.high = check_noise(noise, self.kind)
         self.n_pixels, self.batch_size = n_pixels, batch_size
         self.levels: np.ndarray | None = None  # (n_samples, 1) float32 for a range
-        self._scratch: np.ndarray | None = None
+        self._scratch: np.ndarray | None = None  # 1 - window, for salt-and-pepper and masking: a batch's worth
         n_batches = -(-n_samples // batch_size)
         if self.high == 0:
             self.bank = None
@@ -270,6 +270,8 @@ class EpochNoise:
             self.bank = draw(size)
             self.offsets = rng.integers(0, self.bank.size - window + 1, size=n_batches)
             self.negate = rng.random(n_batches) < 0.5
+            if not gaussian:  # made here, not on first use: two threads may each use a part of it at once
+                self._scratch = np.empty(window, np.float32)
         if self.low == self.high:
             self.level = np.float32(self.low)
             if gaussian:
@@ -305,8 +307,6 @@ class EpochNoise:
             return np.clip(out, _ZERO, _ONE, out=out)
         u = window
         if negate:
-            if self._scratch is None:
-                self._scratch = np.empty(self.batch_size * self.n_pixels, np.float32)
             at = row * self.n_pixels  # these rows' own part: another thread may be using another
             u = np.subtract(_ONE, window, out=self._scratch[at : at + clean.size].reshape(clean.shape))
         if self.kind == "masking":

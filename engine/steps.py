@@ -82,8 +82,12 @@ class DataParallelStep(SerialStep):
     thread and a worker; after ``gradients`` the batch's gradient is ``model.grads + replica.grads``
     until ``update`` (or ``collect_gradients``) adds them into ``model.grads``."""
 
-    def __init__(self, model, loss, batch_size: int) -> None:
+    def __init__(self, model, loss, batch_size: int, threads: int = 2) -> None:
+        """threads: 2, this one and a worker; 1, the halves one after the other on this thread (the same bits)."""
         super().__init__(model, loss, batch_size)
+        if threads not in (1, 2):
+            raise ValueError(f"a data-parallel step runs on 1 or 2 threads, got {threads!r}")
+        self.threads = threads
         self.replica = model.replica()  # shares model.params; its own grads
         self._crew: Crew | None = None
         self._halves_apart = False  # model.grads holds only the first half's share
@@ -92,7 +96,7 @@ class DataParallelStep(SerialStep):
     def __enter__(self) -> DataParallelStep:
         """Start the worker, which handles floating-point errors as this thread does now (``np.errstate`` is per
         thread: the trainer's silence over overflow must hold on both halves)."""
-        self._crew = Crew(np.geterr())
+        self._crew = Crew(np.geterr(), worker=self.threads == 2)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -162,9 +166,10 @@ class Crew:
     other core is busy it runs every task itself.
 
     errstate : ``np.geterr()`` of the calling thread, set on the worker too.
+    worker : False: no worker thread; the calling thread runs every task.
     """
 
-    def __init__(self, errstate: dict[str, str]) -> None:
+    def __init__(self, errstate: dict[str, str], worker: bool = True) -> None:
         self._lock = threading.Lock()
         self._posted = threading.Condition(self._lock)  # new tasks, or closing
         self._finished = threading.Condition(self._lock)  # the last task of a run is done
@@ -173,8 +178,10 @@ class Crew:
         self._round = 0
         self._error: BaseException | None = None
         self._closing = False
-        self._thread = threading.Thread(target=self._serve, args=(errstate,), name="engine-step", daemon=True)
-        self._thread.start()
+        self._thread: threading.Thread | None = None
+        if worker:
+            self._thread = threading.Thread(target=self._serve, args=(errstate,), name="engine-step", daemon=True)
+            self._thread.start()
 
     def run(self, task: Callable[[int], None], count: int) -> None:
         with self._lock:
@@ -195,7 +202,8 @@ class Crew:
         with self._lock:
             self._closing = True
             self._posted.notify()
-        self._thread.join()
+        if self._thread is not None:
+            self._thread.join()
 
     def _serve(self, errstate: dict[str, str]) -> None:
         np.seterr(**errstate)
