@@ -7,8 +7,8 @@ by name in ``state_dict()`` so a checkpoint can resume exactly.
 ``prepare_step`` returns the update as a function of a block ``(lo, hi)`` of the vector: it is
 element-wise, so a training step may run blocks on several threads, in any order, with the same result.
 The update runs block by block (``update_blocks``) so that the passes of one block over its arrays find
-them in the core's cache rather than in main memory: Adam's ten passes over 435k parameters took 0.87 ms
-over the whole vectors and 0.60 ms in blocks of 64k (one core, bench/train_speed.py's machine).
+them in the core's cache rather than in main memory: Adam's ten passes over 435k parameters took 1.22 ms of
+CPU over the whole vectors and 0.62 ms in blocks of 64k (one thread; docs/benchmarks.md, issue 34).
 """
 
 from __future__ import annotations
