@@ -25,6 +25,13 @@ and with a range (σ drawn per image from [0, 0.8]), alternating the two for ``-
 rounds, and prints the ratio (the goal: the range within 10 % of one σ); ``--noise-range-only``
 skips the PyTorch comparison.
 
+Every run first measures this machine's float32 matmul rate (NumPy's BLAS, one and two threads, a large
+square and the large model's own shapes) and prints each case's FLOPs per image, its FLOP/s and ``peak %``:
+its FLOP/s over the two-thread rate on the large square (the most this machine's BLAS does).  ``--peak-only``
+stops there.  ``--base DIR`` adds a column for the engine of another checkout (e.g. a worktree of main at a
+fixed commit), its children interleaved with this one's.  ``--contended`` times, in this process, the large
+model's serial step against the data-parallel one while another process keeps one core busy.
+
 The process re-executes itself without OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE (they may pin
 OpenBLAS to a slower kernel) and prints the BLAS kernel and thread counts it ran with.
 """
@@ -67,6 +74,85 @@ LR, SIGMA = 1e-3, 0.5
 
 def activations(widths: list[int]) -> list[str]:
     return ["relu"] * (len(widths) - 2) + ["sigmoid"]
+
+
+def flops_per_image(widths: list[int]) -> int:
+    """Multiply-adds x 2 of one image's training step: the forward matmuls, every weight gradient, and the input
+    gradient of every layer but the first (the input needs none).  Element-wise work is not counted."""
+    macs = [a * b for a, b in zip(widths[:-1], widths[1:], strict=True)]
+    return 2 * (2 * sum(macs) + sum(macs[1:]))
+
+
+def matmul_rate(m: int, k: int, n: int, threads: int, seconds: float = 0.25, cpu: bool = False) -> float:
+    """Best FLOP/s of ``(m, k) @ (k, n)`` float32 over 5 repeats of about ``seconds``, BLAS on ``threads``;
+    ``cpu``: per CPU second of the calling thread rather than per wall second (with one BLAS thread the work
+    runs on the calling thread, so the time other processes take the core from it is left out)."""
+    rng = np.random.default_rng(0)
+    a, b = rng.random((m, k), dtype=np.float32), rng.random((k, n), dtype=np.float32)
+    out = np.empty((m, n), np.float32)
+    clock = time.thread_time if cpu else time.perf_counter
+    best = float("inf")
+    with threadpoolctl.threadpool_limits(limits=threads, user_api="blas"):
+        t0 = time.perf_counter()
+        np.matmul(a, b, out=out)
+        reps = max(1, int(seconds / max(time.perf_counter() - t0, 1e-6)))
+        for _ in range(5):
+            t0 = clock()
+            for _ in range(reps):
+                np.matmul(a, b, out=out)
+            best = min(best, (clock() - t0) / reps)
+    return 2 * m * k * n / max(best, 1e-9)
+
+
+def model_shapes(widths: list[int], rows: int) -> list[tuple[int, int, int]]:
+    """The (m, k, n) of every matmul of one training step on ``rows`` images (forward, weight and input
+    gradients), as ``flops_per_image`` counts them."""
+    pairs = list(zip(widths[:-1], widths[1:], strict=True))
+    forward = [(rows, a, b) for a, b in pairs]
+    weight_grads = [(a, rows, b) for a, b in pairs]
+    input_grads = [(rows, b, a) for a, b in pairs[1:]]
+    return forward + weight_grads + input_grads
+
+
+def shapes_rate(shapes: list[tuple[int, int, int]], threads: int) -> float:
+    """FLOP/s over a sequence of matmuls: their FLOPs over the sum of each one's best time."""
+    flops = [2 * m * k * n for m, k, n in shapes]
+    seconds = [f / matmul_rate(*shape, threads, seconds=0.05) for f, shape in zip(flops, shapes, strict=True)]
+    return sum(flops) / sum(seconds)
+
+
+def measure_peak() -> dict[str, float]:
+    """This machine's float32 matmul FLOP/s now: a 2048 square on one and two threads, and the large model's own
+    shapes on one thread (64 rows: a half-batch of 128, what each thread of a data-parallel step multiplies)."""
+    square = 2048
+    return {
+        "square 1 thread, per CPU second": matmul_rate(square, square, square, 1, cpu=True),
+        "square 1 thread": matmul_rate(square, square, square, 1),
+        "square 2 threads": matmul_rate(square, square, square, 2),
+        "large model's shapes, 64 rows, 1 thread": shapes_rate(model_shapes(LARGE, 64), 1),
+        "large model's shapes, 128 rows, 1 thread": shapes_rate(model_shapes(LARGE, 128), 1),
+    }
+
+
+def print_peak(peak: dict[str, float]) -> float:
+    """Print the matmul rates; returns the peak the ``peak %`` columns divide by: the two-thread rate on the
+    square, or twice the one-thread rate when that is higher.
+
+    On a quiet machine the two agree (two cores, each at the one-thread rate).  When other jobs share the cores,
+    OpenBLAS's two threads wait for each other and fall furthest (seen here: 32 GFLOP/s on two threads against
+    124 on one, load 12), which would flatter every ``peak %``; twice the one-thread rate keeps the bar high.
+    The per-CPU-second rate leaves out the time the core was someone else's: it is what each core can do."""
+    print(f"float32 matmul, this machine, now (best of 5 repeats; load avg {os.getloadavg()[0]:.2f}):")
+    for name, rate in peak.items():
+        print(f"  {name:<44}{rate / 1e9:>8.1f} GFLOP/s")
+    top = max(peak["square 2 threads"], 2 * peak["square 1 thread"])
+    print(
+        f"  peak (the 2-thread square, or twice the 1-thread one if higher): {top / 1e9:.1f} GFLOP/s; {LARGE} at "
+        f"batch 128 costs {flops_per_image(LARGE) / 1e6:.2f} MFLOP/image: at most {top / flops_per_image(LARGE):,.0f} "
+        "img/s\n",
+        flush=True,
+    )
+    return top
 
 
 class EpochTimer(Callback):
@@ -159,9 +245,11 @@ def child(args) -> int:
     )
     result: dict = {}
     if args.child == "engine":
-        eng = EngineFit(widths, bs, x)
+        eng = EngineFit(widths, bs, x, parallel=False if args.serial else None)
         eng.run(1)  # warm-up: buffers, threads, allocator
+        cpu0 = time.process_time()
         result["seconds"] = eng.run(args.epochs)
+        result["cpu_seconds"] = (time.process_time() - cpu0) / args.epochs
     else:
         import torch
 
@@ -175,6 +263,11 @@ def child(args) -> int:
     return 0
 
 
+def git_head(root: str) -> str:
+    run = subprocess.run(["git", "-C", root, "log", "-1", "--format=%h %s"], capture_output=True, text=True)
+    return run.stdout.strip()[:60] or "not a git checkout"
+
+
 def torch_description() -> str:
     code = (
         "import os, torch; torch.set_num_threads(os.cpu_count() or 1); "
@@ -184,11 +277,15 @@ def torch_description() -> str:
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip()
 
 
-def run_child(side: str, case: int, args) -> dict:
-    cmd = [sys.executable, __file__, "--child", side, "--case", str(case), "--epochs", str(args.epochs),
+def run_child(side: str, case: int, args, script: str = __file__, serial: bool = False) -> dict:
+    """One side of one case in a child process; ``script``: this file, or the same bench of another checkout
+    (``--base``: its engine is the one imported)."""
+    cmd = [sys.executable, script, "--child", side, "--case", str(case), "--epochs", str(args.epochs),
            "--train-size", str(args.train_size)]  # fmt: skip
     if args.data:
         cmd += ["--data", args.data]
+    if serial:
+        cmd.append("--serial")
     proc = subprocess.run(cmd, capture_output=True, text=True)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
     if proc.returncode != 0 or not lines:
@@ -206,8 +303,19 @@ def main() -> int:
     parser.add_argument("--only", choices=["small", "large"], help="run only these cases")
     parser.add_argument("--noise-range", action="store_true", help="also time one σ against a σ range")
     parser.add_argument("--noise-range-only", action="store_true", help="only time one σ against a σ range")
-    parser.add_argument("--float-errors", action="store_true",
-                        help="only time training with NumPy's float warnings silenced (now) against its defaults")
+    parser.add_argument(
+        "--float-errors",
+        action="store_true",
+        help="only time training with NumPy's float warnings silenced (now) against its defaults",
+    )
+    parser.add_argument("--peak-only", action="store_true", help="only measure the matmul rates")
+    parser.add_argument("--base", help="another checkout whose engine to time alongside (interleaved)")
+    parser.add_argument(
+        "--contended",
+        action="store_true",
+        help="only time serial against data-parallel steps with another process busy on a core",
+    )
+    parser.add_argument("--serial", action="store_true", help=argparse.SUPPRESS)  # a child: serial steps
     parser.add_argument("--child", choices=["engine", "torch", "torch1"], help=argparse.SUPPRESS)
     parser.add_argument("--case", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -233,28 +341,58 @@ def main() -> int:
     if args.float_errors:
         float_errors_comparison(args, cases)
         return 0
-    header = (f"{'model / batch':<26}{'engine img/s':>13}{f'torch {n_cores}thr':>12}{'ratio':>8}"
-              f"{'torch 1thr':>12}{'vs best':>9}{f'torch {n_cores}thr compute':>21}{'load avg':>10}")  # fmt: skip
+    if args.contended:
+        contended_comparison(args)
+        return 0
+    matmul = measure_peak()
+    peak, cpu_peak = print_peak(matmul), matmul["square 1 thread, per CPU second"]
+    if args.peak_only:
+        return 0
+    base_script = None
+    if args.base:
+        base_script = str(Path(args.base).resolve() / "bench" / "train_speed.py")
+        print(f"base: the engine of {args.base} ({git_head(args.base)}), its children interleaved with this one's")
+    header = (f"{'model / batch':<26}{'MFLOP/img':>10}{'engine img/s':>13}{'GFLOP/s':>9}{'peak %':>8}"
+              f"{'CPU s/ep':>9}{'CPU %':>7}"
+              + (f"{'base img/s':>12}{'vs base':>9}" if base_script else "")
+              + f"{f'torch {n_cores}thr':>12}{'GFLOP/s':>9}{'peak %':>8}{'ratio':>8}{'torch 1thr':>12}{'vs best':>9}"
+              f"{'load avg':>10}")  # fmt: skip
     print(header)
     print("-" * len(header))
     for case in cases:
         widths, bs = CASES[case]
-        runs: dict[str, list[dict]] = {"engine": [], "torch": [], "torch1": []}
-        for _ in range(args.rounds):
-            for side in runs:
-                runs[side].append(run_child(side, case, args))
+        sides = ["engine", "torch", "torch1"] + (["base"] if base_script else [])
+        runs: dict[str, list[dict]] = {side: [] for side in sides}
+        for round_ in range(args.rounds):
+            for side in sides if round_ % 2 == 0 else sides[::-1]:  # ABBA: no side always first
+                if side == "base":
+                    runs[side].append(run_child("engine", case, args, script=base_script))
+                else:
+                    runs[side].append(run_child(side, case, args))
         rates = {
             side: args.train_size / statistics.median([s for r in results for s in r["seconds"]])
             for side, results in runs.items()
         }
-        compute = [s for r in runs["torch"] for s in r["compute_seconds"]]
-        t_compute = args.train_size / statistics.median(compute)
+        flops = flops_per_image(widths)
         e_rate, t_rate, t1_rate = rates["engine"], rates["torch"], rates["torch1"]
-        print(f"{label(widths, bs):<26}{e_rate:>13,.0f}{t_rate:>12,.0f}{e_rate / t_rate:>7.2f}x{t1_rate:>12,.0f}"
-              f"{e_rate / max(t_rate, t1_rate):>8.2f}x{t_compute:>21,.0f}{os.getloadavg()[0]:>10.2f}")  # fmt: skip
+        cpu = statistics.median(r["cpu_seconds"] for r in runs["engine"])
+        row = (f"{label(widths, bs):<26}{flops / 1e6:>10.2f}{e_rate:>13,.0f}{e_rate * flops / 1e9:>9.1f}"
+               f"{100 * e_rate * flops / peak:>7.0f}%{cpu:>9.2f}"
+               f"{100 * args.train_size * flops / cpu / cpu_peak:>6.0f}%")  # fmt: skip
+        if base_script:
+            row += f"{rates['base']:>12,.0f}{e_rate / rates['base']:>8.2f}x"
+        row += (f"{t_rate:>12,.0f}{t_rate * flops / 1e9:>9.1f}{100 * t_rate * flops / peak:>7.0f}%"
+                f"{e_rate / t_rate:>7.2f}x{t1_rate:>12,.0f}{e_rate / max(t_rate, t1_rate):>8.2f}x"
+                f"{os.getloadavg()[0]:>10.2f}")  # fmt: skip
+        print(row)
         sys.stdout.flush()
-    print("(ratio: engine / torch on all cores, as specified; vs best: engine / the faster torch setting; "
-          "load avg: 1-min, after the case — other jobs share this machine)")
+    print(
+        "(MFLOP/img: the matmuls of one image's step; GFLOP/s: that times img/s, whole epochs (data and noise "
+        "included); peak %: over the peak above; CPU s/ep: the engine process's CPU seconds per "
+        "epoch; CPU %: the engine's FLOPs per CPU second over one thread's per CPU second on the square (how "
+        "well each core's time is used, whatever the load); ratio: engine / torch on all cores; vs best: "
+        "engine / the faster torch setting; load avg: 1-min, after the case — other jobs share this machine)"
+    )
     if args.blas_sweep:
         print("\nengine thread settings, img/s (median of the same number of epochs, this process):")
         x = np.ascontiguousarray(
@@ -278,6 +416,34 @@ def main() -> int:
         noise_range_comparison(args, cases)
     print(f"\nnumpy BLAS at exit: {blas_description()}")
     return 0
+
+
+def contended_comparison(args) -> None:
+    """The large model with another process spinning on one core the whole time: serial steps against the
+    default (data-parallel) ones, and ``--base``'s default, each in its own child, interleaved ABBA."""
+    case = CASES.index((LARGE, 128))
+    sides = {"serial": (__file__, True), "default": (__file__, False)}
+    if args.base:
+        sides["base default"] = (str(Path(args.base).resolve() / "bench" / "train_speed.py"), False)
+    print(f"{label(*CASES[case])}, another process busy on one core throughout, img/s (median of "
+          f"{args.epochs * args.rounds} epochs; CPU s/epoch of the engine's process):")  # fmt: skip
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        runs: dict[str, list[dict]] = {name: [] for name in sides}
+        names = list(sides)
+        for round_ in range(args.rounds):
+            for name in names if round_ % 2 == 0 else names[::-1]:
+                script, serial = sides[name]
+                runs[name].append(run_child("engine", case, args, script=script, serial=serial))
+    finally:
+        spinner.kill()
+        spinner.wait()
+    rate = {n: args.train_size / statistics.median([s for r in rs for s in r["seconds"]]) for n, rs in runs.items()}
+    for name, results in runs.items():
+        cpus = [r["cpu_seconds"] for r in results if "cpu_seconds" in r]  # a base before this bench has none
+        cpu = f"   CPU {statistics.median(cpus):.2f} s/epoch" if cpus else ""
+        print(f"  {name:<14}{rate[name]:>9,.0f} img/s  {rate[name] / rate['serial']:.2f}x serial{cpu}")
+    print(f"  load avg {os.getloadavg()[0]:.2f} (the spinner counts 1)")
 
 
 def noise_range_comparison(args, cases: list[int]) -> None:
@@ -318,13 +484,15 @@ def float_errors_comparison(args, cases: list[int]) -> None:
             Trainer.float_errors = settings[name]
             eng.run(1)
         for round_ in range(args.rounds):
-            for name in (list(runs) if round_ % 2 == 0 else list(runs)[::-1]):  # ABBA: neither side always first
+            for name in list(runs) if round_ % 2 == 0 else list(runs)[::-1]:  # ABBA: neither side always first
                 Trainer.float_errors = settings[name]
                 seconds[name] += runs[name].run(args.epochs)
         Trainer.float_errors = settings["silenced"]
         rate = {name: len(x) / statistics.median(s) for name, s in seconds.items()}
-        print(f"  {label(widths, bs):<24} silenced {rate['silenced']:>9,.0f}   defaults {rate['defaults']:>9,.0f}   "
-              f"silenced / defaults {rate['silenced'] / rate['defaults']:.3f}   load avg {os.getloadavg()[0]:.2f}")
+        print(
+            f"  {label(widths, bs):<24} silenced {rate['silenced']:>9,.0f}   defaults {rate['defaults']:>9,.0f}   "
+            f"silenced / defaults {rate['silenced'] / rate['defaults']:.3f}   load avg {os.getloadavg()[0]:.2f}"
+        )
         sys.stdout.flush()
 
 

@@ -24,10 +24,16 @@ class Loss:
         raise NotImplementedError
 
     def value_and_grad(
-        self, pred: np.ndarray, target: np.ndarray, out: np.ndarray | None = None, weights: np.ndarray | None = None
+        self,
+        pred: np.ndarray,
+        target: np.ndarray,
+        out: np.ndarray | None = None,
+        weights: np.ndarray | None = None,
+        scale: float = 1.0,
     ):
-        """(loss: float, dL/dpred: same shape as pred).  ``out`` may be ``pred`` itself; ``weights``
-        (batch,) weights each row (image) of a (batch, pixels) ``pred``."""
+        """(loss: float, dL/dpred * scale: same shape as pred).  ``out`` may be ``pred`` itself; ``weights``
+        (batch,) weights each row (image) of a (batch, pixels) ``pred``; ``scale`` weights the gradient (a
+        half-batch's share of the batch) at no extra pass."""
         raise NotImplementedError
 
 
@@ -39,7 +45,7 @@ class MSE(Loss):
     def value(self, pred: np.ndarray, target: np.ndarray, weights: np.ndarray | None = None) -> float:
         return self.value_and_grad(pred, target, weights=weights)[0]
 
-    def value_and_grad(self, pred, target, out=None, weights=None):
+    def value_and_grad(self, pred, target, out=None, weights=None, scale=1.0):
         diff = np.subtract(pred, target, out=out)
         if weights is None:
             loss = float(np.vdot(diff, diff) / diff.size)
@@ -48,7 +54,7 @@ class MSE(Loss):
             diff *= root
             loss = float(np.vdot(diff, diff) / diff.size)
             diff *= root
-        diff *= diff.dtype.type(2.0 / diff.size)
+        diff *= diff.dtype.type(2.0 * scale / diff.size)
         return loss, diff
 
 
@@ -65,13 +71,13 @@ class BinaryCrossEntropy(Loss):
         per_pixel = -(target * np.log(p) + (1 - target) * np.log1p(-p))
         return float(np.mean(per_pixel) if weights is None else np.mean(per_pixel * weights[:, None]))
 
-    def value_and_grad(self, pred, target, out=None, weights=None):
+    def value_and_grad(self, pred, target, out=None, weights=None, scale=1.0):
         loss = self.value(pred, target, weights)
         p = np.clip(pred, self.eps, 1 - self.eps)
         grad = np.divide(p - target, p * (1 - p), out=out)
         if weights is not None:
             grad *= weights[:, None]
-        grad *= grad.dtype.type(1.0 / grad.size)
+        grad *= grad.dtype.type(scale / grad.size)
         return loss, grad
 
 

@@ -249,7 +249,7 @@ class EpochNoise:
         self.low, self.high = check_noise(noise, self.kind)
         self.n_pixels, self.batch_size = n_pixels, batch_size
         self.levels: np.ndarray | None = None  # (n_samples, 1) float32 for a range
-        self._scratch: np.ndarray | None = None
+        self._scratch: np.ndarray | None = None  # 1 - window, for salt-and-pepper and masking: a batch's worth
         n_batches = -(-n_samples // batch_size)
         if self.high == 0:
             self.bank = None
@@ -270,6 +270,8 @@ class EpochNoise:
             self.bank = draw(size)
             self.offsets = rng.integers(0, self.bank.size - window + 1, size=n_batches)
             self.negate = rng.random(n_batches) < 0.5
+            if not gaussian:  # made here, not on first use: two threads may each use a part of it at once
+                self._scratch = np.empty(window, np.float32)
         if self.low == self.high:
             self.level = np.float32(self.low)
             if gaussian:
@@ -277,18 +279,21 @@ class EpochNoise:
         else:
             self.levels = rng.uniform(self.low, self.high, n_samples).astype(np.float32)[:, None]
 
-    def apply(self, clean: np.ndarray, batch: int, out: np.ndarray) -> np.ndarray:
-        """clean: (size, n_pixels) float32 in [0, 1] -> out: batch ``batch``'s noisy copy, float32 in [0, 1]."""
+    def apply(self, clean: np.ndarray, batch: int, out: np.ndarray, row: int = 0) -> np.ndarray:
+        """clean: (size, n_pixels) float32 in [0, 1] -> out: batch ``batch``'s noisy copy, float32 in [0, 1].
+
+        ``clean`` may be some rows of the batch, the first being row ``row``: they get the values the whole
+        batch's rows get (two threads may each make some rows of a batch at the same time)."""
         if self.bank is None:
             np.copyto(out, clean)
             return out
-        start = int(self.offsets[batch])
+        start = int(self.offsets[batch]) + row * self.n_pixels
         window = self.bank[start : start + clean.size].reshape(clean.shape)
         negate = bool(self.negate[batch])
         if self.levels is None:
             level = self.level
         else:
-            first = batch * self.batch_size
+            first = batch * self.batch_size + row
             level = self.levels[first : first + len(clean)]  # (size, 1): one level per row
         if self.kind == "gaussian":
             if self.levels is None:  # the bank is already scaled by σ
@@ -302,9 +307,8 @@ class EpochNoise:
             return np.clip(out, _ZERO, _ONE, out=out)
         u = window
         if negate:
-            if self._scratch is None or self._scratch.size < clean.size:
-                self._scratch = np.empty(self.batch_size * self.n_pixels, np.float32)
-            u = np.subtract(_ONE, window, out=self._scratch[: clean.size].reshape(clean.shape))
+            at = row * self.n_pixels  # these rows' own part: another thread may be using another
+            u = np.subtract(_ONE, window, out=self._scratch[at : at + clean.size].reshape(clean.shape))
         if self.kind == "masking":
             return np.multiply(clean, u >= level, out=out)
         half = level * np.float32(0.5)  # u < p/2: pepper (0); p/2 <= u < p: salt (1)

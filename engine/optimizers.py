@@ -5,7 +5,10 @@ Adam step is a handful of whole-vector ufuncs instead of a loop over arrays.  St
 by name in ``state_dict()`` so a checkpoint can resume exactly.
 
 ``prepare_step`` returns the update as a function of a block ``(lo, hi)`` of the vector: it is
-element-wise, so a training step may run blocks on several threads with the same result.
+element-wise, so a training step may run blocks on several threads, in any order, with the same result.
+The update runs block by block (``update_blocks``) so that the passes of one block over its arrays find
+them in the core's cache rather than in main memory: Adam's ten passes over 435k parameters took 1.22 ms of
+CPU over the whole vectors and 0.62 ms in blocks of 64k (one thread; docs/benchmarks.md, issue 34).
 """
 
 from __future__ import annotations
@@ -13,6 +16,21 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+
+UPDATE_BLOCK = 1 << 16
+"""Parameters in one block of the update: the five float32 arrays of an Adam block (parameters, gradients, two
+moments, scratch) take 1.3 MB, held in a core's L2 cache across the block's passes (blocks of 32k and 128k
+were within 5 %; below 16k the ~0.6 us each NumPy call costs shows).  The result never depends on it: the
+update is element-wise."""
+
+
+def update_blocks(n: int, even: bool = False) -> list[int]:
+    """Bounds ``[0, ..., n]`` of the blocks an update of ``n`` parameters runs in (``UPDATE_BLOCK`` at most
+    each); ``even``: an even number of equal blocks, so two threads sharing them finish together."""
+    count = max(1, -(-n // UPDATE_BLOCK))
+    if even:
+        count += count % 2
+    return [n * i // count for i in range(count + 1)]
 
 
 class Optimizer:
@@ -34,7 +52,10 @@ class Optimizer:
 
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:
         """params, grads: (n,) same dtype; params updated in place (grads may be overwritten)."""
-        self.prepare_step(params, grads)(0, params.size)
+        update = self.prepare_step(params, grads)
+        bounds = update_blocks(params.size)
+        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+            update(lo, hi)
 
     def prepare_step(self, params: np.ndarray, grads: np.ndarray) -> Callable[[int, int], None]:
         """Count a step and return ``update(lo, hi)``, which updates ``params[lo:hi]``; call it on
@@ -143,7 +164,7 @@ class Adam(Optimizer):
             p, g, m, v, t = params[lo:hi], grads[lo:hi], ms[lo:hi], vs[lo:hi], tmp[lo:hi]
             m *= f(b1)  # m_sum = b1 m_sum + g
             m += g
-            np.multiply(g, g, out=t)  # v_sum = b2 v_sum + g^2
+            np.square(g, out=t)  # v_sum = b2 v_sum + g^2
             v *= f(b2)
             v += t
             np.sqrt(v, out=t)

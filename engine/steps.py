@@ -1,36 +1,45 @@
-"""How one training step uses the cores: on this thread, or as two half-batches on two threads.
+"""How one training step uses the cores: on this thread, or as two half-batches shared with a worker thread.
 
-A step computes the batch's loss and fills ``model.grads`` (forward, loss, backward), then
-applies the optimizer.  ``SerialStep`` does it all on the calling thread.  ``DataParallelStep``
-runs the second half of the batch on a *replica* of the model (the same parameter vector, its
-own gradient vector and buffers) on a worker thread while the first half runs here, then adds
-the two gradient vectors; each half's loss and gradient are weighted by its share of the batch,
-so the result is the whole batch's mean loss and its gradient.  The optimizer's element-wise
-update is split over the two threads too.  NumPy releases the GIL inside BLAS and ufuncs, so
-the halves run truly in parallel, and BLAS itself stays on one thread (its spinning workers
-were 10-30x slower whenever anything else used a core).
+A step computes the batch's loss and gradient (forward, loss, backward), then applies the optimizer.
+``SerialStep`` does it all on the calling thread.  ``DataParallelStep`` splits the batch in two
+halves: the first on ``model``, the second on a *replica* (the same parameter vector, its own
+gradient vector and buffers); each half's loss and gradient are weighted by its share of the batch,
+so their sum is the whole batch's mean loss and its gradient.  The optimizer's element-wise update
+runs in blocks, and each block first adds the two halves' gradients (one pass over memory fewer
+than summing them apart).  NumPy releases the GIL inside BLAS and ufuncs, so the halves run truly in
+parallel, and BLAS itself stays on one thread (its spinning workers were 10-30x slower whenever
+anything else used a core).
 
-How work is split depends only on the batch and model sizes, never on timing: a run is
-reproducible (the data-parallel sum may round differently in the last bit from the serial one).
+The calling thread and the worker share the work as a ``Crew``: each half, and each block of the
+update, is run by whichever thread claims it first.  When the other core is busy the calling thread
+claims both halves and every block itself and never waits for a worker that is not running.  The
+numbers are the same either way: each half is always computed on its own model, the halves are
+added in one order, and the update is element-wise — so a run is reproducible bit for bit whatever
+the load (the data-parallel sum may round differently in the last bit from the serial one).
 A step is a context manager: the data-parallel one owns its worker thread for the ``with``.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
+
+from engine.optimizers import update_blocks
 
 DATA_PARALLEL_MACS = 6_000_000
 """Steps with at least this many multiply-adds (parameters x batch) run data-parallel when there
 are two cores: below it the hand-over to the other thread (~50 us) costs more than it saves
 (784-10-784: 2.1 million at batch 128, 8.4 million at 512; 784-256-64-256-784 at 128: 56 million)."""
 SPLIT_ELEMENTS = 1 << 17
-"""The optimizer update is split over the two threads for at least this many parameters."""
+"""The optimizer update is shared with the worker for at least this many parameters."""
+
+Prepare = Callable[[int, int], None]
+"""``prepare(lo, hi)`` fills rows ``lo:hi`` of the batch (clean images and their noisy copies) before they are used."""
 
 
 class SerialStep:
@@ -43,11 +52,20 @@ class SerialStep:
         self.model, self.loss = model, loss
         self._grad_buf = np.empty((batch_size, model.n_out), np.float32)  # dL/d(output) scratch
 
-    def gradients(self, noisy: np.ndarray, clean: np.ndarray, weights: np.ndarray | None = None) -> float:
+    def gradients(
+        self,
+        noisy: np.ndarray,
+        clean: np.ndarray,
+        weights: np.ndarray | None = None,
+        prepare: Prepare | None = None,
+    ) -> float:
         """noisy, clean: (batch, n_pixels) float32; weights: (batch,) per-image loss weights or None
-        -> the batch's mean loss; fills ``model.grads``."""
-        buf = self._grad_buf[: len(noisy)]
-        return _weighted_gradients(self.model, noisy, clean, weights, self.loss, buf, len(noisy))
+        -> the batch's mean loss; fills ``model.grads``.  ``prepare``, if given, fills the rows of ``noisy``
+        and ``clean`` first."""
+        n = len(noisy)
+        if prepare is not None:
+            prepare(0, n)
+        return _weighted_gradients(self.model, noisy, clean, weights, self.loss, self._grad_buf[:n], n)
 
     def update(self, optimizer) -> None:
         optimizer.step(self.model.params, self.model.grads)
@@ -60,52 +78,163 @@ class SerialStep:
 
 
 class DataParallelStep(SerialStep):
-    """Two half-batches on two threads: this one on ``model``, a worker on ``model.replica()``."""
+    """Two half-batches, the first on ``model`` and the second on ``model.replica()``, shared by this
+    thread and a worker; after ``gradients`` the batch's gradient is ``model.grads + replica.grads``
+    until ``update`` (or ``collect_gradients``) adds them into ``model.grads``."""
 
-    def __init__(self, model, loss, batch_size: int) -> None:
+    def __init__(self, model, loss, batch_size: int, threads: int = 2) -> None:
+        """threads: 2, this one and a worker; 1, the halves one after the other on this thread (the same bits)."""
         super().__init__(model, loss, batch_size)
+        if threads not in (1, 2):
+            raise ValueError(f"a data-parallel step runs on 1 or 2 threads, got {threads!r}")
+        self.threads = threads
         self.replica = model.replica()  # shares model.params; its own grads
-        self._pool: ThreadPoolExecutor | None = None
+        self._crew: Crew | None = None
+        self._halves_apart = False  # model.grads holds only the first half's share
+        self._losses = [0.0, 0.0]
 
     def __enter__(self) -> DataParallelStep:
         """Start the worker, which handles floating-point errors as this thread does now (``np.errstate`` is per
         thread: the trainer's silence over overflow must hold on both halves)."""
-        self._pool = ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="engine-step", initializer=_set_errstate, initargs=(np.geterr(),)
-        )
+        self._crew = Crew(np.geterr(), worker=self.threads == 2)
         return self
 
     def __exit__(self, *exc) -> None:
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=True)
+        crew, self._crew = self._crew, None
+        if crew is not None:
+            crew.close()
 
-    def gradients(self, noisy: np.ndarray, clean: np.ndarray, weights: np.ndarray | None = None) -> float:
+    def gradients(
+        self,
+        noisy: np.ndarray,
+        clean: np.ndarray,
+        weights: np.ndarray | None = None,
+        prepare: Prepare | None = None,
+    ) -> float:
         n = len(noisy)
         if n < 2:  # a last batch of one image: nothing to split
-            return super().gradients(noisy, clean, weights)
+            self._halves_apart = False
+            return super().gradients(noisy, clean, weights, prepare)
         h = n // 2
-        buf = self._grad_buf[:n]
-        w1, w2 = (None, None) if weights is None else (weights[:h], weights[h:])
-        second = self._pool.submit(
-            _weighted_gradients, self.replica, noisy[h:], clean[h:], w2, self.loss, buf[h:], n
-        )
-        first = _weighted_gradients(self.model, noisy[:h], clean[:h], w1, self.loss, buf[:h], n)
-        second_loss = second.result()
-        self.model.grads += self.replica.grads
-        return first + second_loss
+        rows = ((0, h), (h, n))
+        models = (self.model, self.replica)
+        losses, buf = self._losses, self._grad_buf
+
+        def half(i: int) -> None:
+            lo, hi = rows[i]
+            if prepare is not None:
+                prepare(lo, hi)
+            w = None if weights is None else weights[lo:hi]
+            losses[i] = _weighted_gradients(models[i], noisy[lo:hi], clean[lo:hi], w, self.loss, buf[lo:hi], n)
+
+        self._crew.run(half, 2)
+        self._halves_apart = True
+        return losses[0] + losses[1]
+
+    def collect_gradients(self) -> None:
+        """Add the second half's gradient into ``model.grads`` now (``update`` does it as it goes)."""
+        if self._halves_apart:
+            self.model.grads += self.replica.grads
+            self._halves_apart = False
 
     def update(self, optimizer) -> None:
-        """The optimizer's element-wise update in two blocks, one on each thread (same result as one)."""
-        params, grads = self.model.params, self.model.grads
-        if params.size < SPLIT_ELEMENTS:
-            optimizer.step(params, grads)
-            return
+        """The optimizer's element-wise update in blocks (the halves' gradients added first in each), shared with
+        the worker when the model is large (the same result as one pass)."""
+        params, grads, second = self.model.params, self.model.grads, self.replica.grads
         update = optimizer.prepare_step(params, grads)  # (lo, hi) -> None
-        h = params.size // 2
-        other = self._pool.submit(update, h, params.size)
-        update(0, h)
-        other.result()
+        bounds = update_blocks(params.size, even=params.size >= SPLIT_ELEMENTS)
+        add = self._halves_apart
+        self._halves_apart = False
+
+        def block(i: int) -> None:
+            lo, hi = bounds[i], bounds[i + 1]
+            if add:
+                np.add(grads[lo:hi], second[lo:hi], out=grads[lo:hi])
+            update(lo, hi)
+
+        if params.size < SPLIT_ELEMENTS:
+            for i in range(len(bounds) - 1):
+                block(i)
+        else:
+            self._crew.run(block, len(bounds) - 1)
+
+
+class Crew:
+    """The calling thread and one worker thread sharing numbered tasks: ``run(task, count)`` calls
+    ``task(i)`` for every ``i`` in ``range(count)``, each exactly once, on whichever thread claims it first,
+    and returns when all are done.  The calling thread never waits for the worker to start: when the
+    other core is busy it runs every task itself.
+
+    errstate : ``np.geterr()`` of the calling thread, set on the worker too.
+    worker : False: no worker thread; the calling thread runs every task.
+    """
+
+    def __init__(self, errstate: dict[str, str], worker: bool = True) -> None:
+        self._lock = threading.Lock()
+        self._posted = threading.Condition(self._lock)  # new tasks, or closing
+        self._finished = threading.Condition(self._lock)  # the last task of a run is done
+        self._task: Callable[[int], None] | None = None
+        self._count = self._next = self._unfinished = 0
+        self._round = 0
+        self._error: BaseException | None = None
+        self._closing = False
+        self._thread: threading.Thread | None = None
+        if worker:
+            self._thread = threading.Thread(target=self._serve, args=(errstate,), name="engine-step", daemon=True)
+            self._thread.start()
+
+    def run(self, task: Callable[[int], None], count: int) -> None:
+        with self._lock:
+            self._task, self._count, self._next, self._unfinished = task, count, 0, count
+            self._round += 1
+            self._posted.notify()
+        self._work()
+        with self._lock:
+            while self._unfinished:
+                self._finished.wait()
+            self._task = None
+            error, self._error = self._error, None
+        if error is not None:
+            raise error
+
+    def close(self) -> None:
+        """Stop the worker (after the task it is running, if any) and wait for it."""
+        with self._lock:
+            self._closing = True
+            self._posted.notify()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _serve(self, errstate: dict[str, str]) -> None:
+        np.seterr(**errstate)
+        seen = 0
+        while True:
+            with self._lock:
+                while self._round == seen and not self._closing:
+                    self._posted.wait()
+                if self._closing:
+                    return
+                seen = self._round
+            self._work()
+
+    def _work(self) -> None:
+        """Claim and run tasks of the current run until none is left."""
+        while True:
+            with self._lock:
+                if self._next >= self._count:
+                    return
+                i, task = self._next, self._task
+                self._next += 1
+            try:
+                task(i)
+            except BaseException as exc:  # re-raised on the calling thread
+                with self._lock:
+                    self._error = self._error or exc
+            finally:
+                with self._lock:
+                    self._unfinished -= 1
+                    if not self._unfinished:
+                        self._finished.notify()
 
 
 def make_step(model, loss, batch_size: int, parallel: bool | None = None) -> SerialStep:
@@ -128,10 +257,8 @@ def _weighted_gradients(
 ) -> float:
     """Forward, loss and backward of ``len(x)`` of ``n_total`` rows, weighted by that share (and each row by
     its ``weights`` entry, when given); fills ``model.grads``."""
-    value, grad = loss.value_and_grad(model.forward(x), clean, out=grad_buf, weights=weights)
     share = len(x) / n_total
-    if share != 1:
-        grad *= grad.dtype.type(share)
+    value, grad = loss.value_and_grad(model.forward(x), clean, out=grad_buf, weights=weights, scale=share)
     model.backward(grad)
     return value * share
 
@@ -150,7 +277,3 @@ def using_blas_threads(count: int) -> Iterator[None]:
         return
     with blas.limit(limits=count):
         yield
-
-
-def _set_errstate(settings: dict[str, str]) -> None:
-    np.seterr(**settings)

@@ -16,8 +16,9 @@ from __future__ import annotations
 import math
 import numbers
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
+from functools import partial
 from types import MappingProxyType
 
 import numpy as np
@@ -193,11 +194,20 @@ class Trainer:
             self.callbacks.on_train_end({**end_logs, "stopped": self.stop_training})
         return self.history
 
-    def train_step(self, step, noisy: np.ndarray, clean: np.ndarray, weights: np.ndarray | None = None) -> float:
+    def train_step(
+        self,
+        step,
+        noisy: np.ndarray,
+        clean: np.ndarray,
+        weights: np.ndarray | None = None,
+        prepare: Callable[[int, int], None] | None = None,
+    ) -> float:
         """One batch: gradients (forward, loss, backward), the divergence check, the optimizer update.
 
-        weights: (batch,) per-image loss weights (``TrainConfig.noise_weighting``), or None."""
-        loss = step.gradients(noisy, clean, weights)
+        weights: (batch,) per-image loss weights (``TrainConfig.noise_weighting``), or None.  ``prepare(lo, hi)``,
+        if given, fills rows ``lo:hi`` of ``noisy`` and ``clean``: the step calls it for each part of the batch it
+        computes, so a data-parallel step makes its halves' rows on their own threads."""
+        loss = step.gradients(noisy, clean, weights, prepare)
         if self._first_loss is None:
             self._first_loss = loss
         if not math.isfinite(loss) or loss > self.explode_factor * max(self._first_loss, 1e-12):
@@ -219,10 +229,10 @@ class Trainer:
         good_params = self._good_params
         np.copyto(good_params, params)  # restored if the epoch diverges
         loss_sum, seen = 0.0, 0
-        for batch, (clean, noisy) in enumerate(batches.epoch(order, noise)):
+        for batch, (clean, noisy, prepare) in enumerate(batches.epoch(order, noise)):
             batch_weights = None if weights is None else weights[seen : seen + len(clean)]
             try:
-                loss = self.train_step(step, noisy, clean, batch_weights)
+                loss = self.train_step(step, noisy, clean, batch_weights, prepare)
             except TrainingDiverged as exc:
                 np.copyto(params, good_params)
                 raise TrainingDiverged(
@@ -315,13 +325,19 @@ class _Batches:
         self._clean, self._noisy = np.empty(shape, np.float32), np.empty(shape, np.float32)
         self._u8 = np.empty(shape, np.uint8) if x.dtype == np.uint8 else None
 
-    def epoch(self, order: np.ndarray, noise: EpochNoise) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Batches in ``order``; each is overwritten by the next, so use it before asking for another."""
+    def epoch(self, order: np.ndarray, noise: EpochNoise) -> Iterator[tuple[np.ndarray, np.ndarray, Callable]]:
+        """Batches in ``order``: ``(clean, noisy, prepare)``, the batch's buffers and ``prepare(lo, hi)``, which
+        fills their rows ``lo:hi`` (the gathered images as float, then their noise); call it for every row before
+        using them, and use them before asking for the next batch, which overwrites them."""
         for batch, start in enumerate(range(0, len(order), self.size)):
             idx = order[start : start + self.size]
             n = len(idx)
-            if self._u8 is not None:
-                clean = to_unit_float(np.take(self.x, idx, axis=0, out=self._u8[:n]), out=self._clean[:n])
-            else:
-                clean = np.take(self.x, idx, axis=0, out=self._clean[:n])
-            yield clean, noise.apply(clean, batch, self._noisy[:n])
+            yield self._clean[:n], self._noisy[:n], partial(self._prepare, noise, batch, idx)
+
+    def _prepare(self, noise: EpochNoise, batch: int, idx: np.ndarray, lo: int, hi: int) -> None:
+        clean = self._clean[lo:hi]
+        if self._u8 is not None:
+            to_unit_float(np.take(self.x, idx[lo:hi], axis=0, out=self._u8[lo:hi]), out=clean)
+        else:
+            np.take(self.x, idx[lo:hi], axis=0, out=clean)
+        noise.apply(clean, batch, self._noisy[lo:hi], row=lo)

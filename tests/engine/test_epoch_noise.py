@@ -84,3 +84,22 @@ def test_training_noise_is_clipped_to_the_unit_range(kind, level, n, bank_values
     else:
         assert set(np.unique(noisy)) <= {0.0, 0.5, 1.0}  # a pixel hit is set to 0 (or 1), never pushed past
         assert np.mean(grey != 0.5) > 0.1
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "salt_and_pepper", "masking"])
+@pytest.mark.parametrize("level", [0.4, (0.1, 0.6)])
+def test_a_batch_made_in_parts_equals_the_batch_made_whole(kind, level):
+    """A data-parallel step makes each half-batch's noise on its own thread (``row``): the rows must get what
+    they get when the batch is made at once, in every batch (both signs of a window, one level per row)."""
+    rng = np.random.default_rng(0)
+    clean = rng.random((400, 50), dtype=np.float32)
+    noise = EpochNoise(level, np.random.default_rng(7), 400, 50, 40, bank_values=4000, kind=kind)
+    assert noise.negate.any() and not noise.negate.all()  # windows read both ways
+    for batch in range(10):
+        rows = clean[batch * 40 : (batch + 1) * 40]
+        whole = noise.apply(rows, batch, np.empty_like(rows))
+        parts = np.empty_like(rows)
+        noise.apply(rows[17:], batch, parts[17:], row=17)  # the second part first, as another thread may
+        noise.apply(rows[:17], batch, parts[:17])
+        np.testing.assert_array_equal(parts, whole)
+        assert not np.array_equal(whole, rows)

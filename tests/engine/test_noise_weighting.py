@@ -50,9 +50,9 @@ class RecordingMSE(MSE):
     def __init__(self) -> None:
         self.seen: list[np.ndarray | None] = []
 
-    def value_and_grad(self, pred, target, out=None, weights=None):
+    def value_and_grad(self, pred, target, out=None, weights=None, scale=1.0):
         self.seen.append(None if weights is None else weights.copy())
-        return super().value_and_grad(pred, target, out=out, weights=weights)
+        return super().value_and_grad(pred, target, out=out, weights=weights, scale=scale)
 
 
 @pytest.mark.parametrize("c", [None, 0.02])

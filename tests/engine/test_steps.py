@@ -35,8 +35,59 @@ def test_data_parallel_step_gives_the_whole_batch_loss_and_gradient(rows):
     model.grads[:] = 0
     with DataParallelStep(model, MSE(), 9) as step:
         loss = step.gradients(noisy, clean)
+        step.collect_gradients()  # the halves' gradients added (update adds them as it goes)
     assert np.isfinite(loss) and loss == pytest.approx(serial_loss, rel=1e-6)
     np.testing.assert_allclose(model.grads, serial, rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_a_data_parallel_step_gives_the_same_bits_on_one_thread_as_on_two(weighted):
+    """When the other core is busy the calling thread runs both halves and every update block itself: the
+    numbers must not depend on which thread ran what (a run's bits never depend on the machine's load)."""
+    from engine.steps import SPLIT_ELEMENTS
+
+    first = build_mlp([784, 100, 784], ["relu", "sigmoid"], seed=4)
+    assert first.n_params >= SPLIT_ELEMENTS  # the update is shared between the threads too
+    rng = np.random.default_rng(1)
+    batches = [(rng.random((33, 784), dtype=np.float32), rng.random((33, 784), dtype=np.float32)) for _ in range(3)]
+    weights = rng.uniform(0.5, 2, 33).astype(np.float32) if weighted else None
+    results = []
+    for threads in (2, 1):
+        model, optimizer, losses = first.copy(), Adam(lr=0.01), []
+        with DataParallelStep(model, MSE(), 33, threads=threads) as step:
+            for source, clean in batches:
+                noisy = np.empty_like(source)
+
+                def prepare(lo, hi, source=source, noisy=noisy):  # rows made on the thread that uses them
+                    np.clip(source[lo:hi] + 0.1, 0, 1, out=noisy[lo:hi])
+
+                losses.append(step.gradients(noisy, clean, weights, prepare))
+                step.update(optimizer)
+        results.append((model.params, losses))
+    assert not np.array_equal(results[0][0], first.params)
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    assert results[0][1] == results[1][1]
+
+
+def test_a_crew_runs_every_task_once_and_hands_back_an_error():
+    from engine.steps import Crew
+
+    crew = Crew(np.geterr())
+    try:
+        ran = []
+        crew.run(ran.append, 50)
+        assert sorted(ran) == list(range(50))
+
+        def fail(i):
+            if i == 3:
+                raise ValueError("task 3 failed")
+
+        with pytest.raises(ValueError, match="task 3"):
+            crew.run(fail, 8)
+        crew.run(ran.append, 2)  # still usable after an error
+        assert sorted(ran[50:]) == [0, 1]
+    finally:
+        crew.close()
 
 
 def test_a_replica_shares_the_weights_and_keeps_its_own_gradients():
