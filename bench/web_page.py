@@ -33,7 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engine.dataset import read_split, trained_on  # noqa: E402
+from engine.data_sources import trained_on  # noqa: E402
+from engine.dataset import read_split  # noqa: E402
 from engine.idx import DatasetFileError  # noqa: E402
 from engine.model_paths import shipped_models  # noqa: E402
 from engine.nn import MLP  # noqa: E402
