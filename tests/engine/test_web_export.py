@@ -305,6 +305,20 @@ def test_cli_without_the_data_set_exports_drawing_only_and_refuses_half(tmp_path
     assert main(["export", "mnist_denoising_autoencoder", "-o", str(tmp_path / "half.html")]) == 0
 
 
+def test_cli_suggests_half_for_a_model_whose_weights_are_float16_already(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("DENOISE_STUDIO_DATA", str(tmp_path / "nowhere"))
+    model = small_model()
+    model.save(tmp_path / "full.npz")
+    model.round_weights("float16")
+    model.save(tmp_path / "half.npz", weights_dtype="float16")
+    assert main(["export", str(tmp_path / "full.npz"), "-o", str(tmp_path / "full.html")]) == 0
+    assert "--half" not in capsys.readouterr().err
+    assert main(["export", str(tmp_path / "half.npz"), "-o", str(tmp_path / "half.html")]) == 0
+    assert "weights are float16 values already: --half writes a page that computes the same" in (
+        capsys.readouterr().err
+    )
+
+
 def test_cli_refuses_a_model_the_page_cannot_run_in_one_line(tmp_path, capsys):
     build_mlp([100, 10, 100], ["relu", "sigmoid"]).save(tmp_path / "odd.npz")
     assert main(["export", str(tmp_path / "odd.npz"), "-o", str(tmp_path / "odd.html")]) == 1
