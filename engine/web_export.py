@@ -483,12 +483,16 @@ def _training_rows(model) -> list[list[str]]:
     if "loss" in training:
         rows.append(["Loss", _text(training["loss"]).upper() if training["loss"] in ("mse", "bce") else
                      _text(training["loss"])])  # fmt: skip
+    weighting = training.get("noise_weighting")  # TrainConfig.noise_weighting
+    if isinstance(weighting, (int, float)) and not isinstance(weighting, bool):
+        rows.append(["Loss weighting", f"each image's loss ÷ (its noise level² + {_number(weighting)})"])
     if "seed" in training:
         rows.append(["Seed", _number(training["seed"])])
     seconds = sum(e["seconds"] for e in epochs_run if isinstance(e.get("seconds"), (int, float)))
     if seconds > 0:
         rows.append(["Training time", f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"])
-    known = {"epochs", "batch_size", "optimizer", "lr", "momentum", "loss", "seed", "noise", "noise_kind"}
+    known = {"epochs", "batch_size", "optimizer", "lr", "momentum", "loss", "seed", "noise", "noise_kind",
+             "noise_weighting"}
     rows += [[_text(key), _number(value)] for key, value in training.items() if key not in known][:20]
     return rows
 

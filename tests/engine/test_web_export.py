@@ -135,6 +135,14 @@ def test_a_skip_path_is_described_and_its_weights_follow_the_layers(kind):
     assert Parsed(page_html(small_model())).description()["skip"] is None
 
 
+def test_the_gated_default_model_is_described_with_its_gate_and_loss_weighting():
+    model = MLP.from_file("mnist_denoising_autoencoder_gated")
+    described = Parsed(page_html(model, half=True)).description()
+    assert described["skip"]["type"] == "gate" and described["n_params"] == model.n_params
+    assert ["Loss weighting", "each image's loss ÷ (its noise level² + 0.05)"] in described["training"]
+    assert not [row for row in described["training"] if row[0] == "noise_weighting"]
+
+
 def test_hostile_strings_stay_text_inside_the_data_block():
     hostile = "</script><script>alert(1)</script>"
     model = small_model()
