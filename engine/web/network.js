@@ -134,7 +134,7 @@ function buildNetwork(layers, weights, skipSpec = null) {
     offset = next;
     skip = kind(skipSpec, arrays);
   }
-  if (offset !== weights.length) throw new Error(`${weights.length - offset} weights are left over after the model's`);
+  if (offset !== weights.length) throw new Error(`${weights.length - offset} weights are left over after the model's arrays`);
   const nIn = layers[0].n_in, nOut = layers[layers.length - 1].n_out;
   const last = built[built.length - 1];
   return {
