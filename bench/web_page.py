@@ -3,6 +3,7 @@ opening, time per redraw while drawing.
 
     .venv/bin/python bench/web_page.py                              # every shipped model, 5 rounds
     .venv/bin/python bench/web_page.py --rounds 9 --screenshots docs  # and the docs' screenshots of the page
+    .venv/bin/python bench/web_page.py --models mnist_denoising_autoencoder_blind mnist_denoising_autoencoder_gated
 
 Needs Debian's ``chromium`` and ``chromium-driver`` and the test extra (``selenium``); MNIST (``DENOISE_STUDIO_DATA``)
 for the test images and the ``--half`` check (Fashion-MNIST, ``DENOISE_STUDIO_FASHION_MNIST_DATA``, for its model).
@@ -32,7 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engine.dataset import read_split, trained_on  # noqa: E402
+from engine.data_sources import trained_on  # noqa: E402
+from engine.dataset import read_split  # noqa: E402
 from engine.idx import DatasetFileError  # noqa: E402
 from engine.model_paths import shipped_models  # noqa: E402
 from engine.nn import MLP  # noqa: E402
@@ -76,10 +78,10 @@ def stroke(driver, points: list[tuple[int, int]]) -> None:
     actions.perform()
 
 
-def export_pages(folder: Path) -> list[dict]:
-    """Each shipped model as a float32 page and, when the check passes, a float16 one."""
+def export_pages(folder: Path, names: list[str]) -> list[dict]:
+    """Each of the shipped models ``names`` as a float32 page and, when the check passes, a float16 one."""
     pages = []
-    for name in shipped_models():
+    for name in names:
         model = MLP.from_file(name)
         data_set = trained_on(model.metadata)
         try:
@@ -139,10 +141,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--moves", type=int, default=240, help="pointer moves in each round's stroke")
     parser.add_argument("--screenshots", type=Path, help="also write the page's screenshots into this folder")
+    parser.add_argument("--models", nargs="+", choices=shipped_models(), default=shipped_models(),
+                        help="the shipped models to export and time (default: all)")  # fmt: skip
     args = parser.parse_args()
+    if args.screenshots and "mnist_denoising_autoencoder_blind" not in args.models:
+        parser.error("--screenshots shows mnist_denoising_autoencoder_blind: include it in --models")
     print(f"machine: {machine()}; load (1/5/15 min) at start {load()}")
     with tempfile.TemporaryDirectory() as tmp:
-        pages = export_pages(Path(tmp))
+        pages = export_pages(Path(tmp), args.models)
         with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
             driver = start_chromium(profile)
             try:

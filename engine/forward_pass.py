@@ -3,7 +3,9 @@
 ``forward_pass(network, noisy, clean, code=None)`` runs the noisy image through the network and keeps every
 layer's output, the code (the bottleneck's output) and the reconstruction, with the errors against the
 clean image.  With ``code`` the decoder runs on that code instead of the input's own (a code set by hand,
-or a point of the latent map): the layers up to the code are still the input's.
+or a point of the latent map): the layers up to the code are still the input's, and so is the input a skip
+path (``engine.skip``) hands to the output — the reconstruction is what the model makes of this input with
+that code, and the input's own code gives exactly its own reconstruction.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ def forward_pass(
     decoded = code is not None and len(layers) > 1
     if decoded:
         given = np.asarray(code, np.float32).reshape(1, -1)
-        layers[at:] = [given, *network.activations(given, start=at + 1)]
+        layers[at:] = [given, *network.activations(given, start=at + 1, skip_input=x)]
     recon = layers[-1].reshape(np.shape(noisy) if np.size(noisy) == layers[-1].size else (-1,))
     errors: dict[str, float] = {}
     if clean is not None and np.any(clean):

@@ -16,6 +16,10 @@ on the same model gives the same weights, bit for bit.
   incoming weights become zero and its bias the value its activation maps to zero), so the next
   layer receives nothing from it.
 
+Noise and pruning reach every weight the model learned: a skip path's gate (``engine.skip``) is one more
+layer to them (it follows the network's layers, as in the model's parameter vector), so "all weights pruned"
+leaves no gate reading its input; units are switched off in the network's hidden layers only.
+
 ``Perturber`` keeps what every perturbation of one model needs (spreads, the noise pattern, the
 weights' order by magnitude), so moving a slider costs one copy and a few vector passes.
 ``perturbation_curve`` scores a perturbation at many strengths on the test set.
@@ -48,7 +52,8 @@ _OFF_BIAS_CANDIDATES = (0.0, -100.0)
 class Perturbation:
     """What to do to a network's weights; the default does nothing.
 
-    noise : Gaussian weight noise, as a multiple of each layer's weight standard deviation (>= 0).
+    noise : Gaussian weight noise, as a multiple of each layer's weight standard deviation (>= 0); a skip path's
+        gate is a layer here.
     seed : the noise pattern (the same seed gives the same pattern).
     prune : share of weights, in [0, 1], with the smallest magnitude that become zero.
     scope : "layer" (that share of every layer) or "network" (the smallest over all layers).
@@ -135,7 +140,7 @@ class Perturber:
         if not getattr(model, "layers", None):
             raise ValueError("the model has no layers to perturb")
         self.model = model
-        self.sizes = [layer.W.size for layer in model.layers]
+        self.sizes = [layer.W.size for layer in _weighted(model)]
         self._spreads: list[float] | None = None
         self._pattern: tuple[int, list[np.ndarray]] | None = None  # (seed, per layer (n_out, n_in) float32)
         self._orders: list[np.ndarray] | None = None  # per layer: flat indices of W by |w|, smallest first
@@ -145,20 +150,20 @@ class Perturber:
     def spreads(self) -> list[float]:
         """Standard deviation of each layer's trained weights (the unit of weight noise)."""
         if self._spreads is None:
-            self._spreads = [float(np.std(layer.W, dtype=np.float64)) for layer in self.model.layers]
+            self._spreads = [float(np.std(layer.W, dtype=np.float64)) for layer in _weighted(self.model)]
         return self._spreads
 
     def pattern(self, seed: int) -> list[np.ndarray]:
         """The N(0, 1) noise pattern of ``seed``: one (n_out, n_in) float32 array per layer."""
         if self._pattern is None or self._pattern[0] != seed:
             rng = np.random.default_rng(seed)
-            shapes = [layer.W.shape for layer in self.model.layers]
+            shapes = [layer.W.shape for layer in _weighted(self.model)]
             self._pattern = (seed, [rng.standard_normal(shape, dtype=np.float32) for shape in shapes])
         return self._pattern[1]
 
     def _magnitude_orders(self) -> tuple[list[np.ndarray], np.ndarray]:
         if self._orders is None:
-            mags = [np.abs(layer.W).ravel() for layer in self.model.layers]
+            mags = [np.abs(layer.W).ravel() for layer in _weighted(self.model)]
             self._orders = [np.argsort(m, kind="stable").astype(np.int32) for m in mags]
             together = np.argsort(np.concatenate(mags), kind="stable")
             bounds = np.cumsum(self.sizes)
@@ -212,17 +217,22 @@ class Perturber:
         if plan.is_identity():
             return twin
         if plan.noise:
-            for layer, spread, z in zip(twin.layers, self.spreads(), self.pattern(plan.seed), strict=True):
+            for layer, spread, z in zip(_weighted(twin), self.spreads(), self.pattern(plan.seed), strict=True):
                 layer.W += np.float32(plan.noise * spread) * z
         if plan.prune:
             orders, _ = self._magnitude_orders()
-            for layer, order, k in zip(twin.layers, orders, self.pruned_counts(plan), strict=True):
+            for layer, order, k in zip(_weighted(twin), orders, self.pruned_counts(plan), strict=True):
                 layer.W.reshape(-1)[order[:k]] = 0  # W is a contiguous view: reshape(-1) is a view too
         for index, unit in plan.off:
             layer = twin.layers[index]
             layer.W[unit] = 0
             layer.b[unit] = _off_bias(layer)
         return twin
+
+
+def _weighted(model) -> list:
+    """The Dense layers whose weights noise and pruning reach: the network's, then a skip path's (a gate's)."""
+    return getattr(model, "parameter_layers", model.layers)
 
 
 def _off_bias(layer) -> float:

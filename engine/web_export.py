@@ -6,9 +6,10 @@ The page is the template ``engine/web/page.html`` with its style (``page.css``) 
 (its Content-Security-Policy forbids every fetch and allows only its own scripts, by hash) and works opened from
 disk (``file://``).  Every string taken from the model file reaches the page as JSON and is shown as text.
 
-The page runs the layer kinds in ``WEB_LAYERS`` (Dense today) with the activations in ``WEB_ACTIVATIONS``;
-``network.js`` has one function per kind.  A model with anything else is refused with one line
-(``WebExportError``), as is a model that does not map 784 pixels to 784.
+The page runs the layer kinds in ``WEB_LAYERS`` (Dense today) with the activations in ``WEB_ACTIVATIONS``, and
+the skip paths in ``WEB_SKIPS`` (a gate, a residual skip: ``engine.skip``); ``network.js`` has one function per
+kind.  A model with anything else is refused with one line (``WebExportError``), as is a model that does not map
+784 pixels to 784.
 """
 
 from __future__ import annotations
@@ -121,6 +122,15 @@ WEB_LAYERS: dict[str, Callable] = {"Dense": _dense_arrays}
 reads them.  A new kind is one entry here and one function in ``network.js``'s ``LAYER_KINDS``."""
 
 
+def _gate_arrays(skip) -> list[tuple[str, np.ndarray]]:
+    return _dense_arrays(skip.dense)  # (n, n_hidden), (n,): g = sigmoid(W h + b)
+
+
+WEB_SKIPS: dict[str, Callable] = {"gate": _gate_arrays, "residual": lambda skip: []}
+"""Skip paths the page runs (the ``type`` of the skip's spec, ``engine.skip``) -> its arrays, written after the
+layers' in the order ``network.js``'s ``SKIP_KINDS`` reads them (the order of the model's parameter vector)."""
+
+
 def check_exportable(model) -> None:
     """Raise ``WebExportError`` (one line) unless the page can run ``model``: layers of the kinds and activations
     it knows, mapping 784 pixels (a 28×28 image) to 784."""
@@ -141,6 +151,12 @@ def check_exportable(model) -> None:
                 f"cannot export as a web page: layer {i}'s activation {activation!r} is not one the page computes "
                 f"({', '.join(WEB_ACTIVATIONS)})"
             )
+    skip = getattr(model, "skip", None)
+    if skip is not None and skip.kind not in WEB_SKIPS:
+        raise WebExportError(
+            f"cannot export as a web page: the model ends in a skip path of kind {skip.kind!r}, which the page "
+            f"cannot run (it runs {', '.join(WEB_SKIPS)})"
+        )
     n_in, n_out = specs[0]["n_in"], specs[-1]["n_out"]
     if (n_in, n_out) != (N_PIXELS, N_PIXELS):
         raise WebExportError(
@@ -191,6 +207,13 @@ def check_half(model, test_images: np.ndarray, progress: Callable[[int, int], No
             f"({full:.5f} -> {rounded_mse:.5f}; at most {HALF_TOLERANCE:.0%} allowed); export them as float32"
         )
     return check
+
+
+def holds_float16(model) -> bool:
+    """Whether every weight is a float16 value already (a model saved with float16 weights, as the gated default
+    is): its ``half`` page computes exactly what its float32 page does, at half the size."""
+    with np.errstate(over="ignore"):
+        return bool(np.array_equal(model.params.astype(np.float16).astype(model.params.dtype), model.params))
 
 
 def _change(full: float, rounded: float) -> float:
@@ -256,9 +279,9 @@ def page_html(
     """The page's text (see ``export_html``; ``half`` here stores float16 without checking it)."""
     check_exportable(model)
     name = _text(name or (Path(model.path).stem if getattr(model, "path", None) else "model"))
-    weights, layers = _weights(model, np.float16 if half else np.float32)
+    weights, layers, skip = _weights(model, np.float16 if half else np.float32)
     images, labels = _split_test_set(test_images)
-    description = _description(model, name, layers, images, labels, half, half_check, weights_bytes=len(weights))
+    description = _description(model, name, layers, skip, images, labels, half, half_check, len(weights))
     style = _asset("page.css")
     scripts = [_asset(script) for script in SCRIPTS]
     csp = "; ".join([
@@ -321,17 +344,23 @@ def _script_json(value) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def _weights(model, dtype) -> tuple[bytes, list[dict]]:
-    """Every layer's arrays, little-endian ``dtype``, one after another; and each layer's spec with the shapes of its
-    arrays in that order (``arrays``: ``[[name, shape], ...]``)."""
-    chunks, layers = [], []
-    for layer, spec in zip(model.layers, model.layer_specs(), strict=True):
-        arrays = WEB_LAYERS[spec["type"]](layer)
+def _weights(model, dtype) -> tuple[bytes, list[dict], dict | None]:
+    """Every layer's arrays, then the skip path's (a gate's), little-endian ``dtype``, one after another (the order
+    of ``model.params``); each layer's spec with the shapes of its arrays in that order (``arrays``:
+    ``[[name, shape], ...]``) and ``params``; the skip's spec likewise (None for a model without one)."""
+    chunks = []
+
+    def described(spec: dict, arrays: list[tuple[str, np.ndarray]]) -> dict:
         for _, array in arrays:
             chunks.append(np.ascontiguousarray(array, dtype=np.dtype(dtype).newbyteorder("<")).tobytes())
         params = sum(int(array.size) for _, array in arrays)
-        layers.append({**spec, "params": params, "arrays": [[key, list(array.shape)] for key, array in arrays]})
-    return b"".join(chunks), layers
+        return {**spec, "params": params, "arrays": [[key, list(array.shape)] for key, array in arrays]}
+
+    layers = [described(spec, WEB_LAYERS[spec["type"]](layer))
+              for layer, spec in zip(model.layers, model.layer_specs(), strict=True)]  # fmt: skip
+    skip = getattr(model, "skip", None)
+    skip_spec = None if skip is None else described(skip.spec(), WEB_SKIPS[skip.kind](skip))
+    return b"".join(chunks), layers, skip_spec
 
 
 def _split_test_set(test_images) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -368,7 +397,7 @@ def _data_set_title(model) -> str:
     return SOURCES[name].title if name in SOURCES else _text(name)
 
 
-def _description(model, name, layers, images, labels, half, half_check, weights_bytes) -> dict:
+def _description(model, name, layers, skip, images, labels, half, half_check, weights_bytes) -> dict:
     """What the page shows and runs, as JSON-ready values (every string from the model file cut to ``MAX_TEXT``)."""
     data_set = trained_on(model.metadata)
     source = SOURCES.get(data_set)
@@ -389,8 +418,9 @@ def _description(model, name, layers, images, labels, half, half_check, weights_
         "exported": datetime.date.today().isoformat(),
         "precision": "float16" if half else "float32",
         "weights_bytes": weights_bytes,
-        "n_params": sum(layer["params"] for layer in layers),
+        "n_params": sum(layer["params"] for layer in layers) + (skip["params"] if skip else 0),
         "layers": layers,
+        "skip": skip,
         "brush": BRUSH,
         "noise": {
             "kind": setting.kind if setting else "gaussian",
@@ -453,12 +483,16 @@ def _training_rows(model) -> list[list[str]]:
     if "loss" in training:
         rows.append(["Loss", _text(training["loss"]).upper() if training["loss"] in ("mse", "bce") else
                      _text(training["loss"])])  # fmt: skip
+    weighting = training.get("noise_weighting")  # TrainConfig.noise_weighting
+    if isinstance(weighting, (int, float)) and not isinstance(weighting, bool):
+        rows.append(["Loss weighting", f"each image's loss ÷ (its noise level² + {_number(weighting)})"])
     if "seed" in training:
         rows.append(["Seed", _number(training["seed"])])
     seconds = sum(e["seconds"] for e in epochs_run if isinstance(e.get("seconds"), (int, float)))
     if seconds > 0:
         rows.append(["Training time", f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"])
-    known = {"epochs", "batch_size", "optimizer", "lr", "momentum", "loss", "seed", "noise", "noise_kind"}
+    known = {"epochs", "batch_size", "optimizer", "lr", "momentum", "loss", "seed", "noise", "noise_kind",
+             "noise_weighting"}
     rows += [[_text(key), _number(value)] for key, value in training.items() if key not in known][:20]
     return rows
 

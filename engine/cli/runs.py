@@ -402,6 +402,10 @@ def rerun_arguments(run: RunRecord, output: str | None, quiet: bool) -> tuple[ar
             "--train-size", str(s["train_size"]), "--test-size", str(s.get("test_size") or 10000),
             "--dataset", s["dataset"].replace("_", "-"),
             "--output", output or f"run-{run.id}-rerun.npz"]  # fmt: skip
+    if s.get("skip"):
+        argv += ["--skip", s["skip"]]
+    if s.get("noise_weighting") is not None:
+        argv += ["--noise-weighting", repr(float(s["noise_weighting"]))]
     notes = []
     if s.get("data_dir") and Path(s["data_dir"]).is_dir():
         argv += ["--data", s["data_dir"]]

@@ -240,8 +240,9 @@ def record_saved_model(model, path: str | os.PathLike, database=None) -> int | N
 
 
 def run_settings(trainer) -> dict:
-    """Everything that decides a run's weights and that the Trainer knows: layers, the training configuration,
-    the data set, its sizes, how a step uses the cores (``auto``: as ``engine.steps`` decides for the model)."""
+    """Everything that decides a run's weights and that the Trainer knows: layers and the skip path (its kind, or
+    None), the training configuration, the data set, its sizes, how a step uses the cores (``auto``: as
+    ``engine.steps`` decides for the model)."""
     model = trainer.model
     specs = model.layer_specs()
     data = model.metadata.get("dataset") if isinstance(model.metadata.get("dataset"), dict) else {}
@@ -251,6 +252,7 @@ def run_settings(trainer) -> dict:
     return {
         "layers": layers_text(model.n_in, specs),
         "layer_specs": specs,
+        "skip": model.skip.kind if getattr(model, "skip", None) is not None else None,
         **config,
         "dataset": data.get("name"),
         "train_size": trainer.n_samples,

@@ -39,6 +39,7 @@ function grey(values) {
 }
 
 const ACTIVATION_NAMES = { linear: "Linear", relu: "ReLU", leaky_relu: "LeakyReLU", sigmoid: "Sigmoid", tanh: "Tanh" };
+const SKIP_NAMES = { gate: "Gated skip", residual: "Residual skip" };
 
 function megabytes(bytes) {
   return `${(bytes / 1e6).toFixed(bytes < 1e5 ? 2 : 1)} MB`;
@@ -196,7 +197,8 @@ class Drawing {
 function startPage() {
   const model = JSON.parse(byId("ds-model").textContent);
   const weightsNode = byId("ds-weights");
-  const network = buildNetwork(model.layers, floatsOf(bytesOfBase64(weightsNode.textContent), model.precision));
+  const weights = floatsOf(bytesOfBase64(weightsNode.textContent), model.precision);
+  const network = buildNetwork(model.layers, weights, model.skip);
   weightsNode.remove(); // its text is 1.3× the weights; the Float32Array is all that is needed now
   const tests = model.test_images;
   const testPixels = tests ? bytesOfBase64(tests.pixels) : new Uint8Array(0);
@@ -361,8 +363,10 @@ function startPage() {
   byId("model-name").textContent = model.name.replace(/_/g, "_\u200b"); // long names break after underscores
   const widths = [model.layers[0].n_in, ...model.layers.map((l) => l.n_out)];
   const trained = model.noise.trained ? ` at ${model.noise.trained}` : "";
+  const skip = model.skip;
+  const skipWords = skip ? ` + ${(SKIP_NAMES[skip.type] || skip.type).toLowerCase()}` : "";
   byId("model-line").textContent =
-    `${widths.join(" → ")} · ${model.n_params.toLocaleString("en-US")} parameters · trained on ` +
+    `${widths.join(" → ")}${skipWords} · ${model.n_params.toLocaleString("en-US")} parameters · trained on ` +
     `${model.data_set.title}${trained} · weights ${model.precision} (${megabytes(model.weights_bytes)})`;
   const body = document.querySelector("#layers tbody");
   model.layers.forEach((layer, i) => {
@@ -377,6 +381,25 @@ function startPage() {
     );
     body.append(row);
   });
+  if (skip) {
+    const n = model.layers.length;
+    const row = element("tr");
+    row.append(
+      element("td", `${n + 1} · ${SKIP_NAMES[skip.type] || skip.type}`),
+      element("td", skip.type === "gate" ? `${skip.n_in} → ${skip.n_out}` : `input + layer ${n}`),
+      element("td", skip.type === "gate" ? ACTIVATION_NAMES.sigmoid : "clip to [0, 1]"),
+      element("td", skip.params.toLocaleString("en-US"), "number"),
+    );
+    body.append(row);
+    const note = byId("skip-note");
+    note.textContent = skip.type === "gate"
+      ? `The reconstruction is not layer ${n}'s image c alone: a gate g (0 to 1 for each pixel), computed from ` +
+        `layer ${n}'s input h as g = sigmoid(W·h + b), mixes it with the noisy input x: ` +
+        "reconstruction = c + g·(x − c). Where g is near 1 the input passes through as it is."
+      : `The reconstruction is not layer ${n}'s output c alone: it is a correction added to the noisy input x, ` +
+        "reconstruction = clip(x + c, 0, 1).";
+    note.hidden = false;
+  }
   byId("total-params").textContent = model.n_params.toLocaleString("en-US");
   fillList(byId("training"), model.training);
   fillList(byId("scores"), model.scores.length ? model.scores : [["Scores", "none recorded in the model file"]]);

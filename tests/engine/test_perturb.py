@@ -182,3 +182,24 @@ def test_describe_counts_what_it_did(model):
            f"of {total:,})" in text
     assert text.endswith("2 units off")
     assert "as trained" in describe(model, Perturbation())
+
+
+def test_noise_and_pruning_reach_a_skip_paths_gate_too():
+    net = build_mlp([784, 32, 784], ["relu", "sigmoid"], seed=6, skip="gate")
+    gate = net.skip.layers[0]
+    total = sum(ly.W.size for ly in net.layers) + gate.W.size
+    assert sum(pruned_counts(net, 0.4, "network")) == round(0.4 * total)
+    assert pruned_counts(net, 0.4, "layer")[-1] == round(0.4 * gate.W.size)
+    assert f"of {total:,})" in describe(net, Perturbation(prune=0.4))
+    bare = perturb(net, Perturbation(prune=1.0, scope="network"))
+    assert not bare.skip.layers[0].W.any() and all(not ly.W.any() for ly in bare.layers)
+    out = bare.predict(inputs())  # no weight carries the input to the gate: it is sigmoid(b) everywhere
+    assert np.ptp(out - inputs() * _sigmoid(gate.b), axis=0).max() < 1e-6
+    noisy = perturb(net, Perturbation(noise=0.5, seed=1))
+    moved = noisy.skip.layers[0].W - gate.W
+    assert 0.4 < float(np.std(moved)) / float(np.std(gate.W)) < 0.6  # half the gate's own spread
+    np.testing.assert_array_equal(net.skip.layers[0].W, gate.W)  # the model itself untouched
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-z.astype(np.float64)))

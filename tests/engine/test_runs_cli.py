@@ -153,6 +153,21 @@ def test_rerun_gives_the_same_weights_bit_for_bit(tiny_mnist, tmp_path, capsys):
     assert "rerun as run 2" in _runs(capsys, "show", "1")[1]
 
 
+def test_a_run_records_its_skip_path_and_reruns_with_it(tiny_mnist, tmp_path, capsys):
+    assert _train(tmp_path, "plain.npz", "--noise", "0:0.5") == 0
+    assert _train(tmp_path, "gated.npz", "--noise", "0:0.5", "--skip", "gate", "--noise-weighting", "0.02") == 0
+    with RunStore() as store:
+        plain, gated = store.get(1), store.get(2)
+    assert plain.settings["skip"] is None and gated.settings["skip"] == "gate"
+    assert main(["runs", "rerun", "2", "-o", str(tmp_path / "again.npz"), "--quiet"]) == 0
+    assert "the same weights, bit for bit" in capsys.readouterr().err
+    again = MLP.from_file(tmp_path / "again.npz")
+    assert again.skip is not None and again.skip.kind == "gate"
+    assert np.array_equal(again.params, MLP.from_file(tmp_path / "gated.npz").params)
+    _, text, _ = _runs(capsys, "compare", "1", "2")
+    assert "* skip - gate" in [" ".join(line.split()) for line in text.splitlines()]  # marked as differing
+
+
 def test_show_says_when_a_reruns_weights_differ(tiny_mnist, tmp_path, capsys, runs_db):
     assert _train(tmp_path, "a.npz") == 0
     assert main(["runs", "rerun", "1", "-o", str(tmp_path / "again.npz"), "--quiet"]) == 0

@@ -17,6 +17,7 @@ from engine.cli import main
 from engine.dataset import read_split
 from engine.layers import Dense
 from engine.nn import MLP, build_mlp
+from engine.skip import GatedSkip
 from engine.web_export import (
     HANDFUL,
     HalfPrecisionRefused,
@@ -118,6 +119,30 @@ def test_the_weights_are_the_models_layer_by_layer(half):
     assert described["layers"][0]["alpha"] == 0.2 and described["n_params"] == model.n_params
 
 
+@pytest.mark.parametrize("kind", ["gate", "residual"])
+def test_a_skip_path_is_described_and_its_weights_follow_the_layers(kind):
+    model = build_mlp([784, 32, 784], ["relu", "sigmoid" if kind == "gate" else "linear"], seed=2, skip=kind)
+    page = Parsed(page_html(model, half=True))
+    assert np.array_equal(np.frombuffer(page.weights(), "<f2"), model.params.astype("<f2"))  # the gate's last
+    described = page.description()
+    skip = described["skip"]
+    assert skip["type"] == kind and described["n_params"] == model.n_params
+    if kind == "gate":
+        assert skip["arrays"] == [["W", [784, 32]], ["b", [784]]] and skip["params"] == 32 * 784 + 784
+        assert (skip["n_in"], skip["n_out"], skip["activation"]) == (32, 784, "sigmoid")
+    else:
+        assert skip["arrays"] == [] and skip["params"] == 0
+    assert Parsed(page_html(small_model())).description()["skip"] is None
+
+
+def test_the_gated_default_model_is_described_with_its_gate_and_loss_weighting():
+    model = MLP.from_file("mnist_denoising_autoencoder_gated")
+    described = Parsed(page_html(model, half=True)).description()
+    assert described["skip"]["type"] == "gate" and described["n_params"] == model.n_params
+    assert ["Loss weighting", "each image's loss ÷ (its noise level² + 0.05)"] in described["training"]
+    assert not [row for row in described["training"] if row[0] == "noise_weighting"]
+
+
 def test_hostile_strings_stay_text_inside_the_data_block():
     hostile = "</script><script>alert(1)</script>"
     model = small_model()
@@ -177,6 +202,9 @@ def test_what_the_page_cannot_run_is_refused_in_one_line(tmp_path):
     unknown = small_model()
     unknown.layer_specs = lambda: [{**spec, "activation": "gelu"} for spec in MLP.layer_specs(unknown)]
     refused(tmp_path, unknown, "activation 'gelu' is not one the page computes")
+    odd_skip = build_mlp([784, 16, 784], ["relu", "sigmoid"], skip="gate")
+    odd_skip.skip.kind = "attention"
+    refused(tmp_path, odd_skip, "skip path of kind 'attention', which the page cannot run")
     refused(tmp_path, MLP(), "no layers")
 
 
@@ -203,6 +231,23 @@ def test_half_refuses_with_the_figure_and_keeps_the_file_that_was_there(tmp_path
     assert page.read_bytes() == before
     (tmp_path / "none").mkdir()
     assert "test set is not on this machine" in refused(tmp_path / "none", small_model(), "--half", half=True)
+
+
+def fragile_gate() -> MLP:
+    """A gated network whose gate alone float16 cannot hold (its network has exact float16 weights): the gate's bias
+    2000.4 less 2000 from the hidden unit is 0.4, float16 makes it 0, so every pixel's gate moves from sigmoid(0.4)
+    to 1/2 and the output towards the network's grey image."""
+    first = Dense.from_arrays(np.zeros((1, 784), np.float32), np.full(1, 2000, np.float32), "relu")
+    second = Dense.from_arrays(np.zeros((784, 1), np.float32), np.zeros(784, np.float32), "sigmoid")
+    model = MLP([first, second], skip=GatedSkip.from_arrays(np.full((784, 1), -1, np.float32),
+                                                            np.full(784, 2000.4, np.float32)))  # fmt: skip
+    model.metadata = {"training": {"noise": 0.3, "noise_kind": "gaussian"}}
+    return model
+
+
+def test_half_checks_the_skip_paths_weights_too(tmp_path):
+    message = refused(tmp_path, fragile_gate(), "they change the test MSE by", half=True, test_images=digits())
+    assert "at σ" in message
 
 
 def test_half_checks_the_training_level_and_sigma_0_1_to_1(tmp_path):
@@ -266,6 +311,20 @@ def test_cli_without_the_data_set_exports_drawing_only_and_refuses_half(tmp_path
     assert err.count("\n") == 1 and "the MNIST test set is not on this machine" in err
     assert not (tmp_path / "half.html").exists()
     assert main(["export", "mnist_denoising_autoencoder", "-o", str(tmp_path / "half.html")]) == 0
+
+
+def test_cli_suggests_half_for_a_model_whose_weights_are_float16_already(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("DENOISE_STUDIO_DATA", str(tmp_path / "nowhere"))
+    model = small_model()
+    model.save(tmp_path / "full.npz")
+    model.round_weights("float16")
+    model.save(tmp_path / "half.npz", weights_dtype="float16")
+    assert main(["export", str(tmp_path / "full.npz"), "-o", str(tmp_path / "full.html")]) == 0
+    assert "--half" not in capsys.readouterr().err
+    assert main(["export", str(tmp_path / "half.npz"), "-o", str(tmp_path / "half.html")]) == 0
+    assert "weights are float16 values already: --half writes a page that computes the same" in (
+        capsys.readouterr().err
+    )
 
 
 def test_cli_refuses_a_model_the_page_cannot_run_in_one_line(tmp_path, capsys):

@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 
 from engine.dataset import read_split
+from engine.model_limits import SKIP_KINDS
 from engine.model_paths import shipped_models
 from engine.nn import MLP, build_mlp
 from engine.preprocess import prepare_digit, shrink_framed
-from engine.web_export import WEB_LAYERS, export_html, page_html
+from engine.web_export import WEB_LAYERS, WEB_SKIPS, export_html, page_html
 from tests.web.browser import Page
 
 PREDICT_TOLERANCE = 1e-5
@@ -28,8 +29,18 @@ def every_activation() -> MLP:
     return net
 
 
+def with_skip(kind: str, last: str) -> MLP:
+    """784-64-784 ending in a skip path, its weights moved off their start: a gate far from 1/2 in places, residual
+    sums on both sides of [0, 1] (so the clip matters)."""
+    net = build_mlp([784, 64, 784], ["relu", last], seed=4, skip=kind)
+    net.params += np.random.default_rng(4).standard_normal(net.params.size).astype(np.float32) * np.float32(0.05)
+    return net
+
+
 MODELS = {name: (lambda name=name: MLP.from_file(name)) for name in shipped_models()}
 MODELS["every-activation"] = every_activation
+MODELS["gate"] = lambda: with_skip("gate", "sigmoid")
+MODELS["residual"] = lambda: with_skip("residual", "linear")
 
 
 @pytest.fixture(scope="module")
@@ -89,8 +100,10 @@ def test_predict_in_the_page_is_the_engines(browser, name, noisy_digits, tmp_pat
     assert diff <= PREDICT_TOLERANCE
 
 
-def test_a_float16_page_runs_the_rounded_weights(browser, noisy_digits, tmp_path):
-    model = MLP.from_file("mnist_denoising_autoencoder_large")
+@pytest.mark.parametrize("make", [lambda: MLP.from_file("mnist_denoising_autoencoder_large"),
+                                  lambda: with_skip("gate", "sigmoid")], ids=["large", "gate"])  # fmt: skip
+def test_a_float16_page_runs_the_rounded_weights(browser, noisy_digits, tmp_path, make):
+    model = make()
     (tmp_path / "half.html").write_text(page_html(model, half=True), encoding="utf-8")
     rounded = model.copy()
     rounded.params[...] = model.params.astype(np.float16).astype(np.float32)
@@ -100,7 +113,9 @@ def test_a_float16_page_runs_the_rounded_weights(browser, noisy_digits, tmp_path
 
 
 def test_the_page_runs_every_layer_kind_the_exporter_lets_through(browser, small_page):
-    assert set(WEB_LAYERS) <= set(Page(browser, small_page).js("return Object.keys(LAYER_KINDS);"))
+    page = Page(browser, small_page)
+    assert set(WEB_LAYERS) <= set(page.js("return Object.keys(LAYER_KINDS);"))
+    assert set(SKIP_KINDS) <= set(WEB_SKIPS) <= set(page.js("return Object.keys(SKIP_KINDS);"))
 
 
 def test_predict_refuses_a_wrong_input_saying_what_it_takes(browser, small_page):
@@ -251,6 +266,27 @@ def test_a_hostile_model_name_is_shown_as_text_and_runs_nothing(browser, tmp_pat
 
 
 # ----- what the page says ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("kind", ["gate", "residual", None])
+def test_the_model_section_shows_the_skip_path_and_what_it_computes(browser, tmp_path, kind):
+    model = with_skip(kind, "sigmoid") if kind else build_mlp([784, 64, 784], ["relu", "sigmoid"])
+    export_html(model, tmp_path / "page.html")
+    page = Page(browser, tmp_path / "page.html")
+    rows = page.js("return [...document.querySelectorAll('#layers tbody tr')].map((r) => "
+                   "[...r.cells].map((c) => c.textContent));")  # fmt: skip
+    line = page.js("return document.getElementById('model-line').textContent")
+    note = page.js("const n = document.getElementById('skip-note'); return n.hidden ? null : n.textContent")
+    total = page.js("return document.getElementById('total-params').textContent")
+    assert total == f"{model.n_params:,}" and line.startswith(f"784 → 64 → 784{' + ' if kind else ' · '}")
+    if kind is None:
+        assert len(rows) == 2 and note is None
+    elif kind == "gate":
+        assert rows[2] == ["3 · Gated skip", "64 → 784", "Sigmoid", f"{64 * 784 + 784:,}"]
+        assert "+ gated skip · " in line and "c + g·(x − c)" in note and "layer 2's input" in note
+    else:
+        assert rows[2] == ["3 · Residual skip", "input + layer 2", "clip to [0, 1]", "0"]
+        assert "+ residual skip · " in line and "clip(x + c, 0, 1)" in note
+
+
 def test_without_test_images_the_page_says_so_and_offers_drawing(browser, small_page):
     page = Page(browser, small_page)
     note = page.js("const n = document.getElementById('test-note'); return n.hidden ? null : n.textContent")
