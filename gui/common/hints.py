@@ -39,9 +39,14 @@ def explain_disabled(target, why: str) -> None:
     _show(target)
 
 
-def _show(target) -> None:
+def plain_hint(target) -> str:
+    """``target``'s own hint, without the reason it is off (for an entry elsewhere that does the same thing)."""
     text = target.property(_TEXT)
-    text = target.toolTip() if text is None else text
+    return target.toolTip() if text is None else text
+
+
+def _show(target) -> None:
+    text = plain_hint(target)
     why = target.property(_WHY)
     full = f"{UNAVAILABLE}{why}. {text}".strip() if why and not target.isEnabled() else text
     target.setToolTip(full)

@@ -21,7 +21,7 @@ from engine.cli.run_tables import duration, epochs_text, number, when
 from engine.runs import RunRecord
 from engine.runs.files import model_state
 from gui.common.controls import hinted_button
-from gui.common.hints import hint
+from gui.common.hints import explain_disabled, hint
 from gui.common.jobs import JobRunner
 from gui.common.theme import colors
 from gui.runs.feed import open_for_reading
@@ -149,6 +149,16 @@ class RunDetails(QWidget):
         again the run's layers."""
         row, facts = self.row, self.facts
         openable = facts is not None and facts.model in OPENABLE
+        if row is None:
+            why = "no run is chosen; it works once you click a run in the table"
+        elif facts is None:
+            why = "the run's details are still being read; it works in a moment"
+        else:
+            why = "this run's model file is gone, or the run saved none; it works for a run whose file is there"
+        explain_disabled(self.open_button, why)
+        explain_disabled(self.continue_button, why)
+        explain_disabled(self.again_button, why if row is None else "this run did not record its layers (a program "
+                         "gave it its own network); it works for runs the app or the command line trained")  # fmt: skip
         self.open_button.setEnabled(openable)
         self.continue_button.setEnabled(openable or (row is not None and self.current_run() == row.uuid))
         self.again_button.setEnabled(row is not None and row.repeatable)

@@ -39,7 +39,7 @@ from engine.runs.store import STATUSES
 from gui.app_state import AppState
 from gui.common import dialogs
 from gui.common.controls import hinted_button
-from gui.common.hints import hint
+from gui.common.hints import hint, plain_hint
 from gui.common.jobs import JobRunner
 from gui.common.theme import colors
 from gui.runs.details import RunDetails
@@ -400,10 +400,10 @@ class RunsTab(QWidget):
         entries = [
             ("Untick" if ticked else "Tick to compare", "Add the run to (or take it from) the comparison below",
              lambda: self._toggle_tick(index.row()), True),
-            ("Open model", details.open_button.toolTip(), details.ask_open, has_file),
-            ("Continue training", details.continue_button.toolTip(), details.ask_continue,
+            ("Open model", plain_hint(details.open_button), details.ask_open, has_file),
+            ("Continue training", plain_hint(details.continue_button), details.ask_continue,
              has_file or self._current_run_uuid() == run.uuid),
-            ("Train again", details.again_button.toolTip(), details.ask_again, run.repeatable),
+            ("Train again", plain_hint(details.again_button), details.ask_again, run.repeatable),
             ("Copy run number", "Copy the run's number, for 'denoise-studio runs show N' in a terminal",
              lambda: QGuiApplication.clipboard().setText(str(run.id)), True),
         ]  # fmt: skip

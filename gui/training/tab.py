@@ -346,6 +346,9 @@ class TrainingTab(QWidget):
         """Continue needs a model that has trained (a history or a checkpoint), and no run going on."""
         trained = self.model is not None and (bool(self.model.metadata.get("history"))
                                               or isinstance(self.model.metadata.get("resume"), dict))  # fmt: skip
+        explain_disabled(self.continue_button, "a run is training; Continue works once it ends or after Stop"
+                         if self.is_running() else "this model has not trained yet (no history, no checkpoint); "
+                         "Continue works after a run, or for a model file that recorded its training")  # fmt: skip
         self.continue_button.setEnabled(trained and not self.is_running())
 
     def _on_pause(self, paused: bool) -> None:
