@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QGroupBox, QLabel, QSlider, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
 from gui.common.controls import hinted_button, row
 from gui.common.data_set_box import DataSetBox
@@ -98,7 +98,7 @@ class DrawPanel(QGroupBox):
         )
         self.steps_button.setVisible(False)  # while a picture of the user's own is the input
         policy = self.steps_button.sizePolicy()
-        policy.setRetainSizeWhenHidden(True)  # its row keeps its height: the canvas does not jump
+        policy.setRetainSizeWhenHidden(True)  # the input beside it does not move when it shows
         self.steps_button.setSizePolicy(policy)
         self.input_view = PixelImage(min_size=84)
         self.input_view.setMaximumSize(140, 140)
@@ -118,8 +118,13 @@ class DrawPanel(QGroupBox):
         column.addWidget(self.source_label)
         net_in = QLabel("Network input, 28×28")
         net_in.setObjectName("caption")
-        column.addLayout(row((net_in, 1), self.steps_button))
-        column.addWidget(self.input_view, 0, Qt.AlignmentFlag.AlignHCenter)
+        column.addWidget(net_in)
+        below = QHBoxLayout()  # the steps button beside the input, not over it: the column's height stays the same
+        below.addStretch(1)
+        below.addWidget(self.input_view)
+        below.addWidget(self.steps_button, 0, Qt.AlignmentFlag.AlignBottom)
+        below.addStretch(1)
+        column.addLayout(below)
         column.addStretch(1)
 
     def _on_brush(self, width: int) -> None:

@@ -16,7 +16,6 @@ from PySide6.QtGui import QAction, QColor, QGuiApplication, QKeySequence, QPalet
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
-    QComboBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -38,7 +37,7 @@ from engine.runs.recorder import METADATA_KEY
 from engine.runs.store import STATUSES
 from gui.app_state import AppState
 from gui.common import dialogs
-from gui.common.controls import hinted_button
+from gui.common.controls import WholeEntryCombo, hinted_button
 from gui.common.hints import hint, plain_hint
 from gui.common.jobs import JobRunner
 from gui.common.theme import colors
@@ -114,7 +113,7 @@ class RunsTab(QWidget):
         self.filter_edit.setClearButtonEnabled(True)
         hint(self.filter_edit, "Show only the runs whose row holds every word typed (any column, the full layers, "
                                "the model's path, an error, a sweep's cell). Ctrl+F comes here")  # fmt: skip
-        self.status_box = QComboBox()
+        self.status_box = WholeEntryCombo()
         self.status_box.addItem("Any status", None)
         for status in STATUSES:
             self.status_box.addItem(status.capitalize(), status)
