@@ -33,6 +33,7 @@ def shown_steps(dialog) -> list[np.ndarray | None]:
 
 
 def test_the_steps_of_a_photo_are_shown_with_the_engines_words(qtbot, tab, photo):
+    tab.window().resize(1280, 800)  # the window's first size (a test screen may be smaller: it would start smaller)
     button = tab.draw.steps_button
     assert not button.isVisible()  # nothing to show for a drawing
     open_picture(qtbot, tab, photo)
