@@ -30,14 +30,16 @@ MODEL_FILTER = "Denoise Studio models (*.npz);;All files (*)"
 
 
 def shipped_summary(name: str) -> str:
-    """"trained at σ 0.1 · test MSE 0.0298 at σ 0.1" from a shipped model's header (how it was trained and how well
-    it does)."""
+    """"784-10-784 · trained at σ 0.1 · test MSE 0.0298 at σ 0.1" from a shipped model's header: its shape (and skip
+    path: "784-1024-1024-784 with a gated skip"), how it was trained and how well it does."""
     try:
-        metadata = read_header(resolve_model_path(name)).get("metadata", {})
+        header = read_header(resolve_model_path(name))
     except ModelFileError:
         return "cannot be read"
+    metadata = header.get("metadata", {})
     setting = training_noise(metadata)
-    parts = [f"trained at {setting.describe()}"] if setting is not None else []
+    parts = [_shape(header)] if header.get("layers") else []
+    parts += [f"trained at {setting.describe()}"] if setting is not None else []
     level = LEVEL_NAMES[setting.kind] if setting is not None else "σ"
     metrics = metadata.get("metrics") if isinstance(metadata.get("metrics"), dict) else {}
     for key, value in metrics.items():
@@ -45,6 +47,16 @@ def shipped_summary(name: str) -> str:
             parts.append(f"test MSE {value:.4f} at {level} {key.partition('@')[2]}")
             break
     return " · ".join(parts) or "no training record"
+
+
+def _shape(header: dict) -> str:
+    """"784-1024-1024-784 with a gated skip": the widths of a model file's layers (``engine.model_format`` has checked
+    them) and its skip path."""
+    layers = header["layers"]
+    widths = [layers[0]["n_in"], *(layer["n_out"] for layer in layers)]
+    skip = header.get("skip")
+    kind = {"gate": "gated"}.get(skip.get("type"), skip.get("type")) if isinstance(skip, dict) else None
+    return "-".join(str(w) for w in widths) + (f" with a {kind} skip" if kind else "")
 
 
 def _middle_elided(text: str, width: int) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -67,10 +68,23 @@ class SummaryTable(QTableWidget):
         hint(
             self,
             "The model summary: each Dense layer's shape (inputs → outputs), activation, and how many weights and "
-            "biases it learns (n_in × n_out + n_out)",
+            "biases it learns (n_in × n_out + n_out); a skip path's row below them. Right-click or Ctrl+C copies the "
+            "summary as text",
         )
+        self.summary_text = ""  # the engine's summary of the model shown (what the CLI prints)
+        self.copy_action = QAction("Copy summary as text", self)
+        self.copy_action.setShortcut(QKeySequence.StandardKey.Copy)
+        self.copy_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        self.copy_action.triggered.connect(self.copy_summary)
+        self.addAction(self.copy_action)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+
+    def copy_summary(self) -> None:
+        """The model's summary, as ``denoise-studio summary`` prints it, to the clipboard."""
+        QGuiApplication.clipboard().setText(self.summary_text)
 
     def set_model(self, model: MLP) -> None:
+        self.summary_text = model.summary(print_fn=None)
         layers = model.layers
         rows = [
             [f"Dense {i + 1}", f"{layer.n_in} → {layer.n_out}", layer.activation.name, f"{layer.n_params:,}",

@@ -124,3 +124,8 @@ def test_a_copy_keeps_activations_and_layer_params_and_can_leave_the_metadata():
         assert np.shares_memory(a.W, twin.params) and not np.shares_memory(a.W, net.params)
     x = np.random.default_rng(0).random((3, 784), dtype=np.float32)
     np.testing.assert_array_equal(twin.predict(x), net.predict(x))
+
+
+def test_the_shipped_seed_model_prints_the_seed_summary_byte_for_byte(capsys):
+    MLP.from_file("mnist_denoising_autoencoder").summary()
+    assert capsys.readouterr().out == SEED_SUMMARY

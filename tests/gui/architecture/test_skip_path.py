@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QImage, QPainter
 
 from engine.nn import build_mlp
@@ -118,3 +119,23 @@ def test_training_a_gated_model_keeps_its_gate(qtbot, window, tiny_arrays):
     trained = window.state.model
     assert trained.skip is not None and trained.skip.kind == "gate"
     assert not np.array_equal(trained.skip.layers[0].W, before)  # the gate learned with the network
+
+
+def test_the_summary_copies_as_the_engine_writes_it_skip_path_included(qtbot, tab, window):
+    from PySide6.QtGui import QGuiApplication
+
+    model = gated()
+    window.state.set_model(model, name="gated")
+    tab.table.setFocus()
+    qtbot.keyClick(tab.table, "c", Qt.KeyboardModifier.ControlModifier)
+    text = QGuiApplication.clipboard().text()
+    assert text == model.summary(print_fn=None)
+    assert "GATE 32 -> 784 [Sigmoid]: output = gate * input + (1 - gate) * layer 2" in text
+
+
+def test_the_shipped_models_menu_names_each_models_shape_and_skip_path(window):
+    entries = {action.data(): action.text() for action in window.files.shipped_menu.actions()}
+    gated_entry = entries["mnist_denoising_autoencoder_gated"]
+    assert "784-1024-1024-784 with a gated skip" in gated_entry and "σ 0–1" in gated_entry
+    seed = entries["mnist_denoising_autoencoder"]
+    assert "784-10-784 ·" in seed and "skip" not in seed
