@@ -23,16 +23,17 @@ from gui.denoise.state import DenoiseState
 
 SKIP_NOTES = {
     "gate": (
-        "Skip path: the gate mixes the input and the network's own image pixel by pixel — white: the input passes "
-        "through; dark: the network draws its own. Output = gate · input + (1 − gate) · network's image."
+        "Gate — white: the input passes through; dark: the network draws its own.",
+        "The skip path's gate mixes the input and the network's own image pixel by pixel: output = gate · input + "
+        "(1 − gate) · network's image. White: the input passes through; dark: the network draws its own.",
     ),
     "residual": (
-        "Skip path: the network draws a correction that is added to the input (red adds ink, blue removes it). "
-        "Output = clip(input + correction, 0, 1)."
+        "The network's correction is added to the input: red adds ink, blue removes it.",
+        "The skip path adds the network's correction to the input: output = clip(input + correction, 0, 1).",
     ),
 }
-"""What the line under the layers says for a model with a skip path, by its kind."""
-EXPLORING_NOTE = " Decoding a code: no input passes, so the output is the network's own image."
+"""What the line under the layers says for a model with a skip path, by its kind: (the line, its tooltip)."""
+EXPLORING_NOTE = " Decoding a code: no input passes, the output is the network's own."
 
 
 def _ranges(model, data: DataSets, data_set: str, state) -> list[tuple[float, float]]:
@@ -98,7 +99,9 @@ class InsidePanel(QWidget):
         self.model = model
         self.view.set_model(model)
         skip = getattr(model, "skip", None)
-        self.skip_note.setText(SKIP_NOTES.get(skip.kind, "") if skip is not None else "")
+        line, tip = SKIP_NOTES.get(skip.kind, ("", "")) if skip is not None else ("", "")
+        self.skip_note.setText(line)
+        hint(self.skip_note, tip)
         self.skip_note.setVisible(skip is not None)
         self.perturb.set_model(model)
         self.perturb.set_data_set(self.state.test_set)
@@ -124,7 +127,8 @@ class InsidePanel(QWidget):
         self.view.show_values(shown.noisy.reshape(784), values, shown.skip)
         skip = getattr(self.model, "skip", None)
         if skip is not None:
-            self.skip_note.setText(SKIP_NOTES.get(skip.kind, "") + (EXPLORING_NOTE if shown.decoded_code else ""))
+            line, _ = SKIP_NOTES.get(skip.kind, ("", ""))
+            self.skip_note.setText(line + (EXPLORING_NOTE if shown.decoded_code else ""))
         if len(values) > 1:
             self.perturb.set_code(shown.code)
 

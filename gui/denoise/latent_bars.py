@@ -54,11 +54,11 @@ class LatentBars(pg.PlotWidget):
         self.setLabel("bottom", "latent unit")
         self.setMenuEnabled(False)
         self.setMinimumHeight(80)  # room for the explorer's sliders under it at 1024×700
-        hint(
-            self,
+        self.default_tip = (
             "The code: the few numbers the encoder squeezes the image into, one bar per unit (the axis is fixed for "
-            "this model). In Latent explorer mode drag a bar to change a unit",
+            "this model). In Latent explorer mode drag a bar to change a unit"
         )
+        hint(self, self.default_tip)
         self.restyle()
         Theme.of_app().changed.connect(self.restyle)
 

@@ -33,16 +33,18 @@ MAX_BARS = 64
 most active units for the input: a thousand bars are each under a pixel, too thin to read or drag."""
 SKIP_MEANINGS = {
     "gate": (
-        "This model also hands its input straight to the output through a gate, so the code is not everything "
-        "the output is made from: where the gate is open the input itself passes. Latent explorer shows what the "
-        "network draws from a code alone."
+        "Its gate also hands the input straight to the output: the code is not everything the output is made from.",
+        "This model also hands its input straight to the output through a gate, so the code is not everything the "
+        "output is made from: where the gate is open the input itself passes. Latent explorer shows what the "
+        "network draws from a code alone.",
     ),
     "residual": (
+        "The input also goes straight to the output: the code only says what to change.",
         "This model adds what the network draws to its input, so the code is not everything the output is made "
-        "from: it only says what to change. Latent explorer shows the network's correction from a code alone."
+        "from: it only says what to change. Latent explorer shows the network's correction from a code alone.",
     ),
 }
-"""What the code means for a model with a skip path, by its kind."""
+"""What the code means for a model with a skip path, by its kind: (the line under the bars, its tooltip)."""
 
 
 def _code_range(model, data: DataSets, state) -> tuple[float, float]:
@@ -124,15 +126,19 @@ class LatentPanel(QGroupBox):
         self._write_note(width)
 
     def _write_note(self, width: int) -> None:
-        """Say what the bars leave out (a wide code) and what the code means (a model with a skip path)."""
-        lines = []
+        """Say what the bars leave out (a wide code: on the axis) and what the code means (a model with a skip path:
+        a line under the bars, more in its tooltip)."""
         if width > MAX_BARS:
-            lines.append(f"Showing the {MAX_BARS} most active of the code's {width:,} units for the input (by unit "
-                         "number; they stay put while you explore).")  # fmt: skip
-        if self._skip is not None:
-            lines.append(SKIP_MEANINGS.get(self._skip, ""))
-        self.note.setText(" ".join(lines))
-        self.note.setVisible(bool(lines))
+            self.bars.setLabel("bottom", f"latent unit · the {MAX_BARS} most active of {width:,}")
+            hint(self.bars, f"The code has {width:,} units: too many bars to read or drag. The {MAX_BARS} most active "
+                            "for the input are shown, by unit number; they stay put while you explore")  # fmt: skip
+        else:
+            self.bars.setLabel("bottom", "latent unit")
+            hint(self.bars, self.bars.default_tip)
+        line, tip = SKIP_MEANINGS.get(self._skip, ("", ""))
+        self.note.setText(line)
+        hint(self.note, tip)
+        self.note.setVisible(bool(line))
 
     def set_range(self, low: float, high: float) -> None:
         """The axis for this model's codes (fixed from now on)."""

@@ -35,9 +35,9 @@ def test_the_gated_models_wide_code_shows_its_most_active_units_and_says_what_th
     strongest = set(np.argsort(-np.abs(code), kind="stable")[:64].tolist())
     assert set(latent.units.tolist()) == strongest and list(latent.units) == sorted(latent.units)
     np.testing.assert_array_equal(latent.bars.values, code[latent.units])
+    assert "the 64 most active of 1,024" in latent.bars.getAxis("bottom").labelText  # the axis says what it shows
     note = latent.note.text()
     assert latent.note.isVisibleTo(latent)
-    assert "64 most active of the code's 1,024 units" in note
     assert "not everything the output is made from" in note and "gate" in note
     assert not latent.sliders  # no slider per unit for a wide code
 
@@ -65,6 +65,7 @@ def test_a_narrow_plain_model_shows_every_unit_and_no_note(qtbot, window, small_
     window.tabs.setCurrentWidget(window.denoise_tab)
     latent = window.denoise_tab.latent
     assert latent.units is None and not latent.note.isVisibleTo(latent)
+    assert latent.bars.getAxis("bottom").labelText == "latent unit"
     np.testing.assert_array_equal(latent.bars.values, window.denoise_tab.state.shown.code)
 
 
