@@ -110,6 +110,7 @@ class LatentPanel(QGroupBox):
         self.explorer_box.blockSignals(False)
         self.bars.set_editable(on)
         self.slider_panel.setVisible(on and bool(self.sliders))
+        self._fit_note()
 
     def reset(self, width: int) -> None:
         """A new model: a code of ``width`` units, the axis unknown again, explorer mode off."""
@@ -138,7 +139,28 @@ class LatentPanel(QGroupBox):
         line, tip = SKIP_MEANINGS.get(self._skip, ("", ""))
         self.note.setText(line)
         hint(self.note, tip)
-        self.note.setVisible(bool(line))
+        if tip:  # the bars say it too: the line gives way when the panel is too short for it
+            hint(self.bars, f"{self.bars.toolTip()}. {tip}")
+        self._fit_note()
+
+    def _fit_note(self) -> None:
+        """Show the line under the bars when it has one and there is room for it beside the bars' least height (a
+        short panel — a small window, a large scale factor — would otherwise draw it over them)."""
+        if not self.note.text():
+            self.note.setVisible(False)
+            return
+        layout = self.layout()
+        used = self.explorer_box.sizeHint().height() + self.bars.minimumHeight() + 3 * layout.spacing()
+        if self.slider_panel.isVisibleTo(self):
+            used += self.slider_panel.sizeHint().height() + layout.spacing()
+        margins = self.contentsMargins().top() + self.contentsMargins().bottom() + layout.contentsMargins().top() \
+            + layout.contentsMargins().bottom()  # fmt: skip
+        width = max(1, self.contentsRect().width() - layout.contentsMargins().left() - layout.contentsMargins().right())
+        self.note.setVisible(self.height() - margins - used >= self.note.heightForWidth(width))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        self._fit_note()
 
     def set_range(self, low: float, high: float) -> None:
         """The axis for this model's codes (fixed from now on)."""

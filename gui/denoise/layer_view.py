@@ -126,7 +126,8 @@ class LayerView(QWidget):
         if skip is not None:
             if skip.kind == "gate":
                 tiles.append(_Tile("image", "gate", 784, "Sigmoid", 28, 28))
-            tiles.append(_Tile("image", "output", 784, f"{skip.name.lower()} skip", 28, 28))
+            made = "mixed by the gate" if skip.kind == "gate" else "input + correction"
+            tiles.append(_Tile("image", "output", 784, made, 28, 28))
         self.tiles = tiles
         self.image, self.values, self.parts, self.ranges, self.off = None, [], None, None, set()
         self._seen = [(0.0, 0.0)] * len(layers)

@@ -79,3 +79,16 @@ def test_the_gated_models_map_says_a_point_decodes_to_the_networks_own_image(qtb
     np.testing.assert_allclose(code, panel.map.unproject(np.array([x, y])), rtol=1e-6)
     np.testing.assert_allclose(tab.state.shown.recon.reshape(1, 784), shipped_gated.decode(code), rtol=1e-5)
     assert panel.strip_codes is not None
+
+
+def test_the_line_under_the_bars_gives_way_when_the_panel_is_short_and_never_covers_them(qtbot, window, tab):
+    latent = tab.latent
+    window.resize(1280, 800)
+    tab.panels.setCurrentIndex(0)
+    tab.splitter.setSizes([3000, 5000])  # the pages get room: the line shows under the bars
+    qtbot.waitUntil(lambda: latent.note.isVisible())
+    assert latent.note.geometry().top() >= latent.bars.geometry().bottom()
+    tab.splitter.setSizes([9000, 1])  # the pages squeezed: the line gives way, the bars keep their height
+    qtbot.waitUntil(lambda: not latent.note.isVisible())
+    assert "not everything the output is made from" in latent.bars.toolTip()  # still said, on hover
+
