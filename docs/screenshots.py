@@ -3,8 +3,9 @@
 docs/architecture.png, training.png, denoise.png, robustness.png, latent-map.png, pca-check.png, picture.png (a
 generated photo of a handwritten digit dropped on the canvas through a real drop event), fashion.png (the
 Fashion-MNIST model on its test images), error-dialog.png (1280×800, dark); inside.png and perturb.png (the large
-model inside, then perturbed; 1440×900), histograms.png (Training's weights and gradients after its run);
-denoise-light.png (the light theme);
+model inside, then perturbed; 1440×900), inside-gated.png (the gated default model inside: its own image, the gate
+and the output; 1440×900; ``--inside-gated`` renders only this one), histograms.png (Training's weights and
+gradients after its run); denoise-light.png (the light theme);
 min-size.png (1024×700, the smallest window); full-hd.png (1920×1080); scale2.png (``QT_SCALE_FACTOR=2``, rendered in
 a child process, since the factor is read at start).  Needs MNIST (``$DENOISE_STUDIO_DATA``), Fashion-MNIST (its
 variable, or the Debian package's folder) and the shipped models.
@@ -199,7 +200,7 @@ def inside_and_perturb(app, window) -> None:
     panel = tab.inside.perturb
     wait_for(panel.ready, lambda: window.state.set_model(MLP.from_file(large), name=large, dirty=False))
     tab.noise.slider.setValue(40)
-    wait_for(panel.curveReady, lambda: tab.panels.setCurrentWidget(tab.inside))
+    wait_for(panel.curve_view.curveReady, lambda: tab.panels.setCurrentWidget(tab.inside))
     if tab.inside.range_jobs.is_busy():
         wait_for(tab.inside.range_jobs.busyChanged)  # the layers' colour scales, from the test set
     wait_for(tab.inputs.testDigitShown, lambda: tab.show_test_digit(7))
@@ -207,7 +208,7 @@ def inside_and_perturb(app, window) -> None:
     grab(window, "inside.png")
     code = tab.state.shown.code
     panel.toggle_unit(tab.state.model.bottleneck_index(), int(code.argmax()))  # the code's most active unit off
-    wait_for(panel.curveReady, lambda: panel.prune_slider.setValue(70))
+    wait_for(panel.curve_view.curveReady, lambda: panel.prune_slider.setValue(70))
     settle(app, 300)
     grab(window, "perturb.png")
     panel.reset()
@@ -216,9 +217,47 @@ def inside_and_perturb(app, window) -> None:
     wait_for(panel.ready, lambda: window.state.set_model(before, name=before_name, dirty=False))
 
 
+def inside_gated(app, window) -> None:
+    """inside-gated.png: the gated default model inside for a test digit at σ 0.5 — the network's own image, the gate
+    and the output (1440×900).  The window shows the default model; the page and the size come back."""
+    tab = window.denoise_tab
+    tab.result.compare_box.setChecked(False)
+    window.resize(1440, 900)
+    window.tabs.setCurrentWidget(tab)
+    panel = tab.inside.perturb
+    if not panel.is_ready():
+        wait_for(panel.ready)
+    tab.noise.slider.setValue(50)
+    wait_for(panel.curve_view.curveReady, lambda: tab.panels.setCurrentWidget(tab.inside))
+    if tab.inside.range_jobs.is_busy():
+        wait_for(tab.inside.range_jobs.busyChanged)  # the layers' colour scales, from the test set
+    tab.splitter.setSizes([3000, 5000])  # as a user drags the handles: the layers get room
+    tab.inside.splitter.setSizes([5000, 1])  # the perturbation controls at their least width
+    wait_for(tab.inputs.testDigitShown, lambda: tab.show_test_digit(7))
+    settle(app, 300)
+    grab(window, "inside-gated.png")
+    tab.splitter.setSizes([5000, 4000])
+    tab.panels.setCurrentIndex(0)
+    window.resize(*SIZE)
+
+
+def inside_gated_only() -> int:
+    """Only inside-gated.png (the other shots stay as they are)."""
+    from gui.app import make_app
+
+    app = make_app([])
+    window = make_window(app, SIZE)
+    inside_gated(app, window)
+    window.state.dirty = False
+    window.close()
+    return 0
+
+
 def main() -> int:
     if "--scale2" in sys.argv:
         return scale2_only()
+    if "--inside-gated" in sys.argv:
+        return inside_gated_only()
     from engine.nn import build_mlp
     from gui.app import make_app
     from gui.common import dialogs
@@ -251,6 +290,7 @@ def main() -> int:
         grab(window, name)
     window.resize(*SIZE)
 
+    inside_gated(app, window)  # the default model, before another is opened
     inside_and_perturb(app, window)
 
     photo = Path(tempfile.mkdtemp()) / "my_five.jpg"  # your own picture, dropped on the canvas

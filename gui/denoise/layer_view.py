@@ -126,7 +126,7 @@ class LayerView(QWidget):
         if skip is not None:
             if skip.kind == "gate":
                 tiles.append(_Tile("image", "gate", 784, "Sigmoid", 28, 28))
-            made = "mixed by the gate" if skip.kind == "gate" else "input + correction"
+            made = "via the gate" if skip.kind == "gate" else "plus the input"
             tiles.append(_Tile("image", "output", 784, made, 28, 28))
         self.tiles = tiles
         self.image, self.values, self.parts, self.ranges, self.off = None, [], None, None, set()
