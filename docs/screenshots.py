@@ -4,7 +4,9 @@ docs/architecture.png, training.png, denoise.png, robustness.png, latent-map.png
 generated photo of a handwritten digit dropped on the canvas through a real drop event) and picture-steps.png (its
 Show the steps… window; ``--steps`` renders only that one), fashion.png (the
 Fashion-MNIST model on its test images), error-dialog.png (1280×800, dark); inside.png and perturb.png (the large
-model inside, then perturbed; 1440×900), histograms.png (Training's weights and gradients after its run);
+model inside, then perturbed; 1440×900), inside-gated.png (the gated default model inside: its own image, the gate
+and the output; 1440×900; ``--inside-gated`` renders only this one), histograms.png (Training's weights and
+gradients after its run);
 denoise-light.png (the light theme);
 runs.png and runs-robustness.png (the Runs tab: three command-line runs of 10-, 32- and 64-unit codes compared, in a
 runs database of the script's own, which the app's runs above are recorded in too);
@@ -345,6 +347,42 @@ def runs_only() -> int:
     return 0
 
 
+def inside_gated(app, window) -> None:
+    """inside-gated.png: the gated default model inside for a test digit at σ 0.5 — the network's own image, the gate
+    and the output (1440×900).  The window shows the default model; the page and the size come back."""
+    tab = window.denoise_tab
+    tab.result.compare_box.setChecked(False)
+    window.resize(1440, 900)
+    window.tabs.setCurrentWidget(tab)
+    panel = tab.inside.perturb
+    if not panel.is_ready():
+        wait_for(panel.ready)
+    tab.noise.slider.setValue(50)
+    wait_for(panel.curve_view.curveReady, lambda: tab.panels.setCurrentWidget(tab.inside))
+    if tab.inside.range_jobs.is_busy():
+        wait_for(tab.inside.range_jobs.busyChanged)  # the layers' colour scales, from the test set
+    tab.splitter.setSizes([3000, 5000])  # as a user drags the handles: the layers get room
+    tab.inside.splitter.setSizes([5000, 1])  # the perturbation controls at their least width
+    wait_for(tab.inputs.testDigitShown, lambda: tab.show_test_digit(7))
+    settle(app, 300)
+    grab(window, "inside-gated.png")
+    tab.splitter.setSizes([5000, 4000])
+    tab.panels.setCurrentIndex(0)
+    window.resize(*SIZE)
+
+
+def inside_gated_only() -> int:
+    """Only inside-gated.png (the other shots stay as they are)."""
+    from gui.app import make_app
+
+    app = make_app([])
+    window = make_window(app, SIZE)
+    inside_gated(app, window)
+    window.state.dirty = False
+    window.close()
+    return 0
+
+
 def main() -> int:
     if "--steps" in sys.argv:
         return steps_only()
@@ -352,6 +390,8 @@ def main() -> int:
         return on_screen_only(sys.argv[sys.argv.index("--on-screen") + 1])
     if "--runs" in sys.argv:
         return runs_only()
+    if "--inside-gated" in sys.argv:
+        return inside_gated_only()
     from engine.nn import build_mlp
     from gui.app import make_app
     from gui.common import dialogs
@@ -385,6 +425,7 @@ def main() -> int:
         grab(window, name)
     window.resize(*SIZE)
 
+    inside_gated(app, window)  # the default model, before another is opened
     inside_and_perturb(app, window)
 
     photo = Path(tempfile.mkdtemp()) / "my_five.jpg"  # your own picture, dropped on the canvas

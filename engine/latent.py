@@ -40,3 +40,14 @@ def layer_ranges(model, images: np.ndarray, percentile: float = 99.0) -> list[tu
         high = max(0.0, float(np.percentile(values, percentile))) if values.size else 1.0
         ranges.append((low, high) if high > low else (0.0, 1.0))
     return ranges
+
+
+def strongest_units(code: np.ndarray, k: int) -> np.ndarray:
+    """The ``k`` units of a code (n,) with the largest magnitude, as indices (min(k, n),) int, ascending (the
+    bars of a wide code: the units that matter for this input, in the code's own order).  Ties go to the lower
+    index."""
+    code = np.asarray(code).reshape(-1)
+    if k >= code.size:
+        return np.arange(code.size)
+    order = np.argsort(-np.abs(code.astype(np.float64)), kind="stable")
+    return np.sort(order[:k])

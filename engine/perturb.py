@@ -4,6 +4,9 @@ Every function returns a perturbed *copy* and leaves the model as it was, so goi
 is just using the model again.  Everything is seeded and deterministic: the same ``Perturbation``
 on the same model gives the same weights, bit for bit.
 
+The weighted layers are the network's and a skip path's (a gate's, ``MLP.parameter_layers``): noise and
+pruning reach the gate too, so "40 % of the weights" means of all the model's weights.
+
 - **Weight noise**: each layer's weights get ``noise * spread * Z``, where ``spread`` is the
   standard deviation of that layer's trained weights and ``Z`` a fixed N(0, 1) pattern drawn from
   ``seed``.  Only the strength changes as ``noise`` moves, never the pattern, so a curve over
@@ -126,7 +129,8 @@ def _number(name: str, value) -> float:
 
 
 def pruned_counts(model, fraction: float, scope: str = "layer") -> list[int]:
-    """How many weights of each layer pruning ``fraction`` sets to zero (exactly; see ``Perturber``)."""
+    """How many weights of each weighted layer (the network's, then a gate's) pruning ``fraction`` sets to zero
+    (exactly; see ``Perturber``)."""
     return Perturber(model).pruned_counts(replace(Perturbation(), prune=fraction, scope=scope))
 
 
@@ -140,7 +144,8 @@ class Perturber:
         if not getattr(model, "layers", None):
             raise ValueError("the model has no layers to perturb")
         self.model = model
-        self.sizes = [layer.W.size for layer in _weighted(model)]
+        self.weighted = _weighted_layers(model)
+        self.sizes = [layer.W.size for layer in self.weighted]
         self._spreads: list[float] | None = None
         self._pattern: tuple[int, list[np.ndarray]] | None = None  # (seed, per layer (n_out, n_in) float32)
         self._orders: list[np.ndarray] | None = None  # per layer: flat indices of W by |w|, smallest first
@@ -150,20 +155,20 @@ class Perturber:
     def spreads(self) -> list[float]:
         """Standard deviation of each layer's trained weights (the unit of weight noise)."""
         if self._spreads is None:
-            self._spreads = [float(np.std(layer.W, dtype=np.float64)) for layer in _weighted(self.model)]
+            self._spreads = [float(np.std(layer.W, dtype=np.float64)) for layer in self.weighted]
         return self._spreads
 
     def pattern(self, seed: int) -> list[np.ndarray]:
-        """The N(0, 1) noise pattern of ``seed``: one (n_out, n_in) float32 array per layer."""
+        """The N(0, 1) noise pattern of ``seed``: one (n_out, n_in) float32 array per weighted layer."""
         if self._pattern is None or self._pattern[0] != seed:
             rng = np.random.default_rng(seed)
-            shapes = [layer.W.shape for layer in _weighted(self.model)]
+            shapes = [layer.W.shape for layer in self.weighted]
             self._pattern = (seed, [rng.standard_normal(shape, dtype=np.float32) for shape in shapes])
         return self._pattern[1]
 
     def _magnitude_orders(self) -> tuple[list[np.ndarray], np.ndarray]:
         if self._orders is None:
-            mags = [np.abs(layer.W).ravel() for layer in _weighted(self.model)]
+            mags = [np.abs(layer.W).ravel() for layer in self.weighted]
             self._orders = [np.argsort(m, kind="stable").astype(np.int32) for m in mags]
             together = np.argsort(np.concatenate(mags), kind="stable")
             bounds = np.cumsum(self.sizes)
@@ -216,12 +221,13 @@ class Perturber:
                 twin.metadata["perturbation"] = plan.to_dict()
         if plan.is_identity():
             return twin
+        weighted = _weighted_layers(twin)
         if plan.noise:
-            for layer, spread, z in zip(_weighted(twin), self.spreads(), self.pattern(plan.seed), strict=True):
+            for layer, spread, z in zip(weighted, self.spreads(), self.pattern(plan.seed), strict=True):
                 layer.W += np.float32(plan.noise * spread) * z
         if plan.prune:
             orders, _ = self._magnitude_orders()
-            for layer, order, k in zip(_weighted(twin), orders, self.pruned_counts(plan), strict=True):
+            for layer, order, k in zip(weighted, orders, self.pruned_counts(plan), strict=True):
                 layer.W.reshape(-1)[order[:k]] = 0  # W is a contiguous view: reshape(-1) is a view too
         for index, unit in plan.off:
             layer = twin.layers[index]
@@ -230,9 +236,9 @@ class Perturber:
         return twin
 
 
-def _weighted(model) -> list:
-    """The Dense layers whose weights noise and pruning reach: the network's, then a skip path's (a gate's)."""
-    return getattr(model, "parameter_layers", model.layers)
+def _weighted_layers(model) -> list:
+    """The Dense layers whose weights a perturbation reaches: the network's, then a skip path's (a gate's)."""
+    return list(getattr(model, "parameter_layers", model.layers))
 
 
 def _off_bias(layer) -> float:

@@ -41,14 +41,16 @@ when the app wrote it (never over a file of the CLI's, another program's, a chec
 
 
 def shipped_summary(name: str) -> str:
-    """"trained at σ 0.1 · test MSE 0.0298 at σ 0.1" from a shipped model's header (how it was trained and how well
-    it does)."""
+    """"784-10-784 · trained at σ 0.1 · test MSE 0.0298 at σ 0.1" from a shipped model's header: its shape (and skip
+    path: "784-1024-1024-784 with a gated skip"), how it was trained and how well it does."""
     try:
-        metadata = read_header(resolve_model_path(name)).get("metadata", {})
+        header = read_header(resolve_model_path(name))
     except ModelFileError:
         return "cannot be read"
+    metadata = header.get("metadata", {})
     setting = training_noise(metadata)
-    parts = [f"trained at {setting.describe()}"] if setting is not None else []
+    parts = [_shape(header)] if header.get("layers") else []
+    parts += [f"trained at {setting.describe()}"] if setting is not None else []
     level = LEVEL_NAMES[setting.kind] if setting is not None else "σ"
     metrics = metadata.get("metrics") if isinstance(metadata.get("metrics"), dict) else {}
     for key, value in metrics.items():
@@ -61,6 +63,16 @@ def shipped_summary(name: str) -> str:
 def _run_saved(path: str) -> str:
     """"Run ended: saved mine.npz in /home/me/models" (the file's name first: a long folder is cut, not it)."""
     return f"Run ended: saved {Path(path).name} in {Path(path).parent}"
+
+
+def _shape(header: dict) -> str:
+    """"784-1024-1024-784 with a gated skip": the widths of a model file's layers (``engine.model_format`` has checked
+    them) and its skip path."""
+    layers = header["layers"]
+    widths = [layers[0]["n_in"], *(layer["n_out"] for layer in layers)]
+    skip = header.get("skip")
+    kind = {"gate": "gated"}.get(skip.get("type"), skip.get("type")) if isinstance(skip, dict) else None
+    return "-".join(str(w) for w in widths) + (f" with a {kind} skip" if kind else "")
 
 
 def _middle_elided(text: str, width: int) -> str:

@@ -25,6 +25,10 @@ GUIDE_HTML = """
 28×28 image (784 numbers) into a short <b>code</b> — 10 numbers for the seed's model — and the <b>decoder</b> draws
 the image back from the code alone. A <b>denoising</b> autoencoder is trained on noisy inputs and clean targets, so
 it learns to draw back the clean digit: the noise does not fit through the narrow code.</p>
+<p>The app's default model adds a <b>skip path</b>: a learned <b>gate</b> hands the input straight to the output,
+pixel by pixel, where it can be trusted (white in <i>Inside the network</i>) and lets the network draw its own image
+where it cannot (dark). Light noise passes almost untouched, heavy noise is redrawn — so its code is not everything
+its output is made from. The Architecture tab draws the skip path as an arc over the hourglass.</p>
 
 <h3>The tabs</h3>
 <ul>

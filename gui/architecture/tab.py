@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -35,10 +36,22 @@ WIDTH_HINT = (
     "keep more detail"
 )
 LAST_WIDTH_WHY = "an autoencoder's output layer always gives the 784 pixels back, one unit per pixel"
+SKIP_CHOICES = (
+    ("none", None, "No skip path: the output is the last layer's image, all of it drawn from the code"),
+    ("gate", "gate",
+     "A learned gate (Sigmoid, read from the last hidden layer) mixes the input and the network's image pixel by "
+     "pixel: output = g · input + (1 − g) · network. Light noise passes through, heavy noise is redrawn. The "
+     "default model has one"),
+    ("residual", "residual",
+     "The network draws a correction added to the input: output = clip(input + network, 0, 1). Its last layer "
+     "should be Linear (choosing this sets it), so the correction can darken pixels as well as brighten them"),
+)  # fmt: skip
+"""The editor's skip-path choices: (shown name, the engine's kind, tooltip)."""
 
 
 class SummaryTable(QTableWidget):
-    """One row per Dense layer and a total row: layer, shape, activation, params, W and b shapes."""
+    """One row per Dense layer, one for a skip path, and a total row: layer, shape, activation, params, W and b
+    shapes."""
 
     HEADERS = ["Layer", "Shape", "Activation", "Parameters", "W shape", "b shape"]
 
@@ -56,8 +69,20 @@ class SummaryTable(QTableWidget):
         hint(
             self,
             "The model summary: each Dense layer's shape (inputs → outputs), activation, and how many weights and "
-            "biases it learns (n_in × n_out + n_out)",
+            "biases it learns (n_in × n_out + n_out); a skip path's row below them. Right-click or Ctrl+C copies the "
+            "summary as text",
         )
+        self.summary_text = ""  # the engine's summary of the model shown (what the CLI prints)
+        self.copy_action = QAction("Copy summary as text", self)
+        self.copy_action.setShortcut(QKeySequence.StandardKey.Copy)
+        self.copy_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        self.copy_action.triggered.connect(self.copy_summary)
+        self.addAction(self.copy_action)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+
+    def copy_summary(self) -> None:
+        """The model's summary, as ``denoise-studio summary`` prints it, to the clipboard."""
+        QGuiApplication.clipboard().setText(self.summary_text)
 
     def _fit_headings(self) -> None:
         """No narrower than every heading whole: the stretching columns share the width equally, so each needs the
@@ -68,21 +93,31 @@ class SummaryTable(QTableWidget):
         self.setMinimumWidth((len(self.HEADERS) - 1) * widest + shape + 2 * self.frameWidth())
 
     def set_model(self, model: MLP) -> None:
+        self.summary_text = model.summary(print_fn=None)
         layers = model.layers
-        self.setRowCount(len(layers) + 1)
-        for i, layer in enumerate(layers):
-            cells = [
-                f"Dense {i + 1}",
-                f"{layer.n_in} → {layer.n_out}",
-                layer.activation.name,
-                f"{layer.n_params:,}",
-                str(tuple(layer.W.shape)),
-                str(tuple(layer.b.shape)),
-            ]
+        rows = [
+            [f"Dense {i + 1}", f"{layer.n_in} → {layer.n_out}", layer.activation.name, f"{layer.n_params:,}",
+             str(tuple(layer.W.shape)), str(tuple(layer.b.shape))]
+            for i, layer in enumerate(layers)
+        ]  # fmt: skip
+        skip, tip = model.skip, ""
+        if skip is not None and skip.kind == "gate":
+            gate = skip.layers[0]
+            rows.append(["Gate (skip)", f"{gate.n_in} → {gate.n_out}", gate.activation.name, f"{gate.n_params:,}",
+                         str(tuple(gate.W.shape)), str(tuple(gate.b.shape))])  # fmt: skip
+            tip = (f"The skip path's gate reads layer {len(layers) - 1}'s output and gives each pixel a weight g in "
+                   f"0–1: output = g · input + (1 − g) · Dense {len(layers)}'s image")  # fmt: skip
+        elif skip is not None:
+            rows.append([f"{skip.name} (skip)", f"{skip.n} → {skip.n}", "clip to 0–1", "0", "", ""])
+            tip = f"The skip path adds the input to Dense {len(layers)}'s image: output = clip(input + image, 0, 1)"
+        self.setRowCount(len(rows) + 1)
+        for i, cells in enumerate(rows):
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 align = Qt.AlignmentFlag.AlignRight if col == 3 else Qt.AlignmentFlag.AlignLeft
                 item.setTextAlignment(align | Qt.AlignmentFlag.AlignVCenter)
+                if i >= len(layers):
+                    item.setToolTip(tip)
                 self.setItem(i, col, item)
         total = ["Total", f"{model.n_in} → {model.n_out}", "", f"{model.n_params:,}", "", ""]
         for col, text in enumerate(total):
@@ -92,7 +127,7 @@ class SummaryTable(QTableWidget):
             item.setFont(font)
             if col == 3:
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            self.setItem(len(layers), col, item)
+            self.setItem(len(rows), col, item)
         self._fit_headings()
 
 
@@ -141,7 +176,24 @@ class LayerEditor(QGroupBox):
         buttons.addWidget(self.add_button)
         buttons.addWidget(self.remove_button)
         self.presets = PresetBox()
-        self.presets.presetChosen.connect(lambda preset: self.set_layers(list(preset.widths), list(preset.activations)))
+        self.presets.presetChosen.connect(
+            lambda preset: self.set_layers(list(preset.widths), list(preset.activations), preset.skip)
+        )
+        self.skip_box = QComboBox()
+        for name, kind, tip in SKIP_CHOICES:
+            self.skip_box.addItem(name, kind)
+            self.skip_box.setItemData(self.skip_box.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+        hint(
+            self.skip_box,
+            "A path from the input straight to the output, beside the layers: none; a gate that mixes the input and "
+            "the network's image per pixel; or a residual, where the network draws a correction to the input",
+        )
+        self.skip_box.activated.connect(self._on_skip_chosen)
+        skip_line = QHBoxLayout()
+        skip_label = QLabel("Skip path")
+        skip_label.setBuddy(self.skip_box)
+        skip_line.addWidget(skip_label)
+        skip_line.addWidget(self.skip_box, 1)
         first = QHBoxLayout()
         first.addWidget(QLabel("Input: 784 pixels (28×28)"), 1)
         first.addWidget(self.presets)
@@ -149,6 +201,7 @@ class LayerEditor(QGroupBox):
         layout.addLayout(first)
         layout.addWidget(self.table, 1)
         layout.addLayout(buttons)
+        layout.addLayout(skip_line)
         layout.addWidget(self.shape_label)
         layout.addWidget(self.new_button)
 
@@ -172,11 +225,25 @@ class LayerEditor(QGroupBox):
         combo.currentTextChanged.connect(self._update_label)
         return spin, combo
 
-    def set_layers(self, widths: list[int], activations: list[str]) -> None:
-        """widths: each layer's n_out (the last is 784); one activation key per layer."""
+    def set_layers(self, widths: list[int], activations: list[str], skip: str | None = None) -> None:
+        """widths: each layer's n_out (the last is 784); one activation key per layer; ``skip``: the skip path's
+        kind ("gate", "residual") or None."""
         self.table.setRowCount(0)
         for i, (width, act) in enumerate(zip(widths, activations, strict=True)):
             self._insert_row(i, width, act, last=i == len(widths) - 1)
+        self.skip_box.setCurrentIndex(max(self.skip_box.findData(skip), 0))
+        self._update_label()
+
+    def skip(self) -> str | None:
+        """The skip path chosen: "gate", "residual" or None."""
+        return self.skip_box.currentData()
+
+    def _on_skip_chosen(self) -> None:
+        """A residual adds the network's image to the input: a Sigmoid output could only brighten, so it goes
+        Linear (the user may set it back)."""
+        last = self.table.cellWidget(self.table.rowCount() - 1, 1) if self.table.rowCount() else None
+        if self.skip() == "residual" and last is not None and last.currentText() == "sigmoid":
+            last.setCurrentText("linear")
         self._update_label()
 
     def _insert_row(self, row: int, width: int, activation: str, last: bool = False) -> None:
@@ -213,14 +280,21 @@ class LayerEditor(QGroupBox):
 
     def _update_label(self) -> None:
         widths, _ = self.layers()
-        self.shape_label.setText("Shape: " + " → ".join(str(w) for w in widths))
+        skip = self.skip()
+        self.shape_label.setText("Shape: " + " → ".join(str(w) for w in widths) + (f" + {skip} skip" if skip else ""))
 
     def build(self) -> MLP:
+        """A fresh model of the table's layers and the chosen skip path (ValueError beyond the engine's limits)."""
         widths, acts = self.layers()
-        return suggest_training(build_mlp(widths, acts, seed=None))
+        return suggest_training(build_mlp(widths, acts, seed=None, skip=self.skip()))
 
     def emit_new_model(self) -> None:
-        self.newModel.emit(self.build())
+        try:
+            model = self.build()
+        except ValueError as exc:  # beyond a limit every model obeys: say so here, nothing is replaced
+            self.shape_label.setText(f"Cannot make this model: {exc}.")
+            return
+        self.newModel.emit(model)
 
 
 class ArchitectureTab(QWidget):
@@ -234,7 +308,8 @@ class ArchitectureTab(QWidget):
         hint(
             self.hourglass,
             "The network as an hourglass lying on its side: each column is a layer, its height grows with the layer's"
-            " width (log scale); encoder blue, the code amber, decoder green",
+            " width (log scale); encoder blue, the code amber, decoder green; a dashed arc over them is a skip path "
+            "from the input to the output",
         )
         self.table = SummaryTable()
         self.weights = WeightsView()
@@ -278,4 +353,5 @@ class ArchitectureTab(QWidget):
         self.table.set_model(model)
         self.weights.set_model(model)
         layers = model.layers
-        self.editor.set_layers([layer.n_out for layer in layers], [layer.activation.key for layer in layers])
+        self.editor.set_layers([layer.n_out for layer in layers], [layer.activation.key for layer in layers],
+                               None if model.skip is None else model.skip.kind)  # fmt: skip

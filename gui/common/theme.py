@@ -23,7 +23,7 @@ THEMES: dict[str, dict[str, str]] = {
         "primary": "#2d5f99", "focus": "#8cc4ff", "image_bg": "#111214", "hint_bg": "rgba(30, 31, 36, 215)",
         "accent": "#4fa3ff", "encoder": "#4fa3ff", "latent": "#ffb43c", "decoder": "#53c98b", "error": "#ff5c5c",
         "train": "#4fa3ff", "train_raw": "#50829e", "test": "#ffb43c", "noisy": "#bbbbbb", "pca": "#c77dff",
-        "latent_off": "#37260c", "latent_on": "#fffad7",
+        "latent_off": "#37260c", "latent_on": "#fffad7", "skip": "#e879b9",
     },
     "light": {
         "window": "#f1f2f4", "base": "#ffffff", "panel": "#e6e8ec", "text": "#1d1f23", "muted": "#59606a",
@@ -32,7 +32,7 @@ THEMES: dict[str, dict[str, str]] = {
         "primary": "#2d6fb8", "focus": "#0b57d0", "image_bg": "#d9dce1", "hint_bg": "rgba(255, 255, 255, 225)",
         "accent": "#1f6fd1", "encoder": "#2b74d6", "latent": "#d98a00", "decoder": "#1f9a5c", "error": "#d93636",
         "train": "#1f6fd1", "train_raw": "#8fb3dc", "test": "#d98a00", "noisy": "#6b7078", "pca": "#8e3fd0",
-        "latent_off": "#f3e3c2", "latent_on": "#b36b00",
+        "latent_off": "#f3e3c2", "latent_on": "#b36b00", "skip": "#b8327a",
     },
 }  # fmt: skip
 THEME_CHOICES = ("system", "light", "dark")

@@ -3,13 +3,14 @@
 It draws the layers of the state's forward pass.  While the page is active (the tab shows it), the
 state shows its perturbed copy of the network (``DenoiseState.set_perturbed``) whenever something is
 perturbed; *Apply to model* is passed on as ``applied(copy)``.  Clicking a hidden unit in the layer
-view switches it off or on.
+view switches it off or on.  For a model with a skip path a line under the layers says in words how
+its output is made from the input and the network's image.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QScrollArea, QSizePolicy, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QSplitter, QVBoxLayout, QWidget
 
 from engine.forward_pass import ForwardPass
 from engine.latent import layer_ranges
@@ -19,6 +20,20 @@ from gui.common.jobs import JobRunner
 from gui.denoise.layer_view import LayerView
 from gui.denoise.perturb_panel import PerturbPanel
 from gui.denoise.state import DenoiseState
+
+SKIP_NOTES = {
+    "gate": (
+        "Gate — white: the input passes through; dark: the network draws its own.",
+        "The skip path's gate mixes the input and the network's own image pixel by pixel: output = gate · input + "
+        "(1 − gate) · network's image. White: the input passes through; dark: the network draws its own.",
+    ),
+    "residual": (
+        "The network's correction is added to the input: red adds ink, blue removes it.",
+        "The skip path adds the network's correction to the input: output = clip(input + correction, 0, 1).",
+    ),
+}
+"""What the line under the layers says for a model with a skip path, by its kind: (the line, its tooltip)."""
+EXPLORING_NOTE = " Decoding a code: no input passes, the output is the network's own."
 
 
 def _ranges(model, data: DataSets, data_set: str, state) -> list[tuple[float, float]]:
@@ -54,6 +69,11 @@ class InsidePanel(QWidget):
         left.setContentsMargins(0, 0, 0, 0)
         left.setSpacing(2)
         left.addWidget(self.scroll, 1)
+        self.skip_note = QLabel("")
+        self.skip_note.setObjectName("caption")
+        self.skip_note.setWordWrap(True)
+        self.skip_note.setVisible(False)
+        left.addWidget(self.skip_note)
         left.addWidget(self.perturb.summary)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)  # the user may give either side more room
         self.splitter.addWidget(network)
@@ -78,6 +98,11 @@ class InsidePanel(QWidget):
     def _on_model(self, model) -> None:
         self.model = model
         self.view.set_model(model)
+        skip = getattr(model, "skip", None)
+        line, tip = SKIP_NOTES.get(skip.kind, ("", "")) if skip is not None else ("", "")
+        self.skip_note.setText(line)
+        hint(self.skip_note, tip)
+        self.skip_note.setVisible(skip is not None)
         self.perturb.set_model(model)
         self.perturb.set_data_set(self.state.test_set)
         self._request_ranges()
@@ -99,7 +124,11 @@ class InsidePanel(QWidget):
     def _show(self, shown: ForwardPass) -> None:
         """Draw the network's input (784,) and every layer's output (1, width) of the state's forward pass."""
         values = [a[0] for a in shown.layers]
-        self.view.show_values(shown.noisy.reshape(784), values)
+        self.view.show_values(shown.noisy.reshape(784), values, shown.skip)
+        skip = getattr(self.model, "skip", None)
+        if skip is not None:
+            line, _ = SKIP_NOTES.get(skip.kind, ("", ""))
+            self.skip_note.setText(line + (EXPLORING_NOTE if shown.decoded_code else ""))
         if len(values) > 1:
             self.perturb.set_code(shown.code)
 

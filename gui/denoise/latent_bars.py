@@ -1,4 +1,7 @@
-"""The latent vector as a bar chart; in edit mode, dragging on the chart sets a bar's height."""
+"""The latent vector as a bar chart; in edit mode, dragging on the chart sets a bar's height.
+
+The bars may be a chosen few units of a wide code (``units``): the axis then names each bar's unit.
+"""
 
 from __future__ import annotations
 
@@ -51,11 +54,11 @@ class LatentBars(pg.PlotWidget):
         self.setLabel("bottom", "latent unit")
         self.setMenuEnabled(False)
         self.setMinimumHeight(80)  # room for the explorer's sliders under it at 1024×700
-        hint(
-            self,
+        self.default_tip = (
             "The code: the few numbers the encoder squeezes the image into, one bar per unit (the axis is fixed for "
-            "this model). In Latent explorer mode drag a bar to change a unit",
+            "this model). In Latent explorer mode drag a bar to change a unit"
         )
+        hint(self, self.default_tip)
         self.restyle()
         Theme.of_app().changed.connect(self.restyle)
 
@@ -63,12 +66,19 @@ class LatentBars(pg.PlotWidget):
         style_plot(self)
         self.bars.setOpts(brush=colors()["accent"] if self.editable else colors()["latent"])
 
-    def set_values(self, values: np.ndarray) -> None:
-        """values: (k,) latent activations."""
+    def set_values(self, values: np.ndarray, units: np.ndarray | None = None) -> None:
+        """values: (k,) latent activations; ``units``: the unit each bar is (k,) when they are a few units of a
+        wider code, None when they are the whole code (bar j is unit j)."""
         values = np.asarray(values, np.float32).ravel()
         self.values = values.copy()
         x = np.arange(values.size)
         self.bars.setOpts(x=x, height=values, width=0.7)
+        axis = self.getAxis("bottom")
+        if units is None:
+            axis.setTicks(None)  # the plot's own numbers: bar j is unit j
+        else:
+            step = max(1, int(np.ceil(values.size / 8)))  # about eight labels: more would overlap
+            axis.setTicks([[(int(j), str(int(u))) for j, u in enumerate(units) if j % step == 0]])
         lo, hi = self.y_range
         self.setXRange(-0.6, values.size - 0.4, padding=0)
         self.setYRange(lo, hi, padding=0.05)  # the owner's range: the axis never follows one code

@@ -5,7 +5,8 @@ The map is ``engine.latent_map`` (the plane of the codes' two principal axes; a 
 is), built off the GUI thread once per model and kept.  The star is the code in the Autoencoder
 view: it moves as you draw.  Hovering a dot shows its test image; a click decodes the point under
 it (``pointChosen``, which the Denoise tab shows through Latent explorer); the strip decodes codes
-along the straight line between two typical digits, or two places you Shift+click.
+along the straight line between two typical digits, or two places you Shift+click.  For a model with a
+skip path the note says that a point decodes to the network's own image: no input passes with a code alone.
 """
 
 from __future__ import annotations
@@ -54,6 +55,10 @@ BANDS = 10
 drawn over the others, and a map is placed a band per event-loop turn (the window never waits for 10,000)."""
 SHUFFLE_SEED = 0
 """The drawing order's seed: the same map looks the same each time."""
+SKIP_NOTE = (
+    " This model also hands its input straight to the output (a {kind} skip path), so a code is not all its output "
+    "is made from: a point, and the strip, show what the network draws from the code alone."
+)
 
 
 def _place_codes(model, data: DataSets, data_set: str, state) -> tuple[LatentMap, np.ndarray] | None:
@@ -348,10 +353,12 @@ class LatentMapPanel(QWidget):
             self.plot.setLabel("bottom", f"code direction 1 · {m.explained[0]:.0%} of the spread")
             self.plot.setLabel("left", f"direction 2 · {m.explained[1]:.0%}" if k > 1 else "")
         seen = "their 2 numbers" if k == 2 else f"the plane that shows {m.explained.sum():.0%} of their spread"
+        skip = getattr(self.model, "skip", None)
         self.note.setText(
-            f"{len(m.labels):,} {data_source(self.data_set).title} test images by their {k}-number codes, seen on "
+            f"{len(m.labels):,} {data_source(self.data_set).title} test images by their {k:,}-number codes, seen on "
             f"{seen}. "
             "Click anywhere to decode; Shift+click two places to interpolate."
+            + (SKIP_NOTE.format(kind=skip.kind) if skip is not None else "")
         )
         self._fill_ends()
         order = np.random.default_rng(SHUFFLE_SEED).permutation(len(m.labels))  # every label in every band

@@ -7,6 +7,11 @@ fixed per layer for the model (``set_ranges``, from the test set), so a drawing'
 compare with the last one's and a perturbed network's with the original's.  The bottleneck (the
 code) has the amber frame of the hourglass.  Hovering a unit tells its value; clicking a hidden
 unit asks to switch it off or on (``unitClicked``).
+
+A model with a skip path (``engine.skip``) shows how its output is made: the last layer's tile is the
+network's own image, then (for a gate) the gate as a 28×28 image — white where the input passes
+through, dark where the network draws its own — then the output.  A residual's network draws a
+correction, shown blue (removes ink) to red (adds ink).
 """
 
 from __future__ import annotations
@@ -30,6 +35,10 @@ MIN_TILE, MAX_TILE = 44, 300
 GAP = 20  # between tiles, room for an arrow
 HEAD, FOOT = 18, 44  # caption space above and below a tile (three lines below)
 MARGIN = 8
+CORRECTION_SCALE = (-1.0, 1.0)
+"""A residual network's correction is drawn on this fixed scale: it adds to pixels in [0, 1]."""
+IMAGE_ROLES = ("input", "network", "gate", "output")
+"""Tiles that are images, not units to click."""
 LEVELS = 255  # colour-table entries for values; index 255 marks an empty grid cell
 EMPTY = 255
 
@@ -39,7 +48,7 @@ class _Tile:
     """One column of the view: what it shows and where."""
 
     kind: str  # "image" (28×28) or "grid" (rows × cols of units) or "strip" (one column of units)
-    role: str  # "input", "encoder", "code", "decoder", "output"
+    role: str  # "input", "encoder", "code", "decoder", "output"; with a skip path also "network", "gate"
     width: int  # units (784 for the images)
     activation: str  # the layer's activation name ("" for the input)
     rows: int
@@ -76,6 +85,8 @@ class LayerView(QWidget):
         self.tiles: list[_Tile] = []
         self.image: np.ndarray | None = None  # (784,) the network's input
         self.values: list[np.ndarray] = []  # per layer (width,) activations
+        self.skip_kind: str | None = None  # the model's skip path ("gate", "residual"), None without one
+        self.parts: dict[str, np.ndarray | None] | None = None  # how the output was made (``MLP.skip_parts``)
         self.ranges: list[tuple[float, float]] | None = None  # per layer, fixed for the model
         self._seen: list[tuple[float, float]] = []  # per layer, widen-only until ``ranges`` arrive
         self.off: set[tuple[int, int]] = set()
@@ -92,23 +103,33 @@ class LayerView(QWidget):
 
     # ----- data ------------------------------------------------------------------------------
     def set_model(self, model) -> None:
-        """Tiles for ``model``'s layers (any depth); values and ranges are cleared until shown again."""
+        """Tiles for ``model``'s layers (any depth) and its skip path; values and ranges are cleared until shown
+        again."""
         layers = model.layers
+        skip = getattr(model, "skip", None)
+        self.skip_kind = None if skip is None else skip.kind
         code = model.bottleneck_index() if len(layers) > 1 else -1
         tiles = [_Tile("image", "input", layers[0].n_in, "", 28, 28)]
         for i, layer in enumerate(layers):
             if i == len(layers) - 1:
-                role = "output"
+                role = "output" if skip is None else "network"
             else:
                 role = "code" if i == code else ("encoder" if i < code else "decoder")
-            if role == "output" and layer.n_out == 784:
+            if role == "network" and skip.kind == "residual":  # a signed correction: coloured, not grey
+                tiles.append(_Tile("grid", role, 784, layer.activation.name, 28, 28))
+            elif role in ("output", "network") and layer.n_out == 784:
                 tiles.append(_Tile("image", role, 784, layer.activation.name, 28, 28))
             else:
                 rows, cols = _grid_shape(layer.n_out)
                 kind = "strip" if cols == 1 else "grid"
                 tiles.append(_Tile(kind, role, layer.n_out, layer.activation.name, rows, cols))
+        if skip is not None:
+            if skip.kind == "gate":
+                tiles.append(_Tile("image", "gate", 784, "Sigmoid", 28, 28))
+            made = "via the gate" if skip.kind == "gate" else "plus the input"
+            tiles.append(_Tile("image", "output", 784, made, 28, 28))
         self.tiles = tiles
-        self.image, self.values, self.ranges, self.off = None, [], None, set()
+        self.image, self.values, self.parts, self.ranges, self.off = None, [], None, None, set()
         self._seen = [(0.0, 0.0)] * len(layers)
         self.setMinimumWidth(self._total_width(MIN_TILE))
         self._place()
@@ -119,10 +140,16 @@ class LayerView(QWidget):
         self.ranges = None if ranges is None else [(float(lo), float(hi)) for lo, hi in ranges]
         self.update()
 
-    def show_values(self, image: np.ndarray, values: list[np.ndarray]) -> None:
-        """image: (784,) the input in [0, 1]; values: per layer its (width,) activations for that input."""
+    def show_values(
+        self, image: np.ndarray, values: list[np.ndarray], parts: dict[str, np.ndarray | None] | None = None
+    ) -> None:
+        """image: (784,) the input in [0, 1]; values: per layer its (width,) activations for that input, the output
+        last; ``parts``: for a model with a skip path, ``MLP.skip_parts`` of the input, each (784,) — None when the
+        decoder ran on a given code (the last value is then the network's own image, and no input passed)."""
         self.image = np.asarray(image, np.float32).reshape(-1)
         self.values = [np.asarray(v, np.float32).reshape(-1) for v in values]
+        self.parts = None if parts is None else {k: None if v is None else np.asarray(v, np.float32).reshape(-1)
+                                                  for k, v in parts.items()}  # fmt: skip
         self._seen = [(min(lo, float(v.min(initial=0))), max(hi, float(v.max(initial=0))))
                       for (lo, hi), v in zip(self._seen, self.values, strict=False)]  # fmt: skip
         self.update()
@@ -131,6 +158,18 @@ class LayerView(QWidget):
         """(layer, unit) pairs drawn as switched off."""
         self.off = set(units)
         self.update()
+
+    def image_of(self, role: str) -> np.ndarray | None:
+        """What an image tile shows (784,): the input, the network's own image, the gate or the output; None when
+        there is nothing (yet, or the gate and output while the decoder runs on a given code)."""
+        last = self.values[-1] if self.values else None
+        if role == "input":
+            return self.image
+        if self.skip_kind is None:
+            return last if role == "output" else None
+        if self.parts is None:  # a code alone: the last layer's image is all there is
+            return last if role == "network" else None
+        return self.parts.get(role)
 
     def scale(self, layer: int) -> tuple[float, float]:
         """The colour scale of ``layer``: its fixed range, or what has been seen so far."""
@@ -195,7 +234,7 @@ class LayerView(QWidget):
     # ----- mouse -----------------------------------------------------------------------------
     def _hidden_at(self, pos: QPointF) -> tuple[int, int] | None:
         hit = self.unit_at(pos)
-        if hit is None or self.tiles[hit[0]].role in ("input", "output"):
+        if hit is None or self.tiles[hit[0]].role in IMAGE_ROLES:
             return None
         return hit[0] - 1, hit[1]
 
@@ -227,10 +266,14 @@ class LayerView(QWidget):
             return None
         t, unit = hit
         tile = self.tiles[t]
-        if tile.role in ("input", "output"):
-            source = self.image if tile.role == "input" else (self.values[-1] if self.values else None)
+        if tile.role in IMAGE_ROLES:
+            source = self.image_of(tile.role)
             value = f": {float(source[unit]):.2f}" if source is not None and source.size == tile.width else ""
-            return f"{tile.role.title()} pixel (row {unit // 28}, column {unit % 28}){value}"
+            where = f"pixel (row {unit // 28}, column {unit % 28}){value}"
+            if tile.role == "gate":
+                return f"Gate {where}\n1: the input passes through here; 0: the network draws its own"
+            name = {"network": "The network's own image", "output": "Output"}.get(tile.role, tile.role.title())
+            return f"{name} {where}"
         layer = t - 1
         values = self.values[layer] if layer < len(self.values) else None
         value = f"{float(values[unit]):.3f}" if values is not None and values.size == tile.width else "—"
@@ -246,7 +289,7 @@ class LayerView(QWidget):
         painter.setFont(font)
         for t, tile in enumerate(self.tiles):
             self._paint_tile(painter, t, tile, font)
-            if t < len(self.tiles) - 1:
+            if t < len(self.tiles) - 1 and self.tiles[t + 1].role != "gate":  # the gate reads the last hidden layer
                 self._paint_arrow(painter, tile, self.tiles[t + 1])
         painter.end()
 
@@ -254,10 +297,12 @@ class LayerView(QWidget):
         r = tile.rect
         painter.fillRect(r, QColor(colors()["image_bg"]))
         if tile.kind == "image":
-            source = self.image if tile.role == "input" else (self.values[-1] if self.values else None)
+            source = self.image_of(tile.role)
             if source is not None and source.size == 784:
                 painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
                 painter.drawImage(r, to_qimage(source.reshape(28, 28)))
+        elif tile.role == "network":  # a residual's correction
+            self._paint_units(painter, t - 1, tile, self.image_of("network"), CORRECTION_SCALE)
         else:
             self._paint_units(painter, t - 1, tile)
         code = tile.role == "code"
@@ -271,34 +316,52 @@ class LayerView(QWidget):
         painter.setFont(bold)
         painter.setPen(QColor(colors()["latent"] if code else colors()["text"]))
         layer = f"layer {t}"
-        heads = {"input": ["input"], "output": [f"output · {layer}", "output"],
-                 "code": [f"code (bottleneck) · {layer}", "code (bottleneck)", "code"]}.get(
+        own = "correction" if self.skip_kind == "residual" else "image"
+        heads = {"input": ["input"], "output": [f"output · {layer}" if self.skip_kind is None else "output", "output"],
+                 "code": [f"code (bottleneck) · {layer}", "code (bottleneck)", "code"],
+                 "network": [f"network's {own} · {layer}", f"network's {own}", own],
+                 "gate": ["gate (skip path)", "gate"]}.get(
                      tile.role, [f"{tile.role} · {layer}", tile.role])  # fmt: skip
         y = r.top() - HEAD - 2
         _caption(painter, r.center().x(), y, room, heads, Qt.AlignmentFlag.AlignBottom, HEAD)
         painter.setFont(font)
         painter.setPen(QColor(colors()["muted"]))
         line = painter.fontMetrics().height()
-        if tile.kind == "image":
+        if tile.role == "gate":
+            first = ["white: the input passes", "white: input", "white"]
+        elif tile.role == "network" and self.skip_kind == "residual":
+            first = ["red adds, blue removes ink", "red +, blue −"]
+        elif tile.kind == "image":
             first = ["28×28 pixels", "28×28"]
         else:
             shape = f" ({tile.rows}×{tile.cols})" if tile.kind == "grid" else ""
             first = [f"{tile.width} units{shape}", f"{tile.width} units", f"{tile.width}"]
         _caption(painter, r.center().x(), r.bottom() + 4, room, first, Qt.AlignmentFlag.AlignTop, line)
-        _caption(painter, r.center().x(), r.bottom() + 4 + line, room, [tile.activation], Qt.AlignmentFlag.AlignTop,
-                 line)  # fmt: skip
+        second = ["dark: the network draws", "dark: network", "dark"] if tile.role == "gate" else [tile.activation]
+        if tile.role in ("gate", "output") and self.skip_kind is not None and self.values and self.parts is None:
+            second = ["none: decoding a code", "decoding a code", "—"]  # no input passes when a code is explored
+        _caption(painter, r.center().x(), r.bottom() + 4 + line, room, second, Qt.AlignmentFlag.AlignTop, line)
         off = sum(1 for layer_off, _ in self.off if layer_off == t - 1)
         if off:
             painter.setPen(QColor(colors()["error"]))
             _caption(painter, r.center().x(), r.bottom() + 4 + 2 * line, room, [f"{off} off"],
                      Qt.AlignmentFlag.AlignTop, line)  # fmt: skip
 
-    def _paint_units(self, painter: QPainter, layer: int, tile: _Tile) -> None:
+    def _paint_units(
+        self,
+        painter: QPainter,
+        layer: int,
+        tile: _Tile,
+        values: np.ndarray | None = None,
+        scale: tuple[float, float] | None = None,
+    ) -> None:
+        """``layer``'s units (or ``values`` on ``scale``, for a residual's correction) as coloured cells."""
         r = tile.rect
-        values = self.values[layer] if layer < len(self.values) else None
+        if values is None and scale is None:
+            values = self.values[layer] if layer < len(self.values) else None
         if values is None or values.size != tile.width:
             return
-        lo, hi = self.scale(layer)
+        lo, hi = scale if scale is not None else self.scale(layer)
         signed = lo < 0
         if signed:  # centred on zero: blue below, red above
             peak = max(-lo, hi)
@@ -314,7 +377,7 @@ class LayerView(QWidget):
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
         painter.drawImage(r, image)
         cell_w, cell_h = r.width() / tile.cols, r.height() / tile.rows
-        if min(cell_w, cell_h) >= 7:  # cell borders, so units read as units
+        if min(cell_w, cell_h) >= 7 and tile.role not in IMAGE_ROLES:  # cell borders, so units read as units
             painter.setPen(QPen(QColor(colors()["base"]), 1))
             for c in range(1, tile.cols):
                 painter.drawLine(QPointF(r.left() + c * cell_w, r.top()), QPointF(r.left() + c * cell_w, r.bottom()))

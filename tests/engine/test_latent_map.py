@@ -87,3 +87,12 @@ def test_bad_input_is_refused_with_a_reason():
         m.project(np.zeros(3))
     with pytest.raises(ValueError, match=r"\(m, 2\)"):
         m.unproject(np.zeros(3))
+
+
+def test_the_strongest_units_of_a_code_are_the_largest_in_magnitude_in_unit_order():
+    from engine.latent import strongest_units
+
+    code = np.array([0.1, -3.0, 2.0, 0.0, 2.0, 0.5], np.float32)
+    np.testing.assert_array_equal(strongest_units(code, 3), [1, 2, 4])  # -3 counts by its size
+    np.testing.assert_array_equal(strongest_units(code, 2), [1, 2])  # a tie goes to the lower unit
+    np.testing.assert_array_equal(strongest_units(code, 10), np.arange(6))  # k beyond the code: every unit

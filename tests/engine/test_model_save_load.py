@@ -140,3 +140,8 @@ def test_the_file_records_the_rate_a_run_ended_with(tmp_path):
     assert [e["lr"] for e in history.epochs] == [0.001, 0.01]  # each epoch's own rate stays in the history
     net.save(tmp_path / "m.npz")
     assert MLP.from_file(tmp_path / "m.npz").metadata["training"]["lr"] == 0.01
+
+
+def test_the_shipped_seed_model_prints_the_seed_summary_byte_for_byte(capsys):
+    MLP.from_file("mnist_denoising_autoencoder").summary()
+    assert capsys.readouterr().out == SEED_SUMMARY

@@ -203,3 +203,34 @@ def test_noise_and_pruning_reach_a_skip_paths_gate_too():
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-z.astype(np.float64)))
+
+
+@pytest.fixture
+def gated_model():
+    """784-32-784 ending in a learned gate (its weights are perturbed with the network's)."""
+    net = build_mlp([784, 32, 784], ["relu", "sigmoid"], seed=6, skip="gate")
+    net.params += np.random.default_rng(6).standard_normal(net.params.size).astype(np.float32) * np.float32(0.05)
+    return net
+
+
+def test_a_gated_model_is_perturbed_gate_and_all_and_keeps_its_gate(gated_model):
+    before = gated_model.params.copy()
+    gate = gated_model.skip.layers[0]
+    net = perturb(gated_model, Perturbation(noise=0.5, seed=1, prune=0.4, off=((0, 3),)))
+    np.testing.assert_array_equal(gated_model.params, before)  # the model itself untouched
+    assert net.skip is not None and net.skip.kind == "gate"
+    pruned_gate = net.skip.layers[0]
+    assert np.count_nonzero(pruned_gate.W == 0) >= round(0.4 * gate.W.size)  # the gate's weights pruned too
+    assert not np.allclose(pruned_gate.W[pruned_gate.W != 0], gate.W[pruned_gate.W != 0])  # and noised
+    x = inputs()
+    parts = net.skip_parts(x)
+    np.testing.assert_allclose(net.predict(x), parts["gate"] * x + (1 - parts["gate"]) * parts["network"],
+                               rtol=1e-5, atol=1e-6)  # fmt: skip
+    assert np.all(net.activations(x)[0][:, 3] == 0)  # the unit is off: the gate reads nothing from it either
+
+
+def test_describe_counts_every_weight_of_a_gated_model(gated_model):
+    total = gated_model.n_params - sum(ly.b.size for ly in gated_model.parameter_layers)
+    text = describe(gated_model, Perturbation(prune=0.5, scope="network"))
+    assert f"({round(0.5 * total):,} of {total:,})" in text
+    assert sum(pruned_counts(gated_model, 0.5, "network")) == round(0.5 * total)

@@ -195,3 +195,20 @@ def test_training_leaves_no_scratch_behind_in_the_skip():
     held = len(pickle.dumps(model.skip))  # every array the skip still references: its weights and their gradients
     weights = model.skip.layers[0].W.nbytes + model.skip.layers[0].b.nbytes
     assert held < 2.2 * weights, (held, weights)  # a (32, 784) float32 buffer would be 100 KB more
+
+
+def test_the_forward_pass_of_a_gated_model_keeps_how_its_output_was_made():
+    from engine.forward_pass import forward_pass
+
+    model, x = gated(), images(1)[0]
+    shown = forward_pass(model, x.reshape(28, 28), x.reshape(28, 28))
+    parts = model.skip_parts(x)
+    assert set(shown.skip) == {"network", "gate", "skip", "output"}
+    for name, part in parts.items():
+        np.testing.assert_array_equal(shown.skip[name], part[0])
+    np.testing.assert_array_equal(shown.recon.reshape(784), shown.skip["output"])
+    plain = build_mlp([784, 32, 784], ["relu", "sigmoid"], seed=1)
+    assert forward_pass(plain, x).skip is None
+    code = forward_pass(model, x, code=shown.code)  # a code alone: no input to pass through
+    assert code.skip is None and code.decoded_code
+    np.testing.assert_allclose(code.recon.reshape(784), parts["network"][0], rtol=1e-6)

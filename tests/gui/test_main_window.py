@@ -159,12 +159,18 @@ def test_app_main_opens_the_window(qtbot, monkeypatch):
     from PySide6.QtWidgets import QApplication
 
     from gui import app, launcher
+    from gui.common.jobs import wait_for_all_jobs
 
-    monkeypatch.setattr(QApplication, "exec", lambda self=None: 0)
+    def exec_(self=None) -> int:  # the user looks a while: the start's jobs end before the window quits
+        assert wait_for_all_jobs(120000), "a background job did not end"
+        return 0
+
+    def no_exit(code):  # main's way out past a stuck job would end pytest itself, with exit code 0
+        raise AssertionError(f"main() gave up waiting for background work (os._exit({code}))")
+
+    monkeypatch.setattr(QApplication, "exec", exec_)
+    monkeypatch.setattr(app.os, "_exit", no_exit)
     monkeypatch.setattr("gui.main_window.QSettings", lambda *a: QSettings("DenoiseStudioTest", "tests"))
-    # The window's first jobs (the start model's codes, its weights' order for pruning…) may outlast the quit's
-    # bounded wait on a loaded machine, and main then ends the process with os._exit — here, the test session.
-    monkeypatch.setattr(app, "QUIT_WAIT_S", 600.0)
     assert launcher.main([]) == 0
     window = QApplication.instance().main_window
     assert window.isVisible() and app.APP_NAME in window.windowTitle()
