@@ -107,14 +107,17 @@ def make_window(app, size: tuple[int, int] | None, theme: str = "dark"):
     return window
 
 
-def show_digit(app, window, index: int = 0, sigma: int = 25, pca: bool = True) -> None:
-    """The Denoise tab with a real test digit, noise at ``sigma``/100 and PCA beside the model."""
+def show_digit(app, window, index: int = 0, sigma: int = 25, compare: str = "pca") -> None:
+    """The Denoise tab with a real test digit, noise at ``sigma``/100 and ``compare`` beside the model ("pca",
+    "best_linear", a classical filter's name; "" for nothing)."""
     tab = window.denoise_tab
     window.tabs.setCurrentWidget(tab)
     tab.noise.slider.setValue(sigma)
     wait_for(tab.inputs.testDigitShown, lambda: tab.show_test_digit(index))
-    if pca and not tab.result.compare_box.isChecked():
-        wait_for(tab.result.pcaReady, lambda: tab.result.compare_box.setChecked(True))
+    if compare and tab.result.choice() != compare:
+        tab.result.choose(compare)
+    if compare and tab.result.baseline_name() is not None and tab.result.baseline_scores is None:
+        wait_for(tab.result.baselineShown)
     settle(app)
 
 
@@ -230,7 +233,7 @@ def latent_map_and_pca_check(app, window) -> None:
 
     seed = "mnist_denoising_autoencoder"
     window.state.set_model(MLP.from_file(seed), name=seed, dirty=False)
-    show_digit(app, window, index=3, sigma=10, pca=False)
+    show_digit(app, window, index=3, sigma=10, compare="")
     tab = window.denoise_tab
     panel = tab.latent_map
     wait_for(panel.mapReady, lambda: tab.panels.setCurrentWidget(panel))
@@ -273,7 +276,7 @@ def inside_and_perturb(app, window) -> None:
     large = "mnist_denoising_autoencoder_large"
     tab = window.denoise_tab
     before, before_name = window.state.model, window.state.name
-    tab.result.compare_box.setChecked(False)
+    tab.result.choose("")
     window.resize(1440, 900)
     panel = tab.inside.perturb
     wait_for(panel.ready, lambda: window.state.set_model(MLP.from_file(large), name=large, dirty=False))
@@ -389,7 +392,7 @@ def main() -> int:
 
     photo = Path(tempfile.mkdtemp()) / "my_five.jpg"  # your own picture, dropped on the canvas
     photo_of_a_digit(photo)
-    tab.result.compare_box.setChecked(False)
+    tab.result.choose("")
     tab.noise.slider.setValue(40)
     wait_for(tab.inputs.pictureShown, lambda: drop_file(tab.canvas, photo))
     for _ in range(300):  # the status bar's score at the new level (scored off-thread)
