@@ -336,4 +336,5 @@ class MainWindow(QMainWindow):
             keep_on_screen(self)  # saved on a larger screen, or one since unplugged
         for room in self.findChildren(PanelRoom):  # enlarged or in windows of their own, as they were left
             room.restore(self.settings)
+        self.denoise_tab.robustness.restore(self.settings)  # the curves hidden, the metric
         self.tabs.setCurrentIndex(read_index(self.settings, "tab", self.tabs.count(), 2))

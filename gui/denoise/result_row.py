@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from engine.baselines import BEST_LINEAR, CLASSICAL, BaselineBank, Denoiser, baseline_title, denoise_image, pca_name
 from engine.forward_pass import ForwardPass
 from engine.metrics import Scores, image_scores
 from gui.common import dialogs
+from gui.common.controls import WholeEntryCombo
 from gui.common.hints import hint
 from gui.common.image_row import ImageRow
 from gui.common.jobs import JobRunner
@@ -66,7 +67,7 @@ class ResultRow(QWidget):
             "(higher is better)",
         )
         self.row.set_column_visible(BASELINE_COLUMN, False)
-        self.compare_box = QComboBox()
+        self.compare_box = WholeEntryCombo()
         hint(
             self.compare_box,
             "Compare with: show a baseline beside the reconstruction, scored on the same input — PCA with as many "
@@ -74,6 +75,8 @@ class ResultRow(QWidget):
             "classical filter tuned at this level. All are fitted on training images only",
         )
         self._fill_chooser()
+        self.compare_box.setSizeAdjustPolicy(WholeEntryCombo.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.compare_box.setMinimumContentsLength(12)  # the noise row keeps its room; the open list shows all
         self.compare_box.currentIndexChanged.connect(self._on_choice)
         self.fit_jobs, self.apply_jobs = JobRunner(self), JobRunner(self)
         layout = QVBoxLayout(self)
@@ -86,10 +89,10 @@ class ResultRow(QWidget):
 
     # ----- the chooser ---------------------------------------------------------------------------
     def _fill_chooser(self) -> None:
-        self.compare_box.addItem("Compare with: nothing", NOTHING)
-        self.compare_box.addItem("Compare with PCA", PCA)
+        self.compare_box.addItem("Compare: nothing", NOTHING)
+        self.compare_box.addItem("Compare: PCA", PCA)
         for name in (BEST_LINEAR, *CLASSICAL):
-            self.compare_box.addItem(f"Compare with the {baseline_title(name)}", name)
+            self.compare_box.addItem(f"Compare: {baseline_title(name)}", name)
 
     def choose(self, choice: str) -> None:
         """Show ``choice`` beside the reconstruction: "" (nothing), "pca", "best_linear" or a filter's name."""
@@ -113,7 +116,7 @@ class ResultRow(QWidget):
     def _on_model(self) -> None:
         model = self.state.model
         k = model.latent_width if model is not None else None
-        self.compare_box.setItemText(1, f"Compare with PCA-{k}" if k is not None and k < 784 else "Compare with PCA")
+        self.compare_box.setItemText(1, f"Compare: PCA-{k}" if k is not None and k < 784 else "Compare: PCA")
         self._refit()
 
     def _on_choice(self) -> None:
@@ -130,7 +133,7 @@ class ResultRow(QWidget):
         if state.model is None or choice == NOTHING:
             return
         name = self.baseline_name()
-        self.row.titles[BASELINE_COLUMN].setText(self.compare_box.currentText().removeprefix("Compare with "))
+        self.row.titles[BASELINE_COLUMN].setText(self.compare_box.currentText().removeprefix("Compare: "))
         if name is None:
             k = state.model.latent_width
             self.row.set_image(BASELINE_COLUMN, np.zeros((28, 28)), f"no PCA: the code ({k}) is as wide as the image")

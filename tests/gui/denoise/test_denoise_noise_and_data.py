@@ -120,7 +120,7 @@ def test_the_robustness_panel_follows_the_kind_and_the_set(qtbot, tab, tiny_mnis
     curve = ready.args[0]
     assert curve.kind == "masking"
     expected = tab.state.model.evaluate(read_test_images(tiny_fashion), 0.3, kind="masking")["mse"]
-    assert curve.model[6] == pytest.approx(expected)
+    assert curve.model[list(curve.sigmas).index(0.3)] == pytest.approx(expected)
     assert "fraction" in panel.plot.getAxis("bottom").labelText
     assert "Fashion-MNIST" in panel.plot.getAxis("left").labelText
     assert "fraction" in panel.verdict.text()
