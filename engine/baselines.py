@@ -251,6 +251,29 @@ class BaselineBank:
         report(progress, 1.0)
         return result
 
+    def strongest_at(
+        self,
+        test_images: np.ndarray,
+        kind: str,
+        level: float,
+        dataset: str = "mnist",
+        *,
+        progress: Progress | None = None,
+        cancelled: CancelCheck | None = None,
+    ) -> tuple[str, Scores]:
+        """The baseline with the lowest MSE at ``level`` and its scores: the noisy input, the best linear denoiser
+        and each classical filter, each on the test images its curve scores (``curve_images``: a per-image filter
+        on a fixed subset).  PCA-k is left out: it is one affine map, so the best linear denoiser is at least as
+        good on the training images."""
+        names = (NOISY_INPUT, BEST_LINEAR, *CLASSICAL)
+        found: dict[str, Scores] = {}
+        for i, name in enumerate(names):
+            found[name] = self.scores(name, curve_images(name, test_images), kind, level, dataset,
+                                      progress=part(progress, i / len(names), (i + 1) / len(names)),
+                                      cancelled=cancelled)  # fmt: skip
+        best = strongest({name: s.mse for name, s in found.items()})
+        return best, found[best]
+
     # ----- inside ---------------------------------------------------------------------------------
     def _score_levels(self, name, test, kind, levels, data, span, progress, cancelled) -> BaselineCurve:
         clean = as_unit_float(test).reshape(len(test), -1)

@@ -103,3 +103,12 @@ def test_a_model_beside_the_best_linear_denoiser_at_each_level():
         assert found.model[i] == model.evaluate(TEST, level)["mse"]
         assert found.linear[i] == bank.scores("best_linear", TEST, "gaussian", level).mse
     assert found.words == "nowhere"  # an untrained model loses to the fitted map
+
+
+def test_the_strongest_at_a_level_is_the_lowest_mse_of_every_baseline_scored_there():
+    bank = BaselineBank(lambda name: TRAIN, workers=1, tune_images=16)
+    name, found = bank.strongest_at(TEST, "gaussian", 0.4)
+    every = {n: bank.scores(n, TEST, "gaussian", 0.4).mse for n in ("noisy_input", "best_linear", "median",
+                                                                    "gaussian_blur", "total_variation", "nl_means",
+                                                                    "wavelet")}  # fmt: skip
+    assert name == min(every, key=every.get) and found.mse == every[name]

@@ -54,18 +54,18 @@ def test_every_baseline_shown_is_drawn_and_the_sentence_names_the_strongest(qtbo
     assert not panel.busy.isVisible()
 
 
-def test_a_hidden_curve_is_remembered_and_a_stored_choice_is_read_with_bounds(qtbot, small_model, settings, tiny_mnist):
+def test_a_hidden_curve_is_remembered_and_a_stored_choice_is_read_with_bounds(qtbot, window, settings, app_state):
     settings.setValue(HIDDEN_KEY, ["median", "no such curve", "median", 7])
     settings.setValue(METRIC_KEY, "furlongs")
-    first = MainWindow(small_model, settings=settings)
-    qtbot.addWidget(first)
-    panel = first.denoise_tab.robustness
+    panel = window.denoise_tab.robustness
+    panel.restore(settings)  # as the window does when it opens
     assert not panel.boxes["median"].isChecked() and panel.boxes["best_linear"].isChecked()
     assert panel.chosen_metric() == "mse" and settings.value(HIDDEN_KEY) in (["median"], "median")
+    assert not settings.contains(METRIC_KEY)  # the unusable value is gone
     panel.boxes["wavelet"].setChecked(False)
     panel.boxes["median"].setChecked(True)
     panel.metric_box.setCurrentIndex(2)
-    second = MainWindow(small_model, settings=settings)
+    second = MainWindow(window.state.model, settings=settings, state=app_state)
     qtbot.addWidget(second)
     again = second.denoise_tab.robustness
     assert [n for n, box in again.boxes.items() if not box.isChecked()] == ["wavelet"]
