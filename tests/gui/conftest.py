@@ -32,6 +32,7 @@ def _no_job_outlives_its_test(qapp):
     yield
     from gui.common.jobs import wait_for_all_jobs
 
+    JobPool.of_app().cancel_all()  # what a window started and nobody waits for (its baselines' scores) ends here
     assert wait_for_all_jobs(30000), "a background job did not end"
 
 
