@@ -358,12 +358,13 @@ def test_the_best_linear_level_at_the_runs_noise_joins_the_loss_plot(qtbot, wind
 
     tab.form.noise.setValue(0.2)
     hold = hold_run("start")
-    with qtbot.waitSignal(tab.linear_jobs.busyChanged, timeout=TIMEOUT, check_params_cb=lambda busy: not busy):
-        with qtbot.waitSignal(tab.run.reported, timeout=TIMEOUT, check_params_cb=hold.reached):
-            tab.start_button.click()
-            assert "best linear" in tab.plot.pca_note.text()  # the plot says the level is on its way
+    fitted = qtbot.waitSignal(tab.linear_jobs.busyChanged, timeout=TIMEOUT, check_params_cb=lambda busy: not busy)
+    with fitted, qtbot.waitSignal(tab.run.reported, timeout=TIMEOUT, check_params_cb=hold.reached):
+        tab.start_button.click()
+        assert "best linear" in tab.plot.pca_note.text()  # the plot says the level is on its way
     expected = best_linear_mse(*tiny_arrays, 0.2)
-    assert tab.plot.linear_line.isVisible() and tab.plot.linear_line.label.toPlainText() == f"best linear {expected:.4f}"
+    line = tab.plot.linear_line
+    assert line.isVisible() and line.label.toPlainText() == f"best linear {expected:.4f}"
     assert "best linear" not in tab.plot.pca_note.text()
     with qtbot.waitSignal(tab.run.finished, timeout=TIMEOUT):
         hold.release()
