@@ -259,7 +259,7 @@ class MainWindow(QMainWindow):
     # ----- help -------------------------------------------------------------------------------
     def show_guide(self) -> None:
         if self._guide is None:
-            self._guide = GuideDialog(self)
+            self._guide = GuideDialog(self, self.state)
             self._guide.pcaCheckRequested.connect(self.open_pca_check)
         self._guide.show()
         self._guide.raise_()
