@@ -10,7 +10,7 @@ classical filter runs off the GUI thread and says it is computing.  An empty can
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from engine.baselines import BEST_LINEAR, CLASSICAL, BaselineBank, Denoiser, baseline_title, denoise_image, pca_name
@@ -25,6 +25,8 @@ from gui.common.noise_kinds import level_text
 from gui.denoise.state import DenoiseState
 
 BASELINE_COLUMN = 3
+FIT_DELAY_MS = 150
+"""The chosen baseline is fitted at a new level once the slider has rested this long."""
 NOTHING, PCA = "", "pca"
 """The chooser's entries that are not a baseline's name: no column, and PCA with the code's width."""
 
@@ -79,6 +81,9 @@ class ResultRow(QWidget):
         self.compare_box.setMinimumContentsLength(12)  # the noise row keeps its room; the open list shows all
         self.compare_box.currentIndexChanged.connect(self._on_choice)
         self.fit_jobs, self.apply_jobs = JobRunner(self), JobRunner(self)
+        self._start_fit = lambda: None
+        self._fit_timer = QTimer(self, singleShot=True, interval=FIT_DELAY_MS)
+        self._fit_timer.timeout.connect(lambda: self._start_fit())
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.row)
@@ -127,6 +132,7 @@ class ResultRow(QWidget):
     def _refit(self) -> None:
         """Fit or tune the chosen baseline at the state's noise and test set off-thread; the column says so."""
         self.denoiser, self.baseline_scores = None, None
+        self._fit_timer.stop()
         self.fit_jobs.cancel()
         self.apply_jobs.cancel()
         state, choice = self.state, self.choice()
@@ -156,8 +162,9 @@ class ResultRow(QWidget):
             self.choose(NOTHING)
             dialogs.show_exception(self, f"{baseline_title(name).capitalize()} not available", exc, state.test_set)
 
-        self.fit_jobs.start(_fit, state.baselines, name, state.noise_kind, state.level, state.test_set,
-                            on_done=fitted, on_error=failed)  # fmt: skip
+        self._start_fit = lambda: self.fit_jobs.start(_fit, state.baselines, name, state.noise_kind, state.level,
+                                                      state.test_set, on_done=fitted, on_error=failed)  # fmt: skip
+        self._fit_timer.start()  # once the slider rests: a fit of 60,000 images a level is seconds
 
     # ----- what is shown ---------------------------------------------------------------------------
     def _show(self, shown: ForwardPass) -> None:
