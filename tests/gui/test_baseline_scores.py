@@ -26,9 +26,13 @@ def test_the_status_bar_shows_the_strongest_baseline_at_the_sliders_level(qtbot,
     with qtbot.waitSignal(tab.score.baselineScored, timeout=TIMEOUT) as scored:
         tab.noise.slider.setValue(45)
         assert window.status_baseline.text() == "strongest baseline …"  # until it is computed off the GUI thread
-    name, found = bank.strongest_at(read_test_set(tiny_mnist), "gaussian", 0.45)
-    assert scored.args[0] == name and scored.args[1].mse == pytest.approx(found.mse, rel=1e-6)
-    assert window.status_baseline.text() == f"strongest baseline: {baseline_title(name)} {found.mse:.4f}"
+    test = read_test_set(tiny_mnist)  # 16 images: every baseline scores all of them
+    every = {n: bank.scores(n, test, "gaussian", 0.45).mse for n in ("noisy_input", "best_linear", "median",
+                                                                     "gaussian_blur", "total_variation", "nl_means",
+                                                                     "wavelet")}  # fmt: skip
+    name = min(every, key=every.get)
+    assert scored.args[0] == name and scored.args[1].mse == pytest.approx(every[name], rel=1e-6)
+    assert window.status_baseline.text() == f"strongest baseline: {baseline_title(name)} {every[name]:.4f}"
     assert "test MSE" in window.status_mse.text()
 
 
