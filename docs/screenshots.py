@@ -12,7 +12,8 @@ min-size.png (1024×700, every tab whole); full-hd.png (1920×1080); pca-check-1
 PCA check at both sizes); enlarged.png (the latent map enlarged over its tab); detached.png (the histograms in a window
 of their own); scale2.png (``QT_SCALE_FACTOR=2`` on a 1920×1080 screen) and screen-1024x600.png (a 1024×600 screen),
 each in a child process of its own, since Qt reads the screen and the scale once, at start.  ``--runs`` renders only
-the Runs tab's.
+the Runs tab's; ``--baselines`` only denoise-baseline.png and robustness-baselines.png (issue 25: a baseline beside
+the reconstruction, and every baseline's curve).
 
 The offscreen screen is 1920×1080 (``offscreen:configfile=…``, see ``screen_config``) unless ``QT_QPA_PLATFORM`` is
 set.  Needs MNIST (``$DENOISE_STUDIO_DATA``), Fashion-MNIST (its variable, or the Debian package's folder) and the
@@ -348,7 +349,39 @@ def runs_only() -> int:
     return 0
 
 
+def baselines_only() -> int:
+    """``--baselines``: denoise-baseline.png (a test digit at σ 0.1 with the best linear denoiser beside the
+    reconstruction, each scored) and robustness-baselines.png (the Robustness panel with every baseline's curve, the
+    default model beside the large hourglass model, which loses to the linear filter at light noise)."""
+    from gui.app import make_app
+
+    app = make_app([])
+    window = make_window(app, SIZE)
+    tab = window.denoise_tab
+    show_digit(app, window, index=3, sigma=10, compare="best_linear")
+    if window.status_baseline.text().endswith("…"):
+        wait_for(tab.score.baselineScored, timeout_ms=600000)
+    settle(app)
+    grab(window, "denoise-baseline.png")
+    panel = tab.robustness
+    wait_for(panel.curveReady, lambda: tab.panels.setCurrentWidget(panel), timeout_ms=900000)
+    room = tab.rooms["robustness"]
+    room.enlarge()  # room for eight curves and the sentence
+    if panel.missing():
+        wait_for(panel.allReady, timeout_ms=900000)
+    wait_for(panel.curveReady, lambda: panel.second_box.setCurrentText("mnist_denoising_autoencoder_large"),
+             timeout_ms=900000)
+    settle(app, 300)
+    grab(window, "robustness-baselines.png")
+    room.dock()
+    window.state.dirty = False
+    window.close()
+    return 0
+
+
 def main() -> int:
+    if "--baselines" in sys.argv:
+        return baselines_only()
     if "--steps" in sys.argv:
         return steps_only()
     if "--on-screen" in sys.argv:

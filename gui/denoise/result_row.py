@@ -27,6 +27,9 @@ from gui.denoise.state import DenoiseState
 BASELINE_COLUMN = 3
 FIT_DELAY_MS = 150
 """The chosen baseline is fitted at a new level once the slider has rested this long."""
+CHOOSER_NAMES = {"best_linear": "best linear", "median": "median", "gaussian_blur": "Gaussian blur",
+                 "total_variation": "total variation", "nl_means": "non-local means", "wavelet": "wavelet"}
+"""The baselines' short names in the chooser (the column's title and tooltip give the full ones)."""
 NOTHING, PCA = "", "pca"
 """The chooser's entries that are not a baseline's name: no column, and PCA with the code's width."""
 
@@ -78,7 +81,7 @@ class ResultRow(QWidget):
         )
         self._fill_chooser()
         self.compare_box.setSizeAdjustPolicy(WholeEntryCombo.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.compare_box.setMinimumContentsLength(12)  # the noise row keeps its room; the open list shows all
+        self.compare_box.setMinimumContentsLength(19)  # the noise row keeps its room; the open list shows all
         self.compare_box.currentIndexChanged.connect(self._on_choice)
         self.fit_jobs, self.apply_jobs = JobRunner(self), JobRunner(self)
         self._start_fit = lambda: None
@@ -97,7 +100,7 @@ class ResultRow(QWidget):
         self.compare_box.addItem("Compare: nothing", NOTHING)
         self.compare_box.addItem("Compare: PCA", PCA)
         for name in (BEST_LINEAR, *CLASSICAL):
-            self.compare_box.addItem(f"Compare: {baseline_title(name)}", name)
+            self.compare_box.addItem(f"Compare: {CHOOSER_NAMES.get(name, baseline_title(name))}", name)
 
     def choose(self, choice: str) -> None:
         """Show ``choice`` beside the reconstruction: "" (nothing), "pca", "best_linear" or a filter's name."""
@@ -150,7 +153,8 @@ class ResultRow(QWidget):
             verb = "tuning" if name in CLASSICAL else "fitting"
             doing = f"{verb} the {baseline_title(name)} at {level_text(state.noise_kind, state.level)}…"
         self.row.captions[BASELINE_COLUMN].setText(doing)
-        self.row.titles[BASELINE_COLUMN].setText(baseline_title(name))
+        title = baseline_title(name)
+        self.row.titles[BASELINE_COLUMN].setText(title[0].upper() + title[1:])
 
         def fitted(denoiser: Denoiser) -> None:
             self.denoiser = denoiser

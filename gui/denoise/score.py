@@ -74,7 +74,6 @@ class TestScore(QObject):
         self.state = state
         self.jobs = JobRunner(self)
         self.baseline_jobs = JobRunner(self)
-        self._model_text = ""
         self._strongest: dict[tuple, tuple] = {}  # (level, kind, test set) -> (name, Scores); small: one per level
         self.strongest = None  # (name, Scores) at the state's noise, once known
         self._known: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # network -> {(level, kind, set): mse}
@@ -105,7 +104,6 @@ class TestScore(QObject):
 
     def _say(self, model_text: str) -> None:
         """The model's score and the strongest baseline's."""
-        self._model_text = model_text
         self.scoreChanged.emit(model_text)
         self.baselineChanged.emit(strongest_text(self.strongest))
 
@@ -150,4 +148,4 @@ class TestScore(QObject):
             self.jobs.start(_test_score, network, state.data, name, level, kind, on_done=done, on_error=no_data)
         if self.strongest is None:
             self.baseline_jobs.start(_strongest, state.baselines, state.data, name, level, kind, on_done=strongest,
-                                     on_error=lambda exc: None)  # no test set: the model's part says so  # fmt: skip
+                                     on_error=lambda exc: self.baselineChanged.emit(""))  # the model's part says why
