@@ -91,6 +91,11 @@ def _set_curve(item: pg.PlotDataItem, levels: np.ndarray, values: np.ndarray | N
         item.setData(levels, values, connect="finite")
 
 
+def _has_data(item: pg.PlotDataItem) -> bool:
+    x, _ = item.getData()
+    return x is not None and len(x) > 0
+
+
 class RobustnessPanel(QWidget):
     """Follows the Denoise state: a new model, noise kind or test set recomputes (when the panel is shown); the
     noise level moves the marker."""
@@ -130,8 +135,8 @@ class RobustnessPanel(QWidget):
         self.plot.showGrid(x=True, y=True, alpha=0.15)
         self.plot.getAxis("left").enableAutoSIPrefix(False)
         self.legend = self.plot.addLegend(offset=(10, 10), colCount=3)  # three columns: short on a short plot
-        self.model_item = self.plot.plot(symbol="o", symbolSize=5, name="this model")
-        self.items = {name: self.plot.plot(name=SHORT[name]) for name in BASELINES}
+        self.model_item = self.plot.plot(symbol="o", symbolSize=5)
+        self.items = {name: self.plot.plot() for name in BASELINES}  # in the legend while drawn
         self.noisy_item, self.pca_item = self.items[NOISY_INPUT], self.items[PCA]
         self.second_item = self.plot.plot()  # in the legend when shown
         self.sigma_line = pg.InfiniteLine(angle=90, label="slider", labelOpts={"position": 0.06})
@@ -158,11 +163,13 @@ class RobustnessPanel(QWidget):
         self.curves_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         hint(self.curves_button, "Show or hide each baseline's curve (a hidden curve is not computed; remembered)")
         menu = QMenu(self.curves_button)
+        menu.setToolTipsVisible(True)
         self.boxes: dict[str, QAction] = {}  # each baseline's entry, checked while its curve is shown
         for name in BASELINES:
             action = self.boxes[name] = menu.addAction(SHORT[name])
             action.setCheckable(True)
             action.setChecked(True)
+            hint(action, f"Draw the {SHORT[name]} curve, or hide it (a hidden curve is not computed; remembered)")
             action.toggled.connect(lambda on, n=name: self.set_shown(n, on))
         self.curves_button.setMenu(menu)
         self.verdict = QLabel("")
@@ -382,22 +389,23 @@ class RobustnessPanel(QWidget):
         self._say(model, shown)
 
     def _label_legend(self) -> None:
-        """PCA by its components, a subsampled filter with its count of images, the second model when there is one."""
-        if any(sample.item is self.second_item for sample, _ in self.legend.items):
-            self.legend.removeItem(self.second_item)
-        if self.second_name and self.curve is not None and self.curve.second is not None:
+        """The curves drawn, in order, and only those: PCA by its components, a subsampled filter with its count of
+        images, the second model when there is one."""
+        self.legend.clear()
+        if self.curve is not None:
+            self.legend.addItem(self.model_item, "this model")
+        for name, item in self.items.items():
+            if not _has_data(item):
+                continue
+            text = SHORT[name]
+            if name == PCA and self.curve is not None:
+                text = f"PCA-{self.curve.components}"
+            if name in self.baseline_curves and self.baseline_curves[name][1] < self.baseline_curves[name][2]:
+                images, of = self.baseline_curves[name][1:]
+                text += f" ({images:,} of {of:,} images)"
+            self.legend.addItem(item, text)
+        if self.second_name and _has_data(self.second_item):
             self.legend.addItem(self.second_item, self.second_name)
-        for sample, label in self.legend.items:
-            for name, item in self.items.items():
-                if sample.item is not item:
-                    continue
-                text = SHORT[name]
-                if name == PCA and self.curve is not None:
-                    text = f"PCA-{self.curve.components}"
-                if name in self.baseline_curves and self.baseline_curves[name][1] < self.baseline_curves[name][2]:
-                    images, of = self.baseline_curves[name][1:]
-                    text += f" ({images:,} of {of:,} images)"
-                label.setText(text)
 
     def _fit_range(self, model, second, shown: dict[str, np.ndarray]) -> None:
         """MSE: every model's curve whole and the baselines up to twice its top (the noisy input climbs far above);

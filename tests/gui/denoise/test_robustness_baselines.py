@@ -48,6 +48,8 @@ def test_every_baseline_shown_is_drawn_and_the_sentence_names_the_strongest(qtbo
         assert len(panel.items[name].getData()[0]) == len(APP_LEVELS), name
     for name in SLOW:
         assert panel.items[name].getData()[0] is None or len(panel.items[name].getData()[0]) == 0
+    labels = [label.text for sample, label in panel.legend.items]  # the curves drawn, and only those
+    assert labels == ["this model", "noisy input", "PCA-16", "best linear", "median", "Gaussian blur"]
     text = panel.verdict.text()
     assert text.startswith("This model beats every baseline") and "beats the best linear denoiser" in text
     assert "beats the median filter" in text and "total-variation" not in text
