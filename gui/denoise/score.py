@@ -125,17 +125,6 @@ class TestScore(QObject):
         title = data_source(name).title
         of_set = "" if name == "mnist" else f" ({title})"
 
-        def no_data(exc: BaseException) -> None:
-            saved = saved_score(network, level, kind, name) if network is state.model else None
-            self._say(
-                f"test MSE {saved:.4f} at {where}{of_set} (from the file)" if saved is not None
-                else f"test MSE at {where}: needs the {title} test set"
-            )  # fmt: skip
-
-        def done(mse: float) -> None:
-            self._known.setdefault(network, {})[(level, kind, name)] = mse
-            self._say(self._text(network, mse))
-
         def strongest(found) -> None:
             if len(self._strongest) > 64:
                 self._strongest.clear()
@@ -143,9 +132,25 @@ class TestScore(QObject):
             self.baselineChanged.emit(strongest_text(found))
             self.baselineScored.emit(*found)
 
-        known = self._known.get(network, {}).get((level, kind, name))
-        if known is None:
+        def baselines() -> None:  # after the model's score: it is quick, and the user looks for it first
+            if self.strongest is None:
+                self.baseline_jobs.start(_strongest, state.baselines, state.data, name, level, kind,
+                                         on_done=strongest, on_error=lambda exc: self.baselineChanged.emit(""))
+
+        def done(mse: float) -> None:
+            self._known.setdefault(network, {})[(level, kind, name)] = mse
+            self._say(self._text(network, mse))
+            baselines()
+
+        def no_data(exc: BaseException) -> None:
+            saved = saved_score(network, level, kind, name) if network is state.model else None
+            self._say(
+                f"test MSE {saved:.4f} at {where}{of_set} (from the file)" if saved is not None
+                else f"test MSE at {where}: needs the {title} test set"
+            )  # fmt: skip
+            self.baselineChanged.emit("")  # no test images: no baseline's score either
+
+        if self._known.get(network, {}).get((level, kind, name)) is None:
             self.jobs.start(_test_score, network, state.data, name, level, kind, on_done=done, on_error=no_data)
-        if self.strongest is None:
-            self.baseline_jobs.start(_strongest, state.baselines, state.data, name, level, kind, on_done=strongest,
-                                     on_error=lambda exc: self.baselineChanged.emit(""))  # the model's part says why
+        else:
+            baselines()
