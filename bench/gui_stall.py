@@ -134,17 +134,17 @@ def main(argv: list[str] | None = None) -> int:
     if "pca" in args.scenarios:
         window.tabs.setCurrentWidget(denoise)
         ready: list[int] = []
-        denoise.result.pcaReady.connect(ready.append)
-        denoise.result.compare_box.setChecked(True)
+        denoise.result.baselineReady.connect(ready.append)
+        denoise.result.choose("pca")
         seconds = meter.run_until("pca", lambda: bool(ready))
         print(f"first Compare with PCA (cold): shown after {seconds:.2f} s; worst stall {meter.worst('pca'):.1f} ms")
 
     if "switch" in args.scenarios:
         window.tabs.setCurrentWidget(denoise)
-        denoise.result.compare_box.setChecked(True)
+        denoise.result.choose("pca")
         names = shipped_models()
         state = {"pca": 0, "score": 0, "opened": 0}
-        denoise.result.pcaReady.connect(lambda k: state.__setitem__("pca", state["pca"] + 1))
+        denoise.result.baselineReady.connect(lambda k: state.__setitem__("pca", state["pca"] + 1))
         denoise.score.scoreChanged.connect(lambda t: state.__setitem__("score", state["score"] + ("…" not in t)))
         window.files.openFinished.connect(lambda ok: state.__setitem__("opened", state["opened"] + 1))
         times = []

@@ -14,7 +14,8 @@ min-size.png (1024×700, every tab whole); full-hd.png (1920×1080); pca-check-1
 PCA check at both sizes); enlarged.png (the latent map enlarged over its tab); detached.png (the histograms in a window
 of their own); scale2.png (``QT_SCALE_FACTOR=2`` on a 1920×1080 screen) and screen-1024x600.png (a 1024×600 screen),
 each in a child process of its own, since Qt reads the screen and the scale once, at start.  ``--runs`` renders only
-the Runs tab's.
+the Runs tab's; ``--baselines`` only denoise-baseline.png and robustness-baselines.png (issue 25: a baseline beside
+the reconstruction, and every baseline's curve).
 
 The offscreen screen is 1920×1080 (``offscreen:configfile=…``, see ``screen_config``) unless ``QT_QPA_PLATFORM`` is
 set.  Needs MNIST (``$DENOISE_STUDIO_DATA``), Fashion-MNIST (its variable, or the Debian package's folder) and the
@@ -109,14 +110,17 @@ def make_window(app, size: tuple[int, int] | None, theme: str = "dark"):
     return window
 
 
-def show_digit(app, window, index: int = 0, sigma: int = 25, pca: bool = True) -> None:
-    """The Denoise tab with a real test digit, noise at ``sigma``/100 and PCA beside the model."""
+def show_digit(app, window, index: int = 0, sigma: int = 25, compare: str = "pca") -> None:
+    """The Denoise tab with a real test digit, noise at ``sigma``/100 and ``compare`` beside the model ("pca",
+    "best_linear", a classical filter's name; "" for nothing)."""
     tab = window.denoise_tab
     window.tabs.setCurrentWidget(tab)
     tab.noise.slider.setValue(sigma)
     wait_for(tab.inputs.testDigitShown, lambda: tab.show_test_digit(index))
-    if pca and not tab.result.compare_box.isChecked():
-        wait_for(tab.result.pcaReady, lambda: tab.result.compare_box.setChecked(True))
+    if compare and tab.result.choice() != compare:
+        tab.result.choose(compare)
+    if compare and tab.result.baseline_name() is not None and tab.result.baseline_scores is None:
+        wait_for(tab.result.baselineShown)
     settle(app)
 
 
@@ -232,7 +236,7 @@ def latent_map_and_pca_check(app, window) -> None:
 
     seed = "mnist_denoising_autoencoder"
     window.state.set_model(MLP.from_file(seed), name=seed, dirty=False)
-    show_digit(app, window, index=3, sigma=10, pca=False)
+    show_digit(app, window, index=3, sigma=10, compare="")
     tab = window.denoise_tab
     panel = tab.latent_map
     wait_for(panel.mapReady, lambda: tab.panels.setCurrentWidget(panel))
@@ -275,7 +279,7 @@ def inside_and_perturb(app, window) -> None:
     large = "mnist_denoising_autoencoder_large"
     tab = window.denoise_tab
     before, before_name = window.state.model, window.state.name
-    tab.result.compare_box.setChecked(False)
+    tab.result.choose("")
     window.resize(1440, 900)
     panel = tab.inside.perturb
     wait_for(panel.ready, lambda: window.state.set_model(MLP.from_file(large), name=large, dirty=False))
@@ -383,7 +387,39 @@ def inside_gated_only() -> int:
     return 0
 
 
+def baselines_only() -> int:
+    """``--baselines``: denoise-baseline.png (a test digit at σ 0.1 with the best linear denoiser beside the
+    reconstruction, each scored) and robustness-baselines.png (the Robustness panel with every baseline's curve, the
+    default model beside the large hourglass model, which loses to the linear filter at light noise)."""
+    from gui.app import make_app
+
+    app = make_app([])
+    window = make_window(app, SIZE)
+    tab = window.denoise_tab
+    show_digit(app, window, index=3, sigma=10, compare="best_linear")
+    if window.status_baseline.text().endswith("…"):
+        wait_for(tab.score.baselineScored, timeout_ms=600000)
+    settle(app)
+    grab(window, "denoise-baseline.png")
+    panel = tab.robustness
+    wait_for(panel.curveReady, lambda: tab.panels.setCurrentWidget(panel), timeout_ms=900000)
+    room = tab.rooms["robustness"]
+    room.enlarge()  # room for eight curves and the sentence
+    if panel.missing():
+        wait_for(panel.allReady, timeout_ms=900000)
+    wait_for(panel.curveReady, lambda: panel.second_box.setCurrentText("mnist_denoising_autoencoder_large"),
+             timeout_ms=900000)
+    settle(app, 300)
+    grab(window, "robustness-baselines.png")
+    room.dock()
+    window.state.dirty = False
+    window.close()
+    return 0
+
+
 def main() -> int:
+    if "--baselines" in sys.argv:
+        return baselines_only()
     if "--steps" in sys.argv:
         return steps_only()
     if "--on-screen" in sys.argv:
@@ -430,7 +466,7 @@ def main() -> int:
 
     photo = Path(tempfile.mkdtemp()) / "my_five.jpg"  # your own picture, dropped on the canvas
     photo_of_a_digit(photo)
-    tab.result.compare_box.setChecked(False)
+    tab.result.choose("")
     tab.noise.slider.setValue(40)
     wait_for(tab.inputs.pictureShown, lambda: drop_file(tab.canvas, photo))
     for _ in range(300):  # the status bar's score at the new level (scored off-thread)

@@ -22,7 +22,7 @@ The functions after the bank (``noisy_input_mse``, ``pca_mse``, ``baselines``, `
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -32,7 +32,7 @@ from engine.classical import FILTERS, TunedFilter, apply_filter, check_filter, t
 from engine.images import as_unit_float
 from engine.linear_denoiser import LinearDenoiser, fit_linear_denoiser
 from engine.lru import LruCache
-from engine.metrics import Scores, mse, scores
+from engine.metrics import Scores, image_scores, mse, scores
 from engine.noise import NoisePattern, add_noise, check_kind, check_level, check_noise, fixed_noisy
 from engine.pca import PCA, principal_axes
 from engine.progress import CancelCheck, Progress, check_cancelled, part, report
@@ -43,8 +43,19 @@ DEFAULT_LEVELS = tuple(np.round(np.linspace(0, 1, 21), 2))
 """0 to 1 in steps of 0.05, as ``engine.robustness.DEFAULT_SIGMAS``."""
 TUNE_IMAGES = 200
 """Training images a classical filter's strength is picked on (a fixed random choice; its MSE ranks the grid)."""
+APP_TUNE_IMAGES = 50
+"""The same in the app, where a filter is tuned at every level of a curve while the user waits."""
 TUNE_SEED = 20241106
 """Seed of that choice and of the noise drawn on it."""
+SLOW_CURVE_IMAGES = 1000
+"""Test images a slow filter's curve scores in the app (``curve_images``: a fixed, evenly spaced choice); the linear
+baselines and the Gaussian blur score every test image."""
+SLOW_FILTERS = (*(name for name, f in FILTERS.items() if f.per_image), "median")
+"""The filters whose app curves score ``SLOW_CURVE_IMAGES``: the per-image ones, and the median filter (a whole stack
+at once, but scikit-image's rank filter takes ~0.3 ms an image, as long as they do)."""
+METRICS = ("mse", "psnr", "ssim")
+"""The scores a curve holds: MSE and SSIM averaged over the images, PSNR of the mean MSE."""
+LOWER_IS_BETTER = {"mse": True, "psnr": False, "ssim": False}
 
 
 class Denoiser(Protocol):
@@ -96,6 +107,11 @@ class BaselineCurve:
     def title(self) -> str:
         return baseline_title(self.name)
 
+    def values(self, metric: str) -> np.ndarray:
+        """(n,) float64 of ``metric`` ("mse", "psnr", "ssim") at each level; an infinite PSNR (a perfect match) as
+        NaN, so a plot leaves a gap rather than breaking its range."""
+        return finite_or_nan(getattr(self, check_metric(metric)))
+
     def as_dict(self) -> dict:
         """Plain lists for JSON: ``{"title", "mse", "psnr", "ssim", "settings"}`` (an infinite PSNR as None)."""
 
@@ -114,6 +130,8 @@ class BaselineBank:
         It is the bank's only way to data: it never sees a test image except to score it.
     workers : processes the per-image classical filters (TV, NL-means, wavelet) run in; 1 runs them here.
     capacity : fitted maps kept (784 × 784 float32, 2.4 MB each: best linear maps and PCA axes).
+    tune_images : training images a classical filter's strength is picked on (``TUNE_IMAGES``; the app picks
+        on fewer, so that its curves come in seconds: ``APP_TUNE_IMAGES``).
 
     Thread-safe: two threads asking for the same fit share one computation.
     """
@@ -126,11 +144,13 @@ class BaselineBank:
         *,
         workers: int = 2,
         capacity: int = 32,
+        tune_images: int = TUNE_IMAGES,
     ) -> None:
         if not callable(training_images):
             raise TypeError("BaselineBank needs a function that gives a data set's training images by name")
         self._load = training_images
         self.workers = max(1, int(workers))
+        self.tune_images = max(1, int(tune_images))
         self._data = LruCache(2)  # training sets (47 MB each for MNIST as uint8)
         self._fits = LruCache(capacity)  # linear maps and PCA axes
         self._results = LruCache(16 * capacity)  # tuned strengths and curves (small)
@@ -234,6 +254,29 @@ class BaselineBank:
         report(progress, 1.0)
         return result
 
+    def strongest_at(
+        self,
+        test_images: np.ndarray,
+        kind: str,
+        level: float,
+        dataset: str = "mnist",
+        *,
+        progress: Progress | None = None,
+        cancelled: CancelCheck | None = None,
+    ) -> tuple[str, Scores]:
+        """The baseline with the lowest MSE at ``level`` and its scores: the noisy input, the best linear denoiser
+        and each classical filter, each on the test images its curve scores (``curve_images``: a per-image filter
+        on a fixed subset).  PCA-k is left out: it is one affine map, so the best linear denoiser is at least as
+        good on the training images."""
+        names = (NOISY_INPUT, BEST_LINEAR, *CLASSICAL)
+        found: dict[str, Scores] = {}
+        for i, name in enumerate(names):
+            found[name] = self.scores(name, curve_images(name, test_images), kind, level, dataset,
+                                      progress=part(progress, i / len(names), (i + 1) / len(names)),
+                                      cancelled=cancelled)  # fmt: skip
+        best = strongest({name: s.mse for name, s in found.items()})
+        return best, found[best]
+
     # ----- inside ---------------------------------------------------------------------------------
     def _score_levels(self, name, test, kind, levels, data, span, progress, cancelled) -> BaselineCurve:
         clean = as_unit_float(test).reshape(len(test), -1)
@@ -294,11 +337,11 @@ class BaselineBank:
         return self._fits.get(("linear", data, kind, low, high), fit)
 
     def _tuning_pair(self, kind: str, level: float, dataset: str) -> tuple[np.ndarray, np.ndarray]:
-        """(clean (m, 784), noisy (m, 784)) float32: ``TUNE_IMAGES`` training images, a fixed choice, and one
+        """(clean (m, 784), noisy (m, 784)) float32: ``tune_images`` training images, a fixed choice, and one
         fixed noise draw on them (the same pattern at every level)."""
         train = self.training_set(dataset)
         rng = np.random.default_rng(TUNE_SEED)
-        chosen = np.sort(rng.choice(len(train), size=min(TUNE_IMAGES, len(train)), replace=False))
+        chosen = np.sort(rng.choice(len(train), size=min(self.tune_images, len(train)), replace=False))
         clean = as_unit_float(train[chosen]).reshape(len(chosen), -1)
         return clean, add_noise(clean, level, np.random.default_rng([TUNE_SEED, 1]), kind=kind)
 
@@ -366,6 +409,53 @@ def _fingerprint(images: np.ndarray) -> str:
     digest = hashlib.blake2b(f"{arr.shape}{arr.dtype}".encode(), digest_size=16)
     digest.update(memoryview(arr).cast("B"))
     return digest.hexdigest()
+
+
+# ----- what the app shows, from what it is given -----------------------------------------------------------
+def check_metric(metric: str) -> str:
+    """``metric`` when it is one of ``METRICS``; ``ValueError`` otherwise."""
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}; known: {', '.join(METRICS)}")
+    return metric
+
+
+def finite_or_nan(values) -> np.ndarray:
+    """(n,) float64 with every infinite value as NaN."""
+    out = np.array(values, np.float64)
+    out[~np.isfinite(out)] = np.nan
+    return out
+
+
+def curve_images(name: str, test_images: np.ndarray, limit: int = SLOW_CURVE_IMAGES) -> np.ndarray:
+    """The test images (n, ...) a baseline's curve scores in the app: all of them, or for a slow classical filter
+    (``SLOW_FILTERS``) at most ``limit``, evenly spaced through the set (a fixed choice)."""
+    images = np.asarray(test_images)
+    if name not in SLOW_FILTERS or len(images) <= limit:
+        return images
+    return images[np.linspace(0, len(images) - 1, limit).round().astype(int)]
+
+
+def strongest(errors: Mapping[str, float]) -> str:
+    """The name with the lowest error (MSE) of ``errors`` (name -> MSE); the first of equals."""
+    if not errors:
+        raise ValueError("strongest needs at least one baseline's error")
+    return min(errors, key=lambda name: errors[name])
+
+
+@dataclass(frozen=True)
+class DenoisedImage:
+    """One image through a baseline: the output (h, w) float32 and its scores against the clean image (None when
+    there is no clean image to score against: an empty canvas)."""
+
+    image: np.ndarray
+    scores: Scores | None
+
+
+def denoise_image(denoiser: Denoiser, noisy: np.ndarray, clean: np.ndarray) -> DenoisedImage:
+    """noisy, clean: (28, 28) in [0, 1] -> the baseline's output for the one image and its MSE / PSNR / SSIM."""
+    noisy = np.asarray(noisy, np.float32)
+    out = np.asarray(denoiser(noisy.reshape(1, -1)), np.float32).reshape(noisy.shape)
+    return DenoisedImage(out, image_scores(out, clean))
 
 
 # ----- from arrays, keeping nothing ---------------------------------------------------------------------
@@ -438,3 +528,22 @@ def pca_mse(
     if k >= clean.shape[1]:
         return None
     return mse(fit_pca(train_images, k).reconstruct(fixed_noisy(clean, sigma, kind=kind)), clean)
+
+
+def best_linear_mse(
+    train_images: np.ndarray,
+    test_images: np.ndarray,
+    level: float,
+    kind: str = "gaussian",
+    *,
+    progress: Progress | None = None,
+    cancelled: CancelCheck | None = None,
+) -> float:
+    """MSE of the best linear denoiser fitted at ``level`` on ``train_images`` (n, 784) on the fixed noisy copy of
+    ``test_images`` (m, 784) (uint8 or float in [0, 1]): the level a training run's test loss must reach to beat
+    the strongest simple baseline."""
+    kind = check_kind(kind)
+    level = check_level(level, kind)
+    clean = as_unit_float(test_images).reshape(len(test_images), -1)
+    linear = fit_linear_denoiser(train_images, (level, level), kind, progress=progress, cancelled=cancelled)
+    return mse(linear(fixed_noisy(clean, level, kind=kind)), clean)

@@ -93,6 +93,17 @@ def scores(pred: np.ndarray, target: np.ndarray) -> Scores:
     return Scores(error, psnr(error), ssim(pred, target))
 
 
+def image_scores(pred: np.ndarray, clean: np.ndarray) -> Scores | None:
+    """MSE, PSNR and SSIM of one image (h, w) or square (h * w,) in [0, 1] against its clean target; None when the
+    clean image is empty (all zero: nothing drawn, nothing to score)."""
+    target = np.asarray(clean, np.float32)
+    if not np.any(target):
+        return None
+    side = math.isqrt(target.size)
+    shape = (1, side, side) if side * side == target.size else (1, *target.shape)
+    return scores(np.asarray(pred, np.float32).reshape(shape), target.reshape(shape))
+
+
 def is_square_image(n_pixels: int) -> bool:
     """Whether ``n_pixels`` make a square image SSIM can score (at least 7 × 7): MNIST's 784 do."""
     side = math.isqrt(n_pixels)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.baselines import DEFAULT_LEVELS, baseline_title, fit_pca
+from engine.baselines import DEFAULT_LEVELS, baseline_title, check_metric, finite_or_nan, fit_pca
 from engine.images import as_unit_float
 from engine.metrics import mse, psnr
 from engine.metrics import ssim as structural_similarity
@@ -26,6 +26,10 @@ from engine.progress import Cancelled
 
 DEFAULT_SIGMAS = DEFAULT_LEVELS
 """0 to 1 in steps of 0.05 (the levels the baselines' curves use too)."""
+APP_LEVELS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+"""The levels of the app's robustness panel, for the model and every baseline: steps of 0.05 at light noise, where
+the lines cross, 0.1 above (each level costs a fit of the best linear denoiser and a tuning of each filter)."""
+METRIC_TITLES = {"mse": "MSE", "psnr": "PSNR (dB)", "ssim": "SSIM"}
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,18 @@ class RobustnessCurve:
                 row["second"] = float(self.second[i])
             out.append(row)
         return out
+
+    def values(self, series: str, metric: str) -> np.ndarray:
+        """(n,) float64 of ``metric`` ("mse", "psnr", "ssim") of ``series`` ("model", "noisy_input", "pca",
+        "second") at each sigma; an infinite PSNR as NaN.  ``ValueError`` for SSIM when it was not computed."""
+        errors = getattr(self, series)
+        if check_metric(metric) == "mse":
+            return np.array(errors, np.float64)
+        if metric == "psnr":
+            return finite_or_nan([psnr(e) for e in errors])
+        if self.ssim is None or series not in self.ssim:
+            raise ValueError(f"this curve has no SSIM of {series!r}: compute it with robustness_curve(ssim=True)")
+        return np.array(self.ssim[series], np.float64)
 
     def scores(self, series: str) -> dict[str, list[float | None]]:
         """``{"mse", "psnr", "ssim"}`` lists (one value a sigma) of ``series`` ("model", "noisy_input", "pca",
@@ -184,16 +200,29 @@ def describe(curve: RobustnessCurve, name: str = "This model") -> str:
     return f"{name} " + "; ".join(parts) + f" ({symbol} from {s[0]:g} to {s[-1]:g})."
 
 
+def as_errors(values, metric: str = "mse") -> np.ndarray:
+    """(n,) float64 scores of ``metric`` turned into errors (lower is better, the same order): MSE as it is, PSNR
+    back to its MSE (NaN or infinite, a perfect match, as 0), 1 − SSIM."""
+    v = np.array(values, np.float64)
+    if check_metric(metric) == "psnr":
+        v = np.where(np.isfinite(v), 10.0 ** (-v / 10.0), 0.0)
+    elif metric == "ssim":
+        v = 1.0 - v
+    return v
+
+
 def describe_baselines(
     sigmas: np.ndarray,
     model: np.ndarray,
     baselines: Mapping[str, np.ndarray],
     name: str = "This model",
     kind: str = "gaussian",
+    metric: str = "mse",
 ) -> str:
-    """Where a model's test MSE curve beats each baseline's, and the strongest baseline at each level, in words.
+    """Where a model's test curve beats each baseline's, and the strongest baseline at each level, in words.
 
-    sigmas : (n,) increasing levels; model : (n,) its MSE; baselines : baseline name -> (n,) MSE (names as
+    sigmas : (n,) increasing levels; model : (n,) its scores of ``metric`` ("mse"; "psnr" and "ssim", where higher
+    is better, are compared as such); baselines : baseline name -> (n,) scores (names as
     ``engine.baselines.baseline_names``).  "X beats every baseline from σ ≈ 0.27 (where it does not, the
     strongest is the best linear denoiser); beats the best linear denoiser from σ ≈ 0.27; beats the median
     filter everywhere; …".
@@ -201,19 +230,68 @@ def describe_baselines(
     if not baselines:
         raise ValueError("describe_baselines needs at least one baseline curve")
     s, symbol = np.asarray(sigmas, np.float64), "σ" if kind == "gaussian" else "fraction"
-    model = np.asarray(model, np.float64)
+    model = as_errors(model, metric)
     names = list(baselines)
-    stack = np.array([np.asarray(baselines[n], np.float64) for n in names])  # (baselines, n)
+    stack = np.array([as_errors(baselines[n], metric) for n in names])  # (baselines, n)
     strongest = stack.min(axis=0)
     winners = [names[i] for i in dict.fromkeys(stack.argmin(axis=0)[model >= strongest])]
     head = f"beats every baseline {where_better(s, model, strongest, symbol)}"
     if winners:
         head += f" (where it does not, the strongest is {' or '.join(_the(w) for w in winners)})"
     each = [f"beats {_the(n)} {where_better(s, model, stack[i], symbol)}" for i, n in enumerate(names)]
-    return f"{name} " + "; ".join([head, *each]) + f" ({symbol} from {s[0]:g} to {s[-1]:g})."
+    by = "" if metric == "mse" else f" by {METRIC_TITLES[metric].split()[0]}"
+    return f"{name} " + "; ".join([head, *each]) + f" ({symbol} from {s[0]:g} to {s[-1]:g}{by})."
 
 
 def _the(name: str) -> str:
     """A baseline's title in a sentence: "the median filter", "PCA-64"."""
     title = baseline_title(name)
     return title if title.startswith("PCA") else f"the {title}"
+
+
+@dataclass(frozen=True)
+class LinearComparison:
+    """A model's test MSE beside the best linear denoiser's (fitted at each level) and the noisy input's: (n,)
+    float64 arrays at ``levels``; ``words``: where the model is better ("from σ ≈ 0.07", "everywhere")."""
+
+    levels: np.ndarray
+    model: np.ndarray
+    linear: np.ndarray
+    noisy_input: np.ndarray
+    kind: str
+    words: str
+
+
+def compare_with_linear(
+    model,
+    bank,
+    test_images: np.ndarray,
+    levels: Sequence[float],
+    kind: str = "gaussian",
+    dataset: str = "mnist",
+    *,
+    progress: Callable[[float], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> LinearComparison:
+    """``model`` (784 -> 784, ``predict``) against the best linear denoiser of ``bank`` (an
+    ``engine.baselines.BaselineBank``: fitted on training images at each level, kept) on clean ``test_images``
+    (n, 784) under the evaluation's fixed draw at each of ``levels`` (increasing)."""
+    kind = check_kind(kind)
+    levels = np.array([check_level(v, kind) for v in levels], np.float64)
+    if levels.size < 2 or np.any(np.diff(levels) <= 0):
+        raise ValueError("levels must be at least two increasing noise levels")
+    clean = as_unit_float(test_images).reshape(len(test_images), -1)
+    pattern, noisy = NoisePattern(clean.shape, kind=kind), np.empty_like(clean)
+    model_mse, noisy_mse = np.empty(levels.size), np.empty(levels.size)
+    for i, level in enumerate(levels):
+        if cancelled is not None and cancelled():
+            raise Cancelled
+        pattern.apply(clean, level, out=noisy)
+        model_mse[i], noisy_mse[i] = mse(model.predict(noisy), clean), mse(noisy, clean)
+        if progress is not None:
+            progress(0.2 * (i + 1) / levels.size)
+    span = (lambda f: progress(0.2 + 0.8 * f)) if progress is not None else None
+    linear = bank.curve("best_linear", test_images, kind, list(levels), dataset, progress=span, cancelled=cancelled)
+    symbol = "σ" if kind == "gaussian" else "fraction"
+    return LinearComparison(levels, model_mse, np.array(linear.mse), noisy_mse, kind,
+                            where_better(levels, model_mse, linear.mse, symbol))  # fmt: skip

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from engine.baselines import BaselineBank
+from engine.baselines import APP_TUNE_IMAGES, BaselineBank
 from engine.nn import MLP
 from gui.common.data_sets import DataSets
 
@@ -46,7 +46,7 @@ class AppState(QObject):
     def __init__(self, data: DataSets | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.data = data if data is not None else DataSets()
-        self.baselines = BaselineBank(lambda name: self.data.images("train", name))
+        self.baselines = BaselineBank(lambda name: self.data.images("train", name), tune_images=APP_TUNE_IMAGES)
         self.data.on_note = self.dataNote.emit  # from a reading thread: queued to the GUI thread's slots
         self.model: MLP | None = None
         self.name = "untitled"

@@ -32,6 +32,7 @@ from gui.guide import GuideDialog, about_html, data_folders
 from gui.menus import build_menus, make_action
 from gui.runs.actions import RunsActions
 from gui.runs.tab import RunsTab
+from gui.shipped_scores import ShippedScores
 from gui.stored_settings import read_choice, read_flag, read_geometry, read_index
 from gui.training.tab import TrainingTab
 from gui.training.worker import run_recorder
@@ -99,6 +100,7 @@ class MainWindow(QMainWindow):
             QShortcut(QKeySequence(f"Ctrl+{number + 1}"), self, activated=lambda n=number: self.tabs.setCurrentIndex(n))
         self.files = FileActions(self, self.state, self.settings)
         self.web_page = WebPageExport(self.files)  # File ▸ Export ▸ Web page…
+        self.shipped_scores = ShippedScores(self.files.shipped_menu, self.denoise_tab.state, self)  # at the slider's σ
         self.runs_actions = RunsActions(self)  # the Runs tab's requests: open, continue, train again
         self.actions = build_menus(self, {"recent": self.files.recent_menu, "shipped": self.files.shipped_menu,
                                           "theme": self._theme_menu()})  # fmt: skip
@@ -128,13 +130,18 @@ class MainWindow(QMainWindow):
         bar.addPermanentWidget(self.hint_strip, 1)  # all the room: the bar's own one-line message area is left none
         bar.messageChanged.connect(self.hint_strip.show_text)
         self.status_model, self.status_params, self.status_mse = QLabel(), QLabel(), QLabel()
+        self.status_baseline = QLabel()  # the strongest baseline's score beside the model's (issue 25)
+        hint(self.status_baseline, "The strongest simple baseline at the slider's level on the same test images: the "
+             "noisy input, the best linear denoiser or a classical filter, fitted or tuned at that level on training "
+             "images (Denoise ▸ Robustness shows them all)")  # fmt: skip
         model_block = QWidget()
         grid = QGridLayout(model_block)
         grid.setContentsMargins(8, 0, 4, 0)
         grid.setVerticalSpacing(0)
-        grid.addWidget(self.status_model, 0, 0, 1, 2)
+        grid.addWidget(self.status_model, 0, 0, 1, 3)
         grid.addWidget(self.status_params, 1, 0)
         grid.addWidget(self.status_mse, 1, 1)
+        grid.addWidget(self.status_baseline, 1, 2)
         grid.setHorizontalSpacing(12)
         bar.addPermanentWidget(model_block)
 
@@ -150,6 +157,7 @@ class MainWindow(QMainWindow):
         self.training_tab.run.reported.connect(self._on_run_report)
         self.files.flashed.connect(self.confirm)
         self.denoise_tab.score.scoreChanged.connect(self.status_mse.setText)
+        self.denoise_tab.score.baselineChanged.connect(self.status_baseline.setText)
         hourglass = self.architecture_tab.hourglass  # lights up with the code of what the Denoise tab shows
         self.denoise_tab.state.shownChanged.connect(lambda shown: hourglass.set_latent(shown.code))
 
@@ -253,7 +261,7 @@ class MainWindow(QMainWindow):
     # ----- help -------------------------------------------------------------------------------
     def show_guide(self) -> None:
         if self._guide is None:
-            self._guide = GuideDialog(self)
+            self._guide = GuideDialog(self, self.state)
             self._guide.pcaCheckRequested.connect(self.open_pca_check)
         self._guide.show()
         self._guide.raise_()
@@ -338,4 +346,5 @@ class MainWindow(QMainWindow):
             keep_on_screen(self)  # saved on a larger screen, or one since unplugged
         for room in self.findChildren(PanelRoom):  # enlarged or in windows of their own, as they were left
             room.restore(self.settings)
+        self.denoise_tab.robustness.restore(self.settings)  # the curves hidden, the metric
         self.tabs.setCurrentIndex(read_index(self.settings, "tab", self.tabs.count(), 2))

@@ -94,6 +94,17 @@ def read_flag(settings: QSettings, key: str, default: bool) -> bool:
     return default
 
 
+def read_names(settings: QSettings, key: str, allowed: Sequence[str]) -> list[str]:
+    """A list of distinct names, each one of ``allowed`` (the curves hidden), else the empty list; a stored list that
+    held anything else (an unknown name, a number, 100,000 entries) is rewritten as the names kept."""
+    stored = settings.value(key, [])
+    entries: Sequence = [stored] if isinstance(stored, str) else stored if isinstance(stored, list) else []
+    kept = list(dict.fromkeys(e for e in entries[:MAX_SCANNED] if isinstance(e, str) and e in allowed))
+    if settings.contains(key) and list(entries) != kept and not (stored == "" and not kept):
+        settings.setValue(key, kept)
+    return kept
+
+
 def read_index(settings: QSettings, key: str, count: int, default: int) -> int:
     """A whole number from 0 to ``count - 1`` (the tab shown last), else ``default``."""
     value = settings.value(key, default)

@@ -23,6 +23,8 @@ THEMES: dict[str, dict[str, str]] = {
         "primary": "#2d5f99", "focus": "#8cc4ff", "image_bg": "#111214", "hint_bg": "rgba(30, 31, 36, 215)",
         "accent": "#4fa3ff", "encoder": "#4fa3ff", "latent": "#ffb43c", "decoder": "#53c98b", "error": "#ff5c5c",
         "train": "#4fa3ff", "train_raw": "#50829e", "test": "#ffb43c", "noisy": "#bbbbbb", "pca": "#c77dff",
+        "linear": "#ff7b72", "median": "#e3b341", "gaussian_blur": "#56d4dd", "total_variation": "#a5d6ff",
+        "nl_means": "#d2a8ff", "wavelet": "#7ee787",
         "latent_off": "#37260c", "latent_on": "#fffad7", "skip": "#e879b9",
     },
     "light": {
@@ -32,6 +34,8 @@ THEMES: dict[str, dict[str, str]] = {
         "primary": "#2d6fb8", "focus": "#0b57d0", "image_bg": "#d9dce1", "hint_bg": "rgba(255, 255, 255, 225)",
         "accent": "#1f6fd1", "encoder": "#2b74d6", "latent": "#d98a00", "decoder": "#1f9a5c", "error": "#d93636",
         "train": "#1f6fd1", "train_raw": "#8fb3dc", "test": "#d98a00", "noisy": "#6b7078", "pca": "#8e3fd0",
+        "linear": "#cf222e", "median": "#9a6700", "gaussian_blur": "#1b7c83", "total_variation": "#0550ae",
+        "nl_means": "#8250df", "wavelet": "#1a7f37",
         "latent_off": "#f3e3c2", "latent_on": "#b36b00", "skip": "#b8327a",
     },
 }  # fmt: skip

@@ -1,8 +1,10 @@
-"""The test score at the Denoise tab's noise: the shown network's MSE on all test images, for the status bar.
+"""The test score at the Denoise tab's noise: the shown network's MSE on all test images, and beside it the strongest
+baseline's there (``BaselineBank.strongest_at``), for the status bar.
 
 Asked for again whenever the network, the noise or the test set changes, once the slider has rested;
-computed off the GUI thread.  Scores already computed are kept for each network while it lives, so going back
-(Reset on Inside the network, the slider back where it was) shows the score at once.  When the test set cannot
+computed off the GUI thread (the baselines are fitted or tuned at that level: they may come later).  Scores
+already computed are kept for each network while it lives, so going back (Reset on Inside the network, the slider
+back where it was) shows the score at once.  When the test set cannot
 be read, the model file's own score stands in if it was taken at this level.
 """
 
@@ -12,6 +14,7 @@ import weakref
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from engine.baselines import baseline_title
 from engine.data_sources import data_source, trained_on
 from gui.common.jobs import JobRunner
 from gui.common.noise_kinds import level_text
@@ -43,15 +46,36 @@ def _test_score(network, data, data_set: str, level: float, kind: str, state) ->
     return network.evaluate(data.images("test", data_set), level, kind=kind)["mse"]
 
 
+def _strongest(bank, data, data_set: str, level: float, kind: str, state):
+    """Runs on a pool thread: (name, Scores) of the strongest baseline at ``level`` on ``data_set``'s test images."""
+    return bank.strongest_at(data.images("test", data_set), kind, level, data_set, progress=state.progress,
+                             cancelled=state.cancelled)  # fmt: skip
+
+
+def strongest_text(found) -> str:
+    """"best linear denoiser 0.0089", or "…" while it is computed (None)."""
+    if found is None:
+        return "strongest baseline …"
+    name, scores = found
+    return f"strongest baseline: {baseline_title(name)} {scores.mse:.4f}"
+
+
 class TestScore(QObject):
-    """``scoreChanged(text)``: "test MSE 0.0102 at σ 0.30", or "test MSE at σ 0.30: …" while it is computed."""
+    """``scoreChanged(text)``: "test MSE 0.0102 at σ 0.30", or "test MSE at σ 0.30: …" while it is computed;
+    ``baselineChanged(text)``: "strongest baseline: best linear denoiser 0.0089" (or "…"), and ``baselineScored(name,
+    Scores)`` once it is known."""
 
     scoreChanged = Signal(str)
+    baselineChanged = Signal(str)
+    baselineScored = Signal(str, object)
 
     def __init__(self, state: DenoiseState, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.state = state
         self.jobs = JobRunner(self)
+        self.baseline_jobs = JobRunner(self)
+        self._strongest: dict[tuple, tuple] = {}  # (level, kind, test set) -> (name, Scores); small: one per level
+        self.strongest = None  # (name, Scores) at the state's noise, once known
         self._known: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # network -> {(level, kind, set): mse}
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -64,15 +88,24 @@ class TestScore(QObject):
         """The score shown is for another network, level, kind or test set now: drop the one in flight; show the
         score at once when it is known, else ask again once the slider rests."""
         self.jobs.cancel()
+        self.baseline_jobs.cancel()
         state = self.state
         known = self._known.get(state.network, {}) if state.network is not None else {}
-        mse = known.get((state.level, state.noise_kind, state.test_set))
-        if mse is not None:
+        key = (state.level, state.noise_kind, state.test_set)
+        mse = known.get(key)
+        self.strongest = self._strongest.get(key)
+        if mse is not None and self.strongest is not None:
             self._timer.stop()
-            self.scoreChanged.emit(self._text(state.network, mse))
+            self._say(self._text(state.network, mse))
             return
-        self.scoreChanged.emit(f"test MSE at {level_text(state.noise_kind, state.level)}: …")
+        self._say(f"test MSE at {level_text(state.noise_kind, state.level)}: …" if mse is None
+                  else self._text(state.network, mse))  # fmt: skip
         self._timer.start()
+
+    def _say(self, model_text: str) -> None:
+        """The model's score and the strongest baseline's."""
+        self.scoreChanged.emit(model_text)
+        self.baselineChanged.emit(strongest_text(self.strongest))
 
     def _text(self, network, mse: float) -> str:
         """"test MSE 0.0102 at σ 0.30 (Fashion-MNIST) (perturbed network)" for the state's noise and test set."""
@@ -92,15 +125,32 @@ class TestScore(QObject):
         title = data_source(name).title
         of_set = "" if name == "mnist" else f" ({title})"
 
-        def no_data(exc: BaseException) -> None:
-            saved = saved_score(network, level, kind, name) if network is state.model else None
-            self.scoreChanged.emit(
-                f"test MSE {saved:.4f} at {where}{of_set} (from the file)" if saved is not None
-                else f"test MSE at {where}: needs the {title} test set"
-            )  # fmt: skip
+        def strongest(found) -> None:
+            if len(self._strongest) > 64:
+                self._strongest.clear()
+            self._strongest[(level, kind, name)] = self.strongest = found
+            self.baselineChanged.emit(strongest_text(found))
+            self.baselineScored.emit(*found)
+
+        def baselines() -> None:  # after the model's score: it is quick, and the user looks for it first
+            if self.strongest is None:
+                self.baseline_jobs.start(_strongest, state.baselines, state.data, name, level, kind,
+                                         on_done=strongest, on_error=lambda exc: self.baselineChanged.emit(""))
 
         def done(mse: float) -> None:
             self._known.setdefault(network, {})[(level, kind, name)] = mse
-            self.scoreChanged.emit(self._text(network, mse))
+            self._say(self._text(network, mse))
+            baselines()
 
-        self.jobs.start(_test_score, network, state.data, name, level, kind, on_done=done, on_error=no_data)
+        def no_data(exc: BaseException) -> None:
+            saved = saved_score(network, level, kind, name) if network is state.model else None
+            self._say(
+                f"test MSE {saved:.4f} at {where}{of_set} (from the file)" if saved is not None
+                else f"test MSE at {where}: needs the {title} test set"
+            )  # fmt: skip
+            self.baselineChanged.emit("")  # no test images: no baseline's score either
+
+        if self._known.get(network, {}).get((level, kind, name)) is None:
+            self.jobs.start(_test_score, network, state.data, name, level, kind, on_done=done, on_error=no_data)
+        else:
+            baselines()

@@ -73,8 +73,12 @@ class LossPlot(pg.PlotWidget):
         self.pca_line = pg.InfiniteLine(
             angle=0, label="PCA {value:.4f}", labelOpts={"position": 0.45, "anchors": anchors}
         )
+        self.linear_line = pg.InfiniteLine(
+            angle=0, label="best linear {value:.4f}", labelOpts={"position": 0.7, "anchors": anchors}
+        )
+        self.levels = (self.identity_line, self.pca_line, self.linear_line)  # the levels to beat
         self.diverged_line = pg.InfiniteLine(angle=90, label="diverged", labelOpts={"position": 0.9})
-        for line in (self.identity_line, self.pca_line):  # baselines count for the y range
+        for line in self.levels:  # baselines count for the y range
             line.setVisible(False)
             plot.addItem(line)
         plot.getViewBox().sigYRangeChanged.connect(self._keep_labels_inside)
@@ -96,7 +100,8 @@ class LossPlot(pg.PlotWidget):
         hint(
             self,
             "The loss while training: faint = each batch's loss, blue = smoothed, amber = the test loss after each "
-            "epoch. Dashed lines: the noisy input's own error and PCA's, the levels to beat",
+            "epoch. Dashed lines: the levels to beat — the noisy input's own error, PCA's with the code's width, and "
+            "the best linear denoiser's (one 784 × 784 map fitted at the run's noise: the strongest simple baseline)",
         )
         self.hint = QLabel("", self)  # what to do while the plot is empty
         self.hint.setObjectName("hint")
@@ -106,6 +111,7 @@ class LossPlot(pg.PlotWidget):
         self.pca_note.setObjectName("caption")
         self.pca_note.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.pca_note.setVisible(False)
+        self._fitting: dict[str, str | None] = {"pca": None, "linear": None}  # levels on their way
 
     def restyle(self) -> None:
         """Pens and backgrounds in the active theme's colours."""
@@ -116,6 +122,7 @@ class LossPlot(pg.PlotWidget):
         self.test_item.setPen(pg.mkPen(colors()["test"], width=2))
         self.test_item.setSymbolBrush(colors()["test"])
         for line, key, style in ((self.identity_line, "noisy", dash), (self.pca_line, "pca", dash),
+                                 (self.linear_line, "linear", dash),
                                  (self.diverged_line, "error", Qt.PenStyle.SolidLine)):  # fmt: skip
             line.setPen(pg.mkPen(colors()[key], width=2 if line is self.diverged_line else 1, style=style))
             line.label.setColor(colors()[key])
@@ -137,7 +144,7 @@ class LossPlot(pg.PlotWidget):
         box.enableAutoRange(x=not epochs, y=True)  # the loss's range follows the points to come
         self._ema = None
         self.diverged_line.setVisible(False)
-        self.set_baselines(None, None)
+        self.set_baselines(None, None, linear=None)
         self.pca_note.setVisible(False)
         self.hint.setText(hint)
         self.hint.setVisible(bool(hint))
@@ -159,8 +166,20 @@ class LossPlot(pg.PlotWidget):
     def show_pca_fitting(self, components: int | None) -> None:
         """Say that PCA-``components``'s level is on its way (its fit takes a few seconds the first time on a data
         set); None: not (any more)."""
-        self.pca_note.setText(f"PCA-{components}: fitting… its level follows" if components else "")
-        self.pca_note.setVisible(bool(components))
+        self._fitting["pca"] = f"PCA-{components}" if components else None
+        self._say_fitting()
+
+    def show_linear_fitting(self, fitting: bool) -> None:
+        """Say that the best linear denoiser's level is on its way (a least-squares fit on the run's training images:
+        seconds); False: not (any more)."""
+        self._fitting["linear"] = "best linear" if fitting else None
+        self._say_fitting()
+
+    def _say_fitting(self) -> None:
+        names = [name for name in self._fitting.values() if name]
+        follow = "their levels follow" if len(names) > 1 else "its level follows"
+        self.pca_note.setText(f"{' and '.join(names)}: fitting… {follow}" if names else "")
+        self.pca_note.setVisible(bool(names))
         self._place_hint()
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
@@ -198,10 +217,10 @@ class LossPlot(pg.PlotWidget):
             if e.get("complete", True) and isinstance(e.get("val_loss"), (int, float)):
                 self.add_epoch(e["epoch"] + 1, e["val_loss"])
 
-    def set_baselines(self, identity=..., pca=..., components: int | None = None) -> None:
-        """Dashed levels: the noisy input's error and PCA's (with ``components`` components); a level not given
-        stays as it is, None hides it."""
-        for line, value in ((self.identity_line, identity), (self.pca_line, pca)):
+    def set_baselines(self, identity=..., pca=..., components: int | None = None, linear=...) -> None:
+        """Dashed levels: the noisy input's error, PCA's (with ``components`` components) and the best linear
+        denoiser's; a level not given stays as it is, None hides it."""
+        for line, value in ((self.identity_line, identity), (self.pca_line, pca), (self.linear_line, linear)):
             if value is not ...:
                 line._true = value
                 self._place(line)
@@ -226,7 +245,7 @@ class LossPlot(pg.PlotWidget):
     def set_log(self, on: bool) -> None:
         self._log = on
         self.getPlotItem().setLogMode(y=on)
-        for line in (self.identity_line, self.pca_line):
+        for line in self.levels:
             self._place(line)
         self._relabel()
         self._keep_labels_inside()
@@ -246,7 +265,7 @@ class LossPlot(pg.PlotWidget):
         box = self.getViewBox()
         low, high = box.viewRange()[1]
         pixels_per_unit = box.height() / (high - low) if high > low else 0.0
-        for line in (self.identity_line, self.pca_line):
+        for line in self.levels:
             room = (high - line.value()) * pixels_per_unit
             anchors = BELOW if room < LABEL_ROOM_PX else ABOVE
             if line.label.anchors != anchors:
@@ -255,7 +274,7 @@ class LossPlot(pg.PlotWidget):
 
     def _relabel(self) -> None:
         """Keep the labels in loss units, also on a log axis."""
-        for line in (self.identity_line, self.pca_line):
+        for line in self.levels:
             true = getattr(line, "_true", None)
             if true is not None:
                 fmt = line.label.format

@@ -32,6 +32,7 @@ def _no_job_outlives_its_test(qapp):
     yield
     from gui.common.jobs import wait_for_all_jobs
 
+    JobPool.of_app().cancel_all()  # what a window started and nobody waits for (its baselines' scores) ends here
     assert wait_for_all_jobs(30000), "a background job did not end"
 
 
@@ -73,8 +74,11 @@ def settings(tmp_path) -> QSettings:
 
 @pytest.fixture
 def app_state(qapp) -> AppState:
-    """The application's state for a test's window (as ``gui.app.main`` makes it)."""
-    return AppState()
+    """The application's state for a test's window (as ``gui.app.main`` makes it, but the classical filters run in
+    the job's own thread: on the tests' tiny data sets, starting worker processes costs more than it saves)."""
+    state = AppState()
+    state.baselines.workers = 1
+    return state
 
 
 @pytest.fixture

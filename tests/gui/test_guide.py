@@ -33,3 +33,29 @@ def test_its_button_opens_the_pca_check_asking_first_about_an_unsaved_model(qtbo
     assert check.isVisibleTo(window)
     assert window.training_tab.form.noise.value() == 0.0  # the check's settings: clean images
     assert guide.isVisible()  # the Guide stays open beside the window
+
+
+def test_where_learning_pays_is_told_with_the_current_models_numbers(qtbot, window, tiny_mnist):
+    """Issue 25: the Guide says why a linear filter wins at light noise and where the network takes over, with the
+    current model's test scores beside the best linear denoiser's, computed (and again for another model)."""
+    from engine.baselines import APP_TUNE_IMAGES, BaselineBank
+    from engine.idx import read_idx
+    from engine.nn import build_mlp
+
+    test = read_idx(tiny_mnist / "t10k-images-idx3-ubyte.gz").reshape(-1, 784)
+    train = read_idx(tiny_mnist / "train-images-idx3-ubyte.gz").reshape(-1, 784)
+    bank = BaselineBank(lambda name: train, workers=1, tune_images=APP_TUNE_IMAGES)
+    guide = open_guide(window)  # its numbers come by signal, once the event loop turns
+    assert "Computing the numbers for the current model" in guide.text.toPlainText()
+    with qtbot.waitSignal(guide.numbersReady, timeout=60000):
+        pass
+    text = guide.text.toPlainText()
+    assert "Where learning pays" in text and "no bottleneck" in text
+    for level in (0.05, 0.3, 1.0):
+        model_mse = window.state.model.evaluate(test, level)["mse"]
+        linear_mse = bank.scores("best_linear", test, "gaussian", level).mse
+        assert f"{model_mse:.4f}" in text and f"{linear_mse:.4f}" in text, level
+    assert "beats the best linear denoiser nowhere" in text  # an untrained network
+    with qtbot.waitSignal(guide.numbersReady, timeout=60000):
+        window.state.set_model(build_mlp([784, 8, 784], ["relu", "sigmoid"], seed=4), name="another")
+    assert "The current model, another" in guide.text.toPlainText()

@@ -53,14 +53,14 @@ def test_the_kind_beside_the_slider_names_the_level_and_makes_the_noise(qtbot, w
 
 def test_pca_follows_the_kind_and_the_test_set(qtbot, tab, tiny_mnist, tiny_fashion):
     tab.noise.kind_box.set_kind("salt_and_pepper")
-    with qtbot.waitSignal(tab.result.pcaReady, timeout=TIMEOUT):
-        tab.result.compare_box.setChecked(True)
-    with qtbot.waitSignals([tab.state.testSetChanged, tab.result.pcaReady], timeout=TIMEOUT, order="strict"):
+    with qtbot.waitSignal(tab.result.baselineReady, timeout=TIMEOUT):
+        tab.result.choose("pca")
+    with qtbot.waitSignals([tab.state.testSetChanged, tab.result.baselineReady], timeout=TIMEOUT, order="strict"):
         tab.draw.test_set_box.set_data_set("fashion_mnist")  # PCA of the Fashion-MNIST training images
     show_test_digit(qtbot, tab, 1)
     pca = fit_pca(read_idx(tiny_fashion / "train-images-idx3-ubyte.gz").reshape(-1, 784), 16)
     expected = mse(pca.reconstruct(tab.state.shown.noisy.reshape(1, 784)).reshape(28, 28), tab.state.clean)
-    assert tab.result.pca_error == pytest.approx(expected)
+    assert tab.result.baseline_scores.mse == pytest.approx(expected)
     noisy = tab.state.shown.noisy
     assert np.any(noisy == 1) and np.any((noisy == 0) & (tab.state.clean > 0))  # salt and pepper
 
@@ -120,7 +120,7 @@ def test_the_robustness_panel_follows_the_kind_and_the_set(qtbot, tab, tiny_mnis
     curve = ready.args[0]
     assert curve.kind == "masking"
     expected = tab.state.model.evaluate(read_test_images(tiny_fashion), 0.3, kind="masking")["mse"]
-    assert curve.model[6] == pytest.approx(expected)
+    assert curve.model[list(curve.sigmas).index(0.3)] == pytest.approx(expected)
     assert "fraction" in panel.plot.getAxis("bottom").labelText
     assert "Fashion-MNIST" in panel.plot.getAxis("left").labelText
     assert "fraction" in panel.verdict.text()
@@ -135,7 +135,7 @@ def test_a_missing_data_set_chosen_by_the_user_gets_one_dialog_and_the_choice_go
     monkeypatch.setenv("DENOISE_STUDIO_FASHION_MNIST_DATA", str(tmp_path / "nowhere"))
     show_test_digit(qtbot, tab, 4)
     shown = tab.state.clean.copy()
-    tab.result.compare_box.setChecked(True)
+    tab.result.choose("pca")
     with qtbot.waitSignal(tab.inputs.set_jobs.busyChanged, timeout=TIMEOUT, check_params_cb=lambda busy: not busy):
         tab.draw.test_set_box.set_data_set("fashion_mnist")
     assert len(dialogs_shown) == 1 and "Fashion-MNIST not available" in dialogs_shown[0]

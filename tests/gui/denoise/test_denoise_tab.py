@@ -132,14 +132,21 @@ def test_latent_explorer_decodes_the_edited_vector(qtbot, tab):
     assert tab.state.shown.code[5] == pytest.approx(hi)
 
 
-def test_pca_comparison_reports_both_errors(qtbot, tab, tiny_mnist):
+def test_pca_comparison_reports_its_scores_beside_the_models(qtbot, tab, tiny_mnist):
+    from engine.baselines import fit_pca
+    from engine.metrics import image_scores
+
     show_test_digit(qtbot, tab, 0)
-    with qtbot.waitSignal(tab.result.pcaReady, timeout=10000):
-        tab.result.compare_box.setChecked(True)
+    with qtbot.waitSignal(tab.result.baselineShown, timeout=10000):
+        tab.result.choose("pca")
         assert "fitting PCA-16" in tab.result.row.captions[3].text()  # shown at once; the fit runs off-thread
     assert tab.result.row.images[3].isVisible()
-    assert {"model", "noisy"} <= set(tab.state.shown.errors) and tab.result.pca_error is not None
-    assert "MSE" in tab.result.row.captions[3].text()
+    pca = fit_pca(read_idx(tiny_mnist / "train-images-idx3-ubyte.gz").reshape(-1, 784), 16)
+    expected = image_scores(pca.reconstruct(tab.state.shown.noisy.reshape(1, 784)), tab.state.clean)
+    got = tab.result.baseline_scores
+    assert (got.mse, got.psnr, got.ssim) == pytest.approx((expected.mse, expected.psnr, expected.ssim), rel=1e-5)
+    for caption in (tab.result.row.captions[2].text(), tab.result.row.captions[3].text()):
+        assert "MSE" in caption and "PSNR" in caption and "SSIM" in caption
 
 
 def test_a_model_of_another_latent_width_ends_explorer_mode_cleanly(qtbot, tab, tiny_mnist):
@@ -213,12 +220,12 @@ def test_the_slider_starts_at_the_training_sigma_and_the_status_scores_the_model
 def test_switching_to_another_latent_width_with_pca_on_fits_off_the_gui_thread(qtbot, tab, tiny_mnist):
     from engine.nn import build_mlp
 
-    with qtbot.waitSignal(tab.result.pcaReady, timeout=10000):
-        tab.result.compare_box.setChecked(True)
-    with qtbot.waitSignal(tab.result.pcaReady, timeout=10000) as ready:
+    with qtbot.waitSignal(tab.result.baselineReady, timeout=10000):
+        tab.result.choose("pca")
+    with qtbot.waitSignal(tab.result.baselineShown, timeout=10000) as ready:
         tab.state.set_model(build_mlp([784, 32, 784], ["relu", "sigmoid"], seed=3))
         assert "fitting PCA-32" in tab.result.row.captions[3].text()  # set_model returned before the fit
-    assert ready.args == [32] and "32 components" in tab.result.row.captions[3].text()
+    assert ready.args == ["pca_32"] and tab.result.row.titles[3].text() == "PCA-32"
 
 
 def test_the_robustness_panel_draws_the_curve_and_marks_the_slider(qtbot, tab, tiny_mnist):
@@ -226,9 +233,9 @@ def test_the_robustness_panel_draws_the_curve_and_marks_the_slider(qtbot, tab, t
     with qtbot.waitSignal(panel.curveReady, timeout=20000) as ready:
         tab.panels.setCurrentWidget(panel)  # computed when first shown
     curve = ready.args[0]
-    assert len(panel.model_item.getData()[0]) == 21 and len(panel.pca_item.getData()[0]) == 21
-    assert curve.model[6] == pytest.approx(tab.state.model.evaluate(tiny_mnist_test(tiny_mnist), 0.3)["mse"], rel=1e-6)
-    assert panel.verdict.text().startswith("This model beats the noisy input")
+    assert len(panel.model_item.getData()[0]) == 13 and len(panel.pca_item.getData()[0]) == 13
+    assert curve.model[5] == pytest.approx(tab.state.model.evaluate(tiny_mnist_test(tiny_mnist), 0.3)["mse"], rel=1e-6)
+    assert "This model beats every baseline" in panel.verdict.text() and "beats the noisy input" in panel.verdict.text()
     tab.noise.slider.setValue(55)
     assert panel.sigma_line.value() == pytest.approx(0.55)
 
@@ -261,11 +268,11 @@ def test_a_code_as_wide_as_the_image_gets_no_pca_and_says_why(qtbot, window, tab
     from engine.nn import build_mlp
 
     window.state.set_model(build_mlp([784, 800, 784], ["relu", "sigmoid"], seed=2), name="wide")
-    tab.result.compare_box.setChecked(True)
+    tab.result.choose("pca")
     draw_stroke(qtbot, tab.canvas, [(100, 60), (160, 220)])
     tab.inputs.take_drawing()
     assert tab.result.row.captions[3].text() == "no PCA: the code (800) is as wide as the image"
-    assert not tab.result.pca_jobs.is_busy() and dialogs_shown == []
+    assert not tab.result.fit_jobs.is_busy() and dialogs_shown == []
 
 
 def test_explorer_sliders_are_one_per_unit_and_labelled_and_wide_codes_use_the_bars(qtbot, window, tab):
@@ -316,11 +323,51 @@ def test_a_second_models_curve_is_shown_whole(qtbot, window, tab, real_mnist_dir
 
 def test_an_empty_canvas_shows_no_score_anywhere(qtbot, window, tab, tiny_mnist):
     """Issue 32: the empty canvas showed "PCA … MSE 0.0073" beside "from pure noise"."""
-    with qtbot.waitSignal(tab.result.pcaReady, timeout=10000):
-        tab.result.compare_box.setChecked(True)
-    tab.canvas.clear()
-    tab.inputs.take_drawing()
-    assert not tab.state.clean.any()  # the input is the empty canvas
-    captions = [label.text() for label in tab.result.row.captions]
-    assert not any("MSE" in text for text in captions), captions
-    assert captions[2] == "from pure noise" and tab.result.pca_error is None
+    for choice in ("pca", "best_linear"):
+        with qtbot.waitSignal(tab.result.baselineReady, timeout=10000):
+            tab.result.choose(choice)
+        tab.canvas.clear()
+        tab.inputs.take_drawing()
+        assert tab.canvas.is_empty() and not tab.state.shown.errors
+        captions = [label.text() for label in tab.result.row.captions]
+        assert not any(word in text for text in captions for word in ("MSE", "PSNR", "SSIM")), captions
+        assert captions[2] == "from pure noise" and tab.result.baseline_scores is None
+        assert tab.result.model_scores is None
+
+
+def test_the_best_linear_denoiser_follows_the_drawing_live_and_is_refitted_at_a_new_level(qtbot, tab, tiny_mnist):
+    """Issue 25: the linear map is one matrix product, so its column follows each stroke with no job; a new level
+    fits a new map (off the GUI thread), fitted on the training images at that level."""
+    from engine.baselines import denoise_image
+    from engine.linear_denoiser import fit_linear_denoiser
+
+    train = read_idx(tiny_mnist / "train-images-idx3-ubyte.gz").reshape(-1, 784)
+    with qtbot.waitSignal(tab.result.baselineReady, timeout=10000):
+        tab.result.choose("best_linear")
+    draw_stroke(qtbot, tab.canvas, [(100, 60), (160, 220)])
+    tab.inputs.take_drawing()  # no waiting: the column is already this drawing's
+    expected = denoise_image(fit_linear_denoiser(train, 0.3), tab.state.shown.noisy, tab.state.clean).scores
+    assert tab.result.baseline_scores.mse == pytest.approx(expected.mse, rel=1e-5)
+    assert tab.result.baseline_scores.ssim == pytest.approx(expected.ssim, rel=1e-5)
+    with qtbot.waitSignal(tab.result.baselineShown, timeout=10000):
+        tab.noise.slider.setValue(60)
+        assert "fitting the best linear denoiser at σ 0.60" in tab.result.row.captions[3].text()
+    expected = denoise_image(fit_linear_denoiser(train, 0.6), tab.state.shown.noisy, tab.state.clean).scores
+    assert tab.result.baseline_scores.mse == pytest.approx(expected.mse, rel=1e-5)
+
+
+def test_a_classical_filter_is_tuned_and_applied_off_the_gui_thread_and_says_it_is_computing(qtbot, tab, tiny_mnist):
+    from engine.classical import apply_filter
+    from engine.metrics import image_scores
+
+    with qtbot.waitSignal(tab.result.baselineReady, timeout=30000):
+        tab.result.choose("median")
+        assert "tuning the median filter at σ 0.30" in tab.result.row.captions[3].text()
+    with qtbot.waitSignal(tab.result.baselineShown, timeout=30000):
+        draw_stroke(qtbot, tab.canvas, [(100, 60), (160, 220)])
+        tab.inputs.take_drawing()
+        assert tab.result.row.captions[3].text() == "computing…"  # the result comes back by signal, later
+    strength = tab.result.denoiser.strength
+    out = apply_filter("median", strength, tab.state.shown.noisy.reshape(1, 784))
+    assert tab.result.baseline_scores.mse == pytest.approx(image_scores(out, tab.state.clean).mse, rel=1e-5)
+    assert "SSIM" in tab.result.row.captions[3].text()

@@ -342,12 +342,29 @@ def test_the_plot_says_pca_is_being_fitted_until_its_level_arrives(qtbot, tab):
         tab.start_button.click()
         tab.pause_button.click()
         note = tab.plot.pca_note  # said at once: no job's result can land before the event loop turns
-        assert note.isVisibleTo(tab) and note.text() == f"PCA-{k}: fitting… its level follows"
+        assert note.isVisibleTo(tab) and note.text() == f"PCA-{k} and best linear: fitting… their levels follow"
         assert not tab.plot.pca_line.isVisible()
     qtbot.waitUntil(lambda: not tab.pca_jobs.is_busy(), timeout=TIMEOUT)
-    assert not tab.plot.pca_note.isVisibleTo(tab)
+    assert f"PCA-{k}" not in tab.plot.pca_note.text()  # (the best linear level may still be on its way)
     assert tab.plot.pca_line.isVisible() and f"PCA-{k}" in tab.plot.pca_line.label.toPlainText()
     with qtbot.waitSignal(tab.run.finished, timeout=TIMEOUT):
         tab.stop_button.click()
 
 
+def test_the_best_linear_level_at_the_runs_noise_joins_the_loss_plot(qtbot, window, tab, hold_run, tiny_arrays):
+    """Issue 25: beside the noisy input's and PCA's levels, the strongest simple baseline's — the best linear
+    denoiser fitted at the run's σ on the run's training images, scored on its test images — fitted beside the run."""
+    from engine.baselines import best_linear_mse
+
+    tab.form.noise.setValue(0.2)
+    hold = hold_run("start")
+    fitted = qtbot.waitSignal(tab.linear_jobs.busyChanged, timeout=TIMEOUT, check_params_cb=lambda busy: not busy)
+    with fitted, qtbot.waitSignal(tab.run.reported, timeout=TIMEOUT, check_params_cb=hold.reached):
+        tab.start_button.click()
+        assert "best linear" in tab.plot.pca_note.text()  # the plot says the level is on its way
+    expected = best_linear_mse(*tiny_arrays, 0.2)
+    line = tab.plot.linear_line
+    assert line.isVisible() and line.label.toPlainText() == f"best linear {expected:.4f}"
+    assert "best linear" not in tab.plot.pca_note.text()
+    with qtbot.waitSignal(tab.run.finished, timeout=TIMEOUT):
+        hold.release()

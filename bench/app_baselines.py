@@ -1,0 +1,94 @@
+"""Time to the full set of robustness curves in the app (issue 25): the model's and every baseline's on 10,000 images.
+
+Computes what Denoise ▸ Robustness computes, the way it does, from a fresh ``BaselineBank`` (nothing kept): on one
+thread the model's curve with the noisy input's and PCA's (MSE and SSIM; ``robustness_curve``), on a second thread
+each fitted baseline one after another (``BaselineBank.curve``: the best linear denoiser fitted at each level, each
+classical filter tuned at each level on ``APP_TUNE_IMAGES`` training images; the per-image filters scoring the fixed
+subset ``curve_images`` gives, in two worker processes), all at ``engine.robustness.APP_LEVELS``.  BLAS runs on one
+thread, as in the app.  Prints each curve's seconds from the start, the wall time to the last one, the load, and
+with ``--check-subset`` how far a subsampled filter's curve is from the same filter scored on every test image.
+
+    DENOISE_STUDIO_DATA=../shared/data/mnist python bench/app_baselines.py [--model NAME] [--check-subset]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
+
+from engine.baselines import APP_TUNE_IMAGES, BEST_LINEAR, CLASSICAL, BaselineBank, curve_images  # noqa: E402
+from engine.dataset import read_split  # noqa: E402
+from engine.nn import MLP  # noqa: E402
+from engine.robustness import APP_LEVELS, robustness_curve  # noqa: E402
+
+
+def load() -> str:
+    return " ".join(f"{v:.1f}" for v in os.getloadavg())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="mnist_denoising_autoencoder_gated")
+    parser.add_argument("--workers", type=int, default=2, help="processes for the per-image filters (the app's: 2)")
+    parser.add_argument("--check-subset", action="store_true",
+                        help="also score each per-image filter on all test images and print the largest difference")
+    args = parser.parse_args()
+    threadpool_limits(limits=1, user_api="blas")
+    blas = [(i.get("internal_api"), i.get("architecture"), i.get("num_threads")) for i in threadpool_info()
+            if i.get("user_api") == "blas"]  # fmt: skip
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; Python "
+          f"{platform.python_version()}, NumPy {np.__version__}; BLAS {blas}")  # fmt: skip
+    print(f"load average at start: {load()}")
+    train = read_split("train", progress=False)[0]
+    test = read_split("test", progress=False)[0]
+    model = MLP.from_file(args.model)
+    bank = BaselineBank(lambda name: train, workers=args.workers, tune_images=APP_TUNE_IMAGES)
+    done: dict[str, float] = {}
+    start = time.perf_counter()
+
+    def model_curve() -> None:
+        pca = bank.pca(model.latent_width) if model.latent_width < 784 else None
+        robustness_curve(model, train, test, APP_LEVELS, ssim=True, pca=pca)
+        done["model, noisy input, PCA"] = time.perf_counter() - start
+
+    def baselines() -> None:
+        for name in (BEST_LINEAR, *CLASSICAL):
+            chosen = curve_images(name, test)
+            bank.curve(name, chosen, "gaussian", APP_LEVELS)
+            done[f"{name} ({len(chosen):,} images)"] = time.perf_counter() - start
+            print(f"  {name}: ready at {done[f'{name} ({len(chosen):,} images)']:.1f} s (load {load()})", flush=True)
+
+    threads = [threading.Thread(target=model_curve), threading.Thread(target=baselines)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    total = time.perf_counter() - start
+    print(f"\n{len(APP_LEVELS)} levels, model {args.model}; each curve ready at (s from the start):")
+    for name, seconds in sorted(done.items(), key=lambda item: item[1]):
+        print(f"| {name} | {seconds:.1f} |")
+    print(f"full set of curves: {total:.1f} s wall; load average at the end: {load()}")
+    if args.check_subset:
+        for name in CLASSICAL:
+            part = curve_images(name, test)
+            if len(part) == len(test):
+                continue
+            whole, sub = bank.curve(name, test, "gaussian", APP_LEVELS), bank.curve(name, part, "gaussian", APP_LEVELS)
+            gap = np.max(np.abs(whole.mse - sub.mse) / np.maximum(whole.mse, 1e-12))
+            print(f"{name}: subset MSE within {100 * gap:.1f} % of all 10,000 images' at every level")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
