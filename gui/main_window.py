@@ -9,6 +9,7 @@ copy applied): ``FileActions.may_replace`` asks to stop a run and to save first.
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QSettings, QSize, QTimer
 from PySide6.QtGui import QActionGroup, QGuiApplication, QKeySequence, QShortcut
@@ -35,6 +36,9 @@ from gui.stored_settings import read_choice, read_flag, read_geometry, read_inde
 from gui.training.tab import TrainingTab
 from gui.training.worker import run_recorder
 from gui.web_page_export import WebPageExport
+
+if TYPE_CHECKING:
+    from gui.runs.tab import RunsTab
 
 SHIPPED_MODEL = "mnist_denoising_autoencoder_gated"
 """The model the app opens with: trained over σ 0–1 with a gated skip from its input, it beats the best linear
@@ -152,12 +156,12 @@ class MainWindow(QMainWindow):
         self.denoise_tab.state.shownChanged.connect(lambda shown: hourglass.set_latent(shown.code))
 
     @property
-    def runs_tab(self):
+    def runs_tab(self) -> RunsTab:
         """The Runs tab (a ``gui.runs.tab.RunsTab``), made the first time it is shown or asked for: its module and
         its table are not on the first screen."""
         return self._runs_page.content()
 
-    def _make_runs_tab(self):
+    def _make_runs_tab(self) -> RunsTab:
         from gui.runs.actions import RunsActions
         from gui.runs.tab import RunsTab
 
