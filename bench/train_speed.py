@@ -320,6 +320,8 @@ def main() -> int:
     parser.add_argument("--whole", action="store_true", help="only time the whole train process against PyTorch's")
     parser.add_argument("--whole-epochs", type=int, nargs=2, default=[5, 4], metavar=("SMALL", "LARGE"),
                         help="--whole: epochs of 784-10-784 and of the large model")  # fmt: skip
+    parser.add_argument("--whole-torch-threads", type=int, default=os.cpu_count() or 1,
+                        help="--whole: PyTorch's threads (default: every core)")  # fmt: skip
     parser.add_argument("--base", help="another checkout whose engine to time alongside (interleaved)")
     parser.add_argument(
         "--contended",
@@ -453,18 +455,20 @@ def whole_comparison(args) -> None:
     engine = [str(cli)] if cli.exists() else [sys.executable, "-m", "engine"]
     out = Path(tempfile.mkdtemp(prefix="whole-train-"))
     print(f"whole process, {args.train_size} training and 10000 test images, batch 128, Adam lr {LR}, σ {SIGMA}; "
-          f"torch on {os.cpu_count()} threads; {args.rounds} round(s) alternating; load avg "
+          f"torch on {args.whole_torch_threads} thread(s); {args.rounds} round(s) alternating; load avg "
           f"{os.getloadavg()[0]:.2f}")  # fmt: skip
     print(f"{'model':<22}{'epochs':>7}{'engine s':>10}{'CPU s':>8}{'torch s':>9}{'CPU s':>8}{'torch/engine wall':>19}"
           f"{'CPU':>7}{'load':>7}")  # fmt: skip
-    for widths, epochs in ((SMALL, args.whole_epochs[0]), (LARGE, args.whole_epochs[1])):
+    models = ((SMALL, args.whole_epochs[0]), (LARGE, args.whole_epochs[1]))
+    for widths, epochs in (m for m in models if args.only is None or (m[0] is LARGE) == (args.only == "large")):
         layers = f"{widths[0]}:" + ",".join(f"{w}:{a}" for w, a in zip(widths[1:], activations(widths), strict=True))
         common = ["--epochs", str(epochs), "--batch-size", "128", "--lr", str(LR), "--noise", str(SIGMA)]
         commands = {
             "engine": [*engine, "train", "--layers", layers, *common, "--train-size", str(args.train_size),
                        "--data", data, "--output", str(out / "engine.npz"), "--no-record", "--quiet"],
             "torch": [sys.executable, str(Path(__file__).with_name("torch_train.py")), "--layers",
-                      ",".join(map(str, widths)), *common, "--data", data, "--output", str(out / "torch.pt")],
+                      ",".join(map(str, widths)), *common, "--data", data, "--output", str(out / "torch.pt"),
+                      "--threads", str(args.whole_torch_threads)],
         }  # fmt: skip
         if args.train_size != 60000:
             raise SystemExit("--whole trains on the full training set (the PyTorch script reads it whole)")
