@@ -217,11 +217,11 @@ class JobRunner(QObject):
         self._generation = 0
         self._state: JobState | None = None
         self._handlers: tuple[Callable[[Any], None], Callable[[BaseException], None] | None] | None = None
-        self._held: tuple[Callable[..., Any], tuple, Callable[[Any], None], Callable | None] | None = None  # waits
-        self._when_shown = WhenShown(on_screen, self._start_held) if on_screen is not None else None
+        self._waiting: tuple[Callable[..., Any], tuple, Callable[[Any], None], Callable | None] | None = None
+        self._when_shown = WhenShown(on_screen, self._start_waiting) if on_screen is not None else None
 
     def is_busy(self) -> bool:
-        return self._state is not None or self._held is not None
+        return self._state is not None or self._waiting is not None
 
     def start(
         self,
@@ -236,20 +236,20 @@ class JobRunner(QObject):
         if self._state is not None:
             self._state.cancel()  # replaced: still busy, with the new job
             self._state = self._handlers = None
-        self._held = (fn, args, on_done, on_error)
+        self._waiting = (fn, args, on_done, on_error)
         if not was_busy:
             self.busyChanged.emit(True)
         if self._when_shown is None:
-            self._start_held()
+            self._start_waiting()
         else:
             self._when_shown.request()  # now if the widget is shown, else on its next show
 
-    def _start_held(self) -> None:
+    def _start_waiting(self) -> None:
         """The job asked for last goes to the pool (``on_screen``, if any, is shown)."""
-        if self._held is None:
+        if self._waiting is None:
             return
-        fn, args, on_done, on_error = self._held
-        self._held = None
+        fn, args, on_done, on_error = self._waiting
+        self._waiting = None
         self._generation += 1
         pool, runner_id, generation = self._pool, self._id, self._generation
         state = JobState(lambda fraction: pool.report(runner_id, generation, fraction))
@@ -261,7 +261,7 @@ class JobRunner(QObject):
         if self.is_busy():
             if self._state is not None:
                 self._state.cancel()
-            self._state = self._handlers = self._held = None
+            self._state = self._handlers = self._waiting = None
             self._generation += 1
             self.busyChanged.emit(False)
 
