@@ -42,7 +42,7 @@ class PerturbCurve(QWidget):
         self.curve: PerturbationCurve | None = None
         self._wanted: tuple | None = None  # (model, plan, knob, level, kind, data set) last asked for
         self._curve_key = None  # what the shown (or computing) curve was made for
-        self.jobs = JobRunner(self, on_screen=self)  # scored when looked at
+        self.jobs = JobRunner(self)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(CURVE_DELAY_MS)
