@@ -4,7 +4,9 @@ The default model (784-256-64-256-784, σ drawn from 0–0.8 per image, batch 12
 ways, alternating round by round in one process so all see the same machine load: ``MLP.fit`` alone (no
 window), in the app with the Training tab on screen (curve, progress, histograms drawn live), and in
 the app with the Denoise tab on screen.  A run's speed is the median of its epochs' images/s as the
-training loop reports them.  The window's paint events are counted too: how many times a second the
+training loop reports them; beside it the process's CPU seconds per 1,000 images trained (every thread: the
+training threads and the GUI thread's drawing), which the other jobs on a shared machine change far less than the
+wall clock.  The window's paint events are counted too: how many times a second the
 Training tab's settings form (which does not change while training) is painted tells whether a frame
 repaints only what changed or the whole window.
 
@@ -82,22 +84,25 @@ def main(argv: list[str] | None = None) -> int:
         def on_epoch_end(self, epoch, logs):
             self.speeds.append(logs["samples_per_s"])
 
-    def engine_alone() -> tuple[float, float | None]:
-        model, speeds = MLP.from_file(args.model), EpochSpeeds()
-        model.fit(x_train, x_test, config=config, callbacks=[speeds])
-        return statistics.median(speeds.speeds), None
+    images = args.epochs * 60000  # trained a run (each side also scores its validation images every epoch)
 
-    def in_app(page) -> tuple[float, float]:
+    def engine_alone() -> tuple[float, float | None, float]:
+        model, speeds = MLP.from_file(args.model), EpochSpeeds()
+        cpu = time.process_time()
+        model.fit(x_train, x_test, config=config, callbacks=[speeds])
+        return statistics.median(speeds.speeds), None, (time.process_time() - cpu) / images * 1000
+
+    def in_app(page) -> tuple[float, float, float]:
         window.tabs.setCurrentWidget(page)
         epochs: list[dict] = []
         done: list = []
         tab.run.epochEnded.connect(epochs.append)
         tab.run.finished.connect(done.append)
-        paints, started = form_paints.paints, time.monotonic()
+        paints, started, cpu = form_paints.paints, time.monotonic(), time.process_time()
         tab.start()
         while not done:
             spin(20)
-        seconds = time.monotonic() - started
+        seconds, cpu = time.monotonic() - started, time.process_time() - cpu
         tab.run.epochEnded.disconnect(epochs.append)
         tab.run.finished.disconnect(done.append)
         if done[0].verdict != "done":
@@ -106,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         wait_for_all_jobs()
         spin(200)
         window.state.dirty = False
-        return statistics.median(e["samples_per_s"] for e in epochs), repaints
+        return statistics.median(e["samples_per_s"] for e in epochs), repaints, cpu / images * 1000
 
     sides = {
         "engine alone (MLP.fit)": engine_alone,
@@ -117,17 +122,23 @@ def main(argv: list[str] | None = None) -> int:
     in_app(tab)  # warm-up, not counted: the data read and first-use costs fall on no side
     speeds: dict[str, list[float]] = {name: [] for name in sides}
     repaints: dict[str, list[float]] = {name: [] for name in sides}
+    cpus: dict[str, list[float]] = {name: [] for name in sides}
+    names = list(sides)
     for round_ in range(args.rounds):
-        for name, run in sides.items():
-            speed, rate = run()
+        for name in names if round_ % 2 == 0 else names[::-1]:  # ABCCBA: a busy moment falls on every side
+            speed, rate, cpu = sides[name]()
             speeds[name].append(speed)
+            cpus[name].append(cpu)
             if rate is not None:
                 repaints[name].append(rate)
-        print(f"  round {round_ + 1}: " + ", ".join(f"{name} {speeds[name][-1]:,.0f}" for name in sides))
+        print(f"  round {round_ + 1}: " + ", ".join(f"{name} {speeds[name][-1]:,.0f} img/s, CPU "
+                                                    f"{cpus[name][-1]:.3f} s/1k" for name in sides))  # fmt: skip
     alone = statistics.median(speeds["engine alone (MLP.fit)"])
+    alone_cpu = statistics.median(cpus["engine alone (MLP.fit)"])
     for name in sides:
-        speed = statistics.median(speeds[name])
-        line = f"{name:30s} median {speed:8,.0f} img/s ({speed / alone:.2f} of the engine alone)"
+        speed, cpu = statistics.median(speeds[name]), statistics.median(cpus[name])
+        line = (f"{name:30s} median {speed:8,.0f} img/s ({speed / alone:.2f} of the engine alone); CPU {cpu:.3f} s "
+                f"per 1,000 images (the engine alone's / this: {alone_cpu / cpu:.2f})")
         if repaints[name]:
             line += f"; the settings form painted {statistics.median(repaints[name]):.1f} times a second"
         print(line)

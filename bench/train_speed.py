@@ -25,6 +25,12 @@ and with a range (σ drawn per image from [0, 0.8]), alternating the two for ``-
 rounds, and prints the ratio (the goal: the range within 10 % of one σ); ``--noise-range-only``
 skips the PyTorch comparison.
 
+``--whole`` times the whole ``denoise-studio train`` process (start-up, reading and checking the data, training
+with the per-epoch test score and checkpoint, the final score, saving; ``--no-record --quiet``) against
+``bench/torch_train.py``, a PyTorch script doing the same job, for 784-10-784 and the large model: each a fresh
+process, the two alternating round by round (ABBA); wall seconds and the CPU seconds of the whole process (every
+thread), and their ratio.
+
 Every run first measures this machine's float32 matmul rate (NumPy's BLAS, one and two threads, a large
 square and the large model's own shapes) and prints each case's FLOPs per image, its FLOP/s and ``peak %``:
 its FLOP/s over the two-thread rate on the large square (the most this machine's BLAS does).  ``--peak-only``
@@ -50,8 +56,10 @@ if any(k in os.environ for k in _STRIPPED) and not os.environ.get("_DS_TRAIN_SPE
 import argparse  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
+import resource  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -309,6 +317,11 @@ def main() -> int:
         help="only time training with NumPy's float warnings silenced (now) against its defaults",
     )
     parser.add_argument("--peak-only", action="store_true", help="only measure the matmul rates")
+    parser.add_argument("--whole", action="store_true", help="only time the whole train process against PyTorch's")
+    parser.add_argument("--whole-epochs", type=int, nargs=2, default=[5, 4], metavar=("SMALL", "LARGE"),
+                        help="--whole: epochs of 784-10-784 and of the large model")  # fmt: skip
+    parser.add_argument("--whole-torch-threads", type=int, default=os.cpu_count() or 1,
+                        help="--whole: PyTorch's threads (default: every core)")  # fmt: skip
     parser.add_argument("--base", help="another checkout whose engine to time alongside (interleaved)")
     parser.add_argument(
         "--contended",
@@ -343,6 +356,9 @@ def main() -> int:
         return 0
     if args.contended:
         contended_comparison(args)
+        return 0
+    if args.whole:
+        whole_comparison(args)
         return 0
     matmul = measure_peak()
     peak, cpu_peak = print_peak(matmul), matmul["square 1 thread, per CPU second"]
@@ -416,6 +432,57 @@ def main() -> int:
         noise_range_comparison(args, cases)
     print(f"\nnumpy BLAS at exit: {blas_description()}")
     return 0
+
+
+def timed_process(command: list[str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of every thread) of one fresh process, start-up to exit."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.monotonic()
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=7200)
+    wall = time.monotonic() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{command[:3]} failed ({proc.returncode}): {proc.stderr.strip()[-600:]}")
+    return wall, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+
+
+def whole_comparison(args) -> None:
+    """The whole ``denoise-studio train`` process against ``bench/torch_train.py``: same job, fresh processes, ABBA."""
+    data = args.data or os.environ.get("DENOISE_STUDIO_DATA")
+    if not data:
+        raise SystemExit("--whole needs --data or $DENOISE_STUDIO_DATA (the MNIST folder)")
+    cli = Path(sys.executable).with_name("denoise-studio")
+    engine = [str(cli)] if cli.exists() else [sys.executable, "-m", "engine"]
+    out = Path(tempfile.mkdtemp(prefix="whole-train-"))
+    print(f"whole process, {args.train_size} training and 10000 test images, batch 128, Adam lr {LR}, σ {SIGMA}; "
+          f"torch on {args.whole_torch_threads} thread(s); {args.rounds} round(s) alternating; load avg "
+          f"{os.getloadavg()[0]:.2f}")  # fmt: skip
+    print(f"{'model':<22}{'epochs':>7}{'engine s':>10}{'CPU s':>8}{'torch s':>9}{'CPU s':>8}{'torch/engine wall':>19}"
+          f"{'CPU':>7}{'load':>7}")  # fmt: skip
+    models = ((SMALL, args.whole_epochs[0]), (LARGE, args.whole_epochs[1]))
+    for widths, epochs in (m for m in models if args.only is None or (m[0] is LARGE) == (args.only == "large")):
+        layers = f"{widths[0]}:" + ",".join(f"{w}:{a}" for w, a in zip(widths[1:], activations(widths), strict=True))
+        common = ["--epochs", str(epochs), "--batch-size", "128", "--lr", str(LR), "--noise", str(SIGMA)]
+        commands = {
+            "engine": [*engine, "train", "--layers", layers, *common, "--train-size", str(args.train_size),
+                       "--data", data, "--output", str(out / "engine.npz"), "--no-record", "--quiet"],
+            "torch": [sys.executable, str(Path(__file__).with_name("torch_train.py")), "--layers",
+                      ",".join(map(str, widths)), *common, "--data", data, "--output", str(out / "torch.pt"),
+                      "--threads", str(args.whole_torch_threads)],
+        }  # fmt: skip
+        if args.train_size != 60000:
+            raise SystemExit("--whole trains on the full training set (the PyTorch script reads it whole)")
+        times: dict[str, list[tuple[float, float]]] = {side: [] for side in commands}
+        for round_ in range(args.rounds):
+            for side in ("engine", "torch") if round_ % 2 == 0 else ("torch", "engine"):
+                times[side].append(timed_process(commands[side]))
+        (e_wall, e_cpu), (t_wall, t_cpu) = (tuple(statistics.median(x) for x in zip(*times[side], strict=True))
+                                            for side in ("engine", "torch"))  # fmt: skip
+        print(f"{'-'.join(map(str, widths)):<22}{epochs:>7}{e_wall:>10.1f}{e_cpu:>8.1f}{t_wall:>9.1f}{t_cpu:>8.1f}"
+              f"{t_wall / e_wall:>18.2f}x{t_cpu / e_cpu:>6.2f}x{os.getloadavg()[0]:>7.2f}")  # fmt: skip
+        sys.stdout.flush()
+    print("(medians of the rounds; CPU s: user + system seconds of the whole process, every thread — less moved by "
+          "the other jobs on a shared machine than the wall clock)")
 
 
 def contended_comparison(args) -> None:

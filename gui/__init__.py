@@ -18,6 +18,6 @@ off the GUI thread through ``common.jobs``.
   (``steps_view``), the images, the code, robustness,
   the latent map, Inside the network and its perturbations)
 - ``common``: what several tabs share (``jobs``, ``theme``, ``dialogs``, ``hints``, ``controls``, ``data_sets``,
-  ``image_row``, ``hourglass_item``, choosers, ``when_shown``, ``memory``, ``screen_fit``, ``panel_room`` — room for
-  the teaching views —, ``spaced_axis``)
+  ``image_row``, ``hourglass_item``, choosers, ``when_shown``, ``built_when_shown``, ``memory``, ``screen_fit``,
+  ``panel_room`` — room for the teaching views —, ``spaced_axis``)
 """

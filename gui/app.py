@@ -14,6 +14,8 @@ COLLECT_INTERVAL_S = 0.5
 """How often the GUI thread runs Python's cycle collector (automatic collection is off: see ``prepare_app``)."""
 QUIT_WAIT_S = 5.0
 """How long quitting waits for background jobs (they are asked to stop first)."""
+FIRST_PAINT_WAIT_MS = 3000
+"""At start, background jobs wait for the window's first paint, at most this long."""
 
 
 def make_app(argv: list[str] | None = None) -> QApplication:
@@ -110,13 +112,18 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_NO_DISPLAY
     app = make_app(argv)
     from gui.app_state import AppState
+    from gui.common.when_shown import AfterFirstPaint
     from gui.main_window import MainWindow
 
+    pool = JobPool.of_app()
+    pool.hold()  # the jobs the window asks for as it is built (its test score, …) start once it has appeared
     state = AppState(parent=app)  # the app's state: the current model and the data sets
     window = MainWindow(state=state)
     app.main_window = window  # keep the window alive as long as the app
     install_excepthook(lambda: window)
     window.show()
+    AfterFirstPaint(window, pool.release, FIRST_PAINT_WAIT_MS)
+    app.garbage_collector.timer.start()  # its first pass (every object made so far) after the first paint too
     if argv and not argv[0].startswith("-"):
         window.files.open_model(argv[0])
     code = app.exec()

@@ -9,6 +9,7 @@ copy applied): ``FileActions.may_replace`` asks to stop a run and to save first.
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QSettings, QSize, QTimer
 from PySide6.QtGui import QActionGroup, QGuiApplication, QKeySequence, QShortcut
@@ -22,6 +23,7 @@ from gui.app_state import AppState, ModelChange
 from gui.architecture.layer_presets import PCA_CHECK_PRESET, PRESETS
 from gui.architecture.tab import ArchitectureTab
 from gui.common import dialogs
+from gui.common.built_when_shown import BuiltWhenShown
 from gui.common.hints import HintStrip, explain_disabled, hint
 from gui.common.panel_room import PanelRoom, RoomTabs
 from gui.common.screen_fit import fitted_size, keep_on_screen
@@ -30,13 +32,14 @@ from gui.denoise.tab import DenoiseTab
 from gui.file_actions import FileActions
 from gui.guide import GuideDialog, about_html, data_folders
 from gui.menus import build_menus, make_action
-from gui.runs.actions import RunsActions
-from gui.runs.tab import RunsTab
 from gui.shipped_scores import ShippedScores
 from gui.stored_settings import read_choice, read_flag, read_geometry, read_index
 from gui.training.tab import TrainingTab
 from gui.training.worker import run_recorder
 from gui.web_page_export import WebPageExport
+
+if TYPE_CHECKING:
+    from gui.runs.tab import RunsTab
 
 SHIPPED_MODEL = "mnist_denoising_autoencoder_gated"
 """The model the app opens with: trained over σ 0–1 with a gated skip from its input, it beats the best linear
@@ -91,8 +94,8 @@ class MainWindow(QMainWindow):
         self.architecture_tab = ArchitectureTab(self.state)
         self.training_tab = TrainingTab(self.state)
         self.denoise_tab = DenoiseTab(self.state)
-        self.runs_tab = RunsTab(self.state)
-        for tab, name, tip in zip((self.architecture_tab, self.training_tab, self.denoise_tab, self.runs_tab),
+        self._runs_page = BuiltWhenShown(self._make_runs_tab)  # made when first opened (or asked for)
+        for tab, name, tip in zip((self.architecture_tab, self.training_tab, self.denoise_tab, self._runs_page),
                                   ("Architecture", "Training", "Denoise", "Runs"), TAB_TIPS, strict=True):  # fmt: skip
             self.tabs.setTabToolTip(self.tabs.addTab(tab, name), tip)
         self.setCentralWidget(self.tabs)
@@ -101,7 +104,6 @@ class MainWindow(QMainWindow):
         self.files = FileActions(self, self.state, self.settings)
         self.web_page = WebPageExport(self.files)  # File ▸ Export ▸ Web page…
         self.shipped_scores = ShippedScores(self.files.shipped_menu, self.denoise_tab.state, self)  # at the slider's σ
-        self.runs_actions = RunsActions(self)  # the Runs tab's requests: open, continue, train again
         self.actions = build_menus(self, {"recent": self.files.recent_menu, "shipped": self.files.shipped_menu,
                                           "theme": self._theme_menu()})  # fmt: skip
         hint(self.actions["record_runs"], f"{self.actions['record_runs'].toolTip()} (it is {database_path()})")
@@ -160,6 +162,20 @@ class MainWindow(QMainWindow):
         self.denoise_tab.score.baselineChanged.connect(self.status_baseline.setText)
         hourglass = self.architecture_tab.hourglass  # lights up with the code of what the Denoise tab shows
         self.denoise_tab.state.shownChanged.connect(lambda shown: hourglass.set_latent(shown.code))
+
+    @property
+    def runs_tab(self) -> RunsTab:
+        """The Runs tab (a ``gui.runs.tab.RunsTab``), made the first time it is shown or asked for: its module and
+        its table are not on the first screen."""
+        return self._runs_page.content()
+
+    def _make_runs_tab(self) -> RunsTab:
+        from gui.runs.actions import RunsActions
+        from gui.runs.tab import RunsTab
+
+        tab = RunsTab(self.state)
+        self.runs_actions = RunsActions(self, tab)  # the Runs tab's requests: open, continue, train again
+        return tab
 
     def _theme_menu(self) -> QMenu:
         menu = QMenu("&Theme", self)

@@ -10,6 +10,11 @@ Threads and Qt objects: the pool threads belong to the application's ``JobPool``
 QApplication, made on first use), which also carries every result back.  A job creates and drops
 no Qt object: a runner is not referenced by its job (only its id is), so nothing Qt-owned is
 finalised on a pool thread, and nothing waits without a bound (``JobPool.wait``).
+
+A runner made with ``on_screen=widget`` starts its jobs only while that widget is shown: one asked for while it
+is hidden waits (the newest only, with the inputs it was asked with) and starts on the widget's next show.  A panel
+nobody looks at (a page behind an inner tab, a tab not chosen) then costs the machine nothing, at start or while
+a run trains, and shows the same result once it is looked at.
 """
 
 from __future__ import annotations
@@ -25,6 +30,9 @@ from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, Signal, Slot
+from PySide6.QtWidgets import QWidget
+
+from gui.common.when_shown import WhenShown
 
 POOL_THREADS = 2
 """Jobs running at once, app-wide (the machines here have two cores)."""
@@ -78,6 +86,7 @@ class JobPool(QObject):
         self._pending: dict[Future, JobState] = {}
         self._runners: weakref.WeakValueDictionary[int, JobRunner] = weakref.WeakValueDictionary()
         self._ids = itertools.count(1)
+        self._held: list[tuple[Future, Callable[[], None]]] | None = None  # jobs waiting for ``release()``
         self._arrived.connect(self._deliver)
         self._progressed.connect(self._on_progress)
 
@@ -113,8 +122,26 @@ class JobPool(QObject):
                 thread = threading.Thread(target=self._serve, name=f"gui-job-{len(self._threads)}", daemon=True)
                 self._threads.append(thread)
                 thread.start()
+            held = self._held is not None
+            if held:
+                self._held.append((future, work))
         future.add_done_callback(self._forget)
-        self._queue.put((future, work))
+        if not held:
+            self._queue.put((future, work))
+
+    def hold(self) -> None:
+        """Jobs submitted from now on wait for ``release()``: the app holds them while its window is built and
+        first painted, so the window's own work has the machine (two cores, shared) to itself."""
+        with self._lock:
+            if self._held is None:
+                self._held = []
+
+    def release(self) -> None:
+        """The held jobs start, in the order they were submitted; new ones start at once again."""
+        with self._lock:
+            held, self._held = self._held or [], None
+        for item in held:
+            self._queue.put(item)
 
     def _serve(self) -> None:
         """A pool thread: run jobs until told to stop.  Daemon: a job stuck in a long call never keeps the app
@@ -146,8 +173,11 @@ class JobPool(QObject):
         """Ask every job to stop (the app is quitting); their results will be dropped."""
         with self._lock:
             states = list(self._pending.values())
+            held, self._held = self._held or [], None
         for state in states:
             state.cancel()
+        for future, _work in held:  # never started: they end now
+            future.cancel()
 
     def running_jobs(self) -> int:
         with self._lock:
@@ -173,21 +203,25 @@ class JobPool(QObject):
 
 
 class JobRunner(QObject):
-    """One slot of background work: the newest job only.  ``busyChanged(bool)`` for a busy state."""
+    """One slot of background work: the newest job only.  ``busyChanged(bool)`` for a busy state.
+
+    With ``on_screen``, a job waits until that widget is shown (busy meanwhile; see the module's docstring)."""
 
     busyChanged = Signal(bool)
     progressed = Signal(float)
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, on_screen: QWidget | None = None) -> None:
         super().__init__(parent)
         self._pool = JobPool.of_app()
         self._id = self._pool.register(self)
         self._generation = 0
         self._state: JobState | None = None
         self._handlers: tuple[Callable[[Any], None], Callable[[BaseException], None] | None] | None = None
+        self._waiting: tuple[Callable[..., Any], tuple, Callable[[Any], None], Callable | None] | None = None
+        self._when_shown = WhenShown(on_screen, self._start_waiting) if on_screen is not None else None
 
     def is_busy(self) -> bool:
-        return self._state is not None
+        return self._state is not None or self._waiting is not None
 
     def start(
         self,
@@ -196,23 +230,38 @@ class JobRunner(QObject):
         on_done: Callable[[Any], None],
         on_error: Callable[[BaseException], None] | None = None,
     ) -> None:
-        """Run ``fn(*args, state)`` off the GUI thread; then ``on_done(result)`` or ``on_error(exc)`` here."""
-        was_busy = self._state is not None
-        if was_busy:
+        """Run ``fn(*args, state)`` off the GUI thread; then ``on_done(result)`` or ``on_error(exc)`` here.
+        (With ``on_screen`` hidden: once it is shown.)"""
+        was_busy = self.is_busy()
+        if self._state is not None:
             self._state.cancel()  # replaced: still busy, with the new job
+            self._state = self._handlers = None
+        self._waiting = (fn, args, on_done, on_error)
+        if not was_busy:
+            self.busyChanged.emit(True)
+        if self._when_shown is None:
+            self._start_waiting()
+        else:
+            self._when_shown.request()  # now if the widget is shown, else on its next show
+
+    def _start_waiting(self) -> None:
+        """The job asked for last goes to the pool (``on_screen``, if any, is shown)."""
+        if self._waiting is None:
+            return
+        fn, args, on_done, on_error = self._waiting
+        self._waiting = None
         self._generation += 1
         pool, runner_id, generation = self._pool, self._id, self._generation
         state = JobState(lambda fraction: pool.report(runner_id, generation, fraction))
         self._state, self._handlers = state, (on_done, on_error)
         pool.submit(runner_id, generation, fn, args, state)
-        if not was_busy:
-            self.busyChanged.emit(True)
 
     def cancel(self) -> None:
-        """Ask the running job to stop; whatever it returns is dropped."""
-        if self._state is not None:
-            self._state.cancel()
-            self._state = self._handlers = None
+        """Ask the running job to stop (or the waiting one not to start); whatever it returns is dropped."""
+        if self.is_busy():
+            if self._state is not None:
+                self._state.cancel()
+            self._state = self._handlers = self._waiting = None
             self._generation += 1
             self.busyChanged.emit(False)
 

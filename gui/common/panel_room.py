@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.common.built_when_shown import BuiltWhenShown
 from gui.common.hints import hint
 from gui.common.screen_fit import available_area, fitted_size, keep_on_screen
 from gui.common.theme import APP_NAME, Theme, colors
@@ -397,11 +398,19 @@ class PanelRoom(QWidget):
 
 
 def _layers(page: QWidget | None) -> list[QWidget | None]:
-    """A tab's page and what it holds, outermost first: a RoomyPage's page, a PanelRoom's panel, …"""
+    """A tab's page and what it holds, outermost first: a RoomyPage's page, a PanelRoom's panel, a built
+    BuiltWhenShown's content, …"""
     layers = [page]
-    while isinstance(layers[-1], (RoomyPage, PanelRoom)):
-        layers.append(layers[-1].page if isinstance(layers[-1], RoomyPage) else layers[-1].panel)
-    return layers
+    while True:
+        last = layers[-1]
+        if isinstance(last, RoomyPage):
+            layers.append(last.page)
+        elif isinstance(last, PanelRoom):
+            layers.append(last.panel)
+        elif isinstance(last, BuiltWhenShown) and last.is_built():
+            layers.append(last.content())
+        else:
+            return layers
 
 
 class RoomTabs(QTabWidget):

@@ -2,13 +2,14 @@
 
 Panels that score 10,000 test images (the robustness curve, the latent map) or draw a whole network (the
 Architecture tab) wait until they are visible, so switching models with them hidden stays quick.
+``AfterFirstPaint``: work that waits until a window has appeared (the app's background jobs at start).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QEvent, QObject
+from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QWidget
 
 
@@ -44,3 +45,25 @@ class WhenShown(QObject):
     def _run(self) -> None:
         self._due = False
         self._work()
+
+
+class AfterFirstPaint(QObject):
+    """Runs ``work()`` once, as soon as ``window`` has been painted for the first time — or after ``limit_ms`` if
+    it never is (a window that cannot be painted must not hold the work for ever)."""
+
+    def __init__(self, window: QWidget, work: Callable[[], None], limit_ms: int) -> None:
+        super().__init__(window)
+        self._work: Callable[[], None] | None = work
+        window.installEventFilter(self)
+        QTimer.singleShot(limit_ms, self, self._run)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+        if event.type() == QEvent.Type.Paint and self._work is not None:
+            QTimer.singleShot(0, self, self._run)  # once this paint (the window's children too) is done
+        return False
+
+    def _run(self) -> None:
+        work, self._work = self._work, None
+        if work is not None:
+            self.parent().removeEventFilter(self)
+            work()

@@ -63,7 +63,7 @@ class InsidePanel(QWidget):
         self.view.unitClicked.connect(self.perturb.toggle_unit)
         self.perturb.changed.connect(self._on_changed)
         self.perturb.applied.connect(self.applied)
-        self.range_jobs = JobRunner(self)
+        self.range_jobs = JobRunner(self, on_screen=self)  # computed when first looked at
         network = QWidget()  # the layers, and under them what is perturbed
         left = QVBoxLayout(network)
         left.setContentsMargins(0, 0, 0, 0)

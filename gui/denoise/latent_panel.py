@@ -85,7 +85,7 @@ class LatentPanel(QGroupBox):
         layout.addWidget(self.bars, 1)
         layout.addWidget(self.slider_panel)
         layout.addWidget(self.note)
-        self.range_jobs = JobRunner(self)
+        self.range_jobs = JobRunner(self, on_screen=self)  # computed when first looked at
         state.modelChanged.connect(self._on_model)
         state.shownChanged.connect(self._on_shown)
         state.exploringChanged.connect(self._show_exploring)

@@ -74,7 +74,7 @@ class PerturbPanel(QWidget):
         self._code: np.ndarray | None = None  # the latest input's code, for "the most active unit"
         self._unit_index: dict[tuple[int, int], int] = {}  # (layer, unit) -> its entry in the unit list
         self._marked: set[tuple[int, int]] = set()  # the units the list shows as off
-        self.prepare_jobs = JobRunner(self)
+        self.prepare_jobs = JobRunner(self, on_screen=self)  # prepared when first looked at
         self.curve_view = PerturbCurve(data)  # its ``curveReady(curve)`` when a curve is shown
         self._make_controls()
         self._lay_out()

@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QMainWindow, QMessageBox
+from PySide6.QtWidgets import QMainWindow, QMessageBox, QWidget
 
 from engine.runs import RunRecord
 from engine.runs.again import starting_model
@@ -24,13 +24,13 @@ from gui.runs.details import RunFacts
 
 
 class RunsActions(QObject):
-    """Carries out ``window.runs_tab``'s requests on ``window`` (its files, state, tabs and Training form)."""
+    """Carries out ``tab``'s requests (the Runs tab, ``window.runs_tab``) on ``window`` (its files, state, tabs and
+    Training form)."""
 
-    def __init__(self, window: QMainWindow) -> None:
+    def __init__(self, window: QMainWindow, tab: QWidget) -> None:
         super().__init__(window)
         self.window = window
         self._continuing: tuple[Path, RunRecord] | None = None  # a model being opened to train further
-        tab = window.runs_tab
         tab.openRequested.connect(self.open_model)
         tab.continueRequested.connect(self.continue_training)
         tab.trainAgainRequested.connect(self.train_again)

@@ -52,7 +52,7 @@ class HistogramPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.jobs = JobRunner(self)
+        self.jobs = JobRunner(self, on_screen=self)  # binned when looked at (the newest snapshot only)
         self.snapshot: LayerSnapshot | None = None  # the one drawn
         self.histograms: tuple[list[Histogram | None], list[Histogram | None]] | None = None
         self._start: LayerSnapshot | None = None  # this run's first snapshot: the weights it began with

@@ -108,7 +108,8 @@ class TrainingTab(QWidget):
         self._frame_timer = QTimer(self)  # one ~30 Hz frame for the curve and the text while training
         self._frame_timer.setInterval(33)
         self._frame_timer.timeout.connect(self._frame)
-        self.preview_jobs, self.pca_jobs, self.linear_jobs = JobRunner(self), JobRunner(self), JobRunner(self)
+        self.preview_jobs, self.pca_jobs = JobRunner(self, on_screen=self.strip), JobRunner(self)
+        self.linear_jobs = JobRunner(self)
         self._build()
         self.form.dataChanged.connect(self._request_preview)
         self.form.lrChanged.connect(self.run.set_lr)

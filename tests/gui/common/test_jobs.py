@@ -1,12 +1,15 @@
-"""Background jobs: results arrive on the GUI thread; a newer job replaces an older one, whose result never lands."""
+"""Background jobs: results arrive on the GUI thread; a newer job replaces an older one, whose result never lands;
+a panel's jobs wait until it is shown, and the app's until its window has appeared."""
 
 from __future__ import annotations
 
 import threading
 
 from PySide6.QtCore import QCoreApplication
+from PySide6.QtWidgets import QWidget
 
 from gui.common.jobs import JobPool, JobRunner
+from gui.common.when_shown import AfterFirstPaint
 
 
 def test_a_result_arrives_on_the_gui_thread(qtbot, qapp):
@@ -95,3 +98,71 @@ def test_cancel_all_reaches_every_running_job(qtbot):
         runner.start(job, on_done=lambda r: None)
     JobPool.of_app().cancel_all()
     assert JobPool.of_app().wait(5) and saw == [True, True]
+
+
+def test_a_runner_on_screen_of_a_hidden_widget_runs_only_the_newest_job_once_it_is_shown(qtbot):
+    """Issue 34: a panel nobody looks at costs nothing; looked at, it shows what it would have shown."""
+    widget = QWidget()
+    qtbot.addWidget(widget)
+    runner, ran, results, busy = JobRunner(on_screen=widget), [], [], []
+    runner.busyChanged.connect(busy.append)
+
+    def job(value, state):
+        ran.append(value)
+        return value * 2
+
+    runner.start(job, 1, on_done=results.append)
+    runner.start(job, 2, on_done=results.append)  # replaces the first, still waiting
+    assert JobPool.of_app().wait(5) and ran == [] and runner.is_busy() and busy == [True]
+    with qtbot.waitSignal(runner.busyChanged, timeout=5000, check_params_cb=lambda b: not b):
+        widget.show()
+    assert ran == [2] and results == [4] and busy == [True, False]
+    with qtbot.waitSignal(runner.busyChanged, timeout=5000, check_params_cb=lambda b: not b):
+        runner.start(job, 3, on_done=results.append)  # shown: at once
+    assert ran == [2, 3] and results == [4, 6]
+
+
+def test_a_waiting_job_that_is_cancelled_never_runs(qtbot):
+    widget = QWidget()
+    qtbot.addWidget(widget)
+    runner, ran = JobRunner(on_screen=widget), []
+    runner.start(lambda state: ran.append(1), on_done=lambda r: None)
+    runner.cancel()
+    assert not runner.is_busy()
+    widget.show()
+    assert JobPool.of_app().wait(5) and ran == []
+
+
+def test_a_held_pool_starts_its_jobs_when_released_and_cancel_all_ends_held_ones(qtbot):
+    """The app holds the jobs its window asks for while it is built, until its first paint."""
+    pool, ran = JobPool.of_app(), []
+    pool.hold()
+    try:
+        first = JobRunner()
+        first.start(lambda state: ran.append("first"), on_done=lambda r: None)
+        assert pool.wait(0.05) is False and ran == []  # waiting, not run
+    finally:
+        pool.release()
+    assert pool.wait(5) and ran == ["first"]
+    pool.hold()
+    JobRunner().start(lambda state: ran.append("second"), on_done=lambda r: None)
+    pool.cancel_all()  # quitting before the window appeared: the held job ends without running
+    assert pool.wait(5) and ran == ["first"]
+    JobRunner().start(lambda state: ran.append("third"), on_done=lambda r: None)  # no longer held
+    assert pool.wait(5) and ran == ["first", "third"]
+
+
+def test_work_waits_for_a_windows_first_paint_or_the_limit(qtbot):
+    window, runs = QWidget(), []
+    qtbot.addWidget(window)
+    AfterFirstPaint(window, lambda: runs.append("painted"), limit_ms=60000)
+    never_shown = QWidget()
+    qtbot.addWidget(never_shown)
+    AfterFirstPaint(never_shown, lambda: runs.append("limit"), limit_ms=50)
+    qtbot.waitUntil(lambda: "limit" in runs, timeout=5000)
+    assert runs == ["limit"]  # the first window is not shown yet: its work waits
+    window.show()
+    qtbot.waitUntil(lambda: "painted" in runs, timeout=5000)
+    window.update()
+    qtbot.wait(50)
+    assert runs == ["limit", "painted"]  # once

@@ -29,12 +29,13 @@ def tab(window, deep_model):
 
 
 def open_inside(qtbot, tab):
-    """Show the page once its perturbations are prepared (they are computed off the GUI thread)."""
+    """Show the page and wait for its perturbations (prepared off the GUI thread once the page is shown)."""
     panel = tab.inside.perturb
-    if not panel.is_ready():
+    if panel.is_ready():
+        tab.panels.setCurrentWidget(tab.inside)
+    else:
         with qtbot.waitSignal(panel.ready, timeout=10000):
-            pass
-    tab.panels.setCurrentWidget(tab.inside)
+            tab.panels.setCurrentWidget(tab.inside)
     return panel
 
 

@@ -1,0 +1,154 @@
+"""Issue 34: what is not on the window's first screen costs nothing until it is looked at — no background job for a
+hidden panel, the Runs tab not even made — and once looked at, it shows what it would have shown anyway."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QCoreApplication
+
+from engine.dataset import read_split
+from engine.histograms import snapshot_of
+from engine.images import as_unit_float
+from engine.latent import code_range, latent_codes, layer_ranges
+from engine.nn import build_mlp
+from engine.noise import fixed_noisy
+from engine.perturb import Perturbation, perturb
+from gui.common.jobs import wait_for_all_jobs
+
+REPO = Path(__file__).resolve().parents[2]
+TIMEOUT = 20000
+
+
+def settled() -> bool:
+    """Every job started so far has ended and what it returned has landed (its signal is queued for this thread)."""
+    done = wait_for_all_jobs()
+    QCoreApplication.processEvents()
+    return done
+
+
+@pytest.fixture
+def deep_model():
+    return build_mlp([784, 24, 6, 24, 784], ["relu", "relu", "relu", "sigmoid"], seed=4)
+
+
+@pytest.fixture
+def denoise(window, deep_model, tiny_mnist):
+    """The Denoise tab on screen with its first page (the code and the network); the others hidden."""
+    window.tabs.setCurrentWidget(window.denoise_tab)
+    tab = window.denoise_tab
+    tab.panels.setCurrentIndex(0)
+    window.state.set_model(deep_model, name="deep")
+    assert settled()  # whatever was started has ended
+    return tab
+
+
+def test_the_perturbations_and_the_layer_scales_wait_for_their_page(qtbot, denoise, deep_model):
+    inside = denoise.inside
+    assert not inside.perturb.is_ready() and inside.view.ranges is None  # hidden: nothing prepared, nothing scored
+    with qtbot.waitSignal(inside.perturb.ready, timeout=TIMEOUT):
+        denoise.panels.setCurrentWidget(inside)
+    qtbot.waitUntil(lambda: inside.view.ranges is not None, timeout=TIMEOUT)
+    test_images = read_split("test", progress=False)[0]
+    np.testing.assert_allclose(inside.view.ranges, layer_ranges(deep_model, test_images), rtol=1e-6)
+    inside.perturb.prune_slider.setValue(40)  # the controls work as they always did
+    np.testing.assert_array_equal(inside.perturb.network().params,
+                                  perturb(deep_model, Perturbation(prune=0.4)).params)  # fmt: skip
+
+
+def test_the_code_axis_waits_for_its_page(qtbot, window, deep_model, tiny_mnist):
+    window.tabs.setCurrentWidget(window.denoise_tab)
+    tab = window.denoise_tab
+    tab.panels.setCurrentWidget(tab.robustness)  # the code's page hidden
+    window.state.set_model(deep_model, name="deep")
+    assert settled()
+    expected = code_range(latent_codes(deep_model, read_split("test", progress=False)[0]))
+    assert tab.latent.bars.y_range != pytest.approx(expected)
+    with qtbot.waitSignal(tab.latent.range_jobs.busyChanged, timeout=TIMEOUT, check_params_cb=lambda busy: not busy):
+        tab.panels.setCurrentIndex(0)
+    assert tab.latent.bars.y_range == pytest.approx(expected)
+
+
+def test_the_training_tabs_strip_and_histograms_wait_for_the_tab(qtbot, window, tiny_mnist):
+    tab = window.training_tab
+    window.tabs.setCurrentWidget(window.denoise_tab)
+    model = build_mlp([784, 12, 784], ["relu", "sigmoid"], seed=2)
+    window.state.set_model(model, name="fresh")
+    assert settled()
+    assert all(view.image() is None or not view.image().any() for view in tab.strip.noisy)
+    assert tab.histograms.snapshot is None
+    with qtbot.waitSignals([tab.histograms.updated, tab.preview_jobs.busyChanged], timeout=TIMEOUT, order="none",
+                           check_params_cbs=[None, lambda busy: not busy]):  # fmt: skip
+        window.tabs.setCurrentWidget(tab)
+    noisy = fixed_noisy(as_unit_float(read_split("test", progress=False)[0][:8]), tab.form.noise.value())
+    np.testing.assert_allclose(tab.strip.noisy[0].image(), noisy[0].reshape(28, 28))
+    np.testing.assert_allclose(tab.strip.recon[3].image(), model.predict(noisy[3]).reshape(28, 28), rtol=1e-6)
+    expected = snapshot_of(model)
+    assert tab.histograms.snapshot.kind == "model"
+    for shown, weights in zip(tab.histograms.snapshot.weights, expected.weights, strict=True):
+        np.testing.assert_array_equal(shown, weights)
+
+
+def test_the_runs_tab_is_made_when_first_shown(qtbot, window):
+    page = window.tabs.widget(3)
+    assert window.tabs.tabText(3) == "Runs" and type(page).__name__ != "RunsTab"  # not made at start
+    window.tabs.setCurrentIndex(3)
+    runs = window.tabs.widget(3)
+    assert type(runs).__name__ == "RunsTab" and runs is window.runs_tab and runs.isVisible()
+    assert window.tabs.currentWidget() is runs and window.tabs.indexOf(runs) == 3
+    window.tabs.setCurrentWidget(window.training_tab)
+    window.tabs.setCurrentWidget(window.runs_tab)  # one tab, made once
+    assert window.tabs.currentIndex() == 3 and window.runs_tab is runs
+
+
+def test_a_fresh_window_imports_no_runs_tab_and_starts_no_job_before_it_has_appeared(tmp_path):
+    """As ``gui.app.main`` starts the app: the shipped model; jobs held until the window's first paint."""
+    code = (
+        "import sys\n"
+        "from PySide6.QtCore import QEvent, QObject, QTimer\n"
+        "import gui.app\n"
+        "from gui.common.jobs import JobPool\n"
+        "seen = []\n"
+        "submit = JobPool.submit\n"
+        "def watched(self, runner, generation, fn, args, state):\n"
+        "    def job(*args):\n"
+        "        seen.append('job')\n"
+        "        return fn(*args)\n"
+        "    return submit(self, runner, generation, job, args, state)\n"
+        "JobPool.submit = watched\n"
+        "class FirstPaint(QObject):\n"
+        "    def eventFilter(self, watched, event):\n"
+        "        if event.type() == QEvent.Type.Paint and watched.isWidgetType() and watched.isWindow() and \\\n"
+        "                'paint' not in seen:\n"
+        "            seen.append('paint')\n"
+        "            print(sorted(m for m in ('gui.runs.tab', 'engine.cli') if m in sys.modules), flush=True)\n"
+        "            poll.start(20)\n"
+        "        return False\n"
+        "def quit_after_a_job():  # (bounded: the app's own 3 s limit releases the jobs in any case)\n"
+        "    if 'job' in seen:\n"
+        "        print(seen, flush=True)\n"
+        "        gui.app.QApplication.instance().quit()\n"
+        "poll = QTimer()\n"
+        "poll.timeout.connect(quit_after_a_job)\n"
+        "watcher = FirstPaint()\n"
+        "make_app = gui.app.make_app\n"
+        "def app_watched(argv=None):\n"
+        "    app = make_app(argv)\n"
+        "    app.installEventFilter(watcher)\n"
+        "    return app\n"
+        "gui.app.make_app = app_watched\n"
+        "gui.app.main([])\n"
+    )
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(REPO), "HOME": str(tmp_path),
+           "XDG_CONFIG_HOME": str(tmp_path / "config")}  # fmt: skip
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    modules, seen = proc.stdout.strip().splitlines()[-2:]
+    assert modules == "[]"
+    assert seen.startswith("['paint', 'job'")  # the test score and the code axis: after the paint
