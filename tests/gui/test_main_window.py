@@ -162,7 +162,7 @@ def test_app_main_opens_the_window(qtbot, monkeypatch):
     from gui.common.jobs import wait_for_all_jobs
 
     def exec_(self=None) -> int:  # the user looks a while: the start's jobs end before the window quits
-        assert wait_for_all_jobs(120000), "a background job did not end"
+        assert wait_for_all_jobs(600000), "a background job did not end"
         return 0
 
     def no_exit(code):  # main's way out past a stuck job would end pytest itself, with exit code 0
