@@ -10,7 +10,7 @@ Gaussian-blur, total-variation, non-local-means and wavelet filters with their s
 level.  One set of tables per data set; models trained on it are its rows.  Then, for each model, where
 it loses, in words, and the seconds each baseline's curve took (fitting or tuning, then scoring).
 
-    python bench/quality.py [--noise 0 0.1 ... 1] [--models NAME_OR_PATH ...] [--kind gaussian]
+    python bench/quality.py [--noise 0 0.05 0.1 ... 1] [--models NAME_OR_PATH ...] [--kind gaussian]
                             [--workers 2] [--blas-threads N] [--markdown] [--goals] [--speed]
 
 ``--goals`` checks the issue-16 goals for the blind models; ``--speed`` times, side by side in one process,
@@ -37,7 +37,8 @@ from engine.model_paths import shipped_models  # noqa: E402
 from engine.nn import MLP  # noqa: E402
 from engine.robustness import describe_baselines  # noqa: E402
 
-LEVELS = [round(0.1 * i, 1) for i in range(11)]
+LEVELS = [0.0, 0.05, *(round(0.1 * i, 1) for i in range(1, 11))]
+"""0, 0.05 (light noise, where a model that cannot pass its input through loses), then 0.1 to 1 by 0.1."""
 PCA_COMPONENTS = (10, 64)
 REFERENCE_GOALS = {0.1: 0.0075, 0.3: 0.0100, 0.5: 0.0154, 0.9: 0.0300}
 """Issue 16: the blind large model matches or beats the PyTorch reference at these σ."""
@@ -46,7 +47,7 @@ MEASURES = (("mse", "MSE", 4), ("psnr", "PSNR (dB)", 2), ("ssim", "SSIM", 3))
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--noise", type=float, nargs="+", default=LEVELS, help="noise levels (default 0 to 1 by 0.1)")
+    parser.add_argument("--noise", type=float, nargs="+", default=LEVELS, help="levels (default 0, 0.05, 0.1 … 1)")
     parser.add_argument("--kind", default="gaussian", help="noise kind: gaussian, salt-and-pepper, masking")
     parser.add_argument("--models", nargs="+", default=shipped_models(), help="shipped names or model files")
     parser.add_argument("--workers", type=int, default=2, help="processes for the per-image filters")

@@ -167,7 +167,10 @@ def crossings(sigmas: np.ndarray, a: np.ndarray, b: np.ndarray) -> list[float]:
 def where_better(sigmas: np.ndarray, a: np.ndarray, b: np.ndarray, symbol: str = "σ") -> str:
     """Where curve ``a`` is below curve ``b``, in words: "everywhere", "nowhere", "from σ ≈ 0.22", ...
 
-    ``symbol`` names the level (``σ``; ``fraction`` for salt-and-pepper and masking noise)."""
+    ``symbol`` names the level (``σ``; ``fraction`` for salt-and-pepper and masking noise).  A crossing between
+    level 0 and the next, where ``a`` loses at 0, is given as that next level ("at every σ from 0.05"), not
+    interpolated: at no noise the noisy input is the clean image (MSE 0) and a baseline's error grows
+    roughly as σ² from there, so a straight line between the two points says nothing about where they cross."""
     below = np.asarray(a) < np.asarray(b)
     lo, hi = f"{sigmas[0]:g}", f"{sigmas[-1]:g}"
     if below.all():
@@ -179,11 +182,16 @@ def where_better(sigmas: np.ndarray, a: np.ndarray, b: np.ndarray, symbol: str =
         return "almost everywhere" if below.mean() > 0.5 else "almost nowhere"
     pieces = []
     edges = [float(sigmas[0]), *points, float(sigmas[-1])]
+    after_no_noise = len(sigmas) > 1 and sigmas[0] == 0 and not below[0]
     for start, end in zip(edges[:-1], edges[1:], strict=True):
         middle = (start + end) / 2
         if np.interp(middle, sigmas, np.asarray(a, np.float64) - np.asarray(b, np.float64)) < 0:
             if start == edges[0]:
                 pieces.append(f"up to {symbol} ≈ {end:.2f}")
+            elif after_no_noise and start < sigmas[1] and end == edges[-1]:
+                pieces.append(f"at every {symbol} from {sigmas[1]:g}")
+            elif after_no_noise and start < sigmas[1]:
+                pieces.append(f"from {symbol} {sigmas[1]:g} up to {symbol} ≈ {end:.2f}")
             elif end == edges[-1]:
                 pieces.append(f"from {symbol} ≈ {start:.2f}")
             else:

@@ -191,3 +191,32 @@ def test_the_shipped_fashion_model_meets_its_goal_on_the_real_test_set(real_fash
     scores = model.evaluate(data, 0.1)
     assert scores["mse"] <= 0.0230
     assert scores["mse"] == pytest.approx(model.metadata["metrics"]["test_mse@0.1"], rel=1e-6)
+
+
+FASHION_BEST_LINEAR = {0.05: 0.00121, 0.1: 0.00339, 0.2: 0.00774, 0.3: 0.01164, 0.4: 0.01518, 0.5: 0.01838,
+                       0.7: 0.02399, 0.9: 0.02881, 1.0: 0.03103}  # fmt: skip
+"""Test MSE of the best linear denoiser fitted on the Fashion-MNIST training images at each σ, under the fixed
+evaluation noise draw (docs/benchmarks.md; `bench/quality.py` reproduces it; fitting nine here would take minutes)."""
+
+
+@pytest.fixture(scope="module")
+def fashion_test_set(real_fashion_dir) -> Dataset:
+    return Dataset("fashion_mnist", train_size=1, test_size=10000, batch_size=1, data_dir=real_fashion_dir)
+
+
+@pytest.fixture(scope="module")
+def gated_fashion() -> MLP:
+    return MLP.from_file("fashion_mnist_denoising_autoencoder_gated")
+
+
+def test_the_gated_fashion_model_is_the_mnist_default_recipe_trained_on_fashion(gated_fashion):
+    model = gated_fashion
+    assert trained_on(model.metadata) == "fashion_mnist"
+    assert model.skip is not None and model.skip.kind == "gate"
+    assert [layer.n_out for layer in model.layers] == [1024, 1024, 784]
+    assert model.metadata["training"]["noise"] == [0.0, 1.0] and model.metadata["training"]["noise_weighting"] == 0.05
+
+
+@pytest.mark.parametrize("sigma", sorted(FASHION_BEST_LINEAR))
+def test_the_gated_fashion_model_beats_the_best_linear_denoiser(gated_fashion, fashion_test_set, sigma):
+    assert gated_fashion.evaluate(fashion_test_set, sigma)["mse"] < FASHION_BEST_LINEAR[sigma]

@@ -60,11 +60,25 @@ def test_crossings_are_interpolated_between_points():
         (np.full(5, 3.0), np.full(5, 2.0), "nowhere"),
         (np.array([3, 2, 1, 0, 0.0]), np.full(5, 1.5), "from σ ≈ 0.38"),
         (np.array([0, 1, 2, 3, 3.0]), np.full(5, 1.5), "up to σ ≈ 0.38"),
-        (np.array([3, 1, 1, 3, 3.0]), np.full(5, 2.0), "between σ ≈ 0.12 and 0.62"),
+        (np.array([3, 3, 1, 3, 3.0]), np.full(5, 2.0), "between σ ≈ 0.38 and 0.62"),
     ],
 )
 def test_where_one_curve_beats_another_in_words(a, b, words):
     assert where_better(np.linspace(0, 1, 5), a, b) == words
+
+
+@pytest.mark.parametrize(
+    "a, words",
+    [
+        (np.array([0.001, 0.01, 0.02, 0.03, 0.04]), "at every σ from 0.25"),
+        (np.array([0.001, 0.01, 0.02, 0.3, 0.4]), "from σ 0.25 up to σ ≈ 0.55"),
+    ],
+)
+def test_a_crossing_just_above_no_noise_is_named_by_the_first_level_measured_there(a, words):
+    """At σ 0 the noisy input is the clean image: a model loses there and wins at the next level; interpolating
+    between the two put the crossing at σ ≈ 0.00 (read: everywhere) or at a made-up level."""
+    s = np.linspace(0, 1, 5)
+    assert where_better(s, a, 0.25 * s**2) == words
 
 
 def test_the_sentence_names_both_baselines():
