@@ -355,7 +355,7 @@ def inside_gated(app, window) -> None:
     """inside-gated.png: the gated default model inside for a test digit at σ 0.5 — the network's own image, the gate
     and the output (1440×900).  The window shows the default model; the page and the size come back."""
     tab = window.denoise_tab
-    tab.result.compare_box.setChecked(False)
+    tab.result.choose("")
     window.resize(1440, 900)
     window.tabs.setCurrentWidget(tab)
     panel = tab.inside.perturb
