@@ -282,7 +282,8 @@ def inside_and_perturb(app, window) -> None:
     tab.result.choose("")
     window.resize(1440, 900)
     panel = tab.inside.perturb
-    wait_for(panel.ready, lambda: window.state.set_model(MLP.from_file(large), name=large, dirty=False))
+    window.tabs.setCurrentWidget(tab)
+    window.state.set_model(MLP.from_file(large), name=large, dirty=False)  # its panels work when shown
     tab.noise.slider.setValue(40)
     wait_for(panel.curve_view.curveReady, lambda: tab.panels.setCurrentWidget(tab.inside))
     if tab.inside.range_jobs.is_busy():
@@ -298,7 +299,7 @@ def inside_and_perturb(app, window) -> None:
     panel.reset()
     tab.panels.setCurrentIndex(0)
     window.resize(*SIZE)
-    wait_for(panel.ready, lambda: window.state.set_model(before, name=before_name, dirty=False))
+    window.state.set_model(before, name=before_name, dirty=False)
 
 
 CLI_RUNS = (("784:10:relu,784:sigmoid", "code10"), ("784:32:relu,784:sigmoid", "code32"),
@@ -358,9 +359,7 @@ def inside_gated(app, window) -> None:
     tab.result.choose("")
     window.resize(1440, 900)
     window.tabs.setCurrentWidget(tab)
-    panel = tab.inside.perturb
-    if not panel.is_ready():
-        wait_for(panel.ready)
+    panel = tab.inside.perturb  # its work starts when its page is shown
     tab.noise.slider.setValue(50)
     wait_for(panel.curve_view.curveReady, lambda: tab.panels.setCurrentWidget(tab.inside))
     if tab.inside.range_jobs.is_busy():
