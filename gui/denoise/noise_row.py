@@ -31,6 +31,7 @@ class NoiseRow(QWidget):
         self.level_label = QLabel()
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, SLIDER_STEPS)
+        self.slider.setMinimumWidth(self.slider.fontMetrics().horizontalAdvance("0") * 14)  # never squeezed to a knob
         self.slider.valueChanged.connect(lambda value: state.set_noise(level=value / SLIDER_STEPS))
         self.value_label = QLabel()
         self.value_label.setMinimumWidth(self.value_label.fontMetrics().horizontalAdvance("0.000"))
