@@ -27,6 +27,7 @@ from gui.common.dialogs import describe_error
 from gui.common.hints import hint
 from gui.common.jobs import JobRunner
 from gui.common.noise_kinds import TITLES, NoiseKindBox, level_name
+from gui.common.spaced_axis import SpacedAxis
 from gui.common.theme import Theme, colors, style_plot
 from gui.common.when_shown import WhenShown
 from gui.runs.loss_overlay import slot_color
@@ -91,7 +92,7 @@ class RobustnessOverlay(QWidget):
                                    "data set)")  # fmt: skip
         for signal in (self.kind_box.kindChanged, self.data_box.dataSetChanged):
             signal.connect(lambda _: self._invalidate())
-        self.plot = pg.PlotWidget()
+        self.plot = pg.PlotWidget(axisItems={side: SpacedAxis(side) for side in ("left", "bottom")})  # never piled up
         self.plot.showGrid(x=True, y=True, alpha=0.15)
         self.plot.getAxis("left").enableAutoSIPrefix(False)
         self.legend = self.plot.addLegend(offset=(10, 10), colCount=2)
