@@ -176,10 +176,14 @@ def test_start_stop_cycles_leave_no_threads_and_no_models_behind(qtbot, tab, hol
 
     cycle()  # BLAS and Qt may start their pools on first use
     baseline, objects = os_threads(), live_objects()
-    for _ in range(5):
+    cycles = 5
+    for _ in range(cycles):
         cycle()
     assert os_threads() == baseline
-    assert live_objects() == objects  # each run's model copy and worker are freed: memory does not grow
+    grown = {name: count - objects[name] for name, count in live_objects().items()}
+    # each run's model copy and worker are freed: memory does not grow with the runs (a leak is one per cycle; a
+    # model a pending job still holds — a hidden panel's newest request — is at most one)
+    assert all(extra <= 1 < cycles for extra in grown.values()), grown
     assert not tab.is_running()
 
 
