@@ -131,7 +131,7 @@ class RunStore:
             else:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
-                self._conn.execute("PRAGMA journal_mode = WAL")  # readers never wait for a writer
+                _use_wal(self._conn, timeout)  # readers never wait for a writer
                 self._conn.execute("PRAGMA synchronous = NORMAL")  # WAL: a crash loses no committed run
             self._conn.execute("PRAGMA foreign_keys = ON")
             if not readonly:
@@ -371,6 +371,27 @@ def _plain(value):
 def _json_default(value):
     """What JSON cannot hold as itself: NumPy scalars as numbers, anything else (a path) as its text."""
     return value.item() if isinstance(value, np.generic) else str(value)
+
+
+def _use_wal(conn: sqlite3.Connection, timeout: float) -> None:
+    """Put the file in WAL mode (it stays so, in the file).  Switching takes the exclusive lock and SQLite does not
+    call the busy handler for it: two processes creating the database at once would have the loser fail at once
+    ("database is locked"), so the wait for the other's lock is ours, bounded by ``timeout`` like every write's."""
+    deadline = time.monotonic() + timeout
+    pause = 0.001
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
+                return
+            if conn.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() == "wal":
+                return  # else (a lock held elsewhere) SQLite leaves the mode as it was
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+        if time.monotonic() >= deadline:
+            raise sqlite3.OperationalError("database is locked")
+        time.sleep(pause)
+        pause = min(2 * pause, 0.05)
 
 
 def _explain(exc: sqlite3.Error, timeout: float, path: Path) -> tuple[str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 import time
 
 import numpy as np
@@ -141,6 +142,39 @@ def test_a_database_locked_too_long_says_so(runs_db):
     finally:
         holder.execute("ROLLBACK")
         holder.close()
+
+
+def _new_file_written_by_another_program(path) -> sqlite3.Connection:
+    """A database another program created (not yet in WAL mode) and is writing to, as when it is switching the new
+    file to WAL too: its write lock blocks our switch, and SQLite gives up at once there (no busy handler)."""
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    writer.execute("CREATE TABLE theirs (x)")
+    writer.execute("BEGIN IMMEDIATE")
+    return writer
+
+
+def test_a_new_database_opens_once_another_program_lets_go_of_it(runs_db):
+    """Two programs creating the database at once: the switch to WAL waits for the other's lock (SQLite's busy
+    timeout does not cover it) instead of failing at once as "locked"."""
+    writer = _new_file_written_by_another_program(runs_db)
+    letting_go = threading.Timer(0.2, writer.execute, ["COMMIT"])  # the other program, a moment later
+    letting_go.start()
+    try:
+        with RunStore(runs_db, timeout=60) as store:
+            assert store.add_run(**RUN) == 1
+    finally:
+        letting_go.join()
+        writer.close()
+    assert sqlite3.connect(runs_db).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_a_new_database_held_too_long_says_so(runs_db):
+    writer = _new_file_written_by_another_program(runs_db)
+    try:
+        with pytest.raises(RunsDatabaseError, match="locked by another"):
+            RunStore(runs_db, timeout=0.05)
+    finally:
+        writer.close()
 
 
 def test_runs_are_listed_newest_first_and_filtered(runs_db):
