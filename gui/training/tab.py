@@ -4,8 +4,9 @@ The tab follows the app's current model (``AppState``).  A run trains a copy of 
 ``TrainingRun`` (its own thread); the copy becomes the current model when the run ends (done,
 stopped or diverged), and ``runEnded(RunResult)`` follows.  *Start* trains the model from its present
 weights for the form's epochs; *Continue* (``continue_training``) trains it that many more epochs from where
-its training stopped (``gui.training.continuation``), the curve going on.  PCA's level for the loss plot is
-fitted by a job beside the run.
+its training stopped (``gui.training.continuation``), the curve going on.  PCA's and the best linear denoiser's
+levels for the loss plot come from jobs beside the run, through the app's ``BaselineBank`` (kept: fitted once a
+data set and level).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 from PySide6.QtCore import QTimer, Signal, Slot
 from PySide6.QtWidgets import QCheckBox, QGroupBox, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
-from engine.baselines import best_linear_mse, pca_mse
+from engine.baselines import BEST_LINEAR, BaselineBank, best_linear_mse, pca_mse
 from engine.images import as_unit_float
 from engine.nn import MLP
 from engine.noise import fixed_noisy
@@ -51,18 +52,21 @@ def _preview(model, data: DataSets, dataset: str, level: float, kind: str, state
     return noisy, model.predict(noisy)
 
 
-def _pca_level(load_data, level: float, k: int, kind: str, state) -> float:
-    """PCA-k's test MSE at the run's level, on the run's own images (a job beside the run: a first fit takes
-    seconds, and training need not wait)."""
-    x_train, x_val = load_data()
-    return pca_mse(x_train, x_val, level, k, kind)
+def _reference_level(baseline: str, load_data, bank: BaselineBank | None, dataset: str, level: float, kind: str,
+                     state) -> float | None:  # fmt: skip
+    """Baseline ``baseline``'s (``"best_linear"``, ``"pca_K"``) test MSE at the run's level: a job beside the run.
 
-
-def _linear_level(load_data, level: float, kind: str, state) -> float:
-    """The best linear denoiser's test MSE at the run's level, fitted on the run's own training images (a job beside
-    the run, like PCA's: the fit takes seconds on 60,000 images)."""
-    x_train, x_val = load_data()
-    return best_linear_mse(x_train, x_val, level, kind, progress=state.progress, cancelled=state.cancelled)
+    A run on a named data set asks the app's ``bank``, which fits on the data set's whole training set and keeps
+    the fit and the score: the next run at that level costs nothing, and the fit no longer takes a core from
+    every run's first epoch.  A run on arrays given to the tab (``bank`` None) is fitted on its own images.
+    """
+    x_train, x_val = load_data()  # the run's loader: read once, kept
+    if bank is not None:
+        scored = bank.scores(baseline, x_val, kind, level, dataset, progress=state.progress, cancelled=state.cancelled)
+        return scored.mse
+    if baseline == BEST_LINEAR:
+        return best_linear_mse(x_train, x_val, level, kind, progress=state.progress, cancelled=state.cancelled)
+    return pca_mse(x_train, x_val, level, int(baseline.partition("_")[2]), kind)
 
 
 SIDE_WIDTH = 330
@@ -297,10 +301,11 @@ class TrainingTab(QWidget):
                                                                          self.form.train_size.value())  # fmt: skip
         self.run.start(model, config, load, self.watchers, resume)
         self._set_running(True)
-        self._request_pca_level(load, config)
-        self._request_linear_level(load, config)
+        bank = self.state.baselines if arrays is None else None
+        self._request_pca_level(load, bank, config)
+        self._request_linear_level(load, bank, config)
 
-    def _request_linear_level(self, load, config) -> None:
+    def _request_linear_level(self, load, bank: BaselineBank | None, config) -> None:
         """The best linear denoiser's level for the loss plot (the strongest simple baseline at the run's noise),
         fitted by a job beside the run; the plot says it is coming meanwhile."""
         setting = config.noise_setting
@@ -311,10 +316,11 @@ class TrainingTab(QWidget):
                 self.plot.set_baselines(linear=level)
 
         self.plot.show_linear_fitting(True)
-        self.linear_jobs.start(_linear_level, load, setting.default_level, setting.kind, on_done=show,
+        self.linear_jobs.start(_reference_level, BEST_LINEAR, load, bank, self.form.data_set_name(),
+                               setting.default_level, setting.kind, on_done=show,
                                on_error=lambda exc: show(None))  # fmt: skip
 
-    def _request_pca_level(self, load, config) -> None:
+    def _request_pca_level(self, load, bank: BaselineBank | None, config) -> None:
         """PCA-k's level for the loss plot, fitted by a job beside the run; the plot says it is coming meanwhile."""
         k, setting = self.model.latent_width, config.noise_setting
         if k >= self.model.n_in:  # a code as wide as the image: PCA keeps everything, no line
@@ -327,7 +333,8 @@ class TrainingTab(QWidget):
                 self.plot.set_baselines(pca=level, components=k)
 
         self.plot.show_pca_fitting(k)
-        self.pca_jobs.start(_pca_level, load, setting.default_level, k, setting.kind, on_done=show,
+        self.pca_jobs.start(_reference_level, f"pca_{k}", load, bank, self.form.data_set_name(),
+                            setting.default_level, setting.kind, on_done=show,
                             on_error=lambda exc: show(None))  # fmt: skip
 
     def stop(self) -> None:

@@ -372,3 +372,25 @@ def test_the_best_linear_level_at_the_runs_noise_joins_the_loss_plot(qtbot, wind
     assert "best linear" not in tab.plot.pca_note.text()
     with qtbot.waitSignal(tab.run.finished, timeout=TIMEOUT):
         hold.release()
+
+
+def test_a_second_run_at_the_same_level_reuses_the_reference_fits(qtbot, window, tab, tiny_mnist, monkeypatch):
+    """Issue 34: the loss plot's references (PCA-k, the best linear denoiser) of a run on a named data set come
+    from the app's baseline bank, fitted on the data set's training images once a level, not again at every run
+    (the fits took a core from each run's first epoch)."""
+    import engine.baselines
+
+    fits = []
+    fit = engine.baselines.fit_linear_denoiser
+    monkeypatch.setattr(engine.baselines, "fit_linear_denoiser", lambda *a, **k: fits.append(a[1]) or fit(*a, **k))
+    tab.arrays = None  # read the IDX files named by $DENOISE_STUDIO_DATA, as the app does
+    tab.form.train_size.setValue(64)
+    tab.form.noise.setValue(0.2)
+    for _ in range(2):
+        run_to_end(qtbot, tab)
+        qtbot.waitUntil(lambda: not tab.linear_jobs.is_busy() and not tab.pca_jobs.is_busy(), timeout=TIMEOUT)
+        assert tab.plot.linear_line.isVisible() and tab.plot.pca_line.isVisible()
+    assert fits.count((0.2, 0.2)) == 1
+    test_images = window.state.data.images("test", "mnist")
+    expected = window.state.baselines.scores("best_linear", test_images, "gaussian", 0.2).mse
+    assert tab.plot.linear_line.label.toPlainText() == f"best linear {expected:.4f}"
