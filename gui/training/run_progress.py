@@ -30,6 +30,7 @@ class LiveText(QWidget):
     def __init__(self, text: str = "", big: bool = False, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._text, self._big = text, big
+        self._fitted: tuple[tuple, tuple[QFont, str]] | None = None  # (text, width, font) -> fitted(): kept
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
 
     def text(self) -> str:
@@ -58,8 +59,15 @@ class LiveText(QWidget):
 
     def fitted(self) -> tuple[QFont, str]:
         """The font and text drawn at the present width: a long headline ("Stopped at epoch 1.1 of 2, test loss
-        0.0123") steps its font down to 10 pt before it is cut with "…"."""
+        0.0123") steps its font down to 10 pt before it is cut with "…".  Kept until the text, width or font
+        changes: the headline is drawn at every frame of a run."""
         font = self._font()
+        key = (self._text, self.width(), font.key())
+        if self._fitted is None or self._fitted[0] != key:
+            self._fitted = key, self._fit(font)
+        return self._fitted[1]
+
+    def _fit(self, font: QFont) -> tuple[QFont, str]:
         while QFontMetrics(font).horizontalAdvance(self._text) > self.width() and font.pointSizeF() > 10:
             font.setPointSizeF(font.pointSizeF() - 1)
         return font, QFontMetrics(font).elidedText(self._text, Qt.TextElideMode.ElideRight, self.width())

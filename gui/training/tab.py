@@ -69,6 +69,11 @@ def _reference_level(baseline: str, load_data, bank: BaselineBank | None, datase
     return pca_mse(x_train, x_val, level, int(baseline.partition("_")[2]), kind)
 
 
+TRAINING_FRAME_MS = 100
+"""The curve and the progress text are redrawn ten times a second while a run trains: at 30 a second the GUI thread
+took 0.6-1.1 CPU s of every epoch of the default model (redrawing the plot and its axes), a fifth of a core the
+run's data-parallel step needs (``bench/app_train_speed.py``); a loss curve reads as well at ten."""
+
 SIDE_WIDTH = 330
 """The settings column's width, fixed: it must not change as the headline or a button's text does."""
 
@@ -109,8 +114,8 @@ class TrainingTab(QWidget):
         self.watchers.append(self.histograms.watcher)
         self.run.reported.connect(self.histograms.on_report)
         self._latest: dict | None = None  # the newest batch logs not yet shown
-        self._frame_timer = QTimer(self)  # one ~30 Hz frame for the curve and the text while training
-        self._frame_timer.setInterval(33)
+        self._frame_timer = QTimer(self)  # one frame for the curve and the text while training
+        self._frame_timer.setInterval(TRAINING_FRAME_MS)
         self._frame_timer.timeout.connect(self._frame)
         self.preview_jobs, self.pca_jobs = JobRunner(self, on_screen=self.strip), JobRunner(self)
         self.linear_jobs = JobRunner(self)
