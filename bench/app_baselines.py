@@ -6,9 +6,12 @@ each fitted baseline one after another (``BaselineBank.curve``: the best linear 
 classical filter tuned at each level on ``APP_TUNE_IMAGES`` training images; the per-image filters scoring the fixed
 subset ``curve_images`` gives, in two worker processes), all at ``engine.robustness.APP_LEVELS``.  BLAS runs on one
 thread, as in the app.  Prints each curve's seconds from the start, the wall time to the last one, the load, and
-with ``--check-subset`` how far a subsampled filter's curve is from the same filter scored on every test image.
+with ``--check-subset`` how far a subsampled filter's curve is from the same filter scored on every test image
+(``--check-levels 0.1 0.5 1`` at a few levels only: scoring all 10,000 images through a per-image filter is slow).
+CPU seconds are given beside each wall time (each curve's thread and its worker processes; the whole run's).
 
-    DENOISE_STUDIO_DATA=../shared/data/mnist python bench/app_baselines.py [--model NAME] [--check-subset]
+    DENOISE_STUDIO_DATA=../shared/data/mnist python bench/app_baselines.py [--model NAME] [--check-subset
+        [--check-levels LEVEL ...]]
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import sys
 import threading
 import time
@@ -37,12 +41,21 @@ def load() -> str:
     return " ".join(f"{v:.1f}" for v in os.getloadavg())
 
 
+def children_cpu() -> float:
+    """CPU seconds of this process's ended children (the filters' worker processes, once their pool shut down)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="mnist_denoising_autoencoder_gated")
     parser.add_argument("--workers", type=int, default=2, help="processes for the per-image filters (the app's: 2)")
     parser.add_argument("--check-subset", action="store_true",
                         help="also score each per-image filter on all test images and print the largest difference")
+    parser.add_argument("--check-levels", type=float, nargs="+", metavar="LEVEL",
+                        help="the levels --check-subset scores at (default: the panel's 13; all 10,000 images "
+                        "through a per-image filter takes minutes a level)")  # fmt: skip
     args = parser.parse_args()
     threadpool_limits(limits=1, user_api="blas")
     blas = [(i.get("internal_api"), i.get("architecture"), i.get("num_threads")) for i in threadpool_info()
@@ -55,19 +68,25 @@ def main() -> int:
     model = MLP.from_file(args.model)
     bank = BaselineBank(lambda name: train, workers=args.workers, tune_images=APP_TUNE_IMAGES)
     done: dict[str, float] = {}
-    start = time.perf_counter()
+    cpu: dict[str, float] = {}  # CPU seconds of each curve: its thread's, and its worker processes'
+    start, start_cpu, start_children = time.perf_counter(), time.process_time(), children_cpu()
 
     def model_curve() -> None:
+        begin = time.thread_time()
         pca = bank.pca(model.latent_width) if model.latent_width < 784 else None
         robustness_curve(model, train, test, APP_LEVELS, ssim=True, pca=pca)
         done["model, noisy input, PCA"] = time.perf_counter() - start
+        cpu["model, noisy input, PCA"] = time.thread_time() - begin
 
     def baselines() -> None:
         for name in (BEST_LINEAR, *CLASSICAL):
             chosen = curve_images(name, test)
+            begin, begin_children = time.thread_time(), children_cpu()
             bank.curve(name, chosen, "gaussian", APP_LEVELS)
-            done[f"{name} ({len(chosen):,} images)"] = time.perf_counter() - start
-            print(f"  {name}: ready at {done[f'{name} ({len(chosen):,} images)']:.1f} s (load {load()})", flush=True)
+            label = f"{name} ({len(chosen):,} images)"
+            done[label] = time.perf_counter() - start
+            cpu[label] = time.thread_time() - begin + children_cpu() - begin_children
+            print(f"  {name}: ready at {done[label]:.1f} s, {cpu[label]:.1f} CPU s (load {load()})", flush=True)
 
     threads = [threading.Thread(target=model_curve), threading.Thread(target=baselines)]
     for thread in threads:
@@ -75,18 +94,25 @@ def main() -> int:
     for thread in threads:
         thread.join()
     total = time.perf_counter() - start
-    print(f"\n{len(APP_LEVELS)} levels, model {args.model}; each curve ready at (s from the start):")
+    total_cpu = time.process_time() - start_cpu + children_cpu() - start_children
+    print(f"\n{len(APP_LEVELS)} levels, model {args.model}; each curve ready at (s from the start), its CPU s "
+          "(its thread's and its worker processes'):")  # fmt: skip
     for name, seconds in sorted(done.items(), key=lambda item: item[1]):
-        print(f"| {name} | {seconds:.1f} |")
-    print(f"full set of curves: {total:.1f} s wall; load average at the end: {load()}")
+        print(f"| {name} | {seconds:.1f} | {cpu[name]:.1f} |")
+    print(f"full set of curves: {total:.1f} s wall, {total_cpu:.1f} CPU s (this process and its workers); "
+          f"load average at the end: {load()}")  # fmt: skip
     if args.check_subset:
+        levels = APP_LEVELS if args.check_levels is None else tuple(args.check_levels)
         for name in CLASSICAL:
             part = curve_images(name, test)
             if len(part) == len(test):
                 continue
-            whole, sub = bank.curve(name, test, "gaussian", APP_LEVELS), bank.curve(name, part, "gaussian", APP_LEVELS)
-            gap = np.max(np.abs(whole.mse - sub.mse) / np.maximum(whole.mse, 1e-12))
-            print(f"{name}: subset MSE within {100 * gap:.1f} % of all 10,000 images' at every level")
+            whole, sub = bank.curve(name, test, "gaussian", levels), bank.curve(name, part, "gaussian", levels)
+            gap = np.abs(whole.mse - sub.mse) / np.maximum(whole.mse, 1e-12)
+            print(f"{name}: subset MSE within {100 * np.max(gap):.1f} % of all {len(test):,} images' at every level "
+                  f"of {', '.join(f'{v:g}' for v in levels)}")  # fmt: skip
+            for level, w, s, g in zip(levels, whole.mse, sub.mse, gap, strict=True):
+                print(f"|   {name} | {level:g} | {w:.5f} | {s:.5f} | {100 * g:.1f} % |", flush=True)
     return 0
 
 

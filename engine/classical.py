@@ -176,6 +176,9 @@ def tune_filter(
     if clean_images.shape != noisy_images.shape or not len(clean_images):
         raise ValueError(f"tuning needs clean and noisy images of one shape, got {clean.shape} and {noisy.shape}")
     strengths = [s for s in spec.grid if s != 0]
+    if mse(noisy_images, clean_images) == 0:  # no noise (level 0): no filtering is exact, and a tie keeps it
+        report(progress, 1.0)
+        return TunedFilter(name, 0.0, len(clean_images))
     pool = executor if spec.per_image else None
     filtered = _run(filter_images, [(name, s, noisy_images) for s in strengths], pool, progress, cancelled)
     errors = [mse(noisy_images, clean_images)] + [mse(f, clean_images) for f in filtered]

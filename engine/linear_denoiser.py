@@ -15,13 +15,13 @@ image's own level drawn from a range (for comparing with a model trained on that
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from engine.images import as_unit_float
-from engine.noise import LEVEL_NAMES, NoiseSetting, add_noise, check_kind, check_noise
+from engine.noise import LEVEL_NAMES, NoisePattern, NoiseSetting, add_noise, check_kind, check_noise
 from engine.progress import CancelCheck, Progress, check_cancelled, report
 
 FIT_NOISE_SEED = 20241105
@@ -59,6 +59,43 @@ class LinearDenoiser:
         return f"fitted at {level} {where} on {self.n_fit:,} training images"
 
 
+class Moments:
+    """The sums least squares needs from (noisy y, clean x) pairs, added a chunk at a time: n, Σy, Σx (d,)
+    float64 and Σ y yᵀ, Σ x yᵀ (d, d) float64 (each chunk's products in float32)."""
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.sums: dict[str, np.ndarray] | None = None
+
+    def add(self, noisy: np.ndarray, clean: np.ndarray, clean_sum: np.ndarray | None = None) -> None:
+        """One chunk: noisy, clean (m, d); ``clean_sum`` (d,) float64 is Σx over the chunk when the caller has it
+        (a fit at several levels sums the clean chunk once)."""
+        y, x = np.asarray(noisy, np.float32), np.asarray(clean, np.float32)
+        if y.shape != x.shape or y.ndim != 2:
+            raise ValueError(f"noisy and clean chunks must be (m, d) of one shape, got {y.shape} and {x.shape}")
+        if self.sums is None:
+            d = y.shape[1]
+            self.sums = {"y": np.zeros(d), "x": np.zeros(d), "yy": np.zeros((d, d)), "xy": np.zeros((d, d))}
+        sums = self.sums
+        self.n += len(y)
+        sums["y"] += y.sum(axis=0, dtype=np.float64)
+        sums["x"] += x.sum(axis=0, dtype=np.float64) if clean_sum is None else clean_sum
+        sums["yy"] += y.T @ y  # (d, d), float32 within the chunk
+        sums["xy"] += x.T @ y
+
+    def solve(self, ridge: float = RIDGE) -> tuple[np.ndarray, np.ndarray]:
+        """(A (d, d), b (d,)) float64 minimising ``sum ||A y + b − x||²`` over the pairs added."""
+        if not self.n or self.sums is None:
+            raise ValueError("least_squares needs at least one pair of images")
+        n, sums = self.n, self.sums
+        mean_y, mean_x = sums["y"] / n, sums["x"] / n
+        cov_yy = sums["yy"] / n - np.outer(mean_y, mean_y)
+        cov_xy = sums["xy"] / n - np.outer(mean_x, mean_y)
+        cov_yy[np.diag_indices_from(cov_yy)] += ridge * max(float(np.trace(cov_yy)) / len(cov_yy), 1e-12)
+        weights = np.linalg.solve(cov_yy, cov_xy.T).T  # A C_yy = C_xy (C_yy symmetric)
+        return weights, mean_x - weights @ mean_y
+
+
 def least_squares(
     pairs: Iterable[tuple[np.ndarray, np.ndarray]], ridge: float = RIDGE
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -67,27 +104,10 @@ def least_squares(
     pairs : chunks of (noisy (m, d), clean (m, d)) floats, any number of them (one pass).
     Returns (A (d, d), b (d,)) float64.
     """
-    n, sums = 0, None
+    moments = Moments()
     for noisy, clean in pairs:
-        y, x = np.asarray(noisy, np.float32), np.asarray(clean, np.float32)
-        if y.shape != x.shape or y.ndim != 2:
-            raise ValueError(f"noisy and clean chunks must be (m, d) of one shape, got {y.shape} and {x.shape}")
-        if sums is None:
-            d = y.shape[1]
-            sums = {"y": np.zeros(d), "x": np.zeros(d), "yy": np.zeros((d, d)), "xy": np.zeros((d, d))}
-        n += len(y)
-        sums["y"] += y.sum(axis=0, dtype=np.float64)
-        sums["x"] += x.sum(axis=0, dtype=np.float64)
-        sums["yy"] += y.T @ y  # (d, d), float32 within the chunk
-        sums["xy"] += x.T @ y
-    if not n:
-        raise ValueError("least_squares needs at least one pair of images")
-    mean_y, mean_x = sums["y"] / n, sums["x"] / n
-    cov_yy = sums["yy"] / n - np.outer(mean_y, mean_y)
-    cov_xy = sums["xy"] / n - np.outer(mean_x, mean_y)
-    cov_yy[np.diag_indices_from(cov_yy)] += ridge * max(float(np.trace(cov_yy)) / len(cov_yy), 1e-12)
-    weights = np.linalg.solve(cov_yy, cov_xy.T).T  # A C_yy = C_xy (C_yy symmetric)
-    return weights, mean_x - weights @ mean_y
+        moments.add(noisy, clean)
+    return moments.solve(ridge)
 
 
 def fit_linear_denoiser(
@@ -127,3 +147,45 @@ def fit_linear_denoiser(
     weights, bias = least_squares(pairs())
     setting = NoiseSetting(kind, low, high)
     return LinearDenoiser(weights.astype(np.float32), bias.astype(np.float32), setting, len(clean))
+
+
+def fit_linear_denoisers(
+    clean: np.ndarray,
+    levels: Sequence[float],
+    kind: str = "gaussian",
+    *,
+    seed: int = FIT_NOISE_SEED,
+    progress: Progress | None = None,
+    cancelled: CancelCheck | None = None,
+) -> list[LinearDenoiser]:
+    """The best linear denoiser at each of ``levels`` (one level each), in one pass over clean training images
+    (n, d) uint8 or float in [0, 1]: each equal to ``fit_linear_denoiser(clean, (level, level), kind)``.
+
+    What does not depend on the level is done once a chunk instead of once a level: the images as floats, their
+    sum, and the noise draw (``NoisePattern`` gives the draw ``add_noise`` gives, scaled by each level).  The
+    moments of every level are held at once: 2 × 4.9 MB (float64 784 × 784) a level.
+    """
+    kind = check_kind(kind)
+    levels = [check_noise(level, kind)[0] for level in levels]
+    clean = np.asarray(clean).reshape(len(clean), -1)
+    if len(clean) == 0:
+        raise ValueError("fitting a linear denoiser needs at least one training image")
+    moments = [Moments() for _ in levels]
+    starts = range(0, len(clean), FIT_CHUNK)
+    noisy = None
+    for i, lo in enumerate(starts):
+        check_cancelled(cancelled)
+        x = as_unit_float(clean[lo : lo + FIT_CHUNK])
+        x_sum = x.sum(axis=0, dtype=np.float64)
+        pattern = NoisePattern(x.shape, seed=[seed, i], kind=kind)  # chunk i's draw, as fit_linear_denoiser's
+        if noisy is None or noisy.shape != x.shape:
+            noisy = np.empty_like(x)
+        for level, moment in zip(levels, moments, strict=True):
+            moment.add(pattern.apply(x, level, out=noisy), x, x_sum)
+        report(progress, (i + 1) / len(starts))
+    out = []
+    for level, moment in zip(levels, moments, strict=True):
+        weights, bias = moment.solve()
+        out.append(LinearDenoiser(weights.astype(np.float32), bias.astype(np.float32),
+                                  NoiseSetting(kind, level, level), len(clean)))  # fmt: skip
+    return out

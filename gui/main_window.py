@@ -363,4 +363,5 @@ class MainWindow(QMainWindow):
         for room in self.findChildren(PanelRoom):  # enlarged or in windows of their own, as they were left
             room.restore(self.settings)
         self.denoise_tab.robustness.restore(self.settings)  # the curves hidden, the metric
+        self.denoise_tab.result.restore(self.settings)  # what stands beside the reconstruction
         self.tabs.setCurrentIndex(read_index(self.settings, "tab", self.tabs.count(), 2))

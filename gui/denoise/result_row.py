@@ -4,13 +4,14 @@
 linear denoiser, or a classical filter — each fitted or tuned on the test set's training images at the slider's
 level (``engine.baselines.BaselineBank``, off the GUI thread; the column says so meanwhile) — with its MSE, PSNR and
 SSIM on the same input as the model's.  A linear baseline is one matrix product and follows the drawing live; a
-classical filter runs off the GUI thread and says it is computing.  An empty canvas shows no score anywhere.
+classical filter runs off the GUI thread and says it is computing.  An empty canvas shows no score anywhere.  The
+choice is remembered between sessions (``restore``); one undone because its baseline could not be fitted is not.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import QSettings, QTimer, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from engine.baselines import BEST_LINEAR, CLASSICAL, BaselineBank, Denoiser, baseline_title, denoise_image, pca_name
@@ -23,6 +24,7 @@ from gui.common.image_row import ImageRow
 from gui.common.jobs import JobRunner
 from gui.common.noise_kinds import level_text
 from gui.denoise.state import DenoiseState
+from gui.stored_settings import read_choice
 
 BASELINE_COLUMN = 3
 FIT_DELAY_MS = 150
@@ -32,6 +34,11 @@ CHOOSER_NAMES = {"best_linear": "best linear", "median": "median", "gaussian_blu
 """The baselines' short names in the chooser (the column's title and tooltip give the full ones)."""
 NOTHING, PCA = "", "pca"
 """The chooser's entries that are not a baseline's name: no column, and PCA with the code's width."""
+CHOICES = (NOTHING, PCA, BEST_LINEAR, *CLASSICAL)
+"""Every entry of the chooser, in its order."""
+COMPARE_KEY, STORED_NOTHING = "denoise/compare", "nothing"
+"""The settings key of the choice, and how "nothing" is stored (an empty text reads back as no value in some
+formats)."""
 
 
 def _fit(bank: BaselineBank, name: str, kind: str, level: float, data_set: str, state) -> Denoiser:
@@ -64,6 +71,8 @@ class ResultRow(QWidget):
         self.denoiser: Denoiser | None = None  # the chosen baseline at the state's noise, once fitted
         self.baseline_scores: Scores | None = None  # its scores on the input shown (None: none shown, or no clean)
         self.model_scores: Scores | None = None  # the reconstruction's, on the same input
+        self.settings: QSettings | None = None  # where the choice is remembered (``restore``)
+        self._keep_choice = True  # False while a failed fit sets the chooser back to nothing (not the user's choice)
         self.row = ImageRow(["Clean", "Noisy input", "Autoencoder", "Baseline"], min_size=120)
         hint(
             self.row,
@@ -102,6 +111,13 @@ class ResultRow(QWidget):
         for name in (BEST_LINEAR, *CLASSICAL):
             self.compare_box.addItem(f"Compare: {CHOOSER_NAMES.get(name, baseline_title(name))}", name)
 
+    def restore(self, settings: QSettings) -> None:
+        """The choice as the user left it (read with bounds: anything else is nothing); later choices are kept
+        there."""
+        stored = read_choice(settings, COMPARE_KEY, (STORED_NOTHING, *CHOICES[1:]), STORED_NOTHING)
+        self.settings = settings
+        self.choose(NOTHING if stored == STORED_NOTHING else stored)
+
     def choose(self, choice: str) -> None:
         """Show ``choice`` beside the reconstruction: "" (nothing), "pca", "best_linear" or a filter's name."""
         index = self.compare_box.findData(choice)
@@ -128,6 +144,8 @@ class ResultRow(QWidget):
         self._refit()
 
     def _on_choice(self) -> None:
+        if self.settings is not None and self._keep_choice:
+            self.settings.setValue(COMPARE_KEY, self.choice() or STORED_NOTHING)
         self.row.set_column_visible(BASELINE_COLUMN, self.choice() != NOTHING)
         self._refit()
 
@@ -163,7 +181,11 @@ class ResultRow(QWidget):
                 self._show(self.state.shown)
 
         def failed(exc: BaseException) -> None:
-            self.choose(NOTHING)
+            self._keep_choice = False  # the user's choice stays stored: at another level or data set it may fit
+            try:
+                self.choose(NOTHING)
+            finally:
+                self._keep_choice = True
             dialogs.show_exception(self, f"{baseline_title(name).capitalize()} not available", exc, state.test_set)
 
         self._start_fit = lambda: self.fit_jobs.start(_fit, state.baselines, name, state.noise_kind, state.level,

@@ -149,3 +149,20 @@ def test_the_range_fitted_linear_map_is_shown_apart_and_needs_its_range():
 def test_an_unknown_baseline_is_named_with_the_known_ones(name):
     with pytest.raises(ValueError, match="known: noisy_input, pca_K, best_linear"):
         BaselineBank(Loader(), workers=1).curve(name, TEST, "gaussian", [0.1])
+
+
+def test_a_best_linear_curve_fits_its_levels_in_one_pass_each_as_fitting_that_level_alone(monkeypatch):
+    """The curve fits all its levels in one pass over the training images (not one pass a level), keeps each
+    level's fit (asked for afterwards, it is not fitted again), and each is the fit of that level alone."""
+    import engine.baselines
+    from engine.linear_denoiser import fit_linear_denoiser
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a level fitted on its own")
+
+    monkeypatch.setattr(engine.baselines, "fit_linear_denoiser", refuse)
+    bank = BaselineBank(Loader(), workers=1)
+    curve = bank.curve("best_linear", TEST, "gaussian", [0.0, 0.2, 0.5])
+    kept = bank.denoiser("best_linear", "gaussian", 0.2)
+    np.testing.assert_array_equal(kept.weights, fit_linear_denoiser(TRAIN, 0.2).weights)
+    assert curve.settings[1] == kept.setting

@@ -54,6 +54,20 @@ def test_where_no_strength_helps_the_tuned_filter_is_off():
     np.testing.assert_array_equal(tuned(clean), clean)
 
 
+@pytest.mark.parametrize("name", list(FILTERS))
+def test_without_noise_tuning_runs_no_filter_since_none_can_beat_the_exact_input(name, monkeypatch):
+    """Level 0 of every curve: the noisy copy is the clean image, so no filtering (error 0, the weakest) wins
+    whatever the grid; the 10 strengths are not run (half a second a filter and a level in the app)."""
+    import engine.classical
+
+    def refuse(*args):
+        raise AssertionError("a filter ran although no filtering is exact")
+
+    monkeypatch.setattr(engine.classical, "filter_images", refuse)
+    clean = digits(10, 2)
+    assert tune_filter(name, clean, clean.copy()) == TunedFilter(name, 0.0, 10)
+
+
 def test_worker_processes_give_what_one_process_gives_in_order():
     noisy = fixed_noisy(digits(60, 3), 0.4)
     with worker_pool(2) as pool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.linear_denoiser import LinearDenoiser, fit_linear_denoiser, least_squares
+from engine.linear_denoiser import LinearDenoiser, fit_linear_denoiser, fit_linear_denoisers, least_squares
 from engine.metrics import mse
 from engine.nn import build_mlp
 from engine.noise import NoiseSetting, fixed_noisy
@@ -97,3 +97,19 @@ def test_the_fit_reports_progress_and_stops_when_cancelled():
 
     with pytest.raises(Cancelled):
         fit_linear_denoiser(clean, 0.2, cancelled=cancel_after_one)
+
+
+@pytest.mark.parametrize(("kind", "levels"), [("gaussian", [0.0, 0.05, 0.4, 1.0]), ("salt_and_pepper", [0.1, 0.3])])
+def test_fitting_several_levels_in_one_pass_gives_each_levels_own_fit_exactly(kind, levels, monkeypatch):
+    """The app's curve fits every level at once (one noise draw a chunk, scaled): bit for bit the fits one level at
+    a time give, over several chunks (the draw of each chunk is its own)."""
+    from engine import linear_denoiser
+
+    clean = (np.random.default_rng(3).random((700, 16)) < 0.3) * np.random.default_rng(4).random((700, 16))
+    monkeypatch.setattr(linear_denoiser, "FIT_CHUNK", 256)  # three chunks
+    many = fit_linear_denoisers(clean, levels, kind)
+    for level, fitted in zip(levels, many, strict=True):
+        one = fit_linear_denoiser(clean, level, kind)
+        np.testing.assert_array_equal(fitted.weights, one.weights)
+        np.testing.assert_array_equal(fitted.bias, one.bias)
+        assert fitted.noise == one.noise and fitted.n_fit == 700

@@ -373,3 +373,26 @@ def test_a_classical_filter_is_tuned_and_applied_off_the_gui_thread_and_says_it_
     out = apply_filter("median", strength, tab.state.shown.noisy.reshape(1, 784))
     assert tab.result.baseline_scores.mse == pytest.approx(image_scores(out, tab.state.clean).mse, rel=1e-5)
     assert "SSIM" in tab.result.row.captions[3].text()
+
+
+def test_the_compare_choice_is_remembered_and_a_stored_choice_is_read_with_bounds(
+    qtbot, window, tab, settings, app_state, tiny_mnist
+):
+    """What stands beside the reconstruction is there again in the next session, as the user left it (nothing
+    included); a stored value that is no entry gives nothing and is removed."""
+    from gui.denoise.result_row import COMPARE_KEY
+    from gui.main_window import MainWindow
+
+    def reopened():
+        again = MainWindow(window.state.model, settings=settings, state=app_state)
+        qtbot.addWidget(again)
+        return again.denoise_tab.result
+
+    with qtbot.waitSignal(tab.result.baselineReady, timeout=10000):
+        tab.result.choose("best_linear")
+    result = reopened()
+    assert result.choice() == "best_linear" and result.compare_box.currentText() == "Compare: best linear"
+    result.choose("")
+    assert reopened().choice() == ""
+    settings.setValue(COMPARE_KEY, "furlongs")
+    assert reopened().choice() == "" and not settings.contains(COMPARE_KEY)
