@@ -45,6 +45,9 @@ class LayerSnapshot:
     weights : per layer, its weight matrix W (n_out, n_in) float32.
     gradients : per layer, (m,) float32 samples of dL/dW over the epoch's batches so far; [] when none.
     batches : how many batches the gradient samples come from.
+    names : per layer, the name views show it by (``MLP.named_parameter_layers``: "layer 1", …, "gate").
+
+    The layers are every one the model learns: the network's, then a skip path's own (a gate's).
     """
 
     kind: str
@@ -53,11 +56,25 @@ class LayerSnapshot:
     weights: list[np.ndarray]
     gradients: list[np.ndarray]
     batches: int = 0
+    names: tuple[str, ...] = ()
+
+    @property
+    def layer_names(self) -> list[str]:
+        """``names``, or "layer 1", "layer 2", … for a snapshot made without them."""
+        return list(self.names) if self.names else [f"layer {i + 1}" for i in range(len(self.weights))]
+
+
+def _named_layers(model) -> list[tuple[str, object]]:
+    """The layers a model learns, named (an ``MLP``'s gate too; a model without ``named_parameter_layers``: its
+    ``layers``)."""
+    named = getattr(model, "named_parameter_layers", None)
+    return named() if callable(named) else [(f"layer {i + 1}", layer) for i, layer in enumerate(model.layers)]
 
 
 def snapshot_of(model, epoch: int = -1) -> LayerSnapshot:
-    """The model's weights now (copies), without gradients."""
-    return LayerSnapshot("model", epoch, 1.0, [layer.W.copy() for layer in model.layers], [])
+    """The weights of every layer the model learns now (copies; a gated skip path's too), without gradients."""
+    names, layers = zip(*_named_layers(model), strict=True)
+    return LayerSnapshot("model", epoch, 1.0, [layer.W.copy() for layer in layers], [], names=names)
 
 
 class HistogramSampler(Callback):
@@ -69,6 +86,8 @@ class HistogramSampler(Callback):
 
     def __init__(self, send: Callable[[LayerSnapshot], None]) -> None:
         self.send = send
+        self._layers: list = []  # every layer the model learns (a gate's too)
+        self._names: tuple[str, ...] = ()
         self._buffers: list[np.ndarray] = []  # per layer (SAMPLED_BATCHES, m) float32
         self._rows = 0
         self._every = 1
@@ -76,7 +95,8 @@ class HistogramSampler(Callback):
         self._progress = 0.0
 
     def on_train_begin(self, logs):
-        layers = self.trainer.model.layers
+        names, layers = zip(*_named_layers(self.trainer.model), strict=True)
+        self._names, self._layers = names, list(layers)
         self._buffers = [np.empty((SAMPLED_BATCHES, min(layer.W.size, SAMPLE_SIZE)), np.float32) for layer in layers]
         self._epoch = int(logs.get("initial_epoch", 0))
         self.send(self._snapshot("start", self._epoch - 1, 1.0))
@@ -94,7 +114,7 @@ class HistogramSampler(Callback):
         if batch % self._every or self._rows >= SAMPLED_BATCHES:
             return
         row = self._rows
-        for layer, buf in zip(self.trainer.model.layers, self._buffers, strict=True):
+        for layer, buf in zip(self._layers, self._buffers, strict=True):
             flat = layer.grad_W.reshape(-1)  # a view: grad_W is contiguous
             m = buf.shape[1]
             stride = flat.size // m
@@ -110,9 +130,9 @@ class HistogramSampler(Callback):
 
     def _snapshot(self, kind: str, epoch: int, progress: float) -> LayerSnapshot:
         rows = self._rows if kind != "start" else 0
-        weights = [layer.W.copy() for layer in self.trainer.model.layers]
+        weights = [layer.W.copy() for layer in self._layers]
         gradients = [buf[:rows].reshape(-1).copy() for buf in self._buffers] if rows else []
-        return LayerSnapshot(kind, epoch, progress, weights, gradients, rows)
+        return LayerSnapshot(kind, epoch, progress, weights, gradients, rows, self._names)
 
 
 @dataclass(frozen=True)

@@ -121,6 +121,25 @@ class MLP:
         """Every Dense layer whose weights the model learns: the network's, then the skip's (a gate's)."""
         return self.layers + (self.skip.layers if self.skip is not None else [])
 
+    def named_parameter_layers(self) -> list[tuple[str, Dense]]:
+        """``parameter_layers`` with the names views show them by: ``"layer 1"`` … ``"layer n"`` for the network's,
+        then the skip's own by its kind (a gate's: ``"gate"``).  Each layer's ``W`` is (n_out, n_in)."""
+        named = [(f"layer {i + 1}", layer) for i, layer in enumerate(self.layers)]
+        if self.skip is not None:
+            own = self.skip.layers
+            named += [(self.skip.kind if len(own) == 1 else f"{self.skip.kind} {k + 1}", layer)
+                      for k, layer in enumerate(own)]  # fmt: skip
+        return named
+
+    @property
+    def gate_layer(self) -> Dense | None:
+        """The gated skip path's Dense layer (``engine.skip.GatedSkip``), None for a model without one.
+
+        Its ``W`` is (n_out, n_hidden): column j says how much hidden unit j opens (+) or closes (−) each pixel's
+        gate ``g = sigmoid(W h + b)``, i.e. how much of the input that pixel takes; ``b`` (n_out,) where each
+        pixel's gate sits when the last hidden layer is silent."""
+        return self.skip.dense if isinstance(self.skip, GatedSkip) else None
+
     def _flatten(self) -> None:
         """Move all weights into one new vector and rebind each layer's arrays as views of it."""
         dtype = self.layers[0].dtype

@@ -1,4 +1,5 @@
-"""A run's network built again as it started: its layers, initialised with its seed as ``denoise-studio train`` does.
+"""A run's network built again as it started: its layers and skip path, initialised with its seed as
+``denoise-studio train`` does.
 
 Training that network with the run's settings on the same data repeats the run (bit for bit on the same
 machine and versions) when the run itself started from such a network; ``starting_model`` says whether it
@@ -13,9 +14,9 @@ from engine.runs.store import RunRecord
 
 
 def starting_model(run: RunRecord) -> tuple[MLP, bool | None]:
-    """(a fresh network with ``run``'s layers, its weights drawn with the run's seed; whether they are the weights
-    the run started from — None when the run recorded none).  Raises ``ValueError`` when the run recorded no
-    layers this engine can build."""
+    """(a fresh network with ``run``'s layers and skip path (a gate, a residual, none), its weights drawn with the
+    run's seed; whether they are the weights the run started from — None when the run recorded none).  Raises
+    ``ValueError`` when the run recorded no layers (or skip path) this engine can build."""
     specs = run.settings.get("layer_specs")
     if not isinstance(specs, list) or not specs or not all(isinstance(s, dict) for s in specs):
         raise ValueError(f"run {run.id} recorded no layers")
@@ -25,8 +26,9 @@ def starting_model(run: RunRecord) -> tuple[MLP, bool | None]:
     except (KeyError, TypeError, ValueError):
         raise ValueError(f"run {run.id} recorded layers this version cannot build: {run.layers}") from None
     seed = run.settings.get("seed", 0)
+    skip = run.settings.get("skip")  # None for a plain network (and a run recorded before skip paths)
     try:
-        model = build_mlp(widths, activations, seed=seed if isinstance(seed, int) and seed >= 0 else 0)
+        model = build_mlp(widths, activations, seed=seed if isinstance(seed, int) and seed >= 0 else 0, skip=skip)
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"run {run.id}'s layers {run.layers} cannot be built: {exc}") from None
     same = None if not run.init_sha256 else weights_sha256(model.params) == run.init_sha256

@@ -1,4 +1,5 @@
-"""Weights as 28×28 images: the first layer's filters (one per hidden unit) and the decoder's columns."""
+"""Weights as 28×28 images: the first layer's filters (one per hidden unit), the decoder's columns and, for a model
+with a gated skip path, the gate's columns (``MLP.gate_layer``)."""
 
 from __future__ import annotations
 
@@ -30,18 +31,21 @@ def mosaic(images: np.ndarray, cols: int | None = None, gap: int = 1) -> np.ndar
 
 
 class WeightsView(pg.GraphicsLayoutWidget):
-    """Two mosaics side by side, blue = negative, red = positive weight."""
+    """Mosaics side by side, blue = negative, red = positive weight: the first layer's, the last layer's and, for a
+    model with a gated skip path, the gate's (a third column, shown only then)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         cmap = pg.colormap.get("CET-D1")
         self.encoder_item = pg.ImageItem(levels=(-1, 1))
         self.decoder_item = pg.ImageItem(levels=(-1, 1))
-        self.boxes = []
+        self.gate_item = pg.ImageItem(levels=(-1, 1))
+        self.boxes, self.labels = [], []
         for col, (item, title) in enumerate(
             ((self.encoder_item, "First layer: a filter per unit"),
-             (self.decoder_item, "Last layer: a column per unit"))
-        ):
+             (self.decoder_item, "Last layer: a column per unit"),
+             (self.gate_item, "Gate: a column per unit"))
+        ):  # fmt: skip
             item.setColorMap(cmap)
             box = self.addViewBox(row=1, col=col, lockAspect=True, enableMenu=False, invertY=True)
             box.addItem(item)
@@ -49,13 +53,19 @@ class WeightsView(pg.GraphicsLayoutWidget):
             self.boxes.append(box)
             label = self.addLabel(title, row=0, col=col)
             label.setAttr("size", "9pt")
+            self.labels.append(label)
+        self._gate_cells = (self.labels[2], self.boxes[2])
+        self._gate_shown = True
+        self._show_gate(False)  # until a model with a gate comes
         hint(
             self,
             "Weights seen as images: each first-layer unit's 784 input weights, and each last-layer unit's 784 output"
-            " weights, as 28×28 tiles; red = positive, blue = negative, each tile scaled on its own",
+            " weights, as 28×28 tiles; red = positive, blue = negative, each tile scaled on its own. A model with a "
+            "gated skip path shows its gate too: each last hidden unit's 784 gate weights (red: where that unit "
+            "opens the gate, so the pixel takes more of the input; blue: where it closes it, so the network's own "
+            "image shows)",
         )
         self.setMinimumHeight(180)
-        self.labels = [self.getItem(0, col) for col in range(2)]
         self.restyle()
         Theme.of_app().changed.connect(self.restyle)
 
@@ -66,11 +76,29 @@ class WeightsView(pg.GraphicsLayoutWidget):
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         super().resizeEvent(event)
-        for box in getattr(self, "boxes", ()):  # keep both mosaics whole at any size (none yet inside __init__)
+        for box in getattr(self, "boxes", ()):  # keep the mosaics whole at any size (none yet inside __init__)
             box.autoRange(padding=0.02)
 
+    def gate_shown(self) -> bool:
+        """Whether the gate's column is in the view (a model with a gated skip path)."""
+        return self._gate_shown
+
+    def _show_gate(self, on: bool) -> None:
+        """Put the gate's title and mosaic in the third column, or take them out (a plain model: two columns)."""
+        if on == self._gate_shown:
+            return
+        label, box = self._gate_cells
+        if on:
+            self.ci.addItem(label, row=0, col=2)
+            self.ci.addItem(box, row=1, col=2)
+        else:
+            self.ci.removeItem(label)
+            self.ci.removeItem(box)
+        self._gate_shown = on
+
     def set_model(self, model) -> None:
-        """Filters: rows of layers[0].W (n_hidden, 784); columns of layers[-1].W (784, n_hidden)."""
+        """Filters: rows of layers[0].W (n_hidden, 784); columns of layers[-1].W (784, n_hidden); with a gated skip
+        path, columns of its gate's W (784, n_hidden)."""
         first = model.layers[0].W
         last = model.layers[-1].W
         if first.shape[1] == 784:
@@ -79,5 +107,12 @@ class WeightsView(pg.GraphicsLayoutWidget):
         if last.shape[0] == 784:
             tiles = last.T[:MAX_TILES].reshape(-1, 28, 28)
             self.decoder_item.setImage(mosaic(tiles), levels=(-1, 1))
+        gate = model.gate_layer
+        shown = gate is not None and gate.W.shape[0] == 784
+        if shown:
+            self.gate_item.setImage(mosaic(gate.W.T[:MAX_TILES].reshape(-1, 28, 28)), levels=(-1, 1))
+        else:
+            self.gate_item.clear()
+        self._show_gate(shown)
         for box in self.boxes:
             box.autoRange(padding=0.02)

@@ -35,6 +35,7 @@ BATCH_BOX = Bound("batch size", 1, 8192, integer=True)
 LR_BOX = Bound("learning rate", 1e-5, 1.0)
 LEVEL_BOX = Bound("noise level", 0.0, 1.0)
 TRAIN_SIZE_BOX = Bound("training images", 1, 60000, integer=True)
+WEIGHTING_BOX = Bound("loss weighting c", 1e-4, 10.0)
 """What each box of the form holds (narrower than a run's bounds, ``engine.run_limits``: a file the CLI wrote may
 hold more, and opens clamped to these with a note)."""
 
@@ -51,6 +52,7 @@ class FormSettings:
     low: float
     high: float | None
     epochs: int | None = None
+    noise_weighting: float | None = None  # TrainConfig.noise_weighting: None when the run weighed images alike
 
 
 def settings_of(metadata: dict) -> tuple[FormSettings | None, list[str]]:
@@ -83,12 +85,13 @@ def settings_of(metadata: dict) -> tuple[FormSettings | None, list[str]]:
         low=fit(LEVEL_BOX, setting.low),
         high=fit(LEVEL_BOX, setting.high) if setting.is_range else None,
         epochs=fit(EPOCHS_BOX, config.epochs) if isinstance(suggested, dict) and "epochs" in suggested else None,
+        noise_weighting=fit(WEIGHTING_BOX, config.noise_weighting) if config.noise_weighting is not None else None,
     ), notes
 
 
 class TrainingForm(QWidget):
-    """Epochs, batch size, learning rate, optimizer, data set, noise (kind, one level or a range), training
-    images and seed.
+    """Epochs, batch size, learning rate, optimizer, data set, noise (kind, one level or a range, and with a range
+    the loss weighting by level), training images and seed.
 
     ``lrChanged`` fires on every learning-rate edit (it may change while training); ``dataChanged``
     when what the strip of test images shows changes (data set, noise kind or level).  The other
@@ -151,6 +154,21 @@ class TrainingForm(QWidget):
         self.noise_range = QCheckBox()
         self.noise_high = _level_spin(0.8)
         self.noise_high_label = QLabel()
+        self.noise_weighting = QDoubleSpinBox()
+        self.noise_weighting.setDecimals(4)
+        self.noise_weighting.setRange(0.0, WEIGHTING_BOX.high)  # 0: off (below WEIGHTING_BOX.low: no c is that small)
+        self.noise_weighting.setSingleStep(0.01)
+        self.noise_weighting.setSpecialValueText("off (plain MSE)")
+        self.noise_weighting.setPrefix("c = ")
+        self.noise_weighting.setValue(defaults.noise_weighting or 0.0)
+        hint(
+            self.noise_weighting,
+            "With a range: divide each training image's loss by (its level² + c), so lightly noised images count as "
+            "much as heavily noised ones, whose far larger errors would otherwise drown theirs. Use it with a range "
+            "from 0 to make one model good at light noise too (the app's gated default model: 0 to 1, c = 0.05). "
+            "Smaller c leans harder towards light noise: at level 0 an image weighs (top² + c) / c times one at the "
+            f"top. Off: every image counts alike. c from {WEIGHTING_BOX.low:g} to {WEIGHTING_BOX.high:g}",
+        )
         self.train_size = _spin(
             TRAIN_SIZE_BOX, 60000, "How many images of the chosen data set to train on (the first n), 1–60,000"
         )
@@ -174,6 +192,7 @@ class TrainingForm(QWidget):
             (self.noise_label, self.noise),
             ("", self.noise_range),
             (self.noise_high_label, self.noise_high),
+            ("Loss weighting", self.noise_weighting),
             ("Training images", self.train_size),
             ("Seed", self.seed),
         ):
@@ -199,19 +218,22 @@ class TrainingForm(QWidget):
 
     def _show_range(self, on: bool) -> None:
         self.form.setRowVisible(self.noise_high, on)
+        self.form.setRowVisible(self.noise_weighting, on)  # it weighs images by their level: a range only
         self._name_levels(self.noise_kind.kind())
 
     def config(self) -> TrainConfig:
         """The settings as a ``TrainConfig`` (raises ``ValueError``/``TypeError`` for an invalid one)."""
-        low = self.noise.value()
+        low, weighting = self.noise.value(), self.noise_weighting.value()
+        ranged = self.noise_range.isChecked()
         return TrainConfig(
             epochs=self.epochs.value(),
             batch_size=self.batch_size.value(),
             lr=self.lr.value(),
             optimizer=self.optimizer.currentText(),
-            noise=(low, self.noise_high.value()) if self.noise_range.isChecked() else low,
+            noise=(low, self.noise_high.value()) if ranged else low,
             noise_kind=self.noise_kind.kind(),
             seed=self.seed.value(),
+            noise_weighting=weighting if ranged and weighting > 0 else None,
         )
 
     def data_set_name(self) -> str:
@@ -220,7 +242,7 @@ class TrainingForm(QWidget):
 
     def set_model(self, model) -> None:
         """Describe the model to train and start from the settings it was trained with, if any (a noise range,
-        its kind, the data set)."""
+        its kind, the loss weighting, the data set)."""
         widths = "–".join(str(w) for w in [model.n_in] + [layer.n_out for layer in model.layers])
         trained = "trained" if model.metadata.get("history") or model.metadata.get("training") else "untrained"
         self.model_label.setText(f"Model to train: {widths} ({trained}, {model.n_params:,} parameters)")
@@ -239,6 +261,7 @@ class TrainingForm(QWidget):
         self.noise_range.setChecked(settings.high is not None)
         if settings.high is not None:
             self.noise_high.setValue(settings.high)
+        self.noise_weighting.setValue(settings.noise_weighting or 0.0)
 
     def apply_settings(self, settings: dict) -> list[str]:
         """Fill the form from a recorded run's ``settings`` (``engine.runs``); returns a note for each value a control
@@ -260,6 +283,7 @@ class TrainingForm(QWidget):
                 notes += _fill(spin, name, value)
         if settings.get("optimizer") in OPTIMIZERS:
             self.optimizer.setCurrentText(settings["optimizer"])
+        notes += self._fill_weighting(settings.get("noise_weighting"))
         defaults = TrainConfig()
         for name in ("momentum", "loss"):  # what the app always trains with
             value = settings.get(name)
@@ -268,10 +292,22 @@ class TrainingForm(QWidget):
                 notes.append(f"{name} {value}: the app trains with {getattr(defaults, name)} (no control for it)")
         return notes
 
+    def _fill_weighting(self, value: object) -> list[str]:
+        """The loss weighting from a run's settings: off when it recorded none; else within ``WEIGHTING_BOX`` (a c
+        the control cannot show is clamped, never rounded to off), with a note for what was changed."""
+        if value is None:
+            self.noise_weighting.setValue(0.0)
+            return []
+        held, note = WEIGHTING_BOX.clamp(value)
+        if held is None:
+            return [note]
+        return ([note] if note else []) + _fill(self.noise_weighting, "noise_weighting", held)
+
     def set_running(self, running: bool) -> None:
         """Lock what a run fixes at its start; the learning rate stays editable."""
         for widget in (self.epochs, self.batch_size, self.optimizer, self.data_set, self.noise_kind, self.noise,
-                       self.noise_range, self.noise_high, self.train_size, self.seed):  # fmt: skip
+                       self.noise_range, self.noise_high, self.noise_weighting, self.train_size,
+                       self.seed):  # fmt: skip
             explain_disabled(widget, "a run is training with the settings it began with; change them when it ends or "
                              "after Stop (the learning rate can change now)")  # fmt: skip
             widget.setEnabled(not running)

@@ -1,5 +1,7 @@
 """Per layer, histograms of the weights and of their gradients while training, for the Training tab.
 
+Every layer the model learns has a row: the network's, then a gated skip path's gate (``MLP.named_parameter_layers``).
+
 The training thread runs ``engine.histograms.HistogramSampler`` (added as a watcher): it sends a
 ``LayerSnapshot`` as training starts, at every epoch's end and on Pause.  Binning runs as a job
 (at most every ``MIN_INTERVAL_MS``, always the newest snapshot); this widget only draws.  Each
@@ -71,11 +73,12 @@ class HistogramPanel(QWidget):
         self.scroll.setWidgetResizable(True)
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        tip = ("Histograms per layer. Left: the weights (filled: now; dashed: at the start of the run; sd = "
-               "their standard deviation). Right: the sizes of their gradients dL/dW on a log scale, sampled "
-               "over the epoch's batches (filled: the latest epoch; dashed: the first; rms = their typical size). "
-               "Exact zeros are counted apart. Weights that spread out are learning; gradients that move left "
-               "mean the loss is levelling off. Updated after every epoch and on Pause.")  # fmt: skip
+        tip = ("Histograms per layer (and, for a model with a gated skip path, its gate: the weights that decide "
+               "how much of the input each pixel passes through). Left: the weights (filled: now; dashed: at the "
+               "start of the run; sd = their standard deviation). Right: the sizes of their gradients dL/dW on a "
+               "log scale, sampled over the epoch's batches (filled: the latest epoch; dashed: the first; rms = "
+               "their typical size). Exact zeros are counted apart. Weights that spread out are learning; gradients "
+               "that move left mean the loss is levelling off. Updated after every epoch and on Pause.")  # fmt: skip
         for widget in (self, self.grid, self.scroll):
             hint(widget, tip)
         layout = QVBoxLayout(self)
@@ -131,8 +134,9 @@ class HistogramPanel(QWidget):
     # ----- drawing ---------------------------------------------------------------------------
     def _show(self, result) -> None:
         snapshot, (weights, gradients) = result
-        shapes = [(w.shape[1], w.shape[0]) for w in snapshot.weights]
-        self.grid.set_rows([f"layer {i + 1}: {a} → {b}" for i, (a, b) in enumerate(shapes)], weights, gradients)
+        labels = [f"{name}: {w.shape[1]} → {w.shape[0]}" for name, w in zip(snapshot.layer_names, snapshot.weights,
+                                                                             strict=True)]  # fmt: skip
+        self.grid.set_rows(labels, weights, gradients)
         self.snapshot, self.histograms = snapshot, (weights, gradients)
         self.header.setText(_caption(snapshot))
         self.updated.emit(snapshot)

@@ -132,3 +132,20 @@ def test_layer_histograms_of_a_model_before_training_have_weights_but_no_gradien
     weights, gradients = layer_histograms(snapshot_of(model))
     assert len(weights) == 2 and all(h is not None for h in weights)
     assert gradients == [None, None]
+
+
+def test_a_gated_models_gate_is_sampled_and_named_after_its_layers():
+    """The gate learns too: its weights and its gradients come in the snapshots, as a row named "gate"."""
+    model = build_mlp([784, 16, 784], ["relu", "sigmoid"], seed=0, skip="gate")
+    snapshots = []
+    trainer = Trainer(model, TrainConfig(epochs=1, batch_size=40, lr=1e-3, noise=(0.0, 1.0), seed=0),
+                      [HistogramSampler(snapshots.append)], parallel=False)  # fmt: skip
+    trainer.fit(blobs(160))
+    last = snapshots[-1]
+    assert last.layer_names == ["layer 1", "layer 2", "gate"] == list(snapshot_of(model).names)
+    np.testing.assert_array_equal(last.weights[-1], model.gate_layer.W)  # (784, 16)
+    assert last.gradients[-1].size and np.any(last.gradients[-1])  # the gate's dL/dW, sampled as the layers' are
+    weights, gradients = layer_histograms(last)
+    assert len(weights) == len(gradients) == 3 and gradients[-1] is not None
+    plain = build_mlp([784, 16, 784], ["relu", "sigmoid"], seed=0)
+    assert snapshot_of(plain).layer_names == ["layer 1", "layer 2"] and plain.gate_layer is None

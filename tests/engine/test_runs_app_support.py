@@ -109,3 +109,15 @@ def test_a_runs_network_is_built_again_with_its_seed_and_says_whether_it_began_s
     run.settings.pop("layer_specs")
     with pytest.raises(ValueError, match="recorded no layers"):
         starting_model(run)
+
+
+def test_a_gated_runs_network_is_built_again_with_its_gate(runs_db):
+    recorder = RunRecorder(runs_db, source="cli")
+    model = build_mlp([784, 6, 784], ["relu", "sigmoid"], seed=5, skip="gate")
+    model.fit(X[:64], X[64:], epochs=1, batch_size=16, seed=5, noise=(0.0, 1.0), noise_weighting=0.05,
+              callbacks=[recorder])  # fmt: skip
+    with RunStore(runs_db) as store:
+        run = store.get(recorder.run_id)
+    assert run.settings["skip"] == "gate" and run.settings["noise_weighting"] == 0.05
+    again, same = starting_model(run)
+    assert again.skip.kind == "gate" and same is True  # the very weights the run began with, the gate's too

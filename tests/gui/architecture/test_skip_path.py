@@ -139,3 +139,19 @@ def test_the_shipped_models_menu_names_each_models_shape_and_skip_path(window):
     assert "784-1024-1024-784 with a gated skip" in gated_entry and "σ 0–1" in gated_entry
     seed = entries["mnist_denoising_autoencoder"]
     assert "784-10-784 ·" in seed and "skip" not in seed
+
+
+def test_weights_as_images_show_the_gates_columns_for_a_gated_model_only(tab, window):
+    view = tab.weights
+    window.state.set_model(build_mlp([784, 32, 784], ["relu", "sigmoid"], seed=2), name="plain")
+    assert not view.gate_shown() and len(view.ci.items) == 4  # two titles, two mosaics: as before
+    model = gated()
+    window.state.set_model(model, name="gated")
+    assert view.gate_shown() and len(view.ci.items) == 6
+    assert view.ci.getItem(0, 2).text == "Gate: a column per unit"
+    image = view.gate_item.image  # 32 tiles of 28×28 on a 6×6 grid, one per last hidden unit
+    assert image.shape == (6 * 29 - 1, 6 * 29 - 1) and np.count_nonzero(~np.isnan(image)) == 32 * 784
+    column = model.gate_layer.W[:, 1].reshape(28, 28)  # unit 2's gate weights, the second tile
+    np.testing.assert_allclose(image[:28, 29:57], column / np.abs(column).max(), rtol=1e-6)
+    window.state.set_model(build_mlp([784, 16, 784], ["relu", "sigmoid"], seed=2), name="plain again")
+    assert not view.gate_shown() and len(view.ci.items) == 4 and view.gate_item.image is None

@@ -9,13 +9,15 @@ from engine.nn import build_mlp
 from engine.runs import RunRecorder, RunStore
 
 
-def record_run(database, arrays, widths=(784, 8, 784), *, lr=1e-3, epochs=2, seed=0, save_to=None, source="cli"):
+def record_run(database, arrays, widths=(784, 8, 784), *, lr=1e-3, epochs=2, seed=0, save_to=None, source="cli",
+               skip=None, **training):  # fmt: skip
     """Train a small model on ``arrays`` with the recorder on, as ``denoise-studio train`` would (the model saved to
-    ``save_to`` and recorded on the run); returns (run id, the trained model)."""
+    ``save_to`` and recorded on the run); returns (run id, the trained model).  ``skip``: the model's skip path;
+    ``training``: more ``TrainConfig`` settings (``noise``, ``noise_weighting``...)."""
     recorder = RunRecorder(database, source=source)
-    model = build_mlp(list(widths), ["relu"] * (len(widths) - 2) + ["sigmoid"], seed=seed)
+    model = build_mlp(list(widths), ["relu"] * (len(widths) - 2) + ["sigmoid"], seed=seed, skip=skip)
     model.metadata["dataset"] = {"name": "mnist", "train_size": len(arrays[0]), "test_size": len(arrays[1])}
-    model.fit(arrays[0], arrays[1], epochs=epochs, batch_size=16, lr=lr, seed=seed, callbacks=[recorder])
+    model.fit(arrays[0], arrays[1], epochs=epochs, batch_size=16, lr=lr, seed=seed, callbacks=[recorder], **training)
     if save_to is not None:
         model.save(save_to)
         recorder.saved(save_to)

@@ -232,6 +232,34 @@ def test_train_again_makes_the_runs_network_and_fills_the_form_clamping_what_it_
     assert "Start repeats it" in window.statusBar().currentMessage()
 
 
+def test_train_again_rebuilds_a_gated_runs_network_and_its_loss_weighting(qtbot, window, recorded, runs_db):
+    plain, _ = recorded(widths=(784, 12, 784), seed=4, noise=(0.0, 1.0))
+    gated, _ = recorded(widths=(784, 12, 784), seed=4, skip="gate", noise=(0.0, 1.0), noise_weighting=0.05)
+    tab = window.runs_tab
+    with qtbot.waitSignal(tab.feed.loaded, timeout=TIMEOUT):
+        window.tabs.setCurrentWidget(tab)
+    with qtbot.waitSignal(tab.comparedReady, timeout=TIMEOUT, check_params_cb=lambda runs: len(runs) == 2):
+        tab.tick(plain, gated)
+    assert {"skip", "noise_weighting"} <= set(tab.settings_table.differing())  # compared like every setting
+    window.state.dirty = False
+    details = choose(qtbot, tab, gated)
+    with qtbot.waitSignal(window.state.modelChanged, timeout=TIMEOUT) as changed:
+        details.again_button.click()
+    model = changed.args[0].model
+    assert model.gate_layer is not None  # the run's network had a gate: so has the one trained again
+    np.testing.assert_array_equal(model.params, build_mlp([784, 12, 784], ["relu", "sigmoid"], seed=4,
+                                                          skip="gate").params)  # fmt: skip
+    assert "Start repeats it" in window.statusBar().currentMessage()
+    form = window.training_tab.form
+    assert form.noise_weighting.value() == pytest.approx(0.05) and form.config().noise_weighting == pytest.approx(0.05)
+    window.state.dirty = False
+    window.tabs.setCurrentWidget(tab)
+    details = choose(qtbot, tab, plain)
+    with qtbot.waitSignal(window.state.modelChanged, timeout=TIMEOUT):
+        details.again_button.click()
+    assert window.state.model.gate_layer is None and form.config().noise_weighting is None  # not the last run's
+
+
 def test_continue_training_opens_the_model_and_the_new_run_records_the_run_it_resumed_from(
     qtbot, window, recorded, runs_db, tiny_mnist, tmp_path
 ):

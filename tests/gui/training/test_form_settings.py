@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from gui.training.form import TrainingForm
+from engine.nn import MLP
+from gui.training.form import WEIGHTING_BOX, TrainingForm, settings_of
 
 
 @pytest.fixture
@@ -47,3 +48,29 @@ def test_a_value_that_is_no_number_is_ignored_with_a_note(form):
     notes = form.apply_settings({"seed": "seven", "epochs": 3})
     assert form.seed.value() == before and form.epochs.value() == 3
     assert notes == ["seed must be an int, got str; ignored"]
+
+
+def test_the_form_takes_the_gated_default_models_loss_weighting(form):
+    """The shipped gated model was trained with a loss weighted by noise level: Start must train with it too."""
+    gated = MLP.from_file("mnist_denoising_autoencoder_gated")
+    recorded = gated.metadata["training"]["noise_weighting"]
+    form.set_model(gated)
+    assert form.noise_range.isChecked() and form.noise_weighting.value() == pytest.approx(recorded)
+    assert form.config().noise_weighting == pytest.approx(recorded)
+    assert not form.noise_weighting.isHidden()  # shown with the range
+    form.set_model(MLP.from_file("mnist_denoising_autoencoder_blind"))  # a range trained with plain MSE
+    assert form.noise_range.isChecked() and form.config().noise_weighting is None
+    assert form.noise_weighting.text() == "off (plain MSE)"
+
+
+def test_the_loss_weighting_needs_a_range_and_a_file_beyond_the_control_is_clamped_with_a_note(form):
+    notes = form.apply_settings({"noise": [0.0, 1.0], "noise_weighting": 0.02})
+    assert notes == [] and form.config().noise_weighting == pytest.approx(0.02)
+    form.noise_range.setChecked(False)  # one level: nothing to weigh by
+    assert form.noise_weighting.isHidden() and form.config().noise_weighting is None
+    notes = form.apply_settings({"noise": [0.0, 1.0], "noise_weighting": 1e-6})  # the CLI takes any c > 0
+    assert form.config().noise_weighting == pytest.approx(WEIGHTING_BOX.low)  # never rounded to "off"
+    assert len(notes) == 1 and "1e-06" in notes[0]
+    assert form.apply_settings({"noise": [0.0, 1.0]}) == [] and form.config().noise_weighting is None
+    settings, notes = settings_of({"training": {"noise": [0.0, 1.0], "noise_weighting": 50.0}})
+    assert settings.noise_weighting == WEIGHTING_BOX.high and "50" in notes[0]

@@ -78,3 +78,19 @@ def test_a_model_between_runs_shows_its_weights_and_no_gradients(qtbot, window, 
     assert gradients == [None, None]
     assert weights[0].std == pytest.approx(float(np.std(model.layers[0].W)), rel=1e-6)
     assert len(panel.grid.rows) == 2  # the new model's layers
+
+
+def test_a_gated_models_gate_has_its_own_row_before_and_after_an_epoch(qtbot, window, tab):
+    panel = tab.histograms
+    model = build_mlp([784, 12, 784], ["relu", "sigmoid"], seed=0, skip="gate")
+    with qtbot.waitSignal(panel.updated, timeout=TIMEOUT, check_params_cb=lambda s: s.kind == "model"):
+        window.state.set_model(model, name="gated")
+    assert [label for label, _, _ in panel.grid.rows] == ["layer 1: 784 → 12", "layer 2: 12 → 784", "gate: 12 → 784"]
+    assert panel.histograms[0][-1].std == pytest.approx(float(np.std(model.gate_layer.W)), rel=1e-6)
+    tab.form.epochs.setValue(1)
+    with qtbot.waitSignals([tab.run.finished, panel.updated], timeout=TIMEOUT,
+                           check_params_cbs=[None, lambda s: s.kind == "epoch"]):  # fmt: skip
+        tab.start_button.click()
+    label, weights, gradients = panel.grid.rows[-1]
+    assert label == "gate: 12 → 784" and gradients is not None  # the gate's gradients, sampled as it trained
+    assert weights.reference is not None  # beside the gate's weights at the start of the run

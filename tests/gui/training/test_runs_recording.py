@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from engine.nn import build_mlp
 from engine.runs import RunStore
 from gui.main_window import MainWindow
 
@@ -58,3 +59,14 @@ def test_a_damaged_database_is_said_once_and_the_run_goes_on(qtbot, window, tab,
     assert window.state.model is trained and len(trained.metadata["history"]["epochs"]) == 2
     assert len(dialogs_shown) == 1  # the worker's report came before its result (queued in order)
     assert dialogs_shown[0].startswith("Run not recorded\n") and "damaged" in dialogs_shown[0]
+
+
+def test_a_run_of_a_gated_model_trains_with_its_loss_weighting_and_records_it(qtbot, window, tab, runs_db):
+    model = build_mlp([784, 12, 784], ["relu", "sigmoid"], seed=1, skip="gate")
+    model.metadata["training"] = {"noise": [0.0, 1.0], "noise_weighting": 0.03, "batch_size": 16}
+    window.state.set_model(model, name="gated")
+    trained = _train(qtbot, window, tab)
+    assert trained.metadata["training"]["noise_weighting"] == pytest.approx(0.03)  # what the run's Trainer used
+    with RunStore(runs_db) as store:
+        run = store.get(store.runs()[0].id)
+    assert run.settings["noise_weighting"] == pytest.approx(0.03) and run.settings["skip"] == "gate"
