@@ -380,9 +380,9 @@ def test_a_second_run_at_the_same_level_reuses_the_reference_fits(qtbot, window,
     (the fits took a core from each run's first epoch)."""
     import engine.baselines
 
-    fits = []
+    fits = []  # (training images, level range) of each fit; the app-wide job pool may still hold earlier tests' jobs
     fit = engine.baselines.fit_linear_denoiser
-    monkeypatch.setattr(engine.baselines, "fit_linear_denoiser", lambda *a, **k: fits.append(a[1]) or fit(*a, **k))
+    monkeypatch.setattr(engine.baselines, "fit_linear_denoiser", lambda *a, **k: fits.append(a[:2]) or fit(*a, **k))
     tab.arrays = None  # read the IDX files named by $DENOISE_STUDIO_DATA, as the app does
     tab.form.train_size.setValue(64)
     tab.form.noise.setValue(0.2)
@@ -390,7 +390,8 @@ def test_a_second_run_at_the_same_level_reuses_the_reference_fits(qtbot, window,
         run_to_end(qtbot, tab)
         qtbot.waitUntil(lambda: not tab.linear_jobs.is_busy() and not tab.pca_jobs.is_busy(), timeout=TIMEOUT)
         assert tab.plot.linear_line.isVisible() and tab.plot.pca_line.isVisible()
-    assert fits.count((0.2, 0.2)) == 1
+    ours = window.state.baselines.training_set("mnist")
+    assert [level for images, level in fits if images is ours] == [(0.2, 0.2)]
     test_images = window.state.data.images("test", "mnist")
     expected = window.state.baselines.scores("best_linear", test_images, "gaussian", 0.2).mse
     assert tab.plot.linear_line.label.toPlainText() == f"best linear {expected:.4f}"
