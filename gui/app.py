@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+from PySide6.QtCore import QSocketNotifier
 from PySide6.QtWidgets import QApplication
 
 from gui.common.jobs import JobPool
@@ -126,11 +131,54 @@ def main(argv: list[str] | None = None) -> int:
     app.garbage_collector.timer.start()  # its first pass (every object made so far) after the first paint too
     if argv and not argv[0].startswith("-"):
         window.files.open_model(argv[0])
-    code = app.exec()
+    with quitting_on_signals(app):
+        code = app.exec()
     if not finish_background_work(window):
         sys.stderr.flush()
         os._exit(code)  # a worker stuck in a long call: do not wait for it at the interpreter's exit
     return code
+
+
+QUIT_SIGNALS = ("SIGTERM", "SIGINT", "SIGHUP")
+"""Signals that end the app the way Quit does: a logout or ``kill`` (SIGTERM), Ctrl+C in the terminal that started
+it (SIGINT), that terminal closed (SIGHUP)."""
+
+
+@contextmanager
+def quitting_on_signals(app: QApplication) -> Iterator[None]:
+    """While the event loop runs, ``QUIT_SIGNALS`` quit it (then ``main`` stops the run and the background jobs, and
+    with them the filters' worker processes) instead of killing the app where it stands.
+
+    Python runs a signal's handler only between bytecodes, and Qt's event loop is C code that may wait for
+    minutes: the C-level handler writes to a socket (``signal.set_wakeup_fd``) that the loop watches, and reading it
+    lets the Python handler run.  The process's earlier handlers come back on leaving (the tests call ``main``).
+    """
+    reader, writer = socket.socketpair()
+    reader.setblocking(False)
+    writer.setblocking(False)
+    notifier = QSocketNotifier(reader.fileno(), QSocketNotifier.Type.Read)
+    notifier.activated.connect(lambda *_: _drain(reader))
+    kinds = [getattr(signal, name) for name in QUIT_SIGNALS if hasattr(signal, name)]
+    earlier = {kind: signal.signal(kind, lambda *_: app.quit()) for kind in kinds}
+    earlier_fd = signal.set_wakeup_fd(writer.fileno())
+    try:
+        yield
+    finally:
+        signal.set_wakeup_fd(earlier_fd)
+        for kind, handler in earlier.items():
+            signal.signal(kind, handler)
+        notifier.setEnabled(False)
+        notifier.deleteLater()
+        reader.close()
+        writer.close()
+
+
+def _drain(reader: socket.socket) -> None:
+    try:
+        while reader.recv(64):
+            pass
+    except OSError:  # nothing more to read
+        pass
 
 
 def finish_background_work(window) -> bool:

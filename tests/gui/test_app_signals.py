@@ -1,0 +1,53 @@
+"""The app ends on SIGTERM (a logout, ``kill``) and SIGHUP (its terminal closed) the way Quit ends it — the event
+loop left, the run and the background jobs stopped, exit code 0 — instead of being killed where it stands, which
+left the filters' worker processes running (issue 36: the window always closes)."""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+TIMEOUT_S = 120
+CHILD = """
+import sys
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+app = QApplication(sys.argv[:1])
+QTimer.singleShot(0, lambda: print("up", flush=True))  # the event loop runs: the window is shown
+from gui.app import main
+
+code = main([])
+print(f"main returned {code}", flush=True)
+sys.exit(code)
+"""
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
+@pytest.mark.parametrize("kind", ["SIGTERM", "SIGHUP"])
+def test_a_termination_signal_quits_the_app_as_quit_does(tmp_path, kind):
+    runtime = tmp_path / "runtime"
+    runtime.mkdir(mode=0o700)
+    env = {**os.environ, "PYTHONPATH": str(REPO), "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path),
+           "XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_RUNTIME_DIR": str(runtime)}  # fmt: skip
+    proc = subprocess.Popen([sys.executable, "-c", CHILD], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        ready, _, _ = select.select([proc.stdout], [], [], TIMEOUT_S)
+        assert ready and proc.stdout.readline().strip() == "up", proc.stderr.read() if proc.poll() is not None else ""
+        proc.send_signal(getattr(signal, kind))
+        out, err = proc.communicate(timeout=TIMEOUT_S)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert "main returned 0" in out
+    assert "Traceback" not in err
