@@ -391,7 +391,8 @@ def test_a_second_run_at_the_same_level_reuses_the_reference_fits(qtbot, window,
         qtbot.waitUntil(lambda: not tab.linear_jobs.is_busy() and not tab.pca_jobs.is_busy(), timeout=TIMEOUT)
         assert tab.plot.linear_line.isVisible() and tab.plot.pca_line.isVisible()
     ours = window.state.baselines.training_set("mnist")
-    assert [level for images, level in fits if images is ours] == [(0.2, 0.2)]
+    # once at the run's level (the status bar may fit its strongest baseline at the Denoise tab's level meanwhile)
+    assert sum(images is ours and level == (0.2, 0.2) for images, level in fits) == 1
     test_images = window.state.data.images("test", "mnist")
     expected = window.state.baselines.scores("best_linear", test_images, "gaussian", 0.2).mse
     assert tab.plot.linear_line.label.toPlainText() == f"best linear {expected:.4f}"
