@@ -362,5 +362,5 @@ class MainWindow(QMainWindow):
             keep_on_screen(self)  # saved on a larger screen, or one since unplugged
         for room in self.findChildren(PanelRoom):  # enlarged or in windows of their own, as they were left
             room.restore(self.settings)
-        self.denoise_tab.robustness.restore(self.settings)  # the curves hidden, the metric
+        self.denoise_tab.restore(self.settings)  # the robustness page's curves hidden, its metric
         self.tabs.setCurrentIndex(read_index(self.settings, "tab", self.tabs.count(), 2))
