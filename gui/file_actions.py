@@ -137,6 +137,8 @@ class FileActions(QObject):
         for menu in (self.recent_menu, self.shipped_menu):
             menu.setToolTipsVisible(True)
         self._fill_shipped()
+        self._described = False  # the shipped entries say what their files hold once the menu is first opened
+        self.shipped_menu.aboutToShow.connect(self._describe_shipped)
         self._rebuild_recent()
         state.modelChanged.connect(lambda change: self._mark_shipped())
 
@@ -344,13 +346,30 @@ class FileActions(QObject):
         self.recent_menu.setEnabled(bool(paths))
 
     def _fill_shipped(self) -> None:
+        """An entry a shipped model, named (what its file holds is read when the menu is first opened)."""
         for name in shipped_models():
-            action = self.shipped_menu.addAction(f"{name}  —  {shipped_summary(name)}")
-            hint(action, f"Open {name}, a model that comes with Denoise Studio ({shipped_summary(name)})")
+            action = self.shipped_menu.addAction(name)
+            hint(action, f"Open {name}, a model that comes with Denoise Studio")
             action.setData(name)
             action.setCheckable(True)  # the current model is checked
             action.triggered.connect(self._open_chosen)
         self.shipped_menu.setEnabled(bool(self.shipped_menu.actions()))
+
+    def _describe_shipped(self) -> None:
+        """Each entry says what its file holds ("name  —  784-10-784 · trained at σ 0.1 · …"): read once, the first
+        time the menu opens or its entries are asked for (a model header each: not on the window's first screen)."""
+        if self._described:
+            return
+        self._described = True
+        for action in self.shipped_menu.actions():
+            name, summary = action.data(), shipped_summary(action.data())
+            action.setText(f"{name}  —  {summary}")
+            hint(action, f"Open {name}, a model that comes with Denoise Studio ({summary})")
+
+    def shipped_entries(self) -> list[QAction]:
+        """File ▸ Shipped models' entries (their data: the model's name), each saying what its file holds."""
+        self._describe_shipped()
+        return self.shipped_menu.actions()
 
     def _open_chosen(self) -> None:
         action = self.sender()

@@ -21,7 +21,6 @@ from engine.onnx_export import INSTALL_HINT, onnx_available
 from engine.runs import database_path
 from gui.app_state import AppState, ModelChange
 from gui.architecture.layer_presets import PCA_CHECK_PRESET, PRESETS
-from gui.architecture.tab import ArchitectureTab
 from gui.common import dialogs
 from gui.common.built_when_shown import BuiltWhenShown
 from gui.common.hints import HintStrip, explain_disabled, hint
@@ -39,6 +38,7 @@ from gui.training.worker import run_recorder
 from gui.web_page_export import WebPageExport
 
 if TYPE_CHECKING:
+    from gui.architecture.tab import ArchitectureTab
     from gui.runs.tab import RunsTab
 
 SHIPPED_MODEL = "mnist_denoising_autoencoder_gated"
@@ -91,11 +91,11 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(APP_NAME)
         self.resize(fitted_size(FIRST_SIZE))  # no fixed minimum: below a tab's own minimum size, it scrolls
         self.tabs = RoomTabs(scroll_pages=True)  # each page in a scroll area, with room to enlarge a panel
-        self.architecture_tab = ArchitectureTab(self.state)
+        self._architecture_page = BuiltWhenShown(self._make_architecture_tab)  # made when first opened (or asked for)
         self.training_tab = TrainingTab(self.state)
         self.denoise_tab = DenoiseTab(self.state)
         self._runs_page = BuiltWhenShown(self._make_runs_tab)  # made when first opened (or asked for)
-        for tab, name, tip in zip((self.architecture_tab, self.training_tab, self.denoise_tab, self._runs_page),
+        for tab, name, tip in zip((self._architecture_page, self.training_tab, self.denoise_tab, self._runs_page),
                                   ("Architecture", "Training", "Denoise", "Runs"), TAB_TIPS, strict=True):  # fmt: skip
             self.tabs.setTabToolTip(self.tabs.addTab(tab, name), tip)
         self.setCentralWidget(self.tabs)
@@ -150,7 +150,6 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         self.state.modelChanged.connect(self._show_model)
         self.state.savedChanged.connect(self.update_status)
-        self.architecture_tab.editor.newModel.connect(self._on_new_model)
         self.denoise_tab.modelApplied.connect(self._on_applied)
         self.training_tab.runningChanged.connect(self._on_running)
         self.training_tab.runEnded.connect(self._on_run_ended)
@@ -160,8 +159,20 @@ class MainWindow(QMainWindow):
         self.files.flashed.connect(self.confirm)
         self.denoise_tab.score.scoreChanged.connect(self.status_mse.setText)
         self.denoise_tab.score.baselineChanged.connect(self.status_baseline.setText)
-        hourglass = self.architecture_tab.hourglass  # lights up with the code of what the Denoise tab shows
-        self.denoise_tab.state.shownChanged.connect(lambda shown: hourglass.set_latent(shown.code))
+
+    @property
+    def architecture_tab(self) -> ArchitectureTab:
+        """The Architecture tab, made the first time it is shown or asked for (not on the first screen)."""
+        return self._architecture_page.content()
+
+    def _make_architecture_tab(self) -> ArchitectureTab:
+        from gui.architecture.tab import ArchitectureTab
+
+        tab = ArchitectureTab(self.state)
+        tab.editor.newModel.connect(self._on_new_model)
+        hourglass = tab.hourglass  # lights up with the code of what the Denoise tab shows
+        self.denoise_tab.state.follow(shown=lambda shown: hourglass.set_latent(shown.code))
+        return tab
 
     @property
     def runs_tab(self) -> RunsTab:

@@ -152,3 +152,10 @@ def test_a_fresh_window_imports_no_runs_tab_and_starts_no_job_before_it_has_appe
     modules, seen = proc.stdout.strip().splitlines()[-2:]
     assert modules == "[]"
     assert seen.startswith("['paint', 'job'")  # the test score and the code axis: after the paint
+
+
+def test_the_shipped_models_menu_reads_its_files_when_first_opened(window):
+    actions = window.files.shipped_menu.actions()
+    assert actions and all(action.text() == action.data() for action in actions)  # named only: no header read yet
+    assert window.files.shipped_entries() == actions  # what the menu shows on opening (File ▸ Shipped models)
+    assert all(a.text().startswith(f"{a.data()}  —  ") and "trained at" in a.text() for a in actions)
