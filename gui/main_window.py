@@ -9,6 +9,7 @@ copy applied): ``FileActions.may_replace`` asks to stop a run and to save first.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QSettings, QSize, QTimer
@@ -78,7 +79,10 @@ def load_start_model() -> tuple[MLP, str, str | None]:
 class MainWindow(QMainWindow):
     """The tabs over one ``AppState`` (made here, with ``model`` or the shipped one, unless given)."""
 
-    def __init__(self, model: MLP | None = None, settings: QSettings | None = None, state: AppState | None = None):
+    def __init__(self, model: MLP | None = None, settings: QSettings | None = None, state: AppState | None = None,
+                 start_model: Callable[[], tuple[MLP, str, str | None]] = load_start_model) -> None:  # fmt: skip
+        """``start_model()``: the model to start with when neither ``model`` nor ``state`` has one (``gui.app.main``
+        reads the shipped one on a thread of its own while the window is built)."""
         super().__init__()
         self.settings = settings or QSettings(ORGANIZATION, APP_NAME)
         self.state = state if state is not None else AppState()
@@ -114,7 +118,7 @@ class MainWindow(QMainWindow):
         self._connect()
         note = None
         if model is None and self.state.model is None:
-            model, name, note = load_start_model()
+            model, name, note = start_model()
             self.state.set_model(model, name=name, dirty=False)
         elif model is not None:
             self.state.set_model(model, dirty=False)
