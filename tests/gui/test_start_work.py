@@ -106,6 +106,17 @@ def test_the_runs_tab_is_made_when_first_shown(qtbot, window):
     assert window.tabs.currentIndex() == 3 and window.runs_tab is runs
 
 
+def test_the_architecture_tab_is_made_when_first_shown_and_shows_the_model_already_there(qtbot, window):
+    window.tabs.setCurrentWidget(window.denoise_tab)
+    window.state.set_model(build_mlp([784, 12, 784], ["relu", "sigmoid"], seed=2), name="fresh")
+    assert window.tabs.tabText(0) == "Architecture" and type(window.tabs.widget(0)).__name__ != "ArchitectureTab"
+    window.tabs.setCurrentIndex(0)
+    tab = window.tabs.widget(0)
+    assert type(tab).__name__ == "ArchitectureTab" and tab is window.architecture_tab and tab.isVisible()
+    assert tab.editor.layers() == ([784, 12, 784], ["relu", "sigmoid"])
+    assert tab.table.rowCount() > 0
+
+
 def test_a_fresh_window_imports_no_runs_tab_and_starts_no_job_before_it_has_appeared(tmp_path):
     """As ``gui.app.main`` starts the app: the shipped model; jobs held until the window's first paint."""
     code = (
