@@ -167,7 +167,8 @@ def waited_for(future: Future[T], fallback: Callable[[], T]) -> T:
 
 def finish_background_work(window) -> bool:
     """Quitting: stop the run and the jobs, waiting a bounded time; False (with a message) when one is stuck."""
-    ended = window.training_tab.run.wait_for_end()
+    training = window.training_tab_if_made()  # never opened: no run
+    ended = training is None or training.run.wait_for_end()
     pool = JobPool.of_app()
     pool.cancel_all()
     if not (pool.wait(QUIT_WAIT_S) and ended):

@@ -147,8 +147,8 @@ class FileActions(QObject):
         """True when the current model may go now: no run, and — when ``losing`` names what would lose it
         ("closing", "switching models") — saved, discarded or unchanged.  With a run on, ask to stop it
         ("stop it and {doing}?"); on yes, stop and call ``then`` once it has ended; either way False now."""
-        training = self.window.training_tab
-        if training.is_running():
+        training = self.window.training_tab_if_made()  # not made: no run
+        if training is not None and training.is_running():
             if dialogs.ask_stop_training(self.window, doing):
                 if training.is_running():
                     self._after_run = then

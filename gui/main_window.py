@@ -25,7 +25,7 @@ from gui.architecture.layer_presets import PCA_CHECK_PRESET, PRESETS
 from gui.common import dialogs
 from gui.common.built_when_shown import BuiltWhenShown
 from gui.common.hints import HintStrip, explain_disabled, hint
-from gui.common.panel_room import PanelRoom, RoomTabs
+from gui.common.panel_room import PanelRoom, RoomTabs, saved_mode
 from gui.common.screen_fit import fitted_size, keep_on_screen
 from gui.common.theme import APP_NAME, ORGANIZATION, THEME_CHOICES, apply_theme
 from gui.denoise.tab import DenoiseTab
@@ -34,14 +34,18 @@ from gui.guide import GuideDialog, about_html, data_folders
 from gui.menus import build_menus, make_action
 from gui.shipped_scores import ShippedScores
 from gui.stored_settings import read_choice, read_flag, read_geometry, read_index
-from gui.training.tab import TrainingTab
+from gui.training.form import form_notes
 from gui.training.worker import run_recorder
 from gui.web_page_export import WebPageExport
 
 if TYPE_CHECKING:
     from gui.architecture.tab import ArchitectureTab
     from gui.runs.tab import RunsTab
+    from gui.training.tab import TrainingTab
 
+TRAINING_ROOMS = ("histograms", "pca_check")
+"""The Training tab's panels that can be enlarged or put in windows (``TrainingTab.rooms``): one left enlarged or
+in its window makes the tab at start."""
 SHIPPED_MODEL = "mnist_denoising_autoencoder_gated"
 """The model the app opens with: trained over σ 0–1 with a gated skip from its input, it beats the best linear
 denoiser at every σ of the slider (models/README.md; the seed's mnist_denoising_autoencoder is in File ▸ Shipped
@@ -95,11 +99,16 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(APP_NAME)
         self.resize(fitted_size(FIRST_SIZE))  # no fixed minimum: below a tab's own minimum size, it scrolls
         self.tabs = RoomTabs(scroll_pages=True)  # each page in a scroll area, with room to enlarge a panel
-        self._architecture_page = BuiltWhenShown(self._make_architecture_tab)  # made when first opened (or asked for)
-        self.training_tab = TrainingTab(self.state)
+        self._recording = False  # File ▸ Record training runs (the Training tab's runs, once it is made)
+        # The tabs not on the first screen are made when first opened (or asked for: ``architecture_tab``, …);
+        # their panels' places, as the user left them, are restored then.
+        self._architecture_page = BuiltWhenShown(self._make_architecture_tab)
+        self.state.add_check(form_notes)  # the Training tab's, before it is made: opening a file is all or nothing
+        self._training_page = BuiltWhenShown(self._make_training_tab, placed=self._restore_rooms)
         self.denoise_tab = DenoiseTab(self.state)
-        self._runs_page = BuiltWhenShown(self._make_runs_tab)  # made when first opened (or asked for)
-        for tab, name, tip in zip((self._architecture_page, self.training_tab, self.denoise_tab, self._runs_page),
+        self._runs_page = BuiltWhenShown(self._make_runs_tab)
+        pages = (self._architecture_page, self._training_page, self.denoise_tab, self._runs_page)
+        for tab, name, tip in zip(pages,
                                   ("Architecture", "Training", "Denoise", "Runs"), TAB_TIPS, strict=True):  # fmt: skip
             self.tabs.setTabToolTip(self.tabs.addTab(tab, name), tip)
         self.setCentralWidget(self.tabs)
@@ -155,14 +164,41 @@ class MainWindow(QMainWindow):
         self.state.modelChanged.connect(self._show_model)
         self.state.savedChanged.connect(self.update_status)
         self.denoise_tab.modelApplied.connect(self._on_applied)
-        self.training_tab.runningChanged.connect(self._on_running)
-        self.training_tab.runEnded.connect(self._on_run_ended)
-        self.training_tab.message.connect(self.flash)
         self.state.dataNote.connect(self._on_data_note)
-        self.training_tab.run.reported.connect(self._on_run_report)
         self.files.flashed.connect(self.confirm)
         self.denoise_tab.score.scoreChanged.connect(self.status_mse.setText)
         self.denoise_tab.score.baselineChanged.connect(self.status_baseline.setText)
+
+    @property
+    def training_tab(self) -> TrainingTab:
+        """The Training tab (a ``gui.training.tab.TrainingTab``), made the first time it is shown or asked for."""
+        return self._training_page.content()
+
+    def training_tab_if_made(self) -> TrainingTab | None:
+        """The Training tab if it has been made (no run can have started without it), else None."""
+        return self._training_page.content() if self._training_page.is_built() else None
+
+    def is_training(self) -> bool:
+        """A run is going on (in the Training tab, if it has been made)."""
+        tab = self.training_tab_if_made()
+        return tab is not None and tab.is_running()
+
+    def _make_training_tab(self) -> TrainingTab:
+        from gui.training.tab import TrainingTab
+
+        tab = TrainingTab(self.state)
+        tab.runningChanged.connect(self._on_running)
+        tab.runEnded.connect(self._on_run_ended)
+        tab.message.connect(self.flash)
+        tab.run.reported.connect(self._on_run_report)
+        if self._recording:
+            tab.watchers.append(run_recorder)
+        return tab
+
+    def _restore_rooms(self, widget) -> None:
+        """``widget``'s panels enlarged or in windows of their own, as they were left."""
+        for room in widget.findChildren(PanelRoom):
+            room.restore(self.settings)
 
     @property
     def architecture_tab(self) -> ArchitectureTab:
@@ -230,7 +266,11 @@ class MainWindow(QMainWindow):
     def set_recording(self, on: bool) -> None:
         """File ▸ Record training runs: the runs database records the Training tab's next runs (or not)."""
         self.settings.setValue("record_runs", on)
-        watchers = self.training_tab.watchers
+        self._recording = on
+        tab = self.training_tab_if_made()
+        if tab is None:  # applied when it is made
+            return
+        watchers = tab.watchers
         if on and run_recorder not in watchers:
             watchers.append(run_recorder)
         elif not on and run_recorder in watchers:
@@ -325,7 +365,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         if not self._close_anyway and not self.files.may_replace("quit", self.close, "closing"):
             event.ignore()  # closes again once the run's model is back
-            if self.training_tab.is_running():
+            if self.is_training():
                 QTimer.singleShot(STOP_WAIT_MS, self._close_if_run_stuck)
             return
         self._save_settings()
@@ -335,7 +375,7 @@ class MainWindow(QMainWindow):
 
     def _close_if_run_stuck(self) -> None:
         """The run was asked to stop so the window could close, and has not: close without its model."""
-        if self.training_tab.is_running() and self.training_tab.run.is_stopping():
+        if self.is_training() and self.training_tab.run.is_stopping():
             dialogs.show_error(self, "Training did not stop",
                                f"The training run did not stop within {STOP_WAIT_MS // 1000} s of being asked to.",
                                "Denoise Studio closes anyway; the model being trained is lost.")  # fmt: skip
@@ -375,7 +415,8 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
             keep_on_screen(self)  # saved on a larger screen, or one since unplugged
-        for room in self.findChildren(PanelRoom):  # enlarged or in windows of their own, as they were left
-            room.restore(self.settings)
+        self._restore_rooms(self)  # panels enlarged or in windows of their own, as they were left
+        if any(saved_mode(self.settings, key) != "docked" for key in TRAINING_ROOMS):
+            self.training_tab  # noqa: B018 (made now: one of its panels was left out of its place, a window say)
         self.denoise_tab.restore(self.settings)  # the robustness page's curves hidden, its metric
         self.tabs.setCurrentIndex(read_index(self.settings, "tab", self.tabs.count(), 2))

@@ -391,10 +391,16 @@ class PanelRoom(QWidget):
         geometry = settings.value(f"panels/{self.key}/geometry")
         if isinstance(geometry, QByteArray) and not geometry.isEmpty():
             self._geometry = geometry
-        mode = settings.value(f"panels/{self.key}/mode", "docked")
-        if not isinstance(mode, str) or mode not in MODES or (mode == "enlarged" and self.roomy_page() is None):
+        mode = saved_mode(settings, self.key)
+        if mode == "enlarged" and self.roomy_page() is None:
             mode = "docked"
         {"docked": self.dock, "enlarged": self.enlarge, "detached": self.detach}[mode]()
+
+
+def saved_mode(settings: QSettings, key: str) -> str:
+    """The mode panel ``key`` was left in (one of ``MODES``; anything unknown: "docked")."""
+    mode = settings.value(f"panels/{key}/mode", "docked")
+    return mode if isinstance(mode, str) and mode in MODES else "docked"
 
 
 def _layers(page: QWidget | None) -> list[QWidget | None]:

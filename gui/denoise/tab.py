@@ -9,6 +9,8 @@ the GUI thread in the part that shows it.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
@@ -29,15 +31,17 @@ from gui.common.panel_room import PanelRoom, RoomTabs
 from gui.denoise.data_note import DataNote
 from gui.denoise.draw_panel import DrawPanel
 from gui.denoise.inputs import DenoiseInputs
-from gui.denoise.inside_panel import InsidePanel
-from gui.denoise.latent_map_panel import LatentMapPanel
 from gui.denoise.latent_panel import LatentPanel
 from gui.denoise.noise_row import NoiseRow
 from gui.denoise.result_row import ResultRow
-from gui.denoise.robustness_panel import RobustnessPanel
 from gui.denoise.score import TestScore
 from gui.denoise.state import DenoiseState
 from gui.denoise.steps_view import PreparationStepsDialog
+
+if TYPE_CHECKING:  # the pages under the first one: imported when made
+    from gui.denoise.inside_panel import InsidePanel
+    from gui.denoise.latent_map_panel import LatentMapPanel
+    from gui.denoise.robustness_panel import RobustnessPanel
 
 CANVAS_WIDTH_SHARE = 0.28
 """The drawing canvas takes at most this share of the tab's width (the images need the rest)."""
@@ -76,7 +80,7 @@ class DenoiseTab(QWidget):
         self._settings: QSettings | None = None  # where the robustness page keeps its choices (``restore``)
         self._pages = {  # the pages under the first one: made when first shown or asked for (``robustness``, …)
             "robustness": BuiltWhenShown(self._make_robustness),
-            "latent_map": BuiltWhenShown(lambda: LatentMapPanel(self.state)),
+            "latent_map": BuiltWhenShown(self._make_latent_map),
             "inside": BuiltWhenShown(self._make_inside),
         }
         self.steps_dialog: PreparationStepsDialog | None = None  # Show the steps…, made when first asked for
@@ -144,12 +148,21 @@ class DenoiseTab(QWidget):
         return self._pages["inside"].content()
 
     def _make_robustness(self) -> RobustnessPanel:
+        from gui.denoise.robustness_panel import RobustnessPanel
+
         panel = RobustnessPanel(self.state)
         if self._settings is not None:
             panel.restore(self._settings)
         return panel
 
+    def _make_latent_map(self) -> LatentMapPanel:
+        from gui.denoise.latent_map_panel import LatentMapPanel
+
+        return LatentMapPanel(self.state)
+
     def _make_inside(self) -> InsidePanel:
+        from gui.denoise.inside_panel import InsidePanel
+
         panel = InsidePanel(self.state)
         panel.applied.connect(self.modelApplied)
         return panel
