@@ -99,6 +99,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(APP_NAME)
         self.resize(fitted_size(FIRST_SIZE))  # no fixed minimum: below a tab's own minimum size, it scrolls
         self.tabs = RoomTabs(scroll_pages=True)  # each page in a scroll area, with room to enlarge a panel
+        self.setCentralWidget(self.tabs)  # in place before the pages go in: each is restyled once (RoomyPage)
         self._recording = False  # File ▸ Record training runs (the Training tab's runs, once it is made)
         # The tabs not on the first screen are made when first opened (or asked for: ``architecture_tab``, …);
         # their panels' places, as the user left them, are restored then.
@@ -111,7 +112,6 @@ class MainWindow(QMainWindow):
         for tab, name, tip in zip(pages,
                                   ("Architecture", "Training", "Denoise", "Runs"), TAB_TIPS, strict=True):  # fmt: skip
             self.tabs.setTabToolTip(self.tabs.addTab(tab, name), tip)
-        self.setCentralWidget(self.tabs)
         for number in range(self.tabs.count()):  # Ctrl+1 … Ctrl+4 go to a tab
             QShortcut(QKeySequence(f"Ctrl+{number + 1}"), self, activated=lambda n=number: self.tabs.setCurrentIndex(n))
         self.files = FileActions(self, self.state, self.settings)
