@@ -26,7 +26,6 @@ from engine.model_paths import is_shipped, resolve_model_path, shipped_models
 from engine.nn import MLP
 from engine.noise import LEVEL_NAMES, training_noise
 from engine.onnx_export import export_onnx, is_onnx_export
-from engine.runs.recorder import record_saved_model
 from gui.app_state import AppState
 from gui.common import dialogs
 from gui.common.hints import explain_disabled, hint
@@ -114,6 +113,8 @@ def _read_model(path: str, check, state) -> Opening:
 
 def _record_saved(model: MLP, path: str, state) -> int | None:
     """Runs on a pool thread (the runs database may be busy): the saved file becomes its run's model file."""
+    from engine.runs.recorder import record_saved_model  # (the runs database's modules: not on the first screen)
+
     return record_saved_model(model, path)
 
 

@@ -19,7 +19,6 @@ from PySide6.QtWidgets import QApplication, QGridLayout, QLabel, QMainWindow, QM
 from engine.model_format import ModelFileError
 from engine.nn import MLP, build_mlp
 from engine.onnx_export import INSTALL_HINT, onnx_available
-from engine.runs import database_path
 from gui.app_state import AppState, ModelChange
 from gui.architecture.layer_presets import PCA_CHECK_PRESET, PRESETS
 from gui.common import dialogs
@@ -30,7 +29,6 @@ from gui.common.screen_fit import fitted_size, keep_on_screen
 from gui.common.theme import APP_NAME, ORGANIZATION, THEME_CHOICES, apply_theme
 from gui.denoise.tab import DenoiseTab
 from gui.file_actions import FileActions
-from gui.guide import GuideDialog, about_html, data_folders
 from gui.menus import build_menus, make_action
 from gui.shipped_scores import ShippedScores
 from gui.stored_settings import read_choice, read_flag, read_geometry, read_index
@@ -40,6 +38,7 @@ from gui.web_page_export import WebPageExport
 
 if TYPE_CHECKING:
     from gui.architecture.tab import ArchitectureTab
+    from gui.guide import GuideDialog
     from gui.runs.tab import RunsTab
     from gui.training.tab import TrainingTab
 
@@ -119,7 +118,8 @@ class MainWindow(QMainWindow):
         self.shipped_scores = ShippedScores(self.files.shipped_menu, self.denoise_tab.state, self)  # at the slider's σ
         self.actions = build_menus(self, {"recent": self.files.recent_menu, "shipped": self.files.shipped_menu,
                                           "theme": self._theme_menu()})  # fmt: skip
-        hint(self.actions["record_runs"], f"{self.actions['record_runs'].toolTip()} (it is {database_path()})")
+        file_menu = self.actions["record_runs"].associatedObjects()[0]
+        file_menu.aboutToShow.connect(self._name_runs_database)  # (its module is not needed before)
         if not onnx_available():
             self.actions["export_onnx"].setEnabled(False)
             hint(self.actions["export_onnx"], f"ONNX export needs the onnx package: {INSTALL_HINT}")
@@ -228,6 +228,14 @@ class MainWindow(QMainWindow):
         self.runs_actions = RunsActions(self, tab)  # the Runs tab's requests: open, continue, train again
         return tab
 
+    def _name_runs_database(self) -> None:
+        """File ▸ Record training runs says where the database is (once, when the menu first opens)."""
+        from engine.runs import database_path
+
+        action = self.actions["record_runs"]
+        action.associatedObjects()[0].aboutToShow.disconnect(self._name_runs_database)
+        hint(action, f"{action.toolTip()} (it is {database_path()})")
+
     def _theme_menu(self) -> QMenu:
         menu = QMenu("&Theme", self)
         self.theme_actions = QActionGroup(self)
@@ -332,6 +340,8 @@ class MainWindow(QMainWindow):
     # ----- help -------------------------------------------------------------------------------
     def show_guide(self) -> None:
         if self._guide is None:
+            from gui.guide import GuideDialog
+
             self._guide = GuideDialog(self, self.state)
             self._guide.pcaCheckRequested.connect(self.open_pca_check)
         self._guide.show()
@@ -346,6 +356,8 @@ class MainWindow(QMainWindow):
         self._on_new_model(editor.build())
 
     def about(self) -> None:
+        from gui.guide import about_html, data_folders
+
         QMessageBox.about(self, f"About {APP_NAME}", about_html(data_folders(), self.state.data.notes))
 
     # ----- the status bar's hints (shown by the hint strip), closing, settings -----------------------

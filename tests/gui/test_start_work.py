@@ -191,3 +191,11 @@ def test_the_shipped_models_menu_reads_its_files_when_first_opened(window):
     assert actions and all(action.text() == action.data() for action in actions)  # named only: no header read yet
     assert window.files.shipped_entries() == actions  # what the menu shows on opening (File ▸ Shipped models)
     assert all(a.text().startswith(f"{a.data()}  —  ") and "trained at" in a.text() for a in actions)
+
+
+def test_record_training_runs_names_the_database_once_the_file_menu_opens(window):
+    from engine.runs import database_path
+
+    action = window.actions["record_runs"]
+    action.associatedObjects()[0].aboutToShow.emit()  # File, as it opens
+    assert action.toolTip().endswith(f"(it is {database_path()})") and action.statusTip() == action.toolTip()
