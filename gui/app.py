@@ -120,11 +120,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"denoise-studio: {NO_DISPLAY}", file=sys.stderr)
         return EXIT_NO_DISPLAY
     app = make_app(argv)
-    from gui.app_state import AppState
-    from gui.common.when_shown import AfterFirstPaint
-    from gui.main_window import MainWindow, load_start_model
+    from gui.start_model import load_start_model
 
     reading = in_background(load_start_model)  # the shipped model (~0.04 s of CPU) is read while the window is built
+    from gui.app_state import AppState  # (the window's modules are imported meanwhile)
+    from gui.common.when_shown import AfterFirstPaint
+    from gui.main_window import MainWindow
     pool = JobPool.of_app()
     pool.hold()  # the jobs the window asks for as it is built (its test score, …) start once it has appeared
     state = AppState(parent=app)  # the app's state: the current model and the data sets

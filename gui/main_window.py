@@ -16,8 +16,7 @@ from PySide6.QtCore import QEvent, QSettings, QSize, QTimer
 from PySide6.QtGui import QActionGroup, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import QApplication, QGridLayout, QLabel, QMainWindow, QMenu, QMessageBox, QWidget
 
-from engine.model_format import ModelFileError
-from engine.nn import MLP, build_mlp
+from engine.nn import MLP
 from engine.onnx_export import INSTALL_HINT, onnx_available
 from gui.app_state import AppState, ModelChange
 from gui.architecture.layer_presets import PCA_CHECK_PRESET, PRESETS
@@ -31,6 +30,7 @@ from gui.denoise.tab import DenoiseTab
 from gui.file_actions import FileActions
 from gui.menus import build_menus, make_action
 from gui.shipped_scores import ShippedScores
+from gui.start_model import load_start_model
 from gui.stored_settings import read_choice, read_flag, read_geometry, read_index
 from gui.training.form import form_notes
 from gui.training.worker import run_recorder
@@ -45,10 +45,6 @@ if TYPE_CHECKING:
 TRAINING_ROOMS = ("histograms", "pca_check")
 """The Training tab's panels that can be enlarged or put in windows (``TrainingTab.rooms``): one left enlarged or
 in its window makes the tab at start."""
-SHIPPED_MODEL = "mnist_denoising_autoencoder_gated"
-"""The model the app opens with: trained over σ 0–1 with a gated skip from its input, it beats the best linear
-denoiser at every σ of the slider (models/README.md; the seed's mnist_denoising_autoencoder is in File ▸ Shipped
-models)."""
 STOP_WAIT_MS = 10000
 """Quitting during a run: how long the window waits for the stopped run to hand its model back before it closes
 anyway (a run stuck in a long call must not keep the window open)."""
@@ -65,18 +61,6 @@ TAB_TIPS = (
     "Draw, pick a test image or open a picture, add noise, watch the model clean it (Ctrl+3)",
     "Every recorded training run: compare their curves and settings, open a run's model or train it again (Ctrl+4)",
 )
-
-
-def load_start_model() -> tuple[MLP, str, str | None]:
-    """The shipped model and its name, or a fresh 784-10-784 one with a note saying why."""
-    try:
-        return MLP.from_file(SHIPPED_MODEL), SHIPPED_MODEL, None
-    except ModelFileError as exc:
-        model = build_mlp([784, 10, 784], ["relu", "sigmoid"], seed=0)
-        return model, "untitled", (
-            f"Shipped model not available ({exc.problem}); started with an untrained 784-10-784 model — "
-            "train it on the Training tab or open one with Ctrl+O"
-        )
 
 
 class MainWindow(QMainWindow):
