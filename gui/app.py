@@ -126,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     from gui.app_state import AppState  # (the window's modules are imported meanwhile)
     from gui.common.when_shown import AfterFirstPaint
     from gui.main_window import MainWindow
+
     pool = JobPool.of_app()
     pool.hold()  # the jobs the window asks for as it is built (its test score, …) start once it has appeared
     state = AppState(parent=app)  # the app's state: the current model and the data sets
