@@ -8,9 +8,10 @@ off the GUI thread through ``common.jobs``.
 
 - the shell: ``launcher`` (the ``denoise-studio`` entry: CLI or app), ``app`` (the QApplication, prepared the
   same for the app and the tests; ``main``), ``app_state`` (``AppState``), ``main_window`` (tabs, status bar,
-  settings that persist), ``stored_settings`` (each setting read with bounds), ``menus`` (the menu bar as a table),
-  ``file_actions`` (open — all or nothing —, save, save when a run ends, recent, shipped models, pictures,
-  exports), ``web_page_export`` (File ▸ Export ▸ Web page…), ``guide`` (Help)
+  settings that persist), ``start_model`` (the model it opens with), ``stored_settings`` (each setting read with
+  bounds), ``menus`` (the menu bar as a table), ``file_actions`` (open — all or nothing —, save, save when a run
+  ends, recent, shipped models, pictures, exports), ``web_page_export`` (File ▸ Export ▸ Web page…), ``guide``
+  (Help)
 - ``architecture``: the Architecture tab (the network, its summary and weights, the layer editor)
 - ``training``: the Training tab (the form, a run on its thread, where Continue picks a model up, the curves,
   histograms, the PCA check)

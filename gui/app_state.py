@@ -54,8 +54,10 @@ class AppState(QObject):
         self._checks: list[Check] = []
 
     def add_check(self, check: Check) -> None:
-        """A view's ``Check``: run on every model before it is opened."""
-        self._checks.append(check)
+        """A view's ``Check``: run on every model before it is opened (once, however often it is added: a view made
+        late adds the check the window added for it at the start)."""
+        if check not in self._checks:
+            self._checks.append(check)
 
     def check(self, model: MLP) -> list[str]:
         """Every view's notes on ``model`` (an exception: a view cannot show it, and it must not be opened)."""

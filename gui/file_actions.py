@@ -26,7 +26,6 @@ from engine.model_paths import is_shipped, resolve_model_path, shipped_models
 from engine.nn import MLP
 from engine.noise import LEVEL_NAMES, training_noise
 from engine.onnx_export import export_onnx, is_onnx_export
-from engine.runs.recorder import record_saved_model
 from gui.app_state import AppState
 from gui.common import dialogs
 from gui.common.hints import explain_disabled, hint
@@ -114,6 +113,8 @@ def _read_model(path: str, check, state) -> Opening:
 
 def _record_saved(model: MLP, path: str, state) -> int | None:
     """Runs on a pool thread (the runs database may be busy): the saved file becomes its run's model file."""
+    from engine.runs.recorder import record_saved_model  # (the runs database's modules: not on the first screen)
+
     return record_saved_model(model, path)
 
 
@@ -137,6 +138,8 @@ class FileActions(QObject):
         for menu in (self.recent_menu, self.shipped_menu):
             menu.setToolTipsVisible(True)
         self._fill_shipped()
+        self._described = False  # the shipped entries say what their files hold once the menu is first opened
+        self.shipped_menu.aboutToShow.connect(self._describe_shipped)
         self._rebuild_recent()
         state.modelChanged.connect(lambda change: self._mark_shipped())
 
@@ -145,8 +148,8 @@ class FileActions(QObject):
         """True when the current model may go now: no run, and — when ``losing`` names what would lose it
         ("closing", "switching models") — saved, discarded or unchanged.  With a run on, ask to stop it
         ("stop it and {doing}?"); on yes, stop and call ``then`` once it has ended; either way False now."""
-        training = self.window.training_tab
-        if training.is_running():
+        training = self.window.training_tab_if_made()  # not made: no run
+        if training is not None and training.is_running():
             if dialogs.ask_stop_training(self.window, doing):
                 if training.is_running():
                     self._after_run = then
@@ -344,13 +347,30 @@ class FileActions(QObject):
         self.recent_menu.setEnabled(bool(paths))
 
     def _fill_shipped(self) -> None:
+        """An entry a shipped model, named (what its file holds is read when the menu is first opened)."""
         for name in shipped_models():
-            action = self.shipped_menu.addAction(f"{name}  —  {shipped_summary(name)}")
-            hint(action, f"Open {name}, a model that comes with Denoise Studio ({shipped_summary(name)})")
+            action = self.shipped_menu.addAction(name)
+            hint(action, f"Open {name}, a model that comes with Denoise Studio")
             action.setData(name)
             action.setCheckable(True)  # the current model is checked
             action.triggered.connect(self._open_chosen)
         self.shipped_menu.setEnabled(bool(self.shipped_menu.actions()))
+
+    def _describe_shipped(self) -> None:
+        """Each entry says what its file holds ("name  —  784-10-784 · trained at σ 0.1 · …"): read once, the first
+        time the menu opens or its entries are asked for (a model header each: not on the window's first screen)."""
+        if self._described:
+            return
+        self._described = True
+        for action in self.shipped_menu.actions():
+            name, summary = action.data(), shipped_summary(action.data())
+            action.setText(f"{name}  —  {summary}")
+            hint(action, f"Open {name}, a model that comes with Denoise Studio ({summary})")
+
+    def shipped_entries(self) -> list[QAction]:
+        """File ▸ Shipped models' entries (their data: the model's name), each saying what its file holds."""
+        self._describe_shipped()
+        return self.shipped_menu.actions()
 
     def _open_chosen(self) -> None:
         action = self.sender()

@@ -9,42 +9,42 @@ copy applied): ``FileActions.may_replace`` asks to stop a run and to save first.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QSettings, QSize, QTimer
 from PySide6.QtGui import QActionGroup, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import QApplication, QGridLayout, QLabel, QMainWindow, QMenu, QMessageBox, QWidget
 
-from engine.model_format import ModelFileError
-from engine.nn import MLP, build_mlp
+from engine.nn import MLP
 from engine.onnx_export import INSTALL_HINT, onnx_available
-from engine.runs import database_path
 from gui.app_state import AppState, ModelChange
 from gui.architecture.layer_presets import PCA_CHECK_PRESET, PRESETS
-from gui.architecture.tab import ArchitectureTab
 from gui.common import dialogs
 from gui.common.built_when_shown import BuiltWhenShown
 from gui.common.hints import HintStrip, explain_disabled, hint
-from gui.common.panel_room import PanelRoom, RoomTabs
+from gui.common.panel_room import PanelRoom, RoomTabs, saved_mode
 from gui.common.screen_fit import fitted_size, keep_on_screen
 from gui.common.theme import APP_NAME, ORGANIZATION, THEME_CHOICES, apply_theme
 from gui.denoise.tab import DenoiseTab
 from gui.file_actions import FileActions
-from gui.guide import GuideDialog, about_html, data_folders
 from gui.menus import build_menus, make_action
 from gui.shipped_scores import ShippedScores
+from gui.start_model import load_start_model
 from gui.stored_settings import read_choice, read_flag, read_geometry, read_index
-from gui.training.tab import TrainingTab
+from gui.training.form import form_notes
 from gui.training.worker import run_recorder
 from gui.web_page_export import WebPageExport
 
 if TYPE_CHECKING:
+    from gui.architecture.tab import ArchitectureTab
+    from gui.guide import GuideDialog
     from gui.runs.tab import RunsTab
+    from gui.training.tab import TrainingTab
 
-SHIPPED_MODEL = "mnist_denoising_autoencoder_gated"
-"""The model the app opens with: trained over σ 0–1 with a gated skip from its input, it beats the best linear
-denoiser at every σ of the slider (models/README.md; the seed's mnist_denoising_autoencoder is in File ▸ Shipped
-models)."""
+TRAINING_ROOMS = ("histograms", "pca_check")
+"""The Training tab's panels that can be enlarged or put in windows (``TrainingTab.rooms``): one left enlarged or
+in its window makes the tab at start."""
 STOP_WAIT_MS = 10000
 """Quitting during a run: how long the window waits for the stopped run to hand its model back before it closes
 anyway (a run stuck in a long call must not keep the window open)."""
@@ -63,22 +63,13 @@ TAB_TIPS = (
 )
 
 
-def load_start_model() -> tuple[MLP, str, str | None]:
-    """The shipped model and its name, or a fresh 784-10-784 one with a note saying why."""
-    try:
-        return MLP.from_file(SHIPPED_MODEL), SHIPPED_MODEL, None
-    except ModelFileError as exc:
-        model = build_mlp([784, 10, 784], ["relu", "sigmoid"], seed=0)
-        return model, "untitled", (
-            f"Shipped model not available ({exc.problem}); started with an untrained 784-10-784 model — "
-            "train it on the Training tab or open one with Ctrl+O"
-        )
-
-
 class MainWindow(QMainWindow):
     """The tabs over one ``AppState`` (made here, with ``model`` or the shipped one, unless given)."""
 
-    def __init__(self, model: MLP | None = None, settings: QSettings | None = None, state: AppState | None = None):
+    def __init__(self, model: MLP | None = None, settings: QSettings | None = None, state: AppState | None = None,
+                 start_model: Callable[[], tuple[MLP, str, str | None]] = load_start_model) -> None:  # fmt: skip
+        """``start_model()``: the model to start with when neither ``model`` nor ``state`` has one (``gui.app.main``
+        reads the shipped one on a thread of its own while the window is built)."""
         super().__init__()
         self.settings = settings or QSettings(ORGANIZATION, APP_NAME)
         self.state = state if state is not None else AppState()
@@ -91,14 +82,19 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(APP_NAME)
         self.resize(fitted_size(FIRST_SIZE))  # no fixed minimum: below a tab's own minimum size, it scrolls
         self.tabs = RoomTabs(scroll_pages=True)  # each page in a scroll area, with room to enlarge a panel
-        self.architecture_tab = ArchitectureTab(self.state)
-        self.training_tab = TrainingTab(self.state)
+        self.setCentralWidget(self.tabs)  # in place before the pages go in: each is restyled once (RoomyPage)
+        self._recording = False  # File ▸ Record training runs (the Training tab's runs, once it is made)
+        # The tabs not on the first screen are made when first opened (or asked for: ``architecture_tab``, …);
+        # their panels' places, as the user left them, are restored then.
+        self._architecture_page = BuiltWhenShown(self._make_architecture_tab)
+        self.state.add_check(form_notes)  # the Training tab's, before it is made: opening a file is all or nothing
+        self._training_page = BuiltWhenShown(self._make_training_tab, placed=self._restore_rooms)
         self.denoise_tab = DenoiseTab(self.state)
-        self._runs_page = BuiltWhenShown(self._make_runs_tab)  # made when first opened (or asked for)
-        for tab, name, tip in zip((self.architecture_tab, self.training_tab, self.denoise_tab, self._runs_page),
+        self._runs_page = BuiltWhenShown(self._make_runs_tab)
+        pages = (self._architecture_page, self._training_page, self.denoise_tab, self._runs_page)
+        for tab, name, tip in zip(pages,
                                   ("Architecture", "Training", "Denoise", "Runs"), TAB_TIPS, strict=True):  # fmt: skip
             self.tabs.setTabToolTip(self.tabs.addTab(tab, name), tip)
-        self.setCentralWidget(self.tabs)
         for number in range(self.tabs.count()):  # Ctrl+1 … Ctrl+4 go to a tab
             QShortcut(QKeySequence(f"Ctrl+{number + 1}"), self, activated=lambda n=number: self.tabs.setCurrentIndex(n))
         self.files = FileActions(self, self.state, self.settings)
@@ -106,7 +102,8 @@ class MainWindow(QMainWindow):
         self.shipped_scores = ShippedScores(self.files.shipped_menu, self.denoise_tab.state, self)  # at the slider's σ
         self.actions = build_menus(self, {"recent": self.files.recent_menu, "shipped": self.files.shipped_menu,
                                           "theme": self._theme_menu()})  # fmt: skip
-        hint(self.actions["record_runs"], f"{self.actions['record_runs'].toolTip()} (it is {database_path()})")
+        file_menu = self.actions["record_runs"].associatedObjects()[0]
+        file_menu.aboutToShow.connect(self._name_runs_database)  # (its module is not needed before)
         if not onnx_available():
             self.actions["export_onnx"].setEnabled(False)
             hint(self.actions["export_onnx"], f"ONNX export needs the onnx package: {INSTALL_HINT}")
@@ -114,7 +111,7 @@ class MainWindow(QMainWindow):
         self._connect()
         note = None
         if model is None and self.state.model is None:
-            model, name, note = load_start_model()
+            model, name, note = start_model()
             self.state.set_model(model, name=name, dirty=False)
         elif model is not None:
             self.state.set_model(model, dirty=False)
@@ -150,18 +147,56 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         self.state.modelChanged.connect(self._show_model)
         self.state.savedChanged.connect(self.update_status)
-        self.architecture_tab.editor.newModel.connect(self._on_new_model)
         self.denoise_tab.modelApplied.connect(self._on_applied)
-        self.training_tab.runningChanged.connect(self._on_running)
-        self.training_tab.runEnded.connect(self._on_run_ended)
-        self.training_tab.message.connect(self.flash)
         self.state.dataNote.connect(self._on_data_note)
-        self.training_tab.run.reported.connect(self._on_run_report)
         self.files.flashed.connect(self.confirm)
         self.denoise_tab.score.scoreChanged.connect(self.status_mse.setText)
         self.denoise_tab.score.baselineChanged.connect(self.status_baseline.setText)
-        hourglass = self.architecture_tab.hourglass  # lights up with the code of what the Denoise tab shows
-        self.denoise_tab.state.shownChanged.connect(lambda shown: hourglass.set_latent(shown.code))
+
+    @property
+    def training_tab(self) -> TrainingTab:
+        """The Training tab (a ``gui.training.tab.TrainingTab``), made the first time it is shown or asked for."""
+        return self._training_page.content()
+
+    def training_tab_if_made(self) -> TrainingTab | None:
+        """The Training tab if it has been made (no run can have started without it), else None."""
+        return self._training_page.content() if self._training_page.is_built() else None
+
+    def is_training(self) -> bool:
+        """A run is going on (in the Training tab, if it has been made)."""
+        tab = self.training_tab_if_made()
+        return tab is not None and tab.is_running()
+
+    def _make_training_tab(self) -> TrainingTab:
+        from gui.training.tab import TrainingTab
+
+        tab = TrainingTab(self.state)
+        tab.runningChanged.connect(self._on_running)
+        tab.runEnded.connect(self._on_run_ended)
+        tab.message.connect(self.flash)
+        tab.run.reported.connect(self._on_run_report)
+        if self._recording:
+            tab.watchers.append(run_recorder)
+        return tab
+
+    def _restore_rooms(self, widget) -> None:
+        """``widget``'s panels enlarged or in windows of their own, as they were left."""
+        for room in widget.findChildren(PanelRoom):
+            room.restore(self.settings)
+
+    @property
+    def architecture_tab(self) -> ArchitectureTab:
+        """The Architecture tab, made the first time it is shown or asked for (not on the first screen)."""
+        return self._architecture_page.content()
+
+    def _make_architecture_tab(self) -> ArchitectureTab:
+        from gui.architecture.tab import ArchitectureTab
+
+        tab = ArchitectureTab(self.state)
+        tab.editor.newModel.connect(self._on_new_model)
+        hourglass = tab.hourglass  # lights up with the code of what the Denoise tab shows
+        self.denoise_tab.state.follow(shown=lambda shown: hourglass.set_latent(shown.code))
+        return tab
 
     @property
     def runs_tab(self) -> RunsTab:
@@ -176,6 +211,14 @@ class MainWindow(QMainWindow):
         tab = RunsTab(self.state)
         self.runs_actions = RunsActions(self, tab)  # the Runs tab's requests: open, continue, train again
         return tab
+
+    def _name_runs_database(self) -> None:
+        """File ▸ Record training runs says where the database is (once, when the menu first opens)."""
+        from engine.runs import database_path
+
+        action = self.actions["record_runs"]
+        action.associatedObjects()[0].aboutToShow.disconnect(self._name_runs_database)
+        hint(action, f"{action.toolTip()} (it is {database_path()})")
 
     def _theme_menu(self) -> QMenu:
         menu = QMenu("&Theme", self)
@@ -215,7 +258,11 @@ class MainWindow(QMainWindow):
     def set_recording(self, on: bool) -> None:
         """File ▸ Record training runs: the runs database records the Training tab's next runs (or not)."""
         self.settings.setValue("record_runs", on)
-        watchers = self.training_tab.watchers
+        self._recording = on
+        tab = self.training_tab_if_made()
+        if tab is None:  # applied when it is made
+            return
+        watchers = tab.watchers
         if on and run_recorder not in watchers:
             watchers.append(run_recorder)
         elif not on and run_recorder in watchers:
@@ -277,6 +324,8 @@ class MainWindow(QMainWindow):
     # ----- help -------------------------------------------------------------------------------
     def show_guide(self) -> None:
         if self._guide is None:
+            from gui.guide import GuideDialog
+
             self._guide = GuideDialog(self, self.state)
             self._guide.pcaCheckRequested.connect(self.open_pca_check)
         self._guide.show()
@@ -291,6 +340,8 @@ class MainWindow(QMainWindow):
         self._on_new_model(editor.build())
 
     def about(self) -> None:
+        from gui.guide import about_html, data_folders
+
         QMessageBox.about(self, f"About {APP_NAME}", about_html(data_folders(), self.state.data.notes))
 
     # ----- the status bar's hints (shown by the hint strip), closing, settings -----------------------
@@ -310,7 +361,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         if not self._close_anyway and not self.files.may_replace("quit", self.close, "closing"):
             event.ignore()  # closes again once the run's model is back
-            if self.training_tab.is_running():
+            if self.is_training():
                 QTimer.singleShot(STOP_WAIT_MS, self._close_if_run_stuck)
             return
         self._save_settings()
@@ -320,7 +371,7 @@ class MainWindow(QMainWindow):
 
     def _close_if_run_stuck(self) -> None:
         """The run was asked to stop so the window could close, and has not: close without its model."""
-        if self.training_tab.is_running() and self.training_tab.run.is_stopping():
+        if self.is_training() and self.training_tab.run.is_stopping():
             dialogs.show_error(self, "Training did not stop",
                                f"The training run did not stop within {STOP_WAIT_MS // 1000} s of being asked to.",
                                "Denoise Studio closes anyway; the model being trained is lost.")  # fmt: skip
@@ -360,8 +411,9 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
             keep_on_screen(self)  # saved on a larger screen, or one since unplugged
-        for room in self.findChildren(PanelRoom):  # enlarged or in windows of their own, as they were left
-            room.restore(self.settings)
-        self.denoise_tab.robustness.restore(self.settings)  # the curves hidden, the metric
+        self._restore_rooms(self)  # panels enlarged or in windows of their own, as they were left
+        if any(saved_mode(self.settings, key) != "docked" for key in TRAINING_ROOMS):
+            self.training_tab  # noqa: B018 (made now: one of its panels was left out of its place, a window say)
+        self.denoise_tab.restore(self.settings)  # the robustness page's curves hidden, its metric
         self.denoise_tab.result.restore(self.settings)  # what stands beside the reconstruction
         self.tabs.setCurrentIndex(read_index(self.settings, "tab", self.tabs.count(), 2))

@@ -51,20 +51,23 @@ def scored_text(level_words: str, row: Row | None) -> str:
 
 class ShippedScores(QObject):
     """Adds the scores at the Denoise tab's noise to each entry of ``menu`` (actions whose data is a shipped model's
-    name and whose text is "name  —  what its file says"); ``scored()`` once they are in."""
+    name and whose text, once the menu is about to show, is "name  —  what its file says": the slot that writes it
+    is connected before this one); ``scored()`` once they are in."""
 
     scored = Signal()
 
     def __init__(self, menu: QMenu, state: DenoiseState, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.menu, self.state = menu, state
-        self.base = {action.data(): action.text() for action in menu.actions() if action.data()}
+        self.base: dict[str, str] = {}  # name -> the entry's own text, read when the menu first shows
         self.jobs = JobRunner(self)
         self._kept: dict[tuple, dict[str, Row]] = {}  # (kind, level) -> rows: one small dict a level asked for
         menu.aboutToShow.connect(self.request)
 
     def request(self) -> None:
         """The entries at the state's noise: at once if known, else computed off the GUI thread ("…" meanwhile)."""
+        if not self.base:
+            self.base = {action.data(): action.text() for action in self.menu.actions() if action.data()}
         state = self.state
         key = (state.noise_kind, state.level)
         rows = self._kept.get(key)

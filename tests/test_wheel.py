@@ -20,7 +20,7 @@ from engine.nn import MLP
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = sorted(p.stem for p in (REPO / "models").glob("*.npz"))
 DEFAULT = "mnist_denoising_autoencoder"
-APP_MODEL = "mnist_denoising_autoencoder_gated"  # gui.main_window.SHIPPED_MODEL, named here without importing Qt
+APP_MODEL = "mnist_denoising_autoencoder_gated"  # gui.start_model.SHIPPED_MODEL, named here without importing Qt
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="builds a venv with POSIX paths")
 
 

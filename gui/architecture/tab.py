@@ -339,6 +339,8 @@ class ArchitectureTab(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(outer)
         state.modelChanged.connect(lambda change: self.set_model(change.model))
+        if state.model is not None:  # made after the start (when first shown): the model already there
+            self.set_model(state.model)
 
     def set_model(self, model: MLP) -> None:
         """Show ``model``; while the tab is hidden, only once it is shown (switching models stays quick)."""

@@ -16,9 +16,12 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 class BuiltWhenShown(QWidget):
     """Holds the widget ``make()`` returns, made on the first show or ``content()`` call."""
 
-    def __init__(self, make: Callable[[], QWidget], parent: QWidget | None = None) -> None:
+    def __init__(self, make: Callable[[], QWidget], parent: QWidget | None = None,
+                 placed: Callable[[QWidget], None] | None = None) -> None:  # fmt: skip
+        """``placed(content)`` once the content is in its place (what needs its parents: a panel's saved room)."""
         super().__init__(parent)
         self._make: Callable[[], QWidget] | None = make
+        self._placed = placed
         self._content: QWidget | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -34,6 +37,8 @@ class BuiltWhenShown(QWidget):
             self.layout().addWidget(self._content)
             if self.isVisible():  # being shown (its children were shown before its showEvent)
                 self._content.show()
+            if self._placed is not None:
+                self._placed(self._content)
         return self._content
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)

@@ -103,19 +103,27 @@ class _PageHolder(QWidget):
     with wrapped text — at its *preferred* height for the width: taller than the window, always scrolling.
     This holder has no height for its width, only the page's least size.)"""
 
-    def __init__(self, page: QWidget) -> None:
+    def __init__(self) -> None:
         super().__init__()
+        self.page: QWidget | None = None
+
+    def set_page(self, page: QWidget) -> None:
         self.page = page
         page.setParent(self)
+        page.setGeometry(self.rect())
+        if self.isVisible():
+            page.show()
+        self.updateGeometry()
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
-        return self.page.minimumSizeHint().expandedTo(self.page.minimumSize())
+        return self.page.minimumSizeHint().expandedTo(self.page.minimumSize()) if self.page else QSize()
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
-        return self.page.sizeHint()
+        return self.page.sizeHint() if self.page else QSize()
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        self.page.setGeometry(self.rect())
+        if self.page is not None:
+            self.page.setGeometry(self.rect())
 
     def event(self, event: QEvent) -> bool:
         if event.type() == QEvent.Type.LayoutRequest:  # the page's least size may have changed
@@ -138,13 +146,15 @@ class _Stage(QWidget):
 
 
 class RoomyPage(QWidget):
-    """A tab's ``page`` in a scroll area, and a stage for one of its panels enlarged over it."""
+    """A tab's ``page`` in a scroll area, and a stage for one of its panels enlarged over it (``page`` given, or put
+    in with ``set_page``)."""
 
-    def __init__(self, page: QWidget, parent: QWidget | None = None) -> None:
+    def __init__(self, page: QWidget | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.page = page
+        self._holder = _PageHolder()
         self.scroll = QScrollArea()
-        self.scroll.setWidget(_PageHolder(page))
+        self.scroll.setWidget(self._holder)
         self.scroll.setWidgetResizable(True)  # the page fills the tab, and scrolls below its minimum size
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.stage = _Stage(self)
@@ -154,6 +164,15 @@ class RoomyPage(QWidget):
         self._stack = QStackedLayout(self)
         self._stack.addWidget(self.scroll)
         self._stack.addWidget(self.stage)
+        if page is not None:
+            self.set_page(page)
+
+    def set_page(self, page: QWidget) -> None:
+        """Put ``page`` in the scroll area.  (A page put in once the wrapper is in its window is restyled once; put
+        in first, every move of the wrapper restyles all of it again under the app's style sheet: ~10 ms a move for
+        the Denoise tab.)"""
+        self.page = page
+        self._holder.set_page(page)
 
     def show_enlarged(self, room: PanelRoom) -> None:
         """``room``'s panel over the whole page (another one enlarged goes back first)."""
@@ -391,10 +410,16 @@ class PanelRoom(QWidget):
         geometry = settings.value(f"panels/{self.key}/geometry")
         if isinstance(geometry, QByteArray) and not geometry.isEmpty():
             self._geometry = geometry
-        mode = settings.value(f"panels/{self.key}/mode", "docked")
-        if not isinstance(mode, str) or mode not in MODES or (mode == "enlarged" and self.roomy_page() is None):
+        mode = saved_mode(settings, self.key)
+        if mode == "enlarged" and self.roomy_page() is None:
             mode = "docked"
         {"docked": self.dock, "enlarged": self.enlarge, "detached": self.detach}[mode]()
+
+
+def saved_mode(settings: QSettings, key: str) -> str:
+    """The mode panel ``key`` was left in (one of ``MODES``; anything unknown: "docked")."""
+    mode = settings.value(f"panels/{key}/mode", "docked")
+    return mode if isinstance(mode, str) and mode in MODES else "docked"
 
 
 def _layers(page: QWidget | None) -> list[QWidget | None]:
@@ -436,19 +461,30 @@ class RoomTabs(QTabWidget):
             self.currentChanged.connect(self._sync_corner)
 
     def _wrap(self, page: QWidget) -> QWidget:
+        """What holds ``page`` in the tabs (a ``RoomyPage`` with ``scroll_pages``, which takes it in ``_fill``)."""
         if isinstance(page, PanelRoom) and self.corner is not None:
             page.modeChanged.connect(self._sync_corner)
         if self._scroll_pages and not isinstance(page, RoomyPage):
-            return RoomyPage(page)
+            return RoomyPage()
         return page
 
+    @staticmethod
+    def _fill(wrapper: QWidget, page: QWidget) -> None:
+        """The page into its wrapper, once the wrapper is in the tabs (``RoomyPage.set_page``: restyled once)."""
+        if wrapper is not page:
+            wrapper.set_page(page)
+
     def addTab(self, page: QWidget, *args) -> int:  # noqa: N802 (Qt's name)
-        index = super().addTab(self._wrap(page), *args)
+        wrapper = self._wrap(page)
+        index = super().addTab(wrapper, *args)
+        self._fill(wrapper, page)
         self._sync_corner()
         return index
 
     def insertTab(self, index: int, page: QWidget, *args) -> int:  # noqa: N802 (Qt's name)
-        index = super().insertTab(index, self._wrap(page), *args)
+        wrapper = self._wrap(page)
+        index = super().insertTab(index, wrapper, *args)
+        self._fill(wrapper, page)
         self._sync_corner()
         return index
 

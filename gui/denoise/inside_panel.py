@@ -85,10 +85,8 @@ class InsidePanel(QWidget):
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.splitter)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Ignored)
-        state.modelChanged.connect(self._on_model)
-        state.testSetChanged.connect(self._on_test_set)
-        state.noiseChanged.connect(self.perturb.set_noise)
-        state.shownChanged.connect(self._show)
+        state.follow(test_set=self._on_test_set, model=self._on_model, noise=self.perturb.set_noise,
+                     shown=self._show)  # made at any time (the page is built when first shown): it shows the state now
 
     def set_active(self, active: bool) -> None:
         """The page is the one the tab shows (True) or not: the state shows the perturbed copy only meanwhile."""

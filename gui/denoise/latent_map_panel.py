@@ -170,9 +170,8 @@ class LatentMapPanel(QWidget):
         layout.addWidget(self.side, 1)
         self.restyle()
         Theme.of_app().changed.connect(self.restyle)
-        state.modelChanged.connect(self.set_model)
-        state.testSetChanged.connect(self.set_data_set)
-        state.shownChanged.connect(lambda shown: self.set_code(shown.code))
+        state.follow(test_set=self.set_data_set, model=self.set_model,
+                     shown=lambda shown: self.set_code(shown.code))  # made at any time: it shows the state now
         self.pointChosen.connect(state.explore_code)
 
     # ----- building the widgets ---------------------------------------------------------------

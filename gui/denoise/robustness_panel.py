@@ -124,9 +124,7 @@ class RobustnessPanel(QWidget):
         self._build_controls()
         self.restyle()
         Theme.of_app().changed.connect(self.restyle)
-        state.modelChanged.connect(self.set_model)
-        state.testSetChanged.connect(self.set_data_set)
-        state.noiseChanged.connect(self._on_noise)
+        state.follow(test_set=self.set_data_set, model=self.set_model, noise=self._on_noise)  # made at any time
 
     # ----- building -------------------------------------------------------------------------------
     def _build_plot(self) -> None:

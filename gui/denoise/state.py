@@ -108,6 +108,23 @@ class DenoiseState(QObject):
     def is_exploring(self) -> bool:
         return self.explored_code is not None
 
+    def follow(self, *, test_set=None, model=None, noise=None, network=None, shown=None) -> None:
+        """Connect a view's handlers to the signals of the same names and call each with what the state holds now.
+
+        A view made after the start (a page built when first shown) so shows what a view made at the start would
+        show; the calls come in the order a new model sends them (the test set, the model, the noise, the network,
+        the forward pass); those of the model, the network and the forward pass only once there is one."""
+        for handler, signal, value in ((test_set, self.testSetChanged, (self.test_set,)),
+                                       (model, self.modelChanged, (self.model,)),
+                                       (noise, self.noiseChanged, (self.noise_kind, self.level)),
+                                       (network, self.networkChanged, (self.network,)),
+                                       (shown, self.shownChanged, (self.shown,))):  # fmt: skip
+            if handler is None:
+                continue
+            signal.connect(handler)
+            if all(v is not None for v in value):
+                handler(*value)
+
     # ----- intent -----------------------------------------------------------------------------
     def _on_app_model(self, change: ModelChange) -> None:
         self.set_model(change.model, keep_noise=change.origin == "applied")

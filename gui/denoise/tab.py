@@ -9,7 +9,9 @@ the GUI thread in the part that shows it.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
     QGridLayout,
@@ -22,21 +24,24 @@ from PySide6.QtWidgets import (
 )
 
 from gui.app_state import AppState
+from gui.common.built_when_shown import BuiltWhenShown
 from gui.common.hints import hint
 from gui.common.hourglass_item import HourglassView
 from gui.common.panel_room import PanelRoom, RoomTabs
 from gui.denoise.data_note import DataNote
 from gui.denoise.draw_panel import DrawPanel
 from gui.denoise.inputs import DenoiseInputs
-from gui.denoise.inside_panel import InsidePanel
-from gui.denoise.latent_map_panel import LatentMapPanel
 from gui.denoise.latent_panel import LatentPanel
 from gui.denoise.noise_row import NoiseRow
 from gui.denoise.result_row import ResultRow
-from gui.denoise.robustness_panel import RobustnessPanel
 from gui.denoise.score import TestScore
 from gui.denoise.state import DenoiseState
 from gui.denoise.steps_view import PreparationStepsDialog
+
+if TYPE_CHECKING:  # the pages under the first one: imported when made
+    from gui.denoise.inside_panel import InsidePanel
+    from gui.denoise.latent_map_panel import LatentMapPanel
+    from gui.denoise.robustness_panel import RobustnessPanel
 
 CANVAS_WIDTH_SHARE = 0.28
 """The drawing canvas takes at most this share of the tab's width (the images need the rest)."""
@@ -72,10 +77,12 @@ class DenoiseTab(QWidget):
         self.latent = LatentPanel(self.state)
         self.hourglass = HourglassView()
         hint(self.hourglass, "The network; the code's units light up with their activation as you draw")
-        self.robustness = RobustnessPanel(self.state)
-        self.latent_map = LatentMapPanel(self.state)
-        self.inside = InsidePanel(self.state)
-        self.inside.applied.connect(self.modelApplied)
+        self._settings: QSettings | None = None  # where the robustness page keeps its choices (``restore``)
+        self._pages = {  # the pages under the first one: made when first shown or asked for (``robustness``, …)
+            "robustness": BuiltWhenShown(self._make_robustness),
+            "latent_map": BuiltWhenShown(self._make_latent_map),
+            "inside": BuiltWhenShown(self._make_inside),
+        }
         self.steps_dialog: PreparationStepsDialog | None = None  # Show the steps…, made when first asked for
         self._lay_out()
         self._follow_state()
@@ -92,7 +99,7 @@ class DenoiseTab(QWidget):
         self.panels = RoomTabs(room_buttons=True)  # Enlarge and Window in its corner, for the page shown
         self.panels.setObjectName("pages")  # tabs a little narrower than the window's (theme)
         self.rooms: dict[str, PanelRoom] = {}
-        pages = (code_and_net, self.robustness, self.latent_map, self.inside)
+        pages = (code_and_net, *self._pages.values())
         for page, (name, tip), key in zip(pages, PAGES, ROOMS, strict=True):
             page.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Ignored)  # must not resize the images
             if key is not None:
@@ -124,11 +131,55 @@ class DenoiseTab(QWidget):
         layout.addWidget(self.splitter, 0, 1)
         layout.setColumnStretch(1, 1)
 
+    # ----- the pages made when first shown ------------------------------------------------------
+    @property
+    def robustness(self) -> RobustnessPanel:
+        """The Robustness page (made now if it was not yet)."""
+        return self._pages["robustness"].content()
+
+    @property
+    def latent_map(self) -> LatentMapPanel:
+        """The Latent map page (made now if it was not yet)."""
+        return self._pages["latent_map"].content()
+
+    @property
+    def inside(self) -> InsidePanel:
+        """The Inside the network page (made now if it was not yet)."""
+        return self._pages["inside"].content()
+
+    def _make_robustness(self) -> RobustnessPanel:
+        from gui.denoise.robustness_panel import RobustnessPanel
+
+        panel = RobustnessPanel(self.state)
+        if self._settings is not None:
+            panel.restore(self._settings)
+        return panel
+
+    def _make_latent_map(self) -> LatentMapPanel:
+        from gui.denoise.latent_map_panel import LatentMapPanel
+
+        return LatentMapPanel(self.state)
+
+    def _make_inside(self) -> InsidePanel:
+        from gui.denoise.inside_panel import InsidePanel
+
+        panel = InsidePanel(self.state)
+        panel.applied.connect(self.modelApplied)
+        return panel
+
+    def restore(self, settings: QSettings) -> None:
+        """The robustness page's curves hidden and metric as the user left them (read when it is made)."""
+        self._settings = settings
+        if self._pages["robustness"].is_built():
+            self.robustness.restore(settings)
+
     def _follow_inside(self, *_args) -> None:
         """Inside the network is active while it is on screen: its page is the one shown, or it is elsewhere
-        (enlarged, or in its own window)."""
-        room = self.rooms["inside"]
-        self.inside.set_active(room.mode != "docked" or self.panels.currentWidget() is self.inside)
+        (enlarged, or in its own window).  Not yet made, it is neither."""
+        room, page = self.rooms["inside"], self._pages["inside"]
+        active = room.mode != "docked" or self.panels.currentIndex() == self.panels.indexOf(page)
+        if active or page.is_built():
+            self.inside.set_active(active)
 
     def _on_split_moved(self, *_args) -> None:
         self._split_by_user = True

@@ -55,6 +55,11 @@ class FormSettings:
     noise_weighting: float | None = None  # TrainConfig.noise_weighting: None when the run weighed images alike
 
 
+def form_notes(model) -> list[str]:
+    """What the Training form will say of ``model``'s file when it opens (an ``AppState`` check)."""
+    return settings_of(model.metadata)[1]
+
+
 def settings_of(metadata: dict) -> tuple[FormSettings | None, list[str]]:
     """The form's values from a model's metadata (its own run's settings, else a preset's suggestion), and a
     note for each value changed to fit its box; (None, notes) when the file records no usable settings."""

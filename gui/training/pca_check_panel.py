@@ -9,6 +9,8 @@ and one sentence of what they mean (``engine.pca_check.describe``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt, Signal
@@ -76,11 +78,24 @@ def _cosines_by_epoch(
     return np.array([decoder_cosines(decoder, reference) for decoder in decoders]), reference
 
 
+@dataclass
+class _Plots:
+    """The panel's two plots and their items (made when the panel is first shown: hidden for most models)."""
+
+    bars_plot: pg.PlotWidget
+    bars: pg.BarGraphItem
+    match_line: pg.InfiniteLine
+    lines_plot: pg.PlotWidget
+    last_line: pg.PlotDataItem
+    other_lines: list[pg.PlotDataItem] = field(default_factory=list)
+
+
 class PcaCheckPanel(QWidget):
     """``attach(run, watchers)`` once; ``set_model(model, same_run)`` for each model the tab trains.
 
     ``checked(PcaCheck)`` after the comparison of a model is shown; ``epochsShown(int)`` after the
-    lines show that many points.
+    lines show that many points.  The plots are made when the panel is first shown (or asked for:
+    ``bars_plot``, ``lines_plot``, …) and drawn from what the panel holds.
     """
 
     checked = Signal(object)
@@ -98,48 +113,54 @@ class PcaCheckPanel(QWidget):
         self._reference: PcaReference | None = None  # PCA-k of the run's training images, once measured
         self._more = False  # epochs arrived while a job measured the earlier ones
         self.final_jobs, self.epoch_jobs = JobRunner(self), JobRunner(self)
-        self._build_plots()
+        self._bar_heights: np.ndarray | None = None  # the cosines the bars show (k,)
+        self._plots: _Plots | None = None  # made when first shown
         self._build_errors()
         self._lay_out()
         self.restyle()
         Theme.of_app().changed.connect(self.restyle)
         self.setVisible(False)
 
-    def _build_plots(self) -> None:
-        self.bars_plot = pg.PlotWidget(axisItems={"bottom": SpacedAxis("bottom", whole=True)})  # labels never crowd
-        self.bars_plot.setMenuEnabled(False)
-        self.bars_plot.setMouseEnabled(x=False, y=False)
-        self.bars_plot.getPlotItem().hideButtons()
-        self.bars_plot.setLabel("left", "cos θ")
-        self.bars_plot.setLabel("bottom", "direction, now")
-        self.bars_plot.setYRange(0, 1.05, padding=0)
-        _cosine_ticks(self.bars_plot)
-        self.bars = pg.BarGraphItem(x=[], height=[], width=0.7)
-        self.match_line = pg.InfiniteLine(pos=MATCH, angle=0)
-        self.bars_plot.addItem(self.bars)
-        self.bars_plot.addItem(self.match_line, ignoreBounds=True)
-        tip = (
-            "One bar per direction: the cosine of the angle between the network's decoder subspace and PCA's "
-            f"top-k subspace of the training images, largest first. 1 = the same direction; from {MATCH} (dashed, "
-            "about 11°) on it counts as found"
-        )
-        hint(self.bars_plot, tip)
-        self.lines_plot = pg.PlotWidget(axisItems={"bottom": SpacedAxis("bottom", whole=True)})
-        self.lines_plot.setMenuEnabled(False)
-        self.lines_plot.setMouseEnabled(x=False, y=False)
-        self.lines_plot.getPlotItem().hideButtons()
-        self.lines_plot.setLabel("left", "cos θ")
-        self.lines_plot.setLabel("bottom", "epoch")
-        self.lines_plot.setYRange(0, 1.05, padding=0)
-        _cosine_ticks(self.lines_plot)
-        self.other_lines: list[pg.PlotDataItem] = []
-        self.last_line = pg.PlotDataItem(symbol="o", symbolSize=5)
-        self.lines_plot.addItem(self.last_line)
-        tip = (
-            "The cosines after every epoch of this run (0 = before training): blue lines for the strong directions, "
-            "which line up within an epoch, amber for the smallest cosine, which can take many"
-        )
-        hint(self.lines_plot, tip)
+    # ----- the plots, made when first shown ---------------------------------------------------
+    def made_plots(self) -> _Plots:
+        """The plots, made now (and drawn from what the panel holds) if they were not yet."""
+        if self._plots is None:
+            self._plots = _build_plots()
+            for plot in (self._plots.bars_plot, self._plots.lines_plot):
+                plot.setMinimumHeight(PLOT_MIN_HEIGHT)
+                self.plots.addWidget(plot, 1)
+                plot.setVisible(self.isVisible())  # being shown: its children were shown before its showEvent
+            self.restyle()
+            self._draw_bars()
+            self._draw_lines()
+        return self._plots
+
+    @property
+    def bars_plot(self) -> pg.PlotWidget:
+        return self.made_plots().bars_plot
+
+    @property
+    def bars(self) -> pg.BarGraphItem:
+        """One bar a direction: the cosines now."""
+        return self.made_plots().bars
+
+    @property
+    def lines_plot(self) -> pg.PlotWidget:
+        return self.made_plots().lines_plot
+
+    @property
+    def last_line(self) -> pg.PlotDataItem:
+        """The smallest cosine, epoch by epoch."""
+        return self.made_plots().last_line
+
+    @property
+    def other_lines(self) -> list[pg.PlotDataItem]:
+        """The other cosines, epoch by epoch (as many as the widest code so far, less one)."""
+        return self.made_plots().other_lines
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        self.made_plots()  # before its first paint
+        super().showEvent(event)
 
     def _build_errors(self) -> None:
         self.model_mse = QLabel("–")
@@ -180,11 +201,7 @@ class PcaCheckPanel(QWidget):
         errors.addWidget(self.model_name, 2, 0)
         errors.addWidget(self.pca_name, 2, 1)
         errors.addWidget(self.clip_note, 3, 0, 1, 2)
-        self.plots = QBoxLayout(QBoxLayout.Direction.LeftToRight)
-        self.plots.addWidget(self.bars_plot, 1)
-        self.plots.addWidget(self.lines_plot, 1)
-        for plot in (self.bars_plot, self.lines_plot):
-            plot.setMinimumHeight(PLOT_MIN_HEIGHT)
+        self.plots = QBoxLayout(QBoxLayout.Direction.LeftToRight)  # the two plots, once made
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 2, 6, 4)  # inside its room's frame
         layout.setSpacing(3)
@@ -223,23 +240,26 @@ class PcaCheckPanel(QWidget):
         self.plots.setDirection(QBoxLayout.Direction.TopToBottom if tall else QBoxLayout.Direction.LeftToRight)
 
     def restyle(self) -> None:
-        """Pens and backgrounds in the active theme's colours."""
-        for plot in (self.bars_plot, self.lines_plot):
+        """Pens and backgrounds in the active theme's colours (of the plots once made)."""
+        plots = self._plots
+        if plots is None:
+            return
+        for plot in (plots.bars_plot, plots.lines_plot):
             style_plot(plot)
-        self.match_line.setPen(pg.mkPen(colors()["muted"], width=1, style=Qt.PenStyle.DashLine))
+        plots.match_line.setPen(pg.mkPen(colors()["muted"], width=1, style=Qt.PenStyle.DashLine))
         self._paint_bars()
-        for line in self.other_lines:
+        for line in plots.other_lines:
             line.setPen(pg.mkPen(colors()["accent"], width=1))
-        self.last_line.setPen(pg.mkPen(colors()["latent"], width=2.5))
-        self.last_line.setSymbolBrush(colors()["latent"])
-        self.last_line.setSymbolPen(None)
+        plots.last_line.setPen(pg.mkPen(colors()["latent"], width=2.5))
+        plots.last_line.setSymbolBrush(colors()["latent"])
+        plots.last_line.setSymbolPen(None)
 
     def _paint_bars(self) -> None:
         """Accent bars; the smallest cosine's bar in the highlight colour the lines use."""
-        heights = self.bars.opts.get("height")
+        heights = self._plots.bars.opts.get("height")
         count = 0 if heights is None else len(heights)
         if count:
-            self.bars.setOpts(brushes=[colors()["accent"]] * (count - 1) + [colors()["latent"]], pen=None)
+            self._plots.bars.setOpts(brushes=[colors()["accent"]] * (count - 1) + [colors()["latent"]], pen=None)
 
     # ----- wiring -----------------------------------------------------------------------------
     def attach(self, run, watchers: list) -> None:
@@ -306,8 +326,7 @@ class PcaCheckPanel(QWidget):
         self.epoch_jobs.cancel()
         self._more = False
         self.epochs, self.decoders, self.cosines = [], [], None
-        for line in (*self.other_lines, self.last_line):
-            line.setData([], [])
+        self._draw_lines()
         self.progress_note.setText("")
 
     def _show_epochs(self, result: tuple[np.ndarray, PcaReference]) -> None:
@@ -318,18 +337,8 @@ class PcaCheckPanel(QWidget):
         self.cosines = cosines
         self._show_gap(cosines.shape[1], self._reference.gap)
         k = cosines.shape[1]
-        while len(self.other_lines) < k - 1:
-            line = pg.PlotDataItem(pen=pg.mkPen(colors()["accent"], width=1))
-            self.lines_plot.addItem(line)
-            self.other_lines.append(line)
         x = np.array(self.epochs[: len(cosines)])
-        for j, line in enumerate(self.other_lines):  # a model with a narrower code leaves some unused
-            if j < k - 1:
-                line.setData(x, cosines[:, j])
-            else:
-                line.setData([], [])
-        self.last_line.setData(x, cosines[:, -1])
-        self.lines_plot.setXRange(float(x[0]), max(float(x[-1]), float(x[0]) + 1), padding=0.03)
+        self._draw_lines()
         self._set_bars(cosines[-1])
         if self.check is None:  # during the run: the newest cosines speak
             found = directions_found(cosines[-1])
@@ -370,13 +379,74 @@ class PcaCheckPanel(QWidget):
         )
 
     def _set_bars(self, cosines: np.ndarray) -> None:
-        k = len(cosines)
-        self.bars.setOpts(x=np.arange(1, k + 1), height=cosines, width=0.7)
+        self._bar_heights = cosines
+        self._draw_bars()
+
+    def _draw_bars(self) -> None:
+        """The bars show ``_bar_heights`` (once the plots are made)."""
+        if self._plots is None or self._bar_heights is None:
+            return
+        k = len(self._bar_heights)
+        self._plots.bars.setOpts(x=np.arange(1, k + 1), height=self._bar_heights, width=0.7)
         self._paint_bars()
-        self.bars_plot.setXRange(0.4, k + 0.6, padding=0)
+        self._plots.bars_plot.setXRange(0.4, k + 0.6, padding=0)
+
+    def _draw_lines(self) -> None:
+        """The lines show ``cosines`` (epochs, k) at ``epochs``, or nothing (once the plots are made)."""
+        plots, cosines = self._plots, self.cosines
+        if plots is None:
+            return
+        if cosines is None:
+            for line in (*plots.other_lines, plots.last_line):
+                line.setData([], [])
+            return
+        k = cosines.shape[1]
+        while len(plots.other_lines) < k - 1:
+            line = pg.PlotDataItem(pen=pg.mkPen(colors()["accent"], width=1))
+            plots.lines_plot.addItem(line)
+            plots.other_lines.append(line)
+        x = np.array(self.epochs[: len(cosines)])
+        for j, line in enumerate(plots.other_lines):  # a model with a narrower code leaves some unused
+            if j < k - 1:
+                line.setData(x, cosines[:, j])
+            else:
+                line.setData([], [])
+        plots.last_line.setData(x, cosines[:, -1])
+        plots.lines_plot.setXRange(float(x[0]), max(float(x[-1]), float(x[0]) + 1), padding=0.03)
 
     def _failed(self, error: BaseException) -> None:
         self.sentence.setText(f"No comparison: {error}")
+
+
+def _build_plots() -> _Plots:
+    bars_plot = pg.PlotWidget(axisItems={"bottom": SpacedAxis("bottom", whole=True)})  # labels never crowd
+    bars_plot.setMenuEnabled(False)
+    bars_plot.setMouseEnabled(x=False, y=False)
+    bars_plot.getPlotItem().hideButtons()
+    bars_plot.setLabel("left", "cos θ")
+    bars_plot.setLabel("bottom", "direction, now")
+    bars_plot.setYRange(0, 1.05, padding=0)
+    _cosine_ticks(bars_plot)
+    bars = pg.BarGraphItem(x=[], height=[], width=0.7)
+    match_line = pg.InfiniteLine(pos=MATCH, angle=0)
+    bars_plot.addItem(bars)
+    bars_plot.addItem(match_line, ignoreBounds=True)
+    hint(bars_plot, "One bar per direction: the cosine of the angle between the network's decoder subspace and PCA's "
+         f"top-k subspace of the training images, largest first. 1 = the same direction; from {MATCH} (dashed, "
+         "about 11°) on it counts as found")  # fmt: skip
+    lines_plot = pg.PlotWidget(axisItems={"bottom": SpacedAxis("bottom", whole=True)})
+    lines_plot.setMenuEnabled(False)
+    lines_plot.setMouseEnabled(x=False, y=False)
+    lines_plot.getPlotItem().hideButtons()
+    lines_plot.setLabel("left", "cos θ")
+    lines_plot.setLabel("bottom", "epoch")
+    lines_plot.setYRange(0, 1.05, padding=0)
+    _cosine_ticks(lines_plot)
+    last_line = pg.PlotDataItem(symbol="o", symbolSize=5)
+    lines_plot.addItem(last_line)
+    hint(lines_plot, "The cosines after every epoch of this run (0 = before training): blue lines for the strong "
+         "directions, which line up within an epoch, amber for the smallest cosine, which can take many")  # fmt: skip
+    return _Plots(bars_plot, bars, match_line, lines_plot, last_line)
 
 
 def _cosine_ticks(plot: pg.PlotWidget) -> None:

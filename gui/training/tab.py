@@ -32,7 +32,7 @@ from gui.common.jobs import JobRunner
 from gui.common.memory import return_free_memory
 from gui.common.panel_room import PanelRoom
 from gui.training.continuation import SOURCES, continuation_of
-from gui.training.form import TrainingForm, settings_of
+from gui.training.form import TrainingForm, form_notes
 from gui.training.histogram_panel import HistogramPanel
 from gui.training.loss_plot import LossPlot
 from gui.training.pca_check_panel import PCA_CHECK_TITLE, PcaCheckPanel
@@ -131,7 +131,9 @@ class TrainingTab(QWidget):
         self.run.resumed.connect(self.histograms.on_resumed)
         self.run.finished.connect(self._on_finished)
         state.modelChanged.connect(self._on_model_changed)
-        state.add_check(lambda model: settings_of(model.metadata)[1])  # what the form will show of a file
+        state.add_check(form_notes)  # what the form will show of a file
+        if state.model is not None:  # made after the start (when first shown): the model already there
+            self.set_model(state.model)
 
     def _build(self) -> None:
         self.start_button = QPushButton("Start")
@@ -176,7 +178,7 @@ class TrainingTab(QWidget):
         self.rooms = {  # each can be enlarged over the tab or shown in a window of its own
             "histograms": PanelRoom("histograms", "Weights and gradients", self.histograms),  # per layer
             "pca_check": PanelRoom("pca_check", PCA_CHECK_TITLE, self.pca_check),
-        }
+        }  # (their keys: gui.main_window.TRAINING_ROOMS, which makes the tab at start when one was left out)
         head = QHBoxLayout()
         head.addWidget(self.progress, 1)
         head.addWidget(self.log_box)

@@ -21,7 +21,6 @@ from engine.baselines import Baselines, noisy_input_mse
 from engine.callbacks import Callback
 from engine.images import as_unit_float
 from engine.noise import fixed_noisy
-from engine.runs import RunRecorder
 from engine.training import ResumeState, TrainConfig, TrainingDiverged
 from gui.common.data_sets import DataSets
 
@@ -61,6 +60,8 @@ class RunVoice(QObject):
 def run_recorder(report: Report) -> Callback:
     """A ``Watcher`` that records the run in the runs database (``engine.runs``, as the CLI's runs are): a problem
     with the database is reported once as ``("runs", text)`` and the run goes on unrecorded."""
+    from engine.runs import RunRecorder  # (the runs database's modules: imported when a run starts, not at start)
+
     return RunRecorder(source="app", warn=lambda text: report("runs", text))
 
 

@@ -383,7 +383,7 @@ def test_a_dialog_used_for_the_first_time_starts_where_the_last_file_went(window
 def test_shipped_models_show_how_they_were_trained_and_mark_the_current_one(qtbot, window):
     from engine.model_paths import shipped_models
 
-    actions = window.files.shipped_menu.actions()
+    actions = window.files.shipped_entries()
     assert [a.data() for a in actions] == shipped_models()
     assert all("trained at" in a.text() and "test MSE" in a.text() for a in actions)
     assert not any(a.isChecked() for a in actions)  # the window holds an unsaved model of its own

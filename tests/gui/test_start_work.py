@@ -106,13 +106,45 @@ def test_the_runs_tab_is_made_when_first_shown(qtbot, window):
     assert window.tabs.currentIndex() == 3 and window.runs_tab is runs
 
 
-def test_a_fresh_window_imports_no_runs_tab_and_starts_no_job_before_it_has_appeared(tmp_path):
-    """As ``gui.app.main`` starts the app: the shipped model; jobs held until the window's first paint."""
+def test_the_architecture_tab_is_made_when_first_shown_and_shows_the_model_already_there(qtbot, window):
+    window.tabs.setCurrentWidget(window.denoise_tab)
+    window.state.set_model(build_mlp([784, 12, 784], ["relu", "sigmoid"], seed=2), name="fresh")
+    assert window.tabs.tabText(0) == "Architecture" and type(window.tabs.widget(0)).__name__ != "ArchitectureTab"
+    window.tabs.setCurrentIndex(0)
+    tab = window.tabs.widget(0)
+    assert type(tab).__name__ == "ArchitectureTab" and tab is window.architecture_tab and tab.isVisible()
+    assert tab.editor.layers() == ([784, 12, 784], ["relu", "sigmoid"])
+    assert tab.table.rowCount() > 0
+
+
+def test_a_training_panel_left_in_a_window_of_its_own_is_back_at_the_next_start(qtbot, settings, small_model):
+    from PySide6.QtWidgets import QApplication
+
+    from gui.common.panel_room import PanelWindow
+    from gui.main_window import MainWindow
+
+    settings.setValue("panels/histograms/mode", "detached")
+    settings.sync()
+    window = MainWindow(small_model, settings=settings)
+    qtbot.addWidget(window)
+    window.show()  # on the Denoise tab: the Training tab is not shown, its panel's window is
+    shown = [w for w in QApplication.topLevelWidgets() if isinstance(w, PanelWindow) and w.isVisible()]
+    assert [w.room.key for w in shown] == ["histograms"]
+    assert window.training_tab.rooms["histograms"].mode == "detached"
+    window.state.dirty = False
+    window.close()
+
+
+def test_a_fresh_window_imports_no_tab_it_does_not_show_and_starts_no_job_before_it_has_appeared(tmp_path):
+    """As ``gui.app.main`` starts the app: the shipped model; jobs held until the window's first paint; the tabs and
+    pages not on the first screen (the Denoise tab's first page) not even imported."""
     code = (
         "import sys\n"
         "from PySide6.QtCore import QEvent, QObject, QTimer\n"
         "import gui.app\n"
         "from gui.common.jobs import JobPool\n"
+        "LATER = ('gui.runs.tab', 'engine.cli', 'gui.architecture.tab', 'gui.training.tab', 'gui.training.loss_plot',\n"
+        "         'gui.denoise.robustness_panel', 'gui.denoise.latent_map_panel', 'gui.denoise.inside_panel')\n"
         "seen = []\n"
         "submit = JobPool.submit\n"
         "def watched(self, runner, generation, fn, args, state):\n"
@@ -126,7 +158,7 @@ def test_a_fresh_window_imports_no_runs_tab_and_starts_no_job_before_it_has_appe
         "        if event.type() == QEvent.Type.Paint and watched.isWidgetType() and watched.isWindow() and \\\n"
         "                'paint' not in seen:\n"
         "            seen.append('paint')\n"
-        "            print(sorted(m for m in ('gui.runs.tab', 'engine.cli') if m in sys.modules), flush=True)\n"
+        "            print(sorted(m for m in LATER if m in sys.modules), flush=True)\n"
         "            poll.start(20)\n"
         "        return False\n"
         "def quit_after_a_job():  # (bounded: the app's own 3 s limit releases the jobs in any case)\n"
@@ -152,3 +184,18 @@ def test_a_fresh_window_imports_no_runs_tab_and_starts_no_job_before_it_has_appe
     modules, seen = proc.stdout.strip().splitlines()[-2:]
     assert modules == "[]"
     assert seen.startswith("['paint', 'job'")  # the test score and the code axis: after the paint
+
+
+def test_the_shipped_models_menu_reads_its_files_when_first_opened(window):
+    actions = window.files.shipped_menu.actions()
+    assert actions and all(action.text() == action.data() for action in actions)  # named only: no header read yet
+    assert window.files.shipped_entries() == actions  # what the menu shows on opening (File ▸ Shipped models)
+    assert all(a.text().startswith(f"{a.data()}  —  ") and "trained at" in a.text() for a in actions)
+
+
+def test_record_training_runs_names_the_database_once_the_file_menu_opens(window):
+    from engine.runs import database_path
+
+    action = window.actions["record_runs"]
+    action.associatedObjects()[0].aboutToShow.emit()  # File, as it opens
+    assert action.toolTip().endswith(f"(it is {database_path()})") and action.statusTip() == action.toolTip()

@@ -134,7 +134,7 @@ def test_the_summary_copies_as_the_engine_writes_it_skip_path_included(qtbot, ta
 
 
 def test_the_shipped_models_menu_names_each_models_shape_and_skip_path(window):
-    entries = {action.data(): action.text() for action in window.files.shipped_menu.actions()}
+    entries = {action.data(): action.text() for action in window.files.shipped_entries()}
     gated_entry = entries["mnist_denoising_autoencoder_gated"]
     assert "784-1024-1024-784 with a gated skip" in gated_entry and "σ 0–1" in gated_entry
     seed = entries["mnist_denoising_autoencoder"]

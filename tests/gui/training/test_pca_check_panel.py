@@ -140,3 +140,18 @@ def test_the_cosines_show_while_the_run_is_still_going(qtbot, window, tab, tiny_
     with qtbot.waitSignal(tab.run.finished, timeout=TIMEOUT):
         tab.stop_button.click()
         hold.release()
+
+
+def test_the_plots_are_made_when_the_panel_is_first_shown_and_show_what_came_before(qtbot, window, tiny_mnist):
+    import pyqtgraph as pg
+
+    window.tabs.setCurrentWidget(window.denoise_tab)  # the Training tab hidden
+    panel = window.training_tab.pca_check
+    assert not panel.findChildren(pg.PlotWidget)  # hidden for the window's model, and not made
+    linear = build_mlp([784, 6, 784], ["linear", "linear"], seed=0)
+    with qtbot.waitSignal(panel.checked, timeout=TIMEOUT) as checked:
+        window.state.set_model(linear, name="linear")
+    assert not panel.findChildren(pg.PlotWidget)  # checked while off screen: still not made
+    window.tabs.setCurrentWidget(window.training_tab)
+    assert len(panel.findChildren(pg.PlotWidget)) == 2 and panel.bars_plot.isVisible()
+    np.testing.assert_allclose(panel.bars.opts["height"], checked.args[0].cosines)
