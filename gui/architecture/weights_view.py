@@ -12,6 +12,8 @@ from gui.common.theme import Theme, colors, style_plot
 
 MAX_TILES = 64
 """Show at most this many units per mosaic (the first ones)."""
+# The titles are short: three columns share ~400 px at 1024×700, and a title is as wide as its text (the tooltip
+# says what each tile is).
 
 
 def mosaic(images: np.ndarray, cols: int | None = None, gap: int = 1) -> np.ndarray:
@@ -42,9 +44,9 @@ class WeightsView(pg.GraphicsLayoutWidget):
         self.gate_item = pg.ImageItem(levels=(-1, 1))
         self.boxes, self.labels = [], []
         for col, (item, title) in enumerate(
-            ((self.encoder_item, "First layer: a filter per unit"),
-             (self.decoder_item, "Last layer: a column per unit"),
-             (self.gate_item, "Gate: a column per unit"))
+            ((self.encoder_item, "First layer: filters"),
+             (self.decoder_item, "Last layer: columns"),
+             (self.gate_item, "Gate: columns"))
         ):  # fmt: skip
             item.setColorMap(cmap)
             box = self.addViewBox(row=1, col=col, lockAspect=True, enableMenu=False, invertY=True)
