@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QWidget
 
 from gui.common.hints import hint
@@ -12,8 +13,14 @@ from gui.common.theme import Theme, colors, style_plot
 
 MAX_TILES = 64
 """Show at most this many units per mosaic (the first ones)."""
-# The titles are short: three columns share ~400 px at 1024×700, and a title is as wide as its text (the tooltip
-# says what each tile is).
+TITLES = (
+    ("First layer: a filter per unit", "Last layer: a column per unit", "Gate: a column per unit"),
+    ("First layer: filters", "Last layer: columns", "Gate: columns"),
+    ("First layer", "Last layer", "Gate"),
+)
+"""The mosaics' titles, longest first: the view takes the longest that fits its columns (a title is as wide as its
+text, and a wider one pushes the last mosaic out of the view: three share ~130 px each at 1024×700)."""
+TITLE_POINTS = 9
 
 
 def mosaic(images: np.ndarray, cols: int | None = None, gap: int = 1) -> np.ndarray:
@@ -43,18 +50,15 @@ class WeightsView(pg.GraphicsLayoutWidget):
         self.decoder_item = pg.ImageItem(levels=(-1, 1))
         self.gate_item = pg.ImageItem(levels=(-1, 1))
         self.boxes, self.labels = [], []
-        for col, (item, title) in enumerate(
-            ((self.encoder_item, "First layer: filters"),
-             (self.decoder_item, "Last layer: columns"),
-             (self.gate_item, "Gate: columns"))
-        ):  # fmt: skip
+        items = (self.encoder_item, self.decoder_item, self.gate_item)
+        for col, (item, title) in enumerate(zip(items, TITLES[0], strict=True)):
             item.setColorMap(cmap)
             box = self.addViewBox(row=1, col=col, lockAspect=True, enableMenu=False, invertY=True)
             box.addItem(item)
             box.setMouseEnabled(False, False)
             self.boxes.append(box)
             label = self.addLabel(title, row=0, col=col)
-            label.setAttr("size", "9pt")
+            label.setAttr("size", f"{TITLE_POINTS}pt")
             self.labels.append(label)
         self._gate_cells = (self.labels[2], self.boxes[2])
         self._gate_shown = True
@@ -73,12 +77,26 @@ class WeightsView(pg.GraphicsLayoutWidget):
 
     def restyle(self) -> None:
         style_plot(self)
-        for label in self.labels:
-            label.setText(label.text, color=colors()["text"])
+        self._fit_titles()
+
+    def _fit_titles(self) -> None:
+        """The longest titles whose widest one fits a column of the view's present width."""
+        columns = 3 if self._gate_shown else 2
+        font = QFont(self.font())
+        font.setPointSizeF(TITLE_POINTS)
+        metrics = QFontMetrics(font)
+        room = self.width() / columns - 16  # the layout's margins and spacing
+        titles = next((t for t in TITLES if max(metrics.horizontalAdvance(x) for x in t[:columns]) <= room),
+                      TITLES[-1])  # fmt: skip
+        for label, title in zip(self.labels, titles, strict=True):
+            label.setText(title, color=colors()["text"])
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         super().resizeEvent(event)
-        for box in getattr(self, "boxes", ()):  # keep the mosaics whole at any size (none yet inside __init__)
+        if not getattr(self, "boxes", ()):  # (none yet inside __init__)
+            return
+        self._fit_titles()
+        for box in self.boxes:  # keep the mosaics whole at any size
             box.autoRange(padding=0.02)
 
     def gate_shown(self) -> bool:
@@ -97,6 +115,7 @@ class WeightsView(pg.GraphicsLayoutWidget):
             self.ci.removeItem(label)
             self.ci.removeItem(box)
         self._gate_shown = on
+        self._fit_titles()
 
     def set_model(self, model) -> None:
         """Filters: rows of layers[0].W (n_hidden, 784); columns of layers[-1].W (784, n_hidden); with a gated skip
