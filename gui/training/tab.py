@@ -15,7 +15,7 @@ from dataclasses import replace
 
 import numpy as np
 from PySide6.QtCore import QTimer, Signal, Slot
-from PySide6.QtWidgets import QCheckBox, QGroupBox, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QGroupBox, QHBoxLayout, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from engine.baselines import BEST_LINEAR, BaselineBank, best_linear_mse, pca_mse
 from engine.images import as_unit_float
@@ -195,6 +195,12 @@ class TrainingTab(QWidget):
         left.setContentsMargins(0, 0, 0, 0)
         left.addWidget(settings)
         left.addWidget(self.rooms["histograms"], 1)
+        # The histograms take the column's height left over, down to their least (a scroll area's): with the panel's
+        # own "ignored" height the column's layout gave them that least anyway and squashed the settings' rows to a
+        # few pixels in a short window (QT_SCALE_FACTOR=2 on 1920×1080); now the tab scrolls there instead.
+        expanding = self.rooms["histograms"].sizePolicy()
+        expanding.setVerticalPolicy(QSizePolicy.Policy.Expanding)
+        self.rooms["histograms"].setSizePolicy(expanding)
         layout = QHBoxLayout(self)
         layout.addWidget(left_column, 1)  # a quarter of a wide window: the histograms get room
         layout.addLayout(right, 3)

@@ -396,3 +396,17 @@ def test_a_second_run_at_the_same_level_reuses_the_reference_fits(qtbot, window,
     test_images = window.state.data.images("test", "mnist")
     expected = window.state.baselines.scores("best_linear", test_images, "gaussian", 0.2).mse
     assert tab.plot.linear_line.label.toPlainText() == f"best linear {expected:.4f}"
+
+
+def test_a_short_window_scrolls_the_tab_rather_than_crush_the_settings(qtbot, window, tab):
+    """At QT_SCALE_FACTOR=2 on 1920×1080 the window is 960×540 logical pixels: the settings' rows were crushed to a
+    few pixels each (unreadable) while the histograms under them kept their least height.  Every field keeps its
+    height, and the tab scrolls."""
+    from PySide6.QtWidgets import QAbstractSpinBox, QComboBox
+
+    window.resize(960, 420)
+    window.show()
+    qtbot.waitExposed(window)
+    fields = [w for w in tab.form.findChildren(QAbstractSpinBox) + tab.form.findChildren(QComboBox) if w.isVisible()]
+    assert len(fields) >= 8
+    qtbot.waitUntil(lambda: all(w.height() >= 0.75 * w.sizeHint().height() for w in fields), timeout=TIMEOUT)
