@@ -98,6 +98,28 @@ def test_the_gated_preset_fills_the_default_models_shape(tab):
     assert tab.editor.skip() == "gate"
 
 
+def test_a_new_gated_model_comes_with_the_default_models_training_settings(tab, window):
+    """A gate learns to pass its input through only when trained over light and heavy noise with the loss weighted
+    by level: a new gated model fills the Training form as the default model was trained (σ 0–1, c = 0.05, Adam at
+    1e-3, batches of 128), whatever the form held; a plain model leaves the form as it was."""
+    form = window.training_tab.form
+    form.noise_range.setChecked(False)
+    form.noise.setValue(0.3)
+    form.optimizer.setCurrentText("sgd")
+    form.epochs.setValue(3)
+    tab.editor.set_layers([32, 784], ["relu", "sigmoid"], "gate")
+    window.state.dirty = False
+    tab.editor.new_button.click()
+    config = form.config()
+    assert config.noise == (0.0, 1.0) and config.noise_weighting == pytest.approx(0.05)
+    assert (config.optimizer, config.lr, config.batch_size, config.epochs) == ("adam", pytest.approx(1e-3), 128, 3)
+    form.optimizer.setCurrentText("sgd")
+    tab.editor.set_layers([32, 784], ["relu", "sigmoid"], None)
+    window.state.dirty = False
+    tab.editor.new_button.click()
+    assert form.config().optimizer == "sgd"
+
+
 def test_a_model_beyond_the_limits_is_refused_in_words_and_nothing_changes(tab, window, monkeypatch):
     model = window.state.model
     monkeypatch.setattr("engine.model_limits.MAX_PARAMS", 30_000)  # the 32-wide gate puts this model over it
