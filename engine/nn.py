@@ -409,7 +409,7 @@ class MLP:
     train = fit  # the seed's name
 
     def evaluate(
-        self, images, noise: float = 0.1, seed: int | None = None, kind: str = "gaussian"
+        self, images, noise: float = 0.1, seed: int | None = None, kind: str = "gaussian", *, with_ssim: bool = True
     ) -> dict[str, float]:
         """MSE and PSNR of reconstructions of clean test images under a fixed noise draw.
 
@@ -421,9 +421,12 @@ class MLP:
             draw is fixed (``engine.noise.EVAL_NOISE_SEED``) unless ``seed``.
         kind : ``"gaussian"``, ``"salt_and_pepper"`` or ``"masking"``.
 
-        Returns ``{"noise", "mse", "psnr", "ssim", "identity_mse"}``; ``ssim`` is the mean SSIM
-        (``engine.metrics.ssim``, NaN for images that are not square); ``identity_mse`` is the error
-        of the noisy input itself, the level a do-nothing model scores.
+        with_ssim : False leaves SSIM out (it costs as much as the reconstructions of a small model: a caller that
+            shows only the MSE, such as the app's status bar after every run, need not pay it).
+
+        Returns ``{"noise", "mse", "psnr", "ssim", "identity_mse"}`` (no ``ssim`` without ``with_ssim``); ``ssim``
+        is the mean SSIM (``engine.metrics.ssim``, NaN for images that are not square); ``identity_mse`` is the
+        error of the noisy input itself, the level a do-nothing model scores.
         """
         kind = check_kind(kind)
         noise = check_level(noise, kind)
@@ -440,9 +443,10 @@ class MLP:
         noisy = fixed_noisy(clean, noise, kind=kind) if seed is None else fixed_noisy(clean, noise, seed, kind)
         pred = self.predict(noisy)
         err = mean_squared_error(pred, clean)
-        similarity = ssim(pred, clean) if is_square_image(clean.shape[1]) else float("nan")
-        return {"noise": noise, "mse": err, "psnr": psnr(err), "ssim": similarity,
-                "identity_mse": mean_squared_error(noisy, clean)}  # fmt: skip
+        scores = {"noise": noise, "mse": err, "psnr": psnr(err), "identity_mse": mean_squared_error(noisy, clean)}
+        if with_ssim:
+            scores["ssim"] = ssim(pred, clean) if is_square_image(clean.shape[1]) else float("nan")
+        return scores
 
     @property
     def training_noise(self) -> NoiseSetting | None:

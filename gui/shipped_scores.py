@@ -36,7 +36,7 @@ def _score_shipped(names: list[str], data, bank, kind: str, level: float, state)
         test = data.images("test", data_set)
         if data_set not in strongest:
             strongest[data_set] = bank.strongest_at(test, kind, level, data_set, cancelled=state.cancelled)
-        rows[name] = (model.evaluate(test, level, kind=kind)["mse"], *strongest[data_set])
+        rows[name] = (model.evaluate(test, level, kind=kind, with_ssim=False)["mse"], *strongest[data_set])
         state.progress((i + 1) / len(names))
     return rows
 

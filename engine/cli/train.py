@@ -255,7 +255,7 @@ def _train(
         return EXIT_FAILURE
     setting = config.noise_setting
     level = setting.default_level
-    scores = model.evaluate(dataset.test_u8, level, kind=setting.kind)
+    scores = model.evaluate(dataset.test_u8, level, kind=setting.kind, with_ssim=False)  # the file keeps the MSE
     model.metadata["metrics"] = {f"test_mse@{level:g}": scores["mse"]}
     model.save(output, weights_dtype=args.weights_dtype)
     if recorder is not None:

@@ -44,7 +44,7 @@ def saved_score(model, level: float, kind: str = "gaussian", dataset: str = "mni
 
 def _test_score(network, data, data_set: str, level: float, kind: str, state) -> float:
     """Runs on a pool thread: the network's MSE on ``data_set``'s test images at ``level``."""
-    return network.evaluate(data.images("test", data_set), level, kind=kind)["mse"]
+    return network.evaluate(data.images("test", data_set), level, kind=kind, with_ssim=False)["mse"]
 
 
 def _baseline_score(bank, name: str, data, data_set: str, level: float, kind: str, state) -> Scores:

@@ -77,3 +77,12 @@ def test_evaluate_reports_the_ssim_of_its_reconstructions():
     result = model.evaluate(clean, 0.3)
     assert result["ssim"] == pytest.approx(ssim(model.predict(fixed_noisy(clean, 0.3)), clean), rel=1e-6)
     assert is_square_image(784) and not is_square_image(700) and not is_square_image(36)
+
+
+def test_evaluate_without_ssim_gives_the_same_errors_and_no_ssim():
+    """The app's status bar and the CLI's saved score need only the MSE: SSIM (as costly as a small model's
+    reconstructions) is left out when asked, nothing else changes."""
+    model = build_mlp([784, 8, 784], ["relu", "sigmoid"], seed=0)
+    clean = blobs(30, 6).reshape(30, -1)
+    full, quick = model.evaluate(clean, 0.3), model.evaluate(clean, 0.3, with_ssim=False)
+    assert "ssim" not in quick and quick == {key: value for key, value in full.items() if key != "ssim"}
