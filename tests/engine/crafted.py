@@ -246,6 +246,24 @@ def many_entries(path: Path) -> Path:
     return path
 
 
+def many_short_entries(path: Path) -> Path:
+    """3,000 empty entries with short names: more entries than a model has (2,009), in a central directory well
+    within its size bound (~150 KB): only the entry count refuses it."""
+    with zipfile.ZipFile(path, "w") as zf:
+        for i in range(3_000):
+            zf.writestr(zipfile.ZipInfo(f"{i}.npy"), b"")
+    return path
+
+
+def long_named_entries(path: Path) -> Path:
+    """1,800 empty entries (fewer than a model may have) whose 600-character names make a central directory of
+    ~1.2 MB, past the bound of 512 bytes an entry: only the directory's size refuses it."""
+    with zipfile.ZipFile(path, "w") as zf:
+        for i in range(1_800):
+            zf.writestr(zipfile.ZipInfo(f"{i:04d}{'x' * 600}.npy"), b"")
+    return path
+
+
 def duplicate_member(path: Path) -> Path:
     """A valid small model whose archive holds ``layer0.b.npy`` twice (zip readers differ on which copy counts)."""
     layers, members = small_layers()
@@ -273,6 +291,9 @@ MODEL_FILES = {
     "huge-header": (huge_header, "inflate"),
     "bzip2-member": (bzip2_member, "compression"),
     "many-entries": (many_entries, "entries"),
+    # the member count's two halves, each the only one to refuse its file: the entries, the directory's size
+    "many-short-entries": (many_short_entries, "lists 3,000 entries"),
+    "long-named-entries": (long_named_entries, "lists 1,800 entries"),
     "duplicate-member": (duplicate_member, "two entries named"),
     # the array-size check (``nbytes > max_bytes``), the only one: header and entry agree, the archive is plain
     "oversized-header": (oversized_header, "claims 41,943,040 bytes"),
