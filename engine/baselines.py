@@ -28,7 +28,7 @@ from typing import Protocol
 
 import numpy as np
 
-from engine.classical import FILTERS, TunedFilter, apply_filter, check_filter, tune_filter, worker_pool
+from engine.classical import FILTERS, TunedFilter, WorkerProcesses, apply_filter, check_filter, tune_filter
 from engine.images import as_unit_float
 from engine.linear_denoiser import LinearDenoiser, fit_linear_denoiser, fit_linear_denoisers
 from engine.lru import LruCache
@@ -50,9 +50,9 @@ TUNE_SEED = 20241106
 SLOW_CURVE_IMAGES = 1000
 """Test images a slow filter's curve scores in the app (``curve_images``: a fixed, evenly spaced choice); the linear
 baselines and the Gaussian blur score every test image."""
-SLOW_FILTERS = (*(name for name, f in FILTERS.items() if f.per_image), "median")
-"""The filters whose app curves score ``SLOW_CURVE_IMAGES``: the per-image ones, and the median filter (a whole stack
-at once, but scikit-image's rank filter takes ~0.3 ms an image, as long as they do)."""
+SLOW_FILTERS = tuple(name for name, f in FILTERS.items() if f.slow)
+"""The filters whose app curves score ``SLOW_CURVE_IMAGES`` (and that run in the bank's worker processes): the
+per-image ones, and the median filter (a whole stack at once, but ~0.3 ms an image, as long as they take)."""
 LINEAR_FIT_SHARE = 0.8
 """The part of a best-linear curve's progress its fits take (one pass for every level), the rest its scoring."""
 METRICS = ("mse", "psnr", "ssim")
@@ -130,7 +130,8 @@ class BaselineBank:
     training_images : ``dataset -> (n, 784)`` clean training images (uint8, or float in [0, 1]) of a data
         set by name (``"mnist"``, ``"fashion_mnist"``), e.g. ``lambda name: read_split("train", dataset=name)[0]``.
         It is the bank's only way to data: it never sees a test image except to score it.
-    workers : processes the per-image classical filters (TV, NL-means, wavelet) run in; 1 runs them here.
+    workers : processes the slow classical filters (median, TV, NL-means, wavelet) run in; 1 runs them here.  The
+        bank keeps them between curves and stops them once idle (``engine.classical.WorkerProcesses``; ``close()``).
     capacity : fitted maps kept (784 × 784 float32, 2.4 MB each: best linear maps and PCA axes).
     tune_images : training images a classical filter's strength is picked on (``TUNE_IMAGES``; the app picks
         on fewer, so that its curves come in seconds: ``APP_TUNE_IMAGES``).
@@ -156,6 +157,11 @@ class BaselineBank:
         self._data = LruCache(2)  # training sets (47 MB each for MNIST as uint8)
         self._fits = LruCache(capacity)  # linear maps and PCA axes
         self._results = LruCache(16 * capacity)  # tuned strengths and curves (small)
+        self._processes = WorkerProcesses()
+
+    def close(self) -> None:
+        """Stop the worker processes now (they stop by themselves once idle; a later curve starts them again)."""
+        self._processes.close()
 
     # ----- what is fitted or tuned on training images -------------------------------------------
     def training_set(self, dataset: str = "mnist") -> np.ndarray:
@@ -200,7 +206,7 @@ class BaselineBank:
         """Baseline ``name`` (a ``baseline_names`` entry, or ``best_linear_range`` with ``noise_range``) ready
         for ``kind`` noise at ``level``: fitted, or a classical filter at the strength with the lowest MSE on
         ``TUNE_IMAGES`` training images (``engine.classical.TunedFilter``); kept."""
-        with worker_pool(self.workers) as pool:  # its processes start only if a filter's strength must be picked
+        with self._processes.use(self.workers) as pool:  # its processes start only if a strength must be picked
             return self._denoiser(name, check_kind(kind), level, dataset, noise_range, pool, progress, cancelled)
 
     # ----- scores on test images ---------------------------------------------------------------
@@ -285,11 +291,11 @@ class BaselineBank:
         pattern = NoisePattern(clean.shape, kind=kind)  # the evaluation's draw (MLP.evaluate's), scaled by each level
         noisy = np.empty_like(clean)
         rows: list[tuple[Scores, str]] = []
-        per_image = name in FILTERS and FILTERS[name].per_image
+        slow = name in FILTERS and FILTERS[name].slow
         if name == BEST_LINEAR:  # every level's fit in one pass over the training images, then scoring each
             self._fit_linear_levels(kind, levels, data, part(progress, 0, LINEAR_FIT_SHARE), cancelled)
             progress = part(progress, LINEAR_FIT_SHARE, 1)
-        with worker_pool(self.workers if per_image else 1) as pool:
+        with self._processes.use(self.workers if slow else 1) as pool:
             for i, level in enumerate(levels):
                 check_cancelled(cancelled)
                 start, end = i / len(levels), (i + 1) / len(levels)

@@ -15,13 +15,16 @@ filter is the identity.  BM3D is left out on purpose (its licence is non-commerc
 scikit-image (with SciPy and PyWavelets) is imported inside the functions, so importing this module,
 and the app's first screen, never loads them.  Median and blur filter a whole stack of images in one
 call; the others are a Python loop over 28 × 28 images (~0.2–1.5 ms each), which ``apply_filter``
-and ``tune_filter`` spread over the processes of an ``Executor`` when given one (``worker_pool``).
+and ``tune_filter`` spread over the processes of an ``Executor`` when given one (``worker_pool`` for one
+piece of work, ``WorkerProcesses`` to keep them between pieces), as they do the median filter's (a stack at
+once, but as slow an image).
 """
 
 from __future__ import annotations
 
 import math
 import multiprocessing
+import threading
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
@@ -38,36 +41,38 @@ from engine.progress import CancelCheck, Progress, check_cancelled, report
 
 @dataclass(frozen=True)
 class ClassicalFilter:
-    """One classical denoiser: its name (a JSON key), title, what its strength is, the strengths tried, and
-    whether it loops over images (slow: worth worker processes) or filters a whole stack at once."""
+    """One classical denoiser: its name (a JSON key), title, what its strength is, the strengths tried,
+    whether it loops over images or filters a whole stack at once, and whether it is slow enough an image
+    (~0.3 ms or more) to be worth worker processes: every per-image filter, and the median filter."""
 
     name: str
     title: str
     parameter: str
     grid: tuple[float, ...]
     per_image: bool
+    slow: bool
 
 
 FILTERS = MappingProxyType(
     {
         f.name: f
         for f in (
-            ClassicalFilter("median", "median filter", "radius", (0, 1, 1.5, 2, 2.5, 3), per_image=False),
+            ClassicalFilter("median", "median filter", "radius", (0, 1, 1.5, 2, 2.5, 3), per_image=False, slow=True),
             ClassicalFilter(
                 "gaussian_blur", "Gaussian blur", "σ in pixels",
-                (0, 0.35, 0.5, 0.6, 0.7, 0.85, 1.0, 1.2, 1.4, 1.7, 2.0), per_image=False,
+                (0, 0.35, 0.5, 0.6, 0.7, 0.85, 1.0, 1.2, 1.4, 1.7, 2.0), per_image=False, slow=False,
             ),
             ClassicalFilter(
                 "total_variation", "total-variation filter", "weight",
-                (0, 0.01, 0.02, 0.04, 0.07, 0.1, 0.15, 0.2, 0.3, 0.45, 0.7), per_image=True,
+                (0, 0.01, 0.02, 0.04, 0.07, 0.1, 0.15, 0.2, 0.3, 0.45, 0.7), per_image=True, slow=True,
             ),
             ClassicalFilter(
                 "nl_means", "non-local-means filter", "h",
-                (0, 0.02, 0.04, 0.07, 0.1, 0.14, 0.2, 0.28, 0.4, 0.56, 0.8), per_image=True,
+                (0, 0.02, 0.04, 0.07, 0.1, 0.14, 0.2, 0.28, 0.4, 0.56, 0.8), per_image=True, slow=True,
             ),
             ClassicalFilter(
                 "wavelet", "wavelet filter", "σ",
-                (0, 0.02, 0.04, 0.07, 0.1, 0.14, 0.2, 0.28, 0.4, 0.56), per_image=True,
+                (0, 0.02, 0.04, 0.07, 0.1, 0.14, 0.2, 0.28, 0.4, 0.56), per_image=True, slow=True,
             ),
         )
     }
@@ -75,9 +80,12 @@ FILTERS = MappingProxyType(
 """The classical denoisers by name, in the order tables show them."""
 
 PER_IMAGE_CHUNK = 250
-"""Images a worker filters per task with a per-image filter (a fraction of a second: cancel stays prompt)."""
+"""Images a worker filters per task with a slow filter (a fraction of a second: cancel stays prompt), and per call
+with a per-image filter here."""
 STACK_CHUNK = 2500
-"""Images filtered per call with a stack filter."""
+"""Images filtered per call with a stack filter here."""
+WORKERS_LINGER_S = 30.0
+"""How long ``WorkerProcesses`` keeps its processes idle, waiting for the next piece of work, before it stops them."""
 
 
 @dataclass(frozen=True)
@@ -144,15 +152,15 @@ def apply_filter(
 ) -> np.ndarray:
     """noisy (n, 784) or (n, h, w) in [0, 1] -> filtered, same shape, float32 in [0, 1].
 
-    With an ``executor``, a per-image filter's chunks run in its workers; ``progress``/``cancelled``
-    are called between chunks.
+    With an ``executor``, a slow filter's chunks run in its workers (each image is filtered alone, so the chunks
+    give what one call gives); ``progress``/``cancelled`` are called between chunks.
     """
     noisy = np.asarray(noisy, np.float32)
     images = _image_stack(noisy)
     spec = check_filter(name)
-    size = PER_IMAGE_CHUNK if spec.per_image else STACK_CHUNK
+    pool = executor if spec.slow and strength != 0 else None
+    size = PER_IMAGE_CHUNK if spec.per_image or pool is not None else STACK_CHUNK
     chunks = [images[lo : lo + size] for lo in range(0, len(images), size)]
-    pool = executor if spec.per_image and strength != 0 else None
     out = _run(filter_images, [(name, strength, chunk) for chunk in chunks], pool, progress, cancelled)
     return np.concatenate(out).reshape(noisy.shape) if out else noisy.copy()
 
@@ -179,7 +187,7 @@ def tune_filter(
     if mse(noisy_images, clean_images) == 0:  # no noise (level 0): no filtering is exact, and a tie keeps it
         report(progress, 1.0)
         return TunedFilter(name, 0.0, len(clean_images))
-    pool = executor if spec.per_image else None
+    pool = executor if spec.slow else None
     filtered = _run(filter_images, [(name, s, noisy_images) for s in strengths], pool, progress, cancelled)
     errors = [mse(noisy_images, clean_images)] + [mse(f, clean_images) for f in filtered]
     best = int(np.argmin(errors))  # the first of equals: the weaker strength
@@ -193,11 +201,81 @@ def worker_pool(workers: int) -> Iterator[Executor | None]:
     if workers <= 1:
         yield None
         return
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    pool = _spawned_pool(workers)
     try:
         yield pool
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+class WorkerProcesses:
+    """Worker processes for the slow filters, kept between pieces of work: each process started imports scikit-image
+    again (~1 s), so a caller with several curves to compute (``engine.baselines.BaselineBank``) keeps one set.
+
+    ``use(workers)`` gives the executor (None for 1 or fewer: run here); several threads may use it at once.  The
+    processes start with the first task, are stopped once no one has used them for ``linger_s`` seconds (or on
+    ``close()``), and are replaced when one has died.  Thread-safe."""
+
+    def __init__(self, linger_s: float = WORKERS_LINGER_S) -> None:
+        self.linger_s = float(linger_s)
+        self._lock = threading.Lock()
+        self._pool: ProcessPoolExecutor | None = None
+        self._size = 0
+        self._users = 0
+        self._idle_timer: threading.Timer | None = None
+
+    @contextmanager
+    def use(self, workers: int) -> Iterator[Executor | None]:
+        if workers <= 1:
+            yield None
+            return
+        with self._lock:
+            self._stop_timer()
+            stale = None
+            # a worker that died breaks the whole pool (it says so only by this flag, or by failing every task)
+            if self._pool is not None and self._users == 0 and (self._size != workers or self._pool._broken):
+                stale, self._pool = self._pool, None
+            if self._pool is None:
+                self._pool, self._size = _spawned_pool(workers), workers
+            pool = self._pool
+            self._users += 1
+        if stale is not None:
+            stale.shutdown(wait=False, cancel_futures=True)
+        try:
+            yield pool
+        finally:
+            with self._lock:
+                self._users -= 1
+                if self._users == 0 and self._pool is pool:
+                    self._idle_timer = threading.Timer(self.linger_s, self._stop_if_idle, args=(pool,))
+                    self._idle_timer.daemon = True
+                    self._idle_timer.start()
+
+    def close(self) -> None:
+        """Stop the processes now (waiting for the tasks they are running; the others are dropped)."""
+        with self._lock:
+            self._stop_timer()
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _stop_if_idle(self, pool: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._users or self._pool is not pool:
+                return
+            self._pool = self._idle_timer = None
+        pool.shutdown(wait=True, cancel_futures=True)
+
+    def _stop_timer(self) -> None:
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
+
+
+def _spawned_pool(workers: int) -> ProcessPoolExecutor:
+    """``workers`` processes started afresh, never forked from a process with threads (they start with the first
+    task)."""
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
 
 
 def _run(

@@ -166,3 +166,22 @@ def test_a_best_linear_curve_fits_its_levels_in_one_pass_each_as_fitting_that_le
     kept = bank.denoiser("best_linear", "gaussian", 0.2)
     np.testing.assert_array_equal(kept.weights, fit_linear_denoiser(TRAIN, 0.2).weights)
     assert curve.settings[1] == kept.setting
+
+
+def test_the_slow_filters_curves_share_the_banks_worker_processes_until_it_is_closed():
+    """Starting a worker process imports scikit-image again (~1 s each): one curve after another keeps them."""
+    import multiprocessing
+
+    bank, here = BaselineBank(Loader(), workers=2, tune_images=8), BaselineBank(Loader(), workers=1, tune_images=8)
+    try:
+        first = bank.curve("wavelet", TEST, "gaussian", [0.3])
+        workers = {p.pid for p in multiprocessing.active_children()}
+        second = bank.curve("median", TEST, "gaussian", [0.3])
+        assert workers and {p.pid for p in multiprocessing.active_children()} == workers
+    finally:
+        bank.close()
+    assert not multiprocessing.active_children()
+    for curve in (first, second):  # the workers give what this process gives
+        again = here.curve(curve.name, TEST, "gaussian", [0.3])
+        np.testing.assert_array_equal(curve.mse, again.mse)
+        assert curve.settings == again.settings

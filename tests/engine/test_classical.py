@@ -4,12 +4,22 @@ processes that give what one process gives."""
 from __future__ import annotations
 
 import os
+import time
+from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 import pytest
 
-from engine.classical import FILTERS, TunedFilter, apply_filter, filter_images, tune_filter, worker_pool
+from engine.classical import (
+    FILTERS,
+    TunedFilter,
+    WorkerProcesses,
+    apply_filter,
+    filter_images,
+    tune_filter,
+    worker_pool,
+)
 from engine.metrics import mse
 from engine.noise import fixed_noisy
 from engine.progress import Cancelled
@@ -76,6 +86,57 @@ def test_worker_processes_give_what_one_process_gives_in_order():
         tuned = tune_filter("nl_means", digits(12, 4), fixed_noisy(digits(12, 4), 0.3), executor=pool)
     np.testing.assert_array_equal(spread, apply_filter("total_variation", 0.1, noisy))
     assert tuned == tune_filter("nl_means", digits(12, 4), fixed_noisy(digits(12, 4), 0.3))
+
+
+class CountingExecutor(ThreadPoolExecutor):
+    """Runs tasks on threads and counts them: where a filter's work went."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=2)
+        self.tasks = 0
+
+    def submit(self, fn, /, *args, **kwargs):
+        self.tasks += 1
+        return super().submit(fn, *args, **kwargs)
+
+
+def test_the_median_filter_works_in_the_workers_given_and_gives_what_one_call_gives():
+    """The median filter is as slow an image as the per-image ones: its chunks and its strengths go to the workers
+    (each image is filtered alone, so the chunks give what one call gives); the Gaussian blur stays here."""
+    noisy = fixed_noisy(digits(600, 7), 0.4)
+    clean, tune_noisy = digits(12, 8), fixed_noisy(digits(12, 8), 0.5)
+    with CountingExecutor() as pool:
+        spread = apply_filter("median", 1.5, noisy, executor=pool)
+        assert pool.tasks == 3  # 600 images in chunks of 250
+        tuned = tune_filter("median", clean, tune_noisy, executor=pool)
+        assert pool.tasks == 3 + len(FILTERS["median"].grid) - 1  # each strength tried
+        apply_filter("gaussian_blur", 1.0, noisy, executor=pool)
+        assert pool.tasks == 8
+    np.testing.assert_array_equal(spread, apply_filter("median", 1.5, noisy))
+    assert tuned == tune_filter("median", clean, tune_noisy)
+
+
+def test_kept_worker_processes_serve_one_use_after_another_and_stop_once_idle():
+    import multiprocessing
+
+    kept = WorkerProcesses(linger_s=600)
+    with kept.use(1) as here:
+        assert here is None  # one worker: run here, no process
+    with kept.use(2) as pool:
+        assert pool.submit(abs, -3).result(timeout=60) == 3
+        first = {p.pid for p in multiprocessing.active_children()}
+    with kept.use(2) as pool:
+        assert pool.submit(abs, -4).result(timeout=60) == 4
+        assert {p.pid for p in multiprocessing.active_children()} == first and first  # no new processes started
+    kept.close()
+    assert not multiprocessing.active_children()
+    idle = WorkerProcesses(linger_s=0.1)
+    with idle.use(2) as pool:
+        pool.submit(abs, -5).result(timeout=60)
+    deadline = time.monotonic() + 60
+    while multiprocessing.active_children() and time.monotonic() < deadline:  # the idle timer stops them
+        time.sleep(0.05)
+    assert not multiprocessing.active_children()
 
 
 def test_filtering_reports_progress_and_stops_when_cancelled(monkeypatch):
