@@ -224,4 +224,5 @@ def finish_background_work(window) -> bool:
         what = "the training thread" if not ended else f"{pool.running_jobs()} background job(s)"
         print(f"denoise-studio: {what} did not stop in time; quitting without it", file=sys.stderr)
         return False
+    window.state.baselines.close()  # the classical filters' worker processes, kept between curves
     return True
