@@ -47,7 +47,7 @@ def database_path(explicit: str | os.PathLike | None = None) -> Path:
     return Path(platformdirs.user_data_dir("denoise-studio", appauthor=False)) / "runs.db"
 
 
-PROBLEM_KINDS = ("damaged", "locked", "read-only", "full", "newer", "unopenable", "other")
+PROBLEM_KINDS = ("damaged", "locked", "read-only", "full", "newer", "unopenable", "missing", "other")
 """What can be wrong with the file, for a view to offer the right remedy (move a damaged file aside, try a locked
 one again, list a read-only one without writing)."""
 
@@ -113,24 +113,29 @@ class RunStore:
     """An open runs database (migrated to the current schema).  Use as ``with RunStore(path) as store:``.
 
     ``readonly`` opens without writing anything (no migration: a database at an older schema is read
-    as it is only when it needs none), for listing a database on a read-only disk.
+    as it is only when it needs none), for listing a database on a read-only disk.  ``create=False`` opens only a
+    file that is there (a reader must not make a new, empty database where one was just moved aside); a missing
+    one is a ``RunsDatabaseError`` of kind ``"missing"``.
     """
 
     def __init__(self, path: str | os.PathLike | None = None, *, timeout: float = BUSY_TIMEOUT_S,
-                 readonly: bool = False) -> None:  # fmt: skip
+                 readonly: bool = False, create: bool = True) -> None:  # fmt: skip
         self.path = database_path(path)
         self.timeout = timeout
         self._conn: sqlite3.Connection | None = None
         with self._errors():
             if self.path.is_dir():
                 raise RunsDatabaseError(self.path, "is a folder; give a file name such as runs.db", "unopenable")
-            if readonly:
-                uri = f"{self.path.resolve().as_uri()}?mode=ro"
+            if not (readonly or create) and not self.path.is_file():
+                raise RunsDatabaseError(self.path, "is not there (no run recorded yet, or it was moved)", "missing")
+            if readonly or not create:  # an existing file only ("rw": SQLite creates nothing either)
+                uri = f"{self.path.resolve().as_uri()}?mode={'ro' if readonly else 'rw'}"
                 self._conn = sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None,
                                              check_same_thread=False)  # fmt: skip
             else:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
+            if not readonly:
                 _use_wal(self._conn, timeout)  # readers never wait for a writer
                 self._conn.execute("PRAGMA synchronous = NORMAL")  # WAL: a crash loses no committed run
             self._conn.execute("PRAGMA foreign_keys = ON")

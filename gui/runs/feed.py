@@ -49,9 +49,10 @@ class Snapshot:
 
 def open_for_reading(path: Path) -> tuple[RunStore, bool]:
     """The database, opened to read (and migrated, as every open is); a read-only file or disk is opened read-only.
-    Returns (store, read-only?)."""
+    Never made where it is not (``create=False``): a read that began before the file was moved aside must not leave
+    a new, empty database in its place.  Returns (store, read-only?)."""
     try:
-        return RunStore(path, timeout=READ_TIMEOUT_S), False
+        return RunStore(path, timeout=READ_TIMEOUT_S, create=False), False
     except RunsDatabaseError as exc:
         if exc.kind != "read-only":
             raise
@@ -63,7 +64,12 @@ def read_runs(path: Path, since: float | None, order: Order, state) -> Snapshot:
     program died."""
     if not path.is_file():
         return Snapshot(missing=True)
-    store, readonly = open_for_reading(path)
+    try:
+        store, readonly = open_for_reading(path)
+    except RunsDatabaseError:
+        if not path.is_file():  # moved aside (or deleted) since the look above
+            return Snapshot(missing=True)
+        raise
     with store:
         if since is None:
             runs = store.runs()

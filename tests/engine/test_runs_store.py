@@ -245,3 +245,14 @@ def test_a_short_curve_keeps_every_batch():
         curve.add(i / 10, float(i))
     x, y = curve.points()
     assert curve.stride == 1 and list(y) == list(range(10))
+
+
+def test_a_reader_never_makes_a_database_where_there_is_none(runs_db):
+    """A list read that began before the file was moved aside opened it after: it must not leave a new, empty
+    database in the moved file's place (the Runs tab's move-aside test caught one there in CI)."""
+    with pytest.raises(RunsDatabaseError) as refused:
+        RunStore(runs_db, create=False)
+    assert refused.value.kind == "missing" and not runs_db.exists()
+    RunStore(runs_db).close()  # a writer makes it
+    with RunStore(runs_db, create=False) as store:
+        assert store.count() == 0

@@ -353,3 +353,21 @@ def test_a_locked_database_is_said_and_read_once_free(qtbot, window, recorded, r
     with qtbot.waitSignal(tab.feed.loaded, timeout=TIMEOUT):
         tab.banner.retry_button.click()
     assert not tab.banner.isVisible() and tab.model.rowCount() == 1
+
+
+def test_a_read_of_a_database_moved_aside_meanwhile_finds_it_missing_and_makes_none(runs_db, monkeypatch):
+    """The Runs tab's reads run as jobs: one that looked for the file just before it was moved aside finds it
+    missing, and does not make a new, empty database in its place."""
+    from engine.runs import RunStore
+    from gui.runs import feed
+
+    RunStore(runs_db).close()
+
+    def opened_after_a_move(*args, **kwargs):  # the user moves the file aside between the look and the open
+        if runs_db.exists():
+            runs_db.rename(runs_db.with_name("runs.db.broken"))
+        return RunStore(*args, **kwargs)
+
+    monkeypatch.setattr(feed, "RunStore", opened_after_a_move)
+    snapshot = feed.read_runs(runs_db, None, feed.NEWEST_FIRST, None)
+    assert snapshot.missing and not runs_db.exists()
