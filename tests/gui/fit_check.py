@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 import pyqtgraph as pg
-from PySide6.QtCore import QEventLoop, QRect, QSettings, QTimer
+from PySide6.QtCore import QCoreApplication, QEventLoop, QRect, QSettings, QTimer
 from PySide6.QtGui import QPainter, QPixmap
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -42,6 +42,19 @@ def settle(ms: int = 60) -> None:
     loop = QEventLoop()
     QTimer.singleShot(ms, loop.quit)
     loop.exec()
+    flush_layouts()
+
+
+LAYOUT_PASSES = 4
+"""Rounds of posted events sent before a look: a text set, its layout request, the parent's, the grandparent's."""
+
+
+def flush_layouts() -> None:
+    """Deliver what is already posted — a text a background job sent just as the wait ended, and the layout
+    requests it makes — so a look never sees a label that has its new text but not yet its new width (CI once
+    saw the status bar's baseline score 11 px short that way)."""
+    for _ in range(LAYOUT_PASSES):
+        QCoreApplication.sendPostedEvents()
 
 
 def name(widget: QWidget) -> str:
@@ -160,6 +173,7 @@ def axis_overlaps(axis: pg.AxisItem) -> str | None:
 def problems_on_screen(window: QWidget, where: str) -> list[str]:
     """Everything visible now that does not fit: widgets out of their parent (and not scrolled), siblings on
     top of each other, text cut, open lists cut, tick labels piled up."""
+    flush_layouts()
     found = []
     for widget in [window, *window.findChildren(QWidget)]:
         if widget is not window and not _shown(widget):
