@@ -8,10 +8,13 @@ subset ``curve_images`` gives, in two worker processes), all at ``engine.robustn
 thread, as in the app.  Prints each curve's seconds from the start, the wall time to the last one, the load, and
 with ``--check-subset`` how far a subsampled filter's curve is from the same filter scored on every test image
 (``--check-levels 0.1 0.5 1`` at a few levels only: scoring all 10,000 images through a per-image filter is slow).
+``--check-tuning`` instead checks that the per-image filters' walk into their valley of errors
+(``engine.classical.valley_floor``) picks what trying every strength picks, at every level, on MNIST and (where
+it is found) Fashion-MNIST, tuned on the app's and the CLI's number of images, and counts the filtering it saves.
 CPU seconds are given beside each wall time (each curve's thread; the whole run's with the worker processes).
 
     DENOISE_STUDIO_DATA=../shared/data/mnist python bench/app_baselines.py [--model NAME] [--check-subset
-        [--check-levels LEVEL ...]]
+        [--check-levels LEVEL ...]] [--check-tuning]
 """
 
 from __future__ import annotations
@@ -31,7 +34,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
 
-from engine.baselines import APP_TUNE_IMAGES, BEST_LINEAR, CLASSICAL, BaselineBank, curve_images  # noqa: E402
+from engine.baselines import (  # noqa: E402
+    APP_TUNE_IMAGES,
+    BEST_LINEAR,
+    CLASSICAL,
+    TUNE_IMAGES,
+    BaselineBank,
+    curve_images,
+)
+from engine.classical import FILTERS, tune_filter  # noqa: E402
 from engine.dataset import read_split  # noqa: E402
 from engine.nn import MLP  # noqa: E402
 from engine.robustness import APP_LEVELS, robustness_curve  # noqa: E402
@@ -51,11 +62,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="mnist_denoising_autoencoder_gated")
     parser.add_argument("--workers", type=int, default=2, help="processes for the per-image filters (the app's: 2)")
-    parser.add_argument("--check-subset", action="store_true",
-                        help="also score each per-image filter on all test images and print the largest difference")
+    parser.add_argument(
+        "--check-subset",
+        action="store_true",
+        help="also score each per-image filter on all test images and print the largest difference",
+    )
     parser.add_argument("--check-levels", type=float, nargs="+", metavar="LEVEL",
                         help="the levels --check-subset scores at (default: the panel's 13; all 10,000 images "
                         "through a per-image filter takes minutes a level)")  # fmt: skip
+    parser.add_argument("--check-tuning", action="store_true",
+                        help="check the per-image filters' tuning walk against trying every strength")  # fmt: skip
     args = parser.parse_args()
     threadpool_limits(limits=1, user_api="blas")
     blas = [(i.get("internal_api"), i.get("architecture"), i.get("num_threads")) for i in threadpool_info()
@@ -63,6 +79,8 @@ def main() -> int:
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; Python "
           f"{platform.python_version()}, NumPy {np.__version__}; BLAS {blas}")  # fmt: skip
     print(f"load average at start: {load()}")
+    if args.check_tuning:
+        return check_tuning(args.workers)
     train = read_split("train", progress=False)[0]
     test = read_split("test", progress=False)[0]
     model = MLP.from_file(args.model)
@@ -115,6 +133,46 @@ def main() -> int:
             for level, w, s, g in zip(levels, whole.mse, sub.mse, gap, strict=True):
                 print(f"|   {name} | {level:g} | {w:.5f} | {s:.5f} | {100 * g:.1f} % |", flush=True)
     return 0
+
+
+def check_tuning(workers: int) -> int:
+    """Walked and exhaustive picks of each one-valley filter at every app level; exit 1 on any difference."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    differ = 0
+    for dataset in ("mnist", "fashion_mnist"):
+        try:
+            train = read_split("train", dataset=dataset, progress=False)[0]
+        except (OSError, ValueError) as error:
+            print(f"{dataset}: not checked ({error})")
+            continue
+        for images in (APP_TUNE_IMAGES, TUNE_IMAGES):
+            bank = BaselineBank(lambda name, train=train: train, workers=1, tune_images=images)
+            walked_runs = every_runs = 0
+            began = time.perf_counter()
+            with ProcessPoolExecutor(workers) as pool:
+                for level in APP_LEVELS[1:]:
+                    clean, noisy = bank.tuning_pair("gaussian", level, dataset)
+                    for name, spec in FILTERS.items():
+                        if not spec.one_valley:
+                            continue
+                        runs = []
+                        walked = tune_filter(name, clean, noisy, executor=pool, progress=runs.append)
+                        every = tune_filter(name, clean, noisy, executor=pool, every_strength=True)
+                        walked_runs += (
+                            round(runs[-2] * len(spec.grid)) - 1
+                        )  # its last count of errors known, less no filtering's
+                        every_runs += len(spec.grid) - 1
+                        if walked != every:
+                            differ += 1
+                            print(f"  DIFFER {dataset} {images} images σ {level:g} {name}: walked {walked.strength:g}, "
+                                  f"every strength {every.strength:g}")  # fmt: skip
+            print(
+                f"{dataset}, tuned on {images} images, {len(APP_LEVELS) - 1} levels: strengths filtered "
+                f"{walked_runs} walking, {every_runs} trying every one ({time.perf_counter() - began:.0f} s)"
+            )
+    print("every walked pick equals the exhaustive one" if differ == 0 else f"{differ} picks differ")
+    return 1 if differ else 0
 
 
 if __name__ == "__main__":

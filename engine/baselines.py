@@ -332,7 +332,7 @@ class BaselineBank:
         check_filter(name)
 
         def tune() -> TunedFilter:
-            clean, noisy = self._tuning_pair(kind, level, data)
+            clean, noisy = self.tuning_pair(kind, level, data)
             return tune_filter(name, clean, noisy, executor=pool, progress=progress, cancelled=cancelled)
 
         return self._results.get(("tuned", name, data, kind, level), tune)
@@ -360,7 +360,7 @@ class BaselineBank:
         for level, denoiser in zip(missing, fitted, strict=True):
             self._fits.get(("linear", data, kind, level, level), lambda d=denoiser: d)
 
-    def _tuning_pair(self, kind: str, level: float, dataset: str) -> tuple[np.ndarray, np.ndarray]:
+    def tuning_pair(self, kind: str, level: float, dataset: str = "mnist") -> tuple[np.ndarray, np.ndarray]:
         """(clean (m, 784), noisy (m, 784)) float32: ``tune_images`` training images, a fixed choice, and one
         fixed noise draw on them (the same pattern at every level)."""
         train = self.training_set(dataset)

@@ -10,6 +10,8 @@ from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from engine.classical import (
     FILTERS,
@@ -18,6 +20,7 @@ from engine.classical import (
     apply_filter,
     filter_images,
     tune_filter,
+    valley_floor,
     worker_pool,
 )
 from engine.metrics import mse
@@ -55,6 +58,61 @@ def test_tuning_picks_the_grid_strength_with_the_lowest_error_and_it_denoises(na
     assert tuned == TunedFilter(name, min(errors, key=errors.get), 24)
     assert tuned.strength > 0 and errors[tuned.strength] < 0.8 * errors[0]
     assert mse(tuned(noisy), clean) == pytest.approx(errors[tuned.strength])  # calling it applies that strength
+
+
+@st.composite
+def valleys(draw) -> tuple[list[float], int]:
+    """Errors that fall strictly, then rise or stay (ties at the floor included), and a start index."""
+    falling = sorted(set(draw(st.lists(st.integers(0, 50), max_size=8))), reverse=True)
+    floor = draw(st.integers(-10, falling[-1] - 1 if falling else 50))
+    rising = sorted(draw(st.lists(st.integers(floor, 60), max_size=8)))
+    errors = [float(e) for e in (*falling, floor, *rising)]
+    return errors, draw(st.integers(0, len(errors) - 1))
+
+
+@given(valleys())
+def test_the_walk_into_a_valley_finds_the_first_lowest_asking_for_few_errors(case):
+    errors, start = case
+    asked: list[int] = []
+
+    def errors_at(indices):
+        asked.extend(indices)
+        return [errors[i] for i in indices]
+
+    floor = valley_floor(len(errors), errors_at, start)
+    assert floor == int(np.argmin(errors))  # the first of equals: the weaker strength
+    assert len(asked) == len(set(asked)) <= 3 + abs(floor - start) + 1  # each once; start, its neighbours, a step
+
+
+@given(st.lists(st.integers(0, 9), min_size=1, max_size=12), st.data())
+def test_on_errors_that_are_no_valley_the_walk_still_ends_where_no_neighbour_is_better(values, data):
+    start = data.draw(st.integers(0, len(values) - 1))
+    here = valley_floor(len(values), lambda indices: [values[i] for i in indices], start)
+    assert (here == 0 or values[here - 1] > values[here]) and (
+        here == len(values) - 1 or values[here + 1] >= values[here]
+    )
+
+
+@pytest.mark.parametrize("name", [name for name, spec in FILTERS.items() if spec.one_valley])
+def test_a_one_valley_filter_walks_to_the_strength_trying_every_one_picks_and_filters_fewer(name, monkeypatch):
+    import engine.classical
+
+    ran = []
+    real = engine.classical.filter_images
+
+    def counted(filter_name, strength, images):
+        ran.append(strength)
+        return real(filter_name, strength, images)
+
+    monkeypatch.setattr(engine.classical, "filter_images", counted)
+    clean = digits(16, 6)
+    for level in (0.1, 0.3, 0.6, 1.0):
+        noisy = fixed_noisy(clean, level, seed=9)
+        ran.clear()
+        walked = tune_filter(name, clean, noisy)
+        walked_runs = len(ran)
+        assert walked == tune_filter(name, clean, noisy, every_strength=True)
+        assert walked_runs < len(FILTERS[name].grid) - 1 == len(ran) - walked_runs
 
 
 def test_where_no_strength_helps_the_tuned_filter_is_off():
@@ -109,9 +167,10 @@ def test_the_median_filter_works_in_the_workers_given_and_gives_what_one_call_gi
         spread = apply_filter("median", 1.5, noisy, executor=pool)
         assert pool.tasks == 3  # 600 images in chunks of 250
         tuned = tune_filter("median", clean, tune_noisy, executor=pool)
-        assert pool.tasks == 3 + len(FILTERS["median"].grid) - 1  # each strength tried
+        tried = 2 * (len(FILTERS["median"].grid) - 1)  # each strength tried, two halves of the images side by side
+        assert pool.tasks == 3 + tried
         apply_filter("gaussian_blur", 1.0, noisy, executor=pool)
-        assert pool.tasks == 8
+        assert pool.tasks == 3 + tried
     np.testing.assert_array_equal(spread, apply_filter("median", 1.5, noisy))
     assert tuned == tune_filter("median", clean, tune_noisy)
 
