@@ -47,7 +47,7 @@ APP_TUNE_IMAGES = 50
 """The same in the app, where a filter is tuned at every level of a curve while the user waits."""
 TUNE_SEED = 20241106
 """Seed of that choice and of the noise drawn on it."""
-SLOW_CURVE_IMAGES = 1000
+SLOW_CURVE_IMAGES = 500
 """Test images a slow filter's curve scores in the app (``curve_images``: a fixed, evenly spaced choice); the linear
 baselines and the Gaussian blur score every test image."""
 SLOW_FILTERS = tuple(name for name, f in FILTERS.items() if f.slow)
