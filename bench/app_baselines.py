@@ -62,11 +62,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="mnist_denoising_autoencoder_gated")
     parser.add_argument("--workers", type=int, default=2, help="processes for the per-image filters (the app's: 2)")
-    parser.add_argument(
-        "--check-subset",
-        action="store_true",
-        help="also score each per-image filter on all test images and print the largest difference",
-    )
+    parser.add_argument("--check-subset", action="store_true",
+                        help="also score each per-image filter on all test images and print the largest difference")
     parser.add_argument("--check-levels", type=float, nargs="+", metavar="LEVEL",
                         help="the levels --check-subset scores at (default: the panel's 13; all 10,000 images "
                         "through a per-image filter takes minutes a level)")  # fmt: skip
@@ -159,9 +156,8 @@ def check_tuning(workers: int) -> int:
                         runs = []
                         walked = tune_filter(name, clean, noisy, executor=pool, progress=runs.append)
                         every = tune_filter(name, clean, noisy, executor=pool, every_strength=True)
-                        walked_runs += (
-                            round(runs[-2] * len(spec.grid)) - 1
-                        )  # its last count of errors known, less no filtering's
+                        known = round(runs[-2] * len(spec.grid))  # its last report: errors known / grid
+                        walked_runs += known - 1  # less no filtering's, known without a filter
                         every_runs += len(spec.grid) - 1
                         if walked != every:
                             differ += 1

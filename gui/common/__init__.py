@@ -3,7 +3,8 @@
 - background work: ``jobs`` (``JobRunner``: the newest job of a slot, off the GUI thread; ``JobPool``: the
   application's job threads; a runner ``on_screen`` of a panel runs only while it is shown), ``when_shown``
   (work only for a visible widget; work after a window's first paint), ``built_when_shown`` (a tab's page made
-  when first shown), ``memory`` (freed memory back to the system after a run)
+  when first shown), ``memory`` (freed memory back to the system after a run), ``frame_pace`` (a live view's
+  frames spaced to a bounded share of the GUI thread)
 - data: ``data_sets`` (``DataSets``: each data set's splits read once, a few kept)
 - look and words: ``theme`` (light and dark, the application's ``Theme``), ``hints`` (tooltips and status-bar
   hints, a disabled control's reason, the two-line hint strip), ``dialogs`` (every error and question),

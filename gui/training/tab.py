@@ -27,6 +27,7 @@ from engine.training import ResumeState, TrainConfig
 from gui.app_state import AppState, ModelChange
 from gui.common import dialogs
 from gui.common.data_sets import DataSets
+from gui.common.frame_pace import FramePace
 from gui.common.hints import explain_disabled, hint
 from gui.common.jobs import JobRunner
 from gui.common.memory import return_free_memory
@@ -69,11 +70,6 @@ def _reference_level(baseline: str, load_data, bank: BaselineBank | None, datase
     return pca_mse(x_train, x_val, level, int(baseline.partition("_")[2]), kind)
 
 
-TRAINING_FRAME_MS = 100
-"""The curve and the progress text are redrawn ten times a second while a run trains: at 30 a second the GUI thread
-took 0.6-1.1 CPU s of every epoch of the default model (redrawing the plot and its axes), a fifth of a core the
-run's data-parallel step needs (``bench/app_train_speed.py``); a loss curve reads as well at ten."""
-
 SIDE_WIDTH = 330
 """The settings column's width, fixed: it must not change as the headline or a button's text does."""
 
@@ -115,8 +111,8 @@ class TrainingTab(QWidget):
         self.run.reported.connect(self.histograms.on_report)
         self._latest: dict | None = None  # the newest batch logs not yet shown
         self._frame_timer = QTimer(self)  # one frame for the curve and the text while training
-        self._frame_timer.setInterval(TRAINING_FRAME_MS)
         self._frame_timer.timeout.connect(self._frame)
+        self.frame_pace = FramePace(self._frame_timer)  # 2-10 frames a second: at most 5 % of the GUI thread
         self.preview_jobs, self.pca_jobs = JobRunner(self, on_screen=self.strip), JobRunner(self)
         self.linear_jobs = JobRunner(self)
         self._build()
@@ -379,6 +375,7 @@ class TrainingTab(QWidget):
         self.plot.set_live(running)
         if running:
             self.plot.timer.stop()  # this tab's frame timer flushes the plot while training
+            self.frame_pace.restart()
             self._frame_timer.start()
         else:
             self._frame_timer.stop()
@@ -419,6 +416,7 @@ class TrainingTab(QWidget):
         logs, self._latest = self._latest, None
         if logs is not None:
             self.progress.show_batch(logs)
+        self.frame_pace.frame_done()
 
     @Slot(dict)
     def _on_epoch(self, logs: dict) -> None:
