@@ -22,7 +22,7 @@ second, 1280×800, the Training tab took ~12 %, and the run trained at 0.81 of t
 LEAST_MS = 100
 MOST_MS = 500
 SMOOTHING = 0.3
-"""Weight of the newest frame's cost in the running estimate (one slow frame does not halve the frame rate)."""
+"""Weight of the newest frame's cost in the running estimate: one slow frame (a resize) moves the pace only part way."""
 
 
 class FramePace:
