@@ -63,7 +63,8 @@ QTabBar::tab {{ background: {panel}; padding: 7px 18px; border: 1px solid {borde
     border-top-left-radius: 5px; border-top-right-radius: 5px; margin-right: 2px; }}
 QTabWidget#pages QTabBar::tab {{ padding: 6px 11px; }}
 QTabBar::tab:selected {{ background: {button_hover}; color: {text}; font-weight: bold; }}
-QTabBar::tab:focus {{ border: 2px solid {focus}; border-bottom: none; }}
+QTabBar::tab:focus {{ border: 2px solid {focus}; border-bottom: none; padding: 6px 17px 7px; }}
+QTabWidget#pages QTabBar::tab:focus {{ padding: 5px 10px 6px; }}
 QHeaderView::section {{ background: {panel}; color: {text}; padding: 4px; border: 0;
     border-right: 1px solid {border}; }}
 QTableWidget {{ gridline-color: {border}; }}

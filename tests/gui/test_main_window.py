@@ -435,3 +435,20 @@ def test_a_confirmation_comes_back_after_a_hint_passed_over_it(window):
     assert window.statusBar().currentMessage() == "Brush"
     QApplication.sendEvent(canvas, QStatusTipEvent(""))  # and leaves it
     assert window.statusBar().currentMessage() == "Exported /tmp/page.html"
+
+
+def test_a_tab_with_the_keyboard_focus_is_as_wide_as_without(qtbot, window):
+    """The focus ring must not widen a tab: the tab bar is sized when the tab changes, before a click gives it the
+    focus, so a wider focused tab pushed "Runs" under scroll arrows at 1024 px (seen under a real X server)."""
+    from PySide6.QtWidgets import QTabWidget
+
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    for bar in [window.tabs.tabBar()] + [t.tabBar() for t in window.findChildren(QTabWidget) if t.isVisible()]:
+        bar.clearFocus()
+        qtbot.waitUntil(lambda bar=bar: not bar.hasFocus())
+        unfocused = [bar.tabSizeHint(i) for i in range(bar.count())]
+        bar.setFocus()
+        qtbot.waitUntil(bar.hasFocus)
+        assert [bar.tabSizeHint(i) for i in range(bar.count())] == unfocused
+
