@@ -37,11 +37,13 @@ class ModelChange:
 
 class AppState(QObject):
     """The current model (``model``, ``name``, ``dirty``) and the data sets (``data``), with a signal each; the
-    baselines fitted on the data sets' training images (``baselines``: PCA's axes, linear maps, tuned filters, kept)."""
+    baselines fitted on the data sets' training images (``baselines``: PCA's axes, linear maps, tuned filters, kept);
+    whether a run is training (``training``, set by the Training tab): work that can wait, waits for it."""
 
     modelChanged = Signal(object)  # ModelChange
     savedChanged = Signal()  # the name or the unsaved mark changed (a save, a save as)
     dataNote = Signal(str)  # a note about the data files read (not the official ones), once per note
+    trainingChanged = Signal(bool)  # a run started (True) or ended
 
     def __init__(self, data: DataSets | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -51,6 +53,7 @@ class AppState(QObject):
         self.model: MLP | None = None
         self.name = "untitled"
         self.dirty = False
+        self.training = False
         self._checks: list[Check] = []
 
     def add_check(self, check: Check) -> None:
@@ -71,6 +74,12 @@ class AppState(QObject):
         self.name = name if name is not None else (Path(model.path).stem if model.path else "untitled")
         self.dirty = dirty
         self.modelChanged.emit(ModelChange(model, origin))
+
+    def set_training(self, training: bool) -> None:
+        """A run started or ended (the Training tab says so)."""
+        if training != self.training:
+            self.training = training
+            self.trainingChanged.emit(training)
 
     def mark_saved(self, path: str) -> None:
         """The model is now in ``path``: its name, and nothing unsaved."""

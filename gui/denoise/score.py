@@ -2,7 +2,8 @@
 baseline's there (``BaselineBank.strongest_at``), for the status bar.
 
 Asked for again whenever the network, the noise or the test set changes, once the slider has rested;
-computed off the GUI thread (the baselines are fitted or tuned at that level: they may come later).  Scores
+computed off the GUI thread (the baselines are fitted or tuned at that level: they may come later, and while a
+run trains they wait for it: seconds of fitting beside the run took a sixth of its speed).  Scores
 already computed are kept for each network while it lives, so going back (Reset on Inside the network, the slider
 back where it was) shows the score at once.  When the test set cannot
 be read, the model file's own score stands in if it was taken at this level.
@@ -11,6 +12,7 @@ be read, the model file's own score stands in if it was taken at this level.
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -60,13 +62,17 @@ RIVALS = (NOISY_INPUT, BEST_LINEAR, *CLASSICAL)
 the best linear denoiser is at least as good)."""
 
 
-def strongest_text(found, scored: int = len(RIVALS)) -> str:
-    """"strongest baseline: best linear denoiser 0.0089", "… so far (3 of 7 scored)…", or "strongest baseline …"."""
+def strongest_text(found, scored: int = len(RIVALS), after_run: bool = False) -> str:
+    """"strongest baseline: best linear denoiser 0.0089", "… so far (3 of 7 scored)…", or "strongest baseline …";
+    ``after_run``: the rest waits for the training run ("… (3 of 7 scored; the rest after the run)")."""
     if found is None:
-        return "strongest baseline …"
+        return "strongest baseline: after the run" if after_run else "strongest baseline …"
     name, scores = found
     text = f"strongest baseline: {baseline_title(name)} {scores.mse:.4f}"
-    return text if scored == len(RIVALS) else f"{text} so far ({scored} of {len(RIVALS)} scored)…"
+    if scored == len(RIVALS):
+        return text
+    rest = "; the rest after the run)" if after_run else ")…"
+    return f"{text} so far ({scored} of {len(RIVALS)} scored{rest}"
 
 
 class TestScore(QObject):
@@ -92,12 +98,21 @@ class TestScore(QObject):
         self._timer.timeout.connect(self._request)
         for signal in (state.networkChanged, state.noiseChanged, state.testSetChanged):
             signal.connect(self.rescore)
+        self._after_run: Callable[[], None] | None = None  # the next baseline's job, held while a run trains
+        state.app.trainingChanged.connect(self._on_training)
+
+    def _on_training(self, training: bool) -> None:
+        """A run ended: the baselines held for it are scored now."""
+        go, self._after_run = self._after_run, None
+        if not training and go is not None:
+            go()
 
     def rescore(self, *_) -> None:
         """The score shown is for another network, level, kind or test set now: drop the one in flight; show the
         score at once when it is known, else ask again once the slider rests."""
         self.jobs.cancel()
         self.baseline_jobs.cancel()
+        self._after_run = None
         state = self.state
         known = self._known.get(state.network, {}) if state.network is not None else {}
         key = (state.level, state.noise_kind, state.test_set)
@@ -151,6 +166,11 @@ class TestScore(QObject):
             self.baselineScored.emit(best, found[best])
 
         def next_rival() -> None:
+            if state.app.training:  # the run is what the user watches: it trains at full speed, the rest waits
+                self._after_run = next_rival
+                best = strongest({n: sc.mse for n, sc in found.items()}) if found else None
+                self.baselineChanged.emit(strongest_text((best, found[best]) if best else None, len(found), True))
+                return
             rival = RIVALS[len(found)]
             self.baseline_jobs.start(_baseline_score, state.baselines, rival, state.data, name, level, kind,
                                      on_done=lambda result: scored(rival, result),

@@ -381,6 +381,7 @@ class TrainingTab(QWidget):
             self._frame_timer.stop()
             self._frame()
             self.plot.timer.start()
+        self.state.set_training(running)
         self.runningChanged.emit(running)
 
     def _enable_continue(self) -> None:

@@ -50,3 +50,23 @@ def test_each_shipped_model_is_scored_beside_the_strongest_baseline_at_the_slide
         mse = model.evaluate(read_test_set(folder), 0.2)["mse"]
         assert f"at σ 0.20: MSE {mse:.4f}, strongest baseline: " in action.text(), action.text()
         assert action.text().startswith(f"{action.data()}  —  ")  # what the file says stays first
+
+
+def test_while_a_run_trains_the_strongest_baseline_waits_for_it_then_is_scored(qtbot, window, tiny_mnist):
+    """Fitting and tuning the baselines beside a run took a sixth of its speed (bench/app_train_speed.py): the
+    status bar's baselines wait for the run to end, and say so."""
+    from gui.common.jobs import wait_for_all_jobs
+
+    tab = window.denoise_tab
+    window.state.set_training(True)  # what the Training tab says when a run starts
+    scored = []
+    tab.score.baselineScored.connect(lambda *args: scored.append(args))
+    with qtbot.waitSignal(tab.score.baselineChanged, timeout=TIMEOUT,
+                          check_params_cb=lambda text: "after the run" in text):  # fmt: skip
+        tab.noise.slider.setValue(45)
+    assert wait_for_all_jobs(TIMEOUT)  # nothing of the baselines' left running beside the run
+    assert scored == [] and "after the run" in window.status_baseline.text()
+    with qtbot.waitSignal(tab.score.baselineScored, timeout=TIMEOUT):
+        window.state.set_training(False)  # the run ended
+    assert window.status_baseline.text().startswith("strongest baseline: ")
+    assert "after the run" not in window.status_baseline.text()

@@ -88,12 +88,13 @@ def test_pause_then_resume_continues(qtbot, tab, hold_run):
     stop_held(qtbot, tab, later)
 
 
-def test_stop_while_paused_ends_the_run(qtbot, tab, hold_run):
+def test_stop_while_paused_ends_the_run(qtbot, window, tab, hold_run):
     tab.form.epochs.setValue(5)
     start_paused(qtbot, tab, hold_run)
+    assert window.state.training  # the app knows a run trains: work that can wait, waits (the status bar's baselines)
     with qtbot.waitSignal(tab.run.finished, timeout=TIMEOUT):
         tab.stop_button.click()
-    assert not tab.is_running()
+    assert not tab.is_running() and not window.state.training
 
 
 def test_stop_mid_run_leaves_a_model_that_predicts(qtbot, window, tab, tiny_arrays, hold_run):
