@@ -21,7 +21,6 @@ The functions after the bank (``noisy_input_mse``, ``pca_mse``, ``baselines``, `
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -429,6 +428,8 @@ def _checked_images(images: np.ndarray, what: str) -> np.ndarray:
 
 def _fingerprint(images: np.ndarray) -> str:
     """A content hash of an image array (its shape and dtype too): the same test set gives the same key."""
+    import hashlib  # here, not at the top: loading OpenSSL costs the app's start ~4 ms
+
     arr = np.ascontiguousarray(images)
     digest = hashlib.blake2b(f"{arr.shape}{arr.dtype}".encode(), digest_size=16)
     digest.update(memoryview(arr).cast("B"))

@@ -30,16 +30,19 @@ import multiprocessing
 import threading
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from engine.metrics import mse
 from engine.progress import CancelCheck, Progress, check_cancelled, report
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 
 @dataclass(frozen=True)
@@ -330,6 +333,8 @@ class WorkerProcesses:
 def _spawned_pool(workers: int) -> ProcessPoolExecutor:
     """``workers`` processes started afresh, never forked from a process with threads (they start with the first
     task)."""
+    from concurrent.futures import ProcessPoolExecutor  # here: its import costs the app's start ~2 ms
+
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
 
 
@@ -348,6 +353,8 @@ def _run(
             results.append(fn(*task))
             report(progress, (i + 1) / len(tasks))
         return results
+    from concurrent.futures.process import BrokenProcessPool  # (loaded with the pool already)
+
     futures: list[Future] = []
     try:
         futures += [executor.submit(fn, *task) for task in tasks]

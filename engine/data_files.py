@@ -16,13 +16,11 @@ mtime, ctime and inode: a file opened again is not hashed again (``bench/data_ch
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 from pathlib import Path
 
 import numpy as np
-import platformdirs
 
 from engine.atomic import atomic_write
 from engine.data_sources import MNIST_FILES, SOURCES, DataSource, default_checksums
@@ -55,7 +53,7 @@ def read_data_file(path: str | os.PathLike, source: DataSource, key: str) -> tup
         _refuse_other_official(path, source, key, cached)
     _check_count(path, source, key, idx_shape(path))
     data = read_idx_bytes(path)
-    digest = cached or hashlib.sha256(data).hexdigest()
+    digest = cached or _sha256(data)
     array = parse_idx(data, path)
     if len(array) > OFFICIAL_COUNTS[split]:  # the file changed since its header was read
         _check_count(path, source, key, array.shape)
@@ -78,7 +76,20 @@ def unofficial_note(source: DataSource, paths: list[Path]) -> str:
 
 def digest_cache_path() -> Path:
     """Where the data files' digests are kept: ``<user cache>/denoise-studio/data-digests.json``."""
-    return Path(platformdirs.user_cache_dir("denoise-studio")) / "data-digests.json"
+    return user_cache_dir() / "data-digests.json"
+
+
+def user_cache_dir() -> Path:
+    """``<user cache>/denoise-studio`` (platformdirs, imported here: its import costs the app's start ~3 ms)."""
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("denoise-studio"))
+
+
+def _sha256(data: bytes) -> str:
+    import hashlib  # here, not at the top: loading OpenSSL costs the app's start ~4 ms
+
+    return hashlib.sha256(data).hexdigest()
 
 
 def _official_files() -> dict[str, tuple[DataSource, str]]:

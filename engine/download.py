@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import os
 import signal
 import threading
@@ -27,8 +26,7 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
-import platformdirs
-
+from engine.data_files import user_cache_dir
 from engine.data_sources import MNIST_FILES, SOURCES, DataSource, data_source, default_checksums
 from engine.idx import MAX_IDX_BYTES, DatasetFileError, iter_gunzip
 
@@ -41,7 +39,7 @@ STALL_SECONDS = 30.0
 
 def cache_dir(name: str = "mnist") -> Path:
     """The per-user folder a data set's downloads are kept in (one folder per data set)."""
-    return Path(platformdirs.user_cache_dir("denoise-studio")) / data_source(name).cache_name
+    return user_cache_dir() / data_source(name).cache_name
 
 
 def find_file(folder: Path, stem: str) -> Path | None:
@@ -313,6 +311,8 @@ def verify(
     data_set = data_set or SOURCES["mnist"]
     expected = (checksums if checksums is not None else default_checksums(data_set.name))[stem]
     source = url or path
+    import hashlib  # here, not at the top: loading OpenSSL costs the app's start ~4 ms
+
     digest = hashlib.sha256()
     try:
         with open(path, "rb") as f:

@@ -14,10 +14,10 @@ import math
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, fields, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from engine.callbacks import Callback, History
 from engine.images import as_unit_float
 from engine.layers import Dense
 from engine.metrics import is_square_image, psnr, ssim
@@ -29,7 +29,10 @@ from engine.noise import NoiseSetting, check_kind, check_level, fixed_noisy, tra
 from engine.run_limits import LR, checked_metadata
 from engine.skip import GatedSkip, Skip, make_skip
 from engine.summary import format_summary
-from engine.training import ResumeState, TrainConfig, Trainer
+
+if TYPE_CHECKING:  # (the training loop is imported by ``train``: a model that only denoises never needs it)
+    from engine.callbacks import Callback, History
+    from engine.training import ResumeState, TrainConfig
 
 PREDICT_CHUNK = 4096
 """Rows per forward pass in ``predict``: bounds memory on large inputs."""
@@ -373,6 +376,8 @@ class MLP:
         self._require_layers()
         if "learning_rate" in hyperparameters:
             hyperparameters["lr"] = hyperparameters.pop("learning_rate")
+        from engine.training import TrainConfig, Trainer
+
         allowed = [f.name for f in fields(TrainConfig)]
         unknown = sorted(set(hyperparameters) - set(allowed))
         if unknown:

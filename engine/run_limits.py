@@ -125,16 +125,21 @@ def level_bound(kind: str) -> Bound:
 def checked_metadata(metadata: object) -> tuple[dict, list[str]]:
     """A model file's metadata made to obey the rule, and a note for every value changed.
 
-    Returns a deep copy in which each number of a run's settings (``training``,
+    Returns a copy in which each number of a run's settings (``training``,
     ``suggested_training``: epochs, batch size, rate, momentum, seed, noise) and of the data set
     sizes (``dataset``) outside its bound is clamped to it (a noise range put in order), or
-    dropped when it is no number at all; the rest is kept as it is.  ``notes`` are one line
+    dropped when it is no number at all; the rest is kept as it is.  Those three records are
+    copied whole; the rest (a run's history: thousands of numbers) is shared with ``metadata``,
+    which is never changed.  ``notes`` are one line
     each (``"training: epochs must be an int between 1 and 1000000, got 1e+30; read as 1000000"``).  A
     checkpoint's ``resume`` entry is left alone: ``engine.checkpoint`` refuses a damaged one.
     """
     if not isinstance(metadata, dict):
         return {}, ["the metadata is not an object; ignored"] if metadata is not None else []
-    checked = copy.deepcopy(metadata)
+    checked = dict(metadata)
+    for key in (*_TRAINING_RECORDS, "dataset"):
+        if key in checked:
+            checked[key] = copy.deepcopy(checked[key])
     notes: list[str] = []
     for key in _TRAINING_RECORDS:
         record = checked.get(key)

@@ -8,6 +8,7 @@ copy applied): ``FileActions.may_replace`` asks to stop a run and to save first.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -34,13 +35,13 @@ from gui.start_model import load_start_model
 from gui.stored_settings import read_choice, read_flag, read_geometry, read_index
 from gui.training.form import form_notes
 from gui.training.worker import run_recorder
-from gui.web_page_export import WebPageExport
 
 if TYPE_CHECKING:
     from gui.architecture.tab import ArchitectureTab
     from gui.guide import GuideDialog
     from gui.runs.tab import RunsTab
     from gui.training.tab import TrainingTab
+    from gui.web_page_export import WebPageExport
 
 TRAINING_ROOMS = ("histograms", "pca_check")
 """The Training tab's panels that can be enlarged or put in windows (``TrainingTab.rooms``): one left enlarged or
@@ -98,7 +99,6 @@ class MainWindow(QMainWindow):
         for number in range(self.tabs.count()):  # Ctrl+1 … Ctrl+4 go to a tab
             QShortcut(QKeySequence(f"Ctrl+{number + 1}"), self, activated=lambda n=number: self.tabs.setCurrentIndex(n))
         self.files = FileActions(self, self.state, self.settings)
-        self.web_page = WebPageExport(self.files)  # File ▸ Export ▸ Web page…
         self.shipped_scores = ShippedScores(self.files.shipped_menu, self.denoise_tab.state, self)  # at the slider's σ
         self.actions = build_menus(self, {"recent": self.files.recent_menu, "shipped": self.files.shipped_menu,
                                           "theme": self._theme_menu()})  # fmt: skip
@@ -152,6 +152,16 @@ class MainWindow(QMainWindow):
         self.files.flashed.connect(self.confirm)
         self.denoise_tab.score.scoreChanged.connect(self.status_mse.setText)
         self.denoise_tab.score.baselineChanged.connect(self.status_baseline.setText)
+
+    @functools.cached_property
+    def web_page(self) -> WebPageExport:
+        """File ▸ Export ▸ Web page… (made when first used: its modules cost the start ~8 ms)."""
+        from gui.web_page_export import WebPageExport
+
+        return WebPageExport(self.files)
+
+    def export_web_page(self) -> None:
+        self.web_page.start()
 
     @property
     def training_tab(self) -> TrainingTab:

@@ -73,7 +73,7 @@ MENU_BAR: tuple[tuple[str, tuple], ...] = (
         Submenu("Expor&t", "Save the model in a format other tools read, or as a web page that runs it", (
             Entry("export_web_page", "&Web page…", "Save the model as one web page that runs it in any browser, "
                   "offline: draw a digit, add noise, watch it cleaned — to share with people who have no Python",
-                  "web_page.start"),
+                  "export_web_page"),
             Entry("export_onnx", "&ONNX…", "Save the model as ONNX, to run it with onnxruntime or other tools",
                   "files.export_onnx"),
         )),

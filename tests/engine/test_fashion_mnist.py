@@ -39,7 +39,7 @@ def no_installed_copy(monkeypatch):
 def user_cache(tmp_path, monkeypatch, no_installed_copy):
     """An empty per-user cache root; no data folder named for either set; local addresses bypass any proxy."""
     root = tmp_path / "user-cache"
-    monkeypatch.setattr(download.platformdirs, "user_cache_dir", lambda app: str(root / app))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(root))  # platformdirs' per-user cache on Linux: root / "denoise-studio"
     for var in (REAL_DATA_ENV, FASHION_ENV, FASHION_URL_ENV, "http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
