@@ -1,7 +1,8 @@
 """How long the app's window takes to appear, against a bare Qt window, in one run.
 
 Each start is a fresh process, timed from just before it is spawned to the first paint of its top-level
-window (``CLOCK_MONOTONIC`` is shared by every process, so the child reports the moment itself):
+window (``CLOCK_MONOTONIC`` is shared by every process, so the child reports the moment itself), and to the first
+paint once the model is current (``model s``: the app reads it once its window is on screen):
 
 - ``bare``: PySide6 and pyqtgraph imported, a ``QApplication`` and an empty ``QMainWindow`` shown;
 - ``app``: ``python -m gui`` as users start it (``gui.app.main``: the shipped model, every tab);
@@ -39,18 +40,31 @@ from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
 
-class FirstPaint(QObject):
+def report(what):
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    print(f"{what} {time.monotonic() - t0:.4f} {used.ru_utime + used.ru_stime:.4f}", flush=True)
+
+
+def model_on_screen():  # the app's model is current (read after its window appears); a bare window has none
+    window = getattr(QApplication.instance(), "main_window", None)
+    return window is None or window.state.model is not None
+
+
+class FirstPaint(QObject):  # SHOWN: the window's first paint; MODEL: the first paint with the model current
     def eventFilter(self, watched, event):
-        if event.type() == QEvent.Type.Paint and getattr(watched, "isWindow", lambda: False)() and not self.seen:
-            self.seen = True
-            used = resource.getrusage(resource.RUSAGE_SELF)
-            print(f"SHOWN {time.monotonic() - t0:.4f} {used.ru_utime + used.ru_stime:.4f}", flush=True)
-            QTimer.singleShot(0, QApplication.instance().quit)
+        if event.type() == QEvent.Type.Paint and not self.modelled:
+            if getattr(watched, "isWindow", lambda: False)() and not self.seen:
+                self.seen = True
+                report("SHOWN")
+            if self.seen and model_on_screen():
+                self.modelled = True
+                report("MODEL")
+                QTimer.singleShot(0, QApplication.instance().quit)
         return False
 
 
 watcher = FirstPaint()
-watcher.seen = False
+watcher.seen = watcher.modelled = False
 if kind == "bare":
     import pyqtgraph  # noqa: F401  (the app's plots need it: a bare window that can plot)
     from PySide6.QtWidgets import QMainWindow
@@ -76,15 +90,17 @@ else:
 """
 
 
-def start(kind: str, root: Path, env: dict[str, str]) -> tuple[float, float]:
-    """(seconds to the first paint, CPU seconds by then) of one fresh process."""
+def start(kind: str, root: Path, env: dict[str, str]) -> tuple[float, float, float]:
+    """(seconds to the first paint, CPU seconds by then, seconds to the first paint with the model) of one fresh
+    process."""
     env = {**env, "PYTHONPATH": str(root), "_DS_START_T0": repr(time.monotonic())}
     proc = subprocess.run([sys.executable, "-c", CHILD, kind], cwd=root, env=env, capture_output=True, text=True,
                           timeout=120)  # fmt: skip
-    shown = [line.split() for line in proc.stdout.splitlines() if line.startswith("SHOWN ")]
-    if not shown:
+    marks = {line.split()[0]: line.split()[1:] for line in proc.stdout.splitlines() if line.startswith(("SHOWN ",
+             "MODEL "))}  # fmt: skip
+    if len(marks) != 2:
         raise RuntimeError(f"{kind} start failed ({proc.returncode}): {proc.stderr.strip()[-800:]}")
-    return float(shown[0][1]), float(shown[0][2])
+    return float(marks["SHOWN"][0]), float(marks["SHOWN"][1]), float(marks["MODEL"][0])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -111,19 +127,20 @@ def main(argv: list[str] | None = None) -> int:
           f"QT_QPA_PLATFORM={env['QT_QPA_PLATFORM']}; load avg before {os.getloadavg()[0]:.2f}")  # fmt: skip
     for kind, root in kinds.items():  # a first start of each warms the OS's file cache for all
         start(kind if kind == "bare" else "app", root, env)
-    results: dict[str, list[tuple[float, float]]] = {kind: [] for kind in kinds}
+    results: dict[str, list[tuple[float, float, float]]] = {kind: [] for kind in kinds}
     names = list(kinds)
     for i in range(args.starts):
         for kind in names if i % 2 == 0 else names[::-1]:
             results[kind].append(start(kind if kind == "bare" else "app", kinds[kind], env))
-    bare = statistics.median(s for s, _ in results["bare"])
-    print(f"\n{'window':<8}{'median s':>10}{'min s':>8}{'max s':>8}{'CPU s':>8}{'/ bare':>8}", end="")
-    print(f"   ({args.starts} starts each)")
+    bare = statistics.median(s for s, _, _ in results["bare"])
+    print(f"\n{'window':<8}{'median s':>10}{'min s':>8}{'max s':>8}{'CPU s':>8}{'/ bare':>8}{'model s':>9}", end="")
+    print(f"   ({args.starts} starts each; model s: the first paint with the model)")
     for kind, runs in results.items():
-        wall = [s for s, _ in runs]
-        cpu = statistics.median(c for _, c in runs)
+        wall = [s for s, _, _ in runs]
+        cpu = statistics.median(c for _, c, _ in runs)
+        modelled = statistics.median(m for _, _, m in runs)
         print(f"{kind:<8}{statistics.median(wall):>10.3f}{min(wall):>8.3f}{max(wall):>8.3f}{cpu:>8.3f}"
-              f"{statistics.median(wall) / bare:>8.2f}")  # fmt: skip
+              f"{statistics.median(wall) / bare:>8.2f}{modelled:>9.3f}")  # fmt: skip
     print(f"load avg after {os.getloadavg()[0]:.2f} (2 cores shared with other jobs: the spread is theirs too)")
     if args.importtime:
         code = "import gui.app, gui.main_window"

@@ -92,8 +92,8 @@ class Dense:
 
     def _set_weights(self, W: np.ndarray, b: np.ndarray) -> None:
         self.W, self.b = W, b  # (n_out, n_in), (n_out,)
-        self.grad_W = np.zeros_like(self.W)
-        self.grad_b = np.zeros_like(self.b)
+        self.grad_W = np.zeros(self.W.shape, self.W.dtype)  # (not zeros_like: np.zeros leaves untouched pages
+        self.grad_b = np.zeros(self.b.shape, self.b.dtype)  # unwritten, and a model's own gradients replace these)
         self._x: np.ndarray | None = None
         self._buffers: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 

@@ -58,7 +58,7 @@ class MLP:
         self.path: str | None = None
         self.params = np.zeros(0, np.float32)
         self.grads = np.zeros(0, np.float32)
-        self._extend(list(layers))
+        self._extend(list(layers), flatten=skip is None)  # (with a skip, its weights join the vector: one copy)
         if skip is not None:
             self.set_skip(skip)
 
@@ -97,8 +97,9 @@ class MLP:
         """``[n_in, n_out of each layer]``, e.g. ``[784, 10, 784]``."""
         return [self.layers[0].n_in, *(layer.n_out for layer in self.layers)] if self.layers else []
 
-    def _extend(self, new: list[Dense]) -> None:
-        """Append layers after checking all of them, then move the weights into one vector once."""
+    def _extend(self, new: list[Dense], flatten: bool = True) -> None:
+        """Append layers after checking all of them, then (unless a skip follows) move the weights into one
+        vector once."""
         if not new:
             return
         if self.skip is not None:
@@ -117,7 +118,8 @@ class MLP:
             chain.append(layer)
         check_architecture([chain[0].n_in, *(layer.n_out for layer in chain)])
         self.layers = chain
-        self._flatten()
+        if flatten:
+            self._flatten()
 
     @property
     def parameter_layers(self) -> list[Dense]:
@@ -525,10 +527,8 @@ class MLP:
                 Dense.from_arrays(arrays.pop(f"layer{i}.W"), arrays.pop(f"layer{i}.b"), activation_from_spec(spec))
                 for i, spec in enumerate(header["layers"])
             ]
-            loaded = MLP(layers)
             skip = header.get("skip")
-            if skip is not None:
-                loaded.set_skip(_skip_from_arrays(skip, arrays, loaded.n_out))
+            loaded = MLP(layers, skip=None if skip is None else _skip_from_arrays(skip, arrays, layers[-1].n_out))
         except (ValueError, TypeError) as exc:
             raise ModelFileError(path, str(exc)) from None
         self.layers, self.skip, self.params, self.grads = loaded.layers, loaded.skip, loaded.params, loaded.grads

@@ -6,12 +6,8 @@ import os
 import signal
 import socket
 import sys
-import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future
-from concurrent.futures import TimeoutError as FutureTimeout
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TypeVar
 
 from PySide6.QtCore import QSocketNotifier
 from PySide6.QtWidgets import QApplication
@@ -19,16 +15,12 @@ from PySide6.QtWidgets import QApplication
 from gui.common.jobs import JobPool
 from gui.common.theme import APP_NAME, ORGANIZATION, apply_theme
 
-T = TypeVar("T")
-
 COLLECT_INTERVAL_S = 0.5
 """How often the GUI thread runs Python's cycle collector (automatic collection is off: see ``prepare_app``)."""
 QUIT_WAIT_S = 5.0
 """How long quitting waits for background jobs (they are asked to stop first)."""
 FIRST_PAINT_WAIT_MS = 3000
 """At start, background jobs wait for the window's first paint, at most this long."""
-START_MODEL_WAIT_S = 30.0
-"""How long the built window waits for the shipped model read beside it before reading it itself."""
 
 
 def make_app(argv: list[str] | None = None) -> QApplication:
@@ -124,24 +116,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"denoise-studio: {NO_DISPLAY}", file=sys.stderr)
         return EXIT_NO_DISPLAY
     app = make_app(argv)
-    from gui.start_model import load_start_model
-
-    reading = in_background(load_start_model)  # the shipped model (~0.04 s of CPU) is read while the window is built
-    from gui.app_state import AppState  # (the window's modules are imported meanwhile)
+    from gui.app_state import AppState
     from gui.common.when_shown import AfterFirstPaint
     from gui.main_window import MainWindow
 
     pool = JobPool.of_app()
-    pool.hold()  # the jobs the window asks for as it is built (its test score, …) start once it has appeared
+    pool.hold()  # the jobs asked for before the window has appeared (the model it opens with, …) start once it has
     state = AppState(parent=app)  # the app's state: the current model and the data sets
-    window = MainWindow(state=state, start_model=lambda: waited_for(reading, load_start_model))
+    window = MainWindow(state=state, start_model=None)  # on screen first: reading the model (~0.05 s) comes after
     app.main_window = window  # keep the window alive as long as the app
     install_excepthook(lambda: window)
     window.show()
-    AfterFirstPaint(window, pool.release, FIRST_PAINT_WAIT_MS)
-    app.garbage_collector.timer.start()  # its first pass (every object made so far) after the first paint too
+    window.files.open_start_model()
     if argv and not argv[0].startswith("-"):
         window.files.open_model(argv[0])
+    AfterFirstPaint(window, pool.release, FIRST_PAINT_WAIT_MS)
+    app.garbage_collector.timer.start()  # its first pass (every object made so far) after the first paint too
     with quitting_on_signals(app):
         code = app.exec()
     if not finish_background_work(window):
@@ -190,28 +180,6 @@ def _drain(reader: socket.socket) -> None:
             pass
     except OSError:  # nothing more to read
         pass
-
-
-def in_background(fn: Callable[[], T]) -> Future[T]:
-    """``fn()`` on a plain thread of its own (it makes no Qt object), its result or error in the future."""
-    future: Future[T] = Future()
-
-    def run() -> None:
-        try:
-            future.set_result(fn())
-        except BaseException as exc:  # noqa: BLE001 (handed to whoever waits for it)
-            future.set_exception(exc)
-
-    threading.Thread(target=run, name=getattr(fn, "__name__", "background"), daemon=True).start()
-    return future
-
-
-def waited_for(future: Future[T], fallback: Callable[[], T]) -> T:
-    """What ``future`` holds, waited for at most ``START_MODEL_WAIT_S``; else ``fallback()`` here."""
-    try:
-        return future.result(timeout=START_MODEL_WAIT_S)
-    except FutureTimeout:
-        return fallback()
 
 
 def finish_background_work(window) -> bool:

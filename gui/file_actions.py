@@ -31,6 +31,7 @@ from gui.common import dialogs
 from gui.common.hints import explain_disabled, hint
 from gui.common.jobs import JobRunner
 from gui.denoise.picture_import import FILE_FILTER as PICTURE_FILTER
+from gui.start_model import SHIPPED_MODEL, load_start_model, untrained_start_model
 from gui.stored_settings import read_folder, read_recent, usable_path, write_recent
 
 MODEL_FILTER = "Denoise Studio models (*.npz);;All files (*)"
@@ -82,6 +83,10 @@ class NotADenoiser(ValueError):
     """A model file whose network does not map 784 pixels to 784 (a classifier, another image size)."""
 
 
+OPENING_START_MODEL = f"Opening {SHIPPED_MODEL}…"
+"""The status bar's message while the model the app opens with is read."""
+
+
 @dataclass(frozen=True)
 class Opening:
     """A model file read and checked: the model, the notes to show (what was changed to fit, by the engine's
@@ -111,6 +116,14 @@ def _read_model(path: str, check, state) -> Opening:
     return Opening(model, notes, None if is_shipped(model.path) else recent_entry(model.path))
 
 
+def _read_start_model(state) -> tuple[MLP, str, str | None]:
+    """Runs on a pool thread: ``gui.start_model.load_start_model``, and NumPy's random module imported here, not
+    on the GUI thread (~25 ms: the first screen's noise needs it as the model arrives)."""
+    import numpy.random  # noqa: F401
+
+    return load_start_model()
+
+
 def _record_saved(model: MLP, path: str, state) -> int | None:
     """Runs on a pool thread (the runs database may be busy): the saved file becomes its run's model file."""
     from engine.runs.recorder import record_saved_model  # (the runs database's modules: not on the first screen)
@@ -130,6 +143,7 @@ class FileActions(QObject):
         self._after_run = None  # what to do once the running training has stopped (quit, open a model)
         self.save_after_run = False  # File ▸ Save when a run ends
         self.open_jobs = JobRunner(self)
+        self.start_jobs = JobRunner(self)  # the model the app opens with (``open_start_model``)
         self.record_jobs = JobRunner(self)  # a saved model's file, recorded on the run that trained it
         self.recent_menu = QMenu("&Recent models", window)
         self.shipped_menu = QMenu("Shipped &models", window)
@@ -190,6 +204,23 @@ class FileActions(QObject):
         self.window.statusBar().showMessage(f"Opening {path}…")
         self.open_jobs.start(_read_model, str(path), self.state.check, on_done=lambda opening: self._opened(
             opening, then), on_error=self._open_failed)  # fmt: skip
+
+    def open_start_model(self) -> None:
+        """Read the model the app opens with (``gui.start_model``) off the GUI thread and make it the current one —
+        unless one was opened meanwhile (a model named on the command line, read beside it).  ``gui.app.main`` calls
+        it as the window appears, so the window is on screen before the file is read."""
+        self.window.statusBar().showMessage(OPENING_START_MODEL)
+        self.start_jobs.start(_read_start_model, on_done=self._start_model_read, on_error=lambda exc: (
+            self._start_model_read(untrained_start_model(f"{type(exc).__name__}: {exc}"))))  # fmt: skip
+
+    def _start_model_read(self, read: tuple[MLP, str, str | None]) -> None:
+        model, name, note = read
+        if self.window.statusBar().currentMessage() == OPENING_START_MODEL:  # (not another open's message)
+            self.window.statusBar().clearMessage()
+        if self.state.model is None:
+            self.state.set_model(model, name=name, dirty=False)
+            if note:
+                self.window.statusBar().showMessage(note, 15000)
 
     def _opened(self, opening: Opening, then: Callable[[], object] | None = None) -> None:
         """Everything derived from the file succeeded: apply it all (model, views, title, recent), then say what

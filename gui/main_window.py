@@ -63,14 +63,17 @@ TAB_TIPS = (
     "Every recorded training run: compare their curves and settings, open a run's model or train it again (Ctrl+4)",
 )
 
+MODEL_ACTIONS = ("save", "save_as", "export_web_page", "export_onnx")
+"""The menu actions that need a model: off in the app's first moments, while the model it opens with is read."""
+
 
 class MainWindow(QMainWindow):
     """The tabs over one ``AppState`` (made here, with ``model`` or the shipped one, unless given)."""
 
     def __init__(self, model: MLP | None = None, settings: QSettings | None = None, state: AppState | None = None,
-                 start_model: Callable[[], tuple[MLP, str, str | None]] = load_start_model) -> None:  # fmt: skip
-        """``start_model()``: the model to start with when neither ``model`` nor ``state`` has one (``gui.app.main``
-        reads the shipped one on a thread of its own while the window is built)."""
+                 start_model: Callable[[], tuple[MLP, str, str | None]] | None = load_start_model) -> None:  # fmt: skip
+        """``start_model()``: the model to start with when neither ``model`` nor ``state`` has one; None: the window
+        opens without one, and ``files.open_start_model()`` reads it (``gui.app.main``: the window appears first)."""
         super().__init__()
         self.settings = settings or QSettings(ORGANIZATION, APP_NAME)
         self.state = state if state is not None else AppState()
@@ -104,13 +107,16 @@ class MainWindow(QMainWindow):
                                           "theme": self._theme_menu()})  # fmt: skip
         file_menu = self.actions["record_runs"].associatedObjects()[0]
         file_menu.aboutToShow.connect(self._name_runs_database)  # (its module is not needed before)
-        if not onnx_available():
-            self.actions["export_onnx"].setEnabled(False)
+        self._onnx = onnx_available()
+        if not self._onnx:
             hint(self.actions["export_onnx"], f"ONNX export needs the onnx package: {INSTALL_HINT}")
+        for key in MODEL_ACTIONS:
+            if key != "export_onnx" or self._onnx:  # (without the onnx package, that one says so instead)
+                explain_disabled(self.actions[key], "the model is still being opened")
         self._build_status_bar()
         self._connect()
         note = None
-        if model is None and self.state.model is None:
+        if model is None and self.state.model is None and start_model is not None:
             model, name, note = start_model()
             self.state.set_model(model, name=name, dirty=False)
         elif model is not None:
@@ -245,8 +251,17 @@ class MainWindow(QMainWindow):
     # ----- the model -------------------------------------------------------------------------
     def _show_model(self, change: ModelChange) -> None:
         self.update_status()
+        self._enable_model_actions()
+
+    def _enable_model_actions(self) -> None:
+        for key in MODEL_ACTIONS:
+            self.actions[key].setEnabled(self.state.model is not None and (key != "export_onnx" or self._onnx))
 
     def update_status(self) -> None:
+        if self.state.model is None:  # the app's first moments: the model it opens with is being read
+            self.status_model.setText("Model: opening…")
+            self.status_params.clear()
+            return
         mark = " *" if self.state.dirty else ""
         self.status_model.setText(f"Model: {self.state.name}{mark}")
         self.status_params.setText(f"{self.state.model.n_params:,} parameters")

@@ -1,5 +1,5 @@
-"""The model the app opens with, read without Qt (``gui.app.main`` reads it on a thread of its own while the window
-is built; the window reads it itself otherwise)."""
+"""The model the app opens with, read without Qt (``gui.app.main`` has it read off the GUI thread once the window is
+on screen: ``FileActions.open_start_model``; a window made without ``state`` or ``model`` reads it itself)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,13 @@ def load_start_model() -> tuple[MLP, str, str | None]:
     try:
         return MLP.from_file(SHIPPED_MODEL), SHIPPED_MODEL, None
     except ModelFileError as exc:
-        model = build_mlp([784, 10, 784], ["relu", "sigmoid"], seed=0)
-        return model, "untitled", (
-            f"Shipped model not available ({exc.problem}); started with an untrained 784-10-784 model — "
-            "train it on the Training tab or open one with Ctrl+O"
-        )
+        return untrained_start_model(exc.problem)
+
+
+def untrained_start_model(problem: str) -> tuple[MLP, str, str]:
+    """A fresh 784-10-784 model, "untitled", and a note saying why the shipped one is not there (``problem``)."""
+    model = build_mlp([784, 10, 784], ["relu", "sigmoid"], seed=0)
+    return model, "untitled", (
+        f"Shipped model not available ({problem}); started with an untrained 784-10-784 model — "
+        "train it on the Training tab or open one with Ctrl+O"
+    )

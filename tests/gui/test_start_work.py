@@ -20,6 +20,7 @@ from engine.nn import build_mlp
 from engine.noise import fixed_noisy
 from engine.perturb import Perturbation, perturb
 from gui.common.jobs import wait_for_all_jobs
+from gui.start_model import SHIPPED_MODEL
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT = 20000
@@ -136,8 +137,9 @@ def test_a_training_panel_left_in_a_window_of_its_own_is_back_at_the_next_start(
 
 
 def test_a_fresh_window_imports_no_tab_it_does_not_show_and_starts_no_job_before_it_has_appeared(tmp_path):
-    """As ``gui.app.main`` starts the app: the shipped model; jobs held until the window's first paint; the tabs and
-    pages not on the first screen (the Denoise tab's first page) not even imported."""
+    """As ``gui.app.main`` starts the app: jobs held until the window's first paint; the tabs and pages not on the
+    first screen (the Denoise tab's first page) not even imported; the shipped model read after the window is on
+    screen (a job), and current once read."""
     code = (
         "import sys\n"
         "from PySide6.QtCore import QEvent, QObject, QTimer\n"
@@ -159,11 +161,14 @@ def test_a_fresh_window_imports_no_tab_it_does_not_show_and_starts_no_job_before
         "                'paint' not in seen:\n"
         "            seen.append('paint')\n"
         "            print(sorted(m for m in LATER if m in sys.modules), flush=True)\n"
+        "            print(gui.app.QApplication.instance().main_window.state.model, flush=True)\n"
         "            poll.start(20)\n"
         "        return False\n"
         "def quit_after_a_job():  # (bounded: the app's own 3 s limit releases the jobs in any case)\n"
-        "    if 'job' in seen:\n"
+        "    state = gui.app.QApplication.instance().main_window.state\n"
+        "    if 'job' in seen and state.model is not None:\n"
         "        print(seen, flush=True)\n"
+        "        print(state.name, flush=True)\n"
         "        gui.app.QApplication.instance().quit()\n"
         "poll = QTimer()\n"
         "poll.timeout.connect(quit_after_a_job)\n"
@@ -181,9 +186,11 @@ def test_a_fresh_window_imports_no_tab_it_does_not_show_and_starts_no_job_before
     proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
                           timeout=120)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    modules, seen = proc.stdout.strip().splitlines()[-2:]
+    modules, model_at_paint, seen, name = proc.stdout.strip().splitlines()[-4:]
     assert modules == "[]"
-    assert seen.startswith("['paint', 'job'")  # the test score and the code axis: after the paint
+    assert model_at_paint == "None"  # the window appeared before the model file was read …
+    assert seen.startswith("['paint', 'job'")  # … by a job, after the paint (so are the test score, the code axis)
+    assert name == SHIPPED_MODEL
 
 
 def test_the_shipped_models_menu_reads_its_files_when_first_opened(window):
@@ -199,3 +206,57 @@ def test_record_training_runs_names_the_database_once_the_file_menu_opens(window
     action = window.actions["record_runs"]
     action.associatedObjects()[0].aboutToShow.emit()  # File, as it opens
     assert action.toolTip().endswith(f"(it is {database_path()})") and action.statusTip() == action.toolTip()
+
+
+# ----- the window on screen before its model is read (gui.app.main) -----------------------------------------------
+@pytest.fixture
+def opening_window(qtbot, settings, app_state):
+    """A window as ``gui.app.main`` shows it: on screen before the model it opens with has been read."""
+    from gui.main_window import MainWindow
+
+    win = MainWindow(settings=settings, state=app_state, start_model=None)
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    assert settled()  # before qtbot deletes the window
+
+
+def test_while_the_start_model_is_read_every_tab_opens_and_the_model_actions_wait(qtbot, opening_window):
+    window = opening_window
+    assert window.state.model is None and "opening" in window.status_model.text()
+    for index in range(window.tabs.count()):  # each tab made and shown without a model
+        window.tabs.setCurrentIndex(index)
+        QCoreApplication.processEvents()
+    waiting = [window.actions[key] for key in ("save", "save_as", "export_web_page")]
+    assert not any(action.isEnabled() for action in waiting)
+    assert all("still being opened" in action.toolTip() for action in waiting)
+    with qtbot.waitSignal(window.state.modelChanged, timeout=TIMEOUT):
+        window.files.open_start_model()
+    assert window.state.name == SHIPPED_MODEL and window.windowTitle().startswith(SHIPPED_MODEL)
+    assert all(action.isEnabled() and "still being opened" not in action.toolTip() for action in waiting)
+
+
+def test_a_model_opened_while_the_start_model_is_read_stays_current(opening_window, small_model):
+    window = opening_window
+    window.files.open_start_model()
+    window.state.set_model(small_model, name="mine")  # before the start model's job has landed
+    assert settled()
+    assert window.state.model is small_model and window.state.name == "mine"
+
+
+@pytest.mark.parametrize("failure", ["missing", "out of memory"])
+def test_a_start_model_that_cannot_be_read_leaves_an_untrained_model_and_says_why(qtbot, opening_window, monkeypatch,
+                                                                                   failure):  # fmt: skip
+    import gui.start_model
+    from engine.nn import MLP
+
+    if failure == "missing":
+        monkeypatch.setattr(gui.start_model, "SHIPPED_MODEL", "no_such_shipped_model")
+    else:
+        monkeypatch.setattr(MLP, "from_file", classmethod(lambda cls, path: (_ for _ in ()).throw(MemoryError())))
+    window = opening_window
+    with qtbot.waitSignal(window.state.modelChanged, timeout=TIMEOUT):
+        window.files.open_start_model()
+    assert window.state.name == "untitled" and window.state.model.widths() == [784, 10, 784]
+    message = window.statusBar().currentMessage()
+    assert message.startswith("Shipped model not available") and ("MemoryError" in message) == (failure != "missing")
