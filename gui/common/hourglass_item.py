@@ -238,6 +238,7 @@ class HourglassView(QGraphicsView):
         super().__init__(parent)
         self.setScene(QGraphicsScene(self))
         self.item = HourglassItem()
+        self.item.setVisible(False)  # drawn once a model is set: never a network that is not the model
         self.scene().addItem(self.item)
         self.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -264,6 +265,7 @@ class HourglassView(QGraphicsView):
             latent_index=model.bottleneck_index() + 1,
             skip=None if skip is None else (skip.kind, sum(int(layer.n_params) for layer in skip.layers)),
         )
+        self.item.setVisible(True)
         self.refit()
 
     def set_latent(self, values: np.ndarray | None) -> None:

@@ -46,9 +46,9 @@ class LatentBars(pg.PlotWidget):
         self._box = _EditBox(self)
         super().__init__(parent, viewBox=self._box)
         self.editable = False
-        self.values = np.zeros(10, np.float32)
+        self.values = np.zeros(0, np.float32)  # no bars until a model's code comes (none while it is being read)
         self.y_range = (0.0, 1.0)
-        self.bars = pg.BarGraphItem(x=np.arange(10), height=self.values, width=0.7, brush=colors()["latent"])
+        self.bars = pg.BarGraphItem(x=np.arange(0), height=self.values, width=0.7, brush=colors()["latent"])
         self.addItem(self.bars)
         self.getPlotItem().hideButtons()
         self.setLabel("bottom", "latent unit")

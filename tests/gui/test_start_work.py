@@ -224,6 +224,8 @@ def opening_window(qtbot, settings, app_state):
 def test_while_the_start_model_is_read_every_tab_opens_and_the_model_actions_wait(qtbot, opening_window):
     window = opening_window
     assert window.state.model is None and "opening" in window.status_model.text()
+    tab = window.denoise_tab  # no network drawn, no code shown, before there is a model
+    assert not tab.hourglass.item.isVisible() and tab.latent.bars.values.size == 0
     for index in range(window.tabs.count()):  # each tab made and shown without a model
         window.tabs.setCurrentIndex(index)
         QCoreApplication.processEvents()
@@ -233,6 +235,7 @@ def test_while_the_start_model_is_read_every_tab_opens_and_the_model_actions_wai
     with qtbot.waitSignal(window.state.modelChanged, timeout=TIMEOUT):
         window.files.open_start_model()
     assert window.state.name == SHIPPED_MODEL and window.windowTitle().startswith(SHIPPED_MODEL)
+    assert tab.hourglass.item.isVisible() and tab.hourglass.item.widths == window.state.model.widths()
     assert all(action.isEnabled() and "still being opened" not in action.toolTip() for action in waiting)
 
 
