@@ -36,7 +36,10 @@ square and the large model's own shapes) and prints each case's FLOPs per image,
 its FLOP/s over the two-thread rate on the large square (the most this machine's BLAS does).  ``--peak-only``
 stops there.  ``--base DIR`` adds a column for the engine of another checkout (e.g. a worktree of main at a
 fixed commit), its children interleaved with this one's.  ``--contended`` times, in this process, the large
-model's serial step against the data-parallel one while another process keeps one core busy.
+model's serial step against the data-parallel one while another process keeps one core busy.  ``--breakdown``
+shows where the large model's data-parallel step spends its time: each of the step's shared tasks (the two
+half-batches, the update's blocks) timed on the thread that ran it, against the same half-batch alone and the
+same update on one thread.
 
 The process re-executes itself without OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE (they may pin
 OpenBLAS to a slower kernel) and prints the BLAS kernel and thread counts it ran with.
@@ -60,6 +63,7 @@ import resource  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
+import threading  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -328,6 +332,7 @@ def main() -> int:
         action="store_true",
         help="only time serial against data-parallel steps with another process busy on a core",
     )
+    parser.add_argument("--breakdown", action="store_true", help="only time the parts of the large model's step")
     parser.add_argument("--serial", action="store_true", help=argparse.SUPPRESS)  # a child: serial steps
     parser.add_argument("--child", choices=["engine", "torch", "torch1"], help=argparse.SUPPRESS)
     parser.add_argument("--case", type=int, help=argparse.SUPPRESS)
@@ -356,6 +361,9 @@ def main() -> int:
         return 0
     if args.contended:
         contended_comparison(args)
+        return 0
+    if args.breakdown:
+        step_breakdown(args)
         return 0
     if args.whole:
         whole_comparison(args)
@@ -511,6 +519,90 @@ def contended_comparison(args) -> None:
         cpu = f"   CPU {statistics.median(cpus):.2f} s/epoch" if cpus else ""
         print(f"  {name:<14}{rate[name]:>9,.0f} img/s  {rate[name] / rate['serial']:.2f}x serial{cpu}")
     print(f"  load avg {os.getloadavg()[0]:.2f} (the spinner counts 1)")
+
+
+def step_breakdown(args) -> None:
+    """The large model's data-parallel step taken apart, in this process: every task of its ``Crew`` (the two
+    half-batches, then the update's blocks) timed on the thread that ran it over ``--epochs`` epochs; then, for
+    reference, a half-batch with the worker idle and the whole update on the calling thread alone."""
+    widths, batch_size = CASES[CASES.index((LARGE, 128))]
+    x = np.ascontiguousarray(
+        Dataset(train_size=args.train_size, test_size=1, batch_size=1, data_dir=args.data, progress=False).train_u8
+    )
+    spent: dict[tuple[str, str], list[float]] = {}
+    crew_run = steps.Crew.run
+
+    def timed_run(crew, task, count):  # the step's two calls: 2 tasks (the halves), then the update's blocks
+        part = "half-batch" if count == 2 else "update block"
+
+        def timed(i):
+            start = time.perf_counter()
+            task(i)
+            spent.setdefault((part, threading.current_thread().name), []).append(time.perf_counter() - start)
+
+        start = time.perf_counter()
+        crew_run(crew, timed, count)
+        spent.setdefault((part, "the call, start to end"), []).append(time.perf_counter() - start)
+
+    fit = EngineFit(widths, batch_size, x)
+    fit.run(1)  # warm-up
+    steps.Crew.run = timed_run
+    try:
+        seconds = fit.run(args.epochs)
+    finally:
+        steps.Crew.run = crew_run
+    n_steps = args.epochs * -(-len(x) // batch_size)
+    print(f"{label(widths, batch_size)}: {len(x) * args.epochs / sum(seconds):,.0f} img/s over {args.epochs} "
+          f"epoch(s), {sum(seconds) / n_steps * 1e3:.2f} ms a step (data, noise and bookkeeping included)")  # fmt: skip
+    print(f"  {'part':<14}{'thread':<24}{'tasks':>7}{'median µs':>11}{'µs a step':>11}")
+    for (part, thread), times in sorted(spent.items()):
+        print(f"  {part:<14}{thread:<24}{len(times):>7}{statistics.median(times) * 1e6:>11.0f}"
+              f"{sum(times) / n_steps * 1e6:>11.0f}")  # fmt: skip
+    with steps.using_blas_threads(1):  # as while training
+        alone = serial_parts(fit.model, x, batch_size)
+    print(f"  for reference, on the calling thread with the worker idle: a half-batch {alone['half'] * 1e6:.0f} µs, "
+          f"the whole update {alone['update'] * 1e6:.0f} µs (medians of {alone['n']})")  # fmt: skip
+    vector_mb = fit.model.params.nbytes / 1e6
+    print(f"  memory: Adam's update reads and writes ~9 vectors of {vector_mb:.2f} MB a step (the parameters, both "
+          f"halves' gradients, the two moments: read; the parameters, the summed gradient, the moments: written); "
+          f"this machine copies {copy_rate(1):.1f} GB/s on one thread, {copy_rate(2):.1f} GB/s on two")  # fmt: skip
+    print(f"  load avg {os.getloadavg()[0]:.2f}")
+
+
+def copy_rate(threads: int, mb: int = 64, repeats: int = 5) -> float:
+    """GB/s moved (read + written) by ``threads`` threads each copying its own ``mb`` MB float32 array: best of
+    ``repeats`` (NumPy releases the GIL while it copies)."""
+    pairs = [(np.ones(mb * 250_000, np.float32), np.empty(mb * 250_000, np.float32)) for _ in range(threads)]
+    best = float("inf")
+    for _ in range(repeats):
+        workers = [threading.Thread(target=np.copyto, args=(dst, src)) for src, dst in pairs]
+        start = time.perf_counter()
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        best = min(best, time.perf_counter() - start)
+    return 2 * mb * threads / 1e3 / best
+
+
+def serial_parts(model, x_u8: np.ndarray, batch_size: int, repeats: int = 200) -> dict[str, float]:
+    """Median seconds of one half-batch's forward, loss and backward, and of Adam's whole update, on this thread."""
+    from engine.losses import get_loss
+    from engine.optimizers import get_optimizer
+
+    half = batch_size // 2
+    clean = x_u8[:half].astype(np.float32) / 255
+    noisy = np.clip(clean + np.float32(SIGMA) * np.random.default_rng(0).standard_normal(clean.shape, np.float32), 0, 1)
+    step, optimizer = steps.SerialStep(model, get_loss("mse"), half), get_optimizer("adam", LR)
+    half_s, update_s = [], []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        step.gradients(noisy, clean)
+        middle = time.perf_counter()
+        step.update(optimizer)
+        half_s.append(middle - start)
+        update_s.append(time.perf_counter() - middle)
+    return {"half": statistics.median(half_s), "update": statistics.median(update_s), "n": repeats}
 
 
 def noise_range_comparison(args, cases: list[int]) -> None:
