@@ -132,7 +132,6 @@ class Adam(Optimizer):
         self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
         self.m_sum: np.ndarray | None = None
         self.v_sum: np.ndarray | None = None
-        self._tmp: np.ndarray | None = None
 
     @property
     def m(self) -> np.ndarray | None:
@@ -148,8 +147,6 @@ class Adam(Optimizer):
         if self.m_sum is None or self.m_sum.shape != params.shape:
             self.m_sum = np.zeros_like(params)
             self.v_sum = np.zeros_like(params)
-        if self._tmp is None or self._tmp.shape != params.shape or self._tmp.dtype != params.dtype:
-            self._tmp = np.empty_like(params)
         self.t += 1
         b1, b2, f = self.beta1, self.beta2, params.dtype.type
         # p -= lr * m_hat / (sqrt(v_hat) + eps), with m_hat = (1 - b1) m_sum / c1 and
@@ -158,10 +155,12 @@ class Adam(Optimizer):
         c2 = 1 - b2**self.t
         k = np.sqrt((1 - b2) / c2)
         eps, scale = f(self.eps / k), f(self.lr * (1 - b1) / (c1 * k))
-        ms, vs, tmp = self.m_sum, self.v_sum, self._tmp
+        ms, vs = self.m_sum, self.v_sum
 
         def update(lo: int, hi: int) -> None:
-            p, g, m, v, t = params[lo:hi], grads[lo:hi], ms[lo:hi], vs[lo:hi], tmp[lo:hi]
+            p, g, m, v = params[lo:hi], grads[lo:hi], ms[lo:hi], vs[lo:hi]
+            t = np.empty(hi - lo, p.dtype)  # a block's scratch, made anew: it stays in this core's cache (a slice
+            # of one vector the size of the parameters went back to memory: 2 x 1.74 MB a step for the large model)
             m *= f(b1)  # m_sum = b1 m_sum + g
             m += g
             np.square(g, out=t)  # v_sum = b2 v_sum + g^2
