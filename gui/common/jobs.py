@@ -62,6 +62,7 @@ class _Outcome:
 
     runner: int
     generation: int
+    state: JobState
     result: Any = None
     error: BaseException | None = None
     cancelled: bool = False  # asked to stop (a newer job, the runner, or the whole pool): whatever came is dropped
@@ -84,6 +85,7 @@ class JobPool(QObject):
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._pending: dict[Future, JobState] = {}
+        self._arriving: set[JobState] = set()  # ended jobs whose outcome is on its way to the GUI thread
         self._runners: weakref.WeakValueDictionary[int, JobRunner] = weakref.WeakValueDictionary()
         self._ids = itertools.count(1)
         self._held: list[tuple[Future, Callable[[], None]]] | None = None  # jobs waiting for ``release()``
@@ -106,13 +108,15 @@ class JobPool(QObject):
 
     def submit(self, runner_id: int, generation: int, fn: Callable[..., Any], args: tuple, state: JobState) -> None:
         """Run ``fn(*args, state)`` on a pool thread; its outcome comes back to the runner on the GUI thread."""
-        arrived = self._arrived
+        arrived, lock, arriving = self._arrived, self._lock, self._arriving
 
         def work() -> None:
             try:
-                outcome = _Outcome(runner_id, generation, fn(*args, state), cancelled=state.cancelled())
+                outcome = _Outcome(runner_id, generation, state, fn(*args, state), cancelled=state.cancelled())
             except BaseException as exc:  # handed to on_error on the GUI thread
-                outcome = _Outcome(runner_id, generation, error=exc, cancelled=state.cancelled())
+                outcome = _Outcome(runner_id, generation, state, error=exc, cancelled=state.cancelled())
+            with lock:
+                arriving.add(state)
             arrived.emit(outcome)
 
         future: Future = Future()
@@ -170,9 +174,10 @@ class JobPool(QObject):
         return not not_done
 
     def cancel_all(self) -> None:
-        """Ask every job to stop (the app is quitting); their results will be dropped."""
+        """Ask every job to stop (the app is quitting); their results will be dropped — also those of jobs that
+        had ended but whose results had not reached the GUI thread yet."""
         with self._lock:
-            states = list(self._pending.values())
+            states = [*self._pending.values(), *self._arriving]
             held, self._held = self._held or [], None
         for state in states:
             state.cancel()
@@ -189,9 +194,11 @@ class JobPool(QObject):
 
     @Slot(object)
     def _deliver(self, outcome: _Outcome) -> None:
+        with self._lock:
+            self._arriving.discard(outcome.state)
         if (runner := self._runner(outcome.runner)) is None:
             return
-        if outcome.cancelled:
+        if outcome.cancelled or outcome.state.cancelled():
             runner.drop(outcome.generation)
         else:
             runner.deliver(outcome.generation, outcome.result, outcome.error)

@@ -100,6 +100,18 @@ def test_cancel_all_reaches_every_running_job(qtbot):
     assert JobPool.of_app().wait(5) and saw == [True, True]
 
 
+def test_cancel_all_drops_a_result_already_on_its_way_to_the_gui_thread(qtbot):
+    """A job that ended before ``cancel_all`` but whose result has not been handled yet (its signal still queued):
+    quitting drops it too, so no dialog or view update comes after the app (or a test) has let its jobs go."""
+    runner, results, busy = JobRunner(), [], []
+    runner.busyChanged.connect(busy.append)
+    runner.start(lambda state: "late", on_done=results.append, on_error=results.append)
+    assert JobPool.of_app().wait(5)  # ended; its result waits in this thread's event queue
+    JobPool.of_app().cancel_all()
+    QCoreApplication.processEvents()
+    assert results == [] and busy == [True, False] and not runner.is_busy()
+
+
 def test_a_runner_on_screen_of_a_hidden_widget_runs_only_the_newest_job_once_it_is_shown(qtbot):
     """Issue 34: a panel nobody looks at costs nothing; looked at, it shows what it would have shown."""
     widget = QWidget()
