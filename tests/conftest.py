@@ -1,5 +1,5 @@
 """Shared fixtures: tiny IDX datasets made in the test, the real MNIST folder when present, a runs database
-of the test's own."""
+of the test's own; the user's cache folder is one of the session's own."""
 
 from __future__ import annotations
 
@@ -21,6 +21,9 @@ RUNS_ENV = "DENOISE_STUDIO_RUNS"
 # into the user's runs database; each test then gets a file of its own (``runs_db``).
 _SESSION_RUNS = tempfile.mkdtemp(prefix="denoise-studio-tests-")
 os.environ[RUNS_ENV] = str(Path(_SESSION_RUNS) / "runs.db")
+# Likewise the per-user cache (platformdirs reads XDG_CACHE_HOME on Linux): the data files' digests and downloads go
+# there, never into the user's own ~/.cache/denoise-studio.
+os.environ["XDG_CACHE_HOME"] = str(Path(_SESSION_RUNS) / "cache")
 atexit.register(shutil.rmtree, _SESSION_RUNS, ignore_errors=True)
 
 REAL_DATA_ENV = "DENOISE_STUDIO_DATA"
