@@ -7,7 +7,7 @@ import threading
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from engine.callbacks import Callback
@@ -89,11 +89,20 @@ def window(qtbot, small_model, settings, app_state):
     qtbot.addWidget(win)
     win.show()
     yield win
+    let_go(win)
+
+
+def let_go(win) -> None:
+    """A test's window at its end: its run stopped, nothing it scheduled started later (a fit once the slider rests
+    would run without the test's data and show its dialog in the next test), its jobs ended and their results
+    dropped — before qtbot deletes it."""
     training = win.training_tab_if_made()  # never made: no run
     assert training is None or training.run.wait_for_end(), "the training thread did not stop"  # bounded
+    for timer in win.findChildren(QTimer):
+        timer.stop()
     pool = JobPool.of_app()
     pool.cancel_all()
-    pool.wait(JOB_WAIT_S)  # before qtbot deletes the window
+    pool.wait(JOB_WAIT_S)
 
 
 @pytest.fixture

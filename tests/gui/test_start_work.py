@@ -21,6 +21,7 @@ from engine.noise import fixed_noisy
 from engine.perturb import Perturbation, perturb
 from gui.common.jobs import wait_for_all_jobs
 from gui.start_model import SHIPPED_MODEL
+from tests.gui.conftest import let_go
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT = 20000
@@ -218,7 +219,7 @@ def opening_window(qtbot, settings, app_state):
     qtbot.addWidget(win)
     win.show()
     yield win
-    assert settled()  # before qtbot deletes the window
+    let_go(win)
 
 
 def test_while_the_start_model_is_read_every_tab_opens_and_the_model_actions_wait(qtbot, opening_window):
