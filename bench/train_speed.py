@@ -39,7 +39,7 @@ fixed commit), its children interleaved with this one's.  ``--contended`` times,
 model's serial step against the data-parallel one while another process keeps one core busy.  ``--breakdown``
 shows where the large model's data-parallel step spends its time: each of the step's shared tasks (the two
 half-batches, the update's blocks) timed on the thread that ran it, against the same half-batch alone and the
-same update on one thread.
+same update on one thread, and against both run in two processes at once (no interpreter lock shared).
 
 The process re-executes itself without OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE (they may pin
 OpenBLAS to a slower kernel) and prints the BLAS kernel and thread counts it ran with.
@@ -562,6 +562,10 @@ def step_breakdown(args) -> None:
         alone = serial_parts(fit.model, x, batch_size)
     print(f"  for reference, on the calling thread with the worker idle: a half-batch {alone['half'] * 1e6:.0f} µs, "
           f"the whole update {alone['update'] * 1e6:.0f} µs (medians of {alone['n']})")  # fmt: skip
+    apart = parts_in_two_processes(widths, x[:batch_size], batch_size)
+    print("  the same in two processes at once (no interpreter lock between them), each its own model: a half-batch "
+          + " and ".join(f"{r['half'] * 1e6:.0f}" for r in apart) + " µs, the whole update "
+          + " and ".join(f"{r['update'] * 1e6:.0f}" for r in apart) + " µs")  # fmt: skip
     vector_mb = fit.model.params.nbytes / 1e6
     print(f"  memory: Adam's update reads and writes ~9 vectors of {vector_mb:.2f} MB a step (the parameters, both "
           f"halves' gradients, the two moments: read; the parameters, the summed gradient, the moments: written); "
@@ -583,6 +587,31 @@ def copy_rate(threads: int, mb: int = 64, repeats: int = 5) -> float:
             worker.join()
         best = min(best, time.perf_counter() - start)
     return 2 * mb * threads / 1e3 / best
+
+
+def parts_in_two_processes(widths: list[int], x_u8: np.ndarray, batch_size: int) -> list[dict[str, float]]:
+    """``serial_parts`` run at the same moment in two fresh processes (spawned, each with one BLAS thread and its
+    own copy of the model): what the two cores give the step's parts when no interpreter lock is shared."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    barrier, results = context.Barrier(2), context.Queue()
+    workers = [context.Process(target=_parts_in_a_process, args=(widths, x_u8, batch_size, barrier, results))
+               for _ in range(2)]  # fmt: skip
+    for worker in workers:
+        worker.start()
+    apart = [results.get(timeout=300) for _ in workers]
+    for worker in workers:
+        worker.join()
+    return apart
+
+
+def _parts_in_a_process(widths, x_u8, batch_size, barrier, results) -> None:
+    with steps.using_blas_threads(1):
+        model = build_mlp(widths, activations(widths), seed=0)
+        serial_parts(model, x_u8, batch_size, repeats=20)  # warm-up
+        barrier.wait()  # both processes time the same moments
+        results.put(serial_parts(model, x_u8, batch_size))
 
 
 def serial_parts(model, x_u8: np.ndarray, batch_size: int, repeats: int = 200) -> dict[str, float]:
