@@ -237,6 +237,7 @@ def test_while_the_start_model_is_read_every_tab_opens_and_the_model_actions_wai
         window.files.open_start_model()
     assert window.state.name == SHIPPED_MODEL and window.windowTitle().startswith(SHIPPED_MODEL)
     assert tab.hourglass.item.isVisible() and tab.hourglass.item.widths == window.state.model.widths()
+    assert window.training_tab.model is window.state.model  # made before it came, the Training tab follows it
     assert all(action.isEnabled() and "still being opened" not in action.toolTip() for action in waiting)
 
 
