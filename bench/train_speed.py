@@ -17,6 +17,9 @@ each figure is the median epoch.
 threads, and its default (1 BLAS thread, large steps as two half-batches on two Python threads;
 see ``engine.steps``), in the parent process.
 
+``--subnormals`` times each epoch of a run with subnormal numbers taken as zero against kept (Adam's moments
+reach them after ~800 steps).  ``--step-kinds`` times one training step of several models and batches (no data
+loading) three ways — serial, a worker thread, a worker process — the figures behind the engine's choice of step.
 ``--float-errors`` times, side by side in this process, the engine with NumPy's floating-point warnings silenced
 once a run (what ``Trainer`` does: an overflow ends as divergence) and with NumPy's default settings (before).
 
@@ -72,7 +75,7 @@ import threadpoolctl  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine import steps  # noqa: E402
+from engine import steps, subnormals, training  # noqa: E402
 from engine.callbacks import Callback  # noqa: E402
 from engine.dataset import Dataset  # noqa: E402
 from engine.nn import build_mlp  # noqa: E402
@@ -249,6 +252,12 @@ def label(widths, batch_size) -> str:
     return f"{'-'.join(map(str, widths))} b{batch_size}"
 
 
+def cpu_seconds() -> float:
+    """CPU seconds of this process and of its children that have ended (a training step's worker process)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
 def child(args) -> int:
     """One side of one case in its own process: warm-up epoch, then timed epochs; prints JSON."""
     widths, bs = CASES[args.case]
@@ -259,9 +268,9 @@ def child(args) -> int:
     if args.child == "engine":
         eng = EngineFit(widths, bs, x, parallel=False if args.serial else None)
         eng.run(1)  # warm-up: buffers, threads, allocator
-        cpu0 = time.process_time()
+        cpu0 = cpu_seconds()
         result["seconds"] = eng.run(args.epochs)
-        result["cpu_seconds"] = (time.process_time() - cpu0) / args.epochs
+        result["cpu_seconds"] = (cpu_seconds() - cpu0) / args.epochs
     else:
         import torch
 
@@ -320,6 +329,16 @@ def main() -> int:
         action="store_true",
         help="only time training with NumPy's float warnings silenced (now) against its defaults",
     )
+    parser.add_argument(
+        "--subnormals",
+        action="store_true",
+        help="only time training, epoch by epoch, with subnormal numbers taken as zero (now) against kept",
+    )
+    parser.add_argument(
+        "--step-kinds",
+        action="store_true",
+        help="only time one step (no data) serial, on two threads and in two processes, over models and batches",
+    )
     parser.add_argument("--peak-only", action="store_true", help="only measure the matmul rates")
     parser.add_argument("--whole", action="store_true", help="only time the whole train process against PyTorch's")
     parser.add_argument("--whole-epochs", type=int, nargs=2, default=[5, 4], metavar=("SMALL", "LARGE"),
@@ -347,7 +366,8 @@ def main() -> int:
     print(f"removed from env: {stripped}")
     print(f"numpy BLAS: {blas_description()}")
     print(f"engine: BLAS on {Trainer.blas_threads} thread while training, {steps.available_cores()} cores; steps of "
-          f">= {steps.DATA_PARALLEL_MACS:,} params x batch run as two half-batches in parallel")  # fmt: skip
+          f">= {training.PARALLEL_MACS:,} params x batch (or >= {training.PARALLEL_BATCH_MACS:,} at batches of "
+          f">= {training.PARALLEL_BATCH}) run as two half-batches in two processes")  # fmt: skip
     print(f"data: {args.train_size} MNIST training images, float32, Adam lr={LR}, noise sigma={SIGMA}; each side "
           f"in its own process (warm-up epoch, then {args.epochs} timed), {args.rounds} interleaved round(s), "
           f"median of {args.epochs * args.rounds} epochs\n")  # fmt: skip
@@ -358,6 +378,12 @@ def main() -> int:
         return 0
     if args.float_errors:
         float_errors_comparison(args, cases)
+        return 0
+    if args.subnormals:
+        subnormals_comparison(args, cases)
+        return 0
+    if args.step_kinds:
+        step_kinds_comparison(args)
         return 0
     if args.contended:
         contended_comparison(args)
@@ -681,6 +707,76 @@ def float_errors_comparison(args, cases: list[int]) -> None:
             f"  {label(widths, bs):<24} silenced {rate['silenced']:>9,.0f}   defaults {rate['defaults']:>9,.0f}   "
             f"silenced / defaults {rate['silenced'] / rate['defaults']:.3f}   load avg {os.getloadavg()[0]:.2f}"
         )
+        sys.stdout.flush()
+
+
+STEP_KIND_CASES = [([784, 10, 784], [128, 256, 512]), ([784, 32, 784], [128, 256]), ([784, 64, 784], [128, 256]),
+                   ([784, 100, 784], [64, 128, 256]), ([784, 256, 784], [128]), (LARGE, [32, 128])]  # fmt: skip
+
+
+def step_kinds_comparison(args) -> None:
+    """One step (gradients and Adam's update on a fixed random batch: no data loading) of each model and batch,
+    serial, data-parallel on a worker thread and in a worker process, interleaved; median ms of 200 steps."""
+    from engine.losses import MSE
+    from engine.optimizers import Adam
+    from engine.steps import DataParallelStep, ProcessParallelStep, SerialStep
+    from engine.subnormals import flush_subnormals
+    from engine.training import make_step
+
+    kinds = {"serial": lambda m, o, b: SerialStep(m, MSE(), b), "thread": lambda m, o, b: DataParallelStep(m, MSE(), b),
+             "process": lambda m, o, b: ProcessParallelStep(m, MSE(), b, o)}  # fmt: skip
+
+    def step_ms(widths: list[int], batch: int, kind: str, steps: int = 200) -> float:
+        rng = np.random.default_rng(0)
+        noisy, clean = (rng.random((batch, widths[0]), dtype=np.float32) for _ in range(2))
+        model, optimizer, times = build_mlp(widths, activations(widths), seed=0), Adam(LR), []
+        with flush_subnormals(), kinds[kind](model, optimizer, batch) as step:
+            if kind == "process":
+                step.wait_until_ready(60)
+            for _ in range(steps):
+                started = time.perf_counter()
+                step.gradients(noisy, clean)
+                step.update(optimizer)
+                times.append(time.perf_counter() - started)
+        return statistics.median(times[steps // 4 :]) * 1e3
+
+    print(f"one step, ms (median of 200 after 50; {args.rounds} round(s), best of them; BLAS on 1 thread); the "
+          f"engine's choice marked *:")  # fmt: skip
+    print(f"  {'model':<20} {'batch':>5} {'MACs':>7} {'serial':>8} {'thread':>8} {'process':>8}  serial/process")
+    with steps.using_blas_threads(1):
+        for widths, batches in STEP_KIND_CASES:
+            for batch in batches:
+                model = build_mlp(widths, activations(widths), seed=0)
+                best = {kind: min(step_ms(widths, batch, kind) for _ in range(args.rounds)) for kind in kinds}
+                chosen = make_step(model, MSE(), batch, optimizer=Adam())
+                pick = {SerialStep: "serial", DataParallelStep: "thread", ProcessParallelStep: "process"}[type(chosen)]
+                cells = " ".join(f"{best[k]:>7.3f}{'*' if k == pick else ' '}" for k in kinds)
+                print(f"  {'-'.join(map(str, widths)):<20} {batch:>5} {model.n_params * batch / 1e6:>6.1f}M {cells}"
+                      f"  {best['serial'] / best['process']:.2f}x", flush=True)  # fmt: skip
+    print(f"  load avg {os.getloadavg()[0]:.2f}")
+
+
+def subnormals_comparison(args, cases: list[int]) -> None:
+    """The trainer taking subnormal numbers as zero (now) against IEEE's gradual underflow (before), epoch by epoch
+    of one run each (Adam's moments reach the subnormal range after ~800 steps): alternating in this process."""
+    print(f"\nengine, subnormal numbers taken as zero (now) against kept (before), img/s of each epoch of a "
+          f"{args.epochs}-epoch run (median of {args.rounds} runs each, alternating ABBA); "
+          f"flushing supported here: {subnormals.supported()}")  # fmt: skip
+    x = np.ascontiguousarray(
+        Dataset(train_size=args.train_size, test_size=1, batch_size=1, data_dir=args.data, progress=False).train_u8
+    )
+    for widths, bs in (CASES[i] for i in cases):
+        seconds: dict[bool, list[list[float]]] = {True: [], False: []}
+        for round_ in range(args.rounds):
+            for flush in (True, False) if round_ % 2 == 0 else (False, True):
+                Trainer.flush_subnormals = flush
+                seconds[flush].append(EngineFit(widths, bs, x).run(args.epochs))
+        Trainer.flush_subnormals = True
+        for epoch in range(args.epochs):
+            rate = {f: len(x) / statistics.median(run[epoch] for run in runs) for f, runs in seconds.items()}
+            print(f"  {label(widths, bs):<24} epoch {epoch + 1}: flushed {rate[True]:>9,.0f}   kept "
+                  f"{rate[False]:>9,.0f}   flushed / kept {rate[True] / rate[False]:.3f}")  # fmt: skip
+        print(f"  load avg {os.getloadavg()[0]:.2f}")
         sys.stdout.flush()
 
 

@@ -165,6 +165,18 @@ class MLP:
         _bind(twin.parameter_layers, twin.params, twin.grads, copy_values=False)
         return twin
 
+    def move_vectors(self, params: np.ndarray, grads: np.ndarray, copy_values: bool = True) -> None:
+        """Make ``params`` and ``grads`` (n_params,) the model's vectors, every layer's arrays views of them.
+
+        copy_values : copy the present weights into ``params`` first (else the weights are what it holds).
+        ``engine.steps.ProcessParallelStep`` moves them into memory shared with another process for a run, and back."""
+        for name, new in (("params", params), ("grads", grads)):
+            old = getattr(self, name)
+            if not isinstance(new, np.ndarray) or new.shape != old.shape or new.dtype != old.dtype:
+                raise ValueError(f"{name} must be a {old.dtype} vector of {old.size} values")
+        _bind(self.parameter_layers, params, grads, copy_values=copy_values)
+        self.params, self.grads = params, grads
+
     @property
     def n_in(self) -> int:
         return self.layers[0].n_in if self.layers else 0

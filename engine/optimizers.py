@@ -62,6 +62,26 @@ class Optimizer:
         blocks covering the whole vector, each exactly once."""
         raise NotImplementedError
 
+    @property
+    def state_vectors(self) -> tuple[str, ...]:
+        """The attributes holding per-parameter state, each (n_params,) once the first step made it."""
+        return ()
+
+    def place_state(self, arrays: dict[str, np.ndarray], copy_values: bool = True) -> None:
+        """Keep each state vector named in ``arrays`` in the (n_params,) array given there, its values copied in
+        (zeros before the first step made it) unless ``copy_values`` is False (the state is what the arrays hold):
+        ``engine.steps.ProcessParallelStep`` keeps them in memory shared with its worker for a run, and back in the
+        optimizer's own arrays after it."""
+        for name, target in arrays.items():
+            current = getattr(self, name)
+            if not copy_values:
+                pass
+            elif current is not None and current.shape == target.shape:
+                np.copyto(target, current)
+            else:
+                target[...] = 0
+            setattr(self, name, target)
+
     def state_dict(self) -> dict[str, np.ndarray]:
         return {"t": np.array(self.t, dtype=np.int64)}
 
@@ -83,6 +103,10 @@ class SGD(Optimizer):
             raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
         self.momentum = float(momentum)
         self.velocity: np.ndarray | None = None
+
+    @property
+    def state_vectors(self) -> tuple[str, ...]:
+        return ("velocity",) if self.momentum else ()
 
     def prepare_step(self, params, grads):
         self.t += 1
@@ -132,6 +156,10 @@ class Adam(Optimizer):
         self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
         self.m_sum: np.ndarray | None = None
         self.v_sum: np.ndarray | None = None
+
+    @property
+    def state_vectors(self) -> tuple[str, ...]:
+        return ("m_sum", "v_sum")
 
     @property
     def m(self) -> np.ndarray | None:

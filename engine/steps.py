@@ -1,4 +1,5 @@
-"""How one training step uses the cores: on this thread, or as two half-batches shared with a worker thread.
+"""How one training step uses the cores: on this thread, or as two half-batches, the second on a worker thread or
+in a worker process.  (``engine.training.make_step`` picks the step a run uses.)
 
 A step computes the batch's loss and gradient (forward, loss, backward), then applies the optimizer.
 ``SerialStep`` does it all on the calling thread.  ``DataParallelStep`` splits the batch in two
@@ -6,35 +7,59 @@ halves: the first on ``model``, the second on a *replica* (the same parameter ve
 gradient vector and buffers); each half's loss and gradient are weighted by its share of the batch,
 so their sum is the whole batch's mean loss and its gradient.  The optimizer's element-wise update
 runs in blocks, and each block first adds the two halves' gradients (one pass over memory fewer
-than summing them apart).  NumPy releases the GIL inside BLAS and ufuncs, so the halves run truly in
-parallel, and BLAS itself stays on one thread (its spinning workers were 10-30x slower whenever
+than summing them apart).  BLAS stays on one thread (its spinning workers were 10-30x slower whenever
 anything else used a core).
 
-The calling thread and the worker share the work as a ``Crew``: each half, and each block of the
+The calling thread and the worker thread share the work as a ``Crew``: each half, and each block of the
 update, is run by whichever thread claims it first.  When the other core is busy the calling thread
 claims both halves and every block itself and never waits for a worker that is not running.  The
 numbers are the same either way: each half is always computed on its own model, the halves are
 added in one order, and the update is element-wise — so a run is reproducible bit for bit whatever
 the load (the data-parallel sum may round differently in the last bit from the serial one).
-A step is a context manager: the data-parallel one owns its worker thread for the ``with``.
+
+Two threads share one interpreter lock, though: NumPy lets go of it inside BLAS and ufuncs but takes it back
+between calls, and the large model's halves ran ~45 % slower side by side on two threads than alone, its update's
+blocks ~2x slower (``bench/train_speed.py --breakdown``); in two processes each runs as fast as alone.  So
+``ProcessParallelStep`` runs the second half, and the upper half of the update's blocks, in a worker process
+(``python -m engine.steps``), with the same arithmetic:
+
+* The parameters, both halves' gradients, the optimizer's state and the second half's rows live in one block of
+  shared memory, a file unlinked as soon as it is made and mapped by both processes: nothing but the half's rows
+  (copied in) moves between them.
+* A task (a half, a block of the update) is a few numbers written to a pipe that both processes read without
+  blocking: whoever reads it runs it.  This process runs its own part, then takes back every task the worker has
+  not taken (the other core is busy, or the worker is still starting) and runs it itself: it never waits for a
+  worker that is not running, and whoever runs a task, the bits are the same (the same code on the same numbers,
+  BLAS on as many threads, subnormals flushed alike).
+* The worker ends with the step, and with this process however it ends (its wake pipe closes); it runs in its own
+  session, so a Ctrl-C at the terminal reaches only the trainer.  If it dies, this process runs every task.
+
+A step is a context manager: a data-parallel one owns its worker for the ``with``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import mmap
 import os
+import pickle
+import select
+import struct
+import subprocess
+import sys
+import tempfile
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from engine.optimizers import update_blocks
+from engine.subnormals import flush_subnormals, flushing
 
-DATA_PARALLEL_MACS = 6_000_000
-"""Steps with at least this many multiply-adds (parameters x batch) run data-parallel when there
-are two cores: below it the hand-over to the other thread (~50 us) costs more than it saves
-(784-10-784: 2.1 million at batch 128, 8.4 million at 512; 784-256-64-256-784 at 128: 56 million)."""
 SPLIT_ELEMENTS = 1 << 17
 """The optimizer update is shared with the worker for at least this many parameters."""
 
@@ -65,7 +90,7 @@ class SerialStep:
         n = len(noisy)
         if prepare is not None:
             prepare(0, n)
-        return _weighted_gradients(self.model, noisy, clean, weights, self.loss, self._grad_buf[:n], n)
+        return weighted_gradients(self.model, noisy, clean, weights, self.loss, self._grad_buf[:n], n)
 
     def update(self, optimizer) -> None:
         optimizer.step(self.model.params, self.model.grads)
@@ -96,7 +121,7 @@ class DataParallelStep(SerialStep):
     def __enter__(self) -> DataParallelStep:
         """Start the worker, which handles floating-point errors as this thread does now (``np.errstate`` is per
         thread: the trainer's silence over overflow must hold on both halves)."""
-        self._crew = Crew(np.geterr(), worker=self.threads == 2)
+        self._crew = Crew(np.geterr(), worker=self.threads == 2)  # (a thread starts with its maker's subnormal mode)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -125,7 +150,7 @@ class DataParallelStep(SerialStep):
             if prepare is not None:
                 prepare(lo, hi)
             w = None if weights is None else weights[lo:hi]
-            losses[i] = _weighted_gradients(models[i], noisy[lo:hi], clean[lo:hi], w, self.loss, buf[lo:hi], n)
+            losses[i] = weighted_gradients(models[i], noisy[lo:hi], clean[lo:hi], w, self.loss, buf[lo:hi], n)
 
         self._crew.run(half, 2)
         self._halves_apart = True
@@ -147,10 +172,7 @@ class DataParallelStep(SerialStep):
         self._halves_apart = False
 
         def block(i: int) -> None:
-            lo, hi = bounds[i], bounds[i + 1]
-            if add:
-                np.add(grads[lo:hi], second[lo:hi], out=grads[lo:hi])
-            update(lo, hi)
+            update_block(update, grads, second if add else None, bounds[i], bounds[i + 1])
 
         if params.size < SPLIT_ELEMENTS:
             for i in range(len(bounds) - 1):
@@ -237,14 +259,6 @@ class Crew:
                         self._finished.notify()
 
 
-def make_step(model, loss, batch_size: int, parallel: bool | None = None) -> SerialStep:
-    """The step for this model and batch: data-parallel when ``parallel`` (default: when it pays off)."""
-    if parallel is None:
-        parallel = available_cores() >= 2 and batch_size >= 4 and model.n_params * batch_size >= DATA_PARALLEL_MACS
-    step = DataParallelStep if parallel and batch_size >= 2 else SerialStep
-    return step(model, loss, batch_size)
-
-
 def available_cores() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -252,7 +266,17 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-def _weighted_gradients(
+def update_block(
+    update: Callable[[int, int], None], grads: np.ndarray, second: np.ndarray | None, lo: int, hi: int
+) -> None:
+    """Block ``lo:hi`` of a data-parallel update: the second half's gradient (n,) added into ``grads`` (n,) first
+    (unless None: already added), then the optimizer's ``update``."""
+    if second is not None:
+        np.add(grads[lo:hi], second[lo:hi], out=grads[lo:hi])
+    update(lo, hi)
+
+
+def weighted_gradients(
     model, x: np.ndarray, clean: np.ndarray, weights: np.ndarray | None, loss, grad_buf: np.ndarray, n_total: int
 ) -> float:
     """Forward, loss and backward of ``len(x)`` of ``n_total`` rows, weighted by that share (and each row by
@@ -277,3 +301,332 @@ def using_blas_threads(count: int) -> Iterator[None]:
         return
     with blas.limit(limits=count):
         yield
+
+
+# ----- the data-parallel step in two processes ------------------------------------------------------------
+TASK = struct.Struct("<qqqqqqd?")
+"""A task: its kind (``HALF`` or ``UPDATE``), the step's number, its index (a half: 0; an update: the block's
+number), two numbers (a half: its rows and the batch's), the optimizer's step count and rate (an update), a flag
+(a half: its rows are weighted; an update: the second half's gradient is still to be added in)."""
+HALF, UPDATE = 0, 1
+DONE = struct.Struct("<qqd")
+"""The worker's answer to a task: the step's number, the task's index and its value (a half's weighted loss)."""
+READY = (0, -1)
+"""The worker's first answer, (step, index), before any task: it is ready to take them."""
+ALIGN = 64
+"""Each shared array starts on a multiple of this many bytes (a cache line)."""
+STOP_WAIT_S = 10.0
+"""How long the step's end waits for the worker to finish its task and exit before it is killed."""
+
+
+class ProcessParallelStep(DataParallelStep):
+    """Two half-batches, the first on ``model`` in this process and the second in a worker process (or here, when
+    the worker is not ready or not running); then ``optimizer``'s update, its upper blocks in the worker.
+
+    For the ``with``, ``model.params``, ``model.grads`` and ``optimizer``'s state vectors live in shared memory;
+    after it they are back in arrays of their own.  An update by another optimizer runs here.  The same bits as
+    ``DataParallelStep``, whoever runs what.
+    """
+
+    def __init__(self, model, loss, batch_size: int, optimizer=None) -> None:
+        super().__init__(model, loss, batch_size, threads=1)
+        self.optimizer = optimizer
+        self._second_rows = batch_size - batch_size // 2
+        self._own_vectors: tuple[np.ndarray, np.ndarray] | None = None
+        self._shared_state: dict[str, np.ndarray] = {}
+        self._worker: subprocess.Popen | None = None
+        self._fds: dict[str, int] = {}
+        self._step = 0
+        self._posted: list[int] = []  # the indices of the tasks posted last
+        self._ready = False  # the worker has said it takes tasks
+        self.worker_tasks = 0
+        """How many tasks the worker ran (the rest ran here): benchmarks and tests read it."""
+
+    def __enter__(self) -> ProcessParallelStep:
+        super().__enter__()
+        try:
+            self._share_and_start()
+        except OSError as exc:  # no shared memory, no process: the run goes on, every half here
+            self._stop_worker()
+            self._unshare()
+            warnings.warn(f"training runs on one core: its worker process did not start ({exc})", stacklevel=2)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            self._stop_worker()
+        finally:
+            self._unshare()
+            super().__exit__(*exc)
+
+    def wait_until_ready(self, timeout: float) -> bool:
+        """Wait, between steps, until the worker takes tasks (until then this process runs them all): False when it
+        is not running or not ready within ``timeout`` seconds."""
+        if self._ready or self._worker is None:
+            return self._ready and self._worker is not None
+        readable, _, _ = select.select([self._fds["done_r"]], [], [], timeout)
+        if not readable:
+            return False
+        answer = _read_exactly(self._fds["done_r"], DONE.size)
+        if answer is None:  # it ended as it started
+            self._stop_worker()
+            return False
+        if DONE.unpack(answer)[:2] != READY:
+            raise RuntimeError("the step's worker answered a task between steps")
+        self._ready = True
+        return True
+
+    def _unshare(self) -> None:
+        """The weights and gradients back in the model's own vectors (the replica's too), the optimizer's state in
+        arrays of its own."""
+        if self._own_vectors is not None:
+            self.model.move_vectors(*self._own_vectors)
+            self.replica.move_vectors(self.model.params, np.zeros_like(self.model.grads), copy_values=False)
+            self._own_vectors = None
+        if self._shared_state:
+            self.optimizer.place_state({name: np.empty_like(a) for name, a in self._shared_state.items()})
+            self._shared_state = {}
+
+    def gradients(
+        self,
+        noisy: np.ndarray,
+        clean: np.ndarray,
+        weights: np.ndarray | None = None,
+        prepare: Prepare | None = None,
+    ) -> float:
+        n = len(noisy)
+        if n < 2 or self._worker is None:
+            return super().gradients(noisy, clean, weights, prepare)  # both halves here
+        h = n // 2
+        rows = n - h
+        if prepare is not None:
+            prepare(h, n)
+        np.copyto(self._noisy[:rows], noisy[h:])
+        np.copyto(self._clean[:rows], clean[h:])
+        if weights is not None:
+            np.copyto(self._weights[:rows], weights[h:])
+        self._post([(HALF, 0, rows, n, 0, 0.0, weights is not None)])
+        if prepare is not None:
+            prepare(0, h)
+        w = None if weights is None else weights[:h]
+        first = weighted_gradients(self.model, noisy[:h], clean[:h], w, self.loss, self._grad_buf[:h], n)
+
+        def second_half_here(index: int) -> float:
+            w = self._weights[:rows] if weights is not None else None
+            buf = self._grad_buf[h:n]
+            return weighted_gradients(self.replica, self._noisy[:rows], self._clean[:rows], w, self.loss, buf, n)
+
+        (second,) = self._finish(second_half_here)
+        self._halves_apart = True
+        return first + second
+
+    def update(self, optimizer) -> None:
+        """The optimizer's update in blocks (the halves' gradients added first in each): the lower half of the
+        blocks here, the upper half in the worker (here too when it has not taken them)."""
+        params = self.model.params
+        if self._worker is None or optimizer is not self.optimizer or params.size < SPLIT_ELEMENTS:
+            return super().update(optimizer)
+        grads, second = self.model.grads, self.replica.grads
+        update = optimizer.prepare_step(params, grads)
+        bounds = update_blocks(params.size, even=True)
+        count = len(bounds) - 1
+        add = self._halves_apart
+        self._halves_apart = False
+        self._post([(UPDATE, i, 0, 0, optimizer.t, optimizer.lr, add) for i in range(count // 2, count)])
+
+        def block_here(i: int) -> float:
+            update_block(update, grads, second if add else None, bounds[i], bounds[i + 1])
+            return 0.0
+
+        for i in range(count // 2):
+            block_here(i)
+        self._finish(block_here)
+        return None
+
+    # ----- this process's side --------------------------------------------------------------------------------
+    def _share_and_start(self) -> None:
+        """Move the weights, gradients and optimizer state into shared memory and start the worker."""
+        model, replica, optimizer, rows = self.model, self.replica, self.optimizer, self._second_rows
+        dtype = model.params.dtype
+        vector = (model.n_params,)
+        state_names = optimizer.state_vectors if optimizer is not None else ()
+        shapes = {"params": vector, "grads": vector, "second": vector, **{name: vector for name in state_names},
+                  "noisy": (rows, model.n_in), "clean": (rows, model.n_out), "weights": (rows,)}  # fmt: skip
+        offsets, end = {}, 0
+        for name, shape in shapes.items():
+            offsets[name] = end
+            end += -(-int(np.prod(shape)) * dtype.itemsize // ALIGN) * ALIGN
+        blueprint = pickle.dumps(
+            {"model": replica, "loss": self.loss, "optimizer": optimizer, "errstate": np.geterr(), "flush": flushing(),
+             "blas_threads": _blas_threads(),
+             "dtype": dtype.str, "shapes": shapes, "offsets": offsets},  # fmt: skip
+            protocol=pickle.HIGHEST_PROTOCOL,
+        )
+        size = end + len(blueprint)
+        memory_fd, path = tempfile.mkstemp(prefix="denoise-studio-step-", dir=_shared_memory_dir())
+        try:
+            os.unlink(path)  # nothing is left behind, however either process ends
+            os.ftruncate(memory_fd, size)
+            memory = mmap.mmap(memory_fd, size)
+            memory[end:size] = blueprint
+            shared = _views(memory, dtype, shapes, offsets)
+            self._own_vectors = (model.params, model.grads)
+            model.move_vectors(shared["params"], shared["grads"])
+            replica.move_vectors(shared["params"], shared["second"], copy_values=False)
+            if state_names:
+                self._shared_state = {name: shared[name] for name in state_names}
+                optimizer.place_state(self._shared_state)
+            self._noisy, self._clean, self._weights = shared["noisy"], shared["clean"], shared["weights"]
+            fds = self._fds
+            fds["task_r"], fds["task_w"] = os.pipe()  # tasks: read by both, without blocking
+            os.set_blocking(fds["task_r"], False)
+            fds["wake_r"], fds["wake_w"] = os.pipe()  # a byte a task: the worker sleeps on it
+            fds["done_r"], fds["done_w"] = os.pipe()  # the worker's answers
+            passed = (memory_fd, fds["task_r"], fds["wake_r"], fds["done_w"])
+            engine_root = str(Path(__file__).resolve().parent.parent)
+            path_list = os.pathsep.join(filter(None, [engine_root, os.environ.get("PYTHONPATH")]))
+            self._worker = subprocess.Popen(
+                [sys.executable, "-m", "engine.steps", *map(str, passed), str(end), str(len(blueprint))],
+                pass_fds=passed,
+                stdin=subprocess.DEVNULL,
+                env={**os.environ, "PYTHONPATH": path_list},
+                start_new_session=True,
+            )
+        finally:
+            os.close(memory_fd)
+            for name in ("wake_r", "done_w"):  # the worker's ends: closed here, so each side sees the other end
+                if name in self._fds:
+                    os.close(self._fds.pop(name))
+
+    def _post(self, tasks: list[tuple]) -> None:
+        """Put tasks ``(kind, index, rows, n, t, lr, flag)`` where either process can take them (in one write: a pipe
+        keeps it whole), and wake the worker."""
+        self._step += 1
+        self._posted = [index for _, index, *_ in tasks]
+        os.write(self._fds["task_w"], b"".join(TASK.pack(kind, self._step, *rest) for kind, *rest in tasks))
+        try:
+            os.write(self._fds["wake_w"], b"\0")
+        except BrokenPipeError:  # the worker has ended: this process runs every task from now on
+            self._stop_worker()
+
+    def _finish(self, run_here: Callable[[int], float]) -> list[float]:
+        """The values of the tasks just posted, in order: ``run_here(index)`` runs each that the worker has not
+        taken (or has taken and not finished, when it ended); the worker answers for the rest."""
+        values: dict[int, float] = {}
+        while self._worker is not None:  # take back what the worker has not taken
+            try:
+                task = os.read(self._fds["task_r"], TASK.size)
+            except BlockingIOError:
+                break
+            index = TASK.unpack(task)[2]
+            values[index] = run_here(index)
+        while self._worker is not None and len(values) < len(self._posted):  # the worker's answers
+            answer = _read_exactly(self._fds["done_r"], DONE.size)
+            if answer is None:  # it ended: what it took and did not finish runs here
+                self._stop_worker()
+                break
+            step, index, value = DONE.unpack(answer)
+            if (step, index) == READY:
+                self._ready = True
+                continue
+            if step != self._step or index not in self._posted or index in values:
+                raise RuntimeError(f"the step's worker answered task {step}/{index} during step {self._step}")
+            values[index] = value
+            self.worker_tasks += 1
+        for index in self._posted:
+            if index not in values:
+                values[index] = run_here(index)
+        return [values[index] for index in self._posted]
+
+    def _stop_worker(self) -> None:
+        """Close the pipes (the worker exits after any task it is running) and wait for it."""
+        worker, self._worker = self._worker, None
+        for name in list(self._fds):
+            os.close(self._fds.pop(name))
+        if worker is not None:
+            try:
+                worker.wait(STOP_WAIT_S)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait()
+
+
+def _blas_threads() -> int | None:
+    """BLAS's thread count here: the worker's must be the same, for the same bits (a training run sets 1)."""
+    from threadpoolctl import threadpool_info
+
+    counts = [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+    return min(counts) if counts else None
+
+
+def _shared_memory_dir() -> str | None:
+    """Where a file lives in memory (Linux's ``/dev/shm``), else the temporary folder."""
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
+
+
+def _views(memory: mmap.mmap, dtype: np.dtype, shapes: dict, offsets: dict) -> dict[str, np.ndarray]:
+    return {name: np.frombuffer(memory, dtype, int(np.prod(shape)), offsets[name]).reshape(shape)
+            for name, shape in shapes.items()}  # fmt: skip
+
+
+def _read_exactly(fd: int, size: int) -> bytes | None:
+    """``size`` bytes from a blocking pipe, or None when its other end has closed first."""
+    data = b""
+    while len(data) < size:
+        chunk = os.read(fd, size - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
+# ----- the worker's side ---------------------------------------------------------------------------------------
+def serve(memory_fd: int, task_r: int, wake_r: int, done_w: int, blueprint_at: int, blueprint_size: int) -> None:
+    """Run tasks as they come, until the pipes close (the step ended, or its process did)."""
+    from threadpoolctl import threadpool_limits
+
+    memory = mmap.mmap(memory_fd, blueprint_at + blueprint_size)
+    os.close(memory_fd)
+    blueprint = pickle.loads(memory[blueprint_at : blueprint_at + blueprint_size])
+    shared = _views(memory, np.dtype(blueprint["dtype"]), blueprint["shapes"], blueprint["offsets"])
+    model, loss, optimizer = blueprint["model"], blueprint["loss"], blueprint["optimizer"]
+    model.move_vectors(shared["params"], shared["second"], copy_values=False)
+    if optimizer is not None:
+        optimizer.place_state({name: shared[name] for name in optimizer.state_vectors}, copy_values=False)
+    params, grads, second = shared["params"], shared["grads"], shared["second"]
+    noisy, clean, weights = shared["noisy"], shared["clean"], shared["weights"]
+    buf = np.empty_like(clean)  # dL/d(output) scratch
+    bounds = update_blocks(params.size, even=True)
+    os.write(done_w, DONE.pack(*READY, 0.0))
+    with (
+        threadpool_limits(limits=blueprint["blas_threads"], user_api="blas"),
+        np.errstate(**blueprint["errstate"]),
+        flush_subnormals(blueprint["flush"]),
+    ):
+        while os.read(wake_r, 4096):  # b"": the step has ended
+            while True:  # every task there is
+                try:
+                    task = os.read(task_r, TASK.size)
+                except BlockingIOError:
+                    break  # none left (the step may have run them itself)
+                if not task:  # the step has ended
+                    return
+                kind, step, index, rows, n, t, lr, flag = TASK.unpack(task)
+                value = 0.0
+                if kind == HALF:
+                    w = weights[:rows] if flag else None
+                    value = weighted_gradients(model, noisy[:rows], clean[:rows], w, loss, buf[:rows], n)
+                else:
+                    optimizer.t, optimizer.lr = t - 1, lr  # as the step's optimizer was before this step
+                    update = optimizer.prepare_step(params, grads)
+                    update_block(update, grads, second if flag else None, bounds[index], bounds[index + 1])
+                os.write(done_w, DONE.pack(step, index, value))
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(BrokenPipeError):  # the step ended as this answered: nothing waits for the answer
+        serve(*map(int, sys.argv[1:]))

@@ -30,7 +30,8 @@ from engine.metrics import mse
 from engine.noise import EpochNoise, NoiseSetting, check_kind, check_noise, fixed_noisy
 from engine.optimizers import OPTIMIZERS, get_optimizer
 from engine.run_limits import TRAINING_BOUNDS
-from engine.steps import make_step, using_blas_threads
+from engine.steps import DataParallelStep, ProcessParallelStep, SerialStep, available_cores, using_blas_threads
+from engine.subnormals import flush_subnormals
 
 
 class TrainingDiverged(RuntimeError):
@@ -118,19 +119,25 @@ class Trainer:
     change the learning rate from the next batch), ``stop_training``, ``history``,
     ``n_samples``, ``epoch``.
 
-    ``parallel``: run steps data-parallel on two threads (``True``), on one (``False``), or
-    as ``engine.steps.make_step`` decides from the model and batch sizes (``None``).
+    ``parallel``: run steps data-parallel, the second half-batch in a worker process (``"processes"``) or on a
+    worker thread (``True``), on this thread alone (``False``), or as ``make_step`` decides from the
+    model and batch sizes (``None``).
     """
 
     explode_factor = 1e3
     """A batch loss this many times the run's first is treated as divergence."""
     blas_threads = 1
     """BLAS threads while training (``engine.steps`` says why one; benchmarks compare more)."""
+    flush_subnormals = True
+    """Take subnormal numbers as zero while training (``engine.subnormals``: they cost ~15x a normal number each;
+    ``bench/train_speed.py --subnormals`` compares)."""
     float_errors = QUIET_FLOATS
     """``np.errstate`` settings while training, set once a run (``bench/train_speed.py --float-errors`` compares
     NumPy's defaults)."""
 
-    def __init__(self, model, config: TrainConfig | None = None, callbacks=(), *, parallel: bool | None = None) -> None:
+    def __init__(
+        self, model, config: TrainConfig | None = None, callbacks=(), *, parallel: bool | str | None = None
+    ) -> None:
         self.model = model
         self.config = config or TrainConfig()
         self.loss = get_loss(self.config.loss)
@@ -178,7 +185,8 @@ class Trainer:
             with (
                 using_blas_threads(self.blas_threads),
                 np.errstate(**self.float_errors),  # once a run, not a batch: the hot loop pays nothing
-                make_step(self.model, self.loss, batch_size, self.parallel) as step,
+                flush_subnormals(self.flush_subnormals),
+                make_step(self.model, self.loss, batch_size, self.parallel, self.optimizer) as step,
             ):
                 for epoch in range(first_epoch, cfg.epochs):
                     end_logs = self._run_epoch(epoch, batches, step, validation)
@@ -297,6 +305,34 @@ class Trainer:
         self.history.batch_loss[:0] = earlier.batch_loss
         self.history.epochs[:0] = earlier.epochs
         return first
+
+
+PARALLEL_MACS = 40_000_000
+"""A step of at least this many multiply-adds (parameters x batch) runs data-parallel, its second half in a worker
+process, when there are two cores (``bench/train_speed.py --step-kinds``: 784-256-64-256-784 at batch 128, 56
+million, 1.33x the serial step; 784-100-784 at 128, 20 million, 0.9-1.08x)."""
+PARALLEL_BATCH = 256
+"""So does a step of a batch this large with at least ``PARALLEL_BATCH_MACS``: the halves' work grows with the batch,
+the hand-over's with the parameters (784-10-784 at 512, 8 million: 1.24x; 784-32-784 at 128: 0.84x)."""
+PARALLEL_BATCH_MACS = 6_000_000
+
+
+def make_step(model, loss, batch_size: int, parallel: bool | str | None = None, optimizer=None) -> SerialStep:
+    """The step for this model and batch: data-parallel when ``parallel``, on a worker thread (``True``) or with its
+    second half and part of ``optimizer``'s update in a worker process (``"processes"``); ``None``: in two processes
+    where that pays off (a worker thread never did on this machine: two threads share the interpreter lock), else
+    serial."""
+    if parallel is None:
+        macs = model.n_params * batch_size
+        pays = macs >= PARALLEL_MACS or (batch_size >= PARALLEL_BATCH and macs >= PARALLEL_BATCH_MACS)
+        parallel = "processes" if available_cores() >= 2 and pays else False
+    if parallel not in (True, False, "processes"):
+        raise ValueError(f"parallel must be True, False, 'processes' or None, got {parallel!r}")
+    if not parallel or batch_size < 2:
+        return SerialStep(model, loss, batch_size)
+    if parallel == "processes":
+        return ProcessParallelStep(model, loss, batch_size, optimizer)
+    return DataParallelStep(model, loss, batch_size)
 
 
 class _Validation:

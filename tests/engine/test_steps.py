@@ -161,7 +161,7 @@ def test_training_runs_blas_on_one_thread_and_leaves_no_thread_or_setting_behind
 
 
 def test_the_engine_picks_data_parallel_steps_only_for_large_work():
-    from engine.steps import make_step
+    from engine.training import make_step
 
     small = build_mlp([784, 10, 784], ["relu", "sigmoid"], seed=0)
     assert type(make_step(small, MSE(), 32)) is SerialStep
