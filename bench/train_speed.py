@@ -366,8 +366,8 @@ def main() -> int:
     print(f"removed from env: {stripped}")
     print(f"numpy BLAS: {blas_description()}")
     print(f"engine: BLAS on {Trainer.blas_threads} thread while training, {steps.available_cores()} cores; steps of "
-          f">= {training.PARALLEL_MACS:,} params x batch (or >= {training.PARALLEL_BATCH_MACS:,} at batches of "
-          f">= {training.PARALLEL_BATCH}) run as two half-batches in two processes")  # fmt: skip
+          f">= {training.PROCESS_MACS:,} params x batch run as two half-batches in two processes, those of "
+          f">= {training.THREAD_MACS:,} at batches of >= {training.THREAD_BATCH} on two threads")  # fmt: skip
     print(f"data: {args.train_size} MNIST training images, float32, Adam lr={LR}, noise sigma={SIGMA}; each side "
           f"in its own process (warm-up epoch, then {args.epochs} timed), {args.rounds} interleaved round(s), "
           f"median of {args.epochs * args.rounds} epochs\n")  # fmt: skip

@@ -49,6 +49,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -315,6 +316,14 @@ READY = (0, -1)
 """The worker's first answer, (step, index), before any task: it is ready to take them."""
 ALIGN = 64
 """Each shared array starts on a multiple of this many bytes (a cache line)."""
+LOST_SHARE = 0.3
+"""When this process has lost more than this share of a step's time (a running average over steps) — waiting for the
+worker's answers, or off the CPU in the middle of its own work — another program is busy on a core: three busy
+processes on two cores are slower than two, so the next ``ALONE_STEPS`` steps run here alone (as fast as a serial
+step), then the worker is tried again.  Quiet, a step loses ~5-10 % (the worker's half starts later)."""
+ALONE_STEPS = 200
+LOST_SMOOTHING = 0.1
+"""Weight of the newest step in the running average of the lost share."""
 STOP_WAIT_S = 10.0
 """How long the step's end waits for the worker to finish its task and exit before it is killed."""
 
@@ -324,8 +333,10 @@ class ProcessParallelStep(DataParallelStep):
     the worker is not ready or not running); then ``optimizer``'s update, its upper blocks in the worker.
 
     For the ``with``, ``model.params``, ``model.grads`` and ``optimizer``'s state vectors live in shared memory;
-    after it they are back in arrays of their own.  An update by another optimizer runs here.  The same bits as
-    ``DataParallelStep``, whoever runs what.
+    after it they are back in arrays of their own.  An update by another optimizer runs here.  When the worker keeps
+    this process waiting or off the CPU (another program busy on a core), the next steps run here alone
+    (``LOST_SHARE``).
+    The same bits as ``DataParallelStep``, whoever runs what.
     """
 
     def __init__(self, model, loss, batch_size: int, optimizer=None) -> None:
@@ -339,6 +350,9 @@ class ProcessParallelStep(DataParallelStep):
         self._step = 0
         self._posted: list[int] = []  # the indices of the tasks posted last
         self._ready = False  # the worker has said it takes tasks
+        self._worked = self._working_cpu = self._waited = 0.0  # this step's seconds of work here (wall, CPU), waiting
+        self._lost_share = 0.0  # the running average of the share of a step's time lost
+        self._alone = 0  # steps left to run here alone (the other core was busy)
         self.worker_tasks = 0
         """How many tasks the worker ran (the rest ran here): benchmarks and tests read it."""
 
@@ -398,8 +412,9 @@ class ProcessParallelStep(DataParallelStep):
         prepare: Prepare | None = None,
     ) -> float:
         n = len(noisy)
-        if n < 2 or self._worker is None:
+        if n < 2 or self._worker is None or self._alone:
             return super().gradients(noisy, clean, weights, prepare)  # both halves here
+        started, started_cpu = time.perf_counter(), time.thread_time()
         h = n // 2
         rows = n - h
         if prepare is not None:
@@ -413,6 +428,7 @@ class ProcessParallelStep(DataParallelStep):
             prepare(0, h)
         w = None if weights is None else weights[:h]
         first = weighted_gradients(self.model, noisy[:h], clean[:h], w, self.loss, self._grad_buf[:h], n)
+        self._worked, self._working_cpu = time.perf_counter() - started, time.thread_time() - started_cpu
 
         def second_half_here(index: int) -> float:
             w = self._weights[:rows] if weights is not None else None
@@ -427,8 +443,12 @@ class ProcessParallelStep(DataParallelStep):
         """The optimizer's update in blocks (the halves' gradients added first in each): the lower half of the
         blocks here, the upper half in the worker (here too when it has not taken them)."""
         params = self.model.params
-        if self._worker is None or optimizer is not self.optimizer or params.size < SPLIT_ELEMENTS:
+        if self._alone:
+            self._alone -= 1
+        if self._alone or self._worker is None or optimizer is not self.optimizer or params.size < SPLIT_ELEMENTS:
+            self._judge_waiting()
             return super().update(optimizer)
+        started, started_cpu = time.perf_counter(), time.thread_time()
         grads, second = self.model.grads, self.replica.grads
         update = optimizer.prepare_step(params, grads)
         bounds = update_blocks(params.size, even=True)
@@ -443,8 +463,21 @@ class ProcessParallelStep(DataParallelStep):
 
         for i in range(count // 2):
             block_here(i)
+        self._worked += time.perf_counter() - started
+        self._working_cpu += time.thread_time() - started_cpu
         self._finish(block_here)
+        self._judge_waiting()
         return None
+
+    def _judge_waiting(self) -> None:
+        """After a step: when this process lost too much of its time (another program busy on a core), run the next
+        steps here alone."""
+        if self._worked:
+            lost = self._worked - self._working_cpu + self._waited
+            self._lost_share += LOST_SMOOTHING * (lost / (self._worked + self._waited) - self._lost_share)
+            if self._lost_share > LOST_SHARE:
+                self._alone, self._lost_share = ALONE_STEPS, 0.0
+        self._worked = self._working_cpu = self._waited = 0.0
 
     # ----- this process's side --------------------------------------------------------------------------------
     def _share_and_start(self) -> None:
@@ -523,6 +556,7 @@ class ProcessParallelStep(DataParallelStep):
                 break
             index = TASK.unpack(task)[2]
             values[index] = run_here(index)
+        waiting = time.perf_counter()
         while self._worker is not None and len(values) < len(self._posted):  # the worker's answers
             answer = _read_exactly(self._fds["done_r"], DONE.size)
             if answer is None:  # it ended: what it took and did not finish runs here
@@ -536,6 +570,7 @@ class ProcessParallelStep(DataParallelStep):
                 raise RuntimeError(f"the step's worker answered task {step}/{index} during step {self._step}")
             values[index] = value
             self.worker_tasks += 1
+        self._waited += time.perf_counter() - waiting
         for index in self._posted:
             if index not in values:
                 values[index] = run_here(index)

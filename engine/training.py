@@ -307,25 +307,29 @@ class Trainer:
         return first
 
 
-PARALLEL_MACS = 40_000_000
+PROCESS_MACS = 40_000_000
 """A step of at least this many multiply-adds (parameters x batch) runs data-parallel, its second half in a worker
 process, when there are two cores (``bench/train_speed.py --step-kinds``: 784-256-64-256-784 at batch 128, 56
-million, 1.33x the serial step; 784-100-784 at 128, 20 million, 0.9-1.08x)."""
-PARALLEL_BATCH = 256
-"""So does a step of a batch this large with at least ``PARALLEL_BATCH_MACS``: the halves' work grows with the batch,
-the hand-over's with the parameters (784-10-784 at 512, 8 million: 1.24x; 784-32-784 at 128: 0.84x)."""
-PARALLEL_BATCH_MACS = 6_000_000
+million, 1.12-1.33x the serial step; 784-100-784 at 256, 40 million, 1.12x)."""
+THREAD_BATCH = 256
+"""A smaller step of a batch this large, with at least ``THREAD_MACS``, runs data-parallel on a worker thread: the
+halves' matrix products are long enough that the interpreter lock they share between calls costs little (784-10-784
+at 512, 8 million: 1.28x serial, the worker process 1.18x).  Smaller batches run serially: on two threads or
+processes their hand-overs cost more than the half they save (784-100-784 at 128: 0.69x and 0.78x serial)."""
+THREAD_MACS = 6_000_000
 
 
 def make_step(model, loss, batch_size: int, parallel: bool | str | None = None, optimizer=None) -> SerialStep:
     """The step for this model and batch: data-parallel when ``parallel``, on a worker thread (``True``) or with its
-    second half and part of ``optimizer``'s update in a worker process (``"processes"``); ``None``: in two processes
-    where that pays off (a worker thread never did on this machine: two threads share the interpreter lock), else
-    serial."""
+    second half and part of ``optimizer``'s update in a worker process (``"processes"``); ``None``: as pays off on
+    two cores (``PROCESS_MACS``, ``THREAD_BATCH``), else serial."""
     if parallel is None:
         macs = model.n_params * batch_size
-        pays = macs >= PARALLEL_MACS or (batch_size >= PARALLEL_BATCH and macs >= PARALLEL_BATCH_MACS)
-        parallel = "processes" if available_cores() >= 2 and pays else False
+        parallel = False
+        if available_cores() >= 2 and macs >= PROCESS_MACS:
+            parallel = "processes"
+        elif available_cores() >= 2 and batch_size >= THREAD_BATCH and macs >= THREAD_MACS:
+            parallel = True
     if parallel not in (True, False, "processes"):
         raise ValueError(f"parallel must be True, False, 'processes' or None, got {parallel!r}")
     if not parallel or batch_size < 2:

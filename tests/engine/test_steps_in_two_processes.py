@@ -230,9 +230,20 @@ def test_the_engine_runs_large_steps_in_two_processes_and_small_ones_serially(mo
     monkeypatch.setattr(engine.training, "available_cores", lambda: 2)
     assert type(make_step(large, MSE(), 128)) is ProcessParallelStep
     assert type(make_step(small, MSE(), 128)) is SerialStep
-    assert type(make_step(small, MSE(), 512)) is ProcessParallelStep  # a large batch: the halves' work pays
+    assert type(make_step(small, MSE(), 512)) is DataParallelStep  # a large batch: long calls, the lock costs little
     assert type(make_step(large, MSE(), 128, parallel=False)) is SerialStep
     monkeypatch.setattr(engine.training, "available_cores", lambda: 1)
     assert type(make_step(large, MSE(), 128)) is SerialStep
     with pytest.raises(ValueError, match="parallel must be"):
         make_step(large, MSE(), 128, parallel="threads")
+
+
+def test_a_gated_model_with_weighted_noise_levels_trains_to_the_same_bits_in_two_processes():
+    x = (np.random.default_rng(5).random((192, 784)) > 0.6).astype(np.float32)
+    config = TrainConfig(epochs=2, batch_size=64, lr=0.01, noise=(0.0, 0.5), noise_weighting=0.1)
+    trained = []
+    for parallel in ("processes", True):
+        model = build_mlp([784, 128, 784], ["relu", "sigmoid"], seed=1, skip="gate")
+        Trainer(model, config, parallel=parallel).fit(x)
+        trained.append(model.params)
+    np.testing.assert_array_equal(*trained)
