@@ -196,7 +196,8 @@ class EngineFit:
         config = TrainConfig(
             epochs=epochs, batch_size=self.batch_size, lr=LR, optimizer="adam", noise=self.noise, seed=0
         )
-        Trainer(self.model, config, [timer], parallel=self.parallel).fit(self.x)
+        self.trainer = Trainer(self.model, config, [timer], parallel=self.parallel)
+        self.trainer.fit(self.x)
         return timer.seconds
 
 
@@ -723,7 +724,9 @@ def step_kinds_comparison(args) -> None:
     from engine.subnormals import flush_subnormals
     from engine.training import make_step
 
-    kinds = {"serial": lambda m, o, b: SerialStep(m, MSE(), b), "thread": lambda m, o, b: DataParallelStep(m, MSE(), b),
+    kinds = {"serial": lambda m, o, b: SerialStep(m, MSE(), b),
+             "halves": lambda m, o, b: DataParallelStep(m, MSE(), b, threads=1),
+             "thread": lambda m, o, b: DataParallelStep(m, MSE(), b),
              "process": lambda m, o, b: ProcessParallelStep(m, MSE(), b, o)}  # fmt: skip
 
     def step_ms(widths: list[int], batch: int, kind: str, steps: int = 200) -> float:
@@ -740,9 +743,11 @@ def step_kinds_comparison(args) -> None:
                 times.append(time.perf_counter() - started)
         return statistics.median(times[steps // 4 :]) * 1e3
 
-    print(f"one step, ms (median of 200 after 50; {args.rounds} round(s), best of them; BLAS on 1 thread); the "
-          f"engine's choice marked *:")  # fmt: skip
-    print(f"  {'model':<20} {'batch':>5} {'MACs':>7} {'serial':>8} {'thread':>8} {'process':>8}  serial/process")
+    print(f"one step, ms (median of 200 after 50; {args.rounds} round(s), best of them; BLAS on 1 thread); halves: "
+          f"the data-parallel step's two halves one after the other on this thread (what it does when the other "
+          f"core is busy); the engine's choice marked *:")  # fmt: skip
+    print(f"  {'model':<20} {'batch':>5} {'MACs':>7} {'serial':>8} {'halves':>8} {'thread':>8} {'process':>8}"
+          f"  serial/process")  # fmt: skip
     with steps.using_blas_threads(1):
         for widths, batches in STEP_KIND_CASES:
             for batch in batches:
@@ -756,6 +761,13 @@ def step_kinds_comparison(args) -> None:
     print(f"  load avg {os.getloadavg()[0]:.2f}")
 
 
+def timed(work) -> float:
+    """Seconds ``work()`` took."""
+    started = time.perf_counter()
+    work()
+    return time.perf_counter() - started
+
+
 def subnormals_comparison(args, cases: list[int]) -> None:
     """The trainer taking subnormal numbers as zero (now) against IEEE's gradual underflow (before), epoch by epoch
     of one run each (Adam's moments reach the subnormal range after ~800 steps): alternating in this process."""
@@ -765,12 +777,24 @@ def subnormals_comparison(args, cases: list[int]) -> None:
     x = np.ascontiguousarray(
         Dataset(train_size=args.train_size, test_size=1, batch_size=1, data_dir=args.data, progress=False).train_u8
     )
+    tiny = np.full(1_000_000, 1e-39, np.float32)  # subnormal
+    for flush in (False, True):
+        with subnormals.flush_subnormals(flush):
+            best = min(timed(lambda: tiny * np.float32(0.9)) for _ in range(20))
+        print(f"  a million subnormal float32 multiplied, {'taken as zero' if flush else 'kept'}: {best * 1e3:.2f} ms")
     for widths, bs in (CASES[i] for i in cases):
         seconds: dict[bool, list[list[float]]] = {True: [], False: []}
         for round_ in range(args.rounds):
             for flush in (True, False) if round_ % 2 == 0 else (False, True):
                 Trainer.flush_subnormals = flush
-                seconds[flush].append(EngineFit(widths, bs, x).run(args.epochs))
+                fit = EngineFit(widths, bs, x)
+                seconds[flush].append(fit.run(args.epochs))
+                if not flush and round_ == 0:
+                    moments, grads = fit.trainer.optimizer.m_sum, fit.model.grads
+                    small = np.count_nonzero((moments != 0) & (np.abs(moments) < np.finfo(np.float32).tiny))
+                    print(f"  {label(widths, bs)}, kept: after {args.epochs} epochs {small:,} of Adam's "
+                          f"{moments.size:,} first moments are subnormal; {np.count_nonzero(grads == 0):,} of the "
+                          f"last batch's gradients are zero")  # fmt: skip
         Trainer.flush_subnormals = True
         for epoch in range(args.epochs):
             rate = {f: len(x) / statistics.median(run[epoch] for run in runs) for f, runs in seconds.items()}

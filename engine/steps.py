@@ -397,6 +397,7 @@ class ProcessParallelStep(DataParallelStep):
         """The weights and gradients back in the model's own vectors (the replica's too), the optimizer's state in
         arrays of its own."""
         if self._own_vectors is not None:
+            np.copyto(self._own_vectors[1], self.model.grads)  # (the last step's gradient, as after a serial run)
             self.model.move_vectors(*self._own_vectors)
             self.replica.move_vectors(self.model.params, np.zeros_like(self.model.grads), copy_values=False)
             self._own_vectors = None

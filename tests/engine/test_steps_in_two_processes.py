@@ -97,6 +97,7 @@ def test_weights_and_optimizer_state_come_back_to_arrays_of_their_own():
         _train(step, twin, twin_optimizer, batches[:3], None)
     assert model.params is own
     np.testing.assert_array_equal(own, twin.params)
+    np.testing.assert_array_equal(model.grads, twin.grads)  # the last step's gradient, as after any step
     for trained, optimizer_ in ((model, optimizer), (twin, twin_optimizer)):
         with DataParallelStep(trained, MSE(), 33, threads=1) as step:
             _train(step, trained, optimizer_, batches[3:], None)
