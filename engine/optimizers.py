@@ -73,13 +73,12 @@ class Optimizer:
         ``engine.steps.ProcessParallelStep`` keeps them in memory shared with its worker for a run, and back in the
         optimizer's own arrays after it."""
         for name, target in arrays.items():
-            current = getattr(self, name)
-            if not copy_values:
-                pass
-            elif current is not None and current.shape == target.shape:
-                np.copyto(target, current)
-            else:
-                target[...] = 0
+            if copy_values:
+                current = getattr(self, name)
+                if current is not None and current.shape == target.shape:
+                    np.copyto(target, current)
+                else:
+                    target[...] = 0
             setattr(self, name, target)
 
     def state_dict(self) -> dict[str, np.ndarray]:

@@ -310,12 +310,12 @@ class Trainer:
 PROCESS_MACS = 40_000_000
 """A step of at least this many multiply-adds (parameters x batch) runs data-parallel, its second half in a worker
 process, when there are two cores (``bench/train_speed.py --step-kinds``: 784-256-64-256-784 at batch 128, 56
-million, 1.12-1.33x the serial step; 784-100-784 at 256, 40 million, 1.12x)."""
+million, 1.15x the serial step; 784-256-784 at 128, 1.29x; 784-100-784 at 256, 40 million, 1.16x)."""
 THREAD_BATCH = 256
 """A smaller step of a batch this large, with at least ``THREAD_MACS``, runs data-parallel on a worker thread: the
 halves' matrix products are long enough that the interpreter lock they share between calls costs little (784-10-784
-at 512, 8 million: 1.28x serial, the worker process 1.18x).  Smaller batches run serially: on two threads or
-processes their hand-overs cost more than the half they save (784-100-784 at 128: 0.69x and 0.78x serial)."""
+at 512, 8 million: 1.40x serial, the worker process 1.29x).  Smaller batches run serially: on two threads or
+processes their hand-overs cost more than the half they save (784-100-784 at 128: 0.80x and 0.94x serial)."""
 THREAD_MACS = 6_000_000
 
 
