@@ -13,7 +13,8 @@ Modules by layer, top to bottom; a module imports only from its own layer or the
 - training: ``training`` (the one Trainer loop, ``TrainConfig``, ``ResumeState``, the step a run uses), ``steps``
   (serial or data-parallel steps: a worker thread, or a worker process and its shared memory), ``subnormals``
   (tiny floats taken as zero while training), ``callbacks``, ``losses``, ``optimizers``, ``histograms`` (each
-  layer's weights and gradients sampled while training); the Trainer takes the model as an argument and never imports nn
+  layer's weights and gradients sampled while training); the Trainer takes the model as an argument and never
+  imports nn
 - export: ``web_export`` (a model as one self-contained web page that runs it; the page's HTML, CSS and
   scripts are the package data ``engine/web``)
 - analysis: ``forward_pass`` (one input through every layer), ``robustness``, ``baselines`` (every baseline a

@@ -113,7 +113,7 @@ def test_no_worker_process_outlives_its_step():
         during = _children() - before
         _train(step, model, step.optimizer, _batches(1), None)
     assert len(during) == 1
-    assert _children() == before  # ended and waited for: no zombie either
+    assert not during & _children()  # ended and waited for: no zombie either
 
 
 def test_a_worker_killed_mid_run_leaves_the_run_going_with_the_same_bits():
@@ -131,7 +131,7 @@ def test_a_worker_killed_mid_run_leaves_the_run_going_with_the_same_bits():
         losses += _train(step, twin, twin_optimizer, batches[3:], None)
     assert losses == expected
     np.testing.assert_array_equal(twin.params, model.params)
-    assert _children() == before
+    assert worker not in _children()
 
 
 def test_a_worker_that_cannot_start_leaves_the_run_on_this_core_with_a_warning(monkeypatch):
