@@ -160,7 +160,7 @@ def quitting_on_signals(app: QApplication) -> Iterator[None]:
     notifier = QSocketNotifier(reader.fileno(), QSocketNotifier.Type.Read)
     notifier.activated.connect(lambda *_: _drain(reader))
     kinds = [getattr(signal, name) for name in QUIT_SIGNALS if hasattr(signal, name)]
-    earlier = {kind: signal.signal(kind, lambda *_: app.quit()) for kind in kinds}
+    earlier = {kind: signal.signal(kind, lambda *_: _quit_without_asking(app)) for kind in kinds}
     earlier_fd = signal.set_wakeup_fd(writer.fileno())
     try:
         yield
@@ -172,6 +172,16 @@ def quitting_on_signals(app: QApplication) -> Iterator[None]:
         notifier.deleteLater()
         reader.close()
         writer.close()
+
+
+def _quit_without_asking(app: QApplication) -> None:
+    """A quit signal: nobody may be there to answer (a logout), so the window closes without asking about a run or
+    unsaved changes, and every event loop is left (a question already open included); ``main`` then stops the run
+    and the background jobs."""
+    window = getattr(app, "main_window", None)
+    if window is not None:
+        window.close_without_asking()
+    app.exit(0)
 
 
 def _drain(reader: socket.socket) -> None:

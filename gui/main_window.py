@@ -394,6 +394,11 @@ class MainWindow(QMainWindow):
             room.park()
         event.accept()
 
+    def close_without_asking(self) -> None:
+        """Close now, whatever a run or unsaved changes would have asked (the app is ending: a quit signal)."""
+        self._close_anyway = True
+        self.close()
+
     def _close_if_run_stuck(self) -> None:
         """The run was asked to stop so the window could close, and has not: close without its model."""
         if self.is_training() and self.training_tab.run.is_stopping():

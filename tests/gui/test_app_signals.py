@@ -21,7 +21,15 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 app = QApplication(sys.argv[:1])
-QTimer.singleShot(0, lambda: print("up", flush=True))  # the event loop runs: the window is shown
+
+
+def up():  # the event loop runs: the window is shown
+    if "--unsaved" in sys.argv:  # closing the window would ask to save the model
+        app.main_window.state.dirty = True
+    print("up", flush=True)
+
+
+QTimer.singleShot(0, up)
 from gui.app import main
 
 code = main([])
@@ -31,14 +39,15 @@ sys.exit(code)
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
-@pytest.mark.parametrize("kind", ["SIGTERM", "SIGHUP"])
-def test_a_termination_signal_quits_the_app_as_quit_does(tmp_path, kind):
+@pytest.mark.parametrize(("kind", "unsaved"), [("SIGTERM", False), ("SIGHUP", False), ("SIGTERM", True)])
+def test_a_termination_signal_quits_the_app_as_quit_does(tmp_path, kind, unsaved):
+    """With unsaved changes too, which Quit asks about: nobody may be there to answer (a logout)."""
     runtime = tmp_path / "runtime"
     runtime.mkdir(mode=0o700)
     env = {**os.environ, "PYTHONPATH": str(REPO), "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path),
            "XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_RUNTIME_DIR": str(runtime)}  # fmt: skip
-    proc = subprocess.Popen([sys.executable, "-c", CHILD], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    argv = [sys.executable, "-c", CHILD, *(["--unsaved"] if unsaved else [])]
+    proc = subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         ready, _, _ = select.select([proc.stdout], [], [], TIMEOUT_S)
         assert ready and proc.stdout.readline().strip() == "up", proc.stderr.read() if proc.poll() is not None else ""
