@@ -14,12 +14,13 @@ each figure is the median epoch.
     .venv/bin/python bench/train_speed.py              # add --blas-sweep for the thread settings
 
 ``--blas-sweep`` also times the engine with serial steps on 1 BLAS thread, serial steps on 2 BLAS
-threads, and its default (1 BLAS thread, large steps as two half-batches on two Python threads;
-see ``engine.steps``), in the parent process.
+threads, and its default (1 BLAS thread, large steps as two half-batches, the second in a worker process;
+see ``engine.training.make_step``), in the parent process.
 
 ``--subnormals`` times each epoch of a run with subnormal numbers taken as zero against kept (Adam's moments
 reach them after ~800 steps).  ``--step-kinds`` times one training step of several models and batches (no data
-loading) three ways — serial, a worker thread, a worker process — the figures behind the engine's choice of step.
+loading) four ways — serial, the two half-batches one after the other, a worker thread, a worker process — the
+figures behind the engine's choice of step.
 ``--float-errors`` times, side by side in this process, the engine with NumPy's floating-point warnings silenced
 once a run (what ``Trainer`` does: an overflow ends as divergence) and with NumPy's default settings (before).
 
@@ -338,7 +339,7 @@ def main() -> int:
     parser.add_argument(
         "--step-kinds",
         action="store_true",
-        help="only time one step (no data) serial, on two threads and in two processes, over models and batches",
+        help="only time one step (no data) serial, as halves, on two threads and in two processes, several models",
     )
     parser.add_argument("--peak-only", action="store_true", help="only measure the matmul rates")
     parser.add_argument("--whole", action="store_true", help="only time the whole train process against PyTorch's")
@@ -439,8 +440,9 @@ def main() -> int:
         sys.stdout.flush()
     print(
         "(MFLOP/img: the matmuls of one image's step; GFLOP/s: that times img/s, whole epochs (data and noise "
-        "included); peak %: over the peak above; CPU s/ep: the engine process's CPU seconds per "
-        "epoch; CPU %: the engine's FLOPs per CPU second over one thread's per CPU second on the square (how "
+        "included); peak %: over the peak above; CPU s/ep: the engine's CPU seconds per epoch (its "
+        "step's worker process included); CPU %: the engine's FLOPs per CPU second over one thread's per CPU "
+        "second on the square (how "
         "well each core's time is used, whatever the load); ratio: engine / torch on all cores; vs best: "
         "engine / the faster torch setting; load avg: 1-min, after the case — other jobs share this machine)"
     )
@@ -729,19 +731,19 @@ def step_kinds_comparison(args) -> None:
              "thread": lambda m, o, b: DataParallelStep(m, MSE(), b),
              "process": lambda m, o, b: ProcessParallelStep(m, MSE(), b, o)}  # fmt: skip
 
-    def step_ms(widths: list[int], batch: int, kind: str, steps: int = 200) -> float:
+    def step_ms(widths: list[int], batch: int, kind: str, count: int = 200) -> float:
         rng = np.random.default_rng(0)
         noisy, clean = (rng.random((batch, widths[0]), dtype=np.float32) for _ in range(2))
         model, optimizer, times = build_mlp(widths, activations(widths), seed=0), Adam(LR), []
         with flush_subnormals(), kinds[kind](model, optimizer, batch) as step:
             if kind == "process":
                 step.wait_until_ready(60)
-            for _ in range(steps):
+            for _ in range(count):
                 started = time.perf_counter()
                 step.gradients(noisy, clean)
                 step.update(optimizer)
                 times.append(time.perf_counter() - started)
-        return statistics.median(times[steps // 4 :]) * 1e3
+        return statistics.median(times[count // 4 :]) * 1e3
 
     print(f"one step, ms (median of 200 after 50; {args.rounds} round(s), best of them; BLAS on 1 thread); halves: "
           f"the data-parallel step's two halves one after the other on this thread (what it does when the other "
@@ -752,7 +754,11 @@ def step_kinds_comparison(args) -> None:
         for widths, batches in STEP_KIND_CASES:
             for batch in batches:
                 model = build_mlp(widths, activations(widths), seed=0)
-                best = {kind: min(step_ms(widths, batch, kind) for _ in range(args.rounds)) for kind in kinds}
+                times: dict[str, list[float]] = {kind: [] for kind in kinds}
+                for round_ in range(args.rounds):  # the kinds interleaved, each round in the other order
+                    for kind in list(kinds) if round_ % 2 == 0 else list(kinds)[::-1]:
+                        times[kind].append(step_ms(widths, batch, kind))
+                best = {kind: min(t) for kind, t in times.items()}
                 chosen = make_step(model, MSE(), batch, optimizer=Adam())
                 pick = {SerialStep: "serial", DataParallelStep: "thread", ProcessParallelStep: "process"}[type(chosen)]
                 cells = " ".join(f"{best[k]:>7.3f}{'*' if k == pick else ' '}" for k in kinds)
