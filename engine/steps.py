@@ -32,7 +32,8 @@ blocks ~2x slower (``bench/train_speed.py --breakdown``); in two processes each 
   worker that is not running, and whoever runs a task, the bits are the same (the same code on the same numbers,
   BLAS on as many threads, subnormals flushed alike).
 * The worker ends with the step, and with this process however it ends (its wake pipe closes); it runs in its own
-  session, so a Ctrl-C at the terminal reaches only the trainer.  If it dies, this process runs every task.
+  session, so a Ctrl-C at the terminal reaches only the trainer.  If it dies, this process runs every task — but a
+  block of the update it had begun cannot run twice, so then the run stops with an error (resume from a checkpoint).
 
 A step is a context manager: a data-parallel one owns its worker for the ``with``.
 """
@@ -325,6 +326,9 @@ ALONE_STEPS = 200
 LOST_SMOOTHING = 0.1
 """Weight of the newest step in the running average of the lost share."""
 STOP_WAIT_S = 10.0
+BLOCK_STARTED, BLOCK_DONE = 1, 2
+"""A block of the update as the worker marks it in shared memory (0: not begun): one it began and did not finish when
+it died cannot be run again (its gradient added in twice, Adam's step taken twice)."""
 """How long the step's end waits for the worker to finish its task and exit before it is killed."""
 
 
@@ -456,6 +460,7 @@ class ProcessParallelStep(DataParallelStep):
         count = len(bounds) - 1
         add = self._halves_apart
         self._halves_apart = False
+        self._progress[count // 2 : count] = 0
         self._post([(UPDATE, i, 0, 0, optimizer.t, optimizer.lr, add) for i in range(count // 2, count)])
 
         def block_here(i: int) -> float:
@@ -466,7 +471,7 @@ class ProcessParallelStep(DataParallelStep):
             block_here(i)
         self._worked += time.perf_counter() - started
         self._working_cpu += time.thread_time() - started_cpu
-        self._finish(block_here)
+        self._finish(block_here, self._progress)
         self._judge_waiting()
         return None
 
@@ -484,11 +489,14 @@ class ProcessParallelStep(DataParallelStep):
     def _share_and_start(self) -> None:
         """Move the weights, gradients and optimizer state into shared memory and start the worker."""
         model, replica, optimizer, rows = self.model, self.replica, self.optimizer, self._second_rows
+        self._ready, self._alone, self._lost_share = False, 0, 0.0
         dtype = model.params.dtype
         vector = (model.n_params,)
         state_names = optimizer.state_vectors if optimizer is not None else ()
+        blocks = (len(update_blocks(model.n_params, even=True)) - 1,)
         shapes = {"params": vector, "grads": vector, "second": vector, **{name: vector for name in state_names},
-                  "noisy": (rows, model.n_in), "clean": (rows, model.n_out), "weights": (rows,)}  # fmt: skip
+                  "noisy": (rows, model.n_in), "clean": (rows, model.n_out), "weights": (rows,),
+                  "progress": blocks}  # fmt: skip
         offsets, end = {}, 0
         for name, shape in shapes.items():
             offsets[name] = end
@@ -504,6 +512,7 @@ class ProcessParallelStep(DataParallelStep):
         try:
             os.unlink(path)  # nothing is left behind, however either process ends
             os.ftruncate(memory_fd, size)
+            os.posix_fallocate(memory_fd, 0, size)  # no room in /dev/shm: an OSError now, not a SIGBUS on first use
             memory = mmap.mmap(memory_fd, size)
             memory[end:size] = blueprint
             shared = _views(memory, dtype, shapes, offsets)
@@ -514,16 +523,18 @@ class ProcessParallelStep(DataParallelStep):
                 self._shared_state = {name: shared[name] for name in state_names}
                 optimizer.place_state(self._shared_state)
             self._noisy, self._clean, self._weights = shared["noisy"], shared["clean"], shared["weights"]
+            self._progress = shared["progress"]  # (blocks,) how far the worker got with each block of the update
             fds = self._fds
             fds["task_r"], fds["task_w"] = os.pipe()  # tasks: read by both, without blocking
             os.set_blocking(fds["task_r"], False)
             fds["wake_r"], fds["wake_w"] = os.pipe()  # a byte a task: the worker sleeps on it
+            os.set_blocking(fds["wake_w"], False)  # full: the worker has bytes enough to wake (or is stopped)
             fds["done_r"], fds["done_w"] = os.pipe()  # the worker's answers
             passed = (memory_fd, fds["task_r"], fds["wake_r"], fds["done_w"])
             engine_root = str(Path(__file__).resolve().parent.parent)
             path_list = os.pathsep.join(filter(None, [engine_root, os.environ.get("PYTHONPATH")]))
             self._worker = subprocess.Popen(
-                [sys.executable, "-m", "engine.steps", *map(str, passed), str(end), str(len(blueprint))],
+                [sys.executable, "-P", "-m", "engine.steps", *map(str, passed), str(end), str(len(blueprint))],
                 pass_fds=passed,
                 stdin=subprocess.DEVNULL,
                 env={**os.environ, "PYTHONPATH": path_list},
@@ -543,20 +554,25 @@ class ProcessParallelStep(DataParallelStep):
         os.write(self._fds["task_w"], b"".join(TASK.pack(kind, self._step, *rest) for kind, *rest in tasks))
         try:
             os.write(self._fds["wake_w"], b"\0")
+        except BlockingIOError:  # the worker has not read its earlier wake-ups (stopped?): this one is not needed
+            pass
         except BrokenPipeError:  # the worker has ended: this process runs every task from now on
             self._stop_worker()
 
-    def _finish(self, run_here: Callable[[int], float]) -> list[float]:
+    def _finish(self, run_here: Callable[[int], float], progress: np.ndarray | None = None) -> list[float]:
         """The values of the tasks just posted, in order: ``run_here(index)`` runs each that the worker has not
-        taken (or has taken and not finished, when it ended); the worker answers for the rest."""
+        taken (or has taken and not finished, when it ended); the worker answers for the rest.  ``progress``: the
+        update's blocks as the worker marked them, for a worker that ended holding one (None: the tasks may run
+        again, as a half may: its gradient is written afresh)."""
         values: dict[int, float] = {}
         while self._worker is not None:  # take back what the worker has not taken
             try:
                 task = os.read(self._fds["task_r"], TASK.size)
             except BlockingIOError:
                 break
-            index = TASK.unpack(task)[2]
-            values[index] = run_here(index)
+            _, step, index, *_ = TASK.unpack(task)
+            if step == self._step:  # (an earlier step's, left by an interrupted one: not to run)
+                values[index] = run_here(index)
         waiting = time.perf_counter()
         while self._worker is not None and len(values) < len(self._posted):  # the worker's answers
             answer = _read_exactly(self._fds["done_r"], DONE.size)
@@ -573,8 +589,14 @@ class ProcessParallelStep(DataParallelStep):
             self.worker_tasks += 1
         self._waited += time.perf_counter() - waiting
         for index in self._posted:
-            if index not in values:
-                values[index] = run_here(index)
+            if index in values:
+                continue
+            if progress is not None and progress[index] == BLOCK_STARTED:
+                raise RuntimeError(
+                    "the training step's worker process ended while it updated the weights, which are no longer "
+                    "exact; resume from the last checkpoint"
+                )
+            values[index] = 0.0 if progress is not None and progress[index] == BLOCK_DONE else run_here(index)
         return [values[index] for index in self._posted]
 
     def _stop_worker(self) -> None:
@@ -634,7 +656,7 @@ def serve(memory_fd: int, task_r: int, wake_r: int, done_w: int, blueprint_at: i
     if optimizer is not None:
         optimizer.place_state({name: shared[name] for name in optimizer.state_vectors}, copy_values=False)
     params, grads, second = shared["params"], shared["grads"], shared["second"]
-    noisy, clean, weights = shared["noisy"], shared["clean"], shared["weights"]
+    noisy, clean, weights, progress = shared["noisy"], shared["clean"], shared["weights"], shared["progress"]
     buf = np.empty_like(clean)  # dL/d(output) scratch
     bounds = update_blocks(params.size, even=True)
     os.write(done_w, DONE.pack(*READY, 0.0))
@@ -659,7 +681,9 @@ def serve(memory_fd: int, task_r: int, wake_r: int, done_w: int, blueprint_at: i
                 else:
                     optimizer.t, optimizer.lr = t - 1, lr  # as the step's optimizer was before this step
                     update = optimizer.prepare_step(params, grads)
+                    progress[index] = BLOCK_STARTED
                     update_block(update, grads, second if flag else None, bounds[index], bounds[index + 1])
+                    progress[index] = BLOCK_DONE
                 os.write(done_w, DONE.pack(step, index, value))
 
 

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from PySide6.QtCore import QSocketNotifier
+from PySide6.QtCore import QSocketNotifier, QTimer
 from PySide6.QtWidgets import QApplication
 
 from gui.common.jobs import JobPool
@@ -160,7 +160,11 @@ def quitting_on_signals(app: QApplication) -> Iterator[None]:
     notifier = QSocketNotifier(reader.fileno(), QSocketNotifier.Type.Read)
     notifier.activated.connect(lambda *_: _drain(reader))
     kinds = [getattr(signal, name) for name in QUIT_SIGNALS if hasattr(signal, name)]
-    earlier = {kind: signal.signal(kind, lambda *_: _quit_without_asking(app)) for kind in kinds}
+
+    def quit_soon(*_) -> None:  # from the event loop, not in the handler: it may have interrupted any Python code
+        QTimer.singleShot(0, lambda: _quit_without_asking(app))
+
+    earlier = {kind: signal.signal(kind, quit_soon) for kind in kinds}
     earlier_fd = signal.set_wakeup_fd(writer.fileno())
     try:
         yield

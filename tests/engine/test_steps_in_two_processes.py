@@ -248,3 +248,72 @@ def test_a_gated_model_with_weighted_noise_levels_trains_to_the_same_bits_in_two
         Trainer(model, config, parallel=parallel).fit(x)
         trained.append(model.params)
     np.testing.assert_array_equal(*trained)
+
+
+def test_a_worker_that_ends_in_the_middle_of_an_update_block_stops_the_run_with_a_clear_error(tmp_path, monkeypatch):
+    """A block half updated cannot be run again (its gradient would be added in twice, Adam's step taken twice): the
+    run must stop and say so, not go on with wrong weights."""
+    (tmp_path / "sitecustomize.py").write_text(textwrap.dedent("""
+        import os
+        from engine import optimizers
+
+        whole_step = optimizers.Adam.prepare_step
+
+        def prepare_step(self, params, grads):  # the worker's blocks: it dies once it has changed one
+            update = whole_step(self, params, grads)
+
+            def update_and_die(lo, hi):
+                update(lo, hi)
+                os._exit(7)
+
+            return update_and_die
+
+        optimizers.Adam.prepare_step = prepare_step
+    """))
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))  # read by the worker process only
+    model = build_mlp([784, 100, 784], ["relu", "sigmoid"], seed=4)
+    optimizer = Adam(lr=0.01)
+    with ProcessParallelStep(model, MSE(), 33, optimizer) as step:
+        assert step.wait_until_ready(READY_S)
+        with pytest.raises(RuntimeError, match="ended while it updated the weights"):
+            for _ in range(2000):  # until the worker takes a block (it takes one in the first few, mostly)
+                model.grads[:] = 1e-3
+                step.update(optimizer)
+
+
+def test_the_worker_starts_whatever_folder_the_trainer_runs_in(tmp_path, monkeypatch):
+    """A folder with a package named like the engine's (a user's project) is not where the worker finds its code."""
+    (tmp_path / "engine").mkdir()
+    (tmp_path / "engine" / "__init__.py").write_text("raise ImportError('not the engine')\n")
+    monkeypatch.chdir(tmp_path)
+    model = build_mlp([784, 100, 784], ["relu", "sigmoid"], seed=4)
+    with ProcessParallelStep(model, MSE(), 33, Adam()) as step:
+        assert step.wait_until_ready(READY_S)
+
+
+def test_a_stopped_worker_never_stops_the_run(tmp_path):
+    """A worker that is stopped (SIGSTOP, a debugger) reads no wake-ups: the run goes on here, past the ~65,000 a pipe
+    holds, instead of waiting on a full pipe."""
+    script = tmp_path / "trainer.py"
+    script.write_text(textwrap.dedent("""
+        import os, signal
+        import numpy as np
+        from engine.losses import MSE
+        from engine.nn import build_mlp
+        from engine.steps import ProcessParallelStep
+
+        model = build_mlp([8, 4, 8], ["relu", "sigmoid"], seed=4)
+        noisy = clean = np.full((2, 8), 0.5, np.float32)
+        with ProcessParallelStep(model, MSE(), 2) as step:
+            assert step.wait_until_ready(120)
+            (worker,) = map(int, open(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read().split())
+            os.kill(worker, signal.SIGSTOP)
+            for _ in range(70_000):
+                step.gradients(noisy, clean)
+            os.kill(worker, signal.SIGCONT)
+        print("went on", flush=True)
+    """))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    trainer = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=300)
+    assert trainer.returncode == 0, trainer.stderr
+    assert "went on" in trainer.stdout
