@@ -512,7 +512,8 @@ class ProcessParallelStep(DataParallelStep):
         try:
             os.unlink(path)  # nothing is left behind, however either process ends
             os.ftruncate(memory_fd, size)
-            os.posix_fallocate(memory_fd, 0, size)  # no room in /dev/shm: an OSError now, not a SIGBUS on first use
+            if hasattr(os, "posix_fallocate"):  # no room in /dev/shm: an OSError now, not a SIGBUS on first use
+                os.posix_fallocate(memory_fd, 0, size)
             memory = mmap.mmap(memory_fd, size)
             memory[end:size] = blueprint
             shared = _views(memory, dtype, shapes, offsets)
