@@ -3,6 +3,7 @@ and nothing left running or left in shared memory."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import signal
@@ -307,6 +308,7 @@ def test_a_stopped_worker_never_stops_the_run(tmp_path):
         with ProcessParallelStep(model, MSE(), 2) as step:
             assert step.wait_until_ready(120)
             (worker,) = map(int, open(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read().split())
+            print(worker, flush=True)
             os.kill(worker, signal.SIGSTOP)
             for _ in range(70_000):
                 step.gradients(noisy, clean)
@@ -314,6 +316,20 @@ def test_a_stopped_worker_never_stops_the_run(tmp_path):
         print("went on", flush=True)
     """))
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    trainer = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=300)
-    assert trainer.returncode == 0, trainer.stderr
-    assert "went on" in trainer.stdout
+    trainer = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=env)  # fmt: skip
+    worker = None
+    try:
+        ready, _, _ = select.select([trainer.stdout], [], [], READY_S)
+        assert ready, "the trainer did not start its worker"
+        worker = int(trainer.stdout.readline())
+        out, err = trainer.communicate(timeout=300)
+    except BaseException:  # (a hang: the trainer ends here, and its stopped worker, which would never end by itself)
+        if worker is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(worker, signal.SIGKILL)
+        trainer.kill()
+        trainer.wait()
+        raise
+    assert trainer.returncode == 0, err
+    assert "went on" in out
