@@ -14,6 +14,12 @@ import math
 import numpy as np
 
 
+def _per_row(weights: np.ndarray) -> np.ndarray:
+    """Weights that multiply each image: (batch,) -> (batch, 1) for a (batch, pixels) array; a 2-D array as it is
+    ((1, batch) for a unit-major (pixels, batch) one: ``engine.tensor_parallel``)."""
+    return weights[:, None] if weights.ndim == 1 else weights
+
+
 class Loss:
     name = "loss"
 
@@ -50,7 +56,7 @@ class MSE(Loss):
         if weights is None:
             loss = float(np.vdot(diff, diff) / diff.size)
         else:  # sum_i w_i |d_i|^2 = |sqrt(w_i) d_i|^2: one dot product, as exact as the plain one
-            root = np.sqrt(weights, dtype=diff.dtype)[:, None]
+            root = _per_row(np.sqrt(weights, dtype=diff.dtype))
             diff *= root
             loss = float(np.vdot(diff, diff) / diff.size)
             diff *= root
@@ -69,14 +75,14 @@ class BinaryCrossEntropy(Loss):
     def value(self, pred: np.ndarray, target: np.ndarray, weights: np.ndarray | None = None) -> float:
         p = np.clip(pred, self.eps, 1 - self.eps)
         per_pixel = -(target * np.log(p) + (1 - target) * np.log1p(-p))
-        return float(np.mean(per_pixel) if weights is None else np.mean(per_pixel * weights[:, None]))
+        return float(np.mean(per_pixel) if weights is None else np.mean(per_pixel * _per_row(weights)))
 
     def value_and_grad(self, pred, target, out=None, weights=None, scale=1.0):
         loss = self.value(pred, target, weights)
         p = np.clip(pred, self.eps, 1 - self.eps)
         grad = np.divide(p - target, p * (1 - p), out=out)
         if weights is not None:
-            grad *= weights[:, None]
+            grad *= _per_row(weights)
         grad *= grad.dtype.type(scale / grad.size)
         return loss, grad
 

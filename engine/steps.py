@@ -48,18 +48,17 @@ import select
 import struct
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from engine.optimizers import update_blocks
+from engine.shared_memory import blas_threads, new_block, offsets_of, read_exactly, start_worker, views
 from engine.subnormals import flush_subnormals, flushing
 
 SPLIT_ELEMENTS = 1 << 17
@@ -315,8 +314,6 @@ DONE = struct.Struct("<qqd")
 """The worker's answer to a task: the step's number, the task's index and its value (a half's weighted loss)."""
 READY = (0, -1)
 """The worker's first answer, (step, index), before any task: it is ready to take them."""
-ALIGN = 64
-"""Each shared array starts on a multiple of this many bytes (a cache line)."""
 LOST_SHARE = 0.3
 """When this process has lost more than this share of a step's time (a running average over steps) — waiting for the
 worker's answers, or off the CPU in the middle of its own work — another program is busy on a core: three busy
@@ -388,7 +385,7 @@ class ProcessParallelStep(DataParallelStep):
         readable, _, _ = select.select([self._fds["done_r"]], [], [], timeout)
         if not readable:
             return False
-        answer = _read_exactly(self._fds["done_r"], DONE.size)
+        answer = read_exactly(self._fds["done_r"], DONE.size)
         if answer is None:  # it ended as it started
             self._stop_worker()
             return False
@@ -490,33 +487,24 @@ class ProcessParallelStep(DataParallelStep):
         """Move the weights, gradients and optimizer state into shared memory and start the worker."""
         model, replica, optimizer, rows = self.model, self.replica, self.optimizer, self._second_rows
         self._ready, self._alone, self._lost_share = False, 0, 0.0
-        dtype = model.params.dtype
         vector = (model.n_params,)
         state_names = optimizer.state_vectors if optimizer is not None else ()
         blocks = (len(update_blocks(model.n_params, even=True)) - 1,)
-        shapes = {"params": vector, "grads": vector, "second": vector, **{name: vector for name in state_names},
-                  "noisy": (rows, model.n_in), "clean": (rows, model.n_out), "weights": (rows,),
-                  "progress": blocks}  # fmt: skip
-        offsets, end = {}, 0
-        for name, shape in shapes.items():
-            offsets[name] = end
-            end += -(-int(np.prod(shape)) * dtype.itemsize // ALIGN) * ALIGN
+        dtype = model.params.dtype.str
+        layout = {"params": (vector, dtype), "grads": (vector, dtype), "second": (vector, dtype),
+                  **{name: (vector, dtype) for name in state_names},
+                  "noisy": ((rows, model.n_in), dtype), "clean": ((rows, model.n_out), dtype),
+                  "weights": ((rows,), dtype), "progress": (blocks, dtype)}  # fmt: skip
+        offsets, end = offsets_of(layout)
         blueprint = pickle.dumps(
             {"model": replica, "loss": self.loss, "optimizer": optimizer, "errstate": np.geterr(), "flush": flushing(),
-             "blas_threads": _blas_threads(),
-             "dtype": dtype.str, "shapes": shapes, "offsets": offsets},  # fmt: skip
+             "blas_threads": blas_threads(), "layout": layout, "offsets": offsets},  # fmt: skip
             protocol=pickle.HIGHEST_PROTOCOL,
         )
-        size = end + len(blueprint)
-        memory_fd, path = tempfile.mkstemp(prefix="denoise-studio-step-", dir=_shared_memory_dir())
+        memory, memory_fd = new_block(end + len(blueprint))
         try:
-            os.unlink(path)  # nothing is left behind, however either process ends
-            os.ftruncate(memory_fd, size)
-            if hasattr(os, "posix_fallocate"):  # no room in /dev/shm: an OSError now, not a SIGBUS on first use
-                os.posix_fallocate(memory_fd, 0, size)
-            memory = mmap.mmap(memory_fd, size)
-            memory[end:size] = blueprint
-            shared = _views(memory, dtype, shapes, offsets)
+            memory[end:] = blueprint
+            shared = views(memory, layout, offsets)
             self._own_vectors = (model.params, model.grads)
             model.move_vectors(shared["params"], shared["grads"])
             replica.move_vectors(shared["params"], shared["second"], copy_values=False)
@@ -532,15 +520,7 @@ class ProcessParallelStep(DataParallelStep):
             os.set_blocking(fds["wake_w"], False)  # full: the worker has bytes enough to wake (or is stopped)
             fds["done_r"], fds["done_w"] = os.pipe()  # the worker's answers
             passed = (memory_fd, fds["task_r"], fds["wake_r"], fds["done_w"])
-            engine_root = str(Path(__file__).resolve().parent.parent)
-            path_list = os.pathsep.join(filter(None, [engine_root, os.environ.get("PYTHONPATH")]))
-            self._worker = subprocess.Popen(
-                [sys.executable, "-P", "-m", "engine.steps", *map(str, passed), str(end), str(len(blueprint))],
-                pass_fds=passed,
-                stdin=subprocess.DEVNULL,
-                env={**os.environ, "PYTHONPATH": path_list},
-                start_new_session=True,
-            )
+            self._worker = start_worker("engine.steps", passed, end, len(blueprint))
         finally:
             os.close(memory_fd)
             for name in ("wake_r", "done_w"):  # the worker's ends: closed here, so each side sees the other end
@@ -576,7 +556,7 @@ class ProcessParallelStep(DataParallelStep):
                 values[index] = run_here(index)
         waiting = time.perf_counter()
         while self._worker is not None and len(values) < len(self._posted):  # the worker's answers
-            answer = _read_exactly(self._fds["done_r"], DONE.size)
+            answer = read_exactly(self._fds["done_r"], DONE.size)
             if answer is None:  # it ended: what it took and did not finish runs here
                 self._stop_worker()
                 break
@@ -613,36 +593,6 @@ class ProcessParallelStep(DataParallelStep):
                 worker.wait()
 
 
-def _blas_threads() -> int | None:
-    """BLAS's thread count here: the worker's must be the same, for the same bits (a training run sets 1)."""
-    from threadpoolctl import threadpool_info
-
-    counts = [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
-    return min(counts) if counts else None
-
-
-def _shared_memory_dir() -> str | None:
-    """Where a file lives in memory (Linux's ``/dev/shm``), else the temporary folder."""
-    shm = "/dev/shm"
-    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
-
-
-def _views(memory: mmap.mmap, dtype: np.dtype, shapes: dict, offsets: dict) -> dict[str, np.ndarray]:
-    return {name: np.frombuffer(memory, dtype, int(np.prod(shape)), offsets[name]).reshape(shape)
-            for name, shape in shapes.items()}  # fmt: skip
-
-
-def _read_exactly(fd: int, size: int) -> bytes | None:
-    """``size`` bytes from a blocking pipe, or None when its other end has closed first."""
-    data = b""
-    while len(data) < size:
-        chunk = os.read(fd, size - len(data))
-        if not chunk:
-            return None
-        data += chunk
-    return data
-
-
 # ----- the worker's side ---------------------------------------------------------------------------------------
 def serve(memory_fd: int, task_r: int, wake_r: int, done_w: int, blueprint_at: int, blueprint_size: int) -> None:
     """Run tasks as they come, until the pipes close (the step ended, or its process did)."""
@@ -651,7 +601,7 @@ def serve(memory_fd: int, task_r: int, wake_r: int, done_w: int, blueprint_at: i
     memory = mmap.mmap(memory_fd, blueprint_at + blueprint_size)
     os.close(memory_fd)
     blueprint = pickle.loads(memory[blueprint_at : blueprint_at + blueprint_size])
-    shared = _views(memory, np.dtype(blueprint["dtype"]), blueprint["shapes"], blueprint["offsets"])
+    shared = views(memory, blueprint["layout"], blueprint["offsets"])
     model, loss, optimizer = blueprint["model"], blueprint["loss"], blueprint["optimizer"]
     model.move_vectors(shared["params"], shared["second"], copy_values=False)
     if optimizer is not None:

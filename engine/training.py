@@ -32,6 +32,7 @@ from engine.optimizers import OPTIMIZERS, get_optimizer
 from engine.run_limits import TRAINING_BOUNDS
 from engine.steps import DataParallelStep, ProcessParallelStep, SerialStep, available_cores, using_blas_threads
 from engine.subnormals import flush_subnormals
+from engine.tensor_parallel import TensorParallelStep, supports
 
 
 class TrainingDiverged(RuntimeError):
@@ -119,9 +120,9 @@ class Trainer:
     change the learning rate from the next batch), ``stop_training``, ``history``,
     ``n_samples``, ``epoch``.
 
-    ``parallel``: run steps data-parallel, the second half-batch in a worker process (``"processes"``) or on a
-    worker thread (``True``), on this thread alone (``False``), or as ``make_step`` decides from the
-    model and batch sizes (``None``).
+    ``parallel``: split each layer's units with a worker process (``"units"``), run steps data-parallel, the second
+    half-batch in a worker process (``"processes"``) or on a worker thread (``True``), on this thread alone
+    (``False``), or as ``make_step`` decides from the model and batch sizes (``None``).
     """
 
     explode_factor = 1e3
@@ -308,9 +309,10 @@ class Trainer:
 
 
 PROCESS_MACS = 40_000_000
-"""A step of at least this many multiply-adds (parameters x batch) runs data-parallel, its second half in a worker
-process, when there are two cores (``bench/train_speed.py --step-kinds``: 784-256-64-256-784 at batch 128, 56
-million, 1.15x the serial step; 784-256-784 at 128, 1.29x; 784-100-784 at 256, 40 million, 1.16x)."""
+"""A step of at least this many multiply-adds (parameters x batch) runs in two processes when there are two cores:
+each layer's units split between them (``engine.tensor_parallel``) when the model allows, else data-parallel, its
+second half in the worker (``bench/train_speed.py --step-kinds``: 784-256-64-256-784 at batch 128, 56 million,
+1.15x the serial step data-parallel; 784-256-784 at 128, 1.29x; 784-100-784 at 256, 40 million, 1.16x)."""
 THREAD_BATCH = 256
 """A smaller step of a batch this large, with at least ``THREAD_MACS``, runs data-parallel on a worker thread: the
 halves' matrix products are long enough that the interpreter lock they share between calls costs little (784-10-784
@@ -319,19 +321,26 @@ processes their hand-overs cost more than the half they save (784-100-784 at 128
 THREAD_MACS = 6_000_000
 
 
-def make_step(model, loss, batch_size: int, parallel: bool | str | None = None, optimizer=None) -> SerialStep:
-    """The step for this model and batch: data-parallel when ``parallel``, on a worker thread (``True``) or with its
-    second half and part of ``optimizer``'s update in a worker process (``"processes"``); ``None``: as pays off on
-    two cores (``PROCESS_MACS``, ``THREAD_BATCH``), else serial."""
+def make_step(
+    model, loss, batch_size: int, parallel: bool | str | None = None, optimizer=None
+) -> SerialStep | TensorParallelStep:
+    """The step for this model and batch: each layer's units split with a worker process (``"units"``), or
+    data-parallel, on a worker thread (``True``) or with its second half and part of ``optimizer``'s update in a
+    worker process (``"processes"``); ``None``: as pays off on two cores (``PROCESS_MACS``, ``THREAD_BATCH``), else
+    serial."""
     if parallel is None:
         macs = model.n_params * batch_size
         parallel = False
         if available_cores() >= 2 and macs >= PROCESS_MACS:
-            parallel = "processes"
+            parallel = "units" if supports(model) else "processes"
         elif available_cores() >= 2 and batch_size >= THREAD_BATCH and macs >= THREAD_MACS:
             parallel = True
-    if parallel not in (True, False, "processes"):
-        raise ValueError(f"parallel must be True, False, 'processes' or None, got {parallel!r}")
+    if parallel not in (True, False, "processes", "units"):
+        raise ValueError(f"parallel must be True, False, 'processes', 'units' or None, got {parallel!r}")
+    if parallel == "units":
+        if not supports(model):
+            raise ValueError("parallel='units' needs Dense layers without a skip path, each at least 2 wide")
+        return TensorParallelStep(model, loss, batch_size, optimizer)
     if not parallel or batch_size < 2:
         return SerialStep(model, loss, batch_size)
     if parallel == "processes":

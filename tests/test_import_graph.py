@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 MAX_CHAIN = 6
 MODEL_AND_TRAINING = [
     "engine.activations", "engine.initializers", "engine.layers", "engine.nn", "engine.summary",
-    "engine.losses", "engine.optimizers", "engine.steps", "engine.subnormals", "engine.training", "engine.callbacks",
+    "engine.losses", "engine.optimizers", "engine.steps", "engine.tensor_parallel", "engine.shared_memory",
+    "engine.subnormals", "engine.training", "engine.callbacks",
     "engine.checkpoint", "engine.histograms",
 ]  # fmt: skip
 DATA_FETCHING = {"engine.download", "engine.idx", "engine.dataset"}

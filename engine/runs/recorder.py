@@ -257,7 +257,9 @@ def run_settings(trainer) -> dict:
         "dataset": data.get("name"),
         "train_size": trainer.n_samples,
         "test_size": data.get("test_size"),
-        "steps": {True: "parallel", "processes": "processes", False: "serial"}.get(trainer.parallel, "auto"),
+        "steps": {True: "parallel", "processes": "processes", "units": "units", False: "serial"}.get(
+            trainer.parallel, "auto"
+        ),
     }
 
 

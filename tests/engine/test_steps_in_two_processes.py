@@ -22,6 +22,7 @@ from engine.nn import build_mlp
 from engine.optimizers import SGD, Adam
 from engine.steps import SPLIT_ELEMENTS, DataParallelStep, ProcessParallelStep, SerialStep
 from engine.training import TrainConfig, Trainer, make_step
+from engine.tensor_parallel import TensorParallelStep
 
 READY_S = 120.0
 """How long a test waits for a worker process to start (it imports NumPy; a loaded CI machine is slow)."""
@@ -230,8 +231,12 @@ def test_the_engine_runs_large_steps_in_two_processes_and_small_ones_serially(mo
 
     large = build_mlp([784, 256, 64, 256, 784], ["relu", "relu", "relu", "sigmoid"], seed=0)
     small = build_mlp([784, 10, 784], ["relu", "sigmoid"], seed=0)
+    gated = build_mlp([784, 256, 784], ["relu", "sigmoid"], seed=0, skip="gate")
     monkeypatch.setattr(engine.training, "available_cores", lambda: 2)
-    assert type(make_step(large, MSE(), 128)) is ProcessParallelStep
+    assert type(make_step(large, MSE(), 128)) is TensorParallelStep
+    assert type(make_step(gated, MSE(), 256)) is ProcessParallelStep  # a skip path: its units cannot be split
+    with pytest.raises(ValueError, match="without a skip path"):
+        make_step(gated, MSE(), 256, parallel="units")
     assert type(make_step(small, MSE(), 128)) is SerialStep
     assert type(make_step(small, MSE(), 512)) is DataParallelStep  # a large batch: long calls, the lock costs little
     assert type(make_step(large, MSE(), 128, parallel=False)) is SerialStep

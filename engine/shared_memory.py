@@ -1,0 +1,95 @@
+"""Memory a training step shares with its worker process, and the worker's start.
+
+Both of the engine's two-process steps (``steps.ProcessParallelStep``, ``tensor_parallel.TensorParallelStep``)
+keep their arrays in one block: a file in ``/dev/shm`` unlinked as soon as it is made, so nothing is left behind
+however either process ends, mapped by both.  A blueprint (pickled: the worker's own objects, the arrays' layout)
+is kept at the block's end.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+ALIGN = 64
+"""Each shared array starts on a multiple of this many bytes (a cache line)."""
+
+Layout = dict[str, tuple[tuple[int, ...], str]]
+"""Each shared array's name -> (shape, dtype string)."""
+
+
+def offsets_of(layout: Layout) -> tuple[dict[str, int], int]:
+    """Where each array of ``layout`` starts in the block, and where the arrays end (bytes)."""
+    offsets, end = {}, 0
+    for name, (shape, dtype) in layout.items():
+        offsets[name] = end
+        end += -(-int(np.prod(shape)) * np.dtype(dtype).itemsize // ALIGN) * ALIGN
+    return offsets, end
+
+
+def views(memory: mmap.mmap, layout: Layout, offsets: dict[str, int]) -> dict[str, np.ndarray]:
+    """The block's arrays, by name (views: writes reach the other process)."""
+    return {name: np.frombuffer(memory, dtype, int(np.prod(shape)), offsets[name]).reshape(shape)
+            for name, (shape, dtype) in layout.items()}  # fmt: skip
+
+
+def new_block(size: int) -> tuple[mmap.mmap, int]:
+    """A block of ``size`` bytes in memory, and its file descriptor (the caller passes it on, then closes it).
+
+    Raises OSError when there is no room: at the start, not as a SIGBUS at the first write (tmpfs files are
+    sparse, so the room is claimed here)."""
+    fd, path = tempfile.mkstemp(prefix="denoise-studio-step-", dir=_memory_dir())
+    try:
+        os.unlink(path)
+        os.ftruncate(fd, size)
+        if hasattr(os, "posix_fallocate"):
+            os.posix_fallocate(fd, 0, size)
+        return mmap.mmap(fd, size), fd
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def start_worker(module: str, passed: tuple[int, ...], *args: object) -> subprocess.Popen:
+    """``python -P -m <module> <passed fds> <args>``, in its own session (a Ctrl-C at the terminal reaches only the
+    trainer), finding this engine whatever folder the trainer runs in (``-P``: not the working folder's)."""
+    engine_root = str(Path(__file__).resolve().parent.parent)
+    path_list = os.pathsep.join(filter(None, [engine_root, os.environ.get("PYTHONPATH")]))
+    return subprocess.Popen(
+        [sys.executable, "-P", "-m", module, *map(str, passed), *map(str, args)],
+        pass_fds=passed,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": path_list},
+        start_new_session=True,
+    )
+
+
+def blas_threads() -> int | None:
+    """BLAS's thread count here: a worker's must be the same, for the same bits (a training run sets 1)."""
+    from threadpoolctl import threadpool_info
+
+    counts = [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+    return min(counts) if counts else None
+
+
+def read_exactly(fd: int, size: int) -> bytes | None:
+    """``size`` bytes from a blocking pipe, or None when its other end has closed first."""
+    data = b""
+    while len(data) < size:
+        chunk = os.read(fd, size - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
+def _memory_dir() -> str | None:
+    """Where a file lives in memory (Linux's ``/dev/shm``), else the temporary folder."""
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None

@@ -1,0 +1,571 @@
+"""A training step split by units between this process and a worker process (tensor parallelism).
+
+The data-parallel step (``steps.ProcessParallelStep``) gives each process half the batch; but a half costs ~63 % of
+the whole step, since each half reads every weight, writes a whole gradient, and the two gradients must be added.
+Here each process owns half the *output units* of every layer instead: its rows of each weight matrix (a
+``Dense`` layer keeps ``W`` as (n_out, n_in), so they are contiguous in the parameter vector), their gradient and
+their optimizer state.  Nothing is computed twice and nothing is summed across the processes:
+
+* forward, layer j: ``z[lo:hi] = W[lo:hi] @ a`` — the share's units for the whole batch; the next layer needs all
+  of ``a``, so the two shares meet after each layer;
+* the loss on the share's output units (each process a partial sum; the two added in one order);
+* backward, layer j: ``dW[lo:hi] = g[lo:hi] @ a.T`` (the share's rows), and the gradient of the layer's input for
+  the share's units of the layer below, ``W[:, lo':hi'].T @ g``, which needs all of ``g``: they meet again;
+* the optimizer's element-wise update, half the parameter vector each (once both gradients are whole).
+
+Activations are kept unit-major, (units, batch), so a share's rows of every array are contiguous.  A step of an
+L-layer network is 2L - 1 phases with a meeting after each, and one for the update.
+
+When the worker does not take a part of the step (the other core busy, the worker still starting), this process runs
+both shares itself, phase by phase; the split is fixed, so the bits are the same whoever runs what — and running both
+shares costs about what a serial step does (each matrix product is split, not repeated).  When waiting for the worker
+costs this process more than ``LOST_SHARE`` of its time, the next ``ALONE_STEPS`` steps run here alone.  If the worker
+dies, this process runs its share from the part's start (forward and backward phases may run again: they write the
+same numbers); a block of the update that the worker began and did not finish cannot, and stops the run.
+
+For the ``with``, ``model.params``, ``model.grads`` and the optimizer's state vectors live in shared memory
+(``engine.shared_memory``); after it they are back in arrays of their own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import mmap
+import os
+import pickle
+import select
+import struct
+import subprocess
+import sys
+import time
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+
+from engine.optimizers import update_blocks
+from engine.shared_memory import Layout, blas_threads, new_block, offsets_of, start_worker, views
+from engine.subnormals import flush_subnormals, flushing
+
+Prepare = Callable[[int, int], None]
+
+TOKEN = struct.Struct("<qqqqd?")
+"""A part of a step offered to the worker: its kind (``GRADIENTS`` or ``UPDATE``), its number, the batch's rows,
+the optimizer's step count, its rate, and whether the rows are weighted."""
+GRADIENTS, UPDATE = 0, 1
+PHASE_STRIDE = 64
+"""A part numbered ``p`` counts its meetings from ``p * PHASE_STRIDE``: a share that finished phase k of it has
+``p * PHASE_STRIDE + k + 1`` in its counter."""
+TRAINER, OFFERED, WORKER, READY_AT, MARKS_AT = 0, 1, 8, 9, 16
+"""Slots of the shared control array (int64): each process's counter (on cache lines of their own), the number of
+the part offered last, the worker's ready flag, and from ``MARKS_AT`` on the marks of the worker's update blocks."""
+BLOCK_STARTED, BLOCK_DONE = 1, 2
+SPIN_S = 1e-3
+"""How long a process waiting for the other (or the worker, for the next part) checks the shared counters before it
+sleeps on a pipe: a meeting costs a few microseconds spinning and ~50-100 through a sleep and a wake-up."""
+LOST_SHARE = 0.3
+"""When this process has lost more than this share of a step's time (a running average) — waiting for the worker,
+or off the CPU in the middle of its own work — another program is busy on a core, and the next ``ALONE_STEPS`` run
+here alone: both shares, as fast as a serial step."""
+ALONE_STEPS = 200
+LOST_SMOOTHING = 0.1
+STOP_WAIT_S = 10.0
+"""How long the step's end waits for the worker to exit before it is killed."""
+
+
+def splits(width: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The two shares of a layer's ``width`` units: (0, width // 2) and (width // 2, width)."""
+    return (0, width // 2), (width // 2, width)
+
+
+def supports(model) -> bool:
+    """Whether a model can be split by units: Dense layers without a skip path, every layer at least 2 wide."""
+    return getattr(model, "skip", None) is None and bool(model.layers) and min(model.widths()) >= 2
+
+
+class UnitShare:
+    """One process's share of a step: units ``splits(width)[side]`` of every layer, on the shared arrays.
+
+    arrays : "x" (rows, n_in), "clean" (rows, n_out), "weights" (rows,), "params"/"grads" (n_params,), "act{j}" and
+    "grad{j}" (width_j * rows,): layer j's outputs and their gradient, unit-major; "losses" (2,) float64.
+    """
+
+    def __init__(self, side: int, model, loss, arrays: dict[str, np.ndarray], places: list[tuple[int, int]]) -> None:
+        """places: (offset of W, offset of b) of each layer in the parameter vector."""
+        self.side, self.loss, self.arrays = side, loss, arrays
+        self.widths = model.widths()
+        self.activations = [copy.copy(layer.activation) for layer in model.layers]  # this share's own state
+        for activation in self.activations:
+            activation.out = activation.spare = None
+        self.units = [splits(w)[side] for w in self.widths[1:]]  # (lo, hi) of each layer's outputs
+        params, grads = arrays["params"], arrays["grads"]
+        self.W, self.b, self.dW, self.db = [], [], [], []
+        for (w_at, b_at), n_in, n_out in zip(places, self.widths[:-1], self.widths[1:], strict=True):
+            self.W.append(params[w_at : w_at + n_out * n_in].reshape(n_out, n_in))
+            self.dW.append(grads[w_at : w_at + n_out * n_in].reshape(n_out, n_in))
+            self.b.append(params[b_at : b_at + n_out])
+            self.db.append(grads[b_at : b_at + n_out])
+        bounds = update_blocks(params.size, even=True)  # the update is element-wise: any split will do once both
+        half = (len(bounds) - 1) // 2  # shares' gradients are whole, and an even one of the vector is the fastest
+        self.blocks = list(zip(bounds[:-1], bounds[1:], strict=True))[half * side : half * (side + 1)]
+        self.n_phases = 2 * len(self.W) - 1
+        self._rows = -1
+
+    def bind(self, rows: int, weighted: bool) -> None:
+        """Views of the shared arrays for a batch of ``rows`` (each contiguous, whatever the batch)."""
+        self.weights = self.arrays["weights"][:rows] if weighted else None
+        if rows == self._rows:
+            return
+        self._rows = rows
+        self.x, self.clean = self.arrays["x"][:rows], self.arrays["clean"][:rows]
+        self.target = self.arrays["target"][: self.widths[-1] * rows].reshape(self.widths[-1], rows)
+        self.act = [self.arrays[f"act{j}"][: w * rows].reshape(w, rows) for j, w in enumerate(self.widths[1:])]
+        self.grad = [self.arrays[f"grad{j}"][: w * rows].reshape(w, rows) for j, w in enumerate(self.widths[1:])]
+
+    def run(self, phase: int) -> None:
+        """Phase 0..L-2: forward of layer ``phase``; L-1: the last layer's forward, the loss, its weight gradient;
+        L..2L-2: the gradient of a layer's input (from all of the layer above's), then that layer's weights'."""
+        last = len(self.W) - 1
+        if phase < last:
+            self._forward(phase)
+        elif phase == last:
+            self._forward(last)
+            self._loss()
+            self._weight_grad(last)
+        else:
+            j = last - (phase - last) + 1  # phase L -> the last layer's input gradient
+            self._input_grad(j)
+            self._weight_grad(j - 1)
+
+    def _forward(self, j: int) -> None:
+        lo, hi = self.units[j]
+        z = self.act[j][lo:hi]  # (units, rows)
+        np.matmul(self.W[j][lo:hi], self.x.T if j == 0 else self.act[j - 1], out=z)
+        z += self.b[j][lo:hi, None]
+        self.activations[j].forward(z)
+
+    def _loss(self) -> None:
+        """This share's part of the loss (its output units' share of the mean) and its gradient, dL/dz."""
+        j = len(self.W) - 1
+        lo, hi = self.units[j]
+        share = (hi - lo) / self.widths[-1]
+        target = self.target[lo:hi]  # (units, rows): the clean pixels, turned unit-major here
+        np.copyto(target, self.clean[:, lo:hi].T)
+        weights = None if self.weights is None else self.weights[None, :]  # (1, rows): one a column
+        value, _ = self.loss.value_and_grad(self.act[j][lo:hi], target, out=self.grad[j][lo:hi], weights=weights,
+                                            scale=share)  # fmt: skip
+        self.arrays["losses"][self.side] = value * share
+        self.activations[j].backward(self.grad[j][lo:hi])
+
+    def _weight_grad(self, j: int) -> None:
+        lo, hi = self.units[j]
+        g = self.grad[j][lo:hi]  # dL/dz, (units, rows)
+        np.matmul(g, self.x if j == 0 else self.act[j - 1].T, out=self.dW[j][lo:hi])
+        np.sum(g, axis=1, out=self.db[j][lo:hi])
+
+    def _input_grad(self, j: int) -> None:
+        """dL/dz of layer j-1's units of this share, from all of layer j's dL/dz."""
+        lo, hi = self.units[j - 1]
+        g = self.grad[j - 1][lo:hi]
+        np.matmul(self.W[j][:, lo:hi].T, self.grad[j], out=g)
+        self.activations[j - 1].backward(g)
+
+
+class TensorParallelStep:
+    """Forward, loss, backward and ``optimizer``'s update, each layer's units split between this process and a
+    worker process (or run here, both shares, when the worker does not take a part).  The same bits whoever runs
+    what; the same numbers as a serial step up to rounding.
+
+    model : an ``MLP`` that ``supports`` allows; loss : ``value_and_grad``; optimizer : its update runs in the
+    shares (another optimizer's, given to ``update``, runs here on the whole vector).
+    """
+
+    def __init__(self, model, loss, batch_size: int, optimizer=None, processes: int = 2) -> None:
+        """processes: 2, this one and a worker; 1, both shares here (the same bits)."""
+        if not supports(model):
+            raise ValueError("a step split by units needs Dense layers without a skip path, each at least 2 wide")
+        if processes not in (1, 2):
+            raise ValueError(f"a step split by units runs in 1 or 2 processes, got {processes!r}")
+        self.model, self.loss, self.batch_size, self.optimizer = model, loss, batch_size, optimizer
+        self.processes = processes
+        self._shares: tuple[UnitShare, UnitShare] | None = None
+        self._own_vectors: tuple[np.ndarray, np.ndarray] | None = None
+        self._shared_state: dict[str, np.ndarray] = {}
+        self._worker: subprocess.Popen | None = None
+        self._fds: dict[str, int] = {}
+        self._part = 0
+        self._worked = self._working_cpu = self._waited = 0.0
+        self._lost_share = 0.0
+        self._alone = 0
+        self.worker_parts = 0
+        """How many parts of steps (gradients, updates) the worker took: benchmarks and tests read it."""
+
+    # ----- the run's start and end ----------------------------------------------------------------------------
+    def __enter__(self) -> TensorParallelStep:
+        try:
+            self._share(start=self.processes == 2, private=self.processes == 1)
+        except OSError as exc:  # no shared memory, no process: the run goes on, both shares here
+            self._stop_worker()
+            self._unshare()
+            self._share(start=False, private=True)
+            warnings.warn(f"training runs on one core: its worker process did not start ({exc})", stacklevel=2)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            self._stop_worker()
+        finally:
+            self._unshare()
+
+    def wait_until_ready(self, timeout: float) -> bool:
+        """Wait, between steps, until the worker takes parts (until then this process runs them): False when it is
+        not running or not ready within ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while self._worker is not None and not self._control[READY_AT]:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            if not self._sleep_on(self._fds["done_r"], left):
+                self._stop_worker()
+                return False
+        return self._worker is not None
+
+    def _share(self, start: bool, private: bool = False) -> None:
+        """Move the weights, gradients and optimizer state into one block (shared memory, or this process's own when
+        ``private``), make both shares, and start the worker."""
+        model, optimizer, rows = self.model, self.optimizer, self.batch_size
+        self._alone, self._lost_share = 0, 0.0
+        dtype, vector = model.params.dtype.str, (model.n_params,)
+        state_names = optimizer.state_vectors if optimizer is not None else ()
+        places = [(_offset(layer.W, model.params), _offset(layer.b, model.params)) for layer in model.layers]
+        probe = UnitShare(1, model, self.loss, {"params": model.params, "grads": model.grads}, places)
+        layout: Layout = {"params": (vector, dtype), "grads": (vector, dtype),
+                          **{name: (vector, dtype) for name in state_names},
+                          "x": ((rows, model.n_in), dtype), "clean": ((rows, model.n_out), dtype),
+                          "weights": ((rows,), dtype), "target": ((model.n_out * rows,), dtype),
+                          "losses": ((2,), "<f8"),
+                          "control": ((MARKS_AT + len(probe.blocks),), "<i8"),
+                          **{f"{kind}{j}": ((w * rows,), dtype) for j, w in enumerate(model.widths()[1:])
+                             for kind in ("act", "grad")}}  # fmt: skip
+        offsets, end = offsets_of(layout)
+        blueprint = pickle.dumps(
+            {"model": model.replica(), "loss": self.loss, "optimizer": optimizer, "errstate": np.geterr(),
+             "flush": flushing(), "blas_threads": blas_threads(), "layout": layout, "offsets": offsets,
+             "places": places},  # fmt: skip
+            protocol=pickle.HIGHEST_PROTOCOL,
+        )
+        if private:
+            memory, memory_fd = mmap.mmap(-1, end), None
+        else:
+            memory, memory_fd = new_block(end + len(blueprint))
+            memory[end:] = blueprint
+        try:
+            shared = views(memory, layout, offsets)
+            self._own_vectors = (model.params, model.grads)
+            model.move_vectors(shared["params"], shared["grads"])
+            if state_names:
+                self._shared_state = {name: shared[name] for name in state_names}
+                optimizer.place_state(self._shared_state)
+            self._arrays, self._control = shared, shared["control"]
+            self._shares = tuple(UnitShare(side, model, self.loss, shared, places) for side in (0, 1))
+            if not start:
+                return
+            fds = self._fds
+            fds["task_r"], fds["task_w"] = os.pipe()  # parts offered: read by both, without blocking
+            os.set_blocking(fds["task_r"], False)
+            fds["wake_r"], fds["wake_w"] = os.pipe()  # bytes that wake the worker: a part offered, a phase done here
+            os.set_blocking(fds["wake_w"], False)  # full: the worker has bytes enough to wake (or is stopped)
+            fds["done_r"], fds["done_w"] = os.pipe()  # bytes that wake this process: a phase done there
+            os.set_blocking(fds["done_r"], False)
+            passed = (memory_fd, fds["task_r"], fds["wake_r"], fds["done_w"])
+            self._worker = start_worker("engine.tensor_parallel", passed, end, len(blueprint))
+        finally:
+            if memory_fd is not None:
+                os.close(memory_fd)
+            for name in ("wake_r", "done_w"):  # the worker's ends: closed here, so each side sees the other end
+                if name in self._fds:
+                    os.close(self._fds.pop(name))
+
+    def _unshare(self) -> None:
+        """The weights and gradients back in the model's own vectors, the optimizer's state in arrays of its own."""
+        if self._own_vectors is not None:
+            np.copyto(self._own_vectors[1], self.model.grads)  # (the last step's gradient, as after a serial run)
+            self.model.move_vectors(*self._own_vectors)
+            self._own_vectors = None
+        if self._shared_state:
+            self.optimizer.place_state({name: np.empty_like(a) for name, a in self._shared_state.items()})
+            self._shared_state = {}
+        self._shares = None
+
+    def _stop_worker(self) -> None:
+        """Close the pipes (the worker exits after the phase it is running) and wait for it."""
+        worker, self._worker = self._worker, None
+        for name in list(self._fds):
+            os.close(self._fds.pop(name))
+        if worker is not None:
+            try:
+                worker.wait(STOP_WAIT_S)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait()
+
+    # ----- a step ---------------------------------------------------------------------------------------------
+    def gradients(
+        self,
+        noisy: np.ndarray,
+        clean: np.ndarray,
+        weights: np.ndarray | None = None,
+        prepare: Prepare | None = None,
+    ) -> float:
+        """noisy, clean: (batch, n_pixels) float32; weights: (batch,) or None -> the batch's mean loss; fills
+        ``model.grads``.  ``prepare``, if given, fills the rows of ``noisy`` and ``clean`` first."""
+        started, started_cpu = time.perf_counter(), time.thread_time()
+        n = len(noisy)
+        if prepare is not None:
+            prepare(0, n)
+        arrays = self._arrays
+        np.copyto(arrays["x"][:n], noisy)
+        np.copyto(arrays["clean"][:n], clean)
+        if weights is not None:
+            np.copyto(arrays["weights"][:n], weights)
+        for share in self._shares:
+            share.bind(n, weights is not None)
+        self._together(GRADIENTS, self._shares[0].n_phases, (n, 0, 0.0, weights is not None), started, started_cpu)
+        losses = arrays["losses"]
+        return float(losses[0] + losses[1])
+
+    def update(self, optimizer) -> None:
+        """The optimizer's element-wise update, each share's rows by the process running that share."""
+        if optimizer is not self.optimizer:
+            optimizer.step(self.model.params, self.model.grads)
+            return
+        started, started_cpu = time.perf_counter(), time.thread_time()
+        self._update = optimizer.prepare_step(self.model.params, self.model.grads)
+        self._control[MARKS_AT:] = 0
+        self._together(UPDATE, 1, (0, optimizer.t, optimizer.lr, False), started, started_cpu)
+        self._judge_waiting()
+
+    def _run(self, side: int, kind: int, phase: int) -> None:
+        share = self._shares[side]
+        if kind == GRADIENTS:
+            share.run(phase)
+            return
+        marks = self._control[MARKS_AT:] if side == 1 else None
+        for i, (lo, hi) in enumerate(share.blocks):
+            if marks is not None and marks[i] == BLOCK_STARTED:
+                raise RuntimeError(
+                    "the training step's worker process ended while it updated the weights, which are no longer "
+                    "exact; resume from the last checkpoint"
+                )
+            if marks is None or marks[i] != BLOCK_DONE:
+                self._update(lo, hi)
+
+    def _together(self, kind: int, count: int, token: tuple, started: float, started_cpu: float) -> None:
+        """Phases ``0..count-1`` of both shares: with the worker, meeting it after each, when it takes the part;
+        else (or from where it ended) both here, phase by phase."""
+        together = False
+        if self._worker is not None and not self._alone:
+            self._part += 1
+            self._offer(kind, token)
+        base = self._part * PHASE_STRIDE
+        wait_wall = wait_cpu = 0.0
+        try:
+            self._run(0, kind, 0)
+            if self._worker is not None and not self._alone:
+                self._arrive(base + 1)
+                together = not self._take_back()
+                self.worker_parts += together
+            for k in range(1, count + 1):
+                if together:
+                    began, began_cpu = time.perf_counter(), time.thread_time()
+                    met = self._wait_for_worker(base + k)
+                    wait_wall += time.perf_counter() - began
+                    wait_cpu += time.thread_time() - began_cpu
+                    if not met:  # it ended: its share of this part so far, here (the same numbers again)
+                        together = False
+                        for j in range(k):
+                            self._run(1, kind, j)
+                else:
+                    self._run(1, kind, k - 1)
+                if k < count:
+                    self._run(0, kind, k)
+                    if together:
+                        self._arrive(base + k + 1)
+        except BaseException:
+            if together:  # it may still be in this part: it must not write what this process uses next
+                self._kill_worker()
+            raise
+        if self._worker is not None and not self._alone:
+            self._worked += time.perf_counter() - started - wait_wall
+            self._working_cpu += time.thread_time() - started_cpu - wait_cpu
+            self._waited += wait_wall
+
+    def _judge_waiting(self) -> None:
+        """After a step: when this process lost too much of its time (another program busy on a core), run the next
+        steps here alone."""
+        if self._alone:
+            self._alone -= 1
+        elif self._worked:
+            lost = max(0.0, self._worked - self._working_cpu) + self._waited
+            self._lost_share += LOST_SMOOTHING * (lost / (self._worked + self._waited) - self._lost_share)
+            if self._lost_share > LOST_SHARE:
+                self._alone, self._lost_share = ALONE_STEPS, 0.0
+        self._worked = self._working_cpu = self._waited = 0.0
+
+    # ----- meeting the worker -----------------------------------------------------------------------------------
+    def _offer(self, kind: int, token: tuple) -> None:
+        os.write(self._fds["task_w"], TOKEN.pack(kind, self._part, *token))
+        self._control[OFFERED] = self._part
+        self._wake_worker()
+
+    def _take_back(self) -> bool:
+        """Take back the part just offered, unless the worker has it."""
+        try:
+            return len(os.read(self._fds["task_r"], TOKEN.size)) == TOKEN.size
+        except BlockingIOError:
+            return False
+
+    def _arrive(self, value: int) -> None:
+        self._control[TRAINER] = value
+        self._wake_worker()
+
+    def _wake_worker(self) -> None:
+        try:
+            os.write(self._fds["wake_w"], b"\0")
+        except BlockingIOError:  # it has bytes enough to wake on (or is stopped)
+            pass
+        except BrokenPipeError:  # it has ended: found at the next wait
+            pass
+
+    def _wait_for_worker(self, value: int) -> bool:
+        """Wait until the worker's counter reaches ``value``: False if it ended first."""
+        control = self._control
+        if control[WORKER] >= value:
+            return True
+        spin_until = time.perf_counter() + SPIN_S
+        while time.perf_counter() < spin_until:
+            if control[WORKER] >= value:
+                return True
+        while control[WORKER] < value:
+            if not self._sleep_on(self._fds["done_r"], None, lambda: control[WORKER] >= value):
+                self._stop_worker()
+                return False
+        return True
+
+    def _sleep_on(self, fd: int, timeout: float | None, done: Callable[[], bool] = lambda: False) -> bool:
+        """Sleep until a byte comes on ``fd`` (``timeout`` seconds at most): False when its writer has ended."""
+        if not _drain(fd):
+            return False
+        if done():
+            return True
+        readable, _, _ = select.select([fd], [], [], timeout)
+        return not readable or _drain(fd)
+
+    def _kill_worker(self) -> None:
+        if self._worker is not None:
+            self._worker.kill()
+        self._stop_worker()
+
+
+def _offset(view: np.ndarray, vector: np.ndarray) -> int:
+    """Where ``view`` starts in ``vector`` (elements)."""
+    return (view.__array_interface__["data"][0] - vector.__array_interface__["data"][0]) // vector.itemsize
+
+
+def _drain(fd: int) -> bool:
+    """Read every byte waiting on a non-blocking pipe: False when its writer has ended."""
+    while True:
+        try:
+            if not os.read(fd, 4096):
+                return False
+        except BlockingIOError:
+            return True
+
+
+# ----- the worker's side ---------------------------------------------------------------------------------------
+def serve(memory_fd: int, task_r: int, wake_r: int, done_w: int, blueprint_at: int, blueprint_size: int) -> None:
+    """Run the other share of each part it takes, meeting the trainer after each phase, until the pipes close."""
+    from threadpoolctl import threadpool_limits
+
+    memory = mmap.mmap(memory_fd, blueprint_at + blueprint_size)
+    os.close(memory_fd)
+    blueprint = pickle.loads(memory[blueprint_at : blueprint_at + blueprint_size])
+    shared = views(memory, blueprint["layout"], blueprint["offsets"])
+    model, optimizer = blueprint["model"], blueprint["optimizer"]
+    model.move_vectors(shared["params"], shared["grads"], copy_values=False)
+    if optimizer is not None:
+        optimizer.place_state({name: shared[name] for name in optimizer.state_vectors}, copy_values=False)
+    share = UnitShare(1, model, blueprint["loss"], shared, blueprint["places"])
+    control = shared["control"]
+    marks = control[MARKS_AT:]
+    os.set_blocking(wake_r, False)
+
+    def arrive(value: int) -> None:
+        control[WORKER] = value
+        with contextlib.suppress(BlockingIOError):
+            os.write(done_w, b"\0")
+
+    def wait_for_trainer(value: int, part: int) -> bool:
+        """False: the trainer has ended, or moved on from this part (it runs the rest of it)."""
+        spin_until = time.perf_counter() + SPIN_S
+        while control[TRAINER] < value:
+            if control[TRAINER] >= (part + 1) * PHASE_STRIDE:
+                return False
+            if time.perf_counter() > spin_until:
+                if not _drain(wake_r):
+                    return False
+                if control[TRAINER] < value:
+                    select.select([wake_r], [], [], 1.0)
+        return True
+
+    control[READY_AT] = 1
+    os.write(done_w, b"\0")
+    with (
+        threadpool_limits(limits=blueprint["blas_threads"], user_api="blas"),
+        np.errstate(**blueprint["errstate"]),
+        flush_subnormals(blueprint["flush"]),
+    ):
+        seen = 0
+        while True:
+            spin_until = time.perf_counter() + SPIN_S
+            while control[OFFERED] == seen and time.perf_counter() < spin_until:
+                pass
+            seen = control[OFFERED]
+            try:
+                token = os.read(task_r, TOKEN.size)
+            except BlockingIOError:
+                if not _drain(wake_r):
+                    return  # the step has ended
+                try:
+                    token = os.read(task_r, TOKEN.size)
+                except BlockingIOError:
+                    select.select([wake_r], [], [])
+                    continue
+            if not token:
+                return
+            kind, part, rows, t, lr, weighted = TOKEN.unpack(token)
+            base = part * PHASE_STRIDE
+            if kind == GRADIENTS:
+                share.bind(rows, weighted)
+                for k in range(share.n_phases):
+                    if k and not wait_for_trainer(base + k, part):
+                        break
+                    share.run(k)
+                    arrive(base + k + 1)
+            else:
+                optimizer.t, optimizer.lr = t - 1, lr  # as the trainer's optimizer was before this step
+                update = optimizer.prepare_step(shared["params"], shared["grads"])
+                for i, (lo, hi) in enumerate(share.blocks):
+                    marks[i] = BLOCK_STARTED
+                    update(lo, hi)
+                    marks[i] = BLOCK_DONE
+                arrive(base + 1)
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(BrokenPipeError):  # the step ended as this answered
+        serve(*map(int, sys.argv[1:]))

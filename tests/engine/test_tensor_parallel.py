@@ -1,0 +1,227 @@
+"""The step with each layer's units split between two processes: the serial step's numbers up to rounding, the same
+bits whoever runs each share, a worker that ends at any point, and nothing left running or in shared memory."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.checkpoint import load_checkpoint, save_checkpoint
+from engine.losses import MSE, BinaryCrossEntropy
+from engine.nn import build_mlp
+from engine.optimizers import SGD, Adam
+from engine.steps import SerialStep
+from engine.tensor_parallel import TensorParallelStep, supports
+from engine.training import TrainConfig, Trainer
+
+READY_S = 120.0
+"""How long a test waits for the worker process to start (it imports NumPy; a loaded CI machine is slow)."""
+
+
+def _children() -> set[int]:
+    found = set()
+    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+        found |= {int(pid) for pid in (task / "children").read_text().split()}
+    return found
+
+
+def _batches(count: int, rows: int, n_in: int = 784, n_out: int = 784, seed: int = 1):
+    rng = np.random.default_rng(seed)
+    return [(rng.random((rows, n_in), dtype=np.float32), rng.random((rows, n_out), dtype=np.float32))
+            for _ in range(count)]  # fmt: skip
+
+
+def _train(step, optimizer, batches, weights=None) -> list[float]:
+    losses = []
+    for noisy, clean in batches:
+        w = None if weights is None else weights[: len(noisy)]
+        losses.append(step.gradients(noisy.copy(), clean, w))
+        step.update(optimizer)
+    return losses
+
+
+@pytest.mark.parametrize(
+    ("widths", "activations", "loss", "weighted"),
+    [
+        ([784, 256, 64, 256, 784], ["relu", "relu", "relu", "sigmoid"], MSE(), False),
+        ([784, 256, 64, 256, 784], ["relu", "relu", "relu", "sigmoid"], MSE(), True),
+        ([785, 7, 33, 785], ["tanh", "leaky_relu", "linear"], MSE(), True),  # odd widths: unequal shares
+        ([50, 3, 50], ["sigmoid", "sigmoid"], BinaryCrossEntropy(), True),
+        ([20, 2, 20], ["relu", "linear"], MSE(), False),  # a share of one unit
+    ],
+)
+def test_split_units_give_the_serial_steps_loss_and_gradient(widths, activations, loss, weighted):
+    """Every parameter's gradient, and the loss, as a serial step computes them (up to float32 rounding); a last
+    batch shorter than the others too."""
+    rng = np.random.default_rng(3)
+    model = build_mlp(widths, activations, seed=2)
+    twin = model.copy()
+    batch = 24
+    weights = rng.uniform(0.5, 2, batch).astype(np.float32) if weighted else None
+    with TensorParallelStep(model, loss, batch, SGD(lr=0.1), processes=1) as split:
+        for rows in (batch, 9):
+            noisy = rng.random((rows, widths[0]), dtype=np.float32)
+            clean = rng.random((rows, widths[-1]), dtype=np.float32)
+            w = None if weights is None else weights[:rows]
+            value = split.gradients(noisy, clean, w)
+            expected = SerialStep(twin, loss, batch).gradients(noisy, clean, w)
+            assert value == pytest.approx(expected, rel=1e-5)
+            np.testing.assert_allclose(model.grads, twin.grads, rtol=2e-4, atol=1e-7 * np.abs(twin.grads).max())
+            assert np.abs(model.grads).max() > 0
+
+
+def test_models_it_cannot_split_are_refused():
+    gated = build_mlp([784, 32, 784], ["relu", "sigmoid"], seed=0, skip="gate")
+    narrow = build_mlp([784, 1, 784], ["relu", "sigmoid"], seed=0)
+    assert not supports(gated) and not supports(narrow)
+    with pytest.raises(ValueError, match="without a skip path"):
+        TensorParallelStep(gated, MSE(), 8)
+
+
+@pytest.mark.parametrize("optimizer_kind", [Adam, lambda lr: SGD(lr=lr, momentum=0.9)])
+def test_two_processes_give_the_bits_of_one_before_and_after_the_worker_is_ready(optimizer_kind):
+    """The first steps run here (the worker is still starting), the later ones with the worker: every number is
+    what one process computes alone — the loss, the weights and the optimizer's state."""
+    first = build_mlp([784, 100, 40, 784], ["relu", "tanh", "sigmoid"], seed=4)
+    batches = _batches(5, rows=33)
+    weights = np.random.default_rng(2).uniform(0.5, 2, 33).astype(np.float32)
+    model, optimizer = first.copy(), optimizer_kind(lr=0.01)
+    with TensorParallelStep(model, MSE(), 33, optimizer) as step:
+        losses = _train(step, optimizer, batches[:2], weights)
+        assert step.wait_until_ready(READY_S), "the worker process did not start"
+        while step.worker_parts < 6 and len(losses) < 1000:  # (on a loaded machine it may lose races, never all)
+            losses += _train(step, optimizer, [batches[len(losses) % 5]], weights)
+        assert step.worker_parts >= 6
+    alone, alone_optimizer = first.copy(), optimizer_kind(lr=0.01)
+    with TensorParallelStep(alone, MSE(), 33, alone_optimizer, processes=1) as step:
+        expected = _train(step, alone_optimizer, [batches[i % 5] for i in range(len(losses))], weights)
+    assert losses == expected
+    assert not np.array_equal(model.params, first.params)
+    np.testing.assert_array_equal(model.params, alone.params)
+    for name in optimizer.state_vectors:
+        np.testing.assert_array_equal(getattr(optimizer, name), getattr(alone_optimizer, name))
+
+
+def test_the_weights_come_back_to_arrays_of_their_own_and_no_worker_outlives_the_step():
+    before = _children()
+    model = build_mlp([784, 100, 784], ["relu", "sigmoid"], seed=4)
+    own = model.params
+    optimizer = Adam(lr=0.01)
+    with TensorParallelStep(model, MSE(), 33, optimizer) as step:
+        assert step.wait_until_ready(READY_S)
+        during = _children() - before
+        _train(step, optimizer, _batches(3, rows=33))
+    assert model.params is own
+    assert len(during) == 1
+    assert not during & _children()  # ended and waited for: no zombie either
+    optimizer.m_sum[0] = 1.0  # its own writable memory
+    assert not [name for name in os.listdir("/dev/shm") if name.startswith("denoise-studio-step-")]
+
+
+def _die_in_worker(tmp_path, monkeypatch, body: str) -> None:
+    """A ``sitecustomize`` that only the worker process reads (its PYTHONPATH), to end it at a chosen point."""
+    (tmp_path / "sitecustomize.py").write_text(textwrap.dedent(body))
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+
+
+@pytest.mark.parametrize("phase", [0, 2, 4])  # (a 3-layer network's phases: 0..4)
+def test_a_worker_that_ends_in_the_middle_of_the_gradients_leaves_the_same_bits(tmp_path, monkeypatch, phase):
+    """This process runs the worker's share from the part's start: the gradient and every later step are what one
+    process computes alone."""
+    _die_in_worker(tmp_path, monkeypatch, f"""
+        import os
+        from engine import tensor_parallel
+
+        run = tensor_parallel.UnitShare.run
+
+        def run_and_die(self, phase):
+            run(self, phase)
+            if phase == {phase}:
+                os._exit(7)
+
+        tensor_parallel.UnitShare.run = run_and_die
+    """)
+    first = build_mlp([784, 100, 40, 784], ["relu", "relu", "sigmoid"], seed=4)
+    batches = _batches(6, rows=33)
+    model, optimizer = first.copy(), Adam(lr=0.01)
+    with TensorParallelStep(model, MSE(), 33, optimizer) as step:
+        assert step.wait_until_ready(READY_S)
+        losses = _train(step, optimizer, batches)
+        assert step.worker_parts >= 1  # it took a part (and ended in it)
+        assert not step.wait_until_ready(0)
+    alone, alone_optimizer = first.copy(), Adam(lr=0.01)
+    with TensorParallelStep(alone, MSE(), 33, alone_optimizer, processes=1) as step:
+        assert losses == _train(step, alone_optimizer, batches)
+    np.testing.assert_array_equal(model.params, alone.params)
+
+
+def test_a_worker_that_ends_in_the_middle_of_an_update_block_stops_the_run_with_a_clear_error(tmp_path, monkeypatch):
+    """A block half updated cannot be run again (Adam's step would be taken twice): the run must stop and say so."""
+    _die_in_worker(tmp_path, monkeypatch, """
+        import os
+        from engine import optimizers
+
+        whole_step = optimizers.Adam.prepare_step
+
+        def prepare_step(self, params, grads):
+            update = whole_step(self, params, grads)
+
+            def update_and_die(lo, hi):
+                update(lo, hi)
+                os._exit(7)
+
+            return update_and_die
+
+        optimizers.Adam.prepare_step = prepare_step
+    """)
+    model, optimizer = build_mlp([784, 100, 784], ["relu", "sigmoid"], seed=4), Adam(lr=0.01)
+    noisy, clean = _batches(1, rows=33)[0]
+    with TensorParallelStep(model, MSE(), 33, optimizer) as step:
+        assert step.wait_until_ready(READY_S)
+        with pytest.raises(RuntimeError, match="ended while it updated the weights"):
+            for _ in range(1000):  # until the worker takes an update (mostly the first)
+                step.gradients(noisy, clean)
+                step.update(optimizer)
+
+
+def test_a_worker_that_cannot_start_leaves_a_warning_and_the_same_bits(monkeypatch):
+    import engine.tensor_parallel
+
+    def no_process(*args, **kwargs):
+        raise OSError("no room for a process")
+
+    monkeypatch.setattr(engine.tensor_parallel, "start_worker", no_process)
+    first = build_mlp([784, 64, 784], ["relu", "sigmoid"], seed=4)
+    batches = _batches(3, rows=16)
+    model, optimizer = first.copy(), Adam(lr=0.01)
+    with pytest.warns(UserWarning, match="runs on one core"), TensorParallelStep(model, MSE(), 16, optimizer) as step:
+        assert not step.wait_until_ready(0.1)
+        losses = _train(step, optimizer, batches)
+    alone, alone_optimizer = first.copy(), Adam(lr=0.01)
+    with TensorParallelStep(alone, MSE(), 16, alone_optimizer, processes=1) as step:
+        assert losses == _train(step, alone_optimizer, batches)
+    np.testing.assert_array_equal(model.params, alone.params)
+
+
+def _fit(epochs: int, x: np.ndarray, resume=None, config=None, model=None):
+    model = model or build_mlp([784, 100, 784], ["relu", "sigmoid"], seed=1)
+    config = config or TrainConfig(epochs=epochs, batch_size=32, lr=0.01, noise=(0.0, 0.4), noise_weighting=0.1)
+    trainer = Trainer(model, config, parallel="units")
+    trainer.fit(x, resume=resume)
+    return model, trainer
+
+
+def test_a_run_split_by_units_resumes_bit_for_bit(tmp_path):
+    x = (np.random.default_rng(5).random((160, 784)) > 0.6).astype(np.float32)
+    straight, trainer = _fit(4, x)
+    assert trainer.history.epochs[-1]["loss"] < trainer.history.epochs[0]["loss"]
+    _, trainer = _fit(2, x)
+    save_checkpoint(tmp_path / "run.ckpt.npz", trainer, next_epoch=2)
+    run = load_checkpoint(tmp_path / "run.ckpt.npz")
+    config = TrainConfig(**{**run.config.__dict__, "epochs": 4})
+    _fit(4, x, resume=run.resume, config=config, model=run.model)
+    np.testing.assert_array_equal(run.model.params, straight.params)
