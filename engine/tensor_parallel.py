@@ -567,5 +567,7 @@ def serve(memory_fd: int, task_r: int, wake_r: int, done_w: int, blueprint_at: i
 
 
 if __name__ == "__main__":
+    from engine import tensor_parallel  # the module itself, not this copy run as __main__: one UnitShare class
+
     with contextlib.suppress(BrokenPipeError):  # the step ended as this answered
-        serve(*map(int, sys.argv[1:]))
+        tensor_parallel.serve(*map(int, sys.argv[1:]))
