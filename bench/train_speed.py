@@ -719,24 +719,29 @@ STEP_KIND_CASES = [([784, 10, 784], [128, 256, 512]), ([784, 32, 784], [128, 256
 
 def step_kinds_comparison(args) -> None:
     """One step (gradients and Adam's update on a fixed random batch: no data loading) of each model and batch,
-    serial, data-parallel on a worker thread and in a worker process, interleaved; median ms of 200 steps."""
+    serial, data-parallel on a worker thread and in a worker process, each layer's units split between two processes
+    (and the same in this process alone: what it does when the other core is busy), interleaved; median ms of 200
+    steps."""
     from engine.losses import MSE
     from engine.optimizers import Adam
     from engine.steps import DataParallelStep, ProcessParallelStep, SerialStep
     from engine.subnormals import flush_subnormals
+    from engine.tensor_parallel import TensorParallelStep
     from engine.training import make_step
 
     kinds = {"serial": lambda m, o, b: SerialStep(m, MSE(), b),
              "halves": lambda m, o, b: DataParallelStep(m, MSE(), b, threads=1),
              "thread": lambda m, o, b: DataParallelStep(m, MSE(), b),
-             "process": lambda m, o, b: ProcessParallelStep(m, MSE(), b, o)}  # fmt: skip
+             "process": lambda m, o, b: ProcessParallelStep(m, MSE(), b, o),
+             "units-1": lambda m, o, b: TensorParallelStep(m, MSE(), b, o, processes=1),
+             "units": lambda m, o, b: TensorParallelStep(m, MSE(), b, o)}  # fmt: skip
 
     def step_ms(widths: list[int], batch: int, kind: str, count: int = 200) -> float:
         rng = np.random.default_rng(0)
         noisy, clean = (rng.random((batch, widths[0]), dtype=np.float32) for _ in range(2))
         model, optimizer, times = build_mlp(widths, activations(widths), seed=0), Adam(LR), []
         with flush_subnormals(), kinds[kind](model, optimizer, batch) as step:
-            if kind == "process":
+            if kind in ("process", "units"):
                 step.wait_until_ready(60)
             for _ in range(count):
                 started = time.perf_counter()
@@ -747,9 +752,10 @@ def step_kinds_comparison(args) -> None:
 
     print(f"one step, ms (median of 200 after 50; {args.rounds} round(s), best of them; BLAS on 1 thread); halves: "
           f"the data-parallel step's two halves one after the other on this thread (what it does when the other "
-          f"core is busy); the engine's choice marked *:")  # fmt: skip
-    print(f"  {'model':<20} {'batch':>5} {'MACs':>7} {'serial':>8} {'halves':>8} {'thread':>8} {'process':>8}"
-          f"  serial/process")  # fmt: skip
+          f"core is busy); units: each layer's units split between two processes, units-1: both shares in this "
+          f"process (when the other core is busy); the engine's choice marked *:")  # fmt: skip
+    print(f"  {'model':<20} {'batch':>5} {'MACs':>7} " + " ".join(f"{kind:>8}" for kind in kinds)
+          + "  serial/units")  # fmt: skip
     with steps.using_blas_threads(1):
         for widths, batches in STEP_KIND_CASES:
             for batch in batches:
@@ -760,10 +766,11 @@ def step_kinds_comparison(args) -> None:
                         times[kind].append(step_ms(widths, batch, kind))
                 best = {kind: min(t) for kind, t in times.items()}
                 chosen = make_step(model, MSE(), batch, optimizer=Adam())
-                pick = {SerialStep: "serial", DataParallelStep: "thread", ProcessParallelStep: "process"}[type(chosen)]
+                pick = {SerialStep: "serial", DataParallelStep: "thread", ProcessParallelStep: "process",
+                        TensorParallelStep: "units"}[type(chosen)]  # fmt: skip
                 cells = " ".join(f"{best[k]:>7.3f}{'*' if k == pick else ' '}" for k in kinds)
                 print(f"  {'-'.join(map(str, widths)):<20} {batch:>5} {model.n_params * batch / 1e6:>6.1f}M {cells}"
-                      f"  {best['serial'] / best['process']:.2f}x", flush=True)  # fmt: skip
+                      f"  {best['serial'] / best['units']:.2f}x", flush=True)  # fmt: skip
     print(f"  load avg {os.getloadavg()[0]:.2f}")
 
 

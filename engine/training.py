@@ -308,11 +308,16 @@ class Trainer:
         return first
 
 
+UNITS_MACS = 10_000_000
+UNITS_WIDTH = 64
+"""A step of at least ``UNITS_MACS`` multiply-adds (parameters x batch) of a model whose every layer is at least
+``UNITS_WIDTH`` wide runs with each layer's units split between two processes (``engine.tensor_parallel``) when there
+are two cores: ``bench/train_speed.py --step-kinds`` gave 1.55x the serial step for 784-256-64-256-784 at batch 128
+and 784-256-784 at 128, 1.48x for the first at 32, 1.20x for 784-100-784 at 64 (10 million), 1.13x for 784-64-784 at
+128; narrower layers split into products too thin to pay (784-32-784 at 256: 0.95x)."""
 PROCESS_MACS = 40_000_000
-"""A step of at least this many multiply-adds (parameters x batch) runs in two processes when there are two cores:
-each layer's units split between them (``engine.tensor_parallel``) when the model allows, else data-parallel, its
-second half in the worker (``bench/train_speed.py --step-kinds``: 784-256-64-256-784 at batch 128, 56 million,
-1.15x the serial step data-parallel; 784-256-784 at 128, 1.29x; 784-100-784 at 256, 40 million, 1.16x)."""
+"""A larger step of any other model (a skip path, a narrow layer) runs data-parallel, its second half in a
+worker process (784-256-784 at 128 and a gate: 1.29x the serial step; 784-100-784 at 256, 40 million, 1.16x)."""
 THREAD_BATCH = 256
 """A smaller step of a batch this large, with at least ``THREAD_MACS``, runs data-parallel on a worker thread: the
 halves' matrix products are long enough that the interpreter lock they share between calls costs little (784-10-784
@@ -326,14 +331,17 @@ def make_step(
 ) -> SerialStep | TensorParallelStep:
     """The step for this model and batch: each layer's units split with a worker process (``"units"``), or
     data-parallel, on a worker thread (``True``) or with its second half and part of ``optimizer``'s update in a
-    worker process (``"processes"``); ``None``: as pays off on two cores (``PROCESS_MACS``, ``THREAD_BATCH``), else
-    serial."""
+    worker process (``"processes"``); ``None``: as pays off on two cores, else serial (``UNITS_MACS``,
+    ``PROCESS_MACS``, ``THREAD_BATCH``)."""
     if parallel is None:
         macs = model.n_params * batch_size
         parallel = False
-        if available_cores() >= 2 and macs >= PROCESS_MACS:
-            parallel = "units" if supports(model) else "processes"
-        elif available_cores() >= 2 and batch_size >= THREAD_BATCH and macs >= THREAD_MACS:
+        two = available_cores() >= 2
+        if two and macs >= UNITS_MACS and supports(model) and min(model.widths()) >= UNITS_WIDTH:
+            parallel = "units"
+        elif two and macs >= PROCESS_MACS:
+            parallel = "processes"
+        elif two and batch_size >= THREAD_BATCH and macs >= THREAD_MACS:
             parallel = True
     if parallel not in (True, False, "processes", "units"):
         raise ValueError(f"parallel must be True, False, 'processes', 'units' or None, got {parallel!r}")

@@ -21,8 +21,8 @@ from engine.losses import MSE
 from engine.nn import build_mlp
 from engine.optimizers import SGD, Adam
 from engine.steps import SPLIT_ELEMENTS, DataParallelStep, ProcessParallelStep, SerialStep
-from engine.training import TrainConfig, Trainer, make_step
 from engine.tensor_parallel import TensorParallelStep
+from engine.training import TrainConfig, Trainer, make_step
 
 READY_S = 120.0
 """How long a test waits for a worker process to start (it imports NumPy; a loaded CI machine is slow)."""
@@ -239,6 +239,8 @@ def test_the_engine_runs_large_steps_in_two_processes_and_small_ones_serially(mo
         make_step(gated, MSE(), 256, parallel="units")
     assert type(make_step(small, MSE(), 128)) is SerialStep
     assert type(make_step(small, MSE(), 512)) is DataParallelStep  # a large batch: long calls, the lock costs little
+    assert type(make_step(small, MSE(), 8192)) is ProcessParallelStep  # a narrow layer: split by rows, not units
+    assert type(make_step(build_mlp([784, 64, 784], ["relu", "sigmoid"]), MSE(), 128)) is TensorParallelStep
     assert type(make_step(large, MSE(), 128, parallel=False)) is SerialStep
     monkeypatch.setattr(engine.training, "available_cores", lambda: 1)
     assert type(make_step(large, MSE(), 128)) is SerialStep
