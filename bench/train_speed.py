@@ -368,8 +368,10 @@ def main() -> int:
     print(f"removed from env: {stripped}")
     print(f"numpy BLAS: {blas_description()}")
     print(f"engine: BLAS on {Trainer.blas_threads} thread while training, {steps.available_cores()} cores; steps of "
-          f">= {training.PROCESS_MACS:,} params x batch run as two half-batches in two processes, those of "
-          f">= {training.THREAD_MACS:,} at batches of >= {training.THREAD_BATCH} on two threads")  # fmt: skip
+          f">= {training.UNITS_MACS:,} params x batch with layers >= {training.UNITS_WIDTH} wide run with their units "
+          f"split between two processes, other steps of >= {training.PROCESS_MACS:,} as two half-batches in two "
+          f"processes, those of >= {training.THREAD_MACS:,} at batches of >= {training.THREAD_BATCH} on two "
+          f"threads")  # fmt: skip
     print(f"data: {args.train_size} MNIST training images, float32, Adam lr={LR}, noise sigma={SIGMA}; each side "
           f"in its own process (warm-up epoch, then {args.epochs} timed), {args.rounds} interleaved round(s), "
           f"median of {args.epochs * args.rounds} epochs\n")  # fmt: skip
@@ -524,7 +526,7 @@ def whole_comparison(args) -> None:
 
 def contended_comparison(args) -> None:
     """The large model with another process spinning on one core the whole time: serial steps against the
-    default (data-parallel) ones, and ``--base``'s default, each in its own child, interleaved ABBA."""
+    default ones (split by units), and ``--base``'s default, each in its own child, interleaved ABBA."""
     case = CASES.index((LARGE, 128))
     sides = {"serial": (__file__, True), "default": (__file__, False)}
     if args.base:
