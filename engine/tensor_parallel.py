@@ -19,7 +19,8 @@ L-layer network is 2L - 1 phases with a meeting after each, and one for the upda
 When the worker does not take a part of the step (the other core busy, the worker still starting), this process runs
 both shares itself, phase by phase; the split is fixed, so the bits are the same whoever runs what — and running both
 shares costs about what a serial step does (each matrix product is split, not repeated).  When waiting for the worker
-costs this process more than ``LOST_SHARE`` of its time, the next ``ALONE_STEPS`` steps run here alone.  If the worker
+costs this process more than ``LOST_SHARE`` of its time, the next ``ALONE_STEPS`` steps run here alone (and twice as
+many each time the worker is tried again in vain).  If the worker
 dies, this process runs its share from the part's start (forward and backward phases may run again: they write the
 same numbers); a block of the update that the worker began and did not finish cannot, and stops the run.
 
@@ -69,6 +70,11 @@ LOST_SHARE = 0.3
 or off the CPU in the middle of its own work — another program is busy on a core, and the next ``ALONE_STEPS`` run
 here alone: both shares, as fast as a serial step."""
 ALONE_STEPS = 200
+MOST_ALONE_STEPS = 6400
+"""A stretch alone that ends in another loss (the other program still busy) is followed by one twice as long, up to
+this many steps (~20-30 s of the large model): each try of the worker under contention costs a few slow steps."""
+RETRY_STEPS = 50
+"""Steps with the worker after which a stretch alone counts as the first again."""
 LOST_SMOOTHING = 0.1
 STOP_WAIT_S = 10.0
 """How long the step's end waits for the worker to exit before it is killed."""
@@ -197,7 +203,9 @@ class TensorParallelStep:
         self._part = 0
         self._worked = self._working_cpu = self._waited = 0.0
         self._lost_share = 0.0
-        self._alone = 0
+        self._alone = 0  # steps left to run here alone
+        self._alone_span = 0  # the length of the last stretch alone
+        self._steps_together = 0  # since the last stretch alone
         self.worker_parts = 0
         """How many parts of steps (gradients, updates) the worker took: benchmarks and tests read it."""
 
@@ -238,7 +246,7 @@ class TensorParallelStep:
         """Move the weights, gradients and optimizer state into one block (shared memory, or this process's own when
         ``private``), make both shares, and start the worker."""
         model, optimizer, rows = self.model, self.optimizer, self.batch_size
-        self._alone, self._lost_share = 0, 0.0
+        self._alone, self._alone_span, self._steps_together, self._lost_share = 0, 0, 0, 0.0
         dtype, vector = model.params.dtype.str, (model.n_params,)
         state_names = optimizer.state_vectors if optimizer is not None else ()
         places = [(_offset(layer.W, model.params), _offset(layer.b, model.params)) for layer in model.layers]
@@ -409,11 +417,15 @@ class TensorParallelStep:
         steps here alone."""
         if self._alone:
             self._alone -= 1
+            self._steps_together = 0
         elif self._worked:
+            self._steps_together += 1
             lost = max(0.0, self._worked - self._working_cpu) + self._waited
             self._lost_share += LOST_SMOOTHING * (lost / (self._worked + self._waited) - self._lost_share)
             if self._lost_share > LOST_SHARE:
-                self._alone, self._lost_share = ALONE_STEPS, 0.0
+                again = self._steps_together < RETRY_STEPS
+                self._alone_span = max(ALONE_STEPS, min(2 * self._alone_span, MOST_ALONE_STEPS) if again else 0)
+                self._alone, self._lost_share = self._alone_span, 0.0
         self._worked = self._working_cpu = self._waited = 0.0
 
     # ----- meeting the worker -----------------------------------------------------------------------------------
