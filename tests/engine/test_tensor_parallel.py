@@ -227,3 +227,32 @@ def test_a_run_split_by_units_resumes_bit_for_bit(tmp_path):
     config = TrainConfig(**{**run.config.__dict__, "epochs": 4})
     _fit(4, x, resume=run.resume, config=config, model=run.model)
     np.testing.assert_array_equal(run.model.params, straight.params)
+
+
+def test_a_stopped_worker_never_stops_the_run_and_changes_no_bit():
+    """A worker stopped between steps (a debugger, SIGSTOP: as if another program had its core) holds no part: this
+    process takes back each part it offers and runs both shares, and the worker joins in again once continued."""
+    import signal
+
+    before = _children()
+    first = build_mlp([784, 100, 784], ["relu", "sigmoid"], seed=4)
+    batches = _batches(5, rows=33)
+    model, optimizer = first.copy(), Adam(lr=0.01)
+    with TensorParallelStep(model, MSE(), 33, optimizer) as step:
+        assert step.wait_until_ready(READY_S)
+        (worker,) = _children() - before
+        losses = _train(step, optimizer, batches[:2])
+        os.kill(worker, signal.SIGSTOP)
+        try:
+            taken = step.worker_parts
+            losses += _train(step, optimizer, batches * 20)
+            assert step.worker_parts == taken
+        finally:
+            os.kill(worker, signal.SIGCONT)
+        while step.worker_parts == taken and len(losses) < 2000:
+            losses += _train(step, optimizer, batches[:1])
+        assert step.worker_parts > taken
+    alone, alone_optimizer = first.copy(), Adam(lr=0.01)
+    with TensorParallelStep(alone, MSE(), 33, alone_optimizer, processes=1) as step:
+        assert losses == _train(step, alone_optimizer, batches[:2] + batches * 20 + [batches[0]] * (len(losses) - 102))
+    np.testing.assert_array_equal(model.params, alone.params)
