@@ -74,6 +74,10 @@ class SerialStep:
     model : has ``forward``/``backward`` and flat ``params``/``grads`` vectors; loss : ``value_and_grad``.
     """
 
+    overlaps_next_batch = False
+    """Whether ``update`` runs its ``meanwhile`` beside other work (the trainer then makes the next batch's images
+    there; else in ``gradients``, where a data-parallel step makes each half's on the thread that computes it)."""
+
     def __init__(self, model, loss, batch_size: int) -> None:
         self.model, self.loss = model, loss
         self._grad_buf = np.empty((batch_size, model.n_out), np.float32)  # dL/d(output) scratch
@@ -93,7 +97,11 @@ class SerialStep:
             prepare(0, n)
         return weighted_gradients(self.model, noisy, clean, weights, self.loss, self._grad_buf[:n], n)
 
-    def update(self, optimizer) -> None:
+    def update(self, optimizer, meanwhile: Callable[[], None] | None = None) -> None:
+        """The optimizer's update; ``meanwhile()``, if given, runs too (work of the trainer's that needs no weights:
+        the next batch's images; a step with a worker runs it while the worker updates)."""
+        if meanwhile is not None:
+            meanwhile()
         optimizer.step(self.model.params, self.model.grads)
 
     def __enter__(self) -> SerialStep:
@@ -163,9 +171,11 @@ class DataParallelStep(SerialStep):
             self.model.grads += self.replica.grads
             self._halves_apart = False
 
-    def update(self, optimizer) -> None:
+    def update(self, optimizer, meanwhile: Callable[[], None] | None = None) -> None:
         """The optimizer's element-wise update in blocks (the halves' gradients added first in each), shared with
         the worker when the model is large (the same result as one pass)."""
+        if meanwhile is not None:
+            meanwhile()
         params, grads, second = self.model.params, self.model.grads, self.replica.grads
         update = optimizer.prepare_step(params, grads)  # (lo, hi) -> None
         bounds = update_blocks(params.size, even=params.size >= SPLIT_ELEMENTS)
@@ -441,12 +451,14 @@ class ProcessParallelStep(DataParallelStep):
         self._halves_apart = True
         return first + second
 
-    def update(self, optimizer) -> None:
+    def update(self, optimizer, meanwhile: Callable[[], None] | None = None) -> None:
         """The optimizer's update in blocks (the halves' gradients added first in each): the lower half of the
         blocks here, the upper half in the worker (here too when it has not taken them)."""
         params = self.model.params
         if self._alone:
             self._alone -= 1
+        if meanwhile is not None:
+            meanwhile()
         if self._alone or self._worker is None or optimizer is not self.optimizer or params.size < SPLIT_ELEMENTS:
             self._judge_waiting()
             return super().update(optimizer)

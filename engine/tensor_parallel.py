@@ -85,6 +85,14 @@ def splits(width: int) -> tuple[tuple[int, int], tuple[int, int]]:
     return (0, width // 2), (width // 2, width)
 
 
+def update_blocks_of(n: int) -> list[tuple[int, int]]:
+    """The blocks ``(lo, hi)`` of an update of ``n`` parameters that the two processes claim: twice as many as
+    ``update_blocks`` makes (each half as long), so the last one claimed keeps neither waiting long."""
+    bounds = update_blocks(n)
+    count = 2 * (len(bounds) - 1)
+    return [(n * i // count, n * (i + 1) // count) for i in range(count)]
+
+
 def supports(model) -> bool:
     """Whether a model can be split by units: Dense layers without a skip path, every layer at least 2 wide."""
     return getattr(model, "skip", None) is None and bool(model.layers) and min(model.widths()) >= 2
@@ -112,9 +120,6 @@ class UnitShare:
             self.dW.append(grads[w_at : w_at + n_out * n_in].reshape(n_out, n_in))
             self.b.append(params[b_at : b_at + n_out])
             self.db.append(grads[b_at : b_at + n_out])
-        bounds = update_blocks(params.size, even=True)  # the update is element-wise: any split will do once both
-        half = (len(bounds) - 1) // 2  # shares' gradients are whole, and an even one of the vector is the fastest
-        self.blocks = list(zip(bounds[:-1], bounds[1:], strict=True))[half * side : half * (side + 1)]
         self.n_phases = 2 * len(self.W) - 1
         self._rows = -1
 
@@ -187,6 +192,9 @@ class TensorParallelStep:
     shares (another optimizer's, given to ``update``, runs here on the whole vector).
     """
 
+    overlaps_next_batch = True
+    """``update`` runs its ``meanwhile`` (the trainer's next batch of images) while the worker updates."""
+
     def __init__(self, model, loss, batch_size: int, optimizer=None, processes: int = 2) -> None:
         """processes: 2, this one and a worker; 1, both shares here (the same bits)."""
         if not supports(model):
@@ -250,13 +258,13 @@ class TensorParallelStep:
         dtype, vector = model.params.dtype.str, (model.n_params,)
         state_names = optimizer.state_vectors if optimizer is not None else ()
         places = [(_offset(layer.W, model.params), _offset(layer.b, model.params)) for layer in model.layers]
-        probe = UnitShare(1, model, self.loss, {"params": model.params, "grads": model.grads}, places)
+        self._blocks = update_blocks_of(model.n_params)
         layout: Layout = {"params": (vector, dtype), "grads": (vector, dtype),
                           **{name: (vector, dtype) for name in state_names},
                           "x": ((rows, model.n_in), dtype), "clean": ((rows, model.n_out), dtype),
                           "weights": ((rows,), dtype), "target": ((model.n_out * rows,), dtype),
                           "losses": ((2,), "<f8"),
-                          "control": ((MARKS_AT + len(probe.blocks),), "<i8"),
+                          "control": ((MARKS_AT + len(self._blocks),), "<i8"),
                           **{f"{kind}{j}": ((w * rows,), dtype) for j, w in enumerate(model.widths()[1:])
                              for kind in ("act", "grad")}}  # fmt: skip
         offsets, end = offsets_of(layout)
@@ -342,75 +350,103 @@ class TensorParallelStep:
             np.copyto(arrays["weights"][:n], weights)
         for share in self._shares:
             share.bind(n, weights is not None)
-        self._together(GRADIENTS, self._shares[0].n_phases, (n, 0, 0.0, weights is not None), started, started_cpu)
+        if self._worker is not None and not self._alone:
+            self._part += 1
+            self._offer([(GRADIENTS, n, 0, 0.0, weights is not None)])
+        self._gradients_together(started, started_cpu)
         losses = arrays["losses"]
         return float(losses[0] + losses[1])
 
-    def update(self, optimizer) -> None:
-        """The optimizer's element-wise update, each share's rows by the process running that share."""
+    def update(self, optimizer, meanwhile: Callable[[], None] | None = None) -> None:
+        """The optimizer's element-wise update, in blocks that this process and the worker claim as they go (any
+        split gives the same bits); ``meanwhile()`` (the next batch's images) runs here first, while the worker
+        updates."""
         if optimizer is not self.optimizer:
+            if meanwhile is not None:
+                meanwhile()
             optimizer.step(self.model.params, self.model.grads)
             return
         started, started_cpu = time.perf_counter(), time.thread_time()
-        self._update = optimizer.prepare_step(self.model.params, self.model.grads)
-        self._control[MARKS_AT:] = 0
-        self._together(UPDATE, 1, (0, optimizer.t, optimizer.lr, False), started, started_cpu)
-        self._judge_waiting()
+        update = optimizer.prepare_step(self.model.params, self.model.grads)
+        blocks, marks = self._blocks, self._control[MARKS_AT:]
+        marks[:] = 0
+        offered = self._worker is not None and not self._alone
+        if offered:
+            self._part += 1
+            self._offer([(UPDATE, i, optimizer.t, optimizer.lr, False) for i in range(len(blocks))])
+        try:
+            if meanwhile is not None:
+                meanwhile()
+            if not offered:
+                for lo, hi in blocks:
+                    update(lo, hi)
+                return
+            here = set()
+            while (i := self._take_back()) is not None:
+                update(*blocks[i])
+                here.add(i)
+            theirs = [i for i in range(len(blocks)) if i not in here]
+            began, began_cpu = time.perf_counter(), time.thread_time()
+            if not self._wait_for_worker(lambda: all(marks[i] == BLOCK_DONE for i in theirs)):
+                for i in theirs:  # it ended: what it had not begun runs here
+                    if marks[i] == BLOCK_STARTED:
+                        raise RuntimeError(
+                            "the training step's worker process ended while it updated the weights, which are no "
+                            "longer exact; resume from the last checkpoint"
+                        )
+                    if marks[i] != BLOCK_DONE:
+                        update(*blocks[i])
+            self.worker_parts += bool(theirs)
+            self._account(started, started_cpu, time.perf_counter() - began, time.thread_time() - began_cpu)
+        except BaseException:
+            if offered:  # it may hold a block of this update: it must not write on after this
+                self._kill_worker()
+            raise
+        finally:
+            self._judge_waiting()
 
-    def _run(self, side: int, kind: int, phase: int) -> None:
-        share = self._shares[side]
-        if kind == GRADIENTS:
-            share.run(phase)
-            return
-        marks = self._control[MARKS_AT:] if side == 1 else None
-        for i, (lo, hi) in enumerate(share.blocks):
-            if marks is not None and marks[i] == BLOCK_STARTED:
-                raise RuntimeError(
-                    "the training step's worker process ended while it updated the weights, which are no longer "
-                    "exact; resume from the last checkpoint"
-                )
-            if marks is None or marks[i] != BLOCK_DONE:
-                self._update(lo, hi)
-
-    def _together(self, kind: int, count: int, token: tuple, started: float, started_cpu: float) -> None:
+    def _gradients_together(self, started: float, started_cpu: float) -> None:
         """Phases ``0..count-1`` of both shares: with the worker, meeting it after each, when it takes the part;
         else (or from where it ended) both here, phase by phase."""
+        shares, count = self._shares, self._shares[0].n_phases
+        offered = self._worker is not None and not self._alone
         together = False
-        if self._worker is not None and not self._alone:
-            self._part += 1
-            self._offer(kind, token)
         base = self._part * PHASE_STRIDE
         wait_wall = wait_cpu = 0.0
         try:
-            self._run(0, kind, 0)
-            if self._worker is not None and not self._alone:
+            shares[0].run(0)
+            if offered:
                 self._arrive(base + 1)
-                together = not self._take_back()
+                together = self._take_back() is None
                 self.worker_parts += together
             for k in range(1, count + 1):
                 if together:
                     began, began_cpu = time.perf_counter(), time.thread_time()
-                    met = self._wait_for_worker(base + k)
+                    met = self._wait_for_worker(lambda k=k: self._control[WORKER] >= base + k)
                     wait_wall += time.perf_counter() - began
                     wait_cpu += time.thread_time() - began_cpu
                     if not met:  # it ended: its share of this part so far, here (the same numbers again)
                         together = False
                         for j in range(k):
-                            self._run(1, kind, j)
+                            shares[1].run(j)
                 else:
-                    self._run(1, kind, k - 1)
+                    shares[1].run(k - 1)
                 if k < count:
-                    self._run(0, kind, k)
+                    shares[0].run(k)
                     if together:
                         self._arrive(base + k + 1)
         except BaseException:
-            if together:  # it may still be in this part: it must not write what this process uses next
+            if offered:  # it may still be in this part: it must not write what this process uses next
                 self._kill_worker()
             raise
-        if self._worker is not None and not self._alone:
-            self._worked += time.perf_counter() - started - wait_wall
-            self._working_cpu += time.thread_time() - started_cpu - wait_cpu
-            self._waited += wait_wall
+        if offered:
+            self._account(started, started_cpu, wait_wall, wait_cpu)
+
+    def _account(self, started: float, started_cpu: float, wait_wall: float, wait_cpu: float) -> None:
+        """Add a part's time to the step's: working (wall, CPU) and waiting for the worker."""
+        self._worked += time.perf_counter() - started - wait_wall
+        self._working_cpu += time.thread_time() - started_cpu - wait_cpu
+        self._waited += wait_wall
 
     def _judge_waiting(self) -> None:
         """After a step: when this process lost too much of its time (another program busy on a core), run the next
@@ -429,17 +465,24 @@ class TensorParallelStep:
         self._worked = self._working_cpu = self._waited = 0.0
 
     # ----- meeting the worker -----------------------------------------------------------------------------------
-    def _offer(self, kind: int, token: tuple) -> None:
-        os.write(self._fds["task_w"], TOKEN.pack(kind, self._part, *token))
+    def _offer(self, tokens: list[tuple]) -> None:
+        """Offer the worker a part: tokens ``(kind, rows or block, t, lr, weighted)``, in one write (a pipe keeps it
+        whole)."""
+        os.write(self._fds["task_w"], b"".join(TOKEN.pack(kind, self._part, *rest) for kind, *rest in tokens))
         self._control[OFFERED] = self._part
         self._wake_worker()
 
-    def _take_back(self) -> bool:
-        """Take back the part just offered, unless the worker has it."""
-        try:
-            return len(os.read(self._fds["task_r"], TOKEN.size)) == TOKEN.size
-        except BlockingIOError:
-            return False
+    def _take_back(self) -> int | None:
+        """Take back a token of the part just offered, unless the worker has taken them all: its third number (the
+        block of an update), or None."""
+        while True:
+            try:
+                token = os.read(self._fds["task_r"], TOKEN.size)
+            except BlockingIOError:
+                return None
+            _, part, number, *_ = TOKEN.unpack(token)
+            if part == self._part:  # (one of an interrupted part's: not to run)
+                return number
 
     def _arrive(self, value: int) -> None:
         self._control[TRAINER] = value
@@ -453,17 +496,16 @@ class TensorParallelStep:
         except BrokenPipeError:  # it has ended: found at the next wait
             pass
 
-    def _wait_for_worker(self, value: int) -> bool:
-        """Wait until the worker's counter reaches ``value``: False if it ended first."""
-        control = self._control
-        if control[WORKER] >= value:
+    def _wait_for_worker(self, done: Callable[[], bool]) -> bool:
+        """Wait until ``done()``: False if the worker ended first."""
+        if done():
             return True
         spin_until = time.perf_counter() + SPIN_S
         while time.perf_counter() < spin_until:
-            if control[WORKER] >= value:
+            if done():
                 return True
-        while control[WORKER] < value:
-            if not self._sleep_on(self._fds["done_r"], None, lambda: control[WORKER] >= value):
+        while not done():
+            if not self._sleep_on(self._fds["done_r"], None, done):
                 self._stop_worker()
                 return False
         return True
@@ -513,7 +555,7 @@ def serve(memory_fd: int, task_r: int, wake_r: int, done_w: int, blueprint_at: i
         optimizer.place_state({name: shared[name] for name in optimizer.state_vectors}, copy_values=False)
     share = UnitShare(1, model, blueprint["loss"], shared, blueprint["places"])
     control = shared["control"]
-    marks = control[MARKS_AT:]
+    marks, blocks = control[MARKS_AT:], update_blocks_of(shared["params"].size)
     os.set_blocking(wake_r, False)
 
     def arrive(value: int) -> None:
@@ -543,26 +585,28 @@ def serve(memory_fd: int, task_r: int, wake_r: int, done_w: int, blueprint_at: i
     ):
         seen = 0
         while True:
-            spin_until = time.perf_counter() + SPIN_S
-            while control[OFFERED] == seen and time.perf_counter() < spin_until:
-                pass
-            seen = control[OFFERED]
             try:
                 token = os.read(task_r, TOKEN.size)
-            except BlockingIOError:
+            except BlockingIOError:  # none yet: watch for the next part a while, then sleep
+                spin_until = time.perf_counter() + SPIN_S
+                while control[OFFERED] == seen and time.perf_counter() < spin_until:
+                    pass
+                if control[OFFERED] != seen:
+                    seen = control[OFFERED]
+                    continue  # a part was offered: read its tokens
                 if not _drain(wake_r):
                     return  # the step has ended
-                try:
-                    token = os.read(task_r, TOKEN.size)
-                except BlockingIOError:
-                    select.select([wake_r], [], [])
-                    continue
+                if control[OFFERED] == seen:  # (a part offered after the drain writes a byte after it)
+                    select.select([wake_r], [], [], 1.0)
+                continue
             if not token:
-                return
-            kind, part, rows, t, lr, weighted = TOKEN.unpack(token)
+                return  # the step has ended
+            kind, part, number, t, lr, weighted = TOKEN.unpack(token)
+            if part < control[OFFERED]:
+                continue  # an interrupted part's
             base = part * PHASE_STRIDE
             if kind == GRADIENTS:
-                share.bind(rows, weighted)
+                share.bind(number, weighted)
                 for k in range(share.n_phases):
                     if k and not wait_for_trainer(base + k, part):
                         break
@@ -571,11 +615,11 @@ def serve(memory_fd: int, task_r: int, wake_r: int, done_w: int, blueprint_at: i
             else:
                 optimizer.t, optimizer.lr = t - 1, lr  # as the trainer's optimizer was before this step
                 update = optimizer.prepare_step(shared["params"], shared["grads"])
-                for i, (lo, hi) in enumerate(share.blocks):
-                    marks[i] = BLOCK_STARTED
-                    update(lo, hi)
-                    marks[i] = BLOCK_DONE
-                arrive(base + 1)
+                marks[number] = BLOCK_STARTED
+                update(*blocks[number])
+                marks[number] = BLOCK_DONE
+                with contextlib.suppress(BlockingIOError):
+                    os.write(done_w, b"\0")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ than the training step.  With a noise range each image also draws its own level 
 
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
 import time
@@ -210,18 +211,21 @@ class Trainer:
         clean: np.ndarray,
         weights: np.ndarray | None = None,
         prepare: Callable[[int, int], None] | None = None,
+        prepare_next: Callable[[], None] | None = None,
     ) -> float:
         """One batch: gradients (forward, loss, backward), the divergence check, the optimizer update.
 
         weights: (batch,) per-image loss weights (``TrainConfig.noise_weighting``), or None.  ``prepare(lo, hi)``,
         if given, fills rows ``lo:hi`` of ``noisy`` and ``clean``: the step calls it for each part of the batch it
-        computes, so a data-parallel step makes its halves' rows on their own threads."""
+        computes, so a data-parallel step makes its halves' rows on their own threads.  ``prepare_next()``, if
+        given, makes the next batch's images once this one's are used: during the update, beside a worker's share
+        of it."""
         loss = step.gradients(noisy, clean, weights, prepare)
         if self._first_loss is None:
             self._first_loss = loss
         if not math.isfinite(loss) or loss > self.explode_factor * max(self._first_loss, 1e-12):
             raise TrainingDiverged(f"loss {loss:.4g}")
-        step.update(self.optimizer)
+        step.update(self.optimizer, prepare_next)
         return loss
 
     def _run_epoch(self, epoch: int, batches: _Batches, step, validation: _Validation | None) -> dict:
@@ -238,10 +242,21 @@ class Trainer:
         good_params = self._good_params
         np.copyto(good_params, params)  # restored if the epoch diverges
         loss_sum, seen = 0.0, 0
-        for batch, (clean, noisy, prepare) in enumerate(batches.epoch(order, noise)):
+        upcoming = batches.epoch(order, noise)
+        following = next(upcoming, None)
+        ready = False  # the batch's images are made (during the last batch's update)
+        for batch in itertools.count():
+            if following is None:
+                break
+            clean, noisy, prepare = following
+            following = next(upcoming, None)
+            prepare_next = None
+            if following is not None and step.overlaps_next_batch:
+                prepare_next = partial(following[2], 0, len(following[0]))
             batch_weights = None if weights is None else weights[seen : seen + len(clean)]
             try:
-                loss = self.train_step(step, noisy, clean, batch_weights, prepare)
+                loss = self.train_step(step, noisy, clean, batch_weights, None if ready else prepare, prepare_next)
+                ready = prepare_next is not None
             except TrainingDiverged as exc:
                 np.copyto(params, good_params)
                 raise TrainingDiverged(
@@ -385,7 +400,7 @@ class _Batches:
     def epoch(self, order: np.ndarray, noise: EpochNoise) -> Iterator[tuple[np.ndarray, np.ndarray, Callable]]:
         """Batches in ``order``: ``(clean, noisy, prepare)``, the batch's buffers and ``prepare(lo, hi)``, which
         fills their rows ``lo:hi`` (the gathered images as float, then their noise); call it for every row before
-        using them, and use them before asking for the next batch, which overwrites them."""
+        using them, and use them before preparing the next batch, which overwrites them."""
         for batch, start in enumerate(range(0, len(order), self.size)):
             idx = order[start : start + self.size]
             n = len(idx)

@@ -256,3 +256,20 @@ def test_a_stopped_worker_never_stops_the_run_and_changes_no_bit():
     with TensorParallelStep(alone, MSE(), 33, alone_optimizer, processes=1) as step:
         assert losses == _train(step, alone_optimizer, batches[:2] + batches * 20 + [batches[0]] * (len(losses) - 102))
     np.testing.assert_array_equal(model.params, alone.params)
+
+
+def test_a_run_split_by_units_trains_as_a_serial_run_does():
+    """The same batches, noise and updates as a serial run, up to float32 rounding (the next batch's images are made
+    while the worker updates: made wrong, or for the wrong batch, the runs would part at once)."""
+    x = (np.random.default_rng(5).random((200, 784)) > 0.6).astype(np.float32)
+    config = TrainConfig(epochs=3, batch_size=32, lr=0.003, noise=(0.0, 0.4), noise_weighting=0.1, seed=2)
+    runs = []
+    for parallel in ("units", False):
+        model = build_mlp([784, 100, 784], ["relu", "sigmoid"], seed=1)
+        trainer = Trainer(model, config, parallel=parallel)
+        trainer.fit(x)
+        runs.append((model, trainer.history.batch_loss))
+    (split, split_losses), (serial, serial_losses) = runs
+    assert len(split_losses) == len(serial_losses) == 3 * 7
+    np.testing.assert_allclose(split_losses, serial_losses, rtol=1e-4)
+    np.testing.assert_allclose(split.params, serial.params, rtol=1e-3, atol=1e-5)
