@@ -11,10 +11,12 @@ their optimizer state.  Nothing is computed twice and nothing is summed across t
 * the loss on the share's output units (each process a partial sum; the two added in one order);
 * backward, layer j: ``dW[lo:hi] = g[lo:hi] @ a.T`` (the share's rows), and the gradient of the layer's input for
   the share's units of the layer below, ``W[:, lo':hi'].T @ g``, which needs all of ``g``: they meet again;
-* the optimizer's element-wise update, half the parameter vector each (once both gradients are whole).
+* the optimizer's element-wise update (once both gradients are whole), in blocks of the parameter vector that each
+  process claims as it goes: any split of an element-wise update gives the same bits.  Meanwhile this process makes
+  the next batch's images (``overlaps_next_batch``), which the worker cannot: the training images are here.
 
 Activations are kept unit-major, (units, batch), so a share's rows of every array are contiguous.  A step of an
-L-layer network is 2L - 1 phases with a meeting after each, and one for the update.
+L-layer network is 2L - 1 phases with a meeting after each; then the update.
 
 When the worker does not take a part of the step (the other core busy, the worker still starting), this process runs
 both shares itself, phase by phase; the split is fixed, so the bits are the same whoever runs what — and running both
@@ -52,15 +54,16 @@ from engine.subnormals import flush_subnormals, flushing
 Prepare = Callable[[int, int], None]
 
 TOKEN = struct.Struct("<qqqqd?")
-"""A part of a step offered to the worker: its kind (``GRADIENTS`` or ``UPDATE``), its number, the batch's rows,
-the optimizer's step count, its rate, and whether the rows are weighted."""
+"""A part of a step offered to the worker: its kind (``GRADIENTS``, or ``UPDATE``: one token a block), its number, the
+batch's rows (or the update's block), the optimizer's step count, its rate, and whether the rows are weighted."""
 GRADIENTS, UPDATE = 0, 1
 PHASE_STRIDE = 64
 """A part numbered ``p`` counts its meetings from ``p * PHASE_STRIDE``: a share that finished phase k of it has
 ``p * PHASE_STRIDE + k + 1`` in its counter."""
 TRAINER, OFFERED, WORKER, READY_AT, MARKS_AT = 0, 1, 8, 9, 16
 """Slots of the shared control array (int64): each process's counter (on cache lines of their own), the number of
-the part offered last, the worker's ready flag, and from ``MARKS_AT`` on the marks of the worker's update blocks."""
+the part offered last, the worker's ready flag, and from ``MARKS_AT`` on the marks of the update's blocks (begun,
+done) that the worker makes."""
 BLOCK_STARTED, BLOCK_DONE = 1, 2
 SPIN_S = 1e-3
 """How long a process waiting for the other (or the worker, for the next part) checks the shared counters before it
