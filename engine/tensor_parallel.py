@@ -207,6 +207,7 @@ class TensorParallelStep:
         self.model, self.loss, self.batch_size, self.optimizer = model, loss, batch_size, optimizer
         self.processes = processes
         self._shares: tuple[UnitShare, UnitShare] | None = None
+        self._arrays: dict[str, np.ndarray] | None = None
         self._own_vectors: tuple[np.ndarray, np.ndarray] | None = None
         self._shared_state: dict[str, np.ndarray] = {}
         self._worker: subprocess.Popen | None = None
@@ -271,15 +272,15 @@ class TensorParallelStep:
                           **{f"{kind}{j}": ((w * rows,), dtype) for j, w in enumerate(model.widths()[1:])
                              for kind in ("act", "grad")}}  # fmt: skip
         offsets, end = offsets_of(layout)
-        blueprint = pickle.dumps(
-            {"model": model.replica(), "loss": self.loss, "optimizer": optimizer, "errstate": np.geterr(),
-             "flush": flushing(), "blas_threads": blas_threads(), "layout": layout, "offsets": offsets,
-             "places": places},  # fmt: skip
-            protocol=pickle.HIGHEST_PROTOCOL,
-        )
         if private:
             memory, memory_fd = mmap.mmap(-1, end), None
         else:
+            blueprint = pickle.dumps(
+                {"model": model.replica(), "loss": self.loss, "optimizer": optimizer, "errstate": np.geterr(),
+                 "flush": flushing(), "blas_threads": blas_threads(), "layout": layout, "offsets": offsets,
+                 "places": places},  # fmt: skip
+                protocol=pickle.HIGHEST_PROTOCOL,
+            )
             memory, memory_fd = new_block(end + len(blueprint))
             memory[end:] = blueprint
         try:
@@ -291,7 +292,7 @@ class TensorParallelStep:
                 optimizer.place_state(self._shared_state)
             self._arrays, self._control = shared, shared["control"]
             self._shares = tuple(UnitShare(side, model, self.loss, shared, places) for side in (0, 1))
-            if not start:
+            if not start or private:
                 return
             fds = self._fds
             fds["task_r"], fds["task_w"] = os.pipe()  # parts offered: read by both, without blocking
@@ -318,7 +319,7 @@ class TensorParallelStep:
         if self._shared_state:
             self.optimizer.place_state({name: np.empty_like(a) for name, a in self._shared_state.items()})
             self._shared_state = {}
-        self._shares = None
+        self._shares = self._arrays = None  # (the block is unmapped with its last view)
 
     def _stop_worker(self) -> None:
         """Close the pipes (the worker exits after the phase it is running) and wait for it."""
