@@ -332,7 +332,8 @@ and 784-256-784 at 128, 1.48x for the first at 32, 1.20x for 784-100-784 at 64 (
 128; narrower layers split into products too thin to pay (784-32-784 at 256: 0.95x)."""
 PROCESS_MACS = 40_000_000
 """A larger step of any other model (a skip path, a narrow layer) runs data-parallel, its second half in a
-worker process (784-256-784 at 128 and a gate: 1.29x the serial step; 784-100-784 at 256, 40 million, 1.16x)."""
+worker process (``--step-kinds``, without a skip path: 784-256-784 at 128, 1.29x the serial step; 784-100-784 at 256,
+40 million, 1.16x)."""
 THREAD_BATCH = 256
 """A smaller step of a batch this large, with at least ``THREAD_MACS``, runs data-parallel on a worker thread: the
 halves' matrix products are long enough that the interpreter lock they share between calls costs little (784-10-784
