@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+STOP_WAIT_S = 10.0
+"""How long a step's end waits for its worker to finish what it is running and exit before it is killed."""
 ALIGN = 64
 """Each shared array starts on a multiple of this many bytes (a cache line)."""
 
@@ -68,6 +70,19 @@ def start_worker(module: str, passed: tuple[int, ...], *args: object) -> subproc
         env={**os.environ, "PYTHONPATH": path_list},
         start_new_session=True,
     )
+
+
+def stop_worker(worker: subprocess.Popen | None, fds: dict[str, int]) -> None:
+    """Close the step's pipes (``fds``, emptied: the worker exits after what it is running) and wait for the worker;
+    kill it after ``STOP_WAIT_S``."""
+    for name in list(fds):
+        os.close(fds.pop(name))
+    if worker is not None:
+        try:
+            worker.wait(STOP_WAIT_S)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
 
 
 def blas_threads() -> int | None:

@@ -58,7 +58,7 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from engine.optimizers import update_blocks
-from engine.shared_memory import blas_threads, new_block, offsets_of, read_exactly, start_worker, views
+from engine.shared_memory import blas_threads, new_block, offsets_of, read_exactly, start_worker, stop_worker, views
 from engine.subnormals import flush_subnormals, flushing
 
 SPLIT_ELEMENTS = 1 << 17
@@ -332,11 +332,9 @@ step), then the worker is tried again.  Quiet, a step loses ~5-10 % (the worker'
 ALONE_STEPS = 200
 LOST_SMOOTHING = 0.1
 """Weight of the newest step in the running average of the lost share."""
-STOP_WAIT_S = 10.0
 BLOCK_STARTED, BLOCK_DONE = 1, 2
 """A block of the update as the worker marks it in shared memory (0: not begun): one it began and did not finish when
 it died cannot be run again (its gradient added in twice, Adam's step taken twice)."""
-"""How long the step's end waits for the worker to finish its task and exit before it is killed."""
 
 
 class ProcessParallelStep(DataParallelStep):
@@ -595,14 +593,7 @@ class ProcessParallelStep(DataParallelStep):
     def _stop_worker(self) -> None:
         """Close the pipes (the worker exits after any task it is running) and wait for it."""
         worker, self._worker = self._worker, None
-        for name in list(self._fds):
-            os.close(self._fds.pop(name))
-        if worker is not None:
-            try:
-                worker.wait(STOP_WAIT_S)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait()
+        stop_worker(worker, self._fds)
 
 
 # ----- the worker's side ---------------------------------------------------------------------------------------

@@ -48,7 +48,7 @@ from collections.abc import Callable
 import numpy as np
 
 from engine.optimizers import update_blocks
-from engine.shared_memory import Layout, blas_threads, new_block, offsets_of, start_worker, views
+from engine.shared_memory import Layout, blas_threads, new_block, offsets_of, start_worker, stop_worker, views
 from engine.subnormals import flush_subnormals, flushing
 
 Prepare = Callable[[int, int], None]
@@ -79,8 +79,6 @@ this many steps (~20-30 s of the large model): each try of the worker under cont
 RETRY_STEPS = 50
 """Steps with the worker after which a stretch alone counts as the first again."""
 LOST_SMOOTHING = 0.1
-STOP_WAIT_S = 10.0
-"""How long the step's end waits for the worker to exit before it is killed."""
 
 
 def splits(width: int) -> tuple[tuple[int, int], tuple[int, int]]:
@@ -324,14 +322,7 @@ class TensorParallelStep:
     def _stop_worker(self) -> None:
         """Close the pipes (the worker exits after the phase it is running) and wait for it."""
         worker, self._worker = self._worker, None
-        for name in list(self._fds):
-            os.close(self._fds.pop(name))
-        if worker is not None:
-            try:
-                worker.wait(STOP_WAIT_S)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait()
+        stop_worker(worker, self._fds)
 
     # ----- a step ---------------------------------------------------------------------------------------------
     def gradients(
