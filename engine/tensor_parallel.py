@@ -37,6 +37,7 @@ import copy
 import mmap
 import os
 import pickle
+import platform
 import select
 import struct
 import subprocess
@@ -92,6 +93,12 @@ def update_blocks_of(n: int) -> list[tuple[int, int]]:
     bounds = update_blocks(n)
     count = 2 * (len(bounds) - 1)
     return [(n * i // count, n * (i + 1) // count) for i in range(count)]
+
+
+STORES_IN_ORDER = platform.machine().lower() in ("x86_64", "amd64")
+"""The meetings are counters in shared memory, written after the arrays they announce and read before them: on x86
+each core's stores are seen by the other in the order they were made (TSO).  Processors with a weaker order (ARM)
+would need fences that Python does not give, so there the step runs both shares here."""
 
 
 def supports(model) -> bool:
@@ -197,13 +204,13 @@ class TensorParallelStep:
     """``update`` runs its ``meanwhile`` (the trainer's next batch of images) while the worker updates."""
 
     def __init__(self, model, loss, batch_size: int, optimizer=None, processes: int = 2) -> None:
-        """processes: 2, this one and a worker; 1, both shares here (the same bits)."""
+        """processes: 2, this one and a worker (on x86: ``STORES_IN_ORDER``); 1, both shares here (the same bits)."""
         if not supports(model):
             raise ValueError("a step split by units needs Dense layers without a skip path, each at least 2 wide")
         if processes not in (1, 2):
             raise ValueError(f"a step split by units runs in 1 or 2 processes, got {processes!r}")
         self.model, self.loss, self.batch_size, self.optimizer = model, loss, batch_size, optimizer
-        self.processes = processes
+        self.processes = processes if STORES_IN_ORDER else 1
         self._shares: tuple[UnitShare, UnitShare] | None = None
         self._arrays: dict[str, np.ndarray] | None = None
         self._own_vectors: tuple[np.ndarray, np.ndarray] | None = None
@@ -552,6 +559,7 @@ def serve(memory_fd: int, task_r: int, wake_r: int, done_w: int, blueprint_at: i
     control = shared["control"]
     marks, blocks = control[MARKS_AT:], update_blocks_of(shared["params"].size)
     os.set_blocking(wake_r, False)
+    os.set_blocking(done_w, False)  # full: the trainer has bytes enough to wake on (it drains them when it sleeps)
 
     def arrive(value: int) -> None:
         control[WORKER] = value

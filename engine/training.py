@@ -33,7 +33,7 @@ from engine.optimizers import OPTIMIZERS, get_optimizer
 from engine.run_limits import TRAINING_BOUNDS
 from engine.steps import DataParallelStep, ProcessParallelStep, SerialStep, available_cores, using_blas_threads
 from engine.subnormals import flush_subnormals
-from engine.tensor_parallel import TensorParallelStep, supports
+from engine.tensor_parallel import STORES_IN_ORDER, TensorParallelStep, supports
 
 
 class TrainingDiverged(RuntimeError):
@@ -353,7 +353,7 @@ def make_step(
         macs = model.n_params * batch_size
         parallel = False
         two = available_cores() >= 2
-        if two and macs >= UNITS_MACS and supports(model) and min(model.widths()) >= UNITS_WIDTH:
+        if two and STORES_IN_ORDER and macs >= UNITS_MACS and supports(model) and min(model.widths()) >= UNITS_WIDTH:
             parallel = "units"
         elif two and macs >= PROCESS_MACS:
             parallel = "processes"
