@@ -8,8 +8,10 @@ is kept at the block's end.
 
 from __future__ import annotations
 
+import ctypes
 import mmap
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -59,12 +61,13 @@ def new_block(size: int) -> tuple[mmap.mmap, int]:
 
 
 def start_worker(module: str, passed: tuple[int, ...], *args: object) -> subprocess.Popen:
-    """``python -P -m <module> <passed fds> <args>``, in its own session (a Ctrl-C at the terminal reaches only the
-    trainer), finding this engine whatever folder the trainer runs in (``-P``: not the working folder's)."""
+    """``python -P -m <module> <passed fds> <args> <this process's id>``, in its own session (a Ctrl-C at the
+    terminal reaches only the trainer), finding this engine whatever folder the trainer runs in (``-P``: not the
+    working folder's).  The worker calls ``end_with_trainer`` with the id."""
     engine_root = str(Path(__file__).resolve().parent.parent)
     path_list = os.pathsep.join(filter(None, [engine_root, os.environ.get("PYTHONPATH")]))
     return subprocess.Popen(
-        [sys.executable, "-P", "-m", module, *map(str, passed), *map(str, args)],
+        [sys.executable, "-P", "-m", module, *map(str, passed), *map(str, args), str(os.getpid())],
         pass_fds=passed,
         stdin=subprocess.DEVNULL,
         env={**os.environ, "PYTHONPATH": path_list},
@@ -83,6 +86,22 @@ def stop_worker(worker: subprocess.Popen | None, fds: dict[str, int]) -> None:
         except subprocess.TimeoutExpired:
             worker.kill()
             worker.wait()
+
+
+def end_with_trainer(trainer: int) -> None:
+    """In a worker: have the kernel kill this process when the trainer's thread that started it ends (Linux's
+    parent-death signal), and end now if it already has.  A worker sees its pipes close when the trainer ends, but
+    a stopped one (SIGSTOP, a debugger) would not, and would stay for good."""
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # not Linux: the pipes alone
+        return
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != trainer:
+        os._exit(0)
+
+
+PR_SET_PDEATHSIG = 1
 
 
 def blas_threads() -> int | None:

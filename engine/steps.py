@@ -58,7 +58,16 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from engine.optimizers import update_blocks
-from engine.shared_memory import blas_threads, new_block, offsets_of, read_exactly, start_worker, stop_worker, views
+from engine.shared_memory import (
+    blas_threads,
+    end_with_trainer,
+    new_block,
+    offsets_of,
+    read_exactly,
+    start_worker,
+    stop_worker,
+    views,
+)
 from engine.subnormals import flush_subnormals, flushing
 
 SPLIT_ELEMENTS = 1 << 17
@@ -98,11 +107,12 @@ class SerialStep:
         return weighted_gradients(self.model, noisy, clean, weights, self.loss, self._grad_buf[:n], n)
 
     def update(self, optimizer, meanwhile: Callable[[], None] | None = None) -> None:
-        """The optimizer's update; ``meanwhile()``, if given, runs too (work of the trainer's that needs no weights:
-        the next batch's images; a step with a worker runs it while the worker updates)."""
+        """The optimizer's update; then ``meanwhile()``, if given (work of the trainer's that needs no weights: the
+        next batch's images; a step with a worker runs it while the worker updates).  Either way the update is
+        whole when ``meanwhile`` raises."""
+        optimizer.step(self.model.params, self.model.grads)
         if meanwhile is not None:
             meanwhile()
-        optimizer.step(self.model.params, self.model.grads)
 
     def __enter__(self) -> SerialStep:
         return self
@@ -173,9 +183,7 @@ class DataParallelStep(SerialStep):
 
     def update(self, optimizer, meanwhile: Callable[[], None] | None = None) -> None:
         """The optimizer's element-wise update in blocks (the halves' gradients added first in each), shared with
-        the worker when the model is large (the same result as one pass)."""
-        if meanwhile is not None:
-            meanwhile()
+        the worker when the model is large (the same result as one pass); then ``meanwhile()``."""
         params, grads, second = self.model.params, self.model.grads, self.replica.grads
         update = optimizer.prepare_step(params, grads)  # (lo, hi) -> None
         bounds = update_blocks(params.size, even=params.size >= SPLIT_ELEMENTS)
@@ -190,6 +198,8 @@ class DataParallelStep(SerialStep):
                 block(i)
         else:
             self._crew.run(block, len(bounds) - 1)
+        if meanwhile is not None:
+            meanwhile()
 
 
 class Crew:
@@ -455,11 +465,9 @@ class ProcessParallelStep(DataParallelStep):
         params = self.model.params
         if self._alone:
             self._alone -= 1
-        if meanwhile is not None:
-            meanwhile()
         if self._alone or self._worker is None or optimizer is not self.optimizer or params.size < SPLIT_ELEMENTS:
             self._judge_waiting()
-            return super().update(optimizer)
+            return super().update(optimizer, meanwhile)
         started, started_cpu = time.perf_counter(), time.thread_time()
         grads, second = self.model.grads, self.replica.grads
         update = optimizer.prepare_step(params, grads)
@@ -480,6 +488,8 @@ class ProcessParallelStep(DataParallelStep):
         self._working_cpu += time.thread_time() - started_cpu
         self._finish(block_here, self._progress)
         self._judge_waiting()
+        if meanwhile is not None:
+            meanwhile()
         return None
 
     def _judge_waiting(self) -> None:
@@ -597,10 +607,13 @@ class ProcessParallelStep(DataParallelStep):
 
 
 # ----- the worker's side ---------------------------------------------------------------------------------------
-def serve(memory_fd: int, task_r: int, wake_r: int, done_w: int, blueprint_at: int, blueprint_size: int) -> None:
+def serve(
+    memory_fd: int, task_r: int, wake_r: int, done_w: int, blueprint_at: int, blueprint_size: int, trainer: int
+) -> None:
     """Run tasks as they come, until the pipes close (the step ended, or its process did)."""
     from threadpoolctl import threadpool_limits
 
+    end_with_trainer(trainer)
     memory = mmap.mmap(memory_fd, blueprint_at + blueprint_size)
     os.close(memory_fd)
     blueprint = pickle.loads(memory[blueprint_at : blueprint_at + blueprint_size])

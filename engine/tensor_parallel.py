@@ -49,7 +49,16 @@ from collections.abc import Callable
 import numpy as np
 
 from engine.optimizers import update_blocks
-from engine.shared_memory import Layout, blas_threads, new_block, offsets_of, start_worker, stop_worker, views
+from engine.shared_memory import (
+    Layout,
+    blas_threads,
+    end_with_trainer,
+    new_block,
+    offsets_of,
+    start_worker,
+    stop_worker,
+    views,
+)
 from engine.subnormals import flush_subnormals, flushing
 
 Prepare = Callable[[int, int], None]
@@ -58,6 +67,8 @@ TOKEN = struct.Struct("<qqqqd?")
 """A part of a step offered to the worker: its kind (``GRADIENTS``, or ``UPDATE``: one token a block), its number, the
 batch's rows (or the update's block), the optimizer's step count, its rate, and whether the rows are weighted."""
 GRADIENTS, UPDATE = 0, 1
+MOST_BLOCKS = 96
+"""An update is offered in at most this many blocks: 96 tokens of 41 bytes fit in PIPE_BUF (4096)."""
 PHASE_STRIDE = 64
 """A part numbered ``p`` counts its meetings from ``p * PHASE_STRIDE``: a share that finished phase k of it has
 ``p * PHASE_STRIDE + k + 1`` in its counter."""
@@ -89,9 +100,9 @@ def splits(width: int) -> tuple[tuple[int, int], tuple[int, int]]:
 
 def update_blocks_of(n: int) -> list[tuple[int, int]]:
     """The blocks ``(lo, hi)`` of an update of ``n`` parameters that the two processes claim: twice as many as
-    ``update_blocks`` makes (each half as long), so the last one claimed keeps neither waiting long."""
-    bounds = update_blocks(n)
-    count = 2 * (len(bounds) - 1)
+    ``update_blocks`` makes (each half as long), so the last one claimed keeps neither waiting long; at most
+    ``MOST_BLOCKS`` (their tokens fit one write to a pipe) and none empty."""
+    count = max(1, min(2 * (len(update_blocks(n)) - 1), MOST_BLOCKS, n))
     return [(n * i // count, n * (i + 1) // count) for i in range(count)]
 
 
@@ -302,6 +313,7 @@ class TensorParallelStep:
             fds = self._fds
             fds["task_r"], fds["task_w"] = os.pipe()  # parts offered: read by both, without blocking
             os.set_blocking(fds["task_r"], False)
+            os.set_blocking(fds["task_w"], False)
             fds["wake_r"], fds["wake_w"] = os.pipe()  # bytes that wake the worker: a part offered, a phase done here
             os.set_blocking(fds["wake_w"], False)  # full: the worker has bytes enough to wake (or is stopped)
             fds["done_r"], fds["done_w"] = os.pipe()  # bytes that wake this process: a phase done there
@@ -352,70 +364,72 @@ class TensorParallelStep:
             np.copyto(arrays["weights"][:n], weights)
         for share in self._shares:
             share.bind(n, weights is not None)
-        if self._worker is not None and not self._alone:
-            self._part += 1
-            self._offer([(GRADIENTS, n, 0, 0.0, weights is not None)])
-        self._gradients_together(started, started_cpu)
+        self._gradients_together((GRADIENTS, n, 0, 0.0, weights is not None), started, started_cpu)
         losses = arrays["losses"]
         return float(losses[0] + losses[1])
 
     def update(self, optimizer, meanwhile: Callable[[], None] | None = None) -> None:
         """The optimizer's element-wise update, in blocks that this process and the worker claim as they go (any
         split gives the same bits); ``meanwhile()`` (the next batch's images) runs here first, while the worker
-        updates."""
+        updates.  An error in ``meanwhile`` is raised once the update is whole."""
         if optimizer is not self.optimizer:
-            if meanwhile is not None:
-                meanwhile()
             optimizer.step(self.model.params, self.model.grads)
+            self._judge_waiting()
+            _call(meanwhile)
             return
         started, started_cpu = time.perf_counter(), time.thread_time()
         update = optimizer.prepare_step(self.model.params, self.model.grads)
         blocks, marks = self._blocks, self._control[MARKS_AT:]
         marks[:] = 0
-        offered = self._worker is not None and not self._alone
-        if offered:
-            self._part += 1
-            self._offer([(UPDATE, i, optimizer.t, optimizer.lr, False) for i in range(len(blocks))])
+        offered, failed = False, None
         try:
-            if meanwhile is not None:
-                meanwhile()
+            if self._worker is not None and not self._alone:
+                offered = self._offer([(UPDATE, i, optimizer.t, optimizer.lr, False) for i in range(len(blocks))])
+            try:
+                _call(meanwhile)
+            except BaseException as exc:  # (the update is finished first: weights half updated would be no one's)
+                failed = exc
             if not offered:
                 for lo, hi in blocks:
                     update(lo, hi)
-                return
-            here = set()
-            while (i := self._take_back()) is not None:
-                update(*blocks[i])
-                here.add(i)
-            theirs = [i for i in range(len(blocks)) if i not in here]
-            began, began_cpu = time.perf_counter(), time.thread_time()
-            if not self._wait_for_worker(lambda: all(marks[i] == BLOCK_DONE for i in theirs)):
-                for i in theirs:  # it ended: what it had not begun runs here
-                    if marks[i] == BLOCK_STARTED:
-                        raise RuntimeError(
-                            "the training step's worker process ended while it updated the weights, which are no "
-                            "longer exact; resume from the last checkpoint"
-                        )
-                    if marks[i] != BLOCK_DONE:
-                        update(*blocks[i])
-            self.worker_parts += bool(theirs)
-            self._account(started, started_cpu, time.perf_counter() - began, time.thread_time() - began_cpu)
+            else:
+                here = set()
+                while (i := self._take_back()) is not None:
+                    update(*blocks[i])
+                    here.add(i)
+                theirs = [i for i in range(len(blocks)) if i not in here]
+                began, began_cpu = time.perf_counter(), time.thread_time()
+                if not self._wait_for_worker(lambda: all(marks[i] == BLOCK_DONE for i in theirs)):
+                    for i in theirs:  # it ended: what it had not begun runs here
+                        if marks[i] == BLOCK_STARTED:
+                            raise RuntimeError(
+                                "the training step's worker process ended while it updated the weights, which are "
+                                "no longer exact; resume from the last checkpoint"
+                            )
+                    for i in theirs:
+                        if marks[i] != BLOCK_DONE:
+                            update(*blocks[i])
+                self.worker_parts += bool(theirs)
+                self._account(started, started_cpu, time.perf_counter() - began, time.thread_time() - began_cpu)
         except BaseException:
             if offered:  # it may hold a block of this update: it must not write on after this
                 self._kill_worker()
             raise
         finally:
             self._judge_waiting()
+        if failed is not None:
+            raise failed
 
-    def _gradients_together(self, started: float, started_cpu: float) -> None:
-        """Phases ``0..count-1`` of both shares: with the worker, meeting it after each, when it takes the part;
-        else (or from where it ended) both here, phase by phase."""
+    def _gradients_together(self, token: tuple, started: float, started_cpu: float) -> None:
+        """Phases ``0..count-1`` of both shares: with the worker, meeting it after each, when it takes the part
+        (``token``); else (or from where it ended) both here, phase by phase."""
         shares, count = self._shares, self._shares[0].n_phases
-        offered = self._worker is not None and not self._alone
-        together = False
-        base = self._part * PHASE_STRIDE
+        offered = together = False
         wait_wall = wait_cpu = 0.0
         try:
+            if self._worker is not None and not self._alone:
+                offered = self._offer([token])
+            base = self._part * PHASE_STRIDE
             shares[0].run(0)
             if offered:
                 self._arrive(base + 1)
@@ -467,12 +481,18 @@ class TensorParallelStep:
         self._worked = self._working_cpu = self._waited = 0.0
 
     # ----- meeting the worker -----------------------------------------------------------------------------------
-    def _offer(self, tokens: list[tuple]) -> None:
-        """Offer the worker a part: tokens ``(kind, rows or block, t, lr, weighted)``, in one write (a pipe keeps it
-        whole)."""
-        os.write(self._fds["task_w"], b"".join(TOKEN.pack(kind, self._part, *rest) for kind, *rest in tokens))
+    def _offer(self, tokens: list[tuple]) -> bool:
+        """Offer the worker a part: tokens ``(kind, rows or block, t, lr, weighted)``, in one write that never blocks
+        and that the pipe keeps whole (at most ``MOST_BLOCKS`` tokens: under PIPE_BUF, 4096 bytes, which even a
+        pipe of one page holds).  False: no room (nothing was written), the part runs here."""
+        self._part += 1
+        try:
+            os.write(self._fds["task_w"], b"".join(TOKEN.pack(kind, self._part, *rest) for kind, *rest in tokens))
+        except BlockingIOError:
+            return False
         self._control[OFFERED] = self._part
         self._wake_worker()
+        return True
 
     def _take_back(self) -> int | None:
         """Take back a token of the part just offered, unless the worker has taken them all: its third number (the
@@ -527,6 +547,11 @@ class TensorParallelStep:
         self._stop_worker()
 
 
+def _call(work: Callable[[], None] | None) -> None:
+    if work is not None:
+        work()
+
+
 def _offset(view: np.ndarray, vector: np.ndarray) -> int:
     """Where ``view`` starts in ``vector`` (elements)."""
     return (view.__array_interface__["data"][0] - vector.__array_interface__["data"][0]) // vector.itemsize
@@ -543,10 +568,13 @@ def _drain(fd: int) -> bool:
 
 
 # ----- the worker's side ---------------------------------------------------------------------------------------
-def serve(memory_fd: int, task_r: int, wake_r: int, done_w: int, blueprint_at: int, blueprint_size: int) -> None:
+def serve(
+    memory_fd: int, task_r: int, wake_r: int, done_w: int, blueprint_at: int, blueprint_size: int, trainer: int
+) -> None:
     """Run the other share of each part it takes, meeting the trainer after each phase, until the pipes close."""
     from threadpoolctl import threadpool_limits
 
+    end_with_trainer(trainer)
     memory = mmap.mmap(memory_fd, blueprint_at + blueprint_size)
     os.close(memory_fd)
     blueprint = pickle.loads(memory[blueprint_at : blueprint_at + blueprint_size])
@@ -569,15 +597,17 @@ def serve(memory_fd: int, task_r: int, wake_r: int, done_w: int, blueprint_at: i
     def wait_for_trainer(value: int, part: int) -> bool:
         """False: the trainer has ended, or moved on from this part (it runs the rest of it)."""
         spin_until = time.perf_counter() + SPIN_S
-        while control[TRAINER] < value:
-            if control[TRAINER] >= (part + 1) * PHASE_STRIDE:
+        while True:
+            now = control[TRAINER]  # (read once: both tests on one value)
+            if now >= (part + 1) * PHASE_STRIDE:
                 return False
+            if now >= value:
+                return True
             if time.perf_counter() > spin_until:
                 if not _drain(wake_r):
                     return False
                 if control[TRAINER] < value:
                     select.select([wake_r], [], [], 1.0)
-        return True
 
     control[READY_AT] = 1
     os.write(done_w, b"\0")

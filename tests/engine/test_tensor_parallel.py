@@ -273,3 +273,93 @@ def test_a_run_split_by_units_trains_as_a_serial_run_does():
     assert len(split_losses) == len(serial_losses) == 3 * 7
     np.testing.assert_allclose(split_losses, serial_losses, rtol=1e-4)
     np.testing.assert_allclose(split.params, serial.params, rtol=1e-3, atol=1e-5)
+
+
+STEPS_WITH_A_WORKER = {
+    "units": "TensorParallelStep(model, MSE(), 33, Adam())",
+    "halves": "ProcessParallelStep(model, MSE(), 33)",
+}
+
+
+@pytest.mark.parametrize("step", STEPS_WITH_A_WORKER.values(), ids=STEPS_WITH_A_WORKER.keys())
+def test_a_stopped_worker_ends_when_its_trainer_is_killed(tmp_path, step):
+    """A stopped worker (SIGSTOP, a debugger) never sees its pipes close: the kernel must end it with its trainer,
+    or it stays for good."""
+    import select
+    import signal
+    import subprocess
+    import sys
+
+    script = tmp_path / "trainer.py"
+    script.write_text(textwrap.dedent(f"""
+        import os, signal
+        from engine.losses import MSE
+        from engine.nn import build_mlp
+        from engine.optimizers import Adam
+        from engine.steps import ProcessParallelStep
+        from engine.tensor_parallel import TensorParallelStep
+
+        model = build_mlp([784, 100, 784], ["relu", "sigmoid"], seed=4)
+        step = {step}.__enter__()
+        assert step.wait_until_ready(120)
+        (worker,) = map(int, open(f"/proc/{{os.getpid()}}/task/{{os.getpid()}}/children").read().split())
+        print(worker, flush=True)
+        os.kill(worker, signal.SIGSTOP)
+        os.kill(os.getpid(), signal.SIGKILL)
+    """))
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    with open(tmp_path / "out", "w+") as out, open(tmp_path / "err", "w+") as err:  # (files: the worker holds them)
+        trainer = subprocess.run([sys.executable, str(script)], stdout=out, stderr=err, env=env, timeout=300)
+    assert trainer.returncode == -signal.SIGKILL, (tmp_path / "err").read_text()
+    worker = int((tmp_path / "out").read_text())
+    try:
+        ended = os.pidfd_open(worker)
+    except ProcessLookupError:
+        return  # already gone
+    try:
+        readable, _, _ = select.select([ended], [], [], 30)
+        if not readable:
+            os.kill(worker, signal.SIGKILL)  # (not left behind by a failing test)
+    finally:
+        os.close(ended)
+    assert readable, "a stopped worker outlived its trainer"
+
+
+def test_an_error_while_the_next_batch_is_made_leaves_the_update_whole():
+    """The trainer makes the next batch's images while the worker updates its blocks: if that fails (Ctrl-C, a bad
+    file), the error comes once every block is updated, so the weights are those of a whole step, whoever ran what."""
+    first = build_mlp([784, 100, 784], ["relu", "sigmoid"], seed=4)
+    batches = _batches(4, rows=33)
+
+    def slow_then_fail():
+        np.sort(np.random.default_rng(0).random(2_000_000))  # work long enough for the worker to take blocks
+        raise KeyboardInterrupt
+
+    results = []
+    for processes in (2, 1):
+        model, optimizer = first.copy(), Adam(lr=0.01)
+        with TensorParallelStep(model, MSE(), 33, optimizer, processes=processes) as step:
+            assert processes == 1 or step.wait_until_ready(READY_S)
+            losses = _train(step, optimizer, batches[:2])
+            losses.append(step.gradients(*batches[2]))
+            with pytest.raises(KeyboardInterrupt):
+                step.update(optimizer, slow_then_fail)
+            losses += _train(step, optimizer, batches[3:])
+        results.append((losses, model.params.copy(), optimizer.m_sum.copy(), optimizer.t))
+    (losses, params, moments, t), (alone_losses, alone_params, alone_moments, alone_t) = results
+    assert losses == alone_losses and t == alone_t == 4
+    np.testing.assert_array_equal(params, alone_params)
+    np.testing.assert_array_equal(moments, alone_moments)
+
+
+def test_an_update_is_offered_in_few_enough_blocks_to_fit_one_write_to_a_pipe():
+    from engine.tensor_parallel import MOST_BLOCKS, TOKEN, update_blocks_of
+
+    assert MOST_BLOCKS * TOKEN.size <= 4096  # PIPE_BUF: a write that size is never split, and a one-page pipe holds it
+    for n in (1, 5, 435_536, 33_554_432):
+        blocks = update_blocks_of(n)
+        assert 1 <= len(blocks) <= MOST_BLOCKS
+        assert blocks[0][0] == 0 and blocks[-1][1] == n
+        assert all(lo < hi for lo, hi in blocks)
+        assert all(a[1] == b[0] for a, b in zip(blocks[:-1], blocks[1:], strict=True))
