@@ -21,6 +21,8 @@ import numpy as np
 
 STOP_WAIT_S = 10.0
 """How long a step's end waits for its worker to finish what it is running and exit before it is killed."""
+PR_SET_PDEATHSIG = 1
+"""Linux's ``prctl`` option: the signal a process gets when the thread that started it ends."""
 ALIGN = 64
 """Each shared array starts on a multiple of this many bytes (a cache line)."""
 
@@ -100,8 +102,6 @@ def end_with_trainer(trainer: int) -> None:
     if os.getppid() != trainer:
         os._exit(0)
 
-
-PR_SET_PDEATHSIG = 1
 
 
 def blas_threads() -> int | None:
