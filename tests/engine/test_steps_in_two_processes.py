@@ -23,6 +23,7 @@ from engine.optimizers import SGD, Adam
 from engine.steps import SPLIT_ELEMENTS, DataParallelStep, ProcessParallelStep, SerialStep
 from engine.tensor_parallel import TensorParallelStep
 from engine.training import TrainConfig, Trainer, make_step
+from tests.engine.worker_faults import DIE_AFTER_AN_UPDATE_BLOCK, in_worker
 
 READY_S = 120.0
 """How long a test waits for a worker process to start (it imports NumPy; a loaded CI machine is slow)."""
@@ -262,24 +263,7 @@ def test_a_gated_model_with_weighted_noise_levels_trains_to_the_same_bits_in_two
 def test_a_worker_that_ends_in_the_middle_of_an_update_block_stops_the_run_with_a_clear_error(tmp_path, monkeypatch):
     """A block half updated cannot be run again (its gradient would be added in twice, Adam's step taken twice): the
     run must stop and say so, not go on with wrong weights."""
-    (tmp_path / "sitecustomize.py").write_text(textwrap.dedent("""
-        import os
-        from engine import optimizers
-
-        whole_step = optimizers.Adam.prepare_step
-
-        def prepare_step(self, params, grads):  # the worker's blocks: it dies once it has changed one
-            update = whole_step(self, params, grads)
-
-            def update_and_die(lo, hi):
-                update(lo, hi)
-                os._exit(7)
-
-            return update_and_die
-
-        optimizers.Adam.prepare_step = prepare_step
-    """))
-    monkeypatch.setenv("PYTHONPATH", str(tmp_path))  # read by the worker process only
+    in_worker(tmp_path, monkeypatch, DIE_AFTER_AN_UPDATE_BLOCK)
     model = build_mlp([784, 100, 784], ["relu", "sigmoid"], seed=4)
     optimizer = Adam(lr=0.01)
     with ProcessParallelStep(model, MSE(), 33, optimizer) as step:

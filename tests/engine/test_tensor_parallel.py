@@ -17,6 +17,7 @@ from engine.optimizers import SGD, Adam
 from engine.steps import SerialStep
 from engine.tensor_parallel import TensorParallelStep, supports
 from engine.training import TrainConfig, Trainer
+from tests.engine.worker_faults import DIE_AFTER_AN_UPDATE_BLOCK, in_worker
 
 READY_S = 120.0
 """How long a test waits for the worker process to start (it imports NumPy; a loaded CI machine is slow)."""
@@ -122,17 +123,11 @@ def test_the_weights_come_back_to_arrays_of_their_own_and_no_worker_outlives_the
     assert not [name for name in os.listdir("/dev/shm") if name.startswith("denoise-studio-step-")]
 
 
-def _die_in_worker(tmp_path, monkeypatch, body: str) -> None:
-    """A ``sitecustomize`` that only the worker process reads (its PYTHONPATH), to end it at a chosen point."""
-    (tmp_path / "sitecustomize.py").write_text(textwrap.dedent(body))
-    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
-
-
 @pytest.mark.parametrize("phase", [0, 2, 4])  # (a 3-layer network's phases: 0..4)
 def test_a_worker_that_ends_in_the_middle_of_the_gradients_leaves_the_same_bits(tmp_path, monkeypatch, phase):
     """This process runs the worker's share from the part's start: the gradient and every later step are what one
     process computes alone."""
-    _die_in_worker(tmp_path, monkeypatch, f"""
+    in_worker(tmp_path, monkeypatch, f"""
         import os
         from engine import tensor_parallel
 
@@ -163,23 +158,7 @@ def test_a_worker_that_ends_in_the_middle_of_the_gradients_leaves_the_same_bits(
 
 def test_a_worker_that_ends_in_the_middle_of_an_update_block_stops_the_run_with_a_clear_error(tmp_path, monkeypatch):
     """A block half updated cannot be run again (Adam's step would be taken twice): the run must stop and say so."""
-    _die_in_worker(tmp_path, monkeypatch, """
-        import os
-        from engine import optimizers
-
-        whole_step = optimizers.Adam.prepare_step
-
-        def prepare_step(self, params, grads):
-            update = whole_step(self, params, grads)
-
-            def update_and_die(lo, hi):
-                update(lo, hi)
-                os._exit(7)
-
-            return update_and_die
-
-        optimizers.Adam.prepare_step = prepare_step
-    """)
+    in_worker(tmp_path, monkeypatch, DIE_AFTER_AN_UPDATE_BLOCK)
     model, optimizer = build_mlp([784, 100, 784], ["relu", "sigmoid"], seed=4), Adam(lr=0.01)
     noisy, clean = _batches(1, rows=33)[0]
     with TensorParallelStep(model, MSE(), 33, optimizer) as step:
