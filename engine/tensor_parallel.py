@@ -19,12 +19,13 @@ Activations are kept unit-major, (units, batch), so a share's rows of every arra
 L-layer network is 2L - 1 phases with a meeting after each; then the update.
 
 When the worker does not take a part of the step (the other core busy, the worker still starting), this process runs
-both shares itself, phase by phase; the split is fixed, so the bits are the same whoever runs what — and running both
-shares costs about what a serial step does (each matrix product is split, not repeated).  When waiting for the worker
-costs this process more than ``LOST_SHARE`` of its time, the next ``ALONE_STEPS`` steps run here alone (and twice as
-many each time the worker is tried again in vain).  If the worker
-dies, this process runs its share from the part's start (forward and backward phases may run again: they write the
-same numbers); a block of the update that the worker began and did not finish cannot, and stops the run.
+both shares itself; the split is fixed, so the bits are the same whoever runs what.  A part not offered to the worker
+at all runs both shares at once (``UnitShare(None, ...)``): each product made whole wherever that gives the two
+shares' bits (checked at each new batch size), so a step alone costs what a serial step does.  When waiting for the
+worker costs this process more than ``LOST_SHARE`` of its time, the next ``ALONE_STEPS`` steps run here alone (and
+twice as many each time the worker is tried again in vain).  If the worker dies, this process runs its share from the
+part's start (forward and backward phases may run again: they write the same numbers); a block of the update that
+the worker began and did not finish cannot, and stops the run.
 
 For the ``with``, ``model.params``, ``model.grads`` and the optimizer's state vectors live in shared memory
 (``engine.shared_memory``); after it they are back in arrays of their own.
@@ -118,20 +119,23 @@ def supports(model) -> bool:
 
 
 class UnitShare:
-    """One process's share of a step: units ``splits(width)[side]`` of every layer, on the shared arrays.
+    """One process's share of a step: units ``splits(width)[side]`` of every layer, on the shared arrays; or, for
+    ``side`` None, both shares at once (this process alone), with the same bits (``bind``).
 
     arrays : "x" (rows, n_in), "clean" (rows, n_out), "weights" (rows,), "params"/"grads" (n_params,), "act{j}" and
     "grad{j}" (width_j * rows,): layer j's outputs and their gradient, unit-major; "losses" (2,) float64.
     """
 
-    def __init__(self, side: int, model, loss, arrays: dict[str, np.ndarray], places: list[tuple[int, int]]) -> None:
+    def __init__(
+        self, side: int | None, model, loss, arrays: dict[str, np.ndarray], places: list[tuple[int, int]]
+    ) -> None:
         """places: (offset of W, offset of b) of each layer in the parameter vector."""
         self.side, self.loss, self.arrays = side, loss, arrays
         self.widths = model.widths()
         self.activations = [copy.copy(layer.activation) for layer in model.layers]  # this share's own state
         for activation in self.activations:
             activation.out = activation.spare = None
-        self.units = [splits(w)[side] for w in self.widths[1:]]  # (lo, hi) of each layer's outputs
+        self.units = [(0, w) if side is None else splits(w)[side] for w in self.widths[1:]]  # (lo, hi) of its outputs
         params, grads = arrays["params"], arrays["grads"]
         self.W, self.b, self.dW, self.db = [], [], [], []
         for (w_at, b_at), n_in, n_out in zip(places, self.widths[:-1], self.widths[1:], strict=True):
@@ -141,9 +145,14 @@ class UnitShare:
             self.db.append(grads[b_at : b_at + n_out])
         self.n_phases = 2 * len(self.W) - 1
         self._rows = -1
+        self._whole: dict[int, set[tuple[str, int]]] = {}  # rows -> the products made whole at that many rows
+        self._made_whole: set[tuple[str, int]] = set()
 
     def bind(self, rows: int, weighted: bool) -> None:
-        """Views of the shared arrays for a batch of ``rows`` (each contiguous, whatever the batch)."""
+        """Views of the shared arrays for a batch of ``rows`` (each contiguous, whatever the batch).  Both shares at
+        once make each product whole where it gives the two shares' products' bits, found here at each new number of
+        rows (a BLAS picks its kernel by the matrices' shapes: OpenBLAS's for small ones sums in another order);
+        this overwrites ``x``, the activations, their gradients and ``grads``: call it before filling ``x``."""
         self.weights = self.arrays["weights"][:rows] if weighted else None
         if rows == self._rows:
             return
@@ -152,6 +161,10 @@ class UnitShare:
         self.target = self.arrays["target"][: self.widths[-1] * rows].reshape(self.widths[-1], rows)
         self.act = [self.arrays[f"act{j}"][: w * rows].reshape(w, rows) for j, w in enumerate(self.widths[1:])]
         self.grad = [self.arrays[f"grad{j}"][: w * rows].reshape(w, rows) for j, w in enumerate(self.widths[1:])]
+        if self.side is None:
+            if rows not in self._whole:
+                self._whole[rows] = self._products_with_same_bits()
+            self._made_whole = self._whole[rows]
 
     def run(self, phase: int) -> None:
         """Phase 0..L-2: forward of layer ``phase``; L-1: the last layer's forward, the loss, its weight gradient;
@@ -171,35 +184,82 @@ class UnitShare:
     def _forward(self, j: int) -> None:
         lo, hi = self.units[j]
         z = self.act[j][lo:hi]  # (units, rows)
-        np.matmul(self.W[j][lo:hi], self.x.T if j == 0 else self.act[j - 1], out=z)
+        self._product("forward", j)
         z += self.b[j][lo:hi, None]
         self.activations[j].forward(z)
 
     def _loss(self) -> None:
-        """This share's part of the loss (its output units' share of the mean) and its gradient, dL/dz."""
+        """This share's part of the loss (its output units' share of the mean) and its gradient, dL/dz; both shares
+        at once: each share's part, as the share would."""
         j = len(self.W) - 1
+        for side, (lo, hi) in enumerate(splits(self.widths[-1])):
+            if self.side not in (None, side):
+                continue
+            share = (hi - lo) / self.widths[-1]
+            target = self.target[lo:hi]  # (units, rows): the clean pixels, turned unit-major here
+            np.copyto(target, self.clean[:, lo:hi].T)
+            weights = None if self.weights is None else self.weights[None, :]  # (1, rows): one a column
+            value, _ = self.loss.value_and_grad(self.act[j][lo:hi], target, out=self.grad[j][lo:hi],
+                                                weights=weights, scale=share)  # fmt: skip
+            self.arrays["losses"][side] = value * share
         lo, hi = self.units[j]
-        share = (hi - lo) / self.widths[-1]
-        target = self.target[lo:hi]  # (units, rows): the clean pixels, turned unit-major here
-        np.copyto(target, self.clean[:, lo:hi].T)
-        weights = None if self.weights is None else self.weights[None, :]  # (1, rows): one a column
-        value, _ = self.loss.value_and_grad(self.act[j][lo:hi], target, out=self.grad[j][lo:hi], weights=weights,
-                                            scale=share)  # fmt: skip
-        self.arrays["losses"][self.side] = value * share
         self.activations[j].backward(self.grad[j][lo:hi])
 
     def _weight_grad(self, j: int) -> None:
-        lo, hi = self.units[j]
-        g = self.grad[j][lo:hi]  # dL/dz, (units, rows)
-        np.matmul(g, self.x if j == 0 else self.act[j - 1].T, out=self.dW[j][lo:hi])
-        np.sum(g, axis=1, out=self.db[j][lo:hi])
+        self._product("weights", j)
 
     def _input_grad(self, j: int) -> None:
         """dL/dz of layer j-1's units of this share, from all of layer j's dL/dz."""
+        self._product("input", j)
         lo, hi = self.units[j - 1]
-        g = self.grad[j - 1][lo:hi]
-        np.matmul(self.W[j][:, lo:hi].T, self.grad[j], out=g)
-        self.activations[j - 1].backward(g)
+        self.activations[j - 1].backward(self.grad[j - 1][lo:hi])
+
+    def _product(self, kind: str, j: int) -> None:
+        """Layer j's matrix product of ``kind`` for this share's units (of layer j-1 for "input"); both shares at
+        once: one product where it has the same bits as the two, else the two."""
+        units = j - 1 if kind == "input" else j
+        if self.side is not None or (kind, j) in self._made_whole:
+            self._product_rows(kind, j, *self.units[units])
+        else:
+            for lo, hi in splits(self.widths[units + 1]):
+                self._product_rows(kind, j, lo, hi)
+
+    def _product_rows(self, kind: str, j: int, lo: int, hi: int) -> None:
+        """forward: layer j's outputs ``lo:hi``; weights: the gradient of its weights (and biases) of outputs
+        ``lo:hi``; input: the gradient of its inputs ``lo:hi`` (layer j-1's units), before their activation's."""
+        if kind == "forward":
+            np.matmul(self.W[j][lo:hi], self.x.T if j == 0 else self.act[j - 1], out=self.act[j][lo:hi])
+        elif kind == "weights":
+            g = self.grad[j][lo:hi]  # dL/dz, (units, rows)
+            np.matmul(g, self.x if j == 0 else self.act[j - 1].T, out=self.dW[j][lo:hi])
+            np.sum(g, axis=1, out=self.db[j][lo:hi])
+        else:
+            np.matmul(self.W[j][:, lo:hi].T, self.grad[j], out=self.grad[j - 1][lo:hi])
+
+    def _products_with_same_bits(self) -> set[tuple[str, int]]:
+        """The products ``(kind, j)`` that give, made whole, the two shares' bits: each made both ways on random
+        numbers, in the step's own arrays (their contents are the step's to overwrite) but with random weights of
+        their own (the model's are left as they are)."""
+        rng = np.random.default_rng(0)
+        for array in (self.x, *self.act, *self.grad):
+            array[...] = rng.standard_normal(array.shape, np.float32)
+        weights, same = self.W, set()
+        self.W = [rng.standard_normal(w.shape, np.float32).astype(w.dtype) for w in weights]
+        try:
+            for j in range(len(self.W)):
+                for kind in ("forward", "weights", "input")[: 3 if j else 2]:  # (no layer below the first)
+                    units = j - 1 if kind == "input" else j
+                    outputs = {"forward": [self.act[j]], "weights": [self.dW[j], self.db[j]],
+                               "input": [self.grad[j - 1]]}[kind]  # fmt: skip
+                    self._product_rows(kind, j, 0, self.widths[units + 1])
+                    whole = [_bits(out).copy() for out in outputs]
+                    for lo, hi in splits(self.widths[units + 1]):
+                        self._product_rows(kind, j, lo, hi)
+                    if all(np.array_equal(a, _bits(out)) for a, out in zip(whole, outputs, strict=True)):
+                        same.add((kind, j))
+        finally:
+            self.W = weights
+        return same
 
 
 class TensorParallelStep:
@@ -223,6 +283,7 @@ class TensorParallelStep:
         self.model, self.loss, self.batch_size, self.optimizer = model, loss, batch_size, optimizer
         self.processes = processes if STORES_IN_ORDER else 1
         self._shares: tuple[UnitShare, UnitShare] | None = None
+        self._both: UnitShare | None = None  # both shares at once: the steps this process runs alone
         self._arrays: dict[str, np.ndarray] | None = None
         self._own_vectors: tuple[np.ndarray, np.ndarray] | None = None
         self._shared_state: dict[str, np.ndarray] = {}
@@ -308,6 +369,7 @@ class TensorParallelStep:
                 optimizer.place_state(self._shared_state)
             self._arrays, self._control = shared, shared["control"]
             self._shares = tuple(UnitShare(side, model, self.loss, shared, places) for side in (0, 1))
+            self._both = UnitShare(None, model, self.loss, shared, places)
             if not start or private:
                 return
             fds = self._fds
@@ -336,7 +398,7 @@ class TensorParallelStep:
         if self._shared_state:
             self.optimizer.place_state({name: np.empty_like(a) for name, a in self._shared_state.items()})
             self._shared_state = {}
-        self._shares = self._arrays = None  # (the block is unmapped with its last view)
+        self._shares = self._both = self._arrays = None  # (the block is unmapped with its last view)
 
     def _stop_worker(self) -> None:
         """Close the pipes (the worker exits after the phase it is running) and wait for it."""
@@ -357,13 +419,13 @@ class TensorParallelStep:
         n = len(noisy)
         if prepare is not None:
             prepare(0, n)
+        for share in (*self._shares, self._both):
+            share.bind(n, weights is not None)
         arrays = self._arrays
         np.copyto(arrays["x"][:n], noisy)
         np.copyto(arrays["clean"][:n], clean)
         if weights is not None:
             np.copyto(arrays["weights"][:n], weights)
-        for share in self._shares:
-            share.bind(n, weights is not None)
         self._gradients_together((GRADIENTS, n, 0, 0.0, weights is not None), started, started_cpu)
         losses = arrays["losses"]
         return float(losses[0] + losses[1])
@@ -389,8 +451,9 @@ class TensorParallelStep:
                 _call(meanwhile)
             except BaseException as exc:  # (the update is finished first: weights half updated would be no one's)
                 failed = exc
-            if not offered:
-                for lo, hi in blocks:
+            if not offered:  # (in the blocks of a step on one core: the split never changes the bits)
+                bounds = update_blocks(self.model.n_params)
+                for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
                     update(lo, hi)
             else:
                 here = set()
@@ -422,19 +485,23 @@ class TensorParallelStep:
 
     def _gradients_together(self, token: tuple, started: float, started_cpu: float) -> None:
         """Phases ``0..count-1`` of both shares: with the worker, meeting it after each, when it takes the part
-        (``token``); else (or from where it ended) both here, phase by phase."""
+        (``token``); when it is not offered, both at once here; else (or from where it ended) both here, phase by
+        phase."""
         shares, count = self._shares, self._shares[0].n_phases
         offered = together = False
         wait_wall = wait_cpu = 0.0
         try:
             if self._worker is not None and not self._alone:
                 offered = self._offer([token])
+            if not offered:
+                for k in range(count):
+                    self._both.run(k)
+                return
             base = self._part * PHASE_STRIDE
             shares[0].run(0)
-            if offered:
-                self._arrive(base + 1)
-                together = self._take_back() is None
-                self.worker_parts += together
+            self._arrive(base + 1)
+            together = self._take_back() is None
+            self.worker_parts += together
             for k in range(1, count + 1):
                 if together:
                     began, began_cpu = time.perf_counter(), time.thread_time()
@@ -555,6 +622,11 @@ def _call(work: Callable[[], None] | None) -> None:
 def _offset(view: np.ndarray, vector: np.ndarray) -> int:
     """Where ``view`` starts in ``vector`` (elements)."""
     return (view.__array_interface__["data"][0] - vector.__array_interface__["data"][0]) // vector.itemsize
+
+
+def _bits(array: np.ndarray) -> np.ndarray:
+    """The array's numbers as unsigned integers of their size: equal only when every bit is."""
+    return array.view(f"u{array.itemsize}")
 
 
 def _drain(fd: int) -> bool:

@@ -107,6 +107,29 @@ def test_two_processes_give_the_bits_of_one_before_and_after_the_worker_is_ready
         np.testing.assert_array_equal(getattr(optimizer, name), getattr(alone_optimizer, name))
 
 
+def test_steps_run_here_alone_give_the_workers_bits_at_every_batch_size():
+    """Alone, this process makes each product whole where that gives the two shares' bits, and as the two where it
+    does not (OpenBLAS sums a small product, such as 128 units by 7 rows, in another order than a large one): at
+    every batch size, the numbers of steps the worker took part in."""
+    first = build_mlp([784, 256, 64, 256, 784], ["relu", "relu", "relu", "sigmoid"], seed=5)
+    model, optimizer = first.copy(), Adam(lr=0.01)
+    done: list[tuple[np.ndarray, np.ndarray]] = []
+    losses = []
+    with TensorParallelStep(model, MSE(), 64, optimizer) as step:
+        assert step.wait_until_ready(READY_S), "the worker process did not start"
+        for rows in (64, 7, 1, 2, 33):
+            batch = _batches(1, rows=rows, seed=rows)
+            taken = step.worker_parts
+            while step.worker_parts < taken + 2 and len(done) < 1000:  # (it may lose a race, never all)
+                losses += _train(step, optimizer, batch)
+                done += batch
+            assert step.worker_parts >= taken + 2
+    alone, alone_optimizer = first.copy(), Adam(lr=0.01)
+    with TensorParallelStep(alone, MSE(), 64, alone_optimizer, processes=1) as step:
+        assert _train(step, alone_optimizer, done) == losses
+    np.testing.assert_array_equal(model.params, alone.params)
+
+
 def test_the_weights_come_back_to_arrays_of_their_own_and_no_worker_outlives_the_step():
     before = _children()
     model = build_mlp([784, 100, 784], ["relu", "sigmoid"], seed=4)
