@@ -13,7 +13,8 @@ Modules by layer, top to bottom; a module imports only from its own layer or the
 - training: ``training`` (the one Trainer loop, ``TrainConfig``, ``ResumeState``, the step a run uses), ``steps``
   (serial or data-parallel steps: a worker thread, or a worker process), ``tensor_parallel`` (a step with each
   layer's units split between two processes), ``shared_memory`` (what such a step shares with its worker process,
-  and the worker's start), ``subnormals``
+  and the worker's start), ``contention`` (when such a step runs alone: another program busy on a core),
+  ``subnormals``
   (tiny floats taken as zero while training), ``callbacks``, ``losses``, ``optimizers``, ``histograms`` (each
   layer's weights and gradients sampled while training); the Trainer takes the model as an argument and never
   imports nn

@@ -57,6 +57,7 @@ from contextlib import contextmanager
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
+from engine.contention import Contention
 from engine.optimizers import update_blocks
 from engine.shared_memory import (
     blas_threads,
@@ -334,14 +335,6 @@ DONE = struct.Struct("<qqd")
 """The worker's answer to a task: the step's number, the task's index and its value (a half's weighted loss)."""
 READY = (0, -1)
 """The worker's first answer, (step, index), before any task: it is ready to take them."""
-LOST_SHARE = 0.3
-"""When this process has lost more than this share of a step's time (a running average over steps) — waiting for the
-worker's answers, or off the CPU in the middle of its own work — another program is busy on a core: three busy
-processes on two cores are slower than two, so the next ``ALONE_STEPS`` steps run here alone (as fast as a serial
-step), then the worker is tried again.  Quiet, a step loses ~5-10 % (the worker's half starts later)."""
-ALONE_STEPS = 200
-LOST_SMOOTHING = 0.1
-"""Weight of the newest step in the running average of the lost share."""
 BLOCK_STARTED, BLOCK_DONE = 1, 2
 """A block of the update as the worker marks it in shared memory (0: not begun): one it began and did not finish when
 it died cannot be run again (its gradient added in twice, Adam's step taken twice)."""
@@ -354,7 +347,7 @@ class ProcessParallelStep(DataParallelStep):
     For the ``with``, ``model.params``, ``model.grads`` and ``optimizer``'s state vectors live in shared memory;
     after it they are back in arrays of their own.  An update by another optimizer runs here.  When the worker keeps
     this process waiting or off the CPU (another program busy on a core), the next steps run here alone
-    (``LOST_SHARE``).
+    (``engine.contention``).
     The same bits as ``DataParallelStep``, whoever runs what.
     """
 
@@ -369,9 +362,7 @@ class ProcessParallelStep(DataParallelStep):
         self._step = 0
         self._posted: list[int] = []  # the indices of the tasks posted last
         self._ready = False  # the worker has said it takes tasks
-        self._worked = self._working_cpu = self._waited = 0.0  # this step's seconds of work here (wall, CPU), waiting
-        self._lost_share = 0.0  # the running average of the share of a step's time lost
-        self._alone = 0  # steps left to run here alone (the other core was busy)
+        self._contention = Contention()
         self.worker_tasks = 0
         """How many tasks the worker ran (the rest ran here): benchmarks and tests read it."""
 
@@ -432,7 +423,7 @@ class ProcessParallelStep(DataParallelStep):
         prepare: Prepare | None = None,
     ) -> float:
         n = len(noisy)
-        if n < 2 or self._worker is None or self._alone:
+        if n < 2 or self._worker is None or self._contention.alone:
             return super().gradients(noisy, clean, weights, prepare)  # both halves here
         started, started_cpu = time.perf_counter(), time.thread_time()
         h = n // 2
@@ -448,7 +439,7 @@ class ProcessParallelStep(DataParallelStep):
             prepare(0, h)
         w = None if weights is None else weights[:h]
         first = weighted_gradients(self.model, noisy[:h], clean[:h], w, self.loss, self._grad_buf[:h], n)
-        self._worked, self._working_cpu = time.perf_counter() - started, time.thread_time() - started_cpu
+        self._contention.add(time.perf_counter() - started, time.thread_time() - started_cpu, 0.0)
 
         def second_half_here(index: int) -> float:
             w = self._weights[:rows] if weights is not None else None
@@ -463,10 +454,9 @@ class ProcessParallelStep(DataParallelStep):
         """The optimizer's update in blocks (the halves' gradients added first in each): the lower half of the
         blocks here, the upper half in the worker (here too when it has not taken them)."""
         params = self.model.params
-        if self._alone:
-            self._alone -= 1
-        if self._alone or self._worker is None or optimizer is not self.optimizer or params.size < SPLIT_ELEMENTS:
-            self._judge_waiting()
+        if (self._contention.alone or self._worker is None or optimizer is not self.optimizer
+                or params.size < SPLIT_ELEMENTS):  # fmt: skip
+            self._contention.step_done()
             return super().update(optimizer, meanwhile)
         started, started_cpu = time.perf_counter(), time.thread_time()
         grads, second = self.model.grads, self.replica.grads
@@ -484,29 +474,19 @@ class ProcessParallelStep(DataParallelStep):
 
         for i in range(count // 2):
             block_here(i)
-        self._worked += time.perf_counter() - started
-        self._working_cpu += time.thread_time() - started_cpu
+        self._contention.add(time.perf_counter() - started, time.thread_time() - started_cpu, 0.0)
         self._finish(block_here, self._progress)
-        self._judge_waiting()
+        self._contention.step_done()
         if meanwhile is not None:
             meanwhile()
         return None
-
-    def _judge_waiting(self) -> None:
-        """After a step: when this process lost too much of its time (another program busy on a core), run the next
-        steps here alone."""
-        if self._worked:
-            lost = self._worked - self._working_cpu + self._waited
-            self._lost_share += LOST_SMOOTHING * (lost / (self._worked + self._waited) - self._lost_share)
-            if self._lost_share > LOST_SHARE:
-                self._alone, self._lost_share = ALONE_STEPS, 0.0
-        self._worked = self._working_cpu = self._waited = 0.0
 
     # ----- this process's side --------------------------------------------------------------------------------
     def _share_and_start(self) -> None:
         """Move the weights, gradients and optimizer state into shared memory and start the worker."""
         model, replica, optimizer, rows = self.model, self.replica, self.optimizer, self._second_rows
-        self._ready, self._alone, self._lost_share = False, 0, 0.0
+        self._ready = False
+        self._contention.reset()
         vector = (model.n_params,)
         state_names = optimizer.state_vectors if optimizer is not None else ()
         blocks = (len(update_blocks(model.n_params, even=True)) - 1,)
@@ -588,7 +568,7 @@ class ProcessParallelStep(DataParallelStep):
                 raise RuntimeError(f"the step's worker answered task {step}/{index} during step {self._step}")
             values[index] = value
             self.worker_tasks += 1
-        self._waited += time.perf_counter() - waiting
+        self._contention.add(0.0, 0.0, time.perf_counter() - waiting)
         for index in self._posted:
             if index in values:
                 continue

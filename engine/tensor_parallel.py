@@ -21,11 +21,10 @@ L-layer network is 2L - 1 phases with a meeting after each; then the update.
 When the worker does not take a part of the step (the other core busy, the worker still starting), this process runs
 both shares itself; the split is fixed, so the bits are the same whoever runs what.  A part not offered to the worker
 at all runs both shares at once (``UnitShare(None, ...)``): each product made whole wherever that gives the two
-shares' bits (checked at each new batch size), so a step alone costs what a serial step does.  When waiting for the
-worker costs this process more than ``LOST_SHARE`` of its time, the next ``ALONE_STEPS`` steps run here alone (and
-twice as many each time the worker is tried again in vain).  If the worker dies, this process runs its share from the
-part's start (forward and backward phases may run again: they write the same numbers); a block of the update that
-the worker began and did not finish cannot, and stops the run.
+shares' bits (checked at each new batch size), so a step alone costs what a serial step does.  When the worker keeps
+this process waiting (another program busy on a core), ``engine.contention`` says when to run steps alone.  If the
+worker dies, this process runs its share from the part's start (forward and backward phases may run again: they write
+the same numbers); a block of the update that the worker began and did not finish cannot, and stops the run.
 
 For the ``with``, ``model.params``, ``model.grads`` and the optimizer's state vectors live in shared memory
 (``engine.shared_memory``); after it they are back in arrays of their own.
@@ -49,6 +48,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from engine.contention import Contention
 from engine.optimizers import update_blocks
 from engine.shared_memory import (
     Layout,
@@ -81,17 +81,6 @@ BLOCK_STARTED, BLOCK_DONE = 1, 2
 SPIN_S = 1e-3
 """How long a process waiting for the other (or the worker, for the next part) checks the shared counters before it
 sleeps on a pipe: a meeting costs a few microseconds spinning and ~50-100 through a sleep and a wake-up."""
-LOST_SHARE = 0.3
-"""When this process has lost more than this share of a step's time (a running average) — waiting for the worker,
-or off the CPU in the middle of its own work — another program is busy on a core, and the next ``ALONE_STEPS`` run
-here alone: both shares, as fast as a serial step."""
-ALONE_STEPS = 200
-MOST_ALONE_STEPS = 6400
-"""A stretch alone that ends in another loss (the other program still busy) is followed by one twice as long, up to
-this many steps (~20-30 s of the large model): each try of the worker under contention costs a few slow steps."""
-RETRY_STEPS = 50
-"""Steps with the worker after which a stretch alone counts as the first again."""
-LOST_SMOOTHING = 0.1
 
 
 def splits(width: int) -> tuple[tuple[int, int], tuple[int, int]]:
@@ -290,11 +279,7 @@ class TensorParallelStep:
         self._worker: subprocess.Popen | None = None
         self._fds: dict[str, int] = {}
         self._part = 0
-        self._worked = self._working_cpu = self._waited = 0.0
-        self._lost_share = 0.0
-        self._alone = 0  # steps left to run here alone
-        self._alone_span = 0  # the length of the last stretch alone
-        self._steps_together = 0  # since the last stretch alone
+        self._contention = Contention()
         self.worker_parts = 0
         """How many parts of steps (gradients, updates) the worker took: benchmarks and tests read it."""
 
@@ -335,7 +320,7 @@ class TensorParallelStep:
         """Move the weights, gradients and optimizer state into one block (shared memory, or this process's own when
         ``private``), make both shares, and start the worker."""
         model, optimizer, rows = self.model, self.optimizer, self.batch_size
-        self._alone, self._alone_span, self._steps_together, self._lost_share = 0, 0, 0, 0.0
+        self._contention.reset()
         dtype, vector = model.params.dtype.str, (model.n_params,)
         state_names = optimizer.state_vectors if optimizer is not None else ()
         places = [(_offset(layer.W, model.params), _offset(layer.b, model.params)) for layer in model.layers]
@@ -436,7 +421,7 @@ class TensorParallelStep:
         updates.  An error in ``meanwhile`` is raised once the update is whole."""
         if optimizer is not self.optimizer:
             optimizer.step(self.model.params, self.model.grads)
-            self._judge_waiting()
+            self._contention.step_done()
             _call(meanwhile)
             return
         started, started_cpu = time.perf_counter(), time.thread_time()
@@ -445,7 +430,7 @@ class TensorParallelStep:
         marks[:] = 0
         offered, failed = False, None
         try:
-            if self._worker is not None and not self._alone:
+            if self._worker is not None and not self._contention.alone:
                 offered = self._offer([(UPDATE, i, optimizer.t, optimizer.lr, False) for i in range(len(blocks))])
             try:
                 _call(meanwhile)
@@ -473,13 +458,13 @@ class TensorParallelStep:
                         if marks[i] != BLOCK_DONE:
                             update(*blocks[i])
                 self.worker_parts += bool(theirs)
-                self._account(started, started_cpu, time.perf_counter() - began, time.thread_time() - began_cpu)
+                self._add_part(started, started_cpu, time.perf_counter() - began, time.thread_time() - began_cpu)
         except BaseException:
             if offered:  # it may hold a block of this update: it must not write on after this
                 self._kill_worker()
             raise
         finally:
-            self._judge_waiting()
+            self._contention.step_done()
         if failed is not None:
             raise failed
 
@@ -491,7 +476,7 @@ class TensorParallelStep:
         offered = together = False
         wait_wall = wait_cpu = 0.0
         try:
-            if self._worker is not None and not self._alone:
+            if self._worker is not None and not self._contention.alone:
                 offered = self._offer([token])
             if not offered:
                 for k in range(count):
@@ -523,29 +508,12 @@ class TensorParallelStep:
                 self._kill_worker()
             raise
         if offered:
-            self._account(started, started_cpu, wait_wall, wait_cpu)
+            self._add_part(started, started_cpu, wait_wall, wait_cpu)
 
-    def _account(self, started: float, started_cpu: float, wait_wall: float, wait_cpu: float) -> None:
-        """Add a part's time to the step's: working (wall, CPU) and waiting for the worker."""
-        self._worked += time.perf_counter() - started - wait_wall
-        self._working_cpu += time.thread_time() - started_cpu - wait_cpu
-        self._waited += wait_wall
-
-    def _judge_waiting(self) -> None:
-        """After a step: when this process lost too much of its time (another program busy on a core), run the next
-        steps here alone."""
-        if self._alone:
-            self._alone -= 1
-            self._steps_together = 0
-        elif self._worked:
-            self._steps_together += 1
-            lost = max(0.0, self._worked - self._working_cpu) + self._waited
-            self._lost_share += LOST_SMOOTHING * (lost / (self._worked + self._waited) - self._lost_share)
-            if self._lost_share > LOST_SHARE:
-                again = self._steps_together < RETRY_STEPS
-                self._alone_span = max(ALONE_STEPS, min(2 * self._alone_span, MOST_ALONE_STEPS) if again else 0)
-                self._alone, self._lost_share = self._alone_span, 0.0
-        self._worked = self._working_cpu = self._waited = 0.0
+    def _add_part(self, started: float, started_cpu: float, wait_wall: float, wait_cpu: float) -> None:
+        """Tell ``Contention`` what a part cost: working (wall, CPU) and waiting for the worker."""
+        self._contention.add(time.perf_counter() - started - wait_wall, time.thread_time() - started_cpu - wait_cpu,
+                             wait_wall)  # fmt: skip
 
     # ----- meeting the worker -----------------------------------------------------------------------------------
     def _offer(self, tokens: list[tuple]) -> bool:

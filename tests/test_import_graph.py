@@ -20,6 +20,7 @@ MAX_CHAIN = 6
 MODEL_AND_TRAINING = [
     "engine.activations", "engine.initializers", "engine.layers", "engine.nn", "engine.summary",
     "engine.losses", "engine.optimizers", "engine.steps", "engine.tensor_parallel", "engine.shared_memory",
+    "engine.contention",
     "engine.subnormals", "engine.training", "engine.callbacks",
     "engine.checkpoint", "engine.histograms",
 ]  # fmt: skip
