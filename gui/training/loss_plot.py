@@ -19,6 +19,13 @@ SMOOTHING = 0.9
 """Weight of the running average in the displayed per-batch curve (the raw curve is drawn faintly)."""
 ABOVE, BELOW = [(0.5, 1), (0.5, 1)], [(0.5, 0), (0.5, 0)]  # a baseline label's anchor (both orientations)
 LABEL_ROOM_PX = 20  # a label needs this much room above its line, else it goes below
+LIVE_FILL = 0.5
+"""While a run trains, the loss axis keeps its range until the points leave it or fill less than this share of it:
+a range that followed every frame's points redrew the axis and its grid each frame (~15 ms of the GUI thread, the
+interpreter's lock held throughout, which the training thread then waits for)."""
+LIVE_HEADROOM = 0.25
+"""A new live range leaves this share of the points' span free above and below them (at least 5 % of the loss, or
+0.02 decades on a log axis), so a falling loss moves it only now and then."""
 
 
 class _Series:
@@ -91,6 +98,9 @@ class LossPlot(pg.PlotWidget):
             plot.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.legend.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self._log = False
+        self._live = False
+        self._moved_by_hand = False  # the user zoomed or panned: a live range no longer follows the points
+        plot.getViewBox().sigRangeChangedManually.connect(self._on_moved_by_hand)
         self.timer = QTimer(self)
         self.timer.setInterval(33)
         self.timer.timeout.connect(self.flush)
@@ -143,6 +153,7 @@ class LossPlot(pg.PlotWidget):
         box.setRange(xRange=(0, epochs or 1), yRange=(0, 1), padding=0.025 if epochs else 0)  # not the last run's
         box.enableAutoRange(x=not epochs, y=True)  # the loss's range follows the points to come
         self._ema = None
+        self._moved_by_hand = False
         self.diverged_line.setVisible(False)
         self.set_baselines(None, None, linear=None)
         self.pca_note.setVisible(False)
@@ -228,15 +239,23 @@ class LossPlot(pg.PlotWidget):
             self.pca_line.label.format = f"PCA-{components} {{value:.4f}}"
         self._relabel()
         self._keep_labels_inside()
+        self._dirty = True  # (the range follows the levels too)
 
     def set_live(self, live: bool) -> None:
         """While training, draw the long batch curve without antialiasing: an antialiased path of
         thousands of points costs ~20 ms a frame in Qt's raster engine, plain ~3 ms.  The finished
-        curve is drawn antialiased."""
+        curve is drawn antialiased.  The loss range, fitted to the points after each change when not live,
+        changes only now and then while live (``LIVE_FILL``)."""
         for item in (self.smooth_item,):
             item.opts["antialias"] = not live
             item.curve.opts["antialias"] = not live
             item.curve.update()
+        self._live = live
+        self.getViewBox().enableAutoRange(y=not live)  # live: ``_follow_points``
+        self._dirty = True
+
+    def _on_moved_by_hand(self, *_) -> None:
+        self._moved_by_hand = True
 
     def mark_diverged(self, x: float) -> None:
         self.diverged_line.setValue(x)
@@ -249,6 +268,7 @@ class LossPlot(pg.PlotWidget):
             self._place(line)
         self._relabel()
         self._keep_labels_inside()
+        self._dirty = True  # (a live range follows the points in the new units)
 
     def _place(self, line) -> None:
         """Put a baseline at its level; hide it when there is none, or when it is 0 on a log axis
@@ -289,6 +309,25 @@ class LossPlot(pg.PlotWidget):
         self.raw_item.setData(*self.raw.data())
         self.smooth_item.setData(*self.smooth.data())
         self.test_item.setData(*self.test.data())
+        if self._live:
+            self._follow_points()
+
+    def _follow_points(self) -> None:
+        """While live: a new loss range only when the points (and the levels shown) leave the range or fill less
+        than ``LIVE_FILL`` of it."""
+        box = self.getViewBox()
+        if self._moved_by_hand or box.autoRangeEnabled()[1]:  # the user's range, or pyqtgraph's ("A")
+            return
+        bounds = box.childrenBounds()[1]
+        if bounds is None:
+            return
+        low, high = bounds
+        view_low, view_high = box.viewRange()[1]
+        if low >= view_low and high <= view_high and high - low >= LIVE_FILL * (view_high - view_low):
+            return
+        least = 0.02 if self._log else 0.05 * max(abs(low), abs(high))
+        room = LIVE_HEADROOM * max(high - low, least, 1e-9)
+        box.setYRange(low - room, high + room, padding=0)
 
     def counts(self) -> tuple[int, int]:
         """(batch points, epoch points) so far."""

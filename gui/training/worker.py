@@ -26,7 +26,7 @@ from gui.common.data_sets import DataSets
 
 N_STRIP = 8
 """Fixed test digits shown noisy → reconstructed after every epoch."""
-BATCH_SEND_S = 0.03
+BATCH_SEND_S = 0.1
 """Batch logs are sent at most this often (a queued signal per batch would wake the GUI a thousand
 times an epoch, which is what stalls a window)."""
 

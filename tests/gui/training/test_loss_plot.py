@@ -1,8 +1,12 @@
-"""The loss plot's baselines on a log axis, including the zero level of training at sigma = 0."""
+"""The loss plot: its baselines on a log axis (including the zero level of training at sigma = 0), and its range
+while a run trains."""
 
 from __future__ import annotations
 
 import math
+
+import numpy as np
+import pytest
 
 from gui.training.loss_plot import LossPlot
 
@@ -49,3 +53,48 @@ def test_baseline_labels_stay_inside_the_plot_when_a_level_runs_along_its_top(qt
     qtbot.waitUntil(lambda: abs(y_range()[1][1] - math.log10(0.0338)) < 0.1)
     for line in (plot.identity_line, plot.pca_line):
         assert _inside_plot(plot, line), line.label.toPlainText()
+
+
+def _live_plot(qtbot) -> LossPlot:
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    plot.resize(700, 330)
+    plot.show()
+    qtbot.waitExposed(plot)
+    plot.reset(epochs=5)
+    plot.set_live(True)
+    return plot
+
+
+def test_while_a_run_trains_the_loss_range_changes_only_when_the_points_need_it(qtbot):
+    """Every point stays in view, yet the axis (and its grid) is redrawn a few times in a run, not every frame."""
+    plot = _live_plot(qtbot)
+    box = plot.getViewBox()
+    changes = []
+    box.sigYRangeChanged.connect(lambda *_: changes.append(box.viewRange()[1]))
+    losses = 0.02 + 0.06 * np.exp(-np.linspace(0, 4, 400))  # falling fast, then slowly
+    for i, loss in enumerate(losses):
+        plot.add_batch((i + 1) / 80, float(loss))
+        plot.flush()  # a frame
+        low, high = box.viewRange()[1]
+        assert low <= plot.smooth.y[: plot.smooth.n].min() and plot.raw.y[: plot.raw.n].max() <= high
+    assert 1 <= len(changes) <= len(losses) // 20  # (a frame per batch here: a run has far fewer)
+    plot.set_baselines(pca=0.15, components=10)  # a level above the points comes into view
+    plot.flush()
+    assert box.viewRange()[1][1] >= 0.15
+    plot.set_live(False)  # the run ended: fitted to what it shows after each change again
+    assert box.autoRangeEnabled()[1]
+
+
+def test_a_range_the_user_zoomed_to_while_a_run_trains_is_kept(qtbot):
+    plot = _live_plot(qtbot)
+    box = plot.getViewBox()
+    for i in range(50):
+        plot.add_batch((i + 1) / 80, 0.05)
+    plot.flush()
+    box.setYRange(0.04, 0.06, padding=0)
+    box.sigRangeChangedManually.emit(box.state["mouseEnabled"])  # as a wheel or a drag in the plot does
+    for i in range(50, 100):
+        plot.add_batch((i + 1) / 80, 0.03)  # below the user's range
+        plot.flush()
+    assert box.viewRange()[1] == pytest.approx([0.04, 0.06])
