@@ -8,7 +8,8 @@ runs alone.  Both two-process steps (``steps.ProcessParallelStep``, ``tensor_par
 * A step that loses time (waiting, or off the CPU in the middle of its own work) adds to a running average; above
   ``LOST_SHARE`` the next ``ALONE_STEPS`` steps run alone.  Quiet, a step loses ~5-10 %.
 * A stretch alone that ends in another loss (within ``RETRY_STEPS``: the other program still busy) is followed by
-  one twice as long, up to ``MOST_ALONE_STEPS``: each try of the worker under contention costs a few slow steps.
+  one twice as long, up to ``MOST_ALONE_STEPS``: each try of the worker under contention costs a few slow steps —
+  two or three, as a try starts its running average near the bar (``TRY_LOST_SHARE``).
 * A stretch alone ends early once the machine's other cores have been idle (``/proc/stat``) for ``patience``
   seconds: a busy moment (the app fitting a baseline as a run starts) would otherwise leave a run on one core for
   thousands of steps after it ended.  An early end that meets another loss doubles the patience, up to
@@ -29,6 +30,9 @@ MOST_ALONE_STEPS = 6400
 """~20-30 s of the large model's steps."""
 RETRY_STEPS = 50
 """Steps with the worker after which a stretch alone counts as the first again."""
+TRY_LOST_SHARE = 0.25
+"""The running average a try of the worker after a stretch alone starts from: quiet steps (~0.05 lost) bring it down
+within a few steps, two or three slow ones (~0.6 lost) take it over ``LOST_SHARE``."""
 IDLE_CORES = 0.75
 """The other cores count as idle when this many cores' worth of time went unused while the step ran alone (it keeps
 one core busy itself)."""
@@ -91,6 +95,8 @@ class Contention:
             self._steps_together = 0
             if self._left and self._others_idle():
                 self._left, self._ended_early = 0, True
+            if not self._left:
+                self._lost_share = TRY_LOST_SHARE
         elif self._worked:
             self._steps_together += 1
             lost = max(0.0, self._worked - self._working_cpu) + self._waited
