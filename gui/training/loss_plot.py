@@ -251,7 +251,8 @@ class LossPlot(pg.PlotWidget):
             item.curve.opts["antialias"] = not live
             item.curve.update()
         self._live = live
-        self.getViewBox().enableAutoRange(y=not live)  # live: ``_follow_points``
+        if live or not self._moved_by_hand:  # (a range the user chose stays after the run too)
+            self.getViewBox().enableAutoRange(y=not live)  # live: ``_follow_points``
         self._dirty = True
 
     def _on_moved_by_hand(self, *_) -> None:

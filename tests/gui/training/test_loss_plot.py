@@ -98,3 +98,6 @@ def test_a_range_the_user_zoomed_to_while_a_run_trains_is_kept(qtbot):
         plot.add_batch((i + 1) / 80, 0.03)  # below the user's range
         plot.flush()
     assert box.viewRange()[1] == pytest.approx([0.04, 0.06])
+    plot.set_live(False)  # the run ends: the user's range stays
+    plot.grab()  # (a paint: where pyqtgraph applies an auto range)
+    assert box.viewRange()[1] == pytest.approx([0.04, 0.06])
