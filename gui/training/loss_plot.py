@@ -99,6 +99,7 @@ class LossPlot(pg.PlotWidget):
         self.legend.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self._log = False
         self._live = False
+        self._epochs: int | None = None  # the run's length, which the epoch axis shows
         self._moved_by_hand = False  # the user zoomed or panned: a live range no longer follows the points
         plot.getViewBox().sigRangeChangedManually.connect(self._on_moved_by_hand)
         self.timer = QTimer(self)
@@ -152,6 +153,7 @@ class LossPlot(pg.PlotWidget):
         box = self.getViewBox()
         box.setRange(xRange=(0, epochs or 1), yRange=(0, 1), padding=0.025 if epochs else 0)  # not the last run's
         box.enableAutoRange(x=not epochs, y=True)  # the loss's range follows the points to come
+        self._epochs = epochs or None
         self._ema = None
         self._moved_by_hand = False
         self.diverged_line.setVisible(False)
@@ -255,8 +257,10 @@ class LossPlot(pg.PlotWidget):
             self.getViewBox().enableAutoRange(y=not live)  # live: ``_follow_points``
         self._dirty = True
 
-    def _on_moved_by_hand(self, *_) -> None:
-        self._moved_by_hand = True
+    def _on_moved_by_hand(self, axes) -> None:
+        """axes: (x, y), which the user's wheel or drag moved (over the epoch axis alone: x only)."""
+        if axes[1]:
+            self._moved_by_hand = True
 
     def mark_diverged(self, x: float) -> None:
         self.diverged_line.setValue(x)
@@ -264,12 +268,18 @@ class LossPlot(pg.PlotWidget):
 
     def set_log(self, on: bool) -> None:
         self._log = on
-        self.getPlotItem().setLogMode(y=on)
+        self.getPlotItem().setLogMode(y=on)  # (pyqtgraph turns auto range on for both axes)
+        if self._live:  # the run's epochs on x, the points followed on y in the new units
+            self._moved_by_hand = False
+            box = self.getViewBox()
+            box.enableAutoRange(x=self._epochs is None, y=False)
+            if self._epochs:
+                box.setXRange(0, self._epochs, padding=0.025)
         for line in self.levels:
             self._place(line)
         self._relabel()
         self._keep_labels_inside()
-        self._dirty = True  # (a live range follows the points in the new units)
+        self._dirty = True
 
     def _place(self, line) -> None:
         """Put a baseline at its level; hide it when there is none, or when it is 0 on a log axis
@@ -323,11 +333,11 @@ class LossPlot(pg.PlotWidget):
         if bounds is None:
             return
         low, high = bounds
+        span = max(high - low, 0.02 if self._log else 0.05 * max(abs(low), abs(high)), 1e-9)  # (a flat curve's too)
         view_low, view_high = box.viewRange()[1]
-        if low >= view_low and high <= view_high and high - low >= LIVE_FILL * (view_high - view_low):
+        if low >= view_low and high <= view_high and span >= LIVE_FILL * (view_high - view_low):
             return
-        least = 0.02 if self._log else 0.05 * max(abs(low), abs(high))
-        room = LIVE_HEADROOM * max(high - low, least, 1e-9)
+        room = LIVE_HEADROOM * span
         box.setYRange(low - room, high + room, padding=0)
 
     def counts(self) -> tuple[int, int]:

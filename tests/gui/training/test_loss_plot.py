@@ -101,3 +101,36 @@ def test_a_range_the_user_zoomed_to_while_a_run_trains_is_kept(qtbot):
     plot.set_live(False)  # the run ends: the user's range stays
     plot.grab()  # (a paint: where pyqtgraph applies an auto range)
     assert box.viewRange()[1] == pytest.approx([0.04, 0.06])
+
+
+def test_zooming_the_epoch_axis_alone_while_a_run_trains_leaves_the_loss_range_following(qtbot):
+    plot = _live_plot(qtbot)
+    box = plot.getViewBox()
+    for i in range(50):
+        plot.add_batch((i + 1) / 80, 0.05)
+    plot.flush()
+    box.setXRange(0.5, 2.0, padding=0)
+    box.sigRangeChangedManually.emit([True, False])  # a wheel over the epoch axis: x only
+    for i in range(50, 100):
+        plot.add_batch((i + 1) / 80, 0.01)
+        plot.flush()
+    low, high = box.viewRange()[1]
+    assert low <= 0.01 <= high
+
+
+def test_log_scale_switched_while_a_run_trains_keeps_the_live_ranges(qtbot):
+    plot = _live_plot(qtbot)
+    box = plot.getViewBox()
+    changes = []
+    box.sigYRangeChanged.connect(lambda *_: changes.append(1))
+    losses = 0.02 + 0.06 * np.exp(-np.linspace(0, 4, 400))
+    for i, loss in enumerate(losses):
+        if i == 100:
+            plot.set_log(True)
+            changes.clear()
+        plot.add_batch((i + 1) / 80, float(loss))
+        plot.flush()
+        low, high = box.viewRange()[1]
+        assert low <= np.log10(loss) <= high or i < 100
+    assert len(changes) <= 300 // 20  # not every frame again (pyqtgraph turns its auto range on as the scale changes)
+    assert box.viewRange()[0] == pytest.approx([0, 5], abs=0.2)  # the run's epochs, as before the switch
