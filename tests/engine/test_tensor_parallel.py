@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from engine.checkpoint import load_checkpoint, save_checkpoint
+from engine.layers import Dense
 from engine.losses import MSE, BinaryCrossEntropy
-from engine.nn import build_mlp
+from engine.nn import MLP, build_mlp
 from engine.optimizers import SGD, Adam
 from engine.steps import SerialStep
 from engine.tensor_parallel import TensorParallelStep, supports
@@ -107,25 +108,45 @@ def test_two_processes_give_the_bits_of_one_before_and_after_the_worker_is_ready
         np.testing.assert_array_equal(getattr(optimizer, name), getattr(alone_optimizer, name))
 
 
-def test_steps_run_here_alone_give_the_workers_bits_at_every_batch_size():
+def _model(widths: list[int], activations: list[str], dtype=np.float32, seed: int = 5) -> MLP:
+    rng = np.random.default_rng(seed)
+    return MLP(Dense(n_in, n_out, act, seed=rng, dtype=dtype)
+               for n_in, n_out, act in zip(widths[:-1], widths[1:], activations, strict=True))  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("widths", "activations", "loss", "dtype", "batch", "sizes"),
+    [
+        ([784, 256, 64, 256, 784], ["relu", "relu", "relu", "sigmoid"], MSE(), np.float32, 64, (64, 7, 1, 2, 33)),
+        ([50, 3, 50], ["sigmoid", "sigmoid"], BinaryCrossEntropy(), np.float32, 32, (32,)),  # a tile's edge apart
+        ([784, 10, 784], ["relu", "sigmoid"], MSE(), np.float32, 41, (41, 21)),
+        ([20, 2, 20], ["tanh", "linear"], MSE(), np.float64, 4, (4,)),  # a fused multiply-add on one side only
+    ],
+)
+def test_steps_run_here_alone_give_the_workers_bits_at_every_batch_size(widths, activations, loss, dtype, batch,
+                                                                         sizes):  # fmt: skip
     """Alone, this process makes each product whole where that gives the two shares' bits, and as the two where it
-    does not (OpenBLAS sums a small product, such as 128 units by 7 rows, in another order than a large one): at
-    every batch size, the numbers of steps the worker took part in."""
-    first = build_mlp([784, 256, 64, 256, 784], ["relu", "relu", "relu", "sigmoid"], seed=5)
+    does not (OpenBLAS sums a small product, such as 128 units by 7 rows, in another order than a large one; some
+    kernels differ only at a tile's edge, or in a float64 multiply-add): at every batch size, the numbers of steps
+    the worker took part in."""
+    first = _model(widths, activations, dtype)
     model, optimizer = first.copy(), Adam(lr=0.01)
     done: list[tuple[np.ndarray, np.ndarray]] = []
     losses = []
-    with TensorParallelStep(model, MSE(), 64, optimizer) as step:
+    with TensorParallelStep(model, loss, batch, optimizer) as step:
         assert step.wait_until_ready(READY_S), "the worker process did not start"
-        for rows in (64, 7, 1, 2, 33):
-            batch = _batches(1, rows=rows, seed=rows)
-            taken = step.worker_parts
-            while step.worker_parts < taken + 2 and len(done) < 1000:  # (it may lose a race, never all)
-                losses += _train(step, optimizer, batch)
-                done += batch
-            assert step.worker_parts >= taken + 2
+        for rows in sizes:
+            rng = np.random.default_rng(rows)
+            batches = [(rng.random((rows, widths[0])).astype(dtype), rng.random((rows, widths[-1])).astype(dtype))
+                       for _ in range(3)]  # fmt: skip
+            taken, began = step.worker_parts, len(done)
+            while (step.worker_parts < taken + 6 or len(done) < began + 40) and len(done) < 3000:  # (it may lose
+                batch_now = [batches[len(done) % 3]]  # a race, never all)
+                losses += _train(step, optimizer, batch_now)
+                done += batch_now
+            assert step.worker_parts >= taken + 6
     alone, alone_optimizer = first.copy(), Adam(lr=0.01)
-    with TensorParallelStep(alone, MSE(), 64, alone_optimizer, processes=1) as step:
+    with TensorParallelStep(alone, loss, batch, alone_optimizer, processes=1) as step:
         assert _train(step, alone_optimizer, done) == losses
     np.testing.assert_array_equal(model.params, alone.params)
 
