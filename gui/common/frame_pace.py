@@ -16,9 +16,11 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QTimer
 
-GUI_SHARE = 0.05
-"""The GUI thread's CPU a live view may take, as a share of one core (bench/app_train_speed.py: at ten frames a
-second, 1280×800, the Training tab took ~12 %, and the run trained at 0.81 of the engine alone)."""
+GUI_SHARE = 0.03
+"""The GUI thread's CPU a live view may take, as a share of one core.  A run keeps both cores busy, so every frame
+costs it about its own time (bench/app_train_speed.py: at ten frames a second, 1280×800, the Training tab took ~12 %
+and the run trained at 0.81 of the engine alone; at 5 %, 0.94–0.95; at 3 %, 0.96–0.98, two or three frames a
+second)."""
 LEAST_MS = 100
 MOST_MS = 500
 SMOOTHING = 0.3

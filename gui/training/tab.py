@@ -112,7 +112,7 @@ class TrainingTab(QWidget):
         self._latest: dict | None = None  # the newest batch logs not yet shown
         self._frame_timer = QTimer(self)  # one frame for the curve and the text while training
         self._frame_timer.timeout.connect(self._frame)
-        self.frame_pace = FramePace(self._frame_timer)  # 2-10 frames a second: at most 5 % of the GUI thread
+        self.frame_pace = FramePace(self._frame_timer)  # 2-10 frames a second: at most 3 % of the GUI thread
         self.preview_jobs, self.pca_jobs = JobRunner(self, on_screen=self.strip), JobRunner(self)
         self.linear_jobs = JobRunner(self)
         self._build()
