@@ -140,8 +140,8 @@ def test_steps_run_here_alone_give_the_workers_bits_at_every_batch_size(widths, 
             batches = [(rng.random((rows, widths[0])).astype(dtype), rng.random((rows, widths[-1])).astype(dtype))
                        for _ in range(3)]  # fmt: skip
             taken, began = step.worker_parts, len(done)
-            while (step.worker_parts < taken + 6 or len(done) < began + 40) and len(done) < 3000:  # (it may lose
-                batch_now = [batches[len(done) % 3]]  # a race, never all)
+            while (step.worker_parts < taken + 6 or len(done) < began + 40) and len(done) < began + 2000:  # (it
+                batch_now = [batches[len(done) % 3]]  # may lose races, or a loaded machine send it alone a while)
                 losses += _train(step, optimizer, batch_now)
                 done += batch_now
             assert step.worker_parts >= taken + 6

@@ -25,6 +25,17 @@ def test_a_zero_baseline_is_hidden_on_a_log_axis_and_shown_on_a_linear_one(qtbot
     assert not plot.identity_line.isVisible()
 
 
+def _shown_plot(qtbot) -> LossPlot:
+    """A plot on screen, set for a 5-epoch run."""
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    plot.resize(700, 330)
+    plot.show()
+    qtbot.waitExposed(plot)
+    plot.reset(epochs=5)
+    return plot
+
+
 def _inside_plot(plot: LossPlot, line) -> bool:
     """Whether the line's label is drawn wholly inside the plotting area."""
     area = plot.getViewBox().sceneBoundingRect()
@@ -33,12 +44,7 @@ def _inside_plot(plot: LossPlot, line) -> bool:
 
 def test_baseline_labels_stay_inside_the_plot_when_a_level_runs_along_its_top(qtbot):
     """A model far better than its noisy input (blind training read at sigma 0.4): that level is the plot's top."""
-    plot = LossPlot()
-    qtbot.addWidget(plot)
-    plot.resize(700, 330)
-    plot.show()
-    qtbot.waitExposed(plot)
-    plot.reset(epochs=5)
+    plot = _shown_plot(qtbot)
     plot.set_log(True)
     for i in range(200):
         plot.add_batch(i / 40, 0.012 + 0.001 * (i % 3))
@@ -56,12 +62,7 @@ def test_baseline_labels_stay_inside_the_plot_when_a_level_runs_along_its_top(qt
 
 
 def _live_plot(qtbot) -> LossPlot:
-    plot = LossPlot()
-    qtbot.addWidget(plot)
-    plot.resize(700, 330)
-    plot.show()
-    qtbot.waitExposed(plot)
-    plot.reset(epochs=5)
+    plot = _shown_plot(qtbot)
     plot.set_live(True)
     return plot
 
