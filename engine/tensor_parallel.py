@@ -236,8 +236,7 @@ class UnitShare:
         shows).  A kernel that differs from the other only at a tile's edge matches it on some draws: on the machines
         measured, each draw of either kind caught such a difference at least 70 % of the time."""
         rng = np.random.default_rng(0)
-        arrays = (self.x, *self.act, *self.grad, *self.W)
-        size = max(array.size for array in arrays)  # each draw: windows of two pools at random offsets
+        size = max(array.size for array in (self.x, *self.act, *self.grad, *self.W))
         pools = (rng.standard_normal(2 * size).astype(self.x.dtype), _spread(rng, (2 * size,), self.x.dtype))
         kept = self.x, self.act, self.grad, self.W, self.dW, self.db
         self.x = _aligned_like(self.x)
@@ -247,7 +246,7 @@ class UnitShare:
         same = {(kind, j) for j in range(len(self.W)) for kind in ("forward", "weights", "input")[: 3 if j else 2]}
         try:
             for draw in range(SAME_BITS_DRAWS):
-                pool = pools[draw % 2]
+                pool = pools[draw % 2]  # each array a window of it at a random offset
                 for array in (self.x, *self.act, *self.grad, *self.W):
                     start = rng.integers(0, pool.size - array.size + 1)
                     array[...] = pool[start : start + array.size].reshape(array.shape)
