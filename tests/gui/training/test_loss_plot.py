@@ -87,17 +87,20 @@ def test_while_a_run_trains_the_loss_range_changes_only_when_the_points_need_it(
     assert box.autoRangeEnabled()[1]
 
 
+def _frames(plot: LossPlot, batches: range, loss: float) -> None:
+    """A frame after each of ``batches`` (80 an epoch), each at ``loss``."""
+    for i in batches:
+        plot.add_batch((i + 1) / 80, loss)
+        plot.flush()
+
+
 def test_a_range_the_user_zoomed_to_while_a_run_trains_is_kept(qtbot):
     plot = _live_plot(qtbot)
     box = plot.getViewBox()
-    for i in range(50):
-        plot.add_batch((i + 1) / 80, 0.05)
-    plot.flush()
+    _frames(plot, range(50), 0.05)
     box.setYRange(0.04, 0.06, padding=0)
     box.sigRangeChangedManually.emit(box.state["mouseEnabled"])  # as a wheel or a drag in the plot does
-    for i in range(50, 100):
-        plot.add_batch((i + 1) / 80, 0.03)  # below the user's range
-        plot.flush()
+    _frames(plot, range(50, 100), 0.03)  # below the user's range
     assert box.viewRange()[1] == pytest.approx([0.04, 0.06])
     plot.set_live(False)  # the run ends: the user's range stays
     plot.grab()  # (a paint: where pyqtgraph applies an auto range)
@@ -107,14 +110,10 @@ def test_a_range_the_user_zoomed_to_while_a_run_trains_is_kept(qtbot):
 def test_zooming_the_epoch_axis_alone_while_a_run_trains_leaves_the_loss_range_following(qtbot):
     plot = _live_plot(qtbot)
     box = plot.getViewBox()
-    for i in range(50):
-        plot.add_batch((i + 1) / 80, 0.05)
-    plot.flush()
+    _frames(plot, range(50), 0.05)
     box.setXRange(0.5, 2.0, padding=0)
     box.sigRangeChangedManually.emit([True, False])  # a wheel over the epoch axis: x only
-    for i in range(50, 100):
-        plot.add_batch((i + 1) / 80, 0.01)
-        plot.flush()
+    _frames(plot, range(50, 100), 0.01)
     low, high = box.viewRange()[1]
     assert low <= 0.01 <= high
 
