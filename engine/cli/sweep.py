@@ -56,6 +56,8 @@ from engine.training import TrainConfig
 NAME, HELP = "sweep", "train a grid of settings (repeat --layers, --noise, --lr, ...), each cell a recorded run"
 PROGRESS_EVERY_S = 0.25
 """A worker reports its cell's position (and looks for a stop) at most this often."""
+SIGNAL_CHECK_S = 0.1
+"""How often the sweep's loop looks for a Ctrl-C between cells' ends (``_StopOnSignal.act``)."""
 STATUS_ORDER = ("finished", "stopped", "diverged", "failed", "crashed", "running", "not run")
 
 
@@ -266,7 +268,8 @@ def _train_cells(tasks: list[_CellTask], jobs: int, epochs: dict[int, int], *, q
             with _StopOnSignal(stop, futures, progress) as signals:
                 pending = set(futures)
                 while pending:
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    done, pending = wait(pending, timeout=SIGNAL_CHECK_S, return_when=FIRST_COMPLETED)
+                    signals.act()
                     for future in done:
                         result = _result_of(future, futures[future])
                         results[result.index] = result
@@ -389,11 +392,17 @@ def _last_error(text: str) -> str:
 
 class _StopOnSignal:
     """In the sweep's process: the first Ctrl-C (or SIGTERM) stops the running cells after their batch and cancels
-    the rest; a second aborts at once."""
+    the rest; a second aborts at once.
+
+    The handler only notes the signal: ``act``, called by the sweep's loop, does the rest.  The stop event and the
+    display's queue are a manager's proxies, whose calls talk over one connection a thread: a handler that called one
+    while the loop was inside another (a cell's line, as a cell finished) mixed the two calls' messages on it (with a
+    timer's signal, replies went to the wrong call and the connection broke), and the stop note went missing."""
 
     def __init__(self, stop, futures: dict[Future, _CellTask], progress) -> None:
         self.stop, self.futures, self.progress = stop, futures, progress
-        self.stopped = False
+        self.stopped = False  # a signal came
+        self._acted = False
         self._previous: dict = {}
 
     def __enter__(self) -> _StopOnSignal:
@@ -412,6 +421,12 @@ class _StopOnSignal:
         if self.stopped:
             raise KeyboardInterrupt
         self.stopped = True
+
+    def act(self) -> None:
+        """Once a signal has come: the running cells told to stop, the rest cancelled, the user told."""
+        if not self.stopped or self._acted:
+            return
+        self._acted = True
         self.stop.set()
         for future in self.futures:
             future.cancel()  # those not started never start
