@@ -18,6 +18,7 @@ runs alone.  Both two-process steps (``steps.ProcessParallelStep``, ``tensor_par
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Callable
@@ -57,13 +58,17 @@ class Contention:
     """Whether the next step runs alone; ``add`` each part's cost during a step, then ``step_done``.
 
     idle_seconds : the machine's idle CPU seconds so far (``machine_idle_seconds``; tests pass their own); clock :
-    monotonic seconds.
+    monotonic seconds; alone_above : the running average of the share of a step lost above which steps run alone
+    (``never``: infinite).
     """
 
     def __init__(
-        self, idle_seconds: IdleSeconds = machine_idle_seconds, clock: Callable[[], float] = time.monotonic
+        self,
+        idle_seconds: IdleSeconds = machine_idle_seconds,
+        clock: Callable[[], float] = time.monotonic,
+        alone_above: float = LOST_SHARE,
     ) -> None:
-        self.idle_seconds, self.clock = idle_seconds, clock
+        self.idle_seconds, self.clock, self.alone_above = idle_seconds, clock, alone_above
         self.patience_s = FIRST_PATIENCE_S
         self.reset()
 
@@ -76,6 +81,13 @@ class Contention:
         self._ended_early = False  # the last stretch alone ended because the other cores were idle
         self._mark: tuple[float, float | None] | None = None  # (clock, idle seconds) as idleness was last read
         self._worked = self._working_cpu = self._waited = 0.0
+
+    @classmethod
+    def never(cls, **kwargs) -> Contention:
+        """One that never sends a step alone: for tests that need the worker's parts (a loaded machine, or a batch
+        so small that meeting the worker costs more than its share, would send the step alone for thousands of
+        steps)."""
+        return cls(alone_above=math.inf, **kwargs)
 
     @property
     def alone(self) -> bool:
@@ -101,7 +113,7 @@ class Contention:
             self._steps_together += 1
             lost = max(0.0, self._worked - self._working_cpu) + self._waited
             self._lost_share += LOST_SMOOTHING * (lost / (self._worked + self._waited) - self._lost_share)
-            if self._lost_share > LOST_SHARE:
+            if self._lost_share > self.alone_above:
                 again = self._steps_together < RETRY_STEPS
                 if again and self._ended_early:
                     self.patience_s = min(2 * self.patience_s, MOST_PATIENCE_S)

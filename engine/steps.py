@@ -351,7 +351,8 @@ class ProcessParallelStep(DataParallelStep):
     The same bits as ``DataParallelStep``, whoever runs what.
     """
 
-    def __init__(self, model, loss, batch_size: int, optimizer=None) -> None:
+    def __init__(self, model, loss, batch_size: int, optimizer=None, contention: Contention | None = None) -> None:
+        """contention: when steps run here alone (a ``Contention()`` of its own by default)."""
         super().__init__(model, loss, batch_size, threads=1)
         self.optimizer = optimizer
         self._second_rows = batch_size - batch_size // 2
@@ -362,7 +363,7 @@ class ProcessParallelStep(DataParallelStep):
         self._step = 0
         self._posted: list[int] = []  # the indices of the tasks posted last
         self._ready = False  # the worker has said it takes tasks
-        self._contention = Contention()
+        self._contention = contention if contention is not None else Contention()
         self.worker_tasks = 0
         """How many tasks the worker ran (the rest ran here): benchmarks and tests read it."""
 

@@ -277,8 +277,11 @@ class TensorParallelStep:
     overlaps_next_batch = True
     """``update`` runs its ``meanwhile`` (the trainer's next batch of images) while the worker updates."""
 
-    def __init__(self, model, loss, batch_size: int, optimizer=None, processes: int = 2) -> None:
-        """processes: 2, this one and a worker (on x86: ``STORES_IN_ORDER``); 1, both shares here (the same bits)."""
+    def __init__(
+        self, model, loss, batch_size: int, optimizer=None, processes: int = 2, contention: Contention | None = None
+    ) -> None:
+        """processes: 2, this one and a worker (on x86: ``STORES_IN_ORDER``); 1, both shares here (the same bits).
+        contention: when steps run here alone (a ``Contention()`` of its own by default)."""
         if not supports(model):
             raise ValueError("a step split by units needs Dense layers without a skip path, each at least 2 wide")
         if processes not in (1, 2):
@@ -293,7 +296,7 @@ class TensorParallelStep:
         self._worker: subprocess.Popen | None = None
         self._fds: dict[str, int] = {}
         self._part = 0
-        self._contention = Contention()
+        self._contention = contention if contention is not None else Contention()
         self.worker_parts = 0
         """How many parts of steps (gradients, updates) the worker took: benchmarks and tests read it."""
 

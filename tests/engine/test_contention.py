@@ -69,6 +69,11 @@ def test_a_quiet_machine_never_runs_alone(contention, machine):
     assert not any(steps(contention, machine, 5000, lost=0.08))
 
 
+def test_a_step_told_never_to_run_alone_never_does(machine):
+    contention = Contention.never(idle_seconds=machine.idle_seconds, clock=machine.clock)
+    assert not any(steps(contention, machine, 5000, lost=0.95))
+
+
 def test_a_busy_core_sends_the_step_alone_for_stretches_that_double_while_it_stays_busy(contention, machine):
     alone = steps(contention, machine, 20_000, lost=0.6)
     assert not any(alone[:3])  # one slow step is not yet contention

@@ -17,6 +17,7 @@ import pytest
 
 from engine.callbacks import Callback
 from engine.checkpoint import load_checkpoint, save_checkpoint
+from engine.contention import Contention
 from engine.losses import MSE
 from engine.nn import build_mlp
 from engine.optimizers import SGD, Adam
@@ -70,7 +71,7 @@ def test_the_process_step_gives_the_thread_steps_bits_before_and_after_its_worke
     batches = _batches(5, rows=65)
     weights = np.random.default_rng(2).uniform(0.5, 2, 65).astype(np.float32) if weighted else None
     twin, twin_optimizer = first.copy(), Adam(lr=0.01)
-    with ProcessParallelStep(twin, MSE(), 65, twin_optimizer) as step:
+    with ProcessParallelStep(twin, MSE(), 65, twin_optimizer, contention=Contention.never()) as step:
         losses = _train(step, twin, twin_optimizer, batches[:2], weights)
         assert step.wait_until_ready(READY_S), "the worker process did not start"
         while step.worker_tasks < 5 and len(losses) < 1000:  # (it takes what it is woken for in time: on a loaded

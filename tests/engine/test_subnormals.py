@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from engine.callbacks import Callback
+from engine.contention import Contention
 from engine.losses import MSE
 from engine.nn import build_mlp
 from engine.optimizers import Adam
@@ -71,7 +72,7 @@ def test_adams_moments_of_weights_that_stop_learning_reach_zero_on_every_thread_
 
     kinds = {
         "serial": lambda m, o: SerialStep(m, MSE(), 8),
-        "processes": lambda m, o: ProcessParallelStep(m, MSE(), 8, o),
+        "processes": lambda m, o: ProcessParallelStep(m, MSE(), 8, o, contention=Contention.never()),
     }
     unflushed = run(kinds["serial"], flush=False)
     assert _subnormals(unflushed.m_sum) > 1000  # the slow numbers a run meets

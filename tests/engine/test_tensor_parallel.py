@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from engine.checkpoint import load_checkpoint, save_checkpoint
+from engine.contention import Contention
 from engine.layers import Dense
 from engine.losses import MSE, BinaryCrossEntropy
 from engine.nn import MLP, build_mlp
@@ -92,7 +93,7 @@ def test_two_processes_give_the_bits_of_one_before_and_after_the_worker_is_ready
     batches = _batches(5, rows=33)
     weights = np.random.default_rng(2).uniform(0.5, 2, 33).astype(np.float32)
     model, optimizer = first.copy(), optimizer_kind(lr=0.01)
-    with TensorParallelStep(model, MSE(), 33, optimizer) as step:
+    with TensorParallelStep(model, MSE(), 33, optimizer, contention=Contention.never()) as step:
         losses = _train(step, optimizer, batches[:2], weights)
         assert step.wait_until_ready(READY_S), "the worker process did not start"
         while step.worker_parts < 6 and len(losses) < 1000:  # (on a loaded machine it may lose races, never all)
@@ -133,15 +134,15 @@ def test_steps_run_here_alone_give_the_workers_bits_at_every_batch_size(widths, 
     model, optimizer = first.copy(), Adam(lr=0.01)
     done: list[tuple[np.ndarray, np.ndarray]] = []
     losses = []
-    with TensorParallelStep(model, loss, batch, optimizer) as step:
+    with TensorParallelStep(model, loss, batch, optimizer, contention=Contention.never()) as step:
         assert step.wait_until_ready(READY_S), "the worker process did not start"
         for rows in sizes:
             rng = np.random.default_rng(rows)
             batches = [(rng.random((rows, widths[0])).astype(dtype), rng.random((rows, widths[-1])).astype(dtype))
                        for _ in range(3)]  # fmt: skip
             taken, began = step.worker_parts, len(done)
-            while (step.worker_parts < taken + 6 or len(done) < began + 40) and len(done) < began + 2000:  # (it
-                batch_now = [batches[len(done) % 3]]  # may lose races, or a loaded machine send it alone a while)
+            while (step.worker_parts < taken + 6 or len(done) < began + 40) and len(done) < began + 2000:
+                batch_now = [batches[len(done) % 3]]  # (it may lose races on a loaded machine, never all)
                 losses += _train(step, optimizer, batch_now)
                 done += batch_now
             assert step.worker_parts >= taken + 6
