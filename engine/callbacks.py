@@ -6,6 +6,7 @@ by setting ``self.trainer.stop_training = True``; the loop checks after every ba
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 
 
@@ -27,13 +28,22 @@ class Callback:
 
     def on_train_end(self, logs: dict) -> None: ...
 
+    def on_note(self, text: str) -> None:
+        """Something the user should hear that does not stop the run (``Trainer.note``), on the training thread."""
+
 
 class CallbackList(Callback):
-    """Fans each hook out to its callbacks; batch hooks only to those that override them."""
+    """Fans each hook out to its callbacks; batch hooks and notes only to those that override them."""
 
     def __init__(self, callbacks: Iterable[Callback] = ()) -> None:
         self.callbacks = list(callbacks)
         self._batch_watchers = [c for c in self.callbacks if type(c).on_batch_end is not Callback.on_batch_end]
+        self._note_hearers = [c for c in self.callbacks if type(c).on_note is not Callback.on_note]
+
+    @property
+    def hears_notes(self) -> bool:
+        """Whether any callback tells the user the run's notes."""
+        return bool(self._note_hearers)
 
     def set_trainer(self, trainer) -> None:
         for c in self.callbacks:
@@ -58,6 +68,10 @@ class CallbackList(Callback):
     def on_train_end(self, logs):
         for c in self.callbacks:
             c.on_train_end(logs)
+
+    def on_note(self, text):
+        for c in self._note_hearers:
+            c.on_note(text)
 
 
 class History(Callback):
@@ -90,6 +104,19 @@ class SerialSteps(Callback):
 
     def on_train_begin(self, logs):
         self.trainer.parallel = False  # read as the loop builds its step, after on_train_begin
+
+
+class PrintNotes(Callback):
+    """Prints the run's notes as ``note: …`` lines on ``file`` (stderr), between a progress bar's lines (for the
+    CLI, with or without its bar)."""
+
+    def __init__(self, file=None) -> None:
+        self.file = file
+
+    def on_note(self, text):
+        from tqdm import tqdm
+
+        tqdm.write(f"note: {text}", file=self.file if self.file is not None else sys.stderr)
 
 
 class ProgressBar(Callback):

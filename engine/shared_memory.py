@@ -15,6 +15,8 @@ import signal
 import subprocess
 import sys
 import tempfile
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +30,51 @@ ALIGN = 64
 
 Layout = dict[str, tuple[tuple[int, ...], str]]
 """Each shared array's name -> (shape, dtype string)."""
+Note = Callable[[str], None]
+"""Tells the user something about the run that does not stop it (``Trainer.note``: the run's watchers)."""
+
+
+def warn(text: str) -> None:
+    """The ``Note`` of a step used outside a ``Trainer``: a ``RuntimeWarning``."""
+    warnings.warn(text, RuntimeWarning, stacklevel=3)
+
+
+class WorkerNotes:
+    """What a two-process step tells the user about its worker: that it did not start (at once), or that it ended
+    on its own in the middle of a run (killed, out of memory), held until the next step begins: a step that fails
+    over it (a half-made update) ends the run instead, and nothing goes on."""
+
+    def __init__(self, note: Note) -> None:
+        self.note = note
+        self._held: str | None = None
+
+    def ended(self, worker: subprocess.Popen | None) -> None:
+        """The worker ended on its own (``stop_worker`` has waited for it)."""
+        self._held = worker_ended_note(worker)
+
+    def say_held(self) -> None:
+        """As a step begins."""
+        if self._held is not None:
+            text, self._held = self._held, None
+            self.note(text)
+
+
+def worker_ended_note(worker: subprocess.Popen | None) -> str:
+    """What to tell the user when a step's worker ended in the middle of a run (after ``stop_worker``: its exit
+    code is known).  The run goes on with the same numbers, at one core's speed."""
+    code = None if worker is None else worker.returncode
+    if code is not None and code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        why = " (the system may have run short of memory)" if -code == signal.SIGKILL else ""
+        how = f"was ended by {name}{why}"
+    elif code:
+        how = f"exited with code {code}"
+    else:
+        how = "ended"
+    return f"training goes on on one core, with the same numbers, more slowly: its worker process {how}"
 
 
 def offsets_of(layout: Layout) -> tuple[dict[str, int], int]:

@@ -50,7 +50,6 @@ import subprocess
 import sys
 import threading
 import time
-import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -60,6 +59,8 @@ from threadpoolctl import ThreadpoolController
 from engine.contention import Contention
 from engine.optimizers import update_blocks
 from engine.shared_memory import (
+    Note,
+    WorkerNotes,
     blas_threads,
     end_with_trainer,
     new_block,
@@ -68,6 +69,7 @@ from engine.shared_memory import (
     start_worker,
     stop_worker,
     views,
+    warn,
 )
 from engine.subnormals import flush_subnormals, flushing
 
@@ -351,10 +353,13 @@ class ProcessParallelStep(DataParallelStep):
     The same bits as ``DataParallelStep``, whoever runs what.
     """
 
-    def __init__(self, model, loss, batch_size: int, optimizer=None, contention: Contention | None = None) -> None:
-        """contention: when steps run here alone (a ``Contention()`` of its own by default)."""
+    def __init__(
+        self, model, loss, batch_size: int, optimizer=None, contention: Contention | None = None, note: Note = warn
+    ) -> None:
+        """contention: when steps run here alone (a ``Contention()`` of its own by default); note: tells the user
+        that the run goes on on one core (the worker did not start, or ended)."""
         super().__init__(model, loss, batch_size, threads=1)
-        self.optimizer = optimizer
+        self.optimizer, self.notes = optimizer, WorkerNotes(note)
         self._second_rows = batch_size - batch_size // 2
         self._own_vectors: tuple[np.ndarray, np.ndarray] | None = None
         self._shared_state: dict[str, np.ndarray] = {}
@@ -374,7 +379,7 @@ class ProcessParallelStep(DataParallelStep):
         except OSError as exc:  # no shared memory, no process: the run goes on, every half here
             self._stop_worker()
             self._unshare()
-            warnings.warn(f"training runs on one core: its worker process did not start ({exc})", stacklevel=2)
+            self.notes.note(f"training runs on one core: its worker process did not start ({exc})")
         except BaseException:
             self.__exit__(None, None, None)
             raise
@@ -397,7 +402,7 @@ class ProcessParallelStep(DataParallelStep):
             return False
         answer = read_exactly(self._fds["done_r"], DONE.size)
         if answer is None:  # it ended as it started
-            self._stop_worker()
+            self._worker_ended()
             return False
         if DONE.unpack(answer)[:2] != READY:
             raise RuntimeError("the step's worker answered a task between steps")
@@ -423,6 +428,7 @@ class ProcessParallelStep(DataParallelStep):
         weights: np.ndarray | None = None,
         prepare: Prepare | None = None,
     ) -> float:
+        self.notes.say_held()
         n = len(noisy)
         if n < 2 or self._worker is None or self._contention.alone:
             return super().gradients(noisy, clean, weights, prepare)  # both halves here
@@ -539,7 +545,7 @@ class ProcessParallelStep(DataParallelStep):
         except BlockingIOError:  # the worker has not read its earlier wake-ups (stopped?): this one is not needed
             pass
         except BrokenPipeError:  # the worker has ended: this process runs every task from now on
-            self._stop_worker()
+            self._worker_ended()
 
     def _finish(self, run_here: Callable[[int], float], progress: np.ndarray | None = None) -> list[float]:
         """The values of the tasks just posted, in order: ``run_here(index)`` runs each that the worker has not
@@ -559,7 +565,7 @@ class ProcessParallelStep(DataParallelStep):
         while self._worker is not None and len(values) < len(self._posted):  # the worker's answers
             answer = read_exactly(self._fds["done_r"], DONE.size)
             if answer is None:  # it ended: what it took and did not finish runs here
-                self._stop_worker()
+                self._worker_ended()
                 break
             step, index, value = DONE.unpack(answer)
             if (step, index) == READY:
@@ -585,6 +591,13 @@ class ProcessParallelStep(DataParallelStep):
         """Close the pipes (the worker exits after any task it is running) and wait for it."""
         worker, self._worker = self._worker, None
         stop_worker(worker, self._fds)
+
+    def _worker_ended(self) -> None:
+        """The worker ended on its own (killed, out of memory): every task runs here from now on; the user hears
+        why the run is slower (``WorkerNotes``)."""
+        worker = self._worker
+        self._stop_worker()
+        self.notes.ended(worker)
 
 
 # ----- the worker's side ---------------------------------------------------------------------------------------

@@ -43,7 +43,6 @@ import struct
 import subprocess
 import sys
 import time
-import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -52,6 +51,8 @@ from engine.contention import Contention
 from engine.optimizers import update_blocks
 from engine.shared_memory import (
     Layout,
+    Note,
+    WorkerNotes,
     blas_threads,
     end_with_trainer,
     new_block,
@@ -59,6 +60,7 @@ from engine.shared_memory import (
     start_worker,
     stop_worker,
     views,
+    warn,
 )
 from engine.subnormals import flush_subnormals, flushing
 
@@ -278,15 +280,24 @@ class TensorParallelStep:
     """``update`` runs its ``meanwhile`` (the trainer's next batch of images) while the worker updates."""
 
     def __init__(
-        self, model, loss, batch_size: int, optimizer=None, processes: int = 2, contention: Contention | None = None
+        self,
+        model,
+        loss,
+        batch_size: int,
+        optimizer=None,
+        processes: int = 2,
+        contention: Contention | None = None,
+        note: Note = warn,
     ) -> None:
         """processes: 2, this one and a worker (on x86: ``STORES_IN_ORDER``); 1, both shares here (the same bits).
-        contention: when steps run here alone (a ``Contention()`` of its own by default)."""
+        contention: when steps run here alone (a ``Contention()`` of its own by default); note: tells the user that
+        the run goes on on one core (the worker did not start, or ended)."""
         if not supports(model):
             raise ValueError("a step split by units needs Dense layers without a skip path, each at least 2 wide")
         if processes not in (1, 2):
             raise ValueError(f"a step split by units runs in 1 or 2 processes, got {processes!r}")
         self.model, self.loss, self.batch_size, self.optimizer = model, loss, batch_size, optimizer
+        self.notes = WorkerNotes(note)
         self.processes = processes if STORES_IN_ORDER else 1
         self._shares: tuple[UnitShare, UnitShare] | None = None
         self._both: UnitShare | None = None  # both shares at once: the steps this process runs alone
@@ -294,6 +305,7 @@ class TensorParallelStep:
         self._own_vectors: tuple[np.ndarray, np.ndarray] | None = None
         self._shared_state: dict[str, np.ndarray] = {}
         self._worker: subprocess.Popen | None = None
+        self._worker_gone = False  # its wake-up pipe has no reader: it has ended
         self._fds: dict[str, int] = {}
         self._part = 0
         self._contention = contention if contention is not None else Contention()
@@ -308,7 +320,7 @@ class TensorParallelStep:
             self._stop_worker()
             self._unshare()
             self._share(start=False, private=True)
-            warnings.warn(f"training runs on one core: its worker process did not start ({exc})", stacklevel=2)
+            self.notes.note(f"training runs on one core: its worker process did not start ({exc})")
         except BaseException:
             self.__exit__(None, None, None)
             raise
@@ -329,7 +341,7 @@ class TensorParallelStep:
             if left <= 0:
                 return False
             if not self._sleep_on(self._fds["done_r"], left):
-                self._stop_worker()
+                self._worker_ended()
                 return False
         return self._worker is not None
 
@@ -405,7 +417,15 @@ class TensorParallelStep:
     def _stop_worker(self) -> None:
         """Close the pipes (the worker exits after the phase it is running) and wait for it."""
         worker, self._worker = self._worker, None
+        self._worker_gone = False
         stop_worker(worker, self._fds)
+
+    def _worker_ended(self) -> None:
+        """The worker ended on its own (killed, out of memory): both shares run here from now on; the user hears
+        why the run is slower (``WorkerNotes``)."""
+        worker = self._worker
+        self._stop_worker()
+        self.notes.ended(worker)
 
     # ----- a step ---------------------------------------------------------------------------------------------
     def gradients(
@@ -417,6 +437,7 @@ class TensorParallelStep:
     ) -> float:
         """noisy, clean: (batch, n_pixels) float32; weights: (batch,) or None -> the batch's mean loss; fills
         ``model.grads``.  ``prepare``, if given, fills the rows of ``noisy`` and ``clean`` first."""
+        self.notes.say_held()
         started, started_cpu = time.perf_counter(), time.thread_time()
         n = len(noisy)
         if prepare is not None:
@@ -536,7 +557,11 @@ class TensorParallelStep:
     def _offer(self, tokens: list[tuple]) -> bool:
         """Offer the worker a part: tokens ``(kind, rows or block, t, lr, weighted)``, in one write that never blocks
         and that the pipe keeps whole (at most ``MOST_BLOCKS`` tokens: under PIPE_BUF, 4096 bytes, which even a
-        pipe of one page holds).  False: no room (nothing was written), the part runs here."""
+        pipe of one page holds).  False: no room (nothing was written), or the worker has ended (found as it was
+        last woken), the part runs here."""
+        if self._worker_gone:
+            self._worker_ended()
+            return False
         self._part += 1
         try:
             os.write(self._fds["task_w"], b"".join(TOKEN.pack(kind, self._part, *rest) for kind, *rest in tokens))
@@ -567,8 +592,8 @@ class TensorParallelStep:
             os.write(self._fds["wake_w"], b"\0")
         except BlockingIOError:  # it has bytes enough to wake on (or is stopped)
             pass
-        except BrokenPipeError:  # it has ended: found at the next wait
-            pass
+        except BrokenPipeError:  # it has ended: found at the next wait, or as the next part is offered
+            self._worker_gone = True
 
     def _wait_for_worker(self, done: Callable[[], bool]) -> bool:
         """Wait until ``done()``: False if the worker ended first."""
@@ -580,7 +605,7 @@ class TensorParallelStep:
                 return True
         while not done():
             if not self._sleep_on(self._fds["done_r"], None, done):
-                self._stop_worker()
+                self._worker_ended()
                 return False
         return True
 

@@ -17,6 +17,7 @@ import itertools
 import math
 import numbers
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
 from functools import partial
@@ -31,6 +32,7 @@ from engine.metrics import mse
 from engine.noise import EpochNoise, NoiseSetting, check_kind, check_noise, fixed_noisy
 from engine.optimizers import OPTIMIZERS, get_optimizer
 from engine.run_limits import TRAINING_BOUNDS
+from engine.shared_memory import Note, warn
 from engine.steps import DataParallelStep, ProcessParallelStep, SerialStep, available_cores, using_blas_threads
 from engine.subnormals import flush_subnormals
 from engine.tensor_parallel import STORES_IN_ORDER, TensorParallelStep, supports
@@ -188,7 +190,7 @@ class Trainer:
                 using_blas_threads(self.blas_threads),
                 np.errstate(**self.float_errors),  # once a run, not a batch: the hot loop pays nothing
                 flush_subnormals(self.flush_subnormals),
-                make_step(self.model, self.loss, batch_size, self.parallel, self.optimizer) as step,
+                make_step(self.model, self.loss, batch_size, self.parallel, self.optimizer, self.note) as step,
             ):
                 for epoch in range(first_epoch, cfg.epochs):
                     end_logs = self._run_epoch(epoch, batches, step, validation)
@@ -203,6 +205,14 @@ class Trainer:
         finally:
             self.callbacks.on_train_end({**end_logs, "stopped": self.stop_training})
         return self.history
+
+    def note(self, text: str) -> None:
+        """Tell the user something about the run that does not stop it (its step's worker process ended: training
+        goes on on one core): the callbacks' ``on_note``, or a ``RuntimeWarning`` when none of them hears notes."""
+        if self.callbacks.hears_notes:
+            self.callbacks.on_note(text)
+        else:
+            warnings.warn(text, RuntimeWarning, stacklevel=2)
 
     def train_step(
         self,
@@ -343,12 +353,12 @@ THREAD_MACS = 6_000_000
 
 
 def make_step(
-    model, loss, batch_size: int, parallel: bool | str | None = None, optimizer=None
+    model, loss, batch_size: int, parallel: bool | str | None = None, optimizer=None, note: Note = warn
 ) -> SerialStep | TensorParallelStep:
     """The step for this model and batch: each layer's units split with a worker process (``"units"``), or
     data-parallel, on a worker thread (``True``) or with its second half and part of ``optimizer``'s update in a
     worker process (``"processes"``); ``None``: as pays off on two cores, else serial (``UNITS_MACS``,
-    ``PROCESS_MACS``, ``THREAD_BATCH``)."""
+    ``PROCESS_MACS``, ``THREAD_BATCH``).  ``note`` tells the user when a worker process's run goes on on one core."""
     if parallel is None:
         macs = model.n_params * batch_size
         parallel = False
@@ -364,11 +374,11 @@ def make_step(
     if parallel == "units":
         if not supports(model):
             raise ValueError("parallel='units' needs Dense layers without a skip path, each at least 2 wide")
-        return TensorParallelStep(model, loss, batch_size, optimizer)
+        return TensorParallelStep(model, loss, batch_size, optimizer, note=note)
     if not parallel or batch_size < 2:
         return SerialStep(model, loss, batch_size)
     if parallel == "processes":
-        return ProcessParallelStep(model, loss, batch_size, optimizer)
+        return ProcessParallelStep(model, loss, batch_size, optimizer, note=note)
     return DataParallelStep(model, loss, batch_size)
 
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from engine.callbacks import Callback, ProgressBar
+from engine.callbacks import Callback, PrintNotes, ProgressBar
 from engine.checkpoint import Checkpoint, is_checkpoint, load_checkpoint
 from engine.cli.arguments import (
     DATASET_CHOICES,
@@ -227,7 +227,7 @@ def _train(
     print_notes(dataset.notes)
     _check_not_data(dataset, {"--output": output, "--checkpoint": checkpoint})
     saver = Checkpoint(checkpoint, on_failure=lambda exc: _checkpoint_failed(exc, checkpoint, output, args.quiet))
-    callbacks = [stop, saver, *watchers]
+    callbacks = [stop, saver, PrintNotes(), *watchers]  # (notes: with --quiet too)
     if recorder is not None:
         recorder.describe({"data_dir": str(Path(dataset.folder).resolve())}, checkpoint_path=str(checkpoint.resolve()))
         callbacks.append(recorder)

@@ -138,6 +138,9 @@ class RunBridge(Callback):
         self.last_epoch = dict(logs)
         self.run.epochEnded.emit(dict(logs))
 
+    def on_note(self, text):
+        self.run.reported.emit("note", text)
+
     def on_train_end(self, logs):
         self.flush()
         if "diverged" not in logs and "failed" not in logs:  # a diverged run's moments hold the bad steps

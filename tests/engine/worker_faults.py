@@ -3,6 +3,7 @@ PYTHONPATH), so the test's own process runs as usual."""
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
@@ -31,3 +32,11 @@ def in_worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str) -> Non
     """Run ``body`` (Python source) as the worker process starts."""
     (tmp_path / "sitecustomize.py").write_text(textwrap.dedent(body))
     monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+
+
+def children() -> set[int]:
+    """This process's child processes now (Linux): a step's worker among them."""
+    found = set()
+    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+        found |= {int(pid) for pid in (task / "children").read_text().split()}
+    return found

@@ -70,3 +70,20 @@ def test_a_run_of_a_gated_model_trains_with_its_loss_weighting_and_records_it(qt
     with RunStore(runs_db) as store:
         run = store.get(store.runs()[0].id)
     assert run.settings["noise_weighting"] == pytest.approx(0.03) and run.settings["skip"] == "gate"
+
+
+def test_a_note_from_the_engine_during_a_run_is_shown_once_and_the_run_goes_on(qtbot, window, tab, dialogs_shown):
+    """The engine's word on a run that goes on (its step's worker process ended: one core), heard on the training
+    thread, is shown in a dialog: the epochs' news in the status bar would cover it within seconds."""
+    from engine.callbacks import Callback
+
+    class NoteAtFirstEpoch(Callback):
+        def on_epoch_end(self, epoch, logs):
+            if epoch == 0:
+                self.trainer.note("training goes on on one core: its worker process ended")
+
+    tab.watchers.append(lambda report: NoteAtFirstEpoch())
+    trained = _train(qtbot, window, tab)
+    assert len(trained.metadata["history"]["epochs"]) == 2
+    assert dialogs_shown == ["Training goes on\nA note from the training run:\n"
+                             "• Training goes on on one core: its worker process ended."]  # fmt: skip
