@@ -39,11 +39,12 @@ Every run first measures this machine's float32 matmul rate (NumPy's BLAS, one a
 square and the large model's own shapes) and prints each case's FLOPs per image, its FLOP/s and ``peak %``:
 its FLOP/s over the two-thread rate on the large square (the most this machine's BLAS does).  ``--peak-only``
 stops there.  ``--base DIR`` adds a column for the engine of another checkout (e.g. a worktree of main at a
-fixed commit), its children interleaved with this one's.  ``--contended`` times, in this process, the large
-model's serial step against the data-parallel one while another process keeps one core busy.  ``--breakdown``
-shows where the large model's data-parallel step spends its time: each of the step's shared tasks (the two
-half-batches, the update's blocks) timed on the thread that ran it, against the same half-batch alone and the
-same update on one thread, and against both run in two processes at once (no interpreter lock shared).
+fixed commit), its children interleaved with this one's.  ``--worker-killed`` times the large model after its
+step's worker process is killed (SIGKILL) in the first epoch, against serial steps.  ``--contended`` times, in this
+process, the large model's serial step against the data-parallel one while another process keeps one core busy.
+``--breakdown`` shows where the large model's data-parallel step spends its time: each of the step's shared tasks
+(the two half-batches, the update's blocks) timed on the thread that ran it, against the same half-batch alone and
+the same update on one thread, and against both run in two processes at once (no interpreter lock shared).
 
 The process re-executes itself without OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE (they may pin
 OpenBLAS to a slower kernel) and prints the BLAS kernel and thread counts it ran with.
@@ -64,6 +65,7 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
 import resource  # noqa: E402
+import signal  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
@@ -188,16 +190,17 @@ class EngineFit:
     """The engine for ``epochs`` epochs in one ``Trainer.fit`` call (what ``MLP.fit`` runs);
     ``parallel`` as ``Trainer`` takes it (None: the engine decides, as for users)."""
 
-    def __init__(self, widths, batch_size, x_u8, parallel: bool | None = None, noise=SIGMA):
+    def __init__(self, widths, batch_size, x_u8, parallel: bool | None = None, noise=SIGMA, callbacks=()):
         self.model = build_mlp(widths, activations(widths), seed=0)
         self.batch_size, self.x, self.parallel, self.noise = batch_size, x_u8, parallel, noise
+        self.callbacks = list(callbacks)
 
     def run(self, epochs: int) -> list[float]:
         timer = EpochTimer()
         config = TrainConfig(
             epochs=epochs, batch_size=self.batch_size, lr=LR, optimizer="adam", noise=self.noise, seed=0
         )
-        self.trainer = Trainer(self.model, config, [timer], parallel=self.parallel)
+        self.trainer = Trainer(self.model, config, [timer, *self.callbacks], parallel=self.parallel)
         self.trainer.fit(self.x)
         return timer.seconds
 
@@ -260,6 +263,23 @@ def cpu_seconds() -> float:
     return time.process_time() + children.ru_utime + children.ru_stime
 
 
+class KillWorkers(Callback):
+    """Kills this process's children (a step's worker) with SIGKILL, as the kernel's out-of-memory killer would, at
+    the 20th batch of the first epoch; collects the run's notes."""
+
+    def __init__(self) -> None:
+        self.notes: list[str] = []
+
+    def on_batch_end(self, batch, logs):
+        if logs["epoch"] == 0 and batch == 20:
+            for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+                for pid in (task / "children").read_text().split():
+                    os.kill(int(pid), signal.SIGKILL)
+
+    def on_note(self, text):
+        self.notes.append(text)
+
+
 def child(args) -> int:
     """One side of one case in its own process: warm-up epoch, then timed epochs; prints JSON."""
     widths, bs = CASES[args.case]
@@ -267,7 +287,12 @@ def child(args) -> int:
         Dataset(train_size=args.train_size, test_size=1, batch_size=1, data_dir=args.data, progress=False).train_u8
     )
     result: dict = {}
-    if args.child == "engine":
+    if args.child == "engine" and args.kill_worker:  # one run: the kill in its first epoch, the later ones timed
+        killer = KillWorkers()
+        eng = EngineFit(widths, bs, x, parallel=False if args.serial else None, callbacks=[killer])
+        result["seconds"] = eng.run(1 + args.epochs)[1:]
+        result["notes"] = killer.notes
+    elif args.child == "engine":
         eng = EngineFit(widths, bs, x, parallel=False if args.serial else None)
         eng.run(1)  # warm-up: buffers, threads, allocator
         cpu0 = cpu_seconds()
@@ -300,7 +325,8 @@ def torch_description() -> str:
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip()
 
 
-def run_child(side: str, case: int, args, script: str = __file__, serial: bool = False) -> dict:
+def run_child(side: str, case: int, args, script: str = __file__, serial: bool = False, kill_worker: bool = False
+              ) -> dict:  # fmt: skip
     """One side of one case in a child process; ``script``: this file, or the same bench of another checkout
     (``--base``: its engine is the one imported)."""
     cmd = [sys.executable, script, "--child", side, "--case", str(case), "--epochs", str(args.epochs),
@@ -309,6 +335,8 @@ def run_child(side: str, case: int, args, script: str = __file__, serial: bool =
         cmd += ["--data", args.data]
     if serial:
         cmd.append("--serial")
+    if kill_worker:
+        cmd.append("--kill-worker")
     proc = subprocess.run(cmd, capture_output=True, text=True)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
     if proc.returncode != 0 or not lines:
@@ -354,6 +382,12 @@ def main() -> int:
         help="only time serial against data-parallel steps with another process busy on a core",
     )
     parser.add_argument("--breakdown", action="store_true", help="only time the parts of the large model's step")
+    parser.add_argument(
+        "--worker-killed",
+        action="store_true",
+        help="only time the large model after its step's worker process is killed, against serial steps",
+    )
+    parser.add_argument("--kill-worker", action="store_true", help=argparse.SUPPRESS)  # a child: kill it
     parser.add_argument("--serial", action="store_true", help=argparse.SUPPRESS)  # a child: serial steps
     parser.add_argument("--child", choices=["engine", "torch", "torch1"], help=argparse.SUPPRESS)
     parser.add_argument("--case", type=int, help=argparse.SUPPRESS)
@@ -394,6 +428,9 @@ def main() -> int:
         return 0
     if args.breakdown:
         step_breakdown(args)
+        return 0
+    if args.worker_killed:
+        worker_killed_comparison(args)
         return 0
     if args.whole:
         whole_comparison(args)
@@ -550,6 +587,28 @@ def contended_comparison(args) -> None:
         cpu = f"   CPU {statistics.median(cpus):.2f} s/epoch" if cpus else ""
         print(f"  {name:<14}{rate[name]:>9,.0f} img/s  {rate[name] / rate['serial']:.2f}x serial{cpu}")
     print(f"  load avg {os.getloadavg()[0]:.2f} (the spinner counts 1)")
+
+
+def worker_killed_comparison(args) -> None:
+    """The large model after its step's worker process is killed in the first epoch (the run goes on on one core),
+    against serial steps (the same one-epoch start), and ``--base``'s, each in its own child, interleaved ABBA."""
+    case = CASES.index((LARGE, 128))
+    sides = {"serial": (__file__, True), "worker killed": (__file__, False)}
+    if args.base:
+        sides["base, killed"] = (str(Path(args.base).resolve() / "bench" / "train_speed.py"), False)
+    print(f"{label(*CASES[case])}, the step's worker killed at batch 20 of epoch 1, img/s over epochs 2-"
+          f"{args.epochs + 1} (median of {args.epochs * args.rounds}):")  # fmt: skip
+    runs: dict[str, list[dict]] = {name: [] for name in sides}
+    names = list(sides)
+    for round_ in range(args.rounds):
+        for name in names if round_ % 2 == 0 else names[::-1]:
+            script, serial = sides[name]
+            runs[name].append(run_child("engine", case, args, script=script, serial=serial, kill_worker=True))
+    rate = {n: args.train_size / statistics.median([s for r in rs for s in r["seconds"]]) for n, rs in runs.items()}
+    for name, results in runs.items():
+        said = sorted({note for r in results for note in r.get("notes", [])})
+        print(f"  {name:<14}{rate[name]:>9,.0f} img/s  {rate[name] / rate['serial']:.2f}x serial"
+              f"{'   said: ' + ' / '.join(said) if said else ''}")  # fmt: skip
 
 
 def step_breakdown(args) -> None:
