@@ -8,9 +8,10 @@ import socket
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from PySide6.QtCore import QSocketNotifier, QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from gui.common.jobs import JobPool
 from gui.common.theme import APP_NAME, ORGANIZATION, apply_theme
@@ -131,10 +132,14 @@ def main(argv: list[str] | None = None) -> int:
     if argv and not argv[0].startswith("-"):
         window.files.open_model(argv[0])
     AfterFirstPaint(window, pool.release, FIRST_PAINT_WAIT_MS)
+    AfterFirstPaint(window, lambda: offer_kept_models(window), FIRST_PAINT_WAIT_MS)
     app.garbage_collector.timer.start()  # its first pass (every object made so far) after the first paint too
     with quitting_on_signals(app):
         code = app.exec()
-    if not finish_background_work(window):
+    finished = finish_background_work(window)
+    if window.ended_by_signal:
+        keep_unsaved_work(window)
+    if not finished:
         sys.stderr.flush()
         os._exit(code)  # a worker stuck in a long call: do not wait for it at the interpreter's exit
     return code
@@ -184,6 +189,7 @@ def _quit_without_asking(app: QApplication) -> None:
     and the background jobs."""
     window = getattr(app, "main_window", None)
     if window is not None:
+        window.ended_by_signal = True  # ``main`` keeps what would be lost
         window.close_without_asking()
     app.exit(0)
 
@@ -194,6 +200,47 @@ def _drain(reader: socket.socket) -> None:
             pass
     except OSError:  # nothing more to read
         pass
+
+
+def keep_unsaved_work(window) -> Path | None:
+    """After a quit signal (nobody was asked): the run's model (stopped after its current batch), else the current
+    model when unsaved, written to the kept folder (``gui.recovery``) for the next start; the path, or None (also
+    when it cannot be written: said on stderr, the app is ending)."""
+    from gui.recovery import keep
+
+    training = window.training_tab_if_made()
+    result = None if training is None else training.run.result_at_quit
+    state = window.state
+    if result is not None and result.model is not None:
+        model, name = result.model, state.name
+    elif state.dirty and state.model is not None:
+        model, name = state.model, state.name
+    else:
+        return None
+    try:
+        path = keep(model, name)
+    except (OSError, ValueError) as exc:
+        print(f"denoise-studio: the unsaved model “{name}” could not be kept ({exc})", file=sys.stderr)
+        return None
+    print(f"denoise-studio: the unsaved model “{name}” was kept in {path}; the next start offers it", file=sys.stderr)
+    return path
+
+
+def offer_kept_models(window) -> None:
+    """At the start: for each model kept as the app was last ended by a signal, newest first, Open (the first
+    opened ends the questions), Discard or Later (all the rest wait for the next start)."""
+    from gui.recovery import ask_about_kept, kept_files
+
+    kept = kept_files()
+    for i, path in enumerate(kept):
+        answer = ask_about_kept(window, path, len(kept) - i - 1)
+        if answer == QMessageBox.StandardButton.Open:
+            window.files.open_kept(path)
+            return
+        if answer == QMessageBox.StandardButton.Discard:
+            path.unlink(missing_ok=True)
+        else:
+            return
 
 
 def finish_background_work(window) -> bool:

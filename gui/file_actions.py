@@ -31,6 +31,7 @@ from gui.common import dialogs
 from gui.common.hints import explain_disabled, hint
 from gui.common.jobs import JobRunner
 from gui.denoise.picture_import import FILE_FILTER as PICTURE_FILTER
+from gui.recovery import kept_model_name
 from gui.start_model import SHIPPED_MODEL, load_start_model, untrained_start_model
 from gui.stored_settings import read_folder, read_recent, usable_path, write_recent
 
@@ -221,6 +222,26 @@ class FileActions(QObject):
             self.state.set_model(model, name=name, dirty=False)
             if note:
                 self.window.statusBar().showMessage(note, 15000)
+
+    def open_kept(self, path: Path) -> None:
+        """A model kept as the app was last ended by a quit signal (``gui.recovery``): read off the GUI thread, then
+        the current model, unsaved under its name (no file of its own: Save asks where), and the kept file goes.
+        On failure the file stays, and the dialog says why."""
+        self.window.statusBar().showMessage(f"Opening {path}…")
+        self.open_jobs.start(_read_model, str(path), self.state.check, on_done=lambda opening: self._kept_opened(
+            opening, Path(path)), on_error=self._open_failed)  # fmt: skip
+
+    def _kept_opened(self, opening: Opening, path: Path) -> None:
+        model, name = opening.model, kept_model_name(path)
+        model.path = None
+        self.window.statusBar().clearMessage()
+        self.state.set_model(model, name=name, dirty=True, origin="opened")
+        path.unlink(missing_ok=True)
+        self.flashed.emit(f"Opened the kept model “{name}”: it is unsaved — File ▸ Save keeps it")
+        if opening.notes:
+            dialogs.show_notes(self.window, "Model opened with changes", f"{path.name} records values beyond "
+                               "what Denoise Studio holds; they were changed as the file was read:",
+                               opening.notes)  # fmt: skip
 
     def _opened(self, opening: Opening, then: Callable[[], object] | None = None) -> None:
         """Everything derived from the file succeeded: apply it all (model, views, title, recent), then say what

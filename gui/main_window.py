@@ -79,6 +79,7 @@ class MainWindow(QMainWindow):
         self.state = state if state is not None else AppState()
         self._guide: GuideDialog | None = None
         self._close_anyway = False  # the run was asked to stop for a quit and did not: close without it
+        self.ended_by_signal = False  # a quit signal closed it (``gui.app``: unsaved work is kept)
         self._hold = QTimer(self, singleShot=True)  # a confirmation is held in the status bar meanwhile
         self._hold.timeout.connect(self._hold_ended)
         self._held_tip: str | None = None  # the hint that waits for the confirmation

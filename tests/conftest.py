@@ -24,6 +24,8 @@ os.environ[RUNS_ENV] = str(Path(_SESSION_RUNS) / "runs.db")
 # Likewise the per-user cache (platformdirs reads XDG_CACHE_HOME on Linux): the data files' digests and downloads go
 # there, never into the user's own ~/.cache/denoise-studio.
 os.environ["XDG_CACHE_HOME"] = str(Path(_SESSION_RUNS) / "cache")
+# And the per-user data folder (XDG_DATA_HOME): the app's kept models (``gui.recovery``), each test's own (``kept``).
+os.environ["XDG_DATA_HOME"] = str(Path(_SESSION_RUNS) / "data")
 atexit.register(shutil.rmtree, _SESSION_RUNS, ignore_errors=True)
 
 REAL_DATA_ENV = "DENOISE_STUDIO_DATA"
@@ -54,6 +56,14 @@ def runs_db(tmp_path_factory, monkeypatch) -> Path:
     path = tmp_path_factory.mktemp("runs") / "runs.db"
     monkeypatch.setenv(RUNS_ENV, str(path))
     return path
+
+
+@pytest.fixture(autouse=True)
+def user_data(tmp_path_factory, monkeypatch) -> Path:
+    """This test's per-user data folder (``$XDG_DATA_HOME``): models the app keeps at a quit signal go there."""
+    folder = tmp_path_factory.mktemp("user-data")
+    monkeypatch.setenv("XDG_DATA_HOME", str(folder))
+    return folder
 
 
 @pytest.fixture

@@ -85,15 +85,20 @@ class TrainingRun(QObject):
             self._control.lr = float(lr)
 
     def wait_for_end(self, timeout_s: float = END_WAIT_S) -> bool:
-        """Stop and wait, at most ``timeout_s``, for the thread to return (the app is quitting; the result is
-        dropped).  True when it has; a thread still in a long call is left behind (a daemon: the process can
-        still exit)."""
+        """Stop and wait, at most ``timeout_s``, for the thread to return (the app is quitting: ``finished`` does
+        not come; ``result_at_quit`` holds how it ended).  True when it has; a thread still in a long call is left
+        behind (a daemon: the process can still exit)."""
         thread = self._thread
         if thread is None:
             return True
         self.stop()
         thread.join(timeout_s)
         return not thread.is_alive()
+
+    @property
+    def result_at_quit(self) -> RunResult | None:
+        """After ``wait_for_end``: how the run ended (its model, stopped after its current batch), or None."""
+        return self._control.result if self._control is not None and self._thread is not None else None
 
     @Slot(object)
     def _on_thread_ending(self, result: RunResult) -> None:

@@ -88,6 +88,7 @@ class RunControl:
     stop: bool = False
     lr: float | None = None  # a new learning rate, applied from the next batch
     running: threading.Event = field(default_factory=threading.Event)  # cleared = paused
+    result: RunResult | None = None  # how the run ended (set by the thread, for a quit that waits for it)
 
     def __post_init__(self) -> None:
         self.running.set()
@@ -222,4 +223,5 @@ def train(
         result = RunResult("failed", None, exc)
     finally:
         result.last_epoch = bridge.last_epoch
+        control.result = result
         run.ending.emit(result)

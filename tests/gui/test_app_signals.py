@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from engine.nn import MLP
+
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 120
 CHILD = """
@@ -24,8 +26,12 @@ app = QApplication(sys.argv[:1])
 
 
 def up():  # the event loop runs: the window is shown
+    state = app.main_window.state
     if "--unsaved" in sys.argv:  # closing the window would ask to save the model
-        app.main_window.state.dirty = True
+        if state.model is None:  # (the model it opens with is read off the GUI thread)
+            QTimer.singleShot(20, up)
+            return
+        state.dirty = True
     print("up", flush=True)
 
 
@@ -40,8 +46,9 @@ sys.exit(code)
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
 @pytest.mark.parametrize(("kind", "unsaved"), [("SIGTERM", False), ("SIGHUP", False), ("SIGTERM", True)])
-def test_a_termination_signal_quits_the_app_as_quit_does(tmp_path, kind, unsaved):
-    """With unsaved changes too, which Quit asks about: nobody may be there to answer (a logout)."""
+def test_a_termination_signal_quits_the_app_as_quit_does(tmp_path, user_data, kind, unsaved):
+    """With unsaved changes too, which Quit asks about: nobody may be there to answer (a logout), so the model is
+    kept for the next start (``$XDG_DATA_HOME/denoise-studio/kept``)."""
     runtime = tmp_path / "runtime"
     runtime.mkdir(mode=0o700)
     env = {**os.environ, "PYTHONPATH": str(REPO), "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path),
@@ -60,3 +67,7 @@ def test_a_termination_signal_quits_the_app_as_quit_does(tmp_path, kind, unsaved
     assert proc.returncode == 0, err
     assert "main returned 0" in out
     assert "Traceback" not in err
+    kept = list((user_data / "denoise-studio" / "kept").glob("*.npz"))
+    assert len(kept) == unsaved
+    if unsaved:
+        assert f"was kept in {kept[0]}" in err and MLP.from_file(kept[0]).n_in == 784

@@ -1,0 +1,89 @@
+"""A quit signal (a logout, ``kill``) cannot ask about unsaved work, so the app keeps it: the run's model, stopped
+after its current batch, or the current model when unsaved; the next start offers each kept model — Open (back,
+unsaved, under its name), Discard, or Later."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from PySide6.QtWidgets import QMessageBox
+
+from engine.callbacks import Callback
+from engine.nn import MLP
+from gui.app import finish_background_work, keep_unsaved_work, offer_kept_models
+from gui.recovery import keep, kept_files
+
+TIMEOUT = 20000
+ASKED = "Unsaved model kept"
+
+
+class Hold(Callback):
+    """Holds the training thread after its first batch until ``release`` is set: the run is going on at the quit."""
+
+    def __init__(self, entered: threading.Event, release: threading.Event) -> None:
+        self.entered, self.release = entered, release
+
+    def on_batch_end(self, batch, logs):
+        self.entered.set()
+        self.release.wait(60)
+
+
+def test_a_quit_signal_during_a_run_keeps_the_runs_model_as_it_stopped(qtbot, window, tiny_arrays):
+    tab = window.training_tab
+    tab.arrays = tiny_arrays
+    start = window.state.model.params.copy()
+    entered, release = threading.Event(), threading.Event()
+    tab.watchers.append(lambda report: Hold(entered, release))
+    tab.form.epochs.setValue(50)
+    tab.start_button.click()
+    qtbot.waitUntil(entered.is_set, timeout=TIMEOUT)
+    release.set()  # (the run goes on until the quit stops it after its current batch)
+    assert finish_background_work(window)
+    path = keep_unsaved_work(window)
+    assert path is not None and kept_files() == [path]
+    kept = MLP.from_file(path)
+    assert not np.array_equal(kept.params, start)  # trained: its batches so far
+    assert kept.metadata["history"]["batch_loss"]
+
+
+def test_an_unsaved_model_is_kept_and_a_saved_one_is_not(window):
+    assert keep_unsaved_work(window) is None  # nothing unsaved
+    assert kept_files() == []
+    window.state.dirty = True
+    path = keep_unsaved_work(window)
+    assert path is not None and path.stem.startswith(f"{window.state.name} (kept ")
+    np.testing.assert_array_equal(MLP.from_file(path).params, window.state.model.params)
+
+
+def test_open_brings_a_kept_model_back_unsaved_under_its_name_and_its_file_goes(
+    qtbot, window, small_model, dialog_answers, dialogs_shown
+):
+    trained = small_model.copy()
+    trained.params += 0.01
+    path = keep(trained, "my digits")
+    dialog_answers[ASKED] = QMessageBox.StandardButton.Open
+    with qtbot.waitSignal(window.state.modelChanged, timeout=TIMEOUT):
+        offer_kept_models(window)
+    assert dialogs_shown[0].startswith(f"{ASKED}\n") and "“my digits”" in dialogs_shown[0]
+    state = window.state
+    assert (state.name, state.dirty, state.model.path) == ("my digits", True, None)  # Save asks where
+    np.testing.assert_array_equal(state.model.params, trained.params)
+    assert not path.exists() and kept_files() == []
+
+
+@pytest.mark.parametrize("answer", [QMessageBox.StandardButton.Discard, QMessageBox.StandardButton.Cancel])
+def test_discard_removes_a_kept_model_and_later_keeps_it_for_the_next_start(window, small_model, dialog_answers,
+                                                                            dialogs_shown, answer):  # fmt: skip
+    older, newer = keep(small_model, "older"), keep(small_model, "newer")
+    current = window.state.model
+    dialog_answers[ASKED] = answer
+    offer_kept_models(window)
+    assert window.state.model is current
+    if answer == QMessageBox.StandardButton.Discard:  # asked about each, newest first
+        assert len(dialogs_shown) == 2 and "1 more kept model is offered" in dialogs_shown[0]
+        assert kept_files() == []
+    else:  # Later: the rest wait too
+        assert len(dialogs_shown) == 1
+        assert set(kept_files()) == {older, newer}
