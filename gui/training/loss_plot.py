@@ -6,6 +6,8 @@ Every item is made once; points go into growing NumPy buffers and a ~30 Hz timer
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt, QTimer
@@ -23,6 +25,8 @@ LIVE_FILL = 0.5
 """While a run trains, the loss axis keeps its range until the points leave it or fill less than this share of it:
 a range that followed every frame's points redrew the axis and its grid each frame (~15 ms of the GUI thread, the
 interpreter's lock held throughout, which the training thread then waits for)."""
+EMPTY_LOG_LOW = 1e-3
+"""The bottom of an empty plot's log loss axis (a denoiser's MSE starts between it and 1)."""
 LIVE_HEADROOM = 0.25
 """A new live range leaves this share of the points' span free above and below them (at least 5 % of the loss, or
 0.02 decades on a log axis), so a falling loss moves it only now and then."""
@@ -151,7 +155,7 @@ class LossPlot(pg.PlotWidget):
         self._dirty = True
         self.flush()  # the items empty now: the ranges below must not follow the last run's points
         box = self.getViewBox()
-        box.setRange(xRange=(0, epochs or 1), yRange=(0, 1), padding=0.025 if epochs else 0)  # not the last run's
+        box.setRange(xRange=(0, epochs or 1), yRange=self._empty_loss_range(), padding=0.025 if epochs else 0)
         box.enableAutoRange(x=not epochs, y=True)  # the loss's range follows the points to come
         self._epochs = epochs or None
         self._ema = None
@@ -163,6 +167,11 @@ class LossPlot(pg.PlotWidget):
         self.hint.setVisible(bool(hint))
         self._place_hint()
         self._dirty = True
+
+    def _empty_loss_range(self) -> tuple[float, float]:
+        """The loss axis before any point: 0-1 on a linear scale; 0.001-1 on a log one, labelled in powers of ten
+        (0-1 there would be the decade 1-10, labelled 2 … 9: no loss)."""
+        return (math.log10(EMPTY_LOG_LOW), 0.0) if self._log else (0.0, 1.0)
 
     def _place_hint(self) -> None:
         """Centred over the plot, wrapped to stay inside it on a narrow one."""
@@ -269,6 +278,9 @@ class LossPlot(pg.PlotWidget):
     def set_log(self, on: bool) -> None:
         self._log = on
         self.getPlotItem().setLogMode(y=on)  # (pyqtgraph turns auto range on for both axes)
+        if not (self.raw.n or self.test.n):  # nothing to range on: the empty axis in the new units, following the
+            self.getViewBox().setYRange(*self._empty_loss_range(), padding=0)  # points to come
+            self.getViewBox().enableAutoRange(y=True)
         if self._live:  # the run's epochs on x, the points followed on y in the new units
             self._moved_by_hand = False
             box = self.getViewBox()

@@ -134,3 +134,22 @@ def test_log_scale_switched_while_a_run_trains_keeps_the_live_ranges(qtbot):
         assert low <= np.log10(loss) <= high or i < 100
     assert len(changes) <= 300 // 20  # not every frame again (pyqtgraph turns its auto range on as the scale changes)
     assert box.viewRange()[0] == pytest.approx([0, 5], abs=0.2)  # the run's epochs, as before the switch
+
+
+@pytest.mark.parametrize("log_first", [True, False])
+def test_an_empty_plot_reads_as_a_loss_on_either_scale(qtbot, log_first):
+    """Before any point a log axis spans 0.001-1, labelled in powers of ten (not the decade 1-10, whose minor ticks
+    read 2 … 9), and a linear one 0-1: switched before or after the reset."""
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    if log_first:
+        plot.set_log(True)
+        plot.reset(epochs=5)
+    else:
+        plot.reset(epochs=5)
+        plot.set_log(True)
+    low, high = plot.getViewBox().viewRange()[1]  # (decades, with the run's padding)
+    assert -3.2 < low <= -3 and 0 <= high < 0.2
+    plot.set_log(False)
+    low, high = plot.getViewBox().viewRange()[1]
+    assert -0.1 < low <= 0 and 1 <= high < 1.1
