@@ -428,6 +428,8 @@ class ProcessParallelStep(DataParallelStep):
         weights: np.ndarray | None = None,
         prepare: Prepare | None = None,
     ) -> float:
+        if self._worker is not None and self._contention.alone and self._worker.poll() is not None:
+            self._worker_ended()  # (alone, the pipes that would tell are not used)
         self.notes.say_held()
         n = len(noisy)
         if n < 2 or self._worker is None or self._contention.alone:

@@ -437,6 +437,8 @@ class TensorParallelStep:
     ) -> float:
         """noisy, clean: (batch, n_pixels) float32; weights: (batch,) or None -> the batch's mean loss; fills
         ``model.grads``.  ``prepare``, if given, fills the rows of ``noisy`` and ``clean`` first."""
+        if self._worker is not None and self._contention.alone and self._worker.poll() is not None:
+            self._worker_ended()  # (alone, the pipes that would tell are not used)
         self.notes.say_held()
         started, started_cpu = time.perf_counter(), time.thread_time()
         n = len(noisy)

@@ -134,11 +134,11 @@ def main(argv: list[str] | None = None) -> int:
     AfterFirstPaint(window, pool.release, FIRST_PAINT_WAIT_MS)
     AfterFirstPaint(window, lambda: offer_kept_models(window), FIRST_PAINT_WAIT_MS)
     app.garbage_collector.timer.start()  # its first pass (every object made so far) after the first paint too
-    with quitting_on_signals(app):
+    with quitting_on_signals(app):  # (also while it ends: a logout's next signal only asks again to quit)
         code = app.exec()
-    finished = finish_background_work(window)
-    if window.ended_by_signal:
-        keep_unsaved_work(window)
+        if window.ended_by_signal:  # nobody was asked: keep what would be lost, before the (bounded) waits
+            keep_unsaved_work(window)
+        finished = finish_background_work(window)
     if not finished:
         sys.stderr.flush()
         os._exit(code)  # a worker stuck in a long call: do not wait for it at the interpreter's exit
@@ -209,6 +209,8 @@ def keep_unsaved_work(window) -> Path | None:
     from gui.recovery import keep
 
     training = window.training_tab_if_made()
+    if training is not None:
+        training.run.wait_for_end()  # (bounded: stopped after its current batch)
     result = None if training is None else training.run.result_at_quit
     state = window.state
     if result is not None and result.model is not None:
@@ -237,10 +239,16 @@ def offer_kept_models(window) -> None:
         if answer == QMessageBox.StandardButton.Open:
             window.files.open_kept(path)
             return
-        if answer == QMessageBox.StandardButton.Discard:
-            path.unlink(missing_ok=True)
-        else:
+        if answer != QMessageBox.StandardButton.Discard:
             return
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            from gui.common import dialogs
+
+            dialogs.show_error(window, "Kept model not discarded", f"{path} could not be removed "
+                               f"({exc.strerror or exc}).", "Delete it yourself; until then each start offers "
+                               "it again.")  # fmt: skip
 
 
 def finish_background_work(window) -> bool:

@@ -31,6 +31,7 @@ from gui.common import dialogs
 from gui.common.hints import explain_disabled, hint
 from gui.common.jobs import JobRunner
 from gui.denoise.picture_import import FILE_FILTER as PICTURE_FILTER
+from gui.recovery import NAME_KEY as KEPT_NAME_KEY
 from gui.recovery import kept_model_name
 from gui.start_model import SHIPPED_MODEL, load_start_model, untrained_start_model
 from gui.stored_settings import read_folder, read_recent, usable_path, write_recent
@@ -232,12 +233,21 @@ class FileActions(QObject):
             opening, Path(path)), on_error=self._open_failed)  # fmt: skip
 
     def _kept_opened(self, opening: Opening, path: Path) -> None:
-        model, name = opening.model, kept_model_name(path)
+        model, name = opening.model, kept_model_name(path, opening.model)
+        model.metadata.pop(KEPT_NAME_KEY, None)
         model.path = None
         self.window.statusBar().clearMessage()
         self.state.set_model(model, name=name, dirty=True, origin="opened")
-        path.unlink(missing_ok=True)
-        self.flashed.emit(f"Opened the kept model “{name}”: it is unsaved — File ▸ Save keeps it")
+        self.openFinished.emit(True)
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:  # (offered again at the next start)
+            dialogs.show_error(self.window, "Kept file not removed", f"The model “{name}” is open, unsaved, but its "
+                               f"kept file could not be removed ({exc.strerror or exc}).",
+                               f"Save the model, then delete {path} yourself; until then the next start offers "
+                               "it again.")  # fmt: skip
+        else:
+            self.flashed.emit(f"Opened the kept model “{name}”: it is unsaved — File ▸ Save keeps it")
         if opening.notes:
             dialogs.show_notes(self.window, "Model opened with changes", f"{path.name} records values beyond "
                                "what Denoise Studio holds; they were changed as the file was read:",

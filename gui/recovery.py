@@ -8,7 +8,10 @@ under its name, and the kept file goes), Discard, or Later.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import stat
 import time
 from pathlib import Path
 
@@ -19,6 +22,9 @@ from engine.nn import MLP
 KEPT_NAME = re.compile(r"^(?P<name>.*) \(kept (?P<when>\d{4}-\d\d-\d\d \d\d-\d\d-\d\d)( \d+)?\)$")
 """A kept file's stem: ``<model's name> (kept 2026-12-06 09-41-07)``, a number after the time when two were kept
 in one second."""
+NAME_KEY = "kept_as"
+"""The model's metadata entry that holds its name as it was, in a kept file."""
+NAME_BYTES = 150
 
 
 def kept_folder() -> Path:
@@ -30,29 +36,47 @@ def kept_folder() -> Path:
 
 def keep(model: MLP, name: str, folder: Path | None = None) -> Path:
     """Write ``model`` (weights, history, optimizer state if any) as a kept file named after ``name``; returns it.
-    Never writes over a file: a name taken gets a number."""
+    Never writes over a file: the name is claimed first (an empty file made only if none is there: instances that
+    end in the same second, at a logout, each get their own), then the model replaces that claim atomically."""
     folder = kept_folder() if folder is None else folder
     folder.mkdir(parents=True, exist_ok=True)
     stem = f"{_file_safe(name)} (kept {time.strftime('%Y-%m-%d %H-%M-%S')}"
-    path, number = folder / f"{stem}).npz", 1
-    while path.exists():
-        number += 1
-        path = folder / f"{stem} {number}).npz"
-    model.save(path, optimizer_state=model.optimizer_state or None)
+    number = 1
+    while True:
+        path = folder / (f"{stem}).npz" if number == 1 else f"{stem} {number}).npz")
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            break
+        except FileExistsError:
+            number += 1
+    model.metadata[NAME_KEY] = name  # (the file's name is cut and made safe: Open gives this one back)
+    try:
+        model.save(path, optimizer_state=model.optimizer_state or None)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    finally:
+        model.metadata.pop(NAME_KEY, None)
     return path
 
 
 def kept_files(folder: Path | None = None) -> list[Path]:
-    """The kept files, newest first (a temporary file of an unfinished save is not one)."""
+    """The kept files, newest first (not an empty claim whose save is under way, nor a save's temporary file)."""
     folder = kept_folder() if folder is None else folder
-    if not folder.is_dir():
-        return []
-    found = [p for p in folder.glob("*.npz") if p.is_file() and KEPT_NAME.match(p.stem)]
-    return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
+    found = []
+    with contextlib.suppress(OSError):  # (no folder yet, or unreadable: nothing to offer)
+        for path in folder.glob("*.npz"):
+            with contextlib.suppress(OSError):  # (gone meanwhile: another instance opened it)
+                info = path.stat()
+                if stat.S_ISREG(info.st_mode) and info.st_size and KEPT_NAME.match(path.stem):
+                    found.append((info.st_mtime, path))
+    return [path for _, path in sorted(found, reverse=True)]
 
 
-def kept_model_name(path: Path) -> str:
-    """The model's name a kept file was named after."""
+def kept_model_name(path: Path, model: MLP | None = None) -> str:
+    """The name of the model a kept file holds: as it was (``model``'s record of it), else from the file's name."""
+    if model is not None and isinstance(model.metadata.get(NAME_KEY), str):
+        return model.metadata[NAME_KEY]
     match = KEPT_NAME.match(path.stem)
     return match["name"] if match else path.stem
 
@@ -76,5 +100,7 @@ def ask_about_kept(parent: QWidget | None, path: Path, others: int) -> QMessageB
 
 
 def _file_safe(name: str) -> str:
-    """``name`` without characters a file name cannot hold, at most 80 of them."""
-    return re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", name).strip(" .")[:80] or "untitled"
+    """``name`` without characters a file name cannot hold, cut to ``NAME_BYTES`` bytes of UTF-8 (a file name holds
+    255 bytes, not characters) at a character's end."""
+    safe = re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", name).strip(" .")
+    return safe.encode()[:NAME_BYTES].decode(errors="ignore").strip(" .") or "untitled"

@@ -32,6 +32,20 @@ def up():  # the event loop runs: the window is shown
             QTimer.singleShot(20, up)
             return
         state.dirty = True
+    if "--second-signal" in sys.argv:  # a job that, as quitting cancels it, sends the app another quit signal
+        import os
+        import signal
+        import threading
+
+        from gui.common.jobs import JobRunner
+
+        def job(state):
+            while not state.cancelled():
+                threading.Event().wait(0.01)
+            os.kill(os.getpid(), signal.SIGHUP)  # (a logout's next signal, while the app ends)
+            threading.Event().wait(0.5)
+
+        JobRunner(app.main_window).start(job, on_done=lambda result: None)
     print("up", flush=True)
 
 
@@ -45,15 +59,19 @@ sys.exit(code)
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
-@pytest.mark.parametrize(("kind", "unsaved"), [("SIGTERM", False), ("SIGHUP", False), ("SIGTERM", True)])
-def test_a_termination_signal_quits_the_app_as_quit_does(tmp_path, user_data, kind, unsaved):
+@pytest.mark.parametrize(
+    ("kind", "unsaved", "second"),
+    [("SIGTERM", False, False), ("SIGHUP", False, False), ("SIGTERM", True, False), ("SIGTERM", True, True)],
+)
+def test_a_termination_signal_quits_the_app_as_quit_does(tmp_path, user_data, kind, unsaved, second):
     """With unsaved changes too, which Quit asks about: nobody may be there to answer (a logout), so the model is
-    kept for the next start (``$XDG_DATA_HOME/denoise-studio/kept``)."""
+    kept for the next start (``$XDG_DATA_HOME/denoise-studio/kept``); a second signal while the app ends (a
+    logout's SIGHUP after its SIGTERM) neither kills it nor loses the model."""
     runtime = tmp_path / "runtime"
     runtime.mkdir(mode=0o700)
     env = {**os.environ, "PYTHONPATH": str(REPO), "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path),
            "XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_RUNTIME_DIR": str(runtime)}  # fmt: skip
-    argv = [sys.executable, "-c", CHILD, *(["--unsaved"] if unsaved else [])]
+    argv = [sys.executable, "-c", CHILD, *(["--unsaved"] if unsaved else []), *(["--second-signal"] if second else [])]
     proc = subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         ready, _, _ = select.select([proc.stdout], [], [], TIMEOUT_S)

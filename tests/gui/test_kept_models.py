@@ -5,6 +5,7 @@ unsaved, under its name), Discard, or Later."""
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -87,3 +88,56 @@ def test_discard_removes_a_kept_model_and_later_keeps_it_for_the_next_start(wind
     else:  # Later: the rest wait too
         assert len(dialogs_shown) == 1
         assert set(kept_files()) == {older, newer}
+
+
+def _keep_at_once(model, start: threading.Barrier, paths: list) -> None:
+    start.wait()
+    paths.append(keep(model, "untitled"))
+
+
+def test_instances_that_end_together_each_keep_their_model(small_model):
+    """A logout ends every instance in the same second: each claims its own file, none writes over another's."""
+    for trial in range(5):
+        models = [small_model.copy() for _ in range(4)]
+        for i, model in enumerate(models):
+            model.params[:] = trial * 10 + i
+        start, paths = threading.Barrier(len(models)), []
+        threads = [threading.Thread(target=_keep_at_once, args=(m, start, paths)) for m in models]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(set(paths)) == len(models)
+        assert sorted(MLP.from_file(p).params[0] for p in paths) == [trial * 10 + i for i in range(len(models))]
+
+
+def test_a_long_name_in_any_script_is_kept_and_comes_back_whole(qtbot, window, small_model, dialog_answers):
+    name = "数字/手写 " * 40  # 480 bytes of UTF-8 and a slash: no file name holds it
+    path = keep(small_model, name)
+    assert len(path.name.encode()) <= 255
+    dialog_answers[ASKED] = QMessageBox.StandardButton.Open
+    with qtbot.waitSignal(window.state.modelChanged, timeout=TIMEOUT):
+        offer_kept_models(window)
+    assert window.state.name == name and "kept_as" not in window.state.model.metadata
+
+
+def test_a_kept_file_that_cannot_be_removed_is_said_and_offered_again(qtbot, window, small_model, dialog_answers,
+                                                                      dialogs_shown, monkeypatch):  # fmt: skip
+    """A read-only folder: Discard and Open say why the file stays (a later start offers it again)."""
+    path = keep(small_model, "stuck")
+    real_unlink = Path.unlink
+
+    def read_only(self, missing_ok=False):
+        if self == path:
+            raise PermissionError(13, "Permission denied", str(self))
+        real_unlink(self, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", read_only)
+    dialog_answers[ASKED] = QMessageBox.StandardButton.Discard
+    offer_kept_models(window)
+    assert dialogs_shown[-1].startswith("Kept model not discarded\n") and "Permission denied" in dialogs_shown[-1]
+    dialog_answers[ASKED] = QMessageBox.StandardButton.Open
+    with qtbot.waitSignal(window.state.modelChanged, timeout=TIMEOUT):
+        offer_kept_models(window)
+    assert window.state.name == "stuck" and window.state.dirty  # opened all the same
+    assert dialogs_shown[-1].startswith("Kept file not removed\n") and kept_files() == [path]
