@@ -1,9 +1,10 @@
-"""Memory a training step shares with its worker process, and the worker's start.
+"""Memory a training step shares with its worker process, the worker's start and end, and what the user is told of it.
 
 Both of the engine's two-process steps (``steps.ProcessParallelStep``, ``tensor_parallel.TensorParallelStep``)
 keep their arrays in one block: a file in ``/dev/shm`` unlinked as soon as it is made, so nothing is left behind
 however either process ends, mapped by both.  A blueprint (pickled: the worker's own objects, the arrays' layout)
-is kept at the block's end.
+is kept at the block's end.  A worker that does not start, or ends in the middle of a run, leaves the run on one
+core with the same numbers; ``WorkerNotes`` says so (``Trainer.note``).
 """
 
 from __future__ import annotations
