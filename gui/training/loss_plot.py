@@ -25,8 +25,9 @@ LIVE_FILL = 0.5
 """While a run trains, the loss axis keeps its range until the points leave it or fill less than this share of it:
 a range that followed every frame's points redrew the axis and its grid each frame (~15 ms of the GUI thread, the
 interpreter's lock held throughout, which the training thread then waits for)."""
-EMPTY_LOG_LOW = 1e-3
-"""The bottom of an empty plot's log loss axis (a denoiser's MSE starts between it and 1)."""
+EMPTY_LOG_LOSSES = (0.01, 0.1)
+"""An empty plot's log loss axis: one decade of the losses a denoiser's runs show (the noisy input's MSE at σ 0.3 is
+~0.08), as dense in ticks as any decade the plot shows."""
 LIVE_HEADROOM = 0.25
 """A new live range leaves this share of the points' span free above and below them (at least 5 % of the loss, or
 0.02 decades on a log axis), so a falling loss moves it only now and then."""
@@ -169,9 +170,9 @@ class LossPlot(pg.PlotWidget):
         self._dirty = True
 
     def _empty_loss_range(self) -> tuple[float, float]:
-        """The loss axis before any point: 0-1 on a linear scale; 0.001-1 on a log one, labelled in powers of ten
-        (0-1 there would be the decade 1-10, labelled 2 … 9: no loss)."""
-        return (math.log10(EMPTY_LOG_LOW), 0.0) if self._log else (0.0, 1.0)
+        """The loss axis before any point: 0-1 on a linear scale; ``EMPTY_LOG_LOSSES`` on a log one (0-1 there would
+        be the decade 1-10, labelled 2 … 9: no loss)."""
+        return tuple(math.log10(v) for v in EMPTY_LOG_LOSSES) if self._log else (0.0, 1.0)
 
     def _place_hint(self) -> None:
         """Centred over the plot, wrapped to stay inside it on a narrow one."""

@@ -248,7 +248,8 @@ def test_a_model_change_resets_the_loss_plots_ranges(qtbot, window, tab):
     assert x_high > 5
     window.state.set_model(build_mlp([784, 8, 784], ["relu", "sigmoid"], seed=2), origin="new")
     x_range, y_range = tab.plot.getViewBox().viewRange()
-    assert x_range == pytest.approx([0, 1], abs=0.01) and y_range == pytest.approx([0, 1], abs=0.01)  # a new plot's
+    empty = [-2, -1] if tab.log_box.isChecked() else [0, 1]  # (log: the decade of losses 0.01-0.1)
+    assert x_range == pytest.approx([0, 1], abs=0.01) and y_range == pytest.approx(empty, abs=0.01)  # a new plot's
 
 
 def test_after_a_run_the_strip_previews_the_data_set_chosen_next(qtbot, tab, tiny_fashion):
