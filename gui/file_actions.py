@@ -257,6 +257,7 @@ class FileActions(QObject):
         """Everything derived from the file succeeded: apply it all (model, views, title, recent), then say what
         was changed to fit."""
         model = opening.model
+        model.metadata.pop(KEPT_NAME_KEY, None)  # (a kept file opened with File ▸ Open: its name is its own now)
         self.window.statusBar().clearMessage()
         self.state.set_model(model, dirty=False, origin="opened")
         if opening.recent is not None:

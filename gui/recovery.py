@@ -25,6 +25,8 @@ in one second."""
 NAME_KEY = "kept_as"
 """The model's metadata entry that holds its name as it was, in a kept file."""
 NAME_BYTES = 150
+STALE_CLAIM_S = 3600.0
+"""An empty kept file this old is a claim whose save never came (``keep``)."""
 
 
 def kept_folder() -> Path:
@@ -61,15 +63,20 @@ def keep(model: MLP, name: str, folder: Path | None = None) -> Path:
 
 
 def kept_files(folder: Path | None = None) -> list[Path]:
-    """The kept files, newest first (not an empty claim whose save is under way, nor a save's temporary file)."""
+    """The kept files, newest first: not an empty claim whose save is under way, nor a save's temporary file.  A
+    claim left empty for ``STALE_CLAIM_S`` (its app killed before it saved) is removed."""
     folder = kept_folder() if folder is None else folder
     found = []
     with contextlib.suppress(OSError):  # (no folder yet, or unreadable: nothing to offer)
         for path in folder.glob("*.npz"):
             with contextlib.suppress(OSError):  # (gone meanwhile: another instance opened it)
                 info = path.stat()
-                if stat.S_ISREG(info.st_mode) and info.st_size and KEPT_NAME.match(path.stem):
+                if not (stat.S_ISREG(info.st_mode) and KEPT_NAME.match(path.stem)):
+                    continue
+                if info.st_size:
                     found.append((info.st_mtime, path))
+                elif time.time() - info.st_mtime > STALE_CLAIM_S:
+                    path.unlink()
     return [path for _, path in sorted(found, reverse=True)]
 
 
@@ -102,5 +109,5 @@ def ask_about_kept(parent: QWidget | None, path: Path, others: int) -> QMessageB
 def _file_safe(name: str) -> str:
     """``name`` without characters a file name cannot hold, cut to ``NAME_BYTES`` bytes of UTF-8 (a file name holds
     255 bytes, not characters) at a character's end."""
-    safe = re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", name).strip(" .")
-    return safe.encode()[:NAME_BYTES].decode(errors="ignore").strip(" .") or "untitled"
+    safe = re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", name).strip(" .")  # (a name from a file's name may hold a
+    return safe.encode(errors="replace")[:NAME_BYTES].decode(errors="ignore").strip(" .") or "untitled"  # surrogate)

@@ -38,6 +38,7 @@ class TrainingRun(QObject):
         super().__init__(parent)
         self._thread: threading.Thread | None = None
         self._control: RunControl | None = None
+        self._waited_out = False  # a wait_for_end ran out of time: the thread is stuck in a long call
         self._voice = RunVoice(self)
         for name in RunVoice.RELAYED:
             getattr(self._voice, name).connect(getattr(self, name))  # re-sent from the GUI thread
@@ -92,7 +93,9 @@ class TrainingRun(QObject):
         if thread is None:
             return True
         self.stop()
-        thread.join(timeout_s)
+        if not self._waited_out:  # (a thread that outlived one wait is not waited for again: quitting is bounded)
+            thread.join(timeout_s)
+            self._waited_out = thread.is_alive()
         return not thread.is_alive()
 
     @property

@@ -4,7 +4,9 @@ unsaved, under its name), Discard, or Later."""
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +16,7 @@ from PySide6.QtWidgets import QMessageBox
 from engine.callbacks import Callback
 from engine.nn import MLP
 from gui.app import finish_background_work, keep_unsaved_work, offer_kept_models
-from gui.recovery import keep, kept_files
+from gui.recovery import STALE_CLAIM_S, keep, kept_files
 
 TIMEOUT = 20000
 ASKED = "Unsaved model kept"
@@ -41,8 +43,8 @@ def test_a_quit_signal_during_a_run_keeps_the_runs_model_as_it_stopped(qtbot, wi
     tab.start_button.click()
     qtbot.waitUntil(entered.is_set, timeout=TIMEOUT)
     release.set()  # (the run goes on until the quit stops it after its current batch)
+    path = keep_unsaved_work(window)  # (as ``main`` after a quit signal: it stops the run and waits for it)
     assert finish_background_work(window)
-    path = keep_unsaved_work(window)
     assert path is not None and kept_files() == [path]
     kept = MLP.from_file(path)
     assert not np.array_equal(kept.params, start)  # trained: its batches so far
@@ -141,3 +143,28 @@ def test_a_kept_file_that_cannot_be_removed_is_said_and_offered_again(qtbot, win
         offer_kept_models(window)
     assert window.state.name == "stuck" and window.state.dirty  # opened all the same
     assert dialogs_shown[-1].startswith("Kept file not removed\n") and kept_files() == [path]
+
+
+def test_a_name_from_a_file_name_that_is_not_utf8_is_kept(small_model, user_data):
+    """A model opened from ``mod\\xe9le.npz`` (Latin-1 bytes) is named with a lone surrogate, which UTF-8 cannot
+    encode."""
+    name = os.fsdecode(b"mod\xe9le")
+    path = keep(small_model, name)
+    assert kept_files() == [path] and path.stem.startswith("mod")
+
+
+def test_a_claim_left_empty_by_a_killed_app_is_never_offered_and_goes_once_stale(small_model):
+    path = keep(small_model, "whole")
+    claim = path.with_name("killed (kept 2026-12-06 09-00-00).npz")
+    claim.touch()  # (claimed, never saved: its app was killed in between)
+    assert kept_files() == [path] and claim.exists()
+    old = time.time() - 2 * STALE_CLAIM_S
+    os.utime(claim, (old, old))
+    assert kept_files() == [path] and not claim.exists()
+
+
+def test_a_kept_file_opened_with_file_open_carries_no_kept_name(qtbot, window, small_model):
+    path = keep(small_model, "my model")
+    with qtbot.waitSignal(window.state.modelChanged, timeout=TIMEOUT):
+        window.files.open_model(str(path))
+    assert "kept_as" not in window.state.model.metadata  # (a later save would carry it on)
