@@ -561,6 +561,20 @@ def whole_comparison(args) -> None:
           "the other jobs on a shared machine than the wall clock)")
 
 
+def interleaved_engines(sides: dict[str, tuple[str, bool]], case: int, args, kill_worker: bool = False
+                        ) -> tuple[dict[str, list[dict]], dict[str, float]]:  # fmt: skip
+    """Each side (name -> (bench script, serial steps)) in its own engine child per round, the order reversed every
+    other round (ABBA); their results, and each side's img/s (the median epoch)."""
+    runs: dict[str, list[dict]] = {name: [] for name in sides}
+    names = list(sides)
+    for round_ in range(args.rounds):
+        for name in names if round_ % 2 == 0 else names[::-1]:
+            script, serial = sides[name]
+            runs[name].append(run_child("engine", case, args, script=script, serial=serial, kill_worker=kill_worker))
+    rate = {n: args.train_size / statistics.median([s for r in rs for s in r["seconds"]]) for n, rs in runs.items()}
+    return runs, rate
+
+
 def contended_comparison(args) -> None:
     """The large model with another process spinning on one core the whole time: serial steps against the
     default ones (split by units), and ``--base``'s default, each in its own child, interleaved ABBA."""
@@ -572,16 +586,10 @@ def contended_comparison(args) -> None:
           f"{args.epochs * args.rounds} epochs; CPU s/epoch of the engine's process):")  # fmt: skip
     spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
-        runs: dict[str, list[dict]] = {name: [] for name in sides}
-        names = list(sides)
-        for round_ in range(args.rounds):
-            for name in names if round_ % 2 == 0 else names[::-1]:
-                script, serial = sides[name]
-                runs[name].append(run_child("engine", case, args, script=script, serial=serial))
+        runs, rate = interleaved_engines(sides, case, args)
     finally:
         spinner.kill()
         spinner.wait()
-    rate = {n: args.train_size / statistics.median([s for r in rs for s in r["seconds"]]) for n, rs in runs.items()}
     for name, results in runs.items():
         cpus = [r["cpu_seconds"] for r in results if "cpu_seconds" in r]  # a base before this bench has none
         cpu = f"   CPU {statistics.median(cpus):.2f} s/epoch" if cpus else ""
@@ -598,13 +606,7 @@ def worker_killed_comparison(args) -> None:
         sides["base, killed"] = (str(Path(args.base).resolve() / "bench" / "train_speed.py"), False)
     print(f"{label(*CASES[case])}, the step's worker killed at batch 20 of epoch 1, img/s over epochs 2-"
           f"{args.epochs + 1} (median of {args.epochs * args.rounds}):")  # fmt: skip
-    runs: dict[str, list[dict]] = {name: [] for name in sides}
-    names = list(sides)
-    for round_ in range(args.rounds):
-        for name in names if round_ % 2 == 0 else names[::-1]:
-            script, serial = sides[name]
-            runs[name].append(run_child("engine", case, args, script=script, serial=serial, kill_worker=True))
-    rate = {n: args.train_size / statistics.median([s for r in rs for s in r["seconds"]]) for n, rs in runs.items()}
+    runs, rate = interleaved_engines(sides, case, args, kill_worker=True)
     for name, results in runs.items():
         said = sorted({note for r in results for note in r.get("notes", [])})
         print(f"  {name:<14}{rate[name]:>9,.0f} img/s  {rate[name] / rate['serial']:.2f}x serial"
