@@ -35,6 +35,7 @@ class KillWorker(Callback):
         if logs["epoch"] == 0 and batch == 3:
             for pid in children() - self.before:
                 os.kill(pid, signal.SIGKILL)
+                os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)  # gone before the next step (the step reaps it)
                 self.killed.append(pid)
 
 
