@@ -598,7 +598,7 @@ def contended_comparison(args) -> None:
 
 
 def worker_killed_comparison(args) -> None:
-    """The large model after its step's worker process is killed in the first epoch (the run goes on on one core),
+    """The large model after its step's worker process is killed in the first epoch (the run continues on one core),
     against serial steps (the same one-epoch start), and ``--base``'s, each in its own child, interleaved ABBA."""
     case = CASES.index((LARGE, 128))
     sides = {"serial": (__file__, True), "worker killed": (__file__, False)}

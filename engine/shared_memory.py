@@ -75,7 +75,7 @@ def worker_ended_note(worker: subprocess.Popen | None) -> str:
         how = f"exited with code {code}"
     else:
         how = "ended"
-    return f"training goes on on one core, with the same numbers, more slowly: its worker process {how}"
+    return f"training continues on one core, with the same numbers but more slowly: its worker process {how}"
 
 
 def offsets_of(layout: Layout) -> tuple[dict[str, int], int]:

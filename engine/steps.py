@@ -357,7 +357,7 @@ class ProcessParallelStep(DataParallelStep):
         self, model, loss, batch_size: int, optimizer=None, contention: Contention | None = None, note: Note = warn
     ) -> None:
         """contention: when steps run here alone (a ``Contention()`` of its own by default); note: tells the user
-        that the run goes on on one core (the worker did not start, or ended)."""
+        that the run continues on one core (the worker did not start, or ended)."""
         super().__init__(model, loss, batch_size, threads=1)
         self.optimizer, self.notes = optimizer, WorkerNotes(note)
         self._second_rows = batch_size - batch_size // 2

@@ -291,7 +291,7 @@ class TensorParallelStep:
     ) -> None:
         """processes: 2, this one and a worker (on x86: ``STORES_IN_ORDER``); 1, both shares here (the same bits).
         contention: when steps run here alone (a ``Contention()`` of its own by default); note: tells the user that
-        the run goes on on one core (the worker did not start, or ended)."""
+        the run continues on one core (the worker did not start, or ended)."""
         if not supports(model):
             raise ValueError("a step split by units needs Dense layers without a skip path, each at least 2 wide")
         if processes not in (1, 2):

@@ -208,7 +208,7 @@ class Trainer:
 
     def note(self, text: str) -> None:
         """Tell the user something about the run that does not stop it (its step's worker process ended: training
-        goes on on one core): the callbacks' ``on_note``, or a ``RuntimeWarning`` when none of them hears notes."""
+        continues on one core): the callbacks' ``on_note``, or a ``RuntimeWarning`` when none of them hears notes."""
         if self.callbacks.hears_notes:
             self.callbacks.on_note(text)
         else:
@@ -358,7 +358,7 @@ def make_step(
     """The step for this model and batch: each layer's units split with a worker process (``"units"``), or
     data-parallel, on a worker thread (``True``) or with its second half and part of ``optimizer``'s update in a
     worker process (``"processes"``); ``None``: as pays off on two cores, else serial (``UNITS_MACS``,
-    ``PROCESS_MACS``, ``THREAD_BATCH``).  ``note`` tells the user when a worker process's run goes on on one core."""
+    ``PROCESS_MACS``, ``THREAD_BATCH``).  ``note`` tells the user when a worker process's run continues on one core."""
     if parallel is None:
         macs = model.n_params * batch_size
         parallel = False

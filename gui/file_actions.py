@@ -520,9 +520,9 @@ class FileActions(QObject):
             return None
         if target.is_file():
             replace, cancel = QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.Cancel
-            box = QMessageBox(QMessageBox.Icon.Question, "Replace the file?", f"{target.name} exists: {what}.",
-                              replace | cancel, self.window)  # fmt: skip
-            box.setInformativeText(f"Replace it with {self.state.name}? The file there now will be lost.")
+            box = dialogs.message_box(QMessageBox.Icon.Question, "Replace the file?", f"{target.name} exists: {what}.",
+                                      replace | cancel, self.window,
+                                      f"Replace it with {self.state.name}? The file there now will be lost.")
             box.button(replace).setText("Replace")
             box.setDefaultButton(cancel)
             if QMessageBox.StandardButton(box.exec()) != replace:

@@ -18,6 +18,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from engine.nn import MLP
+from gui.common.dialogs import message_box
 
 KEPT_NAME = re.compile(r"^(?P<name>.*) \(kept (?P<when>\d{4}-\d\d-\d\d \d\d-\d\d-\d\d)( \d+)?\)$")
 """A kept file's stem: ``<model's name> (kept 2026-12-06 09-41-07)``, a number after the time when two were kept
@@ -90,17 +91,17 @@ def kept_model_name(path: Path, model: MLP | None = None) -> str:
 
 def ask_about_kept(parent: QWidget | None, path: Path, others: int) -> QMessageBox.StandardButton:
     """Open / Discard / Later (Cancel) for a kept model; ``others``: how many more are kept."""
-    box = QMessageBox(
+    more = f" {others} more kept model{'s are' if others > 1 else ' is'} offered after this one." if others else ""
+    box = message_box(
         QMessageBox.Icon.Question,
         "Unsaved model kept",
         f"Denoise Studio was ended (a logout or a kill) while the model “{kept_model_name(path)}” was unsaved or "
         "training. It was kept.",
         QMessageBox.StandardButton.Open | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
         parent,
+        f"Open it to go on with it (then save it), discard it, or decide at the next start. It is in "
+        f"{path.parent}.{more}",
     )
-    more = f" {others} more kept model{'s are' if others > 1 else ' is'} offered after this one." if others else ""
-    box.setInformativeText(f"Open it to go on with it (then save it), discard it, or decide at the next start. "
-                           f"It is in {path.parent}.{more}")  # fmt: skip
     box.button(QMessageBox.StandardButton.Cancel).setText("Later")
     box.setDefaultButton(QMessageBox.StandardButton.Open)
     return QMessageBox.StandardButton(box.exec())

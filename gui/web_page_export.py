@@ -275,14 +275,13 @@ class WebPageExport(QObject):
         images = f"{page.n_test_images} {title} test images" if page.n_test_images else "no test images"
         check = f" (test MSE within {page.half_check.worst_change:.3%} of float32)" if page.half_check else ""
         opened, close = QMessageBox.StandardButton.Open, QMessageBox.StandardButton.Close
-        box = QMessageBox(QMessageBox.Icon.Information, "Web page exported",
-                          f"Saved {page.path.name}: {page.size / 1e6:.2f} MB, {page.precision} weights{check}, "
-                          f"{images}.", opened | close, self.window)  # fmt: skip
         more = (f"It is in {page.path.parent}. It runs in any current browser, offline, with nothing to install; "
                 "send the file as it is.")  # fmt: skip
         if written.no_test_images:
             more += f"\n\n{written.no_test_images}, so the page has no test images: it offers drawing only."
-        box.setInformativeText(more)
+        box = dialogs.message_box(QMessageBox.Icon.Information, "Web page exported",
+                                  f"Saved {page.path.name}: {page.size / 1e6:.2f} MB, {page.precision} weights{check}, "
+                                  f"{images}.", opened | close, self.window, more)  # fmt: skip
         box.button(opened).setText("Open in browser")
         box.setDefaultButton(opened)
         if QMessageBox.StandardButton(box.exec()) == opened and not QDesktopServices.openUrl(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QMessageBox, QSizePolicy, QSpacerItem, QWidget
 
 from engine.data_sources import data_source
 from engine.idx import DatasetFileError
@@ -38,11 +38,34 @@ def sentence(text: str) -> str:
     return text if text[-1] in ".?!" else text + "."
 
 
+READABLE_CHARS = 70
+"""A message box is at least this many average characters wide (its icon included): Qt's own width, ~40, made a
+two-sentence note a tall, narrow column."""
+
+
+def message_box(
+    icon: QMessageBox.Icon,
+    title: str,
+    text: str,
+    buttons: QMessageBox.StandardButton,
+    parent: QWidget | None,
+    informative: str = "",
+) -> QMessageBox:
+    """Every dialog's box: ``text`` (what happened) above ``informative`` (what to do), at least
+    ``READABLE_CHARS`` characters wide (never wider than the screen allows)."""
+    box = QMessageBox(icon, title, text, buttons, parent)
+    box.setInformativeText(informative)
+    width = box.fontMetrics().averageCharWidth() * READABLE_CHARS
+    screen = (parent or box).screen().availableGeometry()
+    layout = box.layout()  # a grid: the icon, the texts, the buttons
+    spacer = QSpacerItem(min(width, screen.width() // 2), 0, QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Minimum)
+    layout.addItem(spacer, layout.rowCount(), 0, 1, layout.columnCount())
+    return box
+
+
 def error_box(parent: QWidget | None, title: str, what: str, todo: str) -> QMessageBox:
     """The error dialog, built but not shown (the screenshot script grabs it)."""
-    box = QMessageBox(QMessageBox.Icon.Critical, title, what, QMessageBox.StandardButton.Ok, parent)
-    box.setInformativeText(todo)
-    return box
+    return message_box(QMessageBox.Icon.Critical, title, what, QMessageBox.StandardButton.Ok, parent, todo)
 
 
 def show_error(parent: QWidget | None, title: str, what: str, todo: str) -> None:
@@ -52,9 +75,8 @@ def show_error(parent: QWidget | None, title: str, what: str, todo: str) -> None
 
 def show_notes(parent: QWidget | None, title: str, what: str, notes: list[str]) -> None:
     """Show a modal note listing ``notes`` (one line each): something done that the user should know of."""
-    box = QMessageBox(QMessageBox.Icon.Information, title, what, QMessageBox.StandardButton.Ok, parent)
-    box.setInformativeText("\n".join(f"• {sentence(note)}" for note in notes))
-    box.exec()
+    notes_text = "\n".join(f"• {sentence(note)}" for note in notes)
+    message_box(QMessageBox.Icon.Information, title, what, QMessageBox.StandardButton.Ok, parent, notes_text).exec()
 
 
 def show_exception(parent: QWidget | None, title: str, exc: BaseException, dataset: str = "mnist") -> None:
@@ -78,9 +100,9 @@ def show_run_error(parent: QWidget | None, error: BaseException | None, dataset:
 def ask_stop_training(parent: QWidget | None, doing: str) -> bool:
     """"Training is running — stop it and quit?": True to stop (after the current batch) and go on."""
     yes, cancel = QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.Cancel
-    box = QMessageBox(QMessageBox.Icon.Question, "Training is running", f"Training is running — stop it and {doing}?",
-                      yes | cancel, parent)  # fmt: skip
-    box.setInformativeText("Stopping keeps the weights learned so far; Cancel lets the run go on untouched.")
+    box = message_box(QMessageBox.Icon.Question, "Training is running", f"Training is running — stop it and {doing}?",
+                      yes | cancel, parent,
+                      "Stopping keeps the weights learned so far; Cancel lets the run go on untouched.")  # fmt: skip
     box.button(yes).setText(f"Stop and {doing.split()[0]}")
     box.setDefaultButton(cancel)
     return QMessageBox.StandardButton(box.exec()) == yes
@@ -88,13 +110,13 @@ def ask_stop_training(parent: QWidget | None, doing: str) -> bool:
 
 def ask_save_changes(parent: QWidget | None, name: str, doing: str = "closing") -> QMessageBox.StandardButton:
     """Save / Discard / Cancel for an unsaved trained model; ``doing`` names the action that would lose it."""
-    box = QMessageBox(
+    box = message_box(
         QMessageBox.Icon.Question,
         "Unsaved model",
         f"The model “{name}” has been trained or changed and is not saved.",
         QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
         parent,
+        f"Save it before {doing}? Discard loses the training.",
     )
-    box.setInformativeText(f"Save it before {doing}? Discard loses the training.")
     box.setDefaultButton(QMessageBox.StandardButton.Save)
     return QMessageBox.StandardButton(box.exec())

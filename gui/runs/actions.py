@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QMainWindow, QMessageBox, QWidget
 from engine.runs import RunRecord
 from engine.runs.again import starting_model
 from engine.runs.recorder import METADATA_KEY
+from gui.common import dialogs
 from gui.runs.details import RunFacts
 
 
@@ -99,11 +100,14 @@ class RunsActions(QObject):
             self.window.flash(f"Run {run.id} {words[state]}")
             return False
         if state == "changed":
-            box = QMessageBox(QMessageBox.Icon.Question, "Model file changed",
-                              f"{run.model_path} has changed since run {run.id} saved it.",
-                              QMessageBox.StandardButton.Open | QMessageBox.StandardButton.Cancel,
-                              self.window)  # fmt: skip
-            box.setInformativeText("Its SHA-256 differs: another model was saved there since. Open it anyway?")
+            box = dialogs.message_box(
+                QMessageBox.Icon.Question,
+                "Model file changed",
+                f"{run.model_path} has changed since run {run.id} saved it.",
+                QMessageBox.StandardButton.Open | QMessageBox.StandardButton.Cancel,
+                self.window,
+                "Its SHA-256 differs: another model was saved there since. Open it anyway?",
+            )
             box.setDefaultButton(QMessageBox.StandardButton.Cancel)
             return QMessageBox.StandardButton(box.exec()) == QMessageBox.StandardButton.Open
         return True
@@ -119,8 +123,5 @@ class RunsActions(QObject):
         notes = training.form.apply_settings(run.settings)
         window.flash(message + (f" ({len(notes)} setting{'s' if len(notes) > 1 else ''} adjusted)" if notes else ""))
         if notes:
-            box = QMessageBox(QMessageBox.Icon.Information, "Settings adjusted",
-                              f"Some of run {run.id}'s settings do not fit the Training form as recorded:",
-                              QMessageBox.StandardButton.Ok, window)  # fmt: skip
-            box.setInformativeText("\n".join(f"• {note}" for note in notes))
-            box.exec()
+            dialogs.show_notes(window, "Settings adjusted",
+                               f"Some of run {run.id}'s settings do not fit the Training form as recorded:", notes)

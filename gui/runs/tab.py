@@ -418,12 +418,12 @@ class RunsTab(QWidget):
     def move_database_aside(self) -> None:
         """Ask, then move the damaged database (and its log files) aside; a new one starts with the next run."""
         path = self.feed.path
-        box = QMessageBox(QMessageBox.Icon.Question, "Move the runs database aside",
-                          f"Move the damaged runs database {path.name} aside?",
-                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, self)  # fmt: skip
-        box.setInformativeText(f"It is renamed to {path.name}.broken in {path.parent} (with its log files) and kept "
-                               "for you to inspect or recover; nothing is deleted. The next training run starts a new "
-                               "database.")  # fmt: skip
+        box = dialogs.message_box(QMessageBox.Icon.Question, "Move the runs database aside",
+                                  f"Move the damaged runs database {path.name} aside?",
+                                  QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, self,
+                                  f"It is renamed to {path.name}.broken in {path.parent} (with its log files) and kept "
+                                  "for you to inspect or recover; nothing is deleted. The next training run starts a "
+                                  "new database.")  # fmt: skip
         box.button(QMessageBox.StandardButton.Yes).setText("Move aside")
         if QMessageBox.StandardButton(box.exec()) != QMessageBox.StandardButton.Yes:
             return

@@ -102,5 +102,5 @@ def test_without_a_watcher_that_hears_notes_the_note_is_a_warning():
 
 def test_the_cli_prints_the_note_between_its_progress_lines(capsys):
     trainer = Trainer(build_mlp([784, 10, 784], ["relu", "sigmoid"], seed=1), CONFIG, [PrintNotes()])
-    trainer.note("training goes on on one core")
-    assert capsys.readouterr().err == "note: training goes on on one core\n"
+    trainer.note("training continues on one core")
+    assert capsys.readouterr().err == "note: training continues on one core\n"

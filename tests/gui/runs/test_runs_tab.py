@@ -227,7 +227,7 @@ def test_train_again_makes_the_runs_network_and_fills_the_form_clamping_what_it_
     assert form.noise_kind.kind() == "masking" and form.noise_range.isChecked()
     assert form.noise.value() == pytest.approx(0.1) and form.noise_high.value() == pytest.approx(0.6)
     assert form.config().epochs == 1000
-    assert dialogs_shown[-1].startswith("Settings adjusted") and "epochs" in dialogs_shown[-1]
+    assert dialogs_shown[-1].startswith("Settings adjusted") and "Epochs must be" in dialogs_shown[-1]
     assert "5000" in dialogs_shown[-1] and "1000" in dialogs_shown[-1]
     assert "Start repeats it" in window.statusBar().currentMessage()
 

@@ -80,10 +80,10 @@ def test_a_note_from_the_engine_during_a_run_is_shown_once_and_the_run_goes_on(q
     class NoteAtFirstEpoch(Callback):
         def on_epoch_end(self, epoch, logs):
             if epoch == 0:
-                self.trainer.note("training goes on on one core: its worker process ended")
+                self.trainer.note("training continues on one core: its worker process ended")
 
     tab.watchers.append(lambda report: NoteAtFirstEpoch())
     trained = _train(qtbot, window, tab)
     assert len(trained.metadata["history"]["epochs"]) == 2
     assert dialogs_shown == ["Training goes on\nA note from the training run:\n"
-                             "• Training goes on on one core: its worker process ended."]  # fmt: skip
+                             "• Training continues on one core: its worker process ended."]  # fmt: skip
