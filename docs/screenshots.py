@@ -158,6 +158,16 @@ def drop_file(widget, path: Path) -> None:
         widget.event(event)
 
 
+def close(window) -> None:
+    """Close the window as the app quits: its model unsaved without asking, its jobs and run waited for (a process
+    that ends with a job still running can crash in Qt's clean-up: the children's screenshots ended in SIGSEGV)."""
+    from gui.app import finish_background_work
+
+    window.state.dirty = False
+    window.close()
+    finish_background_work(window)
+
+
 def grab(window, name: str) -> None:
     path = OUT / name
     window.grab().save(str(path))
@@ -173,8 +183,7 @@ def on_screen_only(name: str) -> int:
     window = make_window(app, None)
     show_digit(app, window)
     grab(window, name)
-    window.state.dirty = False
-    window.close()
+    close(window)
     return 0
 
 
@@ -200,8 +209,7 @@ def steps_only() -> int:
     photo_of_a_digit(photo)
     wait_for(tab.inputs.pictureShown, lambda: drop_file(tab.canvas, photo))
     picture_steps(app, window)
-    window.state.dirty = False
-    window.close()
+    close(window)
     return 0
 
 
@@ -347,8 +355,7 @@ def runs_only() -> int:
     app = make_app([])
     window = make_window(app, SIZE)
     runs_tab(app, window)
-    window.state.dirty = False
-    window.close()
+    close(window)
     return 0
 
 
@@ -381,8 +388,7 @@ def inside_gated_only() -> int:
     app = make_app([])
     window = make_window(app, SIZE)
     inside_gated(app, window)
-    window.state.dirty = False
-    window.close()
+    close(window)
     return 0
 
 
@@ -411,8 +417,7 @@ def baselines_only() -> int:
     settle(app, 300)
     grab(window, "robustness-baselines.png")
     room.dock()
-    window.state.dirty = False
-    window.close()
+    close(window)
     return 0
 
 
@@ -522,8 +527,7 @@ def main() -> int:
     box.grab().save(str(OUT / "error-dialog.png"))
     print(OUT / "error-dialog.png")
     box.close()
-    window.state.dirty = False
-    window.close()
+    close(window)
     apply_theme(app, "dark")
 
     for width, height, scale, name in ((1920, 1080, 2, "scale2.png"), (1024, 600, 1, "screen-1024x600.png")):
