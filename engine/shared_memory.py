@@ -12,10 +12,12 @@ from __future__ import annotations
 import ctypes
 import mmap
 import os
+import select
 import signal
 import subprocess
 import sys
 import tempfile
+import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +26,12 @@ import numpy as np
 
 STOP_WAIT_S = 10.0
 """How long a step's end waits for its worker to finish what it is running and exit before it is killed."""
+STOPPED_S = 5.0
+"""How long a step waits for a worker that is stopped (SIGSTOP: ``kill -STOP``, a process monitor's "stop") while it
+holds part of a step, before it ends the worker and runs that part itself: else the run would wait for good, and
+Stop in the app could not act.  A debugger's stop is not counted."""
+STOPPED_CHECK_S = 1.0
+"""How often a step that waits for its worker looks whether the worker is stopped."""
 PR_SET_PDEATHSIG = 1
 """Linux's ``prctl`` option: the signal a process gets when the thread that started it ends."""
 ALIGN = 64
@@ -49,9 +57,10 @@ class WorkerNotes:
         self.note = note
         self._held: str | None = None
 
-    def ended(self, worker: subprocess.Popen | None) -> None:
-        """The worker ended on its own (``stop_worker`` has waited for it)."""
-        self._held = worker_ended_note(worker)
+    def ended(self, worker: subprocess.Popen | None, stopped: bool = False) -> None:
+        """The worker ended on its own (``stop_worker`` has waited for it), or was ended for being ``stopped``
+        (``StoppedWatch``)."""
+        self._held = worker_ended_note(worker, stopped)
 
     def say_held(self) -> None:
         """As a step begins."""
@@ -60,11 +69,14 @@ class WorkerNotes:
             self.note(text)
 
 
-def worker_ended_note(worker: subprocess.Popen | None) -> str:
+def worker_ended_note(worker: subprocess.Popen | None, stopped: bool = False) -> str:
     """What to tell the user when a step's worker ended in the middle of a run (after ``stop_worker``: its exit
-    code is known).  The run goes on with the same numbers, at one core's speed."""
+    code is known), or was ended because it was ``stopped``.  The run goes on with the same numbers, at one core's
+    speed."""
     code = None if worker is None else worker.returncode
-    if code is not None and code < 0:
+    if stopped:
+        how = f"was stopped (SIGSTOP) for {STOPPED_S:.0f} s in the middle of a step, so it was ended"
+    elif code is not None and code < 0:
         try:
             name = signal.Signals(-code).name
         except ValueError:
@@ -158,6 +170,45 @@ def blas_threads() -> int | None:
 
     counts = [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
     return min(counts) if counts else None
+
+
+class StoppedWatch:
+    """While a step waits for its worker: whether the worker has been stopped (state ``T``) for ``STOPPED_S``."""
+
+    def __init__(self, worker: subprocess.Popen) -> None:
+        self.worker = worker
+        self._since: float | None = None  # (monotonic seconds) when it was first seen stopped
+
+    def too_long(self) -> bool:
+        """Call every ``STOPPED_CHECK_S`` or so while waiting."""
+        if not is_stopped(self.worker.pid):
+            self._since = None
+            return False
+        now = time.monotonic()
+        if self._since is None:
+            self._since = now
+        return now - self._since >= STOPPED_S
+
+
+def is_stopped(pid: int) -> bool:
+    """Whether process ``pid`` is stopped by a signal (Linux's ``/proc``; elsewhere never said)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rpartition(b")")[2].split()  # (the name, in brackets, may hold spaces)
+    except OSError:
+        return False
+    return bool(fields) and fields[0] == b"T"
+
+
+def readable_unless_stopped(fd: int, watch: StoppedWatch) -> bool:
+    """Sleep until ``fd`` has something to read (True), or until the watched worker has been stopped too long
+    (False: the caller ends it)."""
+    while True:
+        readable, _, _ = select.select([fd], [], [], STOPPED_CHECK_S)
+        if readable:
+            return True
+        if watch.too_long():
+            return False
 
 
 def read_exactly(fd: int, size: int) -> bytes | None:

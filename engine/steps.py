@@ -60,12 +60,14 @@ from engine.contention import Contention
 from engine.optimizers import update_blocks
 from engine.shared_memory import (
     Note,
+    StoppedWatch,
     WorkerNotes,
     blas_threads,
     end_with_trainer,
     new_block,
     offsets_of,
     read_exactly,
+    readable_unless_stopped,
     start_worker,
     stop_worker,
     views,
@@ -564,7 +566,11 @@ class ProcessParallelStep(DataParallelStep):
             if step == self._step:  # (an earlier step's, left by an interrupted one: not to run)
                 values[index] = run_here(index)
         waiting = time.perf_counter()
+        watch = StoppedWatch(self._worker) if self._worker is not None else None
         while self._worker is not None and len(values) < len(self._posted):  # the worker's answers
+            if not readable_unless_stopped(self._fds["done_r"], watch):  # (it holds a task: it would never end)
+                self._end_stopped_worker()
+                break
             answer = read_exactly(self._fds["done_r"], DONE.size)
             if answer is None:  # it ended: what it took and did not finish runs here
                 self._worker_ended()
@@ -600,6 +606,14 @@ class ProcessParallelStep(DataParallelStep):
         worker = self._worker
         self._stop_worker()
         self.notes.ended(worker)
+
+    def _end_stopped_worker(self) -> None:
+        """The worker has been stopped too long holding a task (``StoppedWatch``): it is ended (SIGKILL ends a
+        stopped process too), and from then on it is as if it had ended on its own."""
+        worker = self._worker
+        worker.kill()
+        self._stop_worker()
+        self.notes.ended(worker, stopped=True)
 
 
 # ----- the worker's side ---------------------------------------------------------------------------------------

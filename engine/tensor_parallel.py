@@ -50,8 +50,10 @@ import numpy as np
 from engine.contention import Contention
 from engine.optimizers import update_blocks
 from engine.shared_memory import (
+    STOPPED_CHECK_S,
     Layout,
     Note,
+    StoppedWatch,
     WorkerNotes,
     blas_threads,
     end_with_trainer,
@@ -427,6 +429,13 @@ class TensorParallelStep:
         self._stop_worker()
         self.notes.ended(worker)
 
+    def _end_stopped_worker(self) -> None:
+        """The worker has been stopped too long in the middle of a part (``StoppedWatch``): it is ended (SIGKILL
+        ends a stopped process too), and from then on it is as if it had ended on its own."""
+        worker = self._worker
+        self._kill_worker()
+        self.notes.ended(worker, stopped=True)
+
     # ----- a step ---------------------------------------------------------------------------------------------
     def gradients(
         self,
@@ -605,9 +614,13 @@ class TensorParallelStep:
         while time.perf_counter() < spin_until:
             if done():
                 return True
+        watch = StoppedWatch(self._worker)
         while not done():
-            if not self._sleep_on(self._fds["done_r"], None, done):
+            if not self._sleep_on(self._fds["done_r"], STOPPED_CHECK_S, done):
                 self._worker_ended()
+                return False
+            if not done() and watch.too_long():  # (it holds its share of a phase, or a block: it would never end)
+                self._end_stopped_worker()
                 return False
         return True
 

@@ -257,7 +257,7 @@ def test_a_gated_model_with_weighted_noise_levels_trains_to_the_same_bits_in_two
     np.testing.assert_array_equal(*trained)
 
 
-@pytest.mark.filterwarnings("error:training goes on:RuntimeWarning")  # (not "goes on": the run stops)
+@pytest.mark.filterwarnings("error:training continues:RuntimeWarning")  # (not "continues": the run stops)
 def test_a_worker_that_ends_in_the_middle_of_an_update_block_stops_the_run_with_a_clear_error(tmp_path, monkeypatch):
     """A block half updated cannot be run again (its gradient would be added in twice, Adam's step taken twice): the
     run must stop and say so, not go on with wrong weights."""

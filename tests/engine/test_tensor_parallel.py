@@ -195,7 +195,7 @@ def test_a_worker_that_ends_in_the_middle_of_the_gradients_leaves_the_same_bits(
     np.testing.assert_array_equal(model.params, alone.params)
 
 
-@pytest.mark.filterwarnings("error:training goes on:RuntimeWarning")  # (not "goes on": the run stops)
+@pytest.mark.filterwarnings("error:training continues:RuntimeWarning")  # (not "continues": the run stops)
 def test_a_worker_that_ends_in_the_middle_of_an_update_block_stops_the_run_with_a_clear_error(tmp_path, monkeypatch):
     """A block half updated cannot be run again (Adam's step would be taken twice): the run must stop and say so."""
     in_worker(tmp_path, monkeypatch, DIE_AFTER_AN_UPDATE_BLOCK)

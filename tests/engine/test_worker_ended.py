@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from engine.contention import Contention
 from engine.losses import MSE
 from engine.nn import build_mlp
 from engine.optimizers import Adam
+from engine.shared_memory import STOPPED_S
 from engine.steps import ProcessParallelStep
 from engine.tensor_parallel import TensorParallelStep
 from engine.training import TrainConfig, Trainer
@@ -104,3 +106,72 @@ def test_the_cli_prints_the_note_between_its_progress_lines(capsys):
     trainer = Trainer(build_mlp([784, 10, 784], ["relu", "sigmoid"], seed=1), CONFIG, [PrintNotes()])
     trainer.note("training continues on one core")
     assert capsys.readouterr().err == "note: training continues on one core\n"
+
+
+STOP_ITSELF = {
+    "units": """
+        import os, signal
+        from engine import tensor_parallel
+
+        run, stopped = tensor_parallel.UnitShare.run, []
+
+        def run_or_stop(self, phase):  # stopped in the first part it takes, holding it: the trainer waits for phase 1
+            if phase == 1 and not stopped:
+                stopped.append(phase)
+                os.kill(os.getpid(), signal.SIGSTOP)
+            run(self, phase)
+
+        tensor_parallel.UnitShare.run = run_or_stop
+    """,
+    "processes": """
+        import os, signal
+        from engine import nn
+
+        forward, stopped = nn.MLP.forward, []
+
+        def forward_or_stop(self, *args, **kwargs):  # stopped in the first half-batch it takes, holding it
+            if not stopped:
+                stopped.append(True)
+                os.kill(os.getpid(), signal.SIGSTOP)
+            return forward(self, *args, **kwargs)
+
+        nn.MLP.forward = forward_or_stop
+    """,
+}
+
+
+@pytest.mark.parametrize("kind", ["units", "processes"])
+def test_a_worker_stopped_while_it_holds_part_of_a_step_is_ended_and_the_run_goes_on_with_the_same_bits(
+    tmp_path, monkeypatch, kind
+):
+    """Stopped (``kill -STOP``, a process monitor's "stop"), the worker would keep the trainer waiting for good and
+    Stop in the app could not act: after ``STOPPED_S`` the step ends it, runs its part and says why."""
+    from tests.engine.worker_faults import in_worker
+
+    make = {"units": TensorParallelStep, "processes": ProcessParallelStep}[kind]
+    first = build_mlp([784, 100, 784], ["relu", "sigmoid"], seed=1)
+    rng = np.random.default_rng(0)
+    batches = [(rng.random((32, 784), dtype=np.float32), rng.random((32, 784), dtype=np.float32)) for _ in range(5)]
+    in_worker(tmp_path, monkeypatch, STOP_ITSELF[kind])
+    heard: list[str] = []
+    before = children()
+    model, optimizer, losses = first.copy(), Adam(lr=0.003), []
+    with make(model, MSE(), 32, optimizer, contention=Contention.never(), note=heard.append) as step:
+        assert step.wait_until_ready(READY_S)
+        (worker,) = children() - before
+        resume = threading.Timer(6 * STOPPED_S, os.kill, (worker, signal.SIGCONT))  # (a test that fails ends)
+        resume.start()
+        while not heard and len(losses) < 1000:  # until it takes a part (and stops in it), and the next step begins
+            noisy, clean = batches[len(losses) % 5]
+            losses.append(step.gradients(noisy, clean))
+            step.update(optimizer)
+    resume.cancel()
+    assert len(heard) == 1 and "one core" in heard[0] and "stopped (SIGSTOP)" in heard[0]
+    assert worker not in children()
+    alone, alone_optimizer = first.copy(), Adam(lr=0.003)
+    always_alone = Contention(idle_seconds=lambda: None, alone_above=-1.0)
+    with make(alone, MSE(), 32, alone_optimizer, contention=always_alone) as step:
+        for i in range(len(losses)):  # (every step but the first here alone: the same bits)
+            assert step.gradients(*batches[i % 5]) == losses[i]
+            step.update(alone_optimizer)
+    np.testing.assert_array_equal(model.params, alone.params)
