@@ -139,10 +139,12 @@ def start_worker(module: str, passed: tuple[int, ...], *args: object) -> subproc
 
 def stop_worker(worker: subprocess.Popen | None, fds: dict[str, int]) -> None:
     """Close the step's pipes (``fds``, emptied: the worker exits after what it is running) and wait for the worker;
-    kill it after ``STOP_WAIT_S``."""
+    kill it after ``STOP_WAIT_S``, or at once when it is stopped (SIGSTOP: it could not exit)."""
     for name in list(fds):
         os.close(fds.pop(name))
     if worker is not None:
+        if is_stopped(worker.pid):
+            worker.kill()
         try:
             worker.wait(STOP_WAIT_S)
         except subprocess.TimeoutExpired:

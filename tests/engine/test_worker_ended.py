@@ -168,6 +168,7 @@ def test_a_worker_stopped_while_it_holds_part_of_a_step_is_ended_and_the_run_goe
     resume.cancel()
     assert len(heard) == 1 and "one core" in heard[0] and "stopped (SIGSTOP)" in heard[0]
     assert worker not in children()
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "no faults"))  # (this step's worker may take its first part)
     alone, alone_optimizer = first.copy(), Adam(lr=0.003)
     always_alone = Contention(idle_seconds=lambda: None, alone_above=-1.0)
     with make(alone, MSE(), 32, alone_optimizer, contention=always_alone) as step:
@@ -175,3 +176,32 @@ def test_a_worker_stopped_while_it_holds_part_of_a_step_is_ended_and_the_run_goe
             assert step.gradients(*batches[i % 5]) == losses[i]
             step.update(alone_optimizer)
     np.testing.assert_array_equal(model.params, alone.params)
+
+
+@pytest.mark.parametrize("kind", ["units", "processes"])
+def test_a_step_ends_at_once_with_its_worker_stopped(monkeypatch, kind):
+    """A stopped worker holds no part (the step takes each back), so the run goes on; at the step's end it cannot
+    exit on its own, and the step ends it rather than wait ``STOP_WAIT_S`` (here made far longer than the watchdog,
+    which continues the worker: it then exits by itself, and the test fails)."""
+    from engine import shared_memory
+
+    monkeypatch.setattr(shared_memory, "STOP_WAIT_S", 600.0)
+    make = {"units": TensorParallelStep, "processes": ProcessParallelStep}[kind]
+    model, optimizer = build_mlp([784, 100, 784], ["relu", "sigmoid"], seed=1), Adam(lr=0.003)
+    rng = np.random.default_rng(0)
+    noisy, clean = rng.random((32, 784), dtype=np.float32), rng.random((32, 784), dtype=np.float32)
+    before = children()
+    continued = threading.Event()
+    with make(model, MSE(), 32, optimizer) as step:
+        assert step.wait_until_ready(READY_S)
+        (worker,) = children() - before
+        os.kill(worker, signal.SIGSTOP)
+        watchdog = threading.Timer(60.0, lambda: (continued.set(), os.kill(worker, signal.SIGCONT)))
+        watchdog.start()
+        for _ in range(3):
+            step.gradients(noisy, clean)
+            step.update(optimizer)
+    watchdog.cancel()
+    watchdog.join()
+    assert not continued.is_set(), "the step waited for its stopped worker"
+    assert worker not in children()

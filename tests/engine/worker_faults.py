@@ -3,6 +3,7 @@ PYTHONPATH), so the test's own process runs as usual."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import textwrap
 from pathlib import Path
@@ -38,5 +39,6 @@ def children() -> set[int]:
     """This process's child processes now (Linux): a step's worker among them."""
     found = set()
     for task in Path(f"/proc/{os.getpid()}/task").iterdir():
-        found |= {int(pid) for pid in (task / "children").read_text().split()}
+        with contextlib.suppress(FileNotFoundError):  # a thread that ended meanwhile
+            found |= {int(pid) for pid in (task / "children").read_text().split()}
     return found
