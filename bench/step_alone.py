@@ -66,10 +66,11 @@ def trainer_under_contention(epochs: int, rounds: int, data: str | None) -> None
     train_step = training.Trainer.train_step
 
     def timed(trainer, step, *args, **kwargs):
+        contention = getattr(step, "_contention", None)  # (a bench may look inside: no test does)
+        alone = bool(contention is not None and contention.alone)  # (this step's: after it, the next one's)
         started = time.perf_counter()
         loss = train_step(trainer, step, *args, **kwargs)
-        contention = getattr(step, "_contention", None)  # (a bench may look inside: no test does)
-        timed_steps.append((time.perf_counter() - started, bool(contention is not None and contention.alone)))
+        timed_steps.append((time.perf_counter() - started, alone))
         return loss
 
     print(f"1. Trainer.fit, {train_speed.label(WIDTHS, BATCH)}, {epochs} epochs, another process spinning on one "

@@ -75,7 +75,7 @@ def worker_ended_note(worker: subprocess.Popen | None, stopped: bool = False) ->
     speed."""
     code = None if worker is None else worker.returncode
     if stopped:
-        how = f"was stopped (SIGSTOP) for {STOPPED_S:.0f} s in the middle of a step, so it was ended"
+        how = f"was stopped (SIGSTOP) for over {STOPPED_S:.0f} s in the middle of a step, so it was ended"
     elif code is not None and code < 0:
         try:
             name = signal.Signals(-code).name
@@ -175,10 +175,12 @@ def blas_threads() -> int | None:
 
 
 class StoppedWatch:
-    """While a step waits for its worker: whether the worker has been stopped (state ``T``) for ``STOPPED_S``."""
+    """While a step waits for its worker: whether the worker has been stopped (state ``T``) for ``STOPPED_S`` and
+    may be ended — not while ``updating()``: it has begun a block of the update and not finished it, and ended it
+    would leave the weights half updated (the run lost), while continued (SIGCONT) it finishes the block."""
 
-    def __init__(self, worker: subprocess.Popen) -> None:
-        self.worker = worker
+    def __init__(self, worker: subprocess.Popen, updating: Callable[[], bool]) -> None:
+        self.worker, self.updating = worker, updating
         self._since: float | None = None  # (monotonic seconds) when it was first seen stopped
 
     def too_long(self) -> bool:
@@ -189,7 +191,7 @@ class StoppedWatch:
         now = time.monotonic()
         if self._since is None:
             self._since = now
-        return now - self._since >= STOPPED_S
+        return now - self._since >= STOPPED_S and not self.updating()
 
 
 def is_stopped(pid: int) -> bool:

@@ -566,7 +566,8 @@ class ProcessParallelStep(DataParallelStep):
             if step == self._step:  # (an earlier step's, left by an interrupted one: not to run)
                 values[index] = run_here(index)
         waiting = time.perf_counter()
-        watch = StoppedWatch(self._worker) if self._worker is not None else None
+        updating = (lambda: False) if progress is None else (lambda: bool((progress == BLOCK_STARTED).any()))
+        watch = StoppedWatch(self._worker, updating) if self._worker is not None else None
         while self._worker is not None and len(values) < len(self._posted):  # the worker's answers
             if not readable_unless_stopped(self._fds["done_r"], watch):  # (it holds a task: it would never end)
                 self._end_stopped_worker()

@@ -614,12 +614,12 @@ class TensorParallelStep:
         while time.perf_counter() < spin_until:
             if done():
                 return True
-        watch = StoppedWatch(self._worker)
+        watch = StoppedWatch(self._worker, lambda: bool((self._control[MARKS_AT:] == BLOCK_STARTED).any()))
         while not done():
             if not self._sleep_on(self._fds["done_r"], STOPPED_CHECK_S, done):
                 self._worker_ended()
                 return False
-            if not done() and watch.too_long():  # (it holds its share of a phase, or a block: it would never end)
+            if not done() and watch.too_long():  # (it holds its share of a phase: it would never end)
                 self._end_stopped_worker()
                 return False
         return True

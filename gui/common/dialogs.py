@@ -51,8 +51,8 @@ def message_box(
     parent: QWidget | None,
     informative: str = "",
 ) -> QMessageBox:
-    """Every dialog's box: ``text`` (what happened) above ``informative`` (what to do), at least
-    ``READABLE_CHARS`` characters wide (never wider than the screen allows)."""
+    """The app's message boxes (Help ▸ About aside): ``text`` (what happened) above ``informative`` (what to do),
+    at least ``READABLE_CHARS`` characters wide (at most half the screen)."""
     box = QMessageBox(icon, title, text, buttons, parent)
     box.setInformativeText(informative)
     width = box.fontMetrics().averageCharWidth() * READABLE_CHARS

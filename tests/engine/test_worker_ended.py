@@ -161,11 +161,13 @@ def test_a_worker_stopped_while_it_holds_part_of_a_step_is_ended_and_the_run_goe
         (worker,) = children() - before
         resume = threading.Timer(6 * STOPPED_S, os.kill, (worker, signal.SIGCONT))  # (a test that fails ends)
         resume.start()
-        while not heard and len(losses) < 1000:  # until it takes a part (and stops in it), and the next step begins
-            noisy, clean = batches[len(losses) % 5]
-            losses.append(step.gradients(noisy, clean))
-            step.update(optimizer)
-    resume.cancel()
+        try:
+            while not heard and len(losses) < 1000:  # until it takes a part (and stops in it), and the next step
+                noisy, clean = batches[len(losses) % 5]
+                losses.append(step.gradients(noisy, clean))
+                step.update(optimizer)
+        finally:
+            resume.cancel()
     assert len(heard) == 1 and "one core" in heard[0] and "stopped (SIGSTOP)" in heard[0]
     assert worker not in children()
     monkeypatch.setenv("PYTHONPATH", str(tmp_path / "no faults"))  # (this step's worker may take its first part)
@@ -205,3 +207,60 @@ def test_a_step_ends_at_once_with_its_worker_stopped(monkeypatch, kind):
     watchdog.join()
     assert not continued.is_set(), "the step waited for its stopped worker"
     assert worker not in children()
+
+
+@pytest.mark.parametrize("kind", ["units", "processes"])
+def test_a_worker_stopped_in_the_middle_of_an_update_block_is_waited_for_not_ended(tmp_path, monkeypatch, kind):
+    """Ended there, it would leave the weights half updated and the run lost; continued, it finishes the block and
+    the run goes on with the same bits, with nothing to say.  (Continued here after twice ``STOPPED_S``: a step that
+    ended it would have done so by then, and failed the run.)"""
+    from tests.engine.worker_faults import in_worker
+
+    marker = tmp_path / "stopped"
+    in_worker(tmp_path, monkeypatch, f"""
+        import os, signal
+        from engine import optimizers
+
+        whole_step = optimizers.Adam.prepare_step
+
+        def prepare_step(self, params, grads):  # the worker's blocks: it stops in the first it takes
+            update = whole_step(self, params, grads)
+
+            def update_or_stop(lo, hi):
+                if not os.path.exists({str(marker)!r}):
+                    open({str(marker)!r}, "w").close()
+                    os.kill(os.getpid(), signal.SIGSTOP)
+                update(lo, hi)
+
+            return update_or_stop
+
+        optimizers.Adam.prepare_step = prepare_step
+    """)
+    make = {"units": TensorParallelStep, "processes": ProcessParallelStep}[kind]
+    first = build_mlp([784, 100, 784], ["relu", "sigmoid"], seed=1)
+    rng = np.random.default_rng(0)
+    batches = [(rng.random((32, 784), dtype=np.float32), rng.random((32, 784), dtype=np.float32)) for _ in range(5)]
+    heard: list[str] = []
+    before = children()
+    model, optimizer, losses = first.copy(), Adam(lr=0.003), []
+    with make(model, MSE(), 32, optimizer, contention=Contention.never(), note=heard.append) as step:
+        assert step.wait_until_ready(READY_S)
+        (worker,) = children() - before
+        resume = threading.Timer(2 * STOPPED_S, os.kill, (worker, signal.SIGCONT))
+        resume.start()
+        try:
+            while len(losses) < 1000 and not (marker.exists() and len(losses) > 20):
+                noisy, clean = batches[len(losses) % 5]
+                losses.append(step.gradients(noisy, clean))
+                step.update(optimizer)
+        finally:
+            resume.join()
+    assert marker.exists() and not heard
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "no faults"))
+    alone, alone_optimizer = first.copy(), Adam(lr=0.003)
+    always_alone = Contention(idle_seconds=lambda: None, alone_above=-1.0)
+    with make(alone, MSE(), 32, alone_optimizer, contention=always_alone) as step:
+        for i in range(len(losses)):
+            assert step.gradients(*batches[i % 5]) == losses[i]
+            step.update(alone_optimizer)
+    np.testing.assert_array_equal(model.params, alone.params)
