@@ -177,11 +177,13 @@ def blas_threads() -> int | None:
 class StoppedWatch:
     """While a step waits for its worker: whether the worker has been stopped (state ``T``) for ``STOPPED_S`` and
     may be ended — not while ``updating()``: it has begun a block of the update and not finished it, and ended it
-    would leave the weights half updated (the run lost), while continued (SIGCONT) it finishes the block."""
+    would leave the weights half updated (the run lost), while continued (SIGCONT) it finishes the block; the user
+    is told once (``note``) how to continue it."""
 
-    def __init__(self, worker: subprocess.Popen, updating: Callable[[], bool]) -> None:
-        self.worker, self.updating = worker, updating
+    def __init__(self, worker: subprocess.Popen, updating: Callable[[], bool], note: Note) -> None:
+        self.worker, self.updating, self.note = worker, updating, note
         self._since: float | None = None  # (monotonic seconds) when it was first seen stopped
+        self._told = False
 
     def too_long(self) -> bool:
         """Call every ``STOPPED_CHECK_S`` or so while waiting."""
@@ -191,7 +193,15 @@ class StoppedWatch:
         now = time.monotonic()
         if self._since is None:
             self._since = now
-        return now - self._since >= STOPPED_S and not self.updating()
+        if now - self._since < STOPPED_S:
+            return False
+        if not self.updating():
+            return True
+        if not self._told:
+            self._told = True
+            self.note(f"training waits: its worker process (pid {self.worker.pid}) was stopped (SIGSTOP) while it "
+                      f"changed the weights; continue it with: kill -CONT {self.worker.pid}")  # fmt: skip
+        return False
 
 
 def is_stopped(pid: int) -> bool:

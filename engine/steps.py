@@ -567,7 +567,7 @@ class ProcessParallelStep(DataParallelStep):
                 values[index] = run_here(index)
         waiting = time.perf_counter()
         updating = (lambda: False) if progress is None else (lambda: bool((progress == BLOCK_STARTED).any()))
-        watch = StoppedWatch(self._worker, updating) if self._worker is not None else None
+        watch = StoppedWatch(self._worker, updating, self.notes.note) if self._worker is not None else None
         while self._worker is not None and len(values) < len(self._posted):  # the worker's answers
             if not readable_unless_stopped(self._fds["done_r"], watch):  # (it holds a task: it would never end)
                 self._end_stopped_worker()

@@ -614,7 +614,8 @@ class TensorParallelStep:
         while time.perf_counter() < spin_until:
             if done():
                 return True
-        watch = StoppedWatch(self._worker, lambda: bool((self._control[MARKS_AT:] == BLOCK_STARTED).any()))
+        marks = self._control[MARKS_AT:]
+        watch = StoppedWatch(self._worker, lambda: bool((marks == BLOCK_STARTED).any()), self.notes.note)
         while not done():
             if not self._sleep_on(self._fds["done_r"], STOPPED_CHECK_S, done):
                 self._worker_ended()

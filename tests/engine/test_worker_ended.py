@@ -209,18 +209,38 @@ def test_a_step_ends_at_once_with_its_worker_stopped(monkeypatch, kind):
     assert worker not in children()
 
 
+CONTINUER = """
+import os, signal, sys, time
+pid, waited = int(sys.argv[1]), 0.0
+while waited < 120:  # continues the worker if the test has not within 2 minutes; ends once it is going or gone
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            state = stat.read().rpartition(")")[2].split()[0]
+    except OSError:
+        break
+    if state != "T" and waited > 1:
+        break
+    time.sleep(0.1)
+    waited += 0.1
+else:
+    os.kill(pid, signal.SIGCONT)
+"""
+"""A watchdog for a worker that stops itself: a test that fails (no one continues the worker) still ends."""
+
+
 @pytest.mark.parametrize("kind", ["units", "processes"])
 def test_a_worker_stopped_in_the_middle_of_an_update_block_is_waited_for_not_ended(tmp_path, monkeypatch, kind):
-    """Ended there, it would leave the weights half updated and the run lost; continued, it finishes the block and
-    the run goes on with the same bits, with nothing to say.  (Continued here after twice ``STOPPED_S``: a step that
-    ended it would have done so by then, and failed the run.)"""
+    """Ended there, it would leave the weights half updated and the run lost: the step waits, and tells the user how
+    to continue it; continued (here as that note comes), it finishes the block and the run goes on with the same
+    bits."""
     from tests.engine.worker_faults import in_worker
 
     marker = tmp_path / "stopped"
     in_worker(tmp_path, monkeypatch, f"""
-        import os, signal
+        import os, signal, subprocess, sys
         from engine import optimizers
 
+        CONTINUER = {CONTINUER!r}
         whole_step = optimizers.Adam.prepare_step
 
         def prepare_step(self, params, grads):  # the worker's blocks: it stops in the first it takes
@@ -229,6 +249,7 @@ def test_a_worker_stopped_in_the_middle_of_an_update_block_is_waited_for_not_end
             def update_or_stop(lo, hi):
                 if not os.path.exists({str(marker)!r}):
                     open({str(marker)!r}, "w").close()
+                    subprocess.Popen([sys.executable, "-c", CONTINUER, str(os.getpid())])  # (a test that fails ends)
                     os.kill(os.getpid(), signal.SIGSTOP)
                 update(lo, hi)
 
@@ -241,21 +262,22 @@ def test_a_worker_stopped_in_the_middle_of_an_update_block_is_waited_for_not_end
     rng = np.random.default_rng(0)
     batches = [(rng.random((32, 784), dtype=np.float32), rng.random((32, 784), dtype=np.float32)) for _ in range(5)]
     heard: list[str] = []
+
+    def hear_and_continue(text: str) -> None:
+        heard.append(text)
+        os.kill(worker, signal.SIGCONT)
+
     before = children()
     model, optimizer, losses = first.copy(), Adam(lr=0.003), []
-    with make(model, MSE(), 32, optimizer, contention=Contention.never(), note=heard.append) as step:
+    with make(model, MSE(), 32, optimizer, contention=Contention.never(), note=hear_and_continue) as step:
         assert step.wait_until_ready(READY_S)
         (worker,) = children() - before
-        resume = threading.Timer(2 * STOPPED_S, os.kill, (worker, signal.SIGCONT))
-        resume.start()
-        try:
-            while len(losses) < 1000 and not (marker.exists() and len(losses) > 20):
-                noisy, clean = batches[len(losses) % 5]
-                losses.append(step.gradients(noisy, clean))
-                step.update(optimizer)
-        finally:
-            resume.join()
-    assert marker.exists() and not heard
+        while len(losses) < 1000 and not (marker.exists() and len(losses) > 20):
+            noisy, clean = batches[len(losses) % 5]
+            losses.append(step.gradients(noisy, clean))
+            step.update(optimizer)
+    assert marker.exists()
+    assert len(heard) == 1 and "waits" in heard[0] and f"kill -CONT {worker}" in heard[0]
     monkeypatch.setenv("PYTHONPATH", str(tmp_path / "no faults"))
     alone, alone_optimizer = first.copy(), Adam(lr=0.003)
     always_alone = Contention(idle_seconds=lambda: None, alone_above=-1.0)
