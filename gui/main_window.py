@@ -298,8 +298,8 @@ class MainWindow(QMainWindow):
         if topic == "runs":  # the runs database failed: said once a run, training goes on
             dialogs.show_error(self, "Run not recorded", str(text), "Training goes on and its model is kept as "
                                "usual. Move the file aside, or turn off File ▸ Record training runs.")  # fmt: skip
-        elif topic == "note":  # the engine's word on a run that goes on (its worker process ended: one core)
-            dialogs.show_notes(self, "Training goes on", "A note from the training run:", [str(text)])
+        elif topic == "note":  # the engine's word on a run (its worker process ended: one core; or it waits)
+            dialogs.show_notes(self, "Note from training", "A note from the training run:", [str(text)])
 
     def _on_run_ended(self, result) -> None:
         """A run's model is the current one: File ▸ Save when a run ends saves it (the status bar names the file)."""

@@ -12,7 +12,7 @@ NOTE = ("Training continues on one core, with the same numbers but more slowly: 
 
 
 def test_a_long_note_wraps_into_a_few_wide_lines(qtbot):
-    box = dialogs.message_box(QMessageBox.Icon.Information, "Training goes on", "A note from the training run:",
+    box = dialogs.message_box(QMessageBox.Icon.Information, "Note from training", "A note from the training run:",
                               QMessageBox.StandardButton.Ok, None, NOTE)  # fmt: skip
     qtbot.addWidget(box)
     box.show()

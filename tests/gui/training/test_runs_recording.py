@@ -85,5 +85,5 @@ def test_a_note_from_the_engine_during_a_run_is_shown_once_and_the_run_goes_on(q
     tab.watchers.append(lambda report: NoteAtFirstEpoch())
     trained = _train(qtbot, window, tab)
     assert len(trained.metadata["history"]["epochs"]) == 2
-    assert dialogs_shown == ["Training goes on\nA note from the training run:\n"
+    assert dialogs_shown == ["Note from training\nA note from the training run:\n"
                              "• Training continues on one core: its worker process ended."]  # fmt: skip
