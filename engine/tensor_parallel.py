@@ -145,22 +145,30 @@ class UnitShare:
         self._whole: dict[int, set[tuple[str, int]]] = {}  # rows -> the products made whole at that many rows
         self._made_whole: set[tuple[str, int]] = set()
 
-    def bind(self, rows: int, weighted: bool) -> None:
+    def bind(self, rows: int, weighted: bool, check: bool = True) -> None:
         """Views of the shared arrays for a batch of ``rows`` (each contiguous, whatever the batch).  Both shares at
-        once make each product whole where it gives the two shares' products' bits, found here at each new number of
-        rows (a BLAS picks its kernel by the matrices' shapes: OpenBLAS's for small ones sums in another order)."""
+        once make each product whole where it gives the two shares' products' bits, found here the first time
+        ``rows`` comes with ``check`` (a BLAS picks its kernel by the matrices' shapes: OpenBLAS's for small ones
+        sums in another order); until then each product is made as the two shares' (the same bits, a little
+        slower).  The check costs ~60-120 ms for the large model: worth it for the steps of a run alone, not for an
+        epoch's one short last batch."""
         self.weights = self.arrays["weights"][:rows] if weighted else None
-        if rows == self._rows:
-            return
-        self._rows = rows
-        self.x, self.clean = self.arrays["x"][:rows], self.arrays["clean"][:rows]
-        self.target = self.arrays["target"][: self.widths[-1] * rows].reshape(self.widths[-1], rows)
-        self.act = [self.arrays[f"act{j}"][: w * rows].reshape(w, rows) for j, w in enumerate(self.widths[1:])]
-        self.grad = [self.arrays[f"grad{j}"][: w * rows].reshape(w, rows) for j, w in enumerate(self.widths[1:])]
+        if rows != self._rows:
+            self._rows = rows
+            self.x, self.clean = self.arrays["x"][:rows], self.arrays["clean"][:rows]
+            self.target = self.arrays["target"][: self.widths[-1] * rows].reshape(self.widths[-1], rows)
+            self.act = [self.arrays[f"act{j}"][: w * rows].reshape(w, rows) for j, w in enumerate(self.widths[1:])]
+            self.grad = [self.arrays[f"grad{j}"][: w * rows].reshape(w, rows) for j, w in enumerate(self.widths[1:])]
         if self.side is None:
-            if rows not in self._whole:
+            if check and rows not in self._whole:
                 self._whole[rows] = self._products_with_same_bits()
-            self._made_whole = self._whole[rows]
+            self._made_whole = self._whole.get(rows, set())
+
+    @property
+    def checked_rows(self) -> list[int]:
+        """The batch sizes at which the products were checked, whole against split."""
+        return sorted(self._whole)
+
 
     def run(self, phase: int) -> None:
         """Phase 0..L-2: forward of layer ``phase``; L-1: the last layer's forward, the loss, its weight gradient;
@@ -436,6 +444,12 @@ class TensorParallelStep:
         self._kill_worker()
         self.notes.ended(worker, stopped=True)
 
+    @property
+    def checked_rows(self) -> list[int]:
+        """The batch sizes at which the steps run here alone had their products checked, whole against split
+        (``UnitShare.bind``): tests and benchmarks read it."""
+        return self._both.checked_rows if self._both is not None else []
+
     # ----- a step ---------------------------------------------------------------------------------------------
     def gradients(
         self,
@@ -458,9 +472,9 @@ class TensorParallelStep:
         np.copyto(arrays["clean"][:n], clean)
         if weights is not None:
             np.copyto(arrays["weights"][:n], weights)
-        for share in (*self._shares, self._both):
+        for share in self._shares:
             share.bind(n, weights is not None)
-        self._gradients_together((GRADIENTS, n, 0, 0.0, weights is not None), started, started_cpu)
+        self._gradients_together(n, weights is not None, started, started_cpu)
         losses = arrays["losses"]
         return float(losses[0] + losses[1])
 
@@ -517,17 +531,18 @@ class TensorParallelStep:
         if failed is not None:
             raise failed
 
-    def _gradients_together(self, token: tuple, started: float, started_cpu: float) -> None:
-        """Phases ``0..count-1`` of both shares: with the worker, meeting it after each, when it takes the part
-        (``token``); when it is not offered, both at once here; else (or from where it ended) both here, phase by
-        phase."""
+    def _gradients_together(self, rows: int, weighted: bool, started: float, started_cpu: float) -> None:
+        """Phases ``0..count-1`` of both shares for a batch of ``rows``: with the worker, meeting it after each, when
+        it takes the part; when it is not offered, both at once here; else (or from where it ended) both here, phase
+        by phase."""
         shares, count = self._shares, self._shares[0].n_phases
         offered = together = False
         wait_wall = wait_cpu = 0.0
         try:
             if self._worker is not None and not self._contention.alone:
-                offered = self._offer([token])
-            if not offered:
+                offered = self._offer([(GRADIENTS, rows, 0, 0.0, weighted)])
+            if not offered:  # (checked only now: a run whose worker takes every part never needs the check)
+                self._both.bind(rows, weighted, check=rows == self.batch_size)
                 for k in range(count):
                     self._both.run(k)
                 return

@@ -145,6 +145,20 @@ def test_steps_run_here_alone_give_the_workers_bits_at_every_batch_size(widths, 
     np.testing.assert_array_equal(model.params, alone.params)
 
 
+def test_the_products_are_checked_only_for_full_batches_run_here_alone():
+    """The check of whole against split products (tens of milliseconds for a large model) is paid only where it
+    pays: not by a run whose worker takes its steps, not for an epoch's short last batch."""
+    model, optimizer = build_mlp([784, 100, 784], ["relu", "sigmoid"], seed=4), Adam(lr=0.01)
+    batches = [*_batches(2, rows=33), *_batches(1, rows=7)]
+    with TensorParallelStep(model, MSE(), 33, optimizer, contention=Contention.never()) as step:
+        assert step.wait_until_ready(READY_S), "the worker process did not start"
+        _train(step, optimizer, batches)
+        assert step.checked_rows == []
+    with TensorParallelStep(model, MSE(), 33, optimizer, processes=1) as step:
+        _train(step, optimizer, batches)
+        assert step.checked_rows == [33]
+
+
 def test_the_weights_come_back_to_arrays_of_their_own_and_no_worker_outlives_the_step():
     before = children()
     model = build_mlp([784, 100, 784], ["relu", "sigmoid"], seed=4)
