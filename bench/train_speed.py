@@ -41,7 +41,8 @@ its FLOP/s over the two-thread rate on the large square (the most this machine's
 stops there.  ``--base DIR`` adds a column for the engine of another checkout (e.g. a worktree of main at a
 fixed commit), its children interleaved with this one's.  ``--worker-killed`` times the large model after its
 step's worker process is killed (SIGKILL) in the first epoch, against serial steps.  ``--contended`` times, in this
-process, the large model's serial step against the data-parallel one while another process keeps one core busy.
+process, the large model's serial step against the data-parallel one while another process keeps one core busy;
+``--start`` does the same quiet.  Both print what each run's start costs (its first epoch less its later ones).
 ``--breakdown`` shows where the large model's data-parallel step spends its time: each of the step's shared tasks
 (the two half-batches, the update's blocks) timed on the thread that ran it, against the same half-batch alone and
 the same update on one thread, and against both run in two processes at once (no interpreter lock shared).
@@ -381,6 +382,12 @@ def main() -> int:
         action="store_true",
         help="only time serial against data-parallel steps with another process busy on a core",
     )
+    parser.add_argument(
+        "--start",
+        action="store_true",
+        help="only time the large model's serial and default steps, quiet, with each run's start (first epoch less "
+        "the later ones)",
+    )
     parser.add_argument("--breakdown", action="store_true", help="only time the parts of the large model's step")
     parser.add_argument(
         "--worker-killed",
@@ -423,8 +430,8 @@ def main() -> int:
     if args.step_kinds:
         step_kinds_comparison(args)
         return 0
-    if args.contended:
-        contended_comparison(args)
+    if args.contended or args.start:
+        contended_comparison(args, busy_core=args.contended)
         return 0
     if args.breakdown:
         step_breakdown(args)
@@ -575,26 +582,36 @@ def interleaved_engines(sides: dict[str, tuple[str, bool]], case: int, args, kil
     return runs, rate
 
 
-def contended_comparison(args) -> None:
-    """The large model with another process spinning on one core the whole time: serial steps against the
-    default ones (split by units), and ``--base``'s default, each in its own child, interleaved ABBA."""
+def contended_comparison(args, busy_core: bool = True) -> None:
+    """The large model with another process spinning on one core the whole time (or quiet): serial steps against
+    the default ones (split by units), and ``--base``'s default, each in its own child, interleaved ABBA."""
     case = CASES.index((LARGE, 128))
     sides = {"serial": (__file__, True), "default": (__file__, False)}
     if args.base:
         sides["base default"] = (str(Path(args.base).resolve() / "bench" / "train_speed.py"), False)
-    print(f"{label(*CASES[case])}, another process busy on one core throughout, img/s (median of "
-          f"{args.epochs * args.rounds} epochs; CPU s/epoch of the engine's process):")  # fmt: skip
-    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    print(f"{label(*CASES[case])}, {'another process busy on one core throughout' if busy_core else 'quiet'}, "
+          f"img/s (median of {args.epochs * args.rounds} epochs; CPU s/epoch of the engine's process; each "
+          f"round's start):")  # fmt: skip
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if busy_core else None
     try:
         runs, rate = interleaved_engines(sides, case, args)
     finally:
-        spinner.kill()
-        spinner.wait()
+        if spinner is not None:
+            spinner.kill()
+            spinner.wait()
     for name, results in runs.items():
         cpus = [r["cpu_seconds"] for r in results if "cpu_seconds" in r]  # a base before this bench has none
         cpu = f"   CPU {statistics.median(cpus):.2f} s/epoch" if cpus else ""
-        print(f"  {name:<14}{rate[name]:>9,.0f} img/s  {rate[name] / rate['serial']:.2f}x serial{cpu}")
-    print(f"  load avg {os.getloadavg()[0]:.2f} (the spinner counts 1)")
+        print(f"  {name:<14}{rate[name]:>9,.0f} img/s  {rate[name] / rate['serial']:.2f}x serial{cpu}"
+              f"{start_cost(results)}")  # fmt: skip
+    print(f"  load avg {os.getloadavg()[0]:.2f}{' (the spinner counts 1)' if busy_core else ''}")
+
+
+def start_cost(results: list[dict]) -> str:
+    """What a run's start costs (its step made, a worker started, its first steps): each round's first timed epoch
+    (a new ``Trainer``, so a new step) less the median of its later ones; "" with one epoch a round."""
+    costs = [r["seconds"][0] - statistics.median(r["seconds"][1:]) for r in results if len(r["seconds"]) > 1]
+    return f"   start {', '.join(f'{1e3 * c:.0f}' for c in costs)} ms" if costs else ""
 
 
 def worker_killed_comparison(args) -> None:

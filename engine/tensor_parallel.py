@@ -21,10 +21,11 @@ L-layer network is 2L - 1 phases with a meeting after each; then the update.
 When the worker does not take a part of the step (the other core busy, the worker still starting), this process runs
 both shares itself; the split is fixed, so the bits are the same whoever runs what.  A part not offered to the worker
 at all runs both shares at once (``UnitShare(None, ...)``): each product made whole wherever that gives the two
-shares' bits (checked at each new batch size), so a step alone costs what a serial step does.  When the worker keeps
-this process waiting (another program busy on a core), ``engine.contention`` says when to run steps alone.  If the
-worker dies, this process runs its share from the part's start (forward and backward phases may run again: they write
-the same numbers); a block of the update that the worker began and did not finish cannot, and stops the run.
+shares' bits (checked once a batch size has run alone ``CHECK_AFTER_STEPS`` times), so a step alone costs what a
+serial step does.  When the worker keeps this process waiting (another program busy on a core), ``engine.contention``
+says when to run steps alone.  If the worker dies, this process runs its share from the part's start (forward and
+backward phases may run again: they write the same numbers); a block of the update that the worker began and did not
+finish cannot, and stops the run.
 
 For the ``with``, ``model.params``, ``model.grads`` and the optimizer's state vectors live in shared memory
 (``engine.shared_memory``); after it they are back in arrays of their own.
@@ -82,10 +83,15 @@ TRAINER, OFFERED, WORKER, READY_AT, MARKS_AT = 0, 1, 8, 9, 16
 the part offered last, the worker's ready flag, and from ``MARKS_AT`` on the marks of the update's blocks (begun,
 done) that the worker makes."""
 BLOCK_STARTED, BLOCK_DONE = 1, 2
+CHECK_AFTER_STEPS = 200
+"""Steps of one batch size that this process runs alone (both shares) before it checks which products it can make
+whole: made as the two shares', a step alone costs ~5-10 % more, and 200 such steps about what the check costs.  A
+run whose worker takes its steps, a short stretch alone, an epoch's short last batch: none pays for the check."""
 SAME_BITS_DRAWS = 16
 SPREAD_EXPONENT = 16
 """``UnitShare`` checks each product, whole against split, on this many draws of random numbers, half of them spread
-over 2^±16 (sums of 784 of them stay far from float32's range): ~60 ms for the large model, once per batch size."""
+over 2^±16 (sums of 784 of them stay far from float32's range): ~60 ms for the large model (~120-170 ms with another
+program busy), once per batch size."""
 SPIN_S = 1e-3
 """How long a process waiting for the other (or the worker, for the next part) checks the shared counters before it
 sleeps on a pipe: a meeting costs a few microseconds spinning and ~50-100 through a sleep and a wake-up."""
@@ -143,15 +149,15 @@ class UnitShare:
         self.n_phases = 2 * len(self.W) - 1
         self._rows = -1
         self._whole: dict[int, set[tuple[str, int]]] = {}  # rows -> the products made whole at that many rows
+        self._bound: dict[int, int] = {}  # rows -> the steps bound at that many rows
         self._made_whole: set[tuple[str, int]] = set()
 
-    def bind(self, rows: int, weighted: bool, check: bool = True) -> None:
+    def bind(self, rows: int, weighted: bool) -> None:
         """Views of the shared arrays for a batch of ``rows`` (each contiguous, whatever the batch).  Both shares at
-        once make each product whole where it gives the two shares' products' bits, found here the first time
-        ``rows`` comes with ``check`` (a BLAS picks its kernel by the matrices' shapes: OpenBLAS's for small ones
-        sums in another order); until then each product is made as the two shares' (the same bits, a little
-        slower).  The check costs ~60-120 ms for the large model: worth it for the steps of a run alone, not for an
-        epoch's one short last batch."""
+        once make each product whole where it gives the two shares' products' bits, found here once
+        ``CHECK_AFTER_STEPS`` steps of ``rows`` have been bound (a BLAS picks its kernel by the matrices' shapes:
+        OpenBLAS's for small ones sums in another order); until then each product is made as the two shares' (the
+        same bits, a little slower)."""
         self.weights = self.arrays["weights"][:rows] if weighted else None
         if rows != self._rows:
             self._rows = rows
@@ -160,7 +166,8 @@ class UnitShare:
             self.act = [self.arrays[f"act{j}"][: w * rows].reshape(w, rows) for j, w in enumerate(self.widths[1:])]
             self.grad = [self.arrays[f"grad{j}"][: w * rows].reshape(w, rows) for j, w in enumerate(self.widths[1:])]
         if self.side is None:
-            if check and rows not in self._whole:
+            self._bound[rows] = bound = self._bound.get(rows, 0) + 1
+            if bound == CHECK_AFTER_STEPS:
                 self._whole[rows] = self._products_with_same_bits()
             self._made_whole = self._whole.get(rows, set())
 
@@ -168,7 +175,6 @@ class UnitShare:
     def checked_rows(self) -> list[int]:
         """The batch sizes at which the products were checked, whole against split."""
         return sorted(self._whole)
-
 
     def run(self, phase: int) -> None:
         """Phase 0..L-2: forward of layer ``phase``; L-1: the last layer's forward, the loss, its weight gradient;
@@ -541,8 +547,8 @@ class TensorParallelStep:
         try:
             if self._worker is not None and not self._contention.alone:
                 offered = self._offer([(GRADIENTS, rows, 0, 0.0, weighted)])
-            if not offered:  # (checked only now: a run whose worker takes every part never needs the check)
-                self._both.bind(rows, weighted, check=rows == self.batch_size)
+            if not offered:  # (bound only here: its steps count towards the check of its products)
+                self._both.bind(rows, weighted)
                 for k in range(count):
                     self._both.run(k)
                 return

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from engine import tensor_parallel
 from engine.checkpoint import load_checkpoint, save_checkpoint
 from engine.contention import Contention
 from engine.layers import Dense
@@ -17,7 +18,7 @@ from engine.losses import MSE, BinaryCrossEntropy
 from engine.nn import MLP, build_mlp
 from engine.optimizers import SGD, Adam
 from engine.steps import SerialStep
-from engine.tensor_parallel import TensorParallelStep, supports
+from engine.tensor_parallel import CHECK_AFTER_STEPS, TensorParallelStep, supports
 from engine.training import TrainConfig, Trainer
 from tests.engine.worker_faults import DIE_AFTER_AN_UPDATE_BLOCK, children, in_worker
 
@@ -118,11 +119,12 @@ def _model(widths: list[int], activations: list[str], dtype=np.float32, seed: in
     ],
 )
 def test_steps_run_here_alone_give_the_workers_bits_at_every_batch_size(widths, activations, loss, dtype, batch,
-                                                                         sizes):  # fmt: skip
+                                                                         sizes, monkeypatch):  # fmt: skip
     """Alone, this process makes each product whole where that gives the two shares' bits, and as the two where it
     does not (OpenBLAS sums a small product, such as 128 units by 7 rows, in another order than a large one; some
     kernels differ only at a tile's edge, or in a float64 multiply-add): at every batch size, the numbers of steps
-    the worker took part in."""
+    the worker took part in.  (Each batch size is checked at its first step alone here, not after 200.)"""
+    monkeypatch.setattr(tensor_parallel, "CHECK_AFTER_STEPS", 1)
     first = _model(widths, activations, dtype)
     model, optimizer = first.copy(), Adam(lr=0.01)
     done: list[tuple[np.ndarray, np.ndarray]] = []
@@ -142,20 +144,24 @@ def test_steps_run_here_alone_give_the_workers_bits_at_every_batch_size(widths, 
     alone, alone_optimizer = first.copy(), Adam(lr=0.01)
     with TensorParallelStep(alone, loss, batch, alone_optimizer, processes=1) as step:
         assert _train(step, alone_optimizer, done) == losses
+        assert step.checked_rows == sorted(sizes)
     np.testing.assert_array_equal(model.params, alone.params)
 
 
-def test_the_products_are_checked_only_for_full_batches_run_here_alone():
+def test_the_products_are_checked_only_once_a_batch_size_has_run_here_alone_long_enough():
     """The check of whole against split products (tens of milliseconds for a large model) is paid only where it
-    pays: not by a run whose worker takes its steps, not for an epoch's short last batch."""
+    pays: not by a run whose worker takes its steps, not for an epoch's short last batch, not by a short stretch
+    alone; a batch size run here alone ``CHECK_AFTER_STEPS`` times is checked, once."""
     model, optimizer = build_mlp([784, 100, 784], ["relu", "sigmoid"], seed=4), Adam(lr=0.01)
-    batches = [*_batches(2, rows=33), *_batches(1, rows=7)]
+    (full,), (short,) = _batches(1, rows=33), _batches(1, rows=7)
     with TensorParallelStep(model, MSE(), 33, optimizer, contention=Contention.never()) as step:
         assert step.wait_until_ready(READY_S), "the worker process did not start"
-        _train(step, optimizer, batches)
+        _train(step, optimizer, [full] * (CHECK_AFTER_STEPS + 5) + [short])
         assert step.checked_rows == []
     with TensorParallelStep(model, MSE(), 33, optimizer, processes=1) as step:
-        _train(step, optimizer, batches)
+        _train(step, optimizer, [full] * (CHECK_AFTER_STEPS - 1) + [short] * 3)
+        assert step.checked_rows == []
+        _train(step, optimizer, [full] * 5)
         assert step.checked_rows == [33]
 
 
