@@ -29,9 +29,11 @@ STOP_WAIT_S = 10.0
 STOPPED_S = 5.0
 """How long a step waits for a worker that is stopped (SIGSTOP: ``kill -STOP``, a process monitor's "stop") while it
 holds part of a step, before it ends the worker and runs that part itself: else the run would wait for good, and
-Stop in the app could not act.  A debugger's stop is not counted."""
+Stop in the app could not act.  A worker stopped between parts is ended after as long: the step takes back each
+part it offers, and without its worker runs faster alone.  A debugger's stop is not counted."""
 STOPPED_CHECK_S = 1.0
-"""How often a step that waits for its worker looks whether the worker is stopped."""
+"""How often a step that waits for its worker, or finds its parts left untaken, looks whether the worker is
+stopped."""
 PR_SET_PDEATHSIG = 1
 """Linux's ``prctl`` option: the signal a process gets when the thread that started it ends."""
 ALIGN = 64
@@ -75,7 +77,7 @@ def worker_ended_note(worker: subprocess.Popen | None, stopped: bool = False) ->
     speed."""
     code = None if worker is None else worker.returncode
     if stopped:
-        how = f"was stopped (SIGSTOP) for over {STOPPED_S:.0f} s in the middle of a step, so it was ended"
+        how = f"was stopped (SIGSTOP) for over {STOPPED_S:g} s, so it was ended"
     elif code is not None and code < 0:
         try:
             name = signal.Signals(-code).name
@@ -175,15 +177,30 @@ def blas_threads() -> int | None:
 
 
 class StoppedWatch:
-    """While a step waits for its worker: whether the worker has been stopped (state ``T``) for ``STOPPED_S`` and
-    may be ended — not while ``updating()``: it has begun a block of the update and not finished it, and ended it
-    would leave the weights half updated (the run lost), while continued (SIGCONT) it finishes the block; the user
-    is told once (``note``) how to continue it."""
+    """While a step waits for its worker, or as it finds the parts it offers left untaken: whether the worker has
+    been stopped (state ``T``) for ``STOPPED_S`` and may be ended — not while ``updating()``: it has begun a block
+    of the update and not finished it, and ended it would leave the weights half updated (the run lost), while
+    continued (SIGCONT) it finishes the block; the user is told once (``note``) how to continue it."""
 
     def __init__(self, worker: subprocess.Popen, updating: Callable[[], bool], note: Note) -> None:
         self.worker, self.updating, self.note = worker, updating, note
         self._since: float | None = None  # (monotonic seconds) when it was first seen stopped
         self._told = False
+        self._looked = -float("inf")  # (monotonic seconds) when ``left_untaken`` last looked
+
+    def left_untaken(self) -> bool:
+        """A part the worker left untaken (stopped between parts, it holds nothing; or it is busy, or starting):
+        ``too_long``, looked at once every ``STOPPED_CHECK_S`` at most (a ``/proc`` read), so that a step that
+        finds each part untaken pays next to nothing.  ``taken`` when it takes one."""
+        now = time.monotonic()
+        if now - self._looked < STOPPED_CHECK_S:
+            return False
+        self._looked = now
+        return self.too_long()
+
+    def taken(self) -> None:
+        """The worker took a part: it is going."""
+        self._since = None
 
     def too_long(self) -> bool:
         """Call every ``STOPPED_CHECK_S`` or so while waiting."""

@@ -370,6 +370,7 @@ class ProcessParallelStep(DataParallelStep):
         self._step = 0
         self._posted: list[int] = []  # the indices of the tasks posted last
         self._ready = False  # the worker has said it takes tasks
+        self._untaken: StoppedWatch | None = None  # the worker's tasks left untaken: is it stopped?
         self._contention = contention if contention is not None else Contention()
         self.worker_tasks = 0
         """How many tasks the worker ran (the rest ran here): benchmarks and tests read it."""
@@ -532,6 +533,7 @@ class ProcessParallelStep(DataParallelStep):
             fds["done_r"], fds["done_w"] = os.pipe()  # the worker's answers
             passed = (memory_fd, fds["task_r"], fds["wake_r"], fds["done_w"])
             self._worker = start_worker("engine.steps", passed, end, len(blueprint))
+            self._untaken = StoppedWatch(self._worker, lambda: False, self.notes.note)
         finally:
             os.close(memory_fd)
             for name in ("wake_r", "done_w"):  # the worker's ends: closed here, so each side sees the other end
@@ -565,6 +567,11 @@ class ProcessParallelStep(DataParallelStep):
             _, step, index, *_ = TASK.unpack(task)
             if step == self._step:  # (an earlier step's, left by an interrupted one: not to run)
                 values[index] = run_here(index)
+        if self._untaken is not None:  # (stopped between tasks, it holds none: ended, the steps run faster alone)
+            if len(values) < len(self._posted):
+                self._untaken.taken()
+            elif self._untaken.left_untaken():
+                self._end_stopped_worker()
         waiting = time.perf_counter()
         updating = (lambda: False) if progress is None else (lambda: bool((progress == BLOCK_STARTED).any()))
         watch = StoppedWatch(self._worker, updating, self.notes.note) if self._worker is not None else None
@@ -598,7 +605,7 @@ class ProcessParallelStep(DataParallelStep):
 
     def _stop_worker(self) -> None:
         """Close the pipes (the worker exits after any task it is running) and wait for it."""
-        worker, self._worker = self._worker, None
+        worker, self._worker, self._untaken = self._worker, None, None
         stop_worker(worker, self._fds)
 
     def _worker_ended(self) -> None:
@@ -609,8 +616,8 @@ class ProcessParallelStep(DataParallelStep):
         self.notes.ended(worker)
 
     def _end_stopped_worker(self) -> None:
-        """The worker has been stopped too long holding a task (``StoppedWatch``): it is ended (SIGKILL ends a
-        stopped process too), and from then on it is as if it had ended on its own."""
+        """The worker has been stopped too long holding a task, or between tasks (``StoppedWatch``): it is ended
+        (SIGKILL ends a stopped process too), and from then on it is as if it had ended on its own."""
         worker = self._worker
         worker.kill()
         self._stop_worker()

@@ -284,14 +284,18 @@ def test_the_worker_starts_whatever_folder_the_trainer_runs_in(tmp_path, monkeyp
 
 def test_a_stopped_worker_never_stops_the_run(tmp_path):
     """A worker that is stopped (SIGSTOP, a debugger) reads no wake-ups: the run goes on here, past the ~65,000 a pipe
-    holds, instead of waiting on a full pipe."""
+    holds, instead of waiting on a full pipe (the worker not ended for being stopped: ``STOPPED_S`` made longer than
+    the run)."""
     script = tmp_path / "trainer.py"
     script.write_text(textwrap.dedent("""
         import os, signal
         import numpy as np
+        from engine import shared_memory
         from engine.losses import MSE
         from engine.nn import build_mlp
         from engine.steps import ProcessParallelStep
+
+        shared_memory.STOPPED_S = 1e9
 
         model = build_mlp([8, 4, 8], ["relu", "sigmoid"], seed=4)
         noisy = clean = np.full((2, 8), 0.5, np.float32)

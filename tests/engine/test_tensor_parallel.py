@@ -271,11 +271,15 @@ def test_a_run_split_by_units_resumes_bit_for_bit(tmp_path):
     np.testing.assert_array_equal(run.model.params, straight.params)
 
 
-def test_a_stopped_worker_never_stops_the_run_and_changes_no_bit():
+def test_a_stopped_worker_never_stops_the_run_and_changes_no_bit(monkeypatch):
     """A worker stopped between steps (a debugger, SIGSTOP: as if another program had its core) holds no part: this
-    process takes back each part it offers and runs both shares, and the worker joins in again once continued."""
+    process takes back each part it offers and runs both shares, and the worker joins in again once continued
+    (within ``STOPPED_S``, here made longer than any machine takes for these steps: else it would be ended)."""
     import signal
 
+    from engine import shared_memory
+
+    monkeypatch.setattr(shared_memory, "STOPPED_S", 600.0)
     before = children()
     first = build_mlp([784, 100, 784], ["relu", "sigmoid"], seed=4)
     batches = _batches(5, rows=33)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -15,7 +16,7 @@ from engine.contention import Contention
 from engine.losses import MSE
 from engine.nn import build_mlp
 from engine.optimizers import Adam
-from engine.shared_memory import STOPPED_S
+from engine.shared_memory import STOPPED_S, worker_ended_note
 from engine.steps import ProcessParallelStep
 from engine.tensor_parallel import TensorParallelStep
 from engine.training import TrainConfig, Trainer
@@ -171,6 +172,59 @@ def test_a_worker_stopped_while_it_holds_part_of_a_step_is_ended_and_the_run_goe
     assert len(heard) == 1 and "one core" in heard[0] and "stopped (SIGSTOP)" in heard[0]
     assert worker not in children()
     monkeypatch.setenv("PYTHONPATH", str(tmp_path / "no faults"))  # (this step's worker may take its first part)
+    alone, alone_optimizer = first.copy(), Adam(lr=0.003)
+    always_alone = Contention(idle_seconds=lambda: None, alone_above=-1.0)
+    with make(alone, MSE(), 32, alone_optimizer, contention=always_alone) as step:
+        for i in range(len(losses)):  # (every step but the first here alone: the same bits)
+            assert step.gradients(*batches[i % 5]) == losses[i]
+            step.update(alone_optimizer)
+    np.testing.assert_array_equal(model.params, alone.params)
+
+
+@pytest.mark.parametrize("kind", ["units", "processes"])
+def test_a_worker_stopped_between_parts_is_ended_and_the_run_goes_on_alone_with_the_same_bits(monkeypatch, kind):
+    """Stopped between parts, the worker holds nothing, and the step takes back each part it offers: the run goes
+    on, but by the slow road and without a word. After ``STOPPED_S`` (here 0.3 s) the step ends the worker, says
+    so, and runs alone."""
+    from engine import shared_memory
+
+    monkeypatch.setattr(shared_memory, "STOPPED_S", 0.3)
+    monkeypatch.setattr(shared_memory, "STOPPED_CHECK_S", 0.05)
+    make = {"units": TensorParallelStep, "processes": ProcessParallelStep}[kind]
+    taken = {"units": lambda step: step.worker_parts, "processes": lambda step: step.worker_tasks}[kind]
+    first = build_mlp([784, 100, 784], ["relu", "sigmoid"], seed=1)
+    rng = np.random.default_rng(0)
+    batches = [(rng.random((32, 784), dtype=np.float32), rng.random((32, 784), dtype=np.float32)) for _ in range(5)]
+    heard: list[str] = []
+    before = children()
+    model, optimizer, losses = first.copy(), Adam(lr=0.003), []
+
+    def train_one() -> None:
+        noisy, clean = batches[len(losses) % 5]
+        losses.append(step.gradients(noisy, clean))
+        step.update(optimizer)
+
+    with make(model, MSE(), 32, optimizer, contention=Contention.never(), note=heard.append) as step:
+        assert step.wait_until_ready(READY_S)
+        (worker,) = children() - before
+        while taken(step) == 0 and len(losses) < 1000:  # (on a loaded machine it may lose races, never all)
+            train_one()
+        os.kill(worker, signal.SIGSTOP)
+        os.waitid(os.P_PID, worker, os.WSTOPPED | os.WNOWAIT)  # stopped before the next part is offered
+        taken_before = taken(step)
+        watchdog = threading.Timer(60.0, os.kill, (worker, signal.SIGCONT))  # (a test that fails ends)
+        watchdog.start()
+        try:
+            deadline = time.monotonic() + 30.0
+            while not heard and time.monotonic() < deadline:
+                train_one()
+        finally:
+            watchdog.cancel()
+        for _ in range(3):
+            train_one()
+        assert taken(step) == taken_before  # (it held nothing: this is not the stop in the middle of a part)
+    assert heard == [worker_ended_note(None, stopped=True)]
+    assert worker not in children()
     alone, alone_optimizer = first.copy(), Adam(lr=0.003)
     always_alone = Contention(idle_seconds=lambda: None, alone_above=-1.0)
     with make(alone, MSE(), 32, alone_optimizer, contention=always_alone) as step:
