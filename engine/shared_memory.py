@@ -29,8 +29,10 @@ STOP_WAIT_S = 10.0
 STOPPED_S = 5.0
 """How long a step waits for a worker that is stopped (SIGSTOP: ``kill -STOP``, a process monitor's "stop") while it
 holds part of a step, before it ends the worker and runs that part itself: else the run would wait for good, and
-Stop in the app could not act.  A worker stopped between parts is ended after as long: the step takes back each
-part it offers, and without its worker runs faster alone.  A debugger's stop is not counted."""
+Stop in the app could not act.  A worker stopped between parts is ended after as long while the step offers it
+parts: the step takes back each one, and without its worker runs faster alone.  Only a stop watched throughout
+counts: a worker continued in between (it has run since) starts again from nothing.  A debugger's stop is not
+counted."""
 STOPPED_CHECK_S = 1.0
 """How often a step that waits for its worker, or finds its parts left untaken, looks whether the worker is
 stopped."""
@@ -182,17 +184,25 @@ class StoppedWatch:
     of the update and not finished it, and ended it would leave the weights half updated (the run lost), while
     continued (SIGCONT) it finishes the block; the user is told once (``note``) how to continue it."""
 
-    def __init__(self, worker: subprocess.Popen, updating: Callable[[], bool], note: Note) -> None:
-        self.worker, self.updating, self.note = worker, updating, note
-        self._since: float | None = None  # (monotonic seconds) when it was first seen stopped
+    def __init__(
+        self,
+        worker: subprocess.Popen,
+        updating: Callable[[], bool],
+        note: Note,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """clock: monotonic seconds (tests pass their own)."""
+        self.worker, self.updating, self.note, self.clock = worker, updating, note, clock
+        self._since: float | None = None  # when it was first seen stopped, this stop
+        self._runs: int | None = None  # how many times it had run then (``run_count``)
         self._told = False
-        self._looked = -float("inf")  # (monotonic seconds) when ``left_untaken`` last looked
+        self._looked = -float("inf")  # when ``left_untaken`` last looked
 
     def left_untaken(self) -> bool:
         """A part the worker left untaken (stopped between parts, it holds nothing; or it is busy, or starting):
         ``too_long``, looked at once every ``STOPPED_CHECK_S`` at most (a ``/proc`` read), so that a step that
         finds each part untaken pays next to nothing.  ``taken`` when it takes one."""
-        now = time.monotonic()
+        now = self.clock()
         if now - self._looked < STOPPED_CHECK_S:
             return False
         self._looked = now
@@ -207,9 +217,9 @@ class StoppedWatch:
         if not is_stopped(self.worker.pid):
             self._since = None
             return False
-        now = time.monotonic()
-        if self._since is None:
-            self._since = now
+        runs, now = run_count(self.worker.pid), self.clock()
+        if self._since is None or runs != self._runs:  # (continued and stopped again since the last look: anew)
+            self._since, self._runs = now, runs
         if now - self._since < STOPPED_S:
             return False
         if not self.updating():
@@ -229,6 +239,16 @@ def is_stopped(pid: int) -> bool:
     except OSError:
         return False
     return bool(fields) and fields[0] == b"T"
+
+
+def run_count(pid: int) -> int | None:
+    """How many times process ``pid`` has been given a core (``/proc/<pid>/schedstat``): one stopped throughout has
+    not run since it stopped, one continued in between has.  None where it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/schedstat", "rb") as stat:
+            return int(stat.read().split()[2])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def readable_unless_stopped(fd: int, watch: StoppedWatch) -> bool:

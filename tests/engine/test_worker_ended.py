@@ -234,6 +234,34 @@ def test_a_worker_stopped_between_parts_is_ended_and_the_run_goes_on_alone_with_
     np.testing.assert_array_equal(model.params, alone.params)
 
 
+def test_only_a_stop_watched_throughout_counts_towards_ending_the_worker():
+    """A worker stopped, continued while no one looked (no part offered: a stretch alone, a pause between steps) and
+    stopped again has been stopped only since then: ``STOPPED_S`` counts from there, not from the first stop."""
+    import subprocess
+    import sys
+
+    from engine.shared_memory import StoppedWatch
+
+    now = [0.0]
+    worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        watch = StoppedWatch(worker, lambda: False, lambda text: None, clock=lambda: now[0])
+        os.kill(worker.pid, signal.SIGSTOP)
+        os.waitid(os.P_PID, worker.pid, os.WSTOPPED | os.WNOWAIT)
+        assert not watch.left_untaken()  # seen stopped: the count begins
+        os.kill(worker.pid, signal.SIGCONT)
+        os.waitid(os.P_PID, worker.pid, os.WCONTINUED | os.WNOWAIT)
+        os.kill(worker.pid, signal.SIGSTOP)
+        os.waitid(os.P_PID, worker.pid, os.WSTOPPED | os.WNOWAIT)
+        now[0] += STOPPED_S + 1
+        assert not watch.left_untaken()  # it ran in between: stopped just now, as far as anyone can tell
+        now[0] += STOPPED_S + 1
+        assert watch.left_untaken()  # stopped throughout since the last look
+    finally:
+        worker.kill()
+        worker.wait()
+
+
 @pytest.mark.parametrize("kind", ["units", "processes"])
 def test_a_step_ends_at_once_with_its_worker_stopped(monkeypatch, kind):
     """A stopped worker holds no part (the step takes each back), so the run goes on; at the step's end it cannot
