@@ -1,6 +1,6 @@
 """Where the large model's split step loses to a serial step when another program keeps a core busy.
 
-``bench/train_speed.py --contended`` gives the whole figure. This script takes it apart, in three parts:
+``bench/train_speed.py --contended`` gives the whole figure. This script takes it apart, in four parts:
 
 1. ``trainer``: ``Trainer.fit`` of 784-256-64-256-784 (batch 128, 4 epochs of real MNIST) with another process
    spinning on one core, the engine's default step against serial steps, alternating. Each step is timed, and
@@ -11,8 +11,10 @@
 3. ``spin``: steps that always meet the worker (``Contention.never()``), quiet and with a spinning process, with
    both processes spinning ``SPIN_S`` before they sleep (as shipped) and with no spinning. The worker gets no
    spinning through a ``sitecustomize`` on its path.
+4. ``start``: how long the split step takes to begin, and until its worker process is ready to take parts (until
+   then the trainer runs them all), quiet and with a spinning process.
 
-    DENOISE_STUDIO_DATA=../shared/data/mnist .venv/bin/python bench/step_alone.py [--part trainer|parts|spin]
+    DENOISE_STUDIO_DATA=../shared/data/mnist .venv/bin/python bench/step_alone.py [--part trainer|parts|spin|start]
 
 The process drops OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, as ``train_speed.py`` does (importing it does that),
 and prints the BLAS it ran with.
@@ -201,18 +203,37 @@ def _steps_with_worker(count: int, spin: bool, no_spin_path: str, contended: boo
             os.environ.pop("PYTHONPATH", None)
         else:
             os.environ["PYTHONPATH"] = path
-    return times[1:]  # (the first: the products check)
+    return times[1:]  # (the first: the worker's first part)
+
+
+def worker_start(count: int = 6) -> None:
+    """How long a split step takes to begin (its shared memory, the worker process started) and until its worker is
+    ready to take parts (until then the trainer runs every part), quiet and with another process busy on one core."""
+    print(f"4. a {train_speed.label(WIDTHS, BATCH)} step split by units, from its start, {count} times each, ms:")
+    for busy in (False, True):
+        begun, ready = [], []
+        with spinning_process() if busy else contextlib.nullcontext():
+            for _ in range(count):
+                model, optimizer = build_mlp(WIDTHS, train_speed.activations(WIDTHS), seed=0), Adam(1e-3)
+                started = time.perf_counter()
+                with TensorParallelStep(model, MSE(), BATCH, optimizer) as step:
+                    begun.append((time.perf_counter() - started) * 1e3)
+                    if not step.wait_until_ready(120.0):
+                        raise RuntimeError("the worker process did not start")
+                    ready.append((time.perf_counter() - started) * 1e3)
+        print(f"  {'another process busy on one core' if busy else 'quiet':<34} begun "
+              f"{', '.join(f'{t:.0f}' for t in begun)}; the worker ready {', '.join(f'{t:.0f}' for t in ready)}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--part", choices=("trainer", "parts", "spin"), action="append",
-                        help="only these parts (default: all three)")  # fmt: skip
+    parser.add_argument("--part", choices=("trainer", "parts", "spin", "start"), action="append",
+                        help="only these parts (default: all four)")  # fmt: skip
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--data", default=os.environ.get("DENOISE_STUDIO_DATA"))
     args = parser.parse_args()
-    parts = args.part or ["trainer", "parts", "spin"]
+    parts = args.part or ["trainer", "parts", "spin", "start"]
     print(f"BLAS: {train_speed.blas_description()}; load avg {os.getloadavg()[0]:.2f}")
     with steps.using_blas_threads(1), flush_subnormals():
         if "trainer" in parts:
@@ -221,6 +242,8 @@ def main() -> int:
             parts_alone()
         if "spin" in parts:
             spin_comparison()
+        if "start" in parts:
+            worker_start()
     print(f"load avg {os.getloadavg()[0]:.2f}")
     return 0
 
