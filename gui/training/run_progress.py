@@ -58,7 +58,7 @@ class LiveText(QWidget):
         return QSize(0, self.sizeHint().height())
 
     def fitted(self) -> tuple[QFont, str]:
-        """The font and text drawn at the present width: a long headline ("Stopped at epoch 1.1 of 2, test loss
+        """The font and text drawn at the present width: a long headline ("Stopped after 1.1 of 2 epochs, test loss
         0.0123") steps its font down to 10 pt before it is cut with "…".  Kept until the text, width or font
         changes: the headline is drawn at every frame of a run."""
         font = self._font()

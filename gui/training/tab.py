@@ -424,7 +424,7 @@ class TrainingTab(QWidget):
         test = f", test {logs['val_loss']:.4f}" if "val_loss" in logs else ""
         if not logs.get("complete", True):  # stopped part-way: not an epoch's point
             share = f"{logs.get('progress', 0):.0%}"
-            self.message.emit(f"Stopped in epoch {int(logs['epoch']) + 1} at {share}: train {logs['loss']:.4f}{test}")
+            self.message.emit(f"Stopped {share} into epoch {int(logs['epoch']) + 1}: train {logs['loss']:.4f}{test}")
             return
         if test:
             self.plot.add_epoch(logs["epoch"] + 1, logs["val_loss"])
@@ -452,8 +452,9 @@ class TrainingTab(QWidget):
 
 
 def _verdict(result: RunResult, epochs: int, first: int = 0) -> str:
-    """"Done · 10 epochs, test loss 0.0301", "Done · 3 more epochs (8 in all), …", "Stopped at epoch 2.8 of 10 ·
-    test loss 0.0452", ... (``first``: the epoch a continued run started from)."""
+    """"Done · 10 epochs, test loss 0.0301", "Done · 3 more epochs (8 in all), …", "Stopped after 2.8 of 10 epochs,
+    test loss 0.0452" (an amount done, as the status bar's "Stopped 80% into epoch 3"), ... (``first``: the epoch a
+    continued run started from)."""
     last = result.last_epoch
     if result.verdict == "diverged":
         text = "Diverged (weights restored)"
@@ -462,7 +463,10 @@ def _verdict(result: RunResult, epochs: int, first: int = 0) -> str:
     elif result.verdict == "stopped":
         done = last["epoch"] + last.get("progress", 1.0)
         shown = f"{done:.1f}" if round(done, 1) % 1 else f"{done:.2f}"  # 3.02, not "3.0", for a stop just past 3
-        text = f"Stopped at epoch {shown} of {epochs}" if done % 1 else f"Stopped after epoch {done:.0f} of {epochs}"
+        if done % 1:
+            text = f"Stopped after {shown} of {epochs} epochs"
+        else:
+            text = f"Stopped after epoch {done:.0f} of {epochs}"
     else:
         count = int(last["epoch"]) + 1
         more = count - first

@@ -244,9 +244,12 @@ def test_the_noisy_input_line_and_the_strip_come_before_the_first_epoch_ends(qtb
 def test_a_run_stopped_part_way_says_so_and_plots_no_test_point_for_the_cut_epoch(qtbot, tab, hold_run):
     tab.form.epochs.setValue(10)
     start_paused(qtbot, tab, hold_run)  # paused after the first of 4 batches
+    said: list[str] = []
+    tab.message.connect(said.append)
     with qtbot.waitSignal(tab.run.finished, timeout=TIMEOUT):
         tab.stop_button.click()
-    assert tab.progress.label.text().startswith("Stopped at epoch 0.2 of 10")
+    assert tab.progress.label.text().startswith("Stopped after 0.2 of 10 epochs")  # (the headline: what was done)
+    assert [text for text in said if text.startswith("Stopped 25% into epoch 1:")]  # (the status bar: where)
     assert tab.plot.counts() == (1, 0)
 
 
