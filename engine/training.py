@@ -154,6 +154,7 @@ class Trainer:
         self.epoch = 0
         self._first_loss: float | None = None
         self._good_params: np.ndarray | None = None  # the weights at the epoch's start
+        self._epoch_started = 0.0  # (perf_counter seconds) the epoch's start, moved on by time held out of it
 
     def fit(
         self, x_train: np.ndarray, x_val: np.ndarray | None = None, *, resume: ResumeState | None = None
@@ -206,6 +207,11 @@ class Trainer:
             self.callbacks.on_train_end({**end_logs, "stopped": self.stop_training})
         return self.history
 
+    def leave_out(self, seconds: float) -> None:
+        """``seconds`` the run was held by one of its watchers and did not train (the app's Pause, which waits in
+        ``on_batch_end``): left out of the epoch's seconds and images/s, as of the next batch's logs."""
+        self._epoch_started += seconds
+
     def note(self, text: str) -> None:
         """Tell the user something about the run that does not stop it (its step's worker process ended: training
         continues on one core): the callbacks' ``on_note``, or a ``RuntimeWarning`` when none of them hears notes."""
@@ -242,7 +248,7 @@ class Trainer:
         cfg, params = self.config, self.model.params
         self.epoch = epoch
         self.callbacks.on_epoch_begin(epoch)
-        started = time.perf_counter()  # samples/s counts the shuffle and the noise draw too
+        self._epoch_started = time.perf_counter()  # samples/s counts the shuffle and the noise draw too
         rng = np.random.default_rng([cfg.seed, epoch])
         order = rng.permutation(self.n_samples)
         noise = EpochNoise(cfg.noise, rng, self.n_samples, self.model.n_in, batches.size, kind=cfg.noise_kind)
@@ -275,7 +281,7 @@ class Trainer:
                 ) from None
             seen += len(clean)
             loss_sum += loss * len(clean)
-            elapsed = time.perf_counter() - started
+            elapsed = time.perf_counter() - self._epoch_started
             logs = {
                 "loss": loss,
                 "size": len(clean),
@@ -290,7 +296,7 @@ class Trainer:
         if not np.all(np.isfinite(params)):
             np.copyto(params, good_params)
             raise TrainingDiverged(f"weights became non-finite in epoch {epoch + 1}; restored")
-        seconds = time.perf_counter() - started
+        seconds = time.perf_counter() - self._epoch_started
         logs = {
             "epoch": epoch,
             "loss": loss_sum / max(seen, 1),

@@ -102,6 +102,7 @@ class RunProgress(QWidget):
         layout.addWidget(self.bar, 1, 0, 1, 2)
         layout.setColumnStretch(0, 1)
         self._started_at = 0.0
+        self._held_at: float | None = None  # when the run stopped at a batch's end for a pause
         self._epochs = 1
         self._first = 0
         self._running = ""  # the headline while training, shown again on Resume
@@ -112,9 +113,18 @@ class RunProgress(QWidget):
         self.label.setText("Ready")
         self.loss_label.setText("")
 
+    def held(self) -> None:
+        """The run has stopped at a batch's end for a pause: the time from now until ``resume`` is not the run's,
+        and the time left leaves it out."""
+        self._held_at = time.monotonic()
+        self.label.setText("Paused")
+
     def resume(self) -> None:
         """The run goes on after a pause: the headline says so until the next batch's figures come."""
         self.paused = False
+        if self._held_at is not None:
+            self._started_at += time.monotonic() - self._held_at
+            self._held_at = None
         self.label.setText(self._running or "Resuming…")
 
     def finish(self, verdict: str, last_epoch: dict | None) -> None:
@@ -128,6 +138,7 @@ class RunProgress(QWidget):
         """A run from epoch ``first`` (a continued run's next one) to ``epochs``: the bar and the time left count
         the epochs this run trains."""
         self._started_at, self._epochs, self.paused, self._running = time.monotonic(), epochs, False, ""
+        self._held_at = None
         self._first = first
         self.bar.setValue(0)
         self.label.setText("Loading data…")

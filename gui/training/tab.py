@@ -122,7 +122,7 @@ class TrainingTab(QWidget):
         self.run.epochEnded.connect(self._on_epoch)
         self.run.samplesReady.connect(lambda s: self.strip.show_samples(s["noisy"], s["recon"]))
         self.run.dataReady.connect(self._on_data_ready)
-        self.run.paused.connect(lambda: self.progress.label.setText("Paused"))
+        self.run.paused.connect(self.progress.held)
         self.run.resumed.connect(self.progress.resume)
         self.run.resumed.connect(self.histograms.on_resumed)
         self.run.finished.connect(self._on_finished)

@@ -162,7 +162,9 @@ class RunGate(Callback):
             for hook in bridge.pause_hooks:
                 hook()
             bridge.run.paused.emit()
+            held = time.perf_counter()
             control.running.wait()
+            self.trainer.leave_out(time.perf_counter() - held)  # (not training: out of the epoch's img/s)
             bridge.run.resumed.emit()
         if control.lr is not None:
             self.trainer.optimizer.lr, control.lr = control.lr, None

@@ -78,6 +78,33 @@ def test_a_callback_can_stop_training_within_one_batch():
     assert np.all(np.isfinite(model.predict(tiny_images(2))))
 
 
+def test_time_a_watcher_held_the_run_is_left_out_of_its_epochs_seconds_and_speed(monkeypatch):
+    """The app's Pause waits in ``on_batch_end``: an hour paused is not an hour of training, and the epoch's
+    images/s (the app's headline, the runs' records) must not count it. The hour passes on a clock moved on."""
+    import time
+
+    from engine import training
+
+    real, moved = time.perf_counter, [0.0]
+    monkeypatch.setattr(training.time, "perf_counter", lambda: real() + moved[0])
+    logged: list[dict] = []
+
+    class PauseAnHour(Callback):
+        def on_batch_end(self, batch, logs):
+            logged.append(dict(logs))
+            if batch == 1:
+                moved[0] += 3600.0
+                self.trainer.leave_out(3600.0)
+
+        def on_epoch_end(self, epoch, logs):
+            logged.append(dict(logs))
+
+    tiny_model().fit(tiny_images(32), epochs=1, batch_size=8, callbacks=[PauseAnHour()])
+    epoch = logged[-1]
+    assert epoch["seconds"] < 3600 and epoch["samples_per_s"] > 32 / 3600
+    assert logged[2]["samples_per_s"] > 3 * 8 / 3600  # (the batch after the pause, as the app shows it)
+
+
 def test_learning_rate_changed_by_a_callback_applies_from_the_next_batch():
     seen = []
 

@@ -58,3 +58,25 @@ def test_a_long_headline_gets_a_smaller_font_before_it_is_cut(qtbot):
     assert shown == headline.text() and font.pointSizeF() < 15  # whole, a little smaller
     headline.resize(40, 30)  # far too narrow even at the smallest size: cut
     assert headline.fitted()[1].endswith("…")
+
+
+def test_the_time_left_leaves_out_a_pause(qtbot, monkeypatch):
+    """Ten seconds of training, a thousand paused, ten more: the run is a fifth done in 20 s of training, so 80 s
+    are left (not 68 minutes, from the 1,020 s since Start)."""
+    from gui.training import run_progress
+    from gui.training.run_progress import RunProgress
+
+    clock = [0.0]
+    monkeypatch.setattr(run_progress.time, "monotonic", lambda: clock[0])
+    progress = RunProgress()
+    qtbot.addWidget(progress)
+    progress.begin(epochs=1)
+    clock[0] = 10.0
+    progress.show_batch({"epoch": 0, "progress": 0.1, "samples_per_s": 1000.0, "loss": 0.05})
+    progress.paused = True
+    progress.held()
+    clock[0] = 1010.0
+    progress.resume()
+    clock[0] = 1020.0
+    progress.show_batch({"epoch": 0, "progress": 0.2, "samples_per_s": 1000.0, "loss": 0.05})
+    assert progress.label.text().endswith("ETA 1:20")

@@ -241,6 +241,22 @@ def test_the_noisy_input_line_and_the_strip_come_before_the_first_epoch_ends(qtb
         tab.stop_button.click()
 
 
+def test_a_pause_is_left_out_of_the_epochs_time_and_speed(qtbot, tab, hold_run, monkeypatch):
+    """Paused for an hour (a clock moved on while paused, without the wait), the epoch still took a moment: its
+    seconds and images/s, which the status bar and the runs' records show, leave the pause out."""
+    import time
+
+    tab.form.epochs.setValue(1)
+    start_paused(qtbot, tab, hold_run)  # paused after the first of 4 batches
+    real = time.perf_counter
+    monkeypatch.setattr(time, "perf_counter", lambda: real() + 3600.0)
+    epochs: list[dict] = []
+    tab.run.epochEnded.connect(epochs.append)
+    with qtbot.waitSignal(tab.run.finished, timeout=TIMEOUT):
+        tab.pause_button.click()  # Resume
+    assert len(epochs) == 1 and epochs[0]["seconds"] < 3600
+
+
 def test_a_run_stopped_part_way_says_so_and_plots_no_test_point_for_the_cut_epoch(qtbot, tab, hold_run):
     tab.form.epochs.setValue(10)
     start_paused(qtbot, tab, hold_run)  # paused after the first of 4 batches
