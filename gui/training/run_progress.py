@@ -107,6 +107,7 @@ class RunProgress(QWidget):
         self._first = 0
         self._running = ""  # the headline while training, shown again on Resume
         self.paused = False
+        self._stopping = False  # Stop was pressed: the headline says so until the run ends
 
     def reset(self) -> None:
         self.bar.setValue(0)
@@ -120,12 +121,18 @@ class RunProgress(QWidget):
         self.label.setText("Paused")
 
     def resume(self) -> None:
-        """The run goes on after a pause: the headline says so until the next batch's figures come."""
+        """The run goes on after a pause: the headline says so until the next batch's figures come (or, stopped
+        while paused, that it is stopping)."""
         self.paused = False
         if self._held_at is not None:
             self._started_at += time.monotonic() - self._held_at
             self._held_at = None
-        self.label.setText(self._running or "Resuming…")
+        self.label.setText("Stopping…" if self._stopping else self._running or "Resuming…")
+
+    def stopping(self) -> None:
+        """Stop was pressed: the run ends after its batch, and until then the headline says so."""
+        self._stopping = True
+        self.label.setText("Stopping…")
 
     def finish(self, verdict: str, last_epoch: dict | None) -> None:
         """How the run ended (``verdict`` names the test loss) and, beside it, the last epoch's training loss: no
@@ -138,17 +145,17 @@ class RunProgress(QWidget):
         """A run from epoch ``first`` (a continued run's next one) to ``epochs``: the bar and the time left count
         the epochs this run trains."""
         self._started_at, self._epochs, self.paused, self._running = time.monotonic(), epochs, False, ""
-        self._held_at = None
+        self._held_at, self._stopping = None, False
         self._first = first
         self.bar.setValue(0)
         self.label.setText("Loading data…")
         self.loss_label.setText("")
 
     def show_batch(self, logs: dict) -> None:
-        """Progress, speed and time left from a batch's logs (the text waits while paused)."""
+        """Progress, speed and time left from a batch's logs (the text waits while paused or stopping)."""
         done = (logs["epoch"] + logs["progress"] - self._first) / max(self._epochs - self._first, 1)
         self.bar.setValue(int(done * 1000))
-        if self.paused:
+        if self.paused or self._stopping:
             return
         elapsed = time.monotonic() - self._started_at
         eta = elapsed * (1 - done) / done if done > 0 else 0.0

@@ -352,7 +352,7 @@ class TrainingTab(QWidget):
             self._explain_buttons(stopping=True)
             self.stop_button.setEnabled(False)
             self.pause_button.setEnabled(False)
-            self.progress.label.setText("Stopping…")
+            self.progress.stopping()
 
     def _explain_buttons(self, stopping: bool) -> None:
         """What Start, Pause and Stop say while they are off: why, and when they work."""
@@ -423,7 +423,7 @@ class TrainingTab(QWidget):
     def _on_epoch(self, logs: dict) -> None:
         test = f", test {logs['val_loss']:.4f}" if "val_loss" in logs else ""
         if not logs.get("complete", True):  # stopped part-way: not an epoch's point
-            share = f"{logs.get('progress', 0):.0%}"
+            share = part_way_share(logs.get("progress", 0.0))
             self.message.emit(f"Stopped {share} into epoch {int(logs['epoch']) + 1}: train {logs['loss']:.4f}{test}")
             return
         if test:
@@ -442,7 +442,7 @@ class TrainingTab(QWidget):
             dialogs.show_run_error(self, result.error, self.form.data_set_name())
             self.runEnded.emit(result)
             return
-        self.progress.finish(_verdict(result, self._epochs, self._first_epoch), result.last_epoch)
+        self.progress.finish(verdict_headline(result, self._epochs, self._first_epoch), result.last_epoch)
         if result.verdict == "diverged":
             self.plot.mark_diverged(self.plot.smooth.data()[0][-1] if self.plot.counts()[0] else 0.0)
             dialogs.show_run_error(self, result.error, self.form.data_set_name())
@@ -451,7 +451,23 @@ class TrainingTab(QWidget):
         self.runEnded.emit(result)
 
 
-def _verdict(result: RunResult, epochs: int, first: int = 0) -> str:
+def part_way_share(progress: float) -> str:
+    """The share of an epoch a run stopped part-way had done: never "0%" or "100%", which it was not."""
+    return f"{min(max(round(progress * 100), 1), 99)}%"
+
+
+def part_way_epochs(done: float) -> str:
+    """Epochs done by a run stopped part-way, never shown whole: 2.8; 3.02 (not "3.0"); 3.01 for 3.0027 and 2.99
+    for 2.9963 (not "3.00", which it was not)."""
+    for digits in (1, 2):
+        shown = f"{done:.{digits}f}"
+        if float(shown) % 1:
+            return shown
+    whole = round(done)
+    return f"{whole + 0.01:.2f}" if done > whole else f"{whole - 0.01:.2f}"
+
+
+def verdict_headline(result: RunResult, epochs: int, first: int = 0) -> str:
     """"Done · 10 epochs, test loss 0.0301", "Done · 3 more epochs (8 in all), …", "Stopped after 2.8 of 10 epochs,
     test loss 0.0452" (an amount done, as the status bar's "Stopped 80% into epoch 3"), ... (``first``: the epoch a
     continued run started from)."""
@@ -462,9 +478,8 @@ def _verdict(result: RunResult, epochs: int, first: int = 0) -> str:
         return "Stopped before the first epoch ended" if result.verdict == "stopped" else "Done"
     elif result.verdict == "stopped":
         done = last["epoch"] + last.get("progress", 1.0)
-        shown = f"{done:.1f}" if round(done, 1) % 1 else f"{done:.2f}"  # 3.02, not "3.0", for a stop just past 3
         if done % 1:
-            text = f"Stopped after {shown} of {epochs} epochs"
+            text = f"Stopped after {part_way_epochs(done)} of {epochs} epoch{'s' if epochs != 1 else ''}"
         else:
             text = f"Stopped after epoch {done:.0f} of {epochs}"
     else:

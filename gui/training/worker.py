@@ -158,13 +158,13 @@ class RunGate(Callback):
     def on_batch_end(self, batch, logs):
         bridge, control = self.bridge, self.bridge.control
         if not control.running.is_set() and not control.stop:
+            held = time.perf_counter()  # (from here on, not training: out of the epoch's img/s)
             bridge.flush()
             for hook in bridge.pause_hooks:
                 hook()
             bridge.run.paused.emit()
-            held = time.perf_counter()
             control.running.wait()
-            self.trainer.leave_out(time.perf_counter() - held)  # (not training: out of the epoch's img/s)
+            self.trainer.leave_out(time.perf_counter() - held)
             bridge.run.resumed.emit()
         if control.lr is not None:
             self.trainer.optimizer.lr, control.lr = control.lr, None

@@ -92,9 +92,29 @@ def test_stop_while_paused_ends_the_run(qtbot, window, tab, hold_run):
     tab.form.epochs.setValue(5)
     start_paused(qtbot, tab, hold_run)
     assert window.state.training  # the app knows a run trains: work that can wait, waits (the status bar's baselines)
+    headlines: list[str] = []
+    tab.run.resumed.connect(lambda: headlines.append(tab.progress.label.text()))  # (after the tab has seen it)
     with qtbot.waitSignal(tab.run.finished, timeout=TIMEOUT):
         tab.stop_button.click()
     assert not tab.is_running() and not window.state.training
+    assert headlines == ["Stopping…"]  # (not the running headline of before the pause, back as the run goes on)
+
+
+@pytest.mark.parametrize(
+    ("done", "epochs", "headline"),
+    [(2.8, 10, "Stopped after 2.8 of 10 epochs"), (3.0186, 10, "Stopped after 3.02 of 10 epochs"),
+     (3.0027, 10, "Stopped after 3.01 of 10 epochs"), (2.9963, 10, "Stopped after 2.99 of 10 epochs"),
+     (0.25, 1, "Stopped after 0.2 of 1 epoch"), (3.0, 10, "Stopped after epoch 3 of 10")],
+)  # fmt: skip
+def test_a_stopped_run_is_never_said_to_have_done_a_whole_epoch_it_did_not(done, epochs, headline):
+    """MNIST at batch 128 is 469 batches an epoch: one batch is 0.2 % of it, and "3.00" or "100% into epoch 3"
+    would claim an epoch not finished (or one not begun)."""
+    from gui.training.tab import part_way_share, verdict_headline
+    from gui.training.worker import RunResult
+
+    last = {"epoch": int(done) - (done % 1 == 0), "progress": done % 1 or 1.0}  # (a whole epoch: the last one's end)
+    assert verdict_headline(RunResult("stopped", None, last_epoch=last), epochs) == headline
+    assert part_way_share(0.0027) == "1%" and part_way_share(0.9963) == "99%" and part_way_share(0.25) == "25%"
 
 
 def test_stop_mid_run_leaves_a_model_that_predicts(qtbot, window, tab, tiny_arrays, hold_run):
@@ -245,11 +265,16 @@ def test_a_pause_is_left_out_of_the_epochs_time_and_speed(qtbot, tab, hold_run, 
     """Paused for an hour (a clock moved on while paused, without the wait), the epoch still took a moment: its
     seconds and images/s, which the status bar and the runs' records show, leave the pause out."""
     import time
+    from types import SimpleNamespace
+
+    from engine import training
+    from gui.training import worker
 
     tab.form.epochs.setValue(1)
     start_paused(qtbot, tab, hold_run)  # paused after the first of 4 batches
-    real = time.perf_counter
-    monkeypatch.setattr(time, "perf_counter", lambda: real() + 3600.0)
+    an_hour_on = SimpleNamespace(perf_counter=lambda: time.perf_counter() + 3600.0)
+    for module in (training, worker):  # (the run's clocks only)
+        monkeypatch.setattr(module, "time", an_hour_on)
     epochs: list[dict] = []
     tab.run.epochEnded.connect(epochs.append)
     with qtbot.waitSignal(tab.run.finished, timeout=TIMEOUT):
