@@ -101,7 +101,7 @@ class RunProgress(QWidget):
         layout.addWidget(self.loss_label, 0, 1)
         layout.addWidget(self.bar, 1, 0, 1, 2)
         layout.setColumnStretch(0, 1)
-        self._started_at = 0.0
+        self._clock_from: tuple[float, float] | None = None  # (monotonic s, share of the run done) at its first batch
         self._held_at: float | None = None  # when the run stopped at a batch's end for a pause
         self._epochs = 1
         self._first = 0
@@ -116,7 +116,7 @@ class RunProgress(QWidget):
 
     def held(self) -> None:
         """The run has stopped at a batch's end for a pause: the time from now until ``resume`` is not the run's,
-        and the time left leaves it out."""
+        and the time left leaves it out (it is the pace since the run's first batch, times the work left)."""
         self._held_at = time.monotonic()
         self.label.setText("Paused")
 
@@ -125,7 +125,8 @@ class RunProgress(QWidget):
         while paused, that it is stopping)."""
         self.paused = False
         if self._held_at is not None:
-            self._started_at += time.monotonic() - self._held_at
+            if self._clock_from is not None:
+                self._clock_from = (self._clock_from[0] + time.monotonic() - self._held_at, self._clock_from[1])
             self._held_at = None
         self.label.setText("Stopping…" if self._stopping else self._running or "Resuming…")
 
@@ -144,8 +145,8 @@ class RunProgress(QWidget):
     def begin(self, epochs: int, first: int = 0) -> None:
         """A run from epoch ``first`` (a continued run's next one) to ``epochs``: the bar and the time left count
         the epochs this run trains."""
-        self._started_at, self._epochs, self.paused, self._running = time.monotonic(), epochs, False, ""
-        self._held_at, self._stopping = None, False
+        self._epochs, self.paused, self._running = epochs, False, ""
+        self._clock_from, self._held_at, self._stopping = None, None, False
         self._first = first
         self.bar.setValue(0)
         self.label.setText("Loading data…")
@@ -157,9 +158,12 @@ class RunProgress(QWidget):
         self.bar.setValue(int(done * 1000))
         if self.paused or self._stopping:
             return
-        elapsed = time.monotonic() - self._started_at
-        eta = elapsed * (1 - done) / done if done > 0 else 0.0
+        now = time.monotonic()
+        if self._clock_from is None:  # (timed from the first batch: the data's loading is not the run's pace)
+            self._clock_from = (now, done)
+        since, done_then = self._clock_from
+        eta = format_eta((now - since) * (1 - done) / (done - done_then)) if done > done_then else "…"
         epoch = f"Epoch {int(logs['epoch']) + 1}/{self._epochs}"
-        self._running = f"{epoch} · {logs['samples_per_s']:,.0f} img/s · ETA {format_eta(eta)}"
+        self._running = f"{epoch} · {logs['samples_per_s']:,.0f} img/s · ETA {eta}"
         self.label.setText(self._running)
         self.loss_label.setText(f"batch loss {logs['loss']:.4f}")

@@ -82,3 +82,24 @@ def test_the_time_left_leaves_out_a_pause(qtbot, monkeypatch):
     clock[0] = 1020.0
     progress.show_batch({"epoch": 0, "progress": 0.2, "samples_per_s": 1000.0, "loss": 0.05})
     assert progress.label.text().endswith("ETA 1:20")
+
+
+def test_the_time_left_is_the_pace_since_the_first_batch_not_since_start(qtbot, monkeypatch):
+    """Loading the data took 5 s, then 10 s of training did a tenth of the run: 89 s are left at that pace (not
+    2 minutes, from the 15 s since Start, which would also shrink too slowly all run long)."""
+    from types import SimpleNamespace
+
+    from gui.training import run_progress
+    from gui.training.run_progress import RunProgress
+
+    clock = [0.0]
+    monkeypatch.setattr(run_progress, "time", SimpleNamespace(monotonic=lambda: clock[0]))  # (its clock only)
+    progress = RunProgress()
+    qtbot.addWidget(progress)
+    progress.begin(epochs=1)
+    clock[0] = 5.0
+    progress.show_batch({"epoch": 0, "progress": 0.01, "samples_per_s": 1000.0, "loss": 0.05})
+    assert progress.label.text().endswith("ETA …")  # (no pace yet)
+    clock[0] = 15.0
+    progress.show_batch({"epoch": 0, "progress": 0.11, "samples_per_s": 1000.0, "loss": 0.05})
+    assert progress.label.text().endswith("ETA 1:29")
