@@ -31,6 +31,7 @@ from engine.losses import get_loss, noise_level_weights
 from engine.metrics import mse
 from engine.noise import EpochNoise, NoiseSetting, check_kind, check_noise, fixed_noisy
 from engine.optimizers import OPTIMIZERS, get_optimizer
+from engine.pace import Pace
 from engine.run_limits import TRAINING_BOUNDS
 from engine.shared_memory import Note, warn
 from engine.steps import DataParallelStep, ProcessParallelStep, SerialStep, available_cores, using_blas_threads
@@ -155,6 +156,7 @@ class Trainer:
         self._first_loss: float | None = None
         self._good_params: np.ndarray | None = None  # the weights at the epoch's start
         self._epoch_started = 0.0  # (perf_counter seconds) the epoch's start, moved on by time held out of it
+        self._pace = Pace()  # images a second over the last batches: the batches' "recent_samples_per_s"
 
     def fit(
         self, x_train: np.ndarray, x_val: np.ndarray | None = None, *, resume: ResumeState | None = None
@@ -211,6 +213,7 @@ class Trainer:
         """``seconds`` the run was held by one of its watchers and did not train (the app's Pause, which waits in
         ``on_batch_end``): left out of the epoch's seconds and images/s, as of the next batch's logs."""
         self._epoch_started += seconds
+        self._pace.leave_out(seconds)
 
     def note(self, text: str) -> None:
         """Tell the user something about the run that does not stop it (its step's worker process ended: training
@@ -249,6 +252,7 @@ class Trainer:
         self.epoch = epoch
         self.callbacks.on_epoch_begin(epoch)
         self._epoch_started = time.perf_counter()  # samples/s counts the shuffle and the noise draw too
+        self._pace.restart(self._epoch_started)
         rng = np.random.default_rng([cfg.seed, epoch])
         order = rng.permutation(self.n_samples)
         noise = EpochNoise(cfg.noise, rng, self.n_samples, self.model.n_in, batches.size, kind=cfg.noise_kind)
@@ -281,13 +285,15 @@ class Trainer:
                 ) from None
             seen += len(clean)
             loss_sum += loss * len(clean)
-            elapsed = time.perf_counter() - self._epoch_started
+            now = time.perf_counter()
+            elapsed = now - self._epoch_started
             logs = {
                 "loss": loss,
                 "size": len(clean),
                 "epoch": epoch,
                 "lr": self.optimizer.lr,
                 "samples_per_s": seen / elapsed if elapsed > 0 else 0.0,
+                "recent_samples_per_s": self._pace.add(now, seen),
                 "progress": seen / self.n_samples,
             }
             self.callbacks.on_batch_end(batch, logs)

@@ -164,6 +164,6 @@ class RunProgress(QWidget):
         since, done_then = self._clock_from
         eta = format_eta((now - since) * (1 - done) / (done - done_then)) if done > done_then else "…"
         epoch = f"Epoch {int(logs['epoch']) + 1}/{self._epochs}"
-        self._running = f"{epoch} · {logs['samples_per_s']:,.0f} img/s · ETA {eta}"
+        self._running = f"{epoch} · {logs['recent_samples_per_s']:,.0f} img/s · ETA {eta}"
         self.label.setText(self._running)
         self.loss_label.setText(f"batch loss {logs['loss']:.4f}")

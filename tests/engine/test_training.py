@@ -106,6 +106,31 @@ def test_time_a_watcher_held_the_run_is_left_out_of_its_epochs_seconds_and_speed
     assert logged[2]["samples_per_s"] > 3 * 8 / 3600  # (the batch after the pause, as the app shows it)
 
 
+def test_each_batch_says_the_pace_of_the_last_second_beside_the_epochs_average(monkeypatch):
+    """A slow start (10 s: the epoch's up-front work, a stall), then a batch of 8 every 0.1 s: the epoch's average
+    stays far under 80 images a second all epoch, while the live pace is 80 once the start is a second back; a pause
+    does not drag it down either."""
+    from types import SimpleNamespace
+
+    from engine import training
+
+    clock = [0.0]
+    monkeypatch.setattr(training, "time", SimpleNamespace(perf_counter=lambda: clock[0]))  # (its clock only)
+    logged: list[dict] = []
+
+    class Paced(Callback):
+        def on_batch_end(self, batch, logs):
+            logged.append(dict(logs))
+            if batch == 30:  # paused for an hour
+                clock[0] += 3600.0
+                self.trainer.leave_out(3600.0)
+            clock[0] += 10.0 if batch == 0 else 0.1
+
+    tiny_model().fit(tiny_images(400), epochs=1, batch_size=8, callbacks=[Paced()])
+    assert [round(logs["recent_samples_per_s"], 6) for logs in logged[12:]] == [80.0] * (len(logged) - 12)
+    assert all(logs["samples_per_s"] < 30 for logs in logged)
+
+
 def test_learning_rate_changed_by_a_callback_applies_from_the_next_batch():
     seen = []
 

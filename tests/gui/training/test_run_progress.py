@@ -33,7 +33,8 @@ def test_frames_of_progress_repaint_the_headline_and_not_the_rest_of_the_window(
 
     def frames(first: int, last: int) -> None:
         for batch in range(first, last):  # a frame each: new speed, time left and batch loss
-            logs = {"epoch": 0, "progress": (batch + 1) / 40, "samples_per_s": 40000.0 + 37 * batch, "loss": 0.05}
+            logs = {"epoch": 0, "progress": (batch + 1) / 40, "samples_per_s": 30000.0,
+                    "recent_samples_per_s": 40000.0 + 37 * batch, "loss": 0.05}  # fmt: skip
             progress.show_batch(logs)
             QApplication.processEvents()
 
@@ -74,13 +75,15 @@ def test_the_time_left_leaves_out_a_pause(qtbot, monkeypatch):
     qtbot.addWidget(progress)
     progress.begin(epochs=1)
     clock[0] = 10.0
-    progress.show_batch({"epoch": 0, "progress": 0.1, "samples_per_s": 1000.0, "loss": 0.05})
+    progress.show_batch({"epoch": 0, "progress": 0.1, "samples_per_s": 1000.0, "recent_samples_per_s": 1000.0,
+                           "loss": 0.05})
     progress.paused = True
     progress.held()
     clock[0] = 1010.0
     progress.resume()
     clock[0] = 1020.0
-    progress.show_batch({"epoch": 0, "progress": 0.2, "samples_per_s": 1000.0, "loss": 0.05})
+    progress.show_batch({"epoch": 0, "progress": 0.2, "samples_per_s": 1000.0, "recent_samples_per_s": 1000.0,
+                           "loss": 0.05})
     assert progress.label.text().endswith("ETA 1:20")
 
 
@@ -98,8 +101,10 @@ def test_the_time_left_is_the_pace_since_the_first_batch_not_since_start(qtbot, 
     qtbot.addWidget(progress)
     progress.begin(epochs=1)
     clock[0] = 5.0
-    progress.show_batch({"epoch": 0, "progress": 0.01, "samples_per_s": 1000.0, "loss": 0.05})
+    progress.show_batch({"epoch": 0, "progress": 0.01, "samples_per_s": 1000.0, "recent_samples_per_s": 1000.0,
+                           "loss": 0.05})
     assert progress.label.text().endswith("ETA …")  # (no pace yet)
     clock[0] = 15.0
-    progress.show_batch({"epoch": 0, "progress": 0.11, "samples_per_s": 1000.0, "loss": 0.05})
+    progress.show_batch({"epoch": 0, "progress": 0.11, "samples_per_s": 1000.0, "recent_samples_per_s": 1000.0,
+                           "loss": 0.05})
     assert progress.label.text().endswith("ETA 1:29")
