@@ -58,7 +58,7 @@ class LiveText(QWidget):
         return QSize(0, self.sizeHint().height())
 
     def fitted(self) -> tuple[QFont, str]:
-        """The font and text drawn at the present width: a long headline ("Stopped after 1.1 of 2 epochs, test loss
+        """The font and text drawn at the present width: a long headline ("Stopped at 1.1 of 2 epochs, test loss
         0.0123") steps its font down to 10 pt before it is cut with "…".  Kept until the text, width or font
         changes: the headline is drawn at every frame of a run."""
         font = self._font()
@@ -68,9 +68,12 @@ class LiveText(QWidget):
         return self._fitted[1]
 
     def _fit(self, font: QFont) -> tuple[QFont, str]:
-        while QFontMetrics(font).horizontalAdvance(self._text) > self.width() and font.pointSizeF() > 10:
+        """(Qt's elision is the test: a text whose advance just fits may still be cut by it.)"""
+        shown = QFontMetrics(font).elidedText(self._text, Qt.TextElideMode.ElideRight, self.width())
+        while shown != self._text and font.pointSizeF() > 10:
             font.setPointSizeF(font.pointSizeF() - 1)
-        return font, QFontMetrics(font).elidedText(self._text, Qt.TextElideMode.ElideRight, self.width())
+            shown = QFontMetrics(font).elidedText(self._text, Qt.TextElideMode.ElideRight, self.width())
+        return font, shown
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         painter = QPainter(self)

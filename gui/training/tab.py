@@ -14,8 +14,17 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-from PySide6.QtCore import QTimer, Signal, Slot
-from PySide6.QtWidgets import QCheckBox, QGroupBox, QHBoxLayout, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtWidgets import (
+    QApplication,
+    QCheckBox,
+    QGroupBox,
+    QHBoxLayout,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from engine.baselines import BEST_LINEAR, BaselineBank, best_linear_mse, pca_mse
 from engine.images import as_unit_float
@@ -147,7 +156,9 @@ class TrainingTab(QWidget):
             "optimizer state (kept from this session's run or a checkpoint file), the curve going on",
         )
         self.continue_button.clicked.connect(lambda: self.continue_training())
-        self.pause_button = QPushButton("Pause")
+        self.pause_button = QPushButton("Resume")
+        self.pause_button.setMinimumWidth(self.pause_button.sizeHint().width())  # (the row keeps its width as it turns)
+        self.pause_button.setText("Pause")
         self.pause_button.setCheckable(True)
         hint(self.pause_button, "Pause after the current batch; press again to resume")
         self.pause_button.toggled.connect(self._on_pause)
@@ -350,6 +361,7 @@ class TrainingTab(QWidget):
         if self.is_running():
             self.run.stop()
             self._explain_buttons(stopping=True)
+            self._leave_the_buttons(self.stop_button, self.pause_button)
             self.stop_button.setEnabled(False)
             self.pause_button.setEnabled(False)
             self.progress.stopping()
@@ -363,10 +375,15 @@ class TrainingTab(QWidget):
 
     def _set_running(self, running: bool) -> None:
         self._explain_buttons(stopping=False)
+        focused = QApplication.focusWidget()
+        in_row = focused in (self.start_button, self.continue_button, self.pause_button, self.stop_button)
+        self._leave_the_buttons(self.start_button, self.continue_button, self.pause_button, self.stop_button)
         self.start_button.setEnabled(not running)
         self._enable_continue()
         self.pause_button.setEnabled(running)
         self.stop_button.setEnabled(running)
+        if in_row or (focused is None and not running):  # (the key focus stays in the row: Pause, or Start again)
+            (self.pause_button if running else self.start_button).setFocus(Qt.FocusReason.OtherFocusReason)
         self.pause_button.blockSignals(True)
         self.pause_button.setChecked(False)
         self.pause_button.setText("Pause")
@@ -383,6 +400,12 @@ class TrainingTab(QWidget):
             self.plot.timer.start()
         self.state.set_training(running)
         self.runningChanged.emit(running)
+
+    def _leave_the_buttons(self, *buttons: QPushButton) -> None:
+        """Take the key focus off ``buttons`` about to be turned off: else Qt gives it to the next widget that takes
+        it, far down the page (the histograms), and a page that scrolls (a short window) scrolls there."""
+        if QApplication.focusWidget() in buttons:
+            QApplication.focusWidget().clearFocus()
 
     def _enable_continue(self) -> None:
         """Continue needs a model that has trained (a history or a checkpoint), and no run going on."""
@@ -430,7 +453,8 @@ class TrainingTab(QWidget):
             self.plot.add_epoch(logs["epoch"] + 1, logs["val_loss"])
             self.progress.loss_label.setText(f"test loss {logs['val_loss']:.4f}")
         self.message.emit(
-            f"Epoch {int(logs['epoch']) + 1} done: train {logs['loss']:.4f}{test} ({logs['samples_per_s']:,.0f} img/s)"
+            f"Epoch {int(logs['epoch']) + 1} done: train {logs['loss']:.4f}{test} "
+            f"({logs['samples_per_s']:,.0f}\N{NO-BREAK SPACE}img/s)"  # (a short window's status bar wraps: not there)
         )
 
     @Slot(object)
@@ -468,7 +492,7 @@ def part_way_epochs(done: float) -> str:
 
 
 def verdict_headline(result: RunResult, epochs: int, first: int = 0) -> str:
-    """"Done · 10 epochs, test loss 0.0301", "Done · 3 more epochs (8 in all), …", "Stopped after 2.8 of 10 epochs,
+    """"Done · 10 epochs, test loss 0.0301", "Done · 3 more epochs (8 in all), …", "Stopped at 2.8 of 10 epochs,
     test loss 0.0452" (an amount done, as the status bar's "Stopped 80% into epoch 3"), ... (``first``: the epoch a
     continued run started from)."""
     last = result.last_epoch
@@ -479,7 +503,7 @@ def verdict_headline(result: RunResult, epochs: int, first: int = 0) -> str:
     elif result.verdict == "stopped":
         done = last["epoch"] + last.get("progress", 1.0)
         if done % 1:
-            text = f"Stopped after {part_way_epochs(done)} of {epochs} epoch{'s' if epochs != 1 else ''}"
+            text = f"Stopped at {part_way_epochs(done)} of {epochs} epoch{'s' if epochs != 1 else ''}"
         else:
             text = f"Stopped after epoch {done:.0f} of {epochs}"
     else:

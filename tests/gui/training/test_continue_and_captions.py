@@ -275,7 +275,7 @@ def test_the_settings_column_keeps_its_width_whatever_the_headline_and_buttons_s
         return [box.width() for box in boxes]
 
     ready = widths()
-    tab.progress.label.setText("Stopped after 123.4 of 1000 epochs, test loss 0.0123")
+    tab.progress.label.setText("Stopped at 123.4 of 1000 epochs, test loss 0.0123")
     tab.progress.loss_label.setText("batch loss 0.0123")
     tab.pause_button.setText("Resume")
     assert widths() == ready

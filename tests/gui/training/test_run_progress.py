@@ -51,7 +51,7 @@ def test_frames_of_progress_repaint_the_headline_and_not_the_rest_of_the_window(
 def test_a_long_headline_gets_a_smaller_font_before_it_is_cut(qtbot):
     from gui.training.run_progress import LiveText
 
-    headline = LiveText("Stopped after 1.1 of 2 epochs, test loss 0.0123", big=True)
+    headline = LiveText("Stopped at 1.1 of 2 epochs, test loss 0.0123", big=True)
     qtbot.addWidget(headline)
     full = QFontMetrics(headline.fitted()[0]).horizontalAdvance(headline.text())
     headline.resize(int(full * 0.8), 30)  # a fifth too narrow at the headline's own size

@@ -102,9 +102,9 @@ def test_stop_while_paused_ends_the_run(qtbot, window, tab, hold_run):
 
 @pytest.mark.parametrize(
     ("done", "epochs", "headline"),
-    [(2.8, 10, "Stopped after 2.8 of 10 epochs"), (3.0186, 10, "Stopped after 3.02 of 10 epochs"),
-     (3.0027, 10, "Stopped after 3.01 of 10 epochs"), (2.9963, 10, "Stopped after 2.99 of 10 epochs"),
-     (0.25, 1, "Stopped after 0.2 of 1 epoch"), (3.0, 10, "Stopped after epoch 3 of 10")],
+    [(2.8, 10, "Stopped at 2.8 of 10 epochs"), (3.0186, 10, "Stopped at 3.02 of 10 epochs"),
+     (3.0027, 10, "Stopped at 3.01 of 10 epochs"), (2.9963, 10, "Stopped at 2.99 of 10 epochs"),
+     (0.25, 1, "Stopped at 0.2 of 1 epoch"), (3.0, 10, "Stopped after epoch 3 of 10")],
 )  # fmt: skip
 def test_a_stopped_run_is_never_said_to_have_done_a_whole_epoch_it_did_not(done, epochs, headline):
     """MNIST at batch 128 is 469 batches an epoch: one batch is 0.2 % of it, and "3.00" or "100% into epoch 3"
@@ -115,6 +115,26 @@ def test_a_stopped_run_is_never_said_to_have_done_a_whole_epoch_it_did_not(done,
     last = {"epoch": int(done) - (done % 1 == 0), "progress": done % 1 or 1.0}  # (a whole epoch: the last one's end)
     assert verdict_headline(RunResult("stopped", None, last_epoch=last), epochs) == headline
     assert part_way_share(0.0027) == "1%" and part_way_share(0.9963) == "99%" and part_way_share(0.25) == "25%"
+
+
+def test_the_key_focus_stays_in_the_button_row_as_a_run_starts_and_stops(qtbot, window, tab, hold_run):
+    """Start and Stop turn themselves off as they are pressed; Qt then gave the key focus to the next widget that
+    takes it, far down the page, and a page that scrolls (QT_SCALE_FACTOR=2 on 1920×1080) scrolled the headline out
+    of view (seen under a real X server)."""
+    from PySide6.QtWidgets import QApplication
+
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    tab.form.epochs.setValue(5)
+    tab.start_button.setFocus()
+    qtbot.waitUntil(tab.start_button.hasFocus)
+    start_paused(qtbot, tab, hold_run)
+    assert QApplication.focusWidget() is tab.pause_button
+    with qtbot.waitSignal(tab.run.finished, timeout=TIMEOUT):
+        tab.stop_button.setFocus()
+        tab.stop_button.click()
+        assert QApplication.focusWidget() is None  # (nothing to press until the run ends: nowhere far down)
+    assert QApplication.focusWidget() is tab.start_button
 
 
 def test_stop_mid_run_leaves_a_model_that_predicts(qtbot, window, tab, tiny_arrays, hold_run):
@@ -289,7 +309,7 @@ def test_a_run_stopped_part_way_says_so_and_plots_no_test_point_for_the_cut_epoc
     tab.message.connect(said.append)
     with qtbot.waitSignal(tab.run.finished, timeout=TIMEOUT):
         tab.stop_button.click()
-    assert tab.progress.label.text().startswith("Stopped after 0.2 of 10 epochs")  # (the headline: what was done)
+    assert tab.progress.label.text().startswith("Stopped at 0.2 of 10 epochs")  # (the headline: what was done)
     assert [text for text in said if text.startswith("Stopped 25% into epoch 1:")]  # (the status bar: where)
     assert tab.plot.counts() == (1, 0)
 
