@@ -59,8 +59,8 @@ class LiveText(QWidget):
 
     def fitted(self) -> tuple[QFont, str]:
         """The font and text drawn at the present width: a long headline ("Stopped at 1.1 of 2 epochs, test loss
-        0.0123") steps its font down to 10 pt before it is cut with "…".  Kept until the text, width or font
-        changes: the headline is drawn at every frame of a run."""
+        0.0123") steps its font down to 10 pt, then drops its last clause, before it is cut with "…".  Kept until the
+        text, width or font changes: the headline is drawn at every frame of a run."""
         font = self._font()
         key = (self._text, self.width(), font.key())
         if self._fitted is None or self._fitted[0] != key:
@@ -68,11 +68,17 @@ class LiveText(QWidget):
         return self._fitted[1]
 
     def _fit(self, font: QFont) -> tuple[QFont, str]:
-        """(Qt's elision is the test: a text whose advance just fits may still be cut by it.)"""
-        shown = QFontMetrics(font).elidedText(self._text, Qt.TextElideMode.ElideRight, self.width())
-        while shown != self._text and font.pointSizeF() > 10:
+        """The font stepped down to 10 pt, then the text's last clauses (after a ", ": "test loss 0.0100", which the
+        status bar also shows) dropped, and only then the text cut.  (Qt's elision is the test: a text whose advance
+        just fits may still be cut by it.)"""
+        text = self._text
+        shown = QFontMetrics(font).elidedText(text, Qt.TextElideMode.ElideRight, self.width())
+        while shown != text and font.pointSizeF() > 10:
             font.setPointSizeF(font.pointSizeF() - 1)
-            shown = QFontMetrics(font).elidedText(self._text, Qt.TextElideMode.ElideRight, self.width())
+            shown = QFontMetrics(font).elidedText(text, Qt.TextElideMode.ElideRight, self.width())
+        while shown != text and ", " in text:
+            text = text.rsplit(", ", 1)[0]
+            shown = QFontMetrics(font).elidedText(text, Qt.TextElideMode.ElideRight, self.width())
         return font, shown
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)

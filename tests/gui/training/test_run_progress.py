@@ -61,6 +61,20 @@ def test_a_long_headline_gets_a_smaller_font_before_it_is_cut(qtbot):
     assert headline.fitted()[1].endswith("…")
 
 
+def test_a_headline_too_long_at_the_smallest_size_drops_its_last_clause_before_it_is_cut(qtbot):
+    """At QT_SCALE_FACTOR=2 on 1920×1080 the end of a run read "Stopped at 8.2 of 40 epochs, test loss 0.0…": the
+    test loss (in the status bar too) goes first, and what the run did reads whole."""
+    from gui.training.run_progress import LiveText
+
+    headline = LiveText("Stopped at 1.1 of 2 epochs, test loss 0.0123", big=True)
+    qtbot.addWidget(headline)
+    headline.resize(40, 30)
+    smallest = headline.fitted()[0]
+    short = QFontMetrics(smallest).horizontalAdvance("Stopped at 1.1 of 2 epochs")
+    headline.resize(short + 8, 30)
+    assert headline.fitted()[1] == "Stopped at 1.1 of 2 epochs"
+
+
 def test_the_time_left_leaves_out_a_pause(qtbot, monkeypatch):
     """Ten seconds of training, a thousand paused, ten more: the run is a fifth done in 20 s of training, so 80 s
     are left (not 68 minutes, from the 1,020 s since Start)."""
