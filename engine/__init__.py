@@ -14,10 +14,9 @@ Modules by layer, top to bottom; a module imports only from its own layer or the
   (serial or data-parallel steps: a worker thread, or a worker process), ``tensor_parallel`` (a step with each
   layer's units split between two processes), ``shared_memory`` (what such a step shares with its worker process,
   and the worker's start), ``contention`` (when such a step runs alone: another program busy on a core),
-  ``subnormals``
-  (tiny floats taken as zero while training), ``callbacks``, ``losses``, ``optimizers``, ``histograms`` (each
-  layer's weights and gradients sampled while training); the Trainer takes the model as an argument and never
-  imports nn
+  ``subnormals`` (tiny floats taken as zero while training), ``pace`` (a run's images a second over its last
+  second), ``callbacks``, ``losses``, ``optimizers``, ``histograms`` (each layer's weights and gradients sampled
+  while training); the Trainer takes the model as an argument and never imports nn
 - export: ``web_export`` (a model as one self-contained web page that runs it; the page's HTML, CSS and
   scripts are the package data ``engine/web``)
 - analysis: ``forward_pass`` (one input through every layer), ``robustness``, ``baselines`` (every baseline a
