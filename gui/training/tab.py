@@ -211,6 +211,7 @@ class TrainingTab(QWidget):
         layout = QHBoxLayout(self)
         layout.addWidget(left_column, 1)  # a quarter of a wide window: the histograms get room
         layout.addLayout(right, 3)
+        self._focus_start_at_end = False  # Stop took the key focus: Start has it back once the run ends
         self._set_running(False)
 
     def _on_model_changed(self, change: ModelChange) -> None:
@@ -361,7 +362,7 @@ class TrainingTab(QWidget):
         if self.is_running():
             self.run.stop()
             self._explain_buttons(stopping=True)
-            self._leave_the_buttons(self.stop_button, self.pause_button)
+            self._focus_start_at_end = self._leave_the_buttons(self.stop_button, self.pause_button)
             self.stop_button.setEnabled(False)
             self.pause_button.setEnabled(False)
             self.progress.stopping()
@@ -375,15 +376,14 @@ class TrainingTab(QWidget):
 
     def _set_running(self, running: bool) -> None:
         self._explain_buttons(stopping=False)
-        focused = QApplication.focusWidget()
-        in_row = focused in (self.start_button, self.continue_button, self.pause_button, self.stop_button)
-        self._leave_the_buttons(self.start_button, self.continue_button, self.pause_button, self.stop_button)
+        in_row = self._leave_the_buttons(self.start_button, self.continue_button, self.pause_button, self.stop_button)
         self.start_button.setEnabled(not running)
         self._enable_continue()
         self.pause_button.setEnabled(running)
         self.stop_button.setEnabled(running)
-        if in_row or (focused is None and not running):  # (the key focus stays in the row: Pause, or Start again)
+        if in_row or (not running and self._focus_start_at_end):  # (the key focus stays in the row)
             (self.pause_button if running else self.start_button).setFocus(Qt.FocusReason.OtherFocusReason)
+        self._focus_start_at_end = False
         self.pause_button.blockSignals(True)
         self.pause_button.setChecked(False)
         self.pause_button.setText("Pause")
@@ -401,11 +401,15 @@ class TrainingTab(QWidget):
         self.state.set_training(running)
         self.runningChanged.emit(running)
 
-    def _leave_the_buttons(self, *buttons: QPushButton) -> None:
-        """Take the key focus off ``buttons`` about to be turned off: else Qt gives it to the next widget that takes
-        it, far down the page (the histograms), and a page that scrolls (a short window) scrolls there."""
-        if QApplication.focusWidget() in buttons:
-            QApplication.focusWidget().clearFocus()
+    def _leave_the_buttons(self, *buttons: QPushButton) -> bool:
+        """Take the key focus off ``buttons`` about to be turned off (True if one had it): else Qt gives it to the
+        next widget that takes it, far down the page (the histograms), and a page that scrolls (a short window)
+        scrolls there."""
+        focused = QApplication.focusWidget()
+        if focused not in buttons:
+            return False
+        focused.clearFocus()
+        return True
 
     def _enable_continue(self) -> None:
         """Continue needs a model that has trained (a history or a checkpoint), and no run going on."""
