@@ -141,6 +141,18 @@ STOP_ITSELF = {
 }
 
 
+def assert_the_bits_of_a_run_alone(make, first, batches, losses, model) -> None:
+    """The same steps (``batches`` in turn, Adam) from ``first``, with ``make``'s step run here alone: every loss
+    and the weights as the run with the worker gave them."""
+    alone, alone_optimizer = first.copy(), Adam(lr=0.003)
+    always_alone = Contention(idle_seconds=lambda: None, alone_above=-1.0)
+    with make(alone, MSE(), 32, alone_optimizer, contention=always_alone) as step:
+        for i in range(len(losses)):  # (every step but the first here alone: the same bits)
+            assert step.gradients(*batches[i % len(batches)]) == losses[i]
+            step.update(alone_optimizer)
+    np.testing.assert_array_equal(model.params, alone.params)
+
+
 @pytest.mark.parametrize("kind", ["units", "processes"])
 def test_a_worker_stopped_while_it_holds_part_of_a_step_is_ended_and_the_run_goes_on_with_the_same_bits(
     tmp_path, monkeypatch, kind
@@ -172,13 +184,7 @@ def test_a_worker_stopped_while_it_holds_part_of_a_step_is_ended_and_the_run_goe
     assert len(heard) == 1 and "one core" in heard[0] and "stopped (SIGSTOP)" in heard[0]
     assert worker not in children()
     monkeypatch.setenv("PYTHONPATH", str(tmp_path / "no faults"))  # (this step's worker may take its first part)
-    alone, alone_optimizer = first.copy(), Adam(lr=0.003)
-    always_alone = Contention(idle_seconds=lambda: None, alone_above=-1.0)
-    with make(alone, MSE(), 32, alone_optimizer, contention=always_alone) as step:
-        for i in range(len(losses)):  # (every step but the first here alone: the same bits)
-            assert step.gradients(*batches[i % 5]) == losses[i]
-            step.update(alone_optimizer)
-    np.testing.assert_array_equal(model.params, alone.params)
+    assert_the_bits_of_a_run_alone(make, first, batches, losses, model)
 
 
 @pytest.mark.parametrize("kind", ["units", "processes"])
@@ -225,13 +231,7 @@ def test_a_worker_stopped_between_parts_is_ended_and_the_run_goes_on_alone_with_
         assert taken(step) == taken_before  # (it held nothing: this is not the stop in the middle of a part)
     assert heard == [worker_ended_note(None, stopped=True)]
     assert worker not in children()
-    alone, alone_optimizer = first.copy(), Adam(lr=0.003)
-    always_alone = Contention(idle_seconds=lambda: None, alone_above=-1.0)
-    with make(alone, MSE(), 32, alone_optimizer, contention=always_alone) as step:
-        for i in range(len(losses)):  # (every step but the first here alone: the same bits)
-            assert step.gradients(*batches[i % 5]) == losses[i]
-            step.update(alone_optimizer)
-    np.testing.assert_array_equal(model.params, alone.params)
+    assert_the_bits_of_a_run_alone(make, first, batches, losses, model)
 
 
 def test_only_a_stop_watched_throughout_counts_towards_ending_the_worker():

@@ -75,50 +75,49 @@ def test_a_headline_too_long_at_the_smallest_size_drops_its_last_clause_before_i
     assert headline.fitted()[1] == "Stopped at 1.1 of 2 epochs"
 
 
+class ClockedProgress:
+    """A run's ``RunProgress`` on a clock of its own: ``at(seconds)`` sets it, ``batch(share done)`` shows a batch
+    (1,000 img/s) and gives the headline."""
+
+    def __init__(self, qtbot, monkeypatch) -> None:
+        from types import SimpleNamespace
+
+        from gui.training import run_progress
+
+        self.now = 0.0
+        monkeypatch.setattr(run_progress, "time", SimpleNamespace(monotonic=lambda: self.now))  # (its clock only)
+        self.progress = run_progress.RunProgress()
+        qtbot.addWidget(self.progress)
+        self.progress.begin(epochs=1)
+
+    def at(self, seconds: float) -> None:
+        self.now = seconds
+
+    def batch(self, done: float) -> str:
+        self.progress.show_batch({"epoch": 0, "progress": done, "samples_per_s": 1000.0,
+                                  "recent_samples_per_s": 1000.0, "loss": 0.05})  # fmt: skip
+        return self.progress.label.text()
+
+
 def test_the_time_left_leaves_out_a_pause(qtbot, monkeypatch):
     """Ten seconds of training, a thousand paused, ten more: the run is a fifth done in 20 s of training, so 80 s
     are left (not 68 minutes, from the 1,020 s since Start)."""
-    from types import SimpleNamespace
-
-    from gui.training import run_progress
-    from gui.training.run_progress import RunProgress
-
-    clock = [0.0]
-    monkeypatch.setattr(run_progress, "time", SimpleNamespace(monotonic=lambda: clock[0]))  # (its clock only)
-    progress = RunProgress()
-    qtbot.addWidget(progress)
-    progress.begin(epochs=1)
-    clock[0] = 10.0
-    progress.show_batch({"epoch": 0, "progress": 0.1, "samples_per_s": 1000.0, "recent_samples_per_s": 1000.0,
-                           "loss": 0.05})
-    progress.paused = True
-    progress.held()
-    clock[0] = 1010.0
-    progress.resume()
-    clock[0] = 1020.0
-    progress.show_batch({"epoch": 0, "progress": 0.2, "samples_per_s": 1000.0, "recent_samples_per_s": 1000.0,
-                           "loss": 0.05})
-    assert progress.label.text().endswith("ETA 1:20")
+    run = ClockedProgress(qtbot, monkeypatch)
+    run.at(10.0)
+    run.batch(0.1)
+    run.progress.paused = True
+    run.progress.held()
+    run.at(1010.0)
+    run.progress.resume()
+    run.at(1020.0)
+    assert run.batch(0.2).endswith("ETA 1:20")
 
 
 def test_the_time_left_is_the_pace_since_the_first_batch_not_since_start(qtbot, monkeypatch):
     """Loading the data took 5 s, then 10 s of training did a tenth of the run: 89 s are left at that pace (not
     2 minutes, from the 15 s since Start, which would also shrink too slowly all run long)."""
-    from types import SimpleNamespace
-
-    from gui.training import run_progress
-    from gui.training.run_progress import RunProgress
-
-    clock = [0.0]
-    monkeypatch.setattr(run_progress, "time", SimpleNamespace(monotonic=lambda: clock[0]))  # (its clock only)
-    progress = RunProgress()
-    qtbot.addWidget(progress)
-    progress.begin(epochs=1)
-    clock[0] = 5.0
-    progress.show_batch({"epoch": 0, "progress": 0.01, "samples_per_s": 1000.0, "recent_samples_per_s": 1000.0,
-                           "loss": 0.05})
-    assert progress.label.text().endswith("ETA …")  # (no pace yet)
-    clock[0] = 15.0
-    progress.show_batch({"epoch": 0, "progress": 0.11, "samples_per_s": 1000.0, "recent_samples_per_s": 1000.0,
-                           "loss": 0.05})
-    assert progress.label.text().endswith("ETA 1:29")
+    run = ClockedProgress(qtbot, monkeypatch)
+    run.at(5.0)
+    assert run.batch(0.01).endswith("ETA …")  # (no pace yet)
+    run.at(15.0)
+    assert run.batch(0.11).endswith("ETA 1:29")
